@@ -1,0 +1,7 @@
+"""``python -m bohsense`` runs the ``bohsense`` command line."""
+
+import sys
+
+from bohsense.cli import main
+
+sys.exit(main())

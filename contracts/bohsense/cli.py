@@ -1,0 +1,57 @@
+"""The ``bohsense`` command line.
+
+Each installed bohsense distribution contributes its subcommands through the
+``bohsense.commands`` entry-point group: ``register(subparsers)`` adds a parser
+whose ``handler`` default is called with the parsed arguments and returns the
+process exit code. A store gateway that installs only ``bohsense-edge`` therefore
+gets ``bohsense edge …`` and nothing that would need the cloud's dependencies.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+from importlib.metadata import entry_points
+
+__all__ = ["main", "build_parser"]
+
+Handler = Callable[[argparse.Namespace], int]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="bohsense",
+        description="Sensors to stock to orders: the bohsense edge, cloud, simulators and tools.",
+    )
+    parser.add_argument(
+        "--log-level", default="INFO", help="logging level (DEBUG, INFO, WARNING, ERROR)"
+    )
+    parser.add_argument(
+        "--log-format", choices=("text", "json"), default="text", help="log line format"
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for ep in sorted(entry_points(group="bohsense.commands"), key=lambda e: e.name):
+        register: Callable[[argparse._SubParsersAction[argparse.ArgumentParser]], None] = ep.load()
+        register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    from bohsense.contracts.logs import configure_logging
+
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    handler: Handler | None = getattr(args, "handler", None)
+    if handler is None:
+        parser.print_help()
+        return 2
+    configure_logging(args.log_level, args.log_format)
+    try:
+        return handler(args)
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

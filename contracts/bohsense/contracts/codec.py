@@ -1,0 +1,116 @@
+"""Encoding and decoding of v1 payloads.
+
+Wire encoding: MessagePack by default (``Encoding.MSGPACK``); JSON is accepted
+everywhere too, so a person can publish a hand-written message with
+``mosquitto_pub``. The decoder tells them apart by the first byte: a JSON payload is
+an object and starts with ``{`` (after optional whitespace); a MessagePack map starts
+with a byte in 0x80–0x8f or 0xde/0xdf. The choice of default is measured in
+``docs/benchmarks.md`` (``bohsense bench codec``).
+
+Decoding validates as it goes (types, ranges, lengths, unknown fields) and raises
+``PayloadError`` with a precise reason; callers quarantine the payload with it.
+"""
+
+from __future__ import annotations
+
+import enum
+from typing import TypeVar
+
+import msgspec
+
+from bohsense.contracts.schema import (
+    MAX_PAYLOAD_BYTES,
+    CloudAck,
+    GatewayCommand,
+    GatewayStatus,
+    ReadingBatch,
+)
+
+__all__ = [
+    "Encoding",
+    "PayloadError",
+    "encode",
+    "decode_batch",
+    "decode_status",
+    "decode_ack",
+    "decode_command",
+    "decode",
+]
+
+T = TypeVar("T")
+
+
+class Encoding(enum.Enum):
+    MSGPACK = "msgpack"
+    JSON = "json"
+
+
+class PayloadError(ValueError):
+    """A payload that is not a valid v1 message. ``reason`` is short and machine-sortable."""
+
+    def __init__(self, reason: str, detail: str) -> None:
+        super().__init__(f"{reason}: {detail}")
+        self.reason = reason
+        self.detail = detail
+
+
+_json_enc = msgspec.json.Encoder()
+_mp_enc = msgspec.msgpack.Encoder()
+_json_dec: dict[type, msgspec.json.Decoder[object]] = {}
+_mp_dec: dict[type, msgspec.msgpack.Decoder[object]] = {}
+
+
+def encode(msg: msgspec.Struct, encoding: Encoding = Encoding.MSGPACK) -> bytes:
+    if encoding is Encoding.JSON:
+        return _json_enc.encode(msg)
+    return _mp_enc.encode(msg)
+
+
+def sniff(payload: bytes) -> Encoding:
+    """Which encoding ``payload`` uses; raise PayloadError if it is neither."""
+    if not payload:
+        raise PayloadError("empty", "payload has no bytes")
+    first = payload[0]
+    if first == 0x7B or (first in b" \t\r\n" and payload.lstrip()[:1] == b"{"):
+        return Encoding.JSON
+    if 0x80 <= first <= 0x8F or first in (0xDE, 0xDF):
+        return Encoding.MSGPACK
+    raise PayloadError(
+        "not-an-object", f"payload starts with byte 0x{first:02x}: neither a JSON object nor a MessagePack map"
+    )
+
+
+def decode(payload: bytes, kind: type[T]) -> T:
+    if len(payload) > MAX_PAYLOAD_BYTES:
+        raise PayloadError("oversized", f"{len(payload)} bytes > limit {MAX_PAYLOAD_BYTES}")
+    enc = sniff(payload)
+    try:
+        if enc is Encoding.JSON:
+            jdec = _json_dec.get(kind)
+            if jdec is None:
+                jdec = _json_dec[kind] = msgspec.json.Decoder(kind)
+            return jdec.decode(payload)  # type: ignore[return-value]
+        mdec = _mp_dec.get(kind)
+        if mdec is None:
+            mdec = _mp_dec[kind] = msgspec.msgpack.Decoder(kind)
+        return mdec.decode(payload)  # type: ignore[return-value]
+    except msgspec.ValidationError as exc:
+        raise PayloadError("schema", str(exc)) from exc
+    except msgspec.DecodeError as exc:
+        raise PayloadError("malformed", str(exc)) from exc
+
+
+def decode_batch(payload: bytes) -> ReadingBatch:
+    return decode(payload, ReadingBatch)
+
+
+def decode_status(payload: bytes) -> GatewayStatus:
+    return decode(payload, GatewayStatus)
+
+
+def decode_ack(payload: bytes) -> CloudAck:
+    return decode(payload, CloudAck)
+
+
+def decode_command(payload: bytes) -> GatewayCommand:
+    return decode(payload, GatewayCommand)

@@ -1,0 +1,101 @@
+"""Payload schemas, version 1: frozen msgspec structs shared by edge, cloud and simulators.
+
+Units and conventions:
+- every time is an integer count of nanoseconds since the Unix epoch, UTC;
+- ``ts`` is the device's event time (when the thing happened), never arrival time;
+- ``seq`` is the gateway's sequence number: it starts at 1, grows by one for every
+  batch the gateway ever creates, and survives restarts (it lives in the outbox);
+- a reading is ``(device, metric, ts, value)``; the metric names a quantity with its
+  unit in the name (``temp_c``, ``vib_rms_mm_s``, ``weight_g``, ``units``).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+import msgspec
+
+__all__ = [
+    "SCHEMA_VERSION",
+    "Reading",
+    "ReadingBatch",
+    "GatewayStatus",
+    "CloudAck",
+    "GatewayCommand",
+    "MAX_READINGS_PER_BATCH",
+    "MAX_PAYLOAD_BYTES",
+]
+
+SCHEMA_VERSION = 1
+MAX_READINGS_PER_BATCH = 10_000
+MAX_PAYLOAD_BYTES = 1_048_576
+
+Name = Annotated[str, msgspec.Meta(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_.:/\-]+$")]
+GatewayId = Annotated[str, msgspec.Meta(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")]
+Nanos = Annotated[int, msgspec.Meta(ge=0, le=2**63 - 1)]
+Seq = Annotated[int, msgspec.Meta(ge=1, le=2**63 - 1)]
+
+
+class Reading(msgspec.Struct, frozen=True, array_like=True, forbid_unknown_fields=True):
+    """One measured value of one device at one event time.
+
+    Encoded as a 4-element array ``[device, metric, ts, value]`` to keep batches small.
+    """
+
+    device: Name
+    metric: Name
+    ts: Nanos
+    value: float
+
+
+class ReadingBatch(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """Readings of one gateway, published as one MQTT message on ``…/readings``."""
+
+    gateway: GatewayId
+    seq: Seq
+    sent: Nanos
+    readings: Annotated[list[Reading], msgspec.Meta(min_length=1, max_length=MAX_READINGS_PER_BATCH)]
+    site: Annotated[str, msgspec.Meta(max_length=64)] = ""
+    v: Literal[1] = 1
+
+
+class GatewayStatus(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """Birth (``online``), clean goodbye (``offline``) and last will (``lost``) of a gateway.
+
+    ``dropped`` counts readings the outbox discarded under its overflow policy since the
+    gateway was installed, so the cloud can tell an accounted gap from a loss.
+    """
+
+    gateway: GatewayId
+    state: Literal["online", "offline", "lost"]
+    ts: Nanos
+    site: str = ""
+    version: str = ""
+    next_seq: int = 0
+    outbox_depth: int = 0
+    dropped: int = 0
+    v: Literal[1] = 1
+
+
+class CloudAck(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """The cloud has durably applied every batch of ``gateway`` with ``seq <= upto``.
+
+    The edge deletes outbox entries up to here; anything published but not yet covered
+    by an ack is published again after a reconnect (the cloud drops it as a duplicate).
+    """
+
+    gateway: GatewayId
+    upto: Annotated[int, msgspec.Meta(ge=0)]
+    ts: Nanos
+    v: Literal[1] = 1
+
+
+class GatewayCommand(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """A command for a gateway (``reload-config``, ``tare``, ``set-rate``…) with arguments."""
+
+    gateway: GatewayId
+    command: Name
+    id: Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+    ts: Nanos
+    args: dict[str, str | int | float | bool] = {}
+    v: Literal[1] = 1
