@@ -49,12 +49,20 @@ class Reading(msgspec.Struct, frozen=True, array_like=True, forbid_unknown_field
 
 
 class ReadingBatch(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    """Readings of one gateway, published as one MQTT message on ``…/readings``."""
+    """Readings of one gateway, published as one MQTT message on ``…/readings``.
+
+    ``floor`` is the lowest sequence number the gateway still holds in its outbox when it
+    sends this batch: it will never send anything below ``floor`` again (those batches
+    were acknowledged by the cloud, or dropped by the outbox's overflow policy and
+    counted in ``GatewayStatus.dropped``). The cloud uses it to move its per-gateway
+    watermark past gaps that will never fill.
+    """
 
     gateway: GatewayId
     seq: Seq
     sent: Nanos
     readings: Annotated[list[Reading], msgspec.Meta(min_length=1, max_length=MAX_READINGS_PER_BATCH)]
+    floor: Annotated[int, msgspec.Meta(ge=0)] = 0
     site: Annotated[str, msgspec.Meta(max_length=64)] = ""
     v: Literal[1] = 1
 

@@ -1,0 +1,48 @@
+"""The seam between cloud ingest and the BOH core.
+
+Ingest validates payloads and writes readings to the time-series store; then it hands
+the same batches to a ``BatchApplier`` which, in ONE database transaction, records
+each ``(gateway, seq)``, skips any batch already recorded (a duplicate), applies the
+readings of the new ones to BOH state (stock levels, rules → alerts, work orders,
+replenishment proposals, audit) and advances each gateway's watermark. Only after
+``apply_batches`` returns does ingest acknowledge the MQTT messages and publish
+``CloudAck(upto=watermark)`` to the gateway. Methods are synchronous (SQLAlchemy);
+ingest calls them from a worker thread.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from bohsense.contracts.schema import ReadingBatch
+
+__all__ = ["ApplyOutcome", "BatchApplier", "QuarantineItem"]
+
+
+@dataclass(frozen=True, slots=True)
+class QuarantineItem:
+    """A payload that was rejected, kept for inspection with the reason."""
+
+    topic: str
+    payload: bytes
+    reason: str  # short, sortable: "malformed", "schema", "oversized", "bad-time", "topic", …
+    detail: str  # the precise message
+    received_ns: int
+    gateway: str = ""  # from the topic, when it could be parsed
+
+
+@dataclass(frozen=True, slots=True)
+class ApplyOutcome:
+    applied: int = 0  # batches applied now
+    duplicates: int = 0  # batches skipped because (gateway, seq) was applied before
+    readings_applied: int = 0
+    #: gateway -> highest seq such that every seq <= it is applied (or below the floor)
+    watermarks: Mapping[str, int] = field(default_factory=dict)
+
+
+class BatchApplier(Protocol):
+    def apply_batches(self, batches: Sequence[ReadingBatch]) -> ApplyOutcome: ...
+
+    def quarantine(self, items: Sequence[QuarantineItem]) -> None: ...
