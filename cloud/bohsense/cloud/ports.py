@@ -16,9 +16,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from bohsense.contracts.schema import ReadingBatch
+from bohsense.contracts.schema import GatewayStatus, ReadingBatch
 
-__all__ = ["ApplyOutcome", "BatchApplier", "QuarantineItem"]
+__all__ = ["ApplyOutcome", "BatchApplier", "LatestPoint", "QuarantineItem", "StatusRecorder", "TimeSeriesQuery"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,3 +46,31 @@ class BatchApplier(Protocol):
     def apply_batches(self, batches: Sequence[ReadingBatch]) -> ApplyOutcome: ...
 
     def quarantine(self, items: Sequence[QuarantineItem]) -> None: ...
+
+
+class StatusRecorder(Protocol):
+    def record_status(self, status: GatewayStatus) -> None:
+        """Record a gateway's birth / goodbye / last will (newest ``ts`` wins)."""
+
+
+@dataclass(frozen=True, slots=True)
+class LatestPoint:
+    gateway: str
+    device: str
+    metric: str
+    ts: int
+    value: float
+
+
+class TimeSeriesQuery(Protocol):
+    """What the HTTP API asks of the time-series store (every backend answers the same)."""
+
+    async def latest(
+        self, *, gateway: str | None = None, device: str | None = None, metric: str | None = None
+    ) -> list[LatestPoint]:
+        """The newest (by event time) point of each matching (gateway, device, metric) series."""
+
+    async def series(
+        self, *, device: str, metric: str, start_ns: int, end_ns: int, every_s: int | None = None
+    ) -> list[tuple[int, float]]:
+        """Points of one series in [start_ns, end_ns), or their mean per ``every_s`` window."""
