@@ -14,7 +14,7 @@ import sys
 from collections.abc import Callable, Sequence
 from importlib.metadata import entry_points
 
-__all__ = ["main", "build_parser"]
+__all__ = ["build_parser", "main"]
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -24,12 +24,8 @@ def build_parser() -> argparse.ArgumentParser:
         prog="bohsense",
         description="Sensors to stock to orders: the bohsense edge, cloud, simulators and tools.",
     )
-    parser.add_argument(
-        "--log-level", default="INFO", help="logging level (DEBUG, INFO, WARNING, ERROR)"
-    )
-    parser.add_argument(
-        "--log-format", choices=("text", "json"), default="text", help="log line format"
-    )
+    parser.add_argument("--log-level", default="INFO", help="logging level (DEBUG, INFO, WARNING, ERROR)")
+    parser.add_argument("--log-format", choices=("text", "json"), default="text", help="log line format")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for ep in sorted(entry_points(group="bohsense.commands"), key=lambda e: e.name):
         register: Callable[[argparse._SubParsersAction[argparse.ArgumentParser]], None] = ep.load()

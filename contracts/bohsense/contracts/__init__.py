@@ -7,7 +7,15 @@
 - ``logs``: structured logging for every daemon.
 """
 
-from bohsense.contracts.codec import Encoding, PayloadError, decode_ack, decode_batch, decode_command, decode_status, encode
+from bohsense.contracts.codec import (
+    Encoding,
+    PayloadError,
+    decode_ack,
+    decode_batch,
+    decode_command,
+    decode_status,
+    encode,
+)
 from bohsense.contracts.schema import (
     SCHEMA_VERSION,
     CloudAck,

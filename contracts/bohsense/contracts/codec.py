@@ -29,12 +29,12 @@ from bohsense.contracts.schema import (
 __all__ = [
     "Encoding",
     "PayloadError",
-    "encode",
-    "decode_batch",
-    "decode_status",
-    "decode_ack",
-    "decode_command",
     "decode",
+    "decode_ack",
+    "decode_batch",
+    "decode_command",
+    "decode_status",
+    "encode",
 ]
 
 T = TypeVar("T")
@@ -76,7 +76,8 @@ def sniff(payload: bytes) -> Encoding:
     if 0x80 <= first <= 0x8F or first in (0xDE, 0xDF):
         return Encoding.MSGPACK
     raise PayloadError(
-        "not-an-object", f"payload starts with byte 0x{first:02x}: neither a JSON object nor a MessagePack map"
+        "not-an-object",
+        f"payload starts with byte 0x{first:02x}: neither a JSON object nor a MessagePack map",
     )
 
 

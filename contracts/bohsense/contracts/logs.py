@@ -13,7 +13,7 @@ import sys
 import time
 from typing import Any
 
-__all__ = ["configure_logging", "JsonFormatter"]
+__all__ = ["JsonFormatter", "configure_logging"]
 
 _RESERVED = set(vars(logging.LogRecord("", 0, "", 0, "", (), None)).keys()) | {"message", "asctime"}
 
@@ -38,11 +38,7 @@ class JsonFormatter(logging.Formatter):
 class _TextFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         base = super().format(record)
-        extras = {
-            k: v
-            for k, v in record.__dict__.items()
-            if k not in _RESERVED and not k.startswith("_")
-        }
+        extras = {k: v for k, v in record.__dict__.items() if k not in _RESERVED and not k.startswith("_")}
         if extras:
             base += " " + " ".join(f"{k}={v}" for k, v in extras.items())
         return base

@@ -16,14 +16,14 @@ from typing import Annotated, Literal
 import msgspec
 
 __all__ = [
+    "MAX_PAYLOAD_BYTES",
+    "MAX_READINGS_PER_BATCH",
     "SCHEMA_VERSION",
-    "Reading",
-    "ReadingBatch",
-    "GatewayStatus",
     "CloudAck",
     "GatewayCommand",
-    "MAX_READINGS_PER_BATCH",
-    "MAX_PAYLOAD_BYTES",
+    "GatewayStatus",
+    "Reading",
+    "ReadingBatch",
 ]
 
 SCHEMA_VERSION = 1
@@ -31,7 +31,9 @@ MAX_READINGS_PER_BATCH = 10_000
 MAX_PAYLOAD_BYTES = 1_048_576
 
 Name = Annotated[str, msgspec.Meta(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_.:/\-]+$")]
-GatewayId = Annotated[str, msgspec.Meta(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")]
+GatewayId = Annotated[
+    str, msgspec.Meta(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
+]
 Nanos = Annotated[int, msgspec.Meta(ge=0, le=2**63 - 1)]
 Seq = Annotated[int, msgspec.Meta(ge=1, le=2**63 - 1)]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from datetime import UTC, datetime
 
-__all__ = ["now_ns", "to_datetime", "from_datetime", "EARLIEST_VALID_NS", "check_event_time"]
+__all__ = ["EARLIEST_VALID_NS", "check_event_time", "from_datetime", "now_ns", "to_datetime"]
 
 #: 2000-01-01T00:00:00Z. A device time before this is an unset clock, not an event.
 EARLIEST_VALID_NS = 946_684_800 * 10**9
@@ -30,5 +30,7 @@ def check_event_time(ts: int, now: int, max_future_ns: int) -> str | None:
     if ts < EARLIEST_VALID_NS:
         return f"event time {ts} is before 2000-01-01 (device clock not set)"
     if ts > now + max_future_ns:
-        return f"event time {ts} is {(ts - now) / 1e9:.1f} s in the future (limit {max_future_ns / 1e9:.0f} s)"
+        return (
+            f"event time {ts} is {(ts - now) / 1e9:.1f} s in the future (limit {max_future_ns / 1e9:.0f} s)"
+        )
     return None

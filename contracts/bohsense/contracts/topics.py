@@ -20,16 +20,16 @@ from __future__ import annotations
 import re
 
 __all__ = [
-    "PREFIX",
-    "TopicError",
-    "readings_topic",
-    "status_topic",
-    "ack_topic",
-    "cmd_topic",
     "ALL_READINGS",
     "ALL_STATUS",
+    "PREFIX",
+    "TopicError",
+    "ack_topic",
+    "cmd_topic",
     "parse_topic",
+    "readings_topic",
     "shared",
+    "status_topic",
     "validate_gateway_id",
 ]
 
