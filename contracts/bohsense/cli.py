@@ -28,9 +28,25 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--log-format", choices=("text", "json"), default="text", help="log line format")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for ep in sorted(entry_points(group="bohsense.commands"), key=lambda e: e.name):
-        register: Callable[[argparse._SubParsersAction[argparse.ArgumentParser]], None] = ep.load()
+        try:
+            register: Callable[[argparse._SubParsersAction[argparse.ArgumentParser]], None] = ep.load()
+        except ImportError as exc:
+            # A distribution that is installed but broken (a missing dependency): keep the
+            # rest of the CLI working and say precisely what is wrong when it is used.
+            broken = sub.add_parser(ep.name, help=f"(unavailable: {exc})", add_help=False)
+            broken.add_argument("rest", nargs=argparse.REMAINDER)
+            broken.set_defaults(handler=_unavailable(ep.name, ep.value, exc))
+            continue
         register(sub)
     return parser
+
+
+def _unavailable(name: str, target: str, exc: ImportError) -> Handler:
+    def handler(args: argparse.Namespace) -> int:
+        print(f"bohsense {name}: cannot load {target}: {exc}", file=sys.stderr)
+        return 3
+
+    return handler
 
 
 def main(argv: Sequence[str] | None = None) -> int:
