@@ -1,0 +1,93 @@
+"""Engine, transactions and migrations for SQLite and PostgreSQL.
+
+SQLite runs in WAL mode with foreign keys on; a writing transaction starts with
+``BEGIN IMMEDIATE`` so concurrent writers queue on the lock (``busy_timeout``) instead of
+failing when they upgrade from reading to writing. PostgreSQL runs on psycopg 3; writers
+serialise on the rows they lock (``SELECT … FOR UPDATE`` in a fixed order).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Connection, Engine, Insert, Table, create_engine, event
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session
+
+__all__ = ["conflict_insert", "make_engine", "migrate", "session", "write_conn"]
+
+MIGRATIONS = Path(__file__).with_name("migrations")
+WRITE = "bohsense_write"
+
+
+def make_engine(database_url: str) -> Engine:
+    url = make_url(database_url)
+    if url.drivername in ("postgresql", "postgres"):
+        url = url.set(drivername="postgresql+psycopg")
+    if url.get_backend_name() == "sqlite":
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        event.listen(engine, "connect", _sqlite_connect)
+        event.listen(engine, "begin", _sqlite_begin)
+        return engine
+    if url.get_backend_name() != "postgresql":
+        raise ValueError(f"unsupported database {url.get_backend_name()!r}: use sqlite:/// or postgresql://")
+    return create_engine(url, pool_pre_ping=True)
+
+
+def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
+    dbapi_connection.isolation_level = None  # we emit BEGIN ourselves (see _sqlite_begin)
+    cur = dbapi_connection.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.execute("PRAGMA busy_timeout=30000")
+    cur.close()
+
+
+def _sqlite_begin(conn: Connection) -> None:
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get(WRITE) else "BEGIN")
+
+
+@contextmanager
+def write_conn(engine: Engine) -> Iterator[Connection]:
+    """A connection in a writing transaction, committed when the block ends without error."""
+    with engine.connect() as conn:
+        conn.execution_options(**{WRITE: True})
+        with conn.begin():
+            yield conn
+
+
+@contextmanager
+def session(engine: Engine, *, write: bool = False) -> Iterator[Session]:
+    """An ORM session in one transaction (committed at the end of the block)."""
+    with Session(engine, expire_on_commit=False) as s, s.begin():
+        s.connection(execution_options={WRITE: write})
+        yield s
+
+
+def conflict_insert(conn: Connection | Session, table: Table | type[Any]) -> Insert:
+    """An INSERT of the connection's dialect, which offers ``on_conflict_do_nothing/update``."""
+    dialect = conn.dialect if isinstance(conn, Connection) else conn.get_bind().dialect
+    if dialect.name == "postgresql":
+        return postgresql.insert(table)
+    return sqlite.insert(table)
+
+
+def migrate(engine: Engine, revision: str = "head") -> None:
+    """Run the Alembic migrations in the package up to ``revision`` on ``engine``."""
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    with write_conn(engine) as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, revision)
+
+
+def chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
+    for i in range(0, len(items), size):
+        yield items[i : i + size]

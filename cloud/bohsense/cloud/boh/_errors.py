@@ -1,0 +1,43 @@
+"""Errors of the BOH core.
+
+::
+
+    BohError                    base of everything raised here
+    ├── NotFound                no entity with that id (the API answers 404)
+    ├── InvalidTransition       a lifecycle does not allow that move (the API answers 409)
+    └── CatalogError            a catalog is malformed or refers to something unknown
+"""
+
+from __future__ import annotations
+
+__all__ = ["BohError", "CatalogError", "InvalidTransition", "NotFound"]
+
+
+class BohError(Exception):
+    """Base of the BOH core's errors."""
+
+
+class NotFound(BohError):
+    def __init__(self, entity: str, entity_id: object) -> None:
+        super().__init__(f"no {entity} with id {entity_id!r}")
+        self.entity = entity
+        self.entity_id = entity_id
+
+
+class InvalidTransition(BohError):
+    def __init__(
+        self, entity: str, entity_id: object, current: str, to: str, allowed: frozenset[str]
+    ) -> None:
+        options = ", ".join(sorted(allowed)) or "none: it is final"
+        super().__init__(
+            f"{entity} {entity_id} cannot go from {current!r} to {to!r} (allowed from {current!r}: {options})"
+        )
+        self.entity = entity
+        self.entity_id = entity_id
+        self.current = current
+        self.to = to
+        self.allowed = allowed
+
+
+class CatalogError(BohError):
+    """The catalog is malformed; the message names the entry and the field."""

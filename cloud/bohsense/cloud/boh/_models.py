@@ -1,0 +1,269 @@
+"""The BOH tables (SQLAlchemy 2 typed declarative). Times are integer ns since the epoch, UTC.
+
+The initial Alembic migration creates exactly these; a change here needs a new migration.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+__all__ = [
+    "Alert",
+    "Asset",
+    "AuditEntry",
+    "Base",
+    "ConditionRule",
+    "Device",
+    "Gateway",
+    "IngestSeq",
+    "Lane",
+    "QuarantineRow",
+    "ReplenishmentProposal",
+    "Site",
+    "Sku",
+    "StockLevel",
+    "StockLocation",
+    "WorkOrder",
+]
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+#: The predicates of the "one open per key" partial unique indexes; they must list the
+#: ``open`` states of the lifecycles in ``_lifecycle`` (a test checks they agree).
+OPEN_ALERT_WHERE = "state IN ('open', 'acknowledged')"
+OPEN_PROPOSAL_WHERE = "state IN ('proposed', 'approved')"
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map = {dict[str, Any]: JSON, int: BigInteger}
+
+
+class Site(Base):
+    __tablename__ = "sites"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), default="")
+
+
+class Gateway(Base):
+    __tablename__ = "gateways"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    site: Mapped[str] = mapped_column(String(64), default="")
+    state: Mapped[str] = mapped_column(String(16), default="unknown")  # online / offline / lost
+    last_status_ns: Mapped[int | None]
+    version: Mapped[str] = mapped_column(String(64), default="")
+    dropped: Mapped[int] = mapped_column(default=0)
+    next_seq: Mapped[int] = mapped_column(default=0)
+    outbox_depth: Mapped[int] = mapped_column(default=0)
+    #: every seq <= watermark is applied (or below a floor the gateway declared)
+    watermark: Mapped[int] = mapped_column(default=0)
+
+
+class IngestSeq(Base):
+    """Applied seqs above their gateway's watermark (gaps not yet filled). Pruned as it moves."""
+
+    __tablename__ = "ingest_seq"
+    gateway: Mapped[str] = mapped_column(String(64), primary_key=True)
+    seq: Mapped[int] = mapped_column(primary_key=True)
+
+
+class Asset(Base):
+    __tablename__ = "assets"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    site: Mapped[str] = mapped_column(ForeignKey("sites.id"))
+    name: Mapped[str] = mapped_column(String(200), default="")
+    kind: Mapped[str] = mapped_column(String(64), default="")
+
+
+class ConditionRule(Base):
+    """A condition rule of an asset, with the rule's running state (see ``rules.condition``)."""
+
+    __tablename__ = "condition_rules"
+    __table_args__ = (UniqueConstraint("asset_id", "condition"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    asset_id: Mapped[str] = mapped_column(ForeignKey("assets.id"))
+    condition: Mapped[str] = mapped_column(String(64))
+    metric: Mapped[str] = mapped_column(String(128))
+    limit_value: Mapped[float] = mapped_column(Float)
+    clear_below: Mapped[float] = mapped_column(Float)
+    min_duration_s: Mapped[float] = mapped_column(Float)
+    severity: Mapped[str] = mapped_column(String(16), default="warning")
+    what_to_check: Mapped[str] = mapped_column(Text, default="")
+    phase: Mapped[str] = mapped_column(String(16), default="normal")
+    over_since_ns: Mapped[int | None]
+    max_value: Mapped[float | None] = mapped_column(Float)
+    below_since_ns: Mapped[int | None]
+    last_ts_ns: Mapped[int | None]
+
+
+class Sku(Base):
+    __tablename__ = "skus"
+    sku: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), default="")
+    unit: Mapped[str] = mapped_column(String(32), default="unit")
+    pack_size: Mapped[int] = mapped_column(default=1)
+
+
+class StockLocation(Base):
+    """Where a SKU is kept in a site, with its replenishment parameters (units)."""
+
+    __tablename__ = "stock_locations"
+    __table_args__ = (UniqueConstraint("site", "sku", "location"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    site: Mapped[str] = mapped_column(ForeignKey("sites.id"))
+    sku: Mapped[str] = mapped_column(ForeignKey("skus.sku"))
+    location: Mapped[str] = mapped_column(String(128))
+    min_units: Mapped[float] = mapped_column(Float)  # reorder point
+    target_units: Mapped[float] = mapped_column(Float)  # order-up-to level
+    safety_stock: Mapped[float] = mapped_column(Float, default=0.0)
+
+
+class Lane(Base):
+    """One sensed lane of a stock location: the lane sensor's newest ``units`` by event time."""
+
+    __tablename__ = "lanes"
+    __table_args__ = (UniqueConstraint("gateway", "device"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    location_id: Mapped[int] = mapped_column(ForeignKey("stock_locations.id"), index=True)
+    gateway: Mapped[str] = mapped_column(String(64))
+    device: Mapped[str] = mapped_column(String(128))
+    units: Mapped[float | None] = mapped_column(Float)
+    units_ts_ns: Mapped[int | None]
+
+
+class StockLevel(Base):
+    __tablename__ = "stock_levels"
+    location_id: Mapped[int] = mapped_column(ForeignKey("stock_locations.id"), primary_key=True)
+    site: Mapped[str] = mapped_column(String(64))
+    sku: Mapped[str] = mapped_column(String(64))
+    location: Mapped[str] = mapped_column(String(128))
+    units: Mapped[float] = mapped_column(Float)
+    as_of_ns: Mapped[int]
+
+
+class Device(Base):
+    __tablename__ = "devices"
+    __table_args__ = (UniqueConstraint("gateway", "device"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    gateway: Mapped[str] = mapped_column(ForeignKey("gateways.id"))
+    device: Mapped[str] = mapped_column(String(128))
+    kind: Mapped[str] = mapped_column(String(32), default="unknown")  # asset / lane / unknown
+    asset_id: Mapped[str | None] = mapped_column(ForeignKey("assets.id"))
+    lane_id: Mapped[int | None] = mapped_column(ForeignKey("lanes.id"))
+    first_seen_ns: Mapped[int | None]
+    last_seen_ns: Mapped[int | None]
+
+
+class Alert(Base):
+    __tablename__ = "alerts"
+    __table_args__ = (
+        Index(
+            "uq_alerts_open_asset_condition",
+            "asset_id",
+            "condition",
+            unique=True,
+            sqlite_where=text(OPEN_ALERT_WHERE),
+            postgresql_where=text(OPEN_ALERT_WHERE),
+        ),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    asset_id: Mapped[str] = mapped_column(ForeignKey("assets.id"))
+    site: Mapped[str] = mapped_column(String(64))
+    condition: Mapped[str] = mapped_column(String(64))
+    severity: Mapped[str] = mapped_column(String(16))
+    state: Mapped[str] = mapped_column(String(16), index=True)
+    opened_ns: Mapped[int]
+    updated_ns: Mapped[int]
+    cleared_ns: Mapped[int | None]
+    evidence: Mapped[dict[str, Any]]
+    what_to_check: Mapped[str] = mapped_column(Text, default="")
+
+
+class WorkOrder(Base):
+    __tablename__ = "work_orders"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    alert_id: Mapped[int | None] = mapped_column(ForeignKey("alerts.id"), index=True)
+    asset_id: Mapped[str] = mapped_column(ForeignKey("assets.id"))
+    site: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(32), default="maintenance")
+    title: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+    state: Mapped[str] = mapped_column(String(16), index=True)
+    created_ns: Mapped[int]
+    updated_ns: Mapped[int]
+    note: Mapped[str] = mapped_column(Text, default="")
+
+
+class ReplenishmentProposal(Base):
+    __tablename__ = "replenishment_proposals"
+    __table_args__ = (
+        Index(
+            "uq_replenishment_open_sku_location",
+            "site",
+            "sku",
+            "location",
+            unique=True,
+            sqlite_where=text(OPEN_PROPOSAL_WHERE),
+            postgresql_where=text(OPEN_PROPOSAL_WHERE),
+        ),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    location_id: Mapped[int] = mapped_column(ForeignKey("stock_locations.id"))
+    site: Mapped[str] = mapped_column(String(64))
+    sku: Mapped[str] = mapped_column(String(64))
+    location: Mapped[str] = mapped_column(String(128))
+    state: Mapped[str] = mapped_column(String(16), index=True)
+    sensed_units: Mapped[float] = mapped_column(Float)
+    reorder_point: Mapped[float] = mapped_column(Float)
+    target: Mapped[float] = mapped_column(Float)
+    safety_stock: Mapped[float] = mapped_column(Float)
+    pack_size: Mapped[int]
+    quantity: Mapped[int]
+    explanation: Mapped[dict[str, Any]]
+    created_ns: Mapped[int]
+    updated_ns: Mapped[int]
+
+
+class AuditEntry(Base):
+    __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_log_entity", "entity", "entity_id"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    entity: Mapped[str] = mapped_column(String(32))
+    entity_id: Mapped[str] = mapped_column(String(128))
+    from_state: Mapped[str | None] = mapped_column(String(16))
+    to_state: Mapped[str] = mapped_column(String(16))
+    actor: Mapped[str] = mapped_column(String(64))
+    at_ns: Mapped[int]
+    detail: Mapped[dict[str, Any]]
+
+
+class QuarantineRow(Base):
+    __tablename__ = "quarantine"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    topic: Mapped[str] = mapped_column(Text)
+    gateway: Mapped[str] = mapped_column(String(64), default="", index=True)
+    reason: Mapped[str] = mapped_column(String(32), index=True)
+    detail: Mapped[str] = mapped_column(Text)
+    payload: Mapped[bytes] = mapped_column(LargeBinary)
+    received_ns: Mapped[int]

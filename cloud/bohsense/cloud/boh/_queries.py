@@ -1,0 +1,266 @@
+"""Read side of the BOH core: lists with filters, single entities, summary counts."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Select, func, select
+from sqlalchemy.orm import Session
+
+from ._errors import NotFound
+from ._models import (
+    Alert,
+    AuditEntry,
+    Device,
+    Gateway,
+    QuarantineRow,
+    ReplenishmentProposal,
+    StockLevel,
+    StockLocation,
+    WorkOrder,
+)
+from ._records import (
+    AlertRecord,
+    AuditRecord,
+    DeviceRecord,
+    GatewayRecord,
+    ProposalRecord,
+    QuarantineRecord,
+    StockLevelRecord,
+    WorkOrderRecord,
+)
+
+__all__ = [
+    "alert_record",
+    "audit_record",
+    "gateway_record",
+    "get_one",
+    "list_alerts",
+    "list_audit",
+    "list_devices",
+    "list_gateways",
+    "list_proposals",
+    "list_quarantine",
+    "list_work_orders",
+    "proposal_record",
+    "stock_levels",
+    "summary",
+    "work_order_record",
+]
+
+
+def gateway_record(g: Gateway) -> GatewayRecord:
+    return GatewayRecord(
+        g.id, g.site, g.state, g.last_status_ns, g.version, g.dropped, g.next_seq, g.outbox_depth, g.watermark
+    )
+
+
+def alert_record(a: Alert) -> AlertRecord:
+    return AlertRecord(
+        a.id,
+        a.asset_id,
+        a.site,
+        a.condition,
+        a.severity,
+        a.state,
+        a.opened_ns,
+        a.updated_ns,
+        a.cleared_ns,
+        dict(a.evidence),
+        a.what_to_check,
+    )
+
+
+def work_order_record(w: WorkOrder) -> WorkOrderRecord:
+    return WorkOrderRecord(
+        w.id,
+        w.alert_id,
+        w.asset_id,
+        w.site,
+        w.kind,
+        w.title,
+        w.description,
+        w.state,
+        w.created_ns,
+        w.updated_ns,
+        w.note,
+    )
+
+
+def proposal_record(p: ReplenishmentProposal) -> ProposalRecord:
+    return ProposalRecord(
+        p.id,
+        p.site,
+        p.sku,
+        p.location,
+        p.state,
+        p.sensed_units,
+        p.reorder_point,
+        p.target,
+        p.safety_stock,
+        p.pack_size,
+        p.quantity,
+        dict(p.explanation),
+        p.created_ns,
+        p.updated_ns,
+    )
+
+
+def audit_record(a: AuditEntry) -> AuditRecord:
+    return AuditRecord(
+        a.id, a.entity, a.entity_id, a.from_state, a.to_state, a.actor, a.at_ns, dict(a.detail)
+    )
+
+
+def _page(q: Select[Any], limit: int, offset: int) -> Select[Any]:
+    return q.limit(limit).offset(offset)
+
+
+def get_one(s: Session, model: type[Any], entity: str, entity_id: object, *, lock: bool = False) -> Any:
+    row = s.get(model, entity_id, with_for_update=lock)
+    if row is None:
+        raise NotFound(entity, entity_id)
+    return row
+
+
+def list_gateways(s: Session, site: str | None) -> list[GatewayRecord]:
+    q = select(Gateway).order_by(Gateway.id)
+    if site is not None:
+        q = q.where(Gateway.site == site)
+    return [gateway_record(g) for g in s.scalars(q)]
+
+
+def list_devices(
+    s: Session, gateway: str | None, kind: str | None, limit: int, offset: int
+) -> list[DeviceRecord]:
+    q = select(Device).order_by(Device.gateway, Device.device)
+    if gateway is not None:
+        q = q.where(Device.gateway == gateway)
+    if kind is not None:
+        q = q.where(Device.kind == kind)
+    return [
+        DeviceRecord(d.gateway, d.device, d.kind, d.asset_id, d.lane_id, d.first_seen_ns, d.last_seen_ns)
+        for d in s.scalars(_page(q, limit, offset))
+    ]
+
+
+def stock_levels(s: Session, site: str | None, sku: str | None) -> list[StockLevelRecord]:
+    q = (
+        select(StockLocation, StockLevel.units, StockLevel.as_of_ns)
+        .outerjoin(StockLevel, StockLevel.location_id == StockLocation.id)
+        .order_by(StockLocation.site, StockLocation.sku, StockLocation.location)
+    )
+    if site is not None:
+        q = q.where(StockLocation.site == site)
+    if sku is not None:
+        q = q.where(StockLocation.sku == sku)
+    return [
+        StockLevelRecord(
+            loc.site,
+            loc.sku,
+            loc.location,
+            units,
+            as_of,
+            loc.min_units,
+            loc.target_units,
+            loc.safety_stock,
+            units is not None and units < loc.min_units,
+        )
+        for loc, units, as_of in s.execute(q)
+    ]
+
+
+def list_alerts(
+    s: Session, state: str | None, asset_id: str | None, site: str | None, limit: int, offset: int
+) -> list[AlertRecord]:
+    q = select(Alert).order_by(Alert.id.desc())
+    if state is not None:
+        q = q.where(Alert.state == state)
+    if asset_id is not None:
+        q = q.where(Alert.asset_id == asset_id)
+    if site is not None:
+        q = q.where(Alert.site == site)
+    return [alert_record(a) for a in s.scalars(_page(q, limit, offset))]
+
+
+def list_work_orders(
+    s: Session, state: str | None, asset_id: str | None, alert_id: int | None, limit: int, offset: int
+) -> list[WorkOrderRecord]:
+    q = select(WorkOrder).order_by(WorkOrder.id.desc())
+    if state is not None:
+        q = q.where(WorkOrder.state == state)
+    if asset_id is not None:
+        q = q.where(WorkOrder.asset_id == asset_id)
+    if alert_id is not None:
+        q = q.where(WorkOrder.alert_id == alert_id)
+    return [work_order_record(w) for w in s.scalars(_page(q, limit, offset))]
+
+
+def list_proposals(
+    s: Session, state: str | None, site: str | None, sku: str | None, limit: int, offset: int
+) -> list[ProposalRecord]:
+    q = select(ReplenishmentProposal).order_by(ReplenishmentProposal.id.desc())
+    if state is not None:
+        q = q.where(ReplenishmentProposal.state == state)
+    if site is not None:
+        q = q.where(ReplenishmentProposal.site == site)
+    if sku is not None:
+        q = q.where(ReplenishmentProposal.sku == sku)
+    return [proposal_record(p) for p in s.scalars(_page(q, limit, offset))]
+
+
+def list_audit(
+    s: Session, entity: str | None, entity_id: str | None, limit: int, offset: int
+) -> list[AuditRecord]:
+    q = select(AuditEntry).order_by(AuditEntry.id)
+    if entity is not None:
+        q = q.where(AuditEntry.entity == entity)
+    if entity_id is not None:
+        q = q.where(AuditEntry.entity_id == entity_id)
+    return [audit_record(a) for a in s.scalars(_page(q, limit, offset))]
+
+
+def list_quarantine(
+    s: Session, reason: str | None, gateway: str | None, limit: int, offset: int
+) -> list[QuarantineRecord]:
+    q = select(QuarantineRow).order_by(QuarantineRow.id.desc())
+    if reason is not None:
+        q = q.where(QuarantineRow.reason == reason)
+    if gateway is not None:
+        q = q.where(QuarantineRow.gateway == gateway)
+    return [
+        QuarantineRecord(r.id, r.topic, r.gateway, r.reason, r.detail, r.payload, r.received_ns)
+        for r in s.scalars(_page(q, limit, offset))
+    ]
+
+
+def _by_state(s: Session, model: Any) -> dict[str, int]:
+    return {state: n for state, n in s.execute(select(model.state, func.count()).group_by(model.state))}
+
+
+def summary(s: Session) -> dict[str, Any]:
+    alerts, orders, proposals = (
+        _by_state(s, Alert),
+        _by_state(s, WorkOrder),
+        _by_state(s, ReplenishmentProposal),
+    )
+    low = s.scalar(
+        select(func.count())
+        .select_from(StockLevel)
+        .join(StockLocation, StockLocation.id == StockLevel.location_id)
+        .where(StockLevel.units < StockLocation.min_units)
+    )
+    return {
+        "gateways": _by_state(s, Gateway),
+        "devices": s.scalar(select(func.count()).select_from(Device)) or 0,
+        "stock_locations": s.scalar(select(func.count()).select_from(StockLocation)) or 0,
+        "stock_locations_below_reorder_point": low or 0,
+        "alerts": sum(alerts.values()),
+        "alerts_by_state": alerts,
+        "work_orders": sum(orders.values()),
+        "work_orders_by_state": orders,
+        "replenishment_proposals": sum(proposals.values()),
+        "replenishment_proposals_by_state": proposals,
+        "quarantined": s.scalar(select(func.count()).select_from(QuarantineRow)) or 0,
+        "audit_entries": s.scalar(select(func.count()).select_from(AuditEntry)) or 0,
+    }
