@@ -1,0 +1,55 @@
+"""GET /gateways, /gateways/{id}, /devices."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from pydantic import BaseModel, ConfigDict
+
+from .._common import Limit, Offset
+from .._deps import CoreDep
+
+router = APIRouter(tags=["fleet"])
+
+
+class Gateway(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: str
+    site: str
+    state: str
+    last_status_ns: int | None
+    version: str
+    dropped: int
+    next_seq: int
+    outbox_depth: int
+    watermark: int
+
+
+class Device(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    gateway: str
+    device: str
+    kind: str
+    asset_id: str | None
+    lane_id: int | None
+    first_seen_ns: int | None
+    last_seen_ns: int | None
+
+
+@router.get("/gateways", response_model=list[Gateway])
+def list_gateways(core: CoreDep, site: str | None = None) -> list[Gateway]:
+    return [Gateway.model_validate(g) for g in core.list_gateways(site=site)]
+
+
+@router.get("/gateways/{gateway_id}", response_model=Gateway)
+def get_gateway(core: CoreDep, gateway_id: str) -> Gateway:
+    return Gateway.model_validate(core.get_gateway(gateway_id))
+
+
+@router.get("/devices", response_model=list[Device])
+def list_devices(
+    core: CoreDep, gateway: str | None = None, kind: str | None = None, limit: Limit = 100, offset: Offset = 0
+) -> list[Device]:
+    return [
+        Device.model_validate(d)
+        for d in core.list_devices(gateway=gateway, kind=kind, limit=limit, offset=offset)
+    ]
