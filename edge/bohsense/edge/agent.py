@@ -1,0 +1,271 @@
+"""``EdgeAgent``: the composition root of the store gateway process.
+
+``EdgeAgent(settings).run()`` opens the outbox, builds the drivers, connects the uplink
+and runs everything as named tasks under one ``asyncio.TaskGroup``::
+
+    driver:<name>   one per [[devices]] table; restarted with backoff if it crashes
+    batcher         buffer → ReadingBatch entries in the outbox (assigns seq)
+    uplink-send     outbox → broker, in seq order, within the in-flight window
+    uplink-inbox    CloudAck / GatewayCommand from the gateway's topics
+    uplink-resend   republishes entries that stay unacknowledged
+    maintenance     outbox age limit, periodic status log line
+
+``stop()`` (what SIGTERM/SIGINT call; safe from any thread) sets a flag. Shutdown then
+runs within ``shutdown_timeout_s``: drivers are cancelled, the batcher flushes what is
+buffered into the outbox, the retained ``offline`` status is published and the client
+disconnects cleanly (so the broker does not publish the ``lost`` will), and the outbox
+is closed. Whatever was not yet acknowledged stays in the outbox for the next start.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Sequence
+
+from bohsense.contracts.topics import status_topic
+from bohsense.edge.batcher import Batcher, ReadingBuffer
+from bohsense.edge.drivers.base import Driver
+from bohsense.edge.outbox import Outbox, ThreadedOutbox
+from bohsense.edge.settings import GatewaySettings
+from bohsense.edge.transport import PahoTransport, Transport, backoff_delay
+from bohsense.edge.uplink import Uplink
+
+__all__ = ["EdgeAgent"]
+
+log = logging.getLogger(__name__)
+
+#: the counters of the periodic status log line
+_STATUS_KEYS = (
+    "readings_in",
+    "batches",
+    "outbox_depth",
+    "published",
+    "acked",
+    "dropped_readings",
+    "buffer_overflow",
+    "reconnects",
+    "rejected_ack",
+    "rejected_cmd",
+)
+
+
+class EdgeAgent:
+    """One store gateway. Build with settings; ``await run()``; ``stop()`` ends it."""
+
+    def __init__(
+        self,
+        settings: GatewaySettings,
+        *,
+        drivers: Sequence[Driver] | None = None,
+        transport: Transport | None = None,
+    ) -> None:
+        self.settings = settings
+        self._given_drivers = list(drivers) if drivers is not None else None
+        self._given_transport = transport
+        self._stop = asyncio.Event()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self.drivers: list[Driver] = []
+        self.buffer: ReadingBuffer | None = None
+        self.batcher: Batcher | None = None
+        self.outbox: ThreadedOutbox | None = None
+        self.uplink: Uplink | None = None
+        self.driver_crashes = 0
+        self.started = asyncio.Event()
+        self.clean_goodbye = False
+
+    # -- control --------------------------------------------------------------------------
+
+    def stop(self) -> None:
+        """Ask the agent to shut down; safe from a signal handler or another thread."""
+        loop = self._loop
+        if loop is not None and not loop.is_closed():
+            try:
+                running = asyncio.get_running_loop()
+            except RuntimeError:
+                running = None
+            if running is loop:
+                self._stop.set()
+            else:
+                loop.call_soon_threadsafe(self._stop.set)
+        else:
+            self._stop.set()
+
+    @property
+    def stopping(self) -> bool:
+        return self._stop.is_set()
+
+    def counters(self) -> dict[str, int]:
+        """A flat snapshot of every counter (readings in, batches, outbox, uplink, drivers)."""
+        out: dict[str, int] = {}
+        if self.buffer is not None:
+            out["readings_in"] = self.buffer.accepted
+            out["buffer_overflow"] = self.buffer.overflow
+            out["buffered"] = len(self.buffer)
+        if self.batcher is not None:
+            out["batches"] = self.batcher.batches
+            out["readings_batched"] = self.batcher.readings
+        if self.outbox is not None:
+            s = self.outbox.snapshot
+            out.update(
+                outbox_depth=s.depth,
+                outbox_bytes=s.bytes,
+                next_seq=s.next_seq,
+                floor=s.floor,
+                dropped_batches=s.dropped_batches,
+                dropped_readings=s.dropped_readings,
+            )
+        if self.uplink is not None:
+            for key in ("sent", "published", "acked", "acks", "connects", "reconnects", "disconnects",
+                        "connect_failures", "resend_timeouts", "commands", "rejected_ack", "rejected_cmd",
+                        "rebases"):  # fmt: skip
+                out[key] = self.uplink.counters[key]
+            for key, n in self.uplink.rejected.items():
+                out[f"rejected.{key}"] = n
+            out["connected"] = int(self.uplink.connected)
+        out["driver_crashes"] = self.driver_crashes
+        for d in self.drivers:
+            for key, n in d.stats().items():
+                out[f"driver.{d.name}.{key}"] = int(n)
+        return out
+
+    # -- run ------------------------------------------------------------------------------
+
+    async def run(self) -> None:
+        """Run until ``stop()``; return after a graceful shutdown."""
+        self._loop = asyncio.get_running_loop()
+        st = self.settings
+        self.drivers = self._given_drivers if self._given_drivers is not None else self._build_drivers()
+        raw_outbox = await asyncio.to_thread(
+            Outbox,
+            st.outbox.path,
+            max_rows=st.outbox.max_rows,
+            max_bytes=st.outbox.max_bytes,
+            max_age_s=st.outbox.max_age_s,
+            synchronous=st.outbox.synchronous,
+        )
+        self.outbox = outbox = ThreadedOutbox(raw_outbox)
+        snap = outbox.snapshot
+        log.info(
+            "edge agent starting",
+            extra={
+                "gateway": st.gateway_id,
+                "outbox": str(raw_outbox.path),
+                "next_seq": snap.next_seq,
+                "outbox_depth": snap.depth,
+                "dropped_readings": snap.dropped_readings,
+                "devices": [d.name for d in self.drivers],
+            },
+        )
+        self.buffer = ReadingBuffer(st.batch.buffer_readings, st.batch.max_readings)
+        transport = self._given_transport or self._build_transport()
+        self.uplink = uplink = Uplink(
+            gateway=st.gateway_id,
+            site=st.site,
+            outbox=outbox,
+            transport=transport,
+            max_inflight=st.broker.max_inflight,
+            resend_after_s=st.broker.resend_after_s,
+        )
+        self.batcher = batcher = Batcher(
+            self.buffer,
+            outbox.append,
+            max_readings=st.batch.max_readings,
+            max_delay_s=st.batch.max_delay_ms / 1000,
+            on_appended=uplink.wake,
+        )
+        try:
+            uplink.start()
+            async with asyncio.TaskGroup() as tg:
+                driver_tasks = [
+                    tg.create_task(self._supervise(d), name=f"driver:{d.name}") for d in self.drivers
+                ]
+                batch_task = tg.create_task(batcher.run(), name="batcher")
+                service = [
+                    tg.create_task(uplink.send_loop(), name="uplink-send"),
+                    tg.create_task(uplink.inbox_loop(), name="uplink-inbox"),
+                    tg.create_task(uplink.resend_loop(), name="uplink-resend"),
+                    tg.create_task(self._maintenance(), name="maintenance"),
+                ]
+                uplink.wake()
+                self.started.set()
+                await self._stop.wait()
+                log.info("edge agent stopping", extra={"timeout_s": st.shutdown_timeout_s})
+                deadline = time.monotonic() + st.shutdown_timeout_s
+                for t in driver_tasks:
+                    t.cancel()
+                batcher.stop()
+                try:
+                    await asyncio.wait_for(asyncio.shield(batch_task), max(0.1, deadline - time.monotonic()))
+                except TimeoutError:
+                    log.error("batcher did not flush in time", extra={"buffered": len(self.buffer)})
+                    batch_task.cancel()
+                self.clean_goodbye = await uplink.goodbye(max(0.5, min(5.0, deadline - time.monotonic())))
+                for t in service:
+                    t.cancel()
+        finally:
+            with contextlib.suppress(Exception):
+                await asyncio.to_thread(transport.close, 1.0)
+            await outbox.close()
+            log.info("edge agent stopped", extra=self.counters())
+
+    # -- internals ------------------------------------------------------------------------
+
+    def _build_drivers(self) -> list[Driver]:
+        from bohsense.edge.drivers.registry import build_driver
+
+        return [build_driver(d.name, d.kind, d.options) for d in self.settings.devices]
+
+    def _build_transport(self) -> Transport:
+        st = self.settings
+        b = st.broker
+        return PahoTransport(
+            client_id=st.gateway_id,
+            host=b.host,
+            port=b.port,
+            keepalive=b.keepalive_s,
+            will_topic=status_topic(st.gateway_id),
+            will_payload=Uplink.status_payload(st.gateway_id, st.site, "lost"),
+            username=b.username,
+            password=b.password,
+            tls=b.tls,
+            tls_ca=b.tls_ca,
+            reconnect_min_s=b.reconnect_min_s,
+            reconnect_max_s=b.reconnect_max_s,
+            client_inflight=min(b.max_inflight, 100),
+        )
+
+    async def _supervise(self, driver: Driver) -> None:
+        assert self.buffer is not None
+        attempt = 0
+        while True:
+            started = time.monotonic()
+            try:
+                await driver.run(self.buffer)
+                log.warning("driver returned; restarting it", extra={"driver": driver.name})
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                self.driver_crashes += 1
+                log.exception("driver crashed; restarting it", extra={"driver": driver.name})
+            attempt = 1 if time.monotonic() - started > 60 else attempt + 1
+            await asyncio.sleep(backoff_delay(attempt, 0.5, 30.0))
+
+    async def _maintenance(self) -> None:
+        assert self.outbox is not None
+        interval = self.settings.status_interval_s
+        last_expire = 0.0
+        while True:
+            await asyncio.sleep(interval)
+            if time.monotonic() - last_expire > 60:
+                last_expire = time.monotonic()
+                dropped = await self.outbox.expire()
+                if dropped:
+                    log.warning("outbox entries older than the age limit dropped", extra={"batches": dropped})
+            c = self.counters()
+            log.info(
+                "edge status",
+                extra={k: c.get(k, 0) for k in _STATUS_KEYS},
+            )

@@ -1,0 +1,97 @@
+"""``bohsense edge …``: run the store gateway, or check its configuration.
+
+::
+
+    bohsense edge run --config gateway.toml
+    bohsense edge check-config --config gateway.toml
+
+``--config`` defaults to ``$BOHSENSE_EDGE_CONFIG``. Exit codes: 0 after a clean stop
+(SIGTERM/SIGINT), 2 for an invalid configuration, 1 for a failure while running.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from typing import Any
+
+__all__ = ["register"]
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    edge = subparsers.add_parser("edge", help="the store gateway (edge agent)")
+    sub = edge.add_subparsers(dest="edge_command", metavar="EDGE_COMMAND")
+    edge.set_defaults(handler=lambda args: _usage(edge))
+    default = os.environ.get("BOHSENSE_EDGE_CONFIG")
+    for name, handler, text in (
+        ("run", _run, "run the gateway until SIGTERM/SIGINT"),
+        ("check-config", _check_config, "validate the configuration and print the effective settings"),
+    ):
+        p = sub.add_parser(name, help=text)
+        p.add_argument(
+            "--config",
+            required=default is None,
+            default=default,
+            help="gateway TOML file (default: $BOHSENSE_EDGE_CONFIG)",
+        )
+        p.set_defaults(handler=handler)
+
+
+def _usage(parser: argparse.ArgumentParser) -> int:
+    parser.print_help()
+    return 2
+
+
+def _load(args: argparse.Namespace) -> Any:
+    import sys
+
+    from bohsense.edge.errors import ConfigError
+    from bohsense.edge.settings import load_settings
+
+    try:
+        return load_settings(args.config)
+    except ConfigError as exc:
+        print(f"bohsense edge: {exc}", file=sys.stderr)
+        return None
+
+
+def _check_config(args: argparse.Namespace) -> int:
+    import json
+
+    settings = _load(args)
+    if settings is None:
+        return 2
+    print(json.dumps(settings.masked(), indent=2))
+    return 0
+
+
+def _run(args: argparse.Namespace) -> int:
+    import asyncio
+    import logging
+    import signal
+
+    from bohsense.contracts.logs import configure_logging
+    from bohsense.edge.agent import EdgeAgent
+    from bohsense.edge.drivers.base import DriverError
+    from bohsense.edge.errors import EdgeError
+
+    settings = _load(args)
+    if settings is None:
+        return 2
+    if settings.log_format != getattr(args, "log_format", "text"):
+        configure_logging(getattr(args, "log_level", "INFO"), settings.log_format)
+    log = logging.getLogger("bohsense.edge")
+
+    async def main() -> None:
+        agent = EdgeAgent(settings)
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, agent.stop)
+        await agent.run()
+
+    try:
+        asyncio.run(main())
+    except (DriverError, EdgeError) as exc:
+        log.error("edge agent cannot run: %s", exc)
+        return 2 if isinstance(exc, DriverError) else 1
+    return 0

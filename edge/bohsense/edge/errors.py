@@ -1,0 +1,37 @@
+"""The edge agent's exceptions, in one tree::
+
+    EdgeError                     anything the edge agent raises on purpose
+    ├── ConfigError               gateway.toml or the environment is invalid or unsafe (fail fast)
+    ├── OutboxError               the durable outbox cannot be opened or written
+    │   └── OutboxStateError      an entry transition the state table does not allow
+    └── UplinkError               the MQTT uplink was misconfigured (bad TLS files, bad URL)
+
+Driver errors live with the drivers (``bohsense.edge.drivers.DriverError``). Remote
+protocol errors (a malformed ack or command from the cloud) are never raised: they are
+rejected with the ``PayloadError.reason`` of ``bohsense.contracts.codec``, counted and
+logged, and the agent keeps going.
+"""
+
+from __future__ import annotations
+
+__all__ = ["ConfigError", "EdgeError", "OutboxError", "OutboxStateError", "UplinkError"]
+
+
+class EdgeError(Exception):
+    """Base of every exception the edge agent raises on purpose."""
+
+
+class ConfigError(EdgeError):
+    """The gateway configuration is invalid or unsafe; the message says which key and why."""
+
+
+class OutboxError(EdgeError):
+    """The durable outbox cannot be opened or written."""
+
+
+class OutboxStateError(OutboxError):
+    """An outbox entry transition that the state table does not allow."""
+
+
+class UplinkError(EdgeError):
+    """The MQTT uplink cannot be set up from its settings."""

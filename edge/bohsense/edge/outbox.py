@@ -1,0 +1,308 @@
+"""The durable outbox: every batch is committed to SQLite before it is published.
+
+One SQLite file (WAL mode) holds the entries and the counters that must survive a
+restart or a ``kill -9``: the next sequence number and the dropped batches/readings::
+
+    entries(seq INTEGER PRIMARY KEY, created INTEGER, readings INTEGER, payload BLOB)
+    meta(key TEXT PRIMARY KEY, value INTEGER)   -- next_seq, dropped_batches, dropped_readings
+
+``payload`` is the MessagePack array of the batch's readings; the envelope (gateway,
+seq, sent, floor, site) is added when the entry is published, so that ``floor`` and
+``sent`` are true at send time. The entry life cycle is the table in
+``bohsense.edge.outbox_state``.
+
+Durability trade-off (``synchronous``):
+- ``full`` (default): each append is fsynced before it returns. An appended batch
+  survives a crash, ``kill -9`` and a power cut, and a sequence number is never reused.
+  Cost: one fsync per batch, i.e. at most ``1000 / batch.max_delay_ms`` fsyncs per
+  second at low load and one per ``batch.max_readings`` readings at high load.
+- ``normal``: WAL commits reach the OS but are fsynced only at checkpoints. A crash or
+  ``kill -9`` loses nothing; a power cut may roll back the last appends *and* the
+  sequence counter with them, so a sequence number already published may be reused
+  for other readings and the cloud would discard those as duplicates. Use it only on
+  storage where fsync is too slow and power is protected.
+
+Overflow policy: the outbox is bounded by ``max_rows``, ``max_bytes`` and ``max_age_s``.
+When an append would exceed a size limit, the *oldest* entries are dropped (the newest
+entry is always kept) in the same transaction; entries older than ``max_age_s`` are
+dropped by ``expire``. Every dropped batch and its readings are added to the persisted
+``dropped_*`` counters, and ``floor`` (the lowest seq still held) moves past them, so
+the cloud can tell an accounted gap from a loss.
+
+One process owns an outbox at a time (SQLite exclusive locking mode); a second agent
+on the same file fails at start with ``OutboxError``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import sqlite3
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TypeVar
+
+from bohsense.contracts.timeutil import now_ns
+from bohsense.edge.errors import OutboxError
+
+__all__ = ["Entry", "Outbox", "OutboxStats", "ThreadedOutbox"]
+
+T = TypeVar("T")
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS entries (
+    seq INTEGER PRIMARY KEY,
+    created INTEGER NOT NULL,
+    readings INTEGER NOT NULL,
+    payload BLOB NOT NULL
+);
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
+INSERT OR IGNORE INTO meta VALUES ('next_seq', 1), ('dropped_batches', 0), ('dropped_readings', 0);
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    seq: int
+    readings: int
+    payload: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxStats:
+    depth: int
+    bytes: int
+    next_seq: int
+    floor: int
+    dropped_batches: int
+    dropped_readings: int
+
+
+class Outbox:
+    """The outbox proper: synchronous, used from one thread at a time."""
+
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        max_rows: int,
+        max_bytes: int,
+        max_age_s: float,
+        synchronous: str = "full",
+    ) -> None:
+        if synchronous not in ("full", "normal"):
+            raise OutboxError(f"outbox synchronous must be 'full' or 'normal', not {synchronous!r}")
+        self.path = Path(path)
+        self.max_rows = max_rows
+        self.max_bytes = max_bytes
+        self.max_age_ns = int(max_age_s * 1e9)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+            self._db.execute("PRAGMA locking_mode=EXCLUSIVE")
+            mode = self._db.execute("PRAGMA journal_mode=WAL").fetchone()[0]
+            if mode != "wal":
+                raise OutboxError(f"outbox {str(self.path)!r}: SQLite refused WAL mode (got {mode!r})")
+            self._db.execute(f"PRAGMA synchronous={synchronous.upper()}")
+            self._db.executescript(_SCHEMA)
+            row = self._db.execute(
+                "SELECT count(*), coalesce(sum(length(payload)), 0), min(seq) FROM entries"
+            ).fetchone()
+        except sqlite3.OperationalError as exc:
+            if "locked" in str(exc):
+                raise OutboxError(f"outbox {str(self.path)!r} is in use by another process") from exc
+            raise OutboxError(f"outbox {str(self.path)!r} cannot be opened: {exc}") from exc
+        except sqlite3.DatabaseError as exc:
+            raise OutboxError(f"outbox {str(self.path)!r} is not a usable SQLite database: {exc}") from exc
+        self._rows, self._bytes, self._min = int(row[0]), int(row[1]), row[2]
+        meta = dict(self._db.execute("SELECT key, value FROM meta").fetchall())
+        self._next_seq = int(meta["next_seq"])
+        self._dropped_batches = int(meta["dropped_batches"])
+        self._dropped_readings = int(meta["dropped_readings"])
+
+    # -- queries -------------------------------------------------------------------------
+
+    @property
+    def floor(self) -> int:
+        """The lowest seq still held (``next_seq`` when empty): nothing below is ever sent again."""
+        return int(self._min) if self._min is not None else self._next_seq
+
+    @property
+    def next_seq(self) -> int:
+        return self._next_seq
+
+    def stats(self) -> OutboxStats:
+        return OutboxStats(
+            depth=self._rows,
+            bytes=self._bytes,
+            next_seq=self._next_seq,
+            floor=self.floor,
+            dropped_batches=self._dropped_batches,
+            dropped_readings=self._dropped_readings,
+        )
+
+    def fetch(self, from_seq: int, limit: int) -> list[Entry]:
+        """Up to ``limit`` held entries with ``seq >= from_seq``, in seq order."""
+        rows = self._db.execute(
+            "SELECT seq, readings, payload FROM entries WHERE seq >= ? ORDER BY seq LIMIT ?",
+            (from_seq, limit),
+        ).fetchall()
+        return [Entry(int(s), int(n), bytes(p)) for s, n, p in rows]
+
+    # -- changes -------------------------------------------------------------------------
+
+    def append(self, payload: bytes, readings: int, created: int | None = None) -> int:
+        """Commit one batch and return its seq; drop the oldest entries beyond the size limits."""
+        seq = self._next_seq
+        created = now_ns() if created is None else created
+        rows, size = self._rows + 1, self._bytes + len(payload)
+        new_min = seq if self._min is None else self._min
+        with self._tx():
+            self._db.execute("INSERT INTO entries VALUES (?, ?, ?, ?)", (seq, created, readings, payload))
+            self._db.execute("UPDATE meta SET value = ? WHERE key = 'next_seq'", (seq + 1,))
+            if rows > self.max_rows or size > self.max_bytes:
+                rows, size = self._drop_oldest(rows, size, keep=seq)
+                new_min = self._db.execute("SELECT min(seq) FROM entries").fetchone()[0]
+        self._next_seq = seq + 1
+        self._rows, self._bytes, self._min = rows, size, new_min
+        return seq
+
+    def ack(self, upto: int) -> int:
+        """Delete every entry with ``seq <= upto`` (a CloudAck covers them); return how many."""
+        if self._min is None or upto < self._min:
+            return 0
+        with self._tx():
+            n, size = self._db.execute(
+                "SELECT count(*), coalesce(sum(length(payload)), 0) FROM entries WHERE seq <= ?", (upto,)
+            ).fetchone()
+            self._db.execute("DELETE FROM entries WHERE seq <= ?", (upto,))
+        self._rows -= int(n)
+        self._bytes -= int(size)
+        self._min = self._db.execute("SELECT min(seq) FROM entries").fetchone()[0]
+        return int(n)
+
+    def expire(self, now: int | None = None) -> int:
+        """Drop (and count) entries older than ``max_age_s``; return how many batches."""
+        cutoff = (now_ns() if now is None else now) - self.max_age_ns
+        with self._tx():
+            n, readings, size = self._db.execute(
+                "SELECT count(*), coalesce(sum(readings), 0), coalesce(sum(length(payload)), 0)"
+                " FROM entries WHERE created < ?",
+                (cutoff,),
+            ).fetchone()
+            if n:
+                self._db.execute("DELETE FROM entries WHERE created < ?", (cutoff,))
+                self._count_dropped(int(n), int(readings))
+        if n:
+            self._rows -= int(n)
+            self._bytes -= int(size)
+            self._min = self._db.execute("SELECT min(seq) FROM entries").fetchone()[0]
+        return int(n)
+
+    def rebase(self, upto: int) -> int:
+        """The cloud acknowledged ``upto >= next_seq``: this outbox's counter went back
+        (a replaced disk). Renumber the held entries to start at ``upto + 1`` and move
+        ``next_seq`` past them, so the cloud does not discard them as duplicates.
+        Return the shift applied (0 when nothing had to move)."""
+        if upto < self._next_seq:
+            return 0
+        start = self._min if self._min is not None else self._next_seq
+        shift = upto + 1 - start
+        with self._tx():
+            self._db.execute("UPDATE entries SET seq = -(seq + ?)", (shift,))
+            self._db.execute("UPDATE entries SET seq = -seq")
+            self._db.execute("UPDATE meta SET value = ? WHERE key = 'next_seq'", (self._next_seq + shift,))
+        self._next_seq += shift
+        if self._min is not None:
+            self._min += shift
+        return shift
+
+    def close(self) -> None:
+        self._db.close()
+
+    # -- internals -----------------------------------------------------------------------
+
+    def _tx(self) -> _Transaction:
+        return _Transaction(self._db)
+
+    def _drop_oldest(self, rows: int, size: int, keep: int) -> tuple[int, int]:
+        """Delete the oldest entries (never ``keep``) until within limits; return new (rows, bytes)."""
+        dropped = readings = 0
+        last = None
+        cur = self._db.execute(
+            "SELECT seq, readings, length(payload) FROM entries WHERE seq < ? ORDER BY seq", (keep,)
+        )
+        for seq, n, length in cur:
+            if rows <= self.max_rows and size <= self.max_bytes:
+                break
+            rows -= 1
+            size -= int(length)
+            dropped += 1
+            readings += int(n)
+            last = int(seq)
+        cur.close()
+        if last is not None:
+            self._db.execute("DELETE FROM entries WHERE seq <= ?", (last,))
+            self._count_dropped(dropped, readings)
+        return rows, size
+
+    def _count_dropped(self, batches: int, readings: int) -> None:
+        self._db.execute("UPDATE meta SET value = value + ? WHERE key = 'dropped_batches'", (batches,))
+        self._db.execute("UPDATE meta SET value = value + ? WHERE key = 'dropped_readings'", (readings,))
+        self._dropped_batches += batches
+        self._dropped_readings += readings
+
+
+class _Transaction:
+    """``BEGIN IMMEDIATE`` … ``COMMIT``, rolled back on any exception."""
+
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self._db = db
+
+    def __enter__(self) -> None:
+        self._db.execute("BEGIN IMMEDIATE")
+
+    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
+        if exc_type is None:
+            self._db.execute("COMMIT")
+        else:
+            self._db.execute("ROLLBACK")
+
+
+class ThreadedOutbox:
+    """The outbox for the event loop: every call runs on one dedicated thread, in order,
+    so an fsync never stalls the loop. ``stats`` is a snapshot taken after each call."""
+
+    def __init__(self, outbox: Outbox) -> None:
+        self._outbox = outbox
+        self._pool = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="outbox")
+        self.snapshot = outbox.stats()
+
+    async def _call(self, fn: Callable[[], T]) -> T:
+        def run() -> tuple[T, OutboxStats]:
+            result = fn()
+            return result, self._outbox.stats()
+
+        result, self.snapshot = await asyncio.get_running_loop().run_in_executor(self._pool, run)
+        return result
+
+    async def append(self, payload: bytes, readings: int) -> int:
+        return await self._call(lambda: self._outbox.append(payload, readings))
+
+    async def fetch(self, from_seq: int, limit: int) -> tuple[int, list[Entry]]:
+        """``(floor, entries)`` read together."""
+        return await self._call(lambda: (self._outbox.floor, self._outbox.fetch(from_seq, limit)))
+
+    async def ack(self, upto: int) -> int:
+        return await self._call(lambda: self._outbox.ack(upto))
+
+    async def expire(self) -> int:
+        return await self._call(self._outbox.expire)
+
+    async def rebase(self, upto: int) -> int:
+        return await self._call(lambda: self._outbox.rebase(upto))
+
+    async def close(self) -> None:
+        await self._call(self._outbox.close)
+        self._pool.shutdown(wait=True)

@@ -1,0 +1,229 @@
+"""``GatewaySettings``: the one settings class of the store gateway.
+
+Loaded from a TOML file (``bohsense edge run --config gateway.toml``; the documented
+example is ``deploy/gateway.example.toml``), then overridden from the environment:
+``BOHSENSE_EDGE_<KEY>`` for a top-level key (``BOHSENSE_EDGE_GATEWAY_ID``) and
+``BOHSENSE_EDGE_<SECTION>_<KEY>`` for a key of a section (``BOHSENSE_EDGE_BROKER_URL``,
+``BOHSENSE_EDGE_BROKER_PASSWORD``, ``BOHSENSE_EDGE_OUTBOX_PATH``…). An unknown
+``BOHSENSE_EDGE_*`` variable is an error, so a typo never passes silently.
+
+Everything is validated before anything starts, and every failure is a ``ConfigError``
+naming the key: gateway id format, broker URL scheme (``mqtt://`` or ``mqtts://``),
+positive limits, unique device names, and no username without a real password.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+import urllib.parse
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import msgspec
+
+from bohsense.contracts.schema import MAX_READINGS_PER_BATCH
+from bohsense.contracts.topics import TopicError, validate_gateway_id
+from bohsense.edge.errors import ConfigError
+
+__all__ = [
+    "ENV_PREFIX",
+    "BatchSettings",
+    "BrokerSettings",
+    "DeviceSettings",
+    "GatewaySettings",
+    "OutboxSettings",
+    "load_settings",
+]
+
+ENV_PREFIX = "BOHSENSE_EDGE_"
+
+#: passwords that are refused outright: defaults from examples and vendor manuals
+_DEFAULT_PASSWORDS = frozenset(
+    {"", "password", "changeme", "change-me", "admin", "secret", "bohsense", "mqtt"}
+)
+
+Pos = Annotated[int, msgspec.Meta(ge=1)]
+PosF = Annotated[float, msgspec.Meta(gt=0)]
+
+
+class BrokerSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    url: str = "mqtt://127.0.0.1:1883"
+    username: str = ""
+    password: str = ""
+    #: CA bundle for mqtts:// (empty: the system's trust store)
+    tls_ca: str = ""
+    keepalive_s: Annotated[int, msgspec.Meta(ge=5, le=3600)] = 30
+    #: batches handed to the MQTT client and not yet PUBACKed, at most (paho's packet ids
+    #: wrap at 65,535 and would overwrite queued messages: this keeps far below that)
+    max_inflight: Annotated[int, msgspec.Meta(ge=1, le=10_000)] = 500
+    #: a published batch not covered by a CloudAck within this time is published again
+    resend_after_s: PosF = 30.0
+    #: reconnect backoff: first delay and cap, seconds (jittered, exponential)
+    reconnect_min_s: PosF = 0.5
+    reconnect_max_s: PosF = 30.0
+
+    def __post_init__(self) -> None:
+        parts = urllib.parse.urlsplit(self.url)
+        if parts.scheme not in ("mqtt", "mqtts"):
+            raise ValueError(f"broker.url {self.url!r} must start with mqtt:// or mqtts://")
+        if not parts.hostname:
+            raise ValueError(f"broker.url {self.url!r} has no host")
+        try:
+            _ = parts.port
+        except ValueError as exc:
+            raise ValueError(f"broker.url {self.url!r}: {exc}") from None
+        if parts.path not in ("", "/") or parts.query or parts.username:
+            raise ValueError(
+                f"broker.url {self.url!r} must be just mqtt[s]://host[:port];"
+                " put credentials in broker.username / broker.password"
+            )
+        if self.username and self.password in _DEFAULT_PASSWORDS:
+            raise ValueError(
+                f"broker.username {self.username!r} is set but broker.password is empty or a well-known"
+                " default: set a real one (BOHSENSE_EDGE_BROKER_PASSWORD)"
+            )
+        if self.reconnect_max_s < self.reconnect_min_s:
+            raise ValueError("broker.reconnect_max_s must be >= broker.reconnect_min_s")
+
+    @property
+    def tls(self) -> bool:
+        return urllib.parse.urlsplit(self.url).scheme == "mqtts"
+
+    @property
+    def host(self) -> str:
+        return urllib.parse.urlsplit(self.url).hostname or ""
+
+    @property
+    def port(self) -> int:
+        return urllib.parse.urlsplit(self.url).port or (8883 if self.tls else 1883)
+
+
+class OutboxSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    path: str = "outbox.sqlite3"
+    max_rows: Pos = 200_000
+    max_bytes: Pos = 512 * 1024 * 1024
+    max_age_s: PosF = 7 * 24 * 3600.0
+    #: "full": every append survives a power cut; "normal": survives a crash or kill -9,
+    #: but the last appends may roll back on power loss (see bohsense.edge.outbox)
+    synchronous: Literal["full", "normal"] = "full"
+
+
+class BatchSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    max_readings: Annotated[int, msgspec.Meta(ge=1, le=MAX_READINGS_PER_BATCH)] = 500
+    max_delay_ms: Pos = 200
+    #: readings the drivers may queue ahead of the outbox writer before overflow is counted
+    buffer_readings: Pos = 200_000
+
+
+class DeviceSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    name: Annotated[str, msgspec.Meta(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:\-]+$")]
+    kind: Annotated[str, msgspec.Meta(min_length=1)]
+    options: dict[str, Any] = {}
+
+
+class GatewaySettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """Everything one store gateway needs; see ``deploy/gateway.example.toml``."""
+
+    gateway_id: str
+    site: Annotated[str, msgspec.Meta(max_length=64)] = ""
+    log_format: Literal["text", "json"] = "text"
+    status_interval_s: PosF = 10.0
+    shutdown_timeout_s: PosF = 10.0
+    broker: BrokerSettings = BrokerSettings()
+    outbox: OutboxSettings = OutboxSettings()
+    batch: BatchSettings = BatchSettings()
+    devices: list[DeviceSettings] = []
+
+    def __post_init__(self) -> None:
+        try:
+            validate_gateway_id(self.gateway_id)
+        except TopicError as exc:
+            raise ValueError(f"gateway_id: {exc}") from None
+        seen: set[str] = set()
+        for dev in self.devices:
+            if dev.name in seen:
+                raise ValueError(f"devices: name {dev.name!r} is used twice")
+            seen.add(dev.name)
+
+    @classmethod
+    def from_mapping(cls, raw: Mapping[str, Any], *, env: Mapping[str, str] | None = None) -> GatewaySettings:
+        """Validate ``raw`` (a parsed TOML document) with ``env`` overrides applied."""
+        data = _apply_env(_normalise_devices(dict(raw)), os.environ if env is None else env)
+        try:
+            return msgspec.convert(data, cls, strict=False)
+        except msgspec.ValidationError as exc:
+            raise ConfigError(f"invalid gateway settings: {exc}") from exc
+
+    def masked(self) -> dict[str, Any]:
+        """The effective settings as plain data, with secrets replaced by ``***``."""
+        out: dict[str, Any] = msgspec.to_builtins(self)
+        if out["broker"]["password"]:
+            out["broker"]["password"] = "***"
+        return out
+
+
+def load_settings(path: str | Path, *, env: Mapping[str, str] | None = None) -> GatewaySettings:
+    """Read, override and validate ``path``; raise ``ConfigError`` with the reason."""
+    p = Path(path)
+    try:
+        raw = tomllib.loads(p.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"config file {str(p)!r} does not exist") from None
+    except OSError as exc:
+        raise ConfigError(f"config file {str(p)!r} cannot be read: {exc}") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"config file {str(p)!r} is not valid TOML: {exc}") from exc
+    return GatewaySettings.from_mapping(raw, env=env)
+
+
+def _normalise_devices(data: dict[str, Any]) -> dict[str, Any]:
+    """``[[devices]]`` tables: ``name`` and ``kind``; every other key is a driver option."""
+    devices = data.get("devices")
+    if devices is None:
+        return data
+    if not isinstance(devices, list):
+        raise ConfigError("invalid gateway settings: `devices` must be an array of tables ([[devices]])")
+    out = []
+    for i, dev in enumerate(devices):
+        if not isinstance(dev, dict):
+            raise ConfigError(f"invalid gateway settings: devices[{i}] must be a table")
+        dev = dict(dev)
+        options = dict(dev.pop("options", {}) or {})
+        entry = {k: dev.pop(k) for k in ("name", "kind") if k in dev}
+        clash = set(options) & set(dev)
+        if clash:
+            raise ConfigError(f"invalid gateway settings: devices[{i}] sets {sorted(clash)} twice")
+        options.update(dev)
+        entry["options"] = options
+        out.append(entry)
+    data["devices"] = out
+    return data
+
+
+_SECTIONS = {
+    "broker": BrokerSettings,
+    "outbox": OutboxSettings,
+    "batch": BatchSettings,
+}
+_TOP = {"gateway_id", "site", "log_format", "status_interval_s", "shutdown_timeout_s"}
+_ENV_IGNORED = {"CONFIG"}
+
+
+def _apply_env(data: dict[str, Any], env: Mapping[str, str]) -> dict[str, Any]:
+    for name, value in env.items():
+        if not name.startswith(ENV_PREFIX):
+            continue
+        key = name[len(ENV_PREFIX) :].lower()
+        if key.upper() in _ENV_IGNORED:
+            continue
+        if key in _TOP:
+            data[key] = value
+            continue
+        section, _, field = key.partition("_")
+        cls = _SECTIONS.get(section)
+        if cls is None or field not in cls.__struct_fields__:
+            raise ConfigError(f"environment variable {name} names no gateway setting")
+        data[section] = {**dict(data.get(section) or {}), field: value}
+    return data

@@ -1,0 +1,182 @@
+"""The MQTT client behind a tiny interface, so the uplink logic can be tested with a fake.
+
+``PahoTransport`` runs paho-mqtt 2.x (``CallbackAPIVersion.VERSION2``, MQTT 3.1.1,
+``clean_session=False``, the gateway id as the stable client id) on a network thread of
+its own. The thread owns connecting and reconnecting, with jittered exponential backoff
+(``reconnect_min_s`` doubling up to ``reconnect_max_s``, each delay drawn from
+``[d/2, d]``, reset after a successful CONNACK). Every paho callback is handed to the
+event loop with ``call_soon_threadsafe``, so the uplink's state is only touched there.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import ssl
+import threading
+from collections.abc import Sequence
+from typing import Any, Protocol
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
+
+from bohsense.edge.errors import UplinkError
+
+__all__ = ["PahoTransport", "Transport", "TransportEvents", "backoff_delay"]
+
+log = logging.getLogger(__name__)
+
+
+class TransportEvents(Protocol):
+    """What the transport reports; always called on the event loop."""
+
+    def on_connected(self, session_present: bool) -> None: ...
+    def on_connect_failed(self, reason: str) -> None: ...
+    def on_disconnected(self, reason: str) -> None: ...
+    def on_puback(self, mid: int) -> None: ...
+    def on_message(self, topic: str, payload: bytes) -> None: ...
+
+
+class Transport(Protocol):
+    def start(self, events: TransportEvents, loop: asyncio.AbstractEventLoop) -> None: ...
+    def publish(self, topic: str, payload: bytes, *, retain: bool = False) -> int:
+        """Hand one QoS 1 message to the client (queued while disconnected); return its mid."""
+        ...
+
+    def subscribe(self, topics: Sequence[str]) -> None: ...
+    def close(self, timeout: float) -> None:
+        """Disconnect cleanly (no last will) and stop the network thread."""
+        ...
+
+
+def backoff_delay(attempt: int, low: float, high: float, rng: random.Random | None = None) -> float:
+    """Delay before reconnect attempt ``attempt`` (1, 2, …): exponential, capped, jittered."""
+    d = min(high, low * 2 ** max(0, attempt - 1))
+    return float(d / 2 + (rng or random).uniform(0, d / 2))
+
+
+class PahoTransport:
+    def __init__(
+        self,
+        *,
+        client_id: str,
+        host: str,
+        port: int,
+        keepalive: int,
+        will_topic: str,
+        will_payload: bytes,
+        username: str = "",
+        password: str = "",
+        tls: bool = False,
+        tls_ca: str = "",
+        reconnect_min_s: float = 0.5,
+        reconnect_max_s: float = 30.0,
+        client_inflight: int = 100,
+    ) -> None:
+        self._host, self._port, self._keepalive = host, port, keepalive
+        self._low, self._high = reconnect_min_s, reconnect_max_s
+        c = mqtt.Client(
+            CallbackAPIVersion.VERSION2,
+            client_id=client_id,
+            clean_session=False,
+            protocol=mqtt.MQTTv311,
+        )
+        c.max_inflight_messages_set(client_inflight)
+        c.max_queued_messages_set(0)  # the uplink bounds what it hands over itself
+        c.will_set(will_topic, will_payload, qos=1, retain=True)
+        if username:
+            c.username_pw_set(username, password)
+        if tls:
+            try:
+                c.tls_set(ca_certs=tls_ca or None, cert_reqs=ssl.CERT_REQUIRED)
+            except (OSError, ssl.SSLError, ValueError) as exc:
+                raise UplinkError(f"TLS setup failed (tls_ca={tls_ca!r}): {exc}") from exc
+        c.on_connect = self._on_connect
+        c.on_disconnect = self._on_disconnect
+        c.on_publish = self._on_publish
+        c.on_message = self._on_message
+        self._client = c
+        self._stop = threading.Event()
+        self._connacked = False
+        self._thread: threading.Thread | None = None
+        self._events: TransportEvents | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    # -- interface ----------------------------------------------------------------------
+
+    def start(self, events: TransportEvents, loop: asyncio.AbstractEventLoop) -> None:
+        self._events, self._loop = events, loop
+        self._thread = threading.Thread(target=self._run, name="mqtt-network", daemon=True)
+        self._thread.start()
+
+    def publish(self, topic: str, payload: bytes, *, retain: bool = False) -> int:
+        info = self._client.publish(topic, payload, qos=1, retain=retain)
+        if info.rc not in (MQTTErrorCode.MQTT_ERR_SUCCESS, MQTTErrorCode.MQTT_ERR_NO_CONN):
+            raise UplinkError(f"MQTT client refused a publish: {mqtt.error_string(info.rc)}")
+        return int(info.mid)
+
+    def subscribe(self, topics: Sequence[str]) -> None:
+        self._client.subscribe([(t, 1) for t in topics])
+
+    def close(self, timeout: float) -> None:
+        self._stop.set()
+        with contextlib.suppress(Exception):
+            self._client.disconnect()
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    # -- network thread -----------------------------------------------------------------
+
+    def _run(self) -> None:
+        attempt = 0
+        first = True
+        while not self._stop.is_set():
+            try:
+                if first:
+                    self._client.connect(self._host, self._port, self._keepalive)
+                    first = False
+                else:
+                    self._client.reconnect()
+            except (OSError, ValueError) as exc:
+                attempt += 1
+                self._emit("on_connect_failed", f"{type(exc).__name__}: {exc}")
+                self._stop.wait(backoff_delay(attempt, self._low, self._high))
+                continue
+            while not self._stop.is_set():
+                rc = self._client.loop(timeout=0.05)
+                if rc != MQTTErrorCode.MQTT_ERR_SUCCESS:
+                    break
+            if self._stop.is_set():
+                # flush the DISCONNECT queued by close()
+                for _ in range(20):
+                    if self._client.loop(timeout=0.05) != MQTTErrorCode.MQTT_ERR_SUCCESS:
+                        break
+                return
+            attempt = 1 if self._connacked else attempt + 1
+            self._connacked = False
+            self._stop.wait(backoff_delay(attempt, self._low, self._high))
+
+    def _emit(self, name: str, *args: Any) -> None:
+        loop, events = self._loop, self._events
+        if loop is None or events is None:
+            return
+        with contextlib.suppress(RuntimeError):  # the loop is already closed at shutdown
+            loop.call_soon_threadsafe(getattr(events, name), *args)
+
+    def _on_connect(self, client: mqtt.Client, userdata: Any, flags: Any, reason: Any, props: Any) -> None:
+        if reason.is_failure:
+            self._emit("on_connect_failed", f"broker refused the connection: {reason}")
+            return
+        self._connacked = True
+        self._emit("on_connected", bool(flags.session_present))
+
+    def _on_disconnect(self, client: mqtt.Client, userdata: Any, flags: Any, reason: Any, props: Any) -> None:
+        self._emit("on_disconnected", str(reason))
+
+    def _on_publish(self, client: mqtt.Client, userdata: Any, mid: int, reason: Any, props: Any) -> None:
+        self._emit("on_puback", mid)
+
+    def _on_message(self, client: mqtt.Client, userdata: Any, msg: mqtt.MQTTMessage) -> None:
+        self._emit("on_message", msg.topic, bytes(msg.payload))

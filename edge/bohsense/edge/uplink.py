@@ -1,0 +1,315 @@
+"""The uplink: outbox → broker, and the cloud's acks and commands → the gateway.
+
+The uplink publishes outbox entries in seq order, keeping at most ``max_inflight`` of
+them handed to the MQTT client and not yet PUBACKed (paho's packet ids wrap at 65,535
+and would overwrite queued messages: the window keeps far below that). Entry states
+follow ``bohsense.edge.outbox_state``; ``cursor`` is the next seq to send, so entries
+below it are INFLIGHT or PUBLISHED and entries from it on are PENDING. A rewind (after
+a reconnect, or ``resend_after_s`` without a CloudAck making progress, doubling up to
+8× while the cloud stays silent) moves the cursor back to the floor.
+
+Inbound, on the gateway's own topics:
+- ``…/ack``: a ``CloudAck`` deletes every entry with ``seq <= upto``;
+- ``…/cmd``: a ``GatewayCommand``; ``ping`` answers with a fresh status, anything else
+  is rejected as ``unknown-command``.
+A payload that does not decode, or names another gateway, is rejected with its reason,
+counted in ``rejected`` and logged; nothing else happens.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import logging
+import time
+from importlib.metadata import PackageNotFoundError, version
+from typing import Literal
+
+import msgspec
+
+from bohsense.contracts.codec import PayloadError, decode_ack, decode_command, encode
+from bohsense.contracts.schema import CloudAck, GatewayCommand, GatewayStatus
+from bohsense.contracts.timeutil import now_ns
+from bohsense.contracts.topics import ack_topic, cmd_topic, readings_topic, status_topic
+from bohsense.edge.outbox import OutboxStats, ThreadedOutbox
+from bohsense.edge.outbox_state import EntryEvent, EntryState, transition
+from bohsense.edge.transport import Transport
+
+__all__ = ["KNOWN_COMMANDS", "Uplink", "edge_version"]
+
+log = logging.getLogger(__name__)
+
+KNOWN_COMMANDS = frozenset({"ping"})
+_MAX_RESEND_FACTOR = 8
+
+
+def edge_version() -> str:
+    try:
+        return version("bohsense-edge")
+    except PackageNotFoundError:  # pragma: no cover - running from a source tree
+        return "0+unknown"
+
+
+class _WireBatch(msgspec.Struct, frozen=True):
+    """``contracts.schema.ReadingBatch`` with the readings already encoded (``Raw``)."""
+
+    gateway: str
+    seq: int
+    sent: int
+    readings: msgspec.Raw
+    floor: int
+    site: str
+    v: int = 1
+
+
+class Uplink:
+    def __init__(
+        self,
+        *,
+        gateway: str,
+        site: str,
+        outbox: ThreadedOutbox,
+        transport: Transport,
+        max_inflight: int = 500,
+        resend_after_s: float = 30.0,
+    ) -> None:
+        self.gateway, self.site = gateway, site
+        self._outbox = outbox
+        self._transport = transport
+        self.max_inflight = max_inflight
+        self.resend_after_s = resend_after_s
+        self._topics = {
+            "readings": readings_topic(gateway),
+            "status": status_topic(gateway),
+            "ack": ack_topic(gateway),
+            "cmd": cmd_topic(gateway),
+        }
+        self._enc = msgspec.msgpack.Encoder()
+        self.connected = False
+        self._closing = False
+        self._cursor = 0
+        self._inflight: dict[int, int] = {}  # mid -> seq
+        self._inflight_seqs: dict[int, EntryState] = {}
+        self._status_mids: dict[int, asyncio.Future[None]] = {}
+        self._wake = asyncio.Event()
+        self._inbox: asyncio.Queue[tuple[str, bytes]] = asyncio.Queue()
+        self._last_progress = time.monotonic()
+        self._resend_factor = 1
+        self.counters: collections.Counter[str] = collections.Counter()
+        self.rejected: collections.Counter[str] = collections.Counter()
+
+    # -- lifecycle ------------------------------------------------------------------------
+
+    @staticmethod
+    def status_payload(
+        gateway: str, site: str, state: Literal["online", "offline", "lost"], s: OutboxStats | None = None
+    ) -> bytes:
+        return encode(
+            GatewayStatus(
+                gateway=gateway,
+                state=state,
+                ts=now_ns(),
+                site=site,
+                version=edge_version(),
+                next_seq=s.next_seq if s else 0,
+                outbox_depth=s.depth if s else 0,
+                dropped=s.dropped_readings if s else 0,
+            )
+        )
+
+    def start(self) -> None:
+        self._transport.start(self, asyncio.get_running_loop())
+
+    def wake(self, _seq: int = 0) -> None:
+        self._wake.set()
+
+    async def goodbye(self, within_s: float) -> bool:
+        """Publish the retained ``offline`` status, wait for its PUBACK, disconnect cleanly."""
+        delivered = False
+        self._closing = True
+        if self.connected:
+            fut = self._publish_status("offline")
+            try:
+                await asyncio.wait_for(fut, within_s)
+                delivered = True
+            except TimeoutError:
+                log.warning(
+                    "offline status not acknowledged by the broker in time", extra={"timeout_s": within_s}
+                )
+        await asyncio.to_thread(self._transport.close, within_s)
+        self.connected = False
+        return delivered
+
+    # -- tasks ----------------------------------------------------------------------------
+
+    async def send_loop(self) -> None:
+        """Publish held entries in seq order within the in-flight window."""
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            if not self.connected:
+                continue
+            room = self.max_inflight - len(self._inflight)
+            if room <= 0:
+                continue
+            floor, entries = await self._outbox.fetch(self._cursor, room + len(self._inflight))
+            sent = 0
+            for entry in entries:
+                if not self.connected or sent >= room:
+                    break
+                self._cursor = entry.seq + 1
+                if entry.seq in self._inflight_seqs:
+                    continue  # still with the client, which resends it itself
+                payload = self._enc.encode(
+                    _WireBatch(
+                        self.gateway, entry.seq, now_ns(), msgspec.Raw(entry.payload), floor, self.site
+                    )
+                )
+                mid = self._transport.publish(self._topics["readings"], payload)
+                self._inflight[mid] = entry.seq
+                self._inflight_seqs[entry.seq] = transition(EntryState.PENDING, EntryEvent.SEND)
+                sent += 1
+            self.counters["sent"] += sent
+            if sent:
+                self._wake.set()
+
+    async def inbox_loop(self) -> None:
+        """Handle acks and commands in arrival order."""
+        while True:
+            topic, payload = await self._inbox.get()
+            if topic == self._topics["ack"]:
+                await self._handle_ack(payload)
+            elif topic == self._topics["cmd"]:
+                self._handle_command(payload)
+            else:
+                self._reject("topic", "unexpected-topic", f"message on {topic!r}")
+
+    async def resend_loop(self, tick_s: float = 1.0) -> None:
+        """Rewind to the floor when published entries go unacknowledged for too long."""
+        while True:
+            await asyncio.sleep(tick_s)
+            snap = self._outbox.snapshot
+            if not self.connected or snap.depth == 0 or self._cursor <= snap.floor:
+                self._last_progress = time.monotonic()
+                continue
+            if time.monotonic() - self._last_progress > self.resend_after_s * self._resend_factor:
+                log.info(
+                    "no cloud ack in time: publishing unacknowledged batches again",
+                    extra={"floor": snap.floor, "cursor": self._cursor, "factor": self._resend_factor},
+                )
+                self.counters["resend_timeouts"] += 1
+                self._resend_factor = min(_MAX_RESEND_FACTOR, self._resend_factor * 2)
+                self._rewind(EntryEvent.RESEND_TIMEOUT)
+
+    # -- transport events (on the loop) --------------------------------------------------
+
+    def on_connected(self, session_present: bool) -> None:
+        self.counters["connects"] += 1
+        if self.counters["connects"] > 1:
+            self.counters["reconnects"] += 1
+        self.connected = True
+        log.info(
+            "connected to broker",
+            extra={"session_present": session_present, "reconnects": self.counters["reconnects"]},
+        )
+        self._transport.subscribe([self._topics["ack"], self._topics["cmd"]])
+        self._publish_status("online")
+        self._rewind(EntryEvent.CONNECTION_LOST)
+
+    def on_connect_failed(self, reason: str) -> None:
+        self.counters["connect_failures"] += 1
+        log.warning("cannot connect to broker", extra={"reason": reason})
+
+    def on_disconnected(self, reason: str) -> None:
+        if self.connected and not self._closing:
+            self.counters["disconnects"] += 1
+            log.warning("disconnected from broker", extra={"reason": reason})
+        self.connected = False
+
+    def on_puback(self, mid: int) -> None:
+        seq = self._inflight.pop(mid, None)
+        if seq is not None:
+            state = self._inflight_seqs.pop(seq, EntryState.INFLIGHT)
+            transition(state, EntryEvent.PUBACK)
+            self.counters["published"] += 1
+            self._wake.set()
+            return
+        fut = self._status_mids.pop(mid, None)
+        if fut is not None and not fut.done():
+            fut.set_result(None)
+
+    def on_message(self, topic: str, payload: bytes) -> None:
+        self._inbox.put_nowait((topic, payload))
+
+    # -- internals ------------------------------------------------------------------------
+
+    def _rewind(self, event: EntryEvent) -> None:
+        transition(EntryState.PUBLISHED, event)  # the table allows it, or this raises
+        self._cursor = 0
+        self._last_progress = time.monotonic()
+        self._wake.set()
+
+    def _publish_status(self, state: Literal["online", "offline", "lost"]) -> asyncio.Future[None]:
+        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        payload = self.status_payload(self.gateway, self.site, state, self._outbox.snapshot)
+        mid = self._transport.publish(self._topics["status"], payload, retain=True)
+        self._status_mids[mid] = fut
+        return fut
+
+    async def _handle_ack(self, payload: bytes) -> None:
+        try:
+            ack: CloudAck = decode_ack(payload)
+        except PayloadError as exc:
+            self._reject("ack", exc.reason, exc.detail)
+            return
+        if ack.gateway != self.gateway:
+            self._reject("ack", "wrong-gateway", f"ack for {ack.gateway!r} on {self.gateway!r}'s topic")
+            return
+        self.counters["acks"] += 1
+        if ack.upto >= self._outbox.snapshot.next_seq:
+            shift = await self._outbox.rebase(ack.upto)
+            self.counters["rebases"] += 1
+            log.error(
+                "cloud acknowledged sequence numbers this gateway never made (outbox replaced?):"
+                " held batches renumbered past the ack",
+                extra={"upto": ack.upto, "shift": shift},
+            )
+            self._inflight.clear()
+            self._inflight_seqs.clear()
+            self._rewind(EntryEvent.CONNECTION_LOST)
+            return
+        deleted = await self._outbox.ack(ack.upto)
+        if deleted:
+            self.counters["acked"] += deleted
+            self._last_progress = time.monotonic()
+            self._resend_factor = 1
+            for seq in [s for s in self._inflight_seqs if s <= ack.upto]:
+                transition(self._inflight_seqs[seq], EntryEvent.CLOUD_ACK)
+
+    def _handle_command(self, payload: bytes) -> None:
+        try:
+            cmd: GatewayCommand = decode_command(payload)
+        except PayloadError as exc:
+            self._reject("cmd", exc.reason, exc.detail)
+            return
+        if cmd.gateway != self.gateway:
+            self._reject("cmd", "wrong-gateway", f"command for {cmd.gateway!r} on {self.gateway!r}'s topic")
+            return
+        if cmd.command not in KNOWN_COMMANDS:
+            self._reject(
+                "cmd",
+                "unknown-command",
+                f"command {cmd.command!r} (id {cmd.id}) is not one of {sorted(KNOWN_COMMANDS)}",
+            )
+            return
+        self.counters["commands"] += 1
+        log.info("command accepted", extra={"command": cmd.command, "command_id": cmd.id})
+        if cmd.command == "ping" and self.connected:
+            self._publish_status("online")
+
+    def _reject(self, kind: str, reason: str, detail: str) -> None:
+        self.rejected[f"{kind}.{reason}"] += 1
+        self.counters[f"rejected_{kind}"] += 1
+        log.warning(
+            "rejected inbound message", extra={"kind": kind, "reason": reason, "detail": detail[:300]}
+        )

@@ -1,0 +1,204 @@
+"""The edge agent in-process against a real Mosquitto: flow, acks, bad input, overflow."""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import itertools
+import json
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+from typing import Protocol
+
+import pytest
+
+from bohsense.contracts.codec import Encoding, encode
+from bohsense.contracts.schema import CloudAck, GatewayCommand
+from bohsense.contracts.timeutil import now_ns
+from bohsense.edge.agent import EdgeAgent
+from bohsense.edge.settings import load_settings
+from tests.edge.conftest import Cloud, gateway_id, synthetic, until, write_config
+from tests.support.services import Mosquitto
+
+
+class Running:
+    def __init__(self, agent: EdgeAgent, task: asyncio.Task[None]) -> None:
+        self.agent, self.task = agent, task
+
+    def c(self, key: str) -> int:
+        return self.agent.counters().get(key, 0)
+
+    async def stop(self) -> None:
+        self.agent.stop()
+        await asyncio.wait_for(self.task, 15)
+
+
+class StartAgent(Protocol):
+    def __call__(
+        self, url: str, gw: str, *, devices: str, broker_extra: str = "", outbox_extra: str = ""
+    ) -> Awaitable[Running]: ...
+
+
+@pytest.fixture
+async def start_agent(tmp_path: Path) -> AsyncIterator[StartAgent]:
+    running: list[Running] = []
+
+    async def start(
+        url: str, gw: str, *, devices: str, broker_extra: str = "", outbox_extra: str = ""
+    ) -> Running:
+        cfg = write_config(tmp_path / f"{gw}.toml", gw, url, tmp_path / f"{gw}.sqlite3", "", devices)
+        text = cfg.read_text().replace("[outbox]", f"{broker_extra}\n[outbox]\n{outbox_extra}")
+        cfg.write_text(text)
+        agent = EdgeAgent(load_settings(cfg, env={}))
+        task = asyncio.create_task(agent.run(), name=f"agent-{gw}")
+        await until(lambda: agent.started.is_set() or task.done(), 10, "agent start")
+        r = Running(agent, task)
+        running.append(r)
+        return r
+
+    yield start
+    for r in running:
+        if not r.task.done():
+            await r.stop()
+
+
+async def test_readings_flow_in_order_and_complete(
+    mosquitto: Mosquitto, cloud_factory: Callable[..., Cloud], start_agent: StartAgent
+) -> None:
+    gw = gateway_id()
+    cloud = cloud_factory(mosquitto.url, gw)
+    run = await start_agent(mosquitto.url, gw, devices=synthetic(devices=5, rate_hz=100, limit=60))
+    expected = 5 * 2 * 60
+    await until(lambda: run.c("driver.syn.readings") == expected, 10, "driver to finish")
+    await until(lambda: cloud.readings() == expected, 10, f"{expected} readings at the cloud")
+    seqs = cloud.seqs()
+    assert seqs == list(range(1, len(seqs) + 1)), "seq starts at 1 and has no gap"
+    series: dict[tuple[str, str], list[int]] = collections.defaultdict(list)
+    for seq in seqs:
+        b = cloud.batches[seq]
+        assert b.gateway == gw
+        assert b.site == "test-site"
+        assert 1 <= b.floor <= b.seq
+        assert 1 <= len(b.readings) <= 100
+        for r in b.readings:
+            series[(r.device, r.metric)].append(r.ts)
+            assert r.value == r.ts // 10_000_000  # counter waveform: the tick number
+    assert len(series) == 10
+    for ts in series.values():
+        assert len(ts) == 60
+        assert all(a < b for a, b in itertools.pairwise(ts))
+    assert run.c("published") == len(seqs)
+    await run.stop()
+    assert cloud.states()[-1] == "offline"
+    assert run.agent.clean_goodbye
+
+
+async def test_cloud_ack_deletes_outbox_entries(
+    mosquitto: Mosquitto, cloud_factory: Callable[..., Cloud], start_agent: StartAgent
+) -> None:
+    gw = gateway_id()
+    cloud = cloud_factory(mosquitto.url, gw, ack=True)
+    run = await start_agent(mosquitto.url, gw, devices=synthetic(devices=3, rate_hz=100, limit=50))
+    await until(lambda: run.c("driver.syn.readings") == 300 and cloud.readings() == 300, 10, "all readings")
+    await until(lambda: run.c("outbox_depth") == 0, 10, "outbox emptied by cloud acks")
+    assert run.c("acked") == len(cloud.seqs())
+    assert run.c("floor") == run.c("next_seq")
+    birth = [s for s in cloud.statuses if s.state == "online"]
+    assert birth
+    assert birth[0].gateway == gw
+    assert birth[0].next_seq >= 1
+
+
+async def test_malformed_acks_and_commands_are_rejected_and_counted(
+    mosquitto: Mosquitto, cloud_factory: Callable[..., Cloud], start_agent: StartAgent
+) -> None:
+    gw = gateway_id()
+    cloud = cloud_factory(mosquitto.url, gw)
+    run = await start_agent(mosquitto.url, gw, devices=synthetic(devices=2, rate_hz=50))
+    await until(lambda: run.c("published") >= 2, 10, "first batches")
+    bad_acks = [
+        b"\x00garbage",  # neither JSON nor MessagePack
+        b"{not json",  # malformed JSON
+        json.dumps({"gateway": gw, "upto": -1, "ts": 1}).encode(),  # out of range
+        json.dumps({"gateway": gw, "upto": "7", "ts": 1}).encode(),  # wrong type
+        json.dumps({"gateway": gw, "upto": 1, "ts": 1, "extra": 1}).encode(),  # unknown field
+        encode(CloudAck(gateway="someone-else", upto=1, ts=now_ns())),  # another gateway's ack
+        b"",  # an empty (retained-clear) message
+    ]
+    for p in bad_acks:
+        await asyncio.to_thread(cloud.publish_raw, "ack", p)
+    bad_cmds = [
+        b"\x93\x01\x02\x03",  # a MessagePack array, not a map
+        encode(GatewayCommand(gateway=gw, command="self-destruct", id="c1", ts=now_ns())),
+        encode(GatewayCommand(gateway="other-gw", command="ping", id="c2", ts=now_ns()), Encoding.JSON),
+        json.dumps({"gateway": gw, "command": "ping", "ts": 1}).encode(),  # id missing
+    ]
+    for p in bad_cmds:
+        await asyncio.to_thread(cloud.publish_raw, "cmd", p)
+    good = encode(GatewayCommand(gateway=gw, command="ping", id="c3", ts=now_ns()))
+    await asyncio.to_thread(cloud.publish_raw, "cmd", good)
+    await until(
+        lambda: run.c("rejected_ack") == len(bad_acks) and run.c("rejected_cmd") == len(bad_cmds),
+        10,
+        "every bad message rejected",
+    )
+    await until(lambda: run.c("commands") == 1, 5, "the good ping accepted")
+    c = run.agent.counters()
+    assert c["rejected.ack.not-an-object"] == 1
+    assert c["rejected.ack.malformed"] == 1
+    assert c["rejected.ack.schema"] == 3
+    assert c["rejected.ack.wrong-gateway"] == 1
+    assert c["rejected.ack.empty"] == 1
+    assert c["rejected.cmd.unknown-command"] == 1
+    assert c["rejected.cmd.wrong-gateway"] == 1
+    assert c["rejected.cmd.schema"] == 1
+    assert c["rejected.cmd.not-an-object"] == 1
+    assert c["acked"] == 0, "no bad ack deleted anything"
+    assert c["outbox_depth"] >= 2
+    before = run.c("published")
+    await until(lambda: run.c("published") > before + 2, 5, "publishing goes on")
+    seqs = cloud.seqs()
+    assert seqs == list(range(1, len(seqs) + 1))
+
+
+async def test_overflow_drops_oldest_counts_and_advances_floor(
+    mosquitto: Mosquitto, cloud_factory: Callable[..., Cloud], start_agent: StartAgent
+) -> None:
+    # a tiny outbox and no cloud acks: it must drop its oldest entries
+    gw = gateway_id()
+    cloud = cloud_factory(mosquitto.url, gw)
+    run = await start_agent(
+        mosquitto.url, gw, devices=synthetic(devices=2, rate_hz=100), outbox_extra="max_rows = 5"
+    )
+    await until(lambda: run.c("dropped_batches") >= 10, 15, "overflow drops")
+    await run.stop()
+    c = run.agent.counters()
+    assert c["outbox_depth"] == 5
+    assert c["floor"] == c["next_seq"] - 5
+    assert c["dropped_batches"] == c["next_seq"] - 1 - 5
+    assert 0 < c["dropped_readings"] <= c["dropped_batches"] * 100
+    last_seq = c["next_seq"] - 1
+    await until(lambda: last_seq in cloud.batches, 5, "last batch at the cloud")
+    assert cloud.batches[last_seq].floor == c["floor"], "the floor on the wire is the lowest seq still held"
+    assert cloud.statuses[-1].state == "offline"
+    assert cloud.statuses[-1].dropped == c["dropped_readings"]
+
+
+async def test_unacked_batches_are_published_again_after_timeout(
+    mosquitto: Mosquitto, cloud_factory: Callable[..., Cloud], start_agent: StartAgent
+) -> None:
+    gw = gateway_id()
+    cloud = cloud_factory(mosquitto.url, gw)
+    run = await start_agent(
+        mosquitto.url,
+        gw,
+        devices=synthetic(devices=1, rate_hz=20, limit=10),
+        broker_extra="resend_after_s = 0.5",
+    )
+    await until(lambda: cloud.readings() == 20, 10, "all readings")
+    first = cloud.messages
+    await until(lambda: run.c("resend_timeouts") >= 1 and cloud.messages > first, 10, "a resend")
+    n = len(cloud.seqs())
+    await asyncio.to_thread(cloud.publish_ack, n)
+    await until(lambda: run.c("outbox_depth") == 0, 5, "acked")
+    assert cloud.readings() == 20
