@@ -1,0 +1,252 @@
+"""One connection to a serial device, as a pure state machine (no I/O, no clock reads).
+
+The driver feeds it frames with the gateway time they arrived and calls ``tick`` now
+and then; the session returns the messages to send and the readings to emit. Every
+transition of the connection lives in ``TRANSITIONS``:
+
+| state        | event                        | next         | action                               |
+|--------------|------------------------------|--------------|--------------------------------------|
+| await-hello  | start / tick after 1 s       | await-hello  | send HELLO_REQUEST                   |
+| await-hello  | HELLO                        | measuring    | send TIME_SYNC_REQUEST (measure)     |
+| measuring    | response, clock fine         | streaming    | keep the offset of that timebase     |
+| measuring    | response, unsynced or skewed | stepping     | send TIME_SYNC_REQUEST(adjust)       |
+| stepping     | response                     | streaming    | keep the offset of the new timebase  |
+| measuring/stepping | tick, no answer in 1 s | (same)       | send the request again               |
+| streaming    | tick after resync_s          | measuring    | send TIME_SYNC_REQUEST (measure)     |
+| any          | HELLO (device rebooted)      | measuring    | restart seq tracking, measure        |
+
+Samples are converted with the latest offset of *their* timebase (the flag in SAMPLES:
+since-boot or synced). Frames arrive in the order the device sent them, so a sample
+received before the answer to a clock step was taken before the step, and the offset
+in force when it arrives is the right one. Samples whose timebase has no offset yet
+wait in a bounded buffer and are released, in order, by the first measurement.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+
+from bohsense.contracts.schema import Reading
+from bohsense.contracts.timeutil import check_event_time
+from bohsense.edge.drivers._serial_lanes import LaneConfig, LaneEstimator, StabilityConfig
+from bohsense.firmware_bridge import (
+    Ack,
+    ClockEstimate,
+    DeviceKind,
+    Frame,
+    Heartbeat,
+    Hello,
+    HelloRequest,
+    Message,
+    Nack,
+    Samples,
+    SequenceTracker,
+    TimeSyncRequest,
+    TimeSyncResponse,
+    estimate_clock,
+)
+
+__all__ = ["TRANSITIONS", "SerialSession", "SessionConfig", "SessionOutput"]
+
+_BAD_NAME = re.compile(r"[^A-Za-z0-9_.:/\-]")
+_PENDING_LIMIT = 10_000
+_RETRY_US = 1_000_000
+_MAX_FUTURE_NS = 300 * 10**9
+
+#: (state, event) -> next state; ``_go`` refuses anything not listed here
+TRANSITIONS: dict[tuple[str, str], str] = {
+    ("await-hello", "hello"): "measuring",
+    ("measuring", "hello"): "measuring",
+    ("stepping", "hello"): "measuring",
+    ("streaming", "hello"): "measuring",
+    ("measuring", "clock-ok"): "streaming",
+    ("measuring", "clock-off"): "stepping",
+    ("stepping", "clock-ok"): "streaming",
+    ("stepping", "clock-off"): "streaming",  # stepped once; the offset still corrects every sample
+    ("streaming", "resync"): "measuring",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class SessionConfig:
+    lanes: tuple[LaneConfig, ...] = ()
+    stability: StabilityConfig = StabilityConfig()
+    device_id: str | None = None
+    max_skew_us: int = 50_000
+    resync_s: float = 60.0
+
+
+@dataclass(slots=True)
+class SessionOutput:
+    send: list[Message] = field(default_factory=list)
+    readings: list[Reading] = field(default_factory=list)
+    replies: list[tuple[int, Ack | Nack]] = field(default_factory=list)
+
+
+class SerialSession:
+    def __init__(self, config: SessionConfig) -> None:
+        self.cfg = config
+        self.state = "await-hello"
+        self.hello: Hello | None = None
+        self.seq = SequenceTracker()
+        self.clocks: dict[bool, ClockEstimate] = {}  # synced flag -> estimate
+        self.counters: Counter[str] = Counter()
+        self._pending: list[Samples] = []
+        self._request_at = 0  # gateway µs of the last request we wait on (HELLO or TIME_SYNC)
+        self._sync_t1: int | None = None
+        self._last_sync_us = 0
+        self._device = ""
+        self._lane_devices: list[str] = []
+        self._metrics: list[str] = []
+        self._lanes: list[LaneEstimator] = []
+
+    # -- driving the machine ------------------------------------------------------------
+
+    def _go(self, event: str) -> None:
+        self.state = TRANSITIONS[(self.state, event)]
+
+    def start(self, now_us: int) -> SessionOutput:
+        self._request_at = now_us
+        return SessionOutput(send=[HelloRequest()])
+
+    def tick(self, now_us: int) -> SessionOutput:
+        out = SessionOutput()
+        if self.state == "await-hello" and now_us - self._request_at >= _RETRY_US:
+            self._request_at = now_us
+            out.send.append(HelloRequest())
+        elif self.state in ("measuring", "stepping") and now_us - self._request_at >= _RETRY_US:
+            self.counters["sync_retries"] += 1
+            out.send.append(self._sync_request(now_us))  # never repeat a step: it may have been applied
+        elif self.state == "streaming" and now_us - self._last_sync_us >= self.cfg.resync_s * 1e6:
+            self._go("resync")
+            out.send.append(self._sync_request(now_us))
+        return out
+
+    def on_frame(self, frame: Frame, now_us: int) -> SessionOutput:
+        out = SessionOutput()
+        message = frame.message
+        if isinstance(message, Hello):
+            self._on_hello(message, now_us, out)
+            self.seq.reset()
+            self.seq.check(frame.seq)
+            return out
+        check = self.seq.check(frame.seq)
+        if check.duplicate:
+            self.counters["duplicates"] += 1
+            return out
+        self.counters["frames_lost"] += check.lost
+        match message:
+            case Samples():
+                self._on_samples(message, now_us, out)
+            case TimeSyncResponse():
+                self._on_sync(message, now_us, out)
+            case Ack() | Nack():
+                out.replies.append((message.command_seq, message))
+            case Heartbeat():
+                self.counters["device_tx_dropped"] = message.tx_dropped
+            case _:
+                self.counters["unexpected"] += 1
+        return out
+
+    # -- HELLO and time sync ------------------------------------------------------------
+
+    def _on_hello(self, hello: Hello, now_us: int, out: SessionOutput) -> None:
+        self.counters["hellos"] += 1
+        if self.hello is not None and hello != self.hello:
+            self._pending.clear()  # another device (or reconfigured): its layout applies from here
+        self.hello = hello
+        self._device = _BAD_NAME.sub("_", self.cfg.device_id or hello.device_id)
+        self._metrics = [_BAD_NAME.sub("_", name) for name in hello.channels]
+        if hello.kind is DeviceKind.SHELF:
+            self._lane_devices = [f"{self._device}.lane-{i + 1}" for i in range(hello.channel_count)]
+            self._lanes = [
+                LaneEstimator(
+                    self.cfg.lanes[i] if i < len(self.cfg.lanes) else LaneConfig(), self.cfg.stability
+                )
+                for i in range(hello.channel_count)
+            ]
+        self.clocks.clear()  # a reboot restarts the device clock
+        self._go("hello")
+        out.send.append(self._sync_request(now_us))
+
+    def _sync_request(self, now_us: int, adjust_us: int | None = None) -> TimeSyncRequest:
+        self._request_at = now_us
+        self._sync_t1 = now_us
+        return TimeSyncRequest(now_us, adjust_us=adjust_us)
+
+    def _on_sync(self, response: TimeSyncResponse, now_us: int, out: SessionOutput) -> None:
+        if response.gateway_time_us != self._sync_t1 or self.state not in ("measuring", "stepping"):
+            self.counters["stale_sync_responses"] += 1
+            return
+        self._sync_t1 = None
+        estimate = estimate_clock(response, now_us)
+        self.clocks[response.synced] = estimate
+        self._last_sync_us = now_us
+        self.counters["clock_offset_us"] = estimate.offset_us
+        self.counters["clock_delay_us"] = estimate.delay_us
+        self.counters["clock_syncs"] += 1
+        skewed = abs(estimate.offset_us) > self.cfg.max_skew_us
+        if skewed and response.synced:
+            self.counters["clock_skew_detected"] += 1
+        if self.state == "measuring" and (skewed or not response.synced):
+            self.counters["clock_steps"] += 1
+            out.send.append(self._sync_request(now_us, adjust_us=-estimate.offset_us))
+        self._go("clock-off" if skewed or not response.synced else "clock-ok")
+        self._release(out, now_us)
+
+    # -- samples → readings -------------------------------------------------------------
+
+    def _on_samples(self, samples: Samples, now_us: int, out: SessionOutput) -> None:
+        self.counters["samples"] += 1
+        if self.hello is None or samples.synced not in self.clocks or self._pending:
+            if len(self._pending) >= _PENDING_LIMIT:
+                self.counters["samples_dropped_unsynced"] += 1
+                return
+            self._pending.append(samples)
+            if self.hello is not None:
+                self._release(out, now_us)
+            return
+        self._convert(samples, now_us, out)
+
+    def _release(self, out: SessionOutput, now_us: int) -> None:
+        if self.hello is None:
+            return
+        released = 0
+        while released < len(self._pending) and self._pending[released].synced in self.clocks:
+            self._convert(self._pending[released], now_us, out)
+            released += 1
+        del self._pending[:released]
+
+    def _convert(self, samples: Samples, now_us: int, out: SessionOutput) -> None:
+        assert self.hello is not None
+        if len(samples.values) != self.hello.channel_count:
+            self.counters["bad_channel_count"] += 1
+            return
+        ts = self.clocks[samples.synced].to_gateway_us(samples.time_us) * 1000
+        if check_event_time(ts, now_us * 1000, _MAX_FUTURE_NS) is not None:
+            self.counters["bad_time"] += 1
+            return
+        if self.hello.kind is DeviceKind.SHELF:
+            for device, lane, value in zip(self._lane_devices, self._lanes, samples.values, strict=True):
+                if not math.isfinite(value):
+                    self.counters["bad_values"] += 1
+                    continue
+                out.readings.append(Reading(device, "weight_g", ts, lane.net(value)))
+                units = lane.add(ts, value)
+                if units is not None:
+                    out.readings.append(Reading(device, "units", ts, float(units)))
+        else:
+            for metric, value in zip(self._metrics, samples.values, strict=True):
+                if not math.isfinite(value):
+                    self.counters["bad_values"] += 1
+                    continue
+                out.readings.append(Reading(self._device, metric, ts, value))
+
+    def lane_counters(self) -> dict[str, int]:
+        return {
+            "lane_unstable": sum(lane.unstable for lane in self._lanes),
+            "lane_implausible": sum(lane.implausible for lane in self._lanes),
+        }

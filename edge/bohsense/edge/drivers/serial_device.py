@@ -1,0 +1,337 @@
+"""The serial device driver: bohsense shelves and condition sensors over pyserial.
+
+Options (one ``[[devices]]`` table of gateway.toml, ``kind = "serial"``)::
+
+    port                   str           device path, udev symlink, or pyserial URL (required)
+    baudrate               int   > 0     default 115200
+    device_id              str           override the id the device announces in HELLO
+    lanes                  [table]       shelves: per lane, in order, {unit_weight_g = float > 0,
+                                         tare_g = float (the empty lane's reading, default 0)};
+                                         lanes without an entry report weight only
+    stability_window_s     float > 0     units need this long a stable weight (default 0.5)
+    stability_tolerance_g  float > 0     max − min allowed in the window (default 15)
+    max_residual           float         0 < r ≤ 0.5, how far from a whole unit is plausible (0.3)
+    units_heartbeat_s      float > 0     re-emit unchanged units this often (default 30)
+    max_clock_skew_ms      float > 0     step the device clock when it is off by more (default 50)
+    resync_s               float > 0     measure the clock offset this often (default 60)
+    silence_timeout_s      float > 0     no frame for this long: reconnect (default 10)
+    reconnect_max_s        float > 0     backoff cap (default 5)
+
+Readings (``Reading(device, metric, ts, value)``, ``ts`` = device event time, UTC ns):
+
+- shelf: device ``<device_id>.lane-<n>`` (n from 1), metric ``weight_g`` for every
+  sample (lane reading minus ``tare_g``), and metric ``units`` when the lane is stable
+  (see ``_serial_lanes``) and the count changed or ``units_heartbeat_s`` passed;
+- condition sensor: device ``<device_id>``, one metric per channel: ``temp_c``,
+  ``vib_rms_mm_s``.
+
+A corrupt frame is counted under ``errors_<reason>`` and logged at most every 10 s; a
+vanished or failing port is closed and reopened with jittered exponential backoff
+(``reconnects``). After opening, bytes up to the first 0x00 are skipped (the gateway
+attached in the middle of a frame), and are not counted as errors.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import Counter
+from collections.abc import Mapping
+from typing import Any
+
+from bohsense.edge.drivers._serial_lanes import LaneConfig, StabilityConfig
+from bohsense.edge.drivers._serial_link import Backoff, SerialLink
+from bohsense.edge.drivers._serial_session import SerialSession, SessionConfig, SessionOutput
+from bohsense.edge.drivers.base import DriverError, ReadingSink
+from bohsense.firmware_bridge import Ack, Command, Frame, FrameDecoder, Message, Nack, encode_frame
+
+__all__ = ["SerialDeviceDriver"]
+
+log = logging.getLogger(__name__)
+
+_LOG_EVERY_S = 10.0
+_TICK_S = 0.2
+
+_FLOATS: dict[str, tuple[float, float | None]] = {  # option -> (default, upper bound)
+    "stability_window_s": (0.5, 60.0),
+    "stability_tolerance_g": (15.0, None),
+    "max_residual": (0.3, 0.5),
+    "units_heartbeat_s": (30.0, None),
+    "max_clock_skew_ms": (50.0, None),
+    "resync_s": (60.0, None),
+    "silence_timeout_s": (10.0, None),
+    "reconnect_max_s": (5.0, 300.0),
+    "read_timeout_s": (0.05, 1.0),
+}
+_KNOWN = {"port", "baudrate", "device_id", "lanes", *_FLOATS}
+
+
+def _now_us() -> int:
+    return time.time_ns() // 1000
+
+
+class SerialDeviceDriver:
+    def __init__(
+        self,
+        name: str,
+        *,
+        port: str,
+        baudrate: int = 115200,
+        session: SessionConfig | None = None,
+        silence_timeout_s: float = 10.0,
+        reconnect_max_s: float = 5.0,
+        read_timeout_s: float = 0.05,
+    ) -> None:
+        self.name = name
+        self.port = port
+        self.baudrate = baudrate
+        self.session_config = session or SessionConfig()
+        self.silence_timeout_s = silence_timeout_s
+        self.read_timeout_s = read_timeout_s
+        self._backoff = Backoff(cap_s=reconnect_max_s)
+        self._counters: Counter[str] = Counter()
+        self._session: SerialSession | None = None
+        self._link: SerialLink | None = None
+        self._tx_seq = 0
+        self._waiting: dict[int, asyncio.Future[Ack | Nack]] = {}
+        self._last_log: dict[str, float] = {}
+        self.connected = asyncio.Event()
+
+    # -- configuration ------------------------------------------------------------------
+
+    @classmethod
+    def from_options(cls, name: str, options: Mapping[str, Any]) -> SerialDeviceDriver:
+        def bad(msg: str) -> DriverError:
+            return DriverError(f"device {name!r}: {msg}")
+
+        unknown = set(options) - _KNOWN
+        if unknown:
+            raise bad(f"unknown serial option(s) {sorted(unknown)} (known: {sorted(_KNOWN)})")
+        port = options.get("port")
+        if not isinstance(port, str) or not port:
+            raise bad(f"'port' must be a device path or pyserial URL, not {port!r}")
+        baudrate = options.get("baudrate", 115200)
+        if not isinstance(baudrate, int) or isinstance(baudrate, bool) or baudrate <= 0:
+            raise bad(f"'baudrate' must be a positive integer, not {baudrate!r}")
+        device_id = options.get("device_id")
+        if device_id is not None and (not isinstance(device_id, str) or not device_id):
+            raise bad(f"'device_id' must be a non-empty string, not {device_id!r}")
+        floats: dict[str, float] = {}
+        for key, (default, upper) in _FLOATS.items():
+            value = options.get(key, default)
+            if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
+                raise bad(f"{key!r} must be a positive number, not {value!r}")
+            if upper is not None and value > upper:
+                raise bad(f"{key!r} must be at most {upper}, not {value!r}")
+            floats[key] = float(value)
+        raw_lanes = options.get("lanes", [])
+        if not isinstance(raw_lanes, list):
+            raise bad(f"'lanes' must be an array of tables, not {raw_lanes!r}")
+        lanes = []
+        for i, lane in enumerate(raw_lanes, start=1):
+            if not isinstance(lane, Mapping) or set(lane) - {"unit_weight_g", "tare_g"}:
+                raise bad(f"lanes[{i}] must be a table with unit_weight_g and tare_g, not {lane!r}")
+            unit = lane.get("unit_weight_g")
+            tare = lane.get("tare_g", 0.0)
+            if unit is not None and (
+                isinstance(unit, bool) or not isinstance(unit, int | float) or unit <= 0
+            ):
+                raise bad(f"lanes[{i}].unit_weight_g must be a positive number, not {unit!r}")
+            if isinstance(tare, bool) or not isinstance(tare, int | float):
+                raise bad(f"lanes[{i}].tare_g must be a number, not {tare!r}")
+            lanes.append(LaneConfig(None if unit is None else float(unit), float(tare)))
+        session = SessionConfig(
+            lanes=tuple(lanes),
+            stability=StabilityConfig(
+                window_s=floats["stability_window_s"],
+                tolerance_g=floats["stability_tolerance_g"],
+                max_residual=floats["max_residual"],
+                heartbeat_s=floats["units_heartbeat_s"],
+            ),
+            device_id=device_id,
+            max_skew_us=int(floats["max_clock_skew_ms"] * 1000),
+            resync_s=floats["resync_s"],
+        )
+        return cls(
+            name,
+            port=port,
+            baudrate=baudrate,
+            session=session,
+            silence_timeout_s=floats["silence_timeout_s"],
+            reconnect_max_s=floats["reconnect_max_s"],
+            read_timeout_s=floats["read_timeout_s"],
+        )
+
+    # -- running ------------------------------------------------------------------------
+
+    async def run(self, sink: ReadingSink) -> None:
+        """Connect, read, reconnect; returns only when cancelled."""
+        link = SerialLink(
+            self.port, baudrate=self.baudrate, read_timeout_s=self.read_timeout_s, name=self.name
+        )
+        try:
+            first = True
+            while True:
+                if not first:
+                    self._counters["reconnects"] += 1
+                    delay = self._backoff.next_delay()
+                    await asyncio.sleep(delay)
+                first = False
+                try:
+                    await link.open()
+                except Exception as exc:  # pyserial raises SerialException, OSError, ValueError
+                    self._counters["open_failures"] += 1
+                    self._log_limited("open", logging.WARNING, "cannot open %s: %s", self.port, exc)
+                    continue
+                self._link = link
+                try:
+                    await self._connection(link, sink)
+                except Exception as exc:  # the port vanished or failed: reconnect
+                    self._counters["disconnects"] += 1
+                    self._log_limited("io", logging.WARNING, "serial port %s lost: %s", self.port, exc)
+                finally:
+                    self._link = None
+                    self.connected.clear()
+                    self._fail_waiting("connection lost")
+                    await link.close()
+        finally:
+            link.shutdown()
+
+    async def _connection(self, link: SerialLink, sink: ReadingSink) -> None:
+        session = SerialSession(self.session_config)
+        self._session = session
+        decoder = FrameDecoder()
+        attached = False
+        await link.write(b"\x00")
+        await self._send(link, session.start(_now_us()).send)
+        last_frame = time.monotonic()
+        last_tick = 0.0
+        counted_errors: Counter[str] = Counter()
+        try:
+            while True:
+                data = await link.read()
+                now_mono = time.monotonic()
+                if data and not attached:
+                    zero = data.find(0)
+                    if zero < 0:
+                        self._counters["attach_bytes_skipped"] += len(data)
+                        data = b""
+                    else:
+                        self._counters["attach_bytes_skipped"] += zero
+                        data = data[zero:]
+                        attached = True
+                for result in decoder.feed(data) if data else ():
+                    if isinstance(result, Frame):
+                        last_frame = now_mono
+                        self._counters["frames"] += 1
+                        await self._apply(link, session.on_frame(result, _now_us()), sink)
+                    else:
+                        self._log_limited(
+                            f"frame-{result.reason}",
+                            logging.WARNING,
+                            "%s: corrupt frame (%s): %s",
+                            self.name,
+                            result.reason,
+                            result.detail,
+                        )
+                if decoder.frames and self._backoff.attempt:
+                    self._backoff.reset()
+                for reason, count in decoder.errors.items():
+                    self._counters[f"errors_{reason}"] += count - counted_errors[reason]
+                    counted_errors[reason] = count
+                if session.state == "streaming":
+                    self.connected.set()
+                if now_mono - last_tick >= _TICK_S:
+                    last_tick = now_mono
+                    await self._apply(link, session.tick(_now_us()), sink)
+                if now_mono - last_frame > self.silence_timeout_s:
+                    self._counters["silence_timeouts"] += 1
+                    raise TimeoutError(f"no frame for {self.silence_timeout_s} s")
+        finally:
+            self._merge_session(session)
+
+    async def _apply(self, link: SerialLink, out: SessionOutput, sink: ReadingSink) -> None:
+        for reading in out.readings:
+            sink.put(reading)
+        self._counters["readings"] += len(out.readings)
+        for command_seq, reply in out.replies:
+            future = self._waiting.pop(command_seq, None)
+            if future is not None and not future.done():
+                future.set_result(reply)
+        if out.send:
+            await self._send(link, out.send)
+
+    async def _send(self, link: SerialLink, messages: list[Message]) -> None:
+        data = b""
+        for message in messages:
+            data += encode_frame(message, self._tx_seq)
+            self._tx_seq = (self._tx_seq + 1) & 0xFFFF
+        self._counters["frames_sent"] += len(messages)
+        await link.write(data)
+
+    # -- commands -----------------------------------------------------------------------
+
+    async def command(self, command: Command, timeout_s: float = 2.0) -> Ack | Nack:
+        """Send a COMMAND (tare, calibrate, set_rate, identify) and wait for its ACK/NACK.
+
+        Raises ``DriverError`` when the device is not connected or does not answer.
+        """
+        link = self._link
+        if link is None or not self.connected.is_set():
+            raise DriverError(f"device {self.name!r}: not connected")
+        seq = self._tx_seq
+        future: asyncio.Future[Ack | Nack] = asyncio.get_running_loop().create_future()
+        self._waiting[seq] = future
+        try:
+            await self._send(link, [command])
+            return await asyncio.wait_for(future, timeout_s)
+        except TimeoutError:
+            raise DriverError(
+                f"device {self.name!r}: no answer to {command.op.name} in {timeout_s} s"
+            ) from None
+        finally:
+            self._waiting.pop(seq, None)
+
+    def _fail_waiting(self, why: str) -> None:
+        for future in self._waiting.values():
+            if not future.done():
+                future.set_exception(DriverError(f"device {self.name!r}: {why}"))
+        self._waiting.clear()
+
+    # -- status -------------------------------------------------------------------------
+
+    def _merge_session(self, session: SerialSession) -> None:
+        """Fold a finished connection's counters into the driver's totals."""
+        for key, value in session.counters.items():
+            if key.startswith("clock_offset") or key.startswith("clock_delay") or key == "device_tx_dropped":
+                self._counters[key] = value
+            else:
+                self._counters[key] += value
+        for key, value in session.lane_counters().items():
+            self._counters[key] += value
+        if self._session is session:
+            self._session = None
+
+    def stats(self) -> Mapping[str, int]:
+        out = Counter(self._counters)
+        session = self._session
+        if session is not None:
+            for key, value in session.counters.items():
+                if (
+                    key.startswith("clock_offset")
+                    or key.startswith("clock_delay")
+                    or key == "device_tx_dropped"
+                ):
+                    out[key] = value
+                else:
+                    out[key] += value
+            for key, value in session.lane_counters().items():
+                out[key] += value
+        return dict(out)
+
+    def _log_limited(self, key: str, level: int, msg: str, *args: object) -> None:
+        now = time.monotonic()
+        if now - self._last_log.get(key, -_LOG_EVERY_S) >= _LOG_EVERY_S:
+            self._last_log[key] = now
+            log.log(level, msg, *args, extra={"driver": self.name})
