@@ -7,7 +7,7 @@ import threading
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import insert, select, text
+from sqlalchemy import insert, select, text, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from bohsense.contracts.schema import GatewayStatus, ReadingBatch
@@ -19,7 +19,7 @@ from ._apply import Applier
 from ._catalog import read_catalog, upsert_catalog
 from ._db import conflict_insert, make_engine, migrate, session, write_conn
 from ._lifecycle import ALERT, PROPOSAL, WORK_ORDER, Lifecycle
-from ._models import Alert, AuditEntry, Gateway, QuarantineRow, ReplenishmentProposal, WorkOrder
+from ._models import Alert, AuditEntry, ConditionRule, Gateway, QuarantineRow, ReplenishmentProposal, WorkOrder
 from ._records import (
     AlertRecord,
     AuditRecord,
@@ -188,6 +188,14 @@ class BohCore:
             row.updated_ns = now
             if note and isinstance(row, WorkOrder):
                 row.note = note
+            if isinstance(row, Alert) and to not in ALERT.open:
+                # the rule watches afresh: a fault that persists after the fix opens a new alert
+                s.execute(
+                    update(ConditionRule)
+                    .where(ConditionRule.asset_id == row.asset_id, ConditionRule.condition == row.condition)
+                    .values(phase="normal", over_since_ns=None, max_value=None, below_since_ns=None)
+                    .execution_options(synchronize_session=False)
+                )
             s.flush()
             return row
 

@@ -1,0 +1,42 @@
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+
+from bohsense.cloud.boh import ALERT, PROPOSAL, BohCore
+from bohsense.cloud.boh._models import OPEN_ALERT_WHERE, OPEN_PROPOSAL_WHERE, Base
+
+TABLES = {
+    "sites", "gateways", "devices", "assets", "condition_rules", "skus", "stock_locations", "lanes",
+    "stock_levels", "alerts", "work_orders", "replenishment_proposals", "audit_log", "ingest_seq", "quarantine",
+}  # fmt: skip
+
+
+def test_migrations_create_every_table_from_empty_and_are_idempotent(db_url: str) -> None:
+    core = BohCore(db_url)
+    assert core.ping()
+    core.migrate()
+    core.migrate()  # a second run is a no-op
+    engine = sa.create_engine(db_url)
+    try:
+        names = set(sa.inspect(engine).get_table_names())
+        assert names >= TABLES
+        assert set(Base.metadata.tables) == TABLES
+        with engine.connect() as conn:
+            assert conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar_one() == "0001"
+        indexes = {i["name"]: i for i in sa.inspect(engine).get_indexes("alerts")}
+        assert indexes["uq_alerts_open_asset_condition"]["unique"]
+    finally:
+        engine.dispose()
+        core.close()
+
+
+def test_the_partial_unique_indexes_cover_exactly_the_open_states() -> None:
+    for lifecycle, where in ((ALERT, OPEN_ALERT_WHERE), (PROPOSAL, OPEN_PROPOSAL_WHERE)):
+        listed = {part.strip(" '") for part in where.split("IN", 1)[1].strip(" ()").split(",")}
+        assert listed == set(lifecycle.open)
+
+
+def test_an_unsupported_database_url_is_refused() -> None:
+    with pytest.raises(ValueError, match="unsupported database"):
+        BohCore("mysql://localhost/x")
