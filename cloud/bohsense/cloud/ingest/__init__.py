@@ -1,0 +1,24 @@
+"""Cloud ingest: MQTT → checks → time-series store → BOH core → acknowledgements.
+
+- ``IngestWorker(store, applier, config, recorder=None)``: ``await worker.run(stop)``;
+  counters in ``worker.stats`` (``IngestStats.as_dict()``);
+- ``IngestConfig``: broker, protocol, session and batching parameters;
+- ``check_message``: the pure per-message checks (decode, topic, event time).
+"""
+
+from bohsense.cloud.ingest._backoff import Backoff
+from bohsense.cloud.ingest._config import BrokerAddress, IngestConfig, parse_broker_url
+from bohsense.cloud.ingest._stats import IngestStats
+from bohsense.cloud.ingest._validate import Checked, check_message
+from bohsense.cloud.ingest._worker import IngestWorker
+
+__all__ = [
+    "Backoff",
+    "BrokerAddress",
+    "Checked",
+    "IngestConfig",
+    "IngestStats",
+    "IngestWorker",
+    "check_message",
+    "parse_broker_url",
+]

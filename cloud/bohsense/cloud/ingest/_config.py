@@ -1,0 +1,58 @@
+"""How an ingest worker connects and batches (built from ``CloudSettings`` by the service)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from urllib.parse import unquote, urlsplit
+
+__all__ = ["BrokerAddress", "IngestConfig", "parse_broker_url"]
+
+
+@dataclass(frozen=True, slots=True)
+class BrokerAddress:
+    host: str
+    port: int
+    tls: bool = False
+    username: str | None = None
+    password: str | None = None
+
+
+def parse_broker_url(url: str) -> BrokerAddress:
+    """``mqtt://[user:pass@]host[:1883]`` or ``mqtts://…[:8883]``."""
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    if scheme not in ("mqtt", "mqtts", "tcp", "ssl"):
+        raise ValueError(f"broker URL {url!r} must start with mqtt:// or mqtts://")
+    if not parts.hostname:
+        raise ValueError(f"broker URL {url!r} has no host")
+    tls = scheme in ("mqtts", "ssl")
+    return BrokerAddress(
+        host=parts.hostname,
+        port=parts.port or (8883 if tls else 1883),
+        tls=tls,
+        username=unquote(parts.username) if parts.username else None,
+        password=unquote(parts.password) if parts.password else None,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class IngestConfig:
+    broker_url: str = "mqtt://127.0.0.1:1883"
+    #: 5 (MQTT 5: clean_start False + session expiry, Receive Maximum) or 4 (MQTT 3.1.1:
+    #: clean_session False; the broker's max_inflight_messages bounds what is in flight)
+    mqtt_protocol: int = 5
+    client_id: str = "bohsense-cloud-ingest"
+    #: subscribe through ``$share/<group>/`` so several workers split the fleet
+    shared_group: str | None = None
+    session_expiry_s: int = 7 * 24 * 3600
+    #: MQTT 5 Receive Maximum: unacknowledged QoS 1 messages the broker may send us
+    receive_maximum: int = 1000
+    keepalive_s: int = 30
+    batch_max_readings: int = 5000
+    batch_max_ms: float = 50.0
+    max_future_ns: int = 300 * 10**9
+    reconnect_initial_s: float = 0.1
+    reconnect_max_s: float = 10.0
+    retry_initial_s: float = 0.05
+    retry_max_s: float = 5.0
+    publish_acks: bool = True

@@ -1,0 +1,36 @@
+"""Ingest counters, read by the API's ``/health`` and by the benchmark."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = ["IngestStats"]
+
+
+@dataclass(slots=True)
+class IngestStats:
+    messages: int = 0  # MQTT messages received (readings and status)
+    status_messages: int = 0  # gateway status messages recorded
+    batches: int = 0  # reading batches accepted (decoded and checked)
+    commits: int = 0  # micro-batches committed (stored, applied, acknowledged)
+    readings_stored: int = 0  # points written to the time-series store
+    batches_applied: int = 0  # batches the BOH core applied for the first time
+    duplicates: int = 0  # batches the BOH core had applied before (redelivery, replay)
+    quarantined: int = 0  # quarantine items (whole payloads or single readings)
+    quarantined_by_reason: Counter[str] = field(default_factory=Counter)
+    storage_retries: int = 0  # writes retried because the store was unavailable
+    apply_retries: int = 0  # BOH core calls retried after an error
+    acks_published: int = 0  # CloudAck messages published
+    mqtt_acks: int = 0  # MQTT messages acknowledged to the broker after commit
+    reconnects: int = 0  # broker connections lost or refused
+    pending_messages: int = 0  # received, not yet acknowledged
+    lag_ms: float = 0.0  # last commit: first message received → acknowledged
+    event_lag_ms: float = 0.0  # last commit: newest batch's ``sent`` → acknowledged
+    storage_down: bool = False
+
+    def as_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {name: getattr(self, name) for name in self.__slots__}
+        out["quarantined_by_reason"] = dict(self.quarantined_by_reason)
+        return out

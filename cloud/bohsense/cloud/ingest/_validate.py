@@ -1,0 +1,111 @@
+"""Checking one MQTT message: bytes and topic in, accepted batch / status and quarantine out.
+
+No I/O. A payload that cannot be a v1 message is quarantined whole with the codec's
+reason (``malformed``, ``schema``, ``oversized``, ``empty``, ``not-an-object``); a batch
+published on another gateway's topic is quarantined whole (``topic-mismatch``); a topic
+outside the v1 tree is quarantined (``topic``). A single reading with an impossible
+event time (``bad-time``) or a non-finite value (``bad-value``) is quarantined on its
+own and the rest of its batch is kept: the accepted batch is then a trimmed copy with
+the same ``(gateway, seq)``, possibly with no readings at all, so that its sequence
+number is still applied and the gateway's watermark can move past it.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import msgspec
+
+from bohsense.cloud.ports import QuarantineItem
+from bohsense.contracts.codec import PayloadError, decode_batch, decode_status, encode
+from bohsense.contracts.schema import GatewayStatus, Reading, ReadingBatch
+from bohsense.contracts.timeutil import EARLIEST_VALID_NS, check_event_time
+from bohsense.contracts.topics import TopicError, parse_topic
+
+__all__ = ["Checked", "check_message"]
+
+_INF = math.inf
+
+
+@dataclass(slots=True)
+class Checked:
+    """What one message turned into (at most one of ``batch`` / ``status``)."""
+
+    batch: ReadingBatch | None = None
+    status: GatewayStatus | None = None
+    quarantine: list[QuarantineItem] = field(default_factory=list)
+
+
+def _reject(topic: str, payload: bytes, reason: str, detail: str, now: int, gateway: str = "") -> Checked:
+    return Checked(quarantine=[QuarantineItem(topic, payload, reason, detail, now, gateway)])
+
+
+def check_message(topic: str, payload: bytes, now: int, max_future_ns: int) -> Checked:
+    """Decode and check the message received at ``now`` (ns) on ``topic``."""
+    try:
+        gateway, kind = parse_topic(topic)
+    except TopicError as exc:
+        return _reject(topic, payload, "topic", str(exc), now)
+    if kind == "status":
+        try:
+            status = decode_status(payload)
+        except PayloadError as exc:
+            return _reject(topic, payload, exc.reason, exc.detail, now, gateway)
+        if status.gateway != gateway:
+            return _reject(
+                topic,
+                payload,
+                "topic-mismatch",
+                f"status of gateway {status.gateway!r} on the topic of {gateway!r}",
+                now,
+                gateway,
+            )
+        return Checked(status=status)
+    if kind != "readings":
+        return _reject(topic, payload, "topic", f"the cloud does not consume {kind!r} topics", now, gateway)
+    try:
+        batch = decode_batch(payload)
+    except PayloadError as exc:
+        return _reject(topic, payload, exc.reason, exc.detail, now, gateway)
+    if batch.gateway != gateway:
+        return _reject(
+            topic,
+            payload,
+            "topic-mismatch",
+            f"batch of gateway {batch.gateway!r} (seq {batch.seq}) on the topic of {gateway!r}",
+            now,
+            gateway,
+        )
+    lo, hi = EARLIEST_VALID_NS, now + max_future_ns
+    for r in batch.readings:
+        if not (lo <= r.ts <= hi and -_INF < r.value < _INF):
+            return _trim(topic, batch, now, max_future_ns)
+    return Checked(batch=batch)
+
+
+def _trim(topic: str, batch: ReadingBatch, now: int, max_future_ns: int) -> Checked:
+    """Keep the good readings of ``batch``; quarantine each bad one on its own."""
+    good: list[Reading] = []
+    out = Checked()
+    for i, r in enumerate(batch.readings):
+        why = check_event_time(r.ts, now, max_future_ns)
+        reason = "bad-time"
+        if why is None and not math.isfinite(r.value):
+            why, reason = f"value {r.value!r} is not a finite number", "bad-value"
+        if why is None:
+            good.append(r)
+            continue
+        single = msgspec.structs.replace(batch, readings=[r])
+        out.quarantine.append(
+            QuarantineItem(
+                topic,
+                encode(single),
+                reason,
+                f"reading {i} ({r.device}/{r.metric}) of batch seq {batch.seq}: {why}",
+                now,
+                batch.gateway,
+            )
+        )
+    out.batch = msgspec.structs.replace(batch, readings=good)
+    return out

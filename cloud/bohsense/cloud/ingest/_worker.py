@@ -1,0 +1,376 @@
+"""The ingest worker: MQTT in, time-series store and BOH core, then acknowledgements out.
+
+Flow of one micro-batch (``_Chunk``)::
+
+    broker ──QoS 1──▶ inbox ──collect (decode, check; ≤ N readings or T ms)──▶ chunk
+    chunk ──▶ quarantine rejects ──▶ store.write (retry while unavailable) ──▶
+              applier.apply_batches (thread) ──▶ PUBACK each message ──▶ CloudAck per gateway
+
+Two tasks per connection: the collector decodes and checks the next chunk while the
+committer stores the previous one; a queue of one chunk between them is the backpressure:
+while storage is down the committer retries, the collector stops after one full chunk,
+and the broker holds the rest (MQTT 5 Receive Maximum, or the broker's
+``max_inflight_messages`` for MQTT 3.1.1, bounds what it sends unacknowledged).
+
+Messages are acknowledged only after their chunk is committed: paho's manual-ack mode
+(``manual_ack_set(True)`` before connecting, ``ack(mid, qos)`` afterwards). The session is
+persistent with a stable client id, so anything received but not acknowledged when the
+worker or its connection dies is delivered again, and the BOH core drops it as a
+duplicate by (gateway, seq); the store's writes are idempotent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import logging
+import ssl
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar, cast
+
+import aiomqtt
+import msgspec
+import paho.mqtt.client as paho
+
+from bohsense.cloud.ingest._backoff import Backoff
+from bohsense.cloud.ingest._config import IngestConfig, parse_broker_url
+from bohsense.cloud.ingest._stats import IngestStats
+from bohsense.cloud.ingest._validate import Checked, check_message
+from bohsense.cloud.ports import ApplyOutcome, BatchApplier, QuarantineItem, StatusRecorder
+from bohsense.cloud.tsdb import StorageRejected, StorageUnavailable, TimeSeriesStore
+from bohsense.contracts.codec import encode
+from bohsense.contracts.schema import CloudAck, GatewayStatus, ReadingBatch
+from bohsense.contracts.topics import ALL_READINGS, ALL_STATUS, ack_topic, shared
+
+__all__ = ["IngestWorker"]
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+_Inbox = collections.deque[tuple[str, bytes, int, int]]  # topic, payload, mid, qos
+
+
+@dataclass(slots=True)
+class _Chunk:
+    batches: list[ReadingBatch] = field(default_factory=list)
+    statuses: list[GatewayStatus] = field(default_factory=list)
+    quarantine: list[QuarantineItem] = field(default_factory=list)
+    acks: list[tuple[int, int]] = field(default_factory=list)  # (mid, qos) in arrival order
+    readings: int = 0
+    started: float = 0.0  # loop time of the first message
+
+    def __bool__(self) -> bool:
+        return bool(self.acks)
+
+
+class IngestWorker:
+    """Consumes ``bohsense/v1/gw/+/readings`` and ``…/status`` until ``run``'s stop event is set."""
+
+    def __init__(
+        self,
+        store: TimeSeriesStore,
+        applier: BatchApplier,
+        config: IngestConfig,
+        recorder: StatusRecorder | None = None,
+    ) -> None:
+        self.store = store
+        self.applier = applier
+        self.recorder = recorder
+        self.config = config
+        self.stats = IngestStats()
+        self.connected = asyncio.Event()
+        self._broker = parse_broker_url(config.broker_url)
+
+    # -- connection ----------------------------------------------------------------------
+    def _filters(self) -> list[str]:
+        filters = [ALL_READINGS, ALL_STATUS]
+        if self.config.shared_group:
+            filters = [shared(self.config.shared_group, f) for f in filters]
+        return filters
+
+    def _make_client(self) -> aiomqtt.Client:
+        cfg, b = self.config, self._broker
+        kwargs: dict[str, Any] = {}
+        if cfg.mqtt_protocol == 5:
+            from paho.mqtt.packettypes import PacketTypes
+            from paho.mqtt.properties import Properties
+
+            props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
+            props.SessionExpiryInterval = cfg.session_expiry_s
+            props.ReceiveMaximum = cfg.receive_maximum
+            kwargs.update(protocol=aiomqtt.ProtocolVersion.V5, clean_start=False, properties=props)
+        else:
+            kwargs.update(protocol=aiomqtt.ProtocolVersion.V311, clean_session=False)
+        return aiomqtt.Client(
+            b.host,
+            b.port,
+            username=b.username,
+            password=b.password,
+            identifier=cfg.client_id,
+            keepalive=cfg.keepalive_s,
+            tls_context=ssl.create_default_context() if b.tls else None,
+            timeout=10,
+            **kwargs,
+        )
+
+    async def run(self, stop: asyncio.Event | None = None) -> None:
+        """Consume until ``stop`` is set; reconnect with jittered backoff whenever the broker goes."""
+        stop = stop if stop is not None else asyncio.Event()
+        backoff = Backoff(self.config.reconnect_initial_s, self.config.reconnect_max_s)
+        while not stop.is_set():
+            try:
+                await self._session(stop, backoff)
+            except* aiomqtt.MqttError as group:
+                self.stats.reconnects += 1
+                log.warning("broker connection lost: %s", "; ".join(str(e) for e in group.exceptions))
+            if stop.is_set():
+                break
+            delay = backoff.next()
+            try:
+                async with asyncio.timeout(delay):
+                    await stop.wait()
+            except TimeoutError:
+                pass
+        log.info("ingest worker stopped", extra={"stats": self.stats.as_dict()})
+
+    async def _session(self, stop: asyncio.Event, backoff: Backoff) -> None:
+        client = self._make_client()
+        inbox: _Inbox = collections.deque()
+        wake = asyncio.Event()
+
+        def on_message(_c: paho.Client, _u: object, msg: paho.MQTTMessage) -> None:
+            inbox.append((msg.topic, cast(bytes, msg.payload), msg.mid, msg.qos))
+            wake.set()
+
+        paho_client = client._client
+        paho_client.manual_ack_set(True)
+        paho_client.on_message = on_message
+        try:
+            async with client:
+                client._disconnected.add_done_callback(lambda f: _wake_on_done(f, wake))
+                for topic_filter in self._filters():
+                    await client.subscribe(topic_filter, qos=1)
+                backoff.reset()
+                self.connected.set()
+                log.info(
+                    "subscribed", extra={"broker": self.config.broker_url, "client_id": self.config.client_id}
+                )
+                queue: asyncio.Queue[_Chunk | None] = asyncio.Queue(maxsize=1)
+                async with asyncio.TaskGroup() as tg:
+                    waker = tg.create_task(self._wake_on(stop, wake), name="ingest-stop-watch")
+                    tg.create_task(self._collect(client, inbox, wake, queue, stop), name="ingest-collect")
+                    await self._commit_loop(client, queue)
+                    waker.cancel()
+        finally:
+            self.connected.clear()
+            self.stats.pending_messages = 0
+
+    @staticmethod
+    async def _wake_on(stop: asyncio.Event, wake: asyncio.Event) -> None:
+        await stop.wait()
+        wake.set()
+
+    @staticmethod
+    def _check_connected(client: aiomqtt.Client) -> None:
+        if client._disconnected.done():
+            raise aiomqtt.MqttError(
+                "disconnected from the broker; unacknowledged messages will be redelivered"
+            )
+
+    # -- collect -------------------------------------------------------------------------
+    async def _collect(
+        self,
+        client: aiomqtt.Client,
+        inbox: _Inbox,
+        wake: asyncio.Event,
+        queue: asyncio.Queue[_Chunk | None],
+        stop: asyncio.Event,
+    ) -> None:
+        loop = asyncio.get_running_loop()
+        cfg, stats = self.config, self.stats
+        max_readings, max_s = cfg.batch_max_readings, cfg.batch_max_ms / 1000
+        chunk = _Chunk()
+        while True:
+            self._check_connected(client)
+            if stop.is_set():
+                break  # what is left in the inbox is not acknowledged: the broker sends it again
+            if not inbox:
+                wake.clear()
+                if chunk:
+                    remaining = chunk.started + max_s - loop.time()
+                    if remaining > 0:
+                        try:
+                            async with asyncio.timeout(remaining):
+                                await wake.wait()
+                        except TimeoutError:
+                            pass
+                else:
+                    await wake.wait()
+                self._check_connected(client)
+            while inbox and chunk.readings < max_readings:
+                topic, payload, mid, qos = inbox.popleft()
+                if not chunk:
+                    chunk.started = loop.time()
+                stats.messages += 1
+                stats.pending_messages += 1
+                chunk.acks.append((mid, qos))
+                now = time.time_ns()
+                try:
+                    checked = check_message(topic, payload, now, cfg.max_future_ns)
+                except Exception as exc:  # a bug must not stop ingest: keep the payload
+                    log.exception("checking a message failed")
+                    checked = Checked(quarantine=[QuarantineItem(topic, payload, "internal", repr(exc), now)])
+                if checked.batch is not None:
+                    chunk.batches.append(checked.batch)
+                    chunk.readings += len(checked.batch.readings)
+                    stats.batches += 1
+                elif checked.status is not None:
+                    chunk.statuses.append(checked.status)
+                chunk.quarantine.extend(checked.quarantine)
+            if chunk and (
+                chunk.readings >= max_readings or loop.time() >= chunk.started + max_s or stop.is_set()
+            ):
+                await queue.put(chunk)
+                chunk = _Chunk()
+        if chunk:
+            await queue.put(chunk)
+        await queue.put(None)
+
+    # -- commit --------------------------------------------------------------------------
+    async def _commit_loop(self, client: aiomqtt.Client, queue: asyncio.Queue[_Chunk | None]) -> None:
+        while (chunk := await queue.get()) is not None:
+            await self._commit(client, chunk)
+
+    async def _commit(self, client: aiomqtt.Client, chunk: _Chunk) -> None:
+        stats = self.stats
+        batches = chunk.batches
+        if batches:
+            batches = await self._store(client, chunk)
+        if chunk.quarantine:
+            items = chunk.quarantine
+            await self._retry_apply(client, lambda: asyncio.to_thread(self.applier.quarantine, items))
+            stats.quarantined += len(items)
+            for item in items:
+                stats.quarantined_by_reason[item.reason] += 1
+                log.warning(
+                    "quarantined",
+                    extra={"reason": item.reason, "detail": item.detail[:300], "topic": item.topic},
+                )
+        outcome = ApplyOutcome()
+        if batches:
+            outcome = await self._retry_apply(
+                client, lambda: asyncio.to_thread(self.applier.apply_batches, batches)
+            )
+            stats.batches_applied += outcome.applied
+            stats.duplicates += outcome.duplicates
+        if chunk.statuses and self.recorder is not None:
+            recorder, statuses = self.recorder, chunk.statuses
+
+            def record() -> None:
+                for s in statuses:
+                    recorder.record_status(s)
+
+            await self._retry_apply(client, lambda: asyncio.to_thread(record))
+            stats.status_messages += len(statuses)
+        self._check_connected(client)
+        ack = client._client.ack
+        for mid, qos in chunk.acks:
+            ack(mid, qos)
+        stats.mqtt_acks += len(chunk.acks)
+        stats.pending_messages -= len(chunk.acks)
+        stats.commits += 1
+        loop_now = asyncio.get_running_loop().time()
+        stats.lag_ms = (loop_now - chunk.started) * 1000
+        if batches:
+            stats.event_lag_ms = (time.time_ns() - max(b.sent for b in batches)) / 1e6
+        if self.config.publish_acks and batches:
+            await self._publish_acks(client, {b.gateway for b in batches}, outcome)
+
+    async def _publish_acks(self, client: aiomqtt.Client, gateways: set[str], outcome: ApplyOutcome) -> None:
+        now = time.time_ns()
+        pubs = [
+            client.publish(
+                ack_topic(gw),
+                encode(CloudAck(gateway=gw, upto=outcome.watermarks[gw], ts=now)),
+                qos=1,
+                retain=True,
+            )
+            for gw in sorted(gateways)
+            if gw in outcome.watermarks
+        ]
+        await asyncio.gather(*pubs)
+        self.stats.acks_published += len(pubs)
+
+    async def _store(self, client: aiomqtt.Client, chunk: _Chunk) -> list[ReadingBatch]:
+        """Write the chunk's readings; return the batches to apply (rejected ones emptied)."""
+        batches = chunk.batches
+        try:
+            self.stats.readings_stored += await self._retry_storage(client, lambda: self.store.write(batches))
+            return batches
+        except StorageRejected as exc:
+            if len(batches) == 1:
+                return [self._storage_rejected(batches[0], exc, chunk)]
+        kept: list[ReadingBatch] = []
+        for batch in batches:  # find the batch the store refuses; keep the others
+            try:
+                self.stats.readings_stored += await self._retry_storage(client, self._writer([batch]))
+                kept.append(batch)
+            except StorageRejected as exc:
+                kept.append(self._storage_rejected(batch, exc, chunk))
+        return kept
+
+    def _writer(self, batches: list[ReadingBatch]) -> Callable[[], Awaitable[int]]:
+        return lambda: self.store.write(batches)
+
+    @staticmethod
+    def _storage_rejected(batch: ReadingBatch, exc: StorageRejected, chunk: _Chunk) -> ReadingBatch:
+        from bohsense.contracts.topics import readings_topic
+
+        chunk.quarantine.append(
+            QuarantineItem(
+                readings_topic(batch.gateway),
+                encode(batch),
+                "storage-rejected",
+                f"batch seq {batch.seq}: the time-series store refused it: {exc}",
+                time.time_ns(),
+                batch.gateway,
+            )
+        )
+        return msgspec.structs.replace(batch, readings=[])
+
+    async def _retry_storage(self, client: aiomqtt.Client, call: Callable[[], Awaitable[int]]) -> int:
+        backoff = Backoff(self.config.retry_initial_s, self.config.retry_max_s)
+        while True:
+            try:
+                written = await call()
+            except StorageUnavailable as exc:
+                self.stats.storage_retries += 1
+                if not self.stats.storage_down or self.stats.storage_retries % 20 == 0:
+                    log.warning("time-series store unavailable; holding messages: %s", exc)
+                self.stats.storage_down = True
+                self._check_connected(client)
+                await asyncio.sleep(backoff.next())
+                continue
+            if self.stats.storage_down:
+                log.info("time-series store is back")
+                self.stats.storage_down = False
+            return written
+
+    async def _retry_apply(self, client: aiomqtt.Client, call: Callable[[], Awaitable[T]]) -> T:
+        backoff = Backoff(self.config.retry_initial_s, self.config.retry_max_s)
+        while True:
+            try:
+                return await call()
+            except Exception:
+                self.stats.apply_retries += 1
+                log.exception("BOH core call failed; retrying (messages stay unacknowledged)")
+                self._check_connected(client)
+                await asyncio.sleep(backoff.next())
+
+
+def _wake_on_done(fut: asyncio.Future[None], wake: asyncio.Event) -> None:
+    if not fut.cancelled():
+        fut.exception()  # retrieved: the reason reaches run() through MessagesIterator / _check_connected
+    wake.set()

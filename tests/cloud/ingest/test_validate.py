@@ -1,0 +1,114 @@
+"""Per-message checks, bytes only."""
+
+from __future__ import annotations
+
+import json
+
+import msgspec
+import pytest
+
+from bohsense.cloud.ingest import check_message
+from bohsense.contracts.codec import Encoding, decode_batch, encode
+from bohsense.contracts.schema import MAX_PAYLOAD_BYTES, GatewayStatus, Reading, ReadingBatch
+from bohsense.contracts.topics import readings_topic, status_topic
+
+NOW = 1_750_000_000 * 10**9
+FUTURE = 300 * 10**9
+TOPIC = readings_topic("gw-1")
+
+
+def batch(*readings: Reading, gateway: str = "gw-1", seq: int = 7) -> ReadingBatch:
+    return ReadingBatch(gateway=gateway, seq=seq, sent=NOW, readings=list(readings))
+
+
+GOOD = Reading("d", "temp_c", NOW - 10**9, 20.0)
+
+
+@pytest.mark.parametrize("encoding", [Encoding.MSGPACK, Encoding.JSON])
+def test_a_good_batch_passes_whole(encoding: Encoding) -> None:
+    b = batch(GOOD, GOOD)
+    out = check_message(TOPIC, encode(b, encoding), NOW, FUTURE)
+    assert out.batch == b
+    assert out.quarantine == []
+
+
+@pytest.mark.parametrize(
+    ("payload", "reason"),
+    [
+        (b"", "empty"),
+        (b"\x00\xffgarbage", "not-an-object"),
+        (encode(batch(GOOD))[:-5], "malformed"),
+        (b"{not json", "malformed"),
+        (b"\x81" + b"\x00" * MAX_PAYLOAD_BYTES, "oversized"),
+        (
+            json.dumps({"gateway": "gw-1", "seq": "7", "sent": 1, "readings": [["d", "m", 1, 1.0]]}).encode(),
+            "schema",
+        ),
+        (
+            json.dumps(
+                {"gateway": "gw-1", "seq": 7, "sent": 1, "readings": [["d", "m", 1, 1.0]], "x": 1}
+            ).encode(),
+            "schema",
+        ),
+        (json.dumps({"gateway": "gw-1", "seq": 7, "sent": 1, "readings": []}).encode(), "schema"),
+        (
+            json.dumps({"gateway": "gw-1", "seq": 0, "sent": 1, "readings": [["d", "m", 1, 1.0]]}).encode(),
+            "schema",
+        ),
+    ],
+)
+def test_bad_payloads_are_quarantined_whole_with_the_reason(payload: bytes, reason: str) -> None:
+    out = check_message(TOPIC, payload, NOW, FUTURE)
+    assert out.batch is None
+    (item,) = out.quarantine
+    assert (item.reason, item.topic, item.payload, item.gateway, item.received_ns) == (
+        reason,
+        TOPIC,
+        payload,
+        "gw-1",
+        NOW,
+    )
+    assert item.detail
+
+
+def test_a_batch_on_another_gateways_topic_is_quarantined() -> None:
+    out = check_message(TOPIC, encode(batch(GOOD, gateway="gw-2")), NOW, FUTURE)
+    assert out.batch is None
+    assert [i.reason for i in out.quarantine] == ["topic-mismatch"]
+    assert "gw-2" in out.quarantine[0].detail
+
+
+def test_a_topic_outside_the_tree_is_quarantined() -> None:
+    out = check_message("bohsense/v1/gw/bad id!/readings", encode(batch(GOOD)), NOW, FUTURE)
+    assert [i.reason for i in out.quarantine] == ["topic"]
+
+
+def test_impossible_readings_are_quarantined_one_by_one_and_the_rest_kept() -> None:
+    r1970 = Reading("d", "temp_c", 5, 1.0)
+    ahead = Reading("d", "temp_c", NOW + 86_400 * 10**9, 2.0)
+    nan = Reading("d", "temp_c", NOW, float("nan"))
+    out = check_message(TOPIC, encode(batch(GOOD, r1970, GOOD, ahead, nan)), NOW, FUTURE)
+    assert out.batch is not None
+    assert (out.batch.gateway, out.batch.seq, out.batch.readings) == ("gw-1", 7, [GOOD, GOOD])
+    assert [i.reason for i in out.quarantine] == ["bad-time", "bad-time", "bad-value"]
+    assert "before 2000" in out.quarantine[0].detail
+    assert "in the future" in out.quarantine[1].detail
+    assert "reading 3" in out.quarantine[1].detail
+    kept = decode_batch(out.quarantine[1].payload)  # each bad reading is kept as a replayable batch
+    assert (kept.seq, kept.readings) == (7, [ahead])
+
+
+def test_a_batch_of_only_bad_readings_still_carries_its_seq() -> None:
+    out = check_message(TOPIC, encode(batch(Reading("d", "m", 1, 1.0))), NOW, FUTURE)
+    assert out.batch is not None
+    assert (out.batch.seq, out.batch.readings) == (7, [])
+    assert len(out.quarantine) == 1
+
+
+def test_status_is_decoded_and_checked_against_its_topic() -> None:
+    st = GatewayStatus(gateway="gw-1", state="online", ts=NOW)
+    assert check_message(status_topic("gw-1"), encode(st), NOW, FUTURE).status == st
+    wrong = check_message(status_topic("gw-9"), encode(st), NOW, FUTURE)
+    assert [i.reason for i in wrong.quarantine] == ["topic-mismatch"]
+    bad = check_message(status_topic("gw-1"), msgspec.json.encode({"gateway": "gw-1"}), NOW, FUTURE)
+    assert [i.reason for i in bad.quarantine] == ["schema"]
