@@ -1,0 +1,93 @@
+"""The API over a real BOH core (SQLite, and PostgreSQL where marked) and a fake time-series store."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from bohsense.cloud.api import create_app
+from bohsense.cloud.boh import BohCore
+from bohsense.cloud.ports import LatestPoint
+
+from ..boh.factory import catalog
+
+TOKEN = "s3cret-token"
+
+
+@dataclass
+class FakeTimeSeries:
+    """``TimeSeriesQuery`` at the seam: answers from a list, records the calls."""
+
+    points: list[LatestPoint] = field(default_factory=list)
+    calls: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    broken: bool = False
+
+    async def latest(
+        self, *, gateway: str | None = None, device: str | None = None, metric: str | None = None
+    ) -> list[LatestPoint]:
+        self.calls.append(("latest", {"gateway": gateway, "device": device, "metric": metric}))
+        if self.broken:
+            raise ConnectionError("influx down")
+        return [
+            p
+            for p in self.points
+            if (gateway is None or p.gateway == gateway)
+            and (device is None or p.device == device)
+            and (metric is None or p.metric == metric)
+        ]
+
+    async def series(
+        self, *, device: str, metric: str, start_ns: int, end_ns: int, every_s: int | None = None
+    ) -> list[tuple[int, float]]:
+        self.calls.append(
+            (
+                "series",
+                {
+                    "device": device,
+                    "metric": metric,
+                    "start_ns": start_ns,
+                    "end_ns": end_ns,
+                    "every_s": every_s,
+                },
+            )
+        )
+        return [
+            (p.ts, p.value)
+            for p in self.points
+            if p.device == device and p.metric == metric and start_ns <= p.ts < end_ns
+        ]
+
+
+@pytest.fixture
+def tsdb() -> FakeTimeSeries:
+    return FakeTimeSeries()
+
+
+@pytest.fixture(params=["sqlite"])
+def core(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[BohCore]:
+    url = (
+        f"sqlite:///{tmp_path / 'api.db'}" if request.param == "sqlite" else request.getfixturevalue("pg_url")
+    )
+    boh = BohCore(url)
+    boh.migrate()
+    boh.load_catalog(catalog())
+    yield boh
+    boh.close()
+
+
+@pytest.fixture
+def client(core: BohCore, tsdb: FakeTimeSeries) -> Iterator[TestClient]:
+    app = create_app(core=core, tsdb=tsdb, stats=lambda: {"readings": 7, "quarantined": 0})
+    with TestClient(app) as c:
+        yield c
+
+
+@pytest.fixture
+def secured(core: BohCore, tsdb: FakeTimeSeries) -> Iterator[TestClient]:
+    with TestClient(create_app(core=core, tsdb=tsdb, api_token=TOKEN)) as c:
+        yield c

@@ -1,0 +1,281 @@
+"""Every endpoint of the HTTP API, with its 404 / 409 / 422 / 401 answers."""
+
+from __future__ import annotations
+
+import base64
+
+import pytest
+from fastapi.testclient import TestClient
+
+from bohsense.cloud.api import create_app
+from bohsense.cloud.boh import BohCore
+from bohsense.cloud.ports import LatestPoint, QuarantineItem
+from bohsense.contracts.schema import GatewayStatus
+
+from ..boh.factory import DURATION_S, GW, LANE_A, LIMIT, T0, S, batch, units, vib
+from .conftest import TOKEN, FakeTimeSeries
+
+V1 = "/api/v1"
+
+
+def fault(core: BohCore) -> None:
+    core.apply_batches([batch(1, [vib(t, LIMIT + 1) for t in range(0, DURATION_S + 1, 5)])])
+
+
+def low_stock(core: BohCore, seq: int = 2) -> None:
+    core.apply_batches([batch(seq, [units(LANE_A, seq, 1)])])
+
+
+def test_openapi_is_served_and_lists_the_endpoints(client: TestClient) -> None:
+    doc = client.get("/openapi.json").json()
+    for path in (
+        "/health", "/gateways", "/devices", "/readings/latest", "/readings/series", "/stock", "/alerts",
+        "/alerts/{alert_id}/acknowledge", "/alerts/{alert_id}/resolve", "/work-orders",
+        "/work-orders/{work_order_id}/transition", "/replenishment", "/replenishment/{proposal_id}/approve",
+        "/replenishment/{proposal_id}/reject", "/audit", "/quarantine", "/summary",
+    ):  # fmt: skip
+        assert V1 + path in doc["paths"], path
+
+
+def test_health_reports_db_tsdb_and_ingest(client: TestClient, tsdb: FakeTimeSeries) -> None:
+    r = client.get(f"{V1}/health")
+    assert r.status_code == 200
+    assert r.json() == {
+        "ok": True,
+        "db": True,
+        "tsdb": True,
+        "tsdb_error": None,
+        "ingest": {"readings": 7, "quarantined": 0},
+    }
+    tsdb.broken = True
+    r = client.get(f"{V1}/health")
+    assert r.status_code == 503
+    assert r.json()["tsdb_error"] == "ConnectionError: influx down"
+    assert r.json()["db"] is True
+
+
+def test_gateways_and_devices(client: TestClient, core: BohCore) -> None:
+    core.record_status(GatewayStatus(gateway=GW, state="online", ts=T0, version="0.1"))
+    core.apply_batches([batch(1)])
+    (gw,) = client.get(f"{V1}/gateways").json()
+    assert (gw["id"], gw["state"], gw["watermark"], gw["version"]) == (GW, "online", 1, "0.1")
+    assert client.get(f"{V1}/gateways", params={"site": "elsewhere"}).json() == []
+    assert client.get(f"{V1}/gateways/{GW}").json()["id"] == GW
+    assert client.get(f"{V1}/gateways/nope").status_code == 404
+    devices = client.get(f"{V1}/devices", params={"gateway": GW}).json()
+    assert {d["device"]: d["kind"] for d in devices} == {
+        "vib-01": "asset",
+        LANE_A: "lane",
+        "shelf-01/lane-2": "lane",
+        "unmapped-dev": "unknown",
+    }
+    assert len(client.get(f"{V1}/devices", params={"kind": "lane", "limit": 1}).json()) == 1
+    assert client.get(f"{V1}/devices", params={"limit": 0}).status_code == 422
+
+
+def test_latest_readings_pass_filters_to_the_store(client: TestClient, tsdb: FakeTimeSeries) -> None:
+    tsdb.points = [
+        LatestPoint(GW, "vib-01", "vib_rms_mm_s", T0, 3.5),
+        LatestPoint(GW, "t-1", "temp_c", T0, 4.0),
+    ]
+    r = client.get(f"{V1}/readings/latest", params={"device": "vib-01"})
+    assert r.json() == [{"gateway": GW, "device": "vib-01", "metric": "vib_rms_mm_s", "ts": T0, "value": 3.5}]
+    assert tsdb.calls[-1] == ("latest", {"gateway": None, "device": "vib-01", "metric": None})
+    assert len(client.get(f"{V1}/readings/latest").json()) == 2
+
+
+def test_series_accepts_iso_and_ns(client: TestClient, tsdb: FakeTimeSeries) -> None:
+    tsdb.points = [LatestPoint(GW, "vib-01", "vib_rms_mm_s", T0 + i * S, float(i)) for i in range(5)]
+    r = client.get(
+        f"{V1}/readings/series",
+        params={"device": "vib-01", "metric": "vib_rms_mm_s", "start": T0, "end": T0 + 3 * S},
+    )
+    assert r.status_code == 200
+    assert r.json()["points"] == [[T0, 0.0], [T0 + S, 1.0], [T0 + 2 * S, 2.0]]
+    r = client.get(
+        f"{V1}/readings/series",
+        params={
+            "device": "d",
+            "metric": "m",
+            "start": "2025-06-15T00:00:00Z",
+            "end": "2025-06-16T00:00:00+00:00",
+            "every": 60,
+        },
+    )
+    assert r.status_code == 200
+    assert tsdb.calls[-1][1] == {
+        "device": "d",
+        "metric": "m",
+        "start_ns": 1_749_945_600 * S,
+        "end_ns": 1_750_032_000 * S,
+        "every_s": 60,
+    }
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ({"start": T0 + S, "end": T0}, "start must be before end"),
+        ({"start": T0, "end": T0}, "start must be before end"),
+        ({"start": "yesterday", "end": T0}, "neither ISO 8601 nor integer nanoseconds"),
+        ({"start": "2025-06-15T00:00:00", "end": T0}, "has no timezone"),
+        ({"start": "-5", "end": T0}, "out of range"),
+        ({"start": T0, "end": T0 + 2 * 86400 * S}, "exceeds 86400 s (use every= to aggregate)"),
+        ({"start": T0, "end": T0 + 40 * 86400 * S, "every": 3600}, "exceeds 2678400 s"),
+        ({"start": T0, "end": T0 + 20 * 86400 * S, "every": 60}, "exceed 10000: use a larger every="),
+    ],
+)
+def test_series_rejects_bad_ranges_with_a_reason(
+    client: TestClient, params: dict[str, object], message: str
+) -> None:
+    r = client.get(f"{V1}/readings/series", params={"device": "d", "metric": "m", **params})
+    assert r.status_code == 422
+    assert message in r.json()["detail"]
+
+
+def test_series_requires_its_parameters(client: TestClient) -> None:
+    r = client.get(f"{V1}/readings/series", params={"device": "d", "start": T0, "end": T0 + S})
+    assert r.status_code == 422
+    assert r.json()["detail"][0]["loc"] == ["query", "metric"]
+    r = client.get(
+        f"{V1}/readings/series", params={"device": "d", "metric": "m", "start": T0, "end": T0 + S, "every": 0}
+    )
+    assert r.status_code == 422
+
+
+def test_stock(client: TestClient, core: BohCore) -> None:
+    low_stock(core)
+    (row,) = client.get(f"{V1}/stock", params={"site": "store-t1", "sku": "COLA"}).json()
+    assert (row["units"], row["reorder_point"], row["below_reorder_point"]) == (1.0, 10.0, True)
+    assert client.get(f"{V1}/stock", params={"sku": "NOPE"}).json() == []
+
+
+def test_alert_flow(client: TestClient, core: BohCore) -> None:
+    fault(core)
+    (alert,) = client.get(f"{V1}/alerts", params={"state": "open"}).json()
+    assert alert["evidence"]["limit"] == LIMIT
+    assert client.get(f"{V1}/alerts/{alert['id']}").json() == alert
+    r = client.post(f"{V1}/alerts/{alert['id']}/acknowledge", json={"actor": "tech-7", "note": "on my way"})
+    assert (r.status_code, r.json()["state"]) == (200, "acknowledged")
+    r = client.post(f"{V1}/alerts/{alert['id']}/acknowledge")
+    assert r.status_code == 409
+    assert r.json()["current"] == "acknowledged"
+    assert r.json()["allowed"] == ["resolved"]
+    assert "cannot go from 'acknowledged' to 'acknowledged'" in r.json()["detail"]
+    assert client.post(f"{V1}/alerts/{alert['id']}/resolve").json()["state"] == "resolved"
+    assert client.get(f"{V1}/alerts", params={"state": "open"}).json() == []
+    assert client.get(f"{V1}/alerts", params={"state": "bogus"}).status_code == 422
+    assert client.post(f"{V1}/alerts/999/resolve").status_code == 404
+    assert client.get(f"{V1}/alerts/999").status_code == 404
+    assert client.get(f"{V1}/alerts/abc").status_code == 422
+    audit = client.get(f"{V1}/audit", params={"entity": "alert", "entity_id": str(alert["id"])}).json()
+    assert [(a["from_state"], a["to_state"], a["actor"]) for a in audit] == [
+        (None, "open", "system"),
+        ("open", "acknowledged", "tech-7"),
+        ("acknowledged", "resolved", "api"),
+    ]
+    assert audit[1]["detail"] == {"note": "on my way"}
+
+
+def test_work_order_flow(client: TestClient, core: BohCore) -> None:
+    fault(core)
+    (wo,) = client.get(f"{V1}/work-orders", params={"state": "open"}).json()
+    url = f"{V1}/work-orders/{wo['id']}/transition"
+    r = client.post(url, json={"to": "closed"})
+    assert r.status_code == 409
+    assert r.json()["allowed"] == ["cancelled", "in_progress"]
+    r = client.post(url, json={"to": "teleported"})
+    assert r.status_code == 422
+    assert "unknown work order state 'teleported'" in r.text
+    assert client.post(url, json={}).status_code == 422
+    for to in ("in_progress", "done", "closed"):
+        r = client.post(url, json={"to": to, "actor": "tech-7", "note": f"{to}!"})
+        assert (r.status_code, r.json()["state"]) == (200, to)
+    assert client.get(f"{V1}/work-orders/{wo['id']}").json()["note"] == "closed!"
+    assert client.get(f"{V1}/work-orders", params={"alert_id": wo["alert_id"]}).json()[0]["id"] == wo["id"]
+    assert client.post(f"{V1}/work-orders/999/transition", json={"to": "done"}).status_code == 404
+    assert client.get(f"{V1}/work-orders/999").status_code == 404
+    assert client.get(f"{V1}/work-orders", params={"state": "nope"}).status_code == 422
+
+
+def test_replenishment_flow(client: TestClient, core: BohCore) -> None:
+    low_stock(core)
+    (p,) = client.get(f"{V1}/replenishment", params={"state": "proposed"}).json()
+    assert (p["quantity"], p["sensed_units"], p["pack_size"]) == (42, 1.0, 6)
+    assert p["explanation"]["target"] == 40.0
+    assert (
+        client.post(f"{V1}/replenishment/{p['id']}/approve", json={"actor": "mgr"}).json()["state"]
+        == "approved"
+    )
+    assert client.post(f"{V1}/replenishment/{p['id']}/approve").status_code == 409
+    assert client.post(f"{V1}/replenishment/{p['id']}/ordered").json()["state"] == "ordered"
+    assert client.post(f"{V1}/replenishment/{p['id']}/reject").status_code == 409
+    low_stock(core, seq=3)
+    (q,) = client.get(f"{V1}/replenishment", params={"state": "proposed"}).json()
+    assert (
+        client.post(f"{V1}/replenishment/{q['id']}/reject", json={"note": "promo ends"}).json()["state"]
+        == "rejected"
+    )
+    assert client.get(f"{V1}/replenishment/{q['id']}").json()["state"] == "rejected"
+    assert client.post(f"{V1}/replenishment/999/approve").status_code == 404
+    assert client.get(f"{V1}/replenishment/999").status_code == 404
+    assert client.get(f"{V1}/replenishment", params={"state": "maybe"}).status_code == 422
+    r = client.post(f"{V1}/replenishment/{q['id']}/approve", json={"actor": ""})
+    assert r.status_code == 422
+
+
+def test_quarantine_and_summary(client: TestClient, core: BohCore) -> None:
+    core.quarantine(
+        [
+            QuarantineItem(
+                "bohsense/v1/gw-q/readings", b"\xff\x00garbage", "malformed", "bad msgpack", T0, "gw-q"
+            )
+        ]
+    )
+    fault(core)
+    low_stock(core)
+    (q,) = client.get(f"{V1}/quarantine", params={"reason": "malformed"}).json()
+    assert base64.b64decode(q["payload_b64"]) == b"\xff\x00garbage"
+    assert (q["payload_size"], q["detail"], q["gateway"]) == (9, "bad msgpack", "gw-q")
+    s = client.get(f"{V1}/summary").json()
+    assert (s["alerts"], s["work_orders"], s["replenishment_proposals"], s["quarantined"]) == (1, 1, 1, 1)
+    assert s["stock_locations_below_reorder_point"] == 1
+    assert s["ingest"] == {"readings": 7, "quarantined": 0}
+
+
+def test_a_token_guards_everything_but_health(secured: TestClient) -> None:
+    assert secured.get(f"{V1}/health").status_code == 200
+    for path in (
+        "/gateways",
+        "/devices",
+        "/stock",
+        "/alerts",
+        "/work-orders",
+        "/replenishment",
+        "/audit",
+        "/quarantine",
+        "/summary",
+        "/readings/latest",
+    ):
+        r = secured.get(V1 + path)
+        assert r.status_code == 401, path
+        assert r.headers["www-authenticate"] == "Bearer"
+    assert secured.post(f"{V1}/alerts/1/resolve").status_code == 401
+    assert secured.get(f"{V1}/alerts", headers={"Authorization": "Bearer wrong"}).status_code == 401
+    assert secured.get(f"{V1}/alerts", headers={"Authorization": f"Basic {TOKEN}"}).status_code == 401
+    assert secured.get(f"{V1}/alerts", headers={"Authorization": f"Bearer {TOKEN}"}).status_code == 200
+    assert secured.get("/openapi.json").status_code == 200
+
+
+def test_an_empty_token_is_refused(core: BohCore, tsdb: FakeTimeSeries) -> None:
+    with pytest.raises(ValueError, match="api_token must not be empty"):
+        create_app(core=core, tsdb=tsdb, api_token="  ")
+
+
+@pytest.mark.parametrize("core", ["postgresql"], indirect=True)
+def test_the_api_on_postgresql(client: TestClient, core: BohCore) -> None:
+    fault(core)
+    low_stock(core)
+    (alert,) = client.get(f"{V1}/alerts").json()
+    assert client.post(f"{V1}/alerts/{alert['id']}/resolve").json()["state"] == "resolved"
+    assert client.get(f"{V1}/summary").json()["replenishment_proposals"] == 1
