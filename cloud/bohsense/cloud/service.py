@@ -1,0 +1,147 @@
+"""The cloud service's composition root: settings → store, BOH core, ingest worker, API.
+
+``CloudService(settings).run(stop)`` opens the time-series store, migrates the BOH core,
+starts the ingest worker and serves the HTTP API with uvicorn in the same event loop,
+until ``stop`` is set (or SIGTERM / SIGINT when ``install_signal_handlers``). Shutdown is
+graceful with a time limit: the API stops accepting, the worker commits what it has
+collected (anything not committed stays unacknowledged at the broker), then both are
+cancelled if they overrun ``shutdown_timeout_s``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from collections.abc import Iterator
+from typing import Any
+
+from bohsense.cloud.ingest import Backoff, IngestWorker
+from bohsense.cloud.settings import CloudSettings
+from bohsense.cloud.tsdb import StorageUnavailable, TimeSeriesStore, open_store
+
+__all__ = ["CloudService"]
+
+log = logging.getLogger(__name__)
+
+
+def _server_class() -> Any:
+    import uvicorn
+
+    class _Server(uvicorn.Server):
+        """uvicorn without its own signal handling: the service owns SIGTERM."""
+
+        @contextlib.contextmanager
+        def capture_signals(self) -> Iterator[None]:
+            yield
+
+    return _Server
+
+
+class CloudService:
+    def __init__(self, settings: CloudSettings) -> None:
+        self.settings = settings
+        self.store: TimeSeriesStore | None = None
+        self.core: Any = None  # bohsense.cloud.boh.BohCore
+        self.worker: IngestWorker | None = None
+        self.server: Any = None  # uvicorn.Server
+        self.ready = asyncio.Event()  # API listening and store open
+        self.api_port: int | None = None
+
+    def stats(self) -> dict[str, Any]:
+        """Ingest counters (for ``/health`` and the demo summary)."""
+        return self.worker.stats.as_dict() if self.worker is not None else {}
+
+    async def _open_store(self, stop: asyncio.Event) -> TimeSeriesStore:
+        store = open_store(self.settings.tsdb_url)
+        backoff = Backoff(0.2, 5.0)
+        while True:
+            try:
+                await store.setup()
+                return store
+            except StorageUnavailable as exc:
+                log.warning("time-series store not reachable yet: %s", exc)
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(backoff.next()):
+                        await stop.wait()
+                if stop.is_set():
+                    await store.close()
+                    raise
+
+    def _build_core(self) -> Any:
+        from bohsense.cloud.boh import BohCore
+
+        core = BohCore(self.settings.database_url)
+        core.migrate()
+        if self.settings.catalog is not None:
+            summary = core.load_catalog(self.settings.catalog)
+            log.info("catalog loaded", extra={"catalog": str(self.settings.catalog), "summary": str(summary)})
+        return core
+
+    async def run(self, stop: asyncio.Event | None = None, *, install_signal_handlers: bool = False) -> int:
+        """Serve until ``stop``; return the process exit code (0 after a clean stop)."""
+        import uvicorn
+
+        from bohsense.cloud.api import create_app
+
+        s = self.settings
+        stop = stop if stop is not None else asyncio.Event()
+        loop = asyncio.get_running_loop()
+        if install_signal_handlers:
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                loop.add_signal_handler(sig, stop.set)
+        exit_code = 0
+        try:
+            self.store = await self._open_store(stop)
+            self.core = await asyncio.to_thread(self._build_core)
+            self.worker = IngestWorker(self.store, self.core, s.ingest_config(), recorder=self.core)
+            token = s.api_token.get_secret_value() if s.api_token is not None else None
+            app = create_app(core=self.core, tsdb=self.store, stats=self.stats, api_token=token)
+            config = uvicorn.Config(
+                app, host=s.api_host, port=s.api_port, log_config=None, access_log=False, lifespan="off"
+            )
+            self.server = _server_class()(config)
+            worker_task = asyncio.create_task(self.worker.run(stop), name="ingest")
+            api_task = asyncio.create_task(self.server.serve(), name="api")
+            # uvicorn exposes no "started" event, only the flag
+            while not self.server.started and not api_task.done():  # noqa: ASYNC110
+                await asyncio.sleep(0.02)
+            if self.server.started:
+                self.api_port = self.server.servers[0].sockets[0].getsockname()[1]
+                self.ready.set()
+                log.info(
+                    "cloud service running",
+                    extra={"api": f"http://{s.api_host}:{self.api_port}", "tsdb": self.store.description},
+                )
+            stopper = asyncio.create_task(stop.wait(), name="stop")
+            done, _ = await asyncio.wait(
+                {worker_task, api_task, stopper}, return_when=asyncio.FIRST_COMPLETED
+            )
+            for task in done - {stopper}:
+                exc = task.exception()
+                log.error("%s ended unexpectedly: %r", task.get_name(), exc)
+                exit_code = 1
+            stop.set()
+            self.server.should_exit = True
+            pending = [t for t in (worker_task, api_task) if not t.done()]
+            if pending:
+                _, late = await asyncio.wait(pending, timeout=s.shutdown_timeout_s)
+                for task in late:
+                    log.warning(
+                        "%s did not stop within %.0f s; cancelling", task.get_name(), s.shutdown_timeout_s
+                    )
+                    task.cancel()
+                await asyncio.gather(*pending, return_exceptions=True)
+            stopper.cancel()
+        finally:
+            if install_signal_handlers:
+                for sig in (signal.SIGTERM, signal.SIGINT):
+                    loop.remove_signal_handler(sig)
+            if self.store is not None:
+                await self.store.close()
+            if self.core is not None:
+                await asyncio.to_thread(self.core.close)
+            self.ready.clear()
+        log.info("cloud service stopped", extra={"ingest": self.stats()})
+        return exit_code

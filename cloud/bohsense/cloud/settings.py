@@ -1,0 +1,125 @@
+"""Settings of the cloud service: one class, environment prefix ``BOHSENSE_CLOUD_``.
+
+Every field can be set as ``BOHSENSE_CLOUD_<FIELD>`` (e.g. ``BOHSENSE_CLOUD_BROKER_URL``)
+or passed to the constructor; the CLI's flags override both. Unsafe values are refused
+at start, with the reason (an API bound beyond this machine with no token, batch limits
+that cannot work, an unknown URL scheme).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from bohsense.cloud.ingest import IngestConfig, parse_broker_url
+
+__all__ = ["CloudSettings"]
+
+_TSDB_SCHEMES = ("sqlite", "influx1", "influx1s", "http", "https", "influx2", "influx2s")
+_GROUP_RE = re.compile(r"^[A-Za-z0-9_.\-]{1,64}$")
+
+
+def _is_local(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+class CloudSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="BOHSENSE_CLOUD_", extra="forbid", frozen=True)
+
+    broker_url: str = Field("mqtt://127.0.0.1:1883", description="mqtt://[user:pass@]host:port or mqtts://…")
+    mqtt_protocol: int = Field(
+        5, description="5 (MQTT 5) or 4 (MQTT 3.1.1, e.g. for the embedded demo broker)"
+    )
+    client_id: str = Field("bohsense-cloud-ingest", min_length=1, max_length=128)
+    shared_group: str | None = Field(None, description="subscribe as $share/<group>/… to split the fleet")
+    tsdb_url: str = Field("sqlite:///var/bohsense-tsdb.db", description="see bohsense.cloud.tsdb.open_store")
+    database_url: str = Field("sqlite:///var/bohsense-cloud.db", description="SQLAlchemy URL of the BOH core")
+    catalog: Path | None = Field(None, description="TOML catalog of sites, assets, SKUs loaded at start")
+    api_host: str = "127.0.0.1"
+    api_port: int = Field(8080, ge=0, le=65535, description="0 picks a free port")
+    api_token: SecretStr | None = None
+    max_future_skew_s: float = Field(
+        300.0, gt=0, le=86_400, description="readings further ahead are quarantined"
+    )
+    batch_max_readings: int = Field(5000, ge=1, le=100_000)
+    batch_max_ms: float = Field(50.0, gt=0, le=10_000)
+    receive_maximum: int = Field(1000, ge=1, le=65_535)
+    session_expiry_s: int = Field(7 * 24 * 3600, ge=60)
+    shutdown_timeout_s: float = Field(10.0, gt=0, le=300)
+
+    @field_validator("mqtt_protocol", mode="before")
+    @classmethod
+    def _protocol(cls, v: Any) -> int:
+        names = {
+            "5": 5,
+            "5.0": 5,
+            "v5": 5,
+            "mqttv5": 5,
+            "4": 4,
+            "3.1.1": 4,
+            "311": 4,
+            "v311": 4,
+            "mqttv311": 4,
+        }
+        key = str(v).strip().lower()
+        if key not in names:
+            raise ValueError(f"MQTT protocol {v!r}: use 5 or 3.1.1")
+        return names[key]
+
+    @field_validator("broker_url")
+    @classmethod
+    def _broker(cls, v: str) -> str:
+        parse_broker_url(v)
+        return v
+
+    @field_validator("tsdb_url")
+    @classmethod
+    def _tsdb(cls, v: str) -> str:
+        scheme = v.split(":", 1)[0].lower()
+        if scheme not in _TSDB_SCHEMES:
+            raise ValueError(f"time-series URL scheme {scheme!r} is not one of {', '.join(_TSDB_SCHEMES)}")
+        return v
+
+    @field_validator("shared_group")
+    @classmethod
+    def _group(cls, v: str | None) -> str | None:
+        if v is not None and not _GROUP_RE.match(v):
+            raise ValueError(f"shared group {v!r} must be 1-64 letters, digits, '_', '.', '-'")
+        return v or None
+
+    @model_validator(mode="after")
+    def _safe(self) -> CloudSettings:
+        token = self.api_token.get_secret_value() if self.api_token is not None else None
+        if token is not None and len(token.strip()) < 16:
+            raise ValueError("api_token must be at least 16 characters (set BOHSENSE_CLOUD_API_TOKEN)")
+        if token is None and not _is_local(self.api_host):
+            raise ValueError(
+                f"refusing to serve the API on {self.api_host} without a token:"
+                " set BOHSENSE_CLOUD_API_TOKEN or bind to 127.0.0.1"
+            )
+        if self.shared_group and self.mqtt_protocol != 5:
+            raise ValueError("shared subscriptions ($share/…) need MQTT 5: set mqtt_protocol=5")
+        return self
+
+    def ingest_config(self) -> IngestConfig:
+        return IngestConfig(
+            broker_url=self.broker_url,
+            mqtt_protocol=self.mqtt_protocol,
+            client_id=self.client_id,
+            shared_group=self.shared_group,
+            session_expiry_s=self.session_expiry_s,
+            receive_maximum=self.receive_maximum,
+            batch_max_readings=self.batch_max_readings,
+            batch_max_ms=self.batch_max_ms,
+            max_future_ns=int(self.max_future_skew_s * 1e9),
+        )

@@ -1,0 +1,69 @@
+"""CloudSettings: environment prefix and refusal of unsafe values."""
+
+from __future__ import annotations
+
+import pytest
+from pydantic import ValidationError
+
+from bohsense.cloud.settings import CloudSettings
+
+
+def test_defaults_are_local_and_embedded() -> None:
+    s = CloudSettings()
+    assert (s.api_host, s.database_url, s.tsdb_url, s.mqtt_protocol) == (
+        "127.0.0.1",
+        "sqlite:///var/bohsense-cloud.db",
+        "sqlite:///var/bohsense-tsdb.db",
+        5,
+    )
+    cfg = s.ingest_config()
+    assert (cfg.batch_max_readings, cfg.max_future_ns, cfg.receive_maximum) == (5000, 300 * 10**9, 1000)
+
+
+def test_environment_prefix(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("BOHSENSE_CLOUD_BROKER_URL", "mqtt://broker.example:1884")
+    monkeypatch.setenv("BOHSENSE_CLOUD_MQTT_PROTOCOL", "3.1.1")
+    monkeypatch.setenv("BOHSENSE_CLOUD_TSDB_URL", "influx1://db:8086/bohsense")
+    monkeypatch.setenv("BOHSENSE_CLOUD_BATCH_MAX_READINGS", "2000")
+    monkeypatch.setenv("BOHSENSE_CLOUD_MAX_FUTURE_SKEW_S", "60")
+    s = CloudSettings()
+    assert (s.broker_url, s.mqtt_protocol, s.tsdb_url) == (
+        "mqtt://broker.example:1884",
+        4,
+        "influx1://db:8086/bohsense",
+    )
+    assert s.ingest_config().batch_max_readings == 2000
+    assert s.ingest_config().max_future_ns == 60 * 10**9
+
+
+def test_flags_override_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("BOHSENSE_CLOUD_API_PORT", "9000")
+    assert CloudSettings(api_port=9100).api_port == 9100
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"api_host": "0.0.0.0"}, "without a token"),
+        ({"api_host": "10.1.2.3"}, "without a token"),
+        ({"api_token": "short"}, "at least 16"),
+        ({"mqtt_protocol": "6"}, "use 5 or 3.1.1"),
+        ({"broker_url": "http://x"}, "mqtt://"),
+        ({"tsdb_url": "mysql://x"}, "not one of"),
+        ({"batch_max_readings": 0}, "greater than or equal to 1"),
+        ({"batch_max_ms": 0}, "greater than 0"),
+        ({"max_future_skew_s": 10**6}, "less than or equal"),
+        ({"shared_group": "a/b"}, "shared group"),
+        ({"shared_group": "g", "mqtt_protocol": 4}, "need MQTT 5"),
+        ({"no_such_field": 1}, "Extra inputs"),
+    ],
+)
+def test_unsafe_or_wrong_values_are_refused(kwargs: dict[str, object], match: str) -> None:
+    with pytest.raises(ValidationError, match=match):
+        CloudSettings(**kwargs)  # type: ignore[arg-type]
+
+
+def test_public_bind_with_a_token_is_allowed() -> None:
+    s = CloudSettings(api_host="0.0.0.0", api_token="x" * 32)
+    assert s.api_token is not None
+    assert "x" * 32 not in repr(s)
