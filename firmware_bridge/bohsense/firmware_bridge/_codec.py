@@ -50,13 +50,13 @@ PROTOCOL_VERSION = 1
 HEADER_SIZE = 4  # version u8, type u8, seq u16
 CRC_SIZE = 2
 #: largest frame before stuffing: header + payload + CRC
-MAX_FRAME_SIZE = 256
+MAX_FRAME_SIZE = 512
 MAX_PAYLOAD_SIZE = MAX_FRAME_SIZE - HEADER_SIZE - CRC_SIZE
 #: largest frame after COBS stuffing, delimiters not counted
 MAX_ENCODED_SIZE = MAX_FRAME_SIZE + MAX_FRAME_SIZE // 254 + 1
 MAX_CHANNELS = 32
 MAX_ID_LEN = 32
-MAX_CHANNEL_NAME_LEN = 16
+MAX_CHANNEL_NAME_LEN = 12
 MAX_NACK_DETAIL_LEN = 64
 
 _HEADER = struct.Struct("<BBH")

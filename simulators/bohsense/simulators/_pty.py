@@ -7,7 +7,8 @@ HELLO_REQUEST and COMMAND frames using the same protocol core as the gateway.
 
 Like a UART, the device keeps sending whether or not anyone listens. Frames go into a
 bounded transmit buffer; when it is full (nobody reading), a frame is dropped whole and
-counted (``tx_dropped``), never cut.
+counted (``tx_dropped``), never cut;
+samples are dropped first, so replies to the gateway always find room.
 """
 
 from __future__ import annotations
@@ -55,6 +56,8 @@ log = logging.getLogger(__name__)
 
 FIRMWARE = (1, 0, 0)
 TX_BUFFER_LIMIT = 8192
+#: room kept for replies and heartbeats: samples are dropped first when nobody reads
+TX_CONTROL_RESERVE = 2048
 SAMPLE_LOG_SIZE = 200_000
 
 
@@ -106,8 +109,8 @@ class PtyDevice:
         self.samples_dropped = 0
         self.rx_frames: Counter[str] = Counter()
         self.rx_errors: Counter[str] = Counter()
-        #: (frame seq, device time µs) of the most recent samples sent
-        self.sample_log: deque[tuple[int, int]] = deque(maxlen=SAMPLE_LOG_SIZE)
+        #: (frame seq, device time µs, host UTC ns at the sample instant) of the latest samples sent
+        self.sample_log: deque[tuple[int, int, int]] = deque(maxlen=SAMPLE_LOG_SIZE)
         self.events: list[dict[str, Any]] = []
 
     # -- model hooks --------------------------------------------------------------------
@@ -247,7 +250,8 @@ class PtyDevice:
 
     def _queue(self, message: Message) -> bool:
         wire = encode_frame(message, self._seq)
-        if len(self._tx) + len(wire) > TX_BUFFER_LIMIT:
+        limit = TX_BUFFER_LIMIT if isinstance(message, Samples) else TX_BUFFER_LIMIT + TX_CONTROL_RESERVE
+        if len(self._tx) + len(wire) > limit:
             self.tx_dropped += 1
             return False
         self._tx += wire
@@ -293,7 +297,7 @@ class PtyDevice:
                 now = time.monotonic()
                 wait = max(0.0, min(next_sample, next_heartbeat) - now)
                 want_write = [self._master] if self._tx else []
-                readable, writable, _ = select.select([self._master], want_write, [], min(wait, 0.05))
+                readable, _, _ = select.select([self._master], want_write, [], min(wait, 0.05))
                 if readable:
                     self._read()
                 now = time.monotonic()
@@ -355,6 +359,7 @@ class PtyDevice:
         seq = self._seq
         if self._queue(Samples(time_us, self._synced, values)):
             self.samples_sent += 1
-            self.sample_log.append((seq, time_us))
+            wall_ns = time.time_ns() - int((time.monotonic() - at_mono) * 1e9)
+            self.sample_log.append((seq, time_us, wall_ns))
         else:
             self.samples_dropped += 1

@@ -179,6 +179,10 @@ class ShelfDevice(PtyDevice):
             return None
         return super().on_command(command)
 
+    def lane_options(self) -> list[dict[str, float]]:
+        """The ``lanes`` option of the gateway's serial driver matching this shelf."""
+        return [{"unit_weight_g": lane.unit_weight_g, "tare_g": lane.tare_g} for lane in self.lanes]
+
     def model_truth(self) -> dict[str, Any]:
         return {
             "lanes": [
