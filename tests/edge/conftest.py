@@ -165,8 +165,8 @@ class Cloud:
             return [s.state for s in self.statuses]
 
     def close(self) -> None:
-        self.client.loop_stop()
         self.client.disconnect()
+        self.client.loop_stop()
 
 
 @pytest.fixture

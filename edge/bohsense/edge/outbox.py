@@ -99,7 +99,7 @@ class Outbox:
         self.max_age_ns = int(max_age_s * 1e9)
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+            self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=1.0)
             self._db.execute("PRAGMA locking_mode=EXCLUSIVE")
             mode = self._db.execute("PRAGMA journal_mode=WAL").fetchone()[0]
             if mode != "wal":

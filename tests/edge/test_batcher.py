@@ -1,0 +1,84 @@
+"""Batching by count and by delay into a real outbox; the bounded sink buffer."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+
+import msgspec
+
+from bohsense.contracts.schema import Reading
+from bohsense.edge.batcher import Batcher, ReadingBuffer
+from bohsense.edge.outbox import Outbox, ThreadedOutbox
+from tests.edge.conftest import until
+
+TS = 1_700_000_000_000_000_000
+
+
+def reading(i: int) -> Reading:
+    return Reading("dev-1", "temp_c", TS + i, float(i))
+
+
+def make(
+    tmp_path: Path, *, capacity: int = 10_000, max_readings: int = 100, delay: float = 0.05
+) -> tuple[ReadingBuffer, Batcher, ThreadedOutbox, Outbox]:
+    raw = Outbox(tmp_path / "o.db", max_rows=10**6, max_bytes=10**9, max_age_s=3600)
+    outbox = ThreadedOutbox(raw)
+    buf = ReadingBuffer(capacity, max_readings)
+    return buf, Batcher(buf, outbox.append, max_readings=max_readings, max_delay_s=delay), outbox, raw
+
+
+def decoded(raw: Outbox) -> list[list[Reading]]:
+    dec = msgspec.msgpack.Decoder(list[Reading])
+    return [dec.decode(e.payload) for e in raw.fetch(0, 10**6)]
+
+
+async def test_full_batches_go_at_once_and_the_rest_after_the_delay(tmp_path: Path) -> None:
+    buf, batcher, outbox, raw = make(tmp_path, max_readings=100, delay=0.3)
+    task = asyncio.create_task(batcher.run())
+    t0 = time.monotonic()
+    for i in range(250):
+        buf.put(reading(i))
+    await until(lambda: batcher.batches == 2, 0.25, "two full batches before the delay")
+    await until(lambda: batcher.batches == 3, 2, "the partial batch after the delay")
+    assert time.monotonic() - t0 >= 0.3
+    batches = decoded(raw)
+    assert [len(b) for b in batches] == [100, 100, 50]
+    assert [r.value for b in batches for r in b] == [float(i) for i in range(250)], "order kept"
+    assert [e.seq for e in raw.fetch(0, 10)] == [1, 2, 3]
+    assert batcher.readings == buf.accepted == 250
+    batcher.stop()
+    await asyncio.wait_for(task, 2)
+    await outbox.close()
+
+
+async def test_stop_flushes_what_is_buffered(tmp_path: Path) -> None:
+    buf, batcher, outbox, raw = make(tmp_path, max_readings=100, delay=60)
+    task = asyncio.create_task(batcher.run())
+    for i in range(30):
+        buf.put(reading(i))
+    await asyncio.sleep(0)
+    assert batcher.batches == 0
+    batcher.stop()
+    await asyncio.wait_for(task, 2)
+    assert [len(b) for b in decoded(raw)] == [30]
+    await outbox.close()
+
+
+async def test_a_full_buffer_drops_and_counts_without_blocking(tmp_path: Path) -> None:
+    buf, batcher, outbox, raw = make(tmp_path, capacity=50, max_readings=10)
+    # the batcher is not running: nothing drains the buffer
+    for i in range(80):
+        buf.put(reading(i))
+    assert len(buf) == 50
+    assert buf.accepted == 50
+    assert buf.overflow == 30
+    task = asyncio.create_task(batcher.run())
+    await until(lambda: len(buf) == 0, 2, "drained")
+    buf.put(reading(100))
+    batcher.stop()
+    await asyncio.wait_for(task, 2)
+    values = [r.value for b in decoded(raw) for r in b]
+    assert values == [float(i) for i in range(50)] + [100.0], "nothing lost around the overflow"
+    await outbox.close()
