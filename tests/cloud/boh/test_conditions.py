@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from bohsense.cloud.boh import BohCore
+from bohsense.contracts.schema import Reading
 
 from .factory import CLEAR, DURATION_S, LIMIT, T0, S, batch, vib
 
 
-def sustained(start_s: float, seconds: float, value: float, step_s: float = 5) -> list:
+def sustained(start_s: float, seconds: float, value: float, step_s: float = 5) -> list[Reading]:
     n = int(seconds / step_s) + 1
     return [vib(start_s + i * step_s, value) for i in range(n)]
 

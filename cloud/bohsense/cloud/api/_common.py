@@ -20,8 +20,10 @@ Offset = Annotated[int, Query(ge=0, description="rows to skip")]
 
 
 class ActionBody(BaseModel):
-    actor: str = Field("api", min_length=1, max_length=64, description="who acts (recorded in the audit log)")
-    note: str = Field("", max_length=2000)
+    actor: str = Field(
+        default="api", min_length=1, max_length=64, description="who acts (recorded in the audit log)"
+    )
+    note: str = Field(default="", max_length=2000)
 
 
 def check_state(lifecycle: Lifecycle, state: str | None) -> str | None:

@@ -131,12 +131,11 @@ class Applier:
                 loc.safety_stock,
                 loc.pack_size,
             )
-        for gw, dev, asset_id, lane_id in conn.execute(
-            select(Device.gateway, Device.device, Device.asset_id, Device.lane_id)
-        ):
-            if asset_id is not None or lane_id is not None:
+        mapped = select(Device.gateway, Device.device, Device.asset_id, Device.lane_id)
+        for gw, dev, asset_id, lane in conn.execute(mapped):
+            if asset_id is not None or lane is not None:
                 rules = {m: tuple(ids) for m, ids in by_asset.get(asset_id or "", {}).items()}
-                cache.devices[(gw, dev)] = DeviceMap(lane_id=lane_id, rules=rules)
+                cache.devices[(gw, dev)] = DeviceMap(lane_id=lane, rules=rules)
         self._known_gateways |= set(conn.scalars(select(Gateway.id)))
         self._cache = cache
 
@@ -243,7 +242,7 @@ class Applier:
                 for g, d in new
             ]
             conn.execute(stmt, rows)
-        moved = [
+        moved: list[dict[str, Any]] = [
             {"b_gw": k[0], "b_dev": k[1], "b_first": v[0], "b_last": v[1]}
             for k, v in seen.items()
             if k not in known or v[1] > known[k] + LAST_SEEN_RESOLUTION_NS
@@ -275,7 +274,7 @@ class Applier:
             .order_by(Lane.id)
             .with_for_update()
         ).all()
-        changed = [
+        changed: list[dict[str, Any]] = [
             {"b_id": lane_id, "b_units": newest[lane_id][1], "b_ts": newest[lane_id][0]}
             for lane_id, ts in rows
             if ts is None or newest[lane_id][0] > ts  # event time: an older reading never overwrites
@@ -304,9 +303,12 @@ class Applier:
                 )
             )
         }
-        inserts, updates = [], []
-        for loc_id, units, as_of in totals:
-            units, as_of = float(units), int(as_of)
+        inserts: list[dict[str, Any]] = []
+        updates: list[dict[str, Any]] = []
+        for loc_id, total, latest_ts in totals:
+            if total is None or latest_ts is None:
+                continue
+            units, as_of = float(total), int(latest_ts)
             loc = cache.locations[loc_id]
             if loc_id not in current:
                 inserts.append(

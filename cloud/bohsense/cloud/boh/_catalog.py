@@ -33,10 +33,7 @@ def read_catalog(catalog: Mapping[str, Any] | str | os.PathLike[str]) -> Mapping
     path = Path(catalog)
     try:
         text = path.read_text(encoding="utf-8")
-        if path.suffix.lower() == ".json":
-            data = json.loads(text)
-        else:
-            data = tomllib.loads(text)
+        data = json.loads(text) if path.suffix.lower() == ".json" else tomllib.loads(text)
     except (OSError, ValueError) as exc:
         raise CatalogError(f"cannot read catalog {path}: {exc}") from exc
     if not isinstance(data, dict):

@@ -19,7 +19,15 @@ from ._apply import Applier
 from ._catalog import read_catalog, upsert_catalog
 from ._db import conflict_insert, make_engine, migrate, session, write_conn
 from ._lifecycle import ALERT, PROPOSAL, WORK_ORDER, Lifecycle
-from ._models import Alert, AuditEntry, ConditionRule, Gateway, QuarantineRow, ReplenishmentProposal, WorkOrder
+from ._models import (
+    Alert,
+    AuditEntry,
+    ConditionRule,
+    Gateway,
+    QuarantineRow,
+    ReplenishmentProposal,
+    WorkOrder,
+)
 from ._records import (
     AlertRecord,
     AuditRecord,
@@ -146,7 +154,7 @@ class BohCore:
             }
             if status.site:
                 values["site"] = status.site
-            conn.execute(Gateway.__table__.update().where(g.id == status.gateway).values(**values))
+            conn.execute(update(Gateway).where(Gateway.id == status.gateway).values(**values))
             if row.state != status.state:
                 conn.execute(
                     insert(AuditEntry).values(

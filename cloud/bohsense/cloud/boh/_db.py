@@ -15,7 +15,7 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Connection, Engine, Insert, Table, create_engine, event
+from sqlalchemy import Connection, Engine, Table, create_engine, event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
@@ -71,7 +71,10 @@ def session(engine: Engine, *, write: bool = False) -> Iterator[Session]:
         yield s
 
 
-def conflict_insert(conn: Connection | Session, table: Table | type[Any]) -> Insert:
+DialectInsert = postgresql.Insert | sqlite.Insert
+
+
+def conflict_insert(conn: Connection | Session, table: Table | type[Any]) -> DialectInsert:
     """An INSERT of the connection's dialect, which offers ``on_conflict_do_nothing/update``."""
     dialect = conn.dialect if isinstance(conn, Connection) else conn.get_bind().dialect
     if dialect.name == "postgresql":

@@ -5,7 +5,7 @@ The initial Alembic migration creates exactly these; a change here needs a new m
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from sqlalchemy import (
     JSON,
@@ -57,7 +57,7 @@ OPEN_PROPOSAL_WHERE = "state IN ('proposed', 'approved')"
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
-    type_annotation_map = {dict[str, Any]: JSON, int: BigInteger}
+    type_annotation_map: ClassVar[dict[Any, Any]] = {dict[str, Any]: JSON, int: BigInteger}
 
 
 class Site(Base):
