@@ -40,3 +40,22 @@ def test_the_partial_unique_indexes_cover_exactly_the_open_states() -> None:
 def test_an_unsupported_database_url_is_refused() -> None:
     with pytest.raises(ValueError, match="unsupported database"):
         BohCore("mysql://localhost/x")
+
+
+def test_the_initial_migration_downgrades_to_empty_and_upgrades_again(db_url: str) -> None:
+    from alembic import command
+    from alembic.config import Config
+
+    from bohsense.cloud.boh._db import MIGRATIONS, write_conn
+
+    core = BohCore(db_url)
+    core.migrate()
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    with write_conn(core._engine) as conn:
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "base")
+    assert set(sa.inspect(core._engine).get_table_names()) <= {"alembic_version"}
+    core.migrate()
+    assert set(sa.inspect(core._engine).get_table_names()) >= TABLES
+    core.close()
