@@ -1,4 +1,5 @@
-"""Two cores on one PostgreSQL database, applying at the same time: still one alert, one proposal."""
+"""Two cores on one database (PostgreSQL, and SQLite in WAL mode), applying at the same time:
+still each seq once, one alert, one proposal."""
 
 from __future__ import annotations
 
@@ -16,8 +17,8 @@ from .factory import DURATION_S, GW, LANE_A, LIMIT, T0, batch, catalog, units, v
 
 
 @pytest.fixture
-def cores(pg_url: str) -> Iterator[tuple[BohCore, BohCore]]:
-    a, b = BohCore(pg_url), BohCore(pg_url)
+def cores(db_url: str) -> Iterator[tuple[BohCore, BohCore]]:
+    a, b = BohCore(db_url), BohCore(db_url)
     a.migrate()
     a.load_catalog(catalog())
     yield a, b
@@ -92,7 +93,10 @@ def test_the_database_itself_refuses_a_second_open_alert(cores: tuple[BohCore, B
     engine = sa.create_engine(a._engine.url)
     try:
         with (
-            pytest.raises(sa.exc.IntegrityError, match="uq_alerts_open_asset_condition"),
+            pytest.raises(
+                sa.exc.IntegrityError,
+                match=r"uq_alerts_open_asset_condition|UNIQUE constraint failed: alerts.asset_id, alerts.condition",
+            ),
             engine.begin() as conn,
         ):
             conn.execute(
