@@ -73,7 +73,7 @@ TRANSITIONS: dict[tuple[str, str], str] = {
 @dataclass(frozen=True, slots=True)
 class SessionConfig:
     lanes: tuple[LaneConfig, ...] = ()
-    stability: StabilityConfig = StabilityConfig()
+    stability: StabilityConfig = field(default_factory=StabilityConfig)
     device_id: str | None = None
     max_skew_us: int = 50_000
     resync_s: float = 60.0

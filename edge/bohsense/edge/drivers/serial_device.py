@@ -64,6 +64,8 @@ _FLOATS: dict[str, tuple[float, float | None]] = {  # option -> (default, upper 
     "reconnect_max_s": (5.0, 300.0),
     "read_timeout_s": (0.05, 1.0),
 }
+#: session counters that are levels, not counts
+_GAUGES = frozenset({"clock_offset_us", "clock_delay_us", "device_tx_dropped"})
 _KNOWN = {"port", "baudrate", "device_id", "lanes", *_FLOATS}
 
 
@@ -301,15 +303,19 @@ class SerialDeviceDriver:
 
     # -- status -------------------------------------------------------------------------
 
+    @staticmethod
+    def _fold(into: Counter[str], session: SerialSession) -> None:
+        for key, value in session.counters.items():
+            if key in _GAUGES:
+                into[key] = value
+            else:
+                into[key] += value
+        for key, value in session.lane_counters().items():
+            into[key] += value
+
     def _merge_session(self, session: SerialSession) -> None:
         """Fold a finished connection's counters into the driver's totals."""
-        for key, value in session.counters.items():
-            if key.startswith("clock_offset") or key.startswith("clock_delay") or key == "device_tx_dropped":
-                self._counters[key] = value
-            else:
-                self._counters[key] += value
-        for key, value in session.lane_counters().items():
-            self._counters[key] += value
+        self._fold(self._counters, session)
         if self._session is session:
             self._session = None
 
@@ -317,17 +323,7 @@ class SerialDeviceDriver:
         out = Counter(self._counters)
         session = self._session
         if session is not None:
-            for key, value in session.counters.items():
-                if (
-                    key.startswith("clock_offset")
-                    or key.startswith("clock_delay")
-                    or key == "device_tx_dropped"
-                ):
-                    out[key] = value
-                else:
-                    out[key] += value
-            for key, value in session.lane_counters().items():
-                out[key] += value
+            self._fold(out, session)
         return dict(out)
 
     def _log_limited(self, key: str, level: int, msg: str, *args: object) -> None:

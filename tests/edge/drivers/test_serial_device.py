@@ -1,0 +1,274 @@
+"""The serial driver against simulated devices on real pseudo-terminals."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bohsense.contracts.schema import Reading
+from bohsense.edge.drivers import DriverError, build_driver
+from bohsense.edge.drivers.serial_device import SerialDeviceDriver
+from bohsense.firmware_bridge import Ack, Command, Nack, NackReason, Samples, encode_frame
+from bohsense.firmware_bridge._cobs import encode as cobs_encode
+from bohsense.simulators import ConditionDevice, Lane, ShelfDevice
+
+
+class Sink:
+    def __init__(self) -> None:
+        self.readings: list[Reading] = []
+
+    def put(self, reading: Reading) -> None:
+        self.readings.append(reading)
+
+    def of(self, device: str, metric: str) -> list[Reading]:
+        return [r for r in self.readings if r.device == device and r.metric == metric]
+
+
+async def until(cond: Callable[[], Any], within_s: float = 10.0, what: str = "condition") -> Any:
+    deadline = time.monotonic() + within_s
+    while True:
+        value = cond()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {within_s} s waiting for {what}")
+        await asyncio.sleep(0.02)
+
+
+@contextlib.asynccontextmanager
+async def running(driver: SerialDeviceDriver, sink: Sink) -> AsyncIterator[asyncio.Task[None]]:
+    task = asyncio.create_task(driver.run(sink), name=f"driver-{driver.name}")
+    try:
+        yield task
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        assert task.cancelled()
+
+
+LANES = [Lane(355.0, 10, tare_g=150.0), Lane(500.0, 6, tare_g=160.0)]
+
+
+def shelf(**kwargs: Any) -> ShelfDevice:
+    return ShelfDevice(
+        "shelf-9", lanes=[Lane(x.unit_weight_g, x.units, tare_g=x.tare_g) for x in LANES], **kwargs
+    )
+
+
+def shelf_driver(device: ShelfDevice | str, **options: Any) -> SerialDeviceDriver:
+    port = device if isinstance(device, str) else device.port
+    lanes = [{"unit_weight_g": x.unit_weight_g, "tare_g": x.tare_g} for x in LANES]
+    return SerialDeviceDriver.from_options("shelf", {"port": port, "lanes": lanes, **options})
+
+
+# -- configuration --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({}, "'port' must be"),
+        ({"port": "/dev/x", "speed": 9600}, "unknown serial option"),
+        ({"port": "/dev/x", "baudrate": "fast"}, "'baudrate' must be"),
+        ({"port": "/dev/x", "lanes": {"unit_weight_g": 1}}, "'lanes' must be an array"),
+        ({"port": "/dev/x", "lanes": [{"unit_weight_g": -3}]}, r"lanes\[1\].unit_weight_g"),
+        ({"port": "/dev/x", "lanes": [{"unit_weight_g": 3, "colour": "red"}]}, r"lanes\[1\] must be a table"),
+        ({"port": "/dev/x", "stability_window_s": 0}, "'stability_window_s' must be a positive"),
+        ({"port": "/dev/x", "max_residual": 0.9}, "'max_residual' must be at most 0.5"),
+        ({"port": "/dev/x", "device_id": ""}, "'device_id' must be"),
+    ],
+)
+def test_bad_options_are_refused_with_a_reason(options: dict[str, Any], message: str) -> None:
+    with pytest.raises(DriverError, match=message):
+        build_driver("dev", "serial", options)
+
+
+def test_registry_builds_the_serial_driver() -> None:
+    driver = build_driver("s1", "serial", {"port": "loop://", "lanes": [{"unit_weight_g": 100}]})
+    assert isinstance(driver, SerialDeviceDriver)
+    assert driver.name == "s1"
+    assert driver.stats() == {}
+
+
+# -- end to end on a pty --------------------------------------------------------------
+
+
+async def test_every_sample_becomes_a_reading_with_its_event_time() -> None:
+    device = shelf(rate_hz=20)
+    device.pause()  # no samples until the gateway is listening: then count them exactly
+    with device:
+        driver, sink = shelf_driver(device), Sink()
+        async with running(driver, sink):
+            await until(driver.connected.is_set, what="HELLO and time sync")
+            device.resume()
+            await asyncio.sleep(1.5)
+            device.pause()
+            await until(lambda: driver.stats().get("samples", 0) == device.samples_sent, what="all samples")
+            stats = driver.stats()
+    lane1 = sink.of("shelf-9.lane-1", "weight_g")
+    lane2 = sink.of("shelf-9.lane-2", "weight_g")
+    assert device.samples_sent >= 25
+    assert len(lane1) == len(lane2) == device.samples_sent
+    # one to one, in order, each at its sample instant (time sync within a few ms)
+    for reading, (_, _, wall_ns) in zip(lane1, device.sample_log, strict=True):
+        assert abs(reading.ts - wall_ns) < 5_000_000
+    assert abs(sum(r.value for r in lane1) / len(lane1) - 10 * 355) < 5  # net of tare
+    assert stats["frames_lost"] == 0
+    assert stats.get("duplicates", 0) == 0
+    assert stats["clock_steps"] == 1  # the device booted unsynced and was set once
+    assert not any(k.startswith("errors_") for k in stats)
+    units = {r.device: r.value for r in sink.readings if r.metric == "units"}
+    assert units == {"shelf-9.lane-1": 10.0, "shelf-9.lane-2": 6.0}
+
+
+async def test_a_pick_changes_units_only_after_settling() -> None:
+    with shelf(rate_hz=20) as device:
+        driver, sink = shelf_driver(device, stability_window_s=0.4), Sink()
+        async with running(driver, sink):
+            await until(lambda: sink.of("shelf-9.lane-1", "units"), what="first units")
+            device.pick(1, 3)
+            await until(
+                lambda: [r for r in sink.of("shelf-9.lane-1", "units") if r.value == 7.0],
+                what="units after pick",
+            )
+            device.pause()
+    pick = next(e for e in device.ground_truth()["events"] if e["kind"] == "pick")
+    units = sink.of("shelf-9.lane-1", "units")
+    assert [r.value for r in units] == [10.0, 7.0], "no intermediate counts while the scale rings"
+    # the goods leave 0.35 s after the grab starts; ringing lasts ~0.8 s; then a stable window
+    assert units[-1].ts - pick["wall_ns"] > 0.35e9 + 0.5e9 + 0.4e9 - 0.2e9
+    weights = [r for r in sink.of("shelf-9.lane-1", "weight_g") if pick["wall_ns"] < r.ts < units[-1].ts]
+    assert max(r.value for r in weights) - min(r.value for r in weights) > 3 * 355 * 0.5
+    assert {r.value for r in sink.of("shelf-9.lane-2", "units")} == {6.0}, "lane 2 untouched"
+
+
+async def test_a_resting_hand_is_never_counted_as_units() -> None:
+    with shelf(rate_hz=20) as device:
+        driver, sink = shelf_driver(device), Sink()
+        async with running(driver, sink):
+            await until(lambda: sink.of("shelf-9.lane-2", "units"), what="first units")
+            device.rest_hand(2, duration_s=2.0, grams=900.0)
+            await asyncio.sleep(2.6)
+            device.pause()
+    weights = [r.value for r in sink.of("shelf-9.lane-2", "weight_g")]
+    assert max(weights) > 6 * 500 + 700, "the hand was on the lane"
+    assert {r.value for r in sink.of("shelf-9.lane-2", "units")} == {6.0}
+
+
+async def test_corrupt_bytes_mid_stream_are_counted_and_good_frames_kept() -> None:
+    device = shelf(rate_hz=20)
+    device.pause()
+    with device:
+        driver, sink = shelf_driver(device), Sink()
+        async with running(driver, sink):
+            await until(driver.connected.is_set, what="connected")
+            device.resume()
+            await asyncio.sleep(0.3)
+            bad_crc = bytearray(cobs_encode(bytes([1, 2, 0, 0, 0xAA, 0xBB])))  # CRC not matching
+            bad_version = encode_frame(Samples(1, True, (1.0, 2.0)), 5, version=7)
+            device.inject(b"\x00" + bytes(bad_crc) + b"\x00")
+            await asyncio.sleep(0.15)
+            device.inject(b"\x00" + b"\x55" * 700 + b"\x00")
+            await asyncio.sleep(0.15)
+            device.inject(bad_version)
+            await asyncio.sleep(0.15)
+            device.inject(b"\x00\x07\x01\x00")  # a COBS block longer than the frame
+            await asyncio.sleep(0.5)
+            device.pause()
+            await until(lambda: driver.stats().get("samples", 0) == device.samples_sent, what="all samples")
+            stats = driver.stats()
+    assert stats["errors_crc"] == 1
+    assert stats["errors_too-long"] == 1
+    assert stats["errors_bad-version"] == 1
+    assert stats["errors_cobs"] == 1
+    assert stats["frames_lost"] == 0
+    assert len(sink.of("shelf-9.lane-1", "weight_g")) == device.samples_sent
+
+
+async def test_condition_sensor_readings_and_a_fault() -> None:
+    with ConditionDevice("pump-3", rate_hz=20) as device:
+        driver = SerialDeviceDriver.from_options("pump", {"port": device.port})
+        sink = Sink()
+        async with running(driver, sink):
+            await until(lambda: len(sink.of("pump-3", "vib_rms_mm_s")) >= 10, what="healthy readings")
+            healthy = sink.of("pump-3", "vib_rms_mm_s")[:10]
+            device.inject_fault("bearing", ramp_s=0.3)
+            await until(
+                lambda: sink.of("pump-3", "vib_rms_mm_s")[-1].value > 7.1, what="alarm-zone vibration"
+            )
+            device.pause()
+    assert all(r.value < 2.8 for r in healthy)
+    assert sink.of("pump-3", "temp_c")
+    assert {r.metric for r in sink.readings} == {"temp_c", "vib_rms_mm_s"}
+    assert {r.device for r in sink.readings} == {"pump-3"}
+
+
+async def test_device_id_override_and_sensor_with_a_skewed_clock() -> None:
+    with ConditionDevice("pump-4", rate_hz=20, clock_offset_s=-7.5) as device:
+        driver = SerialDeviceDriver.from_options("pump", {"port": device.port, "device_id": "hvac-2"})
+        sink = Sink()
+        async with running(driver, sink):
+            await until(lambda: len(sink.of("hvac-2", "temp_c")) >= 5, what="readings")
+            device.pause()
+            stats = driver.stats()
+    assert stats["clock_skew_detected"] == 1
+    assert stats["clock_steps"] == 1
+    now = time.time_ns()
+    assert all(abs(r.ts - now) < 3e9 for r in sink.readings), "7.5 s of skew corrected"
+
+
+async def test_commands_round_trip() -> None:
+    with shelf() as device:
+        driver, sink = shelf_driver(device), Sink()
+        async with running(driver, sink):
+            await until(driver.connected.is_set, what="connected")
+            assert isinstance(await driver.command(Command.identify()), Ack)
+            refused = await driver.command(Command.tare(9))
+            assert isinstance(refused, Nack)
+            assert refused.reason is NackReason.BAD_ARGUMENT
+    with pytest.raises(DriverError, match="not connected"):
+        await driver.command(Command.identify())
+
+
+async def test_unplug_and_replug_behind_a_stable_name(tmp_path: Path) -> None:
+    link = tmp_path / "ttyBOH-shelf"
+    first = shelf().start(link=link)
+    second = shelf(seed=2)
+    driver, sink = shelf_driver(str(link), reconnect_max_s=0.5), Sink()
+    try:
+        async with running(driver, sink):
+            await until(
+                lambda: len(sink.of("shelf-9.lane-1", "weight_g")) >= 5, what="readings from the first"
+            )
+            first.stop()  # unplugged: the pty goes away
+            await until(lambda: driver.stats().get("disconnects"), what="disconnect noticed")
+            unplugged_at = time.time_ns()
+            second.start(link=link)  # plugged back in: udev points the name at the new tty
+            await until(
+                lambda: [r for r in sink.of("shelf-9.lane-1", "weight_g") if r.ts > unplugged_at],
+                what="readings after the replug",
+            )
+            stats = driver.stats()
+    finally:
+        first.stop()
+        second.stop()
+    assert stats["reconnects"] >= 1
+    assert stats["hellos"] == 2
+    assert not any(k.startswith("errors_") for k in stats)
+
+
+async def test_missing_port_is_retried_not_fatal(tmp_path: Path) -> None:
+    link = tmp_path / "ttyBOH-late"
+    driver, sink = shelf_driver(str(link), reconnect_max_s=0.2), Sink()
+    with shelf() as device:
+        async with running(driver, sink):
+            await until(lambda: driver.stats().get("open_failures", 0) >= 2, what="failed opens")
+            device.relink(link)
+            await until(lambda: sink.of("shelf-9.lane-1", "weight_g"), what="readings once the port exists")
