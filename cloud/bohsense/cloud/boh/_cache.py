@@ -1,0 +1,81 @@
+"""The catalog as the apply path needs it, held in memory: which device feeds what.
+
+Loaded in a few queries (``load_cache``) on catalog load and when older than the core's
+``cache_ttl_s``, so that readings of unmapped devices cost one dict lookup each.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+from sqlalchemy import Connection, select
+
+from ._models import ConditionRule, Device, Lane, Sku, StockLocation
+from .rules import ConditionParams
+
+__all__ = ["Cache", "DeviceMap", "Location", "load_cache"]
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceMap:
+    lane_id: int | None = None
+    rules: dict[str, tuple[int, ...]] = field(default_factory=dict)  # metric -> condition rule ids
+
+
+@dataclass(frozen=True, slots=True)
+class Location:
+    site: str
+    sku: str
+    location: str
+    reorder_point: float
+    target: float
+    safety_stock: float
+    pack_size: int
+
+
+@dataclass(slots=True)
+class Cache:
+    devices: dict[tuple[str, str], DeviceMap] = field(default_factory=dict)
+    rules: dict[int, ConditionParams] = field(default_factory=dict)
+    lane_location: dict[int, int] = field(default_factory=dict)
+    locations: dict[int, Location] = field(default_factory=dict)
+    loaded_at: float = float("-inf")
+
+
+def load_cache(conn: Connection) -> Cache:
+    """Read device mappings, rule parameters and stock locations from the database."""
+    cache = Cache(loaded_at=time.monotonic())
+    for r in conn.execute(select(ConditionRule.__table__)):
+        cache.rules[r.id] = ConditionParams(
+            asset_id=r.asset_id,
+            condition=r.condition,
+            metric=r.metric,
+            limit=r.limit_value,
+            clear_below=r.clear_below,
+            min_duration_s=r.min_duration_s,
+            severity=r.severity,
+            what_to_check=r.what_to_check,
+        )
+    by_asset: dict[str, dict[str, list[int]]] = {}
+    for rid, p in cache.rules.items():
+        by_asset.setdefault(p.asset_id, {}).setdefault(p.metric, []).append(rid)
+    for lane_id, loc_id in conn.execute(select(Lane.id, Lane.location_id)):
+        cache.lane_location[lane_id] = loc_id
+    q = select(StockLocation.__table__, Sku.pack_size).join(Sku, Sku.sku == StockLocation.sku)
+    for loc in conn.execute(q):
+        cache.locations[loc.id] = Location(
+            loc.site,
+            loc.sku,
+            loc.location,
+            loc.min_units,
+            loc.target_units,
+            loc.safety_stock,
+            loc.pack_size,
+        )
+    mapped = select(Device.gateway, Device.device, Device.asset_id, Device.lane_id)
+    for gw, dev, asset_id, lane in conn.execute(mapped):
+        if asset_id is not None or lane is not None:
+            rules = {m: tuple(ids) for m, ids in by_asset.get(asset_id or "", {}).items()}
+            cache.devices[(gw, dev)] = DeviceMap(lane_id=lane, rules=rules)
+    return cache
