@@ -79,3 +79,14 @@ def test_stock_filters(core: BohCore) -> None:
     assert core.stock_levels(sku="NOPE") == []
     (unsensed,) = core.stock_levels()
     assert (unsensed.units, unsensed.as_of_ns) == (None, None)
+
+
+def test_non_finite_values_never_reach_stock_or_rules(core: BohCore) -> None:
+    from .factory import LIMIT, vib
+
+    core.apply_batches([batch(1, [units(LANE_A, 1, 20)])])
+    core.apply_batches([batch(2, [units(LANE_A, 2, float("nan")), units(LANE_A, 3, float("-inf"))])])
+    assert level(core) == (20.0, T0 + S)
+    core.apply_batches([batch(3, [vib(t, float("inf")) for t in range(0, 100, 5)] + [vib(200, LIMIT - 1)])])
+    assert core.list_alerts() == []
+    assert core.list_proposals() == []

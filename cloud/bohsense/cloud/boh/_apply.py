@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
+from math import isfinite
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, delete, func, insert, select, update
@@ -133,14 +134,17 @@ class Applier:
                 m = devices.get(key)
                 if m is None:
                     continue
+                value = r.value
+                if not isfinite(value):  # NaN / inf: no stock level or rule can use it
+                    continue
                 if m.lane_id is not None and r.metric == UNITS_METRIC:
                     cur = lanes.get(m.lane_id)
                     if cur is None or ts > cur[0]:
-                        lanes[m.lane_id] = (ts, r.value)
+                        lanes[m.lane_id] = (ts, value)
                 rule_ids = m.rules.get(r.metric)
                 if rule_ids:
                     for rid in rule_ids:
-                        points.setdefault(rid, []).append((ts, r.value))
+                        points.setdefault(rid, []).append((ts, value))
         self._touch_devices(conn, seen)
         audit: list[dict[str, Any]] = []
         if lanes:
