@@ -272,3 +272,25 @@ async def test_missing_port_is_retried_not_fatal(tmp_path: Path) -> None:
             await until(lambda: driver.stats().get("open_failures", 0) >= 2, what="failed opens")
             device.relink(link)
             await until(lambda: sink.of("shelf-9.lane-1", "weight_g"), what="readings once the port exists")
+
+
+async def test_a_drifting_device_clock_is_measured_again_and_corrected() -> None:
+    device = ConditionDevice("pump-5", rate_hz=20, clock_drift_ppm=50_000)  # 50 ms per second
+    device.pause()
+    with device:
+        driver = SerialDeviceDriver.from_options(
+            "pump", {"port": device.port, "resync_s": 0.3, "max_clock_skew_ms": 5}
+        )
+        sink = Sink()
+        async with running(driver, sink):
+            await until(driver.connected.is_set, what="connected")
+            device.resume()
+            await until(lambda: driver.stats().get("clock_steps", 0) >= 3, what="repeated clock steps")
+            device.pause()
+            await until(lambda: driver.stats().get("samples", 0) == device.samples_sent, what="all samples")
+    temps = sink.of("pump-5", "temp_c")
+    assert len(temps) == device.samples_sent
+    # between two measurements (0.3 s) the clock runs ~15 ms ahead; each sample is
+    # placed with the offset measured before it, so the error stays within that bound
+    errors = [abs(r.ts - wall) for r, (_, _, wall) in zip(temps, device.sample_log, strict=True)]
+    assert max(errors) < 35_000_000  # uncorrected, it would reach 50 ms after one second
