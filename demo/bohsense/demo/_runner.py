@@ -1,0 +1,394 @@
+"""``bohsense demo``: a whole simulated store on one machine, in one process tree.
+
+This process runs the embedded MQTT broker (a thread), the simulated devices (threads,
+each on a pseudo-terminal) and the cloud service (ingest, BOH core, HTTP API) on its
+event loop; the store gateway runs as a child process, exactly as it would in a store,
+and reads the devices through the real serial path.
+
+Scoring: the devices are held until the gateway has opened both ports, so every sample
+they produce is one the gateway should deliver. At the end the devices stop producing,
+the pipeline drains, and the raw readings in the time-series store are counted against
+what the devices produced (``readings_lost``) and against what the BOH core applied
+(``duplicates_applied``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TextIO
+
+from bohsense.demo._store import ASSET, GATEWAY, LANES, SENSOR, SHELF, DemoStore, gateway_toml
+
+__all__ = ["DemoOptions", "run_demo"]
+
+log = logging.getLogger(__name__)
+
+RAW_METRICS = {SHELF: "weight_g", SENSOR: ("temp_c", "vib_rms_mm_s")}
+
+
+@dataclass(frozen=True, slots=True)
+class DemoOptions:
+    duration_s: float | None = 60.0  # None: until Ctrl-C
+    broker: str | None = None
+    influx: str | None = None
+    workdir: Path | None = None
+    api_port: int = 8080
+    seed: int = 1
+    progress_every_s: float = 5.0
+
+
+class DemoError(RuntimeError):
+    """The demo could not start or run one of its parts."""
+
+
+def _port_free(port: int) -> bool:
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def _influx_url(url: str) -> str:
+    if "db=" in url or url.startswith(("influx1", "influx2")):
+        return url
+    return url.rstrip("/") + ("&" if "?" in url else "?") + "db=bohsense_demo"
+
+
+class _Out:
+    """Human progress on stdout; the JSON summary is printed last, on its own line."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+
+    def __call__(self, line: str = "") -> None:
+        print(line, file=self.stream, flush=True)
+
+
+async def run_demo(opts: DemoOptions, out: TextIO = sys.stdout) -> dict[str, Any]:
+    from bohsense.cloud import CloudService, CloudSettings
+    from bohsense.simulators import ConditionDevice, Lane, ShelfDevice
+
+    say = _Out(out)
+    workdir = opts.workdir or Path(tempfile.mkdtemp(prefix="bohsense-demo-"))
+    workdir.mkdir(parents=True, exist_ok=True)
+    (workdir / "dev").mkdir(exist_ok=True)
+    log_path = workdir / "cloud.log"
+    _log_to_file(log_path)
+    duration = opts.duration_s if opts.duration_s is not None else 3600.0
+    store = DemoStore(duration)
+    catalog_path = workdir / "catalog.json"
+    catalog_path.write_text(json.dumps(store.catalog(), indent=2))
+
+    broker: Any = None
+    if opts.broker is None:
+        from bohsense.demo.broker import EmbeddedBroker
+
+        broker = EmbeddedBroker().start()
+        broker_url, protocol = broker.url, 4  # amqtt speaks MQTT 3.1.1
+    else:
+        broker_url, protocol = opts.broker, 5
+    tsdb_url = _influx_url(opts.influx) if opts.influx else f"sqlite:///{workdir / 'timeseries.sqlite3'}"
+    api_port = opts.api_port if opts.api_port == 0 or _port_free(opts.api_port) else 0
+
+    shelf = ShelfDevice(
+        SHELF,
+        lanes=[Lane(unit_weight_g=w, units=u, tare_g=t) for _, _, w, t, u, *_ in LANES],
+        seed=opts.seed,
+    )
+    sensor = ConditionDevice(SENSOR, seed=opts.seed)
+    devices = (shelf, sensor)
+    for device in devices:
+        device.pause()
+        device.start(link=workdir / "dev" / device.device_id)
+
+    settings = CloudSettings(
+        broker_url=broker_url,
+        mqtt_protocol=protocol,
+        client_id="bohsense-demo-cloud",
+        tsdb_url=tsdb_url,
+        database_url=f"sqlite:///{workdir / 'boh.sqlite3'}",
+        catalog=catalog_path,
+        api_port=api_port,
+    )
+    service = CloudService(settings)
+    stop = asyncio.Event()
+    cloud_task = asyncio.create_task(service.run(stop), name="cloud")
+    edge: subprocess.Popen[bytes] | None = None
+    edge_log = workdir / "edge.log"
+    try:
+        await _wait_ready(service, cloud_task)
+        api = f"http://127.0.0.1:{service.api_port}"
+        config = workdir / "gateway.toml"
+        config.write_text(
+            gateway_toml(
+                broker_url=broker_url,
+                outbox=workdir / "outbox.sqlite3",
+                shelf_port=workdir / "dev" / SHELF,
+                sensor_port=workdir / "dev" / SENSOR,
+            )
+        )
+        edge = _start_edge(config, edge_log)
+        _banner(say, opts, api, broker_url, workdir, log_path, edge_log)
+        await _wait_attached(devices, edge)
+        t0 = time.monotonic()
+        for device in devices:
+            device.resume()
+        base = shelf.elapsed()
+        for at, lane, units in store.picks():
+            shelf.pick(lane, units, at=base + at)
+        sensor.inject_fault(
+            "bearing", start_s=sensor.elapsed() + store.fault_start_s, ramp_s=store.fault_ramp_s
+        )
+        await _progress(say, service, edge, t0, duration, opts.progress_every_s)
+        for device in devices:
+            device.pause()
+        say("devices stopped; waiting for the gateway's outbox to drain …")
+        expected = _expected_raw(shelf, sensor)
+        stored = await _drain(service, expected, edge)
+        edge_code = _stop_edge(edge)
+        edge = None
+        await asyncio.sleep(0.5)  # the gateway's "offline" status
+        summary = await _summary(service, expected, stored, time.monotonic() - t0)
+        summary.update(
+            {
+                "api": api,
+                "workdir": str(workdir),
+                "edge_exit_code": edge_code,
+                "broker": broker_url,
+                "tsdb": tsdb_url,
+            }
+        )
+        return summary
+    finally:
+        if edge is not None:
+            _stop_edge(edge)
+        stop.set()
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(cloud_task, 20)
+        for device in devices:
+            device.stop()
+        if broker is not None:
+            broker.stop()
+
+
+def _start_edge(config: Path, log_path: Path) -> subprocess.Popen[bytes]:
+    """The store gateway, as a child process with its log in ``log_path``."""
+    with open(log_path, "ab") as err:
+        return subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "bohsense",
+                "--log-format",
+                "json",
+                "edge",
+                "run",
+                "--config",
+                str(config),
+            ],
+            stdout=err,
+            stderr=err,
+            stdin=subprocess.DEVNULL,
+        )
+
+
+def _log_to_file(path: Path) -> None:
+    """The demo's own and the cloud's logs go to a file; warnings also to stderr."""
+    from bohsense.contracts.logs import JsonFormatter
+
+    root = logging.getLogger()
+    file_handler = logging.FileHandler(path)
+    file_handler.setFormatter(JsonFormatter())
+    file_handler.setLevel(logging.INFO)
+    err = logging.StreamHandler(sys.stderr)
+    err.setLevel(logging.ERROR)
+    err.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    root.handlers[:] = [file_handler, err]
+    root.setLevel(logging.INFO)
+    for noisy in ("amqtt", "transitions", "uvicorn", "uvicorn.error", "httpx"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+async def _wait_ready(service: Any, cloud_task: asyncio.Task[int], limit_s: float = 30.0) -> None:
+    deadline = time.monotonic() + limit_s
+    while not service.ready.is_set():
+        if cloud_task.done():
+            exc = cloud_task.exception()
+            raise DemoError(f"the cloud service stopped while starting: {exc!r}") from exc
+        if time.monotonic() > deadline:
+            raise DemoError(f"the cloud service was not ready after {limit_s:.0f} s")
+        await asyncio.sleep(0.05)
+
+
+async def _wait_attached(
+    devices: tuple[Any, ...], edge: subprocess.Popen[bytes], limit_s: float = 30.0
+) -> None:
+    """Wait until the gateway has opened every device (it has asked each for the time)."""
+    deadline = time.monotonic() + limit_s
+    while not all(d.ground_truth()["rx_frames"].get("TimeSyncRequest") for d in devices):
+        if edge.poll() is not None:
+            raise DemoError(f"the store gateway exited with code {edge.returncode} (see its log)")
+        if time.monotonic() > deadline:
+            raise DemoError(f"the store gateway did not open the devices within {limit_s:.0f} s")
+        await asyncio.sleep(0.05)
+
+
+def _banner(
+    say: _Out, opts: DemoOptions, api: str, broker: str, workdir: Path, cloud_log: Path, edge_log: Path
+) -> None:
+    length = "until Ctrl-C" if opts.duration_s is None else f"for {opts.duration_s:.0f} s"
+    say(f"bohsense demo: one simulated store, running {length}")
+    say(f"  HTTP API      {api}/api/v1/summary   (interactive docs: {api}/docs, schema: {api}/openapi.json)")
+    say(f"  stock         {api}/api/v1/stock")
+    say(f"  alerts        {api}/api/v1/alerts        work orders: {api}/api/v1/work-orders")
+    say(f"  proposals     {api}/api/v1/replenishment")
+    say(f"  MQTT          {broker}   (topics: bohsense/v1/gw/{GATEWAY}/…)")
+    say(f"  logs          gateway: {edge_log}   cloud: {cloud_log}")
+    say(f"  data          {workdir}")
+    say(
+        f"  the store     shelf '{SHELF}' ({len(LANES)} lanes) and '{SENSOR}' on asset '{ASSET}', both on pseudo-terminals"
+    )
+    say()
+
+
+async def _snapshot(service: Any) -> tuple[dict[str, Any], list[Any], dict[str, Any]]:
+    core = service.core
+    summary, stock = await asyncio.gather(
+        asyncio.to_thread(core.summary), asyncio.to_thread(core.stock_levels)
+    )
+    return summary, stock, service.stats()
+
+
+async def _progress(
+    say: _Out, service: Any, edge: subprocess.Popen[bytes], t0: float, duration: float, every: float
+) -> None:
+    next_at = t0 + every
+    end = t0 + duration
+    while True:
+        now = time.monotonic()
+        if now >= end:
+            return
+        if edge.poll() is not None:
+            raise DemoError(f"the store gateway exited with code {edge.returncode} (see its log)")
+        await asyncio.sleep(min(next_at, end) - now)
+        if time.monotonic() >= next_at:
+            next_at += every
+            summary, stock, stats = await _snapshot(service)
+            units = " ".join(
+                f"{getattr(s, 'units', '?'):g}"
+                if isinstance(getattr(s, "units", None), float)
+                else str(getattr(s, "units", "?"))
+                for s in stock
+            )
+            vib = await service.store.latest(device=SENSOR, metric="vib_rms_mm_s")
+            vib_s = f"{vib[0].value:4.1f}" if vib else "  - "
+            say(
+                f"[{time.monotonic() - t0:5.0f} s] readings {stats.get('readings_stored', 0):>7,}"
+                f" | shelf units {units:<14} | vibration {vib_s} mm/s"
+                f" | alerts {summary['alerts']} | work orders {summary['work_orders']}"
+                f" | proposals {summary['replenishment_proposals']} | quarantined {summary['quarantined']}"
+            )
+
+
+def _expected_raw(shelf: Any, sensor: Any) -> dict[tuple[str, str], int]:
+    """Raw readings the devices produced, per (device, metric)."""
+    expected: dict[tuple[str, str], int] = {}
+    n_shelf = shelf.ground_truth()["samples_sent"]
+    for i in range(len(shelf.lanes)):
+        expected[(f"{SHELF}.lane-{i + 1}", "weight_g")] = n_shelf
+    n_sensor = sensor.ground_truth()["samples_sent"]
+    for metric in ("temp_c", "vib_rms_mm_s"):
+        expected[(SENSOR, metric)] = n_sensor
+    return expected
+
+
+async def _count_stored(service: Any, expected: dict[tuple[str, str], int]) -> dict[tuple[str, str], int]:
+    end = time.time_ns() + 3600 * 10**9
+    counts = {}
+    for device, metric in expected:
+        points = await service.store.series(device=device, metric=metric, start_ns=0, end_ns=end)
+        counts[(device, metric)] = len(points)
+    return counts
+
+
+async def _drain(
+    service: Any, expected: dict[tuple[str, str], int], edge: subprocess.Popen[bytes], limit_s: float = 60.0
+) -> dict[tuple[str, str], int]:
+    deadline = time.monotonic() + limit_s
+    while True:
+        stored = await _count_stored(service, expected)
+        if all(stored[k] >= v for k, v in expected.items()) or time.monotonic() > deadline:
+            return stored
+        if edge.poll() is not None:
+            return stored
+        await asyncio.sleep(0.5)
+
+
+def _stop_edge(edge: subprocess.Popen[bytes]) -> int:
+    if edge.poll() is None:
+        edge.send_signal(signal.SIGTERM)
+        try:
+            edge.wait(20)
+        except subprocess.TimeoutExpired:
+            edge.kill()
+            edge.wait(5)
+    return int(edge.returncode)
+
+
+async def _summary(
+    service: Any, expected: dict[tuple[str, str], int], stored: dict[tuple[str, str], int], elapsed: float
+) -> dict[str, Any]:
+    boh = await asyncio.to_thread(service.core.summary)
+    stats = service.stats()
+    end = time.time_ns() + 3600 * 10**9
+    distinct = 0
+    for p in await service.store.latest():
+        distinct += len(await service.store.series(device=p.device, metric=p.metric, start_ns=0, end_ns=end))
+    applied = int(stats.get("readings_applied", stats.get("readings_stored", 0)))
+    produced = sum(expected.values())
+    lost = sum(max(0, v - stored.get(k, 0)) for k, v in expected.items())
+    return {
+        "duration_s": round(elapsed, 1),
+        "readings_produced": produced,
+        "readings_ingested": applied,
+        "readings_stored": distinct,
+        "readings_lost": lost,
+        "duplicates_applied": max(0, applied - distinct),
+        "duplicates_dropped": int(stats.get("duplicates", 0)),
+        "alerts": boh["alerts"],
+        "work_orders": boh["work_orders"],
+        "replenishment_proposals": boh["replenishment_proposals"],
+        "quarantined": boh["quarantined"],
+        "gateways": boh["gateways"],
+    }
+
+
+def main_sync(opts: DemoOptions, out: TextIO = sys.stdout) -> int:
+    try:
+        summary = asyncio.run(run_demo(opts, out))
+    except DemoError as exc:
+        print(f"bohsense demo: {exc}", file=sys.stderr)
+        return 1
+    ok = summary["readings_lost"] == 0 and summary["duplicates_applied"] == 0
+    print(
+        f"\n{summary['readings_ingested']:,} readings ingested, {summary['readings_lost']} lost, "
+        f"{summary['duplicates_applied']} applied twice; {summary['alerts']} alert(s), "
+        f"{summary['work_orders']} work order(s), {summary['replenishment_proposals']} replenishment proposal(s). "
+        f"Data kept in {summary['workdir']}",
+        file=out,
+    )
+    print(json.dumps(summary), file=out, flush=True)
+    return 0 if ok else 1

@@ -1,0 +1,161 @@
+"""The demo store: what exists in it, and the script of what happens there.
+
+One store, one gateway, one smart shelf of four lanes (four SKUs) and the condition
+sensor of the walk-in cooler's compressor. The script scales with the run's length:
+shoppers take the first lane's stock below its reorder point by about 40 % of the run,
+and a bearing fault starts at 15 % and crosses the alarm limit by about 35 %.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+__all__ = ["LANES", "DemoStore", "gateway_toml"]
+
+SITE = "demo-store-1"
+GATEWAY = "demo-gw-1"
+SHELF = "shelf-1"
+SENSOR = "compressor-1"
+ASSET = "cooler-compressor-1"
+
+#: (sku, name, unit weight g, empty-lane reading g, starting units, reorder point, order-up-to, pack)
+LANES: list[tuple[str, str, float, float, int, int, int, int]] = [
+    ("SKU-COLA-330", "Cola 330 ml can", 355.0, 150.0, 10, 4, 12, 6),
+    ("SKU-WATER-500", "Still water 500 ml", 500.0, 160.0, 12, 4, 12, 6),
+    ("SKU-CHIPS-150", "Salted crisps 150 g", 150.0, 170.0, 12, 3, 12, 4),
+    ("SKU-COFFEE-750", "Ground coffee 750 g", 750.0, 180.0, 8, 2, 8, 2),
+]
+
+VIBRATION_LIMIT_MM_S = 7.1  # ISO 10816, class II machines: the boundary of zone D
+
+
+@dataclass(frozen=True, slots=True)
+class DemoStore:
+    duration_s: float
+
+    @property
+    def fault_start_s(self) -> float:
+        return 0.15 * self.duration_s
+
+    @property
+    def fault_ramp_s(self) -> float:
+        return 0.3 * self.duration_s
+
+    @property
+    def fault_min_duration_s(self) -> float:
+        return max(2.0, min(30.0, 0.05 * self.duration_s))
+
+    def picks(self) -> list[tuple[float, int, int]]:
+        """Scripted shoppers: (seconds after start, lane, units)."""
+        start_units = LANES[0][4]
+        to_take = start_units - LANES[0][5] + 1  # one unit below the reorder point
+        span = 0.35 * self.duration_s
+        picks = [(0.05 * self.duration_s + span * i / to_take, 1, 1) for i in range(to_take)]
+        # other shoppers, a little on the other lanes
+        picks += [(0.2 * self.duration_s, 2, 2), (0.3 * self.duration_s, 3, 1), (0.5 * self.duration_s, 4, 1)]
+        return sorted(picks)
+
+    def catalog(self) -> dict[str, Any]:
+        return {
+            "sites": [{"id": SITE, "name": "Demo store"}],
+            "gateways": [{"id": GATEWAY, "site": SITE}],
+            "skus": [
+                {"sku": sku, "name": name, "unit": "unit", "pack_size": pack} for sku, name, *_, pack in LANES
+            ],
+            "assets": [
+                {
+                    "id": ASSET,
+                    "site": SITE,
+                    "name": "Walk-in cooler compressor",
+                    "kind": "compressor",
+                    "gateway": GATEWAY,
+                    "device": SENSOR,
+                    "rules": [
+                        {
+                            "condition": "vibration-high",
+                            "metric": "vib_rms_mm_s",
+                            "limit": VIBRATION_LIMIT_MM_S,
+                            "clear_below": 4.5,
+                            "min_duration_s": self.fault_min_duration_s,
+                            "severity": "major",
+                            "what_to_check": "Listen for bearing noise; check mounts, belt tension and lubrication.",
+                        },
+                        {
+                            "condition": "temperature-high",
+                            "metric": "temp_c",
+                            "limit": 70.0,
+                            "clear_below": 60.0,
+                            "min_duration_s": 60.0,
+                            "severity": "critical",
+                            "what_to_check": "Check the condenser fan and coil, and the refrigerant charge.",
+                        },
+                    ],
+                }
+            ],
+            "locations": [
+                {
+                    "site": SITE,
+                    "sku": sku,
+                    "location": f"aisle-1/{SHELF}/lane-{i + 1}",
+                    "min": reorder,
+                    "target": target,
+                    "safety_stock": max(1, reorder // 2),
+                    "lanes": [{"gateway": GATEWAY, "device": f"{SHELF}.lane-{i + 1}"}],
+                }
+                for i, (sku, _, _, _, _, reorder, target, _) in enumerate(LANES)
+            ],
+        }
+
+
+def _toml(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    if isinstance(value, str):
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{ " + ", ".join(f"{k} = {_toml(v)}" for k, v in value.items()) + " }"
+    raise TypeError(f"no TOML for {value!r}")
+
+
+def gateway_toml(*, broker_url: str, outbox: Path, shelf_port: Path, sensor_port: Path) -> str:
+    """The gateway configuration of the demo store."""
+    lines = [
+        f"gateway_id = {_toml(GATEWAY)}",
+        f"site = {_toml(SITE)}",
+        'log_format = "json"',
+        "status_interval_s = 10",
+        "",
+        "[broker]",
+        f"url = {_toml(broker_url)}",
+        "keepalive_s = 10",
+        "resend_after_s = 10",
+        "reconnect_min_s = 0.2",
+        "reconnect_max_s = 5",
+        "",
+        "[outbox]",
+        f"path = {_toml(str(outbox))}",
+        'synchronous = "normal"',
+        "",
+        "[batch]",
+        "max_readings = 500",
+        "max_delay_ms = 200",
+        "",
+        "[[devices]]",
+        f"name = {_toml(SHELF)}",
+        'kind = "serial"',
+        f"port = {_toml(str(shelf_port))}",
+        "lanes = " + _toml([{"unit_weight_g": weight, "tare_g": tare} for _, _, weight, tare, *_ in LANES]),
+        "",
+        "[[devices]]",
+        f"name = {_toml(SENSOR)}",
+        'kind = "serial"',
+        f"port = {_toml(str(sensor_port))}",
+        "",
+    ]
+    return "\n".join(lines)
