@@ -134,6 +134,7 @@ async def run_demo(opts: DemoOptions, out: TextIO = sys.stdout) -> dict[str, Any
         config = workdir / "gateway.toml"
         config.write_text(
             gateway_toml(
+                store,
                 broker_url=broker_url,
                 outbox=workdir / "outbox.sqlite3",
                 shelf_port=workdir / "dev" / SHELF,

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-__all__ = ["LANES", "DemoStore", "gateway_toml"]
+__all__ = ["ASSET", "LANES", "SENSOR", "SHELF", "DemoStore", "gateway_toml"]
 
 SITE = "demo-store-1"
 GATEWAY = "demo-gw-1"
@@ -33,7 +33,11 @@ VIBRATION_LIMIT_MM_S = 7.1  # ISO 10816, class II machines: the boundary of zone
 
 @dataclass(frozen=True, slots=True)
 class DemoStore:
+    """The store's catalog, gateway configuration and script, for a run of ``duration_s``."""
+
     duration_s: float
+    gateway: str = GATEWAY
+    site: str = SITE
 
     @property
     def fault_start_s(self) -> float:
@@ -59,18 +63,18 @@ class DemoStore:
 
     def catalog(self) -> dict[str, Any]:
         return {
-            "sites": [{"id": SITE, "name": "Demo store"}],
-            "gateways": [{"id": GATEWAY, "site": SITE}],
+            "sites": [{"id": self.site, "name": "Demo store"}],
+            "gateways": [{"id": self.gateway, "site": self.site}],
             "skus": [
                 {"sku": sku, "name": name, "unit": "unit", "pack_size": pack} for sku, name, *_, pack in LANES
             ],
             "assets": [
                 {
                     "id": ASSET,
-                    "site": SITE,
+                    "site": self.site,
                     "name": "Walk-in cooler compressor",
                     "kind": "compressor",
-                    "gateway": GATEWAY,
+                    "gateway": self.gateway,
                     "device": SENSOR,
                     "rules": [
                         {
@@ -96,13 +100,13 @@ class DemoStore:
             ],
             "locations": [
                 {
-                    "site": SITE,
+                    "site": self.site,
                     "sku": sku,
                     "location": f"aisle-1/{SHELF}/lane-{i + 1}",
                     "min": reorder,
                     "target": target,
                     "safety_stock": max(1, reorder // 2),
-                    "lanes": [{"gateway": GATEWAY, "device": f"{SHELF}.lane-{i + 1}"}],
+                    "lanes": [{"gateway": self.gateway, "device": f"{SHELF}.lane-{i + 1}"}],
                 }
                 for i, (sku, _, _, _, _, reorder, target, _) in enumerate(LANES)
             ],
@@ -123,11 +127,13 @@ def _toml(value: Any) -> str:
     raise TypeError(f"no TOML for {value!r}")
 
 
-def gateway_toml(*, broker_url: str, outbox: Path, shelf_port: Path, sensor_port: Path) -> str:
+def gateway_toml(
+    store: DemoStore, *, broker_url: str, outbox: Path, shelf_port: Path, sensor_port: Path
+) -> str:
     """The gateway configuration of the demo store."""
     lines = [
-        f"gateway_id = {_toml(GATEWAY)}",
-        f"site = {_toml(SITE)}",
+        f"gateway_id = {_toml(store.gateway)}",
+        f"site = {_toml(store.site)}",
         'log_format = "json"',
         "status_interval_s = 10",
         "",
