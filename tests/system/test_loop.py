@@ -56,7 +56,8 @@ async def test_store_loop_end_to_end(store_system: StoreSystem, mosquitto: Mosqu
             limit_s=15,
             what="a reading in the API",
         )
-        assert latest[0]["gateway"] == s.gateway and 20 < latest[0]["value"] < 80
+        assert latest[0]["gateway"] == s.gateway
+        assert 20 < latest[0]["value"] < 80
 
         # bad input on the way; the good readings around it must all be kept
         await asyncio.to_thread(capture.got.wait, 10)
@@ -104,13 +105,16 @@ async def test_store_loop_end_to_end(store_system: StoreSystem, mosquitto: Mosqu
     assert [(a["condition"], a["state"]) for a in alerts] == [("vibration-high", "open")]
     assert alerts[0]["evidence"]["limit"] == 7.1
     orders = await s.get("/work-orders", asset=ASSET)
-    assert len(orders) == 1 and orders[0]["alert_id"] == alerts[0]["id"]
+    assert len(orders) == 1
+    assert orders[0]["alert_id"] == alerts[0]["id"]
 
     proposals = await s.get("/replenishment")
     assert [p["sku"] for p in proposals] == [LANES[0][0]]
     p = proposals[0]
-    assert p["state"] == "proposed" and p["sensed_units"] < p["reorder_point"]
-    assert p["quantity"] % p["pack_size"] == 0 and p["quantity"] >= p["target"] - p["sensed_units"]
+    assert p["state"] == "proposed"
+    assert p["sensed_units"] < p["reorder_point"]
+    assert p["quantity"] % p["pack_size"] == 0
+    assert p["quantity"] >= p["target"] - p["sensed_units"]
     assert p["explanation"], "the quantity is explained"
 
     quarantined = await s.get("/quarantine", limit=100)
