@@ -1,0 +1,63 @@
+"""`bohsense demo`: the README's first command, run as a user runs it."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.support.services import InfluxDB, Mosquitto
+
+
+def run_demo(*args: str, limit_s: float = 180) -> tuple[dict[str, object], str]:
+    proc = subprocess.run(
+        [sys.executable, "-m", "bohsense", "demo", "--api-port", "0", *args],
+        capture_output=True,
+        text=True,
+        timeout=limit_s,
+        check=False,
+    )
+    assert proc.returncode == 0, (
+        f"demo exited {proc.returncode}\nstdout:\n{proc.stdout}\nstderr:\n{proc.stderr}"
+    )
+    lines = proc.stdout.strip().splitlines()
+    return json.loads(lines[-1]), proc.stdout
+
+
+def check_summary(summary: dict[str, object]) -> None:
+    assert summary["readings_lost"] == 0
+    assert summary["duplicates_applied"] == 0
+    assert isinstance(summary["readings_ingested"], int)
+    assert summary["readings_ingested"] >= summary["readings_produced"]  # + the gateway's `units`
+    assert summary["alerts"] == 1
+    assert summary["work_orders"] == 1
+    assert summary["replenishment_proposals"] == 1
+    assert summary["quarantined"] == 0
+
+
+def test_demo_on_embedded_defaults(tmp_path: Path) -> None:
+    summary, stdout = run_demo("--duration", "20", "--workdir", str(tmp_path))
+    check_summary(summary)
+    # it says where to look, and shows progress
+    assert "/api/v1/summary" in stdout
+    assert "[   10 s] readings" in stdout
+    assert (tmp_path / "edge.log").stat().st_size > 0
+    assert summary["edge_exit_code"] == 0
+
+
+def test_demo_on_real_broker_and_influxdb(tmp_path: Path, mosquitto: Mosquitto, influxdb: InfluxDB) -> None:
+    summary, _ = run_demo(
+        "--duration",
+        "20",
+        "--workdir",
+        str(tmp_path),
+        "--broker",
+        mosquitto.url,
+        "--influx",
+        f"{influxdb.url}?db=demo",
+    )
+    check_summary(summary)
+    out = influxdb.query('SELECT count("value") FROM "reading"', db="demo")
+    stored = out["results"][0]["series"][0]["values"][0][1]  # type: ignore[index]
+    assert stored == summary["readings_stored"]
