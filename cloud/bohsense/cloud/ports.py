@@ -18,7 +18,14 @@ from typing import Protocol
 
 from bohsense.contracts.schema import GatewayStatus, ReadingBatch
 
-__all__ = ["ApplyOutcome", "BatchApplier", "LatestPoint", "QuarantineItem", "StatusRecorder", "TimeSeriesQuery"]
+__all__ = [
+    "ApplyOutcome",
+    "BatchApplier",
+    "LatestPoint",
+    "QuarantineItem",
+    "StatusRecorder",
+    "TimeSeriesQuery",
+]
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,7 +24,9 @@ def build_driver(name: str, kind: str, options: Mapping[str, Any]) -> Driver:
     try:
         target = KINDS[kind]
     except KeyError:
-        raise DriverError(f"device {name!r}: unknown driver kind {kind!r} (known: {', '.join(sorted(KINDS))})") from None
+        raise DriverError(
+            f"device {name!r}: unknown driver kind {kind!r} (known: {', '.join(sorted(KINDS))})"
+        ) from None
     import importlib
 
     module_name, _, cls_name = target.partition(":")
