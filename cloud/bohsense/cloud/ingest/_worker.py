@@ -3,13 +3,15 @@
 Flow of one micro-batch (``_Chunk``)::
 
     broker ──QoS 1──▶ inbox ──collect (decode, check; ≤ N readings or T ms)──▶ chunk
-    chunk ──▶ quarantine rejects ──▶ store.write (retry while unavailable) ──▶
+    chunk ──▶ store.write (retry while unavailable) ──▶ quarantine rejects ──▶
               applier.apply_batches (thread) ──▶ PUBACK each message ──▶ CloudAck per gateway
 
-Two tasks per connection: the collector decodes and checks the next chunk while the
-committer stores the previous one; a queue of one chunk between them is the backpressure:
-while storage is down the committer retries, the collector stops after one full chunk,
-and the broker holds the rest (MQTT 5 Receive Maximum, or the broker's
+Three stages per connection, each its own task, chunks passing in order through queues
+of one: while the collector decodes and checks chunk N+2, chunk N+1 is written to the
+store and chunk N applied and acknowledged. Every chunk is stored before it is applied
+and applied before it is acknowledged; acknowledgements keep arrival order. The small
+queues are the backpressure: while storage is down the store stage retries, the stages
+before it stop after one chunk each, and the broker holds the rest (MQTT 5 Receive Maximum, or the broker's
 ``max_inflight_messages`` for MQTT 3.1.1, bounds what it sends unacknowledged).
 
 Messages are acknowledged only after their chunk is committed: paho's manual-ack mode
@@ -24,6 +26,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import logging
+import socket
 import ssl
 import time
 from collections.abc import Awaitable, Callable
@@ -111,6 +114,7 @@ class IngestWorker:
             identifier=cfg.client_id,
             keepalive=cfg.keepalive_s,
             tls_context=ssl.create_default_context() if b.tls else None,
+            socket_options=[(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)],
             timeout=10,
             **kwargs,
         )
@@ -158,10 +162,12 @@ class IngestWorker:
                     "subscribed", extra={"broker": self.config.broker_url, "client_id": self.config.client_id}
                 )
                 queue: asyncio.Queue[_Chunk | None] = asyncio.Queue(maxsize=1)
+                stored: asyncio.Queue[_Chunk | None] = asyncio.Queue(maxsize=1)
                 async with asyncio.TaskGroup() as tg:
                     waker = tg.create_task(self._wake_on(stop, wake), name="ingest-stop-watch")
                     tg.create_task(self._collect(client, inbox, wake, queue, stop), name="ingest-collect")
-                    await self._commit_loop(client, queue)
+                    tg.create_task(self._store_loop(client, queue, stored), name="ingest-store")
+                    await self._apply_loop(client, stored)
                     waker.cancel()
         finally:
             self.connected.clear()
@@ -239,15 +245,26 @@ class IngestWorker:
         await queue.put(None)
 
     # -- commit --------------------------------------------------------------------------
-    async def _commit_loop(self, client: aiomqtt.Client, queue: asyncio.Queue[_Chunk | None]) -> None:
+    async def _store_loop(
+        self,
+        client: aiomqtt.Client,
+        queue: asyncio.Queue[_Chunk | None],
+        stored: asyncio.Queue[_Chunk | None],
+    ) -> None:
         while (chunk := await queue.get()) is not None:
+            if chunk.batches:
+                chunk.batches = await self._store(client, chunk)
+            await stored.put(chunk)
+        await stored.put(None)
+
+    async def _apply_loop(self, client: aiomqtt.Client, stored: asyncio.Queue[_Chunk | None]) -> None:
+        while (chunk := await stored.get()) is not None:
             await self._commit(client, chunk)
 
     async def _commit(self, client: aiomqtt.Client, chunk: _Chunk) -> None:
+        """Quarantine, apply, acknowledge one chunk whose readings are stored already."""
         stats = self.stats
         batches = chunk.batches
-        if batches:
-            batches = await self._store(client, chunk)
         if chunk.quarantine:
             items = chunk.quarantine
             await self._retry_apply(client, lambda: asyncio.to_thread(self.applier.quarantine, items))
@@ -286,22 +303,25 @@ class IngestWorker:
         if batches:
             stats.event_lag_ms = (time.time_ns() - max(b.sent for b in batches)) / 1e6
         if self.config.publish_acks and batches:
-            await self._publish_acks(client, {b.gateway for b in batches}, outcome)
+            self._publish_acks(client, {b.gateway for b in batches}, outcome)
 
-    async def _publish_acks(self, client: aiomqtt.Client, gateways: set[str], outcome: ApplyOutcome) -> None:
+    def _publish_acks(self, client: aiomqtt.Client, gateways: set[str], outcome: ApplyOutcome) -> None:
+        """Queue one retained CloudAck per gateway; paho delivers it (QoS 1) without us waiting.
+
+        Waiting for each PUBACK would stall the pipeline for a round trip per commit, and
+        an ack that is lost with the connection is superseded by the next one.
+        """
         now = time.time_ns()
-        pubs = [
-            client.publish(
-                ack_topic(gw),
-                encode(CloudAck(gateway=gw, upto=outcome.watermarks[gw], ts=now)),
-                qos=1,
-                retain=True,
-            )
-            for gw in sorted(gateways)
-            if gw in outcome.watermarks
-        ]
-        await asyncio.gather(*pubs)
-        self.stats.acks_published += len(pubs)
+        publish = client._client.publish
+        for gw in sorted(gateways):
+            upto = outcome.watermarks.get(gw)
+            if upto is None:
+                continue
+            info = publish(ack_topic(gw), encode(CloudAck(gateway=gw, upto=upto, ts=now)), qos=1, retain=True)
+            if info.rc != paho.MQTT_ERR_SUCCESS:
+                log.warning("CloudAck for %s not queued: %s", gw, paho.error_string(info.rc))
+                continue
+            self.stats.acks_published += 1
 
     async def _store(self, client: aiomqtt.Client, chunk: _Chunk) -> list[ReadingBatch]:
         """Write the chunk's readings; return the batches to apply (rejected ones emptied)."""
