@@ -202,3 +202,52 @@ async def test_unacked_batches_are_published_again_after_timeout(
     await asyncio.to_thread(cloud.publish_ack, n)
     await until(lambda: run.c("outbox_depth") == 0, 5, "acked")
     assert cloud.readings() == 20
+
+
+async def test_an_ack_beyond_next_seq_renumbers_held_batches(
+    mosquitto: Mosquitto, cloud_factory: Callable[..., Cloud], start_agent: StartAgent
+) -> None:
+    # the cloud has applied up to 1000 from this gateway: a replaced outbox starts at 1
+    gw = gateway_id()
+    cloud = cloud_factory(mosquitto.url, gw)
+    await asyncio.to_thread(cloud.publish_ack, 1000)  # retained: the agent gets it on subscribe
+    run = await start_agent(mosquitto.url, gw, devices=synthetic(devices=1, rate_hz=50))
+    await until(lambda: run.c("rebases") == 1, 10, "the rebase")
+    await until(lambda: any(s > 1001 for s in cloud.seqs()), 10, "batches numbered past the ack")
+    await run.stop()
+    c = run.agent.counters()
+    renumbered = [s for s in cloud.seqs() if s > 1000]
+    assert renumbered == list(range(1001, c["next_seq"])), "every held batch sent again under a new seq"
+    assert c["acked"] == 0
+
+
+async def test_shutdown_during_an_outage_keeps_the_time_limit_and_the_outbox(
+    own_mosquitto: Mosquitto, start_agent: StartAgent
+) -> None:
+    gw = gateway_id()
+    run = await start_agent(own_mosquitto.url, gw, devices=synthetic(devices=2, rate_hz=50))
+    await until(lambda: run.c("published") >= 2, 10, "publishing")
+    await asyncio.to_thread(own_mosquitto.stop)
+    await until(
+        lambda: run.c("connected") == 0 and run.c("outbox_depth") > run.c("published"), 10, "held batches"
+    )
+    stop = asyncio.get_running_loop().time()
+    await run.stop()
+    assert asyncio.get_running_loop().time() - stop < 5
+    assert not run.agent.clean_goodbye
+    c = run.agent.counters()
+    assert c["buffered"] == 0, "the buffer was flushed into the outbox"
+    assert c["outbox_depth"] == c["next_seq"] - 1, "nothing acknowledged, everything kept"
+
+
+async def test_run_returns_when_an_external_stop_event_is_set(mosquitto: Mosquitto, tmp_path: Path) -> None:
+    gw = gateway_id()
+    cfg = write_config(tmp_path / "gw.toml", gw, mosquitto.url, tmp_path / "o.db", devices=synthetic())
+    agent = EdgeAgent(load_settings(cfg, env={}))
+    stop = asyncio.Event()
+    task = asyncio.create_task(agent.run(stop))
+    await until(lambda: agent.counters().get("published", 0) >= 1, 10, "publishing")
+    stop.set()
+    await asyncio.wait_for(task, 10)
+    assert agent.clean_goodbye
+    assert agent.counters()["readings_in"] == agent.counters()["driver.syn.readings"]

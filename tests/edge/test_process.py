@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import collections
+import json
 import signal
 import sqlite3
 import subprocess
@@ -65,10 +66,16 @@ def test_sigterm_publishes_offline_and_exits_0(
     gw = gateway_id("proc")
     cloud = cloud_factory(mosquitto.url, gw)
     cfg = write_config(
-        tmp_path / "gw.toml", gw, mosquitto.url, tmp_path / "outbox.sqlite3", devices=synthetic(rate_hz=20)
+        tmp_path / "gw.toml",
+        gw,
+        mosquitto.url,
+        tmp_path / "outbox.sqlite3",
+        extra='log_format = "json"',
+        devices=synthetic(rate_hz=20),
     )
     proc = agents.start(cfg)
     wait_for(lambda: "online" in cloud.states() and cloud.seqs(), 15, "birth and first batch")
+    wait_for(lambda: '"edge status"' in agents.log(0), 5, "a status log line")
     proc.send_signal(signal.SIGTERM)
     assert proc.wait(15) == 0, agents.log(0)
     wait_for(lambda: cloud.states()[-1] == "offline", 5, "offline status")
@@ -77,6 +84,20 @@ def test_sigterm_publishes_offline_and_exits_0(
     next_seq, rows = outbox_rows(tmp_path / "outbox.sqlite3")
     assert offline.next_seq == next_seq, "the goodbye carries the final counters"
     assert offline.outbox_depth == len(rows)
+    lines = [json.loads(line) for line in agents.log(0).splitlines()]
+    status = next(line for line in lines if line["msg"] == "edge status")
+    assert {
+        "readings_in",
+        "batches",
+        "outbox_depth",
+        "published",
+        "acked",
+        "dropped_readings",
+        "reconnects",
+    } <= set(status)
+    stopped = lines[-1]
+    assert stopped["msg"] == "edge agent stopped"
+    assert stopped["next_seq"] == next_seq
 
 
 def test_kill_9_fires_the_last_will(

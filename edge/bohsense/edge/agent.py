@@ -133,9 +133,12 @@ class EdgeAgent:
 
     # -- run ------------------------------------------------------------------------------
 
-    async def run(self) -> None:
-        """Run until ``stop()``; return after a graceful shutdown."""
+    async def run(self, stop: asyncio.Event | None = None) -> None:
+        """Run until ``stop()`` is called or ``stop`` (if given) is set; return after a
+        graceful shutdown. Runs once per agent."""
         self._loop = asyncio.get_running_loop()
+        if stop is not None:
+            self._stop = stop
         st = self.settings
         self.drivers = self._given_drivers if self._given_drivers is not None else self._build_drivers()
         raw_outbox = await asyncio.to_thread(
