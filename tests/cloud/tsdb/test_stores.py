@@ -107,7 +107,7 @@ async def test_non_finite_value_is_rejected_and_nothing_of_the_batch_is_half_wri
 
 async def test_influx1_unreachable_is_retryable() -> None:
     s = Influx1Store(f"http://127.0.0.1:{free_port()}", "x", timeout_s=2)
-    with pytest.raises(StorageUnavailable, match="ConnectError"):
+    with pytest.raises(StorageUnavailable, match="ConnectionRefused"):
         await s.write([make_batch("gw", 1, 3)])
     with pytest.raises(StorageUnavailable):
         await s.setup()

@@ -1,9 +1,19 @@
-"""InfluxDB 1.x over its HTTP API: ``POST /write`` (line protocol, ns) and ``/query`` (InfluxQL)."""
+"""InfluxDB 1.x over its HTTP API: ``POST /write`` (line protocol, ns) and ``/query`` (InfluxQL).
+
+Writes go through one kept-alive ``http.client`` connection owned by one thread: the
+body is sent and the answer awaited without holding the GIL or the event loop, at a
+fraction of an async HTTP client's per-request cost (which matters at ~60 POSTs/s).
+Queries, rare and small, use ``httpx.AsyncClient``.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import http.client
 import logging
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from urllib.parse import urlencode, urlsplit
 
 import httpx
 
@@ -45,7 +55,11 @@ class Influx1Store(InfluxQLQueries):
             params["u"] = username
             params["p"] = password or ""
         self._query_params = params
+        self._write_path = "/write?" + urlencode({**params, "precision": "ns"})
         self._write_params = {**params, "precision": "ns"}
+        self._timeout_s = timeout_s
+        self._conn: http.client.HTTPConnection | None = None
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="influx1-write")
         self._http = httpx.AsyncClient(
             base_url=self.base_url,
             timeout=httpx.Timeout(timeout_s),
@@ -73,13 +87,50 @@ class Influx1Store(InfluxQLQueries):
 
     async def write_lines(self, body: str) -> None:
         """POST one newline-joined line-protocol body."""
-        try:
-            resp = await self._http.post(
-                "/write", params=self._write_params, content=body.encode(), headers=_TEXT
-            )
-        except httpx.TransportError as exc:
-            raise StorageUnavailable(f"write to {self.description}: {type(exc).__name__}: {exc}") from exc
-        check_response(resp, f"write to {self.description}")
+        loop = asyncio.get_running_loop()
+        status, text = await loop.run_in_executor(self._executor, self._post, body.encode())
+        if status >= 500:
+            raise StorageUnavailable(f"write to {self.description}: HTTP {status}: {text[:500]}")
+        if status >= 400:
+            raise StorageRejected(text[:2000].strip() or f"HTTP {status}", status)
+
+    def _connection(self) -> http.client.HTTPConnection:
+        if self._conn is None:
+            u = urlsplit(self.base_url)
+            cls = http.client.HTTPSConnection if u.scheme == "https" else http.client.HTTPConnection
+            self._conn = cls(u.hostname or "127.0.0.1", u.port, timeout=self._timeout_s)
+        return self._conn
+
+    def _drop_connection(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+    def _post(self, body: bytes) -> tuple[int, str]:
+        """One POST on the kept-alive connection (retried once on a fresh one if the
+        server had closed the old one: writes are idempotent)."""
+        for attempt in (0, 1):
+            reused = self._conn is not None
+            conn = self._connection()
+            try:
+                conn.request("POST", self._write_path, body, _TEXT)
+                resp = conn.getresponse()
+                text = resp.read().decode("utf-8", "replace")
+                if resp.will_close:
+                    self._drop_connection()
+                return resp.status, text
+            except (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError) as exc:
+                self._drop_connection()
+                if reused and attempt == 0:
+                    continue
+                raise StorageUnavailable(f"write to {self.description}: {type(exc).__name__}: {exc}") from exc
+            except (OSError, http.client.HTTPException) as exc:
+                self._drop_connection()
+                raise StorageUnavailable(f"write to {self.description}: {type(exc).__name__}: {exc}") from exc
+        raise AssertionError("unreachable")
 
     async def close(self) -> None:
         await self._http.aclose()
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(self._executor, self._drop_connection)
+        self._executor.shutdown(wait=False)

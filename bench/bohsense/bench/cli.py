@@ -1,0 +1,58 @@
+"""``bohsense bench ingest|codec``: benchmarks that print human progress to stderr and, as
+their last stdout line, one JSON object with the figures."""
+
+from __future__ import annotations
+
+import argparse
+
+__all__ = ["register"]
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    bench = subparsers.add_parser("bench", help="benchmarks (ingest throughput, payload codec)")
+    sub = bench.add_subparsers(dest="bench_command", metavar="BENCH")
+    ingest = sub.add_parser(
+        "ingest",
+        help="readings/s from MQTT through one ingest worker into InfluxDB 1.x, against the simplest loop",
+    )
+    ingest.add_argument(
+        "--seconds", type=float, default=20.0, help="about how long each phase runs (default 20)"
+    )
+    ingest.add_argument(
+        "--applier",
+        choices=("auto", "boh", "memory"),
+        default="auto",
+        help="what the worker applies batches to: the BOH core on SQLite (auto: when installed) or in memory",
+    )
+    ingest.set_defaults(handler=_ingest)
+    codec = sub.add_parser("codec", help="JSON vs MessagePack encode/decode of a 100-reading batch")
+    codec.add_argument("--rounds", type=int, default=2000)
+    codec.set_defaults(handler=_codec)
+
+    def _help(_args: argparse.Namespace) -> int:
+        bench.print_help()
+        return 2
+
+    bench.set_defaults(handler=_help)
+
+
+def _ingest(args: argparse.Namespace) -> int:
+    import json
+    import signal
+    import sys
+
+    from bohsense.bench._ingest import run_ingest
+
+    # SIGTERM unwinds like Ctrl-C, so the benchmark's servers are stopped on the way out
+    signal.signal(signal.SIGTERM, lambda *_a: sys.exit(143))
+    print(json.dumps(run_ingest(args.seconds, args.applier)))
+    return 0
+
+
+def _codec(args: argparse.Namespace) -> int:
+    import json
+
+    from bohsense.bench._codec import run_codec
+
+    print(json.dumps(run_codec(args.rounds)))
+    return 0

@@ -1,0 +1,67 @@
+"""The benchmarks run end to end and print a sane JSON line (speed is not asserted)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from bohsense.bench._memory import MemoryApplier
+from bohsense.bench._workload import make_workload
+from bohsense.contracts.codec import decode_batch
+
+ROOT = Path(__file__).parents[2]
+
+
+def run_cli(*args: str) -> tuple[dict[str, object], str]:
+    proc = subprocess.run(
+        [sys.executable, "-m", "bohsense", *args], capture_output=True, text=True, cwd=ROOT, timeout=240
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    last = proc.stdout.strip().splitlines()[-1]
+    return json.loads(last), proc.stderr
+
+
+def test_ingest_bench_end_to_end() -> None:
+    out, err = run_cli("bench", "ingest", "--seconds", "0.2")
+    assert out["readings"] == 50_000
+    assert out["points_verified"] == {"worker": 50_000, "baseline": 50_000}
+    for key in ("readings_per_s", "baseline_readings_per_s"):
+        assert isinstance(out[key], int)
+        assert out[key] > 0
+    assert out["ratio"] == round(out["readings_per_s"] / out["baseline_readings_per_s"], 3)  # type: ignore[operator]
+    assert out["applier"] == "BOH core on SQLite"
+    worker = out["worker"]
+    assert isinstance(worker, dict)
+    assert (worker["batches_applied"], worker["duplicates"], worker["quarantined"]) == (500, 0, 0)
+    assert "baseline:" in err
+    assert "worker:" in err
+
+
+def test_codec_bench_compares_json_and_msgpack() -> None:
+    out, _ = run_cli("bench", "codec", "--rounds", "20")
+    js, mp = out["json"], out["msgpack"]
+    assert isinstance(js, dict)
+    assert isinstance(mp, dict)
+    assert 0 < mp["bytes"] < js["bytes"]
+    assert all(v > 0 for v in (js["encode_us"], js["decode_us"], mp["encode_us"], mp["decode_us"]))
+
+
+def test_workload_readings_are_distinct_points_with_gapless_seqs() -> None:
+    msgs = make_workload(60, per_message=10, gateways=3)
+    batches = [decode_batch(p) for _, p in msgs]
+    points = {(b.gateway, r.device, r.metric, r.ts) for b in batches for r in b.readings}
+    assert len(points) == 600
+    for gw in {b.gateway for b in batches}:
+        assert sorted(b.seq for b in batches if b.gateway == gw) == list(range(1, 21))
+    assert all(topic.endswith(f"/{decode_batch(p).gateway}/readings") for topic, p in msgs)
+
+
+def test_bench_memory_applier_dedups_and_moves_watermarks() -> None:
+    a = MemoryApplier()
+    batches = [decode_batch(p) for _, p in make_workload(4, per_message=2, gateways=1)]
+    out = a.apply_batches([batches[0], batches[2], batches[0]])
+    assert (out.applied, out.duplicates, dict(out.watermarks)) == (2, 1, {"bench-gw-000": 1})
+    out = a.apply_batches([batches[1], batches[3]])
+    assert dict(out.watermarks) == {"bench-gw-000": 4}
