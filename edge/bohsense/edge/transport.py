@@ -2,9 +2,10 @@
 
 ``PahoTransport`` runs paho-mqtt 2.x (``CallbackAPIVersion.VERSION2``, MQTT 3.1.1,
 ``clean_session=False``, the gateway id as the stable client id) on a network thread of
-its own. The thread owns connecting and reconnecting, with jittered exponential backoff
-(``reconnect_min_s`` doubling up to ``reconnect_max_s``, each delay drawn from
-``[d/2, d]``, reset after a successful CONNACK). Every paho callback is handed to the
+its own, which alone reads and writes the socket. The thread owns connecting and
+reconnecting, with jittered exponential backoff (``reconnect_min_s`` doubling up to
+``reconnect_max_s``, each delay drawn from ``[d/2, d]``, reset after a successful
+CONNACK). Every paho callback is handed to the
 event loop with ``call_soon_threadsafe``, so the uplink's state is only touched there.
 """
 
@@ -51,6 +52,10 @@ class Transport(Protocol):
         ...
 
 
+def _socket_hook(client: mqtt.Client, userdata: Any, sock: Any) -> None:
+    """The socket's writes are the network thread's business; nothing to register."""
+
+
 def backoff_delay(attempt: int, low: float, high: float, rng: random.Random | None = None) -> float:
     """Delay before reconnect attempt ``attempt`` (1, 2, …): exponential, capped, jittered."""
     d = min(high, low * 2 ** max(0, attempt - 1))
@@ -93,6 +98,13 @@ class PahoTransport:
                 c.tls_set(ca_certs=tls_ca or None, cert_reqs=ssl.CERT_REQUIRED)
             except (OSError, ssl.SSLError, ValueError) as exc:
                 raise UplinkError(f"TLS setup failed (tls_ca={tls_ca!r}): {exc}") from exc
+        # Only the network thread may write to the socket. Without a loop_start() thread,
+        # paho's publish() writes directly from the caller's thread, which can interleave
+        # with a partial write of the network thread and corrupt the stream. With these
+        # (no-op) hooks registered, publish() only queues the packet and wakes the
+        # network thread's select(), which then writes it.
+        c.on_socket_register_write = _socket_hook
+        c.on_socket_unregister_write = _socket_hook
         c.on_connect = self._on_connect
         c.on_disconnect = self._on_disconnect
         c.on_publish = self._on_publish
