@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import collections
 import time
 from pathlib import Path
 
@@ -81,4 +82,31 @@ async def test_a_full_buffer_drops_and_counts_without_blocking(tmp_path: Path) -
     await asyncio.wait_for(task, 2)
     values = [r.value for b in decoded(raw) for r in b]
     assert values == [float(i) for i in range(50)] + [100.0], "nothing lost around the overflow"
+    await outbox.close()
+
+
+async def test_readings_the_schema_would_refuse_are_rejected_and_the_rest_kept(tmp_path: Path) -> None:
+    buf, batcher, outbox, raw = make(tmp_path, max_readings=100, delay=0.01)
+    bad: list[tuple[object, str]] = [
+        (Reading("bad device", "temp_c", TS, 1.0), "bad-device"),
+        (Reading("", "temp_c", TS, 1.0), "bad-device"),
+        (Reading("dev-1", "x" * 129, TS, 1.0), "bad-metric"),
+        (Reading("dev-1", "temp_c", -1, 1.0), "bad-ts"),
+        (Reading("dev-1", "temp_c", 2**63, 1.0), "bad-ts"),
+        (Reading("dev-1", "temp_c", 1.5, 1.0), "bad-ts"),  # type: ignore[arg-type]
+        (Reading("dev-1", "temp_c", TS, "hot"), "bad-value"),  # type: ignore[arg-type]
+        (Reading("dev-1", "temp_c", TS, True), "bad-value"),
+        (("dev-1", "temp_c", TS, 1.0), "not-a-reading"),
+    ]
+    task = asyncio.create_task(batcher.run())
+    for i in range(20):
+        buf.put(reading(i))
+        if i < len(bad):
+            buf.put(bad[i][0])  # type: ignore[arg-type]
+    batcher.stop()
+    await asyncio.wait_for(task, 2)
+    expected = collections.Counter(reason for _, reason in bad)
+    assert buf.rejected == expected
+    values = [r.value for b in decoded(raw) for r in b]
+    assert values == [float(i) for i in range(20)], "every good reading kept, in order"
     await outbox.close()

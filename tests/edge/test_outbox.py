@@ -129,13 +129,13 @@ def test_bad_synchronous_mode_is_refused(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("sync", ["full", "normal"])
-def test_every_reported_append_survives_kill_9(tmp_path: Path, sync: str) -> None:
+def test_seq_and_dropped_counters_survive_kill_9(tmp_path: Path, sync: str) -> None:
     path = tmp_path / "o.db"
     code = textwrap.dedent(
         f"""
         import sys
         from bohsense.edge.outbox import Outbox
-        ob = Outbox({str(path)!r}, max_rows=10**9, max_bytes=10**12, max_age_s=3600, synchronous={sync!r})
+        ob = Outbox({str(path)!r}, max_rows=50, max_bytes=10**12, max_age_s=3600, synchronous={sync!r})
         while True:
             seq = ob.append(b"r" * 200, 10)
             sys.stdout.write(f"{{seq}}\\n")
@@ -150,9 +150,13 @@ def test_every_reported_append_survives_kill_9(tmp_path: Path, sync: str) -> Non
     proc.send_signal(signal.SIGKILL)
     proc.wait(10)
     ob = open_outbox(path)
+    s = ob.stats()
     seqs = [e.seq for e in ob.fetch(0, 10**7)]
-    assert seqs == list(range(1, ob.next_seq)), "no gap, no reused seq"
-    assert ob.next_seq - 1 >= reported, "every append reported before the kill is there"
+    assert seqs == list(range(s.floor, s.next_seq)), "no gap, no reused seq"
+    assert s.depth == 50
+    assert s.next_seq - 1 >= reported, "every append reported before the kill is counted"
+    assert s.dropped_batches == s.next_seq - 1 - 50, "the dropped counter committed with the appends"
+    assert s.dropped_readings == 10 * s.dropped_batches
 
 
 def test_state_table_allows_the_documented_life_and_nothing_else() -> None:

@@ -46,6 +46,7 @@ _STATUS_KEYS = (
     "acked",
     "dropped_readings",
     "buffer_overflow",
+    "rejected_readings",
     "reconnects",
     "rejected_ack",
     "rejected_cmd",
@@ -104,6 +105,9 @@ class EdgeAgent:
             out["readings_in"] = self.buffer.accepted
             out["buffer_overflow"] = self.buffer.overflow
             out["buffered"] = len(self.buffer)
+            out["rejected_readings"] = sum(self.buffer.rejected.values())
+            for key, n in self.buffer.rejected.items():
+                out[f"rejected.reading.{key}"] = n
         if self.batcher is not None:
             out["batches"] = self.batcher.batches
             out["readings_batched"] = self.batcher.readings

@@ -5,6 +5,11 @@ Drivers call ``ReadingBuffer.put`` (never blocks, called on the event loop). The
 are waiting, or ``max_delay_ms`` after the first of them arrived — and appends them to
 the outbox as one entry, which assigns the batch its sequence number.
 
+A reading the v1 schema would refuse (a device or metric name outside
+``[A-Za-z0-9_.:/-]{1,128}``, a timestamp outside 0…2⁶³-1, a value that is not a float)
+is rejected at ``put`` with its reason and counted in ``rejected``: one bad reading
+must not make the cloud quarantine the whole batch of good readings around it.
+
 Memory is bounded: the buffer holds at most ``buffer_readings`` readings. It only fills
 when the outbox writer falls behind the drivers (a stalled disk); a reading put into a
 full buffer is dropped and counted in ``overflow`` — the only place the edge can lose a
@@ -18,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import logging
+import re
 import time
 from collections.abc import Awaitable, Callable
 
@@ -31,6 +37,30 @@ log = logging.getLogger(__name__)
 
 AppendFn = Callable[[bytes, int], Awaitable[int]]
 
+_NAME = re.compile(r"^[A-Za-z0-9_.:/\-]{1,128}$")
+_MAX_NS = 2**63 - 1
+
+
+def _plain_ok(reading: Reading) -> bool:
+    """The per-reading checks (the names are checked once per series)."""
+    ts, value = reading.ts, reading.value
+    return type(ts) is int and 0 <= ts <= _MAX_NS and (type(value) is float or type(value) is int)
+
+
+def reading_problem(reading: Reading) -> str | None:
+    """Why the v1 schema would refuse ``reading`` (a short reason), or None."""
+    if not isinstance(reading, Reading):
+        return "not-a-reading"
+    if not isinstance(reading.device, str) or not _NAME.match(reading.device):
+        return "bad-device"
+    if not isinstance(reading.metric, str) or not _NAME.match(reading.metric):
+        return "bad-metric"
+    if type(reading.ts) is not int or not 0 <= reading.ts <= _MAX_NS:
+        return "bad-ts"
+    if type(reading.value) is not float and type(reading.value) is not int:
+        return "bad-value"
+    return None
+
 
 class ReadingBuffer:
     """The sink every driver writes to: a bounded FIFO of readings."""
@@ -40,11 +70,25 @@ class ReadingBuffer:
         self.batch_size = batch_size
         self.accepted = 0
         self.overflow = 0
+        self.rejected: collections.Counter[str] = collections.Counter()
+        self._good_series: set[tuple[str, str]] = set()
         self._items: collections.deque[Reading] = collections.deque()
         self._wake = asyncio.Event()
         self.first_at = 0.0
 
     def put(self, reading: Reading) -> None:
+        try:
+            known = (reading.device, reading.metric) in self._good_series
+        except (AttributeError, TypeError):
+            known = False
+        if not known or not _plain_ok(reading):
+            problem = reading_problem(reading)
+            if problem is not None:
+                self._reject(reading, problem)
+                return
+            if len(self._good_series) >= 100_000:
+                self._good_series.clear()  # bounded memory, whatever the drivers name
+            self._good_series.add((reading.device, reading.metric))
         items = self._items
         n = len(items)
         if n >= self.capacity:
@@ -62,6 +106,15 @@ class ReadingBuffer:
             self._wake.set()
         elif n + 1 == self.batch_size:
             self._wake.set()
+
+    def _reject(self, reading: object, reason: str) -> None:
+        self.rejected[reason] += 1
+        total = sum(self.rejected.values())
+        if total <= 10 or total % 1000 == 0:
+            log.warning(
+                "reading rejected: the v1 schema would refuse it",
+                extra={"reason": reason, "reading": repr(reading)[:200], "rejected_readings": total},
+            )
 
     def __len__(self) -> int:
         return len(self._items)
