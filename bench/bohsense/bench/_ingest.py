@@ -88,7 +88,7 @@ def _consume(argv: list[str], timeout: float) -> dict[str, Any]:
     return dict(json.loads(proc.stdout.strip().splitlines()[-1]))
 
 
-def run_ingest(seconds: float, applier: str = "auto") -> dict[str, Any]:
+def run_ingest(seconds: float, applier: str = "auto", mqtt_protocol: int = 5) -> dict[str, Any]:
     readings = max(10_000, int(seconds * ASSUMED_RATE)) // PER_MESSAGE * PER_MESSAGE
     n_messages = readings // PER_MESSAGE
     with tempfile.TemporaryDirectory(prefix="bohsense-bench-") as tmp:
@@ -100,7 +100,7 @@ def run_ingest(seconds: float, applier: str = "auto") -> dict[str, Any]:
             base_db, worker_db = influx.create_database("baseline"), influx.create_database("worker")
             base_id, worker_id = "bench-baseline", "bench-worker"
             _make_session(broker.port, base_id, 4)
-            _make_session(broker.port, worker_id, 5)
+            _make_session(broker.port, worker_id, mqtt_protocol)
             t = time.perf_counter()
             workload = make_workload(n_messages, per_message=PER_MESSAGE)
             _say(f"{n_messages} messages of {PER_MESSAGE} readings made in {time.perf_counter() - t:.1f} s")
@@ -138,6 +138,7 @@ def run_ingest(seconds: float, applier: str = "auto") -> dict[str, Any]:
                     str(readings),
                     str(work),
                     applier,
+                    str(mqtt_protocol),
                 ],
                 limit,
             )
@@ -164,6 +165,8 @@ def run_ingest(seconds: float, applier: str = "auto") -> dict[str, Any]:
         "baseline_seconds": round(baseline["seconds"], 2),
         "points_verified": {"worker": worker_points, "baseline": base_points},
         "applier": worker["applier"],
+        "worker_mqtt": "5" if mqtt_protocol == 5 else "3.1.1",
+        "baseline_mqtt": "3.1.1",
         "worker": {
             k: stats[k]
             for k in (

@@ -1,7 +1,7 @@
 """The real ingest worker, run alone in a process for the benchmark.
 
-``python -m bohsense.bench._worker_run BROKER_URL CLIENT_ID INFLUX_URL DB READINGS WORKDIR APPLIER``
-runs ``IngestWorker`` (MQTT 5, validation, BOH core for dedup, CloudAck) until READINGS
+``python -m bohsense.bench._worker_run BROKER_URL CLIENT_ID INFLUX_URL DB READINGS WORKDIR APPLIER PROTOCOL``
+runs ``IngestWorker`` (MQTT 5 or 3.1.1, validation, BOH core for dedup, CloudAck) until READINGS
 readings are stored and every message acknowledged; prints one JSON line.
 """
 
@@ -37,11 +37,11 @@ def make_applier(workdir: str, kind: str = "auto") -> tuple[Any, str]:
 
 
 async def _run(
-    broker: str, client_id: str, influx_url: str, db: str, total: int, workdir: str, kind: str
+    broker: str, client_id: str, influx_url: str, db: str, total: int, workdir: str, kind: str, protocol: int
 ) -> dict[str, Any]:
     applier, applier_name = make_applier(workdir, kind)
     store = Influx1Store(influx_url, db, create_database=False)
-    cfg = IngestConfig(broker_url=broker, client_id=client_id, mqtt_protocol=5, receive_maximum=1000)
+    cfg = IngestConfig(broker_url=broker, client_id=client_id, mqtt_protocol=protocol, receive_maximum=1000)
     worker = IngestWorker(store, applier, cfg)
     stop = asyncio.Event()
     task = asyncio.create_task(worker.run(stop))
@@ -68,8 +68,12 @@ async def _run(
 
 
 def main(argv: list[str]) -> int:
-    broker, client_id, influx_url, db, total, workdir, kind = argv[:7]
-    print(json.dumps(asyncio.run(_run(broker, client_id, influx_url, db, int(total), workdir, kind))))
+    broker, client_id, influx_url, db, total, workdir, kind, protocol = argv[:8]
+    print(
+        json.dumps(
+            asyncio.run(_run(broker, client_id, influx_url, db, int(total), workdir, kind, int(protocol)))
+        )
+    )
     return 0
 
 

@@ -24,6 +24,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         default="auto",
         help="what the worker applies batches to: the BOH core on SQLite (auto: when installed) or in memory",
     )
+    ingest.add_argument(
+        "--mqtt-protocol",
+        choices=("5", "3.1.1"),
+        default="5",
+        help="the worker's MQTT version (the service default is 5; the baseline uses paho's default, 3.1.1)",
+    )
     ingest.set_defaults(handler=_ingest)
     codec = sub.add_parser("codec", help="JSON vs MessagePack encode/decode of a 100-reading batch")
     codec.add_argument("--rounds", type=int, default=2000)
@@ -45,7 +51,7 @@ def _ingest(args: argparse.Namespace) -> int:
 
     # SIGTERM unwinds like Ctrl-C, so the benchmark's servers are stopped on the way out
     signal.signal(signal.SIGTERM, lambda *_a: sys.exit(143))
-    print(json.dumps(run_ingest(args.seconds, args.applier)))
+    print(json.dumps(run_ingest(args.seconds, args.applier, 5 if args.mqtt_protocol == "5" else 4)))
     return 0
 
 

@@ -26,6 +26,17 @@ from bohsense.contracts.topics import TopicError, parse_topic
 __all__ = ["Checked", "check_message"]
 
 _INF = math.inf
+_topics: dict[str, tuple[str, str]] = {}  # valid topics seen before → (gateway, kind)
+
+
+def _parse_topic(topic: str) -> tuple[str, str]:
+    hit = _topics.get(topic)
+    if hit is None:
+        hit = parse_topic(topic)
+        if len(_topics) >= 100_000:
+            _topics.clear()
+        _topics[topic] = hit
+    return hit
 
 
 @dataclass(slots=True)
@@ -44,7 +55,7 @@ def _reject(topic: str, payload: bytes, reason: str, detail: str, now: int, gate
 def check_message(topic: str, payload: bytes, now: int, max_future_ns: int) -> Checked:
     """Decode and check the message received at ``now`` (ns) on ``topic``."""
     try:
-        gateway, kind = parse_topic(topic)
+        gateway, kind = _parse_topic(topic)
     except TopicError as exc:
         return _reject(topic, payload, "topic", str(exc), now)
     if kind == "status":
