@@ -93,8 +93,8 @@ async def test_readings_flow_in_order_and_complete(
         assert all(a < b for a, b in itertools.pairwise(ts))
     assert run.c("published") == len(seqs)
     await run.stop()
-    assert cloud.states()[-1] == "offline"
     assert run.agent.clean_goodbye
+    await until(lambda: cloud.states()[-1:] == ["offline"], 5, "the offline status")
 
 
 async def test_cloud_ack_deletes_outbox_entries(
@@ -184,7 +184,7 @@ async def test_overflow_drops_oldest_counts_and_advances_floor(
     last_seq = c["next_seq"] - 1
     await until(lambda: last_seq in cloud.batches, 5, "last batch at the cloud")
     assert cloud.batches[last_seq].floor == c["floor"], "the floor on the wire is the lowest seq still held"
-    assert cloud.statuses[-1].state == "offline"
+    await until(lambda: cloud.states()[-1:] == ["offline"], 5, "the offline status")
     assert cloud.statuses[-1].dropped == c["dropped_readings"]
 
 

@@ -33,6 +33,9 @@ async def _outage(
         tmp_path / "outbox.sqlite3",
         devices=synthetic(devices=4, rate_hz=50, limit=ticks),
     )
+    # a message the broker accepted but lost in its restart (or queued before the
+    # subscriber's session came back) is recovered by the resend timeout: keep it short
+    cfg.write_text(cfg.read_text().replace("[outbox]", "resend_after_s = 2\n[outbox]"))
     cloud = cloud_factory(own_mosquitto.url, gw, ack=True)
     agent = EdgeAgent(load_settings(cfg, env={}))
     task = asyncio.create_task(agent.run())

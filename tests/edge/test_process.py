@@ -78,7 +78,7 @@ def test_sigterm_publishes_offline_and_exits_0(
     wait_for(lambda: '"edge status"' in agents.log(0), 5, "a status log line")
     proc.send_signal(signal.SIGTERM)
     assert proc.wait(15) == 0, agents.log(0)
-    wait_for(lambda: cloud.states()[-1] == "offline", 5, "offline status")
+    wait_for(lambda: cloud.states()[-1:] == ["offline"], 5, "offline status")
     assert "lost" not in cloud.states()
     offline = cloud.statuses[-1]
     next_seq, rows = outbox_rows(tmp_path / "outbox.sqlite3")
@@ -112,7 +112,7 @@ def test_kill_9_fires_the_last_will(
     wait_for(lambda: "online" in cloud.states(), 15, "birth")
     proc.kill()
     proc.wait(10)
-    wait_for(lambda: cloud.states()[-1] == "lost", 10, "the last will")
+    wait_for(lambda: cloud.states()[-1:] == ["lost"], 10, "the last will")
     assert "offline" not in cloud.states()
     assert cloud.statuses[-1].gateway == gw
 

@@ -88,6 +88,7 @@ class Uplink:
         self.connected = False
         self._closing = False
         self._cursor = 0
+        self._rewinds = 0
         self._inflight: dict[int, int] = {}  # mid -> seq
         self._inflight_seqs: dict[int, EntryState] = {}
         self._status_mids: dict[int, asyncio.Future[None]] = {}
@@ -152,7 +153,11 @@ class Uplink:
             room = self.max_inflight - len(self._inflight)
             if room <= 0:
                 continue
+            rewinds = self._rewinds
             floor, entries = await self._outbox.fetch(self._cursor, room + len(self._inflight))
+            if rewinds != self._rewinds:
+                self._wake.set()  # rewound while reading: start again from the floor
+                continue
             sent = 0
             for entry in entries:
                 if not self.connected or sent >= room:
@@ -246,6 +251,7 @@ class Uplink:
     def _rewind(self, event: EntryEvent) -> None:
         transition(EntryState.PUBLISHED, event)  # the table allows it, or this raises
         self._cursor = 0
+        self._rewinds += 1
         self._last_progress = time.monotonic()
         self._wake.set()
 
