@@ -153,3 +153,19 @@ def test_kill_9_and_restart_loses_nothing_that_entered_the_outbox(
     assert received == rows, "every batch in the outbox arrived with all its readings"
     assert max(keys.values()) == 1, "no reading twice after dedup by (gateway, seq)"
     assert sum(received.values()) == len(keys)
+
+
+def test_a_second_agent_on_the_same_outbox_refuses_to_start(
+    mosquitto: Mosquitto, cloud_factory: Callable[..., Cloud], agents: Agents, tmp_path: Path
+) -> None:
+    gw = gateway_id("twice")
+    cloud = cloud_factory(mosquitto.url, gw)
+    cfg = write_config(
+        tmp_path / "gw.toml", gw, mosquitto.url, tmp_path / "outbox.sqlite3", devices=synthetic(rate_hz=20)
+    )
+    agents.start(cfg)
+    wait_for(lambda: "online" in cloud.states(), 15, "the first agent online")
+    second = agents.start(cfg)
+    assert second.wait(15) == 1
+    assert "in use by another process" in agents.log(1)
+    assert agents.procs[0].poll() is None, "the first agent keeps running"

@@ -145,6 +145,7 @@ class EdgeAgent:
             self._stop = stop
         st = self.settings
         self.drivers = self._given_drivers if self._given_drivers is not None else self._build_drivers()
+        transport = self._given_transport or self._build_transport()  # no I/O yet
         raw_outbox = await asyncio.to_thread(
             Outbox,
             st.outbox.path,
@@ -167,7 +168,6 @@ class EdgeAgent:
             },
         )
         self.buffer = ReadingBuffer(st.batch.buffer_readings, st.batch.max_readings)
-        transport = self._given_transport or self._build_transport()
         self.uplink = uplink = Uplink(
             gateway=st.gateway_id,
             site=st.site,
