@@ -16,6 +16,10 @@ full buffer is dropped and counted in ``overflow`` — the only place the edge c
 reading, and never silently. The default (200,000 readings, ~30 MB) absorbs about 20 s
 of a full store's output (4 RFID readers, 40 lanes, 10 vibration sensors) without the
 outbox writing at all; with a working disk the buffer stays below one batch.
+
+What a crash can lose: readings still in this buffer, i.e. at most ``max_delay_ms`` (or
+one batch) of readings, at a ``kill -9`` or power cut. Everything appended to the outbox
+is durable (see ``bohsense.edge.outbox``); a clean stop flushes the buffer first.
 """
 
 from __future__ import annotations
