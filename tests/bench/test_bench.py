@@ -24,19 +24,21 @@ def run_cli(*args: str) -> tuple[dict[str, object], str]:
 
 
 def test_ingest_bench_end_to_end() -> None:
-    out, err = run_cli("bench", "ingest", "--seconds", "0.2")
-    assert out["readings"] == 50_000
-    assert out["points_verified"] == {"worker": 50_000, "baseline": 50_000}
+    out, err = run_cli("bench", "ingest", "--seconds", "0.2", "--rounds", "2")
+    assert (out["rounds"], out["readings"], out["points_verified"]) == (2, 50_000, True)
     for key in ("readings_per_s", "baseline_readings_per_s"):
         assert isinstance(out[key], int)
         assert out[key] > 0
     assert out["ratio"] == round(out["readings_per_s"] / out["baseline_readings_per_s"], 3)  # type: ignore[operator]
+    assert isinstance(out["round_ratios"], list)
+    assert len(out["round_ratios"]) == 2
     assert out["applier"] == "BOH core on SQLite"
-    worker = out["worker"]
-    assert isinstance(worker, dict)
-    assert (worker["batches_applied"], worker["duplicates"], worker["quarantined"]) == (500, 0, 0)
-    assert "baseline:" in err
-    assert "worker:" in err
+    last = out["worker_last_round"]
+    assert isinstance(last, dict)
+    # round 2 continues each gateway's seqs: applied, not mistaken for duplicates
+    assert (last["batches_applied"], last["duplicates"], last["quarantined"]) == (250, 0, 0)
+    assert "round 2: baseline:" in err
+    assert "round 2: worker:" in err
 
 
 def test_codec_bench_compares_json_and_msgpack() -> None:

@@ -88,86 +88,123 @@ def _consume(argv: list[str], timeout: float) -> dict[str, Any]:
     return dict(json.loads(proc.stdout.strip().splitlines()[-1]))
 
 
-def run_ingest(seconds: float, applier: str = "auto", mqtt_protocol: int = 5) -> dict[str, Any]:
-    readings = max(10_000, int(seconds * ASSUMED_RATE)) // PER_MESSAGE * PER_MESSAGE
-    n_messages = readings // PER_MESSAGE
+def _baseline_argv(port: int, client_id: str, influx: InfluxServer, db: str, readings: int) -> list[str]:
+    return [
+        sys.executable,
+        "-m",
+        "bohsense.bench._baseline",
+        str(port),
+        client_id,
+        influx.url,
+        db,
+        str(readings),
+    ]
+
+
+def _worker_argv(
+    broker: MosquittoServer,
+    client_id: str,
+    influx: InfluxServer,
+    db: str,
+    readings: int,
+    work: Path,
+    applier: str,
+    protocol: int,
+) -> list[str]:
+    return [
+        sys.executable,
+        "-m",
+        "bohsense.bench._worker_run",
+        broker.url,
+        client_id,
+        influx.url,
+        db,
+        str(readings),
+        str(work),
+        applier,
+        str(protocol),
+    ]
+
+
+def run_ingest(
+    seconds: float, applier: str = "auto", mqtt_protocol: int = 5, rounds: int = 3
+) -> dict[str, Any]:
+    """``rounds`` rounds, each a fresh workload drained by both consumers in alternating
+    order (so drift and neighbours' load hit both alike); rates are totals over the rounds."""
+    per_round = max(10_000, int(seconds * ASSUMED_RATE / rounds)) // PER_MESSAGE * PER_MESSAGE
+    n_messages = per_round // PER_MESSAGE
+    gateways = 20
+    totals = {"baseline": [0, 0.0], "worker": [0, 0.0]}  # readings, seconds
+    ratios: list[float] = []
+    worker: dict[str, Any] = {}
     with tempfile.TemporaryDirectory(prefix="bohsense-bench-") as tmp:
         work = Path(tmp)
         broker = MosquittoServer(work / "mosquitto").start()
         influx = InfluxServer(work / "influx").start()
         try:
-            _say(f"mosquitto on {broker.port}, influxdb on {influx.port}")
-            base_db, worker_db = influx.create_database("baseline"), influx.create_database("worker")
+            _say(
+                f"mosquitto on {broker.port}, influxdb on {influx.port}; {rounds} rounds of {per_round:,} readings"
+            )
             base_id, worker_id = "bench-baseline", "bench-worker"
             _make_session(broker.port, base_id, 4)
             _make_session(broker.port, worker_id, mqtt_protocol)
-            t = time.perf_counter()
-            workload = make_workload(n_messages, per_message=PER_MESSAGE)
-            _say(f"{n_messages} messages of {PER_MESSAGE} readings made in {time.perf_counter() - t:.1f} s")
-            t = time.perf_counter()
-            _publish(broker.port, workload)
-            del workload
-            _say(f"published in {time.perf_counter() - t:.1f} s; the broker queues a copy per session")
             limit = max(120.0, seconds * 15)
-            _say("baseline: paho → msgspec → f-string line protocol → POST 5000 points")
-            baseline = _consume(
-                [
-                    sys.executable,
-                    "-m",
-                    "bohsense.bench._baseline",
-                    str(broker.port),
-                    base_id,
-                    influx.url,
-                    base_db,
-                    str(readings),
-                ],
-                limit,
-            )
-            base_points = influx.count(base_db)
-            _say(f"baseline: {baseline['readings_per_s']:,.0f} readings/s, {base_points} points in InfluxDB")
-            _say("worker: IngestWorker (checks, BOH core dedup, manual acks, CloudAck)")
-            worker = _consume(
-                [
-                    sys.executable,
-                    "-m",
-                    "bohsense.bench._worker_run",
-                    broker.url,
-                    worker_id,
-                    influx.url,
-                    worker_db,
-                    str(readings),
-                    str(work),
-                    applier,
-                    str(mqtt_protocol),
-                ],
-                limit,
-            )
-            worker_points = influx.count(worker_db)
-            _say(
-                f"worker: {worker['readings_per_s']:,.0f} readings/s, {worker_points} points, applier: {worker['applier']}"
-            )
+            for rnd in range(rounds):
+                base_db = influx.create_database(f"baseline_{rnd}")
+                worker_db = influx.create_database(f"worker_{rnd}")
+                workload = make_workload(
+                    n_messages,
+                    per_message=PER_MESSAGE,
+                    gateways=gateways,
+                    first_seq=rnd * (n_messages // gateways + 1) + 1,
+                )
+                t = time.perf_counter()
+                _publish(broker.port, workload)
+                del workload
+                _say(f"round {rnd + 1}: {n_messages} messages published in {time.perf_counter() - t:.1f} s")
+                results: dict[str, dict[str, Any]] = {}
+                order = ("baseline", "worker") if rnd % 2 == 0 else ("worker", "baseline")
+                for who in order:
+                    if who == "baseline":
+                        argv = _baseline_argv(broker.port, base_id, influx, base_db, per_round)
+                    else:
+                        argv = _worker_argv(
+                            broker, worker_id, influx, worker_db, per_round, work, applier, mqtt_protocol
+                        )
+                    res = _consume(argv, limit)
+                    points = influx.count(base_db if who == "baseline" else worker_db)
+                    if points != per_round:
+                        raise RuntimeError(f"{who}: sent {per_round} readings, InfluxDB holds {points}")
+                    totals[who][0] += res["readings"]
+                    totals[who][1] += res["seconds"]
+                    results[who] = res
+                    _say(
+                        f"round {rnd + 1}: {who}: {res['readings_per_s']:,.0f} readings/s ({points:,} points verified)"
+                    )
+                ratios.append(results["worker"]["readings_per_s"] / results["baseline"]["readings_per_s"])
+                worker = results["worker"]
         finally:
             broker.stop()
             influx.stop()
-    if base_points != readings or worker_points != readings:
-        raise RuntimeError(
-            f"lost readings: sent {readings}, baseline stored {base_points}, worker {worker_points}"
-        )
+    rate = totals["worker"][0] / totals["worker"][1]
+    base_rate = totals["baseline"][0] / totals["baseline"][1]
     stats = worker["stats"]
+    _say(f"applier: {worker['applier']}; worker MQTT {'5' if mqtt_protocol == 5 else '3.1.1'}")
     return {
-        "readings_per_s": round(worker["readings_per_s"]),
-        "baseline_readings_per_s": round(baseline["readings_per_s"]),
-        "ratio": round(worker["readings_per_s"] / baseline["readings_per_s"], 3),
-        "readings": readings,
-        "messages": n_messages,
+        "readings_per_s": round(rate),
+        "baseline_readings_per_s": round(base_rate),
+        "ratio": round(rate / base_rate, 3),
+        "round_ratios": [round(r, 3) for r in ratios],
+        "rounds": rounds,
+        "readings": per_round * rounds,
         "readings_per_message": PER_MESSAGE,
-        "worker_seconds": round(worker["seconds"], 2),
-        "baseline_seconds": round(baseline["seconds"], 2),
-        "points_verified": {"worker": worker_points, "baseline": base_points},
+        "worker_seconds": round(totals["worker"][1], 2),
+        "baseline_seconds": round(totals["baseline"][1], 2),
+        "points_verified": True,
         "applier": worker["applier"],
         "worker_mqtt": "5" if mqtt_protocol == 5 else "3.1.1",
         "baseline_mqtt": "3.1.1",
-        "worker": {
+        "worker_last_round": {
             k: stats[k]
             for k in (
                 "commits",

@@ -18,9 +18,9 @@ METRICS = ("temp_c", "vib_rms_mm_s")
 
 
 def make_workload(
-    messages: int, *, per_message: int = 100, gateways: int = 20, devices: int = 10
+    messages: int, *, per_message: int = 100, gateways: int = 20, devices: int = 10, first_seq: int = 1
 ) -> list[tuple[str, bytes]]:
-    """``messages`` (topic, payload) pairs, seqs 1, 2, … per gateway, round robin."""
+    """``messages`` (topic, payload) pairs, seqs ``first_seq``, +1, … per gateway, round robin."""
     base = time.time_ns() - 3600 * 10**9
     now = time.time_ns()
     gw_ids = [f"bench-gw-{g:03d}" for g in range(gateways)]
@@ -35,6 +35,6 @@ def make_workload(
                 Reading(f"dev-{k % devices}", METRICS[k % 2], base + i * 1000, float(i % 1000) / 10)
             )
             i += 1
-        batch = ReadingBatch(gateway=gw_ids[g], seq=m // gateways + 1, sent=now, readings=readings)
+        batch = ReadingBatch(gateway=gw_ids[g], seq=m // gateways + first_seq, sent=now, readings=readings)
         out.append((topics[g], encode(batch)))
     return out

@@ -30,6 +30,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         default="5",
         help="the worker's MQTT version (the service default is 5; the baseline uses paho's default, 3.1.1)",
     )
+    ingest.add_argument(
+        "--rounds",
+        type=int,
+        default=3,
+        help="alternating baseline/worker rounds the time is split into (default 3)",
+    )
     ingest.set_defaults(handler=_ingest)
     codec = sub.add_parser("codec", help="JSON vs MessagePack encode/decode of a 100-reading batch")
     codec.add_argument("--rounds", type=int, default=2000)
@@ -51,7 +57,11 @@ def _ingest(args: argparse.Namespace) -> int:
 
     # SIGTERM unwinds like Ctrl-C, so the benchmark's servers are stopped on the way out
     signal.signal(signal.SIGTERM, lambda *_a: sys.exit(143))
-    print(json.dumps(run_ingest(args.seconds, args.applier, 5 if args.mqtt_protocol == "5" else 4)))
+    print(
+        json.dumps(
+            run_ingest(args.seconds, args.applier, 5 if args.mqtt_protocol == "5" else 4, max(1, args.rounds))
+        )
+    )
     return 0
 
 

@@ -50,6 +50,8 @@ class IngestConfig:
     keepalive_s: int = 30
     batch_max_readings: int = 5000
     batch_max_ms: float = 50.0
+    #: also close a micro-batch after this many messages (bounds one made of rejects)
+    batch_max_messages: int = 500
     max_future_ns: int = 300 * 10**9
     reconnect_initial_s: float = 0.1
     reconnect_max_s: float = 10.0

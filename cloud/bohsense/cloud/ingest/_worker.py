@@ -196,7 +196,11 @@ class IngestWorker:
     ) -> None:
         loop = asyncio.get_running_loop()
         cfg, stats = self.config, self.stats
-        max_readings, max_s = cfg.batch_max_readings, cfg.batch_max_ms / 1000
+        max_readings, max_s, max_msgs = (
+            cfg.batch_max_readings,
+            cfg.batch_max_ms / 1000,
+            cfg.batch_max_messages,
+        )
         chunk = _Chunk()
         while True:
             self._check_connected(client)
@@ -215,7 +219,7 @@ class IngestWorker:
                 else:
                     await wake.wait()
                 self._check_connected(client)
-            while inbox and chunk.readings < max_readings:
+            while inbox and chunk.readings < max_readings and len(chunk.acks) < max_msgs:
                 topic, payload, mid, qos = inbox.popleft()
                 if not chunk:
                     chunk.started = loop.time()
@@ -236,7 +240,10 @@ class IngestWorker:
                     chunk.statuses.append(checked.status)
                 chunk.quarantine.extend(checked.quarantine)
             if chunk and (
-                chunk.readings >= max_readings or loop.time() >= chunk.started + max_s or stop.is_set()
+                chunk.readings >= max_readings
+                or len(chunk.acks) >= max_msgs
+                or loop.time() >= chunk.started + max_s
+                or stop.is_set()
             ):
                 await queue.put(chunk)
                 chunk = _Chunk()
