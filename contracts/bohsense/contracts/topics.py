@@ -5,7 +5,7 @@ Every topic starts with ``bohsense/v1/`` and names the gateway that owns it::
     bohsense/v1/gw/{gateway}/readings   edge → cloud  ReadingBatch        QoS 1
     bohsense/v1/gw/{gateway}/status     edge → cloud  GatewayStatus       QoS 1, retained;
                                                       the broker publishes the last-will
-                                                      copy (state "offline") when the
+                                                      copy (state "lost") when the
                                                       gateway dies without a clean goodbye
     bohsense/v1/gw/{gateway}/ack        cloud → edge  CloudAck            QoS 1, retained
     bohsense/v1/gw/{gateway}/cmd        cloud → edge  GatewayCommand      QoS 1
