@@ -6,13 +6,17 @@ Flow of one micro-batch (``_Chunk``)::
     chunk ──▶ store.write (retry while unavailable) ──▶ quarantine rejects ──▶
               applier.apply_batches (thread) ──▶ PUBACK each message ──▶ CloudAck per gateway
 
-Three stages per connection, each its own task, chunks passing in order through queues
-of one: while the collector decodes and checks chunk N+2, chunk N+1 is written to the
-store and chunk N applied and acknowledged. Every chunk is stored before it is applied
-and applied before it is acknowledged; acknowledgements keep arrival order. The small
+Three stages per connection, each its own task, chunks passing in order through queues:
+while the collector decodes and checks chunk N+2, chunk N+1 is written to the store and
+chunk N applied and acknowledged. The queue before the store holds one chunk; the one
+before the apply stage holds ``_GROUP_COMMIT``, and whatever has queued there while a
+commit ran is merged into the next commit (group commit), so a slow database commits
+less often instead of falling behind. Every chunk is stored before it is applied and
+applied before it is acknowledged; acknowledgements keep arrival order. The bounded
 queues are the backpressure: while storage is down the store stage retries, the stages
-before it stop after one chunk each, and the broker holds the rest (MQTT 5 Receive Maximum, or the broker's
-``max_inflight_messages`` for MQTT 3.1.1, bounds what it sends unacknowledged).
+before it stop after one chunk each, and the broker holds the rest (MQTT 5 Receive
+Maximum, or the broker's ``max_inflight_messages`` for MQTT 3.1.1, bounds what it sends
+unacknowledged).
 
 Messages are acknowledged only after their chunk is committed: paho's manual-ack mode
 (``manual_ack_set(True)`` before connecting, ``ack(mid, qos)`` afterwards). The session is
@@ -49,6 +53,9 @@ from bohsense.contracts.topics import ALL_READINGS, ALL_STATUS, ack_topic, share
 
 __all__ = ["IngestWorker"]
 
+#: stored chunks that may wait for the apply stage, merged into one commit when they do
+_GROUP_COMMIT = 4
+
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
@@ -66,6 +73,13 @@ class _Chunk:
 
     def __bool__(self) -> bool:
         return bool(self.acks)
+
+    def merge(self, later: _Chunk) -> None:
+        self.batches.extend(later.batches)
+        self.statuses.extend(later.statuses)
+        self.quarantine.extend(later.quarantine)
+        self.acks.extend(later.acks)
+        self.readings += later.readings
 
 
 class IngestWorker:
@@ -162,7 +176,7 @@ class IngestWorker:
                     "subscribed", extra={"broker": self.config.broker_url, "client_id": self.config.client_id}
                 )
                 queue: asyncio.Queue[_Chunk | None] = asyncio.Queue(maxsize=1)
-                stored: asyncio.Queue[_Chunk | None] = asyncio.Queue(maxsize=1)
+                stored: asyncio.Queue[_Chunk | None] = asyncio.Queue(maxsize=_GROUP_COMMIT)
                 async with asyncio.TaskGroup() as tg:
                     waker = tg.create_task(self._wake_on(stop, wake), name="ingest-stop-watch")
                     tg.create_task(self._collect(client, inbox, wake, queue, stop), name="ingest-collect")
@@ -265,7 +279,19 @@ class IngestWorker:
         await stored.put(None)
 
     async def _apply_loop(self, client: aiomqtt.Client, stored: asyncio.Queue[_Chunk | None]) -> None:
-        while (chunk := await stored.get()) is not None:
+        """Apply stored chunks in order; chunks that queued up while the previous commit ran
+        are merged into one (group commit), so a slow database commits less often."""
+        done = False
+        while not done:
+            chunk = await stored.get()
+            if chunk is None:
+                return
+            while not stored.empty():
+                more = stored.get_nowait()
+                if more is None:
+                    done = True
+                    break
+                chunk.merge(more)
             await self._commit(client, chunk)
 
     async def _commit(self, client: aiomqtt.Client, chunk: _Chunk) -> None:
