@@ -7,6 +7,7 @@ seq up to it is applied or below the gateway's ``floor``.
 from __future__ import annotations
 
 import threading
+import time
 from collections import defaultdict
 from collections.abc import Sequence
 
@@ -23,9 +24,14 @@ class MemoryApplier:
         self.statuses: list[GatewayStatus] = []
         self.calls = 0
         self.fail_next = 0  # make the next N apply calls raise, as a broken database would
+        self.delay_s = 0.0  # make each apply call this slow, as a busy database would
+        self.batches_per_call: list[int] = []
 
     def apply_batches(self, batches: Sequence[ReadingBatch]) -> ApplyOutcome:
+        if self.delay_s:
+            time.sleep(self.delay_s)
         with self.lock:
+            self.batches_per_call.append(len(batches))
             self.calls += 1
             if self.fail_next:
                 self.fail_next -= 1

@@ -202,3 +202,21 @@ async def test_shared_subscription_group(own_mosquitto: Mosquitto, tmp_path: Pat
         await publish(own_mosquitto, as_messages([make_batch(gw, s, 5) for s in (1, 2, 3)]), 5)
         await until(lambda: applier.seqs(gw) == {1, 2, 3})
     await store.close()
+
+
+async def test_chunks_queued_behind_a_slow_commit_are_committed_together(
+    own_mosquitto: Mosquitto, tmp_path: Path
+) -> None:
+    store = open_store(f"sqlite:///{tmp_path}/ts.db")
+    await store.setup()
+    applier, gw = MemoryApplier(), unique("gw")
+    applier.delay_s = 0.15
+    cfg = config(own_mosquitto, unique("ingest"), batch_max_readings=5)  # one message per chunk
+    async with running(store, applier, cfg) as worker:
+        await publish(own_mosquitto, as_messages([make_batch(gw, s, 5) for s in range(1, 31)]))
+        await until(lambda: applier.seqs(gw) == set(range(1, 31)), what="30 batches applied")
+        await until(lambda: worker.stats.mqtt_acks == 30)
+        assert worker.stats.commits < 30
+        assert max(applier.batches_per_call) > 1
+        assert applier.watermarks[gw] == 30
+    await store.close()
