@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 from bohsense.bench._memory import MemoryApplier
 from bohsense.bench._workload import make_workload
@@ -14,7 +15,7 @@ from bohsense.contracts.codec import decode_batch
 ROOT = Path(__file__).parents[2]
 
 
-def run_cli(*args: str) -> tuple[dict[str, object], str]:
+def run_cli(*args: str) -> tuple[dict[str, Any], str]:
     proc = subprocess.run(
         [sys.executable, "-m", "bohsense", *args], capture_output=True, text=True, cwd=ROOT, timeout=240
     )
@@ -29,7 +30,7 @@ def test_ingest_bench_end_to_end() -> None:
     for key in ("readings_per_s", "baseline_readings_per_s"):
         assert isinstance(out[key], int)
         assert out[key] > 0
-    assert out["ratio"] == round(out["readings_per_s"] / out["baseline_readings_per_s"], 3)  # type: ignore[operator]
+    assert out["ratio"] == round(out["readings_per_s"] / out["baseline_readings_per_s"], 3)
     assert isinstance(out["round_ratios"], list)
     assert len(out["round_ratios"]) == 2
     assert out["applier"] == "BOH core on SQLite"

@@ -26,7 +26,7 @@ async def retained_ack(broker: Mosquitto, gateway: str) -> int:
         await client.subscribe(ack_topic(gateway), qos=1)
         async with asyncio.timeout(10):
             async for msg in client.messages:
-                return decode_ack(msg.payload).upto  # type: ignore[arg-type]
+                return decode_ack(msg.payload).upto
     raise AssertionError("no ack")
 
 

@@ -6,6 +6,7 @@ import json
 import time
 import urllib.parse
 import urllib.request
+from typing import Any
 
 import pytest
 
@@ -16,18 +17,18 @@ from tests.cloud.tsdb.conftest import VictoriaMetrics
 from tests.support.services import InfluxDB, free_port
 
 
-def export(vm: VictoriaMetrics, gateway: str) -> list[dict[str, object]]:
+def export(vm: VictoriaMetrics, gateway: str) -> list[dict[str, Any]]:
     match = urllib.parse.quote(f'{{__name__="reading_value",gateway="{gateway}"}}')
     with urllib.request.urlopen(f"{vm.url}/api/v1/export?match[]={match}", timeout=10) as r:
         return [json.loads(line) for line in r.read().decode().splitlines() if line.strip()]
 
 
-def wait_export(vm: VictoriaMetrics, gateway: str, points: int) -> list[dict[str, object]]:
+def wait_export(vm: VictoriaMetrics, gateway: str, points: int) -> list[dict[str, Any]]:
     deadline = time.monotonic() + 15
     while True:
         urllib.request.urlopen(f"{vm.url}/internal/force_flush", timeout=10).close()
         rows = export(vm, gateway)
-        if sum(len(r["values"]) for r in rows) >= points or time.monotonic() > deadline:  # type: ignore[arg-type]
+        if sum(len(r["values"]) for r in rows) >= points or time.monotonic() > deadline:
             return rows
         time.sleep(0.1)
 
@@ -43,10 +44,10 @@ async def test_line_protocol_written_through_influxdb_client_is_read_back(victor
     ]
     assert await store.write(batches) == 11
     rows = wait_export(victoria, gw, 11)
-    by_device = {r["metric"]["device"]: r for r in rows}  # type: ignore[index]
+    by_device = {r["metric"]["device"]: r for r in rows}
     assert set(by_device) == {"shelf-1", "vib 7"}  # escaped tag value arrives unescaped
     shelf = by_device["shelf-1"]
-    assert shelf["metric"]["metric"] == "weight_g"  # type: ignore[index]
+    assert shelf["metric"]["metric"] == "weight_g"
     assert shelf["values"] == [1000.5 + i for i in range(10)]
     assert shelf["timestamps"] == [t0 // 10**6 + i * 1000 for i in range(10)]  # ms in the export
     assert by_device["vib 7"]["values"] == [2.25]
