@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import urllib.request
 from pathlib import Path
 
 import aiomqtt
@@ -219,4 +220,36 @@ async def test_chunks_queued_behind_a_slow_commit_are_committed_together(
         assert worker.stats.commits < 30
         assert max(applier.batches_per_call) > 1
         assert applier.watermarks[gw] == 30
+    await store.close()
+
+
+async def test_a_batch_the_store_refuses_is_quarantined_and_its_neighbours_kept(
+    own_mosquitto: Mosquitto, influxdb: InfluxDB
+) -> None:
+    db = influxdb.create_database(unique("refuse"))
+    gw = unique("gw")
+    t2001 = 978_307_200 * 10**9  # 2001-01-01: a valid event time, in a shard of its own
+    # a string-typed `value` in the 2001 shard: InfluxDB refuses floats there (field type conflict)
+    urllib.request.urlopen(
+        urllib.request.Request(
+            f"{influxdb.url}/write?db={db}&precision=ns",
+            data=f'reading,device=x,gateway=x,metric=x value="text" {t2001}'.encode(),
+        ),
+        timeout=10,
+    ).close()
+    store = open_store(f"influx1://127.0.0.1:{influxdb.port}/{db}")
+    applier = MemoryApplier()
+    good1, good3 = make_batch(gw, 1, 10), make_batch(gw, 3, 10)
+    refused = make_batch(gw, 2, 10, t0=t2001 + 10**9)
+    async with running(store, applier, config(own_mosquitto, unique("ingest"), batch_max_ms=200)) as worker:
+        await publish(own_mosquitto, as_messages([good1, refused, good3]))
+        await until(lambda: worker.stats.mqtt_acks == 3)
+        assert dict(worker.stats.quarantined_by_reason) == {"storage-rejected": 1}
+    assert applier.seqs(gw) == {1, 2, 3}  # seq 2 is accounted for (quarantined), the watermark moves
+    assert applier.readings(gw) == 20
+    assert applier.watermarks[gw] == 3
+    (item,) = applier.quarantined
+    assert "field type conflict" in item.detail
+    assert item.payload == encode(refused)
+    assert influx_count(influxdb, db, gw) == 20
     await store.close()
