@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import json
-import urllib.request
 from pathlib import Path
 
 import aiomqtt
 import pytest
 
 from bohsense.cloud.ingest import IngestWorker
-from bohsense.cloud.tsdb import open_store
+from bohsense.cloud.tsdb import Influx1Store, open_store
 from bohsense.contracts.codec import Encoding, decode_ack, encode
 from bohsense.contracts.schema import MAX_PAYLOAD_BYTES, GatewayStatus, Reading
 from bohsense.contracts.timeutil import now_ns
@@ -230,13 +229,9 @@ async def test_a_batch_the_store_refuses_is_quarantined_and_its_neighbours_kept(
     gw = unique("gw")
     t2001 = 978_307_200 * 10**9  # 2001-01-01: a valid event time, in a shard of its own
     # a string-typed `value` in the 2001 shard: InfluxDB refuses floats there (field type conflict)
-    urllib.request.urlopen(
-        urllib.request.Request(
-            f"{influxdb.url}/write?db={db}&precision=ns",
-            data=f'reading,device=x,gateway=x,metric=x value="text" {t2001}'.encode(),
-        ),
-        timeout=10,
-    ).close()
+    seed = Influx1Store(influxdb.url, db)
+    await seed.write_lines(f'reading,device=x,gateway=x,metric=x value="text" {t2001}')
+    await seed.close()
     store = open_store(f"influx1://127.0.0.1:{influxdb.port}/{db}")
     applier = MemoryApplier()
     good1, good3 = make_batch(gw, 1, 10), make_batch(gw, 3, 10)
