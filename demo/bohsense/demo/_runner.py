@@ -358,7 +358,7 @@ async def _summary(
     distinct = 0
     for p in await service.store.latest():
         distinct += len(await service.store.series(device=p.device, metric=p.metric, start_ns=0, end_ns=end))
-    applied = int(stats.get("readings_applied", stats.get("readings_stored", 0)))
+    applied = int(stats["readings_applied"])
     produced = sum(expected.values())
     lost = sum(max(0, v - stored.get(k, 0)) for k, v in expected.items())
     return {

@@ -17,6 +17,7 @@ class IngestStats:
     commits: int = 0  # micro-batches committed (stored, applied, acknowledged)
     readings_stored: int = 0  # points written to the time-series store
     batches_applied: int = 0  # batches the BOH core applied for the first time
+    readings_applied: int = 0  # readings of those batches (each applied exactly once)
     duplicates: int = 0  # batches the BOH core had applied before (redelivery, replay)
     quarantined: int = 0  # quarantine items (whole payloads or single readings)
     quarantined_by_reason: Counter[str] = field(default_factory=Counter)

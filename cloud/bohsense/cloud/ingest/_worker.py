@@ -314,6 +314,7 @@ class IngestWorker:
                 client, lambda: asyncio.to_thread(self.applier.apply_batches, batches)
             )
             stats.batches_applied += outcome.applied
+            stats.readings_applied += outcome.readings_applied
             stats.duplicates += outcome.duplicates
         if chunk.statuses and self.recorder is not None:
             recorder, statuses = self.recorder, chunk.statuses
