@@ -19,13 +19,31 @@ from sqlalchemy import Connection, bindparam, delete, func, insert, select, upda
 from bohsense.contracts.schema import ReadingBatch
 
 from ..ports import ApplyOutcome
-from ._cache import Cache, load_cache
+from ._cache import Cache, DeviceMap, load_cache
 from ._db import conflict_insert
 from ._effects import Effects
 from ._models import AuditEntry, Device, Gateway, IngestSeq
 from .rules import ConditionEngine, StockEngine
 
 __all__ = ["Applier"]
+
+# Statements built once: the apply path runs thousands of times per second.
+_LOCK_GATEWAYS = (
+    select(Gateway.id, Gateway.watermark)
+    .where(Gateway.id.in_(bindparam("ids", expanding=True)))
+    .order_by(Gateway.id)
+    .with_for_update()
+)
+_GAPS = select(IngestSeq.gateway, IngestSeq.seq).where(
+    IngestSeq.gateway.in_(bindparam("ids", expanding=True))
+)
+_PRUNE = delete(IngestSeq).where(IngestSeq.gateway == bindparam("b_gw"), IngestSeq.seq <= bindparam("b_mark"))
+_MOVE_WATERMARK = (
+    update(Gateway)
+    .where(Gateway.id == bindparam("b_gw"))
+    .values(watermark=bindparam("b_mark"))
+    .execution_options(synchronize_session=False)
+)
 
 #: ``units`` readings of a lane sensor set the lane's stock
 UNITS_METRIC = "units"
@@ -72,20 +90,20 @@ class Applier:
             site = {b.gateway: b.site for b in batches}
             stmt = conflict_insert(conn, Gateway).on_conflict_do_nothing()
             conn.execute(stmt, [{"id": g, "site": site[g]} for g in missing])
-        marks = dict(
-            conn.execute(
-                select(Gateway.id, Gateway.watermark)
-                .where(Gateway.id.in_(gateways))
-                .order_by(Gateway.id)
-                .with_for_update()
-            ).all()
-        )
+        marks: dict[str, int] = {g: wm for g, wm in conn.execute(_LOCK_GATEWAYS, {"ids": gateways})}
         self._known_gateways.update(gateways)
+        # the gaps above every watermark, in one query (the table holds only those)
+        gaps: dict[str, set[int]] = {}
+        for g, seq in conn.execute(_GAPS, {"ids": gateways}):
+            gaps.setdefault(g, set()).add(seq)
         fresh: list[ReadingBatch] = []
         duplicates = 0
+        keep: list[dict[str, Any]] = []
+        pruned: list[dict[str, Any]] = []
+        moved: list[dict[str, Any]] = []
         for g in gateways:
             wm = marks[g]
-            above = set(conn.scalars(select(IngestSeq.seq).where(IngestSeq.gateway == g, IngestSeq.seq > wm)))
+            above = {s for s in gaps.get(g, ()) if s > wm}
             new: set[int] = set()
             floor = 0
             for b in by_gw[g]:
@@ -99,44 +117,67 @@ class Applier:
             mark = max(wm, floor - 1)
             while mark + 1 in recorded:
                 mark += 1
-            keep = [{"gateway": g, "seq": s} for s in sorted(new) if s > mark]
-            if keep:
-                conn.execute(insert(IngestSeq), keep)
-            if any(s <= mark for s in above):
-                conn.execute(delete(IngestSeq).where(IngestSeq.gateway == g, IngestSeq.seq <= mark))
+            keep.extend({"gateway": g, "seq": s} for s in sorted(new) if s > mark)
+            if g in gaps and min(gaps[g]) <= mark:
+                pruned.append({"b_gw": g, "b_mark": mark})
             if mark != wm:
-                conn.execute(update(Gateway).where(Gateway.id == g).values(watermark=mark))
+                moved.append({"b_gw": g, "b_mark": mark})
             marks[g] = mark
+        if keep:
+            conn.execute(insert(IngestSeq), keep)
+        if pruned:
+            conn.execute(_PRUNE, pruned)
+        if moved:
+            conn.execute(_MOVE_WATERMARK, moved)
         readings = self._apply_readings(conn, fresh, now) if fresh else 0
         return ApplyOutcome(
             applied=len(fresh), duplicates=duplicates, readings_applied=readings, watermarks=marks
         )
 
     def _apply_readings(self, conn: Connection, batches: Sequence[ReadingBatch], now: int) -> int:
+        """Stock and rule effects of the readings, and which devices were seen when.
+
+        A batch is first reduced to the set of its devices (a C-speed pass); only the
+        readings of devices the catalog maps to a lane or an asset are looked at one by
+        one. A device's first/last seen time is the batch's first/last reading time: a
+        batch spans a fraction of a second, well inside ``LAST_SEEN_RESOLUTION_NS``.
+        """
         devices = self._cache.devices
         lanes: dict[int, tuple[int, float]] = {}
         points: dict[int, list[tuple[int, float]]] = {}
         seen: dict[tuple[str, str], list[int]] = {}
         count = 0
         for b in batches:
+            rd = b.readings
+            if not rd:
+                continue
             g = b.gateway
-            count += len(b.readings)
-            for r in b.readings:
-                key = (g, r.device)
-                ts = r.ts
+            count += len(rd)
+            t_first, t_last = rd[0].ts, rd[-1].ts
+            if t_first > t_last:
+                t_first, t_last = t_last, t_first
+            mapped: dict[str, DeviceMap] = {}
+            for d in {r.device for r in rd}:
+                key = (g, d)
                 s = seen.get(key)
                 if s is None:
-                    seen[key] = [ts, ts]
-                elif ts > s[1]:
-                    s[1] = ts
-                elif ts < s[0]:
-                    s[0] = ts
+                    seen[key] = [t_first, t_last]
+                else:
+                    s[0] = min(s[0], t_first)
+                    s[1] = max(s[1], t_last)
                 m = devices.get(key)
+                if m is not None:
+                    mapped[d] = m
+            if not mapped:
+                continue
+            for r in rd:
+                m = mapped.get(r.device)
                 if m is None:
                     continue
                 value = r.value
                 if not isfinite(value):  # NaN / inf: no stock level or rule can use it
                     continue
+                ts = r.ts
                 if m.lane_id is not None and r.metric == UNITS_METRIC:
                     cur = lanes.get(m.lane_id)
                     if cur is None or ts > cur[0]:
