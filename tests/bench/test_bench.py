@@ -51,6 +51,19 @@ def test_codec_bench_compares_json_and_msgpack() -> None:
     assert all(v > 0 for v in (js["encode_us"], js["decode_us"], mp["encode_us"], mp["decode_us"]))
 
 
+def test_apply_bench_measures_the_boh_core_against_the_in_memory_baseline(pg_url: str) -> None:
+    out, err = run_cli("bench", "apply", "--calls", "3")
+    assert out["database"] == "sqlite"
+    for workload in ("unmapped", "mapped_30pct"):
+        figures = out[workload]
+        assert figures["readings_per_s"] > 0
+        assert figures["ratio"] == round(figures["readings_per_s"] / figures["baseline_readings_per_s"], 3)
+        assert f"[bench apply] {workload}:" in err
+    out, _ = run_cli("bench", "apply", "--calls", "3", "--database", pg_url)
+    assert out["database"] == "postgresql+psycopg"
+    assert out["unmapped"]["readings_per_s"] > 0
+
+
 def test_workload_readings_are_distinct_points_with_gapless_seqs() -> None:
     msgs = make_workload(60, per_message=10, gateways=3)
     batches = [decode_batch(p) for _, p in msgs]

@@ -1,4 +1,4 @@
-"""``bohsense bench ingest|codec``: benchmarks that print human progress to stderr and, as
+"""``bohsense bench ingest|apply|codec``: benchmarks that print human progress to stderr and, as
 their last stdout line, one JSON object with the figures."""
 
 from __future__ import annotations
@@ -37,6 +37,14 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="alternating baseline/worker rounds the time is split into (default 3)",
     )
     ingest.set_defaults(handler=_ingest)
+    apply = sub.add_parser(
+        "apply", help="readings/s through the BOH core's apply_batches, against dedup in memory"
+    )
+    apply.add_argument("--database", metavar="URL", help="SQLAlchemy URL (default: a temporary SQLite file)")
+    apply.add_argument(
+        "--calls", type=int, default=200, help="calls of 50 batches x 100 readings (default 200)"
+    )
+    apply.set_defaults(handler=_apply)
     codec = sub.add_parser("codec", help="JSON vs MessagePack encode/decode of a 100-reading batch")
     codec.add_argument("--rounds", type=int, default=2000)
     codec.set_defaults(handler=_codec)
@@ -62,6 +70,15 @@ def _ingest(args: argparse.Namespace) -> int:
             run_ingest(args.seconds, args.applier, 5 if args.mqtt_protocol == "5" else 4, max(1, args.rounds))
         )
     )
+    return 0
+
+
+def _apply(args: argparse.Namespace) -> int:
+    import json
+
+    from bohsense.bench._apply import run_apply
+
+    print(json.dumps(run_apply(args.database, max(1, args.calls))))
     return 0
 
 
