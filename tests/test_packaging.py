@@ -4,6 +4,7 @@ the cloud without the gateway's serial and RFID ones."""
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 import venv
@@ -48,7 +49,10 @@ def test_gateway_installs_and_runs_without_the_clouds_dependencies(tmp_path: Pat
     env = tmp_path / "gw"
     venv.create(env, with_pip=True)
     py = env / "bin" / "python"
-    dists = [str(ROOT / d) for d in ("contracts", "firmware_bridge", "edge")]
+    dists = []
+    for d in ("contracts", "firmware_bridge", "edge"):  # built from copies: nothing written to the tree
+        shutil.copytree(ROOT / d, tmp_path / "src" / d, ignore=shutil.ignore_patterns("build", "*.egg-info"))
+        dists.append(str(tmp_path / "src" / d))
     subprocess.run(
         [py, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", *dists],
         check=True, timeout=600, capture_output=True,

@@ -36,14 +36,14 @@ def decoded(raw: Outbox) -> list[list[Reading]]:
 
 
 async def test_full_batches_go_at_once_and_the_rest_after_the_delay(tmp_path: Path) -> None:
-    buf, batcher, outbox, raw = make(tmp_path, max_readings=100, delay=0.3)
+    buf, batcher, outbox, raw = make(tmp_path, max_readings=100, delay=1.5)
     task = asyncio.create_task(batcher.run())
     t0 = time.monotonic()
     for i in range(250):
         buf.put(reading(i))
-    await until(lambda: batcher.batches == 2, 0.25, "two full batches before the delay")
-    await until(lambda: batcher.batches == 3, 2, "the partial batch after the delay")
-    assert time.monotonic() - t0 >= 0.3
+    await until(lambda: batcher.batches == 2, 1.2, "two full batches before the delay")
+    await until(lambda: batcher.batches == 3, 5, "the partial batch after the delay")
+    assert time.monotonic() - t0 >= 1.5
     batches = decoded(raw)
     assert [len(b) for b in batches] == [100, 100, 50]
     assert [r.value for b in batches for r in b] == [float(i) for i in range(250)], "order kept"

@@ -9,7 +9,7 @@ __all__ = ["register"]
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    bench = subparsers.add_parser("bench", help="benchmarks (ingest throughput, payload codec)")
+    bench = subparsers.add_parser("bench", help="benchmarks (ingest throughput, BOH apply, payload codec)")
     sub = bench.add_subparsers(dest="bench_command", metavar="BENCH")
     ingest = sub.add_parser(
         "ingest",

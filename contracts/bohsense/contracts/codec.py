@@ -20,10 +20,12 @@ import msgspec
 
 from bohsense.contracts.schema import (
     MAX_PAYLOAD_BYTES,
+    NAME_PATTERN,
     CloudAck,
     GatewayCommand,
     GatewayStatus,
     ReadingBatch,
+    valid_name,
 )
 
 __all__ = [
@@ -102,7 +104,19 @@ def decode(payload: bytes, kind: type[T]) -> T:
 
 
 def decode_batch(payload: bytes) -> ReadingBatch:
-    return decode(payload, ReadingBatch)
+    batch = decode(payload, ReadingBatch)
+    readings = batch.readings
+    names = {r.device for r in readings}
+    names.update([r.metric for r in readings])
+    if not all(valid_name(n) for n in names):
+        for i, r in enumerate(readings):
+            for field, name in (("device", r.device), ("metric", r.metric)):
+                if not valid_name(name):
+                    raise PayloadError(
+                        "schema",
+                        f"Expected `str` matching regex {NAME_PATTERN!r} - at `$.readings[{i}].{field}`",
+                    )
+    return batch
 
 
 def decode_status(payload: bytes) -> GatewayStatus:

@@ -27,13 +27,12 @@ from __future__ import annotations
 import asyncio
 import collections
 import logging
-import re
 import time
 from collections.abc import Awaitable, Callable
 
 import msgspec
 
-from bohsense.contracts.schema import Reading
+from bohsense.contracts.schema import Reading, valid_name
 
 __all__ = ["Batcher", "ReadingBuffer"]
 
@@ -41,7 +40,6 @@ log = logging.getLogger(__name__)
 
 AppendFn = Callable[[bytes, int], Awaitable[int]]
 
-_NAME = re.compile(r"^[A-Za-z0-9_.:/\-]{1,128}$")
 _MAX_NS = 2**63 - 1
 
 
@@ -55,9 +53,9 @@ def reading_problem(reading: Reading) -> str | None:
     """Why the v1 schema would refuse ``reading`` (a short reason), or None."""
     if not isinstance(reading, Reading):
         return "not-a-reading"
-    if not isinstance(reading.device, str) or not _NAME.match(reading.device):
+    if not isinstance(reading.device, str) or not valid_name(reading.device):
         return "bad-device"
-    if not isinstance(reading.metric, str) or not _NAME.match(reading.metric):
+    if not isinstance(reading.metric, str) or not valid_name(reading.metric):
         return "bad-metric"
     if type(reading.ts) is not int or not 0 <= reading.ts <= _MAX_NS:
         return "bad-ts"
