@@ -15,6 +15,7 @@ import random
 import sys
 import tempfile
 import time
+import uuid
 from collections.abc import Sequence
 from typing import Any
 
@@ -24,20 +25,19 @@ from bohsense.contracts.schema import Reading, ReadingBatch
 __all__ = ["run_apply"]
 
 T0 = 1_750_000_000 * 10**9
-GW = "gw-bench"
 PER_CALL, PER_BATCH = 50, 100
 
 
-def _catalog() -> dict[str, Any]:
+def _catalog(gw: str) -> dict[str, Any]:
     return {
         "sites": [{"id": "s"}],
-        "gateways": [{"id": GW, "site": "s"}],
+        "gateways": [{"id": gw, "site": "s"}],
         "skus": [{"sku": f"k{i}", "pack_size": 6} for i in range(40)],
         "assets": [
             {
                 "id": f"a{i}",
                 "site": "s",
-                "gateway": GW,
+                "gateway": gw,
                 "device": f"vib-{i}",
                 "rules": [
                     {
@@ -58,14 +58,14 @@ def _catalog() -> dict[str, Any]:
                 "location": f"l{i}",
                 "min": 5,
                 "target": 40,
-                "lanes": [{"gateway": GW, "device": f"lane-{i}"}],
+                "lanes": [{"gateway": gw, "device": f"lane-{i}"}],
             }
             for i in range(40)
         ],
     }
 
 
-def _calls(mapped: bool, n_calls: int) -> list[list[ReadingBatch]]:
+def _calls(gw: str, mapped: bool, n_calls: int) -> list[list[ReadingBatch]]:
     rnd = random.Random(1)
     seq = t = 0
     out = []
@@ -85,7 +85,7 @@ def _calls(mapped: bool, n_calls: int) -> list[list[ReadingBatch]]:
                     rs.append(Reading(f"vib-{rnd.randrange(10)}", "vib", T0 + t, rnd.uniform(1, 6)))
                 else:
                     rs.append(Reading(f"dev-{rnd.randrange(200)}", "temp_c", T0 + t, 20.0))
-            call.append(ReadingBatch(gateway=GW, seq=seq, sent=T0, readings=rs))
+            call.append(ReadingBatch(gateway=gw, seq=seq, sent=T0, readings=rs))
         out.append(call)
     return out
 
@@ -123,8 +123,9 @@ def run_apply(database_url: str | None, n_calls: int = 200) -> dict[str, Any]:
             url = database_url or f"sqlite:///{tmp}/{name}.db"
             core = BohCore(url)
             core.migrate()
-            core.load_catalog(_catalog())
-            calls = _calls(mapped, n_calls + 5)
+            gateway = f"gw-bench-{uuid.uuid4().hex[:8]}"  # fresh seqs, even in a database used before
+            core.load_catalog(_catalog(gateway))
+            calls = _calls(gateway, mapped, n_calls + 5)
             for call in calls[:5]:  # warm-up: device registration
                 core.apply_batches(call)
             memory = _LatestInMemory()
@@ -145,8 +146,6 @@ def run_apply(database_url: str | None, n_calls: int = 200) -> dict[str, Any]:
                 "ratio": round(rate / base, 3),
                 "duplicate_readings_per_s": round(dup),
             }
-            if database_url:
-                break  # one database: the second workload would see the first's seqs
     return {
         "database": (database_url or "sqlite").split("://")[0],
         "per_call": f"{PER_CALL}x{PER_BATCH}",
