@@ -25,8 +25,8 @@ from typing import Any
 import paho.mqtt.client as paho
 from paho.mqtt.enums import CallbackAPIVersion
 
-from bohsense.bench._servers import InfluxServer, MosquittoServer
 from bohsense.bench._workload import make_workload
+from bohsense.bench.servers import InfluxServer, MosquittoServer
 from bohsense.contracts.topics import ALL_READINGS, ALL_STATUS
 
 __all__ = ["run_ingest"]

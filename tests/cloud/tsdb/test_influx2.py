@@ -13,8 +13,7 @@ import pytest
 from bohsense.cloud.tsdb import Influx2Store, StorageRejected, StorageUnavailable, open_store
 from bohsense.contracts.schema import Reading, ReadingBatch
 from tests.cloud.tsdb._data import make_batch, unique
-from tests.cloud.tsdb.conftest import VictoriaMetrics
-from tests.support.services import InfluxDB, free_port
+from tests.support.services import InfluxDB, VictoriaMetrics, free_port
 
 
 def export(vm: VictoriaMetrics, gateway: str) -> list[dict[str, Any]]:
