@@ -7,6 +7,7 @@ import pytest
 
 from bohsense.contracts import (
     CloudAck,
+    CommandResult,
     Encoding,
     GatewayCommand,
     GatewayStatus,
@@ -16,6 +17,7 @@ from bohsense.contracts import (
     decode_ack,
     decode_batch,
     decode_command,
+    decode_result,
     decode_status,
     encode,
 )
@@ -50,6 +52,10 @@ def test_every_message_round_trips(encoding: Encoding) -> None:
     assert decode_ack(encode(a, encoding)) == a
     c = GatewayCommand(gateway="g", command="tare", id="c-1", ts=T0, args={"lane": 2})
     assert decode_command(encode(c, encoding)) == c
+    r = CommandResult(
+        gateway="g", id="c-1", command="tare", ok=False, ts=T0, reason="unknown-device", detail="x"
+    )
+    assert decode_result(encode(r, encoding)) == r
 
 
 def test_nanosecond_timestamps_survive_json_exactly() -> None:

@@ -14,6 +14,7 @@ def test_topics_are_built_and_parsed_back() -> None:
         (topics.status_topic, "status"),
         (topics.ack_topic, "ack"),
         (topics.cmd_topic, "cmd"),
+        (topics.result_topic, "result"),
     ]:
         t = build("store-9.gw_1")
         assert t.startswith("bohsense/v1/gw/")

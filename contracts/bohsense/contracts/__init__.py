@@ -13,12 +13,14 @@ from bohsense.contracts.codec import (
     decode_ack,
     decode_batch,
     decode_command,
+    decode_result,
     decode_status,
     encode,
 )
 from bohsense.contracts.schema import (
     SCHEMA_VERSION,
     CloudAck,
+    CommandResult,
     GatewayCommand,
     GatewayStatus,
     Reading,
@@ -29,6 +31,7 @@ from bohsense.contracts.topics import TopicError
 __all__ = [
     "SCHEMA_VERSION",
     "CloudAck",
+    "CommandResult",
     "Encoding",
     "GatewayCommand",
     "GatewayStatus",
@@ -39,6 +42,7 @@ __all__ = [
     "decode_ack",
     "decode_batch",
     "decode_command",
+    "decode_result",
     "decode_status",
     "encode",
 ]

@@ -22,6 +22,7 @@ from bohsense.contracts.schema import (
     MAX_PAYLOAD_BYTES,
     NAME_PATTERN,
     CloudAck,
+    CommandResult,
     GatewayCommand,
     GatewayStatus,
     ReadingBatch,
@@ -35,6 +36,7 @@ __all__ = [
     "decode_ack",
     "decode_batch",
     "decode_command",
+    "decode_result",
     "decode_status",
     "encode",
 ]
@@ -129,3 +131,7 @@ def decode_ack(payload: bytes) -> CloudAck:
 
 def decode_command(payload: bytes) -> GatewayCommand:
     return decode(payload, GatewayCommand)
+
+
+def decode_result(payload: bytes) -> CommandResult:
+    return decode(payload, CommandResult)

@@ -21,6 +21,7 @@ __all__ = [
     "MAX_READINGS_PER_BATCH",
     "SCHEMA_VERSION",
     "CloudAck",
+    "CommandResult",
     "GatewayCommand",
     "GatewayStatus",
     "Reading",
@@ -134,4 +135,22 @@ class GatewayCommand(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     id: Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
     ts: Nanos
     args: dict[str, str | int | float | bool] = {}
+    v: Literal[1] = 1
+
+
+class CommandResult(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """What became of the command ``id``: carried out (``ok``) or refused, with the reason.
+
+    ``reason`` is short and sortable (``unknown-command``, ``unknown-device``,
+    ``not-supported``, ``device-refused``, ``device-unavailable``, ``bad-argument``);
+    ``detail`` is for a person.
+    """
+
+    gateway: GatewayId
+    id: Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+    command: Annotated[str, msgspec.Meta(max_length=128)]
+    ok: bool
+    ts: Nanos
+    reason: Annotated[str, msgspec.Meta(max_length=64)] = ""
+    detail: Annotated[str, msgspec.Meta(max_length=1024)] = ""
     v: Literal[1] = 1

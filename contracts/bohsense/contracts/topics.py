@@ -9,6 +9,8 @@ Every topic starts with ``bohsense/v1/`` and names the gateway that owns it::
                                                       gateway dies without a clean goodbye
     bohsense/v1/gw/{gateway}/ack        cloud → edge  CloudAck            QoS 1, retained
     bohsense/v1/gw/{gateway}/cmd        cloud → edge  GatewayCommand      QoS 1
+    bohsense/v1/gw/{gateway}/result     edge → cloud  CommandResult       QoS 1: the outcome of
+                                                      every command received, by its id
 
 A consumer that serves the whole fleet subscribes to the wildcard forms below; a
 horizontally scaled cloud prefixes them with ``$share/<group>/`` (MQTT 5 shared
@@ -21,6 +23,7 @@ import re
 
 __all__ = [
     "ALL_READINGS",
+    "ALL_RESULTS",
     "ALL_STATUS",
     "PREFIX",
     "TopicError",
@@ -28,6 +31,7 @@ __all__ = [
     "cmd_topic",
     "parse_topic",
     "readings_topic",
+    "result_topic",
     "shared",
     "status_topic",
     "validate_gateway_id",
@@ -36,9 +40,10 @@ __all__ = [
 PREFIX = "bohsense/v1/gw"
 ALL_READINGS = f"{PREFIX}/+/readings"
 ALL_STATUS = f"{PREFIX}/+/status"
+ALL_RESULTS = f"{PREFIX}/+/result"
 
 _ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$")
-KINDS = frozenset({"readings", "status", "ack", "cmd"})
+KINDS = frozenset({"readings", "status", "ack", "cmd", "result"})
 
 
 class TopicError(ValueError):
@@ -72,6 +77,10 @@ def ack_topic(gateway: str) -> str:
 
 def cmd_topic(gateway: str) -> str:
     return _topic(gateway, "cmd")
+
+
+def result_topic(gateway: str) -> str:
+    return _topic(gateway, "result")
 
 
 def shared(group: str, topic_filter: str) -> str:
