@@ -27,6 +27,7 @@ from collections.abc import Sequence
 
 from bohsense.contracts.topics import status_topic
 from bohsense.edge.batcher import Batcher, ReadingBuffer
+from bohsense.edge.commands import CommandRouter
 from bohsense.edge.drivers.base import Driver
 from bohsense.edge.outbox import Outbox, ThreadedOutbox
 from bohsense.edge.settings import GatewaySettings
@@ -123,7 +124,8 @@ class EdgeAgent:
             )
         if self.uplink is not None:
             for key in ("sent", "published", "acked", "acks", "connects", "reconnects", "disconnects",
-                        "connect_failures", "resend_timeouts", "commands", "rejected_ack", "rejected_cmd",
+                        "connect_failures", "resend_timeouts", "commands", "command_results", "commands_failed",
+                        "rejected_ack", "rejected_cmd",
                         "rebases"):  # fmt: skip
                 out[key] = self.uplink.counters[key]
             for key, n in self.uplink.rejected.items():
@@ -175,6 +177,7 @@ class EdgeAgent:
             transport=transport,
             max_inflight=st.broker.max_inflight,
             resend_after_s=st.broker.resend_after_s,
+            commands=CommandRouter(st.gateway_id, self.drivers).execute,
         )
         self.batcher = batcher = Batcher(
             self.buffer,

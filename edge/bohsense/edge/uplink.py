@@ -10,8 +10,9 @@ a reconnect, or ``resend_after_s`` without a CloudAck making progress, doubling 
 
 Inbound, on the gateway's own topics:
 - ``…/ack``: a ``CloudAck`` deletes every entry with ``seq <= upto``;
-- ``…/cmd``: a ``GatewayCommand``; ``ping`` answers with a fresh status, anything else
-  is rejected as ``unknown-command``.
+- ``…/cmd``: a ``GatewayCommand``, carried out by ``bohsense.edge.commands`` and answered
+  on ``…/result`` with a ``CommandResult`` under its id (an unknown command too, with
+  the reason); ``ping`` also republishes the status.
 A payload that does not decode, or names another gateway, is rejected with its reason,
 counted in ``rejected`` and logged; nothing else happens.
 """
@@ -22,24 +23,27 @@ import asyncio
 import collections
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from importlib.metadata import PackageNotFoundError, version
 from typing import Literal
 
 import msgspec
 
 from bohsense.contracts.codec import PayloadError, decode_ack, decode_command, encode
-from bohsense.contracts.schema import CloudAck, GatewayCommand, GatewayStatus
+from bohsense.contracts.schema import CloudAck, CommandResult, GatewayCommand, GatewayStatus
 from bohsense.contracts.timeutil import now_ns
-from bohsense.contracts.topics import ack_topic, cmd_topic, readings_topic, status_topic
+from bohsense.contracts.topics import ack_topic, cmd_topic, readings_topic, result_topic, status_topic
+from bohsense.edge.commands import COMMANDS
 from bohsense.edge.outbox import OutboxStats, ThreadedOutbox
 from bohsense.edge.outbox_state import EntryEvent, EntryState, transition
 from bohsense.edge.transport import Transport
 
-__all__ = ["KNOWN_COMMANDS", "Uplink", "edge_version"]
+__all__ = ["KNOWN_COMMANDS", "CommandHandler", "Uplink", "edge_version"]
 
 log = logging.getLogger(__name__)
 
-KNOWN_COMMANDS = frozenset({"ping"})
+KNOWN_COMMANDS = COMMANDS
+CommandHandler = Callable[[GatewayCommand], Awaitable[CommandResult]]
 _MAX_RESEND_FACTOR = 8
 
 
@@ -72,8 +76,11 @@ class Uplink:
         transport: Transport,
         max_inflight: int = 500,
         resend_after_s: float = 30.0,
+        commands: CommandHandler | None = None,
     ) -> None:
         self.gateway, self.site = gateway, site
+        self._commands = commands
+        self._command_tasks: set[asyncio.Task[None]] = set()
         self._outbox = outbox
         self._transport = transport
         self.max_inflight = max_inflight
@@ -83,6 +90,7 @@ class Uplink:
             "status": status_topic(gateway),
             "ack": ack_topic(gateway),
             "cmd": cmd_topic(gateway),
+            "result": result_topic(gateway),
         }
         self._enc = msgspec.msgpack.Encoder()
         self.connected = False
@@ -307,11 +315,34 @@ class Uplink:
                 "unknown-command",
                 f"command {cmd.command!r} (id {cmd.id}) is not one of {sorted(KNOWN_COMMANDS)}",
             )
-            return
-        self.counters["commands"] += 1
-        log.info("command accepted", extra={"command": cmd.command, "command_id": cmd.id})
-        if cmd.command == "ping" and self.connected:
-            self._publish_status("online")
+        else:
+            self.counters["commands"] += 1
+            log.info("command accepted", extra={"command": cmd.command, "command_id": cmd.id})
+            if cmd.command == "ping" and self.connected:
+                self._publish_status("online")
+        task = asyncio.create_task(self._answer(cmd), name=f"command:{cmd.id}")
+        self._command_tasks.add(task)
+        task.add_done_callback(self._command_tasks.discard)
+
+    async def _answer(self, cmd: GatewayCommand) -> None:
+        """Carry out ``cmd`` (a device command may take a while) and publish its result."""
+        if self._commands is not None:
+            result = await self._commands(cmd)
+        else:
+            known = cmd.command in KNOWN_COMMANDS
+            result = CommandResult(
+                gateway=self.gateway,
+                id=cmd.id,
+                command=cmd.command,
+                ok=cmd.command == "ping",
+                ts=now_ns(),
+                reason="" if cmd.command == "ping" else ("not-supported" if known else "unknown-command"),
+            )
+        self.counters["command_results"] += 1
+        if not result.ok:
+            self.counters["commands_failed"] += 1
+        if self.connected:
+            self._transport.publish(self._topics["result"], encode(result))
 
     def _reject(self, kind: str, reason: str, detail: str) -> None:
         self.rejected[f"{kind}.{reason}"] += 1
