@@ -73,7 +73,7 @@ async def test_device_commands_are_carried_out_and_every_command_is_answered(
         shelf.stop()
     got = results.got
     assert (got["c-tare"].ok, got["c-tare"].command) == (True, "tare")
-    assert [e for e in shelf.ground_truth()["events"] if e["kind"] == "tare"][0]["lane"] == 1
+    assert next(e for e in shelf.ground_truth()["events"] if e["kind"] == "tare")["lane"] == 1
     assert (got["c-cal"].ok, got["c-cal"].reason) == (False, "device-refused")
     assert "bad_argument" in got["c-cal"].detail
     assert (got["c-nodev"].ok, got["c-nodev"].reason) == (False, "unknown-device")
