@@ -9,6 +9,7 @@ from bohsense.cloud.boh._models import OPEN_ALERT_WHERE, OPEN_PROPOSAL_WHERE, Ba
 TABLES = {
     "sites", "gateways", "devices", "assets", "condition_rules", "skus", "stock_locations", "lanes",
     "stock_levels", "alerts", "work_orders", "replenishment_proposals", "audit_log", "ingest_seq", "quarantine",
+    "gateway_commands",
 }  # fmt: skip
 
 
@@ -23,7 +24,7 @@ def test_migrations_create_every_table_from_empty_and_are_idempotent(db_url: str
         assert names >= TABLES
         assert set(Base.metadata.tables) == TABLES
         with engine.connect() as conn:
-            assert conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar_one() == "0001"
+            assert conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar_one() == "0002"
         indexes = {i["name"]: i for i in sa.inspect(engine).get_indexes("alerts")}
         assert indexes["uq_alerts_open_asset_condition"]["unique"]
     finally:

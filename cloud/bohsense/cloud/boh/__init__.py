@@ -5,6 +5,7 @@ Errors are drawn in ``_errors``; lifecycles are tables in ``_lifecycle``; rules 
 the seam in ``rules``.
 """
 
+from ._commands import CommandRecord
 from ._core import BohCore
 from ._errors import BohError, CatalogError, InvalidTransition, NotFound
 from ._lifecycle import ALERT, PROPOSAL, WORK_ORDER, Lifecycle
@@ -30,6 +31,7 @@ __all__ = [
     "BohError",
     "CatalogError",
     "CatalogSummary",
+    "CommandRecord",
     "DeviceRecord",
     "GatewayRecord",
     "InvalidTransition",

@@ -10,14 +10,23 @@ from typing import Any
 from sqlalchemy import insert, select, text, update
 from sqlalchemy.exc import SQLAlchemyError
 
-from bohsense.contracts.schema import GatewayStatus, ReadingBatch
+from bohsense.contracts.schema import CommandResult, GatewayStatus, ReadingBatch
 from bohsense.contracts.timeutil import now_ns
 
 from ..ports import ApplyOutcome, QuarantineItem
 from . import _queries as q
 from ._apply import Applier
 from ._catalog import read_catalog, upsert_catalog
+from ._commands import (
+    CommandRecord,
+    create_command,
+    get_command,
+    list_commands,
+    record_result,
+    settle_command,
+)
 from ._db import conflict_insert, make_engine, migrate, session, write_conn
+from ._errors import NotFound
 from ._lifecycle import ALERT, PROPOSAL, WORK_ORDER, Lifecycle
 from ._models import (
     Alert,
@@ -171,6 +180,42 @@ class BohCore:
                         },
                     )
                 )
+
+    # -- gateway commands ----------------------------------------------------------------
+
+    def create_command(
+        self, gateway: str, command: str, args: Mapping[str, str | int | float | bool], *, actor: str
+    ) -> CommandRecord:
+        """Record a command for ``gateway`` in state ``sent``; the caller then publishes it."""
+        with write_conn(self._engine) as conn:
+            record = create_command(conn, gateway, command, dict(args), actor, self._clock())
+        if record is None:
+            raise NotFound("gateway", gateway)
+        return record
+
+    def fail_command(self, command_id: str, reason: str, detail: str, *, actor: str) -> CommandRecord:
+        """A command that never reached the broker: ``sent`` → ``failed``."""
+        with write_conn(self._engine) as conn:
+            settle_command(conn, command_id, False, reason, detail, actor, self._clock())
+        return self.get_command(command_id)
+
+    def record_command_result(self, result: CommandResult) -> None:
+        """Settle the command ``result.id`` with the gateway's outcome (once; repeats change nothing)."""
+        with write_conn(self._engine) as conn:
+            record_result(conn, result, self._clock())
+
+    def get_command(self, command_id: str) -> CommandRecord:
+        with self._engine.connect() as conn:
+            record = get_command(conn, command_id)
+        if record is None:
+            raise NotFound("command", command_id)
+        return record
+
+    def list_commands(
+        self, gateway: str, *, limit: int = DEFAULT_LIMIT, offset: int = 0
+    ) -> list[CommandRecord]:
+        with self._engine.connect() as conn:
+            return list_commands(conn, gateway, limit, offset)
 
     # -- lifecycles ----------------------------------------------------------------------
 

@@ -31,6 +31,7 @@ __all__ = [
     "ConditionRule",
     "Device",
     "Gateway",
+    "GatewayCommandRow",
     "IngestSeq",
     "Lane",
     "QuarantineRow",
@@ -267,3 +268,20 @@ class QuarantineRow(Base):
     detail: Mapped[str] = mapped_column(Text)
     payload: Mapped[bytes] = mapped_column(LargeBinary)
     received_ns: Mapped[int]
+
+
+class GatewayCommandRow(Base):
+    """A command sent to a gateway and what became of it (migration 0002)."""
+
+    __tablename__ = "gateway_commands"
+    __table_args__ = (Index("ix_gateway_commands_gateway", "gateway", "created_ns"),)
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    gateway: Mapped[str] = mapped_column(String(64))
+    command: Mapped[str] = mapped_column(String(128))
+    args: Mapped[dict[str, Any]]
+    state: Mapped[str] = mapped_column(String(16))  # sent / succeeded / failed
+    reason: Mapped[str] = mapped_column(String(64), default="")
+    detail: Mapped[str] = mapped_column(String(1024), default="")
+    actor: Mapped[str] = mapped_column(String(64))
+    created_ns: Mapped[int]
+    updated_ns: Mapped[int]

@@ -10,12 +10,13 @@ from bohsense.cloud.ingest._backoff import Backoff
 from bohsense.cloud.ingest._config import BrokerAddress, IngestConfig, parse_broker_url
 from bohsense.cloud.ingest._stats import IngestStats
 from bohsense.cloud.ingest._validate import Checked, check_message
-from bohsense.cloud.ingest._worker import IngestWorker
+from bohsense.cloud.ingest._worker import CommandNotSent, IngestWorker
 
 __all__ = [
     "Backoff",
     "BrokerAddress",
     "Checked",
+    "CommandNotSent",
     "IngestConfig",
     "IngestStats",
     "IngestWorker",

@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 import msgspec
 
 from bohsense.cloud.ports import QuarantineItem
-from bohsense.contracts.codec import PayloadError, decode_batch, decode_status, encode
-from bohsense.contracts.schema import GatewayStatus, Reading, ReadingBatch
+from bohsense.contracts.codec import PayloadError, decode_batch, decode_result, decode_status, encode
+from bohsense.contracts.schema import CommandResult, GatewayStatus, Reading, ReadingBatch
 from bohsense.contracts.timeutil import EARLIEST_VALID_NS, check_event_time
 from bohsense.contracts.topics import TopicError, parse_topic
 
@@ -41,10 +41,11 @@ def _parse_topic(topic: str) -> tuple[str, str]:
 
 @dataclass(slots=True)
 class Checked:
-    """What one message turned into (at most one of ``batch`` / ``status``)."""
+    """What one message turned into (at most one of ``batch`` / ``status`` / ``result``)."""
 
     batch: ReadingBatch | None = None
     status: GatewayStatus | None = None
+    result: CommandResult | None = None
     quarantine: list[QuarantineItem] = field(default_factory=list)
 
 
@@ -73,6 +74,21 @@ def check_message(topic: str, payload: bytes, now: int, max_future_ns: int) -> C
                 gateway,
             )
         return Checked(status=status)
+    if kind == "result":
+        try:
+            result = decode_result(payload)
+        except PayloadError as exc:
+            return _reject(topic, payload, exc.reason, exc.detail, now, gateway)
+        if result.gateway != gateway:
+            return _reject(
+                topic,
+                payload,
+                "topic-mismatch",
+                f"command result of gateway {result.gateway!r} on the topic of {gateway!r}",
+                now,
+                gateway,
+            )
+        return Checked(result=result)
     if kind != "readings":
         return _reject(topic, payload, "topic", f"the cloud does not consume {kind!r} topics", now, gateway)
     try:

@@ -48,10 +48,15 @@ from bohsense.cloud.ingest._validate import Checked, check_message
 from bohsense.cloud.ports import ApplyOutcome, BatchApplier, QuarantineItem, StatusRecorder
 from bohsense.cloud.tsdb import StorageRejected, StorageUnavailable, TimeSeriesStore
 from bohsense.contracts.codec import encode
-from bohsense.contracts.schema import CloudAck, GatewayStatus, ReadingBatch
-from bohsense.contracts.topics import ALL_READINGS, ALL_STATUS, ack_topic, shared
+from bohsense.contracts.schema import CloudAck, CommandResult, GatewayCommand, GatewayStatus, ReadingBatch
+from bohsense.contracts.topics import ALL_READINGS, ALL_RESULTS, ALL_STATUS, ack_topic, cmd_topic, shared
 
-__all__ = ["IngestWorker"]
+__all__ = ["CommandNotSent", "IngestWorker"]
+
+
+class CommandNotSent(RuntimeError):
+    """A command could not be handed to the broker (not connected, or the client refused it)."""
+
 
 #: stored chunks that may wait for the apply stage, merged into one commit when they do
 _GROUP_COMMIT = 4
@@ -66,6 +71,7 @@ _Inbox = collections.deque[tuple[str, bytes, int, int]]  # topic, payload, mid, 
 class _Chunk:
     batches: list[ReadingBatch] = field(default_factory=list)
     statuses: list[GatewayStatus] = field(default_factory=list)
+    results: list[CommandResult] = field(default_factory=list)
     quarantine: list[QuarantineItem] = field(default_factory=list)
     acks: list[tuple[int, int]] = field(default_factory=list)  # (mid, qos) in arrival order
     readings: int = 0
@@ -77,6 +83,7 @@ class _Chunk:
     def merge(self, later: _Chunk) -> None:
         self.batches.extend(later.batches)
         self.statuses.extend(later.statuses)
+        self.results.extend(later.results)
         self.quarantine.extend(later.quarantine)
         self.acks.extend(later.acks)
         self.readings += later.readings
@@ -99,10 +106,24 @@ class IngestWorker:
         self.stats = IngestStats()
         self.connected = asyncio.Event()
         self._broker = parse_broker_url(config.broker_url)
+        self._client: aiomqtt.Client | None = None
+
+    def send_command(self, cmd: GatewayCommand) -> None:
+        """Queue ``cmd`` for its gateway (QoS 1); paho delivers it while connected.
+
+        The gateway answers on its ``…/result`` topic, which this worker records.
+        """
+        client = self._client
+        if client is None or not self.connected.is_set():
+            raise CommandNotSent("not connected to the broker")
+        info = client._client.publish(cmd_topic(cmd.gateway), encode(cmd), qos=1)
+        if info.rc != paho.MQTT_ERR_SUCCESS:
+            raise CommandNotSent(f"the MQTT client refused the command: {paho.error_string(info.rc)}")
+        self.stats.commands_sent += 1
 
     # -- connection ----------------------------------------------------------------------
     def _filters(self) -> list[str]:
-        filters = [ALL_READINGS, ALL_STATUS]
+        filters = [ALL_READINGS, ALL_STATUS, ALL_RESULTS]
         if self.config.shared_group:
             filters = [shared(self.config.shared_group, f) for f in filters]
         return filters
@@ -171,6 +192,7 @@ class IngestWorker:
                 for topic_filter in self._filters():
                     await client.subscribe(topic_filter, qos=1)
                 backoff.reset()
+                self._client = client
                 self.connected.set()
                 log.info(
                     "subscribed", extra={"broker": self.config.broker_url, "client_id": self.config.client_id}
@@ -185,6 +207,7 @@ class IngestWorker:
                     waker.cancel()
         finally:
             self.connected.clear()
+            self._client = None
             self.stats.pending_messages = 0
 
     @staticmethod
@@ -252,6 +275,8 @@ class IngestWorker:
                     stats.batches += 1
                 elif checked.status is not None:
                     chunk.statuses.append(checked.status)
+                elif checked.result is not None:
+                    chunk.results.append(checked.result)
                 chunk.quarantine.extend(checked.quarantine)
             if chunk and (
                 chunk.readings >= max_readings
@@ -325,6 +350,16 @@ class IngestWorker:
 
             await self._retry_apply(client, lambda: asyncio.to_thread(record))
             stats.status_messages += len(statuses)
+        record_result = getattr(self.recorder, "record_command_result", None)
+        if chunk.results and record_result is not None:
+            results = chunk.results
+
+            def record_results() -> None:
+                for r in results:
+                    record_result(r)
+
+            await self._retry_apply(client, lambda: asyncio.to_thread(record_results))
+            stats.command_results += len(results)
         self._check_connected(client)
         ack = client._client.ack
         for mid, qos in chunk.acks:
