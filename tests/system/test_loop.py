@@ -134,3 +134,33 @@ async def test_store_loop_end_to_end(store_system: StoreSystem, mosquitto: Mosqu
         return bool((await s.get(f"/gateways/{s.gateway}"))["state"] == "offline")
 
     await wait_for(offline, limit_s=10, what="the gateway's clean goodbye")
+
+
+async def test_a_command_from_the_api_reaches_the_device_and_its_result_comes_back(
+    store_system: StoreSystem,
+) -> None:
+    s = store_system
+    s.play()
+    await wait_for(lambda: s.get(f"/gateways/{s.gateway}"), limit_s=15, what="the gateway's record")
+
+    async def post(body: dict[str, object]) -> dict[str, object]:
+        import httpx
+
+        async with httpx.AsyncClient(timeout=10) as client:
+            r = await client.post(f"{s.api}/gateways/{s.gateway}/commands", json=body)
+            assert r.status_code == 202, r.text
+            return dict(r.json())
+
+    tare = await post({"command": "tare", "args": {"device": "shelf-1", "lane": 3}, "actor": "tech-7"})
+    wrong = await post({"command": "set-rate", "args": {"device": "no-such-device", "hz": 5}})
+
+    async def settled(cid: object) -> dict[str, object] | None:
+        got = dict(await s.get(f"/commands/{cid}"))
+        return got if got["state"] != "sent" else None
+
+    done = await wait_for(lambda: settled(tare["id"]), limit_s=15, what="the tare's result")
+    assert done["state"] == "succeeded"
+    refused = await wait_for(lambda: settled(wrong["id"]), limit_s=15, what="the refusal")
+    assert (refused["state"], refused["reason"]) == ("failed", "unknown-device")
+    tares = [e for e in s.shelf.ground_truth()["events"] if e["kind"] == "tare"]
+    assert [e["lane"] for e in tares] == [3], "the device carried out exactly the one tare"

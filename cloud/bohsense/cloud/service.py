@@ -97,7 +97,13 @@ class CloudService:
             self.core = await asyncio.to_thread(self._build_core)
             self.worker = IngestWorker(self.store, self.core, s.ingest_config(), recorder=self.core)
             token = s.api_token.get_secret_value() if s.api_token is not None else None
-            app = create_app(core=self.core, tsdb=self.store, stats=self.stats, api_token=token)
+            app = create_app(
+                core=self.core,
+                tsdb=self.store,
+                stats=self.stats,
+                api_token=token,
+                send_command=self.worker.send_command,
+            )
             config = uvicorn.Config(
                 app, host=s.api_host, port=s.api_port, log_config=None, access_log=False, lifespan="off"
             )

@@ -8,10 +8,12 @@ from typing import Any
 from fastapi import Depends, FastAPI, Request, status
 from fastapi.responses import JSONResponse
 
+from bohsense.contracts.schema import GatewayCommand
+
 from ..boh import BohCore, InvalidTransition, NotFound
 from ..ports import TimeSeriesQuery
 from ._deps import require_token
-from .routers import alerts, fleet, health, readings, records, replenishment, stock, work_orders
+from .routers import alerts, commands, fleet, health, readings, records, replenishment, stock, work_orders
 
 __all__ = ["API_PREFIX", "create_app"]
 
@@ -24,6 +26,7 @@ def create_app(
     tsdb: TimeSeriesQuery,
     stats: Callable[[], Mapping[str, Any]] | None = None,
     api_token: str | None = None,
+    send_command: Callable[[GatewayCommand], None] | None = None,
 ) -> FastAPI:
     """Build the API. With ``api_token``, every route except ``/health`` needs ``Authorization: Bearer``."""
     if api_token is not None and not api_token.strip():
@@ -35,9 +38,10 @@ def create_app(
     app.state.tsdb = tsdb
     app.state.stats = stats
     app.state.api_token = api_token
+    app.state.send_command = send_command
     app.include_router(health.router, prefix=API_PREFIX)
     protected = [Depends(require_token)]
-    for module in (fleet, readings, stock, alerts, work_orders, replenishment, records):
+    for module in (fleet, commands, readings, stock, alerts, work_orders, replenishment, records):
         app.include_router(module.router, prefix=API_PREFIX, dependencies=protected)
     app.add_exception_handler(NotFound, _not_found)
     app.add_exception_handler(InvalidTransition, _invalid_transition)
