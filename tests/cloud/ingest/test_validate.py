@@ -9,8 +9,8 @@ import pytest
 
 from bohsense.cloud.ingest import check_message
 from bohsense.contracts.codec import Encoding, decode_batch, encode
-from bohsense.contracts.schema import MAX_PAYLOAD_BYTES, GatewayStatus, Reading, ReadingBatch
-from bohsense.contracts.topics import readings_topic, status_topic
+from bohsense.contracts.schema import MAX_PAYLOAD_BYTES, CommandResult, GatewayStatus, Reading, ReadingBatch
+from bohsense.contracts.topics import readings_topic, result_topic, status_topic
 
 NOW = 1_750_000_000 * 10**9
 FUTURE = 300 * 10**9
@@ -112,3 +112,16 @@ def test_status_is_decoded_and_checked_against_its_topic() -> None:
     assert [i.reason for i in wrong.quarantine] == ["topic-mismatch"]
     bad = check_message(status_topic("gw-1"), msgspec.json.encode({"gateway": "gw-1"}), NOW, FUTURE)
     assert [i.reason for i in bad.quarantine] == ["schema"]
+
+
+def test_a_command_result_is_decoded_and_checked_against_its_topic() -> None:
+    res = CommandResult(gateway="gw-1", id="c-9", command="tare", ok=False, ts=NOW, reason="unknown-device")
+    assert check_message(result_topic("gw-1"), encode(res), NOW, FUTURE).result == res
+    wrong = check_message(result_topic("gw-9"), encode(res), NOW, FUTURE)
+    assert [q.reason for q in wrong.quarantine] == ["topic-mismatch"]
+    assert "command result of gateway 'gw-1'" in wrong.quarantine[0].detail
+    bad = check_message(
+        result_topic("gw-1"), msgspec.json.encode({"gateway": "gw-1", "ok": "yes"}), NOW, FUTURE
+    )
+    assert [q.reason for q in bad.quarantine] == ["schema"]
+    assert bad.result is None

@@ -13,7 +13,9 @@ number is still applied and the gateway's watermark can move past it.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import msgspec
 
@@ -53,42 +55,35 @@ def _reject(topic: str, payload: bytes, reason: str, detail: str, now: int, gate
     return Checked(quarantine=[QuarantineItem(topic, payload, reason, detail, now, gateway)])
 
 
+#: topic kind -> (what it is, decoder, how it is carried on): the small gateway messages
+_SMALL: dict[str, tuple[str, Callable[[bytes], Any], Callable[[Any], Checked]]] = {
+    "status": ("status", decode_status, lambda m: Checked(status=m)),
+    "result": ("command result", decode_result, lambda m: Checked(result=m)),
+}
+
+
 def check_message(topic: str, payload: bytes, now: int, max_future_ns: int) -> Checked:
     """Decode and check the message received at ``now`` (ns) on ``topic``."""
     try:
         gateway, kind = _parse_topic(topic)
     except TopicError as exc:
         return _reject(topic, payload, "topic", str(exc), now)
-    if kind == "status":
+    if kind in _SMALL:
+        what, decode, make = _SMALL[kind]
         try:
-            status = decode_status(payload)
+            message = decode(payload)
         except PayloadError as exc:
             return _reject(topic, payload, exc.reason, exc.detail, now, gateway)
-        if status.gateway != gateway:
+        if message.gateway != gateway:
             return _reject(
                 topic,
                 payload,
                 "topic-mismatch",
-                f"status of gateway {status.gateway!r} on the topic of {gateway!r}",
+                f"{what} of gateway {message.gateway!r} on the topic of {gateway!r}",
                 now,
                 gateway,
             )
-        return Checked(status=status)
-    if kind == "result":
-        try:
-            result = decode_result(payload)
-        except PayloadError as exc:
-            return _reject(topic, payload, exc.reason, exc.detail, now, gateway)
-        if result.gateway != gateway:
-            return _reject(
-                topic,
-                payload,
-                "topic-mismatch",
-                f"command result of gateway {result.gateway!r} on the topic of {gateway!r}",
-                now,
-                gateway,
-            )
-        return Checked(result=result)
+        return make(message)
     if kind != "readings":
         return _reject(topic, payload, "topic", f"the cloud does not consume {kind!r} topics", now, gateway)
     try:
