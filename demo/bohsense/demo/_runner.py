@@ -286,19 +286,16 @@ async def _progress(
             raise DemoError(f"the store gateway exited with code {edge.returncode} (see its log)")
         await asyncio.sleep(min(next_at, end) - now)
         if time.monotonic() >= next_at:
+            tick = next_at - t0  # the nominal time, so the lines read 5 s, 10 s, … however busy
             next_at += every
             summary, stock, stats = await _snapshot(service)
-            units = " ".join(
-                f"{getattr(s, 'units', '?'):g}"
-                if isinstance(getattr(s, "units", None), float)
-                else str(getattr(s, "units", "?"))
-                for s in stock
-            )
+            lanes = sorted(stock, key=lambda s: s.location)  # lane 1, 2, … as on the shelf
+            units = " ".join("?" if s.units is None else f"{s.units:g}" for s in lanes)
             vib = await service.store.latest(device=SENSOR, metric="vib_rms_mm_s")
             vib_s = f"{vib[0].value:4.1f}" if vib else "  - "
             say(
-                f"[{time.monotonic() - t0:5.0f} s] readings {stats.get('readings_stored', 0):>7,}"
-                f" | shelf units {units:<14} | vibration {vib_s} mm/s"
+                f"[{tick:5.0f} s] readings {stats.get('readings_stored', 0):>7,}"
+                f" | shelf lanes (units) {units:<14} | vibration {vib_s} mm/s"
                 f" | alerts {summary['alerts']} | work orders {summary['work_orders']}"
                 f" | proposals {summary['replenishment_proposals']} | quarantined {summary['quarantined']}"
             )
