@@ -49,7 +49,15 @@ from bohsense.cloud.ports import ApplyOutcome, BatchApplier, QuarantineItem, Sta
 from bohsense.cloud.tsdb import StorageRejected, StorageUnavailable, TimeSeriesStore
 from bohsense.contracts.codec import encode
 from bohsense.contracts.schema import CloudAck, CommandResult, GatewayCommand, GatewayStatus, ReadingBatch
-from bohsense.contracts.topics import ALL_READINGS, ALL_RESULTS, ALL_STATUS, ack_topic, cmd_topic, shared
+from bohsense.contracts.topics import (
+    ALL_READINGS,
+    ALL_RESULTS,
+    ALL_STATUS,
+    ack_topic,
+    cmd_topic,
+    readings_topic,
+    shared,
+)
 
 __all__ = ["CommandNotSent", "IngestWorker"]
 
@@ -63,6 +71,9 @@ _GROUP_COMMIT = 4
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+
+#: failed attempts of one commit's BOH call before looking for a poison batch in it
+_ATTEMPTS_BEFORE_ISOLATING = 3
 
 _Inbox = collections.deque[tuple[str, bytes, int, int]]  # topic, payload, mid, qos
 
@@ -335,9 +346,7 @@ class IngestWorker:
                 )
         outcome = ApplyOutcome()
         if batches:
-            outcome = await self._retry_apply(
-                client, lambda: asyncio.to_thread(self.applier.apply_batches, batches)
-            )
+            outcome = await self._apply(client, batches)
             stats.batches_applied += outcome.applied
             stats.readings_applied += outcome.readings_applied
             stats.duplicates += outcome.duplicates
@@ -446,6 +455,74 @@ class IngestWorker:
                 log.info("time-series store is back")
                 self.stats.storage_down = False
             return written
+
+    async def _apply(self, client: aiomqtt.Client, batches: list[ReadingBatch]) -> ApplyOutcome:
+        """Apply ``batches``, retrying while the BOH core fails; after a few failures, look
+        for a poison batch (one whose readings make the core fail while the database works)
+        so that one bad batch cannot stall every gateway's ingest."""
+        backoff = Backoff(self.config.retry_initial_s, self.config.retry_max_s)
+        failures = 0
+        while True:
+            try:
+                return await asyncio.to_thread(self.applier.apply_batches, batches)
+            except Exception:
+                failures += 1
+                self.stats.apply_retries += 1
+                log.exception("BOH core call failed; retrying (messages stay unacknowledged)")
+                self._check_connected(client)
+            if failures >= _ATTEMPTS_BEFORE_ISOLATING:
+                outcome = await self._isolate_poison(batches)
+                if outcome is not None:
+                    return outcome
+            await asyncio.sleep(backoff.next())
+
+    async def _isolate_poison(self, batches: list[ReadingBatch]) -> ApplyOutcome | None:
+        """Apply the batches one by one. A batch that fails alone while its empty copy (same
+        gateway and seq, no readings) applies is poison: it is quarantined with the error,
+        and its seq is recorded so the gateway's watermark moves on. None when even an
+        empty copy fails: then the database itself is failing and the caller retries."""
+        apply = self.applier.apply_batches
+        outcomes: list[ApplyOutcome] = []
+        poison: list[QuarantineItem] = []
+        for b in batches:
+            try:
+                outcomes.append(await asyncio.to_thread(apply, [b]))
+                continue
+            except Exception as exc:
+                error = exc
+            try:
+                outcomes.append(await asyncio.to_thread(apply, [msgspec.structs.replace(b, readings=[])]))
+            except Exception:
+                return None
+            log.error(
+                "batch quarantined: the BOH core fails on its readings",
+                extra={"gateway": b.gateway, "seq": b.seq, "error": repr(error)[:300]},
+            )
+            poison.append(
+                QuarantineItem(
+                    readings_topic(b.gateway),
+                    encode(b),
+                    "apply-failed",
+                    repr(error)[:1000],
+                    time.time_ns(),
+                    b.gateway,
+                )
+            )
+        if poison:
+            items = poison
+            await asyncio.to_thread(self.applier.quarantine, items)
+            self.stats.quarantined += len(items)
+            self.stats.quarantined_by_reason["apply-failed"] += len(items)
+        marks: dict[str, int] = {}
+        for o in outcomes:
+            for gw, mark in o.watermarks.items():
+                marks[gw] = max(mark, marks.get(gw, mark))
+        return ApplyOutcome(
+            applied=sum(o.applied for o in outcomes),
+            duplicates=sum(o.duplicates for o in outcomes),
+            readings_applied=sum(o.readings_applied for o in outcomes),
+            watermarks=marks,
+        )
 
     async def _retry_apply(self, client: aiomqtt.Client, call: Callable[[], Awaitable[T]]) -> T:
         backoff = Backoff(self.config.retry_initial_s, self.config.retry_max_s)
