@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
@@ -112,6 +112,17 @@ def audit_record(a: AuditEntry) -> AuditRecord:
     )
 
 
+_Q = TypeVar("_Q", bound=Select[*tuple[Any, ...]])
+
+
+def _where(q: _Q, *filters: tuple[Any, object]) -> _Q:
+    """``q`` narrowed by each ``column == value`` whose value is given (not None)."""
+    for column, value in filters:
+        if value is not None:
+            q = q.where(column == value)
+    return q
+
+
 def _page(q: Select[Any], limit: int, offset: int) -> Select[Any]:
     return q.limit(limit).offset(offset)
 
@@ -125,8 +136,7 @@ def get_one(s: Session, model: type[Any], entity: str, entity_id: object, *, loc
 
 def list_gateways(s: Session, site: str | None) -> list[GatewayRecord]:
     q = select(Gateway).order_by(Gateway.id)
-    if site is not None:
-        q = q.where(Gateway.site == site)
+    q = _where(q, (Gateway.site, site))
     return [gateway_record(g) for g in s.scalars(q)]
 
 
@@ -134,10 +144,7 @@ def list_devices(
     s: Session, gateway: str | None, kind: str | None, limit: int, offset: int
 ) -> list[DeviceRecord]:
     q = select(Device).order_by(Device.gateway, Device.device)
-    if gateway is not None:
-        q = q.where(Device.gateway == gateway)
-    if kind is not None:
-        q = q.where(Device.kind == kind)
+    q = _where(q, (Device.gateway, gateway), (Device.kind, kind))
     return [
         DeviceRecord(d.gateway, d.device, d.kind, d.asset_id, d.lane_id, d.first_seen_ns, d.last_seen_ns)
         for d in s.scalars(_page(q, limit, offset))
@@ -150,10 +157,7 @@ def stock_levels(s: Session, site: str | None, sku: str | None) -> list[StockLev
         .outerjoin(StockLevel, StockLevel.location_id == StockLocation.id)
         .order_by(StockLocation.site, StockLocation.sku, StockLocation.location)
     )
-    if site is not None:
-        q = q.where(StockLocation.site == site)
-    if sku is not None:
-        q = q.where(StockLocation.sku == sku)
+    q = _where(q, (StockLocation.site, site), (StockLocation.sku, sku))
     return [
         StockLevelRecord(
             loc.site,
@@ -174,12 +178,7 @@ def list_alerts(
     s: Session, state: str | None, asset_id: str | None, site: str | None, limit: int, offset: int
 ) -> list[AlertRecord]:
     q = select(Alert).order_by(Alert.id.desc())
-    if state is not None:
-        q = q.where(Alert.state == state)
-    if asset_id is not None:
-        q = q.where(Alert.asset_id == asset_id)
-    if site is not None:
-        q = q.where(Alert.site == site)
+    q = _where(q, (Alert.state, state), (Alert.asset_id, asset_id), (Alert.site, site))
     return [alert_record(a) for a in s.scalars(_page(q, limit, offset))]
 
 
@@ -187,12 +186,7 @@ def list_work_orders(
     s: Session, state: str | None, asset_id: str | None, alert_id: int | None, limit: int, offset: int
 ) -> list[WorkOrderRecord]:
     q = select(WorkOrder).order_by(WorkOrder.id.desc())
-    if state is not None:
-        q = q.where(WorkOrder.state == state)
-    if asset_id is not None:
-        q = q.where(WorkOrder.asset_id == asset_id)
-    if alert_id is not None:
-        q = q.where(WorkOrder.alert_id == alert_id)
+    q = _where(q, (WorkOrder.state, state), (WorkOrder.asset_id, asset_id), (WorkOrder.alert_id, alert_id))
     return [work_order_record(w) for w in s.scalars(_page(q, limit, offset))]
 
 
@@ -200,12 +194,12 @@ def list_proposals(
     s: Session, state: str | None, site: str | None, sku: str | None, limit: int, offset: int
 ) -> list[ProposalRecord]:
     q = select(ReplenishmentProposal).order_by(ReplenishmentProposal.id.desc())
-    if state is not None:
-        q = q.where(ReplenishmentProposal.state == state)
-    if site is not None:
-        q = q.where(ReplenishmentProposal.site == site)
-    if sku is not None:
-        q = q.where(ReplenishmentProposal.sku == sku)
+    q = _where(
+        q,
+        (ReplenishmentProposal.state, state),
+        (ReplenishmentProposal.site, site),
+        (ReplenishmentProposal.sku, sku),
+    )
     return [proposal_record(p) for p in s.scalars(_page(q, limit, offset))]
 
 
@@ -213,10 +207,7 @@ def list_audit(
     s: Session, entity: str | None, entity_id: str | None, limit: int, offset: int
 ) -> list[AuditRecord]:
     q = select(AuditEntry).order_by(AuditEntry.id)
-    if entity is not None:
-        q = q.where(AuditEntry.entity == entity)
-    if entity_id is not None:
-        q = q.where(AuditEntry.entity_id == entity_id)
+    q = _where(q, (AuditEntry.entity, entity), (AuditEntry.entity_id, entity_id))
     return [audit_record(a) for a in s.scalars(_page(q, limit, offset))]
 
 
@@ -224,10 +215,7 @@ def list_quarantine(
     s: Session, reason: str | None, gateway: str | None, limit: int, offset: int
 ) -> list[QuarantineRecord]:
     q = select(QuarantineRow).order_by(QuarantineRow.id.desc())
-    if reason is not None:
-        q = q.where(QuarantineRow.reason == reason)
-    if gateway is not None:
-        q = q.where(QuarantineRow.gateway == gateway)
+    q = _where(q, (QuarantineRow.reason, reason), (QuarantineRow.gateway, gateway))
     return [
         QuarantineRecord(r.id, r.topic, r.gateway, r.reason, r.detail, r.payload, r.received_ns)
         for r in s.scalars(_page(q, limit, offset))
