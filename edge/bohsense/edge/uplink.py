@@ -33,7 +33,7 @@ from bohsense.contracts.codec import PayloadError, decode_ack, decode_command, e
 from bohsense.contracts.schema import CloudAck, CommandResult, GatewayCommand, GatewayStatus
 from bohsense.contracts.timeutil import now_ns
 from bohsense.contracts.topics import ack_topic, cmd_topic, readings_topic, result_topic, status_topic
-from bohsense.edge.commands import COMMANDS
+from bohsense.edge.commands import COMMANDS, CommandRouter
 from bohsense.edge.outbox import OutboxStats, ThreadedOutbox
 from bohsense.edge.outbox_state import EntryEvent, EntryState, transition
 from bohsense.edge.transport import Transport
@@ -79,7 +79,8 @@ class Uplink:
         commands: CommandHandler | None = None,
     ) -> None:
         self.gateway, self.site = gateway, site
-        self._commands = commands
+        # without a router of the agent's (its devices), only ping is carried out
+        self._commands = commands if commands is not None else CommandRouter(gateway, []).execute
         self._command_tasks: set[asyncio.Task[None]] = set()
         self._outbox = outbox
         self._transport = transport
@@ -326,18 +327,7 @@ class Uplink:
 
     async def _answer(self, cmd: GatewayCommand) -> None:
         """Carry out ``cmd`` (a device command may take a while) and publish its result."""
-        if self._commands is not None:
-            result = await self._commands(cmd)
-        else:
-            known = cmd.command in KNOWN_COMMANDS
-            result = CommandResult(
-                gateway=self.gateway,
-                id=cmd.id,
-                command=cmd.command,
-                ok=cmd.command == "ping",
-                ts=now_ns(),
-                reason="" if cmd.command == "ping" else ("not-supported" if known else "unknown-command"),
-            )
+        result = await self._commands(cmd)
         self.counters["command_results"] += 1
         if not result.ok:
             self.counters["commands_failed"] += 1
