@@ -49,15 +49,7 @@ from bohsense.cloud.ports import ApplyOutcome, BatchApplier, QuarantineItem, Sta
 from bohsense.cloud.tsdb import StorageRejected, StorageUnavailable, TimeSeriesStore
 from bohsense.contracts.codec import encode
 from bohsense.contracts.schema import CloudAck, CommandResult, GatewayCommand, GatewayStatus, ReadingBatch
-from bohsense.contracts.topics import (
-    ALL_READINGS,
-    ALL_RESULTS,
-    ALL_STATUS,
-    ack_topic,
-    cmd_topic,
-    readings_topic,
-    shared,
-)
+from bohsense.contracts.topics import ack_topic, cloud_subscriptions, cmd_topic, readings_topic, shared
 
 __all__ = ["CommandNotSent", "IngestWorker"]
 
@@ -134,7 +126,7 @@ class IngestWorker:
 
     # -- connection ----------------------------------------------------------------------
     def _filters(self) -> list[str]:
-        filters = [ALL_READINGS, ALL_STATUS, ALL_RESULTS]
+        filters = cloud_subscriptions()
         if self.config.shared_group:
             filters = [shared(self.config.shared_group, f) for f in filters]
         return filters
