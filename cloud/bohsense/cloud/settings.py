@@ -9,6 +9,7 @@ that cannot work, an unknown URL scheme).
 from __future__ import annotations
 
 import ipaddress
+import os
 import re
 from pathlib import Path
 from typing import Any
@@ -34,7 +35,9 @@ def _is_local(host: str) -> bool:
 
 
 class CloudSettings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="BOHSENSE_CLOUD_", extra="forbid", frozen=True)
+    model_config = SettingsConfigDict(
+        env_prefix="BOHSENSE_CLOUD_", extra="forbid", frozen=True, hide_input_in_errors=True
+    )
 
     broker_url: str = Field("mqtt://127.0.0.1:1883", description="mqtt://[user:pass@]host:port or mqtts://…")
     mqtt_protocol: int = Field(
@@ -96,6 +99,25 @@ class CloudSettings(BaseSettings):
         if v is not None and not _GROUP_RE.match(v):
             raise ValueError(f"shared group {v!r} must be 1-64 letters, digits, '_', '.', '-'")
         return v or None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_unknown_variables(cls, data: Any) -> Any:
+        # extra="forbid" covers constructor arguments only: pydantic-settings reads just the
+        # variables that name a field and ignores the rest, so a typo would pass silently.
+        prefix = cls.model_config.get("env_prefix", "")
+        fields = set(cls.model_fields)
+        unknown = sorted(
+            name
+            for name in os.environ
+            if name.upper().startswith(prefix) and name[len(prefix) :].lower() not in fields
+        )
+        if unknown:
+            raise ValueError(
+                f"environment variable {unknown[0]} names no cloud setting"
+                f" (known: {', '.join(prefix + f.upper() for f in sorted(fields))})"
+            )
+        return data
 
     @model_validator(mode="after")
     def _safe(self) -> CloudSettings:
