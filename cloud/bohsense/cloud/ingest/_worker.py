@@ -198,7 +198,7 @@ class IngestWorker:
                 self._client = client
                 self.connected.set()
                 log.info(
-                    "subscribed", extra={"broker": self.config.broker_url, "client_id": self.config.client_id}
+                    "subscribed", extra={"broker": self._broker.url, "client_id": self.config.client_id}
                 )
                 queue: asyncio.Queue[_Chunk | None] = asyncio.Queue(maxsize=1)
                 stored: asyncio.Queue[_Chunk | None] = asyncio.Queue(maxsize=_GROUP_COMMIT)
