@@ -197,9 +197,7 @@ class IngestWorker:
                 backoff.reset()
                 self._client = client
                 self.connected.set()
-                log.info(
-                    "subscribed", extra={"broker": self._broker.url, "client_id": self.config.client_id}
-                )
+                log.info("subscribed", extra={"broker": self._broker.url, "client_id": self.config.client_id})
                 queue: asyncio.Queue[_Chunk | None] = asyncio.Queue(maxsize=1)
                 stored: asyncio.Queue[_Chunk | None] = asyncio.Queue(maxsize=_GROUP_COMMIT)
                 async with asyncio.TaskGroup() as tg:
