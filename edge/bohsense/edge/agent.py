@@ -147,7 +147,9 @@ class EdgeAgent:
             self._stop = stop
         st = self.settings
         self.drivers = self._given_drivers if self._given_drivers is not None else self._build_drivers()
-        transport = self._given_transport or self._build_transport()  # no I/O yet
+        transport = (
+            self._given_transport or self._build_transport()
+        )  # no I/O yet (wills come from the uplink)
         raw_outbox = await asyncio.to_thread(
             Outbox,
             st.outbox.path,
@@ -237,7 +239,7 @@ class EdgeAgent:
             port=b.port,
             keepalive=b.keepalive_s,
             will_topic=status_topic(st.gateway_id),
-            will_payload=Uplink.status_payload(st.gateway_id, st.site, "lost"),
+            will=self._next_will,
             username=b.username,
             password=b.password,
             tls=b.tls,
@@ -246,6 +248,12 @@ class EdgeAgent:
             reconnect_max_s=b.reconnect_max_s,
             client_inflight=min(b.max_inflight, 100),
         )
+
+    def _next_will(self) -> tuple[bytes, int]:
+        """The transport's will factory: the uplink builds one per connection (network thread)."""
+        uplink = self.uplink
+        assert uplink is not None, "the transport starts only after the uplink exists"
+        return uplink.next_will()
 
     async def _supervise(self, driver: Driver) -> None:
         assert self.buffer is not None

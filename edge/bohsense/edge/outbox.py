@@ -4,7 +4,8 @@ One SQLite file (WAL mode) holds the entries and the counters that must survive 
 restart or a ``kill -9``: the next sequence number and the dropped batches/readings::
 
     entries(seq INTEGER PRIMARY KEY, created INTEGER, readings INTEGER, payload BLOB)
-    meta(key TEXT PRIMARY KEY, value INTEGER)   -- next_seq, dropped_batches, dropped_readings
+    meta(key TEXT PRIMARY KEY, value INTEGER)   -- next_seq, dropped_batches, dropped_readings,
+                                                -- status_epoch (the last MQTT connection's epoch)
 
 ``payload`` is the MessagePack array of the batch's readings; the envelope (gateway,
 seq, sent, floor, site) is added when the entry is published, so that ``floor`` and
@@ -59,6 +60,7 @@ CREATE TABLE IF NOT EXISTS entries (
 );
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
 INSERT OR IGNORE INTO meta VALUES ('next_seq', 1), ('dropped_batches', 0), ('dropped_readings', 0);
+INSERT OR IGNORE INTO meta VALUES ('status_epoch', 0);
 """
 
 
@@ -77,6 +79,8 @@ class OutboxStats:
     floor: int
     dropped_batches: int
     dropped_readings: int
+    #: the epoch of the last MQTT connection the gateway opened (``GatewayStatus.epoch``)
+    epoch: int = 0
 
 
 class Outbox:
@@ -120,6 +124,7 @@ class Outbox:
         self._next_seq = int(meta["next_seq"])
         self._dropped_batches = int(meta["dropped_batches"])
         self._dropped_readings = int(meta["dropped_readings"])
+        self._epoch = int(meta["status_epoch"])
 
     # -- queries -------------------------------------------------------------------------
 
@@ -140,6 +145,7 @@ class Outbox:
             floor=self.floor,
             dropped_batches=self._dropped_batches,
             dropped_readings=self._dropped_readings,
+            epoch=self._epoch,
         )
 
     def fetch(self, from_seq: int, limit: int) -> list[Entry]:
@@ -217,6 +223,14 @@ class Outbox:
         if self._min is not None:
             self._min += shift
         return shift
+
+    def record_epoch(self, epoch: int) -> None:
+        """Keep ``epoch`` (of a connection just opened) if it is the highest so far."""
+        if epoch <= self._epoch:
+            return
+        with self._tx():
+            self._db.execute("UPDATE meta SET value = ? WHERE key = 'status_epoch'", (epoch,))
+        self._epoch = epoch
 
     def close(self) -> None:
         self._db.close()
@@ -302,6 +316,9 @@ class ThreadedOutbox:
 
     async def rebase(self, upto: int) -> int:
         return await self._call(lambda: self._outbox.rebase(upto))
+
+    async def record_epoch(self, epoch: int) -> None:
+        await self._call(lambda: self._outbox.record_epoch(epoch))
 
     async def close(self) -> None:
         await self._call(self._outbox.close)

@@ -15,6 +15,13 @@ Inbound, on the gateway's own topics:
   the reason); ``ping`` also republishes the status.
 A payload that does not decode, or names another gateway, is rejected with its reason,
 counted in ``rejected`` and logged; nothing else happens.
+
+Status (``…/status``, retained): every MQTT connection has an epoch
+(``GatewayStatus.epoch``): ``next_will`` allocates it just before the transport opens
+the connection (the gateway's time in ns, strictly above every epoch this outbox has
+seen) and builds that connection's ``lost`` will with it; the birth (``online``), the
+statuses republished on ``ping`` and the clean goodbye (``offline``) carry the epoch of
+the connection they are sent on. The epoch is kept in the outbox once connected.
 """
 
 from __future__ import annotations
@@ -22,6 +29,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import logging
+import threading
 import time
 from collections.abc import Awaitable, Callable
 from importlib.metadata import PackageNotFoundError, version
@@ -79,6 +87,10 @@ class Uplink:
         commands: CommandHandler | None = None,
     ) -> None:
         self.gateway, self.site = gateway, site
+        self._epoch_lock = threading.Lock()
+        self._last_epoch = outbox.snapshot.epoch  # the highest allocated (any thread)
+        self.epoch = 0  # of the current connection (event loop)
+        self._epoch_tasks: set[asyncio.Task[None]] = set()
         # without a router of the agent's (its devices), only ping is carried out
         self._commands = commands if commands is not None else CommandRouter(gateway, []).execute
         self._command_tasks: set[asyncio.Task[None]] = set()
@@ -112,7 +124,11 @@ class Uplink:
 
     @staticmethod
     def status_payload(
-        gateway: str, site: str, state: Literal["online", "offline", "lost"], s: OutboxStats | None = None
+        gateway: str,
+        site: str,
+        state: Literal["online", "offline", "lost"],
+        s: OutboxStats | None = None,
+        epoch: int = 0,
     ) -> bytes:
         return encode(
             GatewayStatus(
@@ -124,8 +140,23 @@ class Uplink:
                 next_seq=s.next_seq if s else 0,
                 outbox_depth=s.depth if s else 0,
                 dropped=s.dropped_readings if s else 0,
+                epoch=epoch,
             )
         )
+
+    def next_epoch(self) -> int:
+        """A new connection epoch: now in ns, strictly above every one before (thread-safe)."""
+        with self._epoch_lock:
+            self._last_epoch = max(now_ns(), self._last_epoch + 1)
+            return self._last_epoch
+
+    def next_will(self) -> tuple[bytes, int]:
+        """The ``lost`` will of the connection about to be opened, and its epoch.
+
+        Called by the transport on its network thread before every connection attempt.
+        """
+        epoch = self.next_epoch()
+        return self.status_payload(self.gateway, self.site, "lost", self._outbox.snapshot, epoch), epoch
 
     def start(self) -> None:
         self._transport.start(self, asyncio.get_running_loop())
@@ -217,7 +248,11 @@ class Uplink:
 
     # -- transport events (on the loop) --------------------------------------------------
 
-    def on_connected(self, session_present: bool) -> None:
+    def on_connected(self, session_present: bool, epoch: int = 0) -> None:
+        self.epoch = epoch or self.next_epoch()
+        task = asyncio.create_task(self._outbox.record_epoch(self.epoch), name="record-epoch")
+        self._epoch_tasks.add(task)
+        task.add_done_callback(self._epoch_tasks.discard)
         self.counters["connects"] += 1
         if self.counters["connects"] > 1:
             self.counters["reconnects"] += 1
@@ -266,7 +301,7 @@ class Uplink:
 
     def _publish_status(self, state: Literal["online", "offline", "lost"]) -> asyncio.Future[None]:
         fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        payload = self.status_payload(self.gateway, self.site, state, self._outbox.snapshot)
+        payload = self.status_payload(self.gateway, self.site, state, self._outbox.snapshot, self.epoch)
         mid = self._transport.publish(self._topics["status"], payload, retain=True)
         self._status_mids[mid] = fut
         return fut
