@@ -24,6 +24,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Sequence
+from pathlib import Path
 
 from bohsense.contracts.topics import status_topic
 from bohsense.edge.batcher import Batcher, ReadingBuffer
@@ -228,7 +229,8 @@ class EdgeAgent:
     def _build_drivers(self) -> list[Driver]:
         from bohsense.edge.drivers.registry import build_driver
 
-        return [build_driver(d.name, d.kind, d.options) for d in self.settings.devices]
+        state_dir = Path(self.settings.outbox.path).parent
+        return [build_driver(d.name, d.kind, d.options, state_dir=state_dir) for d in self.settings.devices]
 
     def _build_transport(self) -> Transport:
         st = self.settings

@@ -25,6 +25,15 @@ Readings (``Reading(device, metric, ts, value)``, ``ts`` = device event time, UT
 - condition sensor: device ``<device_id>``, one metric per channel: ``temp_c``,
   ``vib_rms_mm_s``.
 
+Tare (``tare(lane, force)``, what the cloud's ``tare`` command calls): a plain tare is
+for an empty lane and is refused before anything is sent when a lane that counts units
+holds stock (``lane-not-empty``) or has no settled count yet (``lane-unsettled``);
+after the device's ACK the present load is the lane's zero (offset 0). With ``force``
+the gateway re-baselines instead: the device zeroes, and the gateway moves the lane's
+offset by the net weight it held, so weight and units carry on unchanged. The moved
+offsets are kept in ``lanes-<driver>.json`` in the state directory (the outbox's) and
+applied again after a restart.
+
 A corrupt frame is counted under ``errors_<reason>`` and logged at most every 10 s; a
 vanished or failing port is closed and reopened with jittered exponential backoff
 (``reconnects``). After opening, bytes up to the first 0x00 are skipped (the gateway
@@ -38,12 +47,14 @@ import logging
 import time
 from collections import Counter
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
+from bohsense.edge.drivers._lane_baselines import LaneBaselines
 from bohsense.edge.drivers._serial_lanes import LaneConfig, StabilityConfig
 from bohsense.edge.drivers._serial_link import Backoff, SerialLink
 from bohsense.edge.drivers._serial_session import SerialSession, SessionConfig, SessionOutput
-from bohsense.edge.drivers.base import DriverError, ReadingSink
+from bohsense.edge.drivers.base import CommandRefused, DriverError, ReadingSink
 from bohsense.firmware_bridge import Ack, Command, Frame, FrameDecoder, Message, Nack, encode_frame
 
 __all__ = ["SerialDeviceDriver"]
@@ -84,8 +95,10 @@ class SerialDeviceDriver:
         silence_timeout_s: float = 10.0,
         reconnect_max_s: float = 5.0,
         read_timeout_s: float = 0.05,
+        state_dir: Path | None = None,
     ) -> None:
         self.name = name
+        self.baselines = LaneBaselines(None if state_dir is None else state_dir / f"lanes-{name}.json")
         self.port = port
         self.baudrate = baudrate
         self.session_config = session or SessionConfig()
@@ -103,7 +116,9 @@ class SerialDeviceDriver:
     # -- configuration ------------------------------------------------------------------
 
     @classmethod
-    def from_options(cls, name: str, options: Mapping[str, Any]) -> SerialDeviceDriver:
+    def from_options(
+        cls, name: str, options: Mapping[str, Any], *, state_dir: Path | None = None
+    ) -> SerialDeviceDriver:
         def bad(msg: str) -> DriverError:
             return DriverError(f"device {name!r}: {msg}")
 
@@ -163,12 +178,14 @@ class SerialDeviceDriver:
             silence_timeout_s=floats["silence_timeout_s"],
             reconnect_max_s=floats["reconnect_max_s"],
             read_timeout_s=floats["read_timeout_s"],
+            state_dir=state_dir,
         )
 
     # -- running ------------------------------------------------------------------------
 
     async def run(self, sink: ReadingSink) -> None:
         """Connect, read, reconnect; returns only when cancelled."""
+        self.baselines.load()
         link = SerialLink(
             self.port, baudrate=self.baudrate, read_timeout_s=self.read_timeout_s, name=self.name
         )
@@ -201,7 +218,7 @@ class SerialDeviceDriver:
             link.shutdown()
 
     async def _connection(self, link: SerialLink, sink: ReadingSink) -> None:
-        session = SerialSession(self.session_config)
+        session = SerialSession(self.session_config, self.baselines.of)
         self._session = session
         decoder = FrameDecoder()
         attached = False
@@ -257,6 +274,12 @@ class SerialDeviceDriver:
         for reading in out.readings:
             sink.put(reading)
         self._counters["readings"] += len(out.readings)
+        for device, lane, offset in out.baselines:
+            self.baselines.set(device, lane, offset)
+            log.info(
+                "lane re-baselined after a tare",
+                extra={"driver": self.name, "device": device, "lane": lane, "offset_g": round(offset, 3)},
+            )
         for command_seq, reply in out.replies:
             future = self._waiting.pop(command_seq, None)
             if future is not None and not future.done():
@@ -294,6 +317,34 @@ class SerialDeviceDriver:
             ) from None
         finally:
             self._waiting.pop(seq, None)
+
+    async def tare(self, lane: int, *, force: bool = False, timeout_s: float = 2.0) -> Ack | Nack:
+        """Tare ``lane`` (0: every lane) as the module doc says; raise ``CommandRefused``
+        when the gateway refuses it, ``DriverError`` when the device cannot be reached."""
+        session = self._session
+        if self._link is None or session is None or not self.connected.is_set():
+            raise DriverError(f"device {self.name!r}: not connected")
+        lanes = session.lanes()
+        if not lanes:
+            raise CommandRefused("not-supported", f"device {self.name!r} has no shelf lanes to tare")
+        if not 0 <= lane <= len(lanes):
+            raise CommandRefused(
+                "bad-argument", f"no lane {lane} on {self.name!r} (lanes 1..{len(lanes)}, 0 = all)"
+            )
+        if not force:
+            targets = range(1, len(lanes) + 1) if lane == 0 else (lane,)
+            stocked = [(n, lanes[n - 1].units) for n in targets if lanes[n - 1].counts_units]
+            unsettled = [n for n, units in stocked if units is None]
+            full = [f"lane {n} holds {units} units" for n, units in stocked if units]
+            hint = "; a tare zeroes an empty lane (force=true re-baselines and keeps the units)"
+            if full:
+                raise CommandRefused("lane-not-empty", ", ".join(full) + hint)
+            if unsettled:
+                raise CommandRefused(
+                    "lane-unsettled", f"lane(s) {unsettled} have no settled units count yet" + hint
+                )
+        session.expect_tare(self._tx_seq, lane, keep=force)
+        return await self.command(Command.tare(lane), timeout_s=timeout_s)
 
     def _fail_waiting(self, why: str) -> None:
         for future in self._waiting.values():
