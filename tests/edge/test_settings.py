@@ -159,3 +159,40 @@ def test_run_refuses_an_unknown_driver_kind_with_exit_2(tmp_path: Path) -> None:
     r = _cli("run", "--config", str(cfg))
     assert r.returncode == 2
     assert "unknown driver kind 'teleporter'" in r.stderr
+
+
+@pytest.mark.parametrize(
+    ("device", "message"),
+    [
+        ('kind = "llrp"\nhost = "10.0.0.5"', "unknown driver kind 'llrp'"),
+        ('kind = "serial"\nport = "/dev/ttyUSB0"\nspeed = 9600', "unknown serial option(s) ['speed']"),
+        ('kind = "synthetic"\ndevices = 0', "'devices' must be an integer >= 1"),
+    ],
+)
+def test_check_config_builds_every_driver_as_run_does(tmp_path: Path, device: str, message: str) -> None:
+    cfg = tmp_path / "gw.toml"
+    cfg.write_text(
+        f'gateway_id = "g"\n[outbox]\npath = "{tmp_path}/o.db"\n[[devices]]\nname = "a"\n{device}\n'
+    )
+    codes = {}
+    for cmd in ("check-config", "run"):
+        r = _cli(cmd, "--config", str(cfg))
+        codes[cmd] = r.returncode
+        assert message in r.stderr, (cmd, r.stderr)
+        assert "device 'a'" in r.stderr
+    assert codes == {"check-config": 2, "run": 2}, "the systemd pre-start check fails as run would"
+    assert not (tmp_path / "o.db").exists(), "check-config opens nothing"
+
+
+def test_check_config_refuses_a_tls_setup_that_run_cannot_make(tmp_path: Path) -> None:
+    cfg = tmp_path / "gw.toml"
+    cfg.write_text(
+        f'gateway_id = "g"\n[broker]\nurl = "mqtts://127.0.0.1:1"\ntls_ca = "{tmp_path}/missing-ca.pem"\n'
+        f'[outbox]\npath = "{tmp_path}/o.db"\n'
+    )
+    codes = {}
+    for cmd in ("check-config", "run"):
+        r = _cli(cmd, "--config", str(cfg))
+        codes[cmd] = r.returncode
+        assert "TLS setup failed" in r.stderr, (cmd, r.stderr)
+    assert codes["check-config"] == codes["run"] != 0

@@ -24,15 +24,14 @@ import contextlib
 import logging
 import time
 from collections.abc import Sequence
-from pathlib import Path
 
-from bohsense.contracts.topics import status_topic
 from bohsense.edge.batcher import Batcher, ReadingBuffer
 from bohsense.edge.commands import CommandRouter
 from bohsense.edge.drivers.base import Driver
 from bohsense.edge.outbox import Outbox, ThreadedOutbox
+from bohsense.edge.preflight import build_drivers, build_transport
 from bohsense.edge.settings import GatewaySettings
-from bohsense.edge.transport import PahoTransport, Transport, backoff_delay
+from bohsense.edge.transport import Transport, backoff_delay
 from bohsense.edge.uplink import Uplink
 
 __all__ = ["EdgeAgent"]
@@ -227,29 +226,10 @@ class EdgeAgent:
     # -- internals ------------------------------------------------------------------------
 
     def _build_drivers(self) -> list[Driver]:
-        from bohsense.edge.drivers.registry import build_driver
-
-        state_dir = Path(self.settings.outbox.path).parent
-        return [build_driver(d.name, d.kind, d.options, state_dir=state_dir) for d in self.settings.devices]
+        return build_drivers(self.settings)
 
     def _build_transport(self) -> Transport:
-        st = self.settings
-        b = st.broker
-        return PahoTransport(
-            client_id=st.gateway_id,
-            host=b.host,
-            port=b.port,
-            keepalive=b.keepalive_s,
-            will_topic=status_topic(st.gateway_id),
-            will=self._next_will,
-            username=b.username,
-            password=b.password,
-            tls=b.tls,
-            tls_ca=b.tls_ca,
-            reconnect_min_s=b.reconnect_min_s,
-            reconnect_max_s=b.reconnect_max_s,
-            client_inflight=min(b.max_inflight, 100),
-        )
+        return build_transport(self.settings, self._next_will)
 
     def _next_will(self) -> tuple[bytes, int]:
         """The transport's will factory: the uplink builds one per connection (network thread)."""
