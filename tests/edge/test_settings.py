@@ -196,3 +196,21 @@ def test_check_config_refuses_a_tls_setup_that_run_cannot_make(tmp_path: Path) -
         codes[cmd] = r.returncode
         assert "TLS setup failed" in r.stderr, (cmd, r.stderr)
     assert codes["check-config"] == codes["run"] != 0
+
+
+@pytest.mark.parametrize(
+    ("section", "message"),
+    [
+        ("[batch]\nmax_bytes = 2000000", "Expected `int` <= 983040 - at `$.batch.max_bytes`"),
+        ("[batch]\nmax_bytes = 600000\n[outbox]\nmax_bytes = 100000", "cannot hold one batch"),
+    ],
+)
+def test_check_config_refuses_batch_limits_that_cannot_fit(
+    tmp_path: Path, section: str, message: str
+) -> None:
+    cfg = tmp_path / "gw.toml"
+    cfg.write_text(f'gateway_id = "g"\n{section}\n')
+    for cmd in ("check-config", "run"):
+        r = _cli(cmd, "--config", str(cfg))
+        assert r.returncode == 2, (cmd, r.stderr)
+        assert message in r.stderr, (cmd, r.stderr)

@@ -171,7 +171,7 @@ class EdgeAgent:
                 "devices": [d.name for d in self.drivers],
             },
         )
-        self.buffer = ReadingBuffer(st.batch.buffer_readings, st.batch.max_readings)
+        self.buffer = ReadingBuffer(st.batch.buffer_readings, st.batch.max_readings, st.batch.max_bytes)
         self.uplink = uplink = Uplink(
             gateway=st.gateway_id,
             site=st.site,
@@ -185,6 +185,7 @@ class EdgeAgent:
             self.buffer,
             outbox.append,
             max_readings=st.batch.max_readings,
+            max_bytes=st.batch.max_bytes,
             max_delay_s=st.batch.max_delay_ms / 1000,
             on_appended=uplink.wake,
         )

@@ -25,6 +25,7 @@ import msgspec
 
 from bohsense.contracts.schema import MAX_READINGS_PER_BATCH
 from bohsense.contracts.topics import TopicError, validate_gateway_id
+from bohsense.edge.batcher import DEFAULT_BATCH_BYTES, MAX_BATCH_BYTES
 from bohsense.edge.errors import ConfigError
 
 __all__ = [
@@ -112,6 +113,9 @@ class OutboxSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_f
 
 class BatchSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     max_readings: Annotated[int, msgspec.Meta(ge=1, le=MAX_READINGS_PER_BATCH)] = 500
+    #: a batch also closes at this many bytes of encoded readings; at most the cloud's
+    #: payload limit less a 64 KiB envelope margin (bohsense.edge.batcher)
+    max_bytes: Annotated[int, msgspec.Meta(ge=1024, le=MAX_BATCH_BYTES)] = DEFAULT_BATCH_BYTES
     max_delay_ms: Pos = 200
     #: readings the drivers may queue ahead of the outbox writer before overflow is counted
     buffer_readings: Pos = 200_000
@@ -141,6 +145,11 @@ class GatewaySettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_
             validate_gateway_id(self.gateway_id)
         except TopicError as exc:
             raise ValueError(f"gateway_id: {exc}") from None
+        if self.outbox.max_bytes < self.batch.max_bytes:
+            raise ValueError(
+                f"outbox.max_bytes ({self.outbox.max_bytes}) cannot hold one batch of batch.max_bytes"
+                f" ({self.batch.max_bytes}): raise outbox.max_bytes or lower batch.max_bytes"
+            )
         seen: set[str] = set()
         for dev in self.devices:
             if dev.name in seen:
