@@ -315,3 +315,23 @@ async def test_batches_close_by_encoded_size_so_long_names_never_make_an_oversiz
         sizes = [len(encode(b)) for b in cloud.batches.values()]
     assert max(sizes) <= MAX_PAYLOAD_BYTES - 64 * 1024, "with a margin under the limit"
     assert max(len(b.readings) for b in cloud.batches.values()) < 5000, "closed by size before the count"
+
+
+async def test_an_absurd_ack_is_refused_and_counted_and_the_gateway_keeps_working_across_restarts(
+    mosquitto: Mosquitto, cloud_factory: Callable[..., Cloud], start_agent: StartAgent
+) -> None:
+    gw = gateway_id()
+    cloud = cloud_factory(mosquitto.url, gw)
+    await asyncio.to_thread(cloud.publish_ack, 2**63 - 2)  # forged, retained: every start gets it
+    for attempt in range(2):
+        run = await start_agent(mosquitto.url, gw, devices=synthetic(devices=1, rate_hz=50))
+        await until(lambda: run.c("rejected.ack.implausible-upto") == 1, 20, "the refusal")  # noqa: B023
+        before = len(cloud.seqs())
+        await until(lambda: len(cloud.seqs()) > before + 3, 20, "batches still flow")  # noqa: B023
+        await run.stop()
+        assert not run.task.exception(), f"start {attempt}: the agent ran and stopped cleanly"
+        c = run.agent.counters()
+        assert c["rebases"] == 0
+        assert c["next_seq"] < 10_000, "no rebase to near 2**63"
+    seqs = cloud.seqs()
+    assert seqs == list(range(1, len(seqs) + 1)), "numbering carried on from the outbox, no gap"

@@ -167,3 +167,28 @@ async def test_every_connection_gets_its_own_will_and_its_birth_carries_the_same
     again = Uplink(gateway="gw-1", site="s", outbox=reopened, transport=FakeTransport())
     assert again.next_will()[1] == epoch_2 + 1
     await reopened.close()
+
+
+async def test_an_ack_covering_batches_never_sent_counts_them_as_dropped(tmp_path: Path) -> None:
+    up, fake, outbox, tasks = await _uplink(tmp_path, entries=10, window=3)
+    up.on_connected(session_present=False)
+    await until(lambda: len(fake.batches()) == 3, 2, "the first window")
+    await _settle()
+    assert outbox.snapshot.sent_upto == 3
+    forged = CloudAck(gateway="gw-1", upto=10, ts=now_ns())  # covers 4-10, which no cloud ever got
+    up.on_message("bohsense/v1/gw/gw-1/ack", encode(forged))
+    await until(lambda: outbox.snapshot.depth == 0, 2, "deleted")
+    s = outbox.snapshot
+    assert (s.dropped_batches, s.dropped_readings) == (7, 7), "the loss is counted, not hidden"
+    assert up.counters["acked_unsent"] == 7
+    assert up.counters["acked"] == 3
+    for mid, _ in fake.batches():
+        up.on_puback(mid)
+    up.on_disconnected("x")
+    up.on_connected(session_present=True)
+    await _settle()
+    status = [decode_status(p) for _, t, p, _ in fake.published if t.endswith("/status")][-1]
+    assert status.dropped == 7
+    for t in tasks:
+        t.cancel()
+    await outbox.close()

@@ -126,7 +126,7 @@ class EdgeAgent:
             for key in ("sent", "published", "acked", "acks", "connects", "reconnects", "disconnects",
                         "connect_failures", "resend_timeouts", "commands", "command_results", "commands_failed",
                         "rejected_ack", "rejected_cmd",
-                        "rebases"):  # fmt: skip
+                        "rebases", "acked_unsent"):  # fmt: skip
                 out[key] = self.uplink.counters[key]
             for key, n in self.uplink.rejected.items():
                 out[f"rejected.{key}"] = n

@@ -9,7 +9,13 @@ a reconnect, or ``resend_after_s`` without a CloudAck making progress, doubling 
 8× while the cloud stays silent) moves the cursor back to the floor.
 
 Inbound, on the gateway's own topics:
-- ``…/ack``: a ``CloudAck`` deletes every entry with ``seq <= upto``;
+- ``…/ack``: a ``CloudAck`` deletes every entry with ``seq <= upto``; entries it
+  deletes that were never handed to the MQTT client (above the outbox's ``sent_upto``,
+  kept before every hand-over) were never stored by a cloud: they are counted as
+  dropped, with an error log. An ack at or beyond ``next_seq`` means the outbox was
+  replaced (its counter went back): held entries are renumbered past it (a rebase);
+  an ack beyond ``MAX_SEQ`` is refused as ``implausible-upto`` (counted, logged,
+  nothing changes), so a forged ack cannot push the counter to overflow;
 - ``…/cmd``: a ``GatewayCommand``, carried out by ``bohsense.edge.commands`` and answered
   on ``…/result`` with a ``CommandResult`` under its id (an unknown command too, with
   the reason); ``ping`` also republishes the status.
@@ -42,7 +48,7 @@ from bohsense.contracts.schema import CloudAck, CommandResult, GatewayCommand, G
 from bohsense.contracts.timeutil import now_ns
 from bohsense.contracts.topics import ack_topic, cmd_topic, readings_topic, result_topic, status_topic
 from bohsense.edge.commands import COMMANDS, CommandRouter
-from bohsense.edge.outbox import OutboxStats, ThreadedOutbox
+from bohsense.edge.outbox import MAX_SEQ, OutboxStats, ThreadedOutbox
 from bohsense.edge.outbox_state import EntryEvent, EntryState, transition
 from bohsense.edge.transport import Transport
 
@@ -194,7 +200,10 @@ class Uplink:
             if room <= 0:
                 continue
             rewinds = self._rewinds
-            floor, entries = await self._outbox.fetch(self._cursor, room + len(self._inflight))
+            # fetched entries are marked sent before any is handed over (an upper bound)
+            floor, entries = await self._outbox.fetch(
+                self._cursor, room + len(self._inflight), mark_sent=True
+            )
             if rewinds != self._rewinds:
                 self._wake.set()  # rewound while reading: start again from the floor
                 continue
@@ -316,7 +325,16 @@ class Uplink:
             self._reject("ack", "wrong-gateway", f"ack for {ack.gateway!r} on {self.gateway!r}'s topic")
             return
         self.counters["acks"] += 1
-        if ack.upto >= self._outbox.snapshot.next_seq:
+        snap = self._outbox.snapshot
+        if ack.upto >= snap.next_seq:
+            if ack.upto + snap.depth >= MAX_SEQ:
+                self._reject(
+                    "ack",
+                    "implausible-upto",
+                    f"ack up to {ack.upto}: beyond any seq this gateway could have made"
+                    f" (next_seq {snap.next_seq}, limit {MAX_SEQ}); not rebased",
+                )
+                return
             shift = await self._outbox.rebase(ack.upto)
             self.counters["rebases"] += 1
             log.error(
@@ -328,9 +346,17 @@ class Uplink:
             self._inflight_seqs.clear()
             self._rewind(EntryEvent.CONNECTION_LOST)
             return
-        deleted = await self._outbox.ack(ack.upto)
+        outcome = await self._outbox.ack(ack.upto)
+        deleted = outcome.deleted
+        if outcome.unsent:
+            self.counters["acked_unsent"] += outcome.unsent
+            log.error(
+                "cloud acknowledged batches this gateway never sent (a forged ack?): deleted and"
+                " counted as dropped",
+                extra={"upto": ack.upto, "batches": outcome.unsent, "readings": outcome.unsent_readings},
+            )
         if deleted:
-            self.counters["acked"] += deleted
+            self.counters["acked"] += deleted - outcome.unsent
             self._last_progress = time.monotonic()
             self._resend_factor = 1
             for seq in [s for s in self._inflight_seqs if s <= ack.upto]:
