@@ -120,6 +120,8 @@ class CommandRouter:
             return self._result(cmd, False, "bad-argument", str(exc))
         try:
             answer = await send(device_cmd, timeout_s=self.timeout_s)
+        except CommandRefused as exc:
+            return self._result(cmd, False, exc.reason, exc.detail)
         except DriverError as exc:
             return self._result(cmd, False, "device-unavailable", str(exc))
         return self._answered(cmd, name, answer)

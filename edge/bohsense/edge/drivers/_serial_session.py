@@ -12,6 +12,7 @@ transition of the connection lives in ``TRANSITIONS``:
 | measuring    | response, unsynced or skewed | stepping     | send TIME_SYNC_REQUEST(adjust)       |
 | stepping     | response                     | streaming    | keep the offset of the new timebase  |
 | measuring/stepping | tick, no answer in 1 s | (same)       | send the request again               |
+| measuring/stepping | response, absurd offset | (same)      | count ``clock_invalid``; measure again in 1 s |
 | streaming    | tick after resync_s          | measuring    | send TIME_SYNC_REQUEST (measure)     |
 | any          | HELLO (device rebooted)      | measuring    | restart seq tracking, measure        |
 
@@ -62,6 +63,10 @@ _BAD_NAME = re.compile(r"[^A-Za-z0-9_.:/\-]")
 _PENDING_LIMIT = 10_000
 _RETRY_US = 1_000_000
 _MAX_FUTURE_NS = 300 * 10**9
+#: no device clock is further than this from the gateway's: a since-boot clock is
+#: ~55 years behind UTC today, a synced one close to it. Beyond it, t2/t3 are garbage
+#: (and ``-offset`` may not even fit the int64 of an adjust): the measurement is refused.
+MAX_CLOCK_OFFSET_US = 100 * 365 * 86_400 * 10**6
 
 #: (state, event) -> next state; ``_go`` refuses anything not listed here
 TRANSITIONS: dict[tuple[str, str], str] = {
@@ -203,6 +208,10 @@ class SerialSession:
             return
         self._sync_t1 = None
         estimate = estimate_clock(response, now_us)
+        if abs(estimate.offset_us) > MAX_CLOCK_OFFSET_US:
+            self.counters["clock_invalid"] += 1
+            self._request_at = now_us  # measured again after the retry interval
+            return
         self.clocks[response.synced] = estimate
         self._last_sync_us = now_us
         self.counters["clock_offset_us"] = estimate.offset_us

@@ -36,7 +36,13 @@ applied again after a restart.
 
 A corrupt frame is counted under ``errors_<reason>`` and logged at most every 10 s; a
 vanished or failing port is closed and reopened with jittered exponential backoff
-(``reconnects``). After opening, bytes up to the first 0x00 are skipped (the gateway
+(``reconnects``); the backoff starts over only after a connection has streamed (clock
+measured, readings flowing) for 5 s, never merely because a frame arrived, so a device
+that answers and then fails at once is retried ever more slowly. A message the gateway
+cannot encode (a value out of range) is a local error, not a lost port: it is counted
+(``encode_errors``) and logged, the connection stays up, and a command carrying it is
+refused as ``bad-argument``. A TIME_SYNC answer giving an offset no clock can have is
+refused (``clock_invalid``, see ``_serial_session``). After opening, bytes up to the first 0x00 are skipped (the gateway
 attached in the middle of a frame), and are not counted as errors.
 """
 
@@ -55,7 +61,16 @@ from bohsense.edge.drivers._serial_lanes import LaneConfig, StabilityConfig
 from bohsense.edge.drivers._serial_link import Backoff, SerialLink
 from bohsense.edge.drivers._serial_session import SerialSession, SessionConfig, SessionOutput
 from bohsense.edge.drivers.base import CommandRefused, DriverError, ReadingSink
-from bohsense.firmware_bridge import Ack, Command, Frame, FrameDecoder, Message, Nack, encode_frame
+from bohsense.firmware_bridge import (
+    Ack,
+    Command,
+    EncodeError,
+    Frame,
+    FrameDecoder,
+    Message,
+    Nack,
+    encode_frame,
+)
 
 __all__ = ["SerialDeviceDriver"]
 
@@ -63,6 +78,8 @@ log = logging.getLogger(__name__)
 
 _LOG_EVERY_S = 10.0
 _TICK_S = 0.2
+#: a connection streaming this long is healthy: the reconnect backoff starts over
+_HEALTHY_S = 5.0
 
 _FLOATS: dict[str, tuple[float, float | None]] = {  # option -> (default, upper bound)
     "stability_window_s": (0.5, 60.0),
@@ -225,6 +242,7 @@ class SerialDeviceDriver:
         await link.write(b"\x00")
         await self._send(link, session.start(_now_us()).send)
         last_frame = time.monotonic()
+        streaming_since: float | None = None
         last_tick = 0.0
         counted_errors: Counter[str] = Counter()
         try:
@@ -254,13 +272,16 @@ class SerialDeviceDriver:
                             result.reason,
                             result.detail,
                         )
-                if decoder.frames and self._backoff.attempt:
-                    self._backoff.reset()
+
                 for reason, count in decoder.errors.items():
                     self._counters[f"errors_{reason}"] += count - counted_errors[reason]
                     counted_errors[reason] = count
                 if session.state == "streaming":
                     self.connected.set()
+                    if streaming_since is None:
+                        streaming_since = now_mono
+                    elif self._backoff.attempt and now_mono - streaming_since >= _HEALTHY_S:
+                        self._backoff.reset()
                 if now_mono - last_tick >= _TICK_S:
                     last_tick = now_mono
                     await self._apply(link, session.tick(_now_us()), sink)
@@ -287,13 +308,28 @@ class SerialDeviceDriver:
         if out.send:
             await self._send(link, out.send)
 
-    async def _send(self, link: SerialLink, messages: list[Message]) -> None:
+    async def _send(self, link: SerialLink, messages: list[Message], *, strict: bool = False) -> None:
+        """Encode and write ``messages``. One that cannot be encoded is counted and skipped
+        (``strict``: ``EncodeError`` is raised before anything is written)."""
         data = b""
+        sent = 0
         for message in messages:
-            data += encode_frame(message, self._tx_seq)
+            try:
+                frame = encode_frame(message, self._tx_seq)
+            except EncodeError as exc:
+                self._counters["encode_errors"] += 1
+                self._log_limited(
+                    "encode", logging.ERROR, "%s: cannot encode %r: %s", self.name, message, exc
+                )
+                if strict:
+                    raise
+                continue
+            data += frame
+            sent += 1
             self._tx_seq = (self._tx_seq + 1) & 0xFFFF
-        self._counters["frames_sent"] += len(messages)
-        await link.write(data)
+        self._counters["frames_sent"] += sent
+        if data:
+            await link.write(data)
 
     # -- commands -----------------------------------------------------------------------
 
@@ -309,8 +345,10 @@ class SerialDeviceDriver:
         future: asyncio.Future[Ack | Nack] = asyncio.get_running_loop().create_future()
         self._waiting[seq] = future
         try:
-            await self._send(link, [command])
+            await self._send(link, [command], strict=True)
             return await asyncio.wait_for(future, timeout_s)
+        except EncodeError as exc:
+            raise CommandRefused("bad-argument", f"device {self.name!r}: {exc}") from exc
         except TimeoutError:
             raise DriverError(
                 f"device {self.name!r}: no answer to {command.op.name} in {timeout_s} s"
@@ -372,6 +410,8 @@ class SerialDeviceDriver:
 
     def stats(self) -> Mapping[str, int]:
         out = Counter(self._counters)
+        if self._backoff.attempt:  # a level: how far the reconnect backoff has grown
+            out["backoff_attempt"] = self._backoff.attempt
         session = self._session
         if session is not None:
             self._fold(out, session)
