@@ -214,3 +214,42 @@ def test_check_config_refuses_batch_limits_that_cannot_fit(
         r = _cli(cmd, "--config", str(cfg))
         assert r.returncode == 2, (cmd, r.stderr)
         assert message in r.stderr, (cmd, r.stderr)
+
+
+@pytest.mark.parametrize(
+    ("username", "password", "reason"),
+    [
+        ("u", "Changeme", "common"),
+        ("u", "CHANGEME", "common"),
+        ("u", "password1", "common"),
+        ("u", "P@ssw0rd!", "common"),
+        ("u", "12345678", "common"),
+        ("u", "qwerty123", "common"),
+        ("u", "Mosquitto2024!", "common"),
+        ("gw-lisbon-17", "gw-lisbon-17", "username"),
+        ("gw-lisbon-17", "GW-Lisbon-17!x", "username"),
+        ("u", "aaaaaaaaaaaaaaaa", "repetitive"),
+        ("u", "hijklmnop", "repetitive"),
+        ("u", "Xq7#kZ", "too-short"),
+        ("u", "tzqmwkrv", "low-entropy"),
+        ("u", "93718264", "low-entropy"),
+    ],
+)
+def test_weak_broker_passwords_are_refused_with_the_reason_and_never_echoed(
+    username: str, password: str, reason: str
+) -> None:
+    with pytest.raises(ConfigError, match=f"\\({reason}") as refused:
+        GatewaySettings.from_mapping(
+            {"gateway_id": "g", "broker": {"username": username, "password": password}}, env={}
+        )
+    assert password not in str(refused.value), "the secret is never in the message"
+
+
+@pytest.mark.parametrize(
+    "password", ["hunter2-x", "s3cr3t-from-env", "Tq9vL2mXw7Rb", "correct horse battery"]
+)
+def test_strong_enough_passwords_pass(password: str) -> None:
+    s = GatewaySettings.from_mapping(
+        {"gateway_id": "g", "broker": {"username": "gw-7", "password": password}}, env={}
+    )
+    assert s.broker.password == password

@@ -9,7 +9,9 @@ example is ``deploy/gateway.example.toml``), then overridden from the environmen
 
 Everything is validated before anything starts, and every failure is a ``ConfigError``
 naming the key: gateway id format, broker URL scheme (``mqtt://`` or ``mqtts://``),
-positive limits, unique device names, and no username without a real password.
+positive limits, unique device names, and no username without a strong password
+(``bohsense.edge._password``: not a common one in any case or disguise, not the
+username, not repetitive, long and varied enough).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ import msgspec
 
 from bohsense.contracts.schema import MAX_READINGS_PER_BATCH
 from bohsense.contracts.topics import TopicError, validate_gateway_id
+from bohsense.edge._password import MIN_LENGTH, weakness
 from bohsense.edge.batcher import DEFAULT_BATCH_BYTES, MAX_BATCH_BYTES
 from bohsense.edge.errors import ConfigError
 
@@ -40,10 +43,13 @@ __all__ = [
 
 ENV_PREFIX = "BOHSENSE_EDGE_"
 
-#: passwords that are refused outright: defaults from examples and vendor manuals
-_DEFAULT_PASSWORDS = frozenset(
-    {"", "password", "changeme", "change-me", "admin", "secret", "bohsense", "mqtt"}
-)
+#: why a weak password is refused (``bohsense.edge._password.weakness`` reasons)
+_WEAK = {
+    "username": "it contains the username, or the username contains it",
+    "repetitive": "it has fewer than 5 distinct characters or is one run of consecutive keys",
+    "too-short": f"it has fewer than {MIN_LENGTH} characters",
+    "low-entropy": "it is too easy to guess (under 40 bits: use more characters, of more kinds)",
+}
 
 Pos = Annotated[int, msgspec.Meta(ge=1)]
 PosF = Annotated[float, msgspec.Meta(gt=0)]
@@ -80,10 +86,16 @@ class BrokerSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_f
                 f"broker.url {self.url!r} must be just mqtt[s]://host[:port];"
                 " put credentials in broker.username / broker.password"
             )
-        if self.username and self.password in _DEFAULT_PASSWORDS:
+        why = weakness(self.password, self.username) if self.username else None
+        if why in ("empty", "common"):
             raise ValueError(
                 f"broker.username {self.username!r} is set but broker.password is empty or a well-known"
-                " default: set a real one (BOHSENSE_EDGE_BROKER_PASSWORD)"
+                f" default ({why}): set a real one (BOHSENSE_EDGE_BROKER_PASSWORD)"
+            )
+        if why is not None:
+            raise ValueError(
+                f"broker.password is too weak ({why}: {_WEAK[why]}): set a strong one"
+                " (BOHSENSE_EDGE_BROKER_PASSWORD), e.g. 16+ random characters"
             )
         if self.reconnect_max_s < self.reconnect_min_s:
             raise ValueError("broker.reconnect_max_s must be >= broker.reconnect_min_s")
