@@ -48,6 +48,7 @@ from ._records import (
     StockLevelRecord,
     WorkOrderRecord,
 )
+from ._status_order import supersedes
 from .rules import ConditionEngine, ReorderPoint, StockEngine, ThresholdCondition
 
 __all__ = ["BohCore"]
@@ -140,7 +141,8 @@ class BohCore:
             conn.execute(insert(QuarantineRow), rows)
 
     def record_status(self, status: GatewayStatus) -> None:
-        """Upsert the gateway's state; a status older than the one recorded is ignored."""
+        """Upsert the gateway's state; a status the recorded one supersedes is ignored
+        (the ordering rule is ``_status_order``: connection epoch, then birth before end, then ts)."""
         with write_conn(self._engine) as conn:
             conn.execute(
                 conflict_insert(conn, Gateway)
@@ -149,13 +151,18 @@ class BohCore:
             )
             g = Gateway.__table__.c
             row = conn.execute(
-                select(g.state, g.last_status_ns).where(g.id == status.gateway).with_for_update()
+                select(g.state, g.last_status_ns, g.status_epoch)
+                .where(g.id == status.gateway)
+                .with_for_update()
             ).one()
-            if row.last_status_ns is not None and status.ts <= row.last_status_ns:
+            if not supersedes(
+                row.state, row.last_status_ns, row.status_epoch, status.state, status.ts, status.epoch
+            ):
                 return
             values: dict[str, Any] = {
                 "state": status.state,
                 "last_status_ns": status.ts,
+                "status_epoch": status.epoch or None,
                 "version": status.version,
                 "dropped": status.dropped,
                 "next_seq": status.next_seq,

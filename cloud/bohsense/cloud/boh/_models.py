@@ -73,6 +73,8 @@ class Gateway(Base):
     site: Mapped[str] = mapped_column(String(64), default="")
     state: Mapped[str] = mapped_column(String(16), default="unknown")  # online / offline / lost
     last_status_ns: Mapped[int | None]
+    #: the connection epoch of the recorded status (GatewayStatus.epoch; None: none given)
+    status_epoch: Mapped[int | None]
     version: Mapped[str] = mapped_column(String(64), default="")
     dropped: Mapped[int] = mapped_column(default=0)
     next_seq: Mapped[int] = mapped_column(default=0)
