@@ -52,13 +52,13 @@ def _bounded_fields() -> list[tuple[str, msgspec.inspect.Type]]:
     return out
 
 
-@pytest.mark.parametrize("where,t", _bounded_fields(), ids=lambda v: v if isinstance(v, str) else "")
+@pytest.mark.parametrize(("where", "t"), _bounded_fields(), ids=lambda v: v if isinstance(v, str) else "")
 def test_every_integer_and_string_is_bounded(where: str, t: msgspec.inspect.Type) -> None:
     if isinstance(t, msgspec.inspect.IntType):
         lo = t.ge if t.ge is not None else (t.gt + 1 if t.gt is not None else None)
         hi = t.le if t.le is not None else (t.lt - 1 if t.lt is not None else None)
         assert lo is not None and hi is not None, f"{where}: integer without both bounds"
-        assert -INT64_MAX - 1 <= lo and hi <= INT64_MAX, f"{where}: [{lo}, {hi}] does not fit a BIGINT"
+        assert lo >= -INT64_MAX - 1 and hi <= INT64_MAX, f"{where}: [{lo}, {hi}] does not fit a BIGINT"
     elif isinstance(t, msgspec.inspect.StrType):
         assert t.max_length is not None, f"{where}: string without a maximum length"
         assert t.max_length <= 1024, f"{where}: {t.max_length} characters"
@@ -70,7 +70,8 @@ def test_dict_arguments_are_bounded_in_count() -> None:
     info = msgspec.inspect.type_info(GatewayCommand)
     assert isinstance(info, msgspec.inspect.StructType)
     (args,) = [f for f in info.fields if f.name == "args"]
-    assert isinstance(args.type, msgspec.inspect.DictType) and args.type.max_length is not None
+    assert isinstance(args.type, msgspec.inspect.DictType)
+    assert args.type.max_length is not None
 
 
 def _json(fields: dict[str, object]) -> bytes:
@@ -78,14 +79,15 @@ def _json(fields: dict[str, object]) -> bytes:
 
 
 @pytest.mark.parametrize(
-    "field,value",
+    ("field", "value"),
     [("dropped", 2**63), ("next_seq", 2**63), ("outbox_depth", 2**63), ("dropped", -1), ("version", "v" * 65), ("site", "s" * 65)],
 )  # fmt: skip
 def test_a_status_beyond_its_columns_is_refused(field: str, value: object) -> None:
     fields: dict[str, object] = {"gateway": "gw-1", "state": "online", "ts": T0, field: value}
     with pytest.raises(PayloadError) as exc:
         decode_status(_json(fields))
-    assert exc.value.reason == "schema" and field in exc.value.detail
+    assert exc.value.reason == "schema"
+    assert field in exc.value.detail
 
 
 def test_the_largest_status_within_its_columns_is_accepted() -> None:
@@ -107,7 +109,8 @@ def _batch(**over: object) -> dict[str, object]:
 def test_a_batch_floor_above_its_seq_or_int64_is_refused(floor: int) -> None:
     with pytest.raises(PayloadError) as exc:
         decode_batch(_json(_batch(floor=floor)))
-    assert exc.value.reason == "schema" and "floor" in exc.value.detail
+    assert exc.value.reason == "schema"
+    assert "floor" in exc.value.detail
 
 
 def test_a_floor_equal_to_its_seq_is_accepted() -> None:
@@ -115,13 +118,16 @@ def test_a_floor_equal_to_its_seq_is_accepted() -> None:
 
 
 @pytest.mark.parametrize(
-    "decode,fields",
+    ("decode", "fields"),
     [
         (decode_ack, {"gateway": "gw-1", "upto": 2**63, "ts": T0}),
         (decode_result, {"gateway": "gw-1", "id": "c1", "command": "tare", "ok": True, "ts": 2**63}),
         (decode_command, {"gateway": "gw-1", "id": "c1", "command": "tare", "ts": T0, "args": {"n": 2**63}}),
         (decode_command, {"gateway": "gw-1", "id": "c1", "command": "tare", "ts": T0, "args": {"k" * 65: 1}}),
-        (decode_command, {"gateway": "gw-1", "id": "c1", "command": "tare", "ts": T0, "args": {"s": "x" * 1025}}),
+        (
+            decode_command,
+            {"gateway": "gw-1", "id": "c1", "command": "tare", "ts": T0, "args": {"s": "x" * 1025}},
+        ),
     ],
 )
 def test_acks_results_and_commands_beyond_int64_or_their_lengths_are_refused(

@@ -21,11 +21,20 @@ from bohsense.contracts.schema import GatewayStatus, ReadingBatch
 __all__ = [
     "ApplyOutcome",
     "BatchApplier",
+    "CoreUnavailable",
     "LatestPoint",
     "QuarantineItem",
     "StatusRecorder",
     "TimeSeriesQuery",
 ]
+
+
+class CoreUnavailable(Exception):
+    """The BOH core's database cannot take the call now: unreachable, locked, out of
+    resources, or refusing this role a privilege. Nothing in the call's data is wrong, so
+    ingest retries it (messages stay unacknowledged) and never quarantines for it. Any
+    other exception from the seam may be caused by the data and is isolated per message.
+    """
 
 
 @dataclass(frozen=True, slots=True)

@@ -48,6 +48,7 @@ from ._records import (
     StockLevelRecord,
     WorkOrderRecord,
 )
+from ._unavailable import unavailable_as_core_unavailable
 from .rules import ConditionEngine, ReorderPoint, StockEngine, ThresholdCondition
 
 __all__ = ["BohCore"]
@@ -60,6 +61,10 @@ class BohCore:
 
     Nothing connects until a method is called. Call ``migrate()`` once before use. Every
     method is one transaction and safe to call from several threads and processes.
+
+    The ingest seam (``apply_batches``, ``quarantine``, ``record_status``,
+    ``record_command_result``) raises ``ports.CoreUnavailable`` when the database cannot
+    take the call (see ``_unavailable``); any other error may be the data's.
     """
 
     def __init__(
@@ -116,11 +121,15 @@ class BohCore:
         """Apply new batches once (duplicates by ``(gateway, seq)`` are counted and skipped), in one transaction."""
         if not batches:
             return ApplyOutcome()
-        if self._applier.stale():
-            with self._refresh_lock, self._engine.connect() as conn:
-                self._applier.refresh(conn)
-        with self._apply_lock, write_conn(self._engine) as conn:
-            return self._applier.apply(conn, batches)
+        with unavailable_as_core_unavailable():
+            if self._applier.stale():
+                with self._refresh_lock, self._engine.connect() as conn:
+                    self._applier.refresh(conn)
+            with self._apply_lock:
+                with write_conn(self._engine) as conn:
+                    outcome, learnt = self._applier.apply(conn, batches)
+                self._applier.learn(learnt)  # committed
+            return outcome
 
     def quarantine(self, items: Sequence[QuarantineItem]) -> None:
         if not items:
@@ -136,12 +145,12 @@ class BohCore:
             }
             for i in items
         ]
-        with write_conn(self._engine) as conn:
+        with unavailable_as_core_unavailable(), write_conn(self._engine) as conn:
             conn.execute(insert(QuarantineRow), rows)
 
     def record_status(self, status: GatewayStatus) -> None:
         """Upsert the gateway's state; a status older than the one recorded is ignored."""
-        with write_conn(self._engine) as conn:
+        with unavailable_as_core_unavailable(), write_conn(self._engine) as conn:
             conn.execute(
                 conflict_insert(conn, Gateway)
                 .values(id=status.gateway, site=status.site)
@@ -201,7 +210,7 @@ class BohCore:
 
     def record_command_result(self, result: CommandResult) -> None:
         """Settle the command ``result.id`` with the gateway's outcome (once; repeats change nothing)."""
-        with write_conn(self._engine) as conn:
+        with unavailable_as_core_unavailable(), write_conn(self._engine) as conn:
             record_result(conn, result, self._clock())
 
     def get_command(self, command_id: str) -> CommandRecord:
