@@ -57,8 +57,10 @@ def test_every_integer_and_string_is_bounded(where: str, t: msgspec.inspect.Type
     if isinstance(t, msgspec.inspect.IntType):
         lo = t.ge if t.ge is not None else (t.gt + 1 if t.gt is not None else None)
         hi = t.le if t.le is not None else (t.lt - 1 if t.lt is not None else None)
-        assert lo is not None and hi is not None, f"{where}: integer without both bounds"
-        assert lo >= -INT64_MAX - 1 and hi <= INT64_MAX, f"{where}: [{lo}, {hi}] does not fit a BIGINT"
+        assert lo is not None, f"{where}: integer without a lower bound"
+        assert hi is not None, f"{where}: integer without an upper bound"
+        assert lo >= -INT64_MAX - 1, f"{where}: {lo} does not fit a BIGINT"
+        assert hi <= INT64_MAX, f"{where}: {hi} does not fit a BIGINT"
     elif isinstance(t, msgspec.inspect.StrType):
         assert t.max_length is not None, f"{where}: string without a maximum length"
         assert t.max_length <= 1024, f"{where}: {t.max_length} characters"
