@@ -25,6 +25,7 @@ class IngestStats:
     quarantined_by_reason: Counter[str] = field(default_factory=Counter)
     storage_retries: int = 0  # writes retried because the store was unavailable
     apply_retries: int = 0  # BOH core calls retried after an error
+    apply_failing_since_ns: int = 0  # wall time the current run of failing BOH calls began; 0: none
     acks_published: int = 0  # CloudAck messages published
     mqtt_acks: int = 0  # MQTT messages acknowledged to the broker after commit
     reconnects: int = 0  # broker connections lost or refused

@@ -35,13 +35,14 @@ import ssl
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any, TypeVar, cast
+from typing import Any, cast
 
 import aiomqtt
 import msgspec
 import paho.mqtt.client as paho
 
 from bohsense.cloud.ingest._backoff import Backoff
+from bohsense.cloud.ingest._commit import Committer, Stopping
 from bohsense.cloud.ingest._config import IngestConfig, parse_broker_url
 from bohsense.cloud.ingest._stats import IngestStats
 from bohsense.cloud.ingest._validate import Checked, check_message
@@ -56,7 +57,9 @@ from bohsense.contracts.topics import (
     ack_topic,
     cmd_topic,
     readings_topic,
+    result_topic,
     shared,
+    status_topic,
 )
 
 __all__ = ["CommandNotSent", "IngestWorker"]
@@ -70,10 +73,6 @@ class CommandNotSent(RuntimeError):
 _GROUP_COMMIT = 4
 
 log = logging.getLogger(__name__)
-T = TypeVar("T")
-
-#: failed attempts of one commit's BOH call before looking for a poison batch in it
-_ATTEMPTS_BEFORE_ISOLATING = 3
 
 _Inbox = collections.deque[tuple[str, bytes, int, int]]  # topic, payload, mid, qos
 
@@ -118,6 +117,7 @@ class IngestWorker:
         self.connected = asyncio.Event()
         self._broker = parse_broker_url(config.broker_url)
         self._client: aiomqtt.Client | None = None
+        self._committer = Committer(applier, config, self.stats, asyncio.Event())
 
     def send_command(self, cmd: GatewayCommand) -> None:
         """Queue ``cmd`` for its gateway (QoS 1); paho delivers it while connected.
@@ -168,10 +168,13 @@ class IngestWorker:
     async def run(self, stop: asyncio.Event | None = None) -> None:
         """Consume until ``stop`` is set; reconnect with jittered backoff whenever the broker goes."""
         stop = stop if stop is not None else asyncio.Event()
+        self._committer = Committer(self.applier, self.config, self.stats, stop)
         backoff = Backoff(self.config.reconnect_initial_s, self.config.reconnect_max_s)
         while not stop.is_set():
             try:
                 await self._session(stop, backoff)
+            except* Stopping:
+                log.warning("stopped while retrying: what was not committed stays unacknowledged")
             except* aiomqtt.MqttError as group:
                 self.stats.reconnects += 1
                 log.warning("broker connection lost: %s", "; ".join(str(e) for e in group.exceptions))
@@ -194,6 +197,7 @@ class IngestWorker:
             inbox.append((msg.topic, cast(bytes, msg.payload), msg.mid, msg.qos))
             wake.set()
 
+        self._committer.check_connected = lambda: self._check_connected(client)
         paho_client = client._client
         paho_client.manual_ack_set(True)
         paho_client.on_message = on_message
@@ -332,43 +336,24 @@ class IngestWorker:
 
     async def _commit(self, client: aiomqtt.Client, chunk: _Chunk) -> None:
         """Quarantine, apply, acknowledge one chunk whose readings are stored already."""
-        stats = self.stats
+        stats, committer = self.stats, self._committer
         batches = chunk.batches
-        if chunk.quarantine:
-            items = chunk.quarantine
-            await self._retry_apply(client, lambda: asyncio.to_thread(self.applier.quarantine, items))
-            stats.quarantined += len(items)
-            for item in items:
-                stats.quarantined_by_reason[item.reason] += 1
-                log.warning(
-                    "quarantined",
-                    extra={"reason": item.reason, "detail": item.detail[:300], "topic": item.topic},
-                )
+        await committer.quarantine(chunk.quarantine)
         outcome = ApplyOutcome()
         if batches:
-            outcome = await self._apply(client, batches)
+            outcome = await committer.apply(batches)
             stats.batches_applied += outcome.applied
             stats.readings_applied += outcome.readings_applied
             stats.duplicates += outcome.duplicates
         if chunk.statuses and self.recorder is not None:
-            recorder, statuses = self.recorder, chunk.statuses
-
-            def record() -> None:
-                for s in statuses:
-                    recorder.record_status(s)
-
-            await self._retry_apply(client, lambda: asyncio.to_thread(record))
-            stats.status_messages += len(statuses)
+            stats.status_messages += await committer.record(
+                chunk.statuses, self.recorder.record_status, lambda m: status_topic(m.gateway)
+            )
         record_result = getattr(self.recorder, "record_command_result", None)
         if chunk.results and record_result is not None:
-            results = chunk.results
-
-            def record_results() -> None:
-                for r in results:
-                    record_result(r)
-
-            await self._retry_apply(client, lambda: asyncio.to_thread(record_results))
-            stats.command_results += len(results)
+            stats.command_results += await committer.record(
+                chunk.results, record_result, lambda m: result_topic(m.gateway)
+            )
         self._check_connected(client)
         ack = client._client.ack
         for mid, qos in chunk.acks:
@@ -424,7 +409,6 @@ class IngestWorker:
 
     @staticmethod
     def _storage_rejected(batch: ReadingBatch, exc: StorageRejected, chunk: _Chunk) -> ReadingBatch:
-        from bohsense.contracts.topics import readings_topic
 
         chunk.quarantine.append(
             QuarantineItem(
@@ -448,92 +432,12 @@ class IngestWorker:
                 if not self.stats.storage_down or self.stats.storage_retries % 20 == 0:
                     log.warning("time-series store unavailable; holding messages: %s", exc)
                 self.stats.storage_down = True
-                self._check_connected(client)
-                await asyncio.sleep(backoff.next())
+                await self._committer.pause(backoff)
                 continue
             if self.stats.storage_down:
                 log.info("time-series store is back")
                 self.stats.storage_down = False
             return written
-
-    async def _apply(self, client: aiomqtt.Client, batches: list[ReadingBatch]) -> ApplyOutcome:
-        """Apply ``batches``, retrying while the BOH core fails; after a few failures, look
-        for a poison batch (one whose readings make the core fail while the database works)
-        so that one bad batch cannot stall every gateway's ingest."""
-        backoff = Backoff(self.config.retry_initial_s, self.config.retry_max_s)
-        failures = 0
-        while True:
-            try:
-                return await asyncio.to_thread(self.applier.apply_batches, batches)
-            except Exception:
-                failures += 1
-                self.stats.apply_retries += 1
-                log.exception("BOH core call failed; retrying (messages stay unacknowledged)")
-                self._check_connected(client)
-            if failures >= _ATTEMPTS_BEFORE_ISOLATING:
-                outcome = await self._isolate_poison(batches)
-                if outcome is not None:
-                    return outcome
-            await asyncio.sleep(backoff.next())
-
-    async def _isolate_poison(self, batches: list[ReadingBatch]) -> ApplyOutcome | None:
-        """Apply the batches one by one. A batch that fails alone while its empty copy (same
-        gateway and seq, no readings) applies is poison: it is quarantined with the error,
-        and its seq is recorded so the gateway's watermark moves on. None when even an
-        empty copy fails: then the database itself is failing and the caller retries."""
-        apply = self.applier.apply_batches
-        outcomes: list[ApplyOutcome] = []
-        poison: list[QuarantineItem] = []
-        for b in batches:
-            try:
-                outcomes.append(await asyncio.to_thread(apply, [b]))
-                continue
-            except Exception as exc:
-                error = exc
-            try:
-                outcomes.append(await asyncio.to_thread(apply, [msgspec.structs.replace(b, readings=[])]))
-            except Exception:
-                return None
-            log.error(
-                "batch quarantined: the BOH core fails on its readings",
-                extra={"gateway": b.gateway, "seq": b.seq, "error": repr(error)[:300]},
-            )
-            poison.append(
-                QuarantineItem(
-                    readings_topic(b.gateway),
-                    encode(b),
-                    "apply-failed",
-                    repr(error)[:1000],
-                    time.time_ns(),
-                    b.gateway,
-                )
-            )
-        if poison:
-            items = poison
-            await asyncio.to_thread(self.applier.quarantine, items)
-            self.stats.quarantined += len(items)
-            self.stats.quarantined_by_reason["apply-failed"] += len(items)
-        marks: dict[str, int] = {}
-        for o in outcomes:
-            for gw, mark in o.watermarks.items():
-                marks[gw] = max(mark, marks.get(gw, mark))
-        return ApplyOutcome(
-            applied=sum(o.applied for o in outcomes),
-            duplicates=sum(o.duplicates for o in outcomes),
-            readings_applied=sum(o.readings_applied for o in outcomes),
-            watermarks=marks,
-        )
-
-    async def _retry_apply(self, client: aiomqtt.Client, call: Callable[[], Awaitable[T]]) -> T:
-        backoff = Backoff(self.config.retry_initial_s, self.config.retry_max_s)
-        while True:
-            try:
-                return await call()
-            except Exception:
-                self.stats.apply_retries += 1
-                log.exception("BOH core call failed; retrying (messages stay unacknowledged)")
-                self._check_connected(client)
-                await asyncio.sleep(backoff.next())
 
 
 def _wake_on_done(fut: asyncio.Future[None], wake: asyncio.Event) -> None:
