@@ -150,13 +150,13 @@ class Applier:
             conn.execute(_PRUNE, pruned)
         if moved:
             conn.execute(_MOVE_WATERMARK, moved)
-        readings = self._apply_readings(conn, fresh, now, learnt) if fresh else 0
+        readings = self.apply_readings(conn, fresh, now, learnt) if fresh else 0
         outcome = ApplyOutcome(
             applied=len(fresh), duplicates=duplicates, readings_applied=readings, watermarks=marks
         )
         return outcome, learnt
 
-    def _apply_readings(
+    def apply_readings(
         self, conn: Connection, batches: Sequence[ReadingBatch], now: int, learnt: Learnt
     ) -> int:
         """Stock and rule effects of the readings, and which devices were seen when.

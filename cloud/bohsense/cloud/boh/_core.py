@@ -25,7 +25,7 @@ from ._commands import (
     record_result,
     settle_command,
 )
-from ._db import conflict_insert, make_engine, migrate, session, write_conn
+from ._db import make_engine, migrate, session, write_conn
 from ._errors import NotFound
 from ._lifecycle import ALERT, PROPOSAL, WORK_ORDER, Lifecycle
 from ._models import (
@@ -37,6 +37,7 @@ from ._models import (
     ReplenishmentProposal,
     WorkOrder,
 )
+from ._reapply import ReapplyResult, reapply
 from ._records import (
     AlertRecord,
     AuditRecord,
@@ -48,6 +49,7 @@ from ._records import (
     StockLevelRecord,
     WorkOrderRecord,
 )
+from ._status import record_status
 from ._unavailable import unavailable_as_core_unavailable
 from .rules import ConditionEngine, ReorderPoint, StockEngine, ThresholdCondition
 
@@ -151,44 +153,35 @@ class BohCore:
     def record_status(self, status: GatewayStatus) -> None:
         """Upsert the gateway's state; a status older than the one recorded is ignored."""
         with unavailable_as_core_unavailable(), write_conn(self._engine) as conn:
-            conn.execute(
-                conflict_insert(conn, Gateway)
-                .values(id=status.gateway, site=status.site)
-                .on_conflict_do_nothing()
-            )
-            g = Gateway.__table__.c
-            row = conn.execute(
-                select(g.state, g.last_status_ns).where(g.id == status.gateway).with_for_update()
-            ).one()
-            if row.last_status_ns is not None and status.ts <= row.last_status_ns:
-                return
-            values: dict[str, Any] = {
-                "state": status.state,
-                "last_status_ns": status.ts,
-                "version": status.version,
-                "dropped": status.dropped,
-                "next_seq": status.next_seq,
-                "outbox_depth": status.outbox_depth,
-            }
-            if status.site:
-                values["site"] = status.site
-            conn.execute(update(Gateway).where(Gateway.id == status.gateway).values(**values))
-            if row.state != status.state:
-                conn.execute(
-                    insert(AuditEntry).values(
-                        entity="gateway",
-                        entity_id=status.gateway,
-                        from_state=row.state,
-                        to_state=status.state,
-                        actor=f"gateway:{status.gateway}",
-                        at_ns=self._clock(),
-                        detail={
-                            "status_ts_ns": status.ts,
-                            "version": status.version,
-                            "dropped": status.dropped,
-                        },
-                    )
-                )
+            record_status(conn, status, self._clock())
+
+    def reapply_quarantined(self, ids: Sequence[int], *, actor: str) -> list[ReapplyResult]:
+        """Apply ``apply-failed`` quarantine items again, each in its own transaction; an item
+        applied leaves the quarantine (audited), one that fails again stays with the reason.
+        Raises ``NotFound`` (before applying anything) if an id is not in the quarantine."""
+        with self._engine.connect() as conn:
+            c = QuarantineRow.__table__.c
+            present = set(conn.scalars(select(c.id).where(c.id.in_(list(ids)))))
+        missing = [i for i in ids if i not in present]
+        if missing:
+            raise NotFound("quarantine item", missing[0])
+        results: list[ReapplyResult] = []
+        for qid in ids:
+            with self._apply_lock:
+                if self._applier.stale():
+                    with self._refresh_lock, self._engine.connect() as conn:
+                        self._applier.refresh(conn)
+                try:
+                    with write_conn(self._engine) as conn:
+                        result, learnt = reapply(conn, self._applier, qid, actor, self._clock())
+                except NotFound:
+                    raise
+                except Exception as exc:  # reported per item: the item stays in the quarantine
+                    result, learnt = ReapplyResult(qid, False, f"failed again: {exc!r:.300}"), None
+                if learnt is not None:
+                    self._applier.learn(learnt)  # committed
+            results.append(result)
+        return results
 
     # -- gateway commands ----------------------------------------------------------------
 
