@@ -61,6 +61,12 @@ class ApplyOutcome:
 class BatchApplier(Protocol):
     def apply_batches(self, batches: Sequence[ReadingBatch]) -> ApplyOutcome: ...
 
+    def settled(self, keys: Sequence[tuple[str, int]]) -> set[tuple[str, int]]:
+        """Which of these ``(gateway, seq)`` were applied before (or lie below a watermark):
+        ingest writes the readings of those to the time series no more, so that a replay
+        with other content can change neither the BOH nor the time series."""
+        ...
+
     def quarantine(self, items: Sequence[QuarantineItem]) -> None: ...
 
 

@@ -53,6 +53,10 @@ class MemoryApplier:
                 self.watermarks[b.gateway] = wm
             return ApplyOutcome(applied, duplicates, readings, {g: self.watermarks[g] for g in touched})
 
+    def settled(self, keys: Sequence[tuple[str, int]]) -> set[tuple[str, int]]:
+        with self.lock:
+            return {(g, s) for g, s in keys if s in self.applied[g] or s <= self.watermarks[g]}
+
     def quarantine(self, items: Sequence[QuarantineItem]) -> None:
         with self.lock:
             self.quarantined.extend(items)

@@ -91,6 +91,9 @@ class DataBug:
     def apply_batches(self, batches: Sequence[ReadingBatch]) -> ApplyOutcome:
         return self.core.apply_batches(batches)
 
+    def settled(self, keys: Sequence[tuple[str, int]]) -> set[tuple[str, int]]:
+        return self.core.settled(keys)
+
     def quarantine(self, items: Sequence[QuarantineItem]) -> None:
         self.core.quarantine(items)
 

@@ -33,6 +33,9 @@ class RulesBug:
             raise ZeroDivisionError("a rule divided by zero")
         return self.core.apply_batches(batches)
 
+    def settled(self, keys: Sequence[tuple[str, int]]) -> set[tuple[str, int]]:
+        return self.core.settled(keys)
+
     def quarantine(self, items: Sequence[QuarantineItem]) -> None:
         self.core.quarantine(items)
 

@@ -33,6 +33,7 @@ from ._models import (
     AuditEntry,
     ConditionRule,
     Gateway,
+    IngestSeq,
     QuarantineRow,
     ReplenishmentProposal,
     WorkOrder,
@@ -132,6 +133,21 @@ class BohCore:
                     outcome, learnt = self._applier.apply(conn, batches)
                 self._applier.learn(learnt)  # committed
             return outcome
+
+    def settled(self, keys: Sequence[tuple[str, int]]) -> set[tuple[str, int]]:
+        """The ``(gateway, seq)`` of ``keys`` applied before or below their gateway's watermark."""
+        if not keys:
+            return set()
+        gateways = sorted({g for g, _ in keys})
+        seqs = sorted({s for _, s in keys})
+        with unavailable_as_core_unavailable(), self._engine.connect() as conn:
+            found = conn.execute(select(Gateway.id, Gateway.watermark).where(Gateway.id.in_(gateways)))
+            marks: dict[str, int] = {g: wm for g, wm in found}
+            above = select(IngestSeq.gateway, IngestSeq.seq).where(
+                IngestSeq.gateway.in_(gateways), IngestSeq.seq.in_(seqs)
+            )
+            gaps = {(g, s) for g, s in conn.execute(above)}
+        return {(g, s) for g, s in keys if s <= marks.get(g, 0) or (g, s) in gaps}
 
     def quarantine(self, items: Sequence[QuarantineItem]) -> None:
         if not items:

@@ -117,6 +117,25 @@ class Committer:
                 "quarantined", extra={"reason": item.reason, "detail": item.detail[:300], "topic": item.topic}
             )
 
+    async def settled(self, keys: list[tuple[str, int]]) -> set[tuple[str, int]]:
+        """``applier.settled(keys)``, retried while the core is unavailable. If it fails
+        otherwise (a bug), nothing is taken as settled: the core still drops duplicates,
+        only the time series is then written as before the check."""
+        backoff = self._backoff()
+        while True:
+            try:
+                found = await asyncio.to_thread(self.applier.settled, keys)
+            except Exception as exc:
+                self._failed(exc, "checking for duplicates")
+                if not transient(exc):
+                    log.exception("checking for duplicates failed; writing the batches as new")
+                    self._succeeded()
+                    return set()
+            else:
+                self._succeeded()
+                return found
+            await self.pause(backoff)
+
     # -- batches ---------------------------------------------------------------------------
     async def apply(self, batches: list[ReadingBatch]) -> ApplyOutcome:
         """Apply ``batches`` in one call; isolate a poison batch after a few failures of its data."""

@@ -74,6 +74,10 @@ def check_message(topic: str, payload: bytes, now: int, max_future_ns: int) -> C
             message = decode(payload)
         except PayloadError as exc:
             return _reject(topic, payload, exc.reason, exc.detail, now, gateway)
+        if kind == "status" and message.ts > now + max_future_ns:
+            # event time decides which status wins: one from the far future would freeze the
+            # gateway's state, so it counts as sent at the latest possible moment
+            message = msgspec.structs.replace(message, ts=now + max_future_ns)
         if message.gateway != gateway:
             return _reject(
                 topic,

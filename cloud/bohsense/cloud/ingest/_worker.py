@@ -118,6 +118,8 @@ class IngestWorker:
         self._broker = parse_broker_url(config.broker_url)
         self._client: aiomqtt.Client | None = None
         self._committer = Committer(applier, config, self.stats, asyncio.Event())
+        #: (gateway, seq) of batches written to the store whose chunk is not yet applied
+        self._unapplied: set[tuple[str, int]] = set()
 
     def send_command(self, cmd: GatewayCommand) -> None:
         """Queue ``cmd`` for its gateway (QoS 1); paho delivers it while connected.
@@ -223,6 +225,7 @@ class IngestWorker:
         finally:
             self.connected.clear()
             self._client = None
+            self._unapplied.clear()
             self.stats.pending_messages = 0
 
     @staticmethod
@@ -354,6 +357,7 @@ class IngestWorker:
             stats.command_results += await committer.record(
                 chunk.results, record_result, lambda m: result_topic(m.gateway)
             )
+        self._unapplied.difference_update((b.gateway, b.seq) for b in batches)
         self._check_connected(client)
         ack = client._client.ack
         for mid, qos in chunk.acks:
@@ -387,22 +391,48 @@ class IngestWorker:
             self.stats.acks_published += 1
 
     async def _store(self, client: aiomqtt.Client, chunk: _Chunk) -> list[ReadingBatch]:
-        """Write the chunk's readings; return the batches to apply (rejected ones emptied)."""
+        """Write the readings of the chunk's new batches; return the batches to apply (all of
+        them: the core counts the duplicates; those the store rejected emptied)."""
         batches = chunk.batches
+        write = await self._new_batches(batches)
+        if not write:
+            return batches
         try:
-            self.stats.readings_stored += await self._retry_storage(client, lambda: self.store.write(batches))
+            self.stats.readings_stored += await self._retry_storage(client, self._writer(write))
             return batches
         except StorageRejected as exc:
-            if len(batches) == 1:
-                return [self._storage_rejected(batches[0], exc, chunk)]
+            if len(write) == 1:
+                emptied = self._storage_rejected(write[0], exc, chunk)
+                return [emptied if b is write[0] else b for b in batches]
+        new = {id(b) for b in write}
         kept: list[ReadingBatch] = []
         for batch in batches:  # find the batch the store refuses; keep the others
+            if id(batch) not in new:
+                kept.append(batch)
+                continue
             try:
                 self.stats.readings_stored += await self._retry_storage(client, self._writer([batch]))
                 kept.append(batch)
             except StorageRejected as exc:
                 kept.append(self._storage_rejected(batch, exc, chunk))
         return kept
+
+    async def _new_batches(self, batches: list[ReadingBatch]) -> list[ReadingBatch]:
+        """The batches whose readings may be written: the first of each (gateway, seq) that is
+        neither settled in the core nor written and waiting to be applied. A replay with other
+        content then changes the time series no more than it changes the BOH."""
+        pending, first = self._unapplied, {}
+        for b in batches:
+            key = (b.gateway, b.seq)
+            if key not in pending and key not in first:
+                first[key] = b
+        if not first:
+            return []
+        keys = list(first)
+        settled = await self._committer.settled(keys)
+        write = [b for key, b in first.items() if key not in settled]
+        pending.update((b.gateway, b.seq) for b in write)
+        return write
 
     def _writer(self, batches: list[ReadingBatch]) -> Callable[[], Awaitable[int]]:
         return lambda: self.store.write(batches)
