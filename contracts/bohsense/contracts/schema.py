@@ -93,7 +93,7 @@ class Reading(msgspec.Struct, frozen=True, array_like=True, forbid_unknown_field
 
     device: Name
     metric: Name
-    ts: Nanos
+    ts: ReadingTime
     value: float
 
 

@@ -125,3 +125,19 @@ def test_a_command_result_is_decoded_and_checked_against_its_topic() -> None:
     )
     assert [q.reason for q in bad.quarantine] == ["schema"]
     assert bad.result is None
+
+
+@pytest.mark.parametrize("bad_ts", [-1, -(2**63), 2**63, 2**64 - 1, 2**70])
+def test_an_unrepresentable_time_rejects_its_reading_not_the_batch(bad_ts: int) -> None:
+    good = ["d", "temp_c", NOW - 10**9, 20.0]
+    payload = json.dumps(
+        {"gateway": "gw-1", "seq": 7, "sent": NOW, "readings": [good, ["d", "temp_c", bad_ts, 1.0], good]}
+    ).encode()
+    out = check_message(TOPIC, payload, NOW, FUTURE)
+    assert out.batch is not None
+    assert [r.ts for r in out.batch.readings] == [NOW - 10**9] * 2
+    (q,) = out.quarantine
+    assert q.reason == "bad-time"
+    assert f"event time {bad_ts}" in q.detail
+    # the reading is kept as it came (in JSON when MessagePack cannot hold its number)
+    assert decode_batch(q.payload).readings == [Reading("d", "temp_c", bad_ts, 1.0)]

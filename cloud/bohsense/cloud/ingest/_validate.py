@@ -4,7 +4,7 @@ No I/O. A payload that cannot be a v1 message is quarantined whole with the code
 reason (``malformed``, ``schema``, ``oversized``, ``empty``, ``not-an-object``); a batch
 published on another gateway's topic is quarantined whole (``topic-mismatch``); a topic
 outside the v1 tree is quarantined (``topic``). A single reading with an impossible
-event time (``bad-time``) or a non-finite value (``bad-value``) is quarantined on its
+event time (``bad-time``: before 2000, beyond the skew allowance, negative or beyond 64 bits) or a non-finite value (``bad-value``) is quarantined on its
 own and the rest of its batch is kept: the accepted batch is then a trimmed copy with
 the same ``(gateway, seq)``, possibly with no readings at all, so that its sequence
 number is still applied and the gateway's watermark can move past it.
@@ -20,7 +20,14 @@ from typing import Any
 import msgspec
 
 from bohsense.cloud.ports import QuarantineItem
-from bohsense.contracts.codec import PayloadError, decode_batch, decode_result, decode_status, encode
+from bohsense.contracts.codec import (
+    Encoding,
+    PayloadError,
+    decode_batch,
+    decode_result,
+    decode_status,
+    encode,
+)
 from bohsense.contracts.schema import CommandResult, GatewayStatus, Reading, ReadingBatch
 from bohsense.contracts.timeutil import EARLIEST_VALID_NS, check_event_time
 from bohsense.contracts.topics import TopicError, parse_topic
@@ -123,10 +130,14 @@ def _trim(topic: str, batch: ReadingBatch, now: int, max_future_ns: int) -> Chec
             good.append(r)
             continue
         single = msgspec.structs.replace(batch, readings=[r])
+        try:
+            kept = encode(single)
+        except OverflowError:  # a time beyond 64 bits came in JSON: keep it in JSON
+            kept = encode(single, Encoding.JSON)
         out.quarantine.append(
             QuarantineItem(
                 topic,
-                encode(single),
+                kept,
                 reason,
                 f"reading {i} ({r.device}/{r.metric}) of batch seq {batch.seq}: {why}",
                 now,
