@@ -56,6 +56,9 @@ class CloudSettings(BaseSettings):
     receive_maximum: int = Field(1000, ge=1, le=65_535)
     session_expiry_s: int = Field(7 * 24 * 3600, ge=60)
     shutdown_timeout_s: float = Field(10.0, gt=0, le=300)
+    stall_after_s: float = Field(
+        60.0, gt=0, le=86_400, description="/health reports a message unacknowledged this long as a stall"
+    )
 
     @field_validator("mqtt_protocol", mode="before")
     @classmethod
@@ -122,4 +125,5 @@ class CloudSettings(BaseSettings):
             batch_max_readings=self.batch_max_readings,
             batch_max_ms=self.batch_max_ms,
             max_future_ns=int(self.max_future_skew_s * 1e9),
+            stall_after_s=self.stall_after_s,
         )

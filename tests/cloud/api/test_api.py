@@ -46,12 +46,25 @@ def test_health_reports_db_tsdb_and_ingest(client: TestClient, tsdb: FakeTimeSer
         "tsdb": True,
         "tsdb_error": None,
         "ingest": {"readings": 7, "quarantined": 0},
+        "ingest_problems": [],
     }
     tsdb.broken = True
     r = client.get(f"{V1}/health")
     assert r.status_code == 503
     assert r.json()["tsdb_error"] == "ConnectionError: influx down"
     assert r.json()["db"] is True
+
+
+def test_health_is_503_with_the_reason_when_the_pipeline_reports_a_problem(
+    core: BohCore, tsdb: FakeTimeSeries
+) -> None:
+    problem = "oldest unacknowledged message waits for 75.0 s (118 pending)"
+    app = create_app(core=core, tsdb=tsdb, stats=lambda: {"readings": 7, "problems": [problem]})
+    with TestClient(app) as c:
+        r = c.get(f"{V1}/health")
+    assert r.status_code == 503
+    assert (r.json()["ok"], r.json()["db"], r.json()["tsdb"]) == (False, True, True)
+    assert r.json()["ingest_problems"] == [problem]
 
 
 def test_gateways_and_devices(client: TestClient, core: BohCore) -> None:

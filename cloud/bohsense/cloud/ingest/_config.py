@@ -58,3 +58,6 @@ class IngestConfig:
     retry_initial_s: float = 0.05
     retry_max_s: float = 5.0
     publish_acks: bool = True
+    #: ``/health`` reports a stall when a message waits unacknowledged, or BOH calls keep
+    #: failing, for longer than this
+    stall_after_s: float = 60.0

@@ -33,6 +33,9 @@ class IngestStats:
     lag_ms: float = 0.0  # last commit: first message received → acknowledged
     event_lag_ms: float = 0.0  # last commit: newest batch's ``sent`` → acknowledged
     storage_down: bool = False
+    subscribed: bool = False  # every subscription granted at QoS 1 on the current connection
+    subscription_error: str = ""  # why the last subscription failed (empty once one succeeds)
+    oldest_unacked_ns: int = 0  # wall time the oldest message still unacknowledged arrived; 0: none
 
     def as_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {name: getattr(self, name) for name in self.__slots__}

@@ -44,6 +44,7 @@ import paho.mqtt.client as paho
 from bohsense.cloud.ingest._backoff import Backoff
 from bohsense.cloud.ingest._commit import Committer, Stopping
 from bohsense.cloud.ingest._config import IngestConfig, parse_broker_url
+from bohsense.cloud.ingest._health import SubscriptionRefused, check_granted, pipeline_problems
 from bohsense.cloud.ingest._stats import IngestStats
 from bohsense.cloud.ingest._validate import Checked, check_message
 from bohsense.cloud.ports import ApplyOutcome, BatchApplier, QuarantineItem, StatusRecorder
@@ -86,6 +87,7 @@ class _Chunk:
     acks: list[tuple[int, int]] = field(default_factory=list)  # (mid, qos) in arrival order
     readings: int = 0
     started: float = 0.0  # loop time of the first message
+    parts: int = 1  # chunks merged into this one (group commit)
 
     def __bool__(self) -> bool:
         return bool(self.acks)
@@ -97,6 +99,7 @@ class _Chunk:
         self.quarantine.extend(later.quarantine)
         self.acks.extend(later.acks)
         self.readings += later.readings
+        self.parts += later.parts
 
 
 class IngestWorker:
@@ -120,6 +123,12 @@ class IngestWorker:
         self._committer = Committer(applier, config, self.stats, asyncio.Event())
         #: (gateway, seq) of batches written to the store whose chunk is not yet applied
         self._unapplied: set[tuple[str, int]] = set()
+        #: wall time of the first message of every chunk not yet acknowledged, oldest first
+        self._unacked_since: collections.deque[int] = collections.deque()
+
+    def problems(self) -> list[str]:
+        """Why the pipeline is not working now (empty when it is): for ``/health``."""
+        return pipeline_problems(self.stats, time.time_ns(), self.config.stall_after_s)
 
     def send_command(self, cmd: GatewayCommand) -> None:
         """Queue ``cmd`` for its gateway (QoS 1); paho delivers it while connected.
@@ -207,7 +216,13 @@ class IngestWorker:
             async with client:
                 client._disconnected.add_done_callback(lambda f: _wake_on_done(f, wake))
                 for topic_filter in self._filters():
-                    await client.subscribe(topic_filter, qos=1)
+                    try:
+                        check_granted(topic_filter, await client.subscribe(topic_filter, qos=1))
+                    except SubscriptionRefused as exc:
+                        self.stats.subscription_error = str(exc)
+                        log.error("%s; retrying after a while", exc)
+                        raise
+                self.stats.subscribed, self.stats.subscription_error = True, ""
                 backoff.reset()
                 self._client = client
                 self.connected.set()
@@ -224,8 +239,11 @@ class IngestWorker:
                     waker.cancel()
         finally:
             self.connected.clear()
+            self.stats.subscribed = False
             self._client = None
             self._unapplied.clear()
+            self._unacked_since.clear()
+            self.stats.oldest_unacked_ns = 0
             self.stats.pending_messages = 0
 
     @staticmethod
@@ -278,6 +296,8 @@ class IngestWorker:
                 topic, payload, mid, qos = inbox.popleft()
                 if not chunk:
                     chunk.started = loop.time()
+                    self._unacked_since.append(time.time_ns())
+                    self.stats.oldest_unacked_ns = self._unacked_since[0]
                 stats.messages += 1
                 stats.pending_messages += 1
                 chunk.acks.append((mid, qos))
@@ -364,6 +384,9 @@ class IngestWorker:
             ack(mid, qos)
         stats.mqtt_acks += len(chunk.acks)
         stats.pending_messages -= len(chunk.acks)
+        for _ in range(chunk.parts):
+            self._unacked_since.popleft()
+        stats.oldest_unacked_ns = self._unacked_since[0] if self._unacked_since else 0
         stats.commits += 1
         loop_now = asyncio.get_running_loop().time()
         stats.lag_ms = (loop_now - chunk.started) * 1000
