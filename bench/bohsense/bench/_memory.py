@@ -43,5 +43,6 @@ class MemoryApplier:
     def settled(self, keys: Sequence[tuple[str, int]]) -> set[tuple[str, int]]:
         return {(g, s) for g, s in keys if s in self.seen.get(g, ()) or s <= self.watermarks.get(g, 0)}
 
-    def quarantine(self, items: Sequence[QuarantineItem]) -> None:
+    def quarantine(self, items: Sequence[QuarantineItem]) -> int:
         self.quarantined += len(items)
+        return len(items)

@@ -117,7 +117,7 @@ def _quarantine_list(args: argparse.Namespace) -> int:
     try:
         for q in core.list_quarantine(reason=args.reason, gateway=args.gateway, limit=args.limit):
             item = {"id": q.id, "topic": q.topic, "gateway": q.gateway, "reason": q.reason}
-            item.update(detail=q.detail, received_ns=q.received_ns, payload_size=len(q.payload))
+            item.update(detail=q.detail, received_ns=q.received_ns, payload_size=q.payload_size)
             print(json.dumps(item))
     finally:
         core.close()

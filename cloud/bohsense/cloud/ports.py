@@ -67,7 +67,9 @@ class BatchApplier(Protocol):
         with other content can change neither the BOH nor the time series."""
         ...
 
-    def quarantine(self, items: Sequence[QuarantineItem]) -> None: ...
+    def quarantine(self, items: Sequence[QuarantineItem]) -> int:
+        """Keep ``items`` for inspection; return how many were stored (the rest were over a quota)."""
+        ...
 
 
 class StatusRecorder(Protocol):

@@ -74,7 +74,7 @@ class CloudService:
     def _build_core(self) -> Any:
         from bohsense.cloud.boh import BohCore
 
-        core = BohCore(self.settings.database_url)
+        core = BohCore(self.settings.database_url, quarantine_quota=self.settings.quarantine_quota)
         core.migrate()
         if self.settings.catalog is not None:
             summary = core.load_catalog(self.settings.catalog)

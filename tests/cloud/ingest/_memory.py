@@ -57,9 +57,10 @@ class MemoryApplier:
         with self.lock:
             return {(g, s) for g, s in keys if s in self.applied[g] or s <= self.watermarks[g]}
 
-    def quarantine(self, items: Sequence[QuarantineItem]) -> None:
+    def quarantine(self, items: Sequence[QuarantineItem]) -> int:
         with self.lock:
             self.quarantined.extend(items)
+            return len(items)
 
     def record_status(self, status: GatewayStatus) -> None:
         with self.lock:

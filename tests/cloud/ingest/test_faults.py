@@ -94,8 +94,8 @@ class DataBug:
     def settled(self, keys: Sequence[tuple[str, int]]) -> set[tuple[str, int]]:
         return self.core.settled(keys)
 
-    def quarantine(self, items: Sequence[QuarantineItem]) -> None:
-        self.core.quarantine(items)
+    def quarantine(self, items: Sequence[QuarantineItem]) -> int:
+        return self.core.quarantine(items)
 
     def record_status(self, status: GatewayStatus) -> None:
         if status.gateway == self.gateway:

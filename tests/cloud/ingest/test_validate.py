@@ -33,33 +33,58 @@ def test_a_good_batch_passes_whole(encoding: Encoding) -> None:
 
 
 @pytest.mark.parametrize(
-    ("payload", "reason"),
+    ("payload", "reason", "settled"),
     [
-        (b"", "empty"),
-        (b"\x00\xffgarbage", "not-an-object"),
-        (encode(batch(GOOD))[:-5], "malformed"),
-        (b"{not json", "malformed"),
-        (b"\x81" + b"\x00" * MAX_PAYLOAD_BYTES, "oversized"),
+        (b"", "empty", None),
+        (b"\x00\xffgarbage", "not-an-object", None),
+        (encode(batch(GOOD))[:-5], "malformed", None),
+        (b"{not json", "malformed", None),
+        (b"\x81" + b"\x00" * MAX_PAYLOAD_BYTES, "oversized", None),
         (
             json.dumps({"gateway": "gw-1", "seq": "7", "sent": 1, "readings": [["d", "m", 1, 1.0]]}).encode(),
             "schema",
+            None,
         ),
         (
             json.dumps(
                 {"gateway": "gw-1", "seq": 7, "sent": 1, "readings": [["d", "m", 1, 1.0]], "x": 1}
             ).encode(),
             "schema",
+            7,
         ),
-        (json.dumps({"gateway": "gw-1", "seq": 7, "sent": 1, "readings": []}).encode(), "schema"),
+        (json.dumps({"gateway": "gw-1", "seq": 7, "sent": 1, "readings": []}).encode(), "schema", 7),
         (
             json.dumps({"gateway": "gw-1", "seq": 0, "sent": 1, "readings": [["d", "m", 1, 1.0]]}).encode(),
             "schema",
+            None,
+        ),
+        (
+            json.dumps(
+                {
+                    "gateway": "gw-1",
+                    "seq": 9,
+                    "sent": 1,
+                    "readings": [["d", "m", 1, 1.0]],
+                    "pad": "p" * MAX_PAYLOAD_BYTES,
+                }
+            ).encode(),
+            "oversized",
+            9,
         ),
     ],
 )
-def test_bad_payloads_are_quarantined_whole_with_the_reason(payload: bytes, reason: str) -> None:
+def test_bad_payloads_are_quarantined_whole_with_the_reason(
+    payload: bytes, reason: str, settled: int | None
+) -> None:
+    """A batch refused whole is settled by its seq when (gateway, seq) can still be read."""
     out = check_message(TOPIC, payload, NOW, FUTURE)
-    assert out.batch is None
+    if settled is None:
+        assert out.batch is None
+        assert not out.settled
+    else:
+        assert out.settled
+        assert out.batch is not None
+        assert (out.batch.gateway, out.batch.seq, out.batch.readings) == ("gw-1", settled, [])
     (item,) = out.quarantine
     assert (item.reason, item.topic, item.payload, item.gateway, item.received_ns) == (
         reason,

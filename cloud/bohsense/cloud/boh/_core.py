@@ -7,7 +7,7 @@ import threading
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import insert, select, text, update
+from sqlalchemy import select, text, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from bohsense.contracts.schema import CommandResult, GatewayStatus, ReadingBatch
@@ -38,6 +38,7 @@ from ._models import (
     ReplenishmentProposal,
     WorkOrder,
 )
+from ._quarantine import DEFAULT_QUOTA, quarantine_payload, store_quarantine
 from ._reapply import ReapplyResult, reapply
 from ._records import (
     AlertRecord,
@@ -78,8 +79,10 @@ class BohCore:
         stock_engine: StockEngine | None = None,
         clock: Callable[[], int] = now_ns,
         cache_ttl_s: float = 30.0,
+        quarantine_quota: int = DEFAULT_QUOTA,
     ) -> None:
         self._engine = make_engine(database_url)
+        self._quarantine_quota = quarantine_quota
         self._clock = clock
         self._applier = Applier(
             condition_engine or ThresholdCondition(), stock_engine or ReorderPoint(), clock, cache_ttl_s
@@ -149,22 +152,25 @@ class BohCore:
             gaps = {(g, s) for g, s in conn.execute(above)}
         return {(g, s) for g, s in keys if s <= marks.get(g, 0) or (g, s) in gaps}
 
-    def quarantine(self, items: Sequence[QuarantineItem]) -> None:
+    def quarantine(self, items: Sequence[QuarantineItem]) -> int:
+        """Keep ``items`` (large payloads as a prefix with size and hash) within each gateway's
+        quota; return how many were stored (see ``_quarantine``)."""
         if not items:
-            return
-        rows = [
-            {
-                "topic": i.topic,
-                "gateway": i.gateway,
-                "reason": i.reason,
-                "detail": i.detail,
-                "payload": i.payload,
-                "received_ns": i.received_ns,
-            }
-            for i in items
-        ]
+            return 0
         with unavailable_as_core_unavailable(), write_conn(self._engine) as conn:
-            conn.execute(insert(QuarantineRow), rows)
+            return store_quarantine(conn, items, self._quarantine_quota)
+
+    def get_quarantine(self, quarantine_id: int) -> QuarantineRecord:
+        with session(self._engine) as s:
+            found = q.list_quarantine(s, None, None, 1, 0, quarantine_id)
+        if not found:
+            raise NotFound("quarantine item", quarantine_id)
+        return found[0]
+
+    def quarantine_payload(self, quarantine_id: int) -> bytes:
+        """The stored bytes of one quarantine item (``NotFound`` if there is none)."""
+        with self._engine.connect() as conn:
+            return quarantine_payload(conn, quarantine_id)
 
     def record_status(self, status: GatewayStatus) -> None:
         """Upsert the gateway's state; a status older than the one recorded is ignored."""

@@ -28,6 +28,7 @@ import msgspec
 
 from bohsense.cloud.ingest._backoff import Backoff
 from bohsense.cloud.ingest._config import IngestConfig
+from bohsense.cloud.ingest._rate import RateLimiter
 from bohsense.cloud.ingest._stats import IngestStats
 from bohsense.cloud.ports import ApplyOutcome, BatchApplier, CoreUnavailable, QuarantineItem
 from bohsense.contracts.codec import encode
@@ -65,6 +66,7 @@ class Committer:
         self.stop = stop
         #: raises when the broker connection is gone (set by the worker for each session)
         self.check_connected: Callable[[], None] = lambda: None
+        self._rate = RateLimiter(config.quarantine_rate_per_s, config.quarantine_burst)
 
     # -- retrying --------------------------------------------------------------------------
     def _failed(self, exc: BaseException, what: str) -> None:
@@ -106,12 +108,25 @@ class Committer:
             await self.pause(backoff)
 
     async def quarantine(self, items: Sequence[QuarantineItem]) -> None:
-        if not items:
-            return
-        await self.retry(lambda: self.applier.quarantine(items), "quarantining")
+        """Keep what each gateway's rate allows of ``items`` (``apply-failed`` always); count the rest."""
         stats = self.stats
-        stats.quarantined += len(items)
+        now = time.monotonic()
+        kept: list[QuarantineItem] = []
         for item in items:
+            if item.reason == "apply-failed" or self._rate.allow(item.gateway, now):
+                kept.append(item)
+                continue
+            if not stats.quarantine_dropped_by_reason[item.reason]:
+                log.warning("rejects over their gateway's quarantine rate are counted, not kept",
+                            extra={"gateway": item.gateway, "reason": item.reason})  # fmt: skip
+            stats.quarantine_dropped += 1
+            stats.quarantine_dropped_by_reason[item.reason] += 1
+        if not kept:
+            return
+        stored = await self.retry(lambda: self.applier.quarantine(kept), "quarantining")
+        stats.quarantine_over_quota += len(kept) - stored
+        stats.quarantined += len(kept)
+        for item in kept:
             stats.quarantined_by_reason[item.reason] += 1
             log.warning(
                 "quarantined", extra={"reason": item.reason, "detail": item.detail[:300], "topic": item.topic}

@@ -23,6 +23,10 @@ class IngestStats:
     duplicates: int = 0  # batches the BOH core had applied before (redelivery, replay)
     quarantined: int = 0  # quarantine items (whole payloads or single readings)
     quarantined_by_reason: Counter[str] = field(default_factory=Counter)
+    quarantine_dropped: int = 0  # rejects not kept: over their gateway's rate (counted, acknowledged)
+    quarantine_dropped_by_reason: Counter[str] = field(default_factory=Counter)
+    quarantine_over_quota: int = 0  # rejects the BOH core did not keep: their gateway's quota is full
+    batches_rejected_settled: int = 0  # batches rejected whole whose seq was settled (and acknowledged)
     storage_retries: int = 0  # writes retried because the store was unavailable
     apply_retries: int = 0  # BOH core calls retried after an error
     apply_failing_since_ns: int = 0  # wall time the current run of failing BOH calls began; 0: none
@@ -40,4 +44,5 @@ class IngestStats:
     def as_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {name: getattr(self, name) for name in self.__slots__}
         out["quarantined_by_reason"] = dict(self.quarantined_by_reason)
+        out["quarantine_dropped_by_reason"] = dict(self.quarantine_dropped_by_reason)
         return out

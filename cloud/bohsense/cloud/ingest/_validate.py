@@ -27,6 +27,7 @@ from bohsense.contracts.codec import (
     decode_result,
     decode_status,
     encode,
+    read_batch_identity,
 )
 from bohsense.contracts.schema import CommandResult, GatewayStatus, Reading, ReadingBatch
 from bohsense.contracts.timeutil import EARLIEST_VALID_NS, check_event_time
@@ -56,6 +57,8 @@ class Checked:
     status: GatewayStatus | None = None
     result: CommandResult | None = None
     quarantine: list[QuarantineItem] = field(default_factory=list)
+    #: the batch was rejected whole and ``batch`` is an empty one with its seq, to settle it
+    settled: bool = False
 
 
 def _reject(topic: str, payload: bytes, reason: str, detail: str, now: int, gateway: str = "") -> Checked:
@@ -100,7 +103,7 @@ def check_message(topic: str, payload: bytes, now: int, max_future_ns: int) -> C
     try:
         batch = decode_batch(payload)
     except PayloadError as exc:
-        return _reject(topic, payload, exc.reason, exc.detail, now, gateway)
+        return _settle(topic, payload, exc, now, gateway)
     if batch.gateway != gateway:
         return _reject(
             topic,
@@ -115,6 +118,21 @@ def check_message(topic: str, payload: bytes, now: int, max_future_ns: int) -> C
         if not (lo <= r.ts <= hi and -_INF < r.value < _INF):
             return _trim(topic, batch, now, max_future_ns)
     return Checked(batch=batch)
+
+
+def _settle(topic: str, payload: bytes, exc: PayloadError, now: int, gateway: str) -> Checked:
+    """Quarantine a batch refused whole; when its ``(gateway, seq)`` can still be read (and it
+    is this topic's gateway), settle that seq with an empty batch: the CloudAck then covers
+    it and the gateway deletes it, instead of resending a batch that can never be accepted."""
+    ident = read_batch_identity(payload)
+    if ident is None or ident[0] != gateway:
+        return _reject(topic, payload, exc.reason, exc.detail, now, gateway)
+    seq = ident[1]
+    detail = f"{exc.detail}; batch seq {seq} is settled: its gateway will not send it again"
+    out = _reject(topic, payload, exc.reason, detail, now, gateway)
+    out.batch = ReadingBatch(gateway=gateway, seq=seq, sent=now, readings=[])
+    out.settled = True
+    return out
 
 
 def _trim(topic: str, batch: ReadingBatch, now: int, max_future_ns: int) -> Checked:

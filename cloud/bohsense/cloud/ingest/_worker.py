@@ -307,6 +307,8 @@ class IngestWorker:
                 except Exception as exc:  # a bug must not stop ingest: keep the payload
                     log.exception("checking a message failed")
                     checked = Checked(quarantine=[QuarantineItem(topic, payload, "internal", repr(exc), now)])
+                if checked.settled:
+                    stats.batches_rejected_settled += 1
                 if checked.batch is not None:
                     chunk.batches.append(checked.batch)
                     chunk.readings += len(checked.batch.readings)
