@@ -104,3 +104,45 @@ async def test_a_batch_rejected_whole_is_settled_by_seq_and_acknowledged(
     assert [r for r, _ in found] == ["oversized", "schema", "schema"]
     assert sum("is settled" in d for _, d in found) == 2
     await store.close()
+
+
+async def test_the_gateway_outbox_deletes_a_batch_the_cloud_refused_whole(
+    own_mosquitto: Mosquitto, core: BohCore, tmp_path: Path
+) -> None:
+    """The real edge uplink and outbox against the real cloud: a batch that can never be
+    accepted is acknowledged by seq, so the outbox deletes it instead of resending it."""
+    import msgspec
+
+    from bohsense.contracts.schema import Reading
+    from bohsense.edge.outbox import Outbox, ThreadedOutbox
+    from bohsense.edge.transport import PahoTransport
+    from bohsense.edge.uplink import Uplink
+
+    gw, t = unique("gw"), now_ns() - 10**9
+    raw = Outbox(tmp_path / "o.db", max_rows=100, max_bytes=10**8, max_age_s=3600, synchronous="normal")
+    raw.append(msgspec.msgpack.encode([Reading("d", "temp_c", t, 1.0)]), 1)
+    raw.append(msgspec.msgpack.encode([["d", "temp_c", t + 1, "not a number"]]), 1)  # refused whole
+    raw.append(msgspec.msgpack.encode([Reading("d", "temp_c", t + 2, 3.0)]), 1)
+    outbox = ThreadedOutbox(raw)
+    transport = PahoTransport(
+        client_id=gw, host="127.0.0.1", port=own_mosquitto.port, keepalive=10,
+        will_topic=f"bohsense/v1/gw/{gw}/status", will_payload=b"{}",
+    )  # fmt: skip
+    uplink = Uplink(gateway=gw, site="", outbox=outbox, transport=transport, resend_after_s=3600)
+    store = open_store(f"sqlite:///{tmp_path}/ts.db")
+    await store.setup()
+    async with running(store, core, config(own_mosquitto, unique("ingest"))) as worker:  # type: ignore[arg-type]
+        uplink.start()
+        tasks = [asyncio.create_task(uplink.send_loop()), asyncio.create_task(uplink.inbox_loop())]
+        try:
+            await until(lambda: outbox.snapshot.depth == 0, what="the outbox emptied by CloudAcks")
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            transport.close(5)
+        assert worker.stats.batches_rejected_settled == 1
+    assert core.get_gateway(gw).watermark == 3
+    assert [q.reason for q in core.list_quarantine(gateway=gw)] == ["schema"]
+    await outbox.close()
+    await store.close()
