@@ -21,11 +21,20 @@ from bohsense.contracts.schema import GatewayStatus, ReadingBatch
 __all__ = [
     "ApplyOutcome",
     "BatchApplier",
+    "CoreUnavailable",
     "LatestPoint",
     "QuarantineItem",
     "StatusRecorder",
     "TimeSeriesQuery",
 ]
+
+
+class CoreUnavailable(Exception):
+    """The BOH core's database cannot take the call now: unreachable, locked, out of
+    resources, or refusing this role a privilege. Nothing in the call's data is wrong, so
+    ingest retries it (messages stay unacknowledged) and never quarantines for it. Any
+    other exception from the seam may be caused by the data and is isolated per message.
+    """
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,7 +61,15 @@ class ApplyOutcome:
 class BatchApplier(Protocol):
     def apply_batches(self, batches: Sequence[ReadingBatch]) -> ApplyOutcome: ...
 
-    def quarantine(self, items: Sequence[QuarantineItem]) -> None: ...
+    def settled(self, keys: Sequence[tuple[str, int]]) -> set[tuple[str, int]]:
+        """Which of these ``(gateway, seq)`` were applied before (or lie below a watermark):
+        ingest writes the readings of those to the time series no more, so that a replay
+        with other content can change neither the BOH nor the time series."""
+        ...
+
+    def quarantine(self, items: Sequence[QuarantineItem]) -> int:
+        """Keep ``items`` for inspection; return how many were stored (the rest were over a quota)."""
+        ...
 
 
 class StatusRecorder(Protocol):

@@ -50,8 +50,10 @@ class CloudService:
         self.api_port: int | None = None
 
     def stats(self) -> dict[str, Any]:
-        """Ingest counters (for ``/health`` and the demo summary)."""
-        return self.worker.stats.as_dict() if self.worker is not None else {}
+        """Ingest counters and, under ``problems``, why the pipeline is not working (``/health``)."""
+        if self.worker is None:
+            return {}
+        return {**self.worker.stats.as_dict(), "problems": self.worker.problems()}
 
     async def _open_store(self, stop: asyncio.Event) -> TimeSeriesStore:
         store = open_store(self.settings.tsdb_url)
@@ -72,7 +74,7 @@ class CloudService:
     def _build_core(self) -> Any:
         from bohsense.cloud.boh import BohCore
 
-        core = BohCore(self.settings.database_url)
+        core = BohCore(self.settings.database_url, quarantine_quota=self.settings.quarantine_quota)
         core.migrate()
         if self.settings.catalog is not None:
             summary = core.load_catalog(self.settings.catalog)

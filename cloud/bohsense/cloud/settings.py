@@ -59,6 +59,14 @@ class CloudSettings(BaseSettings):
     receive_maximum: int = Field(1000, ge=1, le=65_535)
     session_expiry_s: int = Field(7 * 24 * 3600, ge=60)
     shutdown_timeout_s: float = Field(10.0, gt=0, le=300)
+    quarantine_rate_per_s: float = Field(
+        10.0, gt=0, le=100_000, description="rejects kept per gateway and second (the rest are counted)"
+    )
+    quarantine_burst: int = Field(200, ge=1, le=1_000_000, description="rejects a gateway may burst")
+    quarantine_quota: int = Field(10_000, ge=1, description="quarantine rows kept per gateway at most")
+    stall_after_s: float = Field(
+        60.0, gt=0, le=86_400, description="/health reports a message unacknowledged this long as a stall"
+    )
 
     @field_validator("mqtt_protocol", mode="before")
     @classmethod
@@ -144,4 +152,7 @@ class CloudSettings(BaseSettings):
             batch_max_readings=self.batch_max_readings,
             batch_max_ms=self.batch_max_ms,
             max_future_ns=int(self.max_future_skew_s * 1e9),
+            stall_after_s=self.stall_after_s,
+            quarantine_rate_per_s=self.quarantine_rate_per_s,
+            quarantine_burst=self.quarantine_burst,
         )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import base64
+import hashlib
 
 import pytest
 from fastapi.testclient import TestClient
@@ -46,12 +46,25 @@ def test_health_reports_db_tsdb_and_ingest(client: TestClient, tsdb: FakeTimeSer
         "tsdb": True,
         "tsdb_error": None,
         "ingest": {"readings": 7, "quarantined": 0},
+        "ingest_problems": [],
     }
     tsdb.broken = True
     r = client.get(f"{V1}/health")
     assert r.status_code == 503
     assert r.json()["tsdb_error"] == "ConnectionError: influx down"
     assert r.json()["db"] is True
+
+
+def test_health_is_503_with_the_reason_when_the_pipeline_reports_a_problem(
+    core: BohCore, tsdb: FakeTimeSeries
+) -> None:
+    problem = "oldest unacknowledged message waits for 75.0 s (118 pending)"
+    app = create_app(core=core, tsdb=tsdb, stats=lambda: {"readings": 7, "problems": [problem]})
+    with TestClient(app) as c:
+        r = c.get(f"{V1}/health")
+    assert r.status_code == 503
+    assert (r.json()["ok"], r.json()["db"], r.json()["tsdb"]) == (False, True, True)
+    assert r.json()["ingest_problems"] == [problem]
 
 
 def test_gateways_and_devices(client: TestClient, core: BohCore) -> None:
@@ -235,8 +248,22 @@ def test_quarantine_and_summary(client: TestClient, core: BohCore) -> None:
     fault(core)
     low_stock(core)
     (q,) = client.get(f"{V1}/quarantine", params={"reason": "malformed"}).json()
-    assert base64.b64decode(q["payload_b64"]) == b"\xff\x00garbage"
-    assert (q["payload_size"], q["detail"], q["gateway"]) == (9, "bad msgpack", "gw-q")
+    assert "payload_b64" not in q, "a listing carries no payload bodies"
+    assert (q["payload_size"], q["payload_stored"], q["detail"], q["gateway"]) == (
+        9,
+        9,
+        "bad msgpack",
+        "gw-q",
+    )
+    assert q["payload_sha256"] == hashlib.sha256(b"\xff\x00garbage").hexdigest()
+    r = client.get(f"{V1}/quarantine/{q['id']}/payload")
+    assert (r.status_code, r.content, r.headers["content-type"]) == (
+        200,
+        b"\xff\x00garbage",
+        "application/octet-stream",
+    )
+    assert (r.headers["x-payload-size"], r.headers["x-payload-sha256"]) == ("9", q["payload_sha256"])
+    assert client.get(f"{V1}/quarantine/{q['id'] + 99}/payload").status_code == 404
     s = client.get(f"{V1}/summary").json()
     assert (s["alerts"], s["work_orders"], s["replenishment_proposals"], s["quarantined"]) == (1, 1, 1, 1)
     assert s["stock_locations_below_reorder_point"] == 1

@@ -108,8 +108,9 @@ async def test_bad_input_is_quarantined_with_reasons_and_the_good_around_it_kept
             "topic-mismatch": 1,
         }
         assert s.duplicates == 1
-        assert s.readings_stored == 20 + 10 + 20 + 20  # the duplicate is written again, idempotently
-    assert applier.seqs(gw) == {1, 2, 3}
+        assert s.readings_stored == 20 + 10 + 20  # a duplicate is not written again
+    assert applier.seqs(gw) == {1, 2, 3, 5}  # 5 was refused whole (unknown field): settled, empty
+    assert worker.stats.batches_rejected_settled == 1
     assert applier.readings(gw) == 50
     assert applier.seqs(other) == set()
     assert applier.watermarks[gw] == 3

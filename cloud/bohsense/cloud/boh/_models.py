@@ -268,8 +268,10 @@ class QuarantineRow(Base):
     gateway: Mapped[str] = mapped_column(String(64), default="", index=True)
     reason: Mapped[str] = mapped_column(String(32), index=True)
     detail: Mapped[str] = mapped_column(Text)
-    payload: Mapped[bytes] = mapped_column(LargeBinary)
+    payload: Mapped[bytes] = mapped_column(LargeBinary)  # whole, or its first bytes when large
     received_ns: Mapped[int]
+    payload_size: Mapped[int] = mapped_column(default=0, server_default="0")  # migration 0003
+    payload_sha256: Mapped[str] = mapped_column(String(64), default="", server_default="")
 
 
 class GatewayCommandRow(Base):

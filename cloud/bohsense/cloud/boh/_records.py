@@ -117,13 +117,18 @@ class AuditRecord:
 
 @dataclass(frozen=True, slots=True)
 class QuarantineRecord:
+    """One quarantine item without its payload (``BohCore.quarantine_payload`` has the bytes)."""
+
     id: int
     topic: str
     gateway: str
     reason: str
     detail: str
-    payload: bytes
     received_ns: int
+    payload_size: int  # of the payload as it came
+    payload_stored: int  # bytes kept: the whole payload, or its first bytes when it was large
+    payload_sha256: str  # of the payload as it came
+    payload_preview: bytes  # its first bytes, for a person
 
 
 @dataclass(frozen=True, slots=True)

@@ -32,3 +32,10 @@ class IngestConfig:
     retry_initial_s: float = 0.05
     retry_max_s: float = 5.0
     publish_acks: bool = True
+    #: ``/health`` reports a stall when a message waits unacknowledged, or BOH calls keep
+    #: failing, for longer than this
+    stall_after_s: float = 60.0
+    #: rejects kept per gateway: a token bucket of this rate and burst (``apply-failed`` exempt);
+    #: the rest are counted (``quarantine_dropped``) and acknowledged
+    quarantine_rate_per_s: float = 10.0
+    quarantine_burst: int = 200
