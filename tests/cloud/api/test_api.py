@@ -80,7 +80,7 @@ def test_latest_readings_pass_filters_to_the_store(client: TestClient, tsdb: Fak
     ]
     r = client.get(f"{V1}/readings/latest", params={"device": "vib-01"})
     assert r.json() == [{"gateway": GW, "device": "vib-01", "metric": "vib_rms_mm_s", "ts": T0, "value": 3.5}]
-    assert tsdb.calls[-1] == ("latest", {"gateway": None, "device": "vib-01", "metric": None})
+    assert tsdb.calls[-1] == ("latest", {"gateways": None, "device": "vib-01", "metric": None})
     assert len(client.get(f"{V1}/readings/latest").json()) == 2
 
 
@@ -88,13 +88,14 @@ def test_series_accepts_iso_and_ns(client: TestClient, tsdb: FakeTimeSeries) -> 
     tsdb.points = [LatestPoint(GW, "vib-01", "vib_rms_mm_s", T0 + i * S, float(i)) for i in range(5)]
     r = client.get(
         f"{V1}/readings/series",
-        params={"device": "vib-01", "metric": "vib_rms_mm_s", "start": T0, "end": T0 + 3 * S},
+        params={"gateway": GW, "device": "vib-01", "metric": "vib_rms_mm_s", "start": T0, "end": T0 + 3 * S},
     )
     assert r.status_code == 200
     assert r.json()["points"] == [[T0, 0.0], [T0 + S, 1.0], [T0 + 2 * S, 2.0]]
     r = client.get(
         f"{V1}/readings/series",
         params={
+            "gateway": GW,
             "device": "d",
             "metric": "m",
             "start": "2025-06-15T00:00:00Z",
@@ -104,6 +105,7 @@ def test_series_accepts_iso_and_ns(client: TestClient, tsdb: FakeTimeSeries) -> 
     )
     assert r.status_code == 200
     assert tsdb.calls[-1][1] == {
+        "gateway": GW,
         "device": "d",
         "metric": "m",
         "start_ns": 1_749_945_600 * S,
@@ -128,17 +130,18 @@ def test_series_accepts_iso_and_ns(client: TestClient, tsdb: FakeTimeSeries) -> 
 def test_series_rejects_bad_ranges_with_a_reason(
     client: TestClient, params: dict[str, object], message: str
 ) -> None:
-    r = client.get(f"{V1}/readings/series", params={"device": "d", "metric": "m", **params})
+    r = client.get(f"{V1}/readings/series", params={"gateway": GW, "device": "d", "metric": "m", **params})
     assert r.status_code == 422
     assert message in r.json()["detail"]
 
 
 def test_series_requires_its_parameters(client: TestClient) -> None:
-    r = client.get(f"{V1}/readings/series", params={"device": "d", "start": T0, "end": T0 + S})
+    r = client.get(f"{V1}/readings/series", params={"gateway": GW, "device": "d", "start": T0, "end": T0 + S})
     assert r.status_code == 422
-    assert r.json()["detail"][0]["loc"] == ["query", "metric"]
+    assert r.json()["errors"][0]["loc"] == ["query", "metric"]
     r = client.get(
-        f"{V1}/readings/series", params={"device": "d", "metric": "m", "start": T0, "end": T0 + S, "every": 0}
+        f"{V1}/readings/series",
+        params={"gateway": GW, "device": "d", "metric": "m", "start": T0, "end": T0 + S, "every": 0},
     )
     assert r.status_code == 422
 

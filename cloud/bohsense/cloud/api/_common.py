@@ -7,16 +7,23 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import HTTPException, Query, status
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StringConstraints
 
 from bohsense.contracts.timeutil import from_datetime
 
 from ..boh import Lifecycle
 
-__all__ = ["ActionBody", "Limit", "Offset", "check_state", "parse_time"]
+__all__ = ["INT64_MAX", "ActionBody", "Id", "Limit", "Name", "Offset", "check_state", "parse_time"]
+
+#: the largest integer any column (SQLite INTEGER, PostgreSQL BIGINT) can hold
+INT64_MAX = 2**63 - 1
 
 Limit = Annotated[int, Query(ge=1, le=1000, description="page size")]
-Offset = Annotated[int, Query(ge=0, description="rows to skip")]
+Offset = Annotated[int, Query(ge=0, le=INT64_MAX, description="rows to skip")]
+#: a numeric row id in a path or a filter (ids start at 1)
+Id = Annotated[int, Field(ge=1, le=INT64_MAX)]
+#: a gateway / device / metric / site name in a filter (the contract's name length)
+Name = Annotated[str, StringConstraints(min_length=1, max_length=128)]
 
 
 class ActionBody(BaseModel):
