@@ -282,3 +282,59 @@ def test_the_api_on_postgresql(client: TestClient, core: BohCore) -> None:
     (alert,) = client.get(f"{V1}/alerts").json()
     assert client.post(f"{V1}/alerts/{alert['id']}/resolve").json()["state"] == "resolved"
     assert client.get(f"{V1}/summary").json()["replenishment_proposals"] == 1
+
+
+@pytest.mark.parametrize("core", ["sqlite", "postgresql"], indirect=True)
+@pytest.mark.parametrize(
+    ("path", "loc"),
+    [
+        (f"/alerts/{2**63}", ["path", "alert_id"]),
+        (f"/alerts/{2**31}", ["path", "alert_id"]),
+        (f"/work-orders/{2**63}", ["path", "work_order_id"]),
+        (f"/replenishment/{2**64}", ["path", "proposal_id"]),
+        (f"/alerts?offset={2**63}", ["query", "offset"]),
+        (f"/devices?offset={2**31}", ["query", "offset"]),
+        (f"/work-orders?alert_id={2**63}", ["query", "alert_id"]),
+        (f"/audit?offset={2**70}", ["query", "offset"]),
+        ("/alerts/0", ["path", "alert_id"]),
+    ],
+)
+def test_integers_beyond_a_column_are_refused_with_the_reason(
+    client: TestClient, path: str, loc: list[str]
+) -> None:
+    r = client.get(V1 + path)
+    assert r.status_code == 422, r.text
+    (error,) = r.json()["errors"]
+    assert error["loc"] == loc
+    assert r.json()["detail"].startswith(".".join(loc) + ": Input should be")
+
+
+@pytest.mark.parametrize("core", ["sqlite", "postgresql"], indirect=True)
+def test_the_largest_integers_a_column_holds_are_answered(client: TestClient) -> None:
+    # row ids are 32-bit INTEGER columns on PostgreSQL
+    assert client.get(f"{V1}/alerts/{2**31 - 1}").status_code == 404
+    for path in ("/alerts", "/work-orders", "/replenishment", "/devices", "/audit", "/quarantine"):
+        assert client.get(V1 + path, params={"offset": 2**31 - 1}).json() == [], path
+    assert client.get(f"{V1}/gateways/g/commands", params={"offset": 2**31 - 1}).json() == []
+
+
+@pytest.mark.parametrize("core", ["sqlite", "postgresql"], indirect=True)
+def test_a_nul_in_a_filter_is_refused_not_a_server_error(client: TestClient) -> None:
+    r = client.get(f"{V1}/alerts", params={"site": "a\x00b"})
+    assert r.status_code == 422
+    assert r.json()["errors"][0]["loc"] == ["query", "site"]
+
+
+def test_errors_have_one_shape(client: TestClient) -> None:
+    for r in (
+        client.get(f"{V1}/alerts/999"),
+        client.get(f"{V1}/alerts", params={"state": "bogus"}),
+        client.get(f"{V1}/alerts", params={"limit": 0}),
+        client.get(f"{V1}/nope"),
+        client.post(f"{V1}/alerts/1/resolve", content=b"\xff{", headers={"content-type": "application/json"}),
+    ):
+        body = r.json()
+        assert r.status_code >= 400
+        assert isinstance(body["detail"], str), r.text
+        assert body["detail"], r.text
+        assert isinstance(body["errors"], list)

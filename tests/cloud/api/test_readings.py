@@ -98,3 +98,9 @@ async def test_an_unknown_filter_is_refused_not_ignored(api: httpx.AsyncClient) 
         r.json()["detail"]
         == "unknown query parameter 'gatway'; this endpoint takes device, gateway, metric, site"
     )
+
+
+async def test_a_repeated_filter_is_refused_not_half_used(api: httpx.AsyncClient) -> None:
+    r = await api.get(f"{V1}/readings/latest", params=[("site", SITE), ("site", SITE2)])
+    assert r.status_code == 422
+    assert r.json()["detail"] == "query parameter 'site' given more than once; give it once"

@@ -13,6 +13,7 @@ from ..boh import BohCore
 from ..ports import TimeSeriesQuery
 from ._deps import require_token
 from ._errors import Error, install_error_handlers
+from ._openapi import document_statuses
 from ._strict import reject_unknown_query
 from .routers import alerts, commands, fleet, health, readings, records, replenishment, stock, work_orders
 
@@ -55,4 +56,5 @@ def create_app(
             module.router, prefix=API_PREFIX, dependencies=protected, responses={**unauthorized, **invalid}
         )
     install_error_handlers(app)
+    document_statuses(app)
     return app

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict
 
 from ...boh import ALERT
-from .._common import ActionBody, Limit, Offset, check_state
+from .._common import ActionBody, Id, Limit, Name, Offset, check_state, state_filter
 from .._deps import CoreDep
 
 router = APIRouter(prefix="/alerts", tags=["alerts"])
@@ -37,9 +37,9 @@ class Alert(BaseModel):
 @router.get("", response_model=list[Alert])
 def list_alerts(
     core: CoreDep,
-    state: str | None = None,
-    asset: str | None = None,
-    site: str | None = None,
+    state: Annotated[str | None, state_filter(ALERT)] = None,
+    asset: Name | None = None,
+    site: Name | None = None,
     limit: Limit = 100,
     offset: Offset = 0,
 ) -> list[Alert]:
@@ -49,17 +49,17 @@ def list_alerts(
 
 
 @router.get("/{alert_id}", response_model=Alert, responses=ERRORS)
-def get_alert(core: CoreDep, alert_id: int) -> Alert:
+def get_alert(core: CoreDep, alert_id: Id) -> Alert:
     return Alert.model_validate(core.get_alert(alert_id))
 
 
 @router.post("/{alert_id}/acknowledge", response_model=Alert, responses=ERRORS)
-def acknowledge(core: CoreDep, alert_id: int, body: ActionBody | None = None) -> Alert:
+def acknowledge(core: CoreDep, alert_id: Id, body: ActionBody | None = None) -> Alert:
     body = body or ActionBody()
     return Alert.model_validate(core.acknowledge_alert(alert_id, actor=body.actor, note=body.note))
 
 
 @router.post("/{alert_id}/resolve", response_model=Alert, responses=ERRORS)
-def resolve(core: CoreDep, alert_id: int, body: ActionBody | None = None) -> Alert:
+def resolve(core: CoreDep, alert_id: Id, body: ActionBody | None = None) -> Alert:
     body = body or ActionBody()
     return Alert.model_validate(core.resolve_alert(alert_id, actor=body.actor, note=body.note))

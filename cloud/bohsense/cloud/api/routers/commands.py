@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from bohsense.contracts.schema import GatewayCommand
 from bohsense.contracts.timeutil import now_ns
 
-from .._common import Limit, Offset
+from .._common import Limit, Name, Offset
 from .._deps import CoreDep
 
 router = APIRouter(tags=["commands"])
@@ -54,7 +54,7 @@ class Command(BaseModel):
     status_code=status.HTTP_202_ACCEPTED,
     responses=ERRORS,
 )
-def send_command(core: CoreDep, request: Request, gateway_id: str, body: CommandIn) -> Command:
+def send_command(core: CoreDep, request: Request, gateway_id: Name, body: CommandIn) -> Command:
     send = request.app.state.send_command
     record = core.create_command(gateway_id, body.command, body.args, actor=body.actor)
     try:
@@ -74,10 +74,10 @@ def send_command(core: CoreDep, request: Request, gateway_id: str, body: Command
 
 
 @router.get("/gateways/{gateway_id}/commands", response_model=list[Command])
-def list_commands(core: CoreDep, gateway_id: str, limit: Limit = 100, offset: Offset = 0) -> list[Command]:
+def list_commands(core: CoreDep, gateway_id: Name, limit: Limit = 100, offset: Offset = 0) -> list[Command]:
     return [Command.model_validate(c) for c in core.list_commands(gateway_id, limit=limit, offset=offset)]
 
 
 @router.get("/commands/{command_id}", response_model=Command, responses=ERRORS)
-def get_command(core: CoreDep, command_id: str) -> Command:
+def get_command(core: CoreDep, command_id: Name) -> Command:
     return Command.model_validate(core.get_command(command_id))
