@@ -24,9 +24,10 @@ def test_migrations_create_every_table_from_empty_and_are_idempotent(db_url: str
         assert names >= TABLES
         assert set(Base.metadata.tables) == TABLES
         with engine.connect() as conn:
-            assert conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar_one() == "0002"
+            assert conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar_one() == "0005"
         indexes = {i["name"]: i for i in sa.inspect(engine).get_indexes("alerts")}
         assert indexes["uq_alerts_open_asset_condition"]["unique"]
+        assert indexes["uq_alerts_open_subject_condition"]["unique"]
     finally:
         engine.dispose()
         core.close()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from ...boh import ALERT
 from .._common import ActionBody, Id, Limit, Name, Offset, check_state, state_filter
@@ -22,7 +22,10 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 class Alert(BaseModel):
     model_config = ConfigDict(from_attributes=True)
     id: int
-    asset_id: str
+    asset_id: str | None = Field(description="the asset of a condition alert; null for a silent gateway")
+    subject: str = Field(
+        description="what a silence alert is about: gateway:<id> or device:<gateway>/<device>"
+    )
     site: str
     condition: str
     severity: str
