@@ -56,6 +56,22 @@ class CloudSettings(BaseSettings):
     receive_maximum: int = Field(1000, ge=1, le=65_535)
     session_expiry_s: int = Field(7 * 24 * 3600, ge=60)
     shutdown_timeout_s: float = Field(10.0, gt=0, le=300)
+    gateway_silence_s: float = Field(
+        300.0,
+        ge=0,
+        le=7 * 86_400,
+        description="a gateway heard from by nothing this long is alerted (0: off)",
+    )
+    device_silence_s: float = Field(
+        600.0, ge=0, le=7 * 86_400, description="a device lagging its gateway this long is alerted (0: off)"
+    )
+    command_timeout_s: float = Field(
+        300.0,
+        ge=0,
+        le=7 * 86_400,
+        description="a command with no result this long becomes expired (0: never)",
+    )
+    sweep_interval_s: float = Field(30.0, gt=0, le=3600, description="how often the sweeps above run")
 
     @field_validator("mqtt_protocol", mode="before")
     @classmethod
