@@ -129,6 +129,8 @@ class CloudService:
                 stats=self.stats,
                 api_token=token,
                 send_command=self.worker.send_command,
+                max_body_bytes=s.api_max_body_bytes,
+                command_max_bytes=s.command_max_bytes,
             )
             config = uvicorn.Config(
                 app, host=s.api_host, port=s.api_port, log_config=None, access_log=False, lifespan="off"

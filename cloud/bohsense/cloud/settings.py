@@ -48,6 +48,15 @@ class CloudSettings(BaseSettings):
     api_host: str = "127.0.0.1"
     api_port: int = Field(8080, ge=0, le=65535, description="0 picks a free port")
     api_token: SecretStr | None = None
+    api_max_body_bytes: int = Field(
+        1024 * 1024, ge=1024, le=64 * 1024 * 1024, description="larger request bodies are answered 413"
+    )
+    command_max_bytes: int = Field(
+        64 * 1024,
+        ge=512,
+        le=268_435_455,
+        description="the largest command as one MQTT packet; at most the broker's max_packet_size",
+    )
     max_future_skew_s: float = Field(
         300.0, gt=0, le=86_400, description="readings further ahead are quarantined"
     )

@@ -13,13 +13,16 @@ from ..boh import BohCore
 from ..ports import TimeSeriesQuery
 from ._deps import require_token
 from ._errors import Error, install_error_handlers
+from ._limits import DEFAULT_MAX_BODY_BYTES, BodyLimit
 from ._openapi import document_statuses
 from ._strict import reject_unknown_query
 from .routers import alerts, commands, fleet, health, readings, records, replenishment, stock, work_orders
 
-__all__ = ["API_PREFIX", "create_app"]
+__all__ = ["API_PREFIX", "DEFAULT_COMMAND_MAX_BYTES", "DEFAULT_MAX_BODY_BYTES", "create_app"]
 
 API_PREFIX = "/api/v1"
+#: far below the shipped broker's max_packet_size (2 MiB); the largest valid command is ~36 kB
+DEFAULT_COMMAND_MAX_BYTES = 64 * 1024
 
 
 def create_app(
@@ -29,8 +32,14 @@ def create_app(
     stats: Callable[[], Mapping[str, Any]] | None = None,
     api_token: str | None = None,
     send_command: Callable[[GatewayCommand], None] | None = None,
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+    command_max_bytes: int = DEFAULT_COMMAND_MAX_BYTES,
 ) -> FastAPI:
-    """Build the API. With ``api_token``, every route except ``/health`` needs ``Authorization: Bearer``."""
+    """Build the API. With ``api_token``, every route except ``/health`` needs ``Authorization: Bearer``.
+
+    A request body over ``max_body_bytes`` is answered 413; a command whose MQTT packet
+    would exceed ``command_max_bytes`` (keep it at most the broker's ``max_packet_size``) 422.
+    """
     if api_token is not None and not api_token.strip():
         raise ValueError("api_token must not be empty (pass None for an open API)")
     app = FastAPI(
@@ -41,6 +50,8 @@ def create_app(
     app.state.stats = stats
     app.state.api_token = api_token
     app.state.send_command = send_command
+    app.state.command_max_bytes = command_max_bytes
+    app.add_middleware(BodyLimit, max_bytes=max_body_bytes)
     invalid: dict[int | str, dict[str, Any]] = {
         422: {"model": Error, "description": "invalid parameters or body, with the reason"}
     }

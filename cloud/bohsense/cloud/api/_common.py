@@ -37,6 +37,10 @@ IdFilter = Annotated[int | None, Query(ge=1, le=INT32_MAX)]
 #: a gateway / device / metric / site / … name in a path or filter: the contract's name
 #: length, no control characters (PostgreSQL text cannot hold NUL)
 Name = Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=r"^[^\x00-\x1f\x7f]+$")]
+#: a gateway id as the contract has it (it is part of every topic of the gateway)
+GatewayName = Annotated[
+    str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
+]
 
 
 class ActionBody(BaseModel):
