@@ -51,6 +51,15 @@ class CloudSettings(BaseSettings):
     api_host: str = "127.0.0.1"
     api_port: int = Field(8080, ge=0, le=65535, description="0 picks a free port")
     api_token: SecretStr | None = None
+    api_max_body_bytes: int = Field(
+        1024 * 1024, ge=1024, le=64 * 1024 * 1024, description="larger request bodies are answered 413"
+    )
+    command_max_bytes: int = Field(
+        64 * 1024,
+        ge=512,
+        le=268_435_455,
+        description="the largest command as one MQTT packet; at most the broker's max_packet_size",
+    )
     max_future_skew_s: float = Field(
         300.0, gt=0, le=86_400, description="readings further ahead are quarantined"
     )
@@ -67,6 +76,22 @@ class CloudSettings(BaseSettings):
     stall_after_s: float = Field(
         60.0, gt=0, le=86_400, description="/health reports a message unacknowledged this long as a stall"
     )
+    gateway_silence_s: float = Field(
+        300.0,
+        ge=0,
+        le=7 * 86_400,
+        description="a gateway heard from by nothing this long is alerted (0: off)",
+    )
+    device_silence_s: float = Field(
+        600.0, ge=0, le=7 * 86_400, description="a device lagging its gateway this long is alerted (0: off)"
+    )
+    command_timeout_s: float = Field(
+        300.0,
+        ge=0,
+        le=7 * 86_400,
+        description="a command with no result this long becomes expired (0: never)",
+    )
+    sweep_interval_s: float = Field(30.0, gt=0, le=3600, description="how often the sweeps above run")
 
     @field_validator("mqtt_protocol", mode="before")
     @classmethod

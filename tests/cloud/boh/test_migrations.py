@@ -53,6 +53,7 @@ def test_migrations_create_every_table_from_empty_and_are_idempotent(db_url: str
             assert conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar_one() == _head()
         indexes = {i["name"]: i for i in sa.inspect(engine).get_indexes("alerts")}
         assert indexes["uq_alerts_open_asset_condition"]["unique"]
+        assert indexes["uq_alerts_open_subject_condition"]["unique"]
     finally:
         engine.dispose()
         core.close()

@@ -20,6 +20,7 @@ from ._catalog import read_catalog, upsert_catalog
 from ._commands import (
     CommandRecord,
     create_command,
+    expire_commands,
     get_command,
     list_commands,
     record_result,
@@ -51,6 +52,7 @@ from ._records import (
     StockLevelRecord,
     WorkOrderRecord,
 )
+from ._silence import SilenceSweep, sweep_silence
 from ._status import record_status
 from ._unavailable import unavailable_as_core_unavailable
 from .rules import ConditionEngine, ReorderPoint, StockEngine, ThresholdCondition
@@ -298,6 +300,27 @@ class BohCore:
 
     def reject_proposal(self, proposal_id: int, *, actor: str, note: str = "") -> ProposalRecord:
         return self.transition_proposal(proposal_id, "rejected", actor=actor, note=note)
+
+    # -- time-driven jobs (run by the cloud's scheduler) ------------------------------------
+
+    def sweep_silence(
+        self, *, gateway_timeout_s: float, device_timeout_s: float, listening_since_ns: int = 0
+    ) -> SilenceSweep:
+        """Open an alert per gateway / device silent past its timeout (0: never); resolve
+        those heard again. See ``_silence`` for what silent means."""
+        with write_conn(self._engine) as conn:
+            return sweep_silence(
+                conn,
+                self._clock(),
+                gateway_timeout_ns=int(gateway_timeout_s * 1e9),
+                device_timeout_ns=int(device_timeout_s * 1e9),
+                listening_since_ns=listening_since_ns,
+            )
+
+    def expire_commands(self, *, timeout_s: float) -> list[str]:
+        """Commands still ``sent`` after ``timeout_s`` become ``expired``; their ids."""
+        with write_conn(self._engine) as conn:
+            return expire_commands(conn, self._clock(), int(timeout_s * 1e9))
 
     # -- queries -------------------------------------------------------------------------
 

@@ -68,6 +68,7 @@ def alert_record(a: Alert) -> AlertRecord:
         a.cleared_ns,
         dict(a.evidence),
         a.what_to_check,
+        a.subject,
     )
 
 

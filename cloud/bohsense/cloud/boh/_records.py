@@ -58,7 +58,7 @@ class StockLevelRecord:
 @dataclass(frozen=True, slots=True)
 class AlertRecord:
     id: int
-    asset_id: str
+    asset_id: str | None
     site: str
     condition: str
     severity: str
@@ -68,6 +68,7 @@ class AlertRecord:
     cleared_ns: int | None
     evidence: dict[str, Any]
     what_to_check: str
+    subject: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,7 +9,7 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, ConfigDict
 
 from ...boh import NotFound
-from .._common import Limit, Offset
+from .._common import Limit, Name, Offset
 from .._deps import CoreDep, StatsDep
 
 router = APIRouter(tags=["records"])
@@ -43,8 +43,8 @@ class Quarantined(BaseModel):
 @router.get("/audit", response_model=list[AuditEntry])
 def audit(
     core: CoreDep,
-    entity: str | None = None,
-    entity_id: str | None = None,
+    entity: Name | None = None,
+    entity_id: Name | None = None,
     limit: Limit = 100,
     offset: Offset = 0,
 ) -> list[AuditEntry]:
@@ -55,8 +55,8 @@ def audit(
 @router.get("/quarantine", response_model=list[Quarantined])
 def quarantine(
     core: CoreDep,
-    reason: str | None = None,
-    gateway: str | None = None,
+    reason: Name | None = None,
+    gateway: Name | None = None,
     limit: Limit = 100,
     offset: Offset = 0,
 ) -> list[Quarantined]:
