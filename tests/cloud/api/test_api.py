@@ -211,6 +211,9 @@ def test_replenishment_flow(client: TestClient, core: BohCore) -> None:
     assert client.post(f"{V1}/replenishment/{p['id']}/ordered").json()["state"] == "ordered"
     assert client.post(f"{V1}/replenishment/{p['id']}/reject").status_code == 409
     low_stock(core, seq=3)
+    assert client.get(f"{V1}/replenishment", params={"state": "proposed"}).json() == []  # still on order
+    assert client.post(f"{V1}/replenishment/{p['id']}/received").json()["state"] == "received"
+    low_stock(core, seq=4)
     (q,) = client.get(f"{V1}/replenishment", params={"state": "proposed"}).json()
     assert (
         client.post(f"{V1}/replenishment/{q['id']}/reject", json={"note": "promo ends"}).json()["state"]

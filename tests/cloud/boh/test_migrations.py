@@ -24,11 +24,37 @@ def test_migrations_create_every_table_from_empty_and_are_idempotent(db_url: str
         assert names >= TABLES
         assert set(Base.metadata.tables) == TABLES
         with engine.connect() as conn:
-            assert conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar_one() == "0002"
+            assert conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar_one() == head()
         indexes = {i["name"]: i for i in sa.inspect(engine).get_indexes("alerts")}
         assert indexes["uq_alerts_open_asset_condition"]["unique"]
     finally:
         engine.dispose()
+        core.close()
+
+
+def head() -> str:
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    from bohsense.cloud.boh._db import MIGRATIONS
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    (only,) = ScriptDirectory.from_config(cfg).get_heads()
+    return str(only)
+
+
+def test_the_migrations_build_exactly_the_models(db_url: str) -> None:
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    core = BohCore(db_url)
+    core.migrate()
+    try:
+        with core._engine.connect() as conn:
+            diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+        assert diff == []
+    finally:
         core.close()
 
 

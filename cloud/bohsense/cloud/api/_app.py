@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse
 
 from bohsense.contracts.schema import GatewayCommand
 
-from ..boh import BohCore, InvalidTransition, NotFound
+from ..boh import BohCore, InvalidTransition, InvalidValue, NotFound
 from ..ports import TimeSeriesQuery
 from ._deps import require_token
 from .routers import alerts, commands, fleet, health, readings, records, replenishment, stock, work_orders
@@ -45,6 +45,7 @@ def create_app(
         app.include_router(module.router, prefix=API_PREFIX, dependencies=protected)
     app.add_exception_handler(NotFound, _not_found)
     app.add_exception_handler(InvalidTransition, _invalid_transition)
+    app.add_exception_handler(InvalidValue, _invalid_value)
     return app
 
 
@@ -57,4 +58,12 @@ async def _invalid_transition(_request: Request, exc: Exception) -> JSONResponse
     return JSONResponse(
         {"detail": str(exc), "current": exc.current, "to": exc.to, "allowed": sorted(exc.allowed)},
         status_code=status.HTTP_409_CONFLICT,
+    )
+
+
+async def _invalid_value(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, InvalidValue)
+    return JSONResponse(
+        {"detail": str(exc), "field": exc.field, "reason": exc.reason},
+        status_code=status.HTTP_422_UNPROCESSABLE_CONTENT,
     )

@@ -7,19 +7,25 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import HTTPException, Query, status
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from bohsense.contracts.timeutil import from_datetime
 
 from ..boh import Lifecycle
 
-__all__ = ["ActionBody", "Limit", "Offset", "check_state", "parse_time"]
+__all__ = ["ActionBody", "Limit", "Offset", "RequestModel", "check_state", "parse_time"]
 
 Limit = Annotated[int, Query(ge=1, le=1000, description="page size")]
 Offset = Annotated[int, Query(ge=0, description="rows to skip")]
 
 
-class ActionBody(BaseModel):
+class RequestModel(BaseModel):
+    """Base of every request body: a field the API does not know is refused (422), not dropped."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class ActionBody(RequestModel):
     actor: str = Field(
         default="api", min_length=1, max_length=64, description="who acts (recorded in the audit log)"
     )

@@ -7,7 +7,7 @@ the seam in ``rules``.
 
 from ._commands import CommandRecord
 from ._core import BohCore
-from ._errors import BohError, CatalogError, InvalidTransition, NotFound
+from ._errors import BohError, CatalogError, InvalidTransition, InvalidValue, NotFound
 from ._lifecycle import ALERT, PROPOSAL, WORK_ORDER, Lifecycle
 from ._records import (
     AlertRecord,
@@ -35,6 +35,7 @@ __all__ = [
     "DeviceRecord",
     "GatewayRecord",
     "InvalidTransition",
+    "InvalidValue",
     "Lifecycle",
     "NotFound",
     "ProposalRecord",

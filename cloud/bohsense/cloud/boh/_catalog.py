@@ -162,6 +162,12 @@ def upsert_catalog(conn: Connection, catalog: Mapping[str, Any]) -> CatalogSumma
         low, target = float(_get(e, "min", where, NUM)), float(_get(e, "target", where, NUM))
         if target < low:
             raise CatalogError(f"catalog {where}: target ({target}) must be >= min ({low})")
+        safety = float(_get(e, "safety_stock", where, NUM, 0.0))
+        if not 0 <= safety <= low:
+            raise CatalogError(
+                f"catalog {where}: safety_stock ({safety}) must not exceed min ({low}), the reorder point"
+                " it is part of, nor be negative"
+            )
         loc_rows.append(
             {
                 "site": key[0],
@@ -169,7 +175,7 @@ def upsert_catalog(conn: Connection, catalog: Mapping[str, Any]) -> CatalogSumma
                 "location": key[2],
                 "min_units": low,
                 "target_units": target,
-                "safety_stock": float(_get(e, "safety_stock", where, NUM, 0.0)),
+                "safety_stock": safety,
             }
         )
         for j, lane in enumerate(_entries(e, "lanes")):

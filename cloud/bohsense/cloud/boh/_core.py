@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import insert, select, text, update
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
 
 from bohsense.contracts.schema import CommandResult, GatewayStatus, ReadingBatch
 from bohsense.contracts.timeutil import now_ns
@@ -26,7 +27,7 @@ from ._commands import (
     settle_command,
 )
 from ._db import conflict_insert, make_engine, migrate, session, write_conn
-from ._errors import NotFound
+from ._errors import InvalidTransition, InvalidValue, NotFound
 from ._lifecycle import ALERT, PROPOSAL, WORK_ORDER, Lifecycle
 from ._models import (
     Alert,
@@ -53,6 +54,8 @@ from .rules import ConditionEngine, ReorderPoint, StockEngine, ThresholdConditio
 __all__ = ["BohCore"]
 
 DEFAULT_LIMIT = 100
+#: proposal states in which the planner may still change the quantity
+QUANTITY_STATES = frozenset({"proposed", "approved"})
 
 
 class BohCore:
@@ -224,33 +227,36 @@ class BohCore:
     ) -> Any:
         with session(self._engine, write=True) as s:
             row = q.get_one(s, model, lifecycle.entity, entity_id, lock=True)
-            lifecycle.check(entity_id, row.state, to)
-            now = self._clock()
-            s.add(
-                AuditEntry(
-                    entity=lifecycle.entity,
-                    entity_id=str(entity_id),
-                    from_state=row.state,
-                    to_state=to,
-                    actor=actor,
-                    at_ns=now,
-                    detail={"note": note} if note else {},
-                )
-            )
-            row.state = to
-            row.updated_ns = now
-            if note and isinstance(row, WorkOrder):
-                row.note = note
-            if isinstance(row, Alert) and to not in ALERT.open:
-                # the rule watches afresh: a fault that persists after the fix opens a new alert
-                s.execute(
-                    update(ConditionRule)
-                    .where(ConditionRule.asset_id == row.asset_id, ConditionRule.condition == row.condition)
-                    .values(phase="normal", over_since_ns=None, max_value=None, below_since_ns=None)
-                    .execution_options(synchronize_session=False)
-                )
+            self._move(s, lifecycle, row, to, actor, note, self._clock())
             s.flush()
             return row
+
+    @staticmethod
+    def _move(s: Session, lifecycle: Lifecycle, row: Any, to: str, actor: str, note: str, now: int) -> None:
+        lifecycle.check(row.id, row.state, to)
+        s.add(
+            AuditEntry(
+                entity=lifecycle.entity,
+                entity_id=str(row.id),
+                from_state=row.state,
+                to_state=to,
+                actor=actor,
+                at_ns=now,
+                detail={"note": note} if note else {},
+            )
+        )
+        row.state = to
+        row.updated_ns = now
+        if note and isinstance(row, WorkOrder):
+            row.note = note
+        if isinstance(row, Alert) and to not in ALERT.open:
+            # the rule watches afresh: a fault that persists after the fix opens a new alert
+            s.execute(
+                update(ConditionRule)
+                .where(ConditionRule.asset_id == row.asset_id, ConditionRule.condition == row.condition)
+                .values(phase="normal", over_since_ns=None, max_value=None, below_since_ns=None)
+                .execution_options(synchronize_session=False)
+            )
 
     def acknowledge_alert(self, alert_id: int, *, actor: str, note: str = "") -> AlertRecord:
         return q.alert_record(self._transition(ALERT, Alert, alert_id, "acknowledged", actor, note))
@@ -268,8 +274,74 @@ class BohCore:
             self._transition(PROPOSAL, ReplenishmentProposal, proposal_id, to, actor, note)
         )
 
-    def approve_proposal(self, proposal_id: int, *, actor: str, note: str = "") -> ProposalRecord:
-        return self.transition_proposal(proposal_id, "approved", actor=actor, note=note)
+    def set_proposal_quantity(
+        self, proposal_id: int, quantity: int, *, actor: str, note: str = ""
+    ) -> ProposalRecord:
+        """The planner's quantity (whole packs), while the proposal is ``proposed`` or ``approved``.
+
+        From then on the stock rule no longer resizes it; the explanation keeps the rule's
+        quantity next to the planner's.
+        """
+        with session(self._engine, write=True) as s:
+            row = q.get_one(s, ReplenishmentProposal, PROPOSAL.entity, proposal_id, lock=True)
+            self._set_quantity(s, row, quantity, actor, note, self._clock())
+            s.flush()
+            return q.proposal_record(row)
+
+    def approve_proposal(
+        self, proposal_id: int, *, actor: str, note: str = "", quantity: int | None = None
+    ) -> ProposalRecord:
+        """Approve, with the planner's ``quantity`` when given (both in one transaction)."""
+        with session(self._engine, write=True) as s:
+            row = q.get_one(s, ReplenishmentProposal, PROPOSAL.entity, proposal_id, lock=True)
+            now = self._clock()
+            PROPOSAL.check(row.id, row.state, "approved")
+            if quantity is not None:
+                self._set_quantity(s, row, quantity, actor, note, now)
+            self._move(s, PROPOSAL, row, "approved", actor, note, now)
+            s.flush()
+            return q.proposal_record(row)
+
+    @staticmethod
+    def _set_quantity(
+        s: Session, row: ReplenishmentProposal, quantity: int, actor: str, note: str, now: int
+    ) -> None:
+        if row.state not in QUANTITY_STATES:
+            raise InvalidTransition(
+                PROPOSAL.entity, row.id, row.state, f"{row.state} with a new quantity", QUANTITY_STATES
+            )
+        pack = max(1, row.pack_size)
+        if quantity < pack:
+            raise InvalidValue("quantity", f"{quantity} is less than at least one pack of {pack}")
+        if quantity % pack:
+            raise InvalidValue("quantity", f"{quantity} is not a whole number of packs of {pack}")
+        was = row.quantity
+        explanation = dict(row.explanation)
+        explanation.setdefault("rule_quantity", was if row.quantity_source == "rule" else None)
+        explanation["planner_quantity"] = quantity
+        rule_text = explanation.get("rule_text", explanation.get("text", ""))
+        explanation["rule_text"] = rule_text
+        explanation["text"] = (
+            f"planner set {quantity} units ({quantity // pack} pack(s) of {pack}); rule: {rule_text}"
+        )
+        row.explanation = explanation
+        row.quantity = quantity
+        row.quantity_source = "planner"
+        row.updated_ns = now
+        detail: dict[str, Any] = {"quantity": quantity, "was": was}
+        if note:
+            detail["note"] = note
+        s.add(
+            AuditEntry(
+                entity=PROPOSAL.entity,
+                entity_id=str(row.id),
+                from_state=row.state,
+                to_state=row.state,
+                actor=actor,
+                at_ns=now,
+                detail=detail,
+            )
+        )
 
     def reject_proposal(self, proposal_id: int, *, actor: str, note: str = "") -> ProposalRecord:
         return self.transition_proposal(proposal_id, "rejected", actor=actor, note=note)

@@ -1,8 +1,9 @@
 """What new readings change: lane stock and stock levels with the stock rule, and condition
 rules with their alerts and work orders. Runs inside the apply transaction.
 
-Rows are locked in a fixed order (lanes, then condition rules, each by id) so concurrent
-workers on PostgreSQL serialise per lane and per asset instead of deadlocking; the "one
+Rows are locked in a fixed order (lanes, then open proposals, then condition rules, each
+by id) so concurrent workers on PostgreSQL serialise per lane and per asset instead of
+deadlocking; the "one
 open alert / proposal" guarantees come from partial unique indexes, not from the locks.
 """
 
@@ -10,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, func, insert, select, update
+from sqlalchemy import Connection, Row, bindparam, func, insert, select, update
 
 from ._cache import Cache, Location
 from ._db import conflict_insert
@@ -29,6 +30,8 @@ from .rules import (
 __all__ = ["SYSTEM_ACTOR", "Effects", "audit_row"]
 
 SYSTEM_ACTOR = "system"
+#: proposal states whose quantity is on its way (counted as on order by the stock rule)
+ON_ORDER_STATES = frozenset({"approved", "ordered"})
 
 
 class Effects:
@@ -80,6 +83,18 @@ class Effects:
                 )
             )
         }
+        open_by_loc = {
+            r.location_id: r
+            for r in conn.execute(
+                select(ReplenishmentProposal.__table__)
+                .where(
+                    ReplenishmentProposal.location_id.in_(loc_ids),
+                    ReplenishmentProposal.state.in_(sorted(PROPOSAL.open)),
+                )
+                .order_by(ReplenishmentProposal.id)
+                .with_for_update()
+            )
+        }
         inserts: list[dict[str, Any]] = []
         updates: list[dict[str, Any]] = []
         for loc_id, total, latest_ts in totals:
@@ -100,7 +115,7 @@ class Effects:
                 )
             elif current[loc_id] != (units, as_of):
                 updates.append({"b_id": loc_id, "b_units": units, "b_ts": as_of})
-            self._stock_rule(conn, loc_id, loc, units, as_of, now, audit)
+            self._stock_rule(conn, loc_id, loc, units, as_of, now, audit, open_by_loc.get(loc_id))
         if inserts:
             conn.execute(insert(StockLevel), inserts)
         if updates:
@@ -121,7 +136,15 @@ class Effects:
         as_of: int,
         now: int,
         audit: list[dict[str, Any]],
+        current: Row[Any] | None,
     ) -> None:
+        """Open a proposal, or let the open one follow the stock while nobody approved it.
+
+        Approved and ordered quantities count as on order. An open proposal blocks a new
+        one (also by the partial unique index); a ``proposed`` one whose quantity the rule
+        still owns is resized when the stock (or the location's parameters) change it.
+        """
+        committed = current is not None and current.state in ON_ORDER_STATES
         inputs = StockInputs(
             site=loc.site,
             sku=loc.sku,
@@ -132,9 +155,24 @@ class Effects:
             safety_stock=loc.safety_stock,
             pack_size=loc.pack_size,
             as_of_ns=as_of,
+            on_order=float(current.quantity) if current is not None and committed else 0.0,
         )
         draft = self._stock.propose(inputs)
         if draft is None:
+            return
+        fields = {
+            "sensed_units": units,
+            "reorder_point": loc.reorder_point,
+            "target": loc.target,
+            "safety_stock": loc.safety_stock,
+            "pack_size": loc.pack_size,
+            "quantity": draft.quantity,
+            "explanation": draft.explanation,
+            "priority": draft.priority,
+        }
+        if current is not None:
+            if current.state == PROPOSAL.initial and current.quantity_source == "rule":
+                self._follow(conn, current, fields, now, audit)
             return
         stmt = (
             conflict_insert(conn, ReplenishmentProposal)
@@ -144,15 +182,10 @@ class Effects:
                 sku=loc.sku,
                 location=loc.location,
                 state=PROPOSAL.initial,
-                sensed_units=units,
-                reorder_point=loc.reorder_point,
-                target=loc.target,
-                safety_stock=loc.safety_stock,
-                pack_size=loc.pack_size,
-                quantity=draft.quantity,
-                explanation=draft.explanation,
                 created_ns=now,
                 updated_ns=now,
+                quantity_source="rule",
+                **fields,
             )
             .on_conflict_do_nothing()  # the partial unique index: one open proposal per sku+location
             .returning(ReplenishmentProposal.id)
@@ -162,6 +195,29 @@ class Effects:
             audit.append(
                 audit_row(PROPOSAL.entity, pid, None, PROPOSAL.initial, now, {"quantity": draft.quantity})
             )
+
+    @staticmethod
+    def _follow(
+        conn: Connection, current: Row[Any], fields: dict[str, Any], now: int, audit: list[dict[str, Any]]
+    ) -> None:
+        """Resize an unapproved proposal when its quantity, priority or parameters move."""
+        watched = ("quantity", "priority", "reorder_point", "target", "safety_stock", "pack_size")
+        if all(getattr(current, k) == fields[k] for k in watched):
+            return
+        conn.execute(
+            update(ReplenishmentProposal)
+            .where(ReplenishmentProposal.id == current.id)
+            .values(updated_ns=now, **fields)
+            .execution_options(synchronize_session=False)
+        )
+        detail: dict[str, Any] = {
+            "quantity": fields["quantity"],
+            "was": current.quantity,
+            "followed": "stock",
+        }
+        if fields["priority"] != current.priority:
+            detail["priority"] = fields["priority"]
+        audit.append(audit_row(PROPOSAL.entity, current.id, current.state, current.state, now, detail))
 
     def apply_conditions(
         self,

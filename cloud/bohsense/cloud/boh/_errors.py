@@ -5,12 +5,13 @@
     BohError                    base of everything raised here
     ├── NotFound                no entity with that id (the API answers 404)
     ├── InvalidTransition       a lifecycle does not allow that move (the API answers 409)
+    ├── InvalidValue            a value the domain refuses, e.g. a quantity that is not whole packs (422)
     └── CatalogError            a catalog is malformed or refers to something unknown
 """
 
 from __future__ import annotations
 
-__all__ = ["BohError", "CatalogError", "InvalidTransition", "NotFound"]
+__all__ = ["BohError", "CatalogError", "InvalidTransition", "InvalidValue", "NotFound"]
 
 
 class BohError(Exception):
@@ -37,6 +38,15 @@ class InvalidTransition(BohError):
         self.current = current
         self.to = to
         self.allowed = allowed
+
+
+class InvalidValue(BohError):
+    """A value the domain refuses; the message names the field and the reason."""
+
+    def __init__(self, field: str, reason: str) -> None:
+        super().__init__(f"{field}: {reason}")
+        self.field = field
+        self.reason = reason
 
 
 class CatalogError(BohError):

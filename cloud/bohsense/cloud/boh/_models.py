@@ -53,7 +53,7 @@ NAMING = {
 #: The predicates of the "one open per key" partial unique indexes; they must list the
 #: ``open`` states of the lifecycles in ``_lifecycle`` (a test checks they agree).
 OPEN_ALERT_WHERE = "state IN ('open', 'acknowledged')"
-OPEN_PROPOSAL_WHERE = "state IN ('proposed', 'approved')"
+OPEN_PROPOSAL_WHERE = "state IN ('proposed', 'approved', 'ordered')"
 
 
 class Base(DeclarativeBase):
@@ -244,6 +244,9 @@ class ReplenishmentProposal(Base):
     explanation: Mapped[dict[str, Any]]
     created_ns: Mapped[int]
     updated_ns: Mapped[int]
+    #: "rule" while the stock rule sizes it (it follows falling stock), "planner" once set by hand
+    quantity_source: Mapped[str] = mapped_column(String(16), default="rule", server_default="rule")
+    priority: Mapped[str] = mapped_column(String(16), default="normal", server_default="normal")
 
 
 class AuditEntry(Base):

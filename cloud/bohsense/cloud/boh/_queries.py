@@ -103,6 +103,8 @@ def proposal_record(p: ReplenishmentProposal) -> ProposalRecord:
         dict(p.explanation),
         p.created_ns,
         p.updated_ns,
+        p.quantity_source,
+        p.priority,
     )
 
 

@@ -101,6 +101,8 @@ class ProposalRecord:
     explanation: dict[str, Any]
     created_ns: int
     updated_ns: int
+    quantity_source: str  # "rule" (follows falling stock until approved) or "planner"
+    priority: str  # "normal", or "urgent" below the safety stock
 
 
 @dataclass(frozen=True, slots=True)
