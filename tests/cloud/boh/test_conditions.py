@@ -76,8 +76,9 @@ def test_hysteresis_clears_only_after_the_value_stays_below_clear_below(core: Bo
 def test_after_resolution_a_new_fault_opens_a_new_alert(core: BohCore) -> None:
     core.apply_batches([batch(1, sustained(0, DURATION_S, LIMIT + 1))])
     (first,) = core.list_alerts()
+    core.apply_batches([batch(2, sustained(40, DURATION_S, CLEAR - 1))])  # the fix worked
     core.resolve_alert(first.id, actor="tech-1", note="tightened mounts")
-    core.apply_batches([batch(2, sustained(100, DURATION_S, LIMIT + 1))])
+    core.apply_batches([batch(3, sustained(100, DURATION_S, LIMIT + 1))])
     alerts = core.list_alerts()
     assert [a.state for a in alerts] == ["open", "resolved"]
     assert len(core.list_work_orders()) == 2

@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse
 
 from bohsense.contracts.schema import GatewayCommand
 
-from ..boh import BohCore, InvalidTransition, InvalidValue, NotFound
+from ..boh import BohCore, InvalidTransition, InvalidValue, NotFound, StateConflict
 from ..ports import TimeSeriesQuery
 from ._deps import require_token
 from .routers import alerts, commands, fleet, health, readings, records, replenishment, stock, work_orders
@@ -46,6 +46,7 @@ def create_app(
     app.add_exception_handler(NotFound, _not_found)
     app.add_exception_handler(InvalidTransition, _invalid_transition)
     app.add_exception_handler(InvalidValue, _invalid_value)
+    app.add_exception_handler(StateConflict, _state_conflict)
     return app
 
 
@@ -66,4 +67,12 @@ async def _invalid_value(_request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(
         {"detail": str(exc), "field": exc.field, "reason": exc.reason},
         status_code=status.HTTP_422_UNPROCESSABLE_CONTENT,
+    )
+
+
+async def _state_conflict(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StateConflict)
+    return JSONResponse(
+        {"detail": str(exc), "current": exc.state, "reason": exc.reason},
+        status_code=status.HTTP_409_CONFLICT,
     )

@@ -7,25 +7,33 @@ the seam in ``rules``.
 
 from ._commands import CommandRecord
 from ._core import BohCore
-from ._errors import BohError, CatalogError, InvalidTransition, InvalidValue, NotFound
+from ._errors import BohError, CatalogError, InvalidTransition, InvalidValue, NotFound, StateConflict
 from ._lifecycle import ALERT, PROPOSAL, WORK_ORDER, Lifecycle
 from ._records import (
     AlertRecord,
+    Attachment,
     AuditRecord,
     CatalogSummary,
     DeviceRecord,
     GatewayRecord,
+    LabourEntry,
+    PartUse,
     ProposalRecord,
     QuarantineRecord,
     StockLevelRecord,
+    WorkOrderChanges,
     WorkOrderRecord,
 )
+from ._work_orders import PRIORITIES, SEVERITY_PRIORITY
 
 __all__ = [
     "ALERT",
+    "PRIORITIES",
     "PROPOSAL",
+    "SEVERITY_PRIORITY",
     "WORK_ORDER",
     "AlertRecord",
+    "Attachment",
     "AuditRecord",
     "BohCore",
     "BohError",
@@ -36,10 +44,14 @@ __all__ = [
     "GatewayRecord",
     "InvalidTransition",
     "InvalidValue",
+    "LabourEntry",
     "Lifecycle",
     "NotFound",
+    "PartUse",
     "ProposalRecord",
     "QuarantineRecord",
+    "StateConflict",
     "StockLevelRecord",
+    "WorkOrderChanges",
     "WorkOrderRecord",
 ]

@@ -16,6 +16,7 @@ from bohsense.contracts.timeutil import now_ns
 
 from ..ports import ApplyOutcome, QuarantineItem
 from . import _queries as q
+from . import _work_orders as wo
 from ._apply import Applier
 from ._catalog import read_catalog, upsert_catalog
 from ._commands import (
@@ -32,7 +33,6 @@ from ._lifecycle import ALERT, PROPOSAL, WORK_ORDER, Lifecycle
 from ._models import (
     Alert,
     AuditEntry,
-    ConditionRule,
     Gateway,
     QuarantineRow,
     ReplenishmentProposal,
@@ -47,6 +47,7 @@ from ._records import (
     ProposalRecord,
     QuarantineRecord,
     StockLevelRecord,
+    WorkOrderChanges,
     WorkOrderRecord,
 )
 from .rules import ConditionEngine, ReorderPoint, StockEngine, ThresholdCondition
@@ -233,7 +234,14 @@ class BohCore:
 
     @staticmethod
     def _move(s: Session, lifecycle: Lifecycle, row: Any, to: str, actor: str, note: str, now: int) -> None:
+        """One lifecycle move with its audit entry and the effects between lifecycles
+        (see ``_work_orders``: an alert resolves only once its condition cleared; closing a
+        work order resolves its alert)."""
         lifecycle.check(row.id, row.state, to)
+        if isinstance(row, Alert) and to == "resolved":
+            wo.check_resolvable(s, row)
+        if isinstance(row, WorkOrder) and to == "closed":
+            wo.close_effects(s, row, actor, now)
         s.add(
             AuditEntry(
                 entity=lifecycle.entity,
@@ -248,15 +256,7 @@ class BohCore:
         row.state = to
         row.updated_ns = now
         if note and isinstance(row, WorkOrder):
-            row.note = note
-        if isinstance(row, Alert) and to not in ALERT.open:
-            # the rule watches afresh: a fault that persists after the fix opens a new alert
-            s.execute(
-                update(ConditionRule)
-                .where(ConditionRule.asset_id == row.asset_id, ConditionRule.condition == row.condition)
-                .values(phase="normal", over_since_ns=None, max_value=None, below_since_ns=None)
-                .execution_options(synchronize_session=False)
-            )
+            wo.add_note(row, actor, note, now)
 
     def acknowledge_alert(self, alert_id: int, *, actor: str, note: str = "") -> AlertRecord:
         return q.alert_record(self._transition(ALERT, Alert, alert_id, "acknowledged", actor, note))
@@ -268,6 +268,46 @@ class BohCore:
         self, work_order_id: int, to: str, *, actor: str, note: str = ""
     ) -> WorkOrderRecord:
         return q.work_order_record(self._transition(WORK_ORDER, WorkOrder, work_order_id, to, actor, note))
+
+    def create_work_order(
+        self,
+        asset_id: str,
+        title: str,
+        *,
+        actor: str,
+        kind: str = "maintenance",
+        description: str = "",
+        priority: str = "normal",
+        assignee: str = "",
+        due_ns: int | None = None,
+        note: str = "",
+    ) -> WorkOrderRecord:
+        """A work order made by hand (no alert), for an asset of the catalog."""
+        with session(self._engine, write=True) as s:
+            row = wo.create_work_order(
+                s,
+                asset_id,
+                title,
+                actor=actor,
+                now=self._clock(),
+                kind=kind,
+                description=description,
+                priority=priority,
+                assignee=assignee,
+                due_ns=due_ns,
+                note=note,
+            )
+            return q.work_order_record(row)
+
+    def update_work_order(
+        self, work_order_id: int, changes: WorkOrderChanges, *, actor: str
+    ) -> WorkOrderRecord:
+        """Assignee, due date, priority, resolution; parts, labour, notes, attachments appended."""
+        with session(self._engine, write=True) as s:
+            row = q.get_one(s, WorkOrder, WORK_ORDER.entity, work_order_id, lock=True)
+            wo.update_work_order(s, row, changes, actor, self._clock())
+            s.flush()
+            return q.work_order_record(row)
 
     def transition_proposal(self, proposal_id: int, to: str, *, actor: str, note: str = "") -> ProposalRecord:
         return q.proposal_record(
@@ -393,11 +433,12 @@ class BohCore:
         state: str | None = None,
         asset_id: str | None = None,
         alert_id: int | None = None,
+        site: str | None = None,
         limit: int = DEFAULT_LIMIT,
         offset: int = 0,
     ) -> list[WorkOrderRecord]:
         with session(self._engine) as s:
-            return q.list_work_orders(s, state, asset_id, alert_id, limit, offset)
+            return q.list_work_orders(s, state, asset_id, alert_id, site, limit, offset)
 
     def get_work_order(self, work_order_id: int) -> WorkOrderRecord:
         with session(self._engine) as s:

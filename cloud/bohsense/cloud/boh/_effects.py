@@ -17,6 +17,7 @@ from ._cache import Cache, Location
 from ._db import conflict_insert
 from ._lifecycle import ALERT, PROPOSAL, WORK_ORDER
 from ._models import Alert, Asset, ConditionRule, Lane, ReplenishmentProposal, StockLevel, WorkOrder
+from ._work_orders import SEVERITY_PRIORITY
 from .rules import (
     ConditionCleared,
     ConditionEngine,
@@ -291,7 +292,25 @@ class Effects:
             .returning(Alert.id)
         )
         alert_id = conn.execute(stmt).scalar_one_or_none()
-        if alert_id is None:
+        if alert_id is None:  # the alert is still open: its condition is active again
+            again = conn.execute(
+                update(Alert)
+                .where(
+                    Alert.asset_id == p.asset_id,
+                    Alert.condition == p.condition,
+                    Alert.state.in_(sorted(ALERT.open)),
+                    Alert.cleared_ns.is_not(None),
+                )
+                .values(cleared_ns=None, updated_ns=now)
+                .returning(Alert.id, Alert.state)
+                .execution_options(synchronize_session=False)
+            ).all()
+            for open_id, state in again:
+                audit.append(
+                    audit_row(
+                        ALERT.entity, open_id, state, state, now, {"condition": "active", **ev.evidence}
+                    )
+                )
             return
         audit.append(audit_row(ALERT.entity, alert_id, None, ALERT.initial, now, {"evidence": ev.evidence}))
         title = f"{p.condition} on {site.name or p.asset_id}"
@@ -312,6 +331,14 @@ class Effects:
                 created_ns=now,
                 updated_ns=now,
                 note="",
+                priority=SEVERITY_PRIORITY.get(p.severity, "normal"),
+                assignee="",
+                parts=[],
+                labour=[],
+                resolution_code="",
+                root_cause="",
+                notes=[],
+                attachments=[],
             )
             .returning(WorkOrder.id)
         ).scalar_one()

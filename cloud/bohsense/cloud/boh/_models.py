@@ -56,6 +56,10 @@ OPEN_ALERT_WHERE = "state IN ('open', 'acknowledged')"
 OPEN_PROPOSAL_WHERE = "state IN ('proposed', 'approved', 'ordered')"
 
 
+def _empty() -> list[Any]:
+    return []
+
+
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
     type_annotation_map: ClassVar[dict[Any, Any]] = {dict[str, Any]: JSON, int: BigInteger}
@@ -214,6 +218,16 @@ class WorkOrder(Base):
     created_ns: Mapped[int]
     updated_ns: Mapped[int]
     note: Mapped[str] = mapped_column(Text, default="")
+    # what a CMMS keeps (migration 0004)
+    priority: Mapped[str] = mapped_column(String(16), default="normal", server_default="normal")
+    assignee: Mapped[str] = mapped_column(String(64), default="", server_default="")
+    due_ns: Mapped[int | None]
+    parts: Mapped[list[Any]] = mapped_column(JSON, default=_empty)
+    labour: Mapped[list[Any]] = mapped_column(JSON, default=_empty)
+    resolution_code: Mapped[str] = mapped_column(String(64), default="", server_default="")
+    root_cause: Mapped[str] = mapped_column(Text, default="", server_default="")
+    notes: Mapped[list[Any]] = mapped_column(JSON, default=_empty)
+    attachments: Mapped[list[Any]] = mapped_column(JSON, default=_empty)
 
 
 class ReplenishmentProposal(Base):

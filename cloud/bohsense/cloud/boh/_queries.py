@@ -84,6 +84,15 @@ def work_order_record(w: WorkOrder) -> WorkOrderRecord:
         w.created_ns,
         w.updated_ns,
         w.note,
+        w.priority,
+        w.assignee,
+        w.due_ns,
+        list(w.parts),
+        list(w.labour),
+        w.resolution_code,
+        w.root_cause,
+        list(w.notes),
+        list(w.attachments),
     )
 
 
@@ -185,10 +194,22 @@ def list_alerts(
 
 
 def list_work_orders(
-    s: Session, state: str | None, asset_id: str | None, alert_id: int | None, limit: int, offset: int
+    s: Session,
+    state: str | None,
+    asset_id: str | None,
+    alert_id: int | None,
+    site: str | None,
+    limit: int,
+    offset: int,
 ) -> list[WorkOrderRecord]:
     q = select(WorkOrder).order_by(WorkOrder.id.desc())
-    q = _where(q, (WorkOrder.state, state), (WorkOrder.asset_id, asset_id), (WorkOrder.alert_id, alert_id))
+    q = _where(
+        q,
+        (WorkOrder.state, state),
+        (WorkOrder.asset_id, asset_id),
+        (WorkOrder.alert_id, alert_id),
+        (WorkOrder.site, site),
+    )
     return [work_order_record(w) for w in s.scalars(_page(q, limit, offset))]
 
 

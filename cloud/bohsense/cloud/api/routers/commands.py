@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from bohsense.contracts.schema import GatewayCommand
 from bohsense.contracts.timeutil import now_ns
 
-from .._common import Limit, Offset
+from .._common import Limit, Offset, RequestModel
 from .._deps import CoreDep
 
 router = APIRouter(tags=["commands"])
@@ -28,9 +28,9 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
-class CommandIn(BaseModel):
+class CommandIn(RequestModel):
     command: Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_.:/\-]+$")]
-    args: dict[str, str | int | float | bool] = {}
+    args: dict[str, str | int | float | bool] = Field(default_factory=dict)
     actor: Annotated[str, Field(min_length=1, max_length=64)] = "api"
 
 
