@@ -12,7 +12,7 @@ from bohsense.cloud.boh import BohCore
 from bohsense.cloud.ports import LatestPoint, QuarantineItem
 from bohsense.contracts.schema import GatewayStatus
 
-from ..boh.factory import CLEAR, DURATION_S, GW, LANE_A, LIMIT, T0, S, batch, units, vib
+from ..boh.factory import CLEAR, DURATION_S, GW, LANE_A, LANE_B, LIMIT, T0, S, batch, units, vib
 from .conftest import TOKEN, FakeTimeSeries
 
 V1 = "/api/v1"
@@ -71,7 +71,7 @@ def test_gateways_and_devices(client: TestClient, core: BohCore) -> None:
     assert {d["device"]: d["kind"] for d in devices} == {
         "vib-01": "asset",
         LANE_A: "lane",
-        "shelf-01/lane-2": "lane",
+        LANE_B: "lane",
         "unmapped-dev": "unknown",
     }
     assert len(client.get(f"{V1}/devices", params={"kind": "lane", "limit": 1}).json()) == 1

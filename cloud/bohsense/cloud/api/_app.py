@@ -13,7 +13,18 @@ from bohsense.contracts.schema import GatewayCommand
 from ..boh import BohCore, InvalidTransition, InvalidValue, NotFound, StateConflict
 from ..ports import TimeSeriesQuery
 from ._deps import require_token
-from .routers import alerts, commands, fleet, health, readings, records, replenishment, stock, work_orders
+from .routers import (
+    alerts,
+    catalog,
+    commands,
+    fleet,
+    health,
+    readings,
+    records,
+    replenishment,
+    stock,
+    work_orders,
+)
 
 __all__ = ["API_PREFIX", "create_app"]
 
@@ -41,7 +52,7 @@ def create_app(
     app.state.send_command = send_command
     app.include_router(health.router, prefix=API_PREFIX)
     protected = [Depends(require_token)]
-    for module in (fleet, commands, readings, stock, alerts, work_orders, replenishment, records):
+    for module in (fleet, catalog, commands, readings, stock, alerts, work_orders, replenishment, records):
         app.include_router(module.router, prefix=API_PREFIX, dependencies=protected)
     app.add_exception_handler(NotFound, _not_found)
     app.add_exception_handler(InvalidTransition, _invalid_transition)

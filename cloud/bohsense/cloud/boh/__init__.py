@@ -13,6 +13,7 @@ from ._records import (
     AlertRecord,
     Attachment,
     AuditRecord,
+    CatalogMapping,
     CatalogSummary,
     DeviceRecord,
     GatewayRecord,
@@ -21,6 +22,7 @@ from ._records import (
     ProposalRecord,
     QuarantineRecord,
     StockLevelRecord,
+    UnmatchedDevice,
     WorkOrderChanges,
     WorkOrderRecord,
 )
@@ -38,6 +40,7 @@ __all__ = [
     "BohCore",
     "BohError",
     "CatalogError",
+    "CatalogMapping",
     "CatalogSummary",
     "CommandRecord",
     "DeviceRecord",
@@ -52,6 +55,7 @@ __all__ = [
     "QuarantineRecord",
     "StateConflict",
     "StockLevelRecord",
+    "UnmatchedDevice",
     "WorkOrderChanges",
     "WorkOrderRecord",
 ]

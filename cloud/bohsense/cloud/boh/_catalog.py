@@ -17,6 +17,8 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
+from bohsense.contracts.devices import parse_lane_device
+
 from ._db import conflict_insert
 from ._errors import CatalogError
 from ._models import Asset, ConditionRule, Device, Gateway, Lane, Site, Sku, StockLocation
@@ -62,6 +64,17 @@ def _get(entry: Entry, field: str, where: str, kind: type | tuple[type, ...], de
 
 
 NUM = (int, float)
+
+
+def _lane_name(lane: Entry, where: str) -> str:
+    device: str = _get(lane, "device", where, str)
+    if parse_lane_device(device) is None:
+        raise CatalogError(
+            f"catalog {where}: device {device!r} is not a lane: shelves report each lane as"
+            " '<device id>.lane-<n>' (n from 1; the device id is the shelf's HELLO id or the"
+            " gateway configuration's device_id), e.g. 'shelf-01.lane-1'"
+        )
+    return device
 
 
 def upsert_catalog(conn: Connection, catalog: Mapping[str, Any]) -> CatalogSummary:
@@ -180,7 +193,7 @@ def upsert_catalog(conn: Connection, catalog: Mapping[str, Any]) -> CatalogSumma
         )
         for j, lane in enumerate(_entries(e, "lanes")):
             lw = f"{where}.lanes[{j}]"
-            lane_specs.append((key, _get(lane, "gateway", lw, str), _get(lane, "device", lw, str)))
+            lane_specs.append((key, _get(lane, "gateway", lw, str), _lane_name(lane, lw)))
     _upsert(conn, StockLocation, loc_rows, ["site", "sku", "location"])
     loc_ids = {
         (r.site, r.sku, r.location): r.id

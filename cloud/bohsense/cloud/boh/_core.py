@@ -41,6 +41,7 @@ from ._models import (
 from ._records import (
     AlertRecord,
     AuditRecord,
+    CatalogMapping,
     CatalogSummary,
     DeviceRecord,
     GatewayRecord,
@@ -406,6 +407,12 @@ class BohCore:
     ) -> list[DeviceRecord]:
         with session(self._engine) as s:
             return q.list_devices(s, gateway, kind, limit, offset)
+
+    def catalog_mapping(self, *, gateway: str | None = None) -> CatalogMapping:
+        """Catalog devices no gateway has reported (unmatched) and reporting devices no catalog
+        entry maps (unmapped): where a misnamed lane or sensor shows."""
+        with session(self._engine) as s:
+            return q.catalog_mapping(s, gateway)
 
     def stock_levels(self, *, site: str | None = None, sku: str | None = None) -> list[StockLevelRecord]:
         with session(self._engine) as s:

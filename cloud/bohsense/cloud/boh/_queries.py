@@ -7,12 +7,15 @@ from typing import Any, TypeVar
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
+from bohsense.contracts.devices import parse_lane_device
+
 from ._errors import NotFound
 from ._models import (
     Alert,
     AuditEntry,
     Device,
     Gateway,
+    Lane,
     QuarantineRow,
     ReplenishmentProposal,
     StockLevel,
@@ -22,17 +25,21 @@ from ._models import (
 from ._records import (
     AlertRecord,
     AuditRecord,
+    CatalogMapping,
     DeviceRecord,
     GatewayRecord,
     ProposalRecord,
     QuarantineRecord,
     StockLevelRecord,
+    UnmatchedDevice,
     WorkOrderRecord,
 )
 
 __all__ = [
     "alert_record",
     "audit_record",
+    "catalog_mapping",
+    "device_record",
     "gateway_record",
     "get_one",
     "list_alerts",
@@ -151,15 +158,46 @@ def list_gateways(s: Session, site: str | None) -> list[GatewayRecord]:
     return [gateway_record(g) for g in s.scalars(q)]
 
 
+def device_record(d: Device) -> DeviceRecord:
+    return DeviceRecord(d.gateway, d.device, d.kind, d.asset_id, d.lane_id, d.first_seen_ns, d.last_seen_ns)
+
+
+def catalog_mapping(s: Session, gateway: str | None) -> CatalogMapping:
+    """Catalog devices never reported, and reported devices the catalog does not map."""
+    unmapped_q = _where(
+        select(Device).where(Device.kind == "unknown").order_by(Device.gateway, Device.device),
+        (Device.gateway, gateway),
+    )
+    unmapped = [device_record(d) for d in s.scalars(unmapped_q)]
+    by_lane: dict[tuple[str, int], list[str]] = {}
+    for d in unmapped:
+        parsed = parse_lane_device(d.device)
+        if parsed is not None:
+            by_lane.setdefault((d.gateway, parsed[1]), []).append(d.device)
+    never_q = _where(
+        select(Device, StockLocation.site, StockLocation.sku, StockLocation.location)
+        .outerjoin(Lane, Lane.id == Device.lane_id)
+        .outerjoin(StockLocation, StockLocation.id == Lane.location_id)
+        .where(Device.kind != "unknown", Device.first_seen_ns.is_(None))
+        .order_by(Device.gateway, Device.device),
+        (Device.gateway, gateway),
+    )
+    unmatched = []
+    for dev, site, sku, location in s.execute(never_q):
+        lane = parse_lane_device(dev.device)
+        candidates = by_lane.get((dev.gateway, lane[1]), []) if lane is not None else []
+        unmatched.append(
+            UnmatchedDevice(dev.gateway, dev.device, dev.kind, dev.asset_id, site, sku, location, candidates)
+        )
+    return CatalogMapping(unmatched=unmatched, unmapped=unmapped)
+
+
 def list_devices(
     s: Session, gateway: str | None, kind: str | None, limit: int, offset: int
 ) -> list[DeviceRecord]:
     q = select(Device).order_by(Device.gateway, Device.device)
     q = _where(q, (Device.gateway, gateway), (Device.kind, kind))
-    return [
-        DeviceRecord(d.gateway, d.device, d.kind, d.asset_id, d.lane_id, d.first_seen_ns, d.last_seen_ns)
-        for d in s.scalars(_page(q, limit, offset))
-    ]
+    return [device_record(d) for d in s.scalars(_page(q, limit, offset))]
 
 
 def stock_levels(s: Session, site: str | None, sku: str | None) -> list[StockLevelRecord]:
@@ -264,6 +302,14 @@ def summary(s: Session) -> dict[str, Any]:
     return {
         "gateways": _by_state(s, Gateway),
         "devices": s.scalar(select(func.count()).select_from(Device)) or 0,
+        "devices_unmatched": s.scalar(
+            select(func.count())
+            .select_from(Device)
+            .where(Device.kind != "unknown", Device.first_seen_ns.is_(None))
+        )
+        or 0,
+        "devices_unmapped": s.scalar(select(func.count()).select_from(Device).where(Device.kind == "unknown"))
+        or 0,
         "stock_locations": s.scalar(select(func.count()).select_from(StockLocation)) or 0,
         "stock_locations_below_reorder_point": low or 0,
         "alerts": sum(alerts.values()),

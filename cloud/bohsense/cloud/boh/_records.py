@@ -9,6 +9,7 @@ __all__ = [
     "AlertRecord",
     "Attachment",
     "AuditRecord",
+    "CatalogMapping",
     "CatalogSummary",
     "DeviceRecord",
     "GatewayRecord",
@@ -17,6 +18,7 @@ __all__ = [
     "ProposalRecord",
     "QuarantineRecord",
     "StockLevelRecord",
+    "UnmatchedDevice",
     "WorkOrderChanges",
     "WorkOrderRecord",
 ]
@@ -183,6 +185,27 @@ class QuarantineRecord:
     detail: str
     payload: bytes
     received_ns: int
+
+
+@dataclass(frozen=True, slots=True)
+class UnmatchedDevice:
+    """A device the catalog names that no gateway has reported (yet): a typo, or not installed."""
+
+    gateway: str
+    device: str
+    kind: str  # lane / asset
+    asset_id: str | None
+    site: str | None  # the lane's stock location
+    sku: str | None
+    location: str | None
+    #: unmapped devices of the same gateway that report the same lane number
+    candidates: list[str]
+
+
+@dataclass(frozen=True, slots=True)
+class CatalogMapping:
+    unmatched: list[UnmatchedDevice]
+    unmapped: list[DeviceRecord]
 
 
 @dataclass(frozen=True, slots=True)

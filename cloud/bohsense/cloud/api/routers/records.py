@@ -79,6 +79,8 @@ def quarantine(
 class Summary(BaseModel):
     gateways: dict[str, int]
     devices: int
+    devices_unmatched: int  # named by the catalog, never reported (GET /catalog/mapping)
+    devices_unmapped: int  # reporting, not named by the catalog
     stock_locations: int
     stock_locations_below_reorder_point: int
     alerts: int
