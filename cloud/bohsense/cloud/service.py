@@ -72,7 +72,7 @@ class CloudService:
     def _build_core(self) -> Any:
         from bohsense.cloud.boh import BohCore
 
-        core = BohCore(self.settings.database_url)
+        core = BohCore(self.settings.database_url, auto_register=self.settings.auto_register_gateways)
         core.migrate()
         if self.settings.catalog is not None:
             summary = core.load_catalog(self.settings.catalog)

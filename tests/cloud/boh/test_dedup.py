@@ -79,6 +79,7 @@ def test_a_batch_below_the_floor_in_the_same_call_is_still_applied(core: BohCore
 
 
 def test_gateways_keep_separate_watermarks(core: BohCore) -> None:
+    core.load_catalog({"gateways": [{"id": "gw-other", "site": "store-t1"}]})
     out = core.apply_batches([batch(1), batch(1, gateway="gw-other"), batch(2, gateway="gw-other")])
     assert (out.applied, out.duplicates) == (3, 0)
     assert out.watermarks == {GW: 1, "gw-other": 2}

@@ -98,10 +98,23 @@ def upsert_catalog(conn: Connection, catalog: Mapping[str, Any]) -> CatalogSumma
         {
             "id": _get(e, "id", f"gateways[{i}]", str),
             "site": check_site(_get(e, "site", f"gateways[{i}]", str), f"gateways[{i}]"),
+            "registration": "catalog",
         }
         for i, e in enumerate(_entries(catalog, "gateways"))
     ]
     _upsert(conn, Gateway, gw_rows, ["id"])
+    gateway_ids = {r["id"] for r in gw_rows} | set(
+        conn.scalars(select(Gateway.id).where(Gateway.registration != "pending"))
+    )
+
+    def check_gateway(value: str, where: str) -> str:
+        if value not in gateway_ids:
+            raise CatalogError(
+                f"catalog {where}: gateway {value!r} is not declared: add it to [[gateways]] with"
+                " its site (the catalog says which gateways exist and where)"
+            )
+        return value
+
     sku_rows = []
     for i, e in enumerate(_entries(catalog, "skus")):
         where = f"skus[{i}]"
@@ -134,7 +147,7 @@ def upsert_catalog(conn: Connection, catalog: Mapping[str, Any]) -> CatalogSumma
         if "device" in e:
             device_rows.append(
                 {
-                    "gateway": _get(e, "gateway", where, str),
+                    "gateway": check_gateway(_get(e, "gateway", where, str), where),
                     "device": _get(e, "device", where, str),
                     "kind": "asset",
                     "asset_id": asset_id,
@@ -193,7 +206,7 @@ def upsert_catalog(conn: Connection, catalog: Mapping[str, Any]) -> CatalogSumma
         )
         for j, lane in enumerate(_entries(e, "lanes")):
             lw = f"{where}.lanes[{j}]"
-            lane_specs.append((key, _get(lane, "gateway", lw, str), _lane_name(lane, lw)))
+            lane_specs.append((key, check_gateway(_get(lane, "gateway", lw, str), lw), _lane_name(lane, lw)))
     _upsert(conn, StockLocation, loc_rows, ["site", "sku", "location"])
     loc_ids = {
         (r.site, r.sku, r.location): r.id
@@ -203,9 +216,6 @@ def upsert_catalog(conn: Connection, catalog: Mapping[str, Any]) -> CatalogSumma
     }
     lane_rows = [{"location_id": loc_ids[k], "gateway": g, "device": d} for k, g, d in lane_specs]
 
-    referenced = {r["gateway"] for r in device_rows} | {r["gateway"] for r in lane_rows}
-    if referenced:
-        _insert_missing(conn, Gateway, [{"id": g} for g in sorted(referenced)])
     _upsert(conn, Lane, lane_rows, ["gateway", "device"])
     lane_ids = {(r.gateway, r.device): r.id for r in conn.execute(select(Lane.id, Lane.gateway, Lane.device))}
     device_rows += [
@@ -238,8 +248,3 @@ def _upsert(conn: Connection, model: type[Any], rows: list[dict[str, Any]], keys
             if update
             else stmt.on_conflict_do_nothing()
         )
-
-
-def _insert_missing(conn: Connection, model: type[Any], rows: list[dict[str, Any]]) -> None:
-    for row in rows:
-        conn.execute(conflict_insert(conn, model).values(row).on_conflict_do_nothing())

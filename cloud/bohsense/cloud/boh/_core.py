@@ -17,7 +17,7 @@ from bohsense.contracts.timeutil import now_ns
 from ..ports import ApplyOutcome, QuarantineItem
 from . import _queries as q
 from . import _work_orders as wo
-from ._apply import Applier
+from ._apply import AUTO, PENDING, Applier
 from ._catalog import read_catalog, upsert_catalog
 from ._commands import (
     CommandRecord,
@@ -75,11 +75,21 @@ class BohCore:
         stock_engine: StockEngine | None = None,
         clock: Callable[[], int] = now_ns,
         cache_ttl_s: float = 30.0,
+        auto_register: bool = False,
     ) -> None:
+        """``auto_register``: trust any gateway that reports, at the site it claims (demos and
+        development without a catalog). Off, the catalog is the authority: an unknown
+        gateway is recorded ``pending`` and its batches are held in quarantine
+        (``unknown-gateway``) until the catalog registers it, then applied."""
         self._engine = make_engine(database_url)
         self._clock = clock
+        self._auto_register = auto_register
         self._applier = Applier(
-            condition_engine or ThresholdCondition(), stock_engine or ReorderPoint(), clock, cache_ttl_s
+            condition_engine or ThresholdCondition(),
+            stock_engine or ReorderPoint(),
+            clock,
+            cache_ttl_s,
+            auto_register=auto_register,
         )
         self._refresh_lock = threading.Lock()
         self._apply_lock = threading.Lock()
@@ -111,9 +121,29 @@ class BohCore:
         data = read_catalog(catalog)
         with write_conn(self._engine) as conn:
             result = upsert_catalog(conn, data)
+        self._catalog_changed()
+        return result
+
+    def _catalog_changed(self) -> None:
+        """Take a catalog change into effect in this process (others follow within ``cache_ttl_s``),
+        and apply what was held for gateways registered now."""
         with self._refresh_lock, self._engine.connect() as conn:
             self._applier.refresh(conn)
-        return result
+        with self._apply_lock, write_conn(self._engine) as conn:
+            released = self._applier.release_held(conn)
+            now = self._clock()
+            for gateway, n in sorted(released.items()):
+                conn.execute(
+                    insert(AuditEntry).values(
+                        entity="gateway",
+                        entity_id=gateway,
+                        from_state=None,
+                        to_state="registered",
+                        actor="catalog",
+                        at_ns=now,
+                        detail={"released": n},
+                    )
+                )
 
     # -- ingest seam ---------------------------------------------------------------------
 
@@ -145,16 +175,28 @@ class BohCore:
             conn.execute(insert(QuarantineRow), rows)
 
     def record_status(self, status: GatewayStatus) -> None:
-        """Upsert the gateway's state; a status older than the one recorded is ignored."""
+        """Upsert the gateway's state; a status older than the one recorded is ignored.
+
+        The site a status names is kept as ``claimed_site``; it never moves a gateway the
+        catalog placed (a mismatch is audited once). An unknown gateway is recorded
+        ``pending`` (or ``auto``, at its claimed site, in auto-register mode).
+        """
         with write_conn(self._engine) as conn:
             conn.execute(
                 conflict_insert(conn, Gateway)
-                .values(id=status.gateway, site=status.site)
+                .values(
+                    id=status.gateway,
+                    site=status.site if self._auto_register else "",
+                    claimed_site=status.site,
+                    registration=AUTO if self._auto_register else PENDING,
+                )
                 .on_conflict_do_nothing()
             )
             g = Gateway.__table__.c
             row = conn.execute(
-                select(g.state, g.last_status_ns).where(g.id == status.gateway).with_for_update()
+                select(g.state, g.last_status_ns, g.site, g.claimed_site, g.registration)
+                .where(g.id == status.gateway)
+                .with_for_update()
             ).one()
             if row.last_status_ns is not None and status.ts <= row.last_status_ns:
                 return
@@ -166,8 +208,23 @@ class BohCore:
                 "next_seq": status.next_seq,
                 "outbox_depth": status.outbox_depth,
             }
+            now = self._clock()
             if status.site:
-                values["site"] = status.site
+                values["claimed_site"] = status.site
+                if row.registration == AUTO:
+                    values["site"] = status.site
+                elif row.registration != PENDING and status.site not in (row.site, row.claimed_site):
+                    conn.execute(
+                        insert(AuditEntry).values(
+                            entity="gateway",
+                            entity_id=status.gateway,
+                            from_state=row.state,
+                            to_state=row.state,
+                            actor=f"gateway:{status.gateway}",
+                            at_ns=now,
+                            detail={"claimed_site": status.site, "catalog_site": row.site},
+                        )
+                    )
             conn.execute(update(Gateway).where(Gateway.id == status.gateway).values(**values))
             if row.state != status.state:
                 conn.execute(
@@ -177,7 +234,7 @@ class BohCore:
                         from_state=row.state,
                         to_state=status.state,
                         actor=f"gateway:{status.gateway}",
-                        at_ns=self._clock(),
+                        at_ns=now,
                         detail={
                             "status_ts_ns": status.ts,
                             "version": status.version,
@@ -389,9 +446,11 @@ class BohCore:
 
     # -- queries -------------------------------------------------------------------------
 
-    def list_gateways(self, *, site: str | None = None) -> list[GatewayRecord]:
+    def list_gateways(
+        self, *, site: str | None = None, registration: str | None = None
+    ) -> list[GatewayRecord]:
         with session(self._engine) as s:
-            return q.list_gateways(s, site)
+            return q.list_gateways(s, site, registration)
 
     def get_gateway(self, gateway_id: str) -> GatewayRecord:
         with session(self._engine) as s:

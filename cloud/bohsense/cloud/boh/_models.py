@@ -83,6 +83,11 @@ class Gateway(Base):
     outbox_depth: Mapped[int] = mapped_column(default=0)
     #: every seq <= watermark is applied (or below a floor the gateway declared)
     watermark: Mapped[int] = mapped_column(default=0)
+    #: "catalog" (the catalog put it at ``site``), "auto" (auto-register mode: ``site`` is what
+    #: it claimed) or "pending" (unknown: its batches are held in quarantine) — migration 0005
+    registration: Mapped[str] = mapped_column(String(16), default="catalog", server_default="catalog")
+    #: the site the gateway's own messages name (never moves a catalog gateway)
+    claimed_site: Mapped[str] = mapped_column(String(64), default="", server_default="")
 
 
 class IngestSeq(Base):

@@ -58,7 +58,17 @@ __all__ = [
 
 def gateway_record(g: Gateway) -> GatewayRecord:
     return GatewayRecord(
-        g.id, g.site, g.state, g.last_status_ns, g.version, g.dropped, g.next_seq, g.outbox_depth, g.watermark
+        g.id,
+        g.site,
+        g.state,
+        g.last_status_ns,
+        g.version,
+        g.dropped,
+        g.next_seq,
+        g.outbox_depth,
+        g.watermark,
+        g.registration,
+        g.claimed_site,
     )
 
 
@@ -152,9 +162,9 @@ def get_one(s: Session, model: type[Any], entity: str, entity_id: object, *, loc
     return row
 
 
-def list_gateways(s: Session, site: str | None) -> list[GatewayRecord]:
+def list_gateways(s: Session, site: str | None, registration: str | None) -> list[GatewayRecord]:
     q = select(Gateway).order_by(Gateway.id)
-    q = _where(q, (Gateway.site, site))
+    q = _where(q, (Gateway.site, site), (Gateway.registration, registration))
     return [gateway_record(g) for g in s.scalars(q)]
 
 
@@ -301,6 +311,10 @@ def summary(s: Session) -> dict[str, Any]:
     )
     return {
         "gateways": _by_state(s, Gateway),
+        "gateways_pending": s.scalar(
+            select(func.count()).select_from(Gateway).where(Gateway.registration == "pending")
+        )
+        or 0,
         "devices": s.scalar(select(func.count()).select_from(Device)) or 0,
         "devices_unmatched": s.scalar(
             select(func.count())

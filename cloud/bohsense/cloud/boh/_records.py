@@ -35,6 +35,8 @@ class GatewayRecord:
     next_seq: int
     outbox_depth: int
     watermark: int
+    registration: str  # catalog / auto / pending
+    claimed_site: str  # the site its own messages name
 
 
 @dataclass(frozen=True, slots=True)

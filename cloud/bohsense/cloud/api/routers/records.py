@@ -78,6 +78,7 @@ def quarantine(
 
 class Summary(BaseModel):
     gateways: dict[str, int]
+    gateways_pending: int  # reporting, not in the catalog: their data is held
     devices: int
     devices_unmatched: int  # named by the catalog, never reported (GET /catalog/mapping)
     devices_unmapped: int  # reporting, not named by the catalog
