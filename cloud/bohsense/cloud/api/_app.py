@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse
 
 from bohsense.contracts.schema import GatewayCommand
 
-from ..boh import BohCore, InvalidTransition, InvalidValue, NotFound, StateConflict
+from ..boh import BohCore, CatalogError, InvalidTransition, InvalidValue, NotFound, StateConflict
 from ..ports import TimeSeriesQuery
 from ._deps import require_token
 from .routers import (
@@ -58,6 +58,7 @@ def create_app(
     app.add_exception_handler(InvalidTransition, _invalid_transition)
     app.add_exception_handler(InvalidValue, _invalid_value)
     app.add_exception_handler(StateConflict, _state_conflict)
+    app.add_exception_handler(CatalogError, _catalog_error)
     return app
 
 
@@ -87,3 +88,7 @@ async def _state_conflict(_request: Request, exc: Exception) -> JSONResponse:
         {"detail": str(exc), "current": exc.state, "reason": exc.reason},
         status_code=status.HTTP_409_CONFLICT,
     )
+
+
+async def _catalog_error(_request: Request, exc: Exception) -> JSONResponse:
+    return JSONResponse({"detail": str(exc)}, status_code=status.HTTP_422_UNPROCESSABLE_CONTENT)

@@ -84,7 +84,11 @@ class Applier:
     def refresh(self, conn: Connection) -> None:
         """Reload device mappings, rule parameters, stock locations and registered gateways."""
         cache = load_cache(conn)
-        self._trusted = set(conn.scalars(select(Gateway.id).where(Gateway.registration != PENDING)))
+        self._trusted = set(
+            conn.scalars(
+                select(Gateway.id).where(Gateway.registration != PENDING, Gateway.retired_ns.is_(None))
+            )
+        )
         self._cache = cache
 
     def _register(
@@ -96,8 +100,8 @@ class Applier:
         (``claimed_site``), or ``auto`` with that site in auto-register mode.
         """
         reg = Gateway.__table__.c
-        lookup = select(reg.id, reg.registration).where(reg.id.in_(gateways))
-        found = {g: r for g, r in conn.execute(lookup)}
+        lookup = select(reg.id, reg.registration, reg.retired_ns).where(reg.id.in_(gateways))
+        found = {g: PENDING if retired is not None else r for g, r, retired in conn.execute(lookup)}
         missing = [g for g in gateways if g not in found]
         if missing:
             state = AUTO if self._auto_register else PENDING
@@ -111,7 +115,7 @@ class Applier:
                 for g in missing
             ]
             conn.execute(conflict_insert(conn, Gateway).on_conflict_do_nothing(), rows)
-            found.update({g: r for g, r in conn.execute(lookup)})
+            found.update({g: PENDING if retired is not None else r for g, r, retired in conn.execute(lookup)})
         self._trusted.update(g for g in gateways if found[g] != PENDING)
         return {g for g in gateways if found[g] == PENDING}
 
@@ -176,6 +180,13 @@ class Applier:
             watermarks=marks,
         )
 
+    def revise_proposals(self, conn: Connection) -> None:
+        """Let the rule re-size unapproved proposals after a catalog change (new parameters)."""
+        audit: list[dict[str, Any]] = []
+        self._effects.revise(conn, self._cache, self._clock(), audit)
+        if audit:
+            conn.execute(insert(AuditEntry), audit)
+
     def release_held(self, conn: Connection) -> dict[str, int]:
         """Apply the held batches of gateways registered since, in seq order; drop them from quarantine.
 
@@ -183,7 +194,7 @@ class Applier:
         event time keeps them from overwriting anything newer. Returns gateway -> batches.
         """
         q = QuarantineRow.__table__.c
-        registered = select(Gateway.id).where(Gateway.registration != PENDING)
+        registered = select(Gateway.id).where(Gateway.registration != PENDING, Gateway.retired_ns.is_(None))
         rows = conn.execute(
             select(q.id, q.gateway, q.payload)
             .where(q.reason == UNKNOWN_GATEWAY, q.gateway.in_(registered))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import insert, select, text, update
 from sqlalchemy.exc import SQLAlchemyError
@@ -15,10 +15,13 @@ from bohsense.contracts.schema import CommandResult, GatewayStatus, ReadingBatch
 from bohsense.contracts.timeutil import now_ns
 
 from ..ports import ApplyOutcome, QuarantineItem
+from . import _catalog_read as cr
 from . import _queries as q
 from . import _work_orders as wo
 from ._apply import AUTO, PENDING, Applier
 from ._catalog import read_catalog, upsert_catalog
+from ._catalog_ops import CatalogOps
+from ._catalog_read import AssetRecord, LocationRecord, SiteRecord, SkuRecord
 from ._commands import (
     CommandRecord,
     create_command,
@@ -54,6 +57,8 @@ from ._records import (
 from .rules import ConditionEngine, ReorderPoint, StockEngine, ThresholdCondition
 
 __all__ = ["BohCore"]
+
+T = TypeVar("T")
 
 DEFAULT_LIMIT = 100
 #: proposal states in which the planner may still change the quantity
@@ -116,13 +121,43 @@ class BohCore:
 
     # -- seeding -------------------------------------------------------------------------
 
-    def load_catalog(self, catalog: Mapping[str, Any] | str | os.PathLike[str]) -> CatalogSummary:
-        """Upsert sites, gateways, SKUs, assets with rules and stock locations with lanes."""
+    def load_catalog(
+        self, catalog: Mapping[str, Any] | str | os.PathLike[str], *, actor: str = "catalog-file"
+    ) -> CatalogSummary:
+        """Sites, gateways, SKUs, assets with rules and stock locations with lanes, through the
+        catalog operations; a section the catalog lists is complete (what it no longer lists
+        is retired). In effect at once here, in other processes within ``cache_ttl_s``."""
         data = read_catalog(catalog)
         with write_conn(self._engine) as conn:
-            result = upsert_catalog(conn, data)
+            result = upsert_catalog(conn, data, actor=actor, now=self._clock())
         self._catalog_changed()
         return result
+
+    def change_catalog(self, operation: Callable[[CatalogOps], T], *, actor: str) -> T:
+        """Run one catalog operation (``CatalogOps.put_*`` / ``retire_*``) in one transaction,
+        audited as ``actor``, and take it into effect."""
+        with write_conn(self._engine) as conn:
+            result = operation(CatalogOps(conn, actor, self._clock()))
+        self._catalog_changed()
+        return result
+
+    def list_sites(self, *, include_retired: bool = False) -> list[SiteRecord]:
+        with session(self._engine) as s:
+            return cr.list_sites(s, include_retired)
+
+    def list_skus(self, *, include_retired: bool = False) -> list[SkuRecord]:
+        with session(self._engine) as s:
+            return cr.list_skus(s, include_retired)
+
+    def list_assets(self, *, site: str | None = None, include_retired: bool = False) -> list[AssetRecord]:
+        with session(self._engine) as s:
+            return cr.list_assets(s, site, include_retired)
+
+    def list_locations(
+        self, *, site: str | None = None, include_retired: bool = False
+    ) -> list[LocationRecord]:
+        with session(self._engine) as s:
+            return cr.list_locations(s, site, include_retired)
 
     def _catalog_changed(self) -> None:
         """Take a catalog change into effect in this process (others follow within ``cache_ttl_s``),
@@ -130,6 +165,7 @@ class BohCore:
         with self._refresh_lock, self._engine.connect() as conn:
             self._applier.refresh(conn)
         with self._apply_lock, write_conn(self._engine) as conn:
+            self._applier.revise_proposals(conn)
             released = self._applier.release_held(conn)
             now = self._clock()
             for gateway, n in sorted(released.items()):

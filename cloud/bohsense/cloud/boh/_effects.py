@@ -70,10 +70,15 @@ class Effects:
             .execution_options(synchronize_session=False),
             changed,
         )
-        loc_ids = sorted({cache.lane_location[c["b_id"]] for c in changed})
+        # a lane the catalog retired since this cache was loaded moves no stock level
+        loc_ids = sorted(
+            {cache.lane_location[c["b_id"]] for c in changed if c["b_id"] in cache.lane_location}
+        )
+        if not loc_ids:
+            return
         totals = conn.execute(
             select(Lane.location_id, func.sum(Lane.units), func.max(Lane.units_ts_ns))
-            .where(Lane.location_id.in_(loc_ids), Lane.units.is_not(None))
+            .where(Lane.location_id.in_(loc_ids), Lane.units.is_not(None), Lane.retired_ns.is_(None))
             .group_by(Lane.location_id)
         ).all()
         current = {
@@ -102,7 +107,9 @@ class Effects:
             if total is None or latest_ts is None:
                 continue
             units, as_of = float(total), int(latest_ts)
-            loc = cache.locations[loc_id]
+            loc = cache.locations.get(loc_id)
+            if loc is None:
+                continue
             if loc_id not in current:
                 inserts.append(
                     {
@@ -127,6 +134,30 @@ class Effects:
                 .execution_options(synchronize_session=False),
                 updates,
             )
+
+    def revise(self, conn: Connection, cache: Cache, now: int, audit: list[dict[str, Any]]) -> None:
+        """Run the stock rule again for open proposals the rule still sizes (after a catalog change)."""
+        p = ReplenishmentProposal.__table__
+        rows = conn.execute(
+            select(p)
+            .where(p.c.state == PROPOSAL.initial, p.c.quantity_source == "rule")
+            .order_by(p.c.id)
+            .with_for_update()
+        ).all()
+        if not rows:
+            return
+        levels = {
+            r.location_id: r
+            for r in conn.execute(
+                select(StockLevel.location_id, StockLevel.units, StockLevel.as_of_ns).where(
+                    StockLevel.location_id.in_([r.location_id for r in rows])
+                )
+            )
+        }
+        for row in rows:
+            loc, level = cache.locations.get(row.location_id), levels.get(row.location_id)
+            if loc is not None and level is not None:
+                self._stock_rule(conn, row.location_id, loc, level.units, level.as_of_ns, now, audit, row)
 
     def _stock_rule(
         self,
@@ -211,11 +242,9 @@ class Effects:
             .values(updated_ns=now, **fields)
             .execution_options(synchronize_session=False)
         )
-        detail: dict[str, Any] = {
-            "quantity": fields["quantity"],
-            "was": current.quantity,
-            "followed": "stock",
-        }
+        params = ("reorder_point", "target", "safety_stock", "pack_size")
+        moved = "stock" if all(getattr(current, k) == fields[k] for k in params) else "parameters"
+        detail: dict[str, Any] = {"quantity": fields["quantity"], "was": current.quantity, "followed": moved}
         if fields["priority"] != current.priority:
             detail["priority"] = fields["priority"]
         audit.append(audit_row(PROPOSAL.entity, current.id, current.state, current.state, now, detail))

@@ -69,6 +69,8 @@ class Site(Base):
     __tablename__ = "sites"
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     name: Mapped[str] = mapped_column(String(200), default="")
+    #: set when retired from the catalog (kept for the history that refers to it) — migration 0006
+    retired_ns: Mapped[int | None]
 
 
 class Gateway(Base):
@@ -88,6 +90,8 @@ class Gateway(Base):
     registration: Mapped[str] = mapped_column(String(16), default="catalog", server_default="catalog")
     #: the site the gateway's own messages name (never moves a catalog gateway)
     claimed_site: Mapped[str] = mapped_column(String(64), default="", server_default="")
+    #: set when retired from the catalog (kept for the history that refers to it) — migration 0006
+    retired_ns: Mapped[int | None]
 
 
 class IngestSeq(Base):
@@ -104,6 +108,8 @@ class Asset(Base):
     site: Mapped[str] = mapped_column(ForeignKey("sites.id"))
     name: Mapped[str] = mapped_column(String(200), default="")
     kind: Mapped[str] = mapped_column(String(64), default="")
+    #: set when retired from the catalog (kept for the history that refers to it) — migration 0006
+    retired_ns: Mapped[int | None]
 
 
 class ConditionRule(Base):
@@ -125,6 +131,8 @@ class ConditionRule(Base):
     max_value: Mapped[float | None] = mapped_column(Float)
     below_since_ns: Mapped[int | None]
     last_ts_ns: Mapped[int | None]
+    #: set when retired from the catalog (kept for the history that refers to it) — migration 0006
+    retired_ns: Mapped[int | None]
 
 
 class Sku(Base):
@@ -133,6 +141,8 @@ class Sku(Base):
     name: Mapped[str] = mapped_column(String(200), default="")
     unit: Mapped[str] = mapped_column(String(32), default="unit")
     pack_size: Mapped[int] = mapped_column(default=1)
+    #: set when retired from the catalog (kept for the history that refers to it) — migration 0006
+    retired_ns: Mapped[int | None]
 
 
 class StockLocation(Base):
@@ -147,6 +157,8 @@ class StockLocation(Base):
     min_units: Mapped[float] = mapped_column(Float)  # reorder point
     target_units: Mapped[float] = mapped_column(Float)  # order-up-to level
     safety_stock: Mapped[float] = mapped_column(Float, default=0.0)
+    #: set when retired from the catalog (kept for the history that refers to it) — migration 0006
+    retired_ns: Mapped[int | None]
 
 
 class Lane(Base):
@@ -160,6 +172,8 @@ class Lane(Base):
     device: Mapped[str] = mapped_column(String(128))
     units: Mapped[float | None] = mapped_column(Float)
     units_ts_ns: Mapped[int | None]
+    #: set when retired from the catalog (kept for the history that refers to it) — migration 0006
+    retired_ns: Mapped[int | None]
 
 
 class StockLevel(Base):

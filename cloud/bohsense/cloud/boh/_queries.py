@@ -214,6 +214,7 @@ def stock_levels(s: Session, site: str | None, sku: str | None) -> list[StockLev
     q = (
         select(StockLocation, StockLevel.units, StockLevel.as_of_ns)
         .outerjoin(StockLevel, StockLevel.location_id == StockLocation.id)
+        .where(StockLocation.retired_ns.is_(None))
         .order_by(StockLocation.site, StockLocation.sku, StockLocation.location)
     )
     q = _where(q, (StockLocation.site, site), (StockLocation.sku, sku))
@@ -307,7 +308,7 @@ def summary(s: Session) -> dict[str, Any]:
         select(func.count())
         .select_from(StockLevel)
         .join(StockLocation, StockLocation.id == StockLevel.location_id)
-        .where(StockLevel.units < StockLocation.min_units)
+        .where(StockLevel.units < StockLocation.min_units, StockLocation.retired_ns.is_(None))
     )
     return {
         "gateways": _by_state(s, Gateway),
@@ -324,7 +325,10 @@ def summary(s: Session) -> dict[str, Any]:
         or 0,
         "devices_unmapped": s.scalar(select(func.count()).select_from(Device).where(Device.kind == "unknown"))
         or 0,
-        "stock_locations": s.scalar(select(func.count()).select_from(StockLocation)) or 0,
+        "stock_locations": s.scalar(
+            select(func.count()).select_from(StockLocation).where(StockLocation.retired_ns.is_(None))
+        )
+        or 0,
         "stock_locations_below_reorder_point": low or 0,
         "alerts": sum(alerts.values()),
         "alerts_by_state": alerts,

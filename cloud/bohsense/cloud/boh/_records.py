@@ -219,3 +219,4 @@ class CatalogSummary:
     rules: int
     locations: int
     lanes: int
+    retired: int = 0  # active entries the catalog no longer lists, retired by this load

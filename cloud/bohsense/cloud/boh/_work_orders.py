@@ -149,7 +149,7 @@ def check_resolvable(s: Session, alert: Alert) -> None:
             ConditionRule.asset_id == alert.asset_id, ConditionRule.condition == alert.condition
         )
     ).one_or_none()
-    if rule is None or getattr(rule, "retired_ns", None) is not None or rule.phase not in ACTIVE_PHASES:
+    if rule is None or rule.retired_ns is not None or rule.phase not in ACTIVE_PHASES:
         return
     raise StateConflict(
         ALERT.entity,
