@@ -33,6 +33,7 @@ async def test_service_ingests_and_serves_then_stops_cleanly(
         tsdb_url=f"influx1://127.0.0.1:{influxdb.port}/{db}",
         database_url=f"sqlite:///{tmp_path}/boh.db",
         api_port=0,
+        auto_register_gateways=True,  # no catalog: the gateway is trusted as it reports
     )
     service = CloudService(settings)
     stop = asyncio.Event()

@@ -26,9 +26,14 @@ def test_the_documented_example_is_valid() -> None:
     assert s.broker.password == "s3cr3t-from-env"
     assert s.batch.max_readings == 500
     assert s.batch.max_delay_ms == 200
-    assert [(d.name, d.kind) for d in s.devices] == [("shelf-a", "serial"), ("synthetic", "synthetic")]
-    assert s.devices[0].options == {"port": "/dev/ttyUSB0"}
-    assert s.devices[1].options == {"devices": 2, "metrics": ["temp_c"], "rate_hz": 1.0}
+    assert [(d.name, d.kind) for d in s.devices] == [
+        ("shelf-a", "serial"),
+        ("cooler-vibration", "serial"),
+        ("synthetic", "synthetic"),
+    ]
+    assert s.devices[0].options == {"port": "/dev/ttyUSB0", "device_id": "shelf-01"}
+    assert s.devices[1].options == {"port": "/dev/ttyUSB1", "device_id": "vib-01"}
+    assert s.devices[2].options == {"devices": 2, "metrics": ["temp_c"], "rate_hz": 1.0}
 
 
 def test_the_example_without_a_password_is_refused() -> None:

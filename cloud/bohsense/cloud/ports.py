@@ -56,6 +56,9 @@ class ApplyOutcome:
     readings_applied: int = 0
     #: gateway -> highest seq such that every seq <= it is applied (or below the floor)
     watermarks: Mapping[str, int] = field(default_factory=dict)
+    #: new batches of gateways the catalog does not know: recorded (their seqs count for the
+    #: watermark) and held in quarantine (reason ``unknown-gateway``) until registered
+    held: int = 0
 
 
 class BatchApplier(Protocol):

@@ -99,7 +99,11 @@ class CloudService:
     def _build_core(self) -> Any:
         from bohsense.cloud.boh import BohCore
 
-        core = BohCore(self.settings.database_url, quarantine_quota=self.settings.quarantine_quota)
+        core = BohCore(
+            self.settings.database_url,
+            quarantine_quota=self.settings.quarantine_quota,
+            auto_register=self.settings.auto_register_gateways,
+        )
         core.migrate()
         if self.settings.catalog is not None:
             summary = core.load_catalog(self.settings.catalog)

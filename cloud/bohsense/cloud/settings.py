@@ -48,6 +48,15 @@ class CloudSettings(BaseSettings):
     tsdb_url: str = Field("sqlite:///var/bohsense-tsdb.db", description="see bohsense.cloud.tsdb.open_store")
     database_url: str = Field("sqlite:///var/bohsense-cloud.db", description="SQLAlchemy URL of the BOH core")
     catalog: Path | None = Field(None, description="TOML catalog of sites, assets, SKUs loaded at start")
+    auto_register_gateways: bool = Field(
+        False,
+        description=(
+            "demo / development only: accept any gateway that reports, at the site it claims."
+            " Off (the default), the catalog says which gateways exist and where; an unknown"
+            " gateway is listed as pending and its data held in quarantine (unknown-gateway)"
+            " until the catalog registers it"
+        ),
+    )
     api_host: str = "127.0.0.1"
     api_port: int = Field(8080, ge=0, le=65535, description="0 picks a free port")
     api_token: SecretStr | None = None

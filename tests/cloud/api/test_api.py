@@ -12,7 +12,7 @@ from bohsense.cloud.boh import BohCore
 from bohsense.cloud.ports import LatestPoint, QuarantineItem
 from bohsense.contracts.schema import GatewayStatus
 
-from ..boh.factory import DURATION_S, GW, LANE_A, LIMIT, T0, S, batch, units, vib
+from ..boh.factory import CLEAR, DURATION_S, GW, LANE_A, LANE_B, LIMIT, T0, S, batch, units, vib
 from .conftest import TOKEN, FakeTimeSeries
 
 V1 = "/api/v1"
@@ -20,6 +20,11 @@ V1 = "/api/v1"
 
 def fault(core: BohCore) -> None:
     core.apply_batches([batch(1, [vib(t, LIMIT + 1) for t in range(0, DURATION_S + 1, 5)])])
+
+
+def clear(core: BohCore, seq: int = 9) -> None:
+    """The fault is fixed: the value stays below clear_below for the minimum duration."""
+    core.apply_batches([batch(seq, [vib(t, CLEAR - 1) for t in range(40, 40 + DURATION_S + 1, 5)])])
 
 
 def low_stock(core: BohCore, seq: int = 2) -> None:
@@ -79,7 +84,7 @@ def test_gateways_and_devices(client: TestClient, core: BohCore) -> None:
     assert {d["device"]: d["kind"] for d in devices} == {
         "vib-01": "asset",
         LANE_A: "lane",
-        "shelf-01/lane-2": "lane",
+        LANE_B: "lane",
         "unmapped-dev": "unknown",
     }
     assert len(client.get(f"{V1}/devices", params={"kind": "lane", "limit": 1}).json()) == 1
@@ -178,6 +183,9 @@ def test_alert_flow(client: TestClient, core: BohCore) -> None:
     assert r.json()["current"] == "acknowledged"
     assert r.json()["allowed"] == ["resolved"]
     assert "cannot go from 'acknowledged' to 'acknowledged'" in r.json()["detail"]
+    r = client.post(f"{V1}/alerts/{alert['id']}/resolve")
+    assert (r.status_code, r.json()["reason"]) == (409, "condition-active")
+    clear(core)
     assert client.post(f"{V1}/alerts/{alert['id']}/resolve").json()["state"] == "resolved"
     assert client.get(f"{V1}/alerts", params={"state": "open"}).json() == []
     assert client.get(f"{V1}/alerts", params={"state": "bogus"}).status_code == 422
@@ -185,6 +193,7 @@ def test_alert_flow(client: TestClient, core: BohCore) -> None:
     assert client.get(f"{V1}/alerts/999").status_code == 404
     assert client.get(f"{V1}/alerts/abc").status_code == 422
     audit = client.get(f"{V1}/audit", params={"entity": "alert", "entity_id": str(alert["id"])}).json()
+    audit = [a for a in audit if a["detail"].get("condition") != "cleared"]
     assert [(a["from_state"], a["to_state"], a["actor"]) for a in audit] == [
         (None, "open", "system"),
         ("open", "acknowledged", "tech-7"),
@@ -204,6 +213,7 @@ def test_work_order_flow(client: TestClient, core: BohCore) -> None:
     assert r.status_code == 422
     assert "unknown work order state 'teleported'" in r.text
     assert client.post(url, json={}).status_code == 422
+    clear(core)
     for to in ("in_progress", "done", "closed"):
         r = client.post(url, json={"to": to, "actor": "tech-7", "note": f"{to}!"})
         assert (r.status_code, r.json()["state"]) == (200, to)
@@ -227,6 +237,9 @@ def test_replenishment_flow(client: TestClient, core: BohCore) -> None:
     assert client.post(f"{V1}/replenishment/{p['id']}/ordered").json()["state"] == "ordered"
     assert client.post(f"{V1}/replenishment/{p['id']}/reject").status_code == 409
     low_stock(core, seq=3)
+    assert client.get(f"{V1}/replenishment", params={"state": "proposed"}).json() == []  # still on order
+    assert client.post(f"{V1}/replenishment/{p['id']}/received").json()["state"] == "received"
+    low_stock(core, seq=4)
     (q,) = client.get(f"{V1}/replenishment", params={"state": "proposed"}).json()
     assert (
         client.post(f"{V1}/replenishment/{q['id']}/reject", json={"note": "promo ends"}).json()["state"]
@@ -307,6 +320,7 @@ def test_the_api_on_postgresql(client: TestClient, core: BohCore) -> None:
     fault(core)
     low_stock(core)
     (alert,) = client.get(f"{V1}/alerts").json()
+    clear(core)
     assert client.post(f"{V1}/alerts/{alert['id']}/resolve").json()["state"] == "resolved"
     assert client.get(f"{V1}/summary").json()["replenishment_proposals"] == 1
 

@@ -27,9 +27,15 @@ from ..boh.factory import DURATION_S, GW, LANE_A, LIMIT, T0, batch, catalog, uni
 #: examples per operation and mode: ~30 operations x 2 modes x this is ~1 min here
 EXAMPLES = 60
 TOKEN = "schemathesis-token-0123456789"
-#: operations with rules across parameters that a schema cannot state (start before end,
-#: a range within the limit): a well-formed request may be refused with a documented 422
-CROSS_FIELD_RULES = {"GET /api/v1/readings/series"}
+#: operations with rules across parameters or entries that a schema cannot state (start
+#: before end, a range within the limit, a catalog entry naming a site or SKU that exists,
+#: a target above a minimum): a well-formed request may be refused with a documented 422
+CROSS_FIELD_RULES = {
+    "GET /api/v1/readings/series",
+    "PUT /api/v1/catalog/gateways/{gateway_id}",
+    "PUT /api/v1/catalog/assets/{asset_id}",
+    "PUT /api/v1/catalog/locations",
+}
 
 
 def _app(tmp_path: Path) -> tuple[object, BohCore]:

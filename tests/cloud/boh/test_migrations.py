@@ -59,6 +59,20 @@ def test_migrations_create_every_table_from_empty_and_are_idempotent(db_url: str
         core.close()
 
 
+def test_the_migrations_build_exactly_the_models(db_url: str) -> None:
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    core = BohCore(db_url)
+    core.migrate()
+    try:
+        with core._engine.connect() as conn:
+            diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+        assert diff == []
+    finally:
+        core.close()
+
+
 def test_the_partial_unique_indexes_cover_exactly_the_open_states() -> None:
     for lifecycle, where in ((ALERT, OPEN_ALERT_WHERE), (PROPOSAL, OPEN_PROPOSAL_WHERE)):
         listed = {part.strip(" '") for part in where.split("IN", 1)[1].strip(" ()").split(",")}

@@ -17,7 +17,14 @@ def test_the_newest_status_wins_and_state_changes_are_audited(core: BohCore) -> 
     core.record_status(GatewayStatus(gateway="gw-new", state="online", ts=T0 + 5))  # late: ignored
     core.record_status(GatewayStatus(gateway="gw-new", state="lost", ts=T0 + 10))  # same ts: ignored
     g = core.get_gateway("gw-new")
-    assert (g.state, g.last_status_ns, g.dropped, g.outbox_depth, g.site) == ("lost", T0 + 10, 3, 7, "s1")
+    assert (g.state, g.last_status_ns, g.dropped, g.outbox_depth, g.claimed_site) == (
+        "lost",
+        T0 + 10,
+        3,
+        7,
+        "s1",
+    )
+    assert (g.registration, g.site) == ("pending", "")  # not in the catalog: no site is taken on its word
     trail = [(a.from_state, a.to_state) for a in core.audit(entity="gateway", entity_id="gw-new")]
     assert trail == [("unknown", "online"), ("online", "lost")]
     assert core.summary()["gateways"] == {"lost": 1, "unknown": 1}

@@ -16,7 +16,18 @@ from ._errors import Error, install_error_handlers
 from ._limits import DEFAULT_MAX_BODY_BYTES, BodyLimit
 from ._openapi import document_statuses
 from ._strict import reject_unknown_query
-from .routers import alerts, commands, fleet, health, readings, records, replenishment, stock, work_orders
+from .routers import (
+    alerts,
+    catalog,
+    commands,
+    fleet,
+    health,
+    readings,
+    records,
+    replenishment,
+    stock,
+    work_orders,
+)
 
 __all__ = ["API_PREFIX", "DEFAULT_COMMAND_MAX_BYTES", "DEFAULT_MAX_BODY_BYTES", "create_app"]
 
@@ -62,7 +73,7 @@ def create_app(
     unauthorized: dict[int | str, dict[str, Any]] = {
         401: {"model": Error, "description": "missing or wrong bearer token"}
     }
-    for module in (fleet, commands, readings, stock, alerts, work_orders, replenishment, records):
+    for module in (fleet, catalog, commands, readings, stock, alerts, work_orders, replenishment, records):
         app.include_router(
             module.router, prefix=API_PREFIX, dependencies=protected, responses={**unauthorized, **invalid}
         )

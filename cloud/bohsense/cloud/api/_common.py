@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import HTTPException, Path, Query, status
-from pydantic import BaseModel, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from bohsense.contracts.timeutil import from_datetime
 
@@ -20,6 +20,7 @@ __all__ = [
     "Limit",
     "Name",
     "Offset",
+    "RequestModel",
     "check_state",
     "parse_time",
     "state_filter",
@@ -43,7 +44,13 @@ GatewayName = Annotated[
 ]
 
 
-class ActionBody(BaseModel):
+class RequestModel(BaseModel):
+    """Base of every request body: a field the API does not know is refused (422), not dropped."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class ActionBody(RequestModel):
     actor: str = Field(
         default="api", min_length=1, max_length=64, description="who acts (recorded in the audit log)"
     )

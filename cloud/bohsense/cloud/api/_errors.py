@@ -2,8 +2,10 @@
 
 Every 4xx/5xx body is an ``Error``: a ``detail`` sentence saying what is wrong, and
 ``errors``, one entry per offending field (empty when the error is not about a field).
-An invalid transition adds ``current``, ``to`` and ``allowed`` (``TransitionError``, a
-superset, so a client reading ``Error`` reads it too).
+An invalid transition adds ``current``, ``to`` and ``allowed`` (``TransitionError``); a
+refused change of state adds ``current`` and ``reason`` (``ConflictError``); a value the
+domain refuses adds ``field`` and ``reason`` — each a superset, so a client reading
+``Error`` reads it too.
 """
 
 from __future__ import annotations
@@ -17,9 +19,17 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from ..boh import InvalidTransition, NotFound
+from ..boh import CatalogError, InvalidTransition, InvalidValue, NotFound, StateConflict
 
-__all__ = ["Error", "FieldError", "TransitionError", "error_response", "install_error_handlers"]
+__all__ = [
+    "ConflictError",
+    "Error",
+    "FieldError",
+    "TransitionError",
+    "ValueRefused",
+    "error_response",
+    "install_error_handlers",
+]
 
 
 class FieldError(BaseModel):
@@ -37,6 +47,16 @@ class TransitionError(Error):
     current: str
     to: str
     allowed: list[str]
+
+
+class ConflictError(Error):
+    current: str = Field(description="the state the entity is in")
+    reason: str = Field(description="short and sortable: condition-active, final, …")
+
+
+class ValueRefused(Error):
+    field: str
+    reason: str
 
 
 def error_response(
@@ -85,8 +105,28 @@ async def _invalid_transition(_request: Request, exc: Exception) -> JSONResponse
     )
 
 
+async def _state_conflict(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StateConflict)
+    return error_response(status.HTTP_409_CONFLICT, str(exc), current=exc.state, reason=exc.reason)
+
+
+async def _invalid_value(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, InvalidValue)
+    errors = [FieldError(loc=["body", exc.field], msg=exc.reason, type="value_error")]
+    return error_response(
+        status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc), errors, field=exc.field, reason=exc.reason
+    )
+
+
+async def _catalog_error(_request: Request, exc: Exception) -> JSONResponse:
+    return error_response(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc))
+
+
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _validation)
     app.add_exception_handler(StarletteHTTPException, _http)
     app.add_exception_handler(NotFound, _not_found)
     app.add_exception_handler(InvalidTransition, _invalid_transition)
+    app.add_exception_handler(StateConflict, _state_conflict)
+    app.add_exception_handler(InvalidValue, _invalid_value)
+    app.add_exception_handler(CatalogError, _catalog_error)

@@ -37,6 +37,7 @@ from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
+from bohsense.contracts.devices import lane_device
 from bohsense.contracts.schema import Reading
 from bohsense.contracts.timeutil import check_event_time
 from bohsense.edge.drivers._serial_lanes import LaneConfig, LaneEstimator, StabilityConfig
@@ -182,7 +183,7 @@ class SerialSession:
         self._device = _BAD_NAME.sub("_", self.cfg.device_id or hello.device_id)
         self._metrics = [_BAD_NAME.sub("_", name) for name in hello.channels]
         if hello.kind is DeviceKind.SHELF:
-            self._lane_devices = [f"{self._device}.lane-{i + 1}" for i in range(hello.channel_count)]
+            self._lane_devices = [lane_device(self._device, i + 1) for i in range(hello.channel_count)]
             self._lanes = [
                 LaneEstimator(
                     self.cfg.lanes[i] if i < len(self.cfg.lanes) else LaneConfig(), self.cfg.stability

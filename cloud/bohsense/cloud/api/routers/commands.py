@@ -25,7 +25,7 @@ from bohsense.contracts.schema import GatewayCommand
 from bohsense.contracts.timeutil import now_ns
 from bohsense.contracts.topics import cmd_topic
 
-from .._common import GatewayName, Limit, Name, Offset
+from .._common import GatewayName, Limit, Name, Offset, RequestModel
 from .._deps import CoreDep
 from .._errors import Error
 
@@ -50,9 +50,9 @@ ArgValue = (
 _ID_PLACEHOLDER = "0" * 32
 
 
-class CommandIn(BaseModel):
+class CommandIn(RequestModel):
     command: Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_.:/\-]+$")]
-    args: Annotated[dict[ArgName, ArgValue], Field(max_length=MAX_ARGS)] = {}
+    args: Annotated[dict[ArgName, ArgValue], Field(default_factory=dict, max_length=MAX_ARGS)]
     actor: Annotated[str, Field(min_length=1, max_length=64)] = "api"
 
     @field_validator("args", mode="before")

@@ -104,7 +104,10 @@ async def quarantine_payload(
 
 class Summary(BaseModel):
     gateways: dict[str, int]
+    gateways_pending: int  # reporting, not in the catalog: their data is held
     devices: int
+    devices_unmatched: int  # named by the catalog, never reported (GET /catalog/mapping)
+    devices_unmapped: int  # reporting, not named by the catalog
     stock_locations: int
     stock_locations_below_reorder_point: int
     alerts: int
