@@ -29,7 +29,7 @@ def core(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[BohCore]:
     url = (
         f"sqlite:///{tmp_path / 'boh.db'}" if request.param == "sqlite" else request.getfixturevalue("pg_url")
     )
-    boh = BohCore(url)
+    boh = BohCore(url, auto_register=True)  # no catalog: every gateway is trusted
     boh.migrate()
     yield boh
     boh.close()

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, HTTPException, Path, Response, status
+from fastapi import APIRouter, HTTPException, Response, status
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, ConfigDict
 
 from ...boh import NotFound
-from .._common import Limit, Name, Offset
+from .._common import Id, Limit, Name, Offset
 from .._deps import CoreDep, StatsDep
 
 router = APIRouter(tags=["records"])
@@ -85,9 +85,7 @@ def quarantine(
         404: {"description": "no quarantine item with that id"},
     },
 )
-async def quarantine_payload(
-    core: CoreDep, quarantine_id: Annotated[int, Path(ge=1, le=2**63 - 1)]
-) -> Response:
+async def quarantine_payload(core: CoreDep, quarantine_id: Id) -> Response:
     """The stored bytes of one item: the whole payload, or its first bytes when it was large
     (``X-Payload-Size`` and ``X-Payload-Sha256`` describe the payload as it came)."""
     try:
