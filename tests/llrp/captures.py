@@ -18,7 +18,11 @@ from tests.support.workspace import ROOT
 
 CAPTURES = ROOT.parent / "shared" / "fixtures" / "llrp"
 
-SLLURP = ("ro_access_reports_x45.bin", "reader_event_notification.bin", "get_reader_capabilities_response.bin")
+SLLURP = (
+    "ro_access_reports_x45.bin",
+    "reader_event_notification.bin",
+    "get_reader_capabilities_response.bin",
+)
 
 # EdgeX body file stem → LLRP message type
 EDGEX_TYPES = {

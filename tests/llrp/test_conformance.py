@@ -40,7 +40,9 @@ def _stream(data: bytes) -> list[Message]:
 
 
 def test_no_capture_goes_untested() -> None:
-    on_disk = {p.relative_to(CAPTURES).as_posix() for p in CAPTURES.rglob("*") if p.suffix in (".bin", ".bytes")}
+    on_disk = {
+        p.relative_to(CAPTURES).as_posix() for p in CAPTURES.rglob("*") if p.suffix in (".bin", ".bytes")
+    }
     tested = {f"impinj_sllurp/{n}" for n in SLLURP} | {f"impinj_r420_edgex/{s}.bytes" for s in EDGEX}
     assert on_disk, f"no LLRP captures under {CAPTURES}: see ../shared/fixtures/llrp/README.md"
     assert on_disk == tested
@@ -78,10 +80,13 @@ def test_sllurp_tag_reports() -> None:
         "1fb41f712ac9c37ab79d618173188324001a",
     }
     long_epcs = [t for t in tags if isinstance(t.epc, EPCData)]
-    assert long_epcs and all(t.epc.epc.bit_count == 144 for t in long_epcs if isinstance(t.epc, EPCData))
+    assert long_epcs
+    assert all(t.epc.epc.bit_count == 144 for t in long_epcs if isinstance(t.epc, EPCData))
     assert all(isinstance(t.epc, EPC96) for t in tags if t not in long_epcs)
     for t in tags:
-        assert t.antenna_id is not None and t.peak_rssi is not None and t.tag_seen_count is not None
+        assert t.antenna_id is not None
+        assert t.peak_rssi is not None
+        assert t.tag_seen_count is not None
         assert t.first_seen_utc is not None
         # 2013-11-27 in microseconds since 1970
         assert 1385510400_000000 <= t.first_seen_utc < 1385596800_000000
@@ -95,7 +100,8 @@ def test_sllurp_reader_event_notification() -> None:
     (msg,) = _stream(sllurp_bytes("reader_event_notification.bin"))
     assert isinstance(msg, ReaderEventNotification)
     attempt = msg.data.connection_attempt
-    assert attempt is not None and attempt.status == ConnectionAttemptStatus.SUCCESS
+    assert attempt is not None
+    assert attempt.status == ConnectionAttemptStatus.SUCCESS
     assert msg.data.timestamp.microseconds == 1398936810740479
 
 
@@ -110,7 +116,8 @@ def test_sllurp_reader_capabilities() -> None:
     )  # fmt: skip
     assert general.max_number_of_antennas_supported == 2
     regulatory = msg.regulatory_capabilities
-    assert regulatory is not None and regulatory.uhf_band_capabilities is not None
+    assert regulatory is not None
+    assert regulatory.uhf_band_capabilities is not None
     band = regulatory.uhf_band_capabilities
     assert len(band.transmit_power_levels) == 91
     assert {e.mode_identifier for table in band.rf_mode_tables for e in table.entries} == {2, 3, 1000}
@@ -124,7 +131,7 @@ def test_edgex_body_decodes_without_warnings_and_reencodes_byte_for_byte(stem: s
     message_type, body = edgex_body(stem)
     message, warnings = decode_body(message_type, 7, body)
     assert warnings == []
-    assert type(message).TYPE == message_type
+    assert message_type == type(message).TYPE
     wire = encode_message(message)
     assert wire[10:] == body
     # and the whole message, header included, goes round the one-shot decoder too
@@ -174,7 +181,8 @@ def test_edgex_tag_reports_match_edgex(stem: str) -> None:
     assert len(message.tags) == len(expected["TagReportData"]) >= 1
     for tag, j in zip(message.tags, expected["TagReportData"], strict=True):
         _check_tag(tag, j)
-    assert message.rf_survey == () and expected["RFSurveyReportData"] is None
+    assert message.rf_survey == ()
+    assert expected["RFSurveyReportData"] is None
 
 
 @pytest.mark.parametrize(
@@ -189,7 +197,8 @@ def test_edgex_empty_spec_lists_match_edgex(stem: str, field: str) -> None:
     if isinstance(message, GetROSpecsResponse):
         assert message.ro_specs == ()
     else:
-        assert isinstance(message, GetAccessSpecsResponse) and message.access_specs == ()
+        assert isinstance(message, GetAccessSpecsResponse)
+        assert message.access_specs == ()
 
 
 def test_edgex_close_connection_response_matches_edgex() -> None:
@@ -216,7 +225,8 @@ def test_edgex_reader_event_notification_matches_edgex() -> None:
     for key, got in events.items():
         assert (got is None) == (expected[key] is None), key
     assert data.connection_close is not None  # the R420 said goodbye
-    assert data.extensions == () and expected["Custom"] is None
+    assert data.extensions == ()
+    assert expected["Custom"] is None
 
 
 def test_edgex_reader_capabilities_match_edgex() -> None:
@@ -237,7 +247,8 @@ def test_edgex_reader_capabilities_match_edgex() -> None:
     assert [(e.index, e.receive_sensitivity) for e in g.receive_sensitivities] == [
         (e["Index"], e["ReceiveSensitivity"]) for e in jg["ReceiveSensitivities"]
     ]
-    assert g.receive_sensitivity_ranges == () and jg["PerAntennaReceiveSensitivityRanges"] is None
+    assert g.receive_sensitivity_ranges == ()
+    assert jg["PerAntennaReceiveSensitivityRanges"] is None
     assert (g.gpio_capabilities.num_gpis, g.gpio_capabilities.num_gpos) == (
         jg["GPIOCapabilities"]["NumGPIs"], jg["GPIOCapabilities"]["NumGPOs"],
     )  # fmt: skip
@@ -262,7 +273,8 @@ def test_edgex_reader_capabilities_match_edgex() -> None:
     )  # fmt: skip
 
     r, jr = message.regulatory_capabilities, expected["RegulatoryCapabilities"]
-    assert r is not None and r.uhf_band_capabilities is not None
+    assert r is not None
+    assert r.uhf_band_capabilities is not None
     assert (r.country_code, r.communications_standard) == (jr["CountryCode"], jr["CommunicationsStandard"])
     band, jb = r.uhf_band_capabilities, jr["UHFBandCapabilities"]
     assert [(p.index, p.transmit_power) for p in band.transmit_power_levels] == [
@@ -274,7 +286,8 @@ def test_edgex_reader_capabilities_match_edgex() -> None:
     assert [(t.hop_table_id, t.frequencies) for t in freq.hop_tables] == [
         (t["HopTableID"], tuple(t["Frequencies"])) for t in jf["FrequencyHopTables"]
     ]
-    assert freq.fixed_frequency_table is None and jf["FixedFrequencyTable"] is None
+    assert freq.fixed_frequency_table is None
+    assert jf["FixedFrequencyTable"] is None
     (table,) = band.rf_mode_tables
     assert [
         (e.mode_identifier, int(e.dr_value), e.epc_hag_tc_conformance, e.m_value, e.forward_link_modulation,
@@ -294,7 +307,8 @@ def test_edgex_reader_capabilities_match_edgex() -> None:
     assert (a.can_support_block_erase, a.can_support_block_write, a.max_num_select_filters_per_query) == (
         ja["SupportsBlockErase"], ja["SupportsBlockWrite"], ja["MaxSelectFiltersPerQuery"],
     )  # fmt: skip
-    assert message.extensions == () and expected["Custom"] is None
+    assert message.extensions == ()
+    assert expected["Custom"] is None
 
 
 def test_edgex_reader_config_matches_edgex() -> None:
@@ -312,7 +326,8 @@ def test_edgex_reader_config_matches_edgex() -> None:
     assert len(message.antenna_configurations) == len(j["AntennaConfigurations"]) == 4
     for got, want in zip(message.antenna_configurations, j["AntennaConfigurations"], strict=True):
         assert got.antenna_id == want["AntennaID"]
-        assert got.rf_receiver is not None and got.rf_receiver.receiver_sensitivity == want["RFReceiver"]
+        assert got.rf_receiver is not None
+        assert got.rf_receiver.receiver_sensitivity == want["RFReceiver"]
         tx, jtx = got.rf_transmitter, want["RFTransmitter"]
         assert tx is not None
         assert (tx.hop_table_id, tx.channel_index, tx.transmit_power) == (
@@ -321,8 +336,10 @@ def test_edgex_reader_config_matches_edgex() -> None:
         (inv,) = got.inventory_commands
         jinv = want["C1G2InventoryCommand"]
         assert inv.tag_inventory_state_aware == jinv["TagInventoryStateAware"]
-        assert inv.filters == () and jinv["Filters"] is None
-        assert inv.rf_control is not None and inv.singulation_control is not None
+        assert inv.filters == ()
+        assert jinv["Filters"] is None
+        assert inv.rf_control is not None
+        assert inv.singulation_control is not None
         assert (inv.rf_control.mode_index, inv.rf_control.tari) == (
             jinv["RFControl"]["RFModeID"], jinv["RFControl"]["Tari"],
         )  # fmt: skip
@@ -330,11 +347,13 @@ def test_edgex_reader_config_matches_edgex() -> None:
         assert (sc.session, sc.tag_population, sc.tag_transit_time) == (
             jsc["Session"], jsc["TagPopulation"], jsc["TagTransitTime"],
         )  # fmt: skip
-        assert sc.state_aware_action is None and jsc["InvAwareAction"] is None
+        assert sc.state_aware_action is None
+        assert jsc["InvAwareAction"] is None
     spec = message.reader_event_notification_spec
     assert spec is not None
     assert [(s.event_type, s.notification_state) for s in spec.states] == [
-        (s["ReaderEventType"], s["NotificationEnabled"]) for s in j["ReaderEventNotificationSpec"]["EventNotificationStates"]
+        (s["ReaderEventType"], s["NotificationEnabled"])
+        for s in j["ReaderEventNotificationSpec"]["EventNotificationStates"]
     ]
     ro, jro = message.ro_report_spec, j["ROReportSpec"]
     assert ro is not None

@@ -91,6 +91,7 @@ from bohsense.llrp._capabilities import (
     TransmitPowerLevelTableEntry,
     UHFBandCapabilities,
 )
+from bohsense.llrp._codec import encode_parameter
 from bohsense.llrp._config import (
     AccessReportSpec,
     AntennaConfiguration,
@@ -226,7 +227,6 @@ from bohsense.llrp._schema import (
     Message,
     Parameter,
     RawParameter,
-    encode_parameter,
 )
 from bohsense.llrp._status import (
     SUCCESS,

@@ -17,8 +17,9 @@ from __future__ import annotations
 import dataclasses
 import struct
 
+from bohsense.llrp._codec import decode_fields_and_children, encode_body
 from bohsense.llrp._errors import DecodeError, EncodeError, ErrorReason, LLRPError
-from bohsense.llrp._schema import MESSAGES, Message, decode_fields_and_children, encode_body, layout
+from bohsense.llrp._schema import MESSAGES, Message, layout
 from bohsense.llrp._wire import Reader
 
 __all__ = [
