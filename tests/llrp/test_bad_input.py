@@ -242,7 +242,7 @@ def test_a_duplicate_parameter_keeps_the_first_and_reports_the_second() -> None:
     assert warning.reason == ErrorReason.DUPLICATE_PARAMETER
     assert isinstance(msg, ROAccessReport)
     assert msg.tags[0].antenna_id == 1
-    assert msg.tags[0].extensions == (RawParameter(type_num=1, body=b"\x00\x02"),)
+    assert msg.tags[0].extensions == (RawParameter(type_num=1, body=b"\x00\x02", tv=True),)
     assert encode_message(msg) == wire
 
 

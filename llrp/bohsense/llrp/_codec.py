@@ -151,7 +151,7 @@ def decode_fields_and_children(
     malformed: dict[str, LLRPError] = {}
     lists: dict[str, list[Any]] = {}
     for type_num, head, body, end in _split(r.data, r.pos, r.end, r.base, owner):
-        raw = RawParameter(type_num=type_num, body=bytes(r.data[body:end]))
+        raw = RawParameter(type_num=type_num, body=bytes(r.data[body:end]), tv=body - head == 1)
         child = lay.by_type.get(type_num)
         if child is None:
             if type_num == CUSTOM_TYPE and lay.has_extensions and end - body >= 8:
@@ -271,7 +271,9 @@ def _write_header_tlv(out: bytearray, start: int, type_num: int, what: str) -> N
 def encode_parameter(p: Parameter, out: bytearray) -> None:
     """Append ``p`` with its TV or TLV header."""
     if isinstance(p, RawParameter):
-        if p.type_num < 128:
+        if not (0 <= p.type_num < 128 if p.tv else 0 <= p.type_num <= 1023):
+            raise EncodeError(f"raw parameter type {p.type_num} does not fit a {'TV' if p.tv else 'TLV'} header")
+        if p.tv:
             out.append(0x80 | p.type_num)
             out += p.body
             return

@@ -154,6 +154,7 @@ class RawParameter(Parameter):
 
     type_num: int
     body: bytes
+    tv: bool = False  # arrived TV-encoded (type 1-127, no length) rather than TLV
 
 
 Extension = Custom | RawParameter
