@@ -272,7 +272,9 @@ def encode_parameter(p: Parameter, out: bytearray) -> None:
     """Append ``p`` with its TV or TLV header."""
     if isinstance(p, RawParameter):
         if not (0 <= p.type_num < 128 if p.tv else 0 <= p.type_num <= 1023):
-            raise EncodeError(f"raw parameter type {p.type_num} does not fit a {'TV' if p.tv else 'TLV'} header")
+            raise EncodeError(
+                f"raw parameter type {p.type_num} does not fit a {'TV' if p.tv else 'TLV'} header"
+            )
         if p.tv:
             out.append(0x80 | p.type_num)
             out += p.body
