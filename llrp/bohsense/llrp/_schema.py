@@ -1,12 +1,12 @@
-"""The one table-driven codec behind every typed LLRP message and parameter.
+"""How every typed LLRP message and parameter declares its wire layout.
 
 Each message and parameter is a frozen dataclass whose fields say how they travel:
 ``wire(codec)`` for a fixed field, ``flag()`` / ``bits(n)`` for fields packed into a
 byte or a short, ``one`` / ``opt`` / ``many`` for sub-parameters (1, 0-1, 0-N) and
 ``value(type, codec)`` for a sub-parameter that carries a single value (the TV
 parameters of a tag report: ``antenna_id: int | None``). ``register`` files the class
-under its type number; decoding and encoding read the same declaration, so the
-decoder and the encoder cannot disagree.
+under its type number; decoding and encoding (``_codec``) read the same declaration,
+so the decoder and the encoder cannot disagree.
 """
 
 from __future__ import annotations
