@@ -150,9 +150,43 @@ def decode_fields_and_children(
     singles_seen: set[str] = set()
     malformed: dict[str, LLRPError] = {}
     lists: dict[str, list[Any]] = {}
-    for type_num, head, body, end in _split(r.data, r.pos, r.end, r.base, owner):
-        raw = RawParameter(type_num=type_num, body=bytes(r.data[body:end]), tv=body - head == 1)
-        child = lay.by_type.get(type_num)
+    data = r.data
+    by_type = lay.by_type
+    for type_num, head, body, end in _split(data, r.pos, r.end, r.base, owner):
+        child = by_type.get(type_num)
+        if child is not None and child.name not in singles_seen:
+            try:
+                if isinstance(child, ValueOp):
+                    fmt = child.fmt
+                    if fmt is not None and fmt.size == end - body:
+                        decoded: Any = fmt.unpack_from(data, body)[0]
+                    else:
+                        decoded = _read_value(child, data, body, end, r.base)
+                else:
+                    inner: list[LLRPError] = []
+                    decoded = _decode_parameter(PARAMETERS[type_num], data, body, end, r.base, inner)
+                    if inner:
+                        warnings.extend(inner)
+            except DecodeError as exc:
+                malformed.setdefault(child.name, exc.error)
+                warnings.append(
+                    dataclasses.replace(
+                        exc.error,
+                        reason=ErrorReason.MALFORMED_PARAMETER,
+                        detail=f"{_name(type_num)} in {owner} is malformed ({exc.error.reason.value}: "
+                        f"{exc.error.detail}): kept raw",
+                        parameter_type=type_num,
+                    )
+                )
+                extensions.append(_raw(data, type_num, head, body, end))
+                continue
+            if isinstance(child, SlotOp) and child.kind == "many":
+                lists.setdefault(child.name, []).append(decoded)
+            else:
+                singles_seen.add(child.name)
+                kwargs[child.name] = decoded
+            continue
+        raw = _raw(data, type_num, head, body, end)
         if child is None:
             if type_num == CUSTOM_TYPE and lay.has_extensions and end - body >= 8:
                 sub = Reader(r.data, body, end, r.base)
@@ -170,50 +204,15 @@ def decode_fields_and_children(
             )
             extensions.append(raw)
             continue
-        if child.name in singles_seen:
-            warnings.append(
-                LLRPError(
-                    ErrorReason.DUPLICATE_PARAMETER,
-                    f"a second {_name(type_num)} in {owner}: kept raw",
-                    parameter_type=type_num,
-                    offset=r.base + head,
-                )
+        warnings.append(
+            LLRPError(
+                ErrorReason.DUPLICATE_PARAMETER,
+                f"a second {_name(type_num)} in {owner}: kept raw",
+                parameter_type=type_num,
+                offset=r.base + head,
             )
-            extensions.append(raw)
-            continue
-        try:
-            if isinstance(child, ValueOp):
-                sub = Reader(r.data, body, end, r.base)
-                decoded: Any = child.codec.read(sub, _name(type_num))
-                if sub.remaining:
-                    raise _fail(
-                        ErrorReason.BAD_PARAMETER_LENGTH,
-                        f"{_name(type_num)} carries {sub.remaining} bytes more than its value",
-                        sub.offset(),
-                        type_num,
-                    )
-            else:
-                inner: list[LLRPError] = []
-                decoded = _decode_parameter(PARAMETERS[type_num], r.data, body, end, r.base, inner)
-                warnings.extend(inner)
-        except DecodeError as exc:
-            malformed.setdefault(child.name, exc.error)
-            warnings.append(
-                dataclasses.replace(
-                    exc.error,
-                    reason=ErrorReason.MALFORMED_PARAMETER,
-                    detail=f"{_name(type_num)} in {owner} is malformed ({exc.error.reason.value}: "
-                    f"{exc.error.detail}): kept raw",
-                    parameter_type=type_num,
-                )
-            )
-            extensions.append(raw)
-            continue
-        if isinstance(child, SlotOp) and child.kind == "many":
-            lists.setdefault(child.name, []).append(decoded)
-        else:
-            singles_seen.add(child.name)
-            kwargs[child.name] = decoded
+        )
+        extensions.append(raw)
     for name, items in lists.items():
         kwargs[name] = tuple(items)
     if extensions:
@@ -221,6 +220,23 @@ def decode_fields_and_children(
             raise _fail(ErrorReason.INVALID_FIELD, f"{owner} cannot carry sub-parameters", r.offset())
         kwargs["extensions"] = tuple(extensions)
     _check_required(lay, kwargs, owner, r.offset(), malformed)
+
+
+def _raw(data: bytes, type_num: int, head: int, body: int, end: int) -> RawParameter:
+    return RawParameter(type_num=type_num, body=bytes(data[body:end]), tv=body - head == 1)
+
+
+def _read_value(child: ValueOp, data: bytes, body: int, end: int, base: int) -> Any:
+    sub = Reader(data, body, end, base)
+    value = child.codec.read(sub, _name(child.type_num))
+    if sub.remaining:
+        raise _fail(
+            ErrorReason.BAD_PARAMETER_LENGTH,
+            f"{_name(child.type_num)} carries {sub.remaining} bytes more than its value",
+            sub.offset(),
+            child.type_num,
+        )
+    return value
 
 
 def _check_required(

@@ -12,6 +12,7 @@ so the decoder and the encoder cannot disagree.
 from __future__ import annotations
 
 import dataclasses
+import struct
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, TypeVar
 
@@ -221,6 +222,7 @@ class ValueOp:
     name: str
     type_num: int
     codec: Codec
+    fmt: struct.Struct | None  # the fast path for fixed-size integer values
 
 
 @dataclass(frozen=True, slots=True)
@@ -270,7 +272,7 @@ def layout(cls: type) -> Layout:
         elif isinstance(spec, _Slot):
             children.append(SlotOp(f.name, spec.kind, tuple(_type_of(r) for r in spec.refs)))
         elif isinstance(spec, _Value):
-            children.append(ValueOp(f.name, spec.type_num, spec.codec))
+            children.append(ValueOp(f.name, spec.type_num, spec.codec, getattr(spec.codec, "fmt", None)))
     close_group()
     by_type: dict[int, SlotOp | ValueOp] = {}
     for child in children:
