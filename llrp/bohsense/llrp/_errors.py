@@ -46,9 +46,12 @@ class LLRPError:
     ``fatal`` means the byte stream is no longer framed: the connection must be closed
     and opened again (a new ``MessageDecoder``). ``message_type`` / ``message_id`` are
     set when the header was readable, so a reader can answer with an ERROR_MESSAGE
-    that names the offending message. ``raw`` holds the refused message's bytes (for a
-    message-level error) so it can be kept for inspection; ``offset`` is the position of
-    the fault: in the stream for framing errors, in the message for the others.
+    that names the offending message. ``raw`` holds the refused bytes so they can be kept
+    for inspection: the whole message from ``MessageDecoder``, the body from
+    ``decode_body``, the incomplete tail from ``eof()`` (empty for the other framing
+    errors, which have no message to keep, and for parameter warnings, whose parameter
+    is kept raw in the message itself). ``offset`` is the position of the fault: in the
+    stream for framing errors, in the message (header included) for the others.
     """
 
     reason: ErrorReason
