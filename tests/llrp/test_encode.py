@@ -12,6 +12,7 @@ from bohsense.llrp import (
     EPC96,
     MESSAGES,
     PARAMETERS,
+    GetReaderConfig,
     KeepaliveAck,
     Message,
     Parameter,
@@ -57,3 +58,12 @@ def test_bytes_match_hand_assembly() -> None:
         message_id=5, tags=(TagReportData(epc=EPC96(epc=EPC_A), antenna_id=1, peak_rssi=-50),)
     )
     assert encode_message(report) == message(61, 5, tag(EPC_A, 1, -50))
+
+
+def test_get_reader_config_puts_the_antenna_before_the_requested_data() -> None:
+    # LLRP 1.0.1 (and its LTK definition): AntennaID u16, RequestedData u8, GPIPortNum u16, GPOPortNum u16.
+    # (sllurp 3.0.5 writes RequestedData first, which only goes unnoticed when both are 0.)
+    wire = encode_message(
+        GetReaderConfig(message_id=1, antenna_id=2, requested_data=3, gpi_port_num=4, gpo_port_num=5)
+    )
+    assert wire == message(2, 1, bytes.fromhex("0002 03 0004 0005"))

@@ -1,4 +1,4 @@
-"""Access operations on tags (LLRP 1.0.1 sections 16.2.5 and 16.3.1.3): the AccessSpec
+"""Access operations on tags (LLRP 1.0.1 and its C1G2 air protocol): the AccessSpec
 with its stop trigger and access command (a C1G2 tag spec and the read, write, kill,
 lock, block-erase and block-write operations), as GET_ACCESSSPECS_RESPONSE carries them."""
 

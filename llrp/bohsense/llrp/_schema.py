@@ -44,7 +44,7 @@ __all__ = [
     "wire",
 ]
 
-# Body sizes of the TV-encoded parameters of LLRP 1.0.1 (section 4.2.1): a TV parameter
+# Body sizes of the TV-encoded parameters of LLRP 1.0.1 (types 1-18): a TV parameter
 # has no length on the wire, so an unknown TV type makes the rest of its parent unreadable.
 TV_SIZES: dict[int, int] = {
     1: 2, 2: 8, 3: 8, 4: 8, 5: 8, 6: 1, 7: 2, 8: 2, 9: 4, 10: 2,
@@ -141,7 +141,7 @@ def value(type_num: int, codec: Codec) -> Any:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Custom(Parameter):
-    """A vendor extension (LLRP 1.0.1 section 16.2.9), kept as bytes: Impinj's pass through."""
+    """A vendor extension (type 1023), kept as bytes: Impinj's pass through."""
 
     TYPE: ClassVar[int] = CUSTOM_TYPE
     vendor_id: int = wire(U32)

@@ -1,6 +1,6 @@
-"""The messages that manage reader operations and tag access (LLRP 1.0.1 sections
-16.1.3-16.1.20): add, delete, start, stop, enable, disable and list ROSpecs and
-AccessSpecs, with their responses. Requests that name a spec take its id, 0 meaning all.
+"""The messages that manage reader operations and tag access (LLRP 1.0.1): add,
+delete, start, stop, enable, disable and list ROSpecs and AccessSpecs, with their
+responses. Requests that name a spec take its id, 0 meaning all.
 """
 
 from __future__ import annotations

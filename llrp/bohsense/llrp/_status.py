@@ -14,7 +14,7 @@ __all__ = ["FieldError", "LLRPStatus", "ParameterError", "StatusCode", "UTCTimes
 
 
 class StatusCode(enum.IntEnum):
-    """LLRPStatus codes (section 14.2.1)."""
+    """LLRPStatus codes: M_ for a message, P_ for a parameter, A_ for a field value, R_ for the reader."""
 
     M_SUCCESS = 0
     M_PARAMETER_ERROR = 100

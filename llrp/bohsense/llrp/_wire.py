@@ -1,4 +1,4 @@
-"""LLRP's field encodings (LLRP 1.0.1 section 4.2): big-endian integers, counted
+"""LLRP's field encodings (LLRP 1.0.1): big-endian integers, counted
 vectors, UTF-8 strings and bit strings, read from a bounded cursor.
 
 A ``Reader`` never reads past the end it was given: a field that does not fit raises
