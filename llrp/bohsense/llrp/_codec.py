@@ -132,6 +132,9 @@ def _decode_parameter(
     cls: type[Parameter], data: bytes, start: int, end: int, base: int, warnings: list[LLRPError]
 ) -> Parameter:
     lay = layout(cls)
+    if lay.fixed is not None and lay.fixed[1].size == end - start:
+        names, fmt = lay.fixed
+        return cls(**dict(zip(names, fmt.unpack_from(data, start), strict=True)))
     r = Reader(data, start, end, base)
     kwargs: dict[str, Any] = {}
     decode_fields_and_children(cls, lay, r, kwargs, warnings)
@@ -147,21 +150,20 @@ def decode_fields_and_children(
         _check_required(lay, kwargs, owner, r.offset(), {})
         return
     extensions: list[Extension] = []
-    singles_seen: set[str] = set()
     malformed: dict[str, LLRPError] = {}
     lists: dict[str, list[Any]] = {}
     data = r.data
     by_type = lay.by_type
     for type_num, head, body, end in _split(data, r.pos, r.end, r.base, owner):
         child = by_type.get(type_num)
-        if child is not None and child.name not in singles_seen:
+        # a single slot already in kwargs is a duplicate (field names never collide with slot names)
+        if child is not None and (child.many or child.name not in kwargs):
             try:
-                if isinstance(child, ValueOp):
-                    fmt = child.fmt
-                    if fmt is not None and fmt.size == end - body:
-                        decoded: Any = fmt.unpack_from(data, body)[0]
-                    else:
-                        decoded = _read_value(child, data, body, end, r.base)
+                fmt = child.fmt
+                if fmt is not None and fmt.size == end - body:
+                    decoded: Any = fmt.unpack_from(data, body)[0]
+                elif isinstance(child, ValueOp):
+                    decoded = _read_value(child, data, body, end, r.base)
                 else:
                     inner: list[LLRPError] = []
                     decoded = _decode_parameter(PARAMETERS[type_num], data, body, end, r.base, inner)
@@ -180,10 +182,9 @@ def decode_fields_and_children(
                 )
                 extensions.append(_raw(data, type_num, head, body, end))
                 continue
-            if isinstance(child, SlotOp) and child.kind == "many":
+            if child.many:
                 lists.setdefault(child.name, []).append(decoded)
             else:
-                singles_seen.add(child.name)
                 kwargs[child.name] = decoded
             continue
         raw = _raw(data, type_num, head, body, end)
@@ -242,8 +243,8 @@ def _read_value(child: ValueOp, data: bytes, body: int, end: int, base: int) -> 
 def _check_required(
     lay: Layout, kwargs: dict[str, Any], owner: str, offset: int, malformed: dict[str, LLRPError]
 ) -> None:
-    for child in lay.children:
-        if isinstance(child, SlotOp) and child.kind == "one" and child.name not in kwargs:
+    for child in lay.required:
+        if child.name not in kwargs:
             names = " or ".join(_name(t) for t in child.types)
             cause = malformed.get(child.name)
             if cause is not None:

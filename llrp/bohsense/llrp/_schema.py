@@ -215,6 +215,8 @@ class SlotOp:
     name: str
     kind: str
     types: tuple[int, ...]
+    many: bool  # kind == "many"
+    fmt: None = None  # (the decoder's fast path is for values only)
 
 
 @dataclass(frozen=True, slots=True)
@@ -223,6 +225,7 @@ class ValueOp:
     type_num: int
     codec: Codec
     fmt: struct.Struct | None  # the fast path for fixed-size integer values
+    many: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -231,6 +234,8 @@ class Layout:
     children: tuple[SlotOp | ValueOp, ...]
     by_type: dict[int, SlotOp | ValueOp]
     has_extensions: bool
+    required: tuple[SlotOp, ...]  # the "one" slots
+    fixed: tuple[tuple[str, ...], struct.Struct] | None  # TV parameters: all fields in one struct
 
 
 _LAYOUTS: dict[type, Layout] = {}
@@ -238,6 +243,23 @@ _LAYOUTS: dict[type, Layout] = {}
 
 def _type_of(ref: Ref) -> int:
     return ref if isinstance(ref, int) else ref.TYPE
+
+
+def _struct_of(codec: Codec) -> struct.Struct | None:
+    return None if codec.struct_format is None else struct.Struct(">" + codec.struct_format)
+
+
+def _fixed(cls: type, ops: list[FieldOp | BitsOp]) -> tuple[tuple[str, ...], struct.Struct] | None:
+    """For a TV parameter whose fields are plain integers or fixed bytes: one struct for all."""
+    if not issubclass(cls, Parameter) or not 0 < cls.TYPE < 128:
+        return None
+    names, fmt = [], ">"
+    for op in ops:
+        if not isinstance(op, FieldOp) or op.skip or op.codec.struct_format is None:
+            return None
+        fmt += op.codec.struct_format
+        names.append(op.name)
+    return tuple(names), struct.Struct(fmt)
 
 
 def layout(cls: type) -> Layout:
@@ -270,9 +292,10 @@ def layout(cls: type) -> Layout:
         if isinstance(spec, _Wire):
             ops.append(FieldOp(f.name, spec.codec, spec.skip))
         elif isinstance(spec, _Slot):
-            children.append(SlotOp(f.name, spec.kind, tuple(_type_of(r) for r in spec.refs)))
+            types = tuple(_type_of(r) for r in spec.refs)
+            children.append(SlotOp(f.name, spec.kind, types, spec.kind == "many"))
         elif isinstance(spec, _Value):
-            children.append(ValueOp(f.name, spec.type_num, spec.codec, getattr(spec.codec, "fmt", None)))
+            children.append(ValueOp(f.name, spec.type_num, spec.codec, _struct_of(spec.codec)))
     close_group()
     by_type: dict[int, SlotOp | ValueOp] = {}
     for child in children:
@@ -280,6 +303,7 @@ def layout(cls: type) -> Layout:
             assert t not in by_type, (cls, t)
             by_type[t] = child
     has_ext = any(f.name == "extensions" for f in dataclasses.fields(cls))
-    found = Layout(tuple(ops), tuple(children), by_type, has_ext)
+    required = tuple(c for c in children if isinstance(c, SlotOp) and c.kind == "one")
+    found = Layout(tuple(ops), tuple(children), by_type, has_ext, required, _fixed(cls, ops))
     _LAYOUTS[cls] = found
     return found

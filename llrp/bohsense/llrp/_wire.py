@@ -90,12 +90,14 @@ class Reader:
 
 
 class Codec:
-    """How one field is read and written."""
+    """How one field is read and written. ``struct_format`` is set for the fixed-size
+    ones (a ``struct`` format without byte order), so a layout can read them in one go."""
 
-    __slots__ = ("name",)
+    __slots__ = ("name", "struct_format")
 
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str, struct_format: str | None = None) -> None:
         self.name = name
+        self.struct_format = struct_format
 
     def read(self, r: Reader, what: str) -> Any:
         raise NotImplementedError
@@ -111,7 +113,7 @@ class _Int(Codec):
     __slots__ = ("fmt",)
 
     def __init__(self, name: str, fmt: str) -> None:
-        super().__init__(name)
+        super().__init__(name, fmt.lstrip(">"))
         self.fmt = struct.Struct(fmt)
 
     def read(self, r: Reader, what: str) -> Any:
@@ -198,7 +200,7 @@ class _Fixed(Codec):
     __slots__ = ("size",)
 
     def __init__(self, name: str, size: int) -> None:
-        super().__init__(name)
+        super().__init__(name, f"{size}s")
         self.size = size
 
     def read(self, r: Reader, what: str) -> Any:
