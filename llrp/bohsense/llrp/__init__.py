@@ -47,7 +47,12 @@ Not supported: LLRP 1.1 (version 2) messages and parameters, CLIENT_REQUEST_OP (
 and ClientRequestOpSpec; vendor extensions are carried, not interpreted.
 
 Enumerated fields are plain ``int`` (the ``IntEnum`` classes name the values), so a
-value a newer reader sends survives decoding and re-encoding unchanged.
+value a newer reader sends survives decoding and re-encoding unchanged. Reserved bits
+are ignored when decoding and written as zero. Parameters are accepted in any order
+and encoded in the specification's order, Custom and raw parameters after their
+typed siblings: re-encoding reproduces the bytes of every message that was in that
+order (every real capture is, see ``tests/llrp``), and never drops a byte of one that
+was not.
 
 Exceptions::
 
