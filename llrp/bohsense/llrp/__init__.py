@@ -43,8 +43,10 @@ connection attempt, connection close). Custom parameters anywhere are kept as
 ``Custom`` (vendor id, subtype, bytes) in ``extensions``, so Impinj extensions pass
 through unchanged.
 
-Not supported: LLRP 1.1 (version 2) messages and parameters, CLIENT_REQUEST_OP (45/55)
-and ClientRequestOpSpec; vendor extensions are carried, not interpreted.
+Not supported: LLRP 1.1 (version 2) messages and parameters (refused with
+``UNSUPPORTED_VERSION``); CLIENT_REQUEST_OP (45/55) with ClientRequestOpSpec,
+ClientRequestResponse and ClientRequestOpSpecResult (refused, or kept raw where they
+appear inside a known message); vendor extensions are carried, not interpreted.
 
 Enumerated fields are plain ``int`` (the ``IntEnum`` classes name the values), so a
 value a newer reader sends survives decoding and re-encoding unchanged. Reserved bits
