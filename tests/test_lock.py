@@ -17,7 +17,7 @@ from tests.support.workspace import ROOT, lock_versions, members, uv, uv_env
 MAIN = [
     "msgspec", "paho-mqtt", "aiomqtt", "pyserial", "numpy", "fastapi", "starlette", "pydantic",
     "pydantic-settings", "sqlalchemy", "alembic", "uvicorn", "httpx", "influxdb-client", "amqtt",
-    "psycopg", "pytest", "mypy", "ruff", "import-linter", "hypothesis", "schemathesis", "uv",
+    "psycopg", "pytest", "mypy", "ruff", "import-linter", "hypothesis", "schemathesis", "sllurp", "uv",
 ]  # fmt: skip
 
 
