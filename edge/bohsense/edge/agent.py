@@ -25,13 +25,14 @@ import logging
 import time
 from collections.abc import Sequence
 
+from bohsense.contracts.backoff import backoff_delay
 from bohsense.edge.batcher import Batcher, ReadingBuffer
 from bohsense.edge.commands import CommandRouter
 from bohsense.edge.drivers.base import Driver
 from bohsense.edge.outbox import Outbox, ThreadedOutbox
 from bohsense.edge.preflight import build_drivers, build_transport
 from bohsense.edge.settings import GatewaySettings
-from bohsense.edge.transport import Transport, backoff_delay
+from bohsense.edge.transport import Transport
 from bohsense.edge.uplink import Uplink
 
 __all__ = ["EdgeAgent"]

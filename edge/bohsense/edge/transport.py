@@ -19,7 +19,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import random
 import ssl
 import threading
 from collections.abc import Callable, Sequence
@@ -28,9 +27,10 @@ from typing import Any, Protocol
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
 
+from bohsense.contracts.backoff import backoff_delay
 from bohsense.edge.errors import UplinkError
 
-__all__ = ["PahoTransport", "Transport", "TransportEvents", "WillFactory", "backoff_delay"]
+__all__ = ["PahoTransport", "Transport", "TransportEvents", "WillFactory"]
 
 log = logging.getLogger(__name__)
 
@@ -62,12 +62,6 @@ class Transport(Protocol):
 
 def _socket_hook(client: mqtt.Client, userdata: Any, sock: Any) -> None:
     """The socket's writes are the network thread's business; nothing to register."""
-
-
-def backoff_delay(attempt: int, low: float, high: float, rng: random.Random | None = None) -> float:
-    """Delay before reconnect attempt ``attempt`` (1, 2, …): exponential, capped, jittered."""
-    d = min(high, low * 2 ** max(0, attempt - 1))
-    return float(d / 2 + (rng or random).uniform(0, d / 2))
 
 
 class PahoTransport:

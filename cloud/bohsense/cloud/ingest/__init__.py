@@ -7,12 +7,12 @@
 - ``check_granted`` / ``pipeline_problems``: is the pipeline really working (``/health``).
 """
 
-from bohsense.cloud.ingest._backoff import Backoff
 from bohsense.cloud.ingest._config import BrokerAddress, IngestConfig, parse_broker_url
 from bohsense.cloud.ingest._health import SubscriptionRefused, check_granted, pipeline_problems
 from bohsense.cloud.ingest._stats import IngestStats
 from bohsense.cloud.ingest._validate import Checked, check_message
 from bohsense.cloud.ingest._worker import CommandNotSent, IngestWorker
+from bohsense.contracts.backoff import Backoff
 
 __all__ = [
     "Backoff",

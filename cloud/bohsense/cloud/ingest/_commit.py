@@ -26,11 +26,11 @@ from typing import Any, TypeVar
 
 import msgspec
 
-from bohsense.cloud.ingest._backoff import Backoff
 from bohsense.cloud.ingest._config import IngestConfig
 from bohsense.cloud.ingest._rate import RateLimiter
 from bohsense.cloud.ingest._stats import IngestStats
 from bohsense.cloud.ports import ApplyOutcome, BatchApplier, CoreUnavailable, QuarantineItem
+from bohsense.contracts.backoff import Backoff
 from bohsense.contracts.codec import encode
 from bohsense.contracts.schema import ReadingBatch
 from bohsense.contracts.topics import readings_topic

@@ -41,7 +41,6 @@ import aiomqtt
 import msgspec
 import paho.mqtt.client as paho
 
-from bohsense.cloud.ingest._backoff import Backoff
 from bohsense.cloud.ingest._commit import Committer, Stopping
 from bohsense.cloud.ingest._config import IngestConfig, parse_broker_url
 from bohsense.cloud.ingest._health import SubscriptionRefused, check_granted, pipeline_problems
@@ -49,6 +48,7 @@ from bohsense.cloud.ingest._stats import IngestStats
 from bohsense.cloud.ingest._validate import Checked, check_message
 from bohsense.cloud.ports import ApplyOutcome, BatchApplier, QuarantineItem, StatusRecorder
 from bohsense.cloud.tsdb import StorageRejected, StorageUnavailable, TimeSeriesStore
+from bohsense.contracts.backoff import Backoff
 from bohsense.contracts.codec import encode
 from bohsense.contracts.schema import CloudAck, CommandResult, GatewayCommand, GatewayStatus, ReadingBatch
 from bohsense.contracts.topics import (

@@ -10,11 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import random
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-__all__ = ["Backoff", "SerialLink"]
+__all__ = ["SerialLink"]
 
 
 class SerialLink:
@@ -67,21 +66,3 @@ class SerialLink:
     def shutdown(self) -> None:
         self._reader.shutdown(wait=False, cancel_futures=True)
         self._writer.shutdown(wait=False, cancel_futures=True)
-
-
-class Backoff:
-    """Jittered exponential backoff: ``base·2^n`` capped at ``cap``, times U(0.5, 1)."""
-
-    def __init__(self, base_s: float = 0.1, cap_s: float = 5.0, rng: random.Random | None = None) -> None:
-        self.base = base_s
-        self.cap = cap_s
-        self.attempt = 0
-        self._rng = rng or random.Random()
-
-    def next_delay(self) -> float:
-        delay = min(self.cap, self.base * (2**self.attempt))
-        self.attempt = min(self.attempt + 1, 30)
-        return float(delay * self._rng.uniform(0.5, 1.0))
-
-    def reset(self) -> None:
-        self.attempt = 0

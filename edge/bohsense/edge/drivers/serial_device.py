@@ -56,9 +56,10 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from bohsense.contracts.backoff import Backoff
 from bohsense.edge.drivers._lane_baselines import LaneBaselines
 from bohsense.edge.drivers._serial_lanes import LaneConfig, StabilityConfig
-from bohsense.edge.drivers._serial_link import Backoff, SerialLink
+from bohsense.edge.drivers._serial_link import SerialLink
 from bohsense.edge.drivers._serial_session import SerialSession, SessionConfig, SessionOutput
 from bohsense.edge.drivers.base import CommandRefused, DriverError, ReadingSink
 from bohsense.firmware_bridge import (
@@ -121,7 +122,7 @@ class SerialDeviceDriver:
         self.session_config = session or SessionConfig()
         self.silence_timeout_s = silence_timeout_s
         self.read_timeout_s = read_timeout_s
-        self._backoff = Backoff(cap_s=reconnect_max_s)
+        self._backoff = Backoff(0.1, reconnect_max_s)
         self._counters: Counter[str] = Counter()
         self._session: SerialSession | None = None
         self._link: SerialLink | None = None
@@ -211,7 +212,7 @@ class SerialDeviceDriver:
             while True:
                 if not first:
                     self._counters["reconnects"] += 1
-                    delay = self._backoff.next_delay()
+                    delay = self._backoff.next()
                     await asyncio.sleep(delay)
                 first = False
                 try:
