@@ -108,3 +108,11 @@ def test_msgpack_with_wrong_types_is_a_schema_error() -> None:
     with pytest.raises(PayloadError) as info:
         decode_batch(raw)
     assert info.value.reason == "schema"
+
+
+def test_a_status_from_a_gateway_that_predates_epoch_and_in_doubt_still_decodes() -> None:
+    old = b'{"gateway": "gw-1", "state": "lost", "ts": 5, "site": "s", "next_seq": 3, "dropped": 2}'
+    status = decode_status(old)
+    assert (status.epoch, status.dropped_in_doubt, status.dropped) == (0, 0, 2)
+    with pytest.raises(PayloadError, match="epoch"):
+        decode_status(b'{"gateway": "gw-1", "state": "lost", "ts": 5, "epoch": -1}')
