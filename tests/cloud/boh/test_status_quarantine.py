@@ -13,11 +13,16 @@ def test_the_newest_status_wins_and_state_changes_are_audited(core: BohCore) -> 
     core.record_status(
         GatewayStatus(gateway="gw-new", state="online", ts=T0, site="s1", version="1.0", next_seq=5)
     )
-    core.record_status(GatewayStatus(gateway="gw-new", state="lost", ts=T0 + 10, dropped=3, outbox_depth=7))
+    core.record_status(
+        GatewayStatus(
+            gateway="gw-new", state="lost", ts=T0 + 10, dropped=3, outbox_depth=7, dropped_in_doubt=40
+        )
+    )
     core.record_status(GatewayStatus(gateway="gw-new", state="online", ts=T0 + 5))  # late: ignored
     core.record_status(GatewayStatus(gateway="gw-new", state="lost", ts=T0 + 10))  # same ts: ignored
     g = core.get_gateway("gw-new")
     assert (g.state, g.last_status_ns, g.dropped, g.outbox_depth, g.site) == ("lost", T0 + 10, 3, 7, "s1")
+    assert g.dropped_in_doubt == 40, "dropped after sending: kept apart from the lost"
     trail = [(a.from_state, a.to_state) for a in core.audit(entity="gateway", entity_id="gw-new")]
     assert trail == [("unknown", "online"), ("online", "lost")]
     assert core.summary()["gateways"] == {"lost": 1, "unknown": 1}

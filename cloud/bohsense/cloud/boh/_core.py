@@ -165,6 +165,7 @@ class BohCore:
                 "status_epoch": status.epoch or None,
                 "version": status.version,
                 "dropped": status.dropped,
+                "dropped_in_doubt": status.dropped_in_doubt,
                 "next_seq": status.next_seq,
                 "outbox_depth": status.outbox_depth,
             }

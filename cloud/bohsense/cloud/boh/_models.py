@@ -77,6 +77,8 @@ class Gateway(Base):
     status_epoch: Mapped[int | None]
     version: Mapped[str] = mapped_column(String(64), default="")
     dropped: Mapped[int] = mapped_column(default=0)
+    #: readings the gateway dropped after sending them (GatewayStatus.dropped_in_doubt)
+    dropped_in_doubt: Mapped[int] = mapped_column(default=0, server_default="0")
     next_seq: Mapped[int] = mapped_column(default=0)
     outbox_depth: Mapped[int] = mapped_column(default=0)
     #: every seq <= watermark is applied (or below a floor the gateway declared)

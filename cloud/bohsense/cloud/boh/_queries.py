@@ -51,7 +51,16 @@ __all__ = [
 
 def gateway_record(g: Gateway) -> GatewayRecord:
     return GatewayRecord(
-        g.id, g.site, g.state, g.last_status_ns, g.version, g.dropped, g.next_seq, g.outbox_depth, g.watermark
+        g.id,
+        g.site,
+        g.state,
+        g.last_status_ns,
+        g.version,
+        g.dropped,
+        g.next_seq,
+        g.outbox_depth,
+        g.watermark,
+        g.dropped_in_doubt,
     )
 
 

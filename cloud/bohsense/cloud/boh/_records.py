@@ -29,6 +29,8 @@ class GatewayRecord:
     next_seq: int
     outbox_depth: int
     watermark: int
+    #: readings dropped after sending (the broker had them): in doubt, not known lost
+    dropped_in_doubt: int = 0
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,6 +22,7 @@ class Gateway(BaseModel):
     next_seq: int
     outbox_depth: int
     watermark: int
+    dropped_in_doubt: int
 
 
 class Device(BaseModel):
