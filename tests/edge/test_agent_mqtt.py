@@ -395,6 +395,13 @@ async def test_dropped_counts_exactly_what_never_reached_the_broker(
     cloud.close()
     made = run.c("driver.syn.readings")
     missing = made - cloud.readings()
-    assert missing == c["lost_readings"] == cloud.statuses[-1].dropped, (
-        "lost means exactly what never arrived"
+    status = cloud.statuses[-1]
+    assert c["lost_readings"] > 0, "entries were dropped that never reached the broker"
+    assert (status.dropped, status.dropped_in_doubt) == (
+        c["lost_readings"],
+        c["dropped_readings"] - c["lost_readings"],
     )
+    # what never reached the broker is missing for certain; what the broker had accepted
+    # arrives unless the broker itself loses it (a restarted Mosquitto sometimes does)
+    assert status.dropped <= missing, "never more reported lost than is missing"
+    assert missing <= status.dropped + status.dropped_in_doubt, "nothing missing is unaccounted"

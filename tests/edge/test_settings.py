@@ -144,7 +144,7 @@ def test_check_config_prints_effective_settings_masked() -> None:
 
 def test_check_config_and_run_refuse_a_bad_config_with_exit_2(tmp_path: Path) -> None:
     cfg = tmp_path / "gw.toml"
-    cfg.write_text('gateway_id = "g"\n[broker]\nurl = "tcp://x"\n')
+    cfg.write_text('gateway_id = "g"\n[broker]\nurl = "http://x"\n')
     for cmd in ("check-config", "run"):
         r = _cli(cmd, "--config", str(cfg))
         assert r.returncode == 2

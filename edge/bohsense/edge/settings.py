@@ -18,13 +18,13 @@ from __future__ import annotations
 
 import os
 import tomllib
-import urllib.parse
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import msgspec
 
+from bohsense.contracts.broker import BrokerUrlError, parse_broker_url
 from bohsense.contracts.schema import MAX_READINGS_PER_BATCH
 from bohsense.contracts.topics import TopicError, validate_gateway_id
 from bohsense.edge._password import MIN_LENGTH, weakness
@@ -72,20 +72,12 @@ class BrokerSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_f
     reconnect_max_s: PosF = 30.0
 
     def __post_init__(self) -> None:
-        parts = urllib.parse.urlsplit(self.url)
-        if parts.scheme not in ("mqtt", "mqtts"):
-            raise ValueError(f"broker.url {self.url!r} must start with mqtt:// or mqtts://")
-        if not parts.hostname:
-            raise ValueError(f"broker.url {self.url!r} has no host")
         try:
-            _ = parts.port
-        except ValueError as exc:
-            raise ValueError(f"broker.url {self.url!r}: {exc}") from None
-        if parts.path not in ("", "/") or parts.query or parts.username:
+            parse_broker_url(self.url, allow_credentials=False)
+        except BrokerUrlError as exc:
             raise ValueError(
-                f"broker.url {self.url!r} must be just mqtt[s]://host[:port];"
-                " put credentials in broker.username / broker.password"
-            )
+                f"broker.url: {exc} (credentials go in broker.username / broker.password)"
+            ) from None
         why = weakness(self.password, self.username) if self.username else None
         if why in ("empty", "common"):
             raise ValueError(
@@ -102,15 +94,15 @@ class BrokerSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_f
 
     @property
     def tls(self) -> bool:
-        return urllib.parse.urlsplit(self.url).scheme == "mqtts"
+        return parse_broker_url(self.url).tls
 
     @property
     def host(self) -> str:
-        return urllib.parse.urlsplit(self.url).hostname or ""
+        return parse_broker_url(self.url).host
 
     @property
     def port(self) -> int:
-        return urllib.parse.urlsplit(self.url).port or (8883 if self.tls else 1883)
+        return parse_broker_url(self.url).port
 
 
 class OutboxSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):

@@ -46,7 +46,14 @@ import msgspec
 from bohsense.contracts.codec import PayloadError, decode_ack, decode_command, encode
 from bohsense.contracts.schema import CloudAck, CommandResult, GatewayCommand, GatewayStatus
 from bohsense.contracts.timeutil import now_ns
-from bohsense.contracts.topics import ack_topic, cmd_topic, readings_topic, result_topic, status_topic
+from bohsense.contracts.topics import (
+    ack_topic,
+    cmd_topic,
+    gateway_subscriptions,
+    readings_topic,
+    result_topic,
+    status_topic,
+)
 from bohsense.edge.commands import COMMANDS, CommandRouter
 from bohsense.edge.outbox import MAX_SEQ, OutboxStats, ThreadedOutbox
 from bohsense.edge.outbox_state import EntryEvent, EntryState, transition
@@ -271,7 +278,7 @@ class Uplink:
             "connected to broker",
             extra={"session_present": session_present, "reconnects": self.counters["reconnects"]},
         )
-        self._transport.subscribe([self._topics["ack"], self._topics["cmd"]])
+        self._transport.subscribe(gateway_subscriptions(self.gateway))
         self._publish_status("online")
         self._rewind(EntryEvent.CONNECTION_LOST)
 

@@ -39,7 +39,7 @@ def test_quarantined_payloads_are_kept_byte_for_byte(core: BohCore) -> None:
     core.quarantine([])
     items = core.list_quarantine()
     assert [(q.reason, q.gateway) for q in items] == [("topic", ""), ("malformed", "gw-x")]
-    assert items[1].payload == payload
+    assert core.quarantine_payload(items[1].id) == payload
     assert [q.topic for q in core.list_quarantine(reason="malformed")] == ["bohsense/v1/gw-x/readings"]
     assert core.list_quarantine(gateway="gw-x", limit=1)[0].detail == "not msgpack"
     assert core.summary()["quarantined"] == 2

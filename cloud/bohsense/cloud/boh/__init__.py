@@ -9,6 +9,7 @@ from ._commands import CommandRecord
 from ._core import BohCore
 from ._errors import BohError, CatalogError, InvalidTransition, NotFound
 from ._lifecycle import ALERT, PROPOSAL, WORK_ORDER, Lifecycle
+from ._reapply import ReapplyResult
 from ._records import (
     AlertRecord,
     AuditRecord,
@@ -39,6 +40,7 @@ __all__ = [
     "NotFound",
     "ProposalRecord",
     "QuarantineRecord",
+    "ReapplyResult",
     "StockLevelRecord",
     "WorkOrderRecord",
 ]

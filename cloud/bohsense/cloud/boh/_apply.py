@@ -5,12 +5,19 @@ locked first (by id), so concurrent workers serialise per gateway and never appl
 twice; what the readings change is in ``_effects`` (which locks lanes and rules next).
 Seqs at or below a gateway's watermark are represented by the watermark alone; only seqs
 above it (gaps not yet filled) get an ``ingest_seq`` row, pruned as the watermark passes.
+A batch's ``floor`` settles the seqs below it, but never more than the batch's own seq can
+justify (a floor is capped at its seq, whatever the decoder let through).
+
+The in-memory caches (gateways and devices known to exist) change only after the
+transaction commits: ``apply`` returns what it learnt (``Learnt``) and the caller hands it to
+``learn`` once committed, so a rolled-back call leaves no trace in them.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from math import isfinite
 from typing import Any
 
@@ -25,7 +32,7 @@ from ._effects import Effects
 from ._models import AuditEntry, Device, Gateway, IngestSeq
 from .rules import ConditionEngine, StockEngine
 
-__all__ = ["Applier"]
+__all__ = ["Applier", "Learnt"]
 
 # Statements built once: the apply path runs thousands of times per second.
 _LOCK_GATEWAYS = (
@@ -49,6 +56,14 @@ _MOVE_WATERMARK = (
 UNITS_METRIC = "units"
 #: a device's ``last_seen`` is written when it moves by more than this (event time)
 LAST_SEEN_RESOLUTION_NS = 10 * 1_000_000_000
+
+
+@dataclass(slots=True)
+class Learnt:
+    """What one ``apply`` call found to exist, for the caches once its transaction committed."""
+
+    gateways: set[str] = field(default_factory=set)
+    last_seen: dict[tuple[str, str], int] = field(default_factory=dict)
 
 
 class Applier:
@@ -79,8 +94,14 @@ class Applier:
 
     # -- the call ------------------------------------------------------------------------
 
-    def apply(self, conn: Connection, batches: Sequence[ReadingBatch]) -> ApplyOutcome:
+    def learn(self, learnt: Learnt) -> None:
+        """Take in what a committed ``apply`` call found (never call it after a rollback)."""
+        self._known_gateways |= learnt.gateways
+        self._last_seen.update(learnt.last_seen)
+
+    def apply(self, conn: Connection, batches: Sequence[ReadingBatch]) -> tuple[ApplyOutcome, Learnt]:
         now = self._clock()
+        learnt = Learnt()
         by_gw: dict[str, list[ReadingBatch]] = {}
         for b in batches:
             by_gw.setdefault(b.gateway, []).append(b)
@@ -91,7 +112,7 @@ class Applier:
             stmt = conflict_insert(conn, Gateway).on_conflict_do_nothing()
             conn.execute(stmt, [{"id": g, "site": site[g]} for g in missing])
         marks: dict[str, int] = {g: wm for g, wm in conn.execute(_LOCK_GATEWAYS, {"ids": gateways})}
-        self._known_gateways.update(gateways)
+        learnt.gateways.update(gateways)
         # the gaps above every watermark, in one query (the table holds only those)
         gaps: dict[str, set[int]] = {}
         for g, seq in conn.execute(_GAPS, {"ids": gateways}):
@@ -107,7 +128,7 @@ class Applier:
             new: set[int] = set()
             floor = 0
             for b in by_gw[g]:
-                floor = max(floor, b.floor)
+                floor = max(floor, min(b.floor, b.seq))
                 if b.seq <= wm or b.seq in above or b.seq in new:
                     duplicates += 1
                     continue
@@ -129,12 +150,15 @@ class Applier:
             conn.execute(_PRUNE, pruned)
         if moved:
             conn.execute(_MOVE_WATERMARK, moved)
-        readings = self._apply_readings(conn, fresh, now) if fresh else 0
-        return ApplyOutcome(
+        readings = self.apply_readings(conn, fresh, now, learnt) if fresh else 0
+        outcome = ApplyOutcome(
             applied=len(fresh), duplicates=duplicates, readings_applied=readings, watermarks=marks
         )
+        return outcome, learnt
 
-    def _apply_readings(self, conn: Connection, batches: Sequence[ReadingBatch], now: int) -> int:
+    def apply_readings(
+        self, conn: Connection, batches: Sequence[ReadingBatch], now: int, learnt: Learnt
+    ) -> int:
         """Stock and rule effects of the readings, and which devices were seen when.
 
         A batch is first reduced to the set of its devices (a C-speed pass); only the
@@ -186,7 +210,7 @@ class Applier:
                 if rule_ids:
                     for rid in rule_ids:
                         points.setdefault(rid, []).append((ts, value))
-        self._touch_devices(conn, seen)
+        self._touch_devices(conn, seen, learnt)
         audit: list[dict[str, Any]] = []
         if lanes:
             self._effects.apply_lanes(conn, self._cache, lanes, now, audit)
@@ -196,7 +220,9 @@ class Applier:
             conn.execute(insert(AuditEntry), audit)
         return count
 
-    def _touch_devices(self, conn: Connection, seen: dict[tuple[str, str], list[int]]) -> None:
+    def _touch_devices(
+        self, conn: Connection, seen: dict[tuple[str, str], list[int]], learnt: Learnt
+    ) -> None:
         known = self._last_seen
         new = [k for k in seen if k not in known]
         if new:
@@ -227,4 +253,4 @@ class Applier:
                 moved,
             )
         for row in moved:
-            known[(row["b_gw"], row["b_dev"])] = row["b_last"]
+            learnt.last_seen[(row["b_gw"], row["b_dev"])] = row["b_last"]

@@ -7,7 +7,7 @@ import threading
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import insert, select, text, update
+from sqlalchemy import select, text, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from bohsense.contracts.schema import CommandResult, GatewayStatus, ReadingBatch
@@ -20,12 +20,13 @@ from ._catalog import read_catalog, upsert_catalog
 from ._commands import (
     CommandRecord,
     create_command,
+    expire_commands,
     get_command,
     list_commands,
     record_result,
     settle_command,
 )
-from ._db import conflict_insert, make_engine, migrate, session, write_conn
+from ._db import make_engine, migrate, session, write_conn
 from ._errors import NotFound
 from ._lifecycle import ALERT, PROPOSAL, WORK_ORDER, Lifecycle
 from ._models import (
@@ -33,10 +34,13 @@ from ._models import (
     AuditEntry,
     ConditionRule,
     Gateway,
+    IngestSeq,
     QuarantineRow,
     ReplenishmentProposal,
     WorkOrder,
 )
+from ._quarantine import DEFAULT_QUOTA, quarantine_payload, store_quarantine
+from ._reapply import ReapplyResult, reapply
 from ._records import (
     AlertRecord,
     AuditRecord,
@@ -48,7 +52,9 @@ from ._records import (
     StockLevelRecord,
     WorkOrderRecord,
 )
-from ._status_order import supersedes
+from ._silence import SilenceSweep, sweep_silence
+from ._status import record_status
+from ._unavailable import unavailable_as_core_unavailable
 from .rules import ConditionEngine, ReorderPoint, StockEngine, ThresholdCondition
 
 __all__ = ["BohCore"]
@@ -61,6 +67,10 @@ class BohCore:
 
     Nothing connects until a method is called. Call ``migrate()`` once before use. Every
     method is one transaction and safe to call from several threads and processes.
+
+    The ingest seam (``apply_batches``, ``quarantine``, ``record_status``,
+    ``record_command_result``) raises ``ports.CoreUnavailable`` when the database cannot
+    take the call (see ``_unavailable``); any other error may be the data's.
     """
 
     def __init__(
@@ -71,8 +81,10 @@ class BohCore:
         stock_engine: StockEngine | None = None,
         clock: Callable[[], int] = now_ns,
         cache_ttl_s: float = 30.0,
+        quarantine_quota: int = DEFAULT_QUOTA,
     ) -> None:
         self._engine = make_engine(database_url)
+        self._quarantine_quota = quarantine_quota
         self._clock = clock
         self._applier = Applier(
             condition_engine or ThresholdCondition(), stock_engine or ReorderPoint(), clock, cache_ttl_s
@@ -117,77 +129,84 @@ class BohCore:
         """Apply new batches once (duplicates by ``(gateway, seq)`` are counted and skipped), in one transaction."""
         if not batches:
             return ApplyOutcome()
-        if self._applier.stale():
-            with self._refresh_lock, self._engine.connect() as conn:
-                self._applier.refresh(conn)
-        with self._apply_lock, write_conn(self._engine) as conn:
-            return self._applier.apply(conn, batches)
+        with unavailable_as_core_unavailable():
+            if self._applier.stale():
+                with self._refresh_lock, self._engine.connect() as conn:
+                    self._applier.refresh(conn)
+            with self._apply_lock:
+                with write_conn(self._engine) as conn:
+                    outcome, learnt = self._applier.apply(conn, batches)
+                self._applier.learn(learnt)  # committed
+            return outcome
 
-    def quarantine(self, items: Sequence[QuarantineItem]) -> None:
+    def settled(self, keys: Sequence[tuple[str, int]]) -> set[tuple[str, int]]:
+        """The ``(gateway, seq)`` of ``keys`` applied before or below their gateway's watermark."""
+        if not keys:
+            return set()
+        gateways = sorted({g for g, _ in keys})
+        seqs = sorted({s for _, s in keys})
+        with unavailable_as_core_unavailable(), self._engine.connect() as conn:
+            found = conn.execute(select(Gateway.id, Gateway.watermark).where(Gateway.id.in_(gateways)))
+            marks: dict[str, int] = {g: wm for g, wm in found}
+            above = select(IngestSeq.gateway, IngestSeq.seq).where(
+                IngestSeq.gateway.in_(gateways), IngestSeq.seq.in_(seqs)
+            )
+            gaps = {(g, s) for g, s in conn.execute(above)}
+        return {(g, s) for g, s in keys if s <= marks.get(g, 0) or (g, s) in gaps}
+
+    def quarantine(self, items: Sequence[QuarantineItem]) -> int:
+        """Keep ``items`` (large payloads as a prefix with size and hash) within each gateway's
+        quota; return how many were stored (see ``_quarantine``)."""
         if not items:
-            return
-        rows = [
-            {
-                "topic": i.topic,
-                "gateway": i.gateway,
-                "reason": i.reason,
-                "detail": i.detail,
-                "payload": i.payload,
-                "received_ns": i.received_ns,
-            }
-            for i in items
-        ]
-        with write_conn(self._engine) as conn:
-            conn.execute(insert(QuarantineRow), rows)
+            return 0
+        with unavailable_as_core_unavailable(), write_conn(self._engine) as conn:
+            return store_quarantine(conn, items, self._quarantine_quota)
+
+    def get_quarantine(self, quarantine_id: int) -> QuarantineRecord:
+        with session(self._engine) as s:
+            found = q.list_quarantine(s, None, None, 1, 0, quarantine_id)
+        if not found:
+            raise NotFound("quarantine item", quarantine_id)
+        return found[0]
+
+    def quarantine_payload(self, quarantine_id: int) -> bytes:
+        """The stored bytes of one quarantine item (``NotFound`` if there is none)."""
+        with self._engine.connect() as conn:
+            return quarantine_payload(conn, quarantine_id)
 
     def record_status(self, status: GatewayStatus) -> None:
         """Upsert the gateway's state; a status the recorded one supersedes is ignored
         (the ordering rule is ``_status_order``: connection epoch, then birth before end, then ts)."""
-        with write_conn(self._engine) as conn:
-            conn.execute(
-                conflict_insert(conn, Gateway)
-                .values(id=status.gateway, site=status.site)
-                .on_conflict_do_nothing()
-            )
-            g = Gateway.__table__.c
-            row = conn.execute(
-                select(g.state, g.last_status_ns, g.status_epoch)
-                .where(g.id == status.gateway)
-                .with_for_update()
-            ).one()
-            if not supersedes(
-                row.state, row.last_status_ns, row.status_epoch, status.state, status.ts, status.epoch
-            ):
-                return
-            values: dict[str, Any] = {
-                "state": status.state,
-                "last_status_ns": status.ts,
-                "status_epoch": status.epoch or None,
-                "version": status.version,
-                "dropped": status.dropped,
-                "dropped_in_doubt": status.dropped_in_doubt,
-                "next_seq": status.next_seq,
-                "outbox_depth": status.outbox_depth,
-            }
-            if status.site:
-                values["site"] = status.site
-            conn.execute(update(Gateway).where(Gateway.id == status.gateway).values(**values))
-            if row.state != status.state:
-                conn.execute(
-                    insert(AuditEntry).values(
-                        entity="gateway",
-                        entity_id=status.gateway,
-                        from_state=row.state,
-                        to_state=status.state,
-                        actor=f"gateway:{status.gateway}",
-                        at_ns=self._clock(),
-                        detail={
-                            "status_ts_ns": status.ts,
-                            "version": status.version,
-                            "dropped": status.dropped,
-                        },
-                    )
-                )
+        with unavailable_as_core_unavailable(), write_conn(self._engine) as conn:
+            record_status(conn, status, self._clock())
+
+    def reapply_quarantined(self, ids: Sequence[int], *, actor: str) -> list[ReapplyResult]:
+        """Apply ``apply-failed`` quarantine items again, each in its own transaction; an item
+        applied leaves the quarantine (audited), one that fails again stays with the reason.
+        Raises ``NotFound`` (before applying anything) if an id is not in the quarantine."""
+        with self._engine.connect() as conn:
+            c = QuarantineRow.__table__.c
+            present = set(conn.scalars(select(c.id).where(c.id.in_(list(ids)))))
+        missing = [i for i in ids if i not in present]
+        if missing:
+            raise NotFound("quarantine item", missing[0])
+        results: list[ReapplyResult] = []
+        for qid in ids:
+            with self._apply_lock:
+                if self._applier.stale():
+                    with self._refresh_lock, self._engine.connect() as conn:
+                        self._applier.refresh(conn)
+                try:
+                    with write_conn(self._engine) as conn:
+                        result, learnt = reapply(conn, self._applier, qid, actor, self._clock())
+                except NotFound:
+                    raise
+                except Exception as exc:  # reported per item: the item stays in the quarantine
+                    result, learnt = ReapplyResult(qid, False, f"failed again: {exc!r:.300}"), None
+                if learnt is not None:
+                    self._applier.learn(learnt)  # committed
+            results.append(result)
+        return results
 
     # -- gateway commands ----------------------------------------------------------------
 
@@ -209,7 +228,7 @@ class BohCore:
 
     def record_command_result(self, result: CommandResult) -> None:
         """Settle the command ``result.id`` with the gateway's outcome (once; repeats change nothing)."""
-        with write_conn(self._engine) as conn:
+        with unavailable_as_core_unavailable(), write_conn(self._engine) as conn:
             record_result(conn, result, self._clock())
 
     def get_command(self, command_id: str) -> CommandRecord:
@@ -281,6 +300,27 @@ class BohCore:
 
     def reject_proposal(self, proposal_id: int, *, actor: str, note: str = "") -> ProposalRecord:
         return self.transition_proposal(proposal_id, "rejected", actor=actor, note=note)
+
+    # -- time-driven jobs (run by the cloud's scheduler) ------------------------------------
+
+    def sweep_silence(
+        self, *, gateway_timeout_s: float, device_timeout_s: float, listening_since_ns: int = 0
+    ) -> SilenceSweep:
+        """Open an alert per gateway / device silent past its timeout (0: never); resolve
+        those heard again. See ``_silence`` for what silent means."""
+        with write_conn(self._engine) as conn:
+            return sweep_silence(
+                conn,
+                self._clock(),
+                gateway_timeout_ns=int(gateway_timeout_s * 1e9),
+                device_timeout_ns=int(device_timeout_s * 1e9),
+                listening_since_ns=listening_since_ns,
+            )
+
+    def expire_commands(self, *, timeout_s: float) -> list[str]:
+        """Commands still ``sent`` after ``timeout_s`` become ``expired``; their ids."""
+        with write_conn(self._engine) as conn:
+            return expire_commands(conn, self._clock(), int(timeout_s * 1e9))
 
     # -- queries -------------------------------------------------------------------------
 

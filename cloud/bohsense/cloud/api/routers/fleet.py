@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict
 
-from .._common import Limit, Offset
+from .._common import Limit, Name, Offset
 from .._deps import CoreDep
 
 router = APIRouter(tags=["fleet"])
@@ -37,18 +37,22 @@ class Device(BaseModel):
 
 
 @router.get("/gateways", response_model=list[Gateway])
-def list_gateways(core: CoreDep, site: str | None = None) -> list[Gateway]:
+def list_gateways(core: CoreDep, site: Name | None = None) -> list[Gateway]:
     return [Gateway.model_validate(g) for g in core.list_gateways(site=site)]
 
 
 @router.get("/gateways/{gateway_id}", response_model=Gateway)
-def get_gateway(core: CoreDep, gateway_id: str) -> Gateway:
+def get_gateway(core: CoreDep, gateway_id: Name) -> Gateway:
     return Gateway.model_validate(core.get_gateway(gateway_id))
 
 
 @router.get("/devices", response_model=list[Device])
 def list_devices(
-    core: CoreDep, gateway: str | None = None, kind: str | None = None, limit: Limit = 100, offset: Offset = 0
+    core: CoreDep,
+    gateway: Name | None = None,
+    kind: Name | None = None,
+    limit: Limit = 100,
+    offset: Offset = 0,
 ) -> list[Device]:
     return [
         Device.model_validate(d)

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict
 
 from ...boh import PROPOSAL
-from .._common import ActionBody, Limit, Offset, check_state
+from .._common import ActionBody, Id, Limit, Name, Offset, check_state, state_filter
 from .._deps import CoreDep
 
 router = APIRouter(prefix="/replenishment", tags=["replenishment"])
@@ -40,9 +40,9 @@ class Proposal(BaseModel):
 @router.get("", response_model=list[Proposal])
 def list_proposals(
     core: CoreDep,
-    state: str | None = None,
-    site: str | None = None,
-    sku: str | None = None,
+    state: Annotated[str | None, state_filter(PROPOSAL)] = None,
+    site: Name | None = None,
+    sku: Name | None = None,
     limit: Limit = 100,
     offset: Offset = 0,
 ) -> list[Proposal]:
@@ -52,11 +52,11 @@ def list_proposals(
 
 
 @router.get("/{proposal_id}", response_model=Proposal, responses=ERRORS)
-def get_proposal(core: CoreDep, proposal_id: int) -> Proposal:
+def get_proposal(core: CoreDep, proposal_id: Id) -> Proposal:
     return Proposal.model_validate(core.get_proposal(proposal_id))
 
 
-def _move(core: CoreDep, proposal_id: int, to: str, body: ActionBody | None) -> Proposal:
+def _move(core: CoreDep, proposal_id: Id, to: str, body: ActionBody | None) -> Proposal:
     body = body or ActionBody()
     return Proposal.model_validate(
         core.transition_proposal(proposal_id, to, actor=body.actor, note=body.note)
@@ -64,15 +64,15 @@ def _move(core: CoreDep, proposal_id: int, to: str, body: ActionBody | None) -> 
 
 
 @router.post("/{proposal_id}/approve", response_model=Proposal, responses=ERRORS)
-def approve(core: CoreDep, proposal_id: int, body: ActionBody | None = None) -> Proposal:
+def approve(core: CoreDep, proposal_id: Id, body: ActionBody | None = None) -> Proposal:
     return _move(core, proposal_id, "approved", body)
 
 
 @router.post("/{proposal_id}/reject", response_model=Proposal, responses=ERRORS)
-def reject(core: CoreDep, proposal_id: int, body: ActionBody | None = None) -> Proposal:
+def reject(core: CoreDep, proposal_id: Id, body: ActionBody | None = None) -> Proposal:
     return _move(core, proposal_id, "rejected", body)
 
 
 @router.post("/{proposal_id}/ordered", response_model=Proposal, responses=ERRORS)
-def ordered(core: CoreDep, proposal_id: int, body: ActionBody | None = None) -> Proposal:
+def ordered(core: CoreDep, proposal_id: Id, body: ActionBody | None = None) -> Proposal:
     return _move(core, proposal_id, "ordered", body)

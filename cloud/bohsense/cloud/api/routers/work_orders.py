@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from ...boh import WORK_ORDER
-from .._common import ActionBody, Limit, Offset, check_state
+from .._common import ActionBody, Id, IdFilter, Limit, Name, Offset, check_state, state_filter
 from .._deps import CoreDep
 
 router = APIRouter(prefix="/work-orders", tags=["work orders"])
@@ -35,7 +35,10 @@ class WorkOrder(BaseModel):
 
 
 class Transition(ActionBody):
-    to: str = Field(description=f"one of {sorted(WORK_ORDER.states)}")
+    to: str = Field(
+        description=f"one of {sorted(WORK_ORDER.states)}",
+        json_schema_extra={"enum": list(sorted(WORK_ORDER.states))},
+    )
 
     @field_validator("to")
     @classmethod
@@ -48,9 +51,9 @@ class Transition(ActionBody):
 @router.get("", response_model=list[WorkOrder])
 def list_work_orders(
     core: CoreDep,
-    state: str | None = None,
-    asset: str | None = None,
-    alert_id: int | None = None,
+    state: Annotated[str | None, state_filter(WORK_ORDER)] = None,
+    asset: Name | None = None,
+    alert_id: IdFilter = None,
     limit: Limit = 100,
     offset: Offset = 0,
 ) -> list[WorkOrder]:
@@ -60,11 +63,11 @@ def list_work_orders(
 
 
 @router.get("/{work_order_id}", response_model=WorkOrder, responses=ERRORS)
-def get_work_order(core: CoreDep, work_order_id: int) -> WorkOrder:
+def get_work_order(core: CoreDep, work_order_id: Id) -> WorkOrder:
     return WorkOrder.model_validate(core.get_work_order(work_order_id))
 
 
 @router.post("/{work_order_id}/transition", response_model=WorkOrder, responses=ERRORS)
-def transition(core: CoreDep, work_order_id: int, body: Transition) -> WorkOrder:
+def transition(core: CoreDep, work_order_id: Id, body: Transition) -> WorkOrder:
     record = core.transition_work_order(work_order_id, body.to, actor=body.actor, note=body.note)
     return WorkOrder.model_validate(record)

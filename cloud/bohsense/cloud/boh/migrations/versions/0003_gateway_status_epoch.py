@@ -1,5 +1,4 @@
-"""Gateway status epoch (the MQTT connection a recorded status belongs to) and the
-readings the gateway dropped after sending them (in doubt, not known lost).
+"""Gateway status epoch: the MQTT connection a recorded status belongs to.
 
 Revision ID: 0003
 Revises: 0002
@@ -21,12 +20,8 @@ depends_on: str | Sequence[str] | None = None
 def upgrade() -> None:
     with op.batch_alter_table("gateways", schema=None) as batch_op:
         batch_op.add_column(sa.Column("status_epoch", sa.BigInteger(), nullable=True))
-        batch_op.add_column(
-            sa.Column("dropped_in_doubt", sa.BigInteger(), server_default="0", nullable=False)
-        )
 
 
 def downgrade() -> None:
     with op.batch_alter_table("gateways", schema=None) as batch_op:
-        batch_op.drop_column("dropped_in_doubt")
         batch_op.drop_column("status_epoch")

@@ -1,0 +1,57 @@
+"""Recording a gateway's status (birth, goodbye, last will): ordered by ``_status_order``, changes audited."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Connection, insert, select, update
+
+from bohsense.contracts.schema import GatewayStatus
+
+from ._db import conflict_insert
+from ._models import AuditEntry, Gateway
+from ._status_order import supersedes
+
+__all__ = ["record_status"]
+
+
+def record_status(conn: Connection, status: GatewayStatus, now: int) -> None:
+    """Upsert the gateway's state; a status the recorded one supersedes is ignored."""
+    conn.execute(
+        conflict_insert(conn, Gateway).values(id=status.gateway, site=status.site).on_conflict_do_nothing()
+    )
+    g = Gateway.__table__.c
+    row = conn.execute(
+        select(g.state, g.last_status_ns, g.status_epoch).where(g.id == status.gateway).with_for_update()
+    ).one()
+    if not supersedes(row.state, row.last_status_ns, row.status_epoch, status.state, status.ts, status.epoch):
+        return
+    values: dict[str, Any] = {
+        "state": status.state,
+        "last_status_ns": status.ts,
+        "status_epoch": status.epoch or None,
+        "version": status.version,
+        "dropped": status.dropped,
+        "dropped_in_doubt": status.dropped_in_doubt,
+        "next_seq": status.next_seq,
+        "outbox_depth": status.outbox_depth,
+    }
+    if status.site:
+        values["site"] = status.site
+    conn.execute(update(Gateway).where(Gateway.id == status.gateway).values(**values))
+    if row.state != status.state:
+        conn.execute(
+            insert(AuditEntry).values(
+                entity="gateway",
+                entity_id=status.gateway,
+                from_state=row.state,
+                to_state=status.state,
+                actor=f"gateway:{status.gateway}",
+                at_ns=now,
+                detail={
+                    "status_ts_ns": status.ts,
+                    "version": status.version,
+                    "dropped": status.dropped,
+                },
+            )
+        )
