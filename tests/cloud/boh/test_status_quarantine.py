@@ -51,6 +51,7 @@ def test_the_will_of_a_connection_wins_over_its_birth_whatever_the_clocks(core: 
     # the will of connection 1 was built before it connected: its ts is older than the birth
     core.record_status(GatewayStatus(gateway="gw-ep", state="lost", ts=T0 + 1, epoch=e1))
     assert core.get_gateway("gw-ep").state == "lost"
+    assert core.get_gateway("gw-ep").last_status_ns == T0 + 50, "last heard of never goes back"
     core.record_status(GatewayStatus(gateway="gw-ep", state="online", ts=T0 + 60, epoch=e1))  # late repeat
     assert core.get_gateway("gw-ep").state == "lost", "a birth never reopens a connection that ended"
     core.record_status(GatewayStatus(gateway="gw-ep", state="online", ts=T0 + 2_000, epoch=e2))

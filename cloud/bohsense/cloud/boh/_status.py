@@ -28,7 +28,9 @@ def record_status(conn: Connection, status: GatewayStatus, now: int) -> None:
         return
     values: dict[str, Any] = {
         "state": status.state,
-        "last_status_ns": status.ts,
+        # when the gateway was last heard of: a will is built before its connection opened,
+        # so it may be older than the birth it ends; the time never goes back
+        "last_status_ns": max(status.ts, row.last_status_ns or 0),
         "status_epoch": status.epoch or None,
         "version": status.version,
         "dropped": status.dropped,
