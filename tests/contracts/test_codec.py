@@ -109,6 +109,14 @@ def test_msgpack_with_wrong_types_is_a_schema_error() -> None:
     assert info.value.reason == "schema"
 
 
+def test_a_status_from_a_gateway_that_predates_epoch_and_in_doubt_still_decodes() -> None:
+    old = b'{"gateway": "gw-1", "state": "lost", "ts": 5, "site": "s", "next_seq": 3, "dropped": 2}'
+    status = decode_status(old)
+    assert (status.epoch, status.dropped_in_doubt, status.dropped) == (0, 0, 2)
+    with pytest.raises(PayloadError, match="epoch"):
+        decode_status(b'{"gateway": "gw-1", "state": "lost", "ts": 5, "epoch": -1}')
+
+
 @pytest.mark.parametrize("ts", [-5, 2**63, 2**70])
 def test_an_impossible_reading_time_decodes_so_the_cloud_rejects_that_reading_alone(ts: int) -> None:
     raw = f'{{"gateway":"g","seq":1,"sent":1,"readings":[["d","m",{ts},1.0]]}}'.encode()

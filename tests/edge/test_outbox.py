@@ -213,3 +213,21 @@ def test_sent_upto_survives_reopen_and_an_upgraded_outbox_counts_its_held_entrie
     assert upgraded.stats().sent_upto == 5, "what an older gateway held may have been sent"
     assert upgraded.ack_outcome(5).unsent == 0
     upgraded.close()
+
+
+def test_what_is_dropped_unsent_is_lost_and_what_was_sent_is_in_doubt(tmp_path: Path) -> None:
+    ob = open_outbox(tmp_path / "o.db", max_rows=3)
+    for _ in range(3):
+        ob.append(b"x", 10)
+    ob.mark_sent(2)  # 1-2 handed to the MQTT client, 3 not yet
+    for _ in range(3):
+        ob.append(b"y", 10)  # drops 1, 2 (sent: in doubt) and 3 (unsent: lost)
+    s = ob.stats()
+    assert (s.dropped_batches, s.dropped_readings) == (3, 30)
+    assert (s.lost_batches, s.lost_readings) == (1, 10)
+    assert ob.expire(now=time.time_ns() + 10**18) == 3  # 4-6, never sent: lost
+    s = ob.stats()
+    assert (s.dropped_readings, s.lost_readings) == (60, 40)
+    ob.close()
+    again = open_outbox(tmp_path / "o.db", max_rows=3).stats()
+    assert (again.dropped_readings, again.lost_readings) == (60, 40), "both survive a restart"

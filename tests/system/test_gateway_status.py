@@ -15,9 +15,9 @@ from tests.system.harness import StoreSystem, wait_for
 
 
 async def test_a_gateway_killed_after_a_reconnect_is_shown_lost(
-    tmp_path: Path, own_mosquitto: Mosquitto, influxdb: InfluxDB
+    tmp_path: Path, own_mosquitto: Mosquitto, influxdb: InfluxDB, database_url: str
 ) -> None:
-    s = StoreSystem(tmp_path, own_mosquitto.url, influxdb, f"sqlite:///{tmp_path / 'boh.sqlite3'}")
+    s = StoreSystem(tmp_path, own_mosquitto.url, influxdb, database_url)
     await s.start()
     try:
         s.play()

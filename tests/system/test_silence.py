@@ -17,10 +17,14 @@ GATEWAY_SILENCE_S = 20.0
 
 
 @pytest.fixture
-async def quiet_store(tmp_path: Path, mosquitto: Mosquitto, influxdb: InfluxDB) -> AsyncIterator[StoreSystem]:
+async def quiet_store(
+    tmp_path: Path, own_mosquitto: Mosquitto, influxdb: InfluxDB
+) -> AsyncIterator[StoreSystem]:
+    # a broker of its own: the shared one holds retained statuses of other tests'
+    # gateways, which the cloud would register and (rightly) find silent
     system = StoreSystem(
         tmp_path,
-        mosquitto.url,
+        own_mosquitto.url,
         influxdb,
         f"sqlite:///{tmp_path / 'boh.sqlite3'}",
         duration_s=120.0,

@@ -124,8 +124,11 @@ class ReadingBatch(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 class GatewayStatus(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """Birth (``online``), clean goodbye (``offline``) and last will (``lost``) of a gateway.
 
-    ``dropped`` counts readings the outbox discarded under its overflow policy since the
-    gateway was installed, so the cloud can tell an accounted gap from a loss.
+    ``dropped`` counts readings lost for certain since the gateway was installed: the
+    outbox discarded them (overflow policy, age limit) before they were ever sent, so the
+    cloud can tell an accounted gap from a loss. ``dropped_in_doubt`` counts readings the
+    outbox discarded after sending them, unacknowledged: the broker had accepted them and
+    delivers them unless it loses them itself (0 from a gateway that predates the field).
 
     ``epoch`` names the MQTT connection the status belongs to: the gateway's time in ns
     when it opened that connection, strictly increasing per gateway (the edge keeps the
@@ -145,6 +148,7 @@ class GatewayStatus(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     next_seq: Count = 0
     outbox_depth: Count = 0
     dropped: Count = 0
+    dropped_in_doubt: Count = 0
     epoch: Nanos = 0
     v: Literal[1] = 1
 

@@ -47,6 +47,7 @@ _STATUS_KEYS = (
     "published",
     "acked",
     "dropped_readings",
+    "lost_readings",
     "buffer_overflow",
     "rejected_readings",
     "reconnects",
@@ -122,6 +123,8 @@ class EdgeAgent:
                 floor=s.floor,
                 dropped_batches=s.dropped_batches,
                 dropped_readings=s.dropped_readings,
+                lost_batches=s.lost_batches,
+                lost_readings=s.lost_readings,
             )
         if self.uplink is not None:
             for key in ("sent", "published", "acked", "acks", "connects", "reconnects", "disconnects",
@@ -169,6 +172,7 @@ class EdgeAgent:
                 "next_seq": snap.next_seq,
                 "outbox_depth": snap.depth,
                 "dropped_readings": snap.dropped_readings,
+                "lost_readings": snap.lost_readings,
                 "devices": [d.name for d in self.drivers],
             },
         )

@@ -150,7 +150,13 @@ class ReadingBuffer:
         ``max_bytes`` (default ``batch_bytes``); always at least one if any is waiting."""
         items = self._items
         limit = self.batch_bytes if max_bytes is None else max_bytes
-        out: list[Reading] = []
+        count = min(n, len(items))
+        if count == len(items) and self.bytes <= limit:  # all of it fits: no per-reading sums
+            out = list(items)
+            items.clear()
+            self.bytes = 0
+            return out
+        out = []
         used = 0
         while items and len(out) < n:
             r = items[0]

@@ -31,6 +31,14 @@ dropped by ``expire``. Every dropped batch and its readings are added to the per
 ``dropped_*`` counters, and ``floor`` (the lowest seq still held) moves past them, so
 the cloud can tell an accounted gap from a loss.
 
+What is really lost: an entry dropped before it was ever handed to the MQTT client
+(``seq > sent_upto``) is lost for certain and is also added to ``lost_*``. One dropped
+after it was sent is *in doubt* (``dropped_* - lost_*``): the broker accepted it and
+delivers it to the cloud unless the broker itself loses it. With the cloud down and the
+broker up, every dropped entry is in doubt and none is lost; with the broker down, the
+lost ones are exactly those that never reached it. ``GatewayStatus.dropped`` reports
+the lost readings, ``GatewayStatus.dropped_in_doubt`` the ones in doubt.
+
 Sequence numbers: ``next_seq`` never passes ``MAX_SEQ`` (2⁴⁸: a gateway making 1,000
 batches a second takes ~8,900 years to get there), so a CloudAck asking for a rebase
 beyond it is refused as implausible (a forged or corrupt ack) instead of pushing the
@@ -79,6 +87,8 @@ CREATE TABLE IF NOT EXISTS entries (
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
 INSERT OR IGNORE INTO meta VALUES ('next_seq', 1), ('dropped_batches', 0), ('dropped_readings', 0);
 INSERT OR IGNORE INTO meta VALUES ('status_epoch', 0);
+INSERT OR IGNORE INTO meta SELECT 'lost_batches', value FROM meta WHERE key = 'dropped_batches';
+INSERT OR IGNORE INTO meta SELECT 'lost_readings', value FROM meta WHERE key = 'dropped_readings';
 INSERT OR IGNORE INTO meta SELECT 'sent_upto', value - 1 FROM meta WHERE key = 'next_seq';
 """
 
@@ -98,6 +108,9 @@ class OutboxStats:
     floor: int
     dropped_batches: int
     dropped_readings: int
+    #: of the dropped, those never handed to the MQTT client: lost for certain
+    lost_batches: int = 0
+    lost_readings: int = 0
     #: the epoch of the last MQTT connection the gateway opened (``GatewayStatus.epoch``)
     epoch: int = 0
     #: the highest seq ever handed to the MQTT client
@@ -156,6 +169,8 @@ class Outbox:
         self._next_seq = int(meta["next_seq"])
         self._dropped_batches = int(meta["dropped_batches"])
         self._dropped_readings = int(meta["dropped_readings"])
+        self._lost_batches = int(meta["lost_batches"])
+        self._lost_readings = int(meta["lost_readings"])
         self._epoch = int(meta["status_epoch"])
         self._sent_upto = int(meta["sent_upto"])
 
@@ -178,6 +193,8 @@ class Outbox:
             floor=self.floor,
             dropped_batches=self._dropped_batches,
             dropped_readings=self._dropped_readings,
+            lost_batches=self._lost_batches,
+            lost_readings=self._lost_readings,
             epoch=self._epoch,
             sent_upto=self._sent_upto,
         )
@@ -233,7 +250,7 @@ class Outbox:
                     (self._sent_upto, upto),
                 ).fetchone()
                 if unsent:
-                    self._count_dropped(int(unsent), int(unsent_readings))
+                    self._count_dropped(int(unsent), int(unsent_readings), int(unsent), int(unsent_readings))
             self._db.execute("DELETE FROM entries WHERE seq <= ?", (upto,))
         self._rows -= int(n)
         self._bytes -= int(size)
@@ -255,14 +272,15 @@ class Outbox:
         """Drop (and count) entries older than ``max_age_s``; return how many batches."""
         cutoff = (now_ns() if now is None else now) - self.max_age_ns
         with self._tx():
-            n, readings, size = self._db.execute(
-                "SELECT count(*), coalesce(sum(readings), 0), coalesce(sum(length(payload)), 0)"
+            n, readings, size, lost, lost_readings = self._db.execute(
+                "SELECT count(*), coalesce(sum(readings), 0), coalesce(sum(length(payload)), 0),"
+                " coalesce(sum(seq > ?), 0), coalesce(sum(CASE WHEN seq > ? THEN readings ELSE 0 END), 0)"
                 " FROM entries WHERE created < ?",
-                (cutoff,),
+                (self._sent_upto, self._sent_upto, cutoff),
             ).fetchone()
             if n:
                 self._db.execute("DELETE FROM entries WHERE created < ?", (cutoff,))
-                self._count_dropped(int(n), int(readings))
+                self._count_dropped(int(n), int(readings), int(lost), int(lost_readings))
         if n:
             self._rows -= int(n)
             self._bytes -= int(size)
@@ -309,7 +327,7 @@ class Outbox:
 
     def _drop_oldest(self, rows: int, size: int, keep: int) -> tuple[int, int]:
         """Delete the oldest entries (never ``keep``) until within limits; return new (rows, bytes)."""
-        dropped = readings = 0
+        dropped = readings = lost = lost_readings = 0
         last = None
         cur = self._db.execute(
             "SELECT seq, readings, length(payload) FROM entries WHERE seq < ? ORDER BY seq", (keep,)
@@ -321,18 +339,29 @@ class Outbox:
             size -= int(length)
             dropped += 1
             readings += int(n)
+            if seq > self._sent_upto:
+                lost += 1
+                lost_readings += int(n)
             last = int(seq)
         cur.close()
         if last is not None:
             self._db.execute("DELETE FROM entries WHERE seq <= ?", (last,))
-            self._count_dropped(dropped, readings)
+            self._count_dropped(dropped, readings, lost, lost_readings)
         return rows, size
 
-    def _count_dropped(self, batches: int, readings: int) -> None:
-        self._db.execute("UPDATE meta SET value = value + ? WHERE key = 'dropped_batches'", (batches,))
-        self._db.execute("UPDATE meta SET value = value + ? WHERE key = 'dropped_readings'", (readings,))
+    def _count_dropped(self, batches: int, readings: int, lost: int, lost_readings: int) -> None:
+        for key, n in (
+            ("dropped_batches", batches),
+            ("dropped_readings", readings),
+            ("lost_batches", lost),
+            ("lost_readings", lost_readings),
+        ):
+            if n:
+                self._db.execute("UPDATE meta SET value = value + ? WHERE key = ?", (n, key))
         self._dropped_batches += batches
         self._dropped_readings += readings
+        self._lost_batches += lost
+        self._lost_readings += lost_readings
 
 
 class _Transaction:

@@ -152,7 +152,8 @@ class Uplink:
                 version=edge_version(),
                 next_seq=s.next_seq if s else 0,
                 outbox_depth=s.depth if s else 0,
-                dropped=s.dropped_readings if s else 0,
+                dropped=s.lost_readings if s else 0,
+                dropped_in_doubt=s.dropped_readings - s.lost_readings if s else 0,
                 epoch=epoch,
             )
         )

@@ -13,7 +13,11 @@ def test_the_newest_status_wins_and_state_changes_are_audited(core: BohCore) -> 
     core.record_status(
         GatewayStatus(gateway="gw-new", state="online", ts=T0, site="s1", version="1.0", next_seq=5)
     )
-    core.record_status(GatewayStatus(gateway="gw-new", state="lost", ts=T0 + 10, dropped=3, outbox_depth=7))
+    core.record_status(
+        GatewayStatus(
+            gateway="gw-new", state="lost", ts=T0 + 10, dropped=3, outbox_depth=7, dropped_in_doubt=40
+        )
+    )
     core.record_status(GatewayStatus(gateway="gw-new", state="online", ts=T0 + 5))  # late: ignored
     core.record_status(GatewayStatus(gateway="gw-new", state="lost", ts=T0 + 10))  # same ts: ignored
     g = core.get_gateway("gw-new")
@@ -25,6 +29,7 @@ def test_the_newest_status_wins_and_state_changes_are_audited(core: BohCore) -> 
         "s1",
     )
     assert (g.registration, g.site) == ("pending", "")  # not in the catalog: no site is taken on its word
+    assert g.dropped_in_doubt == 40, "dropped after sending: kept apart from the lost"
     trail = [(a.from_state, a.to_state) for a in core.audit(entity="gateway", entity_id="gw-new")]
     assert trail == [("unknown", "online"), ("online", "lost")]
     assert core.summary()["gateways"] == {"lost": 1, "unknown": 1}
@@ -53,6 +58,7 @@ def test_the_will_of_a_connection_wins_over_its_birth_whatever_the_clocks(core: 
     # the will of connection 1 was built before it connected: its ts is older than the birth
     core.record_status(GatewayStatus(gateway="gw-ep", state="lost", ts=T0 + 1, epoch=e1))
     assert core.get_gateway("gw-ep").state == "lost"
+    assert core.get_gateway("gw-ep").last_status_ns == T0 + 50, "last heard of never goes back"
     core.record_status(GatewayStatus(gateway="gw-ep", state="online", ts=T0 + 60, epoch=e1))  # late repeat
     assert core.get_gateway("gw-ep").state == "lost", "a birth never reopens a connection that ended"
     core.record_status(GatewayStatus(gateway="gw-ep", state="online", ts=T0 + 2_000, epoch=e2))

@@ -14,6 +14,8 @@ from bohsense.firmware_bridge import (
     Heartbeat,
     Hello,
     HelloRequest,
+    Nack,
+    NackReason,
     Samples,
     TimeSyncRequest,
     TimeSyncResponse,
@@ -178,3 +180,43 @@ def test_an_absurd_clock_offset_is_refused_not_stepped(garbage: int) -> None:
     (step,) = out.send
     assert isinstance(step, TimeSyncRequest)
     assert step.adjust_us == NOW + 1_004_000 - 7_000
+
+
+def test_an_acknowledged_tare_moves_the_offset_at_the_ack_and_reports_it() -> None:
+    lane = LaneConfig(unit_weight_g=100.0, tare_g=50.0)
+    cfg = SessionConfig(lanes=(lane,), stability=StabilityConfig(window_s=0.2, heartbeat_s=60))
+    session = SerialSession(cfg, baselines=lambda device: {})
+    seq = handshake(session)
+    device_us = NOW + 10_000  # synced device clock ≈ gateway clock after the step
+
+    def samples(grams: float, count: int, start: int) -> list[Reading]:
+        nonlocal seq, device_us
+        out: list[Reading] = []
+        for _ in range(count):
+            device_us += 50_000
+            out += session.on_frame(
+                Frame(seq, Samples(device_us, True, (grams,))), device_us + 1_000
+            ).readings
+            seq += 1
+        return out
+
+    before = samples(50.0 + 300.0, 8, seq)  # 3 units on the lane
+    assert [r.value for r in before if r.metric == "units"] == [3.0]
+    assert session.lanes()[0].units == 3
+    session.expect_tare(77, 1, keep=True)  # forced: re-baseline
+    out = session.on_frame(Frame(seq, Ack(77)), device_us + 2_000)
+    seq += 1
+    assert out.baselines == [("shelf-2", 1, -300.0)]
+    assert out.replies == [(77, Ack(77))]
+    after = samples(0.0, 8, seq)  # the device now reads the present load as 0
+    weights = [r.value for r in after if r.metric == "weight_g"]
+    assert weights == [300.0] * 8, "the weight carries on"
+    assert [r.value for r in after if r.metric == "units"] == [], "unchanged: nothing new to emit"
+    assert session.lanes()[0].units == 3
+    # a NACKed tare changes nothing; offsets kept from before are applied at HELLO
+    session.expect_tare(78, 1, keep=False)
+    assert session.on_frame(Frame(seq, Nack(78, NackReason.BUSY, "")), device_us).baselines == []
+    assert session.on_frame(Frame(seq + 1, Ack(78)), device_us).baselines == [], "its late ACK neither"
+    again = SerialSession(cfg, baselines=lambda device: {1: -300.0} if device == "shelf-2" else {})
+    handshake(again)
+    assert again.lanes()[0].offset_g == -300.0

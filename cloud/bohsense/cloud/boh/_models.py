@@ -71,7 +71,7 @@ class Site(Base):
     __tablename__ = "sites"
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     name: Mapped[str] = mapped_column(String(200), default="")
-    #: set when retired from the catalog (kept for the history that refers to it) — migration 0006
+    #: set when retired from the catalog (kept for the history that refers to it)
     retired_ns: Mapped[int | None]
 
 
@@ -85,16 +85,18 @@ class Gateway(Base):
     status_epoch: Mapped[int | None]
     version: Mapped[str] = mapped_column(String(64), default="")
     dropped: Mapped[int] = mapped_column(default=0)
+    #: readings the gateway dropped after sending them (GatewayStatus.dropped_in_doubt)
+    dropped_in_doubt: Mapped[int] = mapped_column(default=0, server_default="0")
     next_seq: Mapped[int] = mapped_column(default=0)
     outbox_depth: Mapped[int] = mapped_column(default=0)
     #: every seq <= watermark is applied (or below a floor the gateway declared)
     watermark: Mapped[int] = mapped_column(default=0)
     #: "catalog" (the catalog put it at ``site``), "auto" (auto-register mode: ``site`` is what
-    #: it claimed) or "pending" (unknown: its batches are held in quarantine) — migration 0005
+    #: it claimed) or "pending" (unknown: its batches are held in quarantine)
     registration: Mapped[str] = mapped_column(String(16), default="catalog", server_default="catalog")
     #: the site the gateway's own messages name (never moves a catalog gateway)
     claimed_site: Mapped[str] = mapped_column(String(64), default="", server_default="")
-    #: set when retired from the catalog (kept for the history that refers to it) — migration 0006
+    #: set when retired from the catalog (kept for the history that refers to it)
     retired_ns: Mapped[int | None]
 
 
@@ -112,7 +114,7 @@ class Asset(Base):
     site: Mapped[str] = mapped_column(ForeignKey("sites.id"))
     name: Mapped[str] = mapped_column(String(200), default="")
     kind: Mapped[str] = mapped_column(String(64), default="")
-    #: set when retired from the catalog (kept for the history that refers to it) — migration 0006
+    #: set when retired from the catalog (kept for the history that refers to it)
     retired_ns: Mapped[int | None]
 
 
@@ -135,7 +137,7 @@ class ConditionRule(Base):
     max_value: Mapped[float | None] = mapped_column(Float)
     below_since_ns: Mapped[int | None]
     last_ts_ns: Mapped[int | None]
-    #: set when retired from the catalog (kept for the history that refers to it) — migration 0006
+    #: set when retired from the catalog (kept for the history that refers to it)
     retired_ns: Mapped[int | None]
 
 
@@ -145,7 +147,7 @@ class Sku(Base):
     name: Mapped[str] = mapped_column(String(200), default="")
     unit: Mapped[str] = mapped_column(String(32), default="unit")
     pack_size: Mapped[int] = mapped_column(default=1)
-    #: set when retired from the catalog (kept for the history that refers to it) — migration 0006
+    #: set when retired from the catalog (kept for the history that refers to it)
     retired_ns: Mapped[int | None]
 
 
@@ -161,7 +163,7 @@ class StockLocation(Base):
     min_units: Mapped[float] = mapped_column(Float)  # reorder point
     target_units: Mapped[float] = mapped_column(Float)  # order-up-to level
     safety_stock: Mapped[float] = mapped_column(Float, default=0.0)
-    #: set when retired from the catalog (kept for the history that refers to it) — migration 0006
+    #: set when retired from the catalog (kept for the history that refers to it)
     retired_ns: Mapped[int | None]
 
 
@@ -176,7 +178,7 @@ class Lane(Base):
     device: Mapped[str] = mapped_column(String(128))
     units: Mapped[float | None] = mapped_column(Float)
     units_ts_ns: Mapped[int | None]
-    #: set when retired from the catalog (kept for the history that refers to it) — migration 0006
+    #: set when retired from the catalog (kept for the history that refers to it)
     retired_ns: Mapped[int | None]
 
 
@@ -252,7 +254,7 @@ class WorkOrder(Base):
     created_ns: Mapped[int]
     updated_ns: Mapped[int]
     note: Mapped[str] = mapped_column(Text, default="")
-    # what a CMMS keeps (migration 0004)
+    # what a CMMS keeps
     priority: Mapped[str] = mapped_column(String(16), default="normal", server_default="normal")
     assignee: Mapped[str] = mapped_column(String(64), default="", server_default="")
     due_ns: Mapped[int | None]
@@ -319,7 +321,7 @@ class QuarantineRow(Base):
     detail: Mapped[str] = mapped_column(Text)
     payload: Mapped[bytes] = mapped_column(LargeBinary)  # whole, or its first bytes when large
     received_ns: Mapped[int]
-    payload_size: Mapped[int] = mapped_column(default=0, server_default="0")  # migration 0003
+    payload_size: Mapped[int] = mapped_column(default=0, server_default="0")
     payload_sha256: Mapped[str] = mapped_column(String(64), default="", server_default="")
 
 

@@ -69,6 +69,7 @@ def gateway_record(g: Gateway) -> GatewayRecord:
         g.watermark,
         g.registration,
         g.claimed_site,
+        g.dropped_in_doubt,
     )
 
 

@@ -37,6 +37,8 @@ class GatewayRecord:
     watermark: int
     registration: str  # catalog / auto / pending
     claimed_site: str  # the site its own messages name
+    #: readings dropped after sending (the broker had them): in doubt, not known lost
+    dropped_in_doubt: int = 0
 
 
 @dataclass(frozen=True, slots=True)

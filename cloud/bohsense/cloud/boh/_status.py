@@ -43,10 +43,13 @@ def record_status(conn: Connection, status: GatewayStatus, now: int, *, auto_reg
         return
     values: dict[str, Any] = {
         "state": status.state,
-        "last_status_ns": status.ts,
+        # when the gateway was last heard of: a will is built before its connection opened,
+        # so it may be older than the birth it ends; the time never goes back
+        "last_status_ns": max(status.ts, row.last_status_ns or 0),
         "status_epoch": status.epoch or None,
         "version": status.version,
         "dropped": status.dropped,
+        "dropped_in_doubt": status.dropped_in_doubt,
         "next_seq": status.next_seq,
         "outbox_depth": status.outbox_depth,
     }

@@ -26,6 +26,7 @@ class Gateway(BaseModel):
     watermark: int
     registration: str = Field(description="catalog, auto (auto-register mode) or pending (data held)")
     claimed_site: str = Field(description="the site the gateway's own messages name")
+    dropped_in_doubt: int
 
 
 class Device(BaseModel):
