@@ -7,9 +7,8 @@ import threading
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
-from sqlalchemy import insert, select, text, update
+from sqlalchemy import insert, text
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.orm import Session
 
 from bohsense.contracts.schema import CommandResult, GatewayStatus, ReadingBatch
 from bohsense.contracts.timeutil import now_ns
@@ -18,7 +17,7 @@ from ..ports import ApplyOutcome, QuarantineItem
 from . import _catalog_read as cr
 from . import _queries as q
 from . import _work_orders as wo
-from ._apply import AUTO, PENDING, Applier
+from ._apply import Applier
 from ._catalog import read_catalog, upsert_catalog
 from ._catalog_ops import CatalogOps
 from ._catalog_read import AssetRecord, LocationRecord, SiteRecord, SkuRecord
@@ -30,8 +29,8 @@ from ._commands import (
     record_result,
     settle_command,
 )
-from ._db import conflict_insert, make_engine, migrate, session, write_conn
-from ._errors import InvalidTransition, InvalidValue, NotFound
+from ._db import make_engine, migrate, session, write_conn
+from ._errors import NotFound
 from ._lifecycle import ALERT, PROPOSAL, WORK_ORDER, Lifecycle
 from ._models import (
     Alert,
@@ -54,6 +53,8 @@ from ._records import (
     WorkOrderChanges,
     WorkOrderRecord,
 )
+from ._registry import record_status
+from ._transitions import move, set_quantity
 from .rules import ConditionEngine, ReorderPoint, StockEngine, ThresholdCondition
 
 __all__ = ["BohCore"]
@@ -61,8 +62,6 @@ __all__ = ["BohCore"]
 T = TypeVar("T")
 
 DEFAULT_LIMIT = 100
-#: proposal states in which the planner may still change the quantity
-QUANTITY_STATES = frozenset({"proposed", "approved"})
 
 
 class BohCore:
@@ -211,73 +210,10 @@ class BohCore:
             conn.execute(insert(QuarantineRow), rows)
 
     def record_status(self, status: GatewayStatus) -> None:
-        """Upsert the gateway's state; a status older than the one recorded is ignored.
-
-        The site a status names is kept as ``claimed_site``; it never moves a gateway the
-        catalog placed (a mismatch is audited once). An unknown gateway is recorded
-        ``pending`` (or ``auto``, at its claimed site, in auto-register mode).
-        """
+        """Upsert the gateway's state (a status older than the one recorded is ignored); see
+        ``_registry``: the catalog's site is never overwritten by what a status claims."""
         with write_conn(self._engine) as conn:
-            conn.execute(
-                conflict_insert(conn, Gateway)
-                .values(
-                    id=status.gateway,
-                    site=status.site if self._auto_register else "",
-                    claimed_site=status.site,
-                    registration=AUTO if self._auto_register else PENDING,
-                )
-                .on_conflict_do_nothing()
-            )
-            g = Gateway.__table__.c
-            row = conn.execute(
-                select(g.state, g.last_status_ns, g.site, g.claimed_site, g.registration)
-                .where(g.id == status.gateway)
-                .with_for_update()
-            ).one()
-            if row.last_status_ns is not None and status.ts <= row.last_status_ns:
-                return
-            values: dict[str, Any] = {
-                "state": status.state,
-                "last_status_ns": status.ts,
-                "version": status.version,
-                "dropped": status.dropped,
-                "next_seq": status.next_seq,
-                "outbox_depth": status.outbox_depth,
-            }
-            now = self._clock()
-            if status.site:
-                values["claimed_site"] = status.site
-                if row.registration == AUTO:
-                    values["site"] = status.site
-                elif row.registration != PENDING and status.site not in (row.site, row.claimed_site):
-                    conn.execute(
-                        insert(AuditEntry).values(
-                            entity="gateway",
-                            entity_id=status.gateway,
-                            from_state=row.state,
-                            to_state=row.state,
-                            actor=f"gateway:{status.gateway}",
-                            at_ns=now,
-                            detail={"claimed_site": status.site, "catalog_site": row.site},
-                        )
-                    )
-            conn.execute(update(Gateway).where(Gateway.id == status.gateway).values(**values))
-            if row.state != status.state:
-                conn.execute(
-                    insert(AuditEntry).values(
-                        entity="gateway",
-                        entity_id=status.gateway,
-                        from_state=row.state,
-                        to_state=status.state,
-                        actor=f"gateway:{status.gateway}",
-                        at_ns=now,
-                        detail={
-                            "status_ts_ns": status.ts,
-                            "version": status.version,
-                            "dropped": status.dropped,
-                        },
-                    )
-                )
+            record_status(conn, status, auto_register=self._auto_register, now=self._clock())
 
     # -- gateway commands ----------------------------------------------------------------
 
@@ -322,35 +258,9 @@ class BohCore:
     ) -> Any:
         with session(self._engine, write=True) as s:
             row = q.get_one(s, model, lifecycle.entity, entity_id, lock=True)
-            self._move(s, lifecycle, row, to, actor, note, self._clock())
+            move(s, lifecycle, row, to, actor, note, self._clock())
             s.flush()
             return row
-
-    @staticmethod
-    def _move(s: Session, lifecycle: Lifecycle, row: Any, to: str, actor: str, note: str, now: int) -> None:
-        """One lifecycle move with its audit entry and the effects between lifecycles
-        (see ``_work_orders``: an alert resolves only once its condition cleared; closing a
-        work order resolves its alert)."""
-        lifecycle.check(row.id, row.state, to)
-        if isinstance(row, Alert) and to == "resolved":
-            wo.check_resolvable(s, row)
-        if isinstance(row, WorkOrder) and to == "closed":
-            wo.close_effects(s, row, actor, now)
-        s.add(
-            AuditEntry(
-                entity=lifecycle.entity,
-                entity_id=str(row.id),
-                from_state=row.state,
-                to_state=to,
-                actor=actor,
-                at_ns=now,
-                detail={"note": note} if note else {},
-            )
-        )
-        row.state = to
-        row.updated_ns = now
-        if note and isinstance(row, WorkOrder):
-            wo.add_note(row, actor, note, now)
 
     def acknowledge_alert(self, alert_id: int, *, actor: str, note: str = "") -> AlertRecord:
         return q.alert_record(self._transition(ALERT, Alert, alert_id, "acknowledged", actor, note))
@@ -418,7 +328,7 @@ class BohCore:
         """
         with session(self._engine, write=True) as s:
             row = q.get_one(s, ReplenishmentProposal, PROPOSAL.entity, proposal_id, lock=True)
-            self._set_quantity(s, row, quantity, actor, note, self._clock())
+            set_quantity(s, row, quantity, actor, note, self._clock())
             s.flush()
             return q.proposal_record(row)
 
@@ -431,51 +341,10 @@ class BohCore:
             now = self._clock()
             PROPOSAL.check(row.id, row.state, "approved")
             if quantity is not None:
-                self._set_quantity(s, row, quantity, actor, note, now)
-            self._move(s, PROPOSAL, row, "approved", actor, note, now)
+                set_quantity(s, row, quantity, actor, note, now)
+            move(s, PROPOSAL, row, "approved", actor, note, now)
             s.flush()
             return q.proposal_record(row)
-
-    @staticmethod
-    def _set_quantity(
-        s: Session, row: ReplenishmentProposal, quantity: int, actor: str, note: str, now: int
-    ) -> None:
-        if row.state not in QUANTITY_STATES:
-            raise InvalidTransition(
-                PROPOSAL.entity, row.id, row.state, f"{row.state} with a new quantity", QUANTITY_STATES
-            )
-        pack = max(1, row.pack_size)
-        if quantity < pack:
-            raise InvalidValue("quantity", f"{quantity} is less than at least one pack of {pack}")
-        if quantity % pack:
-            raise InvalidValue("quantity", f"{quantity} is not a whole number of packs of {pack}")
-        was = row.quantity
-        explanation = dict(row.explanation)
-        explanation.setdefault("rule_quantity", was if row.quantity_source == "rule" else None)
-        explanation["planner_quantity"] = quantity
-        rule_text = explanation.get("rule_text", explanation.get("text", ""))
-        explanation["rule_text"] = rule_text
-        explanation["text"] = (
-            f"planner set {quantity} units ({quantity // pack} pack(s) of {pack}); rule: {rule_text}"
-        )
-        row.explanation = explanation
-        row.quantity = quantity
-        row.quantity_source = "planner"
-        row.updated_ns = now
-        detail: dict[str, Any] = {"quantity": quantity, "was": was}
-        if note:
-            detail["note"] = note
-        s.add(
-            AuditEntry(
-                entity=PROPOSAL.entity,
-                entity_id=str(row.id),
-                from_state=row.state,
-                to_state=row.state,
-                actor=actor,
-                at_ns=now,
-                detail=detail,
-            )
-        )
 
     def reject_proposal(self, proposal_id: int, *, actor: str, note: str = "") -> ProposalRecord:
         return self.transition_proposal(proposal_id, "rejected", actor=actor, note=note)
