@@ -7,7 +7,7 @@ import threading
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
-from sqlalchemy import insert, text
+from sqlalchemy import insert, select, text
 from sqlalchemy.exc import SQLAlchemyError
 
 from bohsense.contracts.schema import CommandResult, GatewayStatus, ReadingBatch
@@ -30,7 +30,7 @@ from ._commands import (
     settle_command,
 )
 from ._db import make_engine, migrate, session, write_conn
-from ._errors import NotFound
+from ._errors import NotFound, StateConflict
 from ._lifecycle import ALERT, PROPOSAL, WORK_ORDER, Lifecycle
 from ._models import (
     Alert,
@@ -129,7 +129,7 @@ class BohCore:
         data = read_catalog(catalog)
         with write_conn(self._engine) as conn:
             result = upsert_catalog(conn, data, actor=actor, now=self._clock())
-        self._catalog_changed()
+        self._catalog_changed(release_for="*", actor=actor)  # a file maps a gateway's devices with it
         return result
 
     def change_catalog(self, operation: Callable[[CatalogOps], T], *, actor: str) -> T:
@@ -158,14 +158,17 @@ class BohCore:
         with session(self._engine) as s:
             return cr.list_locations(s, site, include_retired)
 
-    def _catalog_changed(self) -> None:
-        """Take a catalog change into effect in this process (others follow within ``cache_ttl_s``),
-        and apply what was held for gateways registered now."""
+    def _catalog_changed(self, *, release_for: str | None = None, actor: str = "catalog") -> dict[str, int]:
+        """Take a catalog change into effect in this process (others follow within ``cache_ttl_s``):
+        mappings and parameters, open proposals re-sized; with ``release_for``, the data held
+        for registered gateways (``"*"``: all of them) is applied."""
         with self._refresh_lock, self._engine.connect() as conn:
             self._applier.refresh(conn)
         with self._apply_lock, write_conn(self._engine) as conn:
             self._applier.revise_proposals(conn)
-            released = self._applier.release_held(conn)
+            if release_for is None:
+                return {}
+            released = self._applier.release_held(conn, None if release_for == "*" else release_for)
             now = self._clock()
             for gateway, n in sorted(released.items()):
                 conn.execute(
@@ -174,11 +177,31 @@ class BohCore:
                         entity_id=gateway,
                         from_state=None,
                         to_state="registered",
-                        actor="catalog",
+                        actor=actor,
                         at_ns=now,
                         detail={"released": n},
                     )
                 )
+        return released
+
+    def release_held(self, gateway: str, *, actor: str) -> int:
+        """Apply the batches held while ``gateway`` was unknown, now that the catalog registers it
+        (map its devices first: readings of unmapped devices change nothing). Returns how many."""
+        with self._engine.connect() as conn:
+            found = conn.execute(
+                select(Gateway.registration, Gateway.retired_ns).where(Gateway.id == gateway)
+            ).one_or_none()
+        if found is None:
+            raise NotFound("gateway", gateway)
+        if found.registration == "pending" or found.retired_ns is not None:
+            raise StateConflict(
+                "gateway",
+                gateway,
+                "pending" if found.retired_ns is None else "retired",
+                "not-registered",
+                "register it in the catalog (PUT /catalog/gateways/{id}) before releasing its data",
+            )
+        return self._catalog_changed(release_for=gateway, actor=actor).get(gateway, 0)
 
     # -- ingest seam ---------------------------------------------------------------------
 
