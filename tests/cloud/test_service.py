@@ -55,7 +55,7 @@ async def test_service_ingests_and_serves_then_stops_cleanly(
     assert health["ok"] is True
     assert health["ingest"]["batches_applied"] == 3
     assert service.store is not None
-    latest = await service.store.latest(gateway=gw)
+    latest = await service.store.latest(gateways=[gw])
     assert [(p.device, p.ts) for p in latest] == [("dev-1", t0 + 3 * 10**8 + 19 * 10**6)]
     stop.set()
     async with asyncio.timeout(20):

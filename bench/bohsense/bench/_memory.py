@@ -40,5 +40,9 @@ class MemoryApplier:
             self.watermarks[b.gateway] = wm
         return ApplyOutcome(applied, duplicates, readings, {g: self.watermarks[g] for g in touched})
 
-    def quarantine(self, items: Sequence[QuarantineItem]) -> None:
+    def settled(self, keys: Sequence[tuple[str, int]]) -> set[tuple[str, int]]:
+        return {(g, s) for g, s in keys if s in self.seen.get(g, ()) or s <= self.watermarks.get(g, 0)}
+
+    def quarantine(self, items: Sequence[QuarantineItem]) -> int:
         self.quarantined += len(items)
+        return len(items)

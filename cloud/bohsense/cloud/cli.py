@@ -1,4 +1,8 @@
-"""``bohsense cloud run``: the cloud service from settings (env ``BOHSENSE_CLOUD_*``) and flags."""
+"""``bohsense cloud run``: the cloud service from settings (env ``BOHSENSE_CLOUD_*``) and flags.
+
+``bohsense cloud quarantine list|reapply``: inspect the quarantine and apply again what a
+fault set aside as ``apply-failed`` (one JSON object per line on stdout).
+"""
 
 from __future__ import annotations
 
@@ -28,6 +32,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     run.add_argument("--api-host", metavar="HOST", help="API bind address (BOHSENSE_CLOUD_API_HOST)")
     run.add_argument("--api-port", metavar="N", type=int, help="API port (BOHSENSE_CLOUD_API_PORT)")
     run.set_defaults(handler=_run)
+    _register_quarantine(sub)
 
     def _help(_args: argparse.Namespace) -> int:
         cloud.print_help()
@@ -64,3 +69,83 @@ def _run(args: argparse.Namespace) -> int:
         print(f"bohsense cloud run: invalid settings:\n{exc}", file=sys.stderr)
         return 2
     return asyncio.run(CloudService(settings).run(install_signal_handlers=True))
+
+
+def _register_quarantine(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    quarantine = sub.add_parser("quarantine", help="inspect the quarantine, re-apply what a fault set aside")
+    qsub = quarantine.add_subparsers(dest="quarantine_command", metavar="QUARANTINE_COMMAND")
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--database", metavar="URL", help="BOH core SQLAlchemy URL (BOHSENSE_CLOUD_DATABASE_URL)"
+    )
+    common.add_argument("--reason", help="only items quarantined for this reason")
+    common.add_argument("--gateway", help="only items of this gateway")
+    common.add_argument("--limit", type=int, default=1000, help="at most this many items (default 1000)")
+    listing = qsub.add_parser("list", parents=[common], help="items without their payloads, newest first")
+    listing.set_defaults(handler=_quarantine_list)
+    reapply = qsub.add_parser(
+        "reapply",
+        parents=[common],
+        help="apply 'apply-failed' items again (by --id, or every match of --reason/--gateway)",
+    )
+    reapply.add_argument(
+        "--id", type=int, action="append", dest="ids", metavar="N", help="an item id (repeatable)"
+    )
+    reapply.add_argument("--actor", default="cli", help="who re-applies (written to the audit log)")
+    reapply.set_defaults(handler=_quarantine_reapply)
+
+    def _help(_args: argparse.Namespace) -> int:
+        quarantine.print_help()
+        return 2
+
+    quarantine.set_defaults(handler=_help)
+
+
+def _core(args: argparse.Namespace) -> Any:
+    import os
+
+    from bohsense.cloud.boh import BohCore
+
+    url = args.database or os.environ.get("BOHSENSE_CLOUD_DATABASE_URL") or "sqlite:///var/bohsense-cloud.db"
+    return BohCore(url)
+
+
+def _quarantine_list(args: argparse.Namespace) -> int:
+    import json
+
+    core = _core(args)
+    try:
+        for q in core.list_quarantine(reason=args.reason, gateway=args.gateway, limit=args.limit):
+            item = {"id": q.id, "topic": q.topic, "gateway": q.gateway, "reason": q.reason}
+            item.update(detail=q.detail, received_ns=q.received_ns, payload_size=q.payload_size)
+            print(json.dumps(item))
+    finally:
+        core.close()
+    return 0
+
+
+def _quarantine_reapply(args: argparse.Namespace) -> int:
+    import json
+    import sys
+
+    from bohsense.cloud.boh import NotFound
+
+    if not args.ids and not args.reason and not args.gateway:
+        print(
+            "bohsense cloud quarantine reapply: name items with --id, --reason or --gateway", file=sys.stderr
+        )
+        return 2
+    core = _core(args)
+    try:
+        ids = args.ids or [
+            q.id for q in core.list_quarantine(reason=args.reason, gateway=args.gateway, limit=args.limit)
+        ]
+        results = core.reapply_quarantined(sorted(ids), actor=args.actor)
+    except NotFound as exc:
+        print(f"bohsense cloud quarantine reapply: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        core.close()
+    for r in results:
+        print(json.dumps({"id": r.id, "ok": r.ok, "what": r.what}))
+    return 0 if all(r.ok for r in results) else 1

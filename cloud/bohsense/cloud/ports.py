@@ -12,7 +12,7 @@ ingest calls them from a worker thread.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -21,11 +21,20 @@ from bohsense.contracts.schema import GatewayStatus, ReadingBatch
 __all__ = [
     "ApplyOutcome",
     "BatchApplier",
+    "CoreUnavailable",
     "LatestPoint",
     "QuarantineItem",
     "StatusRecorder",
     "TimeSeriesQuery",
 ]
+
+
+class CoreUnavailable(Exception):
+    """The BOH core's database cannot take the call now: unreachable, locked, out of
+    resources, or refusing this role a privilege. Nothing in the call's data is wrong, so
+    ingest retries it (messages stay unacknowledged) and never quarantines for it. Any
+    other exception from the seam may be caused by the data and is isolated per message.
+    """
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,7 +64,15 @@ class ApplyOutcome:
 class BatchApplier(Protocol):
     def apply_batches(self, batches: Sequence[ReadingBatch]) -> ApplyOutcome: ...
 
-    def quarantine(self, items: Sequence[QuarantineItem]) -> None: ...
+    def settled(self, keys: Sequence[tuple[str, int]]) -> set[tuple[str, int]]:
+        """Which of these ``(gateway, seq)`` were applied before (or lie below a watermark):
+        ingest writes the readings of those to the time series no more, so that a replay
+        with other content can change neither the BOH nor the time series."""
+        ...
+
+    def quarantine(self, items: Sequence[QuarantineItem]) -> int:
+        """Keep ``items`` for inspection; return how many were stored (the rest were over a quota)."""
+        ...
 
 
 class StatusRecorder(Protocol):
@@ -76,11 +93,27 @@ class TimeSeriesQuery(Protocol):
     """What the HTTP API asks of the time-series store (every backend answers the same)."""
 
     async def latest(
-        self, *, gateway: str | None = None, device: str | None = None, metric: str | None = None
+        self,
+        *,
+        gateways: Collection[str] | None = None,
+        device: str | None = None,
+        metric: str | None = None,
     ) -> list[LatestPoint]:
-        """The newest (by event time) point of each matching (gateway, device, metric) series."""
+        """The newest (by event time) point of each matching (gateway, device, metric) series.
+
+        ``gateways`` scopes the answer (None: every gateway; empty: none, e.g. a site
+        with no gateway): a device name is only unique within its gateway.
+        """
 
     async def series(
-        self, *, device: str, metric: str, start_ns: int, end_ns: int, every_s: int | None = None
+        self,
+        *,
+        gateway: str,
+        device: str,
+        metric: str,
+        start_ns: int,
+        end_ns: int,
+        every_s: int | None = None,
     ) -> list[tuple[int, float]]:
-        """Points of one series in [start_ns, end_ns), or their mean per ``every_s`` window."""
+        """Points of the series (gateway, device, metric) in [start_ns, end_ns), or their
+        mean per ``every_s`` window."""

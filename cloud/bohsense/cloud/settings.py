@@ -9,6 +9,7 @@ that cannot work, an unknown URL scheme).
 from __future__ import annotations
 
 import ipaddress
+import os
 import re
 from pathlib import Path
 from typing import Any
@@ -34,7 +35,9 @@ def _is_local(host: str) -> bool:
 
 
 class CloudSettings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="BOHSENSE_CLOUD_", extra="forbid", frozen=True)
+    model_config = SettingsConfigDict(
+        env_prefix="BOHSENSE_CLOUD_", extra="forbid", frozen=True, hide_input_in_errors=True
+    )
 
     broker_url: str = Field("mqtt://127.0.0.1:1883", description="mqtt://[user:pass@]host:port or mqtts://…")
     mqtt_protocol: int = Field(
@@ -57,6 +60,15 @@ class CloudSettings(BaseSettings):
     api_host: str = "127.0.0.1"
     api_port: int = Field(8080, ge=0, le=65535, description="0 picks a free port")
     api_token: SecretStr | None = None
+    api_max_body_bytes: int = Field(
+        1024 * 1024, ge=1024, le=64 * 1024 * 1024, description="larger request bodies are answered 413"
+    )
+    command_max_bytes: int = Field(
+        64 * 1024,
+        ge=512,
+        le=268_435_455,
+        description="the largest command as one MQTT packet; at most the broker's max_packet_size",
+    )
     max_future_skew_s: float = Field(
         300.0, gt=0, le=86_400, description="readings further ahead are quarantined"
     )
@@ -65,6 +77,30 @@ class CloudSettings(BaseSettings):
     receive_maximum: int = Field(1000, ge=1, le=65_535)
     session_expiry_s: int = Field(7 * 24 * 3600, ge=60)
     shutdown_timeout_s: float = Field(10.0, gt=0, le=300)
+    quarantine_rate_per_s: float = Field(
+        10.0, gt=0, le=100_000, description="rejects kept per gateway and second (the rest are counted)"
+    )
+    quarantine_burst: int = Field(200, ge=1, le=1_000_000, description="rejects a gateway may burst")
+    quarantine_quota: int = Field(10_000, ge=1, description="quarantine rows kept per gateway at most")
+    stall_after_s: float = Field(
+        60.0, gt=0, le=86_400, description="/health reports a message unacknowledged this long as a stall"
+    )
+    gateway_silence_s: float = Field(
+        300.0,
+        ge=0,
+        le=7 * 86_400,
+        description="a gateway heard from by nothing this long is alerted (0: off)",
+    )
+    device_silence_s: float = Field(
+        600.0, ge=0, le=7 * 86_400, description="a device lagging its gateway this long is alerted (0: off)"
+    )
+    command_timeout_s: float = Field(
+        300.0,
+        ge=0,
+        le=7 * 86_400,
+        description="a command with no result this long becomes expired (0: never)",
+    )
+    sweep_interval_s: float = Field(30.0, gt=0, le=3600, description="how often the sweeps above run")
 
     @field_validator("mqtt_protocol", mode="before")
     @classmethod
@@ -106,6 +142,25 @@ class CloudSettings(BaseSettings):
             raise ValueError(f"shared group {v!r} must be 1-64 letters, digits, '_', '.', '-'")
         return v or None
 
+    @model_validator(mode="before")
+    @classmethod
+    def _no_unknown_variables(cls, data: Any) -> Any:
+        # extra="forbid" covers constructor arguments only: pydantic-settings reads just the
+        # variables that name a field and ignores the rest, so a typo would pass silently.
+        prefix = cls.model_config.get("env_prefix", "")
+        fields = set(cls.model_fields)
+        unknown = sorted(
+            name
+            for name in os.environ
+            if name.upper().startswith(prefix) and name[len(prefix) :].lower() not in fields
+        )
+        if unknown:
+            raise ValueError(
+                f"environment variable {unknown[0]} names no cloud setting"
+                f" (known: {', '.join(prefix + f.upper() for f in sorted(fields))})"
+            )
+        return data
+
     @model_validator(mode="after")
     def _safe(self) -> CloudSettings:
         token = self.api_token.get_secret_value() if self.api_token is not None else None
@@ -131,4 +186,7 @@ class CloudSettings(BaseSettings):
             batch_max_readings=self.batch_max_readings,
             batch_max_ms=self.batch_max_ms,
             max_future_ns=int(self.max_future_skew_s * 1e9),
+            stall_after_s=self.stall_after_s,
+            quarantine_rate_per_s=self.quarantine_rate_per_s,
+            quarantine_burst=self.quarantine_burst,
         )

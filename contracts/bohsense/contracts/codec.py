@@ -24,8 +24,10 @@ from bohsense.contracts.schema import (
     CloudAck,
     CommandResult,
     GatewayCommand,
+    GatewayId,
     GatewayStatus,
     ReadingBatch,
+    Seq,
     valid_name,
 )
 
@@ -39,6 +41,7 @@ __all__ = [
     "decode_result",
     "decode_status",
     "encode",
+    "read_batch_identity",
 ]
 
 T = TypeVar("T")
@@ -119,6 +122,27 @@ def decode_batch(payload: bytes) -> ReadingBatch:
                         f"Expected `str` matching regex {NAME_PATTERN!r} - at `$.readings[{i}].{field}`",
                     )
     return batch
+
+
+class _BatchIdentity(msgspec.Struct, frozen=True):
+    """Only ``gateway`` and ``seq`` of a readings payload; everything else is ignored."""
+
+    gateway: GatewayId
+    seq: Seq
+
+
+def read_batch_identity(payload: bytes) -> tuple[str, int] | None:
+    """The ``(gateway, seq)`` of a readings payload that is not a valid batch, or None if even
+    those cannot be read. Size is not checked: this is for payloads already refused."""
+    try:
+        enc = sniff(payload)
+        if enc is Encoding.JSON:
+            ident = msgspec.json.decode(payload, type=_BatchIdentity)
+        else:
+            ident = msgspec.msgpack.decode(payload, type=_BatchIdentity)
+    except (PayloadError, msgspec.DecodeError):  # ValidationError is a DecodeError
+        return None
+    return ident.gateway, ident.seq
 
 
 def decode_status(payload: bytes) -> GatewayStatus:

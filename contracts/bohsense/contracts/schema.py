@@ -61,8 +61,28 @@ Name = Annotated[str, msgspec.Meta(min_length=1, max_length=128, extra_json_sche
 GatewayId = Annotated[
     str, msgspec.Meta(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
 ]
-Nanos = Annotated[int, msgspec.Meta(ge=0, le=2**63 - 1)]
-Seq = Annotated[int, msgspec.Meta(ge=1, le=2**63 - 1)]
+INT64_MAX = 2**63 - 1
+Nanos = Annotated[int, msgspec.Meta(ge=0, le=INT64_MAX)]
+Seq = Annotated[int, msgspec.Meta(ge=1, le=INT64_MAX)]
+#: a count kept in a BIGINT column (``dropped``, ``outbox_depth``, ``next_seq``, ``upto``)
+Count = Annotated[int, msgspec.Meta(ge=0, le=INT64_MAX)]
+#: a reading's event time: any integer decodes, so that an impossible one (before 2000,
+#: far in the future, negative, beyond 64 bits) rejects that reading alone and not its
+#: batch (the cloud checks it per reading); what a gateway may send is published as the range
+ReadingTime = Annotated[int, msgspec.Meta(extra_json_schema={"minimum": 0, "maximum": INT64_MAX})]
+#: a site id (the ``sites`` table's key)
+SiteId = Annotated[str, msgspec.Meta(max_length=64)]
+#: a short free text kept in a 64-character column (a software version, a reason)
+Short = Annotated[str, msgspec.Meta(max_length=64)]
+#: command arguments: a few named scalars, each within what a JSON column and a person can use
+ArgName = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+ArgValue = (
+    Annotated[str, msgspec.Meta(max_length=1024)]
+    | Annotated[int, msgspec.Meta(ge=-INT64_MAX - 1, le=INT64_MAX)]
+    | float
+    | bool
+)
+MAX_COMMAND_ARGS = 32
 
 
 class Reading(msgspec.Struct, frozen=True, array_like=True, forbid_unknown_fields=True):
@@ -73,7 +93,7 @@ class Reading(msgspec.Struct, frozen=True, array_like=True, forbid_unknown_field
 
     device: Name
     metric: Name
-    ts: Nanos
+    ts: ReadingTime
     value: float
 
 
@@ -84,16 +104,21 @@ class ReadingBatch(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     sends this batch: it will never send anything below ``floor`` again (those batches
     were acknowledged by the cloud, or dropped by the outbox's overflow policy and
     counted in ``GatewayStatus.dropped``). The cloud uses it to move its per-gateway
-    watermark past gaps that will never fill.
+    watermark past gaps that will never fill. The batch itself is in the outbox, so
+    ``floor <= seq`` (0 when the gateway declares nothing); a larger one is refused.
     """
 
     gateway: GatewayId
     seq: Seq
     sent: Nanos
     readings: Annotated[list[Reading], msgspec.Meta(min_length=1, max_length=MAX_READINGS_PER_BATCH)]
-    floor: Annotated[int, msgspec.Meta(ge=0)] = 0
-    site: Annotated[str, msgspec.Meta(max_length=64)] = ""
+    floor: Count = 0
+    site: SiteId = ""
     v: Literal[1] = 1
+
+    def __post_init__(self) -> None:
+        if self.floor > self.seq:
+            raise ValueError(f"floor {self.floor} is above the batch's own seq {self.seq} - at `$.floor`")
 
 
 class GatewayStatus(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -101,16 +126,26 @@ class GatewayStatus(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 
     ``dropped`` counts readings the outbox discarded under its overflow policy since the
     gateway was installed, so the cloud can tell an accounted gap from a loss.
+
+    ``epoch`` names the MQTT connection the status belongs to: the gateway's time in ns
+    when it opened that connection, strictly increasing per gateway (the edge keeps the
+    last one in its outbox, so a clock stepped back does not reuse one). The will of a
+    connection is built just before it is opened, so its ``ts`` is older than the birth
+    sent after CONNACK; ordering by ``epoch`` first, then ``online`` before
+    ``offline``/``lost``, then ``ts`` makes the end of a connection win over its own
+    birth, and a stale will of an older connection lose to the birth of a newer one.
+    0 means a gateway that predates the field: such statuses are ordered by ``ts``.
     """
 
     gateway: GatewayId
     state: Literal["online", "offline", "lost"]
     ts: Nanos
-    site: str = ""
-    version: str = ""
-    next_seq: int = 0
-    outbox_depth: int = 0
-    dropped: int = 0
+    site: SiteId = ""
+    version: Short = ""
+    next_seq: Count = 0
+    outbox_depth: Count = 0
+    dropped: Count = 0
+    epoch: Nanos = 0
     v: Literal[1] = 1
 
 
@@ -122,7 +157,7 @@ class CloudAck(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """
 
     gateway: GatewayId
-    upto: Annotated[int, msgspec.Meta(ge=0)]
+    upto: Count
     ts: Nanos
     v: Literal[1] = 1
 
@@ -134,7 +169,7 @@ class GatewayCommand(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     command: Name
     id: Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
     ts: Nanos
-    args: dict[str, str | int | float | bool] = {}
+    args: Annotated[dict[ArgName, ArgValue], msgspec.Meta(max_length=MAX_COMMAND_ARGS)] = {}
     v: Literal[1] = 1
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import base64
+import hashlib
 
 import pytest
 from fastapi.testclient import TestClient
@@ -51,12 +51,25 @@ def test_health_reports_db_tsdb_and_ingest(client: TestClient, tsdb: FakeTimeSer
         "tsdb": True,
         "tsdb_error": None,
         "ingest": {"readings": 7, "quarantined": 0},
+        "ingest_problems": [],
     }
     tsdb.broken = True
     r = client.get(f"{V1}/health")
     assert r.status_code == 503
     assert r.json()["tsdb_error"] == "ConnectionError: influx down"
     assert r.json()["db"] is True
+
+
+def test_health_is_503_with_the_reason_when_the_pipeline_reports_a_problem(
+    core: BohCore, tsdb: FakeTimeSeries
+) -> None:
+    problem = "oldest unacknowledged message waits for 75.0 s (118 pending)"
+    app = create_app(core=core, tsdb=tsdb, stats=lambda: {"readings": 7, "problems": [problem]})
+    with TestClient(app) as c:
+        r = c.get(f"{V1}/health")
+    assert r.status_code == 503
+    assert (r.json()["ok"], r.json()["db"], r.json()["tsdb"]) == (False, True, True)
+    assert r.json()["ingest_problems"] == [problem]
 
 
 def test_gateways_and_devices(client: TestClient, core: BohCore) -> None:
@@ -85,7 +98,7 @@ def test_latest_readings_pass_filters_to_the_store(client: TestClient, tsdb: Fak
     ]
     r = client.get(f"{V1}/readings/latest", params={"device": "vib-01"})
     assert r.json() == [{"gateway": GW, "device": "vib-01", "metric": "vib_rms_mm_s", "ts": T0, "value": 3.5}]
-    assert tsdb.calls[-1] == ("latest", {"gateway": None, "device": "vib-01", "metric": None})
+    assert tsdb.calls[-1] == ("latest", {"gateways": None, "device": "vib-01", "metric": None})
     assert len(client.get(f"{V1}/readings/latest").json()) == 2
 
 
@@ -93,13 +106,14 @@ def test_series_accepts_iso_and_ns(client: TestClient, tsdb: FakeTimeSeries) -> 
     tsdb.points = [LatestPoint(GW, "vib-01", "vib_rms_mm_s", T0 + i * S, float(i)) for i in range(5)]
     r = client.get(
         f"{V1}/readings/series",
-        params={"device": "vib-01", "metric": "vib_rms_mm_s", "start": T0, "end": T0 + 3 * S},
+        params={"gateway": GW, "device": "vib-01", "metric": "vib_rms_mm_s", "start": T0, "end": T0 + 3 * S},
     )
     assert r.status_code == 200
     assert r.json()["points"] == [[T0, 0.0], [T0 + S, 1.0], [T0 + 2 * S, 2.0]]
     r = client.get(
         f"{V1}/readings/series",
         params={
+            "gateway": GW,
             "device": "d",
             "metric": "m",
             "start": "2025-06-15T00:00:00Z",
@@ -109,6 +123,7 @@ def test_series_accepts_iso_and_ns(client: TestClient, tsdb: FakeTimeSeries) -> 
     )
     assert r.status_code == 200
     assert tsdb.calls[-1][1] == {
+        "gateway": GW,
         "device": "d",
         "metric": "m",
         "start_ns": 1_749_945_600 * S,
@@ -133,17 +148,18 @@ def test_series_accepts_iso_and_ns(client: TestClient, tsdb: FakeTimeSeries) -> 
 def test_series_rejects_bad_ranges_with_a_reason(
     client: TestClient, params: dict[str, object], message: str
 ) -> None:
-    r = client.get(f"{V1}/readings/series", params={"device": "d", "metric": "m", **params})
+    r = client.get(f"{V1}/readings/series", params={"gateway": GW, "device": "d", "metric": "m", **params})
     assert r.status_code == 422
     assert message in r.json()["detail"]
 
 
 def test_series_requires_its_parameters(client: TestClient) -> None:
-    r = client.get(f"{V1}/readings/series", params={"device": "d", "start": T0, "end": T0 + S})
+    r = client.get(f"{V1}/readings/series", params={"gateway": GW, "device": "d", "start": T0, "end": T0 + S})
     assert r.status_code == 422
-    assert r.json()["detail"][0]["loc"] == ["query", "metric"]
+    assert r.json()["errors"][0]["loc"] == ["query", "metric"]
     r = client.get(
-        f"{V1}/readings/series", params={"device": "d", "metric": "m", "start": T0, "end": T0 + S, "every": 0}
+        f"{V1}/readings/series",
+        params={"gateway": GW, "device": "d", "metric": "m", "start": T0, "end": T0 + S, "every": 0},
     )
     assert r.status_code == 422
 
@@ -248,8 +264,22 @@ def test_quarantine_and_summary(client: TestClient, core: BohCore) -> None:
     fault(core)
     low_stock(core)
     (q,) = client.get(f"{V1}/quarantine", params={"reason": "malformed"}).json()
-    assert base64.b64decode(q["payload_b64"]) == b"\xff\x00garbage"
-    assert (q["payload_size"], q["detail"], q["gateway"]) == (9, "bad msgpack", "gw-q")
+    assert "payload_b64" not in q, "a listing carries no payload bodies"
+    assert (q["payload_size"], q["payload_stored"], q["detail"], q["gateway"]) == (
+        9,
+        9,
+        "bad msgpack",
+        "gw-q",
+    )
+    assert q["payload_sha256"] == hashlib.sha256(b"\xff\x00garbage").hexdigest()
+    r = client.get(f"{V1}/quarantine/{q['id']}/payload")
+    assert (r.status_code, r.content, r.headers["content-type"]) == (
+        200,
+        b"\xff\x00garbage",
+        "application/octet-stream",
+    )
+    assert (r.headers["x-payload-size"], r.headers["x-payload-sha256"]) == ("9", q["payload_sha256"])
+    assert client.get(f"{V1}/quarantine/{q['id'] + 99}/payload").status_code == 404
     s = client.get(f"{V1}/summary").json()
     assert (s["alerts"], s["work_orders"], s["replenishment_proposals"], s["quarantined"]) == (1, 1, 1, 1)
     assert s["stock_locations_below_reorder_point"] == 1
@@ -293,3 +323,59 @@ def test_the_api_on_postgresql(client: TestClient, core: BohCore) -> None:
     clear(core)
     assert client.post(f"{V1}/alerts/{alert['id']}/resolve").json()["state"] == "resolved"
     assert client.get(f"{V1}/summary").json()["replenishment_proposals"] == 1
+
+
+@pytest.mark.parametrize("core", ["sqlite", "postgresql"], indirect=True)
+@pytest.mark.parametrize(
+    ("path", "loc"),
+    [
+        (f"/alerts/{2**63}", ["path", "alert_id"]),
+        (f"/alerts/{2**31}", ["path", "alert_id"]),
+        (f"/work-orders/{2**63}", ["path", "work_order_id"]),
+        (f"/replenishment/{2**64}", ["path", "proposal_id"]),
+        (f"/alerts?offset={2**63}", ["query", "offset"]),
+        (f"/devices?offset={2**31}", ["query", "offset"]),
+        (f"/work-orders?alert_id={2**63}", ["query", "alert_id"]),
+        (f"/audit?offset={2**70}", ["query", "offset"]),
+        ("/alerts/0", ["path", "alert_id"]),
+    ],
+)
+def test_integers_beyond_a_column_are_refused_with_the_reason(
+    client: TestClient, path: str, loc: list[str]
+) -> None:
+    r = client.get(V1 + path)
+    assert r.status_code == 422, r.text
+    (error,) = r.json()["errors"]
+    assert error["loc"] == loc
+    assert r.json()["detail"].startswith(".".join(loc) + ": Input should be")
+
+
+@pytest.mark.parametrize("core", ["sqlite", "postgresql"], indirect=True)
+def test_the_largest_integers_a_column_holds_are_answered(client: TestClient) -> None:
+    # row ids are 32-bit INTEGER columns on PostgreSQL
+    assert client.get(f"{V1}/alerts/{2**31 - 1}").status_code == 404
+    for path in ("/alerts", "/work-orders", "/replenishment", "/devices", "/audit", "/quarantine"):
+        assert client.get(V1 + path, params={"offset": 2**31 - 1}).json() == [], path
+    assert client.get(f"{V1}/gateways/g/commands", params={"offset": 2**31 - 1}).json() == []
+
+
+@pytest.mark.parametrize("core", ["sqlite", "postgresql"], indirect=True)
+def test_a_nul_in_a_filter_is_refused_not_a_server_error(client: TestClient) -> None:
+    r = client.get(f"{V1}/alerts", params={"site": "a\x00b"})
+    assert r.status_code == 422
+    assert r.json()["errors"][0]["loc"] == ["query", "site"]
+
+
+def test_errors_have_one_shape(client: TestClient) -> None:
+    for r in (
+        client.get(f"{V1}/alerts/999"),
+        client.get(f"{V1}/alerts", params={"state": "bogus"}),
+        client.get(f"{V1}/alerts", params={"limit": 0}),
+        client.get(f"{V1}/nope"),
+        client.post(f"{V1}/alerts/1/resolve", content=b"\xff{", headers={"content-type": "application/json"}),
+    ):
+        body = r.json()
+        assert r.status_code >= 400
+        assert isinstance(body["detail"], str), r.text
+        assert body["detail"], r.text
+        assert isinstance(body["errors"], list)

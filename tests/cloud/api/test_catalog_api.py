@@ -103,7 +103,7 @@ def test_catalog_errors_are_precise(client: TestClient) -> None:
         json={"site": "store-t1", "rules": [{"condition": "c", "metric": "m", "limit": 1, "hysteresis": 2}]},
     )
     assert r.status_code == 422
-    assert r.json()["detail"][0]["type"] == "extra_forbidden"
+    assert r.json()["errors"][0]["type"] == "extra_forbidden"
 
 
 def test_a_sensor_is_unmapped_through_the_api(client: TestClient, core: BohCore) -> None:

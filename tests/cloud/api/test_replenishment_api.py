@@ -45,7 +45,7 @@ def test_unknown_fields_in_the_body_are_refused(client: TestClient, core: BohCor
     pid = proposal(client, core)
     r = client.post(f"{V1}/replenishment/{pid}/approve", json={"actor": "mgr", "qty": 24})
     assert r.status_code == 422
-    assert r.json()["detail"][0]["loc"] == ["body", "qty"]
+    assert r.json()["errors"][0]["loc"] == ["body", "qty"]
     assert client.get(f"{V1}/replenishment/{pid}").json()["state"] == "proposed"
 
 

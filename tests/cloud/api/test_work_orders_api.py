@@ -75,7 +75,7 @@ def test_unknown_fields_are_refused_and_nothing_changes(
     (wo,) = client.get(f"{V1}/work-orders").json()
     r = client.patch(f"{V1}/work-orders/{wo['id']}", json=body)
     assert r.status_code == 422
-    assert r.json()["detail"][0]["type"] == "extra_forbidden"
+    assert r.json()["errors"][0]["type"] == "extra_forbidden"
     assert client.get(f"{V1}/work-orders/{wo['id']}").json() == wo
     r = client.post(f"{V1}/work-orders/{wo['id']}/transition", json={"to": "in_progress", "assignee": "x"})
     assert r.status_code == 422

@@ -53,9 +53,14 @@ class MemoryApplier:
                 self.watermarks[b.gateway] = wm
             return ApplyOutcome(applied, duplicates, readings, {g: self.watermarks[g] for g in touched})
 
-    def quarantine(self, items: Sequence[QuarantineItem]) -> None:
+    def settled(self, keys: Sequence[tuple[str, int]]) -> set[tuple[str, int]]:
+        with self.lock:
+            return {(g, s) for g, s in keys if s in self.applied[g] or s <= self.watermarks[g]}
+
+    def quarantine(self, items: Sequence[QuarantineItem]) -> int:
         with self.lock:
             self.quarantined.extend(items)
+            return len(items)
 
     def record_status(self, status: GatewayStatus) -> None:
         with self.lock:

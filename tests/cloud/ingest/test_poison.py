@@ -33,8 +33,11 @@ class RulesBug:
             raise ZeroDivisionError("a rule divided by zero")
         return self.core.apply_batches(batches)
 
-    def quarantine(self, items: Sequence[QuarantineItem]) -> None:
-        self.core.quarantine(items)
+    def settled(self, keys: Sequence[tuple[str, int]]) -> set[tuple[str, int]]:
+        return self.core.settled(keys)
+
+    def quarantine(self, items: Sequence[QuarantineItem]) -> int:
+        return self.core.quarantine(items)
 
 
 async def test_a_poison_batch_is_quarantined_and_the_rest_applied(
@@ -55,7 +58,9 @@ async def test_a_poison_batch_is_quarantined_and_the_rest_applied(
     (q,) = core.list_quarantine(reason="apply-failed")
     assert "divided by zero" in q.detail
     assert q.gateway == gw
-    assert [r.device for r in decode_batch(bytes(q.payload)).readings] == ["poison"] * 5  # kept whole
+    assert [r.device for r in decode_batch(core.quarantine_payload(q.id)).readings] == [
+        "poison"
+    ] * 5  # kept whole
     assert core.get_gateway(gw).watermark == 3, "the seq is recorded: the gateway's outbox can move on"
     core.close()
     await store.close()

@@ -33,33 +33,58 @@ def test_a_good_batch_passes_whole(encoding: Encoding) -> None:
 
 
 @pytest.mark.parametrize(
-    ("payload", "reason"),
+    ("payload", "reason", "settled"),
     [
-        (b"", "empty"),
-        (b"\x00\xffgarbage", "not-an-object"),
-        (encode(batch(GOOD))[:-5], "malformed"),
-        (b"{not json", "malformed"),
-        (b"\x81" + b"\x00" * MAX_PAYLOAD_BYTES, "oversized"),
+        (b"", "empty", None),
+        (b"\x00\xffgarbage", "not-an-object", None),
+        (encode(batch(GOOD))[:-5], "malformed", None),
+        (b"{not json", "malformed", None),
+        (b"\x81" + b"\x00" * MAX_PAYLOAD_BYTES, "oversized", None),
         (
             json.dumps({"gateway": "gw-1", "seq": "7", "sent": 1, "readings": [["d", "m", 1, 1.0]]}).encode(),
             "schema",
+            None,
         ),
         (
             json.dumps(
                 {"gateway": "gw-1", "seq": 7, "sent": 1, "readings": [["d", "m", 1, 1.0]], "x": 1}
             ).encode(),
             "schema",
+            7,
         ),
-        (json.dumps({"gateway": "gw-1", "seq": 7, "sent": 1, "readings": []}).encode(), "schema"),
+        (json.dumps({"gateway": "gw-1", "seq": 7, "sent": 1, "readings": []}).encode(), "schema", 7),
         (
             json.dumps({"gateway": "gw-1", "seq": 0, "sent": 1, "readings": [["d", "m", 1, 1.0]]}).encode(),
             "schema",
+            None,
+        ),
+        (
+            json.dumps(
+                {
+                    "gateway": "gw-1",
+                    "seq": 9,
+                    "sent": 1,
+                    "readings": [["d", "m", 1, 1.0]],
+                    "pad": "p" * MAX_PAYLOAD_BYTES,
+                }
+            ).encode(),
+            "oversized",
+            9,
         ),
     ],
 )
-def test_bad_payloads_are_quarantined_whole_with_the_reason(payload: bytes, reason: str) -> None:
+def test_bad_payloads_are_quarantined_whole_with_the_reason(
+    payload: bytes, reason: str, settled: int | None
+) -> None:
+    """A batch refused whole is settled by its seq when (gateway, seq) can still be read."""
     out = check_message(TOPIC, payload, NOW, FUTURE)
-    assert out.batch is None
+    if settled is None:
+        assert out.batch is None
+        assert not out.settled
+    else:
+        assert out.settled
+        assert out.batch is not None
+        assert (out.batch.gateway, out.batch.seq, out.batch.readings) == ("gw-1", settled, [])
     (item,) = out.quarantine
     assert (item.reason, item.topic, item.payload, item.gateway, item.received_ns) == (
         reason,
@@ -125,3 +150,19 @@ def test_a_command_result_is_decoded_and_checked_against_its_topic() -> None:
     )
     assert [q.reason for q in bad.quarantine] == ["schema"]
     assert bad.result is None
+
+
+@pytest.mark.parametrize("bad_ts", [-1, -(2**63), 2**63, 2**64 - 1, 2**70])
+def test_an_unrepresentable_time_rejects_its_reading_not_the_batch(bad_ts: int) -> None:
+    good = ["d", "temp_c", NOW - 10**9, 20.0]
+    payload = json.dumps(
+        {"gateway": "gw-1", "seq": 7, "sent": NOW, "readings": [good, ["d", "temp_c", bad_ts, 1.0], good]}
+    ).encode()
+    out = check_message(TOPIC, payload, NOW, FUTURE)
+    assert out.batch is not None
+    assert [r.ts for r in out.batch.readings] == [NOW - 10**9] * 2
+    (q,) = out.quarantine
+    assert q.reason == "bad-time"
+    assert f"event time {bad_ts}" in q.detail
+    # the reading is kept as it came (in JSON when MessagePack cannot hold its number)
+    assert decode_batch(q.payload).readings == [Reading("d", "temp_c", bad_ts, 1.0)]

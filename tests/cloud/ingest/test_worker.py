@@ -108,8 +108,9 @@ async def test_bad_input_is_quarantined_with_reasons_and_the_good_around_it_kept
             "topic-mismatch": 1,
         }
         assert s.duplicates == 1
-        assert s.readings_stored == 20 + 10 + 20 + 20  # the duplicate is written again, idempotently
-    assert applier.seqs(gw) == {1, 2, 3}
+        assert s.readings_stored == 20 + 10 + 20  # a duplicate is not written again
+    assert applier.seqs(gw) == {1, 2, 3, 5}  # 5 was refused whole (unknown field): settled, empty
+    assert worker.stats.batches_rejected_settled == 1
     assert applier.readings(gw) == 50
     assert applier.seqs(other) == set()
     assert applier.watermarks[gw] == 3
@@ -188,7 +189,9 @@ async def test_a_failing_boh_core_is_retried_and_nothing_is_acknowledged_before(
         await until(lambda: applier.seqs(gw) == {1})
         await until(lambda: worker.stats.mqtt_acks == 1)
         assert worker.stats.apply_retries == 3
-    assert len(await store.series(device="dev-1", metric="temp_c", start_ns=0, end_ns=now_ns())) == 5
+    assert (
+        len(await store.series(gateway=gw, device="dev-1", metric="temp_c", start_ns=0, end_ns=now_ns())) == 5
+    )
     await store.close()
 
 

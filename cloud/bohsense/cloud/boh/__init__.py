@@ -12,6 +12,7 @@ from ._commands import CommandRecord
 from ._core import BohCore
 from ._errors import BohError, CatalogError, InvalidTransition, InvalidValue, NotFound, StateConflict
 from ._lifecycle import ALERT, PROPOSAL, WORK_ORDER, Lifecycle
+from ._reapply import ReapplyResult
 from ._records import (
     AlertRecord,
     Attachment,
@@ -65,6 +66,7 @@ __all__ = [
     "PartUse",
     "ProposalRecord",
     "QuarantineRecord",
+    "ReapplyResult",
     "RuleRecord",
     "RuleSpec",
     "SiteRecord",

@@ -5,12 +5,20 @@ locked first (by id), so concurrent workers serialise per gateway and never appl
 twice; what the readings change is in ``_effects`` (which locks lanes and rules next).
 Seqs at or below a gateway's watermark are represented by the watermark alone; only seqs
 above it (gaps not yet filled) get an ``ingest_seq`` row, pruned as the watermark passes.
+A batch's ``floor`` settles the seqs below it, but never more than the batch's own seq can
+justify (a floor is capped at its seq, whatever the decoder let through).
+
+The in-memory caches (gateways and devices known to exist) change only after the
+transaction commits: ``apply`` returns what it learnt (``Learnt``) and the caller hands it to
+``learn`` once committed, so a rolled-back call leaves no trace in them.
 """
 
 from __future__ import annotations
 
+import hashlib
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from math import isfinite
 from typing import Any
 
@@ -27,7 +35,7 @@ from ._effects import Effects
 from ._models import AuditEntry, Device, Gateway, IngestSeq, QuarantineRow
 from .rules import ConditionEngine, StockEngine
 
-__all__ = ["AUTO", "PENDING", "UNKNOWN_GATEWAY", "Applier"]
+__all__ = ["AUTO", "PENDING", "UNKNOWN_GATEWAY", "Applier", "Learnt"]
 
 #: gateway registrations (``Gateway.registration``); "catalog" is the third
 PENDING = "pending"
@@ -59,6 +67,15 @@ UNITS_METRIC = "units"
 LAST_SEEN_RESOLUTION_NS = 10 * 1_000_000_000
 
 
+@dataclass(slots=True)
+class Learnt:
+    """What one ``apply`` call found to exist, for the caches once its transaction committed."""
+
+    #: gateways found registered (by the catalog, or auto-registered)
+    trusted: set[str] = field(default_factory=set)
+    last_seen: dict[tuple[str, str], int] = field(default_factory=dict)
+
+
 class Applier:
     """Applies batches; holds the catalog mappings in memory (see ``refresh``)."""
 
@@ -78,6 +95,11 @@ class Applier:
         self._trusted: set[str] = set()  # gateways registered by the catalog (or auto-registered)
         self._last_seen: dict[tuple[str, str], int] = {}  # devices known to exist, with last_seen written
 
+    @property
+    def auto_register(self) -> bool:
+        """Whether a gateway that reports is trusted at the site it claims (demo and dev mode)."""
+        return self._auto_register
+
     def stale(self) -> bool:
         return time.monotonic() - self._cache.loaded_at > self._ttl
 
@@ -92,7 +114,7 @@ class Applier:
         self._cache = cache
 
     def _register(
-        self, conn: Connection, gateways: list[str], by_gw: dict[str, list[ReadingBatch]]
+        self, conn: Connection, gateways: list[str], by_gw: dict[str, list[ReadingBatch]], learnt: Learnt
     ) -> set[str]:
         """Look up (or record) gateways not known as registered; return those still pending.
 
@@ -116,19 +138,25 @@ class Applier:
             ]
             conn.execute(conflict_insert(conn, Gateway).on_conflict_do_nothing(), rows)
             found.update({g: PENDING if retired is not None else r for g, r, retired in conn.execute(lookup)})
-        self._trusted.update(g for g in gateways if found[g] != PENDING)
+        learnt.trusted.update(g for g in gateways if found[g] != PENDING)
         return {g for g in gateways if found[g] == PENDING}
 
     # -- the call ------------------------------------------------------------------------
 
-    def apply(self, conn: Connection, batches: Sequence[ReadingBatch]) -> ApplyOutcome:
+    def learn(self, learnt: Learnt) -> None:
+        """Take in what a committed ``apply`` call found (never call it after a rollback)."""
+        self._trusted |= learnt.trusted
+        self._last_seen.update(learnt.last_seen)
+
+    def apply(self, conn: Connection, batches: Sequence[ReadingBatch]) -> tuple[ApplyOutcome, Learnt]:
         now = self._clock()
+        learnt = Learnt()
         by_gw: dict[str, list[ReadingBatch]] = {}
         for b in batches:
             by_gw.setdefault(b.gateway, []).append(b)
         gateways = sorted(by_gw)
         unknown = [g for g in gateways if g not in self._trusted]
-        pending = self._register(conn, unknown, by_gw) if unknown else set()
+        pending = self._register(conn, unknown, by_gw, learnt) if unknown else set()
         marks: dict[str, int] = {g: wm for g, wm in conn.execute(_LOCK_GATEWAYS, {"ids": gateways})}
         # the gaps above every watermark, in one query (the table holds only those)
         gaps: dict[str, set[int]] = {}
@@ -145,7 +173,7 @@ class Applier:
             new: set[int] = set()
             floor = 0
             for b in by_gw[g]:
-                floor = max(floor, b.floor)
+                floor = max(floor, min(b.floor, b.seq))
                 if b.seq <= wm or b.seq in above or b.seq in new:
                     duplicates += 1
                     continue
@@ -171,14 +199,15 @@ class Applier:
         if held:
             fresh = [b for b in fresh if b.gateway not in pending]
             conn.execute(insert(QuarantineRow), [_held_row(b, now) for b in held])
-        readings = self._apply_readings(conn, fresh, now) if fresh else 0
-        return ApplyOutcome(
+        readings = self.apply_readings(conn, fresh, now, learnt) if fresh else 0
+        outcome = ApplyOutcome(
             applied=len(fresh),
             duplicates=duplicates,
             readings_applied=readings,
             held=len(held),
             watermarks=marks,
         )
+        return outcome, learnt
 
     def revise_proposals(self, conn: Connection) -> None:
         """Let the rule re-size unapproved proposals after a catalog change (new parameters)."""
@@ -187,7 +216,7 @@ class Applier:
         if audit:
             conn.execute(insert(AuditEntry), audit)
 
-    def release_held(self, conn: Connection, gateway: str | None = None) -> dict[str, int]:
+    def release_held(self, conn: Connection, learnt: Learnt, gateway: str | None = None) -> dict[str, int]:
         """Apply the held batches of gateways registered since, in seq order; drop them from quarantine.
 
         Their seqs were recorded when they arrived, so they are applied here exactly once;
@@ -204,14 +233,16 @@ class Applier:
         if not rows:
             return {}
         batches = sorted((decode_batch(bytes(r.payload)) for r in rows), key=lambda b: (b.gateway, b.seq))
-        self._apply_readings(conn, batches, self._clock())
+        self.apply_readings(conn, batches, self._clock(), learnt)
         conn.execute(delete(QuarantineRow).where(q.id.in_([r.id for r in rows])))
         released: dict[str, int] = {}
         for r in rows:
             released[r.gateway] = released.get(r.gateway, 0) + 1
         return released
 
-    def _apply_readings(self, conn: Connection, batches: Sequence[ReadingBatch], now: int) -> int:
+    def apply_readings(
+        self, conn: Connection, batches: Sequence[ReadingBatch], now: int, learnt: Learnt
+    ) -> int:
         """Stock and rule effects of the readings, and which devices were seen when.
 
         A batch is first reduced to the set of its devices (a C-speed pass); only the
@@ -263,7 +294,7 @@ class Applier:
                 if rule_ids:
                     for rid in rule_ids:
                         points.setdefault(rid, []).append((ts, value))
-        self._touch_devices(conn, seen)
+        self._touch_devices(conn, seen, learnt)
         audit: list[dict[str, Any]] = []
         if lanes:
             self._effects.apply_lanes(conn, self._cache, lanes, now, audit)
@@ -273,7 +304,9 @@ class Applier:
             conn.execute(insert(AuditEntry), audit)
         return count
 
-    def _touch_devices(self, conn: Connection, seen: dict[tuple[str, str], list[int]]) -> None:
+    def _touch_devices(
+        self, conn: Connection, seen: dict[tuple[str, str], list[int]], learnt: Learnt
+    ) -> None:
         known = self._last_seen
         new = [k for k in seen if k not in known]
         if new:
@@ -304,10 +337,11 @@ class Applier:
                 moved,
             )
         for row in moved:
-            known[(row["b_gw"], row["b_dev"])] = row["b_last"]
+            learnt.last_seen[(row["b_gw"], row["b_dev"])] = row["b_last"]
 
 
 def _held_row(b: ReadingBatch, now: int) -> dict[str, Any]:
+    payload = encode(b)
     return {
         "topic": readings_topic(b.gateway),
         "gateway": b.gateway,
@@ -316,6 +350,8 @@ def _held_row(b: ReadingBatch, now: int) -> dict[str, Any]:
             f"gateway {b.gateway!r} is not in the catalog (claims site {b.site!r}): batch seq {b.seq}"
             f" ({len(b.readings)} readings) is held until the catalog registers the gateway"
         ),
-        "payload": encode(b),
+        "payload": payload,
+        "payload_size": len(payload),
+        "payload_sha256": hashlib.sha256(payload).hexdigest(),
         "received_ns": now,
     }

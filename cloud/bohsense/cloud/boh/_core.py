@@ -17,13 +17,14 @@ from ..ports import ApplyOutcome, QuarantineItem
 from . import _catalog_read as cr
 from . import _queries as q
 from . import _work_orders as wo
-from ._apply import Applier
+from ._apply import Applier, Learnt
 from ._catalog import read_catalog, upsert_catalog
 from ._catalog_ops import CatalogOps
 from ._catalog_read import AssetRecord, LocationRecord, SiteRecord, SkuRecord
 from ._commands import (
     CommandRecord,
     create_command,
+    expire_commands,
     get_command,
     list_commands,
     record_result,
@@ -36,10 +37,13 @@ from ._models import (
     Alert,
     AuditEntry,
     Gateway,
+    IngestSeq,
     QuarantineRow,
     ReplenishmentProposal,
     WorkOrder,
 )
+from ._quarantine import DEFAULT_QUOTA, quarantine_payload, store_quarantine
+from ._reapply import ReapplyResult, reapply
 from ._records import (
     AlertRecord,
     AuditRecord,
@@ -53,8 +57,10 @@ from ._records import (
     WorkOrderChanges,
     WorkOrderRecord,
 )
-from ._registry import record_status
+from ._silence import SilenceSweep, sweep_silence
+from ._status import record_status
 from ._transitions import move, set_quantity
+from ._unavailable import unavailable_as_core_unavailable
 from .rules import ConditionEngine, ReorderPoint, StockEngine, ThresholdCondition
 
 __all__ = ["BohCore"]
@@ -69,6 +75,10 @@ class BohCore:
 
     Nothing connects until a method is called. Call ``migrate()`` once before use. Every
     method is one transaction and safe to call from several threads and processes.
+
+    The ingest seam (``apply_batches``, ``quarantine``, ``record_status``,
+    ``record_command_result``) raises ``ports.CoreUnavailable`` when the database cannot
+    take the call (see ``_unavailable``); any other error may be the data's.
     """
 
     def __init__(
@@ -79,6 +89,7 @@ class BohCore:
         stock_engine: StockEngine | None = None,
         clock: Callable[[], int] = now_ns,
         cache_ttl_s: float = 30.0,
+        quarantine_quota: int = DEFAULT_QUOTA,
         auto_register: bool = False,
     ) -> None:
         """``auto_register``: trust any gateway that reports, at the site it claims (demos and
@@ -86,6 +97,7 @@ class BohCore:
         gateway is recorded ``pending`` and its batches are held in quarantine
         (``unknown-gateway``) until the catalog registers it, then applied."""
         self._engine = make_engine(database_url)
+        self._quarantine_quota = quarantine_quota
         self._clock = clock
         self._auto_register = auto_register
         self._applier = Applier(
@@ -164,11 +176,14 @@ class BohCore:
         for registered gateways (``"*"``: all of them) is applied."""
         with self._refresh_lock, self._engine.connect() as conn:
             self._applier.refresh(conn)
+        learnt = Learnt()
+        released: dict[str, int] = {}
         with self._apply_lock, write_conn(self._engine) as conn:
             self._applier.revise_proposals(conn)
-            if release_for is None:
-                return {}
-            released = self._applier.release_held(conn, None if release_for == "*" else release_for)
+            if release_for is not None:
+                released = self._applier.release_held(
+                    conn, learnt, None if release_for == "*" else release_for
+                )
             now = self._clock()
             for gateway, n in sorted(released.items()):
                 conn.execute(
@@ -182,6 +197,7 @@ class BohCore:
                         detail={"released": n},
                     )
                 )
+        self._applier.learn(learnt)  # after the commit: a rollback leaves the caches as they were
         return released
 
     def release_held(self, gateway: str, *, actor: str) -> int:
@@ -209,34 +225,89 @@ class BohCore:
         """Apply new batches once (duplicates by ``(gateway, seq)`` are counted and skipped), in one transaction."""
         if not batches:
             return ApplyOutcome()
-        if self._applier.stale():
-            with self._refresh_lock, self._engine.connect() as conn:
-                self._applier.refresh(conn)
-        with self._apply_lock, write_conn(self._engine) as conn:
-            return self._applier.apply(conn, batches)
+        with unavailable_as_core_unavailable():
+            if self._applier.stale():
+                with self._refresh_lock, self._engine.connect() as conn:
+                    self._applier.refresh(conn)
+            with self._apply_lock:
+                with write_conn(self._engine) as conn:
+                    outcome, learnt = self._applier.apply(conn, batches)
+                self._applier.learn(learnt)  # committed
+            return outcome
 
-    def quarantine(self, items: Sequence[QuarantineItem]) -> None:
+    def settled(self, keys: Sequence[tuple[str, int]]) -> set[tuple[str, int]]:
+        """The ``(gateway, seq)`` of ``keys`` applied before or below their gateway's watermark."""
+        if not keys:
+            return set()
+        gateways = sorted({g for g, _ in keys})
+        seqs = sorted({s for _, s in keys})
+        with unavailable_as_core_unavailable(), self._engine.connect() as conn:
+            found = conn.execute(select(Gateway.id, Gateway.watermark).where(Gateway.id.in_(gateways)))
+            marks: dict[str, int] = {g: wm for g, wm in found}
+            above = select(IngestSeq.gateway, IngestSeq.seq).where(
+                IngestSeq.gateway.in_(gateways), IngestSeq.seq.in_(seqs)
+            )
+            gaps = {(g, s) for g, s in conn.execute(above)}
+        return {(g, s) for g, s in keys if s <= marks.get(g, 0) or (g, s) in gaps}
+
+    def quarantine(self, items: Sequence[QuarantineItem]) -> int:
+        """Keep ``items`` (large payloads as a prefix with size and hash) within each gateway's
+        quota; return how many were stored (see ``_quarantine``)."""
         if not items:
-            return
-        rows = [
-            {
-                "topic": i.topic,
-                "gateway": i.gateway,
-                "reason": i.reason,
-                "detail": i.detail,
-                "payload": i.payload,
-                "received_ns": i.received_ns,
-            }
-            for i in items
-        ]
-        with write_conn(self._engine) as conn:
-            conn.execute(insert(QuarantineRow), rows)
+            return 0
+        with unavailable_as_core_unavailable(), write_conn(self._engine) as conn:
+            return store_quarantine(conn, items, self._quarantine_quota)
+
+    def get_quarantine(self, quarantine_id: int) -> QuarantineRecord:
+        with session(self._engine) as s:
+            found = q.list_quarantine(s, None, None, 1, 0, quarantine_id)
+        if not found:
+            raise NotFound("quarantine item", quarantine_id)
+        return found[0]
+
+    def quarantine_payload(self, quarantine_id: int) -> bytes:
+        """The stored bytes of one quarantine item (``NotFound`` if there is none)."""
+        with self._engine.connect() as conn:
+            return quarantine_payload(conn, quarantine_id)
 
     def record_status(self, status: GatewayStatus) -> None:
-        """Upsert the gateway's state (a status older than the one recorded is ignored); see
-        ``_registry``: the catalog's site is never overwritten by what a status claims."""
-        with write_conn(self._engine) as conn:
-            record_status(conn, status, auto_register=self._auto_register, now=self._clock())
+        """Upsert the gateway's state; a status the recorded one supersedes is ignored
+        (the ordering rule is ``_status_order``: connection epoch, then birth before end, then ts).
+
+        The site a status names is kept as ``claimed_site``; it never moves a gateway the
+        catalog placed (a mismatch is audited once). An unknown gateway is recorded
+        ``pending`` (or ``auto``, at its claimed site, in auto-register mode).
+        """
+        with unavailable_as_core_unavailable(), write_conn(self._engine) as conn:
+            record_status(conn, status, self._clock(), auto_register=self._auto_register)
+
+    def reapply_quarantined(self, ids: Sequence[int], *, actor: str) -> list[ReapplyResult]:
+        """Apply ``apply-failed`` quarantine items again, each in its own transaction; an item
+        applied leaves the quarantine (audited), one that fails again stays with the reason.
+        Raises ``NotFound`` (before applying anything) if an id is not in the quarantine."""
+        with self._engine.connect() as conn:
+            c = QuarantineRow.__table__.c
+            present = set(conn.scalars(select(c.id).where(c.id.in_(list(ids)))))
+        missing = [i for i in ids if i not in present]
+        if missing:
+            raise NotFound("quarantine item", missing[0])
+        results: list[ReapplyResult] = []
+        for qid in ids:
+            with self._apply_lock:
+                if self._applier.stale():
+                    with self._refresh_lock, self._engine.connect() as conn:
+                        self._applier.refresh(conn)
+                try:
+                    with write_conn(self._engine) as conn:
+                        result, learnt = reapply(conn, self._applier, qid, actor, self._clock())
+                except NotFound:
+                    raise
+                except Exception as exc:  # reported per item: the item stays in the quarantine
+                    result, learnt = ReapplyResult(qid, False, f"failed again: {exc!r:.300}"), None
+                if learnt is not None:
+                    self._applier.learn(learnt)  # committed
+            results.append(result)
+        return results
 
     # -- gateway commands ----------------------------------------------------------------
 
@@ -258,7 +329,7 @@ class BohCore:
 
     def record_command_result(self, result: CommandResult) -> None:
         """Settle the command ``result.id`` with the gateway's outcome (once; repeats change nothing)."""
-        with write_conn(self._engine) as conn:
+        with unavailable_as_core_unavailable(), write_conn(self._engine) as conn:
             record_result(conn, result, self._clock())
 
     def get_command(self, command_id: str) -> CommandRecord:
@@ -371,6 +442,27 @@ class BohCore:
 
     def reject_proposal(self, proposal_id: int, *, actor: str, note: str = "") -> ProposalRecord:
         return self.transition_proposal(proposal_id, "rejected", actor=actor, note=note)
+
+    # -- time-driven jobs (run by the cloud's scheduler) ------------------------------------
+
+    def sweep_silence(
+        self, *, gateway_timeout_s: float, device_timeout_s: float, listening_since_ns: int = 0
+    ) -> SilenceSweep:
+        """Open an alert per gateway / device silent past its timeout (0: never); resolve
+        those heard again. See ``_silence`` for what silent means."""
+        with write_conn(self._engine) as conn:
+            return sweep_silence(
+                conn,
+                self._clock(),
+                gateway_timeout_ns=int(gateway_timeout_s * 1e9),
+                device_timeout_ns=int(device_timeout_s * 1e9),
+                listening_since_ns=listening_since_ns,
+            )
+
+    def expire_commands(self, *, timeout_s: float) -> list[str]:
+        """Commands still ``sent`` after ``timeout_s`` become ``expired``; their ids."""
+        with write_conn(self._engine) as conn:
+            return expire_commands(conn, self._clock(), int(timeout_s * 1e9))
 
     # -- queries -------------------------------------------------------------------------
 

@@ -53,6 +53,8 @@ NAMING = {
 #: The predicates of the "one open per key" partial unique indexes; they must list the
 #: ``open`` states of the lifecycles in ``_lifecycle`` (a test checks they agree).
 OPEN_ALERT_WHERE = "state IN ('open', 'acknowledged')"
+#: one open alert per subject (a gateway or device gone silent) and condition
+OPEN_SUBJECT_WHERE = OPEN_ALERT_WHERE + " AND subject <> ''"
 OPEN_PROPOSAL_WHERE = "state IN ('proposed', 'approved', 'ordered')"
 
 
@@ -79,6 +81,8 @@ class Gateway(Base):
     site: Mapped[str] = mapped_column(String(64), default="")
     state: Mapped[str] = mapped_column(String(16), default="unknown")  # online / offline / lost
     last_status_ns: Mapped[int | None]
+    #: the connection epoch of the recorded status (GatewayStatus.epoch; None: none given)
+    status_epoch: Mapped[int | None]
     version: Mapped[str] = mapped_column(String(64), default="")
     dropped: Mapped[int] = mapped_column(default=0)
     next_seq: Mapped[int] = mapped_column(default=0)
@@ -210,9 +214,20 @@ class Alert(Base):
             sqlite_where=text(OPEN_ALERT_WHERE),
             postgresql_where=text(OPEN_ALERT_WHERE),
         ),
+        Index(
+            "uq_alerts_open_subject_condition",
+            "subject",
+            "condition",
+            unique=True,
+            sqlite_where=text(OPEN_SUBJECT_WHERE),
+            postgresql_where=text(OPEN_SUBJECT_WHERE),
+        ),
     )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    asset_id: Mapped[str] = mapped_column(ForeignKey("assets.id"))
+    #: the asset of a condition alert; None for an alert about a gateway or unmapped device
+    asset_id: Mapped[str | None] = mapped_column(ForeignKey("assets.id"))
+    #: what a non-condition alert is about (``gateway:<id>``, ``device:<gw>/<dev>``), else ""
+    subject: Mapped[str] = mapped_column(String(200), default="", server_default="")
     site: Mapped[str] = mapped_column(String(64))
     condition: Mapped[str] = mapped_column(String(64))
     severity: Mapped[str] = mapped_column(String(16))
@@ -302,8 +317,10 @@ class QuarantineRow(Base):
     gateway: Mapped[str] = mapped_column(String(64), default="", index=True)
     reason: Mapped[str] = mapped_column(String(32), index=True)
     detail: Mapped[str] = mapped_column(Text)
-    payload: Mapped[bytes] = mapped_column(LargeBinary)
+    payload: Mapped[bytes] = mapped_column(LargeBinary)  # whole, or its first bytes when large
     received_ns: Mapped[int]
+    payload_size: Mapped[int] = mapped_column(default=0, server_default="0")  # migration 0003
+    payload_sha256: Mapped[str] = mapped_column(String(64), default="", server_default="")
 
 
 class GatewayCommandRow(Base):

@@ -85,6 +85,7 @@ def alert_record(a: Alert) -> AlertRecord:
         a.cleared_ns,
         dict(a.evidence),
         a.what_to_check,
+        a.subject,
     )
 
 
@@ -283,14 +284,22 @@ def list_audit(
     return [audit_record(a) for a in s.scalars(_page(q, limit, offset))]
 
 
+#: bytes of a quarantined payload shown in a listing
+PREVIEW_BYTES = 256
+
+
 def list_quarantine(
-    s: Session, reason: str | None, gateway: str | None, limit: int, offset: int
+    s: Session, reason: str | None, gateway: str | None, limit: int, offset: int, qid: int | None = None
 ) -> list[QuarantineRecord]:
-    q = select(QuarantineRow).order_by(QuarantineRow.id.desc())
-    q = _where(q, (QuarantineRow.reason, reason), (QuarantineRow.gateway, gateway))
+    c = QuarantineRow.__table__.c
+    q = select(
+        c.id, c.topic, c.gateway, c.reason, c.detail, c.received_ns, c.payload_size,
+        func.length(c.payload), c.payload_sha256, func.substr(c.payload, 1, PREVIEW_BYTES),
+    ).order_by(c.id.desc())  # fmt: skip
+    q = _where(q, (QuarantineRow.reason, reason), (QuarantineRow.gateway, gateway), (c.id, qid))
     return [
-        QuarantineRecord(r.id, r.topic, r.gateway, r.reason, r.detail, r.payload, r.received_ns)
-        for r in s.scalars(_page(q, limit, offset))
+        QuarantineRecord(qid, topic, gw, why, detail, at, size, int(stored or 0), sha, bytes(preview or b""))
+        for qid, topic, gw, why, detail, at, size, stored, sha, preview in s.execute(_page(q, limit, offset))
     ]
 
 

@@ -66,7 +66,7 @@ class StockLevelRecord:
 @dataclass(frozen=True, slots=True)
 class AlertRecord:
     id: int
-    asset_id: str
+    asset_id: str | None
     site: str
     condition: str
     severity: str
@@ -76,6 +76,7 @@ class AlertRecord:
     cleared_ns: int | None
     evidence: dict[str, Any]
     what_to_check: str
+    subject: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,13 +181,18 @@ class AuditRecord:
 
 @dataclass(frozen=True, slots=True)
 class QuarantineRecord:
+    """One quarantine item without its payload (``BohCore.quarantine_payload`` has the bytes)."""
+
     id: int
     topic: str
     gateway: str
     reason: str
     detail: str
-    payload: bytes
     received_ns: int
+    payload_size: int  # of the payload as it came
+    payload_stored: int  # bytes kept: the whole payload, or its first bytes when it was large
+    payload_sha256: str  # of the payload as it came
+    payload_preview: bytes  # its first bytes, for a person
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,36 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from urllib.parse import unquote, urlsplit
+
+from bohsense.contracts.broker import BrokerAddress, parse_broker_url
 
 __all__ = ["BrokerAddress", "IngestConfig", "parse_broker_url"]
-
-
-@dataclass(frozen=True, slots=True)
-class BrokerAddress:
-    host: str
-    port: int
-    tls: bool = False
-    username: str | None = None
-    password: str | None = None
-
-
-def parse_broker_url(url: str) -> BrokerAddress:
-    """``mqtt://[user:pass@]host[:1883]`` or ``mqtts://…[:8883]``."""
-    parts = urlsplit(url)
-    scheme = parts.scheme.lower()
-    if scheme not in ("mqtt", "mqtts", "tcp", "ssl"):
-        raise ValueError(f"broker URL {url!r} must start with mqtt:// or mqtts://")
-    if not parts.hostname:
-        raise ValueError(f"broker URL {url!r} has no host")
-    tls = scheme in ("mqtts", "ssl")
-    return BrokerAddress(
-        host=parts.hostname,
-        port=parts.port or (8883 if tls else 1883),
-        tls=tls,
-        username=unquote(parts.username) if parts.username else None,
-        password=unquote(parts.password) if parts.password else None,
-    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,3 +32,10 @@ class IngestConfig:
     retry_initial_s: float = 0.05
     retry_max_s: float = 5.0
     publish_acks: bool = True
+    #: ``/health`` reports a stall when a message waits unacknowledged, or BOH calls keep
+    #: failing, for longer than this
+    stall_after_s: float = 60.0
+    #: rejects kept per gateway: a token bucket of this rate and burst (``apply-failed`` exempt);
+    #: the rest are counted (``quarantine_dropped``) and acknowledged
+    quarantine_rate_per_s: float = 10.0
+    quarantine_burst: int = 200

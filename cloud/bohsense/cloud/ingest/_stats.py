@@ -23,8 +23,13 @@ class IngestStats:
     duplicates: int = 0  # batches the BOH core had applied before (redelivery, replay)
     quarantined: int = 0  # quarantine items (whole payloads or single readings)
     quarantined_by_reason: Counter[str] = field(default_factory=Counter)
+    quarantine_dropped: int = 0  # rejects not kept: over their gateway's rate (counted, acknowledged)
+    quarantine_dropped_by_reason: Counter[str] = field(default_factory=Counter)
+    quarantine_over_quota: int = 0  # rejects the BOH core did not keep: their gateway's quota is full
+    batches_rejected_settled: int = 0  # batches rejected whole whose seq was settled (and acknowledged)
     storage_retries: int = 0  # writes retried because the store was unavailable
     apply_retries: int = 0  # BOH core calls retried after an error
+    apply_failing_since_ns: int = 0  # wall time the current run of failing BOH calls began; 0: none
     acks_published: int = 0  # CloudAck messages published
     mqtt_acks: int = 0  # MQTT messages acknowledged to the broker after commit
     reconnects: int = 0  # broker connections lost or refused
@@ -32,8 +37,12 @@ class IngestStats:
     lag_ms: float = 0.0  # last commit: first message received → acknowledged
     event_lag_ms: float = 0.0  # last commit: newest batch's ``sent`` → acknowledged
     storage_down: bool = False
+    subscribed: bool = False  # every subscription granted at QoS 1 on the current connection
+    subscription_error: str = ""  # why the last subscription failed (empty once one succeeds)
+    oldest_unacked_ns: int = 0  # wall time the oldest message still unacknowledged arrived; 0: none
 
     def as_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {name: getattr(self, name) for name in self.__slots__}
         out["quarantined_by_reason"] = dict(self.quarantined_by_reason)
+        out["quarantine_dropped_by_reason"] = dict(self.quarantine_dropped_by_reason)
         return out

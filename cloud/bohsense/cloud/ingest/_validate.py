@@ -4,7 +4,7 @@ No I/O. A payload that cannot be a v1 message is quarantined whole with the code
 reason (``malformed``, ``schema``, ``oversized``, ``empty``, ``not-an-object``); a batch
 published on another gateway's topic is quarantined whole (``topic-mismatch``); a topic
 outside the v1 tree is quarantined (``topic``). A single reading with an impossible
-event time (``bad-time``) or a non-finite value (``bad-value``) is quarantined on its
+event time (``bad-time``: before 2000, beyond the skew allowance, negative or beyond 64 bits) or a non-finite value (``bad-value``) is quarantined on its
 own and the rest of its batch is kept: the accepted batch is then a trimmed copy with
 the same ``(gateway, seq)``, possibly with no readings at all, so that its sequence
 number is still applied and the gateway's watermark can move past it.
@@ -20,7 +20,15 @@ from typing import Any
 import msgspec
 
 from bohsense.cloud.ports import QuarantineItem
-from bohsense.contracts.codec import PayloadError, decode_batch, decode_result, decode_status, encode
+from bohsense.contracts.codec import (
+    Encoding,
+    PayloadError,
+    decode_batch,
+    decode_result,
+    decode_status,
+    encode,
+    read_batch_identity,
+)
 from bohsense.contracts.schema import CommandResult, GatewayStatus, Reading, ReadingBatch
 from bohsense.contracts.timeutil import EARLIEST_VALID_NS, check_event_time
 from bohsense.contracts.topics import TopicError, parse_topic
@@ -49,6 +57,8 @@ class Checked:
     status: GatewayStatus | None = None
     result: CommandResult | None = None
     quarantine: list[QuarantineItem] = field(default_factory=list)
+    #: the batch was rejected whole and ``batch`` is an empty one with its seq, to settle it
+    settled: bool = False
 
 
 def _reject(topic: str, payload: bytes, reason: str, detail: str, now: int, gateway: str = "") -> Checked:
@@ -74,6 +84,10 @@ def check_message(topic: str, payload: bytes, now: int, max_future_ns: int) -> C
             message = decode(payload)
         except PayloadError as exc:
             return _reject(topic, payload, exc.reason, exc.detail, now, gateway)
+        if kind == "status" and message.ts > now + max_future_ns:
+            # event time decides which status wins: one from the far future would freeze the
+            # gateway's state, so it counts as sent at the latest possible moment
+            message = msgspec.structs.replace(message, ts=now + max_future_ns)
         if message.gateway != gateway:
             return _reject(
                 topic,
@@ -89,7 +103,7 @@ def check_message(topic: str, payload: bytes, now: int, max_future_ns: int) -> C
     try:
         batch = decode_batch(payload)
     except PayloadError as exc:
-        return _reject(topic, payload, exc.reason, exc.detail, now, gateway)
+        return _settle(topic, payload, exc, now, gateway)
     if batch.gateway != gateway:
         return _reject(
             topic,
@@ -106,6 +120,21 @@ def check_message(topic: str, payload: bytes, now: int, max_future_ns: int) -> C
     return Checked(batch=batch)
 
 
+def _settle(topic: str, payload: bytes, exc: PayloadError, now: int, gateway: str) -> Checked:
+    """Quarantine a batch refused whole; when its ``(gateway, seq)`` can still be read (and it
+    is this topic's gateway), settle that seq with an empty batch: the CloudAck then covers
+    it and the gateway deletes it, instead of resending a batch that can never be accepted."""
+    ident = read_batch_identity(payload)
+    if ident is None or ident[0] != gateway:
+        return _reject(topic, payload, exc.reason, exc.detail, now, gateway)
+    seq = ident[1]
+    detail = f"{exc.detail}; batch seq {seq} is settled: its gateway will not send it again"
+    out = _reject(topic, payload, exc.reason, detail, now, gateway)
+    out.batch = ReadingBatch(gateway=gateway, seq=seq, sent=now, readings=[])
+    out.settled = True
+    return out
+
+
 def _trim(topic: str, batch: ReadingBatch, now: int, max_future_ns: int) -> Checked:
     """Keep the good readings of ``batch``; quarantine each bad one on its own."""
     good: list[Reading] = []
@@ -119,10 +148,14 @@ def _trim(topic: str, batch: ReadingBatch, now: int, max_future_ns: int) -> Chec
             good.append(r)
             continue
         single = msgspec.structs.replace(batch, readings=[r])
+        try:
+            kept = encode(single)
+        except OverflowError:  # a time beyond 64 bits came in JSON: keep it in JSON
+            kept = encode(single, Encoding.JSON)
         out.quarantine.append(
             QuarantineItem(
                 topic,
-                encode(single),
+                kept,
                 reason,
                 f"reading {i} ({r.device}/{r.metric}) of batch seq {batch.seq}: {why}",
                 now,

@@ -35,14 +35,16 @@ import ssl
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any, TypeVar, cast
+from typing import Any, cast
 
 import aiomqtt
 import msgspec
 import paho.mqtt.client as paho
 
 from bohsense.cloud.ingest._backoff import Backoff
+from bohsense.cloud.ingest._commit import Committer, Stopping
 from bohsense.cloud.ingest._config import IngestConfig, parse_broker_url
+from bohsense.cloud.ingest._health import SubscriptionRefused, check_granted, pipeline_problems
 from bohsense.cloud.ingest._stats import IngestStats
 from bohsense.cloud.ingest._validate import Checked, check_message
 from bohsense.cloud.ports import ApplyOutcome, BatchApplier, QuarantineItem, StatusRecorder
@@ -50,13 +52,13 @@ from bohsense.cloud.tsdb import StorageRejected, StorageUnavailable, TimeSeriesS
 from bohsense.contracts.codec import encode
 from bohsense.contracts.schema import CloudAck, CommandResult, GatewayCommand, GatewayStatus, ReadingBatch
 from bohsense.contracts.topics import (
-    ALL_READINGS,
-    ALL_RESULTS,
-    ALL_STATUS,
     ack_topic,
+    cloud_subscriptions,
     cmd_topic,
     readings_topic,
+    result_topic,
     shared,
+    status_topic,
 )
 
 __all__ = ["CommandNotSent", "IngestWorker"]
@@ -70,10 +72,6 @@ class CommandNotSent(RuntimeError):
 _GROUP_COMMIT = 4
 
 log = logging.getLogger(__name__)
-T = TypeVar("T")
-
-#: failed attempts of one commit's BOH call before looking for a poison batch in it
-_ATTEMPTS_BEFORE_ISOLATING = 3
 
 _Inbox = collections.deque[tuple[str, bytes, int, int]]  # topic, payload, mid, qos
 
@@ -87,6 +85,7 @@ class _Chunk:
     acks: list[tuple[int, int]] = field(default_factory=list)  # (mid, qos) in arrival order
     readings: int = 0
     started: float = 0.0  # loop time of the first message
+    parts: int = 1  # chunks merged into this one (group commit)
 
     def __bool__(self) -> bool:
         return bool(self.acks)
@@ -98,6 +97,7 @@ class _Chunk:
         self.quarantine.extend(later.quarantine)
         self.acks.extend(later.acks)
         self.readings += later.readings
+        self.parts += later.parts
 
 
 class IngestWorker:
@@ -118,6 +118,15 @@ class IngestWorker:
         self.connected = asyncio.Event()
         self._broker = parse_broker_url(config.broker_url)
         self._client: aiomqtt.Client | None = None
+        self._committer = Committer(applier, config, self.stats, asyncio.Event())
+        #: (gateway, seq) of batches written to the store whose chunk is not yet applied
+        self._unapplied: set[tuple[str, int]] = set()
+        #: wall time of the first message of every chunk not yet acknowledged, oldest first
+        self._unacked_since: collections.deque[int] = collections.deque()
+
+    def problems(self) -> list[str]:
+        """Why the pipeline is not working now (empty when it is): for ``/health``."""
+        return pipeline_problems(self.stats, time.time_ns(), self.config.stall_after_s)
 
     def send_command(self, cmd: GatewayCommand) -> None:
         """Queue ``cmd`` for its gateway (QoS 1); paho delivers it while connected.
@@ -134,7 +143,7 @@ class IngestWorker:
 
     # -- connection ----------------------------------------------------------------------
     def _filters(self) -> list[str]:
-        filters = [ALL_READINGS, ALL_STATUS, ALL_RESULTS]
+        filters = cloud_subscriptions()
         if self.config.shared_group:
             filters = [shared(self.config.shared_group, f) for f in filters]
         return filters
@@ -168,10 +177,13 @@ class IngestWorker:
     async def run(self, stop: asyncio.Event | None = None) -> None:
         """Consume until ``stop`` is set; reconnect with jittered backoff whenever the broker goes."""
         stop = stop if stop is not None else asyncio.Event()
+        self._committer = Committer(self.applier, self.config, self.stats, stop)
         backoff = Backoff(self.config.reconnect_initial_s, self.config.reconnect_max_s)
         while not stop.is_set():
             try:
                 await self._session(stop, backoff)
+            except* Stopping:
+                log.warning("stopped while retrying: what was not committed stays unacknowledged")
             except* aiomqtt.MqttError as group:
                 self.stats.reconnects += 1
                 log.warning("broker connection lost: %s", "; ".join(str(e) for e in group.exceptions))
@@ -194,6 +206,7 @@ class IngestWorker:
             inbox.append((msg.topic, cast(bytes, msg.payload), msg.mid, msg.qos))
             wake.set()
 
+        self._committer.check_connected = lambda: self._check_connected(client)
         paho_client = client._client
         paho_client.manual_ack_set(True)
         paho_client.on_message = on_message
@@ -201,13 +214,17 @@ class IngestWorker:
             async with client:
                 client._disconnected.add_done_callback(lambda f: _wake_on_done(f, wake))
                 for topic_filter in self._filters():
-                    await client.subscribe(topic_filter, qos=1)
+                    try:
+                        check_granted(topic_filter, await client.subscribe(topic_filter, qos=1))
+                    except SubscriptionRefused as exc:
+                        self.stats.subscription_error = str(exc)
+                        log.error("%s; retrying after a while", exc)
+                        raise
+                self.stats.subscribed, self.stats.subscription_error = True, ""
                 backoff.reset()
                 self._client = client
                 self.connected.set()
-                log.info(
-                    "subscribed", extra={"broker": self.config.broker_url, "client_id": self.config.client_id}
-                )
+                log.info("subscribed", extra={"broker": self._broker.url, "client_id": self.config.client_id})
                 queue: asyncio.Queue[_Chunk | None] = asyncio.Queue(maxsize=1)
                 stored: asyncio.Queue[_Chunk | None] = asyncio.Queue(maxsize=_GROUP_COMMIT)
                 async with asyncio.TaskGroup() as tg:
@@ -218,7 +235,11 @@ class IngestWorker:
                     waker.cancel()
         finally:
             self.connected.clear()
+            self.stats.subscribed = False
             self._client = None
+            self._unapplied.clear()
+            self._unacked_since.clear()
+            self.stats.oldest_unacked_ns = 0
             self.stats.pending_messages = 0
 
     @staticmethod
@@ -271,6 +292,8 @@ class IngestWorker:
                 topic, payload, mid, qos = inbox.popleft()
                 if not chunk:
                     chunk.started = loop.time()
+                    self._unacked_since.append(time.time_ns())
+                    self.stats.oldest_unacked_ns = self._unacked_since[0]
                 stats.messages += 1
                 stats.pending_messages += 1
                 chunk.acks.append((mid, qos))
@@ -280,6 +303,8 @@ class IngestWorker:
                 except Exception as exc:  # a bug must not stop ingest: keep the payload
                     log.exception("checking a message failed")
                     checked = Checked(quarantine=[QuarantineItem(topic, payload, "internal", repr(exc), now)])
+                if checked.settled:
+                    stats.batches_rejected_settled += 1
                 if checked.batch is not None:
                     chunk.batches.append(checked.batch)
                     chunk.readings += len(checked.batch.readings)
@@ -332,49 +357,34 @@ class IngestWorker:
 
     async def _commit(self, client: aiomqtt.Client, chunk: _Chunk) -> None:
         """Quarantine, apply, acknowledge one chunk whose readings are stored already."""
-        stats = self.stats
+        stats, committer = self.stats, self._committer
         batches = chunk.batches
-        if chunk.quarantine:
-            items = chunk.quarantine
-            await self._retry_apply(client, lambda: asyncio.to_thread(self.applier.quarantine, items))
-            stats.quarantined += len(items)
-            for item in items:
-                stats.quarantined_by_reason[item.reason] += 1
-                log.warning(
-                    "quarantined",
-                    extra={"reason": item.reason, "detail": item.detail[:300], "topic": item.topic},
-                )
+        await committer.quarantine(chunk.quarantine)
         outcome = ApplyOutcome()
         if batches:
-            outcome = await self._apply(client, batches)
+            outcome = await committer.apply(batches)
             stats.batches_applied += outcome.applied
             stats.readings_applied += outcome.readings_applied
             stats.duplicates += outcome.duplicates
         if chunk.statuses and self.recorder is not None:
-            recorder, statuses = self.recorder, chunk.statuses
-
-            def record() -> None:
-                for s in statuses:
-                    recorder.record_status(s)
-
-            await self._retry_apply(client, lambda: asyncio.to_thread(record))
-            stats.status_messages += len(statuses)
+            stats.status_messages += await committer.record(
+                chunk.statuses, self.recorder.record_status, lambda m: status_topic(m.gateway)
+            )
         record_result = getattr(self.recorder, "record_command_result", None)
         if chunk.results and record_result is not None:
-            results = chunk.results
-
-            def record_results() -> None:
-                for r in results:
-                    record_result(r)
-
-            await self._retry_apply(client, lambda: asyncio.to_thread(record_results))
-            stats.command_results += len(results)
+            stats.command_results += await committer.record(
+                chunk.results, record_result, lambda m: result_topic(m.gateway)
+            )
+        self._unapplied.difference_update((b.gateway, b.seq) for b in batches)
         self._check_connected(client)
         ack = client._client.ack
         for mid, qos in chunk.acks:
             ack(mid, qos)
         stats.mqtt_acks += len(chunk.acks)
         stats.pending_messages -= len(chunk.acks)
+        for _ in range(chunk.parts):
+            self._unacked_since.popleft()
+        stats.oldest_unacked_ns = self._unacked_since[0] if self._unacked_since else 0
         stats.commits += 1
         loop_now = asyncio.get_running_loop().time()
         stats.lag_ms = (loop_now - chunk.started) * 1000
@@ -402,16 +412,25 @@ class IngestWorker:
             self.stats.acks_published += 1
 
     async def _store(self, client: aiomqtt.Client, chunk: _Chunk) -> list[ReadingBatch]:
-        """Write the chunk's readings; return the batches to apply (rejected ones emptied)."""
+        """Write the readings of the chunk's new batches; return the batches to apply (all of
+        them: the core counts the duplicates; those the store rejected emptied)."""
         batches = chunk.batches
+        write = await self._new_batches(batches)
+        if not write:
+            return batches
         try:
-            self.stats.readings_stored += await self._retry_storage(client, lambda: self.store.write(batches))
+            self.stats.readings_stored += await self._retry_storage(client, self._writer(write))
             return batches
         except StorageRejected as exc:
-            if len(batches) == 1:
-                return [self._storage_rejected(batches[0], exc, chunk)]
+            if len(write) == 1:
+                emptied = self._storage_rejected(write[0], exc, chunk)
+                return [emptied if b is write[0] else b for b in batches]
+        new = {id(b) for b in write}
         kept: list[ReadingBatch] = []
         for batch in batches:  # find the batch the store refuses; keep the others
+            if id(batch) not in new:
+                kept.append(batch)
+                continue
             try:
                 self.stats.readings_stored += await self._retry_storage(client, self._writer([batch]))
                 kept.append(batch)
@@ -419,12 +438,28 @@ class IngestWorker:
                 kept.append(self._storage_rejected(batch, exc, chunk))
         return kept
 
+    async def _new_batches(self, batches: list[ReadingBatch]) -> list[ReadingBatch]:
+        """The batches whose readings may be written: the first of each (gateway, seq) that is
+        neither settled in the core nor written and waiting to be applied. A replay with other
+        content then changes the time series no more than it changes the BOH."""
+        pending, first = self._unapplied, {}
+        for b in batches:
+            key = (b.gateway, b.seq)
+            if key not in pending and key not in first:
+                first[key] = b
+        if not first:
+            return []
+        keys = list(first)
+        settled = await self._committer.settled(keys)
+        write = [b for key, b in first.items() if key not in settled]
+        pending.update((b.gateway, b.seq) for b in write)
+        return write
+
     def _writer(self, batches: list[ReadingBatch]) -> Callable[[], Awaitable[int]]:
         return lambda: self.store.write(batches)
 
     @staticmethod
     def _storage_rejected(batch: ReadingBatch, exc: StorageRejected, chunk: _Chunk) -> ReadingBatch:
-        from bohsense.contracts.topics import readings_topic
 
         chunk.quarantine.append(
             QuarantineItem(
@@ -448,92 +483,12 @@ class IngestWorker:
                 if not self.stats.storage_down or self.stats.storage_retries % 20 == 0:
                     log.warning("time-series store unavailable; holding messages: %s", exc)
                 self.stats.storage_down = True
-                self._check_connected(client)
-                await asyncio.sleep(backoff.next())
+                await self._committer.pause(backoff)
                 continue
             if self.stats.storage_down:
                 log.info("time-series store is back")
                 self.stats.storage_down = False
             return written
-
-    async def _apply(self, client: aiomqtt.Client, batches: list[ReadingBatch]) -> ApplyOutcome:
-        """Apply ``batches``, retrying while the BOH core fails; after a few failures, look
-        for a poison batch (one whose readings make the core fail while the database works)
-        so that one bad batch cannot stall every gateway's ingest."""
-        backoff = Backoff(self.config.retry_initial_s, self.config.retry_max_s)
-        failures = 0
-        while True:
-            try:
-                return await asyncio.to_thread(self.applier.apply_batches, batches)
-            except Exception:
-                failures += 1
-                self.stats.apply_retries += 1
-                log.exception("BOH core call failed; retrying (messages stay unacknowledged)")
-                self._check_connected(client)
-            if failures >= _ATTEMPTS_BEFORE_ISOLATING:
-                outcome = await self._isolate_poison(batches)
-                if outcome is not None:
-                    return outcome
-            await asyncio.sleep(backoff.next())
-
-    async def _isolate_poison(self, batches: list[ReadingBatch]) -> ApplyOutcome | None:
-        """Apply the batches one by one. A batch that fails alone while its empty copy (same
-        gateway and seq, no readings) applies is poison: it is quarantined with the error,
-        and its seq is recorded so the gateway's watermark moves on. None when even an
-        empty copy fails: then the database itself is failing and the caller retries."""
-        apply = self.applier.apply_batches
-        outcomes: list[ApplyOutcome] = []
-        poison: list[QuarantineItem] = []
-        for b in batches:
-            try:
-                outcomes.append(await asyncio.to_thread(apply, [b]))
-                continue
-            except Exception as exc:
-                error = exc
-            try:
-                outcomes.append(await asyncio.to_thread(apply, [msgspec.structs.replace(b, readings=[])]))
-            except Exception:
-                return None
-            log.error(
-                "batch quarantined: the BOH core fails on its readings",
-                extra={"gateway": b.gateway, "seq": b.seq, "error": repr(error)[:300]},
-            )
-            poison.append(
-                QuarantineItem(
-                    readings_topic(b.gateway),
-                    encode(b),
-                    "apply-failed",
-                    repr(error)[:1000],
-                    time.time_ns(),
-                    b.gateway,
-                )
-            )
-        if poison:
-            items = poison
-            await asyncio.to_thread(self.applier.quarantine, items)
-            self.stats.quarantined += len(items)
-            self.stats.quarantined_by_reason["apply-failed"] += len(items)
-        marks: dict[str, int] = {}
-        for o in outcomes:
-            for gw, mark in o.watermarks.items():
-                marks[gw] = max(mark, marks.get(gw, mark))
-        return ApplyOutcome(
-            applied=sum(o.applied for o in outcomes),
-            duplicates=sum(o.duplicates for o in outcomes),
-            readings_applied=sum(o.readings_applied for o in outcomes),
-            watermarks=marks,
-        )
-
-    async def _retry_apply(self, client: aiomqtt.Client, call: Callable[[], Awaitable[T]]) -> T:
-        backoff = Backoff(self.config.retry_initial_s, self.config.retry_max_s)
-        while True:
-            try:
-                return await call()
-            except Exception:
-                self.stats.apply_retries += 1
-                log.exception("BOH core call failed; retrying (messages stay unacknowledged)")
-                self._check_connected(client)
-                await asyncio.sleep(backoff.next())
 
 
 def _wake_on_done(fut: asyncio.Future[None], wake: asyncio.Event) -> None:

@@ -15,6 +15,7 @@ from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
 from ...boh import AssetSpec, GatewaySpec, LaneSpec, LocationSpec, RuleSpec, SiteSpec, SkuSpec
+from .._common import Id as RowId
 from .._common import RequestModel
 from .._deps import CoreDep
 from .fleet import Device
@@ -317,7 +318,7 @@ def put_location(core: CoreDep, body: LocationIn) -> LocationOut:
 
 
 @router.post("/locations/{location_id}/retire", response_model=ChangeOut, responses=ERRORS)
-def retire_location(core: CoreDep, location_id: int, body: Actor | None = None) -> ChangeOut:
+def retire_location(core: CoreDep, location_id: RowId, body: Actor | None = None) -> ChangeOut:
     """Retire the location with its lanes; its proposals not yet ordered are rejected."""
     actor = (body or Actor()).actor
     return _change(core.change_catalog(lambda ops: ops.retire_location(location_id), actor=actor))

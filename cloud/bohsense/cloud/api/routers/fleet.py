@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field
 
-from .._common import Limit, Offset
+from .._common import Limit, Name, Offset
 from .._deps import CoreDep
 
 router = APIRouter(tags=["fleet"])
@@ -42,7 +42,7 @@ class Device(BaseModel):
 @router.get("/gateways", response_model=list[Gateway])
 def list_gateways(
     core: CoreDep,
-    site: str | None = None,
+    site: Name | None = None,
     registration: Annotated[Literal["catalog", "auto", "pending"] | None, Query()] = None,
 ) -> list[Gateway]:
     """``registration=pending``: gateways that reported but are not in the catalog (their
@@ -51,13 +51,17 @@ def list_gateways(
 
 
 @router.get("/gateways/{gateway_id}", response_model=Gateway)
-def get_gateway(core: CoreDep, gateway_id: str) -> Gateway:
+def get_gateway(core: CoreDep, gateway_id: Name) -> Gateway:
     return Gateway.model_validate(core.get_gateway(gateway_id))
 
 
 @router.get("/devices", response_model=list[Device])
 def list_devices(
-    core: CoreDep, gateway: str | None = None, kind: str | None = None, limit: Limit = 100, offset: Offset = 0
+    core: CoreDep,
+    gateway: Name | None = None,
+    kind: Name | None = None,
+    limit: Limit = 100,
+    offset: Offset = 0,
 ) -> list[Device]:
     return [
         Device.model_validate(d)

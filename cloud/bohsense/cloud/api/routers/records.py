@@ -1,19 +1,18 @@
-"""GET /audit, GET /quarantine, GET /summary."""
+"""GET /audit, GET /quarantine (items without payloads), GET /quarantine/{id}/payload, GET /summary."""
 
 from __future__ import annotations
 
-import base64
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, HTTPException, Path, Response, status
+from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, ConfigDict
 
-from .._common import Limit, Offset
+from ...boh import NotFound
+from .._common import Limit, Name, Offset
 from .._deps import CoreDep, StatsDep
 
 router = APIRouter(tags=["records"])
-
-PREVIEW_BYTES = 256
 
 
 class AuditEntry(BaseModel):
@@ -36,15 +35,16 @@ class Quarantined(BaseModel):
     detail: str
     received_ns: int
     payload_size: int
-    payload_b64: str
+    payload_stored: int
+    payload_sha256: str
     payload_preview: str
 
 
 @router.get("/audit", response_model=list[AuditEntry])
 def audit(
     core: CoreDep,
-    entity: str | None = None,
-    entity_id: str | None = None,
+    entity: Name | None = None,
+    entity_id: Name | None = None,
     limit: Limit = 100,
     offset: Offset = 0,
 ) -> list[AuditEntry]:
@@ -55,8 +55,8 @@ def audit(
 @router.get("/quarantine", response_model=list[Quarantined])
 def quarantine(
     core: CoreDep,
-    reason: str | None = None,
-    gateway: str | None = None,
+    reason: Name | None = None,
+    gateway: Name | None = None,
     limit: Limit = 100,
     offset: Offset = 0,
 ) -> list[Quarantined]:
@@ -68,12 +68,38 @@ def quarantine(
             reason=q.reason,
             detail=q.detail,
             received_ns=q.received_ns,
-            payload_size=len(q.payload),
-            payload_b64=base64.b64encode(q.payload).decode("ascii"),
-            payload_preview=q.payload[:PREVIEW_BYTES].decode("utf-8", errors="replace"),
+            payload_size=q.payload_size,
+            payload_stored=q.payload_stored,
+            payload_sha256=q.payload_sha256,
+            payload_preview=q.payload_preview.decode("utf-8", errors="replace"),
         )
         for q in core.list_quarantine(reason=reason, gateway=gateway, limit=limit, offset=offset)
     ]
+
+
+@router.get(
+    "/quarantine/{quarantine_id}/payload",
+    response_class=Response,
+    responses={
+        200: {"content": {"application/octet-stream": {}}, "description": "the stored payload bytes"},
+        404: {"description": "no quarantine item with that id"},
+    },
+)
+async def quarantine_payload(
+    core: CoreDep, quarantine_id: Annotated[int, Path(ge=1, le=2**63 - 1)]
+) -> Response:
+    """The stored bytes of one item: the whole payload, or its first bytes when it was large
+    (``X-Payload-Size`` and ``X-Payload-Sha256`` describe the payload as it came)."""
+    try:
+        item = await run_in_threadpool(core.get_quarantine, quarantine_id)
+        data = await run_in_threadpool(core.quarantine_payload, quarantine_id)
+    except NotFound as exc:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no quarantine item with id {quarantine_id}") from exc
+    return Response(
+        data,
+        media_type="application/octet-stream",
+        headers={"X-Payload-Size": str(item.payload_size), "X-Payload-Sha256": item.payload_sha256},
+    )
 
 
 class Summary(BaseModel):

@@ -7,13 +7,13 @@ planner's quantity), ``POST /replenishment/{id}/approve`` (optionally with a qua
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
 from ...boh import PROPOSAL
-from .._common import ActionBody, Limit, Offset, check_state
+from .._common import ActionBody, Id, Limit, Name, Offset, check_state, state_filter
 from .._deps import CoreDep
 
 router = APIRouter(prefix="/replenishment", tags=["replenishment"])
@@ -61,9 +61,9 @@ class ApproveBody(ActionBody):
 @router.get("", response_model=list[Proposal])
 def list_proposals(
     core: CoreDep,
-    state: str | None = None,
-    site: str | None = None,
-    sku: str | None = None,
+    state: Annotated[str | None, state_filter(PROPOSAL)] = None,
+    site: Name | None = None,
+    sku: Name | None = None,
     limit: Limit = 100,
     offset: Offset = 0,
 ) -> list[Proposal]:
@@ -73,18 +73,18 @@ def list_proposals(
 
 
 @router.get("/{proposal_id}", response_model=Proposal, responses=ERRORS)
-def get_proposal(core: CoreDep, proposal_id: int) -> Proposal:
+def get_proposal(core: CoreDep, proposal_id: Id) -> Proposal:
     return Proposal.model_validate(core.get_proposal(proposal_id))
 
 
 @router.patch("/{proposal_id}", response_model=Proposal, responses=ERRORS)
-def set_quantity(core: CoreDep, proposal_id: int, body: QuantityBody) -> Proposal:
+def set_quantity(core: CoreDep, proposal_id: Id, body: QuantityBody) -> Proposal:
     """The planner's quantity, while the proposal is proposed or approved (audited)."""
     record = core.set_proposal_quantity(proposal_id, body.quantity, actor=body.actor, note=body.note)
     return Proposal.model_validate(record)
 
 
-def _move(core: CoreDep, proposal_id: int, to: str, body: ActionBody | None) -> Proposal:
+def _move(core: CoreDep, proposal_id: Id, to: str, body: ActionBody | None) -> Proposal:
     body = body or ActionBody()
     return Proposal.model_validate(
         core.transition_proposal(proposal_id, to, actor=body.actor, note=body.note)
@@ -92,29 +92,29 @@ def _move(core: CoreDep, proposal_id: int, to: str, body: ActionBody | None) -> 
 
 
 @router.post("/{proposal_id}/approve", response_model=Proposal, responses=ERRORS)
-def approve(core: CoreDep, proposal_id: int, body: ApproveBody | None = None) -> Proposal:
+def approve(core: CoreDep, proposal_id: Id, body: ApproveBody | None = None) -> Proposal:
     body = body or ApproveBody()
     record = core.approve_proposal(proposal_id, actor=body.actor, note=body.note, quantity=body.quantity)
     return Proposal.model_validate(record)
 
 
 @router.post("/{proposal_id}/reject", response_model=Proposal, responses=ERRORS)
-def reject(core: CoreDep, proposal_id: int, body: ActionBody | None = None) -> Proposal:
+def reject(core: CoreDep, proposal_id: Id, body: ActionBody | None = None) -> Proposal:
     return _move(core, proposal_id, "rejected", body)
 
 
 @router.post("/{proposal_id}/ordered", response_model=Proposal, responses=ERRORS)
-def ordered(core: CoreDep, proposal_id: int, body: ActionBody | None = None) -> Proposal:
+def ordered(core: CoreDep, proposal_id: Id, body: ActionBody | None = None) -> Proposal:
     return _move(core, proposal_id, "ordered", body)
 
 
 @router.post("/{proposal_id}/received", response_model=Proposal, responses=ERRORS)
-def received(core: CoreDep, proposal_id: int, body: ActionBody | None = None) -> Proposal:
+def received(core: CoreDep, proposal_id: Id, body: ActionBody | None = None) -> Proposal:
     """The goods are in the store (on the shelf): the order is closed."""
     return _move(core, proposal_id, "received", body)
 
 
 @router.post("/{proposal_id}/cancel", response_model=Proposal, responses=ERRORS)
-def cancel(core: CoreDep, proposal_id: int, body: ActionBody | None = None) -> Proposal:
+def cancel(core: CoreDep, proposal_id: Id, body: ActionBody | None = None) -> Proposal:
     """The order will not arrive: closed without goods; the next low stock proposes again."""
     return _move(core, proposal_id, "cancelled", body)

@@ -9,13 +9,13 @@ alert's condition is still active; see ``bohsense.cloud.boh._work_orders``.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal, get_args
 
 from fastapi import APIRouter, status
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from ...boh import PRIORITIES, WORK_ORDER, Attachment, LabourEntry, PartUse, WorkOrderChanges
-from .._common import ActionBody, Limit, Offset, RequestModel, check_state
+from .._common import ActionBody, Id, IdFilter, Limit, Name, Offset, RequestModel, check_state, state_filter
 from .._deps import CoreDep
 
 router = APIRouter(prefix="/work-orders", tags=["work orders"])
@@ -27,15 +27,10 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 
 Text = Annotated[str, Field(max_length=2000)]
 Short = Annotated[str, Field(max_length=64)]
-Priority = Annotated[str, Field(description=f"one of {', '.join(PRIORITIES)}")]
+Priority = Literal["low", "normal", "high", "urgent"]
+assert get_args(Priority) == PRIORITIES, "the API's priorities are the BOH core's"
 Ns = Annotated[int, Field(ge=0, lt=2**63, description="ns since the epoch, UTC")]
 URI = r"^[A-Za-z][A-Za-z0-9+.\-]*:\S+$"
-
-
-def _priority(value: str | None) -> str | None:
-    if value is not None and value not in PRIORITIES:
-        raise ValueError(f"unknown priority {value!r}; one of {list(PRIORITIES)}")
-    return value
 
 
 class WorkOrder(BaseModel):
@@ -63,7 +58,10 @@ class WorkOrder(BaseModel):
 
 
 class Transition(ActionBody):
-    to: str = Field(description=f"one of {sorted(WORK_ORDER.states)}")
+    to: str = Field(
+        description=f"one of {sorted(WORK_ORDER.states)}",
+        json_schema_extra={"enum": list(sorted(WORK_ORDER.states))},
+    )
 
     @field_validator("to")
     @classmethod
@@ -102,8 +100,6 @@ class WorkOrderIn(ActionBody):
     assignee: Short = ""
     due_ns: Ns | None = None
 
-    _check_priority = field_validator("priority")(_priority)
-
 
 class WorkOrderPatch(ActionBody):
     """Fields to set (absent: unchanged); ``add_*`` and ``note`` are appended."""
@@ -119,8 +115,6 @@ class WorkOrderPatch(ActionBody):
     add_parts: list[PartIn] = Field(default_factory=list, max_length=100)
     add_labour: list[LabourIn] = Field(default_factory=list, max_length=100)
     add_attachments: list[AttachmentIn] = Field(default_factory=list, max_length=100)
-
-    _check_priority = field_validator("priority")(_priority)
 
     def changes(self) -> WorkOrderChanges:
         return WorkOrderChanges(
@@ -142,10 +136,10 @@ class WorkOrderPatch(ActionBody):
 @router.get("", response_model=list[WorkOrder])
 def list_work_orders(
     core: CoreDep,
-    state: str | None = None,
-    asset: str | None = None,
-    alert_id: int | None = None,
-    site: str | None = None,
+    state: Annotated[str | None, state_filter(WORK_ORDER)] = None,
+    asset: Name | None = None,
+    alert_id: IdFilter = None,
+    site: Name | None = None,
     limit: Limit = 100,
     offset: Offset = 0,
 ) -> list[WorkOrder]:
@@ -174,17 +168,17 @@ def create_work_order(core: CoreDep, body: WorkOrderIn) -> WorkOrder:
 
 
 @router.get("/{work_order_id}", response_model=WorkOrder, responses=ERRORS)
-def get_work_order(core: CoreDep, work_order_id: int) -> WorkOrder:
+def get_work_order(core: CoreDep, work_order_id: Id) -> WorkOrder:
     return WorkOrder.model_validate(core.get_work_order(work_order_id))
 
 
 @router.patch("/{work_order_id}", response_model=WorkOrder, responses=ERRORS)
-def update_work_order(core: CoreDep, work_order_id: int, body: WorkOrderPatch) -> WorkOrder:
+def update_work_order(core: CoreDep, work_order_id: Id, body: WorkOrderPatch) -> WorkOrder:
     record = core.update_work_order(work_order_id, body.changes(), actor=body.actor)
     return WorkOrder.model_validate(record)
 
 
 @router.post("/{work_order_id}/transition", response_model=WorkOrder, responses=ERRORS)
-def transition(core: CoreDep, work_order_id: int, body: Transition) -> WorkOrder:
+def transition(core: CoreDep, work_order_id: Id, body: Transition) -> WorkOrder:
     record = core.transition_work_order(work_order_id, body.to, actor=body.actor, note=body.note)
     return WorkOrder.model_validate(record)

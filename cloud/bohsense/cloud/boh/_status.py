@@ -1,10 +1,4 @@
-"""The gateway registry: which gateways exist and where, and what their status messages change.
-
-The catalog is the authority (``registration = "catalog"``): a status keeps the site it
-names as ``claimed_site`` and never moves a catalog gateway (a mismatch is audited once).
-An unknown gateway is recorded ``pending`` and its batches are held (``_apply``), or, in
-the auto-register mode for demos and development, ``auto`` at the site it claims.
-"""
+"""Recording a gateway's status (birth, goodbye, last will): ordered by ``_status_order``, changes audited."""
 
 from __future__ import annotations
 
@@ -17,16 +11,17 @@ from bohsense.contracts.schema import GatewayStatus
 from ._apply import AUTO, PENDING
 from ._db import conflict_insert
 from ._models import AuditEntry, Gateway
+from ._status_order import supersedes
 
 __all__ = ["record_status"]
 
 
-def record_status(conn: Connection, status: GatewayStatus, *, auto_register: bool, now: int) -> None:
-    """Upsert the gateway's state; a status older than the one recorded is ignored.
+def record_status(conn: Connection, status: GatewayStatus, now: int, *, auto_register: bool = False) -> None:
+    """Upsert the gateway's state; a status the recorded one supersedes is ignored.
 
-    The site a status names is kept as ``claimed_site``; it never moves a gateway the
-    catalog placed (a mismatch is audited once). An unknown gateway is recorded
-    ``pending`` (or ``auto``, at its claimed site, in auto-register mode).
+    The site a status names is kept as ``claimed_site``: it never moves a gateway the
+    catalog placed (a mismatch is audited). An unknown gateway is recorded ``pending``, or
+    ``auto`` at its claimed site when ``auto_register``.
     """
     conn.execute(
         conflict_insert(conn, Gateway)
@@ -40,15 +35,16 @@ def record_status(conn: Connection, status: GatewayStatus, *, auto_register: boo
     )
     g = Gateway.__table__.c
     row = conn.execute(
-        select(g.state, g.last_status_ns, g.site, g.claimed_site, g.registration)
+        select(g.state, g.last_status_ns, g.status_epoch, g.site, g.claimed_site, g.registration)
         .where(g.id == status.gateway)
         .with_for_update()
     ).one()
-    if row.last_status_ns is not None and status.ts <= row.last_status_ns:
+    if not supersedes(row.state, row.last_status_ns, row.status_epoch, status.state, status.ts, status.epoch):
         return
     values: dict[str, Any] = {
         "state": status.state,
         "last_status_ns": status.ts,
+        "status_epoch": status.epoch or None,
         "version": status.version,
         "dropped": status.dropped,
         "next_seq": status.next_seq,

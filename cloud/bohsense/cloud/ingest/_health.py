@@ -1,0 +1,63 @@
+"""Is the pipeline working? Subscriptions the broker really granted, and signs of a stall.
+
+No I/O: ``check_granted`` reads a SUBACK's reason codes, ``pipeline_problems`` reads the
+counters. A SUBACK code of 0x80 or more is a refusal (MQTT 3.1.1: 0x80; MQTT 5: 0x80–0xA2,
+e.g. 0x87 not authorised); a granted QoS below 1 is refused as well, since messages
+delivered at QoS 0 cannot wait unacknowledged until they are committed (a broker with
+``max_qos 0`` does that silently).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import aiomqtt
+from paho.mqtt.reasoncodes import ReasonCode
+
+from bohsense.cloud.ingest._stats import IngestStats
+
+__all__ = ["REQUIRED_QOS", "SubscriptionRefused", "check_granted", "pipeline_problems"]
+
+REQUIRED_QOS = 1
+
+
+class SubscriptionRefused(aiomqtt.MqttError):
+    """The broker refused a subscription or granted less than QoS 1 (the worker reconnects later)."""
+
+
+def check_granted(topic_filter: str, granted: Sequence[int | ReasonCode]) -> None:
+    """Raise ``SubscriptionRefused`` unless the SUBACK grants ``topic_filter`` at QoS 1 or more."""
+    if len(granted) != 1:
+        raise SubscriptionRefused(
+            f"the broker answered the subscription to {topic_filter!r} with {len(granted)} codes"
+        )
+    (code,) = granted
+    value = code.value if isinstance(code, ReasonCode) else int(code)
+    if value >= 0x80:
+        name = str(code) if isinstance(code, ReasonCode) else "Failure"
+        raise SubscriptionRefused(
+            f"the broker refused the subscription to {topic_filter!r}: 0x{value:02x} {name}"
+        )
+    if value < REQUIRED_QOS:
+        raise SubscriptionRefused(
+            f"the broker granted the subscription to {topic_filter!r} only at QoS {value};"
+            f" ingest needs QoS {REQUIRED_QOS} (is the broker's max_qos set?)"
+        )
+
+
+def pipeline_problems(stats: IngestStats, now_ns: int, stall_after_s: float) -> list[str]:
+    """Why the pipeline is not working, for ``/health`` (empty when it is)."""
+    problems: list[str] = []
+    if not stats.subscribed:
+        why = stats.subscription_error or "not connected to the broker yet"
+        problems.append(f"not subscribed: {why}")
+    limit_ns = stall_after_s * 1e9
+    if stats.oldest_unacked_ns and now_ns - stats.oldest_unacked_ns > limit_ns:
+        age = (now_ns - stats.oldest_unacked_ns) / 1e9
+        problems.append(
+            f"oldest unacknowledged message waits for {age:.1f} s ({stats.pending_messages} pending)"
+        )
+    if stats.apply_failing_since_ns and now_ns - stats.apply_failing_since_ns > limit_ns:
+        age = (now_ns - stats.apply_failing_since_ns) / 1e9
+        problems.append(f"BOH core calls have failed for {age:.1f} s ({stats.apply_retries} retries so far)")
+    return problems
