@@ -18,6 +18,12 @@ def test_defaults_are_local_and_embedded() -> None:
     )
     cfg = s.ingest_config()
     assert (cfg.batch_max_readings, cfg.max_future_ns, cfg.receive_maximum) == (5000, 300 * 10**9, 1000)
+    assert s.auto_register_gateways is False  # the catalog is the authority unless asked
+
+
+def test_auto_register_is_a_setting_for_development(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("BOHSENSE_CLOUD_AUTO_REGISTER_GATEWAYS", "true")
+    assert CloudSettings().auto_register_gateways is True
 
 
 def test_environment_prefix(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -62,6 +62,7 @@ def test_a_renamed_lane_retires_the_old_one(core: BohCore) -> None:
     data = copy.deepcopy(catalog())
     data["locations"][0]["lanes"][1]["device"] = "shelf-01.lane-3"
     core.load_catalog(data)
+    assert core.stock_levels()[0].units == 5.0  # at once: the old lane's 7 units are gone
     (loc,) = core.list_locations()
     assert [lane.device for lane in loc.lanes] == [LANE_A, "shelf-01.lane-3"]
     core.apply_batches([batch(2, [units(LANE_A, 2, 5), units(LANE_B, 2, 9)])])

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from bohsense.cloud.boh import BohCore, CatalogError
+from bohsense.cloud.boh import BohCore, CatalogError, GatewaySpec, LaneSpec, LocationSpec, StateConflict
 from bohsense.contracts.codec import decode_batch
 from bohsense.contracts.schema import GatewayStatus
 
@@ -72,6 +72,24 @@ def test_registering_the_gateway_releases_what_was_held(core: BohCore) -> None:
     assert entry.detail["released"] == 1
     core.apply_batches([batch(2, [units("shelf-07.lane-1", 2, 4)], gateway=ROGUE)])
     assert core.stock_levels()[0].units == 4.0
+
+
+def test_through_the_operations_held_data_waits_for_the_release(core: BohCore) -> None:
+    core.apply_batches([batch(1, [units("shelf-07.lane-1", 1, 3)], gateway=ROGUE)])
+    with pytest.raises(StateConflict, match="register it in the catalog") as info:
+        core.release_held(ROGUE, actor="ops")
+    assert info.value.reason == "not-registered"
+    core.change_catalog(lambda ops: ops.put_gateway(GatewaySpec(ROGUE, SITE)), actor="ops")
+    assert len(core.list_quarantine(reason="unknown-gateway")) == 1  # its lanes are not mapped yet
+    spec = LocationSpec(
+        SITE, "COLA", "aisle-1/shelf-1", 10, 40, 4, (LaneSpec(GW, LANE_A), LaneSpec(ROGUE, "shelf-07.lane-1"))
+    )
+    core.change_catalog(lambda ops: ops.put_location(spec), actor="ops")
+    assert core.release_held(ROGUE, actor="ops") == 1
+    assert core.stock_levels()[0].units == 3.0
+    assert core.release_held(ROGUE, actor="ops") == 0  # once
+    (entry,) = [a for a in core.audit(entity="gateway", entity_id=ROGUE) if "released" in a.detail]
+    assert entry.actor == "ops"
 
 
 def test_a_catalog_naming_an_undeclared_gateway_is_refused(core: BohCore) -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from bohsense.cloud.boh import PROPOSAL, BohCore, CatalogError, InvalidTransition, InvalidValue
+from bohsense.cloud.boh import PROPOSAL, BohCore, CatalogError, InvalidTransition, InvalidValue, StateConflict
 from bohsense.cloud.boh.rules import ReorderPoint, StockInputs
 
 from .factory import LANE_A, batch, catalog, units
@@ -116,8 +116,9 @@ def test_the_quantity_is_fixed_once_ordered(core: BohCore) -> None:
     (p,) = core.list_proposals()
     core.approve_proposal(p.id, actor="planner")
     core.transition_proposal(p.id, "ordered", actor="planner")
-    with pytest.raises(InvalidTransition, match="ordered"):
+    with pytest.raises(StateConflict, match=r"\(ordered\): the quantity can change only while") as info:
         core.set_proposal_quantity(p.id, 48, actor="planner")
+    assert info.value.reason == "quantity-fixed"
 
 
 def test_an_unapproved_proposal_follows_falling_stock(core: BohCore) -> None:

@@ -137,7 +137,7 @@ async def test_a_database_that_refuses_writes_is_retried_and_no_batch_is_quarant
     """A revoked privilege (PostgreSQL) or a failing statement (SQLite) for longer than the
     isolation threshold: every batch waits, none is quarantined, all apply afterwards."""
     gw = unique("gw")
-    BohCore(boh_url).migrate()
+    BohCore(boh_url, auto_register=True).migrate()
     with _refusing_devices(boh_url) as (core, restore):
         cfg = config(own_mosquitto, unique("ingest"), retry_max_s=0.05)
         async with running(store, core, cfg) as worker:  # type: ignore[arg-type]

@@ -216,7 +216,7 @@ class Applier:
         if audit:
             conn.execute(insert(AuditEntry), audit)
 
-    def release_held(self, conn: Connection, learnt: Learnt) -> dict[str, int]:
+    def release_held(self, conn: Connection, learnt: Learnt, gateway: str | None = None) -> dict[str, int]:
         """Apply the held batches of gateways registered since, in seq order; drop them from quarantine.
 
         Their seqs were recorded when they arrived, so they are applied here exactly once;
@@ -224,11 +224,12 @@ class Applier:
         """
         q = QuarantineRow.__table__.c
         registered = select(Gateway.id).where(Gateway.registration != PENDING, Gateway.retired_ns.is_(None))
-        rows = conn.execute(
-            select(q.id, q.gateway, q.payload)
-            .where(q.reason == UNKNOWN_GATEWAY, q.gateway.in_(registered))
-            .order_by(q.id)
-        ).all()
+        held = select(q.id, q.gateway, q.payload).where(
+            q.reason == UNKNOWN_GATEWAY, q.gateway.in_(registered)
+        )
+        if gateway is not None:
+            held = held.where(q.gateway == gateway)
+        rows = conn.execute(held.order_by(q.id)).all()
         if not rows:
             return {}
         batches = sorted((decode_batch(bytes(r.payload)) for r in rows), key=lambda b: (b.gateway, b.seq))

@@ -21,7 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Table, and_, delete, insert, select, update
+from sqlalchemy import Connection, Table, and_, delete, func, insert, select, update
 
 from bohsense.contracts.devices import parse_lane_device
 
@@ -240,6 +240,30 @@ class CatalogOps:
     def _retire_lane(self, gateway: str, device: str) -> None:
         self._retire(LANES, {"gateway": gateway, "device": device}, "lane", f"{gateway}/{device}", [])
         self.unmap_device(gateway, device)
+        location_id = self.conn.scalar(
+            select(LANES.c.location_id).where(LANES.c.gateway == gateway, LANES.c.device == device)
+        )
+        self._restock(location_id)
+
+    def _restock(self, location_id: int | None) -> None:
+        """The location's stock level without its retired lanes (none when no lane has reported)."""
+        if location_id is None:
+            return
+        c = LANES.c
+        total, latest = self.conn.execute(
+            select(func.sum(c.units), func.max(c.units_ts_ns)).where(
+                c.location_id == location_id, c.units.is_not(None), c.retired_ns.is_(None)
+            )
+        ).one()
+        levels = Base.metadata.tables["stock_levels"]
+        if total is None or latest is None:
+            self.conn.execute(delete(levels).where(levels.c.location_id == location_id))
+        else:
+            self.conn.execute(
+                update(levels)
+                .where(levels.c.location_id == location_id)
+                .values(units=float(total), as_of_ns=int(latest))
+            )
 
     # -- devices -------------------------------------------------------------------------
 
@@ -284,6 +308,7 @@ class CatalogOps:
             and self.conn.scalar(select(LANES.c.retired_ns).where(LANES.c.id == row.lane_id)) is None
         ):
             self._retire(LANES, {"id": row.lane_id}, "lane", f"{gateway}/{device}", [])
+            self._restock(self.conn.scalar(select(LANES.c.location_id).where(LANES.c.id == row.lane_id)))
         if row.first_seen_ns is None:
             self.conn.execute(delete(DEVICES).where(where))
         else:

@@ -9,7 +9,6 @@ from typing import Any, TypeVar
 
 from sqlalchemy import insert, select, text
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.orm import Session
 
 from bohsense.contracts.schema import CommandResult, GatewayStatus, ReadingBatch
 from bohsense.contracts.timeutil import now_ns
@@ -32,7 +31,7 @@ from ._commands import (
     settle_command,
 )
 from ._db import make_engine, migrate, session, write_conn
-from ._errors import InvalidTransition, InvalidValue, NotFound
+from ._errors import NotFound, StateConflict
 from ._lifecycle import ALERT, PROPOSAL, WORK_ORDER, Lifecycle
 from ._models import (
     Alert,
@@ -60,6 +59,7 @@ from ._records import (
 )
 from ._silence import SilenceSweep, sweep_silence
 from ._status import record_status
+from ._transitions import move, set_quantity
 from ._unavailable import unavailable_as_core_unavailable
 from .rules import ConditionEngine, ReorderPoint, StockEngine, ThresholdCondition
 
@@ -68,8 +68,6 @@ __all__ = ["BohCore"]
 T = TypeVar("T")
 
 DEFAULT_LIMIT = 100
-#: proposal states in which the planner may still change the quantity
-QUANTITY_STATES = frozenset({"proposed", "approved"})
 
 
 class BohCore:
@@ -143,7 +141,7 @@ class BohCore:
         data = read_catalog(catalog)
         with write_conn(self._engine) as conn:
             result = upsert_catalog(conn, data, actor=actor, now=self._clock())
-        self._catalog_changed()
+        self._catalog_changed(release_for="*", actor=actor)  # a file maps a gateway's devices with it
         return result
 
     def change_catalog(self, operation: Callable[[CatalogOps], T], *, actor: str) -> T:
@@ -172,15 +170,20 @@ class BohCore:
         with session(self._engine) as s:
             return cr.list_locations(s, site, include_retired)
 
-    def _catalog_changed(self) -> None:
-        """Take a catalog change into effect in this process (others follow within ``cache_ttl_s``),
-        and apply what was held for gateways registered now."""
+    def _catalog_changed(self, *, release_for: str | None = None, actor: str = "catalog") -> dict[str, int]:
+        """Take a catalog change into effect in this process (others follow within ``cache_ttl_s``):
+        mappings and parameters, open proposals re-sized; with ``release_for``, the data held
+        for registered gateways (``"*"``: all of them) is applied."""
         with self._refresh_lock, self._engine.connect() as conn:
             self._applier.refresh(conn)
         learnt = Learnt()
+        released: dict[str, int] = {}
         with self._apply_lock, write_conn(self._engine) as conn:
             self._applier.revise_proposals(conn)
-            released = self._applier.release_held(conn, learnt)
+            if release_for is not None:
+                released = self._applier.release_held(
+                    conn, learnt, None if release_for == "*" else release_for
+                )
             now = self._clock()
             for gateway, n in sorted(released.items()):
                 conn.execute(
@@ -189,12 +192,32 @@ class BohCore:
                         entity_id=gateway,
                         from_state=None,
                         to_state="registered",
-                        actor="catalog",
+                        actor=actor,
                         at_ns=now,
                         detail={"released": n},
                     )
                 )
         self._applier.learn(learnt)  # after the commit: a rollback leaves the caches as they were
+        return released
+
+    def release_held(self, gateway: str, *, actor: str) -> int:
+        """Apply the batches held while ``gateway`` was unknown, now that the catalog registers it
+        (map its devices first: readings of unmapped devices change nothing). Returns how many."""
+        with self._engine.connect() as conn:
+            found = conn.execute(
+                select(Gateway.registration, Gateway.retired_ns).where(Gateway.id == gateway)
+            ).one_or_none()
+        if found is None:
+            raise NotFound("gateway", gateway)
+        if found.registration == "pending" or found.retired_ns is not None:
+            raise StateConflict(
+                "gateway",
+                gateway,
+                "pending" if found.retired_ns is None else "retired",
+                "not-registered",
+                "register it in the catalog (PUT /catalog/gateways/{id}) before releasing its data",
+            )
+        return self._catalog_changed(release_for=gateway, actor=actor).get(gateway, 0)
 
     # -- ingest seam ---------------------------------------------------------------------
 
@@ -329,35 +352,9 @@ class BohCore:
     ) -> Any:
         with session(self._engine, write=True) as s:
             row = q.get_one(s, model, lifecycle.entity, entity_id, lock=True)
-            self._move(s, lifecycle, row, to, actor, note, self._clock())
+            move(s, lifecycle, row, to, actor, note, self._clock())
             s.flush()
             return row
-
-    @staticmethod
-    def _move(s: Session, lifecycle: Lifecycle, row: Any, to: str, actor: str, note: str, now: int) -> None:
-        """One lifecycle move with its audit entry and the effects between lifecycles
-        (see ``_work_orders``: an alert resolves only once its condition cleared; closing a
-        work order resolves its alert)."""
-        lifecycle.check(row.id, row.state, to)
-        if isinstance(row, Alert) and to == "resolved":
-            wo.check_resolvable(s, row)
-        if isinstance(row, WorkOrder) and to == "closed":
-            wo.close_effects(s, row, actor, now)
-        s.add(
-            AuditEntry(
-                entity=lifecycle.entity,
-                entity_id=str(row.id),
-                from_state=row.state,
-                to_state=to,
-                actor=actor,
-                at_ns=now,
-                detail={"note": note} if note else {},
-            )
-        )
-        row.state = to
-        row.updated_ns = now
-        if note and isinstance(row, WorkOrder):
-            wo.add_note(row, actor, note, now)
 
     def acknowledge_alert(self, alert_id: int, *, actor: str, note: str = "") -> AlertRecord:
         return q.alert_record(self._transition(ALERT, Alert, alert_id, "acknowledged", actor, note))
@@ -425,7 +422,7 @@ class BohCore:
         """
         with session(self._engine, write=True) as s:
             row = q.get_one(s, ReplenishmentProposal, PROPOSAL.entity, proposal_id, lock=True)
-            self._set_quantity(s, row, quantity, actor, note, self._clock())
+            set_quantity(s, row, quantity, actor, note, self._clock())
             s.flush()
             return q.proposal_record(row)
 
@@ -438,51 +435,10 @@ class BohCore:
             now = self._clock()
             PROPOSAL.check(row.id, row.state, "approved")
             if quantity is not None:
-                self._set_quantity(s, row, quantity, actor, note, now)
-            self._move(s, PROPOSAL, row, "approved", actor, note, now)
+                set_quantity(s, row, quantity, actor, note, now)
+            move(s, PROPOSAL, row, "approved", actor, note, now)
             s.flush()
             return q.proposal_record(row)
-
-    @staticmethod
-    def _set_quantity(
-        s: Session, row: ReplenishmentProposal, quantity: int, actor: str, note: str, now: int
-    ) -> None:
-        if row.state not in QUANTITY_STATES:
-            raise InvalidTransition(
-                PROPOSAL.entity, row.id, row.state, f"{row.state} with a new quantity", QUANTITY_STATES
-            )
-        pack = max(1, row.pack_size)
-        if quantity < pack:
-            raise InvalidValue("quantity", f"{quantity} is less than at least one pack of {pack}")
-        if quantity % pack:
-            raise InvalidValue("quantity", f"{quantity} is not a whole number of packs of {pack}")
-        was = row.quantity
-        explanation = dict(row.explanation)
-        explanation.setdefault("rule_quantity", was if row.quantity_source == "rule" else None)
-        explanation["planner_quantity"] = quantity
-        rule_text = explanation.get("rule_text", explanation.get("text", ""))
-        explanation["rule_text"] = rule_text
-        explanation["text"] = (
-            f"planner set {quantity} units ({quantity // pack} pack(s) of {pack}); rule: {rule_text}"
-        )
-        row.explanation = explanation
-        row.quantity = quantity
-        row.quantity_source = "planner"
-        row.updated_ns = now
-        detail: dict[str, Any] = {"quantity": quantity, "was": was}
-        if note:
-            detail["note"] = note
-        s.add(
-            AuditEntry(
-                entity=PROPOSAL.entity,
-                entity_id=str(row.id),
-                from_state=row.state,
-                to_state=row.state,
-                actor=actor,
-                at_ns=now,
-                detail=detail,
-            )
-        )
 
     def reject_proposal(self, proposal_id: int, *, actor: str, note: str = "") -> ProposalRecord:
         return self.transition_proposal(proposal_id, "rejected", actor=actor, note=note)

@@ -15,7 +15,7 @@ router = APIRouter(prefix="/alerts", tags=["alerts"])
 
 ERRORS: dict[int | str, dict[str, Any]] = {
     404: {"description": "no such alert"},
-    409: {"description": "invalid transition"},
+    409: {"description": "invalid transition, or its condition is still active (reason condition-active)"},
 }
 
 
@@ -64,5 +64,7 @@ def acknowledge(core: CoreDep, alert_id: Id, body: ActionBody | None = None) -> 
 
 @router.post("/{alert_id}/resolve", response_model=Alert, responses=ERRORS)
 def resolve(core: CoreDep, alert_id: Id, body: ActionBody | None = None) -> Alert:
+    """Resolve once the condition has cleared (the rule's hysteresis and minimum duration);
+    409 ``condition-active`` before. Closing the alert's work order resolves it too."""
     body = body or ActionBody()
     return Alert.model_validate(core.resolve_alert(alert_id, actor=body.actor, note=body.note))

@@ -217,9 +217,23 @@ def retire_site(core: CoreDep, site_id: str, body: Actor | None = None) -> Chang
 
 @router.put("/gateways/{gateway_id}", response_model=ChangeOut, responses=ERRORS)
 def put_gateway(core: CoreDep, gateway_id: str, body: GatewayIn) -> ChangeOut:
-    """Register a gateway at its site (a pending gateway's held data is applied then)."""
+    """Register a gateway at its site (a pending gateway's held data waits for ``…/release``)."""
     spec = GatewaySpec(gateway_id, body.site)
     return _change(core.change_catalog(lambda ops: ops.put_gateway(spec), actor=body.actor))
+
+
+class Released(BaseModel):
+    gateway: str
+    released: int = Field(description="held batches applied now")
+
+
+@router.post("/gateways/{gateway_id}/release", response_model=Released, responses=ERRORS)
+def release_held(core: CoreDep, gateway_id: str, body: Actor | None = None) -> Released:
+    """Apply the data held while the gateway was unknown (``unknown-gateway`` in quarantine).
+    Register the gateway and map its devices first; 409 while it is pending or retired.
+    Loading a catalog file releases by itself (the file maps the devices with the gateway)."""
+    actor = (body or Actor()).actor
+    return Released(gateway=gateway_id, released=core.release_held(gateway_id, actor=actor))
 
 
 @router.post("/gateways/{gateway_id}/retire", response_model=ChangeOut, responses=ERRORS)
