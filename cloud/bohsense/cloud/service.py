@@ -17,7 +17,7 @@ import signal
 from collections.abc import Iterator
 from typing import Any
 
-from bohsense.cloud.ingest import Backoff, IngestWorker
+from bohsense.cloud.ingest import Backoff, ClientIdInUse, IngestWorker
 from bohsense.cloud.settings import CloudSettings
 from bohsense.cloud.tsdb import StorageUnavailable, TimeSeriesStore, open_store
 
@@ -129,7 +129,8 @@ class CloudService:
             for task in done - {stopper}:
                 exc = task.exception()
                 log.error("%s ended unexpectedly: %r", task.get_name(), exc)
-                exit_code = 1
+                # another worker holds this client id: a configuration error, restarting cannot fix it
+                exit_code = 2 if isinstance(exc, ClientIdInUse) else 1
             stop.set()
             self.server.should_exit = True
             pending = [t for t in (worker_task, api_task) if not t.done()]

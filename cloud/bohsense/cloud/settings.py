@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+import socket
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,14 @@ __all__ = ["CloudSettings"]
 
 _TSDB_SCHEMES = ("sqlite", "influx1", "influx1s", "http", "https", "influx2", "influx2s")
 _GROUP_RE = re.compile(r"^[A-Za-z0-9_.\-]{1,64}$")
+
+
+def default_client_id(api_port: int) -> str:
+    """``bohsense-cloud-<host>-<api port>``: two workers on one host need two API ports, so
+    the id is unique per worker, and a worker restarted with the same settings gets its
+    persistent session back."""
+    host = re.sub(r"[^A-Za-z0-9_.\-]", "-", socket.gethostname())[:64] or "host"
+    return f"bohsense-cloud-{host}-{api_port}"
 
 
 def _is_local(host: str) -> bool:
@@ -40,7 +49,13 @@ class CloudSettings(BaseSettings):
     mqtt_protocol: int = Field(
         5, description="5 (MQTT 5) or 4 (MQTT 3.1.1, e.g. for the embedded demo broker)"
     )
-    client_id: str = Field("bohsense-cloud-ingest", min_length=1, max_length=128)
+    client_id: str | None = Field(
+        None,
+        min_length=1,
+        max_length=128,
+        description="MQTT client id of this worker's persistent session; default bohsense-cloud-<host>-<api port>,"
+        " unique per worker and stable across its restarts",
+    )
     shared_group: str | None = Field(None, description="subscribe as $share/<group>/… to split the fleet")
     tsdb_url: str = Field("sqlite:///var/bohsense-tsdb.db", description="see bohsense.cloud.tsdb.open_store")
     database_url: str = Field("sqlite:///var/bohsense-cloud.db", description="SQLAlchemy URL of the BOH core")
@@ -123,7 +138,7 @@ class CloudSettings(BaseSettings):
         return IngestConfig(
             broker_url=self.broker_url,
             mqtt_protocol=self.mqtt_protocol,
-            client_id=self.client_id,
+            client_id=self.client_id or default_client_id(self.api_port),
             shared_group=self.shared_group,
             session_expiry_s=self.session_expiry_s,
             receive_maximum=self.receive_maximum,

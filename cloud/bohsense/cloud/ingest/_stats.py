@@ -39,6 +39,8 @@ class IngestStats:
     storage_down: bool = False
     subscribed: bool = False  # every subscription granted at QoS 1 on the current connection
     subscription_error: str = ""  # why the last subscription failed (empty once one succeeds)
+    connected_since_ns: int = 0  # wall time the current connection subscribed; 0: not connected
+    short_sessions: int = 0  # connections in a row the broker closed soon after they subscribed
     oldest_unacked_ns: int = 0  # wall time the oldest message still unacknowledged arrived; 0: none
 
     def as_dict(self) -> dict[str, Any]:

@@ -44,7 +44,14 @@ import paho.mqtt.client as paho
 from bohsense.cloud.ingest._backoff import Backoff
 from bohsense.cloud.ingest._commit import Committer, Stopping
 from bohsense.cloud.ingest._config import IngestConfig, parse_broker_url
-from bohsense.cloud.ingest._health import SubscriptionRefused, check_granted, pipeline_problems
+from bohsense.cloud.ingest._health import (
+    SHORT_SESSION_S,
+    ClientIdInUse,
+    SubscriptionRefused,
+    check_granted,
+    pipeline_problems,
+    taken_over,
+)
 from bohsense.cloud.ingest._stats import IngestStats
 from bohsense.cloud.ingest._validate import Checked, check_message
 from bohsense.cloud.ports import ApplyOutcome, BatchApplier, QuarantineItem, StatusRecorder
@@ -128,7 +135,7 @@ class IngestWorker:
 
     def problems(self) -> list[str]:
         """Why the pipeline is not working now (empty when it is): for ``/health``."""
-        return pipeline_problems(self.stats, time.time_ns(), self.config.stall_after_s)
+        return pipeline_problems(self.stats, time.time_ns(), self.config.stall_after_s, self.config.client_id)
 
     def send_command(self, cmd: GatewayCommand) -> None:
         """Queue ``cmd`` for its gateway (QoS 1); paho delivers it while connected.
@@ -186,6 +193,10 @@ class IngestWorker:
                 await self._session(stop, backoff)
             except* Stopping:
                 log.warning("stopped while retrying: what was not committed stays unacknowledged")
+            except* ClientIdInUse as group:
+                taken = _leaf(group)
+                log.error("%s", taken)
+                raise taken from None
             except* aiomqtt.MqttError as group:
                 self.stats.reconnects += 1
                 log.warning("broker connection lost: %s", "; ".join(str(e) for e in group.exceptions))
@@ -223,6 +234,7 @@ class IngestWorker:
                         log.error("%s; retrying after a while", exc)
                         raise
                 self.stats.subscribed, self.stats.subscription_error = True, ""
+                self.stats.connected_since_ns = time.time_ns()
                 backoff.reset()
                 self._client = client
                 self.connected.set()
@@ -239,6 +251,10 @@ class IngestWorker:
                     waker.cancel()
         finally:
             self.connected.clear()
+            since, self.stats.connected_since_ns = self.stats.connected_since_ns, 0
+            if since:  # it had subscribed: was it dropped soon after?
+                short = time.time_ns() - since < SHORT_SESSION_S * 1e9 and not stop.is_set()
+                self.stats.short_sessions = self.stats.short_sessions + 1 if short else 0
             self.stats.subscribed = False
             self._client = None
             self._unapplied.clear()
@@ -251,9 +267,16 @@ class IngestWorker:
         await stop.wait()
         wake.set()
 
-    @staticmethod
-    def _check_connected(client: aiomqtt.Client) -> None:
-        if client._disconnected.done():
+    def _check_connected(self, client: aiomqtt.Client) -> None:
+        fut = client._disconnected
+        if fut.done():
+            if not fut.cancelled() and taken_over(fut.exception()):
+                raise ClientIdInUse(
+                    f"another MQTT client connected with client id {self.config.client_id!r} and took over"
+                    " this worker's session: give every worker its own client id (BOHSENSE_CLOUD_CLIENT_ID;"
+                    " the default is unique per host and API port) and let them share the load through a"
+                    " shared subscription (BOHSENSE_CLOUD_SHARED_GROUP)"
+                )
             raise aiomqtt.MqttError(
                 "disconnected from the broker; unacknowledged messages will be redelivered"
             )
@@ -493,6 +516,14 @@ class IngestWorker:
                 log.info("time-series store is back")
                 self.stats.storage_down = False
             return written
+
+
+def _leaf(group: BaseExceptionGroup[ClientIdInUse]) -> ClientIdInUse:
+    first: BaseException = group
+    while isinstance(first, BaseExceptionGroup):
+        first = first.exceptions[0]
+    assert isinstance(first, ClientIdInUse)
+    return first
 
 
 def _wake_on_done(fut: asyncio.Future[None], wake: asyncio.Event) -> None:
