@@ -17,6 +17,7 @@ from typing import Any
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from bohsense.cloud._secrets import token_weakness
 from bohsense.cloud.ingest import IngestConfig, parse_broker_url
 
 __all__ = ["CloudSettings"]
@@ -43,7 +44,10 @@ def _is_local(host: str) -> bool:
 
 
 class CloudSettings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="BOHSENSE_CLOUD_", extra="forbid", frozen=True)
+    # errors never echo their input: it can hold the API token or the broker password
+    model_config = SettingsConfigDict(
+        env_prefix="BOHSENSE_CLOUD_", extra="forbid", frozen=True, hide_input_in_errors=True
+    )
 
     broker_url: str = Field("mqtt://127.0.0.1:1883", description="mqtt://[user:pass@]host:port or mqtts://…")
     mqtt_protocol: int = Field(
@@ -123,8 +127,9 @@ class CloudSettings(BaseSettings):
     @model_validator(mode="after")
     def _safe(self) -> CloudSettings:
         token = self.api_token.get_secret_value() if self.api_token is not None else None
-        if token is not None and len(token.strip()) < 16:
-            raise ValueError("api_token must be at least 16 characters (set BOHSENSE_CLOUD_API_TOKEN)")
+        weakness = token_weakness(token) if token is not None else None
+        if weakness is not None:
+            raise ValueError(f"{weakness} (BOHSENSE_CLOUD_API_TOKEN)")
         if token is None and not _is_local(self.api_host):
             raise ValueError(
                 f"refusing to serve the API on {self.api_host} without a token:"
