@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from urllib.parse import unquote, urlsplit
 
-__all__ = ["BrokerAddress", "IngestConfig", "parse_broker_url"]
+__all__ = ["BrokerAddress", "IngestConfig", "parse_broker_url", "redact_url"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -17,14 +17,24 @@ class BrokerAddress:
     password: str | None = None
 
 
+def redact_url(url: str) -> str:
+    """``url`` with the password of its user part replaced by ``***`` (for messages and logs)."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    user = parts.username or ""
+    host = parts.netloc.rsplit("@", 1)[1]
+    return parts._replace(netloc=f"{user}:***@{host}").geturl()
+
+
 def parse_broker_url(url: str) -> BrokerAddress:
     """``mqtt://[user:pass@]host[:1883]`` or ``mqtts://…[:8883]``."""
     parts = urlsplit(url)
     scheme = parts.scheme.lower()
     if scheme not in ("mqtt", "mqtts", "tcp", "ssl"):
-        raise ValueError(f"broker URL {url!r} must start with mqtt:// or mqtts://")
+        raise ValueError(f"broker URL {redact_url(url)!r} must start with mqtt:// or mqtts://")
     if not parts.hostname:
-        raise ValueError(f"broker URL {url!r} has no host")
+        raise ValueError(f"broker URL {redact_url(url)!r} has no host")
     tls = scheme in ("mqtts", "ssl")
     return BrokerAddress(
         host=parts.hostname,

@@ -43,7 +43,7 @@ import paho.mqtt.client as paho
 
 from bohsense.cloud.ingest._backoff import Backoff
 from bohsense.cloud.ingest._commit import Committer, Stopping
-from bohsense.cloud.ingest._config import IngestConfig, parse_broker_url
+from bohsense.cloud.ingest._config import IngestConfig, parse_broker_url, redact_url
 from bohsense.cloud.ingest._health import (
     SHORT_SESSION_S,
     ClientIdInUse,
@@ -239,7 +239,8 @@ class IngestWorker:
                 self._client = client
                 self.connected.set()
                 log.info(
-                    "subscribed", extra={"broker": self.config.broker_url, "client_id": self.config.client_id}
+                    "subscribed",
+                    extra={"broker": redact_url(self.config.broker_url), "client_id": self.config.client_id},
                 )
                 queue: asyncio.Queue[_Chunk | None] = asyncio.Queue(maxsize=1)
                 stored: asyncio.Queue[_Chunk | None] = asyncio.Queue(maxsize=_GROUP_COMMIT)
