@@ -3,8 +3,10 @@
 Flow of one micro-batch (``_Chunk``)::
 
     broker ──QoS 1──▶ inbox ──collect (decode, check; ≤ N readings or T ms)──▶ chunk
-    chunk ──▶ store.write (retry while unavailable) ──▶ quarantine rejects ──▶
-              applier.apply_batches (thread) ──▶ PUBACK each message ──▶ CloudAck per gateway
+    chunk ──▶ new batches only (``StoreStage``) ──▶ store.write (retry while unavailable) ──▶
+              quarantine rejects ──▶ applier.apply_batches (thread; ``Committer``: retry while
+              the core is unavailable, isolate what the data breaks) ──▶ PUBACK each message
+              ──▶ CloudAck per gateway
 
 Three stages per connection, each its own task, chunks passing in order through queues:
 while the collector decodes and checks chunk N+2, chunk N+1 is written to the store and
@@ -33,12 +35,10 @@ import logging
 import socket
 import ssl
 import time
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, cast
 
 import aiomqtt
-import msgspec
 import paho.mqtt.client as paho
 
 from bohsense.cloud.ingest._backoff import Backoff
@@ -53,9 +53,10 @@ from bohsense.cloud.ingest._health import (
     taken_over,
 )
 from bohsense.cloud.ingest._stats import IngestStats
+from bohsense.cloud.ingest._store_stage import StoreStage
 from bohsense.cloud.ingest._validate import Checked, check_message
 from bohsense.cloud.ports import ApplyOutcome, BatchApplier, QuarantineItem, StatusRecorder
-from bohsense.cloud.tsdb import StorageRejected, StorageUnavailable, TimeSeriesStore
+from bohsense.cloud.tsdb import TimeSeriesStore
 from bohsense.contracts.codec import encode
 from bohsense.contracts.schema import CloudAck, CommandResult, GatewayCommand, GatewayStatus, ReadingBatch
 from bohsense.contracts.topics import (
@@ -64,7 +65,6 @@ from bohsense.contracts.topics import (
     ALL_STATUS,
     ack_topic,
     cmd_topic,
-    readings_topic,
     result_topic,
     shared,
     status_topic,
@@ -128,8 +128,7 @@ class IngestWorker:
         self._broker = parse_broker_url(config.broker_url)
         self._client: aiomqtt.Client | None = None
         self._committer = Committer(applier, config, self.stats, asyncio.Event())
-        #: (gateway, seq) of batches written to the store whose chunk is not yet applied
-        self._unapplied: set[tuple[str, int]] = set()
+        self._storer = StoreStage(store, self._committer, self.stats)
         #: wall time of the first message of every chunk not yet acknowledged, oldest first
         self._unacked_since: collections.deque[int] = collections.deque()
 
@@ -187,6 +186,7 @@ class IngestWorker:
         """Consume until ``stop`` is set; reconnect with jittered backoff whenever the broker goes."""
         stop = stop if stop is not None else asyncio.Event()
         self._committer = Committer(self.applier, self.config, self.stats, stop)
+        self._storer = StoreStage(self.store, self._committer, self.stats)
         backoff = Backoff(self.config.reconnect_initial_s, self.config.reconnect_max_s)
         while not stop.is_set():
             try:
@@ -258,7 +258,7 @@ class IngestWorker:
                 self.stats.short_sessions = self.stats.short_sessions + 1 if short else 0
             self.stats.subscribed = False
             self._client = None
-            self._unapplied.clear()
+            self._storer.unapplied.clear()
             self._unacked_since.clear()
             self.stats.oldest_unacked_ns = 0
             self.stats.pending_messages = 0
@@ -363,7 +363,8 @@ class IngestWorker:
     ) -> None:
         while (chunk := await queue.get()) is not None:
             if chunk.batches:
-                chunk.batches = await self._store(client, chunk)
+                chunk.batches, rejected = await self._storer.write(chunk.batches)
+                chunk.quarantine.extend(rejected)
             await stored.put(chunk)
         await stored.put(None)
 
@@ -403,7 +404,7 @@ class IngestWorker:
             stats.command_results += await committer.record(
                 chunk.results, record_result, lambda m: result_topic(m.gateway)
             )
-        self._unapplied.difference_update((b.gateway, b.seq) for b in batches)
+        self._storer.applied(batches)
         self._check_connected(client)
         ack = client._client.ack
         for mid, qos in chunk.acks:
@@ -438,85 +439,6 @@ class IngestWorker:
                 log.warning("CloudAck for %s not queued: %s", gw, paho.error_string(info.rc))
                 continue
             self.stats.acks_published += 1
-
-    async def _store(self, client: aiomqtt.Client, chunk: _Chunk) -> list[ReadingBatch]:
-        """Write the readings of the chunk's new batches; return the batches to apply (all of
-        them: the core counts the duplicates; those the store rejected emptied)."""
-        batches = chunk.batches
-        write = await self._new_batches(batches)
-        if not write:
-            return batches
-        try:
-            self.stats.readings_stored += await self._retry_storage(client, self._writer(write))
-            return batches
-        except StorageRejected as exc:
-            if len(write) == 1:
-                emptied = self._storage_rejected(write[0], exc, chunk)
-                return [emptied if b is write[0] else b for b in batches]
-        new = {id(b) for b in write}
-        kept: list[ReadingBatch] = []
-        for batch in batches:  # find the batch the store refuses; keep the others
-            if id(batch) not in new:
-                kept.append(batch)
-                continue
-            try:
-                self.stats.readings_stored += await self._retry_storage(client, self._writer([batch]))
-                kept.append(batch)
-            except StorageRejected as exc:
-                kept.append(self._storage_rejected(batch, exc, chunk))
-        return kept
-
-    async def _new_batches(self, batches: list[ReadingBatch]) -> list[ReadingBatch]:
-        """The batches whose readings may be written: the first of each (gateway, seq) that is
-        neither settled in the core nor written and waiting to be applied. A replay with other
-        content then changes the time series no more than it changes the BOH."""
-        pending, first = self._unapplied, {}
-        for b in batches:
-            key = (b.gateway, b.seq)
-            if key not in pending and key not in first:
-                first[key] = b
-        if not first:
-            return []
-        keys = list(first)
-        settled = await self._committer.settled(keys)
-        write = [b for key, b in first.items() if key not in settled]
-        pending.update((b.gateway, b.seq) for b in write)
-        return write
-
-    def _writer(self, batches: list[ReadingBatch]) -> Callable[[], Awaitable[int]]:
-        return lambda: self.store.write(batches)
-
-    @staticmethod
-    def _storage_rejected(batch: ReadingBatch, exc: StorageRejected, chunk: _Chunk) -> ReadingBatch:
-
-        chunk.quarantine.append(
-            QuarantineItem(
-                readings_topic(batch.gateway),
-                encode(batch),
-                "storage-rejected",
-                f"batch seq {batch.seq}: the time-series store refused it: {exc}",
-                time.time_ns(),
-                batch.gateway,
-            )
-        )
-        return msgspec.structs.replace(batch, readings=[])
-
-    async def _retry_storage(self, client: aiomqtt.Client, call: Callable[[], Awaitable[int]]) -> int:
-        backoff = Backoff(self.config.retry_initial_s, self.config.retry_max_s)
-        while True:
-            try:
-                written = await call()
-            except StorageUnavailable as exc:
-                self.stats.storage_retries += 1
-                if not self.stats.storage_down or self.stats.storage_retries % 20 == 0:
-                    log.warning("time-series store unavailable; holding messages: %s", exc)
-                self.stats.storage_down = True
-                await self._committer.pause(backoff)
-                continue
-            if self.stats.storage_down:
-                log.info("time-series store is back")
-                self.stats.storage_down = False
-            return written
 
 
 def _leaf(group: BaseExceptionGroup[ClientIdInUse]) -> ClientIdInUse:
