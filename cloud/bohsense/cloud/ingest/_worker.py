@@ -418,7 +418,10 @@ class IngestWorker:
         loop_now = asyncio.get_running_loop().time()
         stats.lag_ms = (loop_now - chunk.started) * 1000
         if batches:
-            stats.event_lag_ms = (time.time_ns() - max(b.sent for b in batches)) / 1e6
+            now = time.time_ns()  # a ``sent`` from the future (a wrong clock, a forgery) says nothing
+            newest = max((b.sent for b in batches if b.sent <= now), default=None)
+            if newest is not None:
+                stats.event_lag_ms = (now - newest) / 1e6
         if self.config.publish_acks and batches:
             self._publish_acks(client, {b.gateway for b in batches}, outcome)
 
