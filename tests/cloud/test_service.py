@@ -33,6 +33,7 @@ async def test_service_ingests_and_serves_then_stops_cleanly(
         tsdb_url=f"influx1://127.0.0.1:{influxdb.port}/{db}",
         database_url=f"sqlite:///{tmp_path}/boh.db",
         api_port=0,
+        auto_register_gateways=True,  # no catalog: the gateway is trusted as it reports
     )
     service = CloudService(settings)
     stop = asyncio.Event()
@@ -54,7 +55,7 @@ async def test_service_ingests_and_serves_then_stops_cleanly(
     assert health["ok"] is True
     assert health["ingest"]["batches_applied"] == 3
     assert service.store is not None
-    latest = await service.store.latest(gateway=gw)
+    latest = await service.store.latest(gateways=[gw])
     assert [(p.device, p.ts) for p in latest] == [("dev-1", t0 + 3 * 10**8 + 19 * 10**6)]
     stop.set()
     async with asyncio.timeout(20):
@@ -134,6 +135,7 @@ async def test_service_stops_within_its_limit_while_the_database_refuses_every_w
         api_port=0,
         shutdown_timeout_s=10,
         stall_after_s=0.5,
+        auto_register_gateways=True,  # no catalog: about the failing database, not registry trust
     )
     service = CloudService(settings)
     stop = asyncio.Event()

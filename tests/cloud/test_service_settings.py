@@ -105,3 +105,22 @@ def test_a_refused_setting_never_echoes_a_secret() -> None:
         )
     assert "s3cret-broker-pw" not in str(exc.value)
     assert "hunter2hunter2hunter2" not in str(exc.value)
+
+
+@pytest.mark.parametrize(
+    "name", ["BOHSENSE_CLOUD_API_TOKNE", "BOHSENSE_CLOUD_BROKER", "bohsense_cloud_databse_url"]
+)
+def test_a_mistyped_environment_variable_is_refused(monkeypatch: pytest.MonkeyPatch, name: str) -> None:
+    monkeypatch.setenv(name, "0123456789abcdef-secret-value")
+    monkeypatch.setenv("BOHSENSE_CLOUD_API_TOKEN", "the-real-token-Xq83-secret")
+    with pytest.raises(ValidationError, match=f"environment variable {name} names no cloud setting") as err:
+        CloudSettings()
+    assert "0123456789abcdef-secret-value" not in str(err.value), "the value may be a secret: never echoed"
+    assert "the-real-token-Xq83-secret" not in str(err.value)
+
+
+def test_every_setting_is_known_by_its_variable(monkeypatch: pytest.MonkeyPatch) -> None:
+    for field in CloudSettings.model_fields:
+        monkeypatch.delenv(f"BOHSENSE_CLOUD_{field.upper()}", raising=False)
+    monkeypatch.setenv("BOHSENSE_CLOUD_SHUTDOWN_TIMEOUT_S", "5")
+    assert CloudSettings().shutdown_timeout_s == 5

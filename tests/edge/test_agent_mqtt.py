@@ -282,3 +282,56 @@ async def test_a_backlog_drains_in_order_and_intact(
     assert cloud.undecodable == []
     assert cloud.readings() == 300_000
     assert cloud.batches[600].readings[-1] == Reading("dev-19", "vib_rms_mm_s", TS + 600 * 500 - 1, 499 / 7)
+
+
+async def test_batches_close_by_encoded_size_so_long_names_never_make_an_oversized_message(
+    mosquitto: Mosquitto, cloud_factory: Callable[..., Cloud], tmp_path: Path
+) -> None:
+    from bohsense.contracts.schema import MAX_PAYLOAD_BYTES
+
+    gw = gateway_id("big")
+    cloud = cloud_factory(mosquitto.url, gw, ack=True)
+    long_metrics = json.dumps([f"{'m' * 124}-{i:03d}" for i in range(2)])  # 128 characters
+    devices = synthetic(name="d" * 60, devices=40, metrics=long_metrics, rate_hz=100, limit=150)
+    cfg = write_config(tmp_path / "gw.toml", gw, mosquitto.url, tmp_path / "o.sqlite3", devices=devices)
+    text = cfg.read_text().replace("max_readings = 100", "max_readings = 5000")
+    cfg.write_text(text.replace("max_delay_ms = 50", "max_delay_ms = 3000"))
+    agent = EdgeAgent(load_settings(cfg, env={}))
+    task = asyncio.create_task(agent.run())
+    expected = 40 * 2 * 150
+    try:
+        await until(
+            lambda: agent.counters().get("driver." + "d" * 60 + ".readings") == expected, 30, "driver"
+        )
+        await until(
+            lambda: cloud.readings() == expected or cloud.undecodable, 30, "every reading at the cloud"
+        )
+    finally:
+        agent.stop()
+        await asyncio.wait_for(task, 15)
+    assert cloud.undecodable == [], "no batch over the cloud's payload limit"
+    assert cloud.readings() == expected
+    with cloud.lock:
+        sizes = [len(encode(b)) for b in cloud.batches.values()]
+    assert max(sizes) <= MAX_PAYLOAD_BYTES - 64 * 1024, "with a margin under the limit"
+    assert max(len(b.readings) for b in cloud.batches.values()) < 5000, "closed by size before the count"
+
+
+async def test_an_absurd_ack_is_refused_and_counted_and_the_gateway_keeps_working_across_restarts(
+    mosquitto: Mosquitto, cloud_factory: Callable[..., Cloud], start_agent: StartAgent
+) -> None:
+    gw = gateway_id()
+    cloud = cloud_factory(mosquitto.url, gw)
+    await asyncio.to_thread(cloud.publish_ack, 2**63 - 2)  # forged, retained: every start gets it
+    for attempt in range(2):
+        run = await start_agent(mosquitto.url, gw, devices=synthetic(devices=1, rate_hz=50))
+        await until(lambda: run.c("rejected.ack.implausible-upto") == 1, 20, "the refusal")  # noqa: B023
+        before = len(cloud.seqs())
+        await until(lambda: len(cloud.seqs()) > before + 3, 20, "batches still flow")  # noqa: B023
+        await run.stop()
+        assert not run.task.exception(), f"start {attempt}: the agent ran and stopped cleanly"
+        c = run.agent.counters()
+        assert c["rebases"] == 0
+        assert c["next_seq"] < 10_000, "no rebase to near 2**63"
+    seqs = cloud.seqs()
+    assert seqs == list(range(1, len(seqs) + 1)), "numbering carried on from the outbox, no gap"

@@ -110,3 +110,34 @@ async def test_readings_the_schema_would_refuse_are_rejected_and_the_rest_kept(t
     values = [r.value for b in decoded(raw) for r in b]
     assert values == [float(i) for i in range(20)], "every good reading kept, in order"
     await outbox.close()
+
+
+def test_the_size_bound_holds_for_the_largest_readings() -> None:
+    from bohsense.edge.batcher import encoded_bound
+
+    for name in ("d", "d" * 31, "d" * 32, "d" * 128):
+        for ts in (0, 2**63 - 1):
+            for value in (0.0, -1e308, 2**63 - 1, -(2**63)):
+                r = Reading(name, name[::-1], ts, value)  # type: ignore[arg-type]
+                assert len(msgspec.msgpack.encode(r)) <= encoded_bound(r), (name, ts, value)
+
+
+async def test_a_batch_closes_at_max_bytes_before_max_readings(tmp_path: Path) -> None:
+    raw = Outbox(tmp_path / "o.db", max_rows=10**6, max_bytes=10**9, max_age_s=3600)
+    outbox = ThreadedOutbox(raw)
+    buf = ReadingBuffer(100_000, 10_000, batch_bytes=20_000)
+    batcher = Batcher(buf, outbox.append, max_readings=10_000, max_delay_s=60, max_bytes=20_000)
+    task = asyncio.create_task(batcher.run())
+    long_name = "x" * 128
+    for i in range(1000):  # 157 or 280 bytes each: 11 batches by size, long before the count or the delay
+        buf.put(Reading(long_name if i % 2 else "short", long_name, TS + i, float(i)))
+    await until(lambda: batcher.batches >= 10, 5, "batches closed by size")
+    batcher.stop()
+    await asyncio.wait_for(task, 2)
+    sizes = [len(e.payload) for e in raw.fetch(0, 100)]
+    assert max(sizes) <= 20_000 + 5
+    assert [r.value for b in decoded(raw) for r in b] == [float(i) for i in range(1000)], (
+        "order, nothing lost"
+    )
+    assert buf.bytes == 0
+    await outbox.close()

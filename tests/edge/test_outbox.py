@@ -174,3 +174,42 @@ def test_state_table_allows_the_documented_life_and_nothing_else() -> None:
         for event in EntryEvent:
             with pytest.raises(OutboxStateError):
                 transition(terminal, event)
+
+
+def test_seq_never_overflows_and_an_absurd_rebase_is_refused(tmp_path: Path) -> None:
+    from bohsense.edge.outbox import MAX_SEQ
+
+    ob = open_outbox(tmp_path / "o.db")
+    ob.append(b"a", 1)
+    with pytest.raises(OutboxError, match="beyond"):
+        ob.rebase(2**63 - 2)
+    assert ob.next_seq == 2, "nothing moved"
+    assert ob.rebase(MAX_SEQ - 2) == MAX_SEQ - 2
+    assert ob.append(b"b", 1) == MAX_SEQ
+    with pytest.raises(OutboxError, match="sequence numbers exhausted"):
+        ob.append(b"c", 1)
+    assert [e.seq for e in ob.fetch(0, 10)] == [MAX_SEQ - 1, MAX_SEQ], "the held entries are intact"
+    ob.close()
+
+
+def test_sent_upto_survives_reopen_and_an_upgraded_outbox_counts_its_held_entries_as_sent(
+    tmp_path: Path,
+) -> None:
+    import sqlite3
+
+    ob = open_outbox(tmp_path / "o.db")
+    for _ in range(5):
+        ob.append(b"x", 2)
+    ob.mark_sent(3)
+    ob.close()
+    again = open_outbox(tmp_path / "o.db")
+    assert again.stats().sent_upto == 3
+    again.close()
+    db = sqlite3.connect(tmp_path / "o.db")
+    db.execute("DELETE FROM meta WHERE key = 'sent_upto'")  # as written by an older gateway
+    db.commit()
+    db.close()
+    upgraded = open_outbox(tmp_path / "o.db")
+    assert upgraded.stats().sent_upto == 5, "what an older gateway held may have been sent"
+    assert upgraded.ack_outcome(5).unsent == 0
+    upgraded.close()

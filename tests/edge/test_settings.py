@@ -26,9 +26,14 @@ def test_the_documented_example_is_valid() -> None:
     assert s.broker.password == "s3cr3t-from-env"
     assert s.batch.max_readings == 500
     assert s.batch.max_delay_ms == 200
-    assert [(d.name, d.kind) for d in s.devices] == [("shelf-a", "serial"), ("synthetic", "synthetic")]
-    assert s.devices[0].options == {"port": "/dev/ttyUSB0"}
-    assert s.devices[1].options == {"devices": 2, "metrics": ["temp_c"], "rate_hz": 1.0}
+    assert [(d.name, d.kind) for d in s.devices] == [
+        ("shelf-a", "serial"),
+        ("cooler-vibration", "serial"),
+        ("synthetic", "synthetic"),
+    ]
+    assert s.devices[0].options == {"port": "/dev/ttyUSB0", "device_id": "shelf-01"}
+    assert s.devices[1].options == {"port": "/dev/ttyUSB1", "device_id": "vib-01"}
+    assert s.devices[2].options == {"devices": 2, "metrics": ["temp_c"], "rate_hz": 1.0}
 
 
 def test_the_example_without_a_password_is_refused() -> None:
@@ -144,7 +149,7 @@ def test_check_config_prints_effective_settings_masked() -> None:
 
 def test_check_config_and_run_refuse_a_bad_config_with_exit_2(tmp_path: Path) -> None:
     cfg = tmp_path / "gw.toml"
-    cfg.write_text('gateway_id = "g"\n[broker]\nurl = "tcp://x"\n')
+    cfg.write_text('gateway_id = "g"\n[broker]\nurl = "http://x"\n')
     for cmd in ("check-config", "run"):
         r = _cli(cmd, "--config", str(cfg))
         assert r.returncode == 2
@@ -159,3 +164,97 @@ def test_run_refuses_an_unknown_driver_kind_with_exit_2(tmp_path: Path) -> None:
     r = _cli("run", "--config", str(cfg))
     assert r.returncode == 2
     assert "unknown driver kind 'teleporter'" in r.stderr
+
+
+@pytest.mark.parametrize(
+    ("device", "message"),
+    [
+        ('kind = "llrp"\nhost = "10.0.0.5"', "unknown driver kind 'llrp'"),
+        ('kind = "serial"\nport = "/dev/ttyUSB0"\nspeed = 9600', "unknown serial option(s) ['speed']"),
+        ('kind = "synthetic"\ndevices = 0', "'devices' must be an integer >= 1"),
+    ],
+)
+def test_check_config_builds_every_driver_as_run_does(tmp_path: Path, device: str, message: str) -> None:
+    cfg = tmp_path / "gw.toml"
+    cfg.write_text(
+        f'gateway_id = "g"\n[outbox]\npath = "{tmp_path}/o.db"\n[[devices]]\nname = "a"\n{device}\n'
+    )
+    codes = {}
+    for cmd in ("check-config", "run"):
+        r = _cli(cmd, "--config", str(cfg))
+        codes[cmd] = r.returncode
+        assert message in r.stderr, (cmd, r.stderr)
+        assert "device 'a'" in r.stderr
+    assert codes == {"check-config": 2, "run": 2}, "the systemd pre-start check fails as run would"
+    assert not (tmp_path / "o.db").exists(), "check-config opens nothing"
+
+
+def test_check_config_refuses_a_tls_setup_that_run_cannot_make(tmp_path: Path) -> None:
+    cfg = tmp_path / "gw.toml"
+    cfg.write_text(
+        f'gateway_id = "g"\n[broker]\nurl = "mqtts://127.0.0.1:1"\ntls_ca = "{tmp_path}/missing-ca.pem"\n'
+        f'[outbox]\npath = "{tmp_path}/o.db"\n'
+    )
+    codes = {}
+    for cmd in ("check-config", "run"):
+        r = _cli(cmd, "--config", str(cfg))
+        codes[cmd] = r.returncode
+        assert "TLS setup failed" in r.stderr, (cmd, r.stderr)
+    assert codes["check-config"] == codes["run"] != 0
+
+
+@pytest.mark.parametrize(
+    ("section", "message"),
+    [
+        ("[batch]\nmax_bytes = 2000000", "Expected `int` <= 983040 - at `$.batch.max_bytes`"),
+        ("[batch]\nmax_bytes = 600000\n[outbox]\nmax_bytes = 100000", "cannot hold one batch"),
+    ],
+)
+def test_check_config_refuses_batch_limits_that_cannot_fit(
+    tmp_path: Path, section: str, message: str
+) -> None:
+    cfg = tmp_path / "gw.toml"
+    cfg.write_text(f'gateway_id = "g"\n{section}\n')
+    for cmd in ("check-config", "run"):
+        r = _cli(cmd, "--config", str(cfg))
+        assert r.returncode == 2, (cmd, r.stderr)
+        assert message in r.stderr, (cmd, r.stderr)
+
+
+@pytest.mark.parametrize(
+    ("username", "password", "reason"),
+    [
+        ("u", "Changeme", "common"),
+        ("u", "CHANGEME", "common"),
+        ("u", "password1", "common"),
+        ("u", "P@ssw0rd!", "common"),
+        ("u", "12345678", "common"),
+        ("u", "qwerty123", "common"),
+        ("u", "Mosquitto2024!", "common"),
+        ("gw-lisbon-17", "gw-lisbon-17", "username"),
+        ("gw-lisbon-17", "GW-Lisbon-17!x", "username"),
+        ("u", "aaaaaaaaaaaaaaaa", "repetitive"),
+        ("u", "hijklmnop", "repetitive"),
+        ("u", "Xq7#kZ", "too-short"),
+        ("u", "tzqmwkrv", "low-entropy"),
+        ("u", "93718264", "low-entropy"),
+    ],
+)
+def test_weak_broker_passwords_are_refused_with_the_reason_and_never_echoed(
+    username: str, password: str, reason: str
+) -> None:
+    with pytest.raises(ConfigError, match=f"\\({reason}") as refused:
+        GatewaySettings.from_mapping(
+            {"gateway_id": "g", "broker": {"username": username, "password": password}}, env={}
+        )
+    assert password not in str(refused.value), "the secret is never in the message"
+
+
+@pytest.mark.parametrize(
+    "password", ["hunter2-x", "s3cr3t-from-env", "Tq9vL2mXw7Rb", "correct horse battery"]
+)
+def test_strong_enough_passwords_pass(password: str) -> None:
+    s = GatewaySettings.from_mapping(
+        {"gateway_id": "g", "broker": {"username": "gw-7", "password": password}}, env={}
+    )
+    assert s.broker.password == password

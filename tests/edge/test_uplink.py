@@ -135,3 +135,60 @@ async def test_a_cloud_ack_deletes_and_moves_the_floor_on_the_wire(tmp_path: Pat
     for t in tasks:
         t.cancel()
     await outbox.close()
+
+
+async def test_every_connection_gets_its_own_will_and_its_birth_carries_the_same_epoch(
+    tmp_path: Path, monkeypatch: Any
+) -> None:
+    up, fake, outbox, tasks = await _uplink(tmp_path, entries=2, window=10)
+    will_1, epoch_1 = up.next_will()  # what the transport does before opening a connection
+    up.on_connected(session_present=False, epoch=epoch_1)
+    up.on_disconnected("WAN blip")
+    will_2, epoch_2 = up.next_will()
+    up.on_connected(session_present=True, epoch=epoch_2)
+    await until(lambda: outbox.snapshot.epoch == epoch_2, 2, "the epoch kept in the outbox")
+    wills = [decode_status(will_1), decode_status(will_2)]
+    assert [(w.state, w.epoch) for w in wills] == [("lost", epoch_1), ("lost", epoch_2)]
+    assert epoch_2 > epoch_1
+    births = [decode_status(p) for _, t, p, _ in fake.published if t.endswith("/status")]
+    assert [(b.state, b.epoch) for b in births] == [("online", epoch_1), ("online", epoch_2)]
+    assert births[1].ts > wills[1].ts, "the birth is newer than its own will: ts alone cannot order them"
+    for t in tasks:
+        t.cancel()
+    await outbox.close()
+
+    # a restart with the clock stepped back still opens a newer epoch than the last one
+    import bohsense.edge.uplink as uplink_module
+
+    monkeypatch.setattr(uplink_module, "now_ns", lambda: 1_000)
+    raw = Outbox(tmp_path / "o.db", max_rows=10, max_bytes=10**6, max_age_s=3600, synchronous="normal")
+    reopened = ThreadedOutbox(raw)
+    assert reopened.snapshot.epoch == epoch_2
+    again = Uplink(gateway="gw-1", site="s", outbox=reopened, transport=FakeTransport())
+    assert again.next_will()[1] == epoch_2 + 1
+    await reopened.close()
+
+
+async def test_an_ack_covering_batches_never_sent_counts_them_as_dropped(tmp_path: Path) -> None:
+    up, fake, outbox, tasks = await _uplink(tmp_path, entries=10, window=3)
+    up.on_connected(session_present=False)
+    await until(lambda: len(fake.batches()) == 3, 2, "the first window")
+    await _settle()
+    assert outbox.snapshot.sent_upto == 3
+    forged = CloudAck(gateway="gw-1", upto=10, ts=now_ns())  # covers 4-10, which no cloud ever got
+    up.on_message("bohsense/v1/gw/gw-1/ack", encode(forged))
+    await until(lambda: outbox.snapshot.depth == 0, 2, "deleted")
+    s = outbox.snapshot
+    assert (s.dropped_batches, s.dropped_readings) == (7, 7), "the loss is counted, not hidden"
+    assert up.counters["acked_unsent"] == 7
+    assert up.counters["acked"] == 3
+    for mid, _ in fake.batches():
+        up.on_puback(mid)
+    up.on_disconnected("x")
+    up.on_connected(session_present=True)
+    await _settle()
+    status = [decode_status(p) for _, t, p, _ in fake.published if t.endswith("/status")][-1]
+    assert status.dropped == 7
+    for t in tasks:
+        t.cancel()
+    await outbox.close()

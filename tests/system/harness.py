@@ -49,6 +49,8 @@ class StoreSystem:
     influx: InfluxDB
     database_url: str
     duration_s: float = 20.0
+    #: CloudSettings fields to set beyond the harness's own
+    settings: dict[str, Any] = field(default_factory=dict)
     gateway: str = field(default_factory=lambda: f"gw-{uuid.uuid4().hex[:8]}")
     db: str = field(default_factory=lambda: f"ts_{uuid.uuid4().hex[:8]}")
     store: DemoStore = field(init=False)
@@ -82,6 +84,7 @@ class StoreSystem:
             database_url=self.database_url,
             catalog=catalog,
             api_port=0,
+            **self.settings,
         )
         self.service = CloudService(settings)
         self._task = asyncio.create_task(self.service.run(self._stop))

@@ -58,7 +58,7 @@ def _catalog(gw: str) -> dict[str, Any]:
                 "location": f"l{i}",
                 "min": 5,
                 "target": 40,
-                "lanes": [{"gateway": gw, "device": f"lane-{i}"}],
+                "lanes": [{"gateway": gw, "device": f"shelf-{i}.lane-1"}],
             }
             for i in range(40)
         ],
@@ -79,7 +79,9 @@ def _calls(gw: str, mapped: bool, n_calls: int) -> list[list[ReadingBatch]]:
                 x = rnd.random()
                 if mapped and x < 0.1:
                     rs.append(
-                        Reading(f"lane-{rnd.randrange(40)}", "units", T0 + t, float(rnd.randrange(3, 40)))
+                        Reading(
+                            f"shelf-{rnd.randrange(40)}.lane-1", "units", T0 + t, float(rnd.randrange(3, 40))
+                        )
                     )
                 elif mapped and x < 0.3:
                     rs.append(Reading(f"vib-{rnd.randrange(10)}", "vib", T0 + t, rnd.uniform(1, 6)))

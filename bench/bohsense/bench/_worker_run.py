@@ -31,7 +31,7 @@ def make_applier(workdir: str, kind: str = "auto") -> tuple[Any, str]:
         if kind == "boh":
             raise
         return MemoryApplier(), "in-memory applier (BOH core not installed)"
-    core = BohCore(f"sqlite:///{workdir}/boh.db")
+    core = BohCore(f"sqlite:///{workdir}/boh.db", auto_register=True)  # no catalog: every gateway applies
     core.migrate()
     return core, "BOH core on SQLite"
 

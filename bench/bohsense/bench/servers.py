@@ -12,6 +12,7 @@ persistent session silently drops QoS 1 messages for a subscriber that falls beh
 from __future__ import annotations
 
 import contextlib
+import getpass
 import json
 import os
 import shutil
@@ -106,16 +107,40 @@ class _Server:
 
 
 class MosquittoServer(_Server):
-    def __init__(self, workdir: Path, *, durable: bool = False) -> None:
+    """Mosquitto on a free port: anonymous by default; with ``users`` (name → password) it
+    requires a login, and with ``acl_file`` it enforces that ACL."""
+
+    def __init__(
+        self,
+        workdir: Path,
+        *,
+        durable: bool = False,
+        users: dict[str, str] | None = None,
+        acl_file: Path | None = None,
+    ) -> None:
         super().__init__(workdir)
         self.durable = durable
+        self.users = dict(users or {})
+        self.acl_file = acl_file
 
     @property
     def url(self) -> str:
         return f"mqtt://127.0.0.1:{self.port}"
 
     def _config(self) -> str:
-        lines = [f"listener {self.port} 127.0.0.1", "allow_anonymous true", "max_packet_size 2097152"]
+        lines = [f"listener {self.port} 127.0.0.1", "max_packet_size 2097152"]
+        if self.users:
+            # run as whoever started it (as root Mosquitto would otherwise switch to the
+            # 'mosquitto' user, which cannot read the test's password file)
+            lines += [
+                f"user {getpass.getuser()}",
+                "allow_anonymous false",
+                f"password_file {self.workdir / 'passwd'}",
+            ]
+        else:
+            lines.append("allow_anonymous true")
+        if self.acl_file is not None:
+            lines.append(f"acl_file {self.acl_file}")
         if self.durable:
             lines += [
                 "persistence true",
@@ -138,6 +163,8 @@ class MosquittoServer(_Server):
         exe = require_binary("mosquitto", "mosquitto")
         self.workdir.mkdir(parents=True, exist_ok=True)
         conf = self.workdir / "mosquitto.conf"
+        if self.users:
+            self._write_passwords()
         conf.write_text(self._config())
         self._spawn([exe, "-c", str(conf)], "mosquitto.log")
         return self
@@ -145,6 +172,15 @@ class MosquittoServer(_Server):
     def restart(self) -> None:
         self.stop()
         self.start()
+
+    def _write_passwords(self) -> None:
+        tool = require_binary("mosquitto_passwd", "mosquitto")
+        path = self.workdir / "passwd"
+        path.unlink(missing_ok=True)
+        for i, (name, password) in enumerate(self.users.items()):
+            flags = ["-c"] if i == 0 else []
+            subprocess.run([tool, *flags, "-b", str(path), name, password], check=True, capture_output=True)
+        path.chmod(0o600)
 
 
 class InfluxServer(_Server):

@@ -12,7 +12,7 @@ ingest calls them from a worker thread.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -56,6 +56,9 @@ class ApplyOutcome:
     readings_applied: int = 0
     #: gateway -> highest seq such that every seq <= it is applied (or below the floor)
     watermarks: Mapping[str, int] = field(default_factory=dict)
+    #: new batches of gateways the catalog does not know: recorded (their seqs count for the
+    #: watermark) and held in quarantine (reason ``unknown-gateway``) until registered
+    held: int = 0
 
 
 class BatchApplier(Protocol):
@@ -90,11 +93,27 @@ class TimeSeriesQuery(Protocol):
     """What the HTTP API asks of the time-series store (every backend answers the same)."""
 
     async def latest(
-        self, *, gateway: str | None = None, device: str | None = None, metric: str | None = None
+        self,
+        *,
+        gateways: Collection[str] | None = None,
+        device: str | None = None,
+        metric: str | None = None,
     ) -> list[LatestPoint]:
-        """The newest (by event time) point of each matching (gateway, device, metric) series."""
+        """The newest (by event time) point of each matching (gateway, device, metric) series.
+
+        ``gateways`` scopes the answer (None: every gateway; empty: none, e.g. a site
+        with no gateway): a device name is only unique within its gateway.
+        """
 
     async def series(
-        self, *, device: str, metric: str, start_ns: int, end_ns: int, every_s: int | None = None
+        self,
+        *,
+        gateway: str,
+        device: str,
+        metric: str,
+        start_ns: int,
+        end_ns: int,
+        every_s: int | None = None,
     ) -> list[tuple[int, float]]:
-        """Points of one series in [start_ns, end_ns), or their mean per ``every_s`` window."""
+        """Points of the series (gateway, device, metric) in [start_ns, end_ns), or their
+        mean per ``every_s`` window."""

@@ -1,8 +1,9 @@
 """The cloud service's composition root: settings → store, BOH core, ingest worker, API.
 
 ``CloudService(settings).run(stop)`` opens the time-series store, migrates the BOH core,
-starts the ingest worker and serves the HTTP API with uvicorn in the same event loop,
-until ``stop`` is set (or SIGTERM / SIGINT when ``install_signal_handlers``). Shutdown is
+starts the ingest worker, the scheduler of time-driven jobs (silence sweep, command
+expiry) and serves the HTTP API with uvicorn in the same event loop, until ``stop`` is
+set (or SIGTERM / SIGINT when ``install_signal_handlers``). Shutdown is
 graceful with a time limit: the API stops accepting, the worker commits what it has
 collected (anything not committed stays unacknowledged at the broker), then both are
 cancelled if they overrun ``shutdown_timeout_s``.
@@ -18,8 +19,10 @@ from collections.abc import Iterator
 from typing import Any
 
 from bohsense.cloud.ingest import Backoff, ClientIdInUse, IngestWorker
+from bohsense.cloud.scheduler import Scheduler
 from bohsense.cloud.settings import CloudSettings
 from bohsense.cloud.tsdb import StorageUnavailable, TimeSeriesStore, open_store
+from bohsense.contracts.timeutil import now_ns
 
 __all__ = ["CloudService"]
 
@@ -46,6 +49,7 @@ class CloudService:
         self.core: Any = None  # bohsense.cloud.boh.BohCore
         self.worker: IngestWorker | None = None
         self.server: Any = None  # uvicorn.Server
+        self.scheduler = Scheduler()
         self.ready = asyncio.Event()  # API listening and store open
         self.api_port: int | None = None
 
@@ -71,10 +75,35 @@ class CloudService:
                     await store.close()
                     raise
 
+    def _schedule(self, core: Any) -> None:
+        """Register the time-driven jobs (each off when its timeout is 0)."""
+        s = self.settings
+        listening_since = now_ns()
+        if s.gateway_silence_s or s.device_silence_s:
+            self.scheduler.add(
+                "silence",
+                s.sweep_interval_s,
+                lambda: core.sweep_silence(
+                    gateway_timeout_s=s.gateway_silence_s,
+                    device_timeout_s=s.device_silence_s,
+                    listening_since_ns=listening_since,
+                ),
+            )
+        if s.command_timeout_s:
+            self.scheduler.add(
+                "command-expiry",
+                s.sweep_interval_s,
+                lambda: core.expire_commands(timeout_s=s.command_timeout_s),
+            )
+
     def _build_core(self) -> Any:
         from bohsense.cloud.boh import BohCore
 
-        core = BohCore(self.settings.database_url, quarantine_quota=self.settings.quarantine_quota)
+        core = BohCore(
+            self.settings.database_url,
+            quarantine_quota=self.settings.quarantine_quota,
+            auto_register=self.settings.auto_register_gateways,
+        )
         core.migrate()
         if self.settings.catalog is not None:
             summary = core.load_catalog(self.settings.catalog)
@@ -98,6 +127,7 @@ class CloudService:
             self.store = await self._open_store(stop)
             self.core = await asyncio.to_thread(self._build_core)
             self.worker = IngestWorker(self.store, self.core, s.ingest_config(), recorder=self.core)
+            self._schedule(self.core)
             token = s.api_token.get_secret_value() if s.api_token is not None else None
             app = create_app(
                 core=self.core,
@@ -105,12 +135,15 @@ class CloudService:
                 stats=self.stats,
                 api_token=token,
                 send_command=self.worker.send_command,
+                max_body_bytes=s.api_max_body_bytes,
+                command_max_bytes=s.command_max_bytes,
             )
             config = uvicorn.Config(
                 app, host=s.api_host, port=s.api_port, log_config=None, access_log=False, lifespan="off"
             )
             self.server = _server_class()(config)
             worker_task = asyncio.create_task(self.worker.run(stop), name="ingest")
+            scheduler_task = asyncio.create_task(self.scheduler.run(stop), name="scheduler")
             api_task = asyncio.create_task(self.server.serve(), name="api")
             # uvicorn exposes no "started" event, only the flag
             while not self.server.started and not api_task.done():  # noqa: ASYNC110
@@ -124,16 +157,18 @@ class CloudService:
                 )
             stopper = asyncio.create_task(stop.wait(), name="stop")
             done, _ = await asyncio.wait(
-                {worker_task, api_task, stopper}, return_when=asyncio.FIRST_COMPLETED
+                {worker_task, api_task, scheduler_task, stopper}, return_when=asyncio.FIRST_COMPLETED
             )
             for task in done - {stopper}:
                 exc = task.exception()
+                if exc is None and stop.is_set():
+                    continue  # it saw the stop first
                 log.error("%s ended unexpectedly: %r", task.get_name(), exc)
                 # another worker holds this client id: a configuration error, restarting cannot fix it
                 exit_code = 2 if isinstance(exc, ClientIdInUse) else 1
             stop.set()
             self.server.should_exit = True
-            pending = [t for t in (worker_task, api_task) if not t.done()]
+            pending = [t for t in (worker_task, api_task, scheduler_task) if not t.done()]
             if pending:
                 _, late = await asyncio.wait(pending, timeout=s.shutdown_timeout_s)
                 for task in late:

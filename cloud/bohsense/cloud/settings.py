@@ -9,6 +9,7 @@ that cannot work, an unknown URL scheme).
 from __future__ import annotations
 
 import ipaddress
+import os
 import re
 import socket
 from pathlib import Path
@@ -64,9 +65,27 @@ class CloudSettings(BaseSettings):
     tsdb_url: str = Field("sqlite:///var/bohsense-tsdb.db", description="see bohsense.cloud.tsdb.open_store")
     database_url: str = Field("sqlite:///var/bohsense-cloud.db", description="SQLAlchemy URL of the BOH core")
     catalog: Path | None = Field(None, description="TOML catalog of sites, assets, SKUs loaded at start")
+    auto_register_gateways: bool = Field(
+        False,
+        description=(
+            "demo / development only: accept any gateway that reports, at the site it claims."
+            " Off (the default), the catalog says which gateways exist and where; an unknown"
+            " gateway is listed as pending and its data held in quarantine (unknown-gateway)"
+            " until the catalog registers it"
+        ),
+    )
     api_host: str = "127.0.0.1"
     api_port: int = Field(8080, ge=0, le=65535, description="0 picks a free port")
     api_token: SecretStr | None = None
+    api_max_body_bytes: int = Field(
+        1024 * 1024, ge=1024, le=64 * 1024 * 1024, description="larger request bodies are answered 413"
+    )
+    command_max_bytes: int = Field(
+        64 * 1024,
+        ge=512,
+        le=268_435_455,
+        description="the largest command as one MQTT packet; at most the broker's max_packet_size",
+    )
     max_future_skew_s: float = Field(
         300.0, gt=0, le=86_400, description="readings further ahead are quarantined"
     )
@@ -83,6 +102,22 @@ class CloudSettings(BaseSettings):
     stall_after_s: float = Field(
         60.0, gt=0, le=86_400, description="/health reports a message unacknowledged this long as a stall"
     )
+    gateway_silence_s: float = Field(
+        300.0,
+        ge=0,
+        le=7 * 86_400,
+        description="a gateway heard from by nothing this long is alerted (0: off)",
+    )
+    device_silence_s: float = Field(
+        600.0, ge=0, le=7 * 86_400, description="a device lagging its gateway this long is alerted (0: off)"
+    )
+    command_timeout_s: float = Field(
+        300.0,
+        ge=0,
+        le=7 * 86_400,
+        description="a command with no result this long becomes expired (0: never)",
+    )
+    sweep_interval_s: float = Field(30.0, gt=0, le=3600, description="how often the sweeps above run")
 
     @field_validator("mqtt_protocol", mode="before")
     @classmethod
@@ -123,6 +158,25 @@ class CloudSettings(BaseSettings):
         if v is not None and not _GROUP_RE.match(v):
             raise ValueError(f"shared group {v!r} must be 1-64 letters, digits, '_', '.', '-'")
         return v or None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_unknown_variables(cls, data: Any) -> Any:
+        # extra="forbid" covers constructor arguments only: pydantic-settings reads just the
+        # variables that name a field and ignores the rest, so a typo would pass silently.
+        prefix = cls.model_config.get("env_prefix", "")
+        fields = set(cls.model_fields)
+        unknown = sorted(
+            name
+            for name in os.environ
+            if name.upper().startswith(prefix) and name[len(prefix) :].lower() not in fields
+        )
+        if unknown:
+            raise ValueError(
+                f"environment variable {unknown[0]} names no cloud setting"
+                f" (known: {', '.join(prefix + f.upper() for f in sorted(fields))})"
+            )
+        return data
 
     @model_validator(mode="after")
     def _safe(self) -> CloudSettings:

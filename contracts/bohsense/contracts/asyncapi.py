@@ -8,68 +8,85 @@ interface cannot drift from what edge and cloud actually speak. Regenerate with
 from __future__ import annotations
 
 import argparse
+import inspect
 import json
 from typing import Any
 
 import msgspec
 
 from bohsense.contracts import topics
-from bohsense.contracts.schema import (
-    MAX_PAYLOAD_BYTES,
-    SCHEMA_VERSION,
-    CloudAck,
-    GatewayCommand,
-    GatewayStatus,
-    ReadingBatch,
-)
+from bohsense.contracts.schema import MAX_PAYLOAD_BYTES, SCHEMA_VERSION
 
-__all__ = ["asyncapi_document", "register"]
+__all__ = ["asyncapi_document", "mosquitto_acl", "register"]
 
-_CHANNELS: list[tuple[str, str, type[msgspec.Struct], str, str]] = [
-    # (kind, direction seen from the gateway, payload, qos/retain note, description)
-    ("readings", "publish", ReadingBatch, "QoS 1", "Batches of readings, in gateway sequence order."),
-    (
-        "status",
-        "publish",
-        GatewayStatus,
-        "QoS 1, retained",
-        "Birth (online) on connect, goodbye (offline) on clean shutdown, last will (lost) set at connect.",
-    ),
-    (
-        "ack",
-        "subscribe",
-        CloudAck,
-        "QoS 1, retained",
-        "The cloud has durably applied every batch up to `upto`; the gateway may delete them from its outbox.",
-    ),
-    (
-        "cmd",
-        "subscribe",
-        GatewayCommand,
-        "QoS 1",
-        "Commands to the gateway (configuration, device commands).",
-    ),
-]
+
+def _struct_types(roots: list[type[msgspec.Struct]]) -> dict[str, type[msgspec.Struct]]:
+    """Every Struct reachable from ``roots``, by name (the names the schema components use)."""
+    found: dict[str, type[msgspec.Struct]] = {}
+
+    def walk(t: msgspec.inspect.Type) -> None:
+        if isinstance(t, msgspec.inspect.StructType):
+            if t.cls.__name__ in found:
+                return
+            found[t.cls.__name__] = t.cls
+            for f in t.fields:
+                walk(f.type)
+        for attr in ("item_type", "key_type", "value_type"):
+            sub = getattr(t, attr, None)
+            if isinstance(sub, msgspec.inspect.Type):
+                walk(sub)
+        for sub in getattr(t, "types", ()) or ():
+            if isinstance(sub, msgspec.inspect.Type):
+                walk(sub)
+
+    for info in msgspec.inspect.multi_type_info(roots):
+        walk(info)
+    return found
+
+
+def _schema_components(roots: list[type[msgspec.Struct]]) -> dict[str, Any]:
+    """msgspec's JSON schemas, with every description taken from the code, not the library.
+
+    How a docstring becomes a description is a formatting choice that msgspec has changed
+    between releases (0.23 dedents, 0.22 did not); the published document must depend on
+    the code alone, so descriptions are rebuilt here with ``inspect.cleandoc``.
+    """
+    _, components = msgspec.json.schema_components(roots, ref_template="#/components/schemas/{name}")
+    for name, cls in _struct_types(roots).items():
+        schema = components.get(name)
+        if schema is None:
+            continue
+        doc = inspect.cleandoc(cls.__doc__) if cls.__doc__ else ""
+        if doc:
+            schema["description"] = doc
+        else:
+            schema.pop("description", None)
+    return dict(components)
 
 
 def asyncapi_document() -> dict[str, Any]:
-    structs = [c[2] for c in _CHANNELS]
-    _, components = msgspec.json.schema_components(structs, ref_template="#/components/schemas/{name}")
+    structs = [c.payload for c in topics.CHANNELS]
+    components = _schema_components(structs)
     channels: dict[str, Any] = {}
-    for kind, direction, struct, qos, description in _CHANNELS:
-        channels[f"{topics.PREFIX}/{{gateway}}/{kind}"] = {
-            "description": f"{description} ({qos}.)",
+    for c in topics.CHANNELS:
+        direction = "publish" if c.sender == "gateway" else "subscribe"
+        delivery = f"QoS {c.qos}" + (", retained" if c.retained else "")
+        name = c.payload.__name__
+        channels[f"{topics.PREFIX}/{{gateway}}/{c.kind}"] = {
+            "description": f"{c.description} ({delivery}.)",
             "parameters": {"gateway": {"$ref": "#/components/parameters/gateway"}},
             direction: {
-                "operationId": f"{direction}{struct.__name__}",
+                "operationId": f"{direction}{name}",
                 "message": {
-                    "name": struct.__name__,
+                    "name": name,
                     "contentType": "application/msgpack",
                     "description": "MessagePack by default; the same structure as a JSON object is also accepted.",
-                    "payload": {"$ref": f"#/components/schemas/{struct.__name__}"},
+                    "payload": {"$ref": f"#/components/schemas/{name}"},
                 },
             },
         }
+    published = ", ".join(c.kind for c in topics.CHANNELS if c.sender == "gateway")
+    subscribed = ", ".join(c.kind for c in topics.CHANNELS if c.sender == "cloud")
     return {
         "asyncapi": "2.6.0",
         "info": {
@@ -79,8 +96,8 @@ def asyncapi_document() -> dict[str, Any]:
                 "Every time is integer nanoseconds since the Unix epoch, UTC; `ts` is the device's event time. "
                 "Every batch carries (gateway, seq); the cloud applies each exactly once. "
                 f"Payloads larger than {MAX_PAYLOAD_BYTES} bytes are rejected. "
-                "Operations are described from the gateway's side: it publishes readings and status, "
-                "and subscribes to ack and cmd."
+                f"Operations are described from the gateway's side: it publishes {published}, "
+                f"and subscribes to {subscribed}."
             ),
             "license": {"name": "GPL-3.0-or-later"},
         },
@@ -98,6 +115,37 @@ def asyncapi_document() -> dict[str, Any]:
     }
 
 
+def mosquitto_acl(cloud_user: str = "bohsense-cloud") -> str:
+    """The Mosquitto ACL for the v1 topic tree, derived from ``topics.CHANNELS``.
+
+    A gateway connects with its gateway id as MQTT username and may touch only its own
+    topics (``%u``): write what it sends, read what the cloud sends it. The cloud user
+    reads every gateway's uplink channels and writes every downlink channel. Anything
+    else is denied (Mosquitto denies what no line grants).
+    """
+    lines = [
+        "# Mosquitto ACL for bohsense, generated from the topic table: `bohsense contracts acl`.",
+        "# A gateway's MQTT username is its gateway id; it may touch only its own topics.",
+        "# Deny is the default: a topic no line grants is refused.",
+        "",
+        f"user {cloud_user}",
+    ]
+    for c in topics.CHANNELS:
+        access = "read" if c.sender == "gateway" else "write"
+        lines.append(f"topic {access} {c.wildcard}")
+    lines.append("")
+    lines.append("# every gateway (pattern lines apply to every user)")
+    for c in topics.CHANNELS:
+        access = "write" if c.sender == "gateway" else "read"
+        lines.append(f"pattern {access} {topics.PREFIX}/%u/{c.kind}")
+    return "\n".join(lines) + "\n"
+
+
+def _cmd_acl(args: argparse.Namespace) -> int:
+    print(mosquitto_acl(args.cloud_user), end="")
+    return 0
+
+
 def _cmd_asyncapi(args: argparse.Namespace) -> int:
     print(json.dumps(asyncapi_document(), indent=2, ensure_ascii=False))
     return 0
@@ -108,3 +156,6 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     s = p.add_subparsers(dest="contracts_command", metavar="ACTION", required=True)
     a = s.add_parser("asyncapi", help="print the AsyncAPI document of the MQTT interface")
     a.set_defaults(handler=_cmd_asyncapi)
+    acl = s.add_parser("acl", help="print the Mosquitto ACL of the topic tree (deploy/mosquitto/acl)")
+    acl.add_argument("--cloud-user", default="bohsense-cloud", help="the cloud workers' MQTT username")
+    acl.set_defaults(handler=_cmd_acl)

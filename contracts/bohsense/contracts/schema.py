@@ -130,6 +130,15 @@ class GatewayStatus(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 
     ``dropped`` counts readings the outbox discarded under its overflow policy since the
     gateway was installed, so the cloud can tell an accounted gap from a loss.
+
+    ``epoch`` names the MQTT connection the status belongs to: the gateway's time in ns
+    when it opened that connection, strictly increasing per gateway (the edge keeps the
+    last one in its outbox, so a clock stepped back does not reuse one). The will of a
+    connection is built just before it is opened, so its ``ts`` is older than the birth
+    sent after CONNACK; ordering by ``epoch`` first, then ``online`` before
+    ``offline``/``lost``, then ``ts`` makes the end of a connection win over its own
+    birth, and a stale will of an older connection lose to the birth of a newer one.
+    0 means a gateway that predates the field: such statuses are ordered by ``ts``.
     """
 
     gateway: GatewayId
@@ -140,6 +149,7 @@ class GatewayStatus(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     next_seq: Count = 0
     outbox_depth: Count = 0
     dropped: Count = 0
+    epoch: Nanos = 0
     v: Literal[1] = 1
 
 

@@ -1,4 +1,4 @@
-"""The MQTT topic tree, version 1.
+"""The MQTT topic tree, version 1: one table, ``CHANNELS``, that everything else reads.
 
 Every topic starts with ``bohsense/v1/`` and names the gateway that owns it::
 
@@ -12,6 +12,10 @@ Every topic starts with ``bohsense/v1/`` and names the gateway that owns it::
     bohsense/v1/gw/{gateway}/result     edge → cloud  CommandResult       QoS 1: the outcome of
                                                       every command received, by its id
 
+The AsyncAPI document (``bohsense contracts asyncapi``), the broker ACL (``bohsense
+contracts acl``), the topic parser and the subscriptions of both sides are derived
+from ``CHANNELS``; a channel added here appears in all of them.
+
 A consumer that serves the whole fleet subscribes to the wildcard forms below; a
 horizontally scaled cloud prefixes them with ``$share/<group>/`` (MQTT 5 shared
 subscriptions) so that each batch reaches exactly one worker of the group.
@@ -20,15 +24,26 @@ subscriptions) so that each batch reaches exactly one worker of the group.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
+from typing import Literal
+
+import msgspec
+
+from bohsense.contracts.schema import CloudAck, CommandResult, GatewayCommand, GatewayStatus, ReadingBatch
 
 __all__ = [
     "ALL_READINGS",
     "ALL_RESULTS",
     "ALL_STATUS",
+    "CHANNELS",
+    "KINDS",
     "PREFIX",
+    "Channel",
     "TopicError",
     "ack_topic",
+    "cloud_subscriptions",
     "cmd_topic",
+    "gateway_subscriptions",
     "parse_topic",
     "readings_topic",
     "result_topic",
@@ -38,12 +53,76 @@ __all__ = [
 ]
 
 PREFIX = "bohsense/v1/gw"
-ALL_READINGS = f"{PREFIX}/+/readings"
-ALL_STATUS = f"{PREFIX}/+/status"
-ALL_RESULTS = f"{PREFIX}/+/result"
+
+
+@dataclass(frozen=True, slots=True)
+class Channel:
+    """One topic of a gateway: who publishes it, what it carries, how it is delivered."""
+
+    kind: str
+    sender: Literal["gateway", "cloud"]
+    payload: type[msgspec.Struct]
+    qos: Literal[0, 1]
+    retained: bool
+    description: str
+
+    def topic(self, gateway: str) -> str:
+        return f"{PREFIX}/{validate_gateway_id(gateway)}/{self.kind}"
+
+    @property
+    def wildcard(self) -> str:
+        """The filter that matches this channel of every gateway."""
+        return f"{PREFIX}/+/{self.kind}"
+
+
+CHANNELS: tuple[Channel, ...] = (
+    Channel("readings", "gateway", ReadingBatch, 1, False, "Batches of readings, in gateway sequence order."),
+    Channel(
+        "status",
+        "gateway",
+        GatewayStatus,
+        1,
+        True,
+        "Birth (online) on connect, goodbye (offline) on clean shutdown, last will (lost) set at connect.",
+    ),
+    Channel(
+        "ack",
+        "cloud",
+        CloudAck,
+        1,
+        True,
+        "The cloud has durably applied every batch up to `upto`; the gateway may delete them from its outbox.",
+    ),
+    Channel(
+        "cmd", "cloud", GatewayCommand, 1, False, "Commands to the gateway (configuration, device commands)."
+    ),
+    Channel(
+        "result",
+        "gateway",
+        CommandResult,
+        1,
+        False,
+        "The outcome of every command the gateway received, by the command's id.",
+    ),
+)
+_BY_KIND = {c.kind: c for c in CHANNELS}
+KINDS = frozenset(_BY_KIND)
+
+ALL_READINGS = _BY_KIND["readings"].wildcard
+ALL_STATUS = _BY_KIND["status"].wildcard
+ALL_RESULTS = _BY_KIND["result"].wildcard
 
 _ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$")
-KINDS = frozenset({"readings", "status", "ack", "cmd", "result"})
+
+
+def gateway_subscriptions(gateway: str) -> list[str]:
+    """The topics a gateway subscribes to: every channel the cloud sends it."""
+    return [c.topic(gateway) for c in CHANNELS if c.sender == "cloud"]
+
+
+def cloud_subscriptions() -> list[str]:
+    """The filters a cloud worker subscribes to: every channel the gateways send."""
+    return [c.wildcard for c in CHANNELS if c.sender == "gateway"]
 
 
 class TopicError(ValueError):
@@ -60,7 +139,7 @@ def validate_gateway_id(gateway: str) -> str:
 
 
 def _topic(gateway: str, kind: str) -> str:
-    return f"{PREFIX}/{validate_gateway_id(gateway)}/{kind}"
+    return _BY_KIND[kind].topic(gateway)
 
 
 def readings_topic(gateway: str) -> str:

@@ -291,7 +291,7 @@ async def _progress(
             summary, stock, stats = await _snapshot(service)
             lanes = sorted(stock, key=lambda s: s.location)  # lane 1, 2, … as on the shelf
             units = " ".join("?" if s.units is None else f"{s.units:g}" for s in lanes)
-            vib = await service.store.latest(device=SENSOR, metric="vib_rms_mm_s")
+            vib = await service.store.latest(gateways=[GATEWAY], device=SENSOR, metric="vib_rms_mm_s")
             vib_s = f"{vib[0].value:4.1f}" if vib else "  - "
             say(
                 f"[{tick:5.0f} s] readings {stats.get('readings_stored', 0):>7,}"
@@ -317,7 +317,9 @@ async def _count_stored(service: Any, expected: dict[tuple[str, str], int]) -> d
     end = time.time_ns() + 3600 * 10**9
     counts = {}
     for device, metric in expected:
-        points = await service.store.series(device=device, metric=metric, start_ns=0, end_ns=end)
+        points = await service.store.series(
+            gateway=GATEWAY, device=device, metric=metric, start_ns=0, end_ns=end
+        )
         counts[(device, metric)] = len(points)
     return counts
 
@@ -354,7 +356,11 @@ async def _summary(
     end = time.time_ns() + 3600 * 10**9
     distinct = 0
     for p in await service.store.latest():
-        distinct += len(await service.store.series(device=p.device, metric=p.metric, start_ns=0, end_ns=end))
+        distinct += len(
+            await service.store.series(
+                gateway=p.gateway, device=p.device, metric=p.metric, start_ns=0, end_ns=end
+            )
+        )
     applied = int(stats["readings_applied"])
     produced = sum(expected.values())
     lost = sum(max(0, v - stored.get(k, 0)) for k, v in expected.items())

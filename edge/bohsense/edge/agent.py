@@ -25,13 +25,13 @@ import logging
 import time
 from collections.abc import Sequence
 
-from bohsense.contracts.topics import status_topic
 from bohsense.edge.batcher import Batcher, ReadingBuffer
 from bohsense.edge.commands import CommandRouter
 from bohsense.edge.drivers.base import Driver
 from bohsense.edge.outbox import Outbox, ThreadedOutbox
+from bohsense.edge.preflight import build_drivers, build_transport
 from bohsense.edge.settings import GatewaySettings
-from bohsense.edge.transport import PahoTransport, Transport, backoff_delay
+from bohsense.edge.transport import Transport, backoff_delay
 from bohsense.edge.uplink import Uplink
 
 __all__ = ["EdgeAgent"]
@@ -126,7 +126,7 @@ class EdgeAgent:
             for key in ("sent", "published", "acked", "acks", "connects", "reconnects", "disconnects",
                         "connect_failures", "resend_timeouts", "commands", "command_results", "commands_failed",
                         "rejected_ack", "rejected_cmd",
-                        "rebases"):  # fmt: skip
+                        "rebases", "acked_unsent"):  # fmt: skip
                 out[key] = self.uplink.counters[key]
             for key, n in self.uplink.rejected.items():
                 out[f"rejected.{key}"] = n
@@ -147,7 +147,9 @@ class EdgeAgent:
             self._stop = stop
         st = self.settings
         self.drivers = self._given_drivers if self._given_drivers is not None else self._build_drivers()
-        transport = self._given_transport or self._build_transport()  # no I/O yet
+        transport = (
+            self._given_transport or self._build_transport()
+        )  # no I/O yet (wills come from the uplink)
         raw_outbox = await asyncio.to_thread(
             Outbox,
             st.outbox.path,
@@ -169,7 +171,7 @@ class EdgeAgent:
                 "devices": [d.name for d in self.drivers],
             },
         )
-        self.buffer = ReadingBuffer(st.batch.buffer_readings, st.batch.max_readings)
+        self.buffer = ReadingBuffer(st.batch.buffer_readings, st.batch.max_readings, st.batch.max_bytes)
         self.uplink = uplink = Uplink(
             gateway=st.gateway_id,
             site=st.site,
@@ -183,6 +185,7 @@ class EdgeAgent:
             self.buffer,
             outbox.append,
             max_readings=st.batch.max_readings,
+            max_bytes=st.batch.max_bytes,
             max_delay_s=st.batch.max_delay_ms / 1000,
             on_appended=uplink.wake,
         )
@@ -224,28 +227,16 @@ class EdgeAgent:
     # -- internals ------------------------------------------------------------------------
 
     def _build_drivers(self) -> list[Driver]:
-        from bohsense.edge.drivers.registry import build_driver
-
-        return [build_driver(d.name, d.kind, d.options) for d in self.settings.devices]
+        return build_drivers(self.settings)
 
     def _build_transport(self) -> Transport:
-        st = self.settings
-        b = st.broker
-        return PahoTransport(
-            client_id=st.gateway_id,
-            host=b.host,
-            port=b.port,
-            keepalive=b.keepalive_s,
-            will_topic=status_topic(st.gateway_id),
-            will_payload=Uplink.status_payload(st.gateway_id, st.site, "lost"),
-            username=b.username,
-            password=b.password,
-            tls=b.tls,
-            tls_ca=b.tls_ca,
-            reconnect_min_s=b.reconnect_min_s,
-            reconnect_max_s=b.reconnect_max_s,
-            client_inflight=min(b.max_inflight, 100),
-        )
+        return build_transport(self.settings, self._next_will)
+
+    def _next_will(self) -> tuple[bytes, int]:
+        """The transport's will factory: the uplink builds one per connection (network thread)."""
+        uplink = self.uplink
+        assert uplink is not None, "the transport starts only after the uplink exists"
+        return uplink.next_will()
 
     async def _supervise(self, driver: Driver) -> None:
         assert self.buffer is not None

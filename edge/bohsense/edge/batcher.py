@@ -1,9 +1,19 @@
 """From single readings to sequenced batches in the outbox.
 
 Drivers call ``ReadingBuffer.put`` (never blocks, called on the event loop). The
-``Batcher`` task takes up to ``max_readings`` readings at a time — as soon as that many
-are waiting, or ``max_delay_ms`` after the first of them arrived — and appends them to
-the outbox as one entry, which assigns the batch its sequence number.
+``Batcher`` task takes up to ``max_readings`` readings and at most ``max_bytes`` of
+encoded readings at a time — as soon as that many are waiting, or ``max_delay_ms``
+after the first of them arrived — and appends them to the outbox as one entry, which
+assigns the batch its sequence number.
+
+Size: a reading's MessagePack encoding is at most ``len(device) + len(metric) + 24``
+bytes (names are ASCII: a 4-array header, two str headers of at most 2 bytes, an int
+and a float of at most 9 bytes each), so a batch closed at ``max_bytes`` of that bound
+encodes to at most ``max_bytes`` + 5 bytes (the list header). ``max_bytes`` may be at
+most ``MAX_BATCH_BYTES``: the cloud's payload limit (``MAX_PAYLOAD_BYTES``) less a
+64 KiB margin for the envelope (gateway, seq, sent, floor, site: a few hundred bytes),
+so no configuration can make a batch the cloud refuses as ``oversized``, whatever the
+names and the count.
 
 A reading the v1 schema would refuse (a device or metric name outside
 ``[A-Za-z0-9_.:/-]{1,128}``, a timestamp outside 0…2⁶³-1, a value that is not a float)
@@ -32,15 +42,24 @@ from collections.abc import Awaitable, Callable
 
 import msgspec
 
-from bohsense.contracts.schema import Reading, valid_name
+from bohsense.contracts.schema import MAX_PAYLOAD_BYTES, Reading, valid_name
 
-__all__ = ["Batcher", "ReadingBuffer"]
+__all__ = ["DEFAULT_BATCH_BYTES", "MAX_BATCH_BYTES", "Batcher", "ReadingBuffer", "encoded_bound"]
 
 log = logging.getLogger(__name__)
 
 AppendFn = Callable[[bytes, int], Awaitable[int]]
 
 _MAX_NS = 2**63 - 1
+#: the largest ``batch.max_bytes``: the cloud's payload limit less the envelope margin
+MAX_BATCH_BYTES = MAX_PAYLOAD_BYTES - 64 * 1024
+DEFAULT_BATCH_BYTES = 512 * 1024
+_READING_OVERHEAD = 24
+
+
+def encoded_bound(reading: Reading) -> int:
+    """An upper bound of the MessagePack size of a valid ``reading``, in bytes."""
+    return len(reading.device) + len(reading.metric) + _READING_OVERHEAD
 
 
 def _plain_ok(reading: Reading) -> bool:
@@ -67,9 +86,12 @@ def reading_problem(reading: Reading) -> str | None:
 class ReadingBuffer:
     """The sink every driver writes to: a bounded FIFO of readings."""
 
-    def __init__(self, capacity: int, batch_size: int) -> None:
+    def __init__(self, capacity: int, batch_size: int, batch_bytes: int = DEFAULT_BATCH_BYTES) -> None:
         self.capacity = capacity
         self.batch_size = batch_size
+        self.batch_bytes = batch_bytes
+        #: ``encoded_bound`` summed over the buffered readings
+        self.bytes = 0
         self.accepted = 0
         self.overflow = 0
         self.rejected: collections.Counter[str] = collections.Counter()
@@ -103,10 +125,12 @@ class ReadingBuffer:
             return
         items.append(reading)
         self.accepted += 1
+        size = self.bytes
+        self.bytes = size + len(reading.device) + len(reading.metric) + _READING_OVERHEAD
         if n == 0:
             self.first_at = time.monotonic()
             self._wake.set()
-        elif n + 1 == self.batch_size:
+        elif n + 1 == self.batch_size or (size < self.batch_bytes <= self.bytes):
             self._wake.set()
 
     def _reject(self, reading: object, reason: str) -> None:
@@ -121,9 +145,21 @@ class ReadingBuffer:
     def __len__(self) -> int:
         return len(self._items)
 
-    def take(self, n: int) -> list[Reading]:
+    def take(self, n: int, max_bytes: int | None = None) -> list[Reading]:
+        """Up to ``n`` readings, in order, whose ``encoded_bound`` sums to at most
+        ``max_bytes`` (default ``batch_bytes``); always at least one if any is waiting."""
         items = self._items
-        out = [items.popleft() for _ in range(min(n, len(items)))]
+        limit = self.batch_bytes if max_bytes is None else max_bytes
+        out: list[Reading] = []
+        used = 0
+        while items and len(out) < n:
+            r = items[0]
+            size = len(r.device) + len(r.metric) + _READING_OVERHEAD
+            if out and used + size > limit:
+                break
+            out.append(items.popleft())
+            used += size
+        self.bytes -= used
         if items:
             self.first_at = time.monotonic()
         return out
@@ -150,11 +186,15 @@ class Batcher:
         *,
         max_readings: int,
         max_delay_s: float,
+        max_bytes: int = DEFAULT_BATCH_BYTES,
         on_appended: Callable[[int], None] = lambda seq: None,
     ) -> None:
+        if not 0 < max_bytes <= MAX_BATCH_BYTES:
+            raise ValueError(f"max_bytes must be in 1..{MAX_BATCH_BYTES}, not {max_bytes}")
         self.buffer = buffer
         self._append = append
         self.max_readings = max_readings
+        self.max_bytes = max_bytes
         self.max_delay_s = max_delay_s
         self._on_appended = on_appended
         self._stopping = False
@@ -176,7 +216,7 @@ class Batcher:
                     return
                 await buf.wait(None)
                 continue
-            if len(buf) < self.max_readings and not self._stopping:
+            if len(buf) < self.max_readings and buf.bytes < self.max_bytes and not self._stopping:
                 remaining = buf.first_at + self.max_delay_s - time.monotonic()
                 if remaining > 0:
                     await buf.wait(remaining)
@@ -184,7 +224,7 @@ class Batcher:
             await self._flush_one()
 
     async def _flush_one(self) -> None:
-        readings = self.buffer.take(self.max_readings)
+        readings = self.buffer.take(self.max_readings, self.max_bytes)
         seq = await self._append(self._enc.encode(readings), len(readings))
         self.batches += 1
         self.readings += len(readings)

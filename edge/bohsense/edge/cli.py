@@ -7,6 +7,10 @@
 
 ``--config`` defaults to ``$BOHSENSE_EDGE_CONFIG``. Exit codes: 0 after a clean stop
 (SIGTERM/SIGINT), 2 for an invalid configuration, 1 for a failure while running.
+``check-config`` validates, then builds every driver and the MQTT client exactly as
+``run`` does before its first I/O (``bohsense.edge.preflight``), so a configuration
+``run`` cannot start (an unknown driver kind, a bad driver option, a TLS setup that
+cannot be made) fails ``check-config`` too, with the exit code ``run`` would give.
 """
 
 from __future__ import annotations
@@ -56,13 +60,33 @@ def _load(args: argparse.Namespace) -> Any:
 
 
 def _check_config(args: argparse.Namespace) -> int:
+    """Validate, then build every driver and the MQTT client as ``run`` does (no I/O):
+    whatever would stop ``run`` before it starts fails here with ``run``'s exit code."""
     import json
+    import sys
+
+    from bohsense.edge.drivers.base import DriverError
+    from bohsense.edge.errors import EdgeError
+    from bohsense.edge.preflight import check
 
     settings = _load(args)
     if settings is None:
         return 2
+    try:
+        check(settings)
+    except (DriverError, EdgeError) as exc:
+        print(f"bohsense edge: {exc}", file=sys.stderr)
+        return _exit_code(exc)
     print(json.dumps(settings.masked(), indent=2))
     return 0
+
+
+def _exit_code(exc: Exception) -> int:
+    """2: the configuration cannot work (restarting will not help); 1: anything else."""
+    from bohsense.edge.drivers.base import DriverError
+    from bohsense.edge.errors import ConfigError
+
+    return 2 if isinstance(exc, ConfigError | DriverError) else 1
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -93,5 +117,5 @@ def _run(args: argparse.Namespace) -> int:
         asyncio.run(main())
     except (DriverError, EdgeError) as exc:
         log.error("edge agent cannot run: %s", exc)
-        return 2 if isinstance(exc, DriverError) else 1
+        return _exit_code(exc)
     return 0

@@ -4,7 +4,9 @@ One SQLite file (WAL mode) holds the entries and the counters that must survive 
 restart or a ``kill -9``: the next sequence number and the dropped batches/readings::
 
     entries(seq INTEGER PRIMARY KEY, created INTEGER, readings INTEGER, payload BLOB)
-    meta(key TEXT PRIMARY KEY, value INTEGER)   -- next_seq, dropped_batches, dropped_readings
+    meta(key TEXT PRIMARY KEY, value INTEGER)   -- next_seq, dropped_batches, dropped_readings,
+                                                -- status_epoch (the last MQTT connection's epoch),
+                                                -- sent_upto (highest seq ever handed to MQTT)
 
 ``payload`` is the MessagePack array of the batch's readings; the envelope (gateway,
 seq, sent, floor, site) is added when the entry is published, so that ``floor`` and
@@ -29,6 +31,20 @@ dropped by ``expire``. Every dropped batch and its readings are added to the per
 ``dropped_*`` counters, and ``floor`` (the lowest seq still held) moves past them, so
 the cloud can tell an accounted gap from a loss.
 
+Sequence numbers: ``next_seq`` never passes ``MAX_SEQ`` (2⁴⁸: a gateway making 1,000
+batches a second takes ~8,900 years to get there), so a CloudAck asking for a rebase
+beyond it is refused as implausible (a forged or corrupt ack) instead of pushing the
+counter towards 2⁶³ where the next append would overflow; ``append`` refuses to go past
+it with ``OutboxError`` rather than overflow.
+
+Acks of what was never sent: ``sent_upto`` is the highest seq ever handed to the MQTT
+client, kept before the hand-over (``mark_sent``, raised to the last entry the uplink fetched
+to send, so it may run ahead of what was sent by at most one in-flight window; committed
+without fsync: a crash or ``kill -9`` keeps it, a power cut may roll it back). A CloudAck can only truly cover
+seqs the cloud received, i.e. ones that were sent; entries an ack deletes above
+``sent_upto`` (a forged ack) were never stored by any cloud and are counted as dropped
+(``ack(…, count_unsent=True)``), so the loss is reported, never hidden.
+
 One process owns an outbox at a time (SQLite exclusive locking mode); a second agent
 on the same file fails at start with ``OutboxError``.
 """
@@ -46,9 +62,12 @@ from typing import TypeVar
 from bohsense.contracts.timeutil import now_ns
 from bohsense.edge.errors import OutboxError
 
-__all__ = ["Entry", "Outbox", "OutboxStats", "ThreadedOutbox"]
+__all__ = ["MAX_SEQ", "AckOutcome", "Entry", "Outbox", "OutboxStats", "ThreadedOutbox"]
 
 T = TypeVar("T")
+
+#: the highest sequence number an outbox ever assigns (see the module doc)
+MAX_SEQ = 2**48
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS entries (
@@ -59,6 +78,8 @@ CREATE TABLE IF NOT EXISTS entries (
 );
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
 INSERT OR IGNORE INTO meta VALUES ('next_seq', 1), ('dropped_batches', 0), ('dropped_readings', 0);
+INSERT OR IGNORE INTO meta VALUES ('status_epoch', 0);
+INSERT OR IGNORE INTO meta SELECT 'sent_upto', value - 1 FROM meta WHERE key = 'next_seq';
 """
 
 
@@ -77,6 +98,20 @@ class OutboxStats:
     floor: int
     dropped_batches: int
     dropped_readings: int
+    #: the epoch of the last MQTT connection the gateway opened (``GatewayStatus.epoch``)
+    epoch: int = 0
+    #: the highest seq ever handed to the MQTT client
+    sent_upto: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class AckOutcome:
+    """What a CloudAck did: entries deleted, and of those how many were never sent
+    (counted as dropped, with their readings)."""
+
+    deleted: int
+    unsent: int = 0
+    unsent_readings: int = 0
 
 
 class Outbox:
@@ -104,7 +139,8 @@ class Outbox:
             mode = self._db.execute("PRAGMA journal_mode=WAL").fetchone()[0]
             if mode != "wal":
                 raise OutboxError(f"outbox {str(self.path)!r}: SQLite refused WAL mode (got {mode!r})")
-            self._db.execute(f"PRAGMA synchronous={synchronous.upper()}")
+            self._synchronous = synchronous.upper()
+            self._db.execute(f"PRAGMA synchronous={self._synchronous}")
             self._db.executescript(_SCHEMA)
             row = self._db.execute(
                 "SELECT count(*), coalesce(sum(length(payload)), 0), min(seq) FROM entries"
@@ -120,6 +156,8 @@ class Outbox:
         self._next_seq = int(meta["next_seq"])
         self._dropped_batches = int(meta["dropped_batches"])
         self._dropped_readings = int(meta["dropped_readings"])
+        self._epoch = int(meta["status_epoch"])
+        self._sent_upto = int(meta["sent_upto"])
 
     # -- queries -------------------------------------------------------------------------
 
@@ -140,6 +178,8 @@ class Outbox:
             floor=self.floor,
             dropped_batches=self._dropped_batches,
             dropped_readings=self._dropped_readings,
+            epoch=self._epoch,
+            sent_upto=self._sent_upto,
         )
 
     def fetch(self, from_seq: int, limit: int) -> list[Entry]:
@@ -155,6 +195,10 @@ class Outbox:
     def append(self, payload: bytes, readings: int, created: int | None = None) -> int:
         """Commit one batch and return its seq; drop the oldest entries beyond the size limits."""
         seq = self._next_seq
+        if seq > MAX_SEQ:
+            raise OutboxError(
+                f"outbox {str(self.path)!r}: sequence numbers exhausted (next_seq {seq} > {MAX_SEQ})"
+            )
         created = now_ns() if created is None else created
         rows, size = self._rows + 1, self._bytes + len(payload)
         new_min = seq if self._min is None else self._min
@@ -168,19 +212,44 @@ class Outbox:
         self._rows, self._bytes, self._min = rows, size, new_min
         return seq
 
-    def ack(self, upto: int) -> int:
-        """Delete every entry with ``seq <= upto`` (a CloudAck covers them); return how many."""
+    def ack(self, upto: int, *, count_unsent: bool = False) -> int:
+        """Delete every entry with ``seq <= upto`` (a CloudAck covers them); return how many.
+
+        With ``count_unsent``, deleted entries above ``sent_upto`` are counted as dropped."""
+        return self.ack_outcome(upto, count_unsent=count_unsent).deleted
+
+    def ack_outcome(self, upto: int, *, count_unsent: bool = True) -> AckOutcome:
+        """``ack`` with the whole outcome (how many deleted entries were never sent)."""
         if self._min is None or upto < self._min:
-            return 0
+            return AckOutcome(0)
+        unsent = unsent_readings = 0
         with self._tx():
             n, size = self._db.execute(
                 "SELECT count(*), coalesce(sum(length(payload)), 0) FROM entries WHERE seq <= ?", (upto,)
             ).fetchone()
+            if count_unsent and upto > self._sent_upto:
+                unsent, unsent_readings = self._db.execute(
+                    "SELECT count(*), coalesce(sum(readings), 0) FROM entries WHERE seq > ? AND seq <= ?",
+                    (self._sent_upto, upto),
+                ).fetchone()
+                if unsent:
+                    self._count_dropped(int(unsent), int(unsent_readings))
             self._db.execute("DELETE FROM entries WHERE seq <= ?", (upto,))
         self._rows -= int(n)
         self._bytes -= int(size)
         self._min = self._db.execute("SELECT min(seq) FROM entries").fetchone()[0]
-        return int(n)
+        return AckOutcome(int(n), int(unsent), int(unsent_readings))
+
+    def mark_sent(self, seq: int) -> None:
+        """Entries up to ``seq`` are about to be handed to the MQTT client (see the module doc)."""
+        if seq <= self._sent_upto:
+            return
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        try:
+            self._db.execute("UPDATE meta SET value = ? WHERE key = 'sent_upto'", (seq,))
+        finally:
+            self._db.execute(f"PRAGMA synchronous={self._synchronous}")
+        self._sent_upto = seq
 
     def expire(self, now: int | None = None) -> int:
         """Drop (and count) entries older than ``max_age_s``; return how many batches."""
@@ -207,16 +276,28 @@ class Outbox:
         Return the shift applied (0 when nothing had to move)."""
         if upto < self._next_seq:
             return 0
+        if upto + self._rows >= MAX_SEQ:
+            raise OutboxError(f"rebase past {upto} would take next_seq beyond {MAX_SEQ}: refused")
         start = self._min if self._min is not None else self._next_seq
         shift = upto + 1 - start
         with self._tx():
             self._db.execute("UPDATE entries SET seq = -(seq + ?)", (shift,))
             self._db.execute("UPDATE entries SET seq = -seq")
             self._db.execute("UPDATE meta SET value = ? WHERE key = 'next_seq'", (self._next_seq + shift,))
+            self._db.execute("UPDATE meta SET value = ? WHERE key = 'sent_upto'", (upto,))
         self._next_seq += shift
+        self._sent_upto = upto  # the held entries are unsent under their new numbers
         if self._min is not None:
             self._min += shift
         return shift
+
+    def record_epoch(self, epoch: int) -> None:
+        """Keep ``epoch`` (of a connection just opened) if it is the highest so far."""
+        if epoch <= self._epoch:
+            return
+        with self._tx():
+            self._db.execute("UPDATE meta SET value = ? WHERE key = 'status_epoch'", (epoch,))
+        self._epoch = epoch
 
     def close(self) -> None:
         self._db.close()
@@ -290,18 +371,33 @@ class ThreadedOutbox:
     async def append(self, payload: bytes, readings: int) -> int:
         return await self._call(lambda: self._outbox.append(payload, readings))
 
-    async def fetch(self, from_seq: int, limit: int) -> tuple[int, list[Entry]]:
-        """``(floor, entries)`` read together."""
-        return await self._call(lambda: (self._outbox.floor, self._outbox.fetch(from_seq, limit)))
+    async def fetch(self, from_seq: int, limit: int, *, mark_sent: bool = False) -> tuple[int, list[Entry]]:
+        """``(floor, entries)`` read together; with ``mark_sent``, ``sent_upto`` is raised to
+        the last entry fetched before they are returned (the uplink is about to send them)."""
 
-    async def ack(self, upto: int) -> int:
-        return await self._call(lambda: self._outbox.ack(upto))
+        def run() -> tuple[int, list[Entry]]:
+            entries = self._outbox.fetch(from_seq, limit)
+            if mark_sent and entries:
+                self._outbox.mark_sent(entries[-1].seq)
+            return self._outbox.floor, entries
+
+        return await self._call(run)
+
+    async def ack(self, upto: int) -> AckOutcome:
+        """Delete up to ``upto``; deleted entries that were never sent are counted as dropped."""
+        return await self._call(lambda: self._outbox.ack_outcome(upto))
+
+    async def mark_sent(self, seq: int) -> None:
+        await self._call(lambda: self._outbox.mark_sent(seq))
 
     async def expire(self) -> int:
         return await self._call(self._outbox.expire)
 
     async def rebase(self, upto: int) -> int:
         return await self._call(lambda: self._outbox.rebase(upto))
+
+    async def record_epoch(self, epoch: int) -> None:
+        await self._call(lambda: self._outbox.record_epoch(epoch))
 
     async def close(self) -> None:
         await self._call(self._outbox.close)

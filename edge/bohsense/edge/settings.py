@@ -9,22 +9,26 @@ example is ``deploy/gateway.example.toml``), then overridden from the environmen
 
 Everything is validated before anything starts, and every failure is a ``ConfigError``
 naming the key: gateway id format, broker URL scheme (``mqtt://`` or ``mqtts://``),
-positive limits, unique device names, and no username without a real password.
+positive limits, unique device names, and no username without a strong password
+(``bohsense.edge._password``: not a common one in any case or disguise, not the
+username, not repetitive, long and varied enough).
 """
 
 from __future__ import annotations
 
 import os
 import tomllib
-import urllib.parse
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import msgspec
 
+from bohsense.contracts.broker import BrokerUrlError, parse_broker_url
 from bohsense.contracts.schema import MAX_READINGS_PER_BATCH
 from bohsense.contracts.topics import TopicError, validate_gateway_id
+from bohsense.edge._password import MIN_LENGTH, weakness
+from bohsense.edge.batcher import DEFAULT_BATCH_BYTES, MAX_BATCH_BYTES
 from bohsense.edge.errors import ConfigError
 
 __all__ = [
@@ -39,10 +43,13 @@ __all__ = [
 
 ENV_PREFIX = "BOHSENSE_EDGE_"
 
-#: passwords that are refused outright: defaults from examples and vendor manuals
-_DEFAULT_PASSWORDS = frozenset(
-    {"", "password", "changeme", "change-me", "admin", "secret", "bohsense", "mqtt"}
-)
+#: why a weak password is refused (``bohsense.edge._password.weakness`` reasons)
+_WEAK = {
+    "username": "it contains the username, or the username contains it",
+    "repetitive": "it has fewer than 5 distinct characters or is one run of consecutive keys",
+    "too-short": f"it has fewer than {MIN_LENGTH} characters",
+    "low-entropy": "it is too easy to guess (under 40 bits: use more characters, of more kinds)",
+}
 
 Pos = Annotated[int, msgspec.Meta(ge=1)]
 PosF = Annotated[float, msgspec.Meta(gt=0)]
@@ -65,39 +72,37 @@ class BrokerSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_f
     reconnect_max_s: PosF = 30.0
 
     def __post_init__(self) -> None:
-        parts = urllib.parse.urlsplit(self.url)
-        if parts.scheme not in ("mqtt", "mqtts"):
-            raise ValueError(f"broker.url {self.url!r} must start with mqtt:// or mqtts://")
-        if not parts.hostname:
-            raise ValueError(f"broker.url {self.url!r} has no host")
         try:
-            _ = parts.port
-        except ValueError as exc:
-            raise ValueError(f"broker.url {self.url!r}: {exc}") from None
-        if parts.path not in ("", "/") or parts.query or parts.username:
+            parse_broker_url(self.url, allow_credentials=False)
+        except BrokerUrlError as exc:
             raise ValueError(
-                f"broker.url {self.url!r} must be just mqtt[s]://host[:port];"
-                " put credentials in broker.username / broker.password"
-            )
-        if self.username and self.password in _DEFAULT_PASSWORDS:
+                f"broker.url: {exc} (credentials go in broker.username / broker.password)"
+            ) from None
+        why = weakness(self.password, self.username) if self.username else None
+        if why in ("empty", "common"):
             raise ValueError(
                 f"broker.username {self.username!r} is set but broker.password is empty or a well-known"
-                " default: set a real one (BOHSENSE_EDGE_BROKER_PASSWORD)"
+                f" default ({why}): set a real one (BOHSENSE_EDGE_BROKER_PASSWORD)"
+            )
+        if why is not None:
+            raise ValueError(
+                f"broker.password is too weak ({why}: {_WEAK[why]}): set a strong one"
+                " (BOHSENSE_EDGE_BROKER_PASSWORD), e.g. 16+ random characters"
             )
         if self.reconnect_max_s < self.reconnect_min_s:
             raise ValueError("broker.reconnect_max_s must be >= broker.reconnect_min_s")
 
     @property
     def tls(self) -> bool:
-        return urllib.parse.urlsplit(self.url).scheme == "mqtts"
+        return parse_broker_url(self.url).tls
 
     @property
     def host(self) -> str:
-        return urllib.parse.urlsplit(self.url).hostname or ""
+        return parse_broker_url(self.url).host
 
     @property
     def port(self) -> int:
-        return urllib.parse.urlsplit(self.url).port or (8883 if self.tls else 1883)
+        return parse_broker_url(self.url).port
 
 
 class OutboxSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -112,6 +117,9 @@ class OutboxSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_f
 
 class BatchSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     max_readings: Annotated[int, msgspec.Meta(ge=1, le=MAX_READINGS_PER_BATCH)] = 500
+    #: a batch also closes at this many bytes of encoded readings; at most the cloud's
+    #: payload limit less a 64 KiB envelope margin (bohsense.edge.batcher)
+    max_bytes: Annotated[int, msgspec.Meta(ge=1024, le=MAX_BATCH_BYTES)] = DEFAULT_BATCH_BYTES
     max_delay_ms: Pos = 200
     #: readings the drivers may queue ahead of the outbox writer before overflow is counted
     buffer_readings: Pos = 200_000
@@ -141,6 +149,11 @@ class GatewaySettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_
             validate_gateway_id(self.gateway_id)
         except TopicError as exc:
             raise ValueError(f"gateway_id: {exc}") from None
+        if self.outbox.max_bytes < self.batch.max_bytes:
+            raise ValueError(
+                f"outbox.max_bytes ({self.outbox.max_bytes}) cannot hold one batch of batch.max_bytes"
+                f" ({self.batch.max_bytes}): raise outbox.max_bytes or lower batch.max_bytes"
+            )
         seen: set[str] = set()
         for dev in self.devices:
             if dev.name in seen:

@@ -7,6 +7,11 @@ reconnecting, with jittered exponential backoff (``reconnect_min_s`` doubling up
 ``reconnect_max_s``, each delay drawn from ``[d/2, d]``, reset after a successful
 CONNACK). Every paho callback is handed to the
 event loop with ``call_soon_threadsafe``, so the uplink's state is only touched there.
+
+The last will is built anew before every connection attempt (``will()``, called on the
+network thread, returns the will's payload and the connection's epoch), so it names the
+connection it belongs to; ``on_connected`` reports the epoch of the connection that was
+accepted, so the birth carries the same one (see ``GatewayStatus.epoch``).
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ import logging
 import random
 import ssl
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
 import paho.mqtt.client as mqtt
@@ -25,15 +30,18 @@ from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
 
 from bohsense.edge.errors import UplinkError
 
-__all__ = ["PahoTransport", "Transport", "TransportEvents", "backoff_delay"]
+__all__ = ["PahoTransport", "Transport", "TransportEvents", "WillFactory", "backoff_delay"]
 
 log = logging.getLogger(__name__)
+
+#: builds the last will of the next connection: ``(payload, epoch)``; thread-safe
+WillFactory = Callable[[], tuple[bytes, int]]
 
 
 class TransportEvents(Protocol):
     """What the transport reports; always called on the event loop."""
 
-    def on_connected(self, session_present: bool) -> None: ...
+    def on_connected(self, session_present: bool, epoch: int = 0) -> None: ...
     def on_connect_failed(self, reason: str) -> None: ...
     def on_disconnected(self, reason: str) -> None: ...
     def on_puback(self, mid: int) -> None: ...
@@ -71,7 +79,7 @@ class PahoTransport:
         port: int,
         keepalive: int,
         will_topic: str,
-        will_payload: bytes,
+        will: WillFactory,
         username: str = "",
         password: str = "",
         tls: bool = False,
@@ -90,7 +98,6 @@ class PahoTransport:
         )
         c.max_inflight_messages_set(client_inflight)
         c.max_queued_messages_set(0)  # the uplink bounds what it hands over itself
-        c.will_set(will_topic, will_payload, qos=1, retain=True)
         if username:
             c.username_pw_set(username, password)
         if tls:
@@ -110,6 +117,8 @@ class PahoTransport:
         c.on_publish = self._on_publish
         c.on_message = self._on_message
         self._client = c
+        self._will_topic, self._will = will_topic, will
+        self._epoch = 0  # of the connection being opened (network thread only)
         self._stop = threading.Event()
         self._connacked = False
         self._thread: threading.Thread | None = None
@@ -146,6 +155,7 @@ class PahoTransport:
         first = True
         while not self._stop.is_set():
             try:
+                self._arm_will()
                 if first:
                     self._client.connect(self._host, self._port, self._keepalive)
                     first = False
@@ -170,6 +180,11 @@ class PahoTransport:
             self._connacked = False
             self._stop.wait(backoff_delay(attempt, self._low, self._high))
 
+    def _arm_will(self) -> None:
+        """Set the will of the connection about to be opened (read by connect/reconnect)."""
+        payload, self._epoch = self._will()
+        self._client.will_set(self._will_topic, payload, qos=1, retain=True)
+
     def _emit(self, name: str, *args: Any) -> None:
         loop, events = self._loop, self._events
         if loop is None or events is None:
@@ -182,7 +197,7 @@ class PahoTransport:
             self._emit("on_connect_failed", f"broker refused the connection: {reason}")
             return
         self._connacked = True
-        self._emit("on_connected", bool(flags.session_present))
+        self._emit("on_connected", bool(flags.session_present), self._epoch)
 
     def _on_disconnect(self, client: mqtt.Client, userdata: Any, flags: Any, reason: Any, props: Any) -> None:
         self._emit("on_disconnected", str(reason))

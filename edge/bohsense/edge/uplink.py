@@ -9,12 +9,25 @@ a reconnect, or ``resend_after_s`` without a CloudAck making progress, doubling 
 8× while the cloud stays silent) moves the cursor back to the floor.
 
 Inbound, on the gateway's own topics:
-- ``…/ack``: a ``CloudAck`` deletes every entry with ``seq <= upto``;
+- ``…/ack``: a ``CloudAck`` deletes every entry with ``seq <= upto``; entries it
+  deletes that were never handed to the MQTT client (above the outbox's ``sent_upto``,
+  kept before every hand-over) were never stored by a cloud: they are counted as
+  dropped, with an error log. An ack at or beyond ``next_seq`` means the outbox was
+  replaced (its counter went back): held entries are renumbered past it (a rebase);
+  an ack beyond ``MAX_SEQ`` is refused as ``implausible-upto`` (counted, logged,
+  nothing changes), so a forged ack cannot push the counter to overflow;
 - ``…/cmd``: a ``GatewayCommand``, carried out by ``bohsense.edge.commands`` and answered
   on ``…/result`` with a ``CommandResult`` under its id (an unknown command too, with
   the reason); ``ping`` also republishes the status.
 A payload that does not decode, or names another gateway, is rejected with its reason,
 counted in ``rejected`` and logged; nothing else happens.
+
+Status (``…/status``, retained): every MQTT connection has an epoch
+(``GatewayStatus.epoch``): ``next_will`` allocates it just before the transport opens
+the connection (the gateway's time in ns, strictly above every epoch this outbox has
+seen) and builds that connection's ``lost`` will with it; the birth (``online``), the
+statuses republished on ``ping`` and the clean goodbye (``offline``) carry the epoch of
+the connection they are sent on. The epoch is kept in the outbox once connected.
 """
 
 from __future__ import annotations
@@ -22,6 +35,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import logging
+import threading
 import time
 from collections.abc import Awaitable, Callable
 from importlib.metadata import PackageNotFoundError, version
@@ -32,9 +46,16 @@ import msgspec
 from bohsense.contracts.codec import PayloadError, decode_ack, decode_command, encode
 from bohsense.contracts.schema import CloudAck, CommandResult, GatewayCommand, GatewayStatus
 from bohsense.contracts.timeutil import now_ns
-from bohsense.contracts.topics import ack_topic, cmd_topic, readings_topic, result_topic, status_topic
+from bohsense.contracts.topics import (
+    ack_topic,
+    cmd_topic,
+    gateway_subscriptions,
+    readings_topic,
+    result_topic,
+    status_topic,
+)
 from bohsense.edge.commands import COMMANDS, CommandRouter
-from bohsense.edge.outbox import OutboxStats, ThreadedOutbox
+from bohsense.edge.outbox import MAX_SEQ, OutboxStats, ThreadedOutbox
 from bohsense.edge.outbox_state import EntryEvent, EntryState, transition
 from bohsense.edge.transport import Transport
 
@@ -79,6 +100,10 @@ class Uplink:
         commands: CommandHandler | None = None,
     ) -> None:
         self.gateway, self.site = gateway, site
+        self._epoch_lock = threading.Lock()
+        self._last_epoch = outbox.snapshot.epoch  # the highest allocated (any thread)
+        self.epoch = 0  # of the current connection (event loop)
+        self._epoch_tasks: set[asyncio.Task[None]] = set()
         # without a router of the agent's (its devices), only ping is carried out
         self._commands = commands if commands is not None else CommandRouter(gateway, []).execute
         self._command_tasks: set[asyncio.Task[None]] = set()
@@ -112,7 +137,11 @@ class Uplink:
 
     @staticmethod
     def status_payload(
-        gateway: str, site: str, state: Literal["online", "offline", "lost"], s: OutboxStats | None = None
+        gateway: str,
+        site: str,
+        state: Literal["online", "offline", "lost"],
+        s: OutboxStats | None = None,
+        epoch: int = 0,
     ) -> bytes:
         return encode(
             GatewayStatus(
@@ -124,8 +153,23 @@ class Uplink:
                 next_seq=s.next_seq if s else 0,
                 outbox_depth=s.depth if s else 0,
                 dropped=s.dropped_readings if s else 0,
+                epoch=epoch,
             )
         )
+
+    def next_epoch(self) -> int:
+        """A new connection epoch: now in ns, strictly above every one before (thread-safe)."""
+        with self._epoch_lock:
+            self._last_epoch = max(now_ns(), self._last_epoch + 1)
+            return self._last_epoch
+
+    def next_will(self) -> tuple[bytes, int]:
+        """The ``lost`` will of the connection about to be opened, and its epoch.
+
+        Called by the transport on its network thread before every connection attempt.
+        """
+        epoch = self.next_epoch()
+        return self.status_payload(self.gateway, self.site, "lost", self._outbox.snapshot, epoch), epoch
 
     def start(self) -> None:
         self._transport.start(self, asyncio.get_running_loop())
@@ -163,7 +207,10 @@ class Uplink:
             if room <= 0:
                 continue
             rewinds = self._rewinds
-            floor, entries = await self._outbox.fetch(self._cursor, room + len(self._inflight))
+            # fetched entries are marked sent before any is handed over (an upper bound)
+            floor, entries = await self._outbox.fetch(
+                self._cursor, room + len(self._inflight), mark_sent=True
+            )
             if rewinds != self._rewinds:
                 self._wake.set()  # rewound while reading: start again from the floor
                 continue
@@ -217,7 +264,11 @@ class Uplink:
 
     # -- transport events (on the loop) --------------------------------------------------
 
-    def on_connected(self, session_present: bool) -> None:
+    def on_connected(self, session_present: bool, epoch: int = 0) -> None:
+        self.epoch = epoch or self.next_epoch()
+        task = asyncio.create_task(self._outbox.record_epoch(self.epoch), name="record-epoch")
+        self._epoch_tasks.add(task)
+        task.add_done_callback(self._epoch_tasks.discard)
         self.counters["connects"] += 1
         if self.counters["connects"] > 1:
             self.counters["reconnects"] += 1
@@ -226,7 +277,7 @@ class Uplink:
             "connected to broker",
             extra={"session_present": session_present, "reconnects": self.counters["reconnects"]},
         )
-        self._transport.subscribe([self._topics["ack"], self._topics["cmd"]])
+        self._transport.subscribe(gateway_subscriptions(self.gateway))
         self._publish_status("online")
         self._rewind(EntryEvent.CONNECTION_LOST)
 
@@ -266,7 +317,7 @@ class Uplink:
 
     def _publish_status(self, state: Literal["online", "offline", "lost"]) -> asyncio.Future[None]:
         fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        payload = self.status_payload(self.gateway, self.site, state, self._outbox.snapshot)
+        payload = self.status_payload(self.gateway, self.site, state, self._outbox.snapshot, self.epoch)
         mid = self._transport.publish(self._topics["status"], payload, retain=True)
         self._status_mids[mid] = fut
         return fut
@@ -281,7 +332,16 @@ class Uplink:
             self._reject("ack", "wrong-gateway", f"ack for {ack.gateway!r} on {self.gateway!r}'s topic")
             return
         self.counters["acks"] += 1
-        if ack.upto >= self._outbox.snapshot.next_seq:
+        snap = self._outbox.snapshot
+        if ack.upto >= snap.next_seq:
+            if ack.upto + snap.depth >= MAX_SEQ:
+                self._reject(
+                    "ack",
+                    "implausible-upto",
+                    f"ack up to {ack.upto}: beyond any seq this gateway could have made"
+                    f" (next_seq {snap.next_seq}, limit {MAX_SEQ}); not rebased",
+                )
+                return
             shift = await self._outbox.rebase(ack.upto)
             self.counters["rebases"] += 1
             log.error(
@@ -293,9 +353,17 @@ class Uplink:
             self._inflight_seqs.clear()
             self._rewind(EntryEvent.CONNECTION_LOST)
             return
-        deleted = await self._outbox.ack(ack.upto)
+        outcome = await self._outbox.ack(ack.upto)
+        deleted = outcome.deleted
+        if outcome.unsent:
+            self.counters["acked_unsent"] += outcome.unsent
+            log.error(
+                "cloud acknowledged batches this gateway never sent (a forged ack?): deleted and"
+                " counted as dropped",
+                extra={"upto": ack.upto, "batches": outcome.unsent, "readings": outcome.unsent_readings},
+            )
         if deleted:
-            self.counters["acked"] += deleted
+            self.counters["acked"] += deleted - outcome.unsent
             self._last_progress = time.monotonic()
             self._resend_factor = 1
             for seq in [s for s in self._inflight_seqs if s <= ack.upto]:

@@ -179,7 +179,7 @@ def encode_frame(message: Message, seq: int, *, version: int = PROTOCOL_VERSION)
     try:
         payload = _encode_payload(message)
         body = _HEADER.pack(version, int(message_type(message)), seq & 0xFFFF) + payload
-    except struct.error as exc:
+    except (struct.error, OverflowError) as exc:  # OverflowError: a float beyond float32
         raise EncodeError(f"{type(message).__name__}: value out of range: {exc}") from exc
     if len(payload) > MAX_PAYLOAD_SIZE:
         raise EncodeError(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,26 +28,38 @@ class FakeTimeSeries:
     broken: bool = False
 
     async def latest(
-        self, *, gateway: str | None = None, device: str | None = None, metric: str | None = None
+        self,
+        *,
+        gateways: Collection[str] | None = None,
+        device: str | None = None,
+        metric: str | None = None,
     ) -> list[LatestPoint]:
-        self.calls.append(("latest", {"gateway": gateway, "device": device, "metric": metric}))
+        self.calls.append(("latest", {"gateways": gateways, "device": device, "metric": metric}))
         if self.broken:
             raise ConnectionError("influx down")
         return [
             p
             for p in self.points
-            if (gateway is None or p.gateway == gateway)
+            if (gateways is None or p.gateway in gateways)
             and (device is None or p.device == device)
             and (metric is None or p.metric == metric)
         ]
 
     async def series(
-        self, *, device: str, metric: str, start_ns: int, end_ns: int, every_s: int | None = None
+        self,
+        *,
+        gateway: str,
+        device: str,
+        metric: str,
+        start_ns: int,
+        end_ns: int,
+        every_s: int | None = None,
     ) -> list[tuple[int, float]]:
         self.calls.append(
             (
                 "series",
                 {
+                    "gateway": gateway,
                     "device": device,
                     "metric": metric,
                     "start_ns": start_ns,
@@ -59,7 +71,10 @@ class FakeTimeSeries:
         return [
             (p.ts, p.value)
             for p in self.points
-            if p.device == device and p.metric == metric and start_ns <= p.ts < end_ns
+            if p.gateway == gateway
+            and p.device == device
+            and p.metric == metric
+            and start_ns <= p.ts < end_ns
         ]
 
 

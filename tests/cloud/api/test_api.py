@@ -12,7 +12,7 @@ from bohsense.cloud.boh import BohCore
 from bohsense.cloud.ports import LatestPoint, QuarantineItem
 from bohsense.contracts.schema import GatewayStatus
 
-from ..boh.factory import DURATION_S, GW, LANE_A, LIMIT, T0, S, batch, units, vib
+from ..boh.factory import CLEAR, DURATION_S, GW, LANE_A, LANE_B, LIMIT, T0, S, batch, units, vib
 from .conftest import TOKEN, FakeTimeSeries
 
 V1 = "/api/v1"
@@ -20,6 +20,11 @@ V1 = "/api/v1"
 
 def fault(core: BohCore) -> None:
     core.apply_batches([batch(1, [vib(t, LIMIT + 1) for t in range(0, DURATION_S + 1, 5)])])
+
+
+def clear(core: BohCore, seq: int = 9) -> None:
+    """The fault is fixed: the value stays below clear_below for the minimum duration."""
+    core.apply_batches([batch(seq, [vib(t, CLEAR - 1) for t in range(40, 40 + DURATION_S + 1, 5)])])
 
 
 def low_stock(core: BohCore, seq: int = 2) -> None:
@@ -79,7 +84,7 @@ def test_gateways_and_devices(client: TestClient, core: BohCore) -> None:
     assert {d["device"]: d["kind"] for d in devices} == {
         "vib-01": "asset",
         LANE_A: "lane",
-        "shelf-01/lane-2": "lane",
+        LANE_B: "lane",
         "unmapped-dev": "unknown",
     }
     assert len(client.get(f"{V1}/devices", params={"kind": "lane", "limit": 1}).json()) == 1
@@ -93,7 +98,7 @@ def test_latest_readings_pass_filters_to_the_store(client: TestClient, tsdb: Fak
     ]
     r = client.get(f"{V1}/readings/latest", params={"device": "vib-01"})
     assert r.json() == [{"gateway": GW, "device": "vib-01", "metric": "vib_rms_mm_s", "ts": T0, "value": 3.5}]
-    assert tsdb.calls[-1] == ("latest", {"gateway": None, "device": "vib-01", "metric": None})
+    assert tsdb.calls[-1] == ("latest", {"gateways": None, "device": "vib-01", "metric": None})
     assert len(client.get(f"{V1}/readings/latest").json()) == 2
 
 
@@ -101,13 +106,14 @@ def test_series_accepts_iso_and_ns(client: TestClient, tsdb: FakeTimeSeries) -> 
     tsdb.points = [LatestPoint(GW, "vib-01", "vib_rms_mm_s", T0 + i * S, float(i)) for i in range(5)]
     r = client.get(
         f"{V1}/readings/series",
-        params={"device": "vib-01", "metric": "vib_rms_mm_s", "start": T0, "end": T0 + 3 * S},
+        params={"gateway": GW, "device": "vib-01", "metric": "vib_rms_mm_s", "start": T0, "end": T0 + 3 * S},
     )
     assert r.status_code == 200
     assert r.json()["points"] == [[T0, 0.0], [T0 + S, 1.0], [T0 + 2 * S, 2.0]]
     r = client.get(
         f"{V1}/readings/series",
         params={
+            "gateway": GW,
             "device": "d",
             "metric": "m",
             "start": "2025-06-15T00:00:00Z",
@@ -117,6 +123,7 @@ def test_series_accepts_iso_and_ns(client: TestClient, tsdb: FakeTimeSeries) -> 
     )
     assert r.status_code == 200
     assert tsdb.calls[-1][1] == {
+        "gateway": GW,
         "device": "d",
         "metric": "m",
         "start_ns": 1_749_945_600 * S,
@@ -141,17 +148,18 @@ def test_series_accepts_iso_and_ns(client: TestClient, tsdb: FakeTimeSeries) -> 
 def test_series_rejects_bad_ranges_with_a_reason(
     client: TestClient, params: dict[str, object], message: str
 ) -> None:
-    r = client.get(f"{V1}/readings/series", params={"device": "d", "metric": "m", **params})
+    r = client.get(f"{V1}/readings/series", params={"gateway": GW, "device": "d", "metric": "m", **params})
     assert r.status_code == 422
     assert message in r.json()["detail"]
 
 
 def test_series_requires_its_parameters(client: TestClient) -> None:
-    r = client.get(f"{V1}/readings/series", params={"device": "d", "start": T0, "end": T0 + S})
+    r = client.get(f"{V1}/readings/series", params={"gateway": GW, "device": "d", "start": T0, "end": T0 + S})
     assert r.status_code == 422
-    assert r.json()["detail"][0]["loc"] == ["query", "metric"]
+    assert r.json()["errors"][0]["loc"] == ["query", "metric"]
     r = client.get(
-        f"{V1}/readings/series", params={"device": "d", "metric": "m", "start": T0, "end": T0 + S, "every": 0}
+        f"{V1}/readings/series",
+        params={"gateway": GW, "device": "d", "metric": "m", "start": T0, "end": T0 + S, "every": 0},
     )
     assert r.status_code == 422
 
@@ -175,6 +183,9 @@ def test_alert_flow(client: TestClient, core: BohCore) -> None:
     assert r.json()["current"] == "acknowledged"
     assert r.json()["allowed"] == ["resolved"]
     assert "cannot go from 'acknowledged' to 'acknowledged'" in r.json()["detail"]
+    r = client.post(f"{V1}/alerts/{alert['id']}/resolve")
+    assert (r.status_code, r.json()["reason"]) == (409, "condition-active")
+    clear(core)
     assert client.post(f"{V1}/alerts/{alert['id']}/resolve").json()["state"] == "resolved"
     assert client.get(f"{V1}/alerts", params={"state": "open"}).json() == []
     assert client.get(f"{V1}/alerts", params={"state": "bogus"}).status_code == 422
@@ -182,6 +193,7 @@ def test_alert_flow(client: TestClient, core: BohCore) -> None:
     assert client.get(f"{V1}/alerts/999").status_code == 404
     assert client.get(f"{V1}/alerts/abc").status_code == 422
     audit = client.get(f"{V1}/audit", params={"entity": "alert", "entity_id": str(alert["id"])}).json()
+    audit = [a for a in audit if a["detail"].get("condition") != "cleared"]
     assert [(a["from_state"], a["to_state"], a["actor"]) for a in audit] == [
         (None, "open", "system"),
         ("open", "acknowledged", "tech-7"),
@@ -201,6 +213,7 @@ def test_work_order_flow(client: TestClient, core: BohCore) -> None:
     assert r.status_code == 422
     assert "unknown work order state 'teleported'" in r.text
     assert client.post(url, json={}).status_code == 422
+    clear(core)
     for to in ("in_progress", "done", "closed"):
         r = client.post(url, json={"to": to, "actor": "tech-7", "note": f"{to}!"})
         assert (r.status_code, r.json()["state"]) == (200, to)
@@ -224,6 +237,9 @@ def test_replenishment_flow(client: TestClient, core: BohCore) -> None:
     assert client.post(f"{V1}/replenishment/{p['id']}/ordered").json()["state"] == "ordered"
     assert client.post(f"{V1}/replenishment/{p['id']}/reject").status_code == 409
     low_stock(core, seq=3)
+    assert client.get(f"{V1}/replenishment", params={"state": "proposed"}).json() == []  # still on order
+    assert client.post(f"{V1}/replenishment/{p['id']}/received").json()["state"] == "received"
+    low_stock(core, seq=4)
     (q,) = client.get(f"{V1}/replenishment", params={"state": "proposed"}).json()
     assert (
         client.post(f"{V1}/replenishment/{q['id']}/reject", json={"note": "promo ends"}).json()["state"]
@@ -304,6 +320,7 @@ def test_the_api_on_postgresql(client: TestClient, core: BohCore) -> None:
     fault(core)
     low_stock(core)
     (alert,) = client.get(f"{V1}/alerts").json()
+    clear(core)
     assert client.post(f"{V1}/alerts/{alert['id']}/resolve").json()["state"] == "resolved"
     assert client.get(f"{V1}/summary").json()["replenishment_proposals"] == 1
 
@@ -328,3 +345,59 @@ def test_an_apply_failed_item_is_reapplied_through_the_api(client: TestClient, c
         client.post(f"{V1}/quarantine/{failed}/reapply", json={}).status_code == 404
     )  # it left the quarantine
     assert client.post(f"{V1}/quarantine/{bad}/reapply", json={"zz": 1}).status_code == 422
+
+
+@pytest.mark.parametrize("core", ["sqlite", "postgresql"], indirect=True)
+@pytest.mark.parametrize(
+    ("path", "loc"),
+    [
+        (f"/alerts/{2**63}", ["path", "alert_id"]),
+        (f"/alerts/{2**31}", ["path", "alert_id"]),
+        (f"/work-orders/{2**63}", ["path", "work_order_id"]),
+        (f"/replenishment/{2**64}", ["path", "proposal_id"]),
+        (f"/alerts?offset={2**63}", ["query", "offset"]),
+        (f"/devices?offset={2**31}", ["query", "offset"]),
+        (f"/work-orders?alert_id={2**63}", ["query", "alert_id"]),
+        (f"/audit?offset={2**70}", ["query", "offset"]),
+        ("/alerts/0", ["path", "alert_id"]),
+    ],
+)
+def test_integers_beyond_a_column_are_refused_with_the_reason(
+    client: TestClient, path: str, loc: list[str]
+) -> None:
+    r = client.get(V1 + path)
+    assert r.status_code == 422, r.text
+    (error,) = r.json()["errors"]
+    assert error["loc"] == loc
+    assert r.json()["detail"].startswith(".".join(loc) + ": Input should be")
+
+
+@pytest.mark.parametrize("core", ["sqlite", "postgresql"], indirect=True)
+def test_the_largest_integers_a_column_holds_are_answered(client: TestClient) -> None:
+    # row ids are 32-bit INTEGER columns on PostgreSQL
+    assert client.get(f"{V1}/alerts/{2**31 - 1}").status_code == 404
+    for path in ("/alerts", "/work-orders", "/replenishment", "/devices", "/audit", "/quarantine"):
+        assert client.get(V1 + path, params={"offset": 2**31 - 1}).json() == [], path
+    assert client.get(f"{V1}/gateways/g/commands", params={"offset": 2**31 - 1}).json() == []
+
+
+@pytest.mark.parametrize("core", ["sqlite", "postgresql"], indirect=True)
+def test_a_nul_in_a_filter_is_refused_not_a_server_error(client: TestClient) -> None:
+    r = client.get(f"{V1}/alerts", params={"site": "a\x00b"})
+    assert r.status_code == 422
+    assert r.json()["errors"][0]["loc"] == ["query", "site"]
+
+
+def test_errors_have_one_shape(client: TestClient) -> None:
+    for r in (
+        client.get(f"{V1}/alerts/999"),
+        client.get(f"{V1}/alerts", params={"state": "bogus"}),
+        client.get(f"{V1}/alerts", params={"limit": 0}),
+        client.get(f"{V1}/nope"),
+        client.post(f"{V1}/alerts/1/resolve", content=b"\xff{", headers={"content-type": "application/json"}),
+    ):
+        body = r.json()
+        assert r.status_code >= 400
+        assert isinstance(body["detail"], str), r.text
+        assert body["detail"], r.text
+        assert isinstance(body["errors"], list)

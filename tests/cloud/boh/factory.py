@@ -11,8 +11,8 @@ S = 10**9
 GW = "gw-t1"
 SITE = "store-t1"
 VIB = "vib-01"
-LANE_A = "shelf-01/lane-1"
-LANE_B = "shelf-01/lane-2"
+LANE_A = "shelf-01.lane-1"
+LANE_B = "shelf-01.lane-2"
 LIMIT, CLEAR, DURATION_S = 7.0, 4.0, 30
 
 

@@ -17,10 +17,10 @@ EXAMPLE = Path(__file__).parents[3] / "cloud/bohsense/cloud/boh/catalog.example.
 def test_the_documented_example_loads(core: BohCore) -> None:
     summary = core.load_catalog(EXAMPLE)
     assert (summary.sites, summary.assets, summary.rules, summary.locations, summary.lanes) == (1, 1, 2, 1, 2)
-    devices = {(d.gateway, d.device): d for d in core.list_devices(gateway="gw-store-001")}
-    assert devices[("gw-store-001", "vib-01")].asset_id == "cooler-01"
-    assert devices[("gw-store-001", "shelf-01/lane-1")].kind == "lane"
-    assert core.stock_levels(site="store-001")[0].target == 48
+    devices = {(d.gateway, d.device): d for d in core.list_devices(gateway="store-0042")}
+    assert devices[("store-0042", "vib-01")].asset_id == "cooler-01"
+    assert devices[("store-0042", "shelf-01.lane-1")].kind == "lane"
+    assert core.stock_levels(site="store-0042")[0].target == 48
 
 
 def test_a_json_file_loads_and_reloading_updates_in_place(core: BohCore, tmp_path: Path) -> None:

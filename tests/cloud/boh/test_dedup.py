@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from bohsense.cloud.boh import BohCore
+from bohsense.cloud.boh import BohCore, GatewaySpec
 from bohsense.cloud.boh._models import IngestSeq
 
 from .factory import GW, LANE_A, batch, units
@@ -79,6 +79,7 @@ def test_a_batch_below_the_floor_in_the_same_call_is_still_applied(core: BohCore
 
 
 def test_gateways_keep_separate_watermarks(core: BohCore) -> None:
+    core.change_catalog(lambda ops: ops.put_gateway(GatewaySpec("gw-other", "store-t1")), actor="ops")
     out = core.apply_batches([batch(1), batch(1, gateway="gw-other"), batch(2, gateway="gw-other")])
     assert (out.applied, out.duplicates) == (3, 0)
     assert out.watermarks == {GW: 1, "gw-other": 2}

@@ -18,7 +18,9 @@ from .faults import FailStatements, admin_execute, limited_role
 
 @pytest.fixture
 def empty_core(db_url: str) -> BohCore:
-    core = BohCore(db_url)
+    """A core that trusts a gateway it has never seen (auto-registration), so that a new
+    gateway's first batch is applied rather than held."""
+    core = BohCore(db_url, auto_register=True)
     core.migrate()
     return core
 
@@ -69,7 +71,7 @@ def test_statuses_results_and_quarantine_report_an_unavailable_database(core: Bo
 def test_revoked_privileges_are_an_unavailable_database_on_postgresql(pg_url: str) -> None:
     BohCore(pg_url).migrate()
     with limited_role(pg_url) as (url, role):
-        core = BohCore(url)
+        core = BohCore(url, auto_register=True)
         core.load_catalog(catalog())
         admin_execute(pg_url, f"REVOKE INSERT, UPDATE ON devices FROM {role}")
         with pytest.raises(CoreUnavailable, match="permission"):

@@ -6,7 +6,7 @@ import pytest
 
 from bohsense.cloud.boh import ALERT, PROPOSAL, WORK_ORDER, BohCore, InvalidTransition, Lifecycle, NotFound
 
-from .factory import DURATION_S, LANE_A, LIMIT, batch, units, vib
+from .factory import CLEAR, DURATION_S, LANE_A, LIMIT, batch, units, vib
 
 
 @pytest.mark.parametrize("lifecycle", [ALERT, WORK_ORDER, PROPOSAL], ids=lambda c: c.entity)
@@ -35,17 +35,24 @@ def open_alert(core: BohCore) -> int:
     return alert.id
 
 
+def clear_condition(core: BohCore, seq: int = 2) -> None:
+    """The fault is fixed: the value stays below clear_below for the minimum duration."""
+    core.apply_batches([batch(seq, [vib(t, CLEAR - 1) for t in range(40, 40 + DURATION_S + 1, 5)])])
+
+
 def test_alert_lifecycle_with_audit(core: BohCore) -> None:
     alert_id = open_alert(core)
     assert core.acknowledge_alert(alert_id, actor="tech-1").state == "acknowledged"
     with pytest.raises(InvalidTransition):
         core.acknowledge_alert(alert_id, actor="tech-1")
+    clear_condition(core)
     assert core.resolve_alert(alert_id, actor="tech-1", note="replaced bearing").state == "resolved"
     with pytest.raises(InvalidTransition):
         core.resolve_alert(alert_id, actor="tech-1")
     trail = [
         (a.from_state, a.to_state, a.actor, a.detail)
         for a in core.audit(entity="alert", entity_id=str(alert_id))
+        if a.detail.get("condition") != "cleared"
     ]
     assert trail[1:] == [
         ("open", "acknowledged", "tech-1", {}),
@@ -56,6 +63,7 @@ def test_alert_lifecycle_with_audit(core: BohCore) -> None:
 
 def test_an_open_alert_can_be_resolved_directly(core: BohCore) -> None:
     alert_id = open_alert(core)
+    clear_condition(core)
     assert core.resolve_alert(alert_id, actor="tech-2").state == "resolved"
 
 
@@ -64,6 +72,7 @@ def test_work_order_lifecycle_with_audit(core: BohCore) -> None:
     (wo,) = core.list_work_orders()
     with pytest.raises(InvalidTransition):
         core.transition_work_order(wo.id, "done", actor="tech-1")
+    clear_condition(core)
     for to in ("in_progress", "done", "closed"):
         assert core.transition_work_order(wo.id, to, actor="tech-1", note=f"now {to}").state == to
     assert core.get_work_order(wo.id).note == "now closed"

@@ -13,6 +13,32 @@ TABLES = {
 }  # fmt: skip
 
 
+def _head() -> str:
+    """The one head of the migration chain (a second head would be a merge mistake)."""
+    from pathlib import Path
+
+    from alembic.script import ScriptDirectory
+
+    import bohsense.cloud.boh.migrations as migrations
+
+    heads = ScriptDirectory(str(Path(migrations.__file__).parent)).get_heads()
+    assert len(heads) == 1, f"the migrations have {len(heads)} heads: {heads}"
+    return heads[0]
+
+
+def test_the_migration_chain_is_linear_and_numbered() -> None:
+    from pathlib import Path
+
+    from alembic.script import ScriptDirectory
+
+    import bohsense.cloud.boh.migrations as migrations
+
+    scripts = ScriptDirectory(str(Path(migrations.__file__).parent))
+    chain = [s.revision for s in scripts.walk_revisions()][::-1]
+    assert chain == [f"{i:04d}" for i in range(1, len(chain) + 1)]
+    assert chain[-1] == _head()
+
+
 def test_migrations_create_every_table_from_empty_and_are_idempotent(db_url: str) -> None:
     core = BohCore(db_url)
     assert core.ping()
@@ -24,11 +50,26 @@ def test_migrations_create_every_table_from_empty_and_are_idempotent(db_url: str
         assert names >= TABLES
         assert set(Base.metadata.tables) == TABLES
         with engine.connect() as conn:
-            assert conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar_one() == "0003"
+            assert conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar_one() == _head()
         indexes = {i["name"]: i for i in sa.inspect(engine).get_indexes("alerts")}
         assert indexes["uq_alerts_open_asset_condition"]["unique"]
+        assert indexes["uq_alerts_open_subject_condition"]["unique"]
     finally:
         engine.dispose()
+        core.close()
+
+
+def test_the_migrations_build_exactly_the_models(db_url: str) -> None:
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    core = BohCore(db_url)
+    core.migrate()
+    try:
+        with core._engine.connect() as conn:
+            diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+        assert diff == []
+    finally:
         core.close()
 
 

@@ -31,8 +31,6 @@ def test_stock_below_min_opens_one_explained_proposal(core: BohCore) -> None:
     core.apply_batches([batch(1, [units(LANE_A, 1, 20), units(LANE_B, 1, 5)])])
     assert core.list_proposals() == []
     core.apply_batches([batch(2, [units(LANE_A, 2, 3)])])  # 3 + 5 = 8 < min 10
-    core.apply_batches([batch(3, [units(LANE_A, 3, 2)])])  # still low: no second proposal
-    core.apply_batches([batch(4, [units(LANE_B, 4, 1)])])
     (p,) = core.list_proposals()
     assert p.state == "proposed"
     assert (p.sku, p.location, p.site) == ("COLA", "aisle-1/shelf-1", "store-t1")
@@ -50,6 +48,11 @@ def test_stock_below_min_opens_one_explained_proposal(core: BohCore) -> None:
     assert "ceil((40 - 8) / 6)" in e["text"]
     audit = core.audit(entity="replenishment_proposal", entity_id=str(p.id))
     assert [(a.from_state, a.to_state, a.actor) for a in audit] == [(None, "proposed", "system")]
+    core.apply_batches([batch(3, [units(LANE_A, 3, 2)])])  # still low: no second proposal
+    core.apply_batches([batch(4, [units(LANE_B, 4, 1)])])
+    (same,) = core.list_proposals()
+    # not approved yet: it follows the stock, 2 + 1 = 3: ceil((40 - 3) / 6) * 6 = 42
+    assert (same.id, same.sensed_units, same.quantity) == (p.id, 3.0, 42)
 
 
 def test_a_new_proposal_opens_only_after_the_previous_is_closed(core: BohCore) -> None:
@@ -60,11 +63,14 @@ def test_a_new_proposal_opens_only_after_the_previous_is_closed(core: BohCore) -
     assert len(core.list_proposals()) == 1  # approved is still open
     core.transition_proposal(first.id, "ordered", actor="planner")
     core.apply_batches([batch(3, [units(LANE_A, 3, 1)])])
+    assert len(core.list_proposals()) == 1  # ordered is still open: the goods are on their way
+    core.transition_proposal(first.id, "received", actor="store")
+    core.apply_batches([batch(5, [units(LANE_A, 5, 1)])])
     proposals = core.list_proposals()
-    assert [p.state for p in proposals] == ["proposed", "ordered"]
+    assert [p.state for p in proposals] == ["proposed", "received"]
     assert proposals[0].quantity == 42  # ceil(39 / 6) * 6
     core.reject_proposal(proposals[0].id, actor="planner", note="delivery due")
-    core.apply_batches([batch(4, [units(LANE_A, 4, 20)])])  # back above min: nothing
+    core.apply_batches([batch(6, [units(LANE_A, 6, 20)])])  # back above min: nothing
     assert len(core.list_proposals(state="proposed")) == 0
 
 

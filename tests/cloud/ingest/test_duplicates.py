@@ -25,7 +25,7 @@ def core(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[BohCore]:
     url = (
         f"sqlite:///{tmp_path / 'boh.db'}" if request.param == "sqlite" else request.getfixturevalue("pg_url")
     )
-    boh = BohCore(url)
+    boh = BohCore(url, auto_register=True)  # no catalog: every gateway is trusted
     boh.migrate()
     yield boh
     boh.close()
@@ -60,7 +60,9 @@ async def test_a_duplicate_seq_with_other_content_changes_nothing(
         )
         await until(lambda: worker.stats.mqtt_acks == 4)
         assert worker.stats.duplicates == 2
-    points = await store.series(device=f"{gw}.dev", metric="temp_c", start_ns=t0 - 1, end_ns=t0 + 100)
+    points = await store.series(
+        gateway=gw, device=f"{gw}.dev", metric="temp_c", start_ns=t0 - 1, end_ns=t0 + 100
+    )
     assert points == [(t0, 1.0), (t0 + 10, 2.0)]
     assert core.get_gateway(gw).watermark == 2
     await store.close()

@@ -38,7 +38,7 @@ def boh_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 @pytest.fixture
 def core(boh_url: str) -> Iterator[BohCore]:
-    boh = BohCore(boh_url)
+    boh = BohCore(boh_url, auto_register=True)  # no catalog: every gateway is trusted
     boh.migrate()
     yield boh
     boh.close()
@@ -156,7 +156,7 @@ async def test_a_database_that_refuses_writes_is_retried_and_no_batch_is_quarant
 def _refusing_devices(boh_url: str) -> Iterator[tuple[BohCore, Callable[[], None]]]:
     """A core whose writes to ``devices`` fail, and how to make them work again."""
     if boh_url.startswith("sqlite"):
-        core = BohCore(boh_url)
+        core = BohCore(boh_url, auto_register=True)
         fault = FailStatements(core, "INSERT INTO devices", sa.exc.OperationalError, times=10**9)
         try:
             yield core, fault.remove
@@ -164,7 +164,7 @@ def _refusing_devices(boh_url: str) -> Iterator[tuple[BohCore, Callable[[], None
             core.close()
         return
     with limited_role(boh_url) as (url, role):
-        core = BohCore(url)
+        core = BohCore(url, auto_register=True)
         admin_execute(boh_url, f"REVOKE INSERT, UPDATE ON devices FROM {role}")
         try:
             yield core, lambda: admin_execute(boh_url, f"GRANT INSERT, UPDATE ON devices TO {role}")

@@ -196,7 +196,7 @@ def boh(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[BohCore]:
     url = (
         f"sqlite:///{tmp_path / 'boh.db'}" if request.param == "sqlite" else request.getfixturevalue("pg_url")
     )
-    core = BohCore(url)
+    core = BohCore(url, auto_register=True)  # no catalog: every gateway is trusted
     core.migrate()
     yield core
     core.close()

@@ -45,7 +45,7 @@ async def test_a_poison_batch_is_quarantined_and_the_rest_applied(
 ) -> None:
     store = open_store(f"sqlite:///{tmp_path}/ts.db")
     await store.setup()
-    core = BohCore(f"sqlite:///{tmp_path}/boh.db")
+    core = BohCore(f"sqlite:///{tmp_path}/boh.db", auto_register=True)  # no catalog
     core.migrate()
     applier, gw = RulesBug(core), unique("gw")
     batches = [make_batch(gw, 1, 5), make_batch(gw, 2, 5, device="poison"), make_batch(gw, 3, 5)]
@@ -71,7 +71,7 @@ async def test_a_failing_database_is_retried_and_nothing_is_quarantined(
 ) -> None:
     store = open_store(f"sqlite:///{tmp_path}/ts.db")
     await store.setup()
-    core = BohCore(f"sqlite:///{tmp_path}/boh.db")
+    core = BohCore(f"sqlite:///{tmp_path}/boh.db", auto_register=True)  # no catalog
     core.migrate()
     applier, gw = RulesBug(core, database_down=True), unique("gw")
     async with running(store, applier, config(own_mosquitto, unique("ingest"), retry_max_s=0.05)) as worker:

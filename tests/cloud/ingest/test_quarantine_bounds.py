@@ -29,7 +29,7 @@ def core(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[BohCore]:
     url = (
         f"sqlite:///{tmp_path / 'boh.db'}" if request.param == "sqlite" else request.getfixturevalue("pg_url")
     )
-    boh = BohCore(url)
+    boh = BohCore(url, auto_register=True)  # no catalog: every gateway is trusted
     boh.migrate()
     yield boh
     boh.close()
@@ -126,7 +126,7 @@ async def test_the_gateway_outbox_deletes_a_batch_the_cloud_refused_whole(
     outbox = ThreadedOutbox(raw)
     transport = PahoTransport(
         client_id=gw, host="127.0.0.1", port=own_mosquitto.port, keepalive=10,
-        will_topic=f"bohsense/v1/gw/{gw}/status", will_payload=b"{}",
+        will_topic=f"bohsense/v1/gw/{gw}/status", will=lambda: (b"{}", 0),
     )  # fmt: skip
     uplink = Uplink(gateway=gw, site="", outbox=outbox, transport=transport, resend_after_s=3600)
     store = open_store(f"sqlite:///{tmp_path}/ts.db")

@@ -189,7 +189,9 @@ async def test_a_failing_boh_core_is_retried_and_nothing_is_acknowledged_before(
         await until(lambda: applier.seqs(gw) == {1})
         await until(lambda: worker.stats.mqtt_acks == 1)
         assert worker.stats.apply_retries == 3
-    assert len(await store.series(device="dev-1", metric="temp_c", start_ns=0, end_ns=now_ns())) == 5
+    assert (
+        len(await store.series(gateway=gw, device="dev-1", metric="temp_c", start_ns=0, end_ns=now_ns())) == 5
+    )
     await store.close()
 
 

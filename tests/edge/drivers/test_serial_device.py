@@ -294,3 +294,54 @@ async def test_a_drifting_device_clock_is_measured_again_and_corrected() -> None
     # placed with the offset measured before it, so the error stays within that bound
     errors = [abs(r.ts - wall) for r, (_, _, wall) in zip(temps, device.sample_log, strict=True)]
     assert max(errors) < 35_000_000  # uncorrected, it would reach 50 ms after one second
+
+
+class _GarbageClockSensor(ConditionDevice):
+    """A sensor whose clock reads near the start of int64: every TIME_SYNC answer is absurd
+    (the step it asks for would not even fit the adjust field)."""
+
+    def clock_us(self, mono: float | None = None) -> int:
+        return -(2**63) + 1_000_000
+
+
+async def test_a_device_with_a_garbage_clock_does_not_make_the_driver_reconnect() -> None:
+    with _GarbageClockSensor("pump-9", rate_hz=20) as device:
+        driver, sink = SerialDeviceDriver.from_options("pump", {"port": device.port}), Sink()
+        async with running(driver, sink):
+            await until(lambda: driver.stats().get("frames", 0) > 0, 10, "frames from the device")
+            await asyncio.sleep(3)
+            stats = driver.stats()
+    assert stats.get("reconnects", 0) == 0, stats
+    assert stats.get("clock_invalid", 0) >= 2, stats
+    assert stats.get("disconnects", 0) == 0, stats
+    assert stats.get("encode_errors", 0) == 0, stats
+    assert sink.readings == [], "no reading is placed with a clock that cannot be trusted"
+
+
+async def test_a_command_that_cannot_be_encoded_is_refused_and_the_port_stays_up() -> None:
+    from bohsense.edge.drivers import CommandRefused
+    from bohsense.firmware_bridge import CommandOp
+
+    with shelf() as device:
+        driver, sink = shelf_driver(device), Sink()
+        async with running(driver, sink):
+            await until(driver.connected.is_set, what="connected")
+            with pytest.raises(CommandRefused, match="out of range") as refused:
+                await driver.command(Command(CommandOp.SET_RATE, 0, 1e300))
+            assert refused.value.reason == "bad-argument"
+            assert isinstance(await driver.command(Command.identify()), Ack), "the link still works"
+            stats = driver.stats()
+    assert stats["encode_errors"] == 1
+    assert stats.get("disconnects", 0) == 0
+
+
+async def test_backoff_grows_for_a_device_that_answers_and_then_fails_at_once() -> None:
+    with ConditionDevice("pump-4", rate_hz=20) as device:
+        device.pause()  # answers HELLO and TIME_SYNC, then nothing but a heartbeat each second
+        driver = SerialDeviceDriver.from_options("pump", {"port": device.port, "silence_timeout_s": 0.2})
+        sink = Sink()
+        async with running(driver, sink):
+            await until(lambda: driver.stats().get("reconnects", 0) >= 4, 15, "four reconnects")
+            stats = driver.stats()
+    assert stats["frames"] >= 4, "every connection got frames"
+    assert stats["backoff_attempt"] >= stats["reconnects"] >= 4, "the backoff never started over"

@@ -153,3 +153,28 @@ def test_lane_estimator_clamps_and_heartbeats() -> None:
     got = feed(est, [140.0] * 25)
     assert [u for u in got if u is not None] == [0, 0, 0]
     assert LaneEstimator(LaneConfig(None), StabilityConfig()).add(0, 5.0) is None
+
+
+@pytest.mark.parametrize("garbage", [2**63 - 1, -(2**63), 2**62])
+def test_an_absurd_clock_offset_is_refused_not_stepped(garbage: int) -> None:
+    session = SerialSession(SessionConfig())
+    session.start(NOW)
+    (measure,) = session.on_frame(Frame(0, HELLO), NOW + 1_000).send
+    out = session.on_frame(
+        Frame(1, TimeSyncResponse(measure.gateway_time_us, garbage, garbage, True)), NOW + 3_000
+    )
+    assert out.send == [], "no step of an offset no clock can have"
+    assert session.counters["clock_invalid"] == 1
+    assert session.state == "measuring", "measured again on the next tick"
+    assert session.clocks == {}
+    out = session.tick(NOW + 1_003_000)
+    (again,) = out.send
+    assert isinstance(again, TimeSyncRequest)
+    assert again.adjust_us is None
+    # a sane answer afterwards is taken as usual
+    out = session.on_frame(
+        Frame(2, TimeSyncResponse(again.gateway_time_us, 7_000, 7_000, False)), NOW + 1_005_000
+    )
+    (step,) = out.send
+    assert isinstance(step, TimeSyncRequest)
+    assert step.adjust_us == NOW + 1_004_000 - 7_000

@@ -5,19 +5,35 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from fastapi import Depends, FastAPI, Request, status
-from fastapi.responses import JSONResponse
+from fastapi import Depends, FastAPI
 
 from bohsense.contracts.schema import GatewayCommand
 
-from ..boh import BohCore, InvalidTransition, NotFound
+from ..boh import BohCore
 from ..ports import TimeSeriesQuery
 from ._deps import require_token
-from .routers import alerts, commands, fleet, health, readings, records, replenishment, stock, work_orders
+from ._errors import Error, install_error_handlers
+from ._limits import DEFAULT_MAX_BODY_BYTES, BodyLimit
+from ._openapi import document_statuses
+from ._strict import reject_unknown_query
+from .routers import (
+    alerts,
+    catalog,
+    commands,
+    fleet,
+    health,
+    readings,
+    records,
+    replenishment,
+    stock,
+    work_orders,
+)
 
-__all__ = ["API_PREFIX", "create_app"]
+__all__ = ["API_PREFIX", "DEFAULT_COMMAND_MAX_BYTES", "DEFAULT_MAX_BODY_BYTES", "create_app"]
 
 API_PREFIX = "/api/v1"
+#: far below the shipped broker's max_packet_size (2 MiB); the largest valid command is ~36 kB
+DEFAULT_COMMAND_MAX_BYTES = 64 * 1024
 
 
 def create_app(
@@ -27,8 +43,14 @@ def create_app(
     stats: Callable[[], Mapping[str, Any]] | None = None,
     api_token: str | None = None,
     send_command: Callable[[GatewayCommand], None] | None = None,
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+    command_max_bytes: int = DEFAULT_COMMAND_MAX_BYTES,
 ) -> FastAPI:
-    """Build the API. With ``api_token``, every route except ``/health`` needs ``Authorization: Bearer``."""
+    """Build the API. With ``api_token``, every route except ``/health`` needs ``Authorization: Bearer``.
+
+    A request body over ``max_body_bytes`` is answered 413; a command whose MQTT packet
+    would exceed ``command_max_bytes`` (keep it at most the broker's ``max_packet_size``) 422.
+    """
     if api_token is not None and not api_token.strip():
         raise ValueError("api_token must not be empty (pass None for an open API)")
     app = FastAPI(
@@ -39,22 +61,22 @@ def create_app(
     app.state.stats = stats
     app.state.api_token = api_token
     app.state.send_command = send_command
-    app.include_router(health.router, prefix=API_PREFIX)
-    protected = [Depends(require_token)]
-    for module in (fleet, commands, readings, stock, alerts, work_orders, replenishment, records):
-        app.include_router(module.router, prefix=API_PREFIX, dependencies=protected)
-    app.add_exception_handler(NotFound, _not_found)
-    app.add_exception_handler(InvalidTransition, _invalid_transition)
-    return app
-
-
-async def _not_found(_request: Request, exc: Exception) -> JSONResponse:
-    return JSONResponse({"detail": str(exc)}, status_code=status.HTTP_404_NOT_FOUND)
-
-
-async def _invalid_transition(_request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, InvalidTransition)
-    return JSONResponse(
-        {"detail": str(exc), "current": exc.current, "to": exc.to, "allowed": sorted(exc.allowed)},
-        status_code=status.HTTP_409_CONFLICT,
+    app.state.command_max_bytes = command_max_bytes
+    app.add_middleware(BodyLimit, max_bytes=max_body_bytes)
+    invalid: dict[int | str, dict[str, Any]] = {
+        422: {"model": Error, "description": "invalid parameters or body, with the reason"}
+    }
+    app.include_router(
+        health.router, prefix=API_PREFIX, dependencies=[Depends(reject_unknown_query)], responses=invalid
     )
+    protected = [Depends(require_token), Depends(reject_unknown_query)]
+    unauthorized: dict[int | str, dict[str, Any]] = {
+        401: {"model": Error, "description": "missing or wrong bearer token"}
+    }
+    for module in (fleet, catalog, commands, readings, stock, alerts, work_orders, replenishment, records):
+        app.include_router(
+            module.router, prefix=API_PREFIX, dependencies=protected, responses={**unauthorized, **invalid}
+        )
+    install_error_handlers(app)
+    document_statuses(app)
+    return app

@@ -4,26 +4,65 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import HTTPException, Query, status
-from pydantic import BaseModel, Field
+from fastapi import HTTPException, Path, Query, status
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from bohsense.contracts.timeutil import from_datetime
 
 from ..boh import Lifecycle
 
-__all__ = ["ActionBody", "Limit", "Offset", "check_state", "parse_time"]
+__all__ = [
+    "INT32_MAX",
+    "ActionBody",
+    "Id",
+    "Limit",
+    "Name",
+    "Offset",
+    "RequestModel",
+    "check_state",
+    "parse_time",
+    "state_filter",
+]
+
+#: the largest row id and row offset every BOH database holds: ids are INTEGER columns,
+#: 32-bit on PostgreSQL, and SQLAlchemy binds OFFSET as INTEGER there too
+INT32_MAX = 2**31 - 1
 
 Limit = Annotated[int, Query(ge=1, le=1000, description="page size")]
-Offset = Annotated[int, Query(ge=0, description="rows to skip")]
+Offset = Annotated[int, Query(ge=0, le=INT32_MAX, description="rows to skip")]
+#: a numeric row id in a path, or in a filter (ids start at 1; beyond the column: 422)
+Id = Annotated[int, Path(ge=1, le=INT32_MAX)]
+IdFilter = Annotated[int | None, Query(ge=1, le=INT32_MAX)]
+#: a gateway / device / metric / site / … name in a path or filter: the contract's name
+#: length, no control characters (PostgreSQL text cannot hold NUL)
+Name = Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=r"^[^\x00-\x1f\x7f]+$")]
+#: a gateway id as the contract has it (it is part of every topic of the gateway)
+GatewayName = Annotated[
+    str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
+]
 
 
-class ActionBody(BaseModel):
+class RequestModel(BaseModel):
+    """Base of every request body: a field the API does not know is refused (422), not dropped."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class ActionBody(RequestModel):
     actor: str = Field(
         default="api", min_length=1, max_length=64, description="who acts (recorded in the audit log)"
     )
     note: str = Field(default="", max_length=2000)
+
+
+def state_filter(lifecycle: Lifecycle) -> Any:
+    """The ``state`` query parameter of a list: documented as the lifecycle's states."""
+    return Query(
+        description=f"only {lifecycle.entity}s in this state",
+        json_schema_extra={"enum": sorted(lifecycle.states)},
+    )
 
 
 def check_state(lifecycle: Lifecycle, state: str | None) -> str | None:

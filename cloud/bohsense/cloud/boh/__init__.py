@@ -5,42 +5,77 @@ Errors are drawn in ``_errors``; lifecycles are tables in ``_lifecycle``; rules 
 the seam in ``rules``.
 """
 
+from ._catalog_ops import CatalogOps, Change
+from ._catalog_read import AssetRecord, LaneRecord, LocationRecord, RuleRecord, SiteRecord, SkuRecord
+from ._catalog_specs import AssetSpec, GatewaySpec, LaneSpec, LocationSpec, RuleSpec, SiteSpec, SkuSpec
 from ._commands import CommandRecord
 from ._core import BohCore
-from ._errors import BohError, CatalogError, InvalidTransition, NotFound
+from ._errors import BohError, CatalogError, InvalidTransition, InvalidValue, NotFound, StateConflict
 from ._lifecycle import ALERT, PROPOSAL, WORK_ORDER, Lifecycle
 from ._reapply import ReapplyResult
 from ._records import (
     AlertRecord,
+    Attachment,
     AuditRecord,
+    CatalogMapping,
     CatalogSummary,
     DeviceRecord,
     GatewayRecord,
+    LabourEntry,
+    PartUse,
     ProposalRecord,
     QuarantineRecord,
     StockLevelRecord,
+    UnmatchedDevice,
+    WorkOrderChanges,
     WorkOrderRecord,
 )
+from ._work_orders import PRIORITIES, SEVERITY_PRIORITY
 
 __all__ = [
     "ALERT",
+    "PRIORITIES",
     "PROPOSAL",
+    "SEVERITY_PRIORITY",
     "WORK_ORDER",
     "AlertRecord",
+    "AssetRecord",
+    "AssetSpec",
+    "Attachment",
     "AuditRecord",
     "BohCore",
     "BohError",
     "CatalogError",
+    "CatalogMapping",
+    "CatalogOps",
     "CatalogSummary",
+    "Change",
     "CommandRecord",
     "DeviceRecord",
     "GatewayRecord",
+    "GatewaySpec",
     "InvalidTransition",
+    "InvalidValue",
+    "LabourEntry",
+    "LaneRecord",
+    "LaneSpec",
     "Lifecycle",
+    "LocationRecord",
+    "LocationSpec",
     "NotFound",
+    "PartUse",
     "ProposalRecord",
     "QuarantineRecord",
     "ReapplyResult",
+    "RuleRecord",
+    "RuleSpec",
+    "SiteRecord",
+    "SiteSpec",
+    "SkuRecord",
+    "SkuSpec",
+    "StateConflict",
     "StockLevelRecord",
+    "UnmatchedDevice",
+    "WorkOrderChanges",
     "WorkOrderRecord",
 ]

@@ -15,6 +15,7 @@ transaction commits: ``apply`` returns what it learnt (``Learnt``) and the calle
 
 from __future__ import annotations
 
+import hashlib
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -23,16 +24,24 @@ from typing import Any
 
 from sqlalchemy import Connection, bindparam, delete, func, insert, select, update
 
+from bohsense.contracts.codec import decode_batch, encode
 from bohsense.contracts.schema import ReadingBatch
+from bohsense.contracts.topics import readings_topic
 
 from ..ports import ApplyOutcome
 from ._cache import Cache, DeviceMap, load_cache
 from ._db import conflict_insert
 from ._effects import Effects
-from ._models import AuditEntry, Device, Gateway, IngestSeq
+from ._models import AuditEntry, Device, Gateway, IngestSeq, QuarantineRow
 from .rules import ConditionEngine, StockEngine
 
-__all__ = ["Applier", "Learnt"]
+__all__ = ["AUTO", "PENDING", "UNKNOWN_GATEWAY", "Applier", "Learnt"]
+
+#: gateway registrations (``Gateway.registration``); "catalog" is the third
+PENDING = "pending"
+AUTO = "auto"
+#: quarantine reason of a batch held because its gateway is not registered
+UNKNOWN_GATEWAY = "unknown-gateway"
 
 # Statements built once: the apply path runs thousands of times per second.
 _LOCK_GATEWAYS = (
@@ -62,7 +71,8 @@ LAST_SEEN_RESOLUTION_NS = 10 * 1_000_000_000
 class Learnt:
     """What one ``apply`` call found to exist, for the caches once its transaction committed."""
 
-    gateways: set[str] = field(default_factory=set)
+    #: gateways found registered (by the catalog, or auto-registered)
+    trusted: set[str] = field(default_factory=set)
     last_seen: dict[tuple[str, str], int] = field(default_factory=dict)
 
 
@@ -75,28 +85,67 @@ class Applier:
         stock_engine: StockEngine,
         clock: Callable[[], int],
         cache_ttl_s: float = 30.0,
+        auto_register: bool = False,
     ) -> None:
         self._effects = Effects(condition_engine, stock_engine)
         self._clock = clock
         self._ttl = cache_ttl_s
+        self._auto_register = auto_register
         self._cache = Cache()
-        self._known_gateways: set[str] = set()
+        self._trusted: set[str] = set()  # gateways registered by the catalog (or auto-registered)
         self._last_seen: dict[tuple[str, str], int] = {}  # devices known to exist, with last_seen written
+
+    @property
+    def auto_register(self) -> bool:
+        """Whether a gateway that reports is trusted at the site it claims (demo and dev mode)."""
+        return self._auto_register
 
     def stale(self) -> bool:
         return time.monotonic() - self._cache.loaded_at > self._ttl
 
     def refresh(self, conn: Connection) -> None:
-        """Reload device mappings, rule parameters and stock locations from the database."""
+        """Reload device mappings, rule parameters, stock locations and registered gateways."""
         cache = load_cache(conn)
-        self._known_gateways |= set(conn.scalars(select(Gateway.id)))
+        self._trusted = set(
+            conn.scalars(
+                select(Gateway.id).where(Gateway.registration != PENDING, Gateway.retired_ns.is_(None))
+            )
+        )
         self._cache = cache
+
+    def _register(
+        self, conn: Connection, gateways: list[str], by_gw: dict[str, list[ReadingBatch]], learnt: Learnt
+    ) -> set[str]:
+        """Look up (or record) gateways not known as registered; return those still pending.
+
+        An unknown gateway is recorded ``pending`` with the site it claims kept apart
+        (``claimed_site``), or ``auto`` with that site in auto-register mode.
+        """
+        reg = Gateway.__table__.c
+        lookup = select(reg.id, reg.registration, reg.retired_ns).where(reg.id.in_(gateways))
+        found = {g: PENDING if retired is not None else r for g, r, retired in conn.execute(lookup)}
+        missing = [g for g in gateways if g not in found]
+        if missing:
+            state = AUTO if self._auto_register else PENDING
+            rows = [
+                {
+                    "id": g,
+                    "site": by_gw[g][-1].site if self._auto_register else "",
+                    "claimed_site": by_gw[g][-1].site,
+                    "registration": state,
+                }
+                for g in missing
+            ]
+            conn.execute(conflict_insert(conn, Gateway).on_conflict_do_nothing(), rows)
+            found.update({g: PENDING if retired is not None else r for g, r, retired in conn.execute(lookup)})
+        learnt.trusted.update(g for g in gateways if found[g] != PENDING)
+        return {g for g in gateways if found[g] == PENDING}
 
     # -- the call ------------------------------------------------------------------------
 
     def learn(self, learnt: Learnt) -> None:
         """Take in what a committed ``apply`` call found (never call it after a rollback)."""
-        self._known_gateways |= learnt.gateways
+        self._trusted |= learnt.trusted
         self._last_seen.update(learnt.last_seen)
 
     def apply(self, conn: Connection, batches: Sequence[ReadingBatch]) -> tuple[ApplyOutcome, Learnt]:
@@ -106,13 +155,9 @@ class Applier:
         for b in batches:
             by_gw.setdefault(b.gateway, []).append(b)
         gateways = sorted(by_gw)
-        missing = [g for g in gateways if g not in self._known_gateways]
-        if missing:
-            site = {b.gateway: b.site for b in batches}
-            stmt = conflict_insert(conn, Gateway).on_conflict_do_nothing()
-            conn.execute(stmt, [{"id": g, "site": site[g]} for g in missing])
+        unknown = [g for g in gateways if g not in self._trusted]
+        pending = self._register(conn, unknown, by_gw, learnt) if unknown else set()
         marks: dict[str, int] = {g: wm for g, wm in conn.execute(_LOCK_GATEWAYS, {"ids": gateways})}
-        learnt.gateways.update(gateways)
         # the gaps above every watermark, in one query (the table holds only those)
         gaps: dict[str, set[int]] = {}
         for g, seq in conn.execute(_GAPS, {"ids": gateways}):
@@ -150,11 +195,49 @@ class Applier:
             conn.execute(_PRUNE, pruned)
         if moved:
             conn.execute(_MOVE_WATERMARK, moved)
+        held = [b for b in fresh if b.gateway in pending]
+        if held:
+            fresh = [b for b in fresh if b.gateway not in pending]
+            conn.execute(insert(QuarantineRow), [_held_row(b, now) for b in held])
         readings = self.apply_readings(conn, fresh, now, learnt) if fresh else 0
         outcome = ApplyOutcome(
-            applied=len(fresh), duplicates=duplicates, readings_applied=readings, watermarks=marks
+            applied=len(fresh),
+            duplicates=duplicates,
+            readings_applied=readings,
+            held=len(held),
+            watermarks=marks,
         )
         return outcome, learnt
+
+    def revise_proposals(self, conn: Connection) -> None:
+        """Let the rule re-size unapproved proposals after a catalog change (new parameters)."""
+        audit: list[dict[str, Any]] = []
+        self._effects.revise(conn, self._cache, self._clock(), audit)
+        if audit:
+            conn.execute(insert(AuditEntry), audit)
+
+    def release_held(self, conn: Connection, learnt: Learnt) -> dict[str, int]:
+        """Apply the held batches of gateways registered since, in seq order; drop them from quarantine.
+
+        Their seqs were recorded when they arrived, so they are applied here exactly once;
+        event time keeps them from overwriting anything newer. Returns gateway -> batches.
+        """
+        q = QuarantineRow.__table__.c
+        registered = select(Gateway.id).where(Gateway.registration != PENDING, Gateway.retired_ns.is_(None))
+        rows = conn.execute(
+            select(q.id, q.gateway, q.payload)
+            .where(q.reason == UNKNOWN_GATEWAY, q.gateway.in_(registered))
+            .order_by(q.id)
+        ).all()
+        if not rows:
+            return {}
+        batches = sorted((decode_batch(bytes(r.payload)) for r in rows), key=lambda b: (b.gateway, b.seq))
+        self.apply_readings(conn, batches, self._clock(), learnt)
+        conn.execute(delete(QuarantineRow).where(q.id.in_([r.id for r in rows])))
+        released: dict[str, int] = {}
+        for r in rows:
+            released[r.gateway] = released.get(r.gateway, 0) + 1
+        return released
 
     def apply_readings(
         self, conn: Connection, batches: Sequence[ReadingBatch], now: int, learnt: Learnt
@@ -254,3 +337,20 @@ class Applier:
             )
         for row in moved:
             learnt.last_seen[(row["b_gw"], row["b_dev"])] = row["b_last"]
+
+
+def _held_row(b: ReadingBatch, now: int) -> dict[str, Any]:
+    payload = encode(b)
+    return {
+        "topic": readings_topic(b.gateway),
+        "gateway": b.gateway,
+        "reason": UNKNOWN_GATEWAY,
+        "detail": (
+            f"gateway {b.gateway!r} is not in the catalog (claims site {b.site!r}): batch seq {b.seq}"
+            f" ({len(b.readings)} readings) is held until the catalog registers the gateway"
+        ),
+        "payload": payload,
+        "payload_size": len(payload),
+        "payload_sha256": hashlib.sha256(payload).hexdigest(),
+        "received_ns": now,
+    }

@@ -46,7 +46,8 @@ class Cache:
 def load_cache(conn: Connection) -> Cache:
     """Read device mappings, rule parameters and stock locations from the database."""
     cache = Cache(loaded_at=time.monotonic())
-    for r in conn.execute(select(ConditionRule.__table__)):
+    rule_table = ConditionRule.__table__
+    for r in conn.execute(select(rule_table).where(rule_table.c.retired_ns.is_(None))):
         cache.rules[r.id] = ConditionParams(
             asset_id=r.asset_id,
             condition=r.condition,
@@ -60,9 +61,13 @@ def load_cache(conn: Connection) -> Cache:
     by_asset: dict[str, dict[str, list[int]]] = {}
     for rid, p in cache.rules.items():
         by_asset.setdefault(p.asset_id, {}).setdefault(p.metric, []).append(rid)
-    for lane_id, loc_id in conn.execute(select(Lane.id, Lane.location_id)):
+    for lane_id, loc_id in conn.execute(select(Lane.id, Lane.location_id).where(Lane.retired_ns.is_(None))):
         cache.lane_location[lane_id] = loc_id
-    q = select(StockLocation.__table__, Sku.pack_size).join(Sku, Sku.sku == StockLocation.sku)
+    q = (
+        select(StockLocation.__table__, Sku.pack_size)
+        .join(Sku, Sku.sku == StockLocation.sku)
+        .where(StockLocation.retired_ns.is_(None))
+    )
     for loc in conn.execute(q):
         cache.locations[loc.id] = Location(
             loc.site,

@@ -1,9 +1,11 @@
-"""Catalog seeding: sites, gateways, SKUs, assets with their rules, stock locations with lanes.
+"""The catalog file: sites, gateways, SKUs, assets with their rules, stock locations with lanes.
 
 The format (TOML or JSON, or the same structure as a dict) is documented by example in
-``catalog.example.toml`` next to this module. Loading upserts by natural key, so loading
-the same catalog twice changes nothing and a changed catalog updates parameters in place
-(rule state, stock levels and history are kept).
+``catalog.example.toml`` next to this module. The loader only reads and type-checks the
+entries; it is a thin client of the catalog operations (``_catalog_ops``) that the HTTP
+API uses too, so both validate, audit and retire the same way. Loading the same catalog
+twice changes nothing; a changed catalog updates parameters in place (rule state, stock
+levels and history are kept) and retires what it no longer lists.
 """
 
 from __future__ import annotations
@@ -17,9 +19,10 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
-from ._db import conflict_insert
+from ._catalog_ops import CatalogOps
+from ._catalog_specs import AssetSpec, GatewaySpec, LaneSpec, LocationSpec, RuleSpec, SiteSpec, SkuSpec
 from ._errors import CatalogError
-from ._models import Asset, ConditionRule, Device, Gateway, Lane, Site, Sku, StockLocation
+from ._models import Asset, Gateway, Site, Sku, StockLocation
 from ._records import CatalogSummary
 
 __all__ = ["read_catalog", "upsert_catalog"]
@@ -62,165 +65,139 @@ def _get(entry: Entry, field: str, where: str, kind: type | tuple[type, ...], de
 
 
 NUM = (int, float)
+SECTIONS = frozenset({"sites", "gateways", "skus", "assets", "locations"})
 
 
-def upsert_catalog(conn: Connection, catalog: Mapping[str, Any]) -> CatalogSummary:
-    unknown = set(catalog) - {"sites", "gateways", "skus", "assets", "locations"}
+def upsert_catalog(conn: Connection, catalog: Mapping[str, Any], *, actor: str, now: int) -> CatalogSummary:
+    """Apply the catalog through the catalog operations (``_catalog_ops``), in order.
+
+    A section present is the complete list of its kind: active entries of that kind the
+    file no longer lists are retired (an asset with its rules, a location with its lanes).
+    A section left out leaves that kind as it is.
+    """
+    unknown = set(catalog) - SECTIONS
     if unknown:
         raise CatalogError(f"catalog: unknown section(s) {sorted(unknown)}")
-    site_rows = [
-        {"id": _get(e, "id", f"sites[{i}]", str), "name": _get(e, "name", f"sites[{i}]", str, "")}
-        for i, e in enumerate(_entries(catalog, "sites"))
-    ]
-    site_ids = {r["id"] for r in site_rows}
-    site_ids |= set(conn.scalars(select(Site.id)))
-
-    def check_site(value: str, where: str) -> str:
-        if value not in site_ids:
-            raise CatalogError(f"catalog {where}: unknown site {value!r}")
-        return value
-
-    _upsert(conn, Site, site_rows, ["id"])
-    gw_rows = [
-        {
-            "id": _get(e, "id", f"gateways[{i}]", str),
-            "site": check_site(_get(e, "site", f"gateways[{i}]", str), f"gateways[{i}]"),
-        }
-        for i, e in enumerate(_entries(catalog, "gateways"))
-    ]
-    _upsert(conn, Gateway, gw_rows, ["id"])
-    sku_rows = []
-    for i, e in enumerate(_entries(catalog, "skus")):
-        where = f"skus[{i}]"
-        pack = _get(e, "pack_size", where, int, 1)
-        if pack < 1:
-            raise CatalogError(f"catalog {where}: pack_size must be >= 1")
-        sku_rows.append(
-            {
-                "sku": _get(e, "sku", where, str),
-                "name": _get(e, "name", where, str, ""),
-                "unit": _get(e, "unit", where, str, "unit"),
-                "pack_size": pack,
-            }
-        )
-    _upsert(conn, Sku, sku_rows, ["sku"])
-    sku_ids = set(conn.scalars(select(Sku.sku)))
-
-    asset_rows, rule_rows, device_rows = [], [], []
-    for i, e in enumerate(_entries(catalog, "assets")):
-        where = f"assets[{i}]"
-        asset_id = _get(e, "id", where, str)
-        asset_rows.append(
-            {
-                "id": asset_id,
-                "site": check_site(_get(e, "site", where, str), where),
-                "name": _get(e, "name", where, str, ""),
-                "kind": _get(e, "kind", where, str, ""),
-            }
-        )
-        if "device" in e:
-            device_rows.append(
-                {
-                    "gateway": _get(e, "gateway", where, str),
-                    "device": _get(e, "device", where, str),
-                    "kind": "asset",
-                    "asset_id": asset_id,
-                    "lane_id": None,
-                }
-            )
-        for j, r in enumerate(_entries(e, "rules")):
-            rw = f"{where}.rules[{j}]"
-            limit = float(_get(r, "limit", rw, NUM))
-            clear = float(_get(r, "clear_below", rw, NUM, limit))
-            duration = float(_get(r, "min_duration_s", rw, NUM, 0.0))
-            if clear > limit:
-                raise CatalogError(f"catalog {rw}: clear_below ({clear}) must not exceed limit ({limit})")
-            if duration < 0:
-                raise CatalogError(f"catalog {rw}: min_duration_s must be >= 0")
-            rule_rows.append(
-                {
-                    "asset_id": asset_id,
-                    "condition": _get(r, "condition", rw, str),
-                    "metric": _get(r, "metric", rw, str),
-                    "limit_value": limit,
-                    "clear_below": clear,
-                    "min_duration_s": duration,
-                    "severity": _get(r, "severity", rw, str, "warning"),
-                    "what_to_check": _get(r, "what_to_check", rw, str, ""),
-                }
-            )
-    _upsert(conn, Asset, asset_rows, ["id"])
-    _upsert(conn, ConditionRule, rule_rows, ["asset_id", "condition"])
-
-    loc_rows, lane_specs = [], []
-    for i, e in enumerate(_entries(catalog, "locations")):
-        where = f"locations[{i}]"
-        sku = _get(e, "sku", where, str)
-        if sku not in sku_ids:
-            raise CatalogError(f"catalog {where}: unknown sku {sku!r}")
-        key = (check_site(_get(e, "site", where, str), where), sku, _get(e, "location", where, str))
-        low, target = float(_get(e, "min", where, NUM)), float(_get(e, "target", where, NUM))
-        if target < low:
-            raise CatalogError(f"catalog {where}: target ({target}) must be >= min ({low})")
-        loc_rows.append(
-            {
-                "site": key[0],
-                "sku": key[1],
-                "location": key[2],
-                "min_units": low,
-                "target_units": target,
-                "safety_stock": float(_get(e, "safety_stock", where, NUM, 0.0)),
-            }
-        )
-        for j, lane in enumerate(_entries(e, "lanes")):
-            lw = f"{where}.lanes[{j}]"
-            lane_specs.append((key, _get(lane, "gateway", lw, str), _get(lane, "device", lw, str)))
-    _upsert(conn, StockLocation, loc_rows, ["site", "sku", "location"])
-    loc_ids = {
-        (r.site, r.sku, r.location): r.id
-        for r in conn.execute(
-            select(StockLocation.id, StockLocation.site, StockLocation.sku, StockLocation.location)
-        )
-    }
-    lane_rows = [{"location_id": loc_ids[k], "gateway": g, "device": d} for k, g, d in lane_specs]
-
-    referenced = {r["gateway"] for r in device_rows} | {r["gateway"] for r in lane_rows}
-    if referenced:
-        _insert_missing(conn, Gateway, [{"id": g} for g in sorted(referenced)])
-    _upsert(conn, Lane, lane_rows, ["gateway", "device"])
-    lane_ids = {(r.gateway, r.device): r.id for r in conn.execute(select(Lane.id, Lane.gateway, Lane.device))}
-    device_rows += [
-        {"gateway": g, "device": d, "kind": "lane", "asset_id": None, "lane_id": lane_ids[(g, d)]}
-        for _, g, d in lane_specs
-    ]
-    _upsert(conn, Device, device_rows, ["gateway", "device"])
+    ops = CatalogOps(conn, actor, now)
+    sites = [_site(e, f"sites[{i}]") for i, e in enumerate(_entries(catalog, "sites"))]
+    for i, site in enumerate(sites):
+        ops.put_site(site, f"sites[{i}]")
+    gateways = [_gateway(e, f"gateways[{i}]") for i, e in enumerate(_entries(catalog, "gateways"))]
+    for i, gw in enumerate(gateways):
+        ops.put_gateway(gw, f"gateways[{i}]")
+    skus = [_sku(e, f"skus[{i}]") for i, e in enumerate(_entries(catalog, "skus"))]
+    for i, sku in enumerate(skus):
+        ops.put_sku(sku, f"skus[{i}]")
+    assets = [_asset(e, f"assets[{i}]") for i, e in enumerate(_entries(catalog, "assets"))]
+    for i, asset in enumerate(assets):
+        ops.put_asset(asset, f"assets[{i}]")
+    locations = [_location(e, f"locations[{i}]") for i, e in enumerate(_entries(catalog, "locations"))]
+    for i, loc in enumerate(locations):
+        ops.put_location(loc, f"locations[{i}]")
+    retired = 0
+    if "locations" in catalog:
+        listed = {(x.site, x.sku, x.location) for x in locations}
+        c = StockLocation.__table__.c
+        for loc_id, *key in conn.execute(
+            select(c.id, c.site, c.sku, c.location).where(c.retired_ns.is_(None)).order_by(c.id)
+        ).all():
+            if tuple(key) not in listed:
+                ops.retire_location(loc_id)
+                retired += 1
+    for section, model, field, names in (
+        ("assets", Asset, "id", {a.id for a in assets}),
+        ("skus", Sku, "sku", {k.sku for k in skus}),
+        ("gateways", Gateway, "id", {g.id for g in gateways}),
+        ("sites", Site, "id", {s.id for s in sites}),
+    ):
+        if section not in catalog:
+            continue
+        col = model.__table__.c[field]
+        for key in conn.scalars(
+            select(col).where(model.__table__.c.retired_ns.is_(None)).order_by(col)
+        ).all():
+            if key in names or (model is Gateway and _pending(conn, key)):
+                continue
+            getattr(ops, f"retire_{section[:-1]}")(key)
+            retired += 1
     return CatalogSummary(
-        sites=len(site_rows),
-        gateways=len(gw_rows),
-        skus=len(sku_rows),
-        assets=len(asset_rows),
-        rules=len(rule_rows),
-        locations=len(loc_rows),
-        lanes=len(lane_rows),
+        sites=len({s.id for s in sites}),
+        gateways=len({g.id for g in gateways}),
+        skus=len({k.sku for k in skus}),
+        assets=len({a.id for a in assets}),
+        rules=sum(len(a.rules) for a in assets),
+        locations=len({(x.site, x.sku, x.location) for x in locations}),
+        lanes=sum(len(x.lanes) for x in locations),
+        retired=retired,
     )
 
 
-def _upsert(conn: Connection, model: type[Any], rows: list[dict[str, Any]], keys: list[str]) -> None:
-    if not rows:
-        return
-    seen: dict[tuple[Any, ...], dict[str, Any]] = {}
-    for row in rows:  # the last entry for a key wins, as in a dict
-        seen[tuple(row[k] for k in keys)] = row
-    for row in seen.values():
-        stmt = conflict_insert(conn, model).values(row)
-        update = {k: v for k, v in row.items() if k not in keys}
-        conn.execute(
-            stmt.on_conflict_do_update(index_elements=keys, set_=update)
-            if update
-            else stmt.on_conflict_do_nothing()
+def _pending(conn: Connection, gateway: str) -> bool:
+    """Gateways the catalog never placed (pending, auto-registered) are not the file's to retire."""
+    c = Gateway.__table__.c
+    return conn.scalar(select(c.registration).where(c.id == gateway)) != "catalog"
+
+
+def _site(e: Entry, where: str) -> SiteSpec:
+    return SiteSpec(id=_get(e, "id", where, str), name=_get(e, "name", where, str, ""))
+
+
+def _gateway(e: Entry, where: str) -> GatewaySpec:
+    return GatewaySpec(id=_get(e, "id", where, str), site=_get(e, "site", where, str))
+
+
+def _sku(e: Entry, where: str) -> SkuSpec:
+    return SkuSpec(
+        sku=_get(e, "sku", where, str),
+        name=_get(e, "name", where, str, ""),
+        unit=_get(e, "unit", where, str, "unit"),
+        pack_size=_get(e, "pack_size", where, int, 1),
+    )
+
+
+def _asset(e: Entry, where: str) -> AssetSpec:
+    rules = []
+    for j, r in enumerate(_entries(e, "rules")):
+        rw = f"{where}.rules[{j}]"
+        limit = float(_get(r, "limit", rw, NUM))
+        clear = _get(r, "clear_below", rw, NUM, None)
+        rules.append(
+            RuleSpec(
+                condition=_get(r, "condition", rw, str),
+                metric=_get(r, "metric", rw, str),
+                limit=limit,
+                clear_below=float(clear) if clear is not None else None,
+                min_duration_s=float(_get(r, "min_duration_s", rw, NUM, 0.0)),
+                severity=_get(r, "severity", rw, str, "warning"),
+                what_to_check=_get(r, "what_to_check", rw, str, ""),
+            )
         )
+    has_device = "device" in e
+    return AssetSpec(
+        id=_get(e, "id", where, str),
+        site=_get(e, "site", where, str),
+        name=_get(e, "name", where, str, ""),
+        kind=_get(e, "kind", where, str, ""),
+        gateway=_get(e, "gateway", where, str) if has_device else None,
+        device=_get(e, "device", where, str) if has_device else None,
+        rules=tuple(rules),
+    )
 
 
-def _insert_missing(conn: Connection, model: type[Any], rows: list[dict[str, Any]]) -> None:
-    for row in rows:
-        conn.execute(conflict_insert(conn, model).values(row).on_conflict_do_nothing())
+def _location(e: Entry, where: str) -> LocationSpec:
+    lanes = tuple(
+        LaneSpec(
+            gateway=_get(lane, "gateway", f"{where}.lanes[{j}]", str),
+            device=_get(lane, "device", f"{where}.lanes[{j}]", str),
+        )
+        for j, lane in enumerate(_entries(e, "lanes"))
+    )
+    return LocationSpec(
+        site=_get(e, "site", where, str),
+        sku=_get(e, "sku", where, str),
+        location=_get(e, "location", where, str),
+        min=float(_get(e, "min", where, NUM)),
+        target=float(_get(e, "target", where, NUM)),
+        safety_stock=float(_get(e, "safety_stock", where, NUM, 0.0)),
+        lanes=lanes,
+    )

@@ -1,8 +1,10 @@
 """Gateway commands in the BOH core: created when sent, settled by the gateway's result.
 
 States: ``sent`` → ``succeeded`` | ``failed`` (the gateway's ``CommandResult``), or
-``sent`` → ``failed`` with reason ``not-sent`` when the broker could not take it. A
-result for an unknown id, or for a command already settled, changes nothing. Every
+``sent`` → ``failed`` with reason ``not-sent`` when the broker could not take it, or
+``sent`` → ``expired`` when no result came within the command timeout
+(``expire_commands``, run by the cloud's scheduler). A result for an unknown id, or for
+a command already settled or expired, changes nothing. Every
 change is written to the audit log in the same transaction.
 """
 
@@ -18,7 +20,14 @@ from bohsense.contracts.schema import CommandResult
 
 from ._models import AuditEntry, Gateway, GatewayCommandRow
 
-__all__ = ["CommandRecord", "create_command", "get_command", "list_commands", "settle_command"]
+__all__ = [
+    "CommandRecord",
+    "create_command",
+    "expire_commands",
+    "get_command",
+    "list_commands",
+    "settle_command",
+]
 
 Args = dict[str, str | int | float | bool]
 
@@ -89,6 +98,30 @@ def settle_command(
     if done:
         _audit(conn, cid, "sent", state, actor, now, {"reason": reason, "detail": detail[:300]})
     return bool(done)
+
+
+def expire_commands(conn: Connection, now: int, timeout_ns: int) -> list[str]:
+    """Move every command ``sent`` before ``now - timeout_ns`` to ``expired``; their ids."""
+    cutoff = now - timeout_ns
+    stale = list(
+        conn.scalars(
+            select(GatewayCommandRow.id)
+            .where(GatewayCommandRow.state == "sent", GatewayCommandRow.created_ns < cutoff)
+            .order_by(GatewayCommandRow.id)
+            .with_for_update()
+        )
+    )
+    if not stale:
+        return []
+    detail = f"no result from the gateway within {timeout_ns / 1e9:g} s"
+    conn.execute(
+        update(GatewayCommandRow)
+        .where(GatewayCommandRow.id.in_(stale), GatewayCommandRow.state == "sent")
+        .values(state="expired", reason="expired", detail=detail, updated_ns=now)
+    )
+    for cid in stale:
+        _audit(conn, cid, "sent", "expired", "system", now, {"reason": "expired", "detail": detail})
+    return stale
 
 
 def record_result(conn: Connection, result: CommandResult, now: int) -> bool:

@@ -5,33 +5,38 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import select, text, update
+from sqlalchemy import insert, select, text
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
 
 from bohsense.contracts.schema import CommandResult, GatewayStatus, ReadingBatch
 from bohsense.contracts.timeutil import now_ns
 
 from ..ports import ApplyOutcome, QuarantineItem
+from . import _catalog_read as cr
 from . import _queries as q
-from ._apply import Applier
+from . import _work_orders as wo
+from ._apply import Applier, Learnt
 from ._catalog import read_catalog, upsert_catalog
+from ._catalog_ops import CatalogOps
+from ._catalog_read import AssetRecord, LocationRecord, SiteRecord, SkuRecord
 from ._commands import (
     CommandRecord,
     create_command,
+    expire_commands,
     get_command,
     list_commands,
     record_result,
     settle_command,
 )
 from ._db import make_engine, migrate, session, write_conn
-from ._errors import NotFound
+from ._errors import InvalidTransition, InvalidValue, NotFound
 from ._lifecycle import ALERT, PROPOSAL, WORK_ORDER, Lifecycle
 from ._models import (
     Alert,
     AuditEntry,
-    ConditionRule,
     Gateway,
     IngestSeq,
     QuarantineRow,
@@ -43,21 +48,28 @@ from ._reapply import ReapplyResult, reapply
 from ._records import (
     AlertRecord,
     AuditRecord,
+    CatalogMapping,
     CatalogSummary,
     DeviceRecord,
     GatewayRecord,
     ProposalRecord,
     QuarantineRecord,
     StockLevelRecord,
+    WorkOrderChanges,
     WorkOrderRecord,
 )
+from ._silence import SilenceSweep, sweep_silence
 from ._status import record_status
 from ._unavailable import unavailable_as_core_unavailable
 from .rules import ConditionEngine, ReorderPoint, StockEngine, ThresholdCondition
 
 __all__ = ["BohCore"]
 
+T = TypeVar("T")
+
 DEFAULT_LIMIT = 100
+#: proposal states in which the planner may still change the quantity
+QUANTITY_STATES = frozenset({"proposed", "approved"})
 
 
 class BohCore:
@@ -80,12 +92,22 @@ class BohCore:
         clock: Callable[[], int] = now_ns,
         cache_ttl_s: float = 30.0,
         quarantine_quota: int = DEFAULT_QUOTA,
+        auto_register: bool = False,
     ) -> None:
+        """``auto_register``: trust any gateway that reports, at the site it claims (demos and
+        development without a catalog). Off, the catalog is the authority: an unknown
+        gateway is recorded ``pending`` and its batches are held in quarantine
+        (``unknown-gateway``) until the catalog registers it, then applied."""
         self._engine = make_engine(database_url)
         self._quarantine_quota = quarantine_quota
         self._clock = clock
+        self._auto_register = auto_register
         self._applier = Applier(
-            condition_engine or ThresholdCondition(), stock_engine or ReorderPoint(), clock, cache_ttl_s
+            condition_engine or ThresholdCondition(),
+            stock_engine or ReorderPoint(),
+            clock,
+            cache_ttl_s,
+            auto_register=auto_register,
         )
         self._refresh_lock = threading.Lock()
         self._apply_lock = threading.Lock()
@@ -112,14 +134,67 @@ class BohCore:
 
     # -- seeding -------------------------------------------------------------------------
 
-    def load_catalog(self, catalog: Mapping[str, Any] | str | os.PathLike[str]) -> CatalogSummary:
-        """Upsert sites, gateways, SKUs, assets with rules and stock locations with lanes."""
+    def load_catalog(
+        self, catalog: Mapping[str, Any] | str | os.PathLike[str], *, actor: str = "catalog-file"
+    ) -> CatalogSummary:
+        """Sites, gateways, SKUs, assets with rules and stock locations with lanes, through the
+        catalog operations; a section the catalog lists is complete (what it no longer lists
+        is retired). In effect at once here, in other processes within ``cache_ttl_s``."""
         data = read_catalog(catalog)
         with write_conn(self._engine) as conn:
-            result = upsert_catalog(conn, data)
+            result = upsert_catalog(conn, data, actor=actor, now=self._clock())
+        self._catalog_changed()
+        return result
+
+    def change_catalog(self, operation: Callable[[CatalogOps], T], *, actor: str) -> T:
+        """Run one catalog operation (``CatalogOps.put_*`` / ``retire_*``) in one transaction,
+        audited as ``actor``, and take it into effect."""
+        with write_conn(self._engine) as conn:
+            result = operation(CatalogOps(conn, actor, self._clock()))
+        self._catalog_changed()
+        return result
+
+    def list_sites(self, *, include_retired: bool = False) -> list[SiteRecord]:
+        with session(self._engine) as s:
+            return cr.list_sites(s, include_retired)
+
+    def list_skus(self, *, include_retired: bool = False) -> list[SkuRecord]:
+        with session(self._engine) as s:
+            return cr.list_skus(s, include_retired)
+
+    def list_assets(self, *, site: str | None = None, include_retired: bool = False) -> list[AssetRecord]:
+        with session(self._engine) as s:
+            return cr.list_assets(s, site, include_retired)
+
+    def list_locations(
+        self, *, site: str | None = None, include_retired: bool = False
+    ) -> list[LocationRecord]:
+        with session(self._engine) as s:
+            return cr.list_locations(s, site, include_retired)
+
+    def _catalog_changed(self) -> None:
+        """Take a catalog change into effect in this process (others follow within ``cache_ttl_s``),
+        and apply what was held for gateways registered now."""
         with self._refresh_lock, self._engine.connect() as conn:
             self._applier.refresh(conn)
-        return result
+        learnt = Learnt()
+        with self._apply_lock, write_conn(self._engine) as conn:
+            self._applier.revise_proposals(conn)
+            released = self._applier.release_held(conn, learnt)
+            now = self._clock()
+            for gateway, n in sorted(released.items()):
+                conn.execute(
+                    insert(AuditEntry).values(
+                        entity="gateway",
+                        entity_id=gateway,
+                        from_state=None,
+                        to_state="registered",
+                        actor="catalog",
+                        at_ns=now,
+                        detail={"released": n},
+                    )
+                )
+        self._applier.learn(learnt)  # after the commit: a rollback leaves the caches as they were
 
     # -- ingest seam ---------------------------------------------------------------------
 
@@ -173,9 +248,15 @@ class BohCore:
             return quarantine_payload(conn, quarantine_id)
 
     def record_status(self, status: GatewayStatus) -> None:
-        """Upsert the gateway's state; a status older than the one recorded is ignored."""
+        """Upsert the gateway's state; a status the recorded one supersedes is ignored
+        (the ordering rule is ``_status_order``: connection epoch, then birth before end, then ts).
+
+        The site a status names is kept as ``claimed_site``; it never moves a gateway the
+        catalog placed (a mismatch is audited once). An unknown gateway is recorded
+        ``pending`` (or ``auto``, at its claimed site, in auto-register mode).
+        """
         with unavailable_as_core_unavailable(), write_conn(self._engine) as conn:
-            record_status(conn, status, self._clock())
+            record_status(conn, status, self._clock(), auto_register=self._auto_register)
 
     def reapply_quarantined(self, ids: Sequence[int], *, actor: str) -> list[ReapplyResult]:
         """Apply ``apply-failed`` quarantine items again, each in its own transaction; an item
@@ -248,33 +329,35 @@ class BohCore:
     ) -> Any:
         with session(self._engine, write=True) as s:
             row = q.get_one(s, model, lifecycle.entity, entity_id, lock=True)
-            lifecycle.check(entity_id, row.state, to)
-            now = self._clock()
-            s.add(
-                AuditEntry(
-                    entity=lifecycle.entity,
-                    entity_id=str(entity_id),
-                    from_state=row.state,
-                    to_state=to,
-                    actor=actor,
-                    at_ns=now,
-                    detail={"note": note} if note else {},
-                )
-            )
-            row.state = to
-            row.updated_ns = now
-            if note and isinstance(row, WorkOrder):
-                row.note = note
-            if isinstance(row, Alert) and to not in ALERT.open:
-                # the rule watches afresh: a fault that persists after the fix opens a new alert
-                s.execute(
-                    update(ConditionRule)
-                    .where(ConditionRule.asset_id == row.asset_id, ConditionRule.condition == row.condition)
-                    .values(phase="normal", over_since_ns=None, max_value=None, below_since_ns=None)
-                    .execution_options(synchronize_session=False)
-                )
+            self._move(s, lifecycle, row, to, actor, note, self._clock())
             s.flush()
             return row
+
+    @staticmethod
+    def _move(s: Session, lifecycle: Lifecycle, row: Any, to: str, actor: str, note: str, now: int) -> None:
+        """One lifecycle move with its audit entry and the effects between lifecycles
+        (see ``_work_orders``: an alert resolves only once its condition cleared; closing a
+        work order resolves its alert)."""
+        lifecycle.check(row.id, row.state, to)
+        if isinstance(row, Alert) and to == "resolved":
+            wo.check_resolvable(s, row)
+        if isinstance(row, WorkOrder) and to == "closed":
+            wo.close_effects(s, row, actor, now)
+        s.add(
+            AuditEntry(
+                entity=lifecycle.entity,
+                entity_id=str(row.id),
+                from_state=row.state,
+                to_state=to,
+                actor=actor,
+                at_ns=now,
+                detail={"note": note} if note else {},
+            )
+        )
+        row.state = to
+        row.updated_ns = now
+        if note and isinstance(row, WorkOrder):
+            wo.add_note(row, actor, note, now)
 
     def acknowledge_alert(self, alert_id: int, *, actor: str, note: str = "") -> AlertRecord:
         return q.alert_record(self._transition(ALERT, Alert, alert_id, "acknowledged", actor, note))
@@ -287,22 +370,151 @@ class BohCore:
     ) -> WorkOrderRecord:
         return q.work_order_record(self._transition(WORK_ORDER, WorkOrder, work_order_id, to, actor, note))
 
+    def create_work_order(
+        self,
+        asset_id: str,
+        title: str,
+        *,
+        actor: str,
+        kind: str = "maintenance",
+        description: str = "",
+        priority: str = "normal",
+        assignee: str = "",
+        due_ns: int | None = None,
+        note: str = "",
+    ) -> WorkOrderRecord:
+        """A work order made by hand (no alert), for an asset of the catalog."""
+        with session(self._engine, write=True) as s:
+            row = wo.create_work_order(
+                s,
+                asset_id,
+                title,
+                actor=actor,
+                now=self._clock(),
+                kind=kind,
+                description=description,
+                priority=priority,
+                assignee=assignee,
+                due_ns=due_ns,
+                note=note,
+            )
+            return q.work_order_record(row)
+
+    def update_work_order(
+        self, work_order_id: int, changes: WorkOrderChanges, *, actor: str
+    ) -> WorkOrderRecord:
+        """Assignee, due date, priority, resolution; parts, labour, notes, attachments appended."""
+        with session(self._engine, write=True) as s:
+            row = q.get_one(s, WorkOrder, WORK_ORDER.entity, work_order_id, lock=True)
+            wo.update_work_order(s, row, changes, actor, self._clock())
+            s.flush()
+            return q.work_order_record(row)
+
     def transition_proposal(self, proposal_id: int, to: str, *, actor: str, note: str = "") -> ProposalRecord:
         return q.proposal_record(
             self._transition(PROPOSAL, ReplenishmentProposal, proposal_id, to, actor, note)
         )
 
-    def approve_proposal(self, proposal_id: int, *, actor: str, note: str = "") -> ProposalRecord:
-        return self.transition_proposal(proposal_id, "approved", actor=actor, note=note)
+    def set_proposal_quantity(
+        self, proposal_id: int, quantity: int, *, actor: str, note: str = ""
+    ) -> ProposalRecord:
+        """The planner's quantity (whole packs), while the proposal is ``proposed`` or ``approved``.
+
+        From then on the stock rule no longer resizes it; the explanation keeps the rule's
+        quantity next to the planner's.
+        """
+        with session(self._engine, write=True) as s:
+            row = q.get_one(s, ReplenishmentProposal, PROPOSAL.entity, proposal_id, lock=True)
+            self._set_quantity(s, row, quantity, actor, note, self._clock())
+            s.flush()
+            return q.proposal_record(row)
+
+    def approve_proposal(
+        self, proposal_id: int, *, actor: str, note: str = "", quantity: int | None = None
+    ) -> ProposalRecord:
+        """Approve, with the planner's ``quantity`` when given (both in one transaction)."""
+        with session(self._engine, write=True) as s:
+            row = q.get_one(s, ReplenishmentProposal, PROPOSAL.entity, proposal_id, lock=True)
+            now = self._clock()
+            PROPOSAL.check(row.id, row.state, "approved")
+            if quantity is not None:
+                self._set_quantity(s, row, quantity, actor, note, now)
+            self._move(s, PROPOSAL, row, "approved", actor, note, now)
+            s.flush()
+            return q.proposal_record(row)
+
+    @staticmethod
+    def _set_quantity(
+        s: Session, row: ReplenishmentProposal, quantity: int, actor: str, note: str, now: int
+    ) -> None:
+        if row.state not in QUANTITY_STATES:
+            raise InvalidTransition(
+                PROPOSAL.entity, row.id, row.state, f"{row.state} with a new quantity", QUANTITY_STATES
+            )
+        pack = max(1, row.pack_size)
+        if quantity < pack:
+            raise InvalidValue("quantity", f"{quantity} is less than at least one pack of {pack}")
+        if quantity % pack:
+            raise InvalidValue("quantity", f"{quantity} is not a whole number of packs of {pack}")
+        was = row.quantity
+        explanation = dict(row.explanation)
+        explanation.setdefault("rule_quantity", was if row.quantity_source == "rule" else None)
+        explanation["planner_quantity"] = quantity
+        rule_text = explanation.get("rule_text", explanation.get("text", ""))
+        explanation["rule_text"] = rule_text
+        explanation["text"] = (
+            f"planner set {quantity} units ({quantity // pack} pack(s) of {pack}); rule: {rule_text}"
+        )
+        row.explanation = explanation
+        row.quantity = quantity
+        row.quantity_source = "planner"
+        row.updated_ns = now
+        detail: dict[str, Any] = {"quantity": quantity, "was": was}
+        if note:
+            detail["note"] = note
+        s.add(
+            AuditEntry(
+                entity=PROPOSAL.entity,
+                entity_id=str(row.id),
+                from_state=row.state,
+                to_state=row.state,
+                actor=actor,
+                at_ns=now,
+                detail=detail,
+            )
+        )
 
     def reject_proposal(self, proposal_id: int, *, actor: str, note: str = "") -> ProposalRecord:
         return self.transition_proposal(proposal_id, "rejected", actor=actor, note=note)
 
+    # -- time-driven jobs (run by the cloud's scheduler) ------------------------------------
+
+    def sweep_silence(
+        self, *, gateway_timeout_s: float, device_timeout_s: float, listening_since_ns: int = 0
+    ) -> SilenceSweep:
+        """Open an alert per gateway / device silent past its timeout (0: never); resolve
+        those heard again. See ``_silence`` for what silent means."""
+        with write_conn(self._engine) as conn:
+            return sweep_silence(
+                conn,
+                self._clock(),
+                gateway_timeout_ns=int(gateway_timeout_s * 1e9),
+                device_timeout_ns=int(device_timeout_s * 1e9),
+                listening_since_ns=listening_since_ns,
+            )
+
+    def expire_commands(self, *, timeout_s: float) -> list[str]:
+        """Commands still ``sent`` after ``timeout_s`` become ``expired``; their ids."""
+        with write_conn(self._engine) as conn:
+            return expire_commands(conn, self._clock(), int(timeout_s * 1e9))
+
     # -- queries -------------------------------------------------------------------------
 
-    def list_gateways(self, *, site: str | None = None) -> list[GatewayRecord]:
+    def list_gateways(
+        self, *, site: str | None = None, registration: str | None = None
+    ) -> list[GatewayRecord]:
         with session(self._engine) as s:
-            return q.list_gateways(s, site)
+            return q.list_gateways(s, site, registration)
 
     def get_gateway(self, gateway_id: str) -> GatewayRecord:
         with session(self._engine) as s:
@@ -318,6 +530,12 @@ class BohCore:
     ) -> list[DeviceRecord]:
         with session(self._engine) as s:
             return q.list_devices(s, gateway, kind, limit, offset)
+
+    def catalog_mapping(self, *, gateway: str | None = None) -> CatalogMapping:
+        """Catalog devices no gateway has reported (unmatched) and reporting devices no catalog
+        entry maps (unmapped): where a misnamed lane or sensor shows."""
+        with session(self._engine) as s:
+            return q.catalog_mapping(s, gateway)
 
     def stock_levels(self, *, site: str | None = None, sku: str | None = None) -> list[StockLevelRecord]:
         with session(self._engine) as s:
@@ -345,11 +563,12 @@ class BohCore:
         state: str | None = None,
         asset_id: str | None = None,
         alert_id: int | None = None,
+        site: str | None = None,
         limit: int = DEFAULT_LIMIT,
         offset: int = 0,
     ) -> list[WorkOrderRecord]:
         with session(self._engine) as s:
-            return q.list_work_orders(s, state, asset_id, alert_id, limit, offset)
+            return q.list_work_orders(s, state, asset_id, alert_id, site, limit, offset)
 
     def get_work_order(self, work_order_id: int) -> WorkOrderRecord:
         with session(self._engine) as s:

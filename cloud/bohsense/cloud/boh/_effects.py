@@ -1,8 +1,9 @@
 """What new readings change: lane stock and stock levels with the stock rule, and condition
 rules with their alerts and work orders. Runs inside the apply transaction.
 
-Rows are locked in a fixed order (lanes, then condition rules, each by id) so concurrent
-workers on PostgreSQL serialise per lane and per asset instead of deadlocking; the "one
+Rows are locked in a fixed order (lanes, then open proposals, then condition rules, each
+by id) so concurrent workers on PostgreSQL serialise per lane and per asset instead of
+deadlocking; the "one
 open alert / proposal" guarantees come from partial unique indexes, not from the locks.
 """
 
@@ -10,12 +11,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, func, insert, select, update
+from sqlalchemy import Connection, Row, bindparam, func, insert, select, update
 
 from ._cache import Cache, Location
 from ._db import conflict_insert
 from ._lifecycle import ALERT, PROPOSAL, WORK_ORDER
 from ._models import Alert, Asset, ConditionRule, Lane, ReplenishmentProposal, StockLevel, WorkOrder
+from ._work_orders import SEVERITY_PRIORITY
 from .rules import (
     ConditionCleared,
     ConditionEngine,
@@ -29,6 +31,8 @@ from .rules import (
 __all__ = ["SYSTEM_ACTOR", "Effects", "audit_row"]
 
 SYSTEM_ACTOR = "system"
+#: proposal states whose quantity is on its way (counted as on order by the stock rule)
+ON_ORDER_STATES = frozenset({"approved", "ordered"})
 
 
 class Effects:
@@ -66,10 +70,15 @@ class Effects:
             .execution_options(synchronize_session=False),
             changed,
         )
-        loc_ids = sorted({cache.lane_location[c["b_id"]] for c in changed})
+        # a lane the catalog retired since this cache was loaded moves no stock level
+        loc_ids = sorted(
+            {cache.lane_location[c["b_id"]] for c in changed if c["b_id"] in cache.lane_location}
+        )
+        if not loc_ids:
+            return
         totals = conn.execute(
             select(Lane.location_id, func.sum(Lane.units), func.max(Lane.units_ts_ns))
-            .where(Lane.location_id.in_(loc_ids), Lane.units.is_not(None))
+            .where(Lane.location_id.in_(loc_ids), Lane.units.is_not(None), Lane.retired_ns.is_(None))
             .group_by(Lane.location_id)
         ).all()
         current = {
@@ -80,13 +89,27 @@ class Effects:
                 )
             )
         }
+        open_by_loc = {
+            r.location_id: r
+            for r in conn.execute(
+                select(ReplenishmentProposal.__table__)
+                .where(
+                    ReplenishmentProposal.location_id.in_(loc_ids),
+                    ReplenishmentProposal.state.in_(sorted(PROPOSAL.open)),
+                )
+                .order_by(ReplenishmentProposal.id)
+                .with_for_update()
+            )
+        }
         inserts: list[dict[str, Any]] = []
         updates: list[dict[str, Any]] = []
         for loc_id, total, latest_ts in totals:
             if total is None or latest_ts is None:
                 continue
             units, as_of = float(total), int(latest_ts)
-            loc = cache.locations[loc_id]
+            loc = cache.locations.get(loc_id)
+            if loc is None:
+                continue
             if loc_id not in current:
                 inserts.append(
                     {
@@ -100,7 +123,7 @@ class Effects:
                 )
             elif current[loc_id] != (units, as_of):
                 updates.append({"b_id": loc_id, "b_units": units, "b_ts": as_of})
-            self._stock_rule(conn, loc_id, loc, units, as_of, now, audit)
+            self._stock_rule(conn, loc_id, loc, units, as_of, now, audit, open_by_loc.get(loc_id))
         if inserts:
             conn.execute(insert(StockLevel), inserts)
         if updates:
@@ -112,6 +135,30 @@ class Effects:
                 updates,
             )
 
+    def revise(self, conn: Connection, cache: Cache, now: int, audit: list[dict[str, Any]]) -> None:
+        """Run the stock rule again for open proposals the rule still sizes (after a catalog change)."""
+        p = ReplenishmentProposal.__table__
+        rows = conn.execute(
+            select(p)
+            .where(p.c.state == PROPOSAL.initial, p.c.quantity_source == "rule")
+            .order_by(p.c.id)
+            .with_for_update()
+        ).all()
+        if not rows:
+            return
+        levels = {
+            r.location_id: r
+            for r in conn.execute(
+                select(StockLevel.location_id, StockLevel.units, StockLevel.as_of_ns).where(
+                    StockLevel.location_id.in_([r.location_id for r in rows])
+                )
+            )
+        }
+        for row in rows:
+            loc, level = cache.locations.get(row.location_id), levels.get(row.location_id)
+            if loc is not None and level is not None:
+                self._stock_rule(conn, row.location_id, loc, level.units, level.as_of_ns, now, audit, row)
+
     def _stock_rule(
         self,
         conn: Connection,
@@ -121,7 +168,15 @@ class Effects:
         as_of: int,
         now: int,
         audit: list[dict[str, Any]],
+        current: Row[Any] | None,
     ) -> None:
+        """Open a proposal, or let the open one follow the stock while nobody approved it.
+
+        Approved and ordered quantities count as on order. An open proposal blocks a new
+        one (also by the partial unique index); a ``proposed`` one whose quantity the rule
+        still owns is resized when the stock (or the location's parameters) change it.
+        """
+        committed = current is not None and current.state in ON_ORDER_STATES
         inputs = StockInputs(
             site=loc.site,
             sku=loc.sku,
@@ -132,9 +187,24 @@ class Effects:
             safety_stock=loc.safety_stock,
             pack_size=loc.pack_size,
             as_of_ns=as_of,
+            on_order=float(current.quantity) if current is not None and committed else 0.0,
         )
         draft = self._stock.propose(inputs)
         if draft is None:
+            return
+        fields = {
+            "sensed_units": units,
+            "reorder_point": loc.reorder_point,
+            "target": loc.target,
+            "safety_stock": loc.safety_stock,
+            "pack_size": loc.pack_size,
+            "quantity": draft.quantity,
+            "explanation": draft.explanation,
+            "priority": draft.priority,
+        }
+        if current is not None:
+            if current.state == PROPOSAL.initial and current.quantity_source == "rule":
+                self._follow(conn, current, fields, now, audit)
             return
         stmt = (
             conflict_insert(conn, ReplenishmentProposal)
@@ -144,15 +214,10 @@ class Effects:
                 sku=loc.sku,
                 location=loc.location,
                 state=PROPOSAL.initial,
-                sensed_units=units,
-                reorder_point=loc.reorder_point,
-                target=loc.target,
-                safety_stock=loc.safety_stock,
-                pack_size=loc.pack_size,
-                quantity=draft.quantity,
-                explanation=draft.explanation,
                 created_ns=now,
                 updated_ns=now,
+                quantity_source="rule",
+                **fields,
             )
             .on_conflict_do_nothing()  # the partial unique index: one open proposal per sku+location
             .returning(ReplenishmentProposal.id)
@@ -162,6 +227,27 @@ class Effects:
             audit.append(
                 audit_row(PROPOSAL.entity, pid, None, PROPOSAL.initial, now, {"quantity": draft.quantity})
             )
+
+    @staticmethod
+    def _follow(
+        conn: Connection, current: Row[Any], fields: dict[str, Any], now: int, audit: list[dict[str, Any]]
+    ) -> None:
+        """Resize an unapproved proposal when its quantity, priority or parameters move."""
+        watched = ("quantity", "priority", "reorder_point", "target", "safety_stock", "pack_size")
+        if all(getattr(current, k) == fields[k] for k in watched):
+            return
+        conn.execute(
+            update(ReplenishmentProposal)
+            .where(ReplenishmentProposal.id == current.id)
+            .values(updated_ns=now, **fields)
+            .execution_options(synchronize_session=False)
+        )
+        params = ("reorder_point", "target", "safety_stock", "pack_size")
+        moved = "stock" if all(getattr(current, k) == fields[k] for k in params) else "parameters"
+        detail: dict[str, Any] = {"quantity": fields["quantity"], "was": current.quantity, "followed": moved}
+        if fields["priority"] != current.priority:
+            detail["priority"] = fields["priority"]
+        audit.append(audit_row(PROPOSAL.entity, current.id, current.state, current.state, now, detail))
 
     def apply_conditions(
         self,
@@ -235,7 +321,25 @@ class Effects:
             .returning(Alert.id)
         )
         alert_id = conn.execute(stmt).scalar_one_or_none()
-        if alert_id is None:
+        if alert_id is None:  # the alert is still open: its condition is active again
+            again = conn.execute(
+                update(Alert)
+                .where(
+                    Alert.asset_id == p.asset_id,
+                    Alert.condition == p.condition,
+                    Alert.state.in_(sorted(ALERT.open)),
+                    Alert.cleared_ns.is_not(None),
+                )
+                .values(cleared_ns=None, updated_ns=now)
+                .returning(Alert.id, Alert.state)
+                .execution_options(synchronize_session=False)
+            ).all()
+            for open_id, state in again:
+                audit.append(
+                    audit_row(
+                        ALERT.entity, open_id, state, state, now, {"condition": "active", **ev.evidence}
+                    )
+                )
             return
         audit.append(audit_row(ALERT.entity, alert_id, None, ALERT.initial, now, {"evidence": ev.evidence}))
         title = f"{p.condition} on {site.name or p.asset_id}"
@@ -256,6 +360,14 @@ class Effects:
                 created_ns=now,
                 updated_ns=now,
                 note="",
+                priority=SEVERITY_PRIORITY.get(p.severity, "normal"),
+                assignee="",
+                parts=[],
+                labour=[],
+                resolution_code="",
+                root_cause="",
+                notes=[],
+                attachments=[],
             )
             .returning(WorkOrder.id)
         ).scalar_one()

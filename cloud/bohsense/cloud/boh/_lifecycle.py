@@ -13,8 +13,12 @@ unique indexes over exactly these states (see ``_models``).
     work order   open ──▶ in_progress ──▶ done ──▶ closed
                    └────────┴──▶ cancelled
 
-    proposal     proposed ──▶ approved ──▶ ordered
-                     └───────────┴──▶ rejected
+    proposal     proposed ──▶ approved ──▶ ordered ──▶ received
+                     └───────────┴──▶ rejected  └──▶ cancelled
+
+A proposal stays open while its goods are on their way: ``ordered`` is open, so the lane's
+next readings cannot open a second order for the same SKU and location; ``received`` (the
+goods are in the store: mark it once they are on the shelf) or ``cancelled`` closes it.
 """
 
 from __future__ import annotations
@@ -75,8 +79,10 @@ PROPOSAL = Lifecycle(
     moves={
         "proposed": frozenset({"approved", "rejected"}),
         "approved": frozenset({"ordered", "rejected"}),
-        "ordered": frozenset(),
+        "ordered": frozenset({"received", "cancelled"}),
+        "received": frozenset(),
         "rejected": frozenset(),
+        "cancelled": frozenset(),
     },
-    open=frozenset({"proposed", "approved"}),
+    open=frozenset({"proposed", "approved", "ordered"}),
 )

@@ -53,7 +53,13 @@ NAMING = {
 #: The predicates of the "one open per key" partial unique indexes; they must list the
 #: ``open`` states of the lifecycles in ``_lifecycle`` (a test checks they agree).
 OPEN_ALERT_WHERE = "state IN ('open', 'acknowledged')"
-OPEN_PROPOSAL_WHERE = "state IN ('proposed', 'approved')"
+#: one open alert per subject (a gateway or device gone silent) and condition
+OPEN_SUBJECT_WHERE = OPEN_ALERT_WHERE + " AND subject <> ''"
+OPEN_PROPOSAL_WHERE = "state IN ('proposed', 'approved', 'ordered')"
+
+
+def _empty() -> list[Any]:
+    return []
 
 
 class Base(DeclarativeBase):
@@ -65,6 +71,8 @@ class Site(Base):
     __tablename__ = "sites"
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     name: Mapped[str] = mapped_column(String(200), default="")
+    #: set when retired from the catalog (kept for the history that refers to it) — migration 0006
+    retired_ns: Mapped[int | None]
 
 
 class Gateway(Base):
@@ -73,12 +81,21 @@ class Gateway(Base):
     site: Mapped[str] = mapped_column(String(64), default="")
     state: Mapped[str] = mapped_column(String(16), default="unknown")  # online / offline / lost
     last_status_ns: Mapped[int | None]
+    #: the connection epoch of the recorded status (GatewayStatus.epoch; None: none given)
+    status_epoch: Mapped[int | None]
     version: Mapped[str] = mapped_column(String(64), default="")
     dropped: Mapped[int] = mapped_column(default=0)
     next_seq: Mapped[int] = mapped_column(default=0)
     outbox_depth: Mapped[int] = mapped_column(default=0)
     #: every seq <= watermark is applied (or below a floor the gateway declared)
     watermark: Mapped[int] = mapped_column(default=0)
+    #: "catalog" (the catalog put it at ``site``), "auto" (auto-register mode: ``site`` is what
+    #: it claimed) or "pending" (unknown: its batches are held in quarantine) — migration 0005
+    registration: Mapped[str] = mapped_column(String(16), default="catalog", server_default="catalog")
+    #: the site the gateway's own messages name (never moves a catalog gateway)
+    claimed_site: Mapped[str] = mapped_column(String(64), default="", server_default="")
+    #: set when retired from the catalog (kept for the history that refers to it) — migration 0006
+    retired_ns: Mapped[int | None]
 
 
 class IngestSeq(Base):
@@ -95,6 +112,8 @@ class Asset(Base):
     site: Mapped[str] = mapped_column(ForeignKey("sites.id"))
     name: Mapped[str] = mapped_column(String(200), default="")
     kind: Mapped[str] = mapped_column(String(64), default="")
+    #: set when retired from the catalog (kept for the history that refers to it) — migration 0006
+    retired_ns: Mapped[int | None]
 
 
 class ConditionRule(Base):
@@ -116,6 +135,8 @@ class ConditionRule(Base):
     max_value: Mapped[float | None] = mapped_column(Float)
     below_since_ns: Mapped[int | None]
     last_ts_ns: Mapped[int | None]
+    #: set when retired from the catalog (kept for the history that refers to it) — migration 0006
+    retired_ns: Mapped[int | None]
 
 
 class Sku(Base):
@@ -124,6 +145,8 @@ class Sku(Base):
     name: Mapped[str] = mapped_column(String(200), default="")
     unit: Mapped[str] = mapped_column(String(32), default="unit")
     pack_size: Mapped[int] = mapped_column(default=1)
+    #: set when retired from the catalog (kept for the history that refers to it) — migration 0006
+    retired_ns: Mapped[int | None]
 
 
 class StockLocation(Base):
@@ -138,6 +161,8 @@ class StockLocation(Base):
     min_units: Mapped[float] = mapped_column(Float)  # reorder point
     target_units: Mapped[float] = mapped_column(Float)  # order-up-to level
     safety_stock: Mapped[float] = mapped_column(Float, default=0.0)
+    #: set when retired from the catalog (kept for the history that refers to it) — migration 0006
+    retired_ns: Mapped[int | None]
 
 
 class Lane(Base):
@@ -151,6 +176,8 @@ class Lane(Base):
     device: Mapped[str] = mapped_column(String(128))
     units: Mapped[float | None] = mapped_column(Float)
     units_ts_ns: Mapped[int | None]
+    #: set when retired from the catalog (kept for the history that refers to it) — migration 0006
+    retired_ns: Mapped[int | None]
 
 
 class StockLevel(Base):
@@ -187,9 +214,20 @@ class Alert(Base):
             sqlite_where=text(OPEN_ALERT_WHERE),
             postgresql_where=text(OPEN_ALERT_WHERE),
         ),
+        Index(
+            "uq_alerts_open_subject_condition",
+            "subject",
+            "condition",
+            unique=True,
+            sqlite_where=text(OPEN_SUBJECT_WHERE),
+            postgresql_where=text(OPEN_SUBJECT_WHERE),
+        ),
     )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    asset_id: Mapped[str] = mapped_column(ForeignKey("assets.id"))
+    #: the asset of a condition alert; None for an alert about a gateway or unmapped device
+    asset_id: Mapped[str | None] = mapped_column(ForeignKey("assets.id"))
+    #: what a non-condition alert is about (``gateway:<id>``, ``device:<gw>/<dev>``), else ""
+    subject: Mapped[str] = mapped_column(String(200), default="", server_default="")
     site: Mapped[str] = mapped_column(String(64))
     condition: Mapped[str] = mapped_column(String(64))
     severity: Mapped[str] = mapped_column(String(16))
@@ -214,6 +252,16 @@ class WorkOrder(Base):
     created_ns: Mapped[int]
     updated_ns: Mapped[int]
     note: Mapped[str] = mapped_column(Text, default="")
+    # what a CMMS keeps (migration 0004)
+    priority: Mapped[str] = mapped_column(String(16), default="normal", server_default="normal")
+    assignee: Mapped[str] = mapped_column(String(64), default="", server_default="")
+    due_ns: Mapped[int | None]
+    parts: Mapped[list[Any]] = mapped_column(JSON, default=_empty)
+    labour: Mapped[list[Any]] = mapped_column(JSON, default=_empty)
+    resolution_code: Mapped[str] = mapped_column(String(64), default="", server_default="")
+    root_cause: Mapped[str] = mapped_column(Text, default="", server_default="")
+    notes: Mapped[list[Any]] = mapped_column(JSON, default=_empty)
+    attachments: Mapped[list[Any]] = mapped_column(JSON, default=_empty)
 
 
 class ReplenishmentProposal(Base):
@@ -244,6 +292,9 @@ class ReplenishmentProposal(Base):
     explanation: Mapped[dict[str, Any]]
     created_ns: Mapped[int]
     updated_ns: Mapped[int]
+    #: "rule" while the stock rule sizes it (it follows falling stock), "planner" once set by hand
+    quantity_source: Mapped[str] = mapped_column(String(16), default="rule", server_default="rule")
+    priority: Mapped[str] = mapped_column(String(16), default="normal", server_default="normal")
 
 
 class AuditEntry(Base):

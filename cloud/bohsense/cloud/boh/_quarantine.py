@@ -2,8 +2,9 @@
 
 - A payload is kept whole up to ``KEEP_BYTES``; beyond, only its first ``KEEP_BYTES``,
   always with its full size and SHA-256, so it can still be recognised and counted.
-  ``apply-failed`` payloads are kept whole: they are valid messages (bounded by the
-  codec's ``MAX_PAYLOAD_BYTES``) and are what ``reapply`` applies again.
+  ``apply-failed`` and ``unknown-gateway`` payloads are kept whole: they are valid
+  messages (bounded by the codec's ``MAX_PAYLOAD_BYTES``) and are what ``reapply`` and the
+  release of a newly registered gateway's held batches apply again.
 - A gateway (or, for payloads whose topic names none, the empty gateway) holds at most
   ``quota`` rows; items beyond it are not stored, and the caller counts them. ``apply-failed``
   items are exempt: their seq was recorded, the quarantine is their only copy.
@@ -26,7 +27,7 @@ __all__ = ["DEFAULT_QUOTA", "KEEP_BYTES", "KEEP_WHOLE", "quarantine_payload", "s
 KEEP_BYTES = 65_536
 DEFAULT_QUOTA = 10_000
 #: reasons whose payload is kept whole and never refused by the quota
-KEEP_WHOLE = frozenset({"apply-failed"})
+KEEP_WHOLE = frozenset({"apply-failed", "unknown-gateway"})
 
 
 def _text(s: str) -> str:

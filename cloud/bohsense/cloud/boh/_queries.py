@@ -7,12 +7,15 @@ from typing import Any, TypeVar
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
+from bohsense.contracts.devices import parse_lane_device
+
 from ._errors import NotFound
 from ._models import (
     Alert,
     AuditEntry,
     Device,
     Gateway,
+    Lane,
     QuarantineRow,
     ReplenishmentProposal,
     StockLevel,
@@ -22,17 +25,21 @@ from ._models import (
 from ._records import (
     AlertRecord,
     AuditRecord,
+    CatalogMapping,
     DeviceRecord,
     GatewayRecord,
     ProposalRecord,
     QuarantineRecord,
     StockLevelRecord,
+    UnmatchedDevice,
     WorkOrderRecord,
 )
 
 __all__ = [
     "alert_record",
     "audit_record",
+    "catalog_mapping",
+    "device_record",
     "gateway_record",
     "get_one",
     "list_alerts",
@@ -51,7 +58,17 @@ __all__ = [
 
 def gateway_record(g: Gateway) -> GatewayRecord:
     return GatewayRecord(
-        g.id, g.site, g.state, g.last_status_ns, g.version, g.dropped, g.next_seq, g.outbox_depth, g.watermark
+        g.id,
+        g.site,
+        g.state,
+        g.last_status_ns,
+        g.version,
+        g.dropped,
+        g.next_seq,
+        g.outbox_depth,
+        g.watermark,
+        g.registration,
+        g.claimed_site,
     )
 
 
@@ -68,6 +85,7 @@ def alert_record(a: Alert) -> AlertRecord:
         a.cleared_ns,
         dict(a.evidence),
         a.what_to_check,
+        a.subject,
     )
 
 
@@ -84,6 +102,15 @@ def work_order_record(w: WorkOrder) -> WorkOrderRecord:
         w.created_ns,
         w.updated_ns,
         w.note,
+        w.priority,
+        w.assignee,
+        w.due_ns,
+        list(w.parts),
+        list(w.labour),
+        w.resolution_code,
+        w.root_cause,
+        list(w.notes),
+        list(w.attachments),
     )
 
 
@@ -103,6 +130,8 @@ def proposal_record(p: ReplenishmentProposal) -> ProposalRecord:
         dict(p.explanation),
         p.created_ns,
         p.updated_ns,
+        p.quantity_source,
+        p.priority,
     )
 
 
@@ -134,10 +163,44 @@ def get_one(s: Session, model: type[Any], entity: str, entity_id: object, *, loc
     return row
 
 
-def list_gateways(s: Session, site: str | None) -> list[GatewayRecord]:
+def list_gateways(s: Session, site: str | None, registration: str | None) -> list[GatewayRecord]:
     q = select(Gateway).order_by(Gateway.id)
-    q = _where(q, (Gateway.site, site))
+    q = _where(q, (Gateway.site, site), (Gateway.registration, registration))
     return [gateway_record(g) for g in s.scalars(q)]
+
+
+def device_record(d: Device) -> DeviceRecord:
+    return DeviceRecord(d.gateway, d.device, d.kind, d.asset_id, d.lane_id, d.first_seen_ns, d.last_seen_ns)
+
+
+def catalog_mapping(s: Session, gateway: str | None) -> CatalogMapping:
+    """Catalog devices never reported, and reported devices the catalog does not map."""
+    unmapped_q = _where(
+        select(Device).where(Device.kind == "unknown").order_by(Device.gateway, Device.device),
+        (Device.gateway, gateway),
+    )
+    unmapped = [device_record(d) for d in s.scalars(unmapped_q)]
+    by_lane: dict[tuple[str, int], list[str]] = {}
+    for d in unmapped:
+        parsed = parse_lane_device(d.device)
+        if parsed is not None:
+            by_lane.setdefault((d.gateway, parsed[1]), []).append(d.device)
+    never_q = _where(
+        select(Device, StockLocation.site, StockLocation.sku, StockLocation.location)
+        .outerjoin(Lane, Lane.id == Device.lane_id)
+        .outerjoin(StockLocation, StockLocation.id == Lane.location_id)
+        .where(Device.kind != "unknown", Device.first_seen_ns.is_(None))
+        .order_by(Device.gateway, Device.device),
+        (Device.gateway, gateway),
+    )
+    unmatched = []
+    for dev, site, sku, location in s.execute(never_q):
+        lane = parse_lane_device(dev.device)
+        candidates = by_lane.get((dev.gateway, lane[1]), []) if lane is not None else []
+        unmatched.append(
+            UnmatchedDevice(dev.gateway, dev.device, dev.kind, dev.asset_id, site, sku, location, candidates)
+        )
+    return CatalogMapping(unmatched=unmatched, unmapped=unmapped)
 
 
 def list_devices(
@@ -145,16 +208,14 @@ def list_devices(
 ) -> list[DeviceRecord]:
     q = select(Device).order_by(Device.gateway, Device.device)
     q = _where(q, (Device.gateway, gateway), (Device.kind, kind))
-    return [
-        DeviceRecord(d.gateway, d.device, d.kind, d.asset_id, d.lane_id, d.first_seen_ns, d.last_seen_ns)
-        for d in s.scalars(_page(q, limit, offset))
-    ]
+    return [device_record(d) for d in s.scalars(_page(q, limit, offset))]
 
 
 def stock_levels(s: Session, site: str | None, sku: str | None) -> list[StockLevelRecord]:
     q = (
         select(StockLocation, StockLevel.units, StockLevel.as_of_ns)
         .outerjoin(StockLevel, StockLevel.location_id == StockLocation.id)
+        .where(StockLocation.retired_ns.is_(None))
         .order_by(StockLocation.site, StockLocation.sku, StockLocation.location)
     )
     q = _where(q, (StockLocation.site, site), (StockLocation.sku, sku))
@@ -183,10 +244,22 @@ def list_alerts(
 
 
 def list_work_orders(
-    s: Session, state: str | None, asset_id: str | None, alert_id: int | None, limit: int, offset: int
+    s: Session,
+    state: str | None,
+    asset_id: str | None,
+    alert_id: int | None,
+    site: str | None,
+    limit: int,
+    offset: int,
 ) -> list[WorkOrderRecord]:
     q = select(WorkOrder).order_by(WorkOrder.id.desc())
-    q = _where(q, (WorkOrder.state, state), (WorkOrder.asset_id, asset_id), (WorkOrder.alert_id, alert_id))
+    q = _where(
+        q,
+        (WorkOrder.state, state),
+        (WorkOrder.asset_id, asset_id),
+        (WorkOrder.alert_id, alert_id),
+        (WorkOrder.site, site),
+    )
     return [work_order_record(w) for w in s.scalars(_page(q, limit, offset))]
 
 
@@ -244,12 +317,27 @@ def summary(s: Session) -> dict[str, Any]:
         select(func.count())
         .select_from(StockLevel)
         .join(StockLocation, StockLocation.id == StockLevel.location_id)
-        .where(StockLevel.units < StockLocation.min_units)
+        .where(StockLevel.units < StockLocation.min_units, StockLocation.retired_ns.is_(None))
     )
     return {
         "gateways": _by_state(s, Gateway),
+        "gateways_pending": s.scalar(
+            select(func.count()).select_from(Gateway).where(Gateway.registration == "pending")
+        )
+        or 0,
         "devices": s.scalar(select(func.count()).select_from(Device)) or 0,
-        "stock_locations": s.scalar(select(func.count()).select_from(StockLocation)) or 0,
+        "devices_unmatched": s.scalar(
+            select(func.count())
+            .select_from(Device)
+            .where(Device.kind != "unknown", Device.first_seen_ns.is_(None))
+        )
+        or 0,
+        "devices_unmapped": s.scalar(select(func.count()).select_from(Device).where(Device.kind == "unknown"))
+        or 0,
+        "stock_locations": s.scalar(
+            select(func.count()).select_from(StockLocation).where(StockLocation.retired_ns.is_(None))
+        )
+        or 0,
         "stock_locations_below_reorder_point": low or 0,
         "alerts": sum(alerts.values()),
         "alerts_by_state": alerts,

@@ -59,7 +59,7 @@ def reapply(
             what = f"batch seq {batch.seq} ({len(batch.readings)} readings)"
         elif kind == "status":
             status = decode_status(payload)
-            record_status(conn, status, now)
+            record_status(conn, status, now, auto_register=applier.auto_register)
             what = f"status {status.state!r} of {status.gateway}"
         elif kind == "result":
             result = decode_result(payload)

@@ -7,13 +7,19 @@ from typing import Any
 
 __all__ = [
     "AlertRecord",
+    "Attachment",
     "AuditRecord",
+    "CatalogMapping",
     "CatalogSummary",
     "DeviceRecord",
     "GatewayRecord",
+    "LabourEntry",
+    "PartUse",
     "ProposalRecord",
     "QuarantineRecord",
     "StockLevelRecord",
+    "UnmatchedDevice",
+    "WorkOrderChanges",
     "WorkOrderRecord",
 ]
 
@@ -29,6 +35,8 @@ class GatewayRecord:
     next_seq: int
     outbox_depth: int
     watermark: int
+    registration: str  # catalog / auto / pending
+    claimed_site: str  # the site its own messages name
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,7 +66,7 @@ class StockLevelRecord:
 @dataclass(frozen=True, slots=True)
 class AlertRecord:
     id: int
-    asset_id: str
+    asset_id: str | None
     site: str
     condition: str
     severity: str
@@ -68,6 +76,7 @@ class AlertRecord:
     cleared_ns: int | None
     evidence: dict[str, Any]
     what_to_check: str
+    subject: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,7 +91,60 @@ class WorkOrderRecord:
     state: str
     created_ns: int
     updated_ns: int
-    note: str
+    note: str  # the newest note (all of them are in ``notes``)
+    priority: str
+    assignee: str
+    due_ns: int | None
+    parts: list[dict[str, Any]]  # PartUse as dicts, in the order recorded
+    labour: list[dict[str, Any]]  # LabourEntry as dicts
+    resolution_code: str
+    root_cause: str
+    notes: list[dict[str, Any]]  # {"at_ns", "actor", "text"}
+    attachments: list[dict[str, Any]]  # Attachment as dicts (references, not the files)
+
+
+@dataclass(frozen=True, slots=True)
+class PartUse:
+    part: str
+    quantity: float
+    unit: str = "each"
+    note: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class LabourEntry:
+    technician: str
+    hours: float
+    note: str = ""
+    at_ns: int | None = None  # when the work was done (default: when recorded)
+
+
+@dataclass(frozen=True, slots=True)
+class Attachment:
+    """A file kept elsewhere (object store, document system), by reference."""
+
+    uri: str
+    name: str = ""
+    media_type: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class WorkOrderChanges:
+    """What a technician or planner changes on a work order: None / empty leaves a field as is;
+    ``add_*`` and ``note`` are appended to what is there (a work order keeps its history)."""
+
+    title: str | None = None
+    description: str | None = None
+    priority: str | None = None
+    assignee: str | None = None
+    due_ns: int | None = None
+    clear_due: bool = False
+    resolution_code: str | None = None
+    root_cause: str | None = None
+    add_parts: tuple[PartUse, ...] = ()
+    add_labour: tuple[LabourEntry, ...] = ()
+    add_attachments: tuple[Attachment, ...] = ()
+    note: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,6 +163,8 @@ class ProposalRecord:
     explanation: dict[str, Any]
     created_ns: int
     updated_ns: int
+    quantity_source: str  # "rule" (follows falling stock until approved) or "planner"
+    priority: str  # "normal", or "urgent" below the safety stock
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,6 +196,27 @@ class QuarantineRecord:
 
 
 @dataclass(frozen=True, slots=True)
+class UnmatchedDevice:
+    """A device the catalog names that no gateway has reported (yet): a typo, or not installed."""
+
+    gateway: str
+    device: str
+    kind: str  # lane / asset
+    asset_id: str | None
+    site: str | None  # the lane's stock location
+    sku: str | None
+    location: str | None
+    #: unmapped devices of the same gateway that report the same lane number
+    candidates: list[str]
+
+
+@dataclass(frozen=True, slots=True)
+class CatalogMapping:
+    unmatched: list[UnmatchedDevice]
+    unmapped: list[DeviceRecord]
+
+
+@dataclass(frozen=True, slots=True)
 class CatalogSummary:
     sites: int
     gateways: int
@@ -140,3 +225,4 @@ class CatalogSummary:
     rules: int
     locations: int
     lanes: int
+    retired: int = 0  # active entries the catalog no longer lists, retired by this load

@@ -43,7 +43,7 @@ import paho.mqtt.client as paho
 
 from bohsense.cloud.ingest._backoff import Backoff
 from bohsense.cloud.ingest._commit import Committer, Stopping
-from bohsense.cloud.ingest._config import IngestConfig, parse_broker_url, redact_url
+from bohsense.cloud.ingest._config import IngestConfig, parse_broker_url
 from bohsense.cloud.ingest._health import (
     SHORT_SESSION_S,
     ClientIdInUse,
@@ -60,10 +60,8 @@ from bohsense.cloud.tsdb import TimeSeriesStore
 from bohsense.contracts.codec import encode
 from bohsense.contracts.schema import CloudAck, CommandResult, GatewayCommand, GatewayStatus, ReadingBatch
 from bohsense.contracts.topics import (
-    ALL_READINGS,
-    ALL_RESULTS,
-    ALL_STATUS,
     ack_topic,
+    cloud_subscriptions,
     cmd_topic,
     result_topic,
     shared,
@@ -151,7 +149,7 @@ class IngestWorker:
 
     # -- connection ----------------------------------------------------------------------
     def _filters(self) -> list[str]:
-        filters = [ALL_READINGS, ALL_STATUS, ALL_RESULTS]
+        filters = cloud_subscriptions()
         if self.config.shared_group:
             filters = [shared(self.config.shared_group, f) for f in filters]
         return filters
@@ -238,10 +236,7 @@ class IngestWorker:
                 backoff.reset()
                 self._client = client
                 self.connected.set()
-                log.info(
-                    "subscribed",
-                    extra={"broker": redact_url(self.config.broker_url), "client_id": self.config.client_id},
-                )
+                log.info("subscribed", extra={"broker": self._broker.url, "client_id": self.config.client_id})
                 queue: asyncio.Queue[_Chunk | None] = asyncio.Queue(maxsize=1)
                 stored: asyncio.Queue[_Chunk | None] = asyncio.Queue(maxsize=_GROUP_COMMIT)
                 async with asyncio.TaskGroup() as tg:

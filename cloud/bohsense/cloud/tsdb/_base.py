@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Protocol
 
 from bohsense.cloud.ports import LatestPoint
@@ -31,14 +31,30 @@ class TimeSeriesStore(Protocol):
         """
 
     async def latest(
-        self, *, gateway: str | None = None, device: str | None = None, metric: str | None = None
+        self,
+        *,
+        gateways: Collection[str] | None = None,
+        device: str | None = None,
+        metric: str | None = None,
     ) -> list[LatestPoint]:
-        """The newest (by event time) point of each matching (gateway, device, metric) series."""
+        """The newest (by event time) point of each matching (gateway, device, metric) series.
+
+        ``gateways`` scopes the answer (None: every gateway; empty: none, e.g. a site
+        with no gateway): a device name is only unique within its gateway.
+        """
 
     async def series(
-        self, *, device: str, metric: str, start_ns: int, end_ns: int, every_s: int | None = None
+        self,
+        *,
+        gateway: str,
+        device: str,
+        metric: str,
+        start_ns: int,
+        end_ns: int,
+        every_s: int | None = None,
     ) -> list[tuple[int, float]]:
-        """Points of one series in [start_ns, end_ns), or their mean per ``every_s`` window."""
+        """Points of the series (gateway, device, metric) in [start_ns, end_ns), or their
+        mean per ``every_s`` window."""
 
     async def close(self) -> None:
         """Release connections; the store is not used afterwards."""

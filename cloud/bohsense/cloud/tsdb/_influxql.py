@@ -7,7 +7,7 @@ literals are single-quoted with ``\\`` and ``'`` escaped.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Any
 
 import httpx
@@ -62,13 +62,23 @@ class InfluxQLQueries:
         return list(first.get("series") or [])
 
     async def latest(
-        self, *, gateway: str | None = None, device: str | None = None, metric: str | None = None
+        self,
+        *,
+        gateways: Collection[str] | None = None,
+        device: str | None = None,
+        metric: str | None = None,
     ) -> list[LatestPoint]:
+        if gateways is not None and not gateways:
+            return []
         conds = [
             f"{col} = {quote_literal(val)}"
-            for col, val in (("gateway", gateway), ("device", device), ("metric", metric))
+            for col, val in (("device", device), ("metric", metric))
             if val is not None
         ]
+        if gateways is not None:
+            conds.insert(
+                0, "(" + " OR ".join(f"gateway = {quote_literal(g)}" for g in sorted(set(gateways))) + ")"
+            )
         where = (" WHERE " + " AND ".join(conds)) if conds else ""
         q = f"SELECT last(value) FROM {MEASUREMENT}{where} GROUP BY gateway, device, metric"
         out: list[LatestPoint] = []
@@ -90,11 +100,18 @@ class InfluxQLQueries:
         return out
 
     async def series(
-        self, *, device: str, metric: str, start_ns: int, end_ns: int, every_s: int | None = None
+        self,
+        *,
+        gateway: str,
+        device: str,
+        metric: str,
+        start_ns: int,
+        end_ns: int,
+        every_s: int | None = None,
     ) -> list[tuple[int, float]]:
         where = (
-            f" WHERE device = {quote_literal(device)} AND metric = {quote_literal(metric)}"
-            f" AND time >= {int(start_ns)} AND time < {int(end_ns)}"
+            f" WHERE gateway = {quote_literal(gateway)} AND device = {quote_literal(device)}"
+            f" AND metric = {quote_literal(metric)} AND time >= {int(start_ns)} AND time < {int(end_ns)}"
         )
         if every_s is None:
             q = f"SELECT value FROM {MEASUREMENT}{where}"

@@ -11,7 +11,7 @@ import asyncio
 import math
 import sqlite3
 import threading
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -91,10 +91,21 @@ class SqliteStore:
         return len(rows)
 
     async def latest(
-        self, *, gateway: str | None = None, device: str | None = None, metric: str | None = None
+        self,
+        *,
+        gateways: Collection[str] | None = None,
+        device: str | None = None,
+        metric: str | None = None,
     ) -> list[LatestPoint]:
-        where, params = [], []
-        for col, val in (("gateway", gateway), ("device", device), ("metric", metric)):
+        if gateways is not None and not gateways:
+            return []
+        where: list[str] = []
+        params: list[Any] = []
+        if gateways is not None:
+            names = sorted(set(gateways))
+            where.append(f"gateway IN ({', '.join('?' * len(names))})")
+            params.extend(names)
+        for col, val in (("device", device), ("metric", metric)):
             if val is not None:
                 where.append(f"{col} = ?")
                 params.append(val)
@@ -106,20 +117,25 @@ class SqliteStore:
         return [LatestPoint(g, d, m, int(ts), float(v)) for g, d, m, ts, v in rows]
 
     async def series(
-        self, *, device: str, metric: str, start_ns: int, end_ns: int, every_s: int | None = None
+        self,
+        *,
+        gateway: str,
+        device: str,
+        metric: str,
+        start_ns: int,
+        end_ns: int,
+        every_s: int | None = None,
     ) -> list[tuple[int, float]]:
         if every_s is not None and every_s <= 0:
             raise StorageRejected(f"every_s must be positive, not {every_s}")
+        scope = "WHERE gateway = ? AND device = ? AND metric = ? AND ts >= ? AND ts < ?"
         if every_s is None:
-            sql = "SELECT ts, value FROM reading WHERE device = ? AND metric = ? AND ts >= ? AND ts < ? ORDER BY ts"
-            params: tuple[Any, ...] = (device, metric, start_ns, end_ns)
+            sql = f"SELECT ts, value FROM reading {scope} ORDER BY ts"
+            params: tuple[Any, ...] = (gateway, device, metric, start_ns, end_ns)
         else:
             w = every_s * 1_000_000_000
-            sql = (
-                "SELECT (ts / ?) * ? AS t, AVG(value) FROM reading"
-                " WHERE device = ? AND metric = ? AND ts >= ? AND ts < ? GROUP BY t ORDER BY t"
-            )
-            params = (w, w, device, metric, start_ns, end_ns)
+            sql = f"SELECT (ts / ?) * ? AS t, AVG(value) FROM reading {scope} GROUP BY t ORDER BY t"
+            params = (w, w, gateway, device, metric, start_ns, end_ns)
         rows = await asyncio.to_thread(self._run, lambda conn: conn.execute(sql, params).fetchall())
         return [(int(t), float(v)) for t, v in rows]
 

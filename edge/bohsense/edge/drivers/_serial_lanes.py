@@ -11,6 +11,12 @@ the mean of a window of samples and emitted only when
 
 A stable value is emitted when it differs from the last one emitted, or when
 ``heartbeat_s`` has passed since (so a consumer sees the lane is alive).
+
+The lane's ``offset_g`` is what is subtracted from the device's reading: the configured
+``tare_g`` until a TARE the device acknowledged moves it (``after_tare``): the device
+then reads the present load as 0, so the offset becomes 0 (a plain tare: the present
+load is the lane's new empty) or minus the net weight the lane held (a forced
+re-baseline: weight and units carry on as they were).
 """
 
 from __future__ import annotations
@@ -40,25 +46,46 @@ class LaneEstimator:
         self.lane = lane
         self.cfg = stability
         self._window: deque[tuple[int, float]] = deque()
+        self.offset_g = lane.tare_g
         self._last_units: int | None = None
+        self._last_gross: float | None = None
         self._last_emit_ns = 0
         self.unstable = 0
         self.implausible = 0
 
+    @property
+    def counts_units(self) -> bool:
+        return self.lane.unit_weight_g is not None
+
+    @property
+    def units(self) -> int | None:
+        """The last settled units count, or None (no unit weight, or not settled yet)."""
+        return self._last_units
+
     def net(self, gross_g: float) -> float:
-        return gross_g - self.lane.tare_g
+        return gross_g - self.offset_g
+
+    def after_tare(self, keep: bool) -> float:
+        """The device zeroed the lane: move the offset (see the module doc); return it."""
+        window = self._window
+        gross = sum(w for _, w in window) / len(window) if window else self._last_gross
+        if keep and gross is not None:
+            self.offset_g = self.offset_g - gross
+        else:
+            self.offset_g = 0.0
+        window.clear()  # samples from before the tare are on the old zero
+        return self.offset_g
 
     def add(self, ts_ns: int, gross_g: float) -> int | None:
         """Add one sample; the units to emit at ``ts_ns``, or None."""
+        self._last_gross = gross_g
         unit = self.lane.unit_weight_g
-        if unit is None:
-            return None
         window = self._window
         window.append((ts_ns, gross_g))
         horizon = ts_ns - int(self.cfg.window_s * 1e9)
         while len(window) > 1 and window[1][0] <= horizon:
             window.popleft()
-        if len(window) < 3 or window[0][0] > horizon:
+        if unit is None or len(window) < 3 or window[0][0] > horizon:
             return None
         values = [w for _, w in window]
         if max(values) - min(values) > self.cfg.tolerance_g:

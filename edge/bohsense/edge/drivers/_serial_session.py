@@ -12,6 +12,7 @@ transition of the connection lives in ``TRANSITIONS``:
 | measuring    | response, unsynced or skewed | stepping     | send TIME_SYNC_REQUEST(adjust)       |
 | stepping     | response                     | streaming    | keep the offset of the new timebase  |
 | measuring/stepping | tick, no answer in 1 s | (same)       | send the request again               |
+| measuring/stepping | response, absurd offset | (same)      | count ``clock_invalid``; measure again in 1 s |
 | streaming    | tick after resync_s          | measuring    | send TIME_SYNC_REQUEST (measure)     |
 | any          | HELLO (device rebooted)      | measuring    | restart seq tracking, measure        |
 
@@ -20,6 +21,12 @@ since-boot or synced). Frames arrive in the order the device sent them, so a sam
 received before the answer to a clock step was taken before the step, and the offset
 in force when it arrives is the right one. Samples whose timebase has no offset yet
 wait in a bounded buffer and are released, in order, by the first measurement.
+
+A TARE is announced with ``expect_tare`` before it is sent; its ACK moves the tared
+lanes' offsets at that point of the stream (``LaneEstimator.after_tare``), so every
+sample after the ACK is read against the new zero, and the new offsets are returned in
+``SessionOutput.baselines`` to be kept. Offsets kept from earlier tares are given to the
+session (``baselines``: device id → lane → grams) and applied at HELLO.
 """
 
 from __future__ import annotations
@@ -27,8 +34,10 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
+from bohsense.contracts.devices import lane_device
 from bohsense.contracts.schema import Reading
 from bohsense.contracts.timeutil import check_event_time
 from bohsense.edge.drivers._serial_lanes import LaneConfig, LaneEstimator, StabilityConfig
@@ -55,6 +64,10 @@ _BAD_NAME = re.compile(r"[^A-Za-z0-9_.:/\-]")
 _PENDING_LIMIT = 10_000
 _RETRY_US = 1_000_000
 _MAX_FUTURE_NS = 300 * 10**9
+#: no device clock is further than this from the gateway's: a since-boot clock is
+#: ~55 years behind UTC today, a synced one close to it. Beyond it, t2/t3 are garbage
+#: (and ``-offset`` may not even fit the int64 of an adjust): the measurement is refused.
+MAX_CLOCK_OFFSET_US = 100 * 365 * 86_400 * 10**6
 
 #: (state, event) -> next state; ``_go`` refuses anything not listed here
 TRANSITIONS: dict[tuple[str, str], str] = {
@@ -84,11 +97,17 @@ class SessionOutput:
     send: list[Message] = field(default_factory=list)
     readings: list[Reading] = field(default_factory=list)
     replies: list[tuple[int, Ack | Nack]] = field(default_factory=list)
+    #: lane offsets moved by an acknowledged TARE: (device id, lane from 1, offset g)
+    baselines: list[tuple[str, int, float]] = field(default_factory=list)
 
 
 class SerialSession:
-    def __init__(self, config: SessionConfig) -> None:
+    def __init__(
+        self, config: SessionConfig, baselines: Callable[[str], Mapping[int, float]] | None = None
+    ) -> None:
         self.cfg = config
+        self._baselines = baselines or (lambda device: {})
+        self._tares: dict[int, tuple[tuple[int, ...], bool]] = {}  # command seq -> (lanes, keep)
         self.state = "await-hello"
         self.hello: Hello | None = None
         self.seq = SequenceTracker()
@@ -144,6 +163,9 @@ class SerialSession:
             case TimeSyncResponse():
                 self._on_sync(message, now_us, out)
             case Ack() | Nack():
+                tare = self._tares.pop(message.command_seq, None)
+                if tare is not None and isinstance(message, Ack):
+                    self._after_tare(*tare, out)
                 out.replies.append((message.command_seq, message))
             case Heartbeat():
                 self.counters["device_tx_dropped"] = message.tx_dropped
@@ -161,13 +183,17 @@ class SerialSession:
         self._device = _BAD_NAME.sub("_", self.cfg.device_id or hello.device_id)
         self._metrics = [_BAD_NAME.sub("_", name) for name in hello.channels]
         if hello.kind is DeviceKind.SHELF:
-            self._lane_devices = [f"{self._device}.lane-{i + 1}" for i in range(hello.channel_count)]
+            self._lane_devices = [lane_device(self._device, i + 1) for i in range(hello.channel_count)]
             self._lanes = [
                 LaneEstimator(
                     self.cfg.lanes[i] if i < len(self.cfg.lanes) else LaneConfig(), self.cfg.stability
                 )
                 for i in range(hello.channel_count)
             ]
+            for lane, offset in self._baselines(self._device).items():
+                if 1 <= lane <= len(self._lanes):
+                    self._lanes[lane - 1].offset_g = offset
+        self._tares.clear()  # a rebooted device forgot the commands it had not answered
         self.clocks.clear()  # a reboot restarts the device clock
         self._go("hello")
         out.send.append(self._sync_request(now_us))
@@ -183,6 +209,10 @@ class SerialSession:
             return
         self._sync_t1 = None
         estimate = estimate_clock(response, now_us)
+        if abs(estimate.offset_us) > MAX_CLOCK_OFFSET_US:
+            self.counters["clock_invalid"] += 1
+            self._request_at = now_us  # measured again after the retry interval
+            return
         self.clocks[response.synced] = estimate
         self._last_sync_us = now_us
         self.counters["clock_offset_us"] = estimate.offset_us
@@ -244,6 +274,27 @@ class SerialSession:
                     self.counters["bad_values"] += 1
                     continue
                 out.readings.append(Reading(self._device, metric, ts, value))
+
+    # -- tare ---------------------------------------------------------------------------
+
+    @property
+    def device(self) -> str:
+        return self._device
+
+    def lanes(self) -> list[LaneEstimator]:
+        """The shelf's lanes (lane n is ``lanes()[n - 1]``); empty before HELLO or for a sensor."""
+        return list(self._lanes)
+
+    def expect_tare(self, command_seq: int, lane: int, keep: bool) -> None:
+        """The TARE about to be sent as frame ``command_seq`` (lane 0: every lane)."""
+        lanes = tuple(range(1, len(self._lanes) + 1)) if lane == 0 else (lane,)
+        self._tares[command_seq] = (lanes, keep)
+
+    def _after_tare(self, lanes: tuple[int, ...], keep: bool, out: SessionOutput) -> None:
+        for n in lanes:
+            if 1 <= n <= len(self._lanes):
+                out.baselines.append((self._device, n, self._lanes[n - 1].after_tare(keep)))
+        self.counters["tares"] += 1
 
     def lane_counters(self) -> dict[str, int]:
         return {

@@ -14,11 +14,22 @@ from typing import Protocol
 
 from bohsense.contracts.schema import Reading
 
-__all__ = ["Driver", "DriverError", "ReadingSink"]
+__all__ = ["CommandRefused", "Driver", "DriverError", "ReadingSink"]
 
 
 class DriverError(Exception):
-    """A driver that cannot be built from its configuration (bad port, bad option)."""
+    """A driver that cannot be built from its configuration (bad port, bad option), or a
+    device that cannot be reached for a command (not connected, no answer)."""
+
+
+class CommandRefused(Exception):
+    """The gateway refuses a device command before sending it; ``reason`` is short and
+    sortable (``lane-not-empty``, ``bad-argument``…), ``detail`` is for a person."""
+
+    def __init__(self, reason: str, detail: str) -> None:
+        super().__init__(f"{reason}: {detail}")
+        self.reason = reason
+        self.detail = detail
 
 
 class ReadingSink(Protocol):

@@ -1,12 +1,15 @@
 """Build a driver from its configuration: one ``[[devices]]`` table of gateway.toml.
 
-Each driver class offers ``from_options(name, options) -> driver`` and raises
-``DriverError`` with a precise message for a bad or missing option.
+Each driver class offers ``from_options(name, options, *, state_dir=None) -> driver``
+and raises ``DriverError`` with a precise message for a bad or missing option.
+``state_dir`` is where a driver may keep state across restarts (the outbox's
+directory); building a driver reads or writes nothing there.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from bohsense.edge.drivers.base import Driver, DriverError
@@ -20,7 +23,9 @@ KINDS: dict[str, str] = {
 }
 
 
-def build_driver(name: str, kind: str, options: Mapping[str, Any]) -> Driver:
+def build_driver(
+    name: str, kind: str, options: Mapping[str, Any], *, state_dir: Path | None = None
+) -> Driver:
     try:
         target = KINDS[kind]
     except KeyError:
@@ -31,5 +36,5 @@ def build_driver(name: str, kind: str, options: Mapping[str, Any]) -> Driver:
 
     module_name, _, cls_name = target.partition(":")
     cls = getattr(importlib.import_module(module_name), cls_name)
-    driver: Driver = cls.from_options(name, options)
+    driver: Driver = cls.from_options(name, options, state_dir=state_dir)
     return driver

@@ -25,9 +25,24 @@ Readings (``Reading(device, metric, ts, value)``, ``ts`` = device event time, UT
 - condition sensor: device ``<device_id>``, one metric per channel: ``temp_c``,
   ``vib_rms_mm_s``.
 
+Tare (``tare(lane, force)``, what the cloud's ``tare`` command calls): a plain tare is
+for an empty lane and is refused before anything is sent when a lane that counts units
+holds stock (``lane-not-empty``) or has no settled count yet (``lane-unsettled``);
+after the device's ACK the present load is the lane's zero (offset 0). With ``force``
+the gateway re-baselines instead: the device zeroes, and the gateway moves the lane's
+offset by the net weight it held, so weight and units carry on unchanged. The moved
+offsets are kept in ``lanes-<driver>.json`` in the state directory (the outbox's) and
+applied again after a restart.
+
 A corrupt frame is counted under ``errors_<reason>`` and logged at most every 10 s; a
 vanished or failing port is closed and reopened with jittered exponential backoff
-(``reconnects``). After opening, bytes up to the first 0x00 are skipped (the gateway
+(``reconnects``); the backoff starts over only after a connection has streamed (clock
+measured, readings flowing) for 5 s, never merely because a frame arrived, so a device
+that answers and then fails at once is retried ever more slowly. A message the gateway
+cannot encode (a value out of range) is a local error, not a lost port: it is counted
+(``encode_errors``) and logged, the connection stays up, and a command carrying it is
+refused as ``bad-argument``. A TIME_SYNC answer giving an offset no clock can have is
+refused (``clock_invalid``, see ``_serial_session``). After opening, bytes up to the first 0x00 are skipped (the gateway
 attached in the middle of a frame), and are not counted as errors.
 """
 
@@ -38,13 +53,24 @@ import logging
 import time
 from collections import Counter
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
+from bohsense.edge.drivers._lane_baselines import LaneBaselines
 from bohsense.edge.drivers._serial_lanes import LaneConfig, StabilityConfig
 from bohsense.edge.drivers._serial_link import Backoff, SerialLink
 from bohsense.edge.drivers._serial_session import SerialSession, SessionConfig, SessionOutput
-from bohsense.edge.drivers.base import DriverError, ReadingSink
-from bohsense.firmware_bridge import Ack, Command, Frame, FrameDecoder, Message, Nack, encode_frame
+from bohsense.edge.drivers.base import CommandRefused, DriverError, ReadingSink
+from bohsense.firmware_bridge import (
+    Ack,
+    Command,
+    EncodeError,
+    Frame,
+    FrameDecoder,
+    Message,
+    Nack,
+    encode_frame,
+)
 
 __all__ = ["SerialDeviceDriver"]
 
@@ -52,6 +78,8 @@ log = logging.getLogger(__name__)
 
 _LOG_EVERY_S = 10.0
 _TICK_S = 0.2
+#: a connection streaming this long is healthy: the reconnect backoff starts over
+_HEALTHY_S = 5.0
 
 _FLOATS: dict[str, tuple[float, float | None]] = {  # option -> (default, upper bound)
     "stability_window_s": (0.5, 60.0),
@@ -84,8 +112,10 @@ class SerialDeviceDriver:
         silence_timeout_s: float = 10.0,
         reconnect_max_s: float = 5.0,
         read_timeout_s: float = 0.05,
+        state_dir: Path | None = None,
     ) -> None:
         self.name = name
+        self.baselines = LaneBaselines(None if state_dir is None else state_dir / f"lanes-{name}.json")
         self.port = port
         self.baudrate = baudrate
         self.session_config = session or SessionConfig()
@@ -103,7 +133,9 @@ class SerialDeviceDriver:
     # -- configuration ------------------------------------------------------------------
 
     @classmethod
-    def from_options(cls, name: str, options: Mapping[str, Any]) -> SerialDeviceDriver:
+    def from_options(
+        cls, name: str, options: Mapping[str, Any], *, state_dir: Path | None = None
+    ) -> SerialDeviceDriver:
         def bad(msg: str) -> DriverError:
             return DriverError(f"device {name!r}: {msg}")
 
@@ -163,12 +195,14 @@ class SerialDeviceDriver:
             silence_timeout_s=floats["silence_timeout_s"],
             reconnect_max_s=floats["reconnect_max_s"],
             read_timeout_s=floats["read_timeout_s"],
+            state_dir=state_dir,
         )
 
     # -- running ------------------------------------------------------------------------
 
     async def run(self, sink: ReadingSink) -> None:
         """Connect, read, reconnect; returns only when cancelled."""
+        self.baselines.load()
         link = SerialLink(
             self.port, baudrate=self.baudrate, read_timeout_s=self.read_timeout_s, name=self.name
         )
@@ -201,13 +235,14 @@ class SerialDeviceDriver:
             link.shutdown()
 
     async def _connection(self, link: SerialLink, sink: ReadingSink) -> None:
-        session = SerialSession(self.session_config)
+        session = SerialSession(self.session_config, self.baselines.of)
         self._session = session
         decoder = FrameDecoder()
         attached = False
         await link.write(b"\x00")
         await self._send(link, session.start(_now_us()).send)
         last_frame = time.monotonic()
+        streaming_since: float | None = None
         last_tick = 0.0
         counted_errors: Counter[str] = Counter()
         try:
@@ -237,13 +272,16 @@ class SerialDeviceDriver:
                             result.reason,
                             result.detail,
                         )
-                if decoder.frames and self._backoff.attempt:
-                    self._backoff.reset()
+
                 for reason, count in decoder.errors.items():
                     self._counters[f"errors_{reason}"] += count - counted_errors[reason]
                     counted_errors[reason] = count
                 if session.state == "streaming":
                     self.connected.set()
+                    if streaming_since is None:
+                        streaming_since = now_mono
+                    elif self._backoff.attempt and now_mono - streaming_since >= _HEALTHY_S:
+                        self._backoff.reset()
                 if now_mono - last_tick >= _TICK_S:
                     last_tick = now_mono
                     await self._apply(link, session.tick(_now_us()), sink)
@@ -257,6 +295,12 @@ class SerialDeviceDriver:
         for reading in out.readings:
             sink.put(reading)
         self._counters["readings"] += len(out.readings)
+        for device, lane, offset in out.baselines:
+            self.baselines.set(device, lane, offset)
+            log.info(
+                "lane re-baselined after a tare",
+                extra={"driver": self.name, "device": device, "lane": lane, "offset_g": round(offset, 3)},
+            )
         for command_seq, reply in out.replies:
             future = self._waiting.pop(command_seq, None)
             if future is not None and not future.done():
@@ -264,13 +308,28 @@ class SerialDeviceDriver:
         if out.send:
             await self._send(link, out.send)
 
-    async def _send(self, link: SerialLink, messages: list[Message]) -> None:
+    async def _send(self, link: SerialLink, messages: list[Message], *, strict: bool = False) -> None:
+        """Encode and write ``messages``. One that cannot be encoded is counted and skipped
+        (``strict``: ``EncodeError`` is raised before anything is written)."""
         data = b""
+        sent = 0
         for message in messages:
-            data += encode_frame(message, self._tx_seq)
+            try:
+                frame = encode_frame(message, self._tx_seq)
+            except EncodeError as exc:
+                self._counters["encode_errors"] += 1
+                self._log_limited(
+                    "encode", logging.ERROR, "%s: cannot encode %r: %s", self.name, message, exc
+                )
+                if strict:
+                    raise
+                continue
+            data += frame
+            sent += 1
             self._tx_seq = (self._tx_seq + 1) & 0xFFFF
-        self._counters["frames_sent"] += len(messages)
-        await link.write(data)
+        self._counters["frames_sent"] += sent
+        if data:
+            await link.write(data)
 
     # -- commands -----------------------------------------------------------------------
 
@@ -286,14 +345,44 @@ class SerialDeviceDriver:
         future: asyncio.Future[Ack | Nack] = asyncio.get_running_loop().create_future()
         self._waiting[seq] = future
         try:
-            await self._send(link, [command])
+            await self._send(link, [command], strict=True)
             return await asyncio.wait_for(future, timeout_s)
+        except EncodeError as exc:
+            raise CommandRefused("bad-argument", f"device {self.name!r}: {exc}") from exc
         except TimeoutError:
             raise DriverError(
                 f"device {self.name!r}: no answer to {command.op.name} in {timeout_s} s"
             ) from None
         finally:
             self._waiting.pop(seq, None)
+
+    async def tare(self, lane: int, *, force: bool = False, timeout_s: float = 2.0) -> Ack | Nack:
+        """Tare ``lane`` (0: every lane) as the module doc says; raise ``CommandRefused``
+        when the gateway refuses it, ``DriverError`` when the device cannot be reached."""
+        session = self._session
+        if self._link is None or session is None or not self.connected.is_set():
+            raise DriverError(f"device {self.name!r}: not connected")
+        lanes = session.lanes()
+        if not lanes:
+            raise CommandRefused("not-supported", f"device {self.name!r} has no shelf lanes to tare")
+        if not 0 <= lane <= len(lanes):
+            raise CommandRefused(
+                "bad-argument", f"no lane {lane} on {self.name!r} (lanes 1..{len(lanes)}, 0 = all)"
+            )
+        if not force:
+            targets = range(1, len(lanes) + 1) if lane == 0 else (lane,)
+            stocked = [(n, lanes[n - 1].units) for n in targets if lanes[n - 1].counts_units]
+            unsettled = [n for n, units in stocked if units is None]
+            full = [f"lane {n} holds {units} units" for n, units in stocked if units]
+            hint = "; a tare zeroes an empty lane (force=true re-baselines and keeps the units)"
+            if full:
+                raise CommandRefused("lane-not-empty", ", ".join(full) + hint)
+            if unsettled:
+                raise CommandRefused(
+                    "lane-unsettled", f"lane(s) {unsettled} have no settled units count yet" + hint
+                )
+        session.expect_tare(self._tx_seq, lane, keep=force)
+        return await self.command(Command.tare(lane), timeout_s=timeout_s)
 
     def _fail_waiting(self, why: str) -> None:
         for future in self._waiting.values():
@@ -321,6 +410,8 @@ class SerialDeviceDriver:
 
     def stats(self) -> Mapping[str, int]:
         out = Counter(self._counters)
+        if self._backoff.attempt:  # a level: how far the reconnect backoff has grown
+            out["backoff_attempt"] = self._backoff.attempt
         session = self._session
         if session is not None:
             self._fold(out, session)

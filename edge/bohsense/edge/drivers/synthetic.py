@@ -25,6 +25,7 @@ import asyncio
 import math
 import time
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from bohsense.contracts.schema import Reading
@@ -67,7 +68,9 @@ class SyntheticDriver:
         self._catchups = 0
 
     @classmethod
-    def from_options(cls, name: str, options: Mapping[str, Any]) -> SyntheticDriver:
+    def from_options(
+        cls, name: str, options: Mapping[str, Any], *, state_dir: Path | None = None
+    ) -> SyntheticDriver:
         known = {"devices", "metrics", "rate_hz", "seed", "waveform", "limit"}
         unknown = set(options) - known
         if unknown:

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from ...boh import ALERT
-from .._common import ActionBody, Limit, Offset, check_state
+from .._common import ActionBody, Id, Limit, Name, Offset, check_state, state_filter
 from .._deps import CoreDep
 
 router = APIRouter(prefix="/alerts", tags=["alerts"])
@@ -22,7 +22,10 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 class Alert(BaseModel):
     model_config = ConfigDict(from_attributes=True)
     id: int
-    asset_id: str
+    asset_id: str | None = Field(description="the asset of a condition alert; null for a silent gateway")
+    subject: str = Field(
+        description="what a silence alert is about: gateway:<id> or device:<gateway>/<device>"
+    )
     site: str
     condition: str
     severity: str
@@ -37,9 +40,9 @@ class Alert(BaseModel):
 @router.get("", response_model=list[Alert])
 def list_alerts(
     core: CoreDep,
-    state: str | None = None,
-    asset: str | None = None,
-    site: str | None = None,
+    state: Annotated[str | None, state_filter(ALERT)] = None,
+    asset: Name | None = None,
+    site: Name | None = None,
     limit: Limit = 100,
     offset: Offset = 0,
 ) -> list[Alert]:
@@ -49,17 +52,17 @@ def list_alerts(
 
 
 @router.get("/{alert_id}", response_model=Alert, responses=ERRORS)
-def get_alert(core: CoreDep, alert_id: int) -> Alert:
+def get_alert(core: CoreDep, alert_id: Id) -> Alert:
     return Alert.model_validate(core.get_alert(alert_id))
 
 
 @router.post("/{alert_id}/acknowledge", response_model=Alert, responses=ERRORS)
-def acknowledge(core: CoreDep, alert_id: int, body: ActionBody | None = None) -> Alert:
+def acknowledge(core: CoreDep, alert_id: Id, body: ActionBody | None = None) -> Alert:
     body = body or ActionBody()
     return Alert.model_validate(core.acknowledge_alert(alert_id, actor=body.actor, note=body.note))
 
 
 @router.post("/{alert_id}/resolve", response_model=Alert, responses=ERRORS)
-def resolve(core: CoreDep, alert_id: int, body: ActionBody | None = None) -> Alert:
+def resolve(core: CoreDep, alert_id: Id, body: ActionBody | None = None) -> Alert:
     body = body or ActionBody()
     return Alert.model_validate(core.resolve_alert(alert_id, actor=body.actor, note=body.note))

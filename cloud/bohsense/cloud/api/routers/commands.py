@@ -5,6 +5,12 @@ the gateway answers on ``…/result`` and ingest settles it (``succeeded`` / ``f
 with the gateway's reason). The POST answers 202 at once: poll the command for its
 outcome. With no broker connection it answers 503 and the command is ``failed`` with
 reason ``not-sent``.
+
+Arguments are bounded (at most 32, names of 1-64 characters, strings up to 1024, 64-bit
+integers, finite numbers), and the encoded command must fit one MQTT packet
+(``command_max_bytes``, at most the broker's ``max_packet_size``): a command the broker
+would refuse (and drop the cloud's connection over) is answered 422 before anything is
+stored. The encoded command is checked against the contract too, by decoding it.
 """
 
 from __future__ import annotations
@@ -12,26 +18,81 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Request, status
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
+from bohsense.contracts.codec import PayloadError, decode_command, encode
 from bohsense.contracts.schema import GatewayCommand
 from bohsense.contracts.timeutil import now_ns
+from bohsense.contracts.topics import cmd_topic
 
-from .._common import Limit, Offset
+from .._common import GatewayName, Limit, Name, Offset, RequestModel
 from .._deps import CoreDep
+from .._errors import Error
 
 router = APIRouter(tags=["commands"])
 
 ERRORS: dict[int | str, dict[str, Any]] = {
     404: {"description": "no such gateway or command"},
+    422: {"model": Error, "description": "invalid, or too large for one MQTT packet: nothing is stored"},
     503: {"description": "not connected to the broker: the command was not sent"},
 }
 
 
-class CommandIn(BaseModel):
+MAX_ARGS = 32
+ArgName = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+ArgValue = (
+    Annotated[str, StringConstraints(max_length=1024)]
+    | Annotated[int, Field(ge=-(2**63), le=2**63 - 1)]
+    | Annotated[float, Field(allow_inf_nan=False)]
+    | bool
+)
+#: an id as ``create_command`` makes them (uuid4 hex), to size a command before it has one
+_ID_PLACEHOLDER = "0" * 32
+
+
+class CommandIn(RequestModel):
     command: Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_.:/\-]+$")]
-    args: dict[str, str | int | float | bool] = {}
+    args: Annotated[dict[ArgName, ArgValue], Field(default_factory=dict, max_length=MAX_ARGS)]
     actor: Annotated[str, Field(min_length=1, max_length=64)] = "api"
+
+    @field_validator("args", mode="before")
+    @classmethod
+    def _int64(cls, value: Any) -> Any:
+        # an integer beyond 64 bits would otherwise pass as a float and lose its digits
+        if isinstance(value, dict):
+            for key, v in value.items():
+                if isinstance(v, int) and not isinstance(v, bool) and not -(2**63) <= v < 2**63:
+                    raise ValueError(f"argument {key!r}: {v} is not a 64-bit integer")
+        return value
+
+
+def packet_bytes(topic: str, payload: bytes) -> int:
+    """An upper bound of the MQTT 5 PUBLISH packet carrying ``payload`` on ``topic`` at QoS 1:
+    fixed header (1 + up to 4 length bytes), topic (2 + UTF-8), packet id (2), properties
+    (the length byte, and room for a topic alias)."""
+    return 5 + 2 + len(topic.encode()) + 2 + 4 + len(payload)
+
+
+def _publishable(request: Request, gateway_id: str, body: CommandIn) -> None:
+    """Refuse (422) a command the contract or the broker would not take, before it is stored."""
+    draft = GatewayCommand(
+        gateway=gateway_id, command=body.command, id=_ID_PLACEHOLDER, ts=now_ns(), args=body.args
+    )
+    payload = encode(draft)
+    try:
+        decode_command(payload)
+    except PayloadError as exc:
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT, f"the command breaks the contract: {exc.detail}"
+        ) from exc
+    limit: int = request.app.state.command_max_bytes
+    size = packet_bytes(cmd_topic(gateway_id), payload)
+    if size > limit:
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT,
+            f"the command is {size} bytes as an MQTT packet, which exceeds the {limit}-byte limit of one"
+            " MQTT packet: send fewer or shorter arguments",
+        )
 
 
 class Command(BaseModel):
@@ -54,8 +115,9 @@ class Command(BaseModel):
     status_code=status.HTTP_202_ACCEPTED,
     responses=ERRORS,
 )
-def send_command(core: CoreDep, request: Request, gateway_id: str, body: CommandIn) -> Command:
+def send_command(core: CoreDep, request: Request, gateway_id: GatewayName, body: CommandIn) -> Command:
     send = request.app.state.send_command
+    _publishable(request, gateway_id, body)
     record = core.create_command(gateway_id, body.command, body.args, actor=body.actor)
     try:
         if send is None:
@@ -74,10 +136,12 @@ def send_command(core: CoreDep, request: Request, gateway_id: str, body: Command
 
 
 @router.get("/gateways/{gateway_id}/commands", response_model=list[Command])
-def list_commands(core: CoreDep, gateway_id: str, limit: Limit = 100, offset: Offset = 0) -> list[Command]:
+def list_commands(
+    core: CoreDep, gateway_id: GatewayName, limit: Limit = 100, offset: Offset = 0
+) -> list[Command]:
     return [Command.model_validate(c) for c in core.list_commands(gateway_id, limit=limit, offset=offset)]
 
 
 @router.get("/commands/{command_id}", response_model=Command, responses=ERRORS)
-def get_command(core: CoreDep, command_id: str) -> Command:
+def get_command(core: CoreDep, command_id: Name) -> Command:
     return Command.model_validate(core.get_command(command_id))

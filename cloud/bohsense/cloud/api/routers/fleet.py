@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
-from pydantic import BaseModel, ConfigDict
+from typing import Annotated, Literal
 
-from .._common import Limit, Offset
+from fastapi import APIRouter, Query
+from pydantic import BaseModel, ConfigDict, Field
+
+from .._common import Limit, Name, Offset
 from .._deps import CoreDep
 
 router = APIRouter(tags=["fleet"])
@@ -22,6 +24,8 @@ class Gateway(BaseModel):
     next_seq: int
     outbox_depth: int
     watermark: int
+    registration: str = Field(description="catalog, auto (auto-register mode) or pending (data held)")
+    claimed_site: str = Field(description="the site the gateway's own messages name")
 
 
 class Device(BaseModel):
@@ -36,18 +40,28 @@ class Device(BaseModel):
 
 
 @router.get("/gateways", response_model=list[Gateway])
-def list_gateways(core: CoreDep, site: str | None = None) -> list[Gateway]:
-    return [Gateway.model_validate(g) for g in core.list_gateways(site=site)]
+def list_gateways(
+    core: CoreDep,
+    site: Name | None = None,
+    registration: Annotated[Literal["catalog", "auto", "pending"] | None, Query()] = None,
+) -> list[Gateway]:
+    """``registration=pending``: gateways that reported but are not in the catalog (their
+    batches are held in quarantine as ``unknown-gateway`` until the catalog registers them)."""
+    return [Gateway.model_validate(g) for g in core.list_gateways(site=site, registration=registration)]
 
 
 @router.get("/gateways/{gateway_id}", response_model=Gateway)
-def get_gateway(core: CoreDep, gateway_id: str) -> Gateway:
+def get_gateway(core: CoreDep, gateway_id: Name) -> Gateway:
     return Gateway.model_validate(core.get_gateway(gateway_id))
 
 
 @router.get("/devices", response_model=list[Device])
 def list_devices(
-    core: CoreDep, gateway: str | None = None, kind: str | None = None, limit: Limit = 100, offset: Offset = 0
+    core: CoreDep,
+    gateway: Name | None = None,
+    kind: Name | None = None,
+    limit: Limit = 100,
+    offset: Offset = 0,
 ) -> list[Device]:
     return [
         Device.model_validate(d)

@@ -1,14 +1,20 @@
-"""GET /readings/latest and /readings/series, answered by the time-series store."""
+"""GET /readings/latest and /readings/series, answered by the time-series store.
+
+A device name is unique only within its gateway (every store has a ``shelf-1.lane-1``),
+so a series is named by (gateway, device, metric) and ``latest`` is scoped by gateway
+and / or site (a site's gateways come from the BOH core).
+"""
 
 from __future__ import annotations
 
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, status
+from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, ConfigDict
 
-from .._common import parse_time
-from .._deps import TsdbDep
+from .._common import Name, parse_time
+from .._deps import CoreDep, TsdbDep
 
 router = APIRouter(prefix="/readings", tags=["readings"])
 
@@ -30,6 +36,7 @@ class LatestPoint(BaseModel):
 
 
 class Series(BaseModel):
+    gateway: str
     device: str
     metric: str
     start_ns: int
@@ -38,19 +45,35 @@ class Series(BaseModel):
     points: list[tuple[int, float]]
 
 
+def _site_gateways(core: CoreDep, site: str) -> set[str]:
+    return {g.id for g in core.list_gateways(site=site)}
+
+
 @router.get("/latest", response_model=list[LatestPoint])
 async def latest(
-    tsdb: TsdbDep, gateway: str | None = None, device: str | None = None, metric: str | None = None
+    core: CoreDep,
+    tsdb: TsdbDep,
+    gateway: Annotated[Name | None, Query(description="only this gateway's devices")] = None,
+    site: Annotated[Name | None, Query(description="only the devices of this site's gateways")] = None,
+    device: Name | None = None,
+    metric: Name | None = None,
 ) -> list[LatestPoint]:
-    points = await tsdb.latest(gateway=gateway, device=device, metric=metric)
+    gateways: set[str] | None = None
+    if site is not None:
+        gateways = await run_in_threadpool(_site_gateways, core, site)
+    if gateway is not None:
+        gateways = {gateway} if gateways is None else gateways & {gateway}
+    points = await tsdb.latest(gateways=gateways, device=device, metric=metric)
     return [LatestPoint.model_validate(p) for p in points]
 
 
-@router.get("/series", response_model=Series)
+@router.get("/series", response_model=Series, responses={404: {"description": "gateway not at that site"}})
 async def series(
+    core: CoreDep,
     tsdb: TsdbDep,
-    device: Annotated[str, Query(min_length=1)],
-    metric: Annotated[str, Query(min_length=1)],
+    gateway: Annotated[Name, Query(description="the gateway whose device this is")],
+    device: Name,
+    metric: Name,
     start: Annotated[str, Query(description="ISO 8601 with timezone, or integer ns since the epoch")],
     end: Annotated[
         str, Query(description="ISO 8601 with timezone, or integer ns since the epoch (exclusive)")
@@ -58,6 +81,7 @@ async def series(
     every: Annotated[
         int | None, Query(ge=1, le=MAX_RANGE_S, description="mean per window of this many s")
     ] = None,
+    site: Annotated[Name | None, Query(description="refuse (404) unless the gateway is at this site")] = None,
 ) -> Series:
     start_ns, end_ns = parse_time("start", start), parse_time("end", end)
     if start_ns >= end_ns:
@@ -75,7 +99,17 @@ async def series(
             status.HTTP_422_UNPROCESSABLE_CONTENT,
             f"{span_s / every:.0f} windows of {every} s exceed {MAX_WINDOWS}: use a larger every=",
         )
-    points = await tsdb.series(device=device, metric=metric, start_ns=start_ns, end_ns=end_ns, every_s=every)
+    if site is not None and gateway not in await run_in_threadpool(_site_gateways, core, site):
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"gateway {gateway!r} is not at site {site!r}")
+    points = await tsdb.series(
+        gateway=gateway, device=device, metric=metric, start_ns=start_ns, end_ns=end_ns, every_s=every
+    )
     return Series(
-        device=device, metric=metric, start_ns=start_ns, end_ns=end_ns, every_s=every, points=points
+        gateway=gateway,
+        device=device,
+        metric=metric,
+        start_ns=start_ns,
+        end_ns=end_ns,
+        every_s=every,
+        points=points,
     )

@@ -3,14 +3,14 @@ POST /quarantine/{id}/reapply, GET /summary."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, HTTPException, Path, Response, status
+from fastapi import APIRouter, HTTPException, Response, status
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, ConfigDict, Field
 
 from ...boh import NotFound
-from .._common import Limit, Offset
+from .._common import Id, Limit, Name, Offset
 from .._deps import CoreDep, StatsDep
 
 router = APIRouter(tags=["records"])
@@ -44,8 +44,8 @@ class Quarantined(BaseModel):
 @router.get("/audit", response_model=list[AuditEntry])
 def audit(
     core: CoreDep,
-    entity: str | None = None,
-    entity_id: str | None = None,
+    entity: Name | None = None,
+    entity_id: Name | None = None,
     limit: Limit = 100,
     offset: Offset = 0,
 ) -> list[AuditEntry]:
@@ -56,8 +56,8 @@ def audit(
 @router.get("/quarantine", response_model=list[Quarantined])
 def quarantine(
     core: CoreDep,
-    reason: str | None = None,
-    gateway: str | None = None,
+    reason: Name | None = None,
+    gateway: Name | None = None,
     limit: Limit = 100,
     offset: Offset = 0,
 ) -> list[Quarantined]:
@@ -86,9 +86,7 @@ def quarantine(
         404: {"description": "no quarantine item with that id"},
     },
 )
-async def quarantine_payload(
-    core: CoreDep, quarantine_id: Annotated[int, Path(ge=1, le=2**63 - 1)]
-) -> Response:
+async def quarantine_payload(core: CoreDep, quarantine_id: Id) -> Response:
     """The stored bytes of one item: the whole payload, or its first bytes when it was large
     (``X-Payload-Size`` and ``X-Payload-Sha256`` describe the payload as it came)."""
     try:
@@ -124,9 +122,7 @@ class Reapplied(BaseModel):
         409: {"description": "the item cannot be re-applied (not apply-failed, or it failed again)"},
     },
 )
-async def reapply_quarantined(
-    core: CoreDep, quarantine_id: Annotated[int, Path(ge=1, le=2**63 - 1)], body: ReapplyBody
-) -> Reapplied:
+async def reapply_quarantined(core: CoreDep, quarantine_id: Id, body: ReapplyBody) -> Reapplied:
     """Apply an ``apply-failed`` item again (once its cause is fixed); it leaves the quarantine."""
     try:
         (result,) = await run_in_threadpool(core.reapply_quarantined, [quarantine_id], actor=body.actor)
@@ -139,7 +135,10 @@ async def reapply_quarantined(
 
 class Summary(BaseModel):
     gateways: dict[str, int]
+    gateways_pending: int  # reporting, not in the catalog: their data is held
     devices: int
+    devices_unmatched: int  # named by the catalog, never reported (GET /catalog/mapping)
+    devices_unmapped: int  # reporting, not named by the catalog
     stock_locations: int
     stock_locations_below_reorder_point: int
     alerts: int

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict
 
+from .._common import Name
 from .._deps import CoreDep
 
 router = APIRouter(tags=["stock"])
@@ -24,5 +25,5 @@ class StockLevel(BaseModel):
 
 
 @router.get("/stock", response_model=list[StockLevel])
-def stock(core: CoreDep, site: str | None = None, sku: str | None = None) -> list[StockLevel]:
+def stock(core: CoreDep, site: Name | None = None, sku: Name | None = None) -> list[StockLevel]:
     return [StockLevel.model_validate(s) for s in core.stock_levels(site=site, sku=sku)]

@@ -1,22 +1,36 @@
-"""GET /work-orders, GET /work-orders/{id}, POST /work-orders/{id}/transition."""
+"""Work orders: list, read, create by hand, change, and move along their lifecycle.
+
+``GET /work-orders``, ``POST /work-orders``, ``GET /work-orders/{id}``,
+``PATCH /work-orders/{id}`` (assignee, due date, priority, resolution; parts, labour,
+notes and attachments are appended), ``POST /work-orders/{id}/transition``. Closing a
+work order resolves its alert, and is refused (409, ``condition-active``) while the
+alert's condition is still active; see ``bohsense.cloud.boh._work_orders``.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any, Literal, get_args
 
-from fastapi import APIRouter
+from fastapi import APIRouter, status
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from ...boh import WORK_ORDER
-from .._common import ActionBody, Limit, Offset, check_state
+from ...boh import PRIORITIES, WORK_ORDER, Attachment, LabourEntry, PartUse, WorkOrderChanges
+from .._common import ActionBody, Id, IdFilter, Limit, Name, Offset, RequestModel, check_state, state_filter
 from .._deps import CoreDep
 
 router = APIRouter(prefix="/work-orders", tags=["work orders"])
 
 ERRORS: dict[int | str, dict[str, Any]] = {
-    404: {"description": "no such work order"},
-    409: {"description": "invalid transition"},
+    404: {"description": "no such work order (or asset)"},
+    409: {"description": "invalid transition, or the state does not allow it now (with a reason)"},
 }
+
+Text = Annotated[str, Field(max_length=2000)]
+Short = Annotated[str, Field(max_length=64)]
+Priority = Literal["low", "normal", "high", "urgent"]
+assert get_args(Priority) == PRIORITIES, "the API's priorities are the BOH core's"
+Ns = Annotated[int, Field(ge=0, le=2**63 - 1, description="ns since the epoch, UTC")]
+URI = r"^[A-Za-z][A-Za-z0-9+.\-]*:\S+$"
 
 
 class WorkOrder(BaseModel):
@@ -32,10 +46,22 @@ class WorkOrder(BaseModel):
     created_ns: int
     updated_ns: int
     note: str
+    priority: str
+    assignee: str
+    due_ns: int | None
+    parts: list[dict[str, Any]]
+    labour: list[dict[str, Any]]
+    resolution_code: str
+    root_cause: str
+    notes: list[dict[str, Any]]
+    attachments: list[dict[str, Any]]
 
 
 class Transition(ActionBody):
-    to: str = Field(description=f"one of {sorted(WORK_ORDER.states)}")
+    to: str = Field(
+        description=f"one of {sorted(WORK_ORDER.states)}",
+        json_schema_extra={"enum": list(sorted(WORK_ORDER.states))},
+    )
 
     @field_validator("to")
     @classmethod
@@ -45,26 +71,114 @@ class Transition(ActionBody):
         return value
 
 
+class PartIn(RequestModel):
+    part: Annotated[str, Field(min_length=1, max_length=200)]
+    quantity: Annotated[float, Field(gt=0, le=1e6)]
+    unit: Short = "each"
+    note: Text = ""
+
+
+class LabourIn(RequestModel):
+    technician: Annotated[str, Field(min_length=1, max_length=64)]
+    hours: Annotated[float, Field(gt=0, le=1000)]
+    note: Text = ""
+    at_ns: Ns | None = None
+
+
+class AttachmentIn(RequestModel):
+    uri: Annotated[str, Field(min_length=3, max_length=2000, pattern=URI, description="https://…, s3://…")]
+    name: Annotated[str, Field(max_length=200)] = ""
+    media_type: Annotated[str, Field(max_length=128)] = ""
+
+
+class WorkOrderIn(ActionBody):
+    asset_id: Annotated[str, Field(min_length=1, max_length=64)]
+    title: Annotated[str, Field(min_length=1, max_length=200)]
+    description: Text = ""
+    kind: Annotated[str, Field(min_length=1, max_length=32)] = "maintenance"
+    priority: Priority = "normal"
+    assignee: Short = ""
+    due_ns: Ns | None = None
+
+
+class WorkOrderPatch(ActionBody):
+    """Fields to set (absent: unchanged); ``add_*`` and ``note`` are appended."""
+
+    title: Annotated[str, Field(min_length=1, max_length=200)] | None = None
+    description: Text | None = None
+    priority: Priority | None = None
+    assignee: Short | None = None
+    due_ns: Ns | None = Field(default=None, description="null together with clear_due removes it")
+    clear_due: bool = False
+    resolution_code: Short | None = None
+    root_cause: Text | None = None
+    add_parts: list[PartIn] = Field(default_factory=list, max_length=100)
+    add_labour: list[LabourIn] = Field(default_factory=list, max_length=100)
+    add_attachments: list[AttachmentIn] = Field(default_factory=list, max_length=100)
+
+    def changes(self) -> WorkOrderChanges:
+        return WorkOrderChanges(
+            title=self.title,
+            description=self.description,
+            priority=self.priority,
+            assignee=self.assignee,
+            due_ns=self.due_ns,
+            clear_due=self.clear_due,
+            resolution_code=self.resolution_code,
+            root_cause=self.root_cause,
+            add_parts=tuple(PartUse(p.part, p.quantity, p.unit, p.note) for p in self.add_parts),
+            add_labour=tuple(LabourEntry(e.technician, e.hours, e.note, e.at_ns) for e in self.add_labour),
+            add_attachments=tuple(Attachment(a.uri, a.name, a.media_type) for a in self.add_attachments),
+            note=self.note,
+        )
+
+
 @router.get("", response_model=list[WorkOrder])
 def list_work_orders(
     core: CoreDep,
-    state: str | None = None,
-    asset: str | None = None,
-    alert_id: int | None = None,
+    state: Annotated[str | None, state_filter(WORK_ORDER)] = None,
+    asset: Name | None = None,
+    alert_id: IdFilter = None,
+    site: Name | None = None,
     limit: Limit = 100,
     offset: Offset = 0,
 ) -> list[WorkOrder]:
     check_state(WORK_ORDER, state)
-    found = core.list_work_orders(state=state, asset_id=asset, alert_id=alert_id, limit=limit, offset=offset)
+    found = core.list_work_orders(
+        state=state, asset_id=asset, alert_id=alert_id, site=site, limit=limit, offset=offset
+    )
     return [WorkOrder.model_validate(w) for w in found]
 
 
+@router.post("", response_model=WorkOrder, status_code=status.HTTP_201_CREATED, responses=ERRORS)
+def create_work_order(core: CoreDep, body: WorkOrderIn) -> WorkOrder:
+    """A work order by hand (preventive maintenance, an inspection), for an asset of the catalog."""
+    record = core.create_work_order(
+        body.asset_id,
+        body.title,
+        actor=body.actor,
+        kind=body.kind,
+        description=body.description,
+        priority=body.priority,
+        assignee=body.assignee,
+        due_ns=body.due_ns,
+        note=body.note,
+    )
+    return WorkOrder.model_validate(record)
+
+
 @router.get("/{work_order_id}", response_model=WorkOrder, responses=ERRORS)
-def get_work_order(core: CoreDep, work_order_id: int) -> WorkOrder:
+def get_work_order(core: CoreDep, work_order_id: Id) -> WorkOrder:
     return WorkOrder.model_validate(core.get_work_order(work_order_id))
 
 
+@router.patch("/{work_order_id}", response_model=WorkOrder, responses=ERRORS)
+def update_work_order(core: CoreDep, work_order_id: Id, body: WorkOrderPatch) -> WorkOrder:
+    record = core.update_work_order(work_order_id, body.changes(), actor=body.actor)
+    return WorkOrder.model_validate(record)
+
+
 @router.post("/{work_order_id}/transition", response_model=WorkOrder, responses=ERRORS)
-def transition(core: CoreDep, work_order_id: int, body: Transition) -> WorkOrder:
+def transition(core: CoreDep, work_order_id: Id, body: Transition) -> WorkOrder:
     record = core.transition_work_order(work_order_id, body.to, actor=body.actor, note=body.note)
     return WorkOrder.model_validate(record)

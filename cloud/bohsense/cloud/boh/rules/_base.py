@@ -85,12 +85,15 @@ class StockInputs:
     safety_stock: float
     pack_size: int
     as_of_ns: int
+    #: units ordered and not yet received (the location's approved or ordered proposal)
+    on_order: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
 class ProposalDraft:
     quantity: int
     explanation: dict[str, Any]
+    priority: str = "normal"  # "urgent" below the safety stock
 
 
 class StockEngine(Protocol):

@@ -1,0 +1,42 @@
+"""The answers every operation of a kind can give, added to the OpenAPI document where
+a router did not list them: 404 for an operation naming a resource in its path, 400
+(body cannot be parsed) and 413 (body over the limit) for one that takes a body. All of
+them carry the one error shape (``Error``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI
+
+__all__ = ["document_statuses"]
+
+_ERROR = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+_BY_PATH = {"404": "no such resource"}
+_BY_BODY = {"400": "the body cannot be parsed", "413": "the body is larger than the limit"}
+
+
+def _add(responses: dict[str, Any], extra: dict[str, str]) -> None:
+    for code, description in extra.items():
+        entry = responses.setdefault(code, {"description": description})
+        entry.setdefault("content", _ERROR)
+
+
+def document_statuses(app: FastAPI) -> None:
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        doc = build()
+        for path, item in doc.get("paths", {}).items():
+            for operation in item.values():
+                responses = operation.setdefault("responses", {})
+                if "{" in path:
+                    _add(responses, _BY_PATH)
+                if "requestBody" in operation:
+                    _add(responses, _BY_BODY)
+        app.openapi_schema = doc
+        return doc
+
+    app.openapi = openapi  # type: ignore[method-assign]

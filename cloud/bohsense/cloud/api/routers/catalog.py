@@ -1,0 +1,318 @@
+"""The catalog through the API: sites, gateways, SKUs, assets with rules and sensors, stock
+locations with lanes, and device mappings. ``PUT`` creates or updates (a retired entry is
+restored), ``POST …/retire`` retires; every change is audited (``GET /audit?entity=catalog.site``)
+and in effect at once, in other workers within their cache TTL. The catalog file loaded at
+start goes through the same operations: a kind the file lists is the complete list of that
+kind, so keep each kind in one place (the file or the API). ``GET /catalog/mapping`` shows
+catalog devices never reported and reporting devices the catalog does not map.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter
+from pydantic import BaseModel, ConfigDict, Field
+
+from ...boh import AssetSpec, GatewaySpec, LaneSpec, LocationSpec, RuleSpec, SiteSpec, SkuSpec
+from .._common import Id as RowId
+from .._common import RequestModel
+from .._deps import CoreDep
+from .fleet import Device
+
+router = APIRouter(prefix="/catalog", tags=["catalog"])
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    404: {"description": "no such catalog entry"},
+    422: {"description": "invalid entry, or one the rest of the catalog refuses (the reason names it)"},
+}
+
+Id = Annotated[str, Field(min_length=1, max_length=64)]
+Name = Annotated[str, Field(max_length=200)]
+Units = Annotated[float, Field(ge=0, le=1e9)]
+
+
+# -- bodies --------------------------------------------------------------------------------
+
+
+class Actor(RequestModel):
+    actor: str = Field(default="api", min_length=1, max_length=64, description="recorded in the audit log")
+
+
+class SiteIn(Actor):
+    name: Name = ""
+
+
+class GatewayIn(Actor):
+    site: Id
+
+
+class SkuIn(Actor):
+    name: Name = ""
+    unit: Annotated[str, Field(min_length=1, max_length=32)] = "unit"
+    pack_size: Annotated[int, Field(ge=1, le=100_000)] = 1
+
+
+class RuleIn(RequestModel):
+    condition: Id
+    metric: Annotated[str, Field(min_length=1, max_length=128)]
+    limit: float
+    clear_below: float | None = None
+    min_duration_s: Annotated[float, Field(ge=0, le=86_400 * 30)] = 0.0
+    severity: Annotated[str, Field(min_length=1, max_length=16)] = "warning"
+    what_to_check: Annotated[str, Field(max_length=2000)] = ""
+
+
+class AssetIn(Actor):
+    site: Id
+    name: Name = ""
+    kind: Annotated[str, Field(max_length=64)] = ""
+    gateway: Id | None = None
+    device: Annotated[str, Field(min_length=1, max_length=128)] | None = None
+    rules: list[RuleIn] = Field(default_factory=list, max_length=100, description="the complete set")
+
+
+class LaneIn(RequestModel):
+    gateway: Id
+    device: Annotated[str, Field(min_length=1, max_length=128, description="<device id>.lane-<n>")]
+
+
+class LocationIn(Actor):
+    site: Id
+    sku: Id
+    location: Annotated[str, Field(min_length=1, max_length=128)]
+    min: Units
+    target: Units
+    safety_stock: Units = 0.0
+    lanes: list[LaneIn] = Field(default_factory=list, max_length=100, description="the complete set")
+
+
+class DeviceRef(Actor):
+    gateway: Id
+    device: Annotated[str, Field(min_length=1, max_length=128)]
+
+
+# -- answers -------------------------------------------------------------------------------
+
+
+class ChangeOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    kind: str
+    key: str
+    action: str = Field(description="created, updated, restored, retired or unchanged")
+
+
+class SiteOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: str
+    name: str
+    retired_ns: int | None
+
+
+class SkuOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    sku: str
+    name: str
+    unit: str
+    pack_size: int
+    retired_ns: int | None
+
+
+class RuleOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    condition: str
+    metric: str
+    limit: float
+    clear_below: float
+    min_duration_s: float
+    severity: str
+    what_to_check: str
+    phase: str
+    retired_ns: int | None
+
+
+class AssetOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: str
+    site: str
+    name: str
+    kind: str
+    sensors: list[dict[str, str]]
+    rules: list[RuleOut]
+    retired_ns: int | None
+
+
+class LaneOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    gateway: str
+    device: str
+    units: float | None
+    units_ts_ns: int | None
+    retired_ns: int | None
+
+
+class LocationOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: int
+    site: str
+    sku: str
+    location: str
+    min: float
+    target: float
+    safety_stock: float
+    lanes: list[LaneOut]
+    retired_ns: int | None
+
+
+class UnmatchedDevice(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    gateway: str
+    device: str
+    kind: str
+    asset_id: str | None
+    site: str | None
+    sku: str | None
+    location: str | None
+    candidates: list[str]
+
+
+class Mapping(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    unmatched: list[UnmatchedDevice]
+    unmapped: list[Device]
+
+
+def _change(change: Any) -> ChangeOut:
+    return ChangeOut.model_validate(change)
+
+
+# -- routes --------------------------------------------------------------------------------
+
+
+@router.get("/mapping", response_model=Mapping)
+def mapping(core: CoreDep, gateway: str | None = None) -> Mapping:
+    """Catalog lanes and sensors no gateway has reported (``unmatched``: a misspelt name stays
+    here, with the unmapped devices of the same lane number as ``candidates``) and reporting
+    devices no catalog entry maps (``unmapped``). Lanes are named ``<device id>.lane-<n>``."""
+    return Mapping.model_validate(core.catalog_mapping(gateway=gateway))
+
+
+@router.get("/sites", response_model=list[SiteOut])
+def list_sites(core: CoreDep, include_retired: bool = False) -> list[SiteOut]:
+    return [SiteOut.model_validate(x) for x in core.list_sites(include_retired=include_retired)]
+
+
+@router.put("/sites/{site_id}", response_model=ChangeOut, responses=ERRORS)
+def put_site(core: CoreDep, site_id: str, body: SiteIn) -> ChangeOut:
+    return _change(
+        core.change_catalog(lambda ops: ops.put_site(SiteSpec(site_id, body.name)), actor=body.actor)
+    )
+
+
+@router.post("/sites/{site_id}/retire", response_model=ChangeOut, responses=ERRORS)
+def retire_site(core: CoreDep, site_id: str, body: Actor | None = None) -> ChangeOut:
+    actor = (body or Actor()).actor
+    return _change(core.change_catalog(lambda ops: ops.retire_site(site_id), actor=actor))
+
+
+@router.put("/gateways/{gateway_id}", response_model=ChangeOut, responses=ERRORS)
+def put_gateway(core: CoreDep, gateway_id: str, body: GatewayIn) -> ChangeOut:
+    """Register a gateway at its site (a pending gateway's held data is applied then)."""
+    spec = GatewaySpec(gateway_id, body.site)
+    return _change(core.change_catalog(lambda ops: ops.put_gateway(spec), actor=body.actor))
+
+
+@router.post("/gateways/{gateway_id}/retire", response_model=ChangeOut, responses=ERRORS)
+def retire_gateway(core: CoreDep, gateway_id: str, body: Actor | None = None) -> ChangeOut:
+    actor = (body or Actor()).actor
+    return _change(core.change_catalog(lambda ops: ops.retire_gateway(gateway_id), actor=actor))
+
+
+@router.get("/skus", response_model=list[SkuOut])
+def list_skus(core: CoreDep, include_retired: bool = False) -> list[SkuOut]:
+    return [SkuOut.model_validate(x) for x in core.list_skus(include_retired=include_retired)]
+
+
+@router.put("/skus/{sku}", response_model=ChangeOut, responses=ERRORS)
+def put_sku(core: CoreDep, sku: str, body: SkuIn) -> ChangeOut:
+    spec = SkuSpec(sku, body.name, body.unit, body.pack_size)
+    return _change(core.change_catalog(lambda ops: ops.put_sku(spec), actor=body.actor))
+
+
+@router.post("/skus/{sku}/retire", response_model=ChangeOut, responses=ERRORS)
+def retire_sku(core: CoreDep, sku: str, body: Actor | None = None) -> ChangeOut:
+    actor = (body or Actor()).actor
+    return _change(core.change_catalog(lambda ops: ops.retire_sku(sku), actor=actor))
+
+
+@router.get("/assets", response_model=list[AssetOut])
+def list_assets(core: CoreDep, site: str | None = None, include_retired: bool = False) -> list[AssetOut]:
+    return [AssetOut.model_validate(x) for x in core.list_assets(site=site, include_retired=include_retired)]
+
+
+@router.put("/assets/{asset_id}", response_model=ChangeOut, responses=ERRORS)
+def put_asset(core: CoreDep, asset_id: str, body: AssetIn) -> ChangeOut:
+    """An asset with its complete set of rules (rules left out are retired) and its sensor."""
+    spec = AssetSpec(
+        asset_id,
+        body.site,
+        body.name,
+        body.kind,
+        body.gateway,
+        body.device,
+        tuple(
+            RuleSpec(
+                r.condition, r.metric, r.limit, r.clear_below, r.min_duration_s, r.severity, r.what_to_check
+            )
+            for r in body.rules
+        ),
+    )
+    return _change(core.change_catalog(lambda ops: ops.put_asset(spec), actor=body.actor))
+
+
+@router.post("/assets/{asset_id}/retire", response_model=ChangeOut, responses=ERRORS)
+def retire_asset(core: CoreDep, asset_id: str, body: Actor | None = None) -> ChangeOut:
+    """Retire the asset with its rules; its sensors no longer feed anything."""
+    actor = (body or Actor()).actor
+    return _change(core.change_catalog(lambda ops: ops.retire_asset(asset_id), actor=actor))
+
+
+@router.get("/locations", response_model=list[LocationOut])
+def list_locations(
+    core: CoreDep, site: str | None = None, include_retired: bool = False
+) -> list[LocationOut]:
+    found = core.list_locations(site=site, include_retired=include_retired)
+    return [LocationOut.model_validate(x) for x in found]
+
+
+@router.put("/locations", response_model=LocationOut, responses=ERRORS)
+def put_location(core: CoreDep, body: LocationIn) -> LocationOut:
+    """A stock location by its key (site, sku, location) with its complete set of lanes;
+    its open proposal is re-sized with the new parameters at once."""
+    spec = LocationSpec(
+        body.site,
+        body.sku,
+        body.location,
+        body.min,
+        body.target,
+        body.safety_stock,
+        tuple(LaneSpec(lane.gateway, lane.device) for lane in body.lanes),
+    )
+    _, loc_id = core.change_catalog(lambda ops: ops.put_location(spec), actor=body.actor)
+    (found,) = [x for x in core.list_locations(site=body.site) if x.id == loc_id]
+    return LocationOut.model_validate(found)
+
+
+@router.post("/locations/{location_id}/retire", response_model=ChangeOut, responses=ERRORS)
+def retire_location(core: CoreDep, location_id: RowId, body: Actor | None = None) -> ChangeOut:
+    """Retire the location with its lanes; its proposals not yet ordered are rejected."""
+    actor = (body or Actor()).actor
+    return _change(core.change_catalog(lambda ops: ops.retire_location(location_id), actor=actor))
+
+
+@router.post("/devices/retire", response_model=ChangeOut, responses=ERRORS)
+def retire_device(core: CoreDep, body: DeviceRef) -> ChangeOut:
+    """The device no longer feeds its lane or asset (it is listed as unmapped if it reports)."""
+    return _change(
+        core.change_catalog(lambda ops: ops.unmap_device(body.gateway, body.device), actor=body.actor)
+    )

@@ -1,0 +1,157 @@
+"""Typed events: what happened at a device (a pick, a local alarm), beside what was measured.
+
+A reading is a number of a series (``device``, ``metric``, ``ts``, ``value``); an event is
+a fact with attributes of its own kind. Events travel in the same ``ReadingBatch`` as
+readings, under the batch's one ``(gateway, seq)``, so the outbox, exactly-once, CloudAck
+and ``floor`` hold for them unchanged.
+
+Every kind is registered in ``EVENT_KINDS`` below with the schema of its attributes (a
+frozen msgspec struct), so an event is validated like everything else on the wire; the
+AsyncAPI document publishes each schema. On the wire an event is the array
+``[device, kind, ts, attrs]``: ``attrs`` is decoded by kind only after the envelope, so an
+event of a kind this cloud does not know, or with bad attributes, is rejected on its own
+(``unknown-event-kind``, ``event-attrs``) and the rest of its batch is kept.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Annotated, Literal
+
+import msgspec
+
+from bohsense.contracts.schema import NAME_PATTERN, Name, Nanos, valid_name
+
+__all__ = [
+    "EVENT_KINDS",
+    "Alarm",
+    "Event",
+    "EventError",
+    "EventKind",
+    "LaneChange",
+    "WireEvent",
+    "decode_event",
+    "event_kind",
+]
+
+#: event kind names: dotted lower-case words, ``shelf.pick``
+KIND_PATTERN = r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*$"
+_KIND_RE = re.compile(KIND_PATTERN)
+KindName = Annotated[str, msgspec.Meta(min_length=1, max_length=64, pattern=KIND_PATTERN)]
+
+
+class LaneChange(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """Units taken from (``shelf.pick``) or put back on (``shelf.putback``) one lane.
+
+    ``confidence`` (0-1) says how sure the estimator is that the weight change is
+    ``units`` whole items of the lane's SKU; ``weight_delta_g`` is the settled change.
+    """
+
+    lane: Name
+    units: Annotated[int, msgspec.Meta(ge=1, le=100_000)]
+    confidence: Annotated[float, msgspec.Meta(ge=0.0, le=1.0)]
+    weight_delta_g: Annotated[float, msgspec.Meta(ge=-1e7, le=1e7)]
+    units_after: Annotated[int, msgspec.Meta(ge=0, le=1_000_000)]
+
+
+class Alarm(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """A local alarm raised (``active``) or cleared at the edge, sent ahead of any backlog."""
+
+    code: Annotated[str, msgspec.Meta(min_length=1, max_length=64, pattern=r"^[a-z0-9][a-z0-9_.\-]*$")]
+    severity: Literal["info", "warning", "critical"]
+    active: bool
+    message: Annotated[str, msgspec.Meta(max_length=512)] = ""
+
+
+@dataclass(frozen=True, slots=True)
+class EventKind:
+    """One registered kind: its name, the schema of its attributes, and whether a batch
+    that carries it is urgent (sent before the backlog after an outage)."""
+
+    name: str
+    attrs: type[msgspec.Struct]
+    description: str
+    urgent: bool = False
+
+
+EVENT_KINDS: tuple[EventKind, ...] = (
+    EventKind("shelf.pick", LaneChange, "Units taken from a shelf lane (settled weight change)."),
+    EventKind("shelf.putback", LaneChange, "Units put back on a shelf lane (settled weight change)."),
+    EventKind("device.alarm", Alarm, "A local alarm raised or cleared at the gateway.", urgent=True),
+)
+_BY_NAME = {k.name: k for k in EVENT_KINDS}
+assert all(_KIND_RE.match(k.name) for k in EVENT_KINDS)
+
+
+class EventError(ValueError):
+    """An event that cannot be accepted; ``reason`` is short and machine-sortable."""
+
+    def __init__(self, reason: str, detail: str) -> None:
+        super().__init__(f"{reason}: {detail}")
+        self.reason = reason
+        self.detail = detail
+
+
+def event_kind(name: str) -> EventKind:
+    kind = _BY_NAME.get(name)
+    if kind is None:
+        raise EventError("unknown-event-kind", f"event kind {name!r} is not registered")
+    return kind
+
+
+class Event(msgspec.Struct, frozen=True, array_like=True):
+    """One event as a producer builds it: ``attrs`` is the registered struct of ``kind``."""
+
+    device: str
+    kind: str
+    ts: int
+    attrs: msgspec.Struct
+
+    def __post_init__(self) -> None:
+        expected = event_kind(self.kind).attrs
+        if type(self.attrs) is not expected:
+            raise EventError(
+                "event-attrs", f"{self.kind} takes {expected.__name__}, not {type(self.attrs).__name__}"
+            )
+
+    @property
+    def urgent(self) -> bool:
+        return event_kind(self.kind).urgent
+
+
+class WireEvent(msgspec.Struct, frozen=True, array_like=True, forbid_unknown_fields=True):
+    """An event as it arrives: the envelope validated, ``attrs`` still undecoded."""
+
+    device: Name
+    kind: KindName
+    ts: Nanos
+    attrs: msgspec.Raw
+
+
+_json_dec: dict[type, msgspec.json.Decoder[msgspec.Struct]] = {}
+_mp_dec: dict[type, msgspec.msgpack.Decoder[msgspec.Struct]] = {}
+
+
+def _decode_attrs(attrs: type[msgspec.Struct], raw: msgspec.Raw, json: bool) -> msgspec.Struct:
+    if json:
+        jdec = _json_dec.get(attrs)
+        if jdec is None:
+            jdec = _json_dec[attrs] = msgspec.json.Decoder(attrs)
+        return jdec.decode(raw)
+    mdec = _mp_dec.get(attrs)
+    if mdec is None:
+        mdec = _mp_dec[attrs] = msgspec.msgpack.Decoder(attrs)
+    return mdec.decode(raw)
+
+
+def decode_event(wire: WireEvent, *, json: bool = False) -> Event:
+    """The typed event of ``wire`` (whose attrs are JSON when ``json``, else MessagePack)."""
+    if not valid_name(wire.device):
+        raise EventError("event-device", f"device name {wire.device!r} does not match {NAME_PATTERN!r}")
+    kind = event_kind(wire.kind)
+    try:
+        attrs = _decode_attrs(kind.attrs, wire.attrs, json)
+    except (msgspec.ValidationError, msgspec.DecodeError) as exc:
+        raise EventError("event-attrs", f"{wire.kind}: {exc}") from exc
+    return Event(wire.device, wire.kind, wire.ts, attrs)
