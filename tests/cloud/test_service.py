@@ -116,3 +116,46 @@ def test_cli_refuses_unsafe_settings(tmp_path: Path) -> None:
     )
     assert r.returncode == 2
     assert "without a token" in r.stderr
+
+
+async def test_service_stops_within_its_limit_while_the_database_refuses_every_write(
+    mosquitto: Mosquitto, tmp_path: Path
+) -> None:
+    """SIGTERM's path (the stop event) while the BOH core keeps failing: the service stops in
+    well under ``shutdown_timeout_s`` and the message stays unacknowledged; /health says why."""
+    import sqlalchemy as sa
+
+    from tests.cloud.boh.faults import FailStatements
+
+    settings = CloudSettings(
+        broker_url=mosquitto.url,
+        client_id=unique("svc"),
+        tsdb_url=f"sqlite:///{tmp_path}/ts.db",
+        database_url=f"sqlite:///{tmp_path}/boh.db",
+        api_port=0,
+        shutdown_timeout_s=10,
+        stall_after_s=0.5,
+        auto_register_gateways=True,  # no catalog: about the failing database, not registry trust
+    )
+    service = CloudService(settings)
+    stop = asyncio.Event()
+    task = asyncio.create_task(service.run(stop))
+    async with asyncio.timeout(30):
+        await service.ready.wait()
+    assert service.worker is not None
+    async with asyncio.timeout(15):
+        await service.worker.connected.wait()
+    FailStatements(service.core, "INSERT INTO gateways", sa.exc.OperationalError, times=10**9)
+    await publish(mosquitto, [(readings_topic(g), encode(make_batch(g, 1, 5))) for g in [unique("gw")]])
+    await until(lambda: service.stats().get("apply_retries", 0) >= 3, what="failing BOH calls")
+    await until(lambda: len(service.stats().get("problems", [])) >= 1, what="the stall reported")
+    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{service.api_port}") as http:
+        r = await http.get("/api/v1/health")
+    assert r.status_code == 503
+    assert any("BOH core calls have failed" in p for p in r.json()["ingest_problems"])
+    started = time.monotonic()
+    stop.set()
+    async with asyncio.timeout(20):
+        assert await task == 0
+    assert time.monotonic() - started < 3.0, "stopped without waiting for the shutdown time limit"
+    assert service.worker.stats.mqtt_acks == 0, "what was not applied stays unacknowledged"

@@ -70,9 +70,47 @@ def test_unsafe_or_wrong_values_are_refused(kwargs: dict[str, object], match: st
 
 
 def test_public_bind_with_a_token_is_allowed() -> None:
-    s = CloudSettings(api_host="0.0.0.0", api_token="x" * 32)
+    token = "q8Zt3mWk1vYp9rLs2NcX7bHf4DgJ6aEu"
+    s = CloudSettings(api_host="0.0.0.0", api_token=token)
     assert s.api_token is not None
-    assert "x" * 32 not in repr(s)
+    assert token not in repr(s)
+
+
+@pytest.mark.parametrize(
+    "token",
+    [
+        "aaaaaaaaaaaaaaaa",
+        "abcdefghijklmnop",
+        "1234567890123456",
+        "passwordpassword",
+        "Password12345678",
+        "changeme-changeme-changeme",
+        "abababababababababababab",
+        "acacacacacacacacacacacac",
+        "qwertyuiopasdfghjkl",
+    ],
+)
+def test_a_predictable_api_token_is_refused(token: str) -> None:
+    with pytest.raises(ValidationError, match="too predictable") as exc:
+        CloudSettings(api_host="0.0.0.0", api_token=token)
+    assert token not in str(exc.value), "the secret is never echoed"
+
+
+def test_generated_tokens_are_accepted() -> None:
+    import secrets
+
+    for _ in range(200):
+        for token in (secrets.token_urlsafe(32), secrets.token_hex(16), secrets.token_urlsafe(16)):
+            assert CloudSettings(api_host="0.0.0.0", api_token=token).api_token is not None, token
+
+
+def test_a_refused_setting_never_echoes_a_secret() -> None:
+    with pytest.raises(ValidationError) as exc:
+        CloudSettings(
+            broker_url="http://ops:s3cret-broker-pw@mqtt.example.com", api_token="hunter2hunter2hunter2"
+        )
+    assert "s3cret-broker-pw" not in str(exc.value)
+    assert "hunter2hunter2hunter2" not in str(exc.value)
 
 
 @pytest.mark.parametrize(

@@ -138,3 +138,20 @@ def test_acks_results_and_commands_beyond_int64_or_their_lengths_are_refused(
     with pytest.raises(PayloadError) as exc:
         decode(_json(fields))  # type: ignore[operator]
     assert exc.value.reason == "schema"
+
+
+@pytest.mark.parametrize(
+    ("decode", "fields"),
+    [
+        (decode_status, {"gateway": "gw-1", "state": "online", "ts": T0, "version": "1.0\x00"}),
+        (decode_status, {"gateway": "gw-1", "state": "online", "ts": T0, "site": "\x00"}),
+        (decode_result, {"gateway": "gw-1", "id": "c\x001", "command": "tare", "ok": True, "ts": T0}),
+        (decode_result, {"gateway": "gw-1", "id": "c1", "command": "tare", "ok": False, "ts": T0, "detail": "a\x00"}),
+        (decode_batch, {"gateway": "gw-1", "seq": 1, "sent": T0, "readings": [["d", "m", T0, 1.0]], "site": "s\x00"}),
+    ],
+)  # fmt: skip
+def test_text_a_database_cannot_hold_is_refused(decode: object, fields: dict[str, object]) -> None:
+    """PostgreSQL text cannot contain NUL: such a string is refused by the contract."""
+    with pytest.raises(PayloadError) as exc:
+        decode(_json(fields))  # type: ignore[operator]
+    assert exc.value.reason == "schema"

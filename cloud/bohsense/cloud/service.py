@@ -18,7 +18,7 @@ import signal
 from collections.abc import Iterator
 from typing import Any
 
-from bohsense.cloud.ingest import Backoff, IngestWorker
+from bohsense.cloud.ingest import Backoff, ClientIdInUse, IngestWorker
 from bohsense.cloud.scheduler import Scheduler
 from bohsense.cloud.settings import CloudSettings
 from bohsense.cloud.tsdb import StorageUnavailable, TimeSeriesStore, open_store
@@ -164,7 +164,8 @@ class CloudService:
                 if exc is None and stop.is_set():
                     continue  # it saw the stop first
                 log.error("%s ended unexpectedly: %r", task.get_name(), exc)
-                exit_code = 1
+                # another worker holds this client id: a configuration error, restarting cannot fix it
+                exit_code = 2 if isinstance(exc, ClientIdInUse) else 1
             stop.set()
             self.server.should_exit = True
             pending = [t for t in (worker_task, api_task, scheduler_task) if not t.done()]

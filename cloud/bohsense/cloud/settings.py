@@ -11,18 +11,28 @@ from __future__ import annotations
 import ipaddress
 import os
 import re
+import socket
 from pathlib import Path
 from typing import Any
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from bohsense.cloud._secrets import token_weakness
 from bohsense.cloud.ingest import IngestConfig, parse_broker_url
 
 __all__ = ["CloudSettings"]
 
 _TSDB_SCHEMES = ("sqlite", "influx1", "influx1s", "http", "https", "influx2", "influx2s")
 _GROUP_RE = re.compile(r"^[A-Za-z0-9_.\-]{1,64}$")
+
+
+def default_client_id(api_port: int) -> str:
+    """``bohsense-cloud-<host>-<api port>``: two workers on one host need two API ports, so
+    the id is unique per worker, and a worker restarted with the same settings gets its
+    persistent session back."""
+    host = re.sub(r"[^A-Za-z0-9_.\-]", "-", socket.gethostname())[:64] or "host"
+    return f"bohsense-cloud-{host}-{api_port}"
 
 
 def _is_local(host: str) -> bool:
@@ -35,6 +45,7 @@ def _is_local(host: str) -> bool:
 
 
 class CloudSettings(BaseSettings):
+    # errors never echo their input: it can hold the API token or the broker password
     model_config = SettingsConfigDict(
         env_prefix="BOHSENSE_CLOUD_", extra="forbid", frozen=True, hide_input_in_errors=True
     )
@@ -43,7 +54,13 @@ class CloudSettings(BaseSettings):
     mqtt_protocol: int = Field(
         5, description="5 (MQTT 5) or 4 (MQTT 3.1.1, e.g. for the embedded demo broker)"
     )
-    client_id: str = Field("bohsense-cloud-ingest", min_length=1, max_length=128)
+    client_id: str | None = Field(
+        None,
+        min_length=1,
+        max_length=128,
+        description="MQTT client id of this worker's persistent session; default bohsense-cloud-<host>-<api port>,"
+        " unique per worker and stable across its restarts",
+    )
     shared_group: str | None = Field(None, description="subscribe as $share/<group>/… to split the fleet")
     tsdb_url: str = Field("sqlite:///var/bohsense-tsdb.db", description="see bohsense.cloud.tsdb.open_store")
     database_url: str = Field("sqlite:///var/bohsense-cloud.db", description="SQLAlchemy URL of the BOH core")
@@ -164,8 +181,9 @@ class CloudSettings(BaseSettings):
     @model_validator(mode="after")
     def _safe(self) -> CloudSettings:
         token = self.api_token.get_secret_value() if self.api_token is not None else None
-        if token is not None and len(token.strip()) < 16:
-            raise ValueError("api_token must be at least 16 characters (set BOHSENSE_CLOUD_API_TOKEN)")
+        weakness = token_weakness(token) if token is not None else None
+        if weakness is not None:
+            raise ValueError(f"{weakness} (BOHSENSE_CLOUD_API_TOKEN)")
         if token is None and not _is_local(self.api_host):
             raise ValueError(
                 f"refusing to serve the API on {self.api_host} without a token:"
@@ -179,7 +197,7 @@ class CloudSettings(BaseSettings):
         return IngestConfig(
             broker_url=self.broker_url,
             mqtt_protocol=self.mqtt_protocol,
-            client_id=self.client_id,
+            client_id=self.client_id or default_client_id(self.api_port),
             shared_group=self.shared_group,
             session_expiry_s=self.session_expiry_s,
             receive_maximum=self.receive_maximum,

@@ -70,14 +70,18 @@ Count = Annotated[int, msgspec.Meta(ge=0, le=INT64_MAX)]
 #: far in the future, negative, beyond 64 bits) rejects that reading alone and not its
 #: batch (the cloud checks it per reading); what a gateway may send is published as the range
 ReadingTime = Annotated[int, msgspec.Meta(extra_json_schema={"minimum": 0, "maximum": INT64_MAX})]
+#: text a database column can hold: no NUL character (PostgreSQL text refuses it)
+NO_NUL = r"^[^\x00]*$"
 #: a site id (the ``sites`` table's key)
-SiteId = Annotated[str, msgspec.Meta(max_length=64)]
+SiteId = Annotated[str, msgspec.Meta(max_length=64, pattern=NO_NUL)]
 #: a short free text kept in a 64-character column (a software version, a reason)
-Short = Annotated[str, msgspec.Meta(max_length=64)]
+Short = Annotated[str, msgspec.Meta(max_length=64, pattern=NO_NUL)]
+#: an id chosen by the cloud (a command's)
+CommandId = Annotated[str, msgspec.Meta(min_length=1, max_length=64, pattern=NO_NUL)]
 #: command arguments: a few named scalars, each within what a JSON column and a person can use
-ArgName = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+ArgName = Annotated[str, msgspec.Meta(min_length=1, max_length=64, pattern=NO_NUL)]
 ArgValue = (
-    Annotated[str, msgspec.Meta(max_length=1024)]
+    Annotated[str, msgspec.Meta(max_length=1024, pattern=NO_NUL)]
     | Annotated[int, msgspec.Meta(ge=-INT64_MAX - 1, le=INT64_MAX)]
     | float
     | bool
@@ -171,7 +175,7 @@ class GatewayCommand(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 
     gateway: GatewayId
     command: Name
-    id: Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+    id: CommandId
     ts: Nanos
     args: Annotated[dict[ArgName, ArgValue], msgspec.Meta(max_length=MAX_COMMAND_ARGS)] = {}
     v: Literal[1] = 1
@@ -186,10 +190,10 @@ class CommandResult(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """
 
     gateway: GatewayId
-    id: Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
-    command: Annotated[str, msgspec.Meta(max_length=128)]
+    id: CommandId
+    command: Annotated[str, msgspec.Meta(max_length=128, pattern=NO_NUL)]
     ok: bool
     ts: Nanos
-    reason: Annotated[str, msgspec.Meta(max_length=64)] = ""
-    detail: Annotated[str, msgspec.Meta(max_length=1024)] = ""
+    reason: Short = ""
+    detail: Annotated[str, msgspec.Meta(max_length=1024, pattern=NO_NUL)] = ""
     v: Literal[1] = 1

@@ -325,6 +325,28 @@ def test_the_api_on_postgresql(client: TestClient, core: BohCore) -> None:
     assert client.get(f"{V1}/summary").json()["replenishment_proposals"] == 1
 
 
+def test_an_apply_failed_item_is_reapplied_through_the_api(client: TestClient, core: BohCore) -> None:
+    import msgspec
+
+    from bohsense.contracts.codec import encode
+
+    b = batch(1)
+    core.apply_batches([msgspec.structs.replace(b, readings=[])])  # its seq recorded when it was set aside
+    core.quarantine([QuarantineItem(f"bohsense/v1/gw/{GW}/readings", encode(b), "apply-failed", "x", T0, GW)])
+    core.quarantine([QuarantineItem(f"bohsense/v1/gw/{GW}/readings", b"\x00", "malformed", "x", T0, GW)])
+    bad, failed = [q["id"] for q in client.get(f"{V1}/quarantine").json()]
+    r = client.post(f"{V1}/quarantine/{failed}/reapply", json={"actor": "ops"})
+    assert (r.status_code, r.json()) == (200, {"id": failed, "ok": True, "what": "batch seq 1 (1 readings)"})
+    assert b.readings[0].device in [d.device for d in core.list_devices(gateway=GW)]
+    r = client.post(f"{V1}/quarantine/{bad}/reapply", json={})
+    assert r.status_code == 409
+    assert "only 'apply-failed' items" in r.json()["detail"]
+    assert (
+        client.post(f"{V1}/quarantine/{failed}/reapply", json={}).status_code == 404
+    )  # it left the quarantine
+    assert client.post(f"{V1}/quarantine/{bad}/reapply", json={"zz": 1}).status_code == 422
+
+
 @pytest.mark.parametrize("core", ["sqlite", "postgresql"], indirect=True)
 @pytest.mark.parametrize(
     ("path", "loc"),

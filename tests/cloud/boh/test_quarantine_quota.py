@@ -59,3 +59,14 @@ def test_each_gateway_has_a_quota_and_what_is_over_it_is_counted(db_url: str) ->
     assert counts == {"gw-a": 6, "gw-b": 1}
     assert [q.detail for q in core.list_quarantine(gateway="gw-a", reason="malformed")][-1] == "item 0"
     core.close()
+
+
+def test_text_with_nul_is_kept_readably(db_url: str) -> None:
+    """PostgreSQL text cannot hold NUL; a reject's topic or detail may carry one."""
+    core = BohCore(db_url)
+    core.migrate()
+    core.quarantine([QuarantineItem("weird/\x00topic", b"\x00", "topic", "bad \x00 detail", T0, "")])
+    (q,) = core.list_quarantine()
+    assert (q.topic, q.detail) == ("weird/\\x00topic", "bad \\x00 detail")
+    assert core.quarantine_payload(q.id) == b"\x00"
+    core.close()

@@ -4,6 +4,8 @@ once the fault is gone, through the core and through ``bohsense cloud quarantine
 from __future__ import annotations
 
 import json
+import logging
+from collections.abc import Iterator
 
 import msgspec
 import pytest
@@ -57,6 +59,17 @@ def test_a_quarantined_status_is_recorded(core: BohCore) -> None:
     assert (core.get_gateway(GW).state, core.get_gateway(GW).version) == ("online", "2.0")
 
 
+@pytest.fixture
+def root_logging() -> Iterator[None]:
+    """``main`` configures the root logger for a process; give the test session's back after."""
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
+
+
+@pytest.mark.usefixtures("root_logging")
 def test_the_cli_reapplies_by_reason_and_gateway(
     core: BohCore, db_url: str, capsys: pytest.CaptureFixture[str]
 ) -> None:

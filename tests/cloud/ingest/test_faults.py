@@ -190,3 +190,23 @@ async def test_a_stop_is_honoured_while_the_database_keeps_failing(
         await task
     assert time.monotonic() - started < 2.0
     assert worker.stats.mqtt_acks == 0, "what was not applied stays unacknowledged"
+
+
+class QuarantineBug(MemoryApplier):
+    """An applier whose quarantine always fails for the data (never the database's fault)."""
+
+    def quarantine(self, items: Sequence[QuarantineItem]) -> int:
+        raise ValueError("cannot store this")
+
+
+async def test_a_reject_that_cannot_be_quarantined_is_counted_and_does_not_stall(
+    own_mosquitto: Mosquitto, store: TimeSeriesStore
+) -> None:
+    applier, gw = QuarantineBug(), unique("gw")
+    async with running(store, applier, config(own_mosquitto, unique("ingest"))) as worker:
+        await publish(
+            own_mosquitto, [(readings_topic(gw), b"\x00junk"), *as_messages([make_batch(gw, 1, 5)])]
+        )
+        await until(lambda: worker.stats.mqtt_acks == 2, what="both acknowledged")
+        assert worker.stats.quarantine_failed == 1
+    assert applier.seqs(gw) == {1}

@@ -88,3 +88,20 @@ async def test_a_stalled_pipeline_is_reported_with_its_age(own_mosquitto: Mosqui
         assert worker.problems() == []
         assert worker.stats.oldest_unacked_ns == 0
     await store.close()
+
+
+async def test_the_broker_password_never_reaches_the_log(
+    own_mosquitto: Mosquitto, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    store = open_store(f"sqlite:///{tmp_path}/ts.db")
+    await store.setup()
+    url = f"mqtt://ops:pw-s3cret-x@127.0.0.1:{own_mosquitto.port}"
+    caplog.set_level("DEBUG")
+    async with running(
+        store, MemoryApplier(), config(own_mosquitto, unique("ingest"), broker_url=url)
+    ) as worker:
+        assert worker.stats.subscribed
+    logged = caplog.text + " ".join(str(r.__dict__) for r in caplog.records)
+    assert "pw-s3cret-x" not in logged
+    assert f"127.0.0.1:{own_mosquitto.port}" in logged, "the broker is named"
+    await store.close()

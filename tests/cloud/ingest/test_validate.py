@@ -166,3 +166,12 @@ def test_an_unrepresentable_time_rejects_its_reading_not_the_batch(bad_ts: int) 
     assert f"event time {bad_ts}" in q.detail
     # the reading is kept as it came (in JSON when MessagePack cannot hold its number)
     assert decode_batch(q.payload).readings == [Reading("d", "temp_c", bad_ts, 1.0)]
+
+
+def test_a_status_from_the_future_is_clamped_to_the_skew_allowance() -> None:
+    far = GatewayStatus(gateway="gw-1", state="online", ts=2**63 - 1)
+    out = check_message(status_topic("gw-1"), encode(far), NOW, FUTURE)
+    assert out.status is not None
+    assert out.status.ts == NOW + FUTURE
+    near = GatewayStatus(gateway="gw-1", state="online", ts=NOW + 5)
+    assert check_message(status_topic("gw-1"), encode(near), NOW, FUTURE).status == near

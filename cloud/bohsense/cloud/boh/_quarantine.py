@@ -30,14 +30,19 @@ DEFAULT_QUOTA = 10_000
 KEEP_WHOLE = frozenset({"apply-failed", "unknown-gateway"})
 
 
+def _text(s: str) -> str:
+    """Text any column holds: PostgreSQL refuses NUL, which a topic or a detail may carry."""
+    return s.replace("\x00", "\\x00")
+
+
 def _row(item: QuarantineItem) -> dict[str, Any]:
     payload = item.payload
     kept = payload if item.reason in KEEP_WHOLE else payload[:KEEP_BYTES]
     return {
-        "topic": item.topic,
-        "gateway": item.gateway[:64],
-        "reason": item.reason[:32],
-        "detail": item.detail,
+        "topic": _text(item.topic),
+        "gateway": _text(item.gateway[:64]),
+        "reason": _text(item.reason[:32]),
+        "detail": _text(item.detail),
         "payload": kept,
         "payload_size": len(payload),
         "payload_sha256": hashlib.sha256(payload).hexdigest(),
@@ -48,7 +53,7 @@ def _row(item: QuarantineItem) -> dict[str, Any]:
 def store_quarantine(conn: Connection, items: Sequence[QuarantineItem], quota: int) -> int:
     """Insert what the quota allows of ``items``; return how many were stored."""
     c = QuarantineRow.__table__.c
-    gateways = sorted({i.gateway[:64] for i in items if i.reason not in KEEP_WHOLE})
+    gateways = sorted({_text(i.gateway[:64]) for i in items if i.reason not in KEEP_WHOLE})
     held: dict[str, int] = {}
     if gateways:
         counted = (

@@ -8,7 +8,7 @@
 """
 
 from bohsense.cloud.ingest._config import BrokerAddress, IngestConfig, parse_broker_url
-from bohsense.cloud.ingest._health import SubscriptionRefused, check_granted, pipeline_problems
+from bohsense.cloud.ingest._health import ClientIdInUse, SubscriptionRefused, check_granted, pipeline_problems
 from bohsense.cloud.ingest._stats import IngestStats
 from bohsense.cloud.ingest._validate import Checked, check_message
 from bohsense.cloud.ingest._worker import CommandNotSent, IngestWorker
@@ -18,6 +18,7 @@ __all__ = [
     "Backoff",
     "BrokerAddress",
     "Checked",
+    "ClientIdInUse",
     "CommandNotSent",
     "IngestConfig",
     "IngestStats",

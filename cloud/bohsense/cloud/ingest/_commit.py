@@ -123,7 +123,7 @@ class Committer:
             stats.quarantine_dropped_by_reason[item.reason] += 1
         if not kept:
             return
-        stored = await self.retry(lambda: self.applier.quarantine(kept), "quarantining")
+        stored = await self._store_quarantine(kept)
         stats.quarantine_over_quota += len(kept) - stored
         stats.quarantined += len(kept)
         for item in kept:
@@ -149,6 +149,27 @@ class Committer:
             else:
                 self._succeeded()
                 return found
+            await self.pause(backoff)
+
+    async def _store_quarantine(self, items: list[QuarantineItem]) -> int:
+        """``applier.quarantine``, retried while the core is unavailable; given up (logged,
+        counted as ``quarantine_failed``) after a few failures of another kind, so that a
+        reject the database cannot hold never stalls the pipeline."""
+        backoff, failures = self._backoff(), 0
+        while True:
+            try:
+                stored = await asyncio.to_thread(self.applier.quarantine, items)
+            except Exception as exc:
+                failures += 1
+                self._failed(exc, "quarantining")
+                if failures >= ATTEMPTS_BEFORE_ISOLATING and not transient(exc):
+                    log.exception("rejects could not be quarantined; they are counted and dropped")
+                    self.stats.quarantine_failed += len(items)
+                    self._succeeded()
+                    return len(items)
+            else:
+                self._succeeded()
+                return stored
             await self.pause(backoff)
 
     # -- batches ---------------------------------------------------------------------------

@@ -16,9 +16,36 @@ from paho.mqtt.reasoncodes import ReasonCode
 
 from bohsense.cloud.ingest._stats import IngestStats
 
-__all__ = ["REQUIRED_QOS", "SubscriptionRefused", "check_granted", "pipeline_problems"]
+__all__ = [
+    "REQUIRED_QOS",
+    "SESSION_TAKEN_OVER",
+    "ClientIdInUse",
+    "SubscriptionRefused",
+    "check_granted",
+    "pipeline_problems",
+    "taken_over",
+]
 
 REQUIRED_QOS = 1
+#: a connection closed this soon after subscribing counts as a short session
+SHORT_SESSION_S = 2.0
+#: short sessions in a row that suggest another client with the same client id
+SHORT_SESSIONS_CLASH = 3
+#: MQTT 5 DISCONNECT reason: another client connected with this client id
+SESSION_TAKEN_OVER = 0x8E
+
+
+class ClientIdInUse(RuntimeError):
+    """Another client connected with this worker's client id and took over its session.
+
+    Reconnecting would take the session back, and the other client would take it again:
+    the worker stops instead (a configuration error: give every worker its own id)."""
+
+
+def taken_over(exc: BaseException | None) -> bool:
+    """Whether a disconnect was the broker's "session taken over" (MQTT 5)."""
+    rc = getattr(exc, "rc", None)
+    return isinstance(rc, ReasonCode) and rc.value == SESSION_TAKEN_OVER
 
 
 class SubscriptionRefused(aiomqtt.MqttError):
@@ -45,9 +72,17 @@ def check_granted(topic_filter: str, granted: Sequence[int | ReasonCode]) -> Non
         )
 
 
-def pipeline_problems(stats: IngestStats, now_ns: int, stall_after_s: float) -> list[str]:
+def pipeline_problems(
+    stats: IngestStats, now_ns: int, stall_after_s: float, client_id: str = ""
+) -> list[str]:
     """Why the pipeline is not working, for ``/health`` (empty when it is)."""
     problems: list[str] = []
+    steady = stats.connected_since_ns and now_ns - stats.connected_since_ns > 2 * SHORT_SESSION_S * 1e9
+    if stats.short_sessions >= SHORT_SESSIONS_CLASH and not steady:
+        problems.append(
+            f"the broker closed the connection right after it was made {stats.short_sessions} times in a row:"
+            f" another client uses client id {client_id!r}? (give every worker its own client id)"
+        )
     if not stats.subscribed:
         why = stats.subscription_error or "not connected to the broker yet"
         problems.append(f"not subscribed: {why}")

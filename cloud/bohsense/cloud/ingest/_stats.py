@@ -25,6 +25,7 @@ class IngestStats:
     quarantined_by_reason: Counter[str] = field(default_factory=Counter)
     quarantine_dropped: int = 0  # rejects not kept: over their gateway's rate (counted, acknowledged)
     quarantine_dropped_by_reason: Counter[str] = field(default_factory=Counter)
+    quarantine_failed: int = 0  # rejects the BOH core failed to store for their data (logged, dropped)
     quarantine_over_quota: int = 0  # rejects the BOH core did not keep: their gateway's quota is full
     batches_rejected_settled: int = 0  # batches rejected whole whose seq was settled (and acknowledged)
     storage_retries: int = 0  # writes retried because the store was unavailable
@@ -39,6 +40,8 @@ class IngestStats:
     storage_down: bool = False
     subscribed: bool = False  # every subscription granted at QoS 1 on the current connection
     subscription_error: str = ""  # why the last subscription failed (empty once one succeeds)
+    connected_since_ns: int = 0  # wall time the current connection subscribed; 0: not connected
+    short_sessions: int = 0  # connections in a row the broker closed soon after they subscribed
     oldest_unacked_ns: int = 0  # wall time the oldest message still unacknowledged arrived; 0: none
 
     def as_dict(self) -> dict[str, Any]:

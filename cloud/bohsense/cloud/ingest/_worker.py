@@ -3,8 +3,10 @@
 Flow of one micro-batch (``_Chunk``)::
 
     broker ──QoS 1──▶ inbox ──collect (decode, check; ≤ N readings or T ms)──▶ chunk
-    chunk ──▶ store.write (retry while unavailable) ──▶ quarantine rejects ──▶
-              applier.apply_batches (thread) ──▶ PUBACK each message ──▶ CloudAck per gateway
+    chunk ──▶ new batches only (``StoreStage``) ──▶ store.write (retry while unavailable) ──▶
+              quarantine rejects ──▶ applier.apply_batches (thread; ``Committer``: retry while
+              the core is unavailable, isolate what the data breaks) ──▶ PUBACK each message
+              ──▶ CloudAck per gateway
 
 Three stages per connection, each its own task, chunks passing in order through queues:
 while the collector decodes and checks chunk N+2, chunk N+1 is written to the store and
@@ -33,21 +35,27 @@ import logging
 import socket
 import ssl
 import time
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, cast
 
 import aiomqtt
-import msgspec
 import paho.mqtt.client as paho
 
 from bohsense.cloud.ingest._commit import Committer, Stopping
 from bohsense.cloud.ingest._config import IngestConfig, parse_broker_url
-from bohsense.cloud.ingest._health import SubscriptionRefused, check_granted, pipeline_problems
+from bohsense.cloud.ingest._health import (
+    SHORT_SESSION_S,
+    ClientIdInUse,
+    SubscriptionRefused,
+    check_granted,
+    pipeline_problems,
+    taken_over,
+)
 from bohsense.cloud.ingest._stats import IngestStats
+from bohsense.cloud.ingest._store_stage import StoreStage
 from bohsense.cloud.ingest._validate import Checked, check_message
 from bohsense.cloud.ports import ApplyOutcome, BatchApplier, QuarantineItem, StatusRecorder
-from bohsense.cloud.tsdb import StorageRejected, StorageUnavailable, TimeSeriesStore
+from bohsense.cloud.tsdb import TimeSeriesStore
 from bohsense.contracts.backoff import Backoff
 from bohsense.contracts.codec import encode
 from bohsense.contracts.schema import CloudAck, CommandResult, GatewayCommand, GatewayStatus, ReadingBatch
@@ -55,7 +63,6 @@ from bohsense.contracts.topics import (
     ack_topic,
     cloud_subscriptions,
     cmd_topic,
-    readings_topic,
     result_topic,
     shared,
     status_topic,
@@ -119,14 +126,13 @@ class IngestWorker:
         self._broker = parse_broker_url(config.broker_url)
         self._client: aiomqtt.Client | None = None
         self._committer = Committer(applier, config, self.stats, asyncio.Event())
-        #: (gateway, seq) of batches written to the store whose chunk is not yet applied
-        self._unapplied: set[tuple[str, int]] = set()
+        self._storer = StoreStage(store, self._committer, self.stats)
         #: wall time of the first message of every chunk not yet acknowledged, oldest first
         self._unacked_since: collections.deque[int] = collections.deque()
 
     def problems(self) -> list[str]:
         """Why the pipeline is not working now (empty when it is): for ``/health``."""
-        return pipeline_problems(self.stats, time.time_ns(), self.config.stall_after_s)
+        return pipeline_problems(self.stats, time.time_ns(), self.config.stall_after_s, self.config.client_id)
 
     def send_command(self, cmd: GatewayCommand) -> None:
         """Queue ``cmd`` for its gateway (QoS 1); paho delivers it while connected.
@@ -178,12 +184,17 @@ class IngestWorker:
         """Consume until ``stop`` is set; reconnect with jittered backoff whenever the broker goes."""
         stop = stop if stop is not None else asyncio.Event()
         self._committer = Committer(self.applier, self.config, self.stats, stop)
+        self._storer = StoreStage(self.store, self._committer, self.stats)
         backoff = Backoff(self.config.reconnect_initial_s, self.config.reconnect_max_s)
         while not stop.is_set():
             try:
                 await self._session(stop, backoff)
             except* Stopping:
                 log.warning("stopped while retrying: what was not committed stays unacknowledged")
+            except* ClientIdInUse as group:
+                taken = _leaf(group)
+                log.error("%s", taken)
+                raise taken from None
             except* aiomqtt.MqttError as group:
                 self.stats.reconnects += 1
                 log.warning("broker connection lost: %s", "; ".join(str(e) for e in group.exceptions))
@@ -221,6 +232,7 @@ class IngestWorker:
                         log.error("%s; retrying after a while", exc)
                         raise
                 self.stats.subscribed, self.stats.subscription_error = True, ""
+                self.stats.connected_since_ns = time.time_ns()
                 backoff.reset()
                 self._client = client
                 self.connected.set()
@@ -235,9 +247,13 @@ class IngestWorker:
                     waker.cancel()
         finally:
             self.connected.clear()
+            since, self.stats.connected_since_ns = self.stats.connected_since_ns, 0
+            if since:  # it had subscribed: was it dropped soon after?
+                short = time.time_ns() - since < SHORT_SESSION_S * 1e9 and not stop.is_set()
+                self.stats.short_sessions = self.stats.short_sessions + 1 if short else 0
             self.stats.subscribed = False
             self._client = None
-            self._unapplied.clear()
+            self._storer.unapplied.clear()
             self._unacked_since.clear()
             self.stats.oldest_unacked_ns = 0
             self.stats.pending_messages = 0
@@ -247,9 +263,16 @@ class IngestWorker:
         await stop.wait()
         wake.set()
 
-    @staticmethod
-    def _check_connected(client: aiomqtt.Client) -> None:
-        if client._disconnected.done():
+    def _check_connected(self, client: aiomqtt.Client) -> None:
+        fut = client._disconnected
+        if fut.done():
+            if not fut.cancelled() and taken_over(fut.exception()):
+                raise ClientIdInUse(
+                    f"another MQTT client connected with client id {self.config.client_id!r} and took over"
+                    " this worker's session: give every worker its own client id (BOHSENSE_CLOUD_CLIENT_ID;"
+                    " the default is unique per host and API port) and let them share the load through a"
+                    " shared subscription (BOHSENSE_CLOUD_SHARED_GROUP)"
+                )
             raise aiomqtt.MqttError(
                 "disconnected from the broker; unacknowledged messages will be redelivered"
             )
@@ -335,7 +358,8 @@ class IngestWorker:
     ) -> None:
         while (chunk := await queue.get()) is not None:
             if chunk.batches:
-                chunk.batches = await self._store(client, chunk)
+                chunk.batches, rejected = await self._storer.write(chunk.batches)
+                chunk.quarantine.extend(rejected)
             await stored.put(chunk)
         await stored.put(None)
 
@@ -375,7 +399,7 @@ class IngestWorker:
             stats.command_results += await committer.record(
                 chunk.results, record_result, lambda m: result_topic(m.gateway)
             )
-        self._unapplied.difference_update((b.gateway, b.seq) for b in batches)
+        self._storer.applied(batches)
         self._check_connected(client)
         ack = client._client.ack
         for mid, qos in chunk.acks:
@@ -389,7 +413,10 @@ class IngestWorker:
         loop_now = asyncio.get_running_loop().time()
         stats.lag_ms = (loop_now - chunk.started) * 1000
         if batches:
-            stats.event_lag_ms = (time.time_ns() - max(b.sent for b in batches)) / 1e6
+            now = time.time_ns()  # a ``sent`` from the future (a wrong clock, a forgery) says nothing
+            newest = max((b.sent for b in batches if b.sent <= now), default=None)
+            if newest is not None:
+                stats.event_lag_ms = (now - newest) / 1e6
         if self.config.publish_acks and batches:
             self._publish_acks(client, {b.gateway for b in batches}, outcome)
 
@@ -411,84 +438,13 @@ class IngestWorker:
                 continue
             self.stats.acks_published += 1
 
-    async def _store(self, client: aiomqtt.Client, chunk: _Chunk) -> list[ReadingBatch]:
-        """Write the readings of the chunk's new batches; return the batches to apply (all of
-        them: the core counts the duplicates; those the store rejected emptied)."""
-        batches = chunk.batches
-        write = await self._new_batches(batches)
-        if not write:
-            return batches
-        try:
-            self.stats.readings_stored += await self._retry_storage(client, self._writer(write))
-            return batches
-        except StorageRejected as exc:
-            if len(write) == 1:
-                emptied = self._storage_rejected(write[0], exc, chunk)
-                return [emptied if b is write[0] else b for b in batches]
-        new = {id(b) for b in write}
-        kept: list[ReadingBatch] = []
-        for batch in batches:  # find the batch the store refuses; keep the others
-            if id(batch) not in new:
-                kept.append(batch)
-                continue
-            try:
-                self.stats.readings_stored += await self._retry_storage(client, self._writer([batch]))
-                kept.append(batch)
-            except StorageRejected as exc:
-                kept.append(self._storage_rejected(batch, exc, chunk))
-        return kept
 
-    async def _new_batches(self, batches: list[ReadingBatch]) -> list[ReadingBatch]:
-        """The batches whose readings may be written: the first of each (gateway, seq) that is
-        neither settled in the core nor written and waiting to be applied. A replay with other
-        content then changes the time series no more than it changes the BOH."""
-        pending, first = self._unapplied, {}
-        for b in batches:
-            key = (b.gateway, b.seq)
-            if key not in pending and key not in first:
-                first[key] = b
-        if not first:
-            return []
-        keys = list(first)
-        settled = await self._committer.settled(keys)
-        write = [b for key, b in first.items() if key not in settled]
-        pending.update((b.gateway, b.seq) for b in write)
-        return write
-
-    def _writer(self, batches: list[ReadingBatch]) -> Callable[[], Awaitable[int]]:
-        return lambda: self.store.write(batches)
-
-    @staticmethod
-    def _storage_rejected(batch: ReadingBatch, exc: StorageRejected, chunk: _Chunk) -> ReadingBatch:
-
-        chunk.quarantine.append(
-            QuarantineItem(
-                readings_topic(batch.gateway),
-                encode(batch),
-                "storage-rejected",
-                f"batch seq {batch.seq}: the time-series store refused it: {exc}",
-                time.time_ns(),
-                batch.gateway,
-            )
-        )
-        return msgspec.structs.replace(batch, readings=[])
-
-    async def _retry_storage(self, client: aiomqtt.Client, call: Callable[[], Awaitable[int]]) -> int:
-        backoff = Backoff(self.config.retry_initial_s, self.config.retry_max_s)
-        while True:
-            try:
-                written = await call()
-            except StorageUnavailable as exc:
-                self.stats.storage_retries += 1
-                if not self.stats.storage_down or self.stats.storage_retries % 20 == 0:
-                    log.warning("time-series store unavailable; holding messages: %s", exc)
-                self.stats.storage_down = True
-                await self._committer.pause(backoff)
-                continue
-            if self.stats.storage_down:
-                log.info("time-series store is back")
-                self.stats.storage_down = False
-            return written
+def _leaf(group: BaseExceptionGroup[ClientIdInUse]) -> ClientIdInUse:
+    first: BaseException = group
+    while isinstance(first, BaseExceptionGroup):
+        first = first.exceptions[0]
+    assert isinstance(first, ClientIdInUse)
+    return first
 
 
 def _wake_on_done(fut: asyncio.Future[None], wake: asyncio.Event) -> None:

@@ -1,4 +1,5 @@
-"""GET /audit, GET /quarantine (items without payloads), GET /quarantine/{id}/payload, GET /summary."""
+"""GET /audit, GET /quarantine (items without payloads), GET /quarantine/{id}/payload,
+POST /quarantine/{id}/reapply, GET /summary."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from typing import Any
 
 from fastapi import APIRouter, HTTPException, Response, status
 from fastapi.concurrency import run_in_threadpool
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from ...boh import NotFound
 from .._common import Id, Limit, Name, Offset
@@ -98,6 +99,38 @@ async def quarantine_payload(core: CoreDep, quarantine_id: Id) -> Response:
         media_type="application/octet-stream",
         headers={"X-Payload-Size": str(item.payload_size), "X-Payload-Sha256": item.payload_sha256},
     )
+
+
+class ReapplyBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    actor: str = Field(
+        default="api", min_length=1, max_length=64, description="who re-applies (recorded in the audit log)"
+    )
+
+
+class Reapplied(BaseModel):
+    id: int
+    ok: bool
+    what: str
+
+
+@router.post(
+    "/quarantine/{quarantine_id}/reapply",
+    response_model=Reapplied,
+    responses={
+        404: {"description": "no quarantine item with that id"},
+        409: {"description": "the item cannot be re-applied (not apply-failed, or it failed again)"},
+    },
+)
+async def reapply_quarantined(core: CoreDep, quarantine_id: Id, body: ReapplyBody) -> Reapplied:
+    """Apply an ``apply-failed`` item again (once its cause is fixed); it leaves the quarantine."""
+    try:
+        (result,) = await run_in_threadpool(core.reapply_quarantined, [quarantine_id], actor=body.actor)
+    except NotFound as exc:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no quarantine item with id {quarantine_id}") from exc
+    if not result.ok:
+        raise HTTPException(status.HTTP_409_CONFLICT, result.what)
+    return Reapplied(id=result.id, ok=result.ok, what=result.what)
 
 
 class Summary(BaseModel):
