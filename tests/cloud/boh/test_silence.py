@@ -70,6 +70,7 @@ def test_a_silent_gateway_opens_one_alert_and_its_data_returning_resolves_it(
     assert (alert.asset_id, alert.site, alert.severity) == (None, SITE, "major")
     assert alert.evidence["last_heard_ns"] == T0
     assert alert.evidence["timeout_s"] == GW_S
+    assert alert.evidence["gateway_state"] == "unknown"  # it never sent a status
 
     timed.apply_batches([batch(2, [units(LANE_A, DEV_S + 100, 10)])])  # data returns
     assert sweep(timed) == (0, 1)

@@ -69,6 +69,8 @@ class Heard:
     timeout_ns: int  # 0: never silent
     #: a device's silence is measured against the newest reading of its gateway's devices
     reference_ns: int = 0
+    #: a gateway's last reported state (online / offline / lost), for the evidence
+    state: str = ""
 
     @property
     def subject(self) -> str:
@@ -129,11 +131,12 @@ def _subjects(conn: Connection, gateway_timeout_ns: int, device_timeout_ns: int)
     )
     out: list[Heard] = []
     sites: dict[str, str] = {}
-    for gw, site, last_status in conn.execute(select(Gateway.id, Gateway.site, Gateway.last_status_ns)):
+    gateways = conn.execute(select(Gateway.id, Gateway.site, Gateway.last_status_ns, Gateway.state))
+    for gw, site, last_status, state in gateways:
         sites[gw] = site
         last = max(last_status or 0, newest.get(gw) or 0)
         if last:
-            out.append(Heard(GATEWAY_SILENT, gw, "", site, None, last, gateway_timeout_ns))
+            out.append(Heard(GATEWAY_SILENT, gw, "", site, None, last, gateway_timeout_ns, state=state))
     devices = conn.execute(
         select(Device.gateway, Device.device, Device.asset_id, Device.last_seen_ns).where(
             Device.kind != "unknown", Device.last_seen_ns.is_not(None)
@@ -166,6 +169,8 @@ def _evidence(h: Heard, now: int) -> dict[str, Any]:
     }
     if h.device:
         evidence["device"] = h.device
+    else:  # a clean goodbye (offline) or a last will (lost) tells the technician why
+        evidence["gateway_state"] = h.state
     return evidence
 
 
