@@ -338,6 +338,7 @@ def test_the_api_on_postgresql(client: TestClient, core: BohCore) -> None:
         (f"/work-orders?alert_id={2**63}", ["query", "alert_id"]),
         (f"/audit?offset={2**70}", ["query", "offset"]),
         ("/alerts/0", ["path", "alert_id"]),
+        (f"/quarantine/{2**31}/payload", ["path", "quarantine_id"]),
     ],
 )
 def test_integers_beyond_a_column_are_refused_with_the_reason(
