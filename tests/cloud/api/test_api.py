@@ -380,3 +380,13 @@ def test_errors_have_one_shape(client: TestClient) -> None:
         assert isinstance(body["detail"], str), r.text
         assert body["detail"], r.text
         assert isinstance(body["errors"], list)
+
+
+@pytest.mark.parametrize("core", ["sqlite", "postgresql"], indirect=True)
+def test_a_nul_in_a_body_or_path_is_refused_not_a_server_error(client: TestClient) -> None:
+    r = client.put(f"{V1}/catalog/gateways/gw-x", json={"site": "\x00"})
+    assert r.status_code == 422, r.text
+    assert "NUL" in r.json()["detail"]
+    r = client.put(f"{V1}/catalog/sites/a%00b", json={"name": "x"})
+    assert r.status_code == 422, r.text
+    assert r.json()["errors"][0]["loc"] == ["path", "site_id"]

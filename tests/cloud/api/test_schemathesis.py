@@ -26,8 +26,8 @@ from bohsense.contracts.schema import GatewayCommand, GatewayStatus
 
 from ..boh.factory import DURATION_S, GW, LANE_A, LIMIT, T0, batch, catalog, units, vib
 
-#: examples per operation and mode: ~26 operations x 2 modes x this is ~30 s per database here
-EXAMPLES = 40
+#: examples per operation and mode: ~50 operations x 2 modes x this is ~45 s per database here
+EXAMPLES = 25
 TOKEN = "schemathesis-token-0123456789"
 #: operations with rules across parameters or entries that a schema cannot state (start
 #: before end, a range within the limit, a catalog entry naming a site or SKU that exists,
