@@ -19,6 +19,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "run",
         help="run ingest and the HTTP API until SIGTERM",
         description="Settings come from BOHSENSE_CLOUD_* environment variables; flags override them.",
+        epilog="Exit codes: 0 stopped cleanly; 1 a part failed while running; 2 invalid settings or"
+        " catalog (restarting will not help); 3 cannot start: the API cannot listen on its address.",
     )
     run.add_argument(
         "--broker", metavar="URL", help="MQTT broker, mqtt://host:port (BOHSENSE_CLOUD_BROKER_URL)"
@@ -47,7 +49,7 @@ def _run(args: argparse.Namespace) -> int:
 
     from pydantic import ValidationError
 
-    from bohsense.cloud.service import CloudService
+    from bohsense.cloud.service import EXIT_CONFIG, CloudService
     from bohsense.cloud.settings import CloudSettings
 
     overrides: dict[str, Any] = {
@@ -67,7 +69,7 @@ def _run(args: argparse.Namespace) -> int:
         settings = CloudSettings(**overrides)
     except ValidationError as exc:
         print(f"bohsense cloud run: invalid settings:\n{exc}", file=sys.stderr)
-        return 2
+        return EXIT_CONFIG
     return asyncio.run(CloudService(settings).run(install_signal_handlers=True))
 
 

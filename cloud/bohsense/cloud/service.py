@@ -7,6 +7,21 @@ set (or SIGTERM / SIGINT when ``install_signal_handlers``). Shutdown is
 graceful with a time limit: the API stops accepting, the worker commits what it has
 collected (anything not committed stays unacknowledged at the broker), then both are
 cancelled if they overrun ``shutdown_timeout_s``.
+
+Start-up order: the API's socket is bound first, so a port clash stops the start before
+anything is opened or ingested; the worker starts once the API serves. ``run`` returns
+the process exit code:
+
+====  ======================================================================  =========
+code  meaning                                                                 restart?
+====  ======================================================================  =========
+0     stopped cleanly (SIGTERM / SIGINT / ``stop``)                           —
+1     a part (ingest, API, scheduler) failed while running                    yes
+2     invalid settings or catalog (``bohsense cloud run`` checks settings)    no
+3     cannot start: the API cannot listen on its address (port taken, …)      yes
+====  ======================================================================  =========
+
+A start-up failure is one ``ERROR`` log line (``cannot start: …``), no traceback.
 """
 
 from __future__ import annotations
@@ -15,6 +30,7 @@ import asyncio
 import contextlib
 import logging
 import signal
+import socket
 from collections.abc import Iterator
 from typing import Any
 
@@ -24,9 +40,40 @@ from bohsense.cloud.settings import CloudSettings
 from bohsense.cloud.tsdb import StorageUnavailable, TimeSeriesStore, open_store
 from bohsense.contracts.timeutil import now_ns
 
-__all__ = ["CloudService"]
+__all__ = ["EXIT_CONFIG", "EXIT_FAILED", "EXIT_OK", "EXIT_STARTUP", "CloudService", "bind_api"]
 
 log = logging.getLogger(__name__)
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_CONFIG = 2
+EXIT_STARTUP = 3
+
+
+class _CannotStart(Exception):
+    """A start-up failure with its one-line reason and exit code."""
+
+    def __init__(self, reason: str, code: int) -> None:
+        super().__init__(reason)
+        self.code = code
+
+
+def bind_api(host: str, port: int) -> socket.socket:
+    """The API's listening socket, bound now (``port`` 0 picks a free one)."""
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+        sock = socket.socket(family, kind, proto)
+    except OSError as exc:
+        raise _CannotStart(f"the API cannot listen on {host}:{port}: {exc}", EXIT_STARTUP) from exc
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(address)
+        sock.listen(2048)
+    except OSError as exc:
+        sock.close()
+        raise _CannotStart(f"the API cannot listen on {host}:{port}: {exc}", EXIT_STARTUP) from exc
+    sock.setblocking(False)
+    return sock
 
 
 def _server_class() -> Any:
@@ -97,16 +144,22 @@ class CloudService:
             )
 
     def _build_core(self) -> Any:
-        from bohsense.cloud.boh import BohCore
+        from bohsense.cloud.boh import BohCore, CatalogError
 
         core = BohCore(
             self.settings.database_url,
             quarantine_quota=self.settings.quarantine_quota,
             auto_register=self.settings.auto_register_gateways,
         )
+        self.core = core
         core.migrate()
         if self.settings.catalog is not None:
-            summary = core.load_catalog(self.settings.catalog)
+            try:
+                summary = core.load_catalog(self.settings.catalog)
+            except (CatalogError, OSError) as exc:
+                raise _CannotStart(
+                    f"the catalog {self.settings.catalog} cannot be loaded: {exc}", EXIT_CONFIG
+                ) from exc
             log.info("catalog loaded", extra={"catalog": str(self.settings.catalog), "summary": str(summary)})
         return core
 
@@ -122,10 +175,17 @@ class CloudService:
         if install_signal_handlers:
             for sig in (signal.SIGTERM, signal.SIGINT):
                 loop.add_signal_handler(sig, stop.set)
-        exit_code = 0
+        exit_code = EXIT_OK
+        sock: socket.socket | None = None
         try:
-            self.store = await self._open_store(stop)
-            self.core = await asyncio.to_thread(self._build_core)
+            try:
+                sock = bind_api(s.api_host, s.api_port)
+                self.api_port = sock.getsockname()[1]
+                self.store = await self._open_store(stop)
+                self.core = await asyncio.to_thread(self._build_core)
+            except _CannotStart as failure:
+                log.error("cannot start: %s", failure)
+                return failure.code
             self.worker = IngestWorker(self.store, self.core, s.ingest_config(), recorder=self.core)
             self._schedule(self.core)
             token = s.api_token.get_secret_value() if s.api_token is not None else None
@@ -138,23 +198,23 @@ class CloudService:
                 max_body_bytes=s.api_max_body_bytes,
                 command_max_bytes=s.command_max_bytes,
             )
-            config = uvicorn.Config(
-                app, host=s.api_host, port=s.api_port, log_config=None, access_log=False, lifespan="off"
-            )
+            config = uvicorn.Config(app, log_config=None, access_log=False, lifespan="off")
             self.server = _server_class()(config)
-            worker_task = asyncio.create_task(self.worker.run(stop), name="ingest")
-            scheduler_task = asyncio.create_task(self.scheduler.run(stop), name="scheduler")
-            api_task = asyncio.create_task(self.server.serve(), name="api")
+            api_task = asyncio.create_task(self.server.serve(sockets=[sock]), name="api")
             # uvicorn exposes no "started" event, only the flag
             while not self.server.started and not api_task.done():  # noqa: ASYNC110
                 await asyncio.sleep(0.02)
-            if self.server.started:
-                self.api_port = self.server.servers[0].sockets[0].getsockname()[1]
-                self.ready.set()
-                log.info(
-                    "cloud service running",
-                    extra={"api": f"http://{s.api_host}:{self.api_port}", "tsdb": self.store.description},
-                )
+            if not self.server.started:
+                failed = api_task.exception() if not api_task.cancelled() else None
+                log.error("cannot start: the API did not start: %r", failed)
+                return EXIT_STARTUP
+            worker_task = asyncio.create_task(self.worker.run(stop), name="ingest")
+            scheduler_task = asyncio.create_task(self.scheduler.run(stop), name="scheduler")
+            self.ready.set()
+            log.info(
+                "cloud service running",
+                extra={"api": f"http://{s.api_host}:{self.api_port}", "tsdb": self.store.description},
+            )
             stopper = asyncio.create_task(stop.wait(), name="stop")
             done, _ = await asyncio.wait(
                 {worker_task, api_task, scheduler_task, stopper}, return_when=asyncio.FIRST_COMPLETED
@@ -165,7 +225,7 @@ class CloudService:
                     continue  # it saw the stop first
                 log.error("%s ended unexpectedly: %r", task.get_name(), exc)
                 # another worker holds this client id: a configuration error, restarting cannot fix it
-                exit_code = 2 if isinstance(exc, ClientIdInUse) else 1
+                exit_code = EXIT_CONFIG if isinstance(exc, ClientIdInUse) else EXIT_FAILED
             stop.set()
             self.server.should_exit = True
             pending = [t for t in (worker_task, api_task, scheduler_task) if not t.done()]
@@ -179,6 +239,8 @@ class CloudService:
                 await asyncio.gather(*pending, return_exceptions=True)
             stopper.cancel()
         finally:
+            if sock is not None:
+                sock.close()
             if install_signal_handlers:
                 for sig in (signal.SIGTERM, signal.SIGINT):
                     loop.remove_signal_handler(sig)

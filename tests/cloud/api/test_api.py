@@ -360,6 +360,7 @@ def test_an_apply_failed_item_is_reapplied_through_the_api(client: TestClient, c
         (f"/work-orders?alert_id={2**63}", ["query", "alert_id"]),
         (f"/audit?offset={2**70}", ["query", "offset"]),
         ("/alerts/0", ["path", "alert_id"]),
+        (f"/quarantine/{2**31}/payload", ["path", "quarantine_id"]),
     ],
 )
 def test_integers_beyond_a_column_are_refused_with_the_reason(
@@ -401,3 +402,13 @@ def test_errors_have_one_shape(client: TestClient) -> None:
         assert isinstance(body["detail"], str), r.text
         assert body["detail"], r.text
         assert isinstance(body["errors"], list)
+
+
+@pytest.mark.parametrize("core", ["sqlite", "postgresql"], indirect=True)
+def test_a_nul_in_a_body_or_path_is_refused_not_a_server_error(client: TestClient) -> None:
+    r = client.put(f"{V1}/catalog/gateways/gw-x", json={"site": "\x00"})
+    assert r.status_code == 422, r.text
+    assert "NUL" in r.json()["detail"]
+    r = client.put(f"{V1}/catalog/sites/a%00b", json={"name": "x"})
+    assert r.status_code == 422, r.text
+    assert r.json()["errors"][0]["loc"] == ["path", "site_id"]

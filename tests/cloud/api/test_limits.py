@@ -145,3 +145,23 @@ def test_an_integer_beyond_64_bits_is_named_not_rounded(
     assert r.status_code == 422
     assert f"argument 'n': {2**63} is not a 64-bit integer" in r.json()["detail"]
     _nothing_stored(limited, core, sent)
+
+
+def test_the_apis_argument_bounds_are_the_contracts(client: TestClient) -> None:
+    import msgspec
+
+    contract = msgspec.json.schema(GatewayCommand)["$defs"]["GatewayCommand"]["properties"]["args"]
+    doc = client.get("/openapi.json").json()
+    api = doc["components"]["schemas"]["CommandIn"]["properties"]["args"]
+    assert api["maxProperties"] == contract["maxProperties"]
+    assert (api["propertyNames"]["minLength"], api["propertyNames"]["maxLength"]) == (
+        contract["propertyNames"]["minLength"],
+        contract["propertyNames"]["maxLength"],
+    )
+    (c_str, c_int, *_) = contract["additionalProperties"]["anyOf"]
+    a_str, a_int = (
+        next(s for s in api["additionalProperties"]["anyOf"] if s["type"] == kind)
+        for kind in ("string", "integer")
+    )
+    assert a_str["maxLength"] == c_str["maxLength"]
+    assert (a_int["minimum"], a_int["maximum"]) == (c_int["minimum"], c_int["maximum"])

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from bohsense.cloud.boh import BohCore
+from bohsense.cloud.boh import BohCore, StateConflict
 from bohsense.cloud.boh._silence import DEVICE_SILENT, GATEWAY_SILENT, Heard, decide
 from bohsense.contracts.schema import CommandResult, GatewayStatus
 
@@ -70,6 +70,7 @@ def test_a_silent_gateway_opens_one_alert_and_its_data_returning_resolves_it(
     assert (alert.asset_id, alert.site, alert.severity) == (None, SITE, "major")
     assert alert.evidence["last_heard_ns"] == T0
     assert alert.evidence["timeout_s"] == GW_S
+    assert alert.evidence["gateway_state"] == "unknown"  # it never sent a status
 
     timed.apply_batches([batch(2, [units(LANE_A, DEV_S + 100, 10)])])  # data returns
     assert sweep(timed) == (0, 1)
@@ -145,6 +146,35 @@ def test_a_timeout_of_zero_turns_silence_alerts_off(timed: BohCore, clock: Clock
     clock.at(10 * DEV_S)
     assert timed.sweep_silence(gateway_timeout_s=0, device_timeout_s=0).opened == 0
     assert timed.list_alerts() == []
+
+
+def test_a_gateway_not_in_the_catalog_or_retired_is_not_watched(timed: BohCore, clock: Clock) -> None:
+    cat = catalog()
+    cat["gateways"] = [*cat["gateways"], {"id": "gw-spare", "site": SITE}]
+    timed.load_catalog(cat)
+    timed.record_status(GatewayStatus(gateway="gw-spare", state="online", ts=T0, site=SITE))
+    timed.record_status(GatewayStatus(gateway="gw-stranger", state="online", ts=T0, site=SITE))  # pending
+    clock.at(GW_S + 1)
+    assert sweep(timed) == (1, 0)
+    assert silence_alerts(timed) == [(GATEWAY_SILENT, "gateway:gw-spare", "open")]  # not the stranger
+    timed.change_catalog(lambda ops: ops.retire_gateway("gw-spare"), actor="ops")
+    assert sweep(timed) == (0, 1)  # retired: its silence alert is closed, not left open forever
+    (alert,) = timed.list_alerts()
+    assert timed.audit(entity="alert", entity_id=str(alert.id))[-1].detail["condition"] == "no longer watched"
+    clock.at(10 * GW_S)
+    assert sweep(timed) == (0, 0)
+
+
+def test_a_person_cannot_resolve_a_gateway_that_is_still_silent(timed: BohCore, clock: Clock) -> None:
+    timed.apply_batches([batch(1, [units(LANE_A, 0, 10)])])
+    clock.at(GW_S + 1)
+    sweep(timed)
+    (alert,) = timed.list_alerts(state="open")
+    timed.acknowledge_alert(alert.id, actor="tech-7")  # acknowledging is fine
+    with pytest.raises(StateConflict, match="still silent") as info:
+        timed.resolve_alert(alert.id, actor="tech-7")
+    assert info.value.reason == "still-silent"
+    assert sweep(timed) == (0, 0)  # and so no second alert either
 
 
 def test_two_workers_sweeping_open_one_alert(timed: BohCore, clock: Clock, db_url: str) -> None:

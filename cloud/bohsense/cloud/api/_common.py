@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Self
 
 from fastapi import HTTPException, Path, Query, status
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from bohsense.contracts.timeutil import from_datetime
 
@@ -44,10 +44,59 @@ GatewayName = Annotated[
 ]
 
 
-class RequestModel(BaseModel):
-    """Base of every request body: a field the API does not know is refused (422), not dropped."""
+def _nul_in(value: Any, where: str) -> str | None:
+    if isinstance(value, str):
+        return where if "\x00" in value else None
+    if isinstance(value, BaseModel):
+        value = {k: getattr(value, k) for k in type(value).model_fields}
+    if isinstance(value, dict):
+        for k, v in value.items():
+            found = _nul_in(k, f"{where}.{k}") or _nul_in(v, f"{where}.{k}")
+            if found:
+                return found
+    elif isinstance(value, list | tuple):
+        for i, v in enumerate(value):
+            found = _nul_in(v, f"{where}[{i}]")
+            if found:
+                return found
+    return None
 
-    model_config = ConfigDict(extra="forbid")
+
+_NO_NUL = "^[^\\x00]*$"
+
+
+def _document_no_nul(schema: Any) -> None:
+    """Every text of a request body, in its JSON schema: no NUL (the pattern), unless a
+    pattern of its own already says what it may hold."""
+    if isinstance(schema, dict):
+        if schema.get("type") == "string" and "pattern" not in schema and "enum" not in schema:
+            schema["pattern"] = _NO_NUL
+        for key in ("properties", "$defs"):
+            for child in (schema.get(key) or {}).values():
+                _document_no_nul(child)
+        names = schema.get("propertyNames")
+        if isinstance(names, dict) and "pattern" not in names:
+            names["pattern"] = _NO_NUL  # keys are text too
+        for key in ("items", "additionalProperties"):
+            _document_no_nul(schema.get(key))
+        for key in ("anyOf", "oneOf", "allOf", "prefixItems"):
+            for child in schema.get(key) or []:
+                _document_no_nul(child)
+
+
+class RequestModel(BaseModel):
+    """Base of every request body: a field the API does not know is refused (422), not
+    dropped; a NUL character in any text is refused (PostgreSQL text cannot hold it), as
+    its schema says."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_document_no_nul)
+
+    @model_validator(mode="after")
+    def _no_nul(self) -> Self:
+        found = _nul_in(self, "body")
+        if found:
+            raise ValueError(f"{found} contains a NUL character")
+        return self
 
 
 class ActionBody(RequestModel):

@@ -13,7 +13,11 @@ from, decides (``decide``, pure) and applies the decisions in one transaction:
   nothing; it opens one ``device-silent`` alert, unless its gateway is silent too (the
   gateway's alert says it already: few alerts, not a flood);
 - when the subject is heard again, its open silence alert is resolved by the system, with
-  the time it was heard in the audit entry.
+  the time it was heard in the audit entry; a person cannot resolve it before (refused,
+  ``still-silent``: it would only open again), but may acknowledge it;
+- only what the catalog watches is swept: a pending (unknown) or retired gateway, and
+  its devices, are not; an open silence alert of a subject no longer watched (retired,
+  unmapped) is resolved by the system ("no longer watched").
 
 Alerts are keyed by ``subject`` (``gateway:<id>``, ``device:<gateway>/<device>``): the
 partial unique index ``uq_alerts_open_subject_condition`` keeps one open per subject, so
@@ -41,6 +45,8 @@ __all__ = [
     "Heard",
     "HeardAgain",
     "SilenceSweep",
+    "Unwatched",
+    "check_resolvable",
     "decide",
     "sweep_silence",
 ]
@@ -69,6 +75,8 @@ class Heard:
     timeout_ns: int  # 0: never silent
     #: a device's silence is measured against the newest reading of its gateway's devices
     reference_ns: int = 0
+    #: a gateway's last reported state (online / offline / lost), for the evidence
+    state: str = ""
 
     @property
     def subject(self) -> str:
@@ -87,6 +95,13 @@ class HeardAgain:
 
 
 @dataclass(frozen=True, slots=True)
+class Unwatched:
+    """An open silence alert whose subject is no longer swept (retired, unmapped)."""
+
+    alert_id: int
+
+
+@dataclass(frozen=True, slots=True)
 class SilenceSweep:
     """What one sweep did."""
 
@@ -99,7 +114,7 @@ def decide(
     open_alerts: Mapping[tuple[str, str], int],
     now: int,
     listening_since_ns: int = 0,
-) -> list[GoneSilent | HeardAgain]:
+) -> list[GoneSilent | HeardAgain | Unwatched]:
     """``open_alerts``: (subject, condition) -> id of its open silence alert;
     ``listening_since_ns``: since when the cloud has been taking messages."""
 
@@ -111,7 +126,9 @@ def decide(
         return h.reference_ns - h.last_heard_ns > h.timeout_ns
 
     silent_gateways = {h.gateway for h in subjects if h.condition == GATEWAY_SILENT and silent(h)}
-    out: list[GoneSilent | HeardAgain] = []
+    out: list[GoneSilent | HeardAgain | Unwatched] = []
+    watched = {(h.subject, h.condition) for h in subjects}
+    out.extend(Unwatched(alert_id) for key, alert_id in sorted(open_alerts.items()) if key not in watched)
     for h in subjects:
         alert_id = open_alerts.get((h.subject, h.condition))
         if silent(h):
@@ -129,17 +146,24 @@ def _subjects(conn: Connection, gateway_timeout_ns: int, device_timeout_ns: int)
     )
     out: list[Heard] = []
     sites: dict[str, str] = {}
-    for gw, site, last_status in conn.execute(select(Gateway.id, Gateway.site, Gateway.last_status_ns)):
+    gateways = conn.execute(
+        select(Gateway.id, Gateway.site, Gateway.last_status_ns, Gateway.state).where(
+            Gateway.retired_ns.is_(None), Gateway.registration != "pending"
+        )
+    )
+    for gw, site, last_status, state in gateways:
         sites[gw] = site
         last = max(last_status or 0, newest.get(gw) or 0)
         if last:
-            out.append(Heard(GATEWAY_SILENT, gw, "", site, None, last, gateway_timeout_ns))
+            out.append(Heard(GATEWAY_SILENT, gw, "", site, None, last, gateway_timeout_ns, state=state))
     devices = conn.execute(
         select(Device.gateway, Device.device, Device.asset_id, Device.last_seen_ns).where(
             Device.kind != "unknown", Device.last_seen_ns.is_not(None)
         )
     )
     for gw, dev, asset_id, last_seen in devices:
+        if gw not in sites:  # its gateway is not watched
+            continue
         last = last_seen or 0
         reference = newest.get(gw) or last
         out.append(
@@ -166,7 +190,17 @@ def _evidence(h: Heard, now: int) -> dict[str, Any]:
     }
     if h.device:
         evidence["device"] = h.device
+    else:  # a clean goodbye (offline) or a last will (lost) tells the technician why
+        evidence["gateway_state"] = h.state
     return evidence
+
+
+def check_resolvable(alert: Alert) -> str | None:
+    """Why a person may not resolve this silence alert now, or None (it is not one, or its
+    subject was heard again: the sweep resolves it then)."""
+    if alert.condition not in (GATEWAY_SILENT, DEVICE_SILENT) or alert.cleared_ns is not None:
+        return None
+    return f"{alert.subject} is still silent: the alert resolves itself when it is heard again"
 
 
 def sweep_silence(
@@ -183,8 +217,8 @@ def sweep_silence(
     audit: list[dict[str, Any]] = []
     opened = resolved = 0
     for ev in events:
-        h = ev.heard
         if isinstance(ev, GoneSilent):
+            h = ev.heard
             evidence = _evidence(h, now)
             alert_id = conn.execute(
                 conflict_insert(conn, Alert)
@@ -223,7 +257,11 @@ def sweep_silence(
                     .execution_options(synchronize_session=False)
                 )
                 resolved += 1
-                detail = {"condition": "cleared", "heard_ns": h.last_heard_ns}
+                detail: dict[str, Any] = (
+                    {"condition": "cleared", "heard_ns": ev.heard.last_heard_ns}
+                    if isinstance(ev, HeardAgain)
+                    else {"condition": "no longer watched"}
+                )
                 audit.append(audit_row(ALERT.entity, ev.alert_id, before, "resolved", now, detail))
     if audit:
         conn.execute(insert(AuditEntry), audit)

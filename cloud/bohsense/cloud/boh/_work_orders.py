@@ -143,7 +143,13 @@ def add_note(wo: WorkOrder, actor: str, text: str, now: int) -> None:
 
 
 def check_resolvable(s: Session, alert: Alert) -> None:
-    """Refuse (``StateConflict``) while the alert's condition is active."""
+    """Refuse (``StateConflict``) while the alert's condition is active, or its gateway or
+    device still silent (``_silence``)."""
+    from ._silence import check_resolvable as silence_check  # _silence imports _effects, which imports this
+
+    still_silent = silence_check(alert)
+    if still_silent is not None:
+        raise StateConflict(ALERT.entity, alert.id, alert.state, "still-silent", still_silent)
     rule = s.scalars(
         select(ConditionRule).where(
             ConditionRule.asset_id == alert.asset_id, ConditionRule.condition == alert.condition

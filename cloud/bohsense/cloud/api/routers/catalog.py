@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ...boh import AssetSpec, GatewaySpec, LaneSpec, LocationSpec, RuleSpec, SiteSpec, SkuSpec
 from .._common import Id as RowId
+from .._common import Name as PathName
 from .._common import RequestModel
 from .._deps import CoreDep
 from .fleet import Device
@@ -190,7 +191,7 @@ def _change(change: Any) -> ChangeOut:
 
 
 @router.get("/mapping", response_model=Mapping)
-def mapping(core: CoreDep, gateway: str | None = None) -> Mapping:
+def mapping(core: CoreDep, gateway: PathName | None = None) -> Mapping:
     """Catalog lanes and sensors no gateway has reported (``unmatched``: a misspelt name stays
     here, with the unmapped devices of the same lane number as ``candidates``) and reporting
     devices no catalog entry maps (``unmapped``). Lanes are named ``<device id>.lane-<n>``."""
@@ -203,20 +204,20 @@ def list_sites(core: CoreDep, include_retired: bool = False) -> list[SiteOut]:
 
 
 @router.put("/sites/{site_id}", response_model=ChangeOut, responses=ERRORS)
-def put_site(core: CoreDep, site_id: str, body: SiteIn) -> ChangeOut:
+def put_site(core: CoreDep, site_id: PathName, body: SiteIn) -> ChangeOut:
     return _change(
         core.change_catalog(lambda ops: ops.put_site(SiteSpec(site_id, body.name)), actor=body.actor)
     )
 
 
 @router.post("/sites/{site_id}/retire", response_model=ChangeOut, responses=ERRORS)
-def retire_site(core: CoreDep, site_id: str, body: Actor | None = None) -> ChangeOut:
+def retire_site(core: CoreDep, site_id: PathName, body: Actor | None = None) -> ChangeOut:
     actor = (body or Actor()).actor
     return _change(core.change_catalog(lambda ops: ops.retire_site(site_id), actor=actor))
 
 
 @router.put("/gateways/{gateway_id}", response_model=ChangeOut, responses=ERRORS)
-def put_gateway(core: CoreDep, gateway_id: str, body: GatewayIn) -> ChangeOut:
+def put_gateway(core: CoreDep, gateway_id: PathName, body: GatewayIn) -> ChangeOut:
     """Register a gateway at its site (a pending gateway's held data waits for ``…/release``)."""
     spec = GatewaySpec(gateway_id, body.site)
     return _change(core.change_catalog(lambda ops: ops.put_gateway(spec), actor=body.actor))
@@ -228,7 +229,7 @@ class Released(BaseModel):
 
 
 @router.post("/gateways/{gateway_id}/release", response_model=Released, responses=ERRORS)
-def release_held(core: CoreDep, gateway_id: str, body: Actor | None = None) -> Released:
+def release_held(core: CoreDep, gateway_id: PathName, body: Actor | None = None) -> Released:
     """Apply the data held while the gateway was unknown (``unknown-gateway`` in quarantine).
     Register the gateway and map its devices first; 409 while it is pending or retired.
     Loading a catalog file releases by itself (the file maps the devices with the gateway)."""
@@ -237,7 +238,7 @@ def release_held(core: CoreDep, gateway_id: str, body: Actor | None = None) -> R
 
 
 @router.post("/gateways/{gateway_id}/retire", response_model=ChangeOut, responses=ERRORS)
-def retire_gateway(core: CoreDep, gateway_id: str, body: Actor | None = None) -> ChangeOut:
+def retire_gateway(core: CoreDep, gateway_id: PathName, body: Actor | None = None) -> ChangeOut:
     actor = (body or Actor()).actor
     return _change(core.change_catalog(lambda ops: ops.retire_gateway(gateway_id), actor=actor))
 
@@ -260,12 +261,12 @@ def retire_sku(core: CoreDep, sku: str, body: Actor | None = None) -> ChangeOut:
 
 
 @router.get("/assets", response_model=list[AssetOut])
-def list_assets(core: CoreDep, site: str | None = None, include_retired: bool = False) -> list[AssetOut]:
+def list_assets(core: CoreDep, site: PathName | None = None, include_retired: bool = False) -> list[AssetOut]:
     return [AssetOut.model_validate(x) for x in core.list_assets(site=site, include_retired=include_retired)]
 
 
 @router.put("/assets/{asset_id}", response_model=ChangeOut, responses=ERRORS)
-def put_asset(core: CoreDep, asset_id: str, body: AssetIn) -> ChangeOut:
+def put_asset(core: CoreDep, asset_id: PathName, body: AssetIn) -> ChangeOut:
     """An asset with its complete set of rules (rules left out are retired) and its sensor."""
     spec = AssetSpec(
         asset_id,
@@ -285,7 +286,7 @@ def put_asset(core: CoreDep, asset_id: str, body: AssetIn) -> ChangeOut:
 
 
 @router.post("/assets/{asset_id}/retire", response_model=ChangeOut, responses=ERRORS)
-def retire_asset(core: CoreDep, asset_id: str, body: Actor | None = None) -> ChangeOut:
+def retire_asset(core: CoreDep, asset_id: PathName, body: Actor | None = None) -> ChangeOut:
     """Retire the asset with its rules; its sensors no longer feed anything."""
     actor = (body or Actor()).actor
     return _change(core.change_catalog(lambda ops: ops.retire_asset(asset_id), actor=actor))
@@ -293,7 +294,7 @@ def retire_asset(core: CoreDep, asset_id: str, body: Actor | None = None) -> Cha
 
 @router.get("/locations", response_model=list[LocationOut])
 def list_locations(
-    core: CoreDep, site: str | None = None, include_retired: bool = False
+    core: CoreDep, site: PathName | None = None, include_retired: bool = False
 ) -> list[LocationOut]:
     found = core.list_locations(site=site, include_retired=include_retired)
     return [LocationOut.model_validate(x) for x in found]

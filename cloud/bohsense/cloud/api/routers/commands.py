@@ -21,7 +21,7 @@ from fastapi import APIRouter, HTTPException, Request, status
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 from bohsense.contracts.codec import PayloadError, decode_command, encode
-from bohsense.contracts.schema import GatewayCommand
+from bohsense.contracts.schema import INT64_MAX, MAX_COMMAND_ARGS, GatewayCommand
 from bohsense.contracts.timeutil import now_ns
 from bohsense.contracts.topics import cmd_topic
 
@@ -38,11 +38,11 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
-MAX_ARGS = 32
+#: the contract's argument bounds (``bohsense.contracts.schema``; a test keeps them equal)
 ArgName = Annotated[str, StringConstraints(min_length=1, max_length=64)]
 ArgValue = (
     Annotated[str, StringConstraints(max_length=1024)]
-    | Annotated[int, Field(ge=-(2**63), le=2**63 - 1)]
+    | Annotated[int, Field(ge=-INT64_MAX - 1, le=INT64_MAX)]
     | Annotated[float, Field(allow_inf_nan=False)]
     | bool
 )
@@ -52,7 +52,7 @@ _ID_PLACEHOLDER = "0" * 32
 
 class CommandIn(RequestModel):
     command: Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_.:/\-]+$")]
-    args: Annotated[dict[ArgName, ArgValue], Field(default_factory=dict, max_length=MAX_ARGS)]
+    args: Annotated[dict[ArgName, ArgValue], Field(default_factory=dict, max_length=MAX_COMMAND_ARGS)]
     actor: Annotated[str, Field(min_length=1, max_length=64)] = "api"
 
     @field_validator("args", mode="before")
@@ -61,7 +61,7 @@ class CommandIn(RequestModel):
         # an integer beyond 64 bits would otherwise pass as a float and lose its digits
         if isinstance(value, dict):
             for key, v in value.items():
-                if isinstance(v, int) and not isinstance(v, bool) and not -(2**63) <= v < 2**63:
+                if isinstance(v, int) and not isinstance(v, bool) and not -INT64_MAX - 1 <= v <= INT64_MAX:
                     raise ValueError(f"argument {key!r}: {v} is not a 64-bit integer")
         return value
 
