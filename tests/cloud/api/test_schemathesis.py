@@ -60,7 +60,13 @@ def _run(operation: APIOperation, mode: GenerationMode, calls: list[str]) -> str
     excluded = [positive_data_acceptance] if operation.label in CROSS_FIELD_RULES else []
 
     @given(case=operation.as_strategy(generation_mode=mode))
-    @settings(max_examples=EXAMPLES, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+    @settings(
+        max_examples=EXAMPLES,
+        deadline=None,
+        database=None,
+        derandomize=True,  # the same examples every run: a failure reproduces, CI is not a lottery
+        suppress_health_check=list(HealthCheck),
+    )
     def check(case: schemathesis.Case) -> None:
         calls.append(operation.label)
         case.call_and_validate(excluded_checks=excluded)

@@ -30,7 +30,7 @@ Short = Annotated[str, Field(max_length=64)]
 Priority = Literal["low", "normal", "high", "urgent"]
 assert get_args(Priority) == PRIORITIES, "the API's priorities are the BOH core's"
 Ns = Annotated[int, Field(ge=0, le=2**63 - 1, description="ns since the epoch, UTC")]
-URI = r"^[A-Za-z][A-Za-z0-9+.\-]*:\S+$"
+URI = r"^[A-Za-z][A-Za-z0-9+.\-]*:[!-~]+$"  # printable ASCII: a URI, percent-encoded
 
 
 class WorkOrder(BaseModel):
