@@ -79,13 +79,15 @@ def test_bad_attributes_are_refused_with_a_reason(kind: str, attrs: object, reas
     "envelope",
     [
         ["shelf-1", "Shelf.Pick", TS, {}],
-        ["shelf-1", "shelf.pick", -1, {}],
-        ["shelf-1", "shelf.pick", 2**63, {}],
+        ["shelf-1", "shelf.pick", "yesterday", {}],
+        ["shelf-1", "shelf.pick", 1.5, {}],
         ["shelf-1", "shelf.pick", TS],
         ["shelf-1", "shelf.pick", TS, {}, "extra"],
     ],
 )
 def test_a_bad_envelope_fails_validation(envelope: list[object]) -> None:
+    # an impossible event time (negative, beyond 64 bits) is not an envelope error: like a
+    # reading's, it is refused per event by the cloud, which knows the time of arrival
     with pytest.raises(msgspec.ValidationError):
         msgspec.msgpack.Decoder(WireEvent).decode(msgspec.msgpack.encode(envelope))
 

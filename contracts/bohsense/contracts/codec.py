@@ -109,8 +109,15 @@ def decode(payload: bytes, kind: type[T]) -> T:
 
 
 def decode_batch(payload: bytes) -> ReadingBatch:
+    """The batch in ``payload``, its envelope and readings checked.
+
+    Events keep their attributes undecoded (``WireEvent.attrs``): the cloud decodes each
+    by kind with ``contracts.events.decode_event`` and refuses a bad one on its own.
+    """
     batch = decode(payload, ReadingBatch)
     readings = batch.readings
+    if not readings and not batch.events:
+        raise PayloadError("schema", "a batch carries at least one reading or event - at `$.readings`")
     names = {r.device for r in readings}
     names.update([r.metric for r in readings])
     if not all(valid_name(n) for n in names):

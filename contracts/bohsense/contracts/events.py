@@ -21,7 +21,7 @@ from typing import Annotated, Literal
 
 import msgspec
 
-from bohsense.contracts.schema import NAME_PATTERN, Name, Nanos, valid_name
+from bohsense.contracts.schema import KIND_PATTERN, NAME_PATTERN, Name, WireEvent, valid_name
 
 __all__ = [
     "EVENT_KINDS",
@@ -35,10 +35,7 @@ __all__ = [
     "event_kind",
 ]
 
-#: event kind names: dotted lower-case words, ``shelf.pick``
-KIND_PATTERN = r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*$"
 _KIND_RE = re.compile(KIND_PATTERN)
-KindName = Annotated[str, msgspec.Meta(min_length=1, max_length=64, pattern=KIND_PATTERN)]
 
 
 class LaneChange(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -118,15 +115,6 @@ class Event(msgspec.Struct, frozen=True, array_like=True):
     @property
     def urgent(self) -> bool:
         return event_kind(self.kind).urgent
-
-
-class WireEvent(msgspec.Struct, frozen=True, array_like=True, forbid_unknown_fields=True):
-    """An event as it arrives: the envelope validated, ``attrs`` still undecoded."""
-
-    device: Name
-    kind: KindName
-    ts: Nanos
-    attrs: msgspec.Raw
 
 
 _json_dec: dict[type, msgspec.json.Decoder[msgspec.Struct]] = {}

@@ -17,6 +17,7 @@ from typing import Annotated, Literal
 import msgspec
 
 __all__ = [
+    "MAX_EVENTS_PER_BATCH",
     "MAX_PAYLOAD_BYTES",
     "MAX_READINGS_PER_BATCH",
     "SCHEMA_VERSION",
@@ -26,10 +27,12 @@ __all__ = [
     "GatewayStatus",
     "Reading",
     "ReadingBatch",
+    "WireEvent",
 ]
 
 SCHEMA_VERSION = 1
 MAX_READINGS_PER_BATCH = 10_000
+MAX_EVENTS_PER_BATCH = 10_000
 MAX_PAYLOAD_BYTES = 1_048_576
 
 #: device and metric names: 1-128 of letters, digits and ``_ . : / -``
@@ -101,8 +104,41 @@ class Reading(msgspec.Struct, frozen=True, array_like=True, forbid_unknown_field
     value: float
 
 
-class ReadingBatch(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    """Readings of one gateway, published as one MQTT message on ``…/readings``.
+#: event kind names: dotted lower-case words, ``shelf.pick``
+KIND_PATTERN = r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*$"
+KindName = Annotated[str, msgspec.Meta(min_length=1, max_length=64, pattern=KIND_PATTERN)]
+
+
+class WireEvent(msgspec.Struct, frozen=True, array_like=True, forbid_unknown_fields=True):
+    """An event as it travels: ``[device, kind, ts, attrs]``, ``attrs`` still undecoded.
+
+    ``attrs`` is decoded by kind (``contracts.events.decode_event``) only after the
+    envelope, so an event of a kind the cloud does not know, or with bad attributes, is
+    refused on its own and the rest of its batch is kept. ``ts`` is checked per event,
+    like a reading's (``ReadingTime``).
+    """
+
+    device: Name
+    kind: KindName
+    ts: ReadingTime
+    attrs: msgspec.Raw
+
+
+class ReadingBatch(msgspec.Struct, frozen=True, forbid_unknown_fields=True, omit_defaults=True):
+    """Readings and events of one gateway, published as one MQTT message on ``…/readings``.
+
+    Everything in a batch shares its one ``(gateway, seq)``: exactly-once, the outbox,
+    ``CloudAck`` and ``floor`` apply to its readings and its events alike. A batch from a
+    gateway carries at least one reading or one event (``codec.decode_batch`` refuses an
+    empty one); the cloud itself builds empty ones to settle a refused seq.
+
+    Versioning (additive, still ``v: 1``): ``events`` and ``urgent`` were added after the
+    first release and are left out of the encoding when empty / false (``omit_defaults``),
+    so a batch of readings only is a valid batch for a cloud that predates them. The cloud
+    decodes with ``forbid_unknown_fields``, so the rollout order is: clouds first, then
+    gateways (a gateway that sends events to an older cloud has those batches
+    quarantined as ``schema``). ``urgent`` marks a batch that carries an urgent event
+    (a local alarm): after an outage the gateway sends urgent batches before its backlog.
 
     ``floor`` is the lowest sequence number the gateway still holds in its outbox when it
     sends this batch: it will never send anything below ``floor`` again (those batches
@@ -115,10 +151,12 @@ class ReadingBatch(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     gateway: GatewayId
     seq: Seq
     sent: Nanos
-    readings: Annotated[list[Reading], msgspec.Meta(min_length=1, max_length=MAX_READINGS_PER_BATCH)]
+    readings: Annotated[list[Reading], msgspec.Meta(max_length=MAX_READINGS_PER_BATCH)]
     floor: Count = 0
     site: SiteId = ""
     v: Literal[1] = 1
+    events: Annotated[list[WireEvent], msgspec.Meta(max_length=MAX_EVENTS_PER_BATCH)] = []
+    urgent: bool = False
 
     def __post_init__(self) -> None:
         if self.floor > self.seq:
