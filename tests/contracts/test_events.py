@@ -97,3 +97,17 @@ def test_a_bad_device_name_is_refused_per_event() -> None:
     with pytest.raises(EventError) as err:
         decode_event(wire)
     assert err.value.reason == "event-device"
+
+
+def test_every_contract_error_shares_one_root() -> None:
+    from bohsense.contracts.broker import BrokerUrlError
+    from bohsense.contracts.codec import PayloadError
+    from bohsense.contracts.errors import ContractError, Reason
+    from bohsense.contracts.topics import TopicError
+
+    for cls in (BrokerUrlError, PayloadError, TopicError, EventError):
+        assert issubclass(cls, ContractError)
+    err = EventError(Reason.EVENT_ATTRS, "x")
+    # a reason stores and compares as its short string
+    assert err.reason == "event-attrs" and f"{err.reason}" == "event-attrs"
+    assert str(err) == "event-attrs: x"

@@ -10,13 +10,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from urllib.parse import quote, unquote, urlsplit
 
+from bohsense.contracts.errors import ContractError
+
 __all__ = ["BrokerAddress", "BrokerUrlError", "parse_broker_url", "redact"]
 
 _PLAIN = ("mqtt", "tcp")
 _TLS = ("mqtts", "ssl")
 
 
-class BrokerUrlError(ValueError):
+class BrokerUrlError(ContractError):
     """A broker URL that cannot be used; the message never contains its password."""
 
 

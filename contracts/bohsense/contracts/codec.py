@@ -18,6 +18,7 @@ from typing import TypeVar
 
 import msgspec
 
+from bohsense.contracts.errors import Reason, ReasonedError
 from bohsense.contracts.schema import (
     MAX_PAYLOAD_BYTES,
     NAME_PATTERN,
@@ -52,13 +53,8 @@ class Encoding(enum.Enum):
     JSON = "json"
 
 
-class PayloadError(ValueError):
+class PayloadError(ReasonedError):
     """A payload that is not a valid v1 message. ``reason`` is short and machine-sortable."""
-
-    def __init__(self, reason: str, detail: str) -> None:
-        super().__init__(f"{reason}: {detail}")
-        self.reason = reason
-        self.detail = detail
 
 
 _json_enc = msgspec.json.Encoder()
@@ -76,21 +72,21 @@ def encode(msg: msgspec.Struct, encoding: Encoding = Encoding.MSGPACK) -> bytes:
 def sniff(payload: bytes) -> Encoding:
     """Which encoding ``payload`` uses; raise PayloadError if it is neither."""
     if not payload:
-        raise PayloadError("empty", "payload has no bytes")
+        raise PayloadError(Reason.EMPTY, "payload has no bytes")
     first = payload[0]
     if first == 0x7B or (first in b" \t\r\n" and payload.lstrip()[:1] == b"{"):
         return Encoding.JSON
     if 0x80 <= first <= 0x8F or first in (0xDE, 0xDF):
         return Encoding.MSGPACK
     raise PayloadError(
-        "not-an-object",
+        Reason.NOT_AN_OBJECT,
         f"payload starts with byte 0x{first:02x}: neither a JSON object nor a MessagePack map",
     )
 
 
 def decode(payload: bytes, kind: type[T]) -> T:
     if len(payload) > MAX_PAYLOAD_BYTES:
-        raise PayloadError("oversized", f"{len(payload)} bytes > limit {MAX_PAYLOAD_BYTES}")
+        raise PayloadError(Reason.OVERSIZED, f"{len(payload)} bytes > limit {MAX_PAYLOAD_BYTES}")
     enc = sniff(payload)
     try:
         if enc is Encoding.JSON:
@@ -103,9 +99,9 @@ def decode(payload: bytes, kind: type[T]) -> T:
             mdec = _mp_dec[kind] = msgspec.msgpack.Decoder(kind)
         return mdec.decode(payload)  # type: ignore[return-value]
     except msgspec.ValidationError as exc:
-        raise PayloadError("schema", str(exc)) from exc
+        raise PayloadError(Reason.SCHEMA, str(exc)) from exc
     except msgspec.DecodeError as exc:
-        raise PayloadError("malformed", str(exc)) from exc
+        raise PayloadError(Reason.MALFORMED, str(exc)) from exc
 
 
 def decode_batch(payload: bytes) -> ReadingBatch:
@@ -117,7 +113,7 @@ def decode_batch(payload: bytes) -> ReadingBatch:
     batch = decode(payload, ReadingBatch)
     readings = batch.readings
     if not readings and not batch.events:
-        raise PayloadError("schema", "a batch carries at least one reading or event - at `$.readings`")
+        raise PayloadError(Reason.SCHEMA, "a batch carries at least one reading or event - at `$.readings`")
     names = {r.device for r in readings}
     names.update([r.metric for r in readings])
     if not all(valid_name(n) for n in names):
@@ -125,7 +121,7 @@ def decode_batch(payload: bytes) -> ReadingBatch:
             for field, name in (("device", r.device), ("metric", r.metric)):
                 if not valid_name(name):
                     raise PayloadError(
-                        "schema",
+                        Reason.SCHEMA,
                         f"Expected `str` matching regex {NAME_PATTERN!r} - at `$.readings[{i}].{field}`",
                     )
     return batch

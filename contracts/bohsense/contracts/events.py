@@ -21,6 +21,7 @@ from typing import Annotated, Literal
 
 import msgspec
 
+from bohsense.contracts.errors import Reason, ReasonedError
 from bohsense.contracts.schema import KIND_PATTERN, NAME_PATTERN, Name, WireEvent, valid_name
 
 __all__ = [
@@ -81,19 +82,14 @@ _BY_NAME = {k.name: k for k in EVENT_KINDS}
 assert all(_KIND_RE.match(k.name) for k in EVENT_KINDS)
 
 
-class EventError(ValueError):
+class EventError(ReasonedError):
     """An event that cannot be accepted; ``reason`` is short and machine-sortable."""
-
-    def __init__(self, reason: str, detail: str) -> None:
-        super().__init__(f"{reason}: {detail}")
-        self.reason = reason
-        self.detail = detail
 
 
 def event_kind(name: str) -> EventKind:
     kind = _BY_NAME.get(name)
     if kind is None:
-        raise EventError("unknown-event-kind", f"event kind {name!r} is not registered")
+        raise EventError(Reason.UNKNOWN_EVENT_KIND, f"event kind {name!r} is not registered")
     return kind
 
 
@@ -109,7 +105,7 @@ class Event(msgspec.Struct, frozen=True, array_like=True):
         expected = event_kind(self.kind).attrs
         if type(self.attrs) is not expected:
             raise EventError(
-                "event-attrs", f"{self.kind} takes {expected.__name__}, not {type(self.attrs).__name__}"
+                Reason.EVENT_ATTRS, f"{self.kind} takes {expected.__name__}, not {type(self.attrs).__name__}"
             )
 
     @property
@@ -136,10 +132,10 @@ def _decode_attrs(attrs: type[msgspec.Struct], raw: msgspec.Raw, json: bool) -> 
 def decode_event(wire: WireEvent, *, json: bool = False) -> Event:
     """The typed event of ``wire`` (whose attrs are JSON when ``json``, else MessagePack)."""
     if not valid_name(wire.device):
-        raise EventError("event-device", f"device name {wire.device!r} does not match {NAME_PATTERN!r}")
+        raise EventError(Reason.EVENT_DEVICE, f"device name {wire.device!r} does not match {NAME_PATTERN!r}")
     kind = event_kind(wire.kind)
     try:
         attrs = _decode_attrs(kind.attrs, wire.attrs, json)
     except (msgspec.ValidationError, msgspec.DecodeError) as exc:
-        raise EventError("event-attrs", f"{wire.kind}: {exc}") from exc
+        raise EventError(Reason.EVENT_ATTRS, f"{wire.kind}: {exc}") from exc
     return Event(wire.device, wire.kind, wire.ts, attrs)

@@ -29,6 +29,7 @@ from typing import Literal
 
 import msgspec
 
+from bohsense.contracts.errors import ContractError
 from bohsense.contracts.schema import CloudAck, CommandResult, GatewayCommand, GatewayStatus, ReadingBatch
 
 __all__ = [
@@ -125,7 +126,7 @@ def cloud_subscriptions() -> list[str]:
     return [c.wildcard for c in CHANNELS if c.sender == "gateway"]
 
 
-class TopicError(ValueError):
+class TopicError(ContractError):
     """A topic or gateway id that is not part of the v1 topic tree."""
 
 
