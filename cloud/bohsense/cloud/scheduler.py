@@ -143,6 +143,6 @@ def register_core_jobs(scheduler: Scheduler, core: Any, s: JobSettings, *, liste
             lambda: core.expire_commands(timeout_s=s.command_timeout_s),
         )
     if any(v > 0 for v in s.escalation_after_s().values()):
-        scheduler.add("escalation", s.sweep_interval_s, core.escalate_alerts)
+        scheduler.add("escalation", s.sweep_interval_s, lambda: core.escalate_alerts())
     if s.replenishment_review_s:
-        scheduler.add("replenishment-review", s.replenishment_review_s, core.review_replenishment)
+        scheduler.add("replenishment-review", s.replenishment_review_s, lambda: core.review_replenishment())
