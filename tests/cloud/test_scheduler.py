@@ -6,10 +6,11 @@ import asyncio
 import logging
 import threading
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 
-from bohsense.cloud.scheduler import Scheduler
+from bohsense.cloud.scheduler import Scheduler, register_core_jobs
 
 
 @dataclass
@@ -96,3 +97,70 @@ async def test_run_repeats_jobs_and_stops_promptly_on_stop() -> None:
         await task
     assert sched.stats()["tick"]["runs"] >= 3  # type: ignore[operator]
     assert sched.stats()["hourly"]["runs"] == 0
+
+
+@dataclass
+class NsClock:
+    """The core's clock (ns), moved together with the scheduler's (s)."""
+
+    sched: FakeClock
+
+    def __call__(self) -> int:
+        return int(self.sched.t * 1e9)
+
+
+async def test_the_escalation_job_escalates_on_time_and_once(tmp_path: Path) -> None:
+    from bohsense.cloud.boh import BohCore
+    from bohsense.cloud.settings import CloudSettings
+
+    from .boh.factory import DURATION_S, LIMIT, T0, batch, catalog, vib
+
+    clock = FakeClock(T0 / 1e9)
+    settings = CloudSettings(
+        gateway_silence_s=0, device_silence_s=0, escalate_major_s=120, sweep_interval_s=10
+    )
+    core = BohCore(
+        f"sqlite:///{tmp_path / 'boh.db'}",
+        clock=NsClock(clock),
+        escalation_after_s=settings.escalation_after_s(),
+    )
+    core.migrate()
+    core.load_catalog(catalog())
+    sched = Scheduler(clock=clock)
+    register_core_jobs(sched, core, settings, listening_since_ns=T0)
+    assert sched.jobs == ["command-expiry", "escalation", "replenishment-review"]
+    core.apply_batches([batch(1, [vib(t, LIMIT + 1) for t in range(0, DURATION_S + 1, 5)])])
+    (alert,) = core.list_alerts()  # opened at the clock's time: T0
+    levels = []
+    for _ in range(14):  # 140 s in steps of one period
+        clock.t += 10
+        ran = await sched.run_due()
+        assert "escalation" in ran
+        levels.append(core.get_alert(alert.id).escalation_level)
+    assert sched.stats()["escalation"]["failures"] == 0
+    # due at T0 + 120 s: the runs at 10 … 110 s leave it, the run at 120 s escalates, once
+    assert levels == [0] * 11 + [1] * 3
+    escalated = [e for e in core.changes(after=0, limit=1000).events if e.kind == "alert.escalated"]
+    assert len(escalated) == 1
+    assert escalated[0].at_ns == T0 + 120 * 10**9
+    core.close()
+
+
+def test_jobs_off_when_their_timeouts_are_zero() -> None:
+    from bohsense.cloud.settings import CloudSettings
+
+    settings = CloudSettings(
+        gateway_silence_s=0,
+        device_silence_s=0,
+        command_timeout_s=0,
+        escalate_critical_s=0,
+        escalate_major_s=0,
+        escalate_warning_s=0,
+        escalate_info_s=0,
+        replenishment_review_s=0,
+    )
+    sched = Scheduler(clock=FakeClock())
+    register_core_jobs(sched, object(), settings, listening_since_ns=0)
+    assert sched.jobs == []
+    register_core_jobs(sched, object(), CloudSettings(), listening_since_ns=0)
+    assert sched.jobs == ["silence", "command-expiry", "escalation", "replenishment-review"]

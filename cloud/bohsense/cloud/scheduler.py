@@ -1,5 +1,6 @@
-"""Time-driven jobs of the cloud service: the silence sweep, command expiry, and what
-comes later (escalation of unacknowledged alerts, …).
+"""Time-driven jobs of the cloud service: the silence sweep, command expiry, the
+escalation of alerts left unacknowledged, and the periodic replenishment review
+(``register_core_jobs``).
 
 A job is a name, a period and a blocking function; each due job runs in a worker
 thread (BOH calls are synchronous), one job at a time, in the order registered. A job
@@ -20,8 +21,9 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any, Protocol
 
-__all__ = ["Job", "Scheduler"]
+__all__ = ["Job", "Scheduler", "register_core_jobs"]
 
 log = logging.getLogger(__name__)
 
@@ -99,3 +101,48 @@ class Scheduler:
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(wait):
                     await stop.wait()
+
+
+class JobSettings(Protocol):
+    """What ``register_core_jobs`` reads of ``CloudSettings``."""
+
+    gateway_silence_s: float
+    device_silence_s: float
+    command_timeout_s: float
+    sweep_interval_s: float
+    replenishment_review_s: float
+
+    def escalation_after_s(self) -> dict[str, float]: ...
+
+
+def register_core_jobs(scheduler: Scheduler, core: Any, s: JobSettings, *, listening_since_ns: int) -> None:
+    """The BOH core's jobs, each off when its timeout or period is 0:
+
+    - ``silence``: alerts for gateways and devices gone silent (every ``sweep_interval_s``);
+    - ``command-expiry``: commands with no result past ``command_timeout_s`` expire;
+    - ``escalation``: alerts unacknowledged past their severity's delay escalate (the
+      delays are the core's ``escalation_after_s``; checked every ``sweep_interval_s``, so
+      an escalation is at most that late);
+    - ``replenishment-review``: open, unapproved proposals re-sized by the stock rule
+      (every ``replenishment_review_s``).
+    """
+    if s.gateway_silence_s or s.device_silence_s:
+        scheduler.add(
+            "silence",
+            s.sweep_interval_s,
+            lambda: core.sweep_silence(
+                gateway_timeout_s=s.gateway_silence_s,
+                device_timeout_s=s.device_silence_s,
+                listening_since_ns=listening_since_ns,
+            ),
+        )
+    if s.command_timeout_s:
+        scheduler.add(
+            "command-expiry",
+            s.sweep_interval_s,
+            lambda: core.expire_commands(timeout_s=s.command_timeout_s),
+        )
+    if any(v > 0 for v in s.escalation_after_s().values()):
+        scheduler.add("escalation", s.sweep_interval_s, lambda: core.escalate_alerts())
+    if s.replenishment_review_s:
+        scheduler.add("replenishment-review", s.replenishment_review_s, lambda: core.review_replenishment())

@@ -35,7 +35,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from bohsense.cloud.ingest import Backoff, ClientIdInUse, IngestWorker
-from bohsense.cloud.scheduler import Scheduler
+from bohsense.cloud.scheduler import Scheduler, register_core_jobs
 from bohsense.cloud.settings import CloudSettings
 from bohsense.cloud.tsdb import StorageUnavailable, TimeSeriesStore, open_store
 from bohsense.contracts.timeutil import now_ns
@@ -123,25 +123,8 @@ class CloudService:
                     raise
 
     def _schedule(self, core: Any) -> None:
-        """Register the time-driven jobs (each off when its timeout is 0)."""
-        s = self.settings
-        listening_since = now_ns()
-        if s.gateway_silence_s or s.device_silence_s:
-            self.scheduler.add(
-                "silence",
-                s.sweep_interval_s,
-                lambda: core.sweep_silence(
-                    gateway_timeout_s=s.gateway_silence_s,
-                    device_timeout_s=s.device_silence_s,
-                    listening_since_ns=listening_since,
-                ),
-            )
-        if s.command_timeout_s:
-            self.scheduler.add(
-                "command-expiry",
-                s.sweep_interval_s,
-                lambda: core.expire_commands(timeout_s=s.command_timeout_s),
-            )
+        """Register the time-driven jobs (``scheduler.register_core_jobs``)."""
+        register_core_jobs(self.scheduler, core, self.settings, listening_since_ns=now_ns())
 
     def _build_core(self) -> Any:
         from bohsense.cloud.boh import BohCore, CatalogError
@@ -150,6 +133,7 @@ class CloudService:
             self.settings.database_url,
             quarantine_quota=self.settings.quarantine_quota,
             auto_register=self.settings.auto_register_gateways,
+            escalation_after_s=self.settings.escalation_after_s(),
         )
         self.core = core
         core.migrate()

@@ -118,6 +118,39 @@ class CloudSettings(BaseSettings):
         description="a command with no result this long becomes expired (0: never)",
     )
     sweep_interval_s: float = Field(30.0, gt=0, le=3600, description="how often the sweeps above run")
+    escalate_critical_s: float = Field(
+        900.0,
+        ge=0,
+        le=30 * 86_400,
+        description="a critical alert unacknowledged this long escalates (0: never)",
+    )
+    escalate_major_s: float = Field(
+        3600.0,
+        ge=0,
+        le=30 * 86_400,
+        description="a major alert unacknowledged this long escalates (0: never)",
+    )
+    escalate_warning_s: float = Field(
+        4 * 3600.0,
+        ge=0,
+        le=30 * 86_400,
+        description="a warning unacknowledged this long escalates (0: never)",
+    )
+    escalate_info_s: float = Field(
+        0.0, ge=0, le=30 * 86_400, description="an info alert unacknowledged this long escalates (0: never)"
+    )
+    replenishment_review_s: float = Field(
+        900.0, ge=0, le=86_400, description="how often open proposals are re-evaluated (0: never)"
+    )
+
+    def escalation_after_s(self) -> dict[str, float]:
+        """severity -> seconds unacknowledged before an alert escalates (0: never)."""
+        return {
+            "critical": self.escalate_critical_s,
+            "major": self.escalate_major_s,
+            "warning": self.escalate_warning_s,
+            "info": self.escalate_info_s,
+        }
 
     @field_validator("mqtt_protocol", mode="before")
     @classmethod

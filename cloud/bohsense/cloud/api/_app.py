@@ -19,6 +19,7 @@ from ._strict import reject_unknown_query
 from .routers import (
     alerts,
     catalog,
+    changes,
     commands,
     fleet,
     health,
@@ -73,7 +74,18 @@ def create_app(
     unauthorized: dict[int | str, dict[str, Any]] = {
         401: {"model": Error, "description": "missing or wrong bearer token"}
     }
-    for module in (fleet, catalog, commands, readings, stock, alerts, work_orders, replenishment, records):
+    for module in (
+        fleet,
+        catalog,
+        commands,
+        readings,
+        stock,
+        alerts,
+        work_orders,
+        replenishment,
+        records,
+        changes,
+    ):
         app.include_router(
             module.router, prefix=API_PREFIX, dependencies=protected, responses={**unauthorized, **invalid}
         )

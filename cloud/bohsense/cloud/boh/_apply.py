@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from math import isfinite
 from typing import Any
@@ -31,8 +31,9 @@ from bohsense.contracts.topics import readings_topic
 from ..ports import ApplyOutcome
 from ._cache import Cache, DeviceMap, load_cache
 from ._db import conflict_insert
+from ._decisions import Executor
 from ._effects import Effects
-from ._models import AuditEntry, Device, Gateway, IngestSeq, QuarantineRow
+from ._models import Device, Gateway, IngestSeq, QuarantineRow
 from .rules import ConditionEngine, StockEngine
 
 __all__ = ["AUTO", "PENDING", "UNKNOWN_GATEWAY", "Applier", "Learnt"]
@@ -86,8 +87,9 @@ class Applier:
         clock: Callable[[], int],
         cache_ttl_s: float = 30.0,
         auto_register: bool = False,
+        escalation_after_s: Mapping[str, float] | None = None,
     ) -> None:
-        self._effects = Effects(condition_engine, stock_engine)
+        self._effects = Effects(condition_engine, stock_engine, escalation_after_s)
         self._clock = clock
         self._ttl = cache_ttl_s
         self._auto_register = auto_register
@@ -211,10 +213,12 @@ class Applier:
 
     def revise_proposals(self, conn: Connection) -> None:
         """Let the rule re-size unapproved proposals after a catalog change (new parameters)."""
-        audit: list[dict[str, Any]] = []
-        self._effects.revise(conn, self._cache, self._clock(), audit)
-        if audit:
-            conn.execute(insert(AuditEntry), audit)
+        self._effects.revise(conn, self._cache, self._clock())
+
+    @property
+    def executor(self) -> Executor:
+        """The executor of decisions (``_decisions``), with the escalation delays."""
+        return self._effects.executor
 
     def release_held(self, conn: Connection, learnt: Learnt, gateway: str | None = None) -> dict[str, int]:
         """Apply the held batches of gateways registered since, in seq order; drop them from quarantine.
@@ -295,13 +299,10 @@ class Applier:
                     for rid in rule_ids:
                         points.setdefault(rid, []).append((ts, value))
         self._touch_devices(conn, seen, learnt)
-        audit: list[dict[str, Any]] = []
         if lanes:
-            self._effects.apply_lanes(conn, self._cache, lanes, now, audit)
+            self._effects.apply_lanes(conn, self._cache, lanes, now)
         if points:
-            self._effects.apply_conditions(conn, self._cache, points, now, audit)
-        if audit:
-            conn.execute(insert(AuditEntry), audit)
+            self._effects.apply_conditions(conn, self._cache, points, now)
         return count
 
     def _touch_devices(

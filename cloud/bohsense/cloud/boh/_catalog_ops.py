@@ -26,9 +26,11 @@ from sqlalchemy import Connection, Table, and_, delete, func, insert, select, up
 from bohsense.contracts.devices import parse_lane_device
 
 from ._catalog_specs import AssetSpec, GatewaySpec, LocationSpec, RuleSpec, SiteSpec, SkuSpec
+from ._domain_events import DomainEvent, emit, lifecycle_kind
+from ._effects import condition_rule_key
 from ._errors import CatalogError, NotFound
 from ._lifecycle import PROPOSAL
-from ._models import AuditEntry, Base, ReplenishmentProposal
+from ._models import Base, ReplenishmentProposal, RuleState
 
 __all__ = ["CatalogOps", "Change"]
 
@@ -36,7 +38,7 @@ _T = Base.metadata.tables
 SITES, GATEWAYS, SKUS = _T["sites"], _T["gateways"], _T["skus"]
 ASSETS, RULES, LOCATIONS = _T["assets"], _T["condition_rules"], _T["stock_locations"]
 LANES, DEVICES = _T["lanes"], _T["devices"]
-_RULE_STATE_RESET = {"phase": "normal", "over_since_ns": None, "max_value": None, "below_since_ns": None}
+_RULE_STATE_RESET = {"phase": "normal"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,9 +130,14 @@ class CatalogOps:
         for condition, rule in rules:
             listed.add(condition)
             key = {"asset_id": spec.id, "condition": condition}
-            rule_change, _ = self._put(RULES, key, rule, "rule", f"{spec.id}/{condition}")
-            if rule_change.action == "restored":  # it watches afresh
+            rule_change, rule_id = self._put(RULES, key, rule, "rule", f"{spec.id}/{condition}")
+            if rule_change.action == "restored":  # it watches afresh (never rewound: seen_until_ns stays)
                 self.conn.execute(update(RULES).where(_match(RULES, key)).values(**_RULE_STATE_RESET))
+                self.conn.execute(
+                    update(RuleState)
+                    .where(RuleState.rule_id == condition_rule_key(rule_id))
+                    .values(state=None, updated_ns=self.now)
+                )
         c = RULES.c
         for condition in self.conn.scalars(
             select(c.condition).where(c.asset_id == spec.id, c.retired_ns.is_(None)).order_by(c.condition)
@@ -388,17 +395,20 @@ class CatalogOps:
         return self._note(Change(kind, entity_id, "retired"))
 
     def _audit(self, entity: str, entity_id: str, frm: str | None, to: str, detail: dict[str, Any]) -> None:
-        self.conn.execute(
-            insert(AuditEntry).values(
-                entity=entity,
-                entity_id=entity_id,
-                from_state=frm,
-                to_state=to,
-                actor=self.actor,
-                at_ns=self.now,
-                detail=detail,
+        if entity.startswith("catalog."):
+            verb = (
+                "created"
+                if frm is None
+                else "retired"
+                if to == "retired"
+                else "restored"
+                if frm == "retired"
+                else "updated"
             )
-        )
+            kind = f"{entity}.{verb}"
+        else:  # a lifecycle move the catalog makes (a retired location's proposals rejected)
+            kind = lifecycle_kind(entity, frm, to)
+        emit(self.conn, DomainEvent(kind, entity, entity_id, frm, to, self.now, self.actor, detail))
 
     def _note(self, change: Change) -> Change:
         self.changes.append(change)

@@ -5,7 +5,8 @@ States: ``sent`` → ``succeeded`` | ``failed`` (the gateway's ``CommandResult``
 ``sent`` → ``expired`` when no result came within the command timeout
 (``expire_commands``, run by the cloud's scheduler). A result for an unknown id, or for
 a command already settled or expired, changes nothing. Every
-change is written to the audit log in the same transaction.
+change is a domain event (``command.created`` / ``succeeded`` / ``failed`` / ``expired``)
+in the same transaction.
 """
 
 from __future__ import annotations
@@ -18,7 +19,8 @@ from sqlalchemy import Connection, insert, select, update
 
 from bohsense.contracts.schema import CommandResult
 
-from ._models import AuditEntry, Gateway, GatewayCommandRow
+from ._domain_events import DomainEvent, emit
+from ._models import Gateway, GatewayCommandRow
 
 __all__ = [
     "CommandRecord",
@@ -56,17 +58,8 @@ def _record(row: Any) -> CommandRecord:
 def _audit(
     conn: Connection, cid: str, before: str | None, after: str, actor: str, now: int, detail: dict[str, Any]
 ) -> None:
-    conn.execute(
-        insert(AuditEntry).values(
-            entity="command",
-            entity_id=cid,
-            from_state=before,
-            to_state=after,
-            actor=actor,
-            at_ns=now,
-            detail=detail,
-        )
-    )
+    kind = "command.created" if before is None else f"command.{after}"
+    emit(conn, DomainEvent(kind, "command", cid, before, after, now, actor, detail))
 
 
 def create_command(

@@ -7,7 +7,7 @@ import threading
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
-from sqlalchemy import insert, select, text
+from sqlalchemy import select, text
 from sqlalchemy.exc import SQLAlchemyError
 
 from bohsense.contracts.schema import CommandResult, GatewayStatus, ReadingBatch
@@ -31,11 +31,11 @@ from ._commands import (
     settle_command,
 )
 from ._db import make_engine, migrate, session, write_conn
+from ._domain_events import ChangesPage, DomainEvent, changes_since, emit
 from ._errors import NotFound, StateConflict
 from ._lifecycle import ALERT, PROPOSAL, WORK_ORDER, Lifecycle
 from ._models import (
     Alert,
-    AuditEntry,
     Gateway,
     IngestSeq,
     QuarantineRow,
@@ -91,11 +91,14 @@ class BohCore:
         cache_ttl_s: float = 30.0,
         quarantine_quota: int = DEFAULT_QUOTA,
         auto_register: bool = False,
+        escalation_after_s: Mapping[str, float] | None = None,
     ) -> None:
         """``auto_register``: trust any gateway that reports, at the site it claims (demos and
         development without a catalog). Off, the catalog is the authority: an unknown
         gateway is recorded ``pending`` and its batches are held in quarantine
-        (``unknown-gateway``) until the catalog registers it, then applied."""
+        (``unknown-gateway``) until the catalog registers it, then applied.
+        ``escalation_after_s``: severity -> seconds an alert may stay unacknowledged before
+        it escalates (0: never; the rest from ``_decisions.DEFAULT_ESCALATION_AFTER_S``)."""
         self._engine = make_engine(database_url)
         self._quarantine_quota = quarantine_quota
         self._clock = clock
@@ -106,6 +109,7 @@ class BohCore:
             clock,
             cache_ttl_s,
             auto_register=auto_register,
+            escalation_after_s=escalation_after_s,
         )
         self._refresh_lock = threading.Lock()
         self._apply_lock = threading.Lock()
@@ -185,18 +189,22 @@ class BohCore:
                     conn, learnt, None if release_for == "*" else release_for
                 )
             now = self._clock()
-            for gateway, n in sorted(released.items()):
-                conn.execute(
-                    insert(AuditEntry).values(
-                        entity="gateway",
-                        entity_id=gateway,
-                        from_state=None,
-                        to_state="registered",
-                        actor=actor,
-                        at_ns=now,
-                        detail={"released": n},
+            emit(
+                conn,
+                *(
+                    DomainEvent(
+                        "gateway.released",
+                        "gateway",
+                        gateway,
+                        None,
+                        "registered",
+                        now,
+                        actor,
+                        {"released": n},
                     )
-                )
+                    for gateway, n in sorted(released.items())
+                ),
+            )
         self._applier.learn(learnt)  # after the commit: a rollback leaves the caches as they were
         return released
 
@@ -457,7 +465,29 @@ class BohCore:
                 gateway_timeout_ns=int(gateway_timeout_s * 1e9),
                 device_timeout_ns=int(device_timeout_s * 1e9),
                 listening_since_ns=listening_since_ns,
+                executor=self._applier.executor,
             )
+
+    def escalate_alerts(self) -> list[int]:
+        """Escalate the alerts left ``open`` (unacknowledged) past their severity's delay,
+        once each (``_decisions``); their ids."""
+        with write_conn(self._engine) as conn:
+            return self._applier.executor.escalate(conn, self._clock())
+
+    def review_replenishment(self) -> None:
+        """Let the stock rule re-size the open, unapproved proposals (the revise path)."""
+        with self._apply_lock:
+            if self._applier.stale():
+                with self._refresh_lock, self._engine.connect() as conn:
+                    self._applier.refresh(conn)
+            with write_conn(self._engine) as conn:
+                self._applier.revise_proposals(conn)
+
+    def changes(self, *, after: int = 0, limit: int = DEFAULT_LIMIT) -> ChangesPage:
+        """Domain events with ``id > after``, in id order, and the cursor for the next call
+        (``_domain_events``: committed events only, ids visible in commit order)."""
+        with self._engine.connect() as conn:
+            return changes_since(conn, after, limit)
 
     def expire_commands(self, *, timeout_s: float) -> list[str]:
         """Commands still ``sent`` after ``timeout_s`` become ``expired``; their ids."""

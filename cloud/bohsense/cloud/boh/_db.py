@@ -59,18 +59,33 @@ def _sqlite_begin(conn: Connection) -> None:
 @contextmanager
 def write_conn(engine: Engine) -> Iterator[Connection]:
     """A connection in a writing transaction, committed when the block ends without error."""
+    from . import _domain_events as events  # imports the models, which import nothing of ours
+
     with engine.connect() as conn:
         conn.execution_options(**{WRITE: True})
-        with conn.begin():
-            yield conn
+        events.start_buffer(conn)
+        try:
+            with conn.begin():
+                yield conn
+                events.flush(conn)  # last, just before the commit: ids in commit order
+        finally:
+            events.stop_buffer(conn)
 
 
 @contextmanager
 def session(engine: Engine, *, write: bool = False) -> Iterator[Session]:
     """An ORM session in one transaction (committed at the end of the block)."""
+    from . import _domain_events as events
+
     with Session(engine, expire_on_commit=False) as s, s.begin():
-        s.connection(execution_options={WRITE: write})
-        yield s
+        conn = s.connection(execution_options={WRITE: write})
+        events.start_buffer(conn)
+        try:
+            yield s
+            s.flush()
+            events.flush(conn)  # last, just before the commit: ids in commit order
+        finally:
+            events.stop_buffer(conn)
 
 
 DialectInsert = postgresql.Insert | sqlite.Insert

@@ -1,5 +1,11 @@
 """What new readings change: lane stock and stock levels with the stock rule, and condition
-rules with their alerts and work orders. Runs inside the apply transaction.
+rules with their state. Runs inside the apply transaction.
+
+The rules only decide; what their decisions do (alerts, work orders, proposals,
+escalations, notifications) is the table and executor of ``_decisions``. A condition
+rule's state is the engine's own JSON in ``rule_state`` (key ``condition:<rule id>`` and
+the subject ``<asset>/<condition>``); the core feeds a rule only points newer than any it
+fed before (``seen_until_ns``) and keeps the phase the engine reports on the rule row.
 
 Rows are locked in a fixed order (lanes, then open proposals, then condition rules, each
 by id) so concurrent workers on PostgreSQL serialise per lane and per asset instead of
@@ -9,38 +15,39 @@ open alert / proposal" guarantees come from partial unique indexes, not from the
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import Connection, Row, bindparam, func, insert, select, update
+from sqlalchemy import Connection, Row, String, bindparam, cast, func, insert, literal, select, update
 
 from ._cache import Cache, Location
 from ._db import conflict_insert
-from ._lifecycle import ALERT, PROPOSAL, WORK_ORDER
-from ._models import Alert, Asset, ConditionRule, Lane, ReplenishmentProposal, StockLevel, WorkOrder
-from ._work_orders import SEVERITY_PRIORITY
-from .rules import (
-    ConditionCleared,
-    ConditionEngine,
-    ConditionFault,
-    ConditionParams,
-    ConditionState,
-    StockEngine,
-    StockInputs,
-)
+from ._decisions import Executor
+from ._domain_events import SYSTEM_ACTOR
+from ._lifecycle import PROPOSAL
+from ._models import ConditionRule, Lane, ReplenishmentProposal, RuleState, StockLevel
+from .rules import ConditionEngine, FaultCleared, FaultConfirmed, StockEngine, StockInputs
 
-__all__ = ["SYSTEM_ACTOR", "Effects", "audit_row"]
+__all__ = ["SYSTEM_ACTOR", "Effects", "condition_rule_key"]
 
-SYSTEM_ACTOR = "system"
 #: proposal states whose quantity is on its way (counted as on order by the stock rule)
 ON_ORDER_STATES = frozenset({"approved", "ordered"})
+#: ``rule_state.rule_id`` of a condition rule: this prefix and the rule's id
+RULE_KEY_PREFIX = "condition:"
 
 
 class Effects:
     """Applies the newest lane readings and condition points through the rule engines."""
 
-    def __init__(self, condition_engine: ConditionEngine, stock_engine: StockEngine) -> None:
+    def __init__(
+        self,
+        condition_engine: ConditionEngine,
+        stock_engine: StockEngine,
+        escalation_after_s: Mapping[str, float] | None = None,
+    ) -> None:
         self._conditions = condition_engine
         self._stock = stock_engine
+        self.executor = Executor(escalation_after_s)
 
     def apply_lanes(
         self,
@@ -48,7 +55,6 @@ class Effects:
         cache: Cache,
         newest: dict[int, tuple[int, float]],
         now: int,
-        audit: list[dict[str, Any]],
     ) -> None:
         rows = conn.execute(
             select(Lane.id, Lane.units_ts_ns)
@@ -123,7 +129,7 @@ class Effects:
                 )
             elif current[loc_id] != (units, as_of):
                 updates.append({"b_id": loc_id, "b_units": units, "b_ts": as_of})
-            self._stock_rule(conn, loc_id, loc, units, as_of, now, audit, open_by_loc.get(loc_id))
+            self._stock_rule(conn, loc_id, loc, units, as_of, now, open_by_loc.get(loc_id))
         if inserts:
             conn.execute(insert(StockLevel), inserts)
         if updates:
@@ -135,7 +141,7 @@ class Effects:
                 updates,
             )
 
-    def revise(self, conn: Connection, cache: Cache, now: int, audit: list[dict[str, Any]]) -> None:
+    def revise(self, conn: Connection, cache: Cache, now: int) -> None:
         """Run the stock rule again for open proposals the rule still sizes (after a catalog change)."""
         p = ReplenishmentProposal.__table__
         rows = conn.execute(
@@ -157,7 +163,7 @@ class Effects:
         for row in rows:
             loc, level = cache.locations.get(row.location_id), levels.get(row.location_id)
             if loc is not None and level is not None:
-                self._stock_rule(conn, row.location_id, loc, level.units, level.as_of_ns, now, audit, row)
+                self._stock_rule(conn, row.location_id, loc, level.units, level.as_of_ns, now, row)
 
     def _stock_rule(
         self,
@@ -167,15 +173,9 @@ class Effects:
         units: float,
         as_of: int,
         now: int,
-        audit: list[dict[str, Any]],
         current: Row[Any] | None,
     ) -> None:
-        """Open a proposal, or let the open one follow the stock while nobody approved it.
-
-        Approved and ordered quantities count as on order. An open proposal blocks a new
-        one (also by the partial unique index); a ``proposed`` one whose quantity the rule
-        still owns is resized when the stock (or the location's parameters) change it.
-        """
+        """Ask the stock rule; approved and ordered quantities count as on order."""
         committed = current is not None and current.state in ON_ORDER_STATES
         inputs = StockInputs(
             site=loc.site,
@@ -189,65 +189,9 @@ class Effects:
             as_of_ns=as_of,
             on_order=float(current.quantity) if current is not None and committed else 0.0,
         )
-        draft = self._stock.propose(inputs)
-        if draft is None:
-            return
-        fields = {
-            "sensed_units": units,
-            "reorder_point": loc.reorder_point,
-            "target": loc.target,
-            "safety_stock": loc.safety_stock,
-            "pack_size": loc.pack_size,
-            "quantity": draft.quantity,
-            "explanation": draft.explanation,
-            "priority": draft.priority,
-        }
-        if current is not None:
-            if current.state == PROPOSAL.initial and current.quantity_source == "rule":
-                self._follow(conn, current, fields, now, audit)
-            return
-        stmt = (
-            conflict_insert(conn, ReplenishmentProposal)
-            .values(
-                location_id=loc_id,
-                site=loc.site,
-                sku=loc.sku,
-                location=loc.location,
-                state=PROPOSAL.initial,
-                created_ns=now,
-                updated_ns=now,
-                quantity_source="rule",
-                **fields,
-            )
-            .on_conflict_do_nothing()  # the partial unique index: one open proposal per sku+location
-            .returning(ReplenishmentProposal.id)
-        )
-        pid = conn.execute(stmt).scalar_one_or_none()
-        if pid is not None:
-            audit.append(
-                audit_row(PROPOSAL.entity, pid, None, PROPOSAL.initial, now, {"quantity": draft.quantity})
-            )
-
-    @staticmethod
-    def _follow(
-        conn: Connection, current: Row[Any], fields: dict[str, Any], now: int, audit: list[dict[str, Any]]
-    ) -> None:
-        """Resize an unapproved proposal when its quantity, priority or parameters move."""
-        watched = ("quantity", "priority", "reorder_point", "target", "safety_stock", "pack_size")
-        if all(getattr(current, k) == fields[k] for k in watched):
-            return
-        conn.execute(
-            update(ReplenishmentProposal)
-            .where(ReplenishmentProposal.id == current.id)
-            .values(updated_ns=now, **fields)
-            .execution_options(synchronize_session=False)
-        )
-        params = ("reorder_point", "target", "safety_stock", "pack_size")
-        moved = "stock" if all(getattr(current, k) == fields[k] for k in params) else "parameters"
-        detail: dict[str, Any] = {"quantity": fields["quantity"], "was": current.quantity, "followed": moved}
-        if fields["priority"] != current.priority:
-            detail["priority"] = fields["priority"]
-        audit.append(audit_row(PROPOSAL.entity, current.id, current.state, current.state, now, detail))
+        decision = self._stock.propose(inputs)
+        if decision is not None:
+            self.executor.replenish(conn, loc_id, loc, units, decision, current, now)
 
     def apply_conditions(
         self,
@@ -255,160 +199,69 @@ class Effects:
         cache: Cache,
         points: dict[int, list[tuple[int, float]]],
         now: int,
-        audit: list[dict[str, Any]],
     ) -> None:
-        rule = ConditionRule.__table__
+        rule, rs = ConditionRule.__table__, RuleState.__table__
+        key = literal(RULE_KEY_PREFIX) + cast(rule.c.id, String)
         rows = conn.execute(
-            select(rule).where(rule.c.id.in_(sorted(points))).order_by(rule.c.id).with_for_update()
+            select(rule.c.id, rule.c.phase, rs.c.state, rs.c.seen_until_ns)
+            .select_from(rule.outerjoin(rs, rs.c.rule_id == key))
+            .where(rule.c.id.in_(sorted(points)))
+            .order_by(rule.c.id)
+            .with_for_update(of=rule)
         ).all()
-        saves = []
+        saves: list[dict[str, Any]] = []
+        phases: list[dict[str, Any]] = []
+        engine = self._conditions
         for row in rows:
             params = cache.rules[row.id]
-            state = ConditionState(
-                row.phase, row.over_since_ns, row.max_value, row.below_since_ns, row.last_ts_ns
-            )
-            new, events = self._conditions.step(params, state, sorted(points[row.id]))
-            if new != state:
+            data, seen = row.state, row.seen_until_ns
+            fresh = sorted(pt for pt in points[row.id] if seen is None or pt[0] > seen)
+            if not fresh:
+                continue
+            new, decisions = engine.step(params, engine.load_state(data), fresh)
+            dumped = engine.dump_state(new)
+            until = fresh[-1][0] if seen is None else max(seen, fresh[-1][0])
+            if dumped != data or until != seen:
                 saves.append(
                     {
-                        "b_id": row.id,
-                        "b_phase": new.phase,
-                        "b_over": new.over_since_ns,
-                        "b_max": new.max_value,
-                        "b_below": new.below_since_ns,
-                        "b_last": new.last_ts_ns,
+                        "rule_id": condition_rule_key(row.id),
+                        "subject": f"{params.asset_id}/{params.condition}",
+                        "state": dumped,
+                        "seen_until_ns": until,
+                        "updated_ns": now,
                     }
                 )
-            for ev in events:
-                if isinstance(ev, ConditionFault):
-                    self._open_alert(conn, params, ev, now, audit)
-                elif isinstance(ev, ConditionCleared):
-                    self._record_clear(conn, params, ev, now, audit)
+            phase = engine.phase(new)
+            if phase != row.phase:
+                phases.append({"b_id": row.id, "b_phase": phase})
+            for d in decisions:
+                if isinstance(d, FaultConfirmed):
+                    self.executor.fault(conn, params, d, now)
+                elif isinstance(d, FaultCleared):
+                    self.executor.cleared(conn, params, d, now)
         if saves:
+            stmt = conflict_insert(conn, RuleState)
+            conn.execute(
+                stmt.on_conflict_do_update(
+                    index_elements=["rule_id", "subject"],
+                    set_={
+                        "state": stmt.excluded.state,
+                        "seen_until_ns": stmt.excluded.seen_until_ns,
+                        "updated_ns": stmt.excluded.updated_ns,
+                    },
+                ),
+                saves,
+            )
+        if phases:
             conn.execute(
                 update(ConditionRule)
                 .where(ConditionRule.id == bindparam("b_id"))
-                .values(
-                    phase=bindparam("b_phase"),
-                    over_since_ns=bindparam("b_over"),
-                    max_value=bindparam("b_max"),
-                    below_since_ns=bindparam("b_below"),
-                    last_ts_ns=bindparam("b_last"),
-                )
+                .values(phase=bindparam("b_phase"))
                 .execution_options(synchronize_session=False),
-                saves,
-            )
-
-    def _open_alert(
-        self, conn: Connection, p: ConditionParams, ev: ConditionFault, now: int, audit: list[dict[str, Any]]
-    ) -> None:
-        site = conn.execute(select(Asset.site, Asset.name).where(Asset.id == p.asset_id)).one()
-        stmt = (
-            conflict_insert(conn, Alert)
-            .values(
-                asset_id=p.asset_id,
-                site=site.site,
-                condition=p.condition,
-                severity=p.severity,
-                state=ALERT.initial,
-                opened_ns=now,
-                updated_ns=now,
-                cleared_ns=None,
-                evidence=ev.evidence,
-                what_to_check=p.what_to_check,
-            )
-            .on_conflict_do_nothing()  # the partial unique index: one open alert per asset+condition
-            .returning(Alert.id)
-        )
-        alert_id = conn.execute(stmt).scalar_one_or_none()
-        if alert_id is None:  # the alert is still open: its condition is active again
-            again = conn.execute(
-                update(Alert)
-                .where(
-                    Alert.asset_id == p.asset_id,
-                    Alert.condition == p.condition,
-                    Alert.state.in_(sorted(ALERT.open)),
-                    Alert.cleared_ns.is_not(None),
-                )
-                .values(cleared_ns=None, updated_ns=now)
-                .returning(Alert.id, Alert.state)
-                .execution_options(synchronize_session=False)
-            ).all()
-            for open_id, state in again:
-                audit.append(
-                    audit_row(
-                        ALERT.entity, open_id, state, state, now, {"condition": "active", **ev.evidence}
-                    )
-                )
-            return
-        audit.append(audit_row(ALERT.entity, alert_id, None, ALERT.initial, now, {"evidence": ev.evidence}))
-        title = f"{p.condition} on {site.name or p.asset_id}"
-        description = (
-            f"{p.metric} above {p.limit:g} for {ev.evidence['duration_s']:.0f} s "
-            f"(max {ev.evidence['max_value']:g}). What to check: {p.what_to_check or 'inspect the asset'}"
-        )
-        wo_id = conn.execute(
-            insert(WorkOrder)
-            .values(
-                alert_id=alert_id,
-                asset_id=p.asset_id,
-                site=site.site,
-                kind="maintenance",
-                title=title,
-                description=description,
-                state=WORK_ORDER.initial,
-                created_ns=now,
-                updated_ns=now,
-                note="",
-                priority=SEVERITY_PRIORITY.get(p.severity, "normal"),
-                assignee="",
-                parts=[],
-                labour=[],
-                resolution_code="",
-                root_cause="",
-                notes=[],
-                attachments=[],
-            )
-            .returning(WorkOrder.id)
-        ).scalar_one()
-        audit.append(
-            audit_row(WORK_ORDER.entity, wo_id, None, WORK_ORDER.initial, now, {"alert_id": alert_id})
-        )
-
-    def _record_clear(
-        self,
-        conn: Connection,
-        p: ConditionParams,
-        ev: ConditionCleared,
-        now: int,
-        audit: list[dict[str, Any]],
-    ) -> None:
-        rows = conn.execute(
-            update(Alert)
-            .where(
-                Alert.asset_id == p.asset_id,
-                Alert.condition == p.condition,
-                Alert.state.in_(sorted(ALERT.open)),
-            )
-            .values(cleared_ns=ev.ts_ns, updated_ns=now)
-            .returning(Alert.id, Alert.state)
-            .execution_options(synchronize_session=False)
-        ).all()
-        for alert_id, state in rows:
-            audit.append(
-                audit_row(ALERT.entity, alert_id, state, state, now, {"condition": "cleared", **ev.evidence})
+                phases,
             )
 
 
-def audit_row(
-    entity: str, entity_id: object, frm: str | None, to: str, at: int, detail: dict[str, Any]
-) -> dict[str, Any]:
-    return {
-        "entity": entity,
-        "entity_id": str(entity_id),
-        "from_state": frm,
-        "to_state": to,
-        "actor": SYSTEM_ACTOR,
-        "at_ns": at,
-        "detail": detail,
-    }
+def condition_rule_key(rule_id: int) -> str:
+    """The ``rule_state.rule_id`` of a condition rule."""
+    return f"{RULE_KEY_PREFIX}{rule_id}"

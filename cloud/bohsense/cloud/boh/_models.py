@@ -36,6 +36,7 @@ __all__ = [
     "Lane",
     "QuarantineRow",
     "ReplenishmentProposal",
+    "RuleState",
     "Site",
     "Sku",
     "StockLevel",
@@ -119,7 +120,7 @@ class Asset(Base):
 
 
 class ConditionRule(Base):
-    """A condition rule of an asset, with the rule's running state (see ``rules.condition``)."""
+    """A condition rule of an asset and the phase its engine reports (its state: ``RuleState``)."""
 
     __tablename__ = "condition_rules"
     __table_args__ = (UniqueConstraint("asset_id", "condition"),)
@@ -132,13 +133,26 @@ class ConditionRule(Base):
     min_duration_s: Mapped[float] = mapped_column(Float)
     severity: Mapped[str] = mapped_column(String(16), default="warning")
     what_to_check: Mapped[str] = mapped_column(Text, default="")
+    #: normal / over / fault / clearing, as the rule's engine reports it
     phase: Mapped[str] = mapped_column(String(16), default="normal")
-    over_since_ns: Mapped[int | None]
-    max_value: Mapped[float | None] = mapped_column(Float)
-    below_since_ns: Mapped[int | None]
-    last_ts_ns: Mapped[int | None]
     #: set when retired from the catalog (kept for the history that refers to it)
     retired_ns: Mapped[int | None]
+
+
+class RuleState(Base):
+    """A rule's running state for one subject, opaque to the core (the engine's JSON).
+
+    ``seen_until_ns`` is the newest event time fed to the rule: the core never feeds it a
+    point at or before it, so a reset (``state`` None: a restored rule watches afresh)
+    does not rewind it into readings it has already seen.
+    """
+
+    __tablename__ = "rule_state"
+    rule_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    subject: Mapped[str] = mapped_column(String(200), primary_key=True)
+    state: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    seen_until_ns: Mapped[int | None]
+    updated_ns: Mapped[int]
 
 
 class Sku(Base):
@@ -239,6 +253,10 @@ class Alert(Base):
     cleared_ns: Mapped[int | None]
     evidence: Mapped[dict[str, Any]]
     what_to_check: Mapped[str] = mapped_column(Text, default="")
+    #: raised by each escalation (``_decisions``: left unacknowledged past its severity's delay)
+    escalation_level: Mapped[int] = mapped_column(default=0, server_default="0")
+    #: when the alert escalates if still unacknowledged (None: it does not)
+    escalate_at_ns: Mapped[int | None]
 
 
 class WorkOrder(Base):
@@ -300,9 +318,12 @@ class ReplenishmentProposal(Base):
 
 
 class AuditEntry(Base):
+    """A domain event (``_domain_events``); its id is the cursor of ``GET /changes``."""
+
     __tablename__ = "audit_log"
     __table_args__ = (Index("ix_audit_log_entity", "entity", "entity_id"),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(64), default="", server_default="")
     entity: Mapped[str] = mapped_column(String(32))
     entity_id: Mapped[str] = mapped_column(String(128))
     from_state: Mapped[str | None] = mapped_column(String(16))

@@ -87,6 +87,7 @@ def alert_record(a: Alert) -> AlertRecord:
         dict(a.evidence),
         a.what_to_check,
         a.subject,
+        a.escalation_level,
     )
 
 
@@ -138,7 +139,7 @@ def proposal_record(p: ReplenishmentProposal) -> ProposalRecord:
 
 def audit_record(a: AuditEntry) -> AuditRecord:
     return AuditRecord(
-        a.id, a.entity, a.entity_id, a.from_state, a.to_state, a.actor, a.at_ns, dict(a.detail)
+        a.id, a.entity, a.entity_id, a.from_state, a.to_state, a.actor, a.at_ns, dict(a.detail), a.kind
     )
 
 

@@ -12,15 +12,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, delete, insert, select
+from sqlalchemy import Connection, delete, select
 
 from bohsense.contracts.codec import PayloadError, decode_batch, decode_result, decode_status
 from bohsense.contracts.topics import TopicError, parse_topic
 
 from ._apply import Applier, Learnt
 from ._commands import record_result
+from ._domain_events import DomainEvent, emit
 from ._errors import NotFound
-from ._models import AuditEntry, QuarantineRow
+from ._models import QuarantineRow
 from ._status import record_status
 
 __all__ = ["REAPPLICABLE", "ReapplyResult", "reapply"]
@@ -70,15 +71,17 @@ def reapply(
     except (TopicError, PayloadError) as exc:
         return ReapplyResult(qid, False, f"the payload cannot be read: {exc}"), None
     conn.execute(delete(QuarantineRow).where(q.id == qid))
-    conn.execute(
-        insert(AuditEntry).values(
-            entity="quarantine",
-            entity_id=str(qid),
-            from_state=row.reason,
-            to_state="reapplied",
-            actor=actor,
-            at_ns=now,
-            detail={"topic": row.topic, "gateway": row.gateway, "what": what},
-        )
+    emit(
+        conn,
+        DomainEvent(
+            "quarantine.reapplied",
+            "quarantine",
+            str(qid),
+            row.reason,
+            "reapplied",
+            now,
+            actor,
+            {"topic": row.topic, "gateway": row.gateway, "what": what},
+        ),
     )
     return ReapplyResult(qid, True, what), learnt

@@ -79,6 +79,8 @@ class AlertRecord:
     evidence: dict[str, Any]
     what_to_check: str
     subject: str = ""
+    #: raised each time the alert is escalated (left unacknowledged too long)
+    escalation_level: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,6 +181,8 @@ class AuditRecord:
     actor: str
     at_ns: int
     detail: dict[str, Any]
+    #: the domain event's kind (``alert.opened``, …; see ``_domain_events.KINDS``)
+    kind: str = ""
 
 
 @dataclass(frozen=True, slots=True)

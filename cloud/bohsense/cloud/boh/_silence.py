@@ -31,12 +31,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy import Connection, func, select, update
 
 from ._db import conflict_insert
-from ._effects import audit_row
+from ._decisions import Executor
+from ._domain_events import DomainEvent, emit
 from ._lifecycle import ALERT
-from ._models import Alert, AuditEntry, Device, Gateway
+from ._models import Alert, Device, Gateway
 
 __all__ = [
     "DEVICE_SILENT",
@@ -210,11 +211,12 @@ def sweep_silence(
     gateway_timeout_ns: int,
     device_timeout_ns: int,
     listening_since_ns: int = 0,
+    executor: Executor | None = None,
 ) -> SilenceSweep:
-    """One sweep in the caller's transaction; audit rows are written with it."""
+    """One sweep in the caller's transaction, with its domain events; an alert opened runs
+    the ``subject_silent`` effects of ``_decisions`` (its escalation) through ``executor``."""
     subjects = _subjects(conn, gateway_timeout_ns, device_timeout_ns)
     events = decide(subjects, _open_alerts(conn), now, listening_since_ns)
-    audit: list[dict[str, Any]] = []
     opened = resolved = 0
     for ev in events:
         if isinstance(ev, GoneSilent):
@@ -240,9 +242,14 @@ def sweep_silence(
             ).scalar_one_or_none()
             if alert_id is not None:
                 opened += 1
-                audit.append(
-                    audit_row(ALERT.entity, alert_id, None, ALERT.initial, now, {"evidence": evidence})
+                emit(
+                    conn,
+                    DomainEvent.move(
+                        ALERT.entity, alert_id, None, ALERT.initial, now, detail={"evidence": evidence}
+                    ),
                 )
+                if executor is not None:
+                    executor.silent(conn, alert_id, _SEVERITY[h.condition], now)
         else:
             before = conn.scalar(
                 select(Alert.state)
@@ -262,7 +269,7 @@ def sweep_silence(
                     if isinstance(ev, HeardAgain)
                     else {"condition": "no longer watched"}
                 )
-                audit.append(audit_row(ALERT.entity, ev.alert_id, before, "resolved", now, detail))
-    if audit:
-        conn.execute(insert(AuditEntry), audit)
+                emit(
+                    conn, DomainEvent.move(ALERT.entity, ev.alert_id, before, "resolved", now, detail=detail)
+                )
     return SilenceSweep(opened, resolved)

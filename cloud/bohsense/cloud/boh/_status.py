@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, select, update
 
 from bohsense.contracts.schema import GatewayStatus
 
 from ._apply import AUTO, PENDING
 from ._db import conflict_insert
-from ._models import AuditEntry, Gateway
+from ._domain_events import DomainEvent, emit
+from ._models import Gateway
 from ._status_order import supersedes
 
 __all__ = ["record_status"]
@@ -58,31 +59,31 @@ def record_status(conn: Connection, status: GatewayStatus, now: int, *, auto_reg
         if row.registration == AUTO:
             values["site"] = status.site
         elif row.registration != PENDING and status.site not in (row.site, row.claimed_site):
-            conn.execute(
-                insert(AuditEntry).values(
-                    entity="gateway",
-                    entity_id=status.gateway,
-                    from_state=row.state,
-                    to_state=row.state,
-                    actor=f"gateway:{status.gateway}",
-                    at_ns=now,
-                    detail={"claimed_site": status.site, "catalog_site": row.site},
-                )
+            emit(
+                conn,
+                DomainEvent(
+                    "gateway.site_claimed",
+                    "gateway",
+                    status.gateway,
+                    row.state,
+                    row.state,
+                    now,
+                    f"gateway:{status.gateway}",
+                    {"claimed_site": status.site, "catalog_site": row.site},
+                ),
             )
     conn.execute(update(Gateway).where(Gateway.id == status.gateway).values(**values))
     if row.state != status.state:
-        conn.execute(
-            insert(AuditEntry).values(
-                entity="gateway",
-                entity_id=status.gateway,
-                from_state=row.state,
-                to_state=status.state,
-                actor=f"gateway:{status.gateway}",
-                at_ns=now,
-                detail={
-                    "status_ts_ns": status.ts,
-                    "version": status.version,
-                    "dropped": status.dropped,
-                },
-            )
+        emit(
+            conn,
+            DomainEvent(
+                "gateway.state_changed",
+                "gateway",
+                status.gateway,
+                row.state,
+                status.state,
+                now,
+                f"gateway:{status.gateway}",
+                {"status_ts_ns": status.ts, "version": status.version, "dropped": status.dropped},
+            ),
         )

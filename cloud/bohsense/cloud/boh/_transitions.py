@@ -12,9 +12,10 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from . import _work_orders as wo
+from ._domain_events import DomainEvent, emit
 from ._errors import InvalidValue, StateConflict
 from ._lifecycle import PROPOSAL, Lifecycle
-from ._models import Alert, AuditEntry, ReplenishmentProposal, WorkOrder
+from ._models import Alert, ReplenishmentProposal, WorkOrder
 
 __all__ = ["QUANTITY_STATES", "move", "set_quantity"]
 
@@ -31,16 +32,9 @@ def move(s: Session, lifecycle: Lifecycle, row: Any, to: str, actor: str, note: 
         wo.check_resolvable(s, row)
     if isinstance(row, WorkOrder) and to == "closed":
         wo.close_effects(s, row, actor, now)
-    s.add(
-        AuditEntry(
-            entity=lifecycle.entity,
-            entity_id=str(row.id),
-            from_state=row.state,
-            to_state=to,
-            actor=actor,
-            at_ns=now,
-            detail={"note": note} if note else {},
-        )
+    emit(
+        s,
+        DomainEvent.move(lifecycle.entity, row.id, row.state, to, now, actor, {"note": note} if note else {}),
     )
     row.state = to
     row.updated_ns = now
@@ -80,14 +74,16 @@ def set_quantity(
     detail: dict[str, Any] = {"quantity": quantity, "was": was}
     if note:
         detail["note"] = note
-    s.add(
-        AuditEntry(
-            entity=PROPOSAL.entity,
-            entity_id=str(row.id),
-            from_state=row.state,
-            to_state=row.state,
-            actor=actor,
-            at_ns=now,
-            detail=detail,
-        )
+    emit(
+        s,
+        DomainEvent.move(
+            PROPOSAL.entity,
+            row.id,
+            row.state,
+            row.state,
+            now,
+            actor,
+            detail,
+            kind="replenishment_proposal.quantity_set",
+        ),
     )

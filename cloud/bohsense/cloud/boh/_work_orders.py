@@ -19,14 +19,14 @@ The rule between the two lifecycles (see ``_lifecycle`` for each table):
 from __future__ import annotations
 
 from dataclasses import asdict
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ._domain_events import DomainEvent, emit
 from ._errors import InvalidValue, NotFound, StateConflict
 from ._lifecycle import ALERT, WORK_ORDER
-from ._models import Alert, Asset, AuditEntry, ConditionRule, WorkOrder
+from ._models import Alert, Asset, ConditionRule, WorkOrder
 from ._records import WorkOrderChanges
 
 __all__ = [
@@ -95,7 +95,7 @@ def create_work_order(
         add_note(wo, actor, note, now)
     s.add(wo)
     s.flush()
-    s.add(_audit(wo, None, actor, now, {"by": "hand"}))
+    emit(s, DomainEvent.move(WORK_ORDER.entity, wo.id, None, wo.state, now, actor, {"by": "hand"}))
     return wo
 
 
@@ -134,7 +134,19 @@ def update_work_order(s: Session, wo: WorkOrder, changes: WorkOrderChanges, acto
     if not changed:
         return
     wo.updated_ns = now
-    s.add(_audit(wo, wo.state, actor, now, {"changed": sorted(changed)}))
+    emit(
+        s,
+        DomainEvent.move(
+            WORK_ORDER.entity,
+            wo.id,
+            wo.state,
+            wo.state,
+            now,
+            actor,
+            {"changed": sorted(changed)},
+            kind="work_order.updated",
+        ),
+    )
 
 
 def add_note(wo: WorkOrder, actor: str, text: str, now: int) -> None:
@@ -180,28 +192,17 @@ def close_effects(s: Session, wo: WorkOrder, actor: str, now: int) -> None:
         raise StateConflict(
             WORK_ORDER.entity, wo.id, wo.state, exc.reason, f"its alert {alert.id}: {exc}"
         ) from exc
-    s.add(
-        AuditEntry(
-            entity=ALERT.entity,
-            entity_id=str(alert.id),
-            from_state=alert.state,
-            to_state="resolved",
-            actor=actor,
-            at_ns=now,
-            detail={"work_order": wo.id, "note": f"work order {wo.id} closed"},
-        )
+    emit(
+        s,
+        DomainEvent.move(
+            ALERT.entity,
+            alert.id,
+            alert.state,
+            "resolved",
+            now,
+            actor,
+            {"work_order": wo.id, "note": f"work order {wo.id} closed"},
+        ),
     )
     alert.state = "resolved"
     alert.updated_ns = now
-
-
-def _audit(wo: WorkOrder, frm: str | None, actor: str, now: int, detail: dict[str, Any]) -> AuditEntry:
-    return AuditEntry(
-        entity=WORK_ORDER.entity,
-        entity_id=str(wo.id),
-        from_state=frm,
-        to_state=wo.state,
-        actor=actor,
-        at_ns=now,
-        detail=detail,
-    )

@@ -35,6 +35,9 @@ class Alert(BaseModel):
     cleared_ns: int | None
     evidence: dict[str, Any]
     what_to_check: str
+    escalation_level: int = Field(
+        description="raised each time the alert escalates (left unacknowledged past its severity's delay)"
+    )
 
 
 @router.get("", response_model=list[Alert])

@@ -1,29 +1,41 @@
 """Rules that turn readings into BOH decisions, behind a small seam (see ``_base``)."""
 
 from ._base import (
+    SEVERITIES,
     ConditionCleared,
     ConditionEngine,
     ConditionEvent,
     ConditionFault,
     ConditionParams,
     ConditionState,
+    Decision,
+    FaultCleared,
+    FaultConfirmed,
     ProposalDraft,
+    ReplenishmentNeeded,
     StockEngine,
     StockInputs,
+    severity_rank,
 )
 from ._condition import ThresholdCondition
 from ._stock import ReorderPoint
 
 __all__ = [
+    "SEVERITIES",
     "ConditionCleared",
     "ConditionEngine",
     "ConditionEvent",
     "ConditionFault",
     "ConditionParams",
     "ConditionState",
+    "Decision",
+    "FaultCleared",
+    "FaultConfirmed",
     "ProposalDraft",
     "ReorderPoint",
+    "ReplenishmentNeeded",
     "StockEngine",
     "StockInputs",
     "ThresholdCondition",
+    "severity_rank",
 ]

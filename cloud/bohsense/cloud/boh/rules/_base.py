@@ -1,28 +1,51 @@
 """The rule seam: what the BOH core asks of a condition engine and a stock engine.
 
-Engines are pure: state and readings in, new state and decisions out; the core does all
-the database work (loading and saving state, opening alerts, work orders and proposals
-atomically). Later engines (anomaly detectors, forecasts) replace the simple ones here
-by implementing the same two protocols.
+Engines are pure: state and readings in, new state and typed decisions out
+(``FaultConfirmed``, ``FaultCleared``, ``ReplenishmentNeeded``), each with its severity,
+subject and evidence. Engines never write: what a decision does (open an alert, create a
+work order, notify, schedule an escalation, propose an order) is one table of data,
+``boh._decisions.DECISION_EFFECTS``, carried out by one executor in the apply
+transaction. A condition engine's state is opaque to the core: it is stored as JSON per
+rule and subject (``rule_state``) through the engine's ``load_state`` / ``dump_state``,
+so a learned detector sits behind a rule as easily as the threshold rule does. Later
+engines (anomaly detectors, forecasts) replace the simple ones here by implementing the
+same two protocols.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, ClassVar, Protocol
 
 __all__ = [
+    "SEVERITIES",
     "ConditionCleared",
     "ConditionEngine",
     "ConditionEvent",
     "ConditionFault",
     "ConditionParams",
     "ConditionState",
+    "Decision",
+    "FaultCleared",
+    "FaultConfirmed",
     "ProposalDraft",
+    "ReplenishmentNeeded",
     "StockEngine",
     "StockInputs",
+    "severity_rank",
 ]
+
+#: severities, least to most severe (a rule's ``severity`` is one of them)
+SEVERITIES = ("info", "warning", "major", "critical")
+
+
+def severity_rank(severity: str) -> int:
+    """The position of ``severity`` in ``SEVERITIES`` (an unknown one ranks as warning)."""
+    try:
+        return SEVERITIES.index(severity)
+    except ValueError:
+        return SEVERITIES.index("warning")
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,25 +75,50 @@ class ConditionState:
 
 
 @dataclass(frozen=True, slots=True)
-class ConditionFault:
+class FaultConfirmed:
+    """A condition confirmed at ``ts_ns`` (event time) on ``subject`` (``<asset>/<condition>``)."""
+
+    kind: ClassVar[str] = "fault_confirmed"
     ts_ns: int
     evidence: dict[str, Any]
+    severity: str = "warning"
+    subject: str = ""
 
 
 @dataclass(frozen=True, slots=True)
-class ConditionCleared:
+class FaultCleared:
+    """A confirmed condition that stayed below its clear level long enough."""
+
+    kind: ClassVar[str] = "fault_cleared"
     ts_ns: int
     evidence: dict[str, Any]
+    severity: str = "warning"
+    subject: str = ""
 
 
-ConditionEvent = ConditionFault | ConditionCleared
+#: the names these had before decisions were typed apart from their effects
+ConditionFault = FaultConfirmed
+ConditionCleared = FaultCleared
+ConditionEvent = FaultConfirmed | FaultCleared
 
 
 class ConditionEngine(Protocol):
+    """``step`` is pure; ``load_state`` / ``dump_state`` carry the engine's own state to and
+    from the JSON the core stores (``None``: the rule has no state yet, or was reset)."""
+
     def step(
-        self, params: ConditionParams, state: ConditionState, points: Sequence[tuple[int, float]]
-    ) -> tuple[ConditionState, list[ConditionEvent]]:
-        """Feed ``points`` (event time ns, value), sorted by time, newer than ``state.last_ts_ns``."""
+        self, params: ConditionParams, state: Any, points: Sequence[tuple[int, float]]
+    ) -> tuple[Any, list[ConditionEvent]]:
+        """Feed ``points`` (event time ns, value), sorted by time, newer than any seen before."""
+        ...
+
+    def load_state(self, data: dict[str, Any] | None) -> Any: ...
+
+    def dump_state(self, state: Any) -> dict[str, Any]: ...
+
+    def phase(self, state: Any) -> str:
+        """``normal``, ``over``, ``fault`` or ``clearing`` (``fault`` and ``clearing``: the
+        condition is active, its alert cannot be resolved)."""
         ...
 
 
@@ -90,13 +138,29 @@ class StockInputs:
 
 
 @dataclass(frozen=True, slots=True)
-class ProposalDraft:
+class ReplenishmentNeeded:
+    """Order ``quantity`` for a stock location (the subject: ``<site>/<sku>/<location>``)."""
+
+    kind: ClassVar[str] = "replenishment_needed"
     quantity: int
     explanation: dict[str, Any]
     priority: str = "normal"  # "urgent" below the safety stock
+    subject: str = ""
+
+    @property
+    def severity(self) -> str:
+        return "major" if self.priority == "urgent" else "info"
+
+    @property
+    def evidence(self) -> dict[str, Any]:
+        return self.explanation
+
+
+ProposalDraft = ReplenishmentNeeded
+Decision = FaultConfirmed | FaultCleared | ReplenishmentNeeded
 
 
 class StockEngine(Protocol):
-    def propose(self, inputs: StockInputs) -> ProposalDraft | None:
+    def propose(self, inputs: StockInputs) -> ReplenishmentNeeded | None:
         """A replenishment proposal for these inputs, or None when no order is needed."""
         ...

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import asdict, fields, replace
+from typing import Any
 
-from ._base import ConditionCleared, ConditionEvent, ConditionFault, ConditionParams, ConditionState
+from ._base import ConditionEvent, ConditionParams, ConditionState, FaultCleared, FaultConfirmed
 
 __all__ = ["ThresholdCondition"]
 
@@ -17,6 +18,18 @@ class ThresholdCondition:
     ``min_duration_s`` of event time (a shorter spike is ignored); it clears only after the
     metric stays below ``clear_below`` for ``min_duration_s``. Points not newer than the last
     one seen are ignored (backfilled readings never rewind the rule)."""
+
+    def load_state(self, data: dict[str, Any] | None) -> ConditionState:
+        if not data:
+            return ConditionState()
+        known = {f.name for f in fields(ConditionState)}
+        return ConditionState(**{k: v for k, v in data.items() if k in known})
+
+    def dump_state(self, state: ConditionState) -> dict[str, Any]:
+        return asdict(state)
+
+    def phase(self, state: ConditionState) -> str:
+        return state.phase
 
     def step(
         self, params: ConditionParams, state: ConditionState, points: Sequence[tuple[int, float]]
@@ -43,7 +56,11 @@ class ThresholdCondition:
                     assert over is not None
                     if ts - over >= need:
                         phase = "fault"
-                        events.append(ConditionFault(ts, _evidence(params, over, ts, peak)))
+                        events.append(
+                            FaultConfirmed(
+                                ts, _evidence(params, over, ts, peak), params.severity, _subject(params)
+                            )
+                        )
                 else:
                     phase, over, peak = "normal", None, None
             elif value < params.clear_below:  # fault or clearing, value is low
@@ -51,9 +68,8 @@ class ThresholdCondition:
                     phase, below = "clearing", ts
                 assert below is not None
                 if ts - below >= need:
-                    events.append(
-                        ConditionCleared(ts, {"below_since_ns": below, "clear_below": params.clear_below})
-                    )
+                    evidence = {"below_since_ns": below, "clear_below": params.clear_below}
+                    events.append(FaultCleared(ts, evidence, params.severity, _subject(params)))
                     phase, over, peak, below = "normal", None, None, None
             else:  # fault or clearing, value not low enough: still a fault
                 phase, below = "fault", None
@@ -75,3 +91,7 @@ def _evidence(params: ConditionParams, over: int, ts: int, peak: float | None) -
         "max_value": peak,
         "clear_below": params.clear_below,
     }
+
+
+def _subject(params: ConditionParams) -> str:
+    return f"{params.asset_id}/{params.condition}"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from ._base import ProposalDraft, StockInputs
+from ._base import ReplenishmentNeeded, StockInputs
 
 __all__ = ["ReorderPoint"]
 
@@ -18,7 +18,7 @@ class ReorderPoint:
     stock means the store is eating into it, and the proposal is ``urgent``.
     """
 
-    def propose(self, inputs: StockInputs) -> ProposalDraft | None:
+    def propose(self, inputs: StockInputs) -> ReplenishmentNeeded | None:
         position = inputs.sensed_units + inputs.on_order
         if position >= inputs.reorder_point:
             return None
@@ -51,4 +51,9 @@ class ReorderPoint:
             "as_of_ns": inputs.as_of_ns,
             "text": text,
         }
-        return ProposalDraft(quantity=quantity, explanation=explanation, priority=priority)
+        return ReplenishmentNeeded(
+            quantity=quantity,
+            explanation=explanation,
+            priority=priority,
+            subject=f"{inputs.site}/{inputs.sku}/{inputs.location}",
+        )

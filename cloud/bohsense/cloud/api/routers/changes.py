@@ -1,0 +1,46 @@
+"""GET /changes: the domain events after a cursor, in id order.
+
+A reader keeps the ``next_after`` of each answer and asks again with it; it sees every
+committed change once, in order. Only committed events are returned, and their ids become
+visible in commit order (``boh._domain_events``: on PostgreSQL the ids are taken at
+commit under an advisory lock), so a cursor never skips an event that commits later.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+from fastapi.concurrency import run_in_threadpool
+from pydantic import BaseModel, ConfigDict, Field
+
+from .._common import INT32_MAX, Limit
+from .._deps import CoreDep
+
+router = APIRouter(tags=["records"])
+
+After = Annotated[int, Query(ge=0, le=INT32_MAX, description="the cursor: events with a larger id")]
+
+
+class Change(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: int = Field(description="the cursor: increases with every committed event")
+    kind: str = Field(description="alert.opened, work_order.in_progress, command.expired, …")
+    entity: str
+    entity_id: str
+    from_state: str | None
+    to_state: str
+    actor: str
+    at_ns: int
+    detail: dict[str, Any]
+
+
+class ChangesPage(BaseModel):
+    events: list[Change] = Field(description="committed domain events with id > after, oldest first")
+    next_after: int = Field(description="pass as after to read on (the last id here, or after)")
+
+
+@router.get("/changes", response_model=ChangesPage)
+async def changes(core: CoreDep, after: After = 0, limit: Limit = 100) -> ChangesPage:
+    page = await run_in_threadpool(core.changes, after=after, limit=limit)
+    return ChangesPage(events=[Change.model_validate(e) for e in page.events], next_after=page.next_after)

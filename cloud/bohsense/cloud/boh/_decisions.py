@@ -1,0 +1,433 @@
+"""What a decision does: one table of data (``DECISION_EFFECTS``) and one executor.
+
+Rule engines decide (``rules``: ``FaultConfirmed``, ``FaultCleared``,
+``ReplenishmentNeeded``); the silence sweep decides that a subject went silent; the
+escalation job decides that an alert was left unacknowledged too long. None of them
+writes. ``DECISION_EFFECTS`` maps each decision kind to the effects it has, each from a
+severity on::
+
+    fault_confirmed       open an alert, create a work order, schedule its escalation,
+                          notify (critical)
+    fault_cleared         mark the alert's condition cleared
+    replenishment_needed  propose (or re-size) a replenishment order
+    subject_silent        schedule the escalation of the silence alert
+    alert_escalated       create a work order (major and up, when the alert has an asset and
+                          no open one), notify (major and up)
+
+``Executor`` carries the effects out in the caller's transaction, each writing its domain
+events (``_domain_events``). Changing a row of the table changes what the core does, with
+no code path to edit; a test monkeypatches it.
+
+Escalation: the effect ``schedule_escalation`` sets ``alerts.escalate_at_ns`` to the
+time the alert was opened plus its severity's delay (``escalation_after_s``, 0: never);
+the scheduler's escalation job (``escalate``) escalates each alert still ``open``
+(acknowledging stops it) once that time is reached, raises its ``escalation_level``,
+writes ``alert.escalated`` and runs the ``alert_escalated`` effects. An alert escalates
+once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, Row, insert, select, update
+
+from ._cache import Location
+from ._db import conflict_insert
+from ._domain_events import DomainEvent, emit
+from ._lifecycle import ALERT, PROPOSAL, WORK_ORDER
+from ._models import Alert, Asset, ReplenishmentProposal, WorkOrder
+from ._work_orders import SEVERITY_PRIORITY
+from .rules import ConditionParams, FaultCleared, FaultConfirmed, ReplenishmentNeeded, severity_rank
+
+__all__ = [
+    "CREATE_WORK_ORDER",
+    "DECISION_EFFECTS",
+    "DEFAULT_ESCALATION_AFTER_S",
+    "MARK_CLEARED",
+    "NOTIFY",
+    "OPEN_ALERT",
+    "PROPOSE_REPLENISHMENT",
+    "SCHEDULE_ESCALATION",
+    "Effect",
+    "Executor",
+    "effects_for",
+]
+
+OPEN_ALERT = "open_alert"
+CREATE_WORK_ORDER = "create_work_order"
+SCHEDULE_ESCALATION = "schedule_escalation"
+NOTIFY = "notify"
+MARK_CLEARED = "mark_cleared"
+PROPOSE_REPLENISHMENT = "propose_replenishment"
+NS = 1_000_000_000
+
+
+@dataclass(frozen=True, slots=True)
+class Effect:
+    """``action`` for decisions of ``min_severity`` or more severe."""
+
+    action: str
+    min_severity: str = "info"
+
+
+#: decision kind -> its effects, in the order carried out (see the module's docstring)
+DECISION_EFFECTS: dict[str, tuple[Effect, ...]] = {
+    FaultConfirmed.kind: (
+        Effect(OPEN_ALERT),
+        Effect(CREATE_WORK_ORDER),
+        Effect(SCHEDULE_ESCALATION),
+        Effect(NOTIFY, "critical"),
+    ),
+    FaultCleared.kind: (Effect(MARK_CLEARED),),
+    ReplenishmentNeeded.kind: (Effect(PROPOSE_REPLENISHMENT),),
+    "subject_silent": (Effect(SCHEDULE_ESCALATION),),
+    "alert_escalated": (Effect(CREATE_WORK_ORDER, "major"), Effect(NOTIFY, "major")),
+}
+
+#: an alert left unacknowledged this long (by severity) escalates; 0: never
+DEFAULT_ESCALATION_AFTER_S: Mapping[str, float] = {
+    "critical": 15 * 60.0,
+    "major": 60 * 60.0,
+    "warning": 4 * 3600.0,
+    "info": 0.0,
+}
+
+
+def effects_for(kind: str, severity: str) -> list[str]:
+    """The actions of a decision of ``kind`` at ``severity``, per ``DECISION_EFFECTS``."""
+    rank = severity_rank(severity)
+    return [e.action for e in DECISION_EFFECTS.get(kind, ()) if rank >= severity_rank(e.min_severity)]
+
+
+class Executor:
+    """Carries out decisions per ``DECISION_EFFECTS`` in the caller's transaction."""
+
+    def __init__(self, escalation_after_s: Mapping[str, float] | None = None) -> None:
+        after = {**DEFAULT_ESCALATION_AFTER_S, **(escalation_after_s or {})}
+        self.escalation_after_ns = {k: int(v * NS) for k, v in after.items()}
+
+    # -- condition decisions -------------------------------------------------------------
+
+    def fault(self, conn: Connection, p: ConditionParams, d: FaultConfirmed, now: int) -> None:
+        actions = effects_for(d.kind, d.severity)
+        if OPEN_ALERT not in actions:
+            return
+        site = conn.execute(select(Asset.site, Asset.name).where(Asset.id == p.asset_id)).one()
+        alert_id = conn.execute(
+            conflict_insert(conn, Alert)
+            .values(
+                asset_id=p.asset_id,
+                site=site.site,
+                condition=p.condition,
+                severity=d.severity,
+                state=ALERT.initial,
+                opened_ns=now,
+                updated_ns=now,
+                cleared_ns=None,
+                evidence=d.evidence,
+                what_to_check=p.what_to_check,
+            )
+            .on_conflict_do_nothing()  # the partial unique index: one open alert per asset+condition
+            .returning(Alert.id)
+        ).scalar_one_or_none()
+        if alert_id is None:  # the alert is still open: its condition is active again
+            again = conn.execute(
+                update(Alert)
+                .where(
+                    Alert.asset_id == p.asset_id,
+                    Alert.condition == p.condition,
+                    Alert.state.in_(sorted(ALERT.open)),
+                    Alert.cleared_ns.is_not(None),
+                )
+                .values(cleared_ns=None, updated_ns=now)
+                .returning(Alert.id, Alert.state)
+                .execution_options(synchronize_session=False)
+            ).all()
+            emit(
+                conn,
+                *(
+                    DomainEvent.move(
+                        ALERT.entity,
+                        open_id,
+                        state,
+                        state,
+                        now,
+                        detail={"condition": "active", **d.evidence},
+                        kind="alert.reactivated",
+                    )
+                    for open_id, state in again
+                ),
+            )
+            return
+        emit(
+            conn,
+            DomainEvent.move(
+                ALERT.entity, alert_id, None, ALERT.initial, now, detail={"evidence": d.evidence}
+            ),
+        )
+        if CREATE_WORK_ORDER in actions:
+            title = f"{p.condition} on {site.name or p.asset_id}"
+            description = (
+                f"{p.metric} above {p.limit:g} for {d.evidence['duration_s']:.0f} s "
+                f"(max {d.evidence['max_value']:g}). What to check: {p.what_to_check or 'inspect the asset'}"
+            )
+            self._work_order(conn, alert_id, p.asset_id, site.site, title, description, d.severity, now)
+        self._after_open(conn, actions, alert_id, d.kind, d.severity, now)
+
+    def cleared(self, conn: Connection, p: ConditionParams, d: FaultCleared, now: int) -> None:
+        if MARK_CLEARED not in effects_for(d.kind, d.severity):
+            return
+        rows = conn.execute(
+            update(Alert)
+            .where(
+                Alert.asset_id == p.asset_id,
+                Alert.condition == p.condition,
+                Alert.state.in_(sorted(ALERT.open)),
+            )
+            .values(cleared_ns=d.ts_ns, updated_ns=now)
+            .returning(Alert.id, Alert.state)
+            .execution_options(synchronize_session=False)
+        ).all()
+        emit(
+            conn,
+            *(
+                DomainEvent.move(
+                    ALERT.entity,
+                    alert_id,
+                    state,
+                    state,
+                    now,
+                    detail={"condition": "cleared", **d.evidence},
+                    kind="alert.cleared",
+                )
+                for alert_id, state in rows
+            ),
+        )
+
+    # -- silence and escalation ----------------------------------------------------------
+
+    def silent(self, conn: Connection, alert_id: int, severity: str, now: int) -> None:
+        """The silence sweep opened ``alert_id``: the ``subject_silent`` effects."""
+        self._after_open(
+            conn, effects_for("subject_silent", severity), alert_id, "subject_silent", severity, now
+        )
+
+    def escalate(self, conn: Connection, now: int) -> list[int]:
+        """Escalate every ``open`` alert whose escalation time has come; their ids."""
+        due = conn.execute(
+            select(Alert.__table__)
+            .where(
+                Alert.state == ALERT.initial,
+                Alert.escalate_at_ns.is_not(None),
+                Alert.escalate_at_ns <= now,
+            )
+            .order_by(Alert.id)
+            .with_for_update()
+        ).all()
+        for a in due:
+            level = a.escalation_level + 1
+            conn.execute(
+                update(Alert)
+                .where(Alert.id == a.id)
+                .values(escalation_level=level, escalate_at_ns=None, updated_ns=now)
+                .execution_options(synchronize_session=False)
+            )
+            emit(
+                conn,
+                DomainEvent.move(
+                    ALERT.entity,
+                    a.id,
+                    a.state,
+                    a.state,
+                    now,
+                    detail={
+                        "escalation_level": level,
+                        "severity": a.severity,
+                        "unacknowledged_s": (now - a.opened_ns) / NS,
+                    },
+                    kind="alert.escalated",
+                ),
+            )
+            actions = effects_for("alert_escalated", a.severity)
+            if CREATE_WORK_ORDER in actions:
+                self._escalation_work_order(conn, a, level, now)
+            if NOTIFY in actions:
+                self._notify(conn, a.id, "alert_escalated", a.severity, now)
+        return [a.id for a in due]
+
+    def _after_open(
+        self, conn: Connection, actions: list[str], alert_id: int, kind: str, severity: str, now: int
+    ) -> None:
+        if SCHEDULE_ESCALATION in actions:
+            after = self.escalation_after_ns.get(severity, 0)
+            if after > 0:
+                conn.execute(
+                    update(Alert)
+                    .where(Alert.id == alert_id)
+                    .values(escalate_at_ns=now + after)
+                    .execution_options(synchronize_session=False)
+                )
+        if NOTIFY in actions:
+            self._notify(conn, alert_id, kind, severity, now)
+
+    @staticmethod
+    def _notify(conn: Connection, alert_id: int, kind: str, severity: str, now: int) -> None:
+        emit(
+            conn,
+            DomainEvent(
+                "notification.requested",
+                "notification",
+                f"alert:{alert_id}",
+                None,
+                "requested",
+                now,
+                detail={"alert_id": alert_id, "decision": kind, "severity": severity},
+            ),
+        )
+
+    def _escalation_work_order(self, conn: Connection, a: Row[Any], level: int, now: int) -> None:
+        if a.asset_id is None:  # a gateway's alert: no asset to work on
+            return
+        has_open = conn.scalar(
+            select(WorkOrder.id).where(
+                WorkOrder.alert_id == a.id, WorkOrder.state.in_(sorted(WORK_ORDER.open))
+            )
+        )
+        if has_open is not None:
+            return
+        title = f"{a.condition} on {a.asset_id}: unacknowledged (escalation {level})"
+        description = f"Alert {a.id} ({a.severity}) was not acknowledged. What to check: {a.what_to_check or 'inspect the asset'}"
+        self._work_order(conn, a.id, a.asset_id, a.site, title[:200], description, a.severity, now)
+
+    @staticmethod
+    def _work_order(
+        conn: Connection,
+        alert_id: int,
+        asset_id: str,
+        site: str,
+        title: str,
+        description: str,
+        severity: str,
+        now: int,
+    ) -> None:
+        wo_id = conn.execute(
+            insert(WorkOrder)
+            .values(
+                alert_id=alert_id,
+                asset_id=asset_id,
+                site=site,
+                kind="maintenance",
+                title=title,
+                description=description,
+                state=WORK_ORDER.initial,
+                created_ns=now,
+                updated_ns=now,
+                note="",
+                priority=SEVERITY_PRIORITY.get(severity, "normal"),
+                assignee="",
+                parts=[],
+                labour=[],
+                resolution_code="",
+                root_cause="",
+                notes=[],
+                attachments=[],
+            )
+            .returning(WorkOrder.id)
+        ).scalar_one()
+        emit(
+            conn,
+            DomainEvent.move(
+                WORK_ORDER.entity, wo_id, None, WORK_ORDER.initial, now, detail={"alert_id": alert_id}
+            ),
+        )
+
+    # -- replenishment -------------------------------------------------------------------
+
+    def replenish(
+        self,
+        conn: Connection,
+        loc_id: int,
+        loc: Location,
+        units: float,
+        d: ReplenishmentNeeded,
+        current: Row[Any] | None,
+        now: int,
+    ) -> None:
+        """Open a proposal, or let the open one follow the stock while nobody approved it.
+
+        An open proposal blocks a new one (also by the partial unique index); a
+        ``proposed`` one whose quantity the rule still owns is resized when the stock (or
+        the location's parameters) change it.
+        """
+        if PROPOSE_REPLENISHMENT not in effects_for(d.kind, d.severity):
+            return
+        fields = {
+            "sensed_units": units,
+            "reorder_point": loc.reorder_point,
+            "target": loc.target,
+            "safety_stock": loc.safety_stock,
+            "pack_size": loc.pack_size,
+            "quantity": d.quantity,
+            "explanation": d.explanation,
+            "priority": d.priority,
+        }
+        if current is not None:
+            if current.state == PROPOSAL.initial and current.quantity_source == "rule":
+                self._follow(conn, current, fields, now)
+            return
+        pid = conn.execute(
+            conflict_insert(conn, ReplenishmentProposal)
+            .values(
+                location_id=loc_id,
+                site=loc.site,
+                sku=loc.sku,
+                location=loc.location,
+                state=PROPOSAL.initial,
+                created_ns=now,
+                updated_ns=now,
+                quantity_source="rule",
+                **fields,
+            )
+            .on_conflict_do_nothing()  # the partial unique index: one open proposal per sku+location
+            .returning(ReplenishmentProposal.id)
+        ).scalar_one_or_none()
+        if pid is not None:
+            emit(
+                conn,
+                DomainEvent.move(
+                    PROPOSAL.entity, pid, None, PROPOSAL.initial, now, detail={"quantity": d.quantity}
+                ),
+            )
+
+    @staticmethod
+    def _follow(conn: Connection, current: Row[Any], fields: dict[str, Any], now: int) -> None:
+        """Resize an unapproved proposal when its quantity, priority or parameters move."""
+        watched = ("quantity", "priority", "reorder_point", "target", "safety_stock", "pack_size")
+        if all(getattr(current, k) == fields[k] for k in watched):
+            return
+        conn.execute(
+            update(ReplenishmentProposal)
+            .where(ReplenishmentProposal.id == current.id)
+            .values(updated_ns=now, **fields)
+            .execution_options(synchronize_session=False)
+        )
+        params = ("reorder_point", "target", "safety_stock", "pack_size")
+        moved = "stock" if all(getattr(current, k) == fields[k] for k in params) else "parameters"
+        detail: dict[str, Any] = {"quantity": fields["quantity"], "was": current.quantity, "followed": moved}
+        if fields["priority"] != current.priority:
+            detail["priority"] = fields["priority"]
+        emit(
+            conn,
+            DomainEvent.move(
+                PROPOSAL.entity,
+                current.id,
+                current.state,
+                current.state,
+                now,
+                detail=detail,
+                kind="replenishment_proposal.revised",
+            ),
+        )
