@@ -41,9 +41,7 @@ from collections.abc import Awaitable, Callable
 from importlib.metadata import PackageNotFoundError, version
 from typing import Literal
 
-import msgspec
-
-from bohsense.contracts.codec import PayloadError, decode_ack, decode_command, encode
+from bohsense.contracts.codec import PayloadError, decode_ack, decode_command, encode, encode_raw_batch
 from bohsense.contracts.schema import CloudAck, CommandResult, GatewayCommand, GatewayStatus
 from bohsense.contracts.timeutil import now_ns
 from bohsense.contracts.topics import (
@@ -73,18 +71,6 @@ def edge_version() -> str:
         return version("bohsense-edge")
     except PackageNotFoundError:  # pragma: no cover - running from a source tree
         return "0+unknown"
-
-
-class _WireBatch(msgspec.Struct, frozen=True):
-    """``contracts.schema.ReadingBatch`` with the readings already encoded (``Raw``)."""
-
-    gateway: str
-    seq: int
-    sent: int
-    readings: msgspec.Raw
-    floor: int
-    site: str
-    v: int = 1
 
 
 class Uplink:
@@ -118,7 +104,6 @@ class Uplink:
             "cmd": cmd_topic(gateway),
             "result": result_topic(gateway),
         }
-        self._enc = msgspec.msgpack.Encoder()
         self.connected = False
         self._closing = False
         self._cursor = 0
@@ -222,10 +207,13 @@ class Uplink:
                 self._cursor = entry.seq + 1
                 if entry.seq in self._inflight_seqs:
                     continue  # still with the client, which resends it itself
-                payload = self._enc.encode(
-                    _WireBatch(
-                        self.gateway, entry.seq, now_ns(), msgspec.Raw(entry.payload), floor, self.site
-                    )
+                payload = encode_raw_batch(
+                    gateway=self.gateway,
+                    seq=entry.seq,
+                    sent=now_ns(),
+                    readings=entry.payload,
+                    floor=floor,
+                    site=self.site,
                 )
                 mid = self._transport.publish(self._topics["readings"], payload)
                 self._inflight[mid] = entry.seq
