@@ -89,7 +89,16 @@ from typing import TypeVar
 from bohsense.contracts.timeutil import now_ns
 from bohsense.edge.errors import OutboxError
 
-__all__ = ["MAX_SEQ", "SCHEMA_VERSION", "AckOutcome", "Entry", "Outbox", "OutboxStats", "ThreadedOutbox"]
+__all__ = [
+    "MAX_SEQ",
+    "SCHEMA_VERSION",
+    "AckOutcome",
+    "Entry",
+    "Outbox",
+    "OutboxStats",
+    "ThreadedOutbox",
+    "ToSend",
+]
 
 T = TypeVar("T")
 
@@ -136,6 +145,16 @@ class Entry:
     #: the encoded events (empty when there are none)
     event_payload: bytes = b""
     urgent: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class ToSend:
+    """What the uplink may send next: urgent entries from one seq on, and held entries in
+    seq order from another, with the floor read in the same call."""
+
+    floor: int
+    urgent: list[Entry]
+    entries: list[Entry]
 
 
 @dataclass(frozen=True, slots=True)
@@ -218,6 +237,9 @@ class Outbox:
         self._lost_events = int(meta["lost_events"])
         self._epoch = int(meta["status_epoch"])
         self._sent_upto = int(meta["sent_upto"])
+        last = self._db.execute("SELECT max(seq) FROM entries WHERE urgent").fetchone()[0]
+        #: the highest seq of an urgent entry appended (0: none held since the start)
+        self.urgent_last = int(last or 0)
 
     # -- queries -------------------------------------------------------------------------
 
@@ -297,6 +319,8 @@ class Outbox:
                 new_min = self._db.execute("SELECT min(seq) FROM entries").fetchone()[0]
         self._next_seq = seq + 1
         self._rows, self._bytes, self._min = rows, size, new_min
+        if urgent:
+            self.urgent_last = seq
         return seq
 
     def ack(self, upto: int, *, count_unsent: bool = False) -> int:
@@ -396,6 +420,8 @@ class Outbox:
             self._db.execute("UPDATE meta SET value = ? WHERE key = 'sent_upto'", (upto,))
             self._db.execute("UPDATE entries SET sent_ahead = 0")
         self._next_seq += shift
+        if self.urgent_last:
+            self.urgent_last += shift
         self._sent_upto = upto  # the held entries are unsent under their new numbers
         if self._min is not None:
             self._min += shift
@@ -554,6 +580,23 @@ class ThreadedOutbox:
             if mark_sent and entries:
                 self._outbox.mark_sent(entries[-1].seq)
             return self._outbox.floor, entries
+
+        return await self._call(run)
+
+    async def to_send(self, urgent_from: int, from_seq: int, limit: int) -> ToSend:
+        """Up to ``limit`` urgent entries from ``urgent_from`` on and up to ``limit`` held
+        entries from ``from_seq`` on, both marked sent (``mark_sent_ahead``, ``mark_sent``)
+        before they are returned: the uplink is about to send them."""
+
+        def run() -> ToSend:
+            ob = self._outbox
+            urgent = ob.fetch_urgent(urgent_from, limit) if urgent_from <= ob.urgent_last else []
+            if urgent:
+                ob.mark_sent_ahead([e.seq for e in urgent])
+            entries = ob.fetch(from_seq, limit)
+            if entries:
+                ob.mark_sent(entries[-1].seq)
+            return ToSend(ob.floor, urgent, entries)
 
         return await self._call(run)
 
