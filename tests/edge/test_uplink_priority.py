@@ -137,3 +137,21 @@ async def test_an_urgent_entry_sent_ahead_does_not_make_the_backlog_look_sent(tm
     out = await outbox.ack(10)  # a forged ack covering all: 9 was sent, 2-8 and 10 were not
     assert (out.deleted, out.unsent) == (10, 8), "the never-sent backlog is counted lost; 9 is not"
     await _close(outbox, tasks)
+
+
+async def test_a_resend_timeout_resends_the_published_urgent_first_and_leaves_the_clients_own(
+    tmp_path: Path,
+) -> None:
+    up, fake, outbox, _raw, tasks = await _uplink(tmp_path, entries=6, urgent={5}, window=100)
+    up.resend_after_s = 0.3
+    tasks.append(asyncio.create_task(up.resend_loop(tick_s=0.05)))
+    up.on_connected(session_present=False)
+    await until(lambda: len(fake.batches()) == 6, 2, "all sent")
+    for mid, seq in fake.batches():
+        if seq != 2:
+            up.on_puback(mid)  # 2 stays with the client
+    await until(lambda: up.counters["resend_timeouts"] >= 1, 3, "the resend timeout")
+    await until(lambda: len(fake.batches()) >= 11, 2, "the resend")
+    assert _seqs(fake)[6:11] == [5, 1, 3, 4, 6], "urgent first; 2 is the client's"
+    assert up.states[2] is EntryState.INFLIGHT
+    await _close(outbox, tasks)

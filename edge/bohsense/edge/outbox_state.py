@@ -6,16 +6,16 @@
     SEND               INFLIGHT       -              -              -          -
     PUBACK             -              PUBLISHED      -              DELETED    DROPPED
     CONNECTION_LOST    -              INFLIGHT(1)    PENDING        -          -
-    RESEND_TIMEOUT     -              -              PENDING        -          -
+    RESEND_TIMEOUT     -              INFLIGHT(1)    PENDING        -          -
     CLOUD_ACK          DELETED        DELETED        DELETED        -          -
     OVERFLOW           DROPPED        DROPPED        DROPPED        -          -
 
 - An entry is created PENDING by ``Outbox.append`` (its row is committed before anything
   is published) and ends DELETED (covered by a ``CloudAck``) or DROPPED (the overflow or
   age policy discarded it; counted in the persisted ``dropped`` counters); its row is gone.
-- (1) An entry handed to the MQTT client stays with the client across a reconnect: the
-  client sends it again itself (QoS 1, persistent session), so it is not sent twice by
-  the uplink.
+- (1) An entry handed to the MQTT client stays with the client across a reconnect and a
+  resend timeout: the client sends it again itself (QoS 1, persistent session), so it is
+  not sent twice by the uplink.
 - PUBLISHED means the broker has it (PUBACK), not that the cloud stored it: it is sent
   again after a reconnect (the broker may have restarted without it) and after
   ``resend_after_s`` without a covering ``CloudAck``. The cloud drops the repeat as a
@@ -69,6 +69,7 @@ _TABLE: dict[tuple[EntryState, EntryEvent], EntryState] = {
     (_S.DROPPED, _E.PUBACK): _S.DROPPED,
     (_S.INFLIGHT, _E.CONNECTION_LOST): _S.INFLIGHT,
     (_S.PUBLISHED, _E.CONNECTION_LOST): _S.PENDING,
+    (_S.INFLIGHT, _E.RESEND_TIMEOUT): _S.INFLIGHT,
     (_S.PUBLISHED, _E.RESEND_TIMEOUT): _S.PENDING,
     (_S.PENDING, _E.CLOUD_ACK): _S.DELETED,
     (_S.INFLIGHT, _E.CLOUD_ACK): _S.DELETED,
