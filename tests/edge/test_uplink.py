@@ -9,18 +9,18 @@ from typing import Any
 
 import msgspec
 
-from bohsense.contracts.codec import decode_batch, decode_status, encode
+from bohsense.contracts.codec import decode_batch, decode_status, encode, encode_raw_batch
 from bohsense.contracts.schema import CloudAck, Reading, ReadingBatch
 from bohsense.contracts.timeutil import now_ns
 from bohsense.edge.outbox import Outbox, ThreadedOutbox
-from bohsense.edge.uplink import Uplink, _WireBatch
+from bohsense.edge.uplink import Uplink
 from tests.edge.conftest import until
 
 
 def test_wire_batch_decodes_as_a_reading_batch_and_matches_its_encoding() -> None:
     readings = [Reading("d-1", "temp_c", 1_700_000_000_000_000_000 + i, i / 3) for i in range(5)]
     raw = msgspec.msgpack.encode(readings)
-    wire = msgspec.msgpack.encode(_WireBatch("gw-1", 42, 123, msgspec.Raw(raw), 40, "site-a"))
+    wire = encode_raw_batch(gateway="gw-1", seq=42, sent=123, readings=raw, floor=40, site="site-a")
     expected = ReadingBatch(gateway="gw-1", seq=42, sent=123, readings=readings, floor=40, site="site-a")
     assert decode_batch(wire) == expected
     assert wire == encode(expected), "byte-identical to the contracts encoder"

@@ -19,6 +19,7 @@ from typing import TypeVar
 import msgspec
 
 from bohsense.contracts.errors import Reason, ReasonedError
+from bohsense.contracts.events import Event
 from bohsense.contracts.schema import (
     MAX_PAYLOAD_BYTES,
     NAME_PATTERN,
@@ -27,6 +28,7 @@ from bohsense.contracts.schema import (
     GatewayCommand,
     GatewayId,
     GatewayStatus,
+    Reading,
     ReadingBatch,
     Seq,
     valid_name,
@@ -42,6 +44,8 @@ __all__ = [
     "decode_result",
     "decode_status",
     "encode",
+    "encode_events",
+    "encode_raw_batch",
     "read_batch_identity",
 ]
 
@@ -67,6 +71,71 @@ def encode(msg: msgspec.Struct, encoding: Encoding = Encoding.MSGPACK) -> bytes:
     if encoding is Encoding.JSON:
         return _json_enc.encode(msg)
     return _mp_enc.encode(msg)
+
+
+def encode_events(events: list[Event], encoding: Encoding = Encoding.MSGPACK) -> bytes:
+    """The ``events`` field of a batch: the array of ``[device, kind, ts, attrs]``.
+
+    ``attrs`` is encoded in the batch's own encoding, so the cloud's
+    ``events.decode_event(wire, json=...)`` reads it back by kind.
+    """
+    return encode_raw(events, encoding)
+
+
+def encode_raw(value: list[Reading] | list[Event], encoding: Encoding = Encoding.MSGPACK) -> bytes:
+    """A list of readings or events encoded alone, to be carried by ``encode_raw_batch``."""
+    if encoding is Encoding.JSON:
+        return _json_enc.encode(value)
+    return _mp_enc.encode(value)
+
+
+class _RawBatch(msgspec.Struct, frozen=True, omit_defaults=True):
+    """``ReadingBatch`` with its readings and events already encoded (``Raw``).
+
+    The gateway's outbox keeps each batch's readings and events encoded; the envelope is
+    wrapped around them when the batch is sent (``floor`` and ``sent`` are true then).
+    Field names, order and defaults are those of ``ReadingBatch`` (a test compares them);
+    ``events`` is left out when there are none, as ``ReadingBatch`` leaves out its empty
+    list, so a batch without events is byte for byte what a cloud predating the field reads.
+    """
+
+    gateway: str
+    seq: int
+    sent: int
+    readings: msgspec.Raw
+    floor: int = 0
+    site: str = ""
+    v: int = 1
+    events: msgspec.Raw | msgspec.UnsetType = msgspec.UNSET
+    urgent: bool = False
+
+
+def encode_raw_batch(
+    *,
+    gateway: str,
+    seq: int,
+    sent: int,
+    readings: bytes,
+    floor: int = 0,
+    site: str = "",
+    events: bytes | None = None,
+    urgent: bool = False,
+    encoding: Encoding = Encoding.MSGPACK,
+) -> bytes:
+    """A ``ReadingBatch`` payload around readings and events already encoded in ``encoding``
+    (``encode_raw`` / ``encode_events``); ``events`` None or empty leaves the field out."""
+    batch = _RawBatch(
+        gateway,
+        seq,
+        sent,
+        msgspec.Raw(readings),
+        floor,
+        site,
+        1,
+        msgspec.Raw(events) if events else msgspec.UNSET,
+        urgent,
+    )
+    return encode(batch, encoding)
 
 
 def sniff(payload: bytes) -> Encoding:

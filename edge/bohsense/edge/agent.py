@@ -111,9 +111,16 @@ class EdgeAgent:
             out["rejected_readings"] = sum(self.buffer.rejected.values())
             for key, n in self.buffer.rejected.items():
                 out[f"rejected.reading.{key}"] = n
+            out["events_in"] = self.buffer.events_accepted
+            out["event_overflow"] = self.buffer.event_overflow
+            out["rejected_events"] = sum(self.buffer.rejected_events.values())
+            for key, n in self.buffer.rejected_events.items():
+                out[f"rejected.event.{key}"] = n
         if self.batcher is not None:
             out["batches"] = self.batcher.batches
             out["readings_batched"] = self.batcher.readings
+            out["events_batched"] = self.batcher.events
+            out["urgent_batches"] = self.batcher.urgent_batches
         if self.outbox is not None:
             s = self.outbox.snapshot
             out.update(
@@ -125,6 +132,8 @@ class EdgeAgent:
                 dropped_readings=s.dropped_readings,
                 lost_batches=s.lost_batches,
                 lost_readings=s.lost_readings,
+                dropped_events=s.dropped_events,
+                lost_events=s.lost_events,
             )
         if self.uplink is not None:
             for key in ("sent", "published", "acked", "acks", "connects", "reconnects", "disconnects",

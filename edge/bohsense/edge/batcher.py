@@ -1,10 +1,22 @@
-"""From single readings to sequenced batches in the outbox.
+"""From single readings and events to sequenced batches in the outbox.
 
-Drivers call ``ReadingBuffer.put`` (never blocks, called on the event loop). The
-``Batcher`` task takes up to ``max_readings`` readings and at most ``max_bytes`` of
-encoded readings at a time — as soon as that many are waiting, or ``max_delay_ms``
-after the first of them arrived — and appends them to the outbox as one entry, which
-assigns the batch its sequence number.
+Drivers call ``ReadingBuffer.put(reading)`` and ``ReadingBuffer.put_event(event)`` (the
+sink; neither ever blocks, both are called on the event loop). The ``Batcher`` task takes
+up to ``max_readings`` items (readings and events together, at most
+``MAX_EVENTS_PER_BATCH`` of them events) and at most ``max_bytes`` of encoded items at a
+time — as soon as that many are waiting, or ``max_delay_ms`` after the first of them
+arrived — and appends them to the outbox as one entry, which assigns the batch its
+sequence number: a batch's readings and events share its ``(gateway, seq)``.
+
+Events (``contracts.events.Event``) wait in their own FIFO and go into the next batch
+before readings, so an event is never stuck behind a backlog of readings. An *urgent*
+event (its kind's ``urgent`` in ``EVENT_KINDS``, e.g. ``device.alarm``) makes the batch
+that carries it urgent and closes that batch at once, without waiting for
+``max_delay_ms``; the uplink sends urgent batches before any backlog. An event is
+checked at ``put_event`` exactly as the cloud will check it (``decode_event`` of its
+encoding: device name, registered kind, attributes by kind) plus its time like a
+reading's, and a bad one is rejected with its reason and counted in ``rejected_events``.
+Its size is its exact MessagePack encoding.
 
 Size: a reading's MessagePack encoding is at most ``len(device) + len(metric) + 24``
 bytes (names are ASCII: a 4-array header, two str headers of at most 2 bytes, an int
@@ -39,16 +51,40 @@ import collections
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from typing import Protocol
 
 import msgspec
 
-from bohsense.contracts.schema import MAX_PAYLOAD_BYTES, Reading, valid_name
+from bohsense.contracts.codec import encode_events
+from bohsense.contracts.events import Event, EventError, decode_event, event_kind
+from bohsense.contracts.schema import MAX_EVENTS_PER_BATCH, MAX_PAYLOAD_BYTES, Reading, WireEvent, valid_name
 
-__all__ = ["DEFAULT_BATCH_BYTES", "MAX_BATCH_BYTES", "Batcher", "ReadingBuffer", "encoded_bound"]
+__all__ = [
+    "DEFAULT_BATCH_BYTES",
+    "MAX_BATCH_BYTES",
+    "AppendFn",
+    "Batcher",
+    "ReadingBuffer",
+    "encoded_bound",
+    "event_problem",
+]
 
 log = logging.getLogger(__name__)
 
-AppendFn = Callable[[bytes, int], Awaitable[int]]
+
+class AppendFn(Protocol):
+    """``ThreadedOutbox.append``: commit one batch, return its seq."""
+
+    def __call__(
+        self,
+        payload: bytes,
+        readings: int,
+        *,
+        event_payload: bytes = ...,
+        events: int = ...,
+        urgent: bool = ...,
+    ) -> Awaitable[int]: ...
+
 
 _MAX_NS = 2**63 - 1
 #: the largest ``batch.max_bytes``: the cloud's payload limit less the envelope margin
@@ -83,8 +119,39 @@ def reading_problem(reading: Reading) -> str | None:
     return None
 
 
+_event_enc = msgspec.msgpack.Encoder()
+_wire_event = msgspec.msgpack.Decoder(WireEvent)
+
+
+def event_problem(event: Event) -> tuple[str, int]:
+    """Why the cloud would refuse ``event`` (a short reason, "" if it would not), and the
+    size of its MessagePack encoding."""
+    if not isinstance(event, Event):
+        return "not-an-event", 0
+    if not isinstance(event.kind, str):
+        return "unknown-event-kind", 0
+    try:
+        kind = event_kind(event.kind)
+    except EventError as exc:
+        return exc.reason, 0
+    if type(event.ts) is not int or not 0 <= event.ts <= _MAX_NS:
+        return "bad-ts", 0
+    if not isinstance(event.device, str) or not valid_name(event.device):
+        return "event-device", 0
+    if type(event.attrs) is not kind.attrs:
+        return "event-attrs", 0
+    try:
+        encoded = _event_enc.encode(event)
+        decode_event(_wire_event.decode(encoded))
+    except EventError as exc:
+        return exc.reason, 0
+    except (msgspec.ValidationError, msgspec.DecodeError, TypeError, ValueError):
+        return "event-attrs", 0
+    return "", len(encoded)
+
+
 class ReadingBuffer:
-    """The sink every driver writes to: a bounded FIFO of readings."""
+    """The sink every driver writes to: a bounded FIFO of readings and one of events."""
 
     def __init__(self, capacity: int, batch_size: int, batch_bytes: int = DEFAULT_BATCH_BYTES) -> None:
         self.capacity = capacity
@@ -95,8 +162,14 @@ class ReadingBuffer:
         self.accepted = 0
         self.overflow = 0
         self.rejected: collections.Counter[str] = collections.Counter()
+        self.events_accepted = 0
+        self.event_overflow = 0
+        self.rejected_events: collections.Counter[str] = collections.Counter()
+        #: urgent events waiting: the batcher closes a batch at once while there is one
+        self.urgent = 0
         self._good_series: set[tuple[str, str]] = set()
         self._items: collections.deque[Reading] = collections.deque()
+        self._events: collections.deque[tuple[Event, int, bool]] = collections.deque()
         self._wake = asyncio.Event()
         self.first_at = 0.0
 
@@ -114,7 +187,7 @@ class ReadingBuffer:
                 self._good_series.clear()  # bounded memory, whatever the drivers name
             self._good_series.add((reading.device, reading.metric))
         items = self._items
-        n = len(items)
+        n = len(items) + len(self._events)
         if n >= self.capacity:
             self.overflow += 1
             if self.overflow == 1 or self.overflow % 10_000 == 0:
@@ -133,6 +206,39 @@ class ReadingBuffer:
         elif n + 1 == self.batch_size or (size < self.batch_bytes <= self.bytes):
             self._wake.set()
 
+    def put_event(self, event: Event) -> None:
+        """Accept one event (``contracts.events.Event``). Never blocks; called on the event
+        loop. An urgent one closes the batch that carries it at once."""
+        problem, size = event_problem(event)
+        if problem:
+            self.rejected_events[problem] += 1
+            total = sum(self.rejected_events.values())
+            if total <= 10 or total % 1000 == 0:
+                log.warning(
+                    "event rejected: the cloud would refuse it",
+                    extra={"reason": problem, "event": repr(event)[:200], "rejected_events": total},
+                )
+            return
+        n = len(self._items) + len(self._events)
+        urgent = event_kind(event.kind).urgent
+        if n >= self.capacity:
+            self.event_overflow += 1
+            log.error(
+                "reading buffer full: the outbox is not keeping up, an event is dropped",
+                extra={"kind": event.kind, "event_overflow": self.event_overflow, "capacity": self.capacity},
+            )
+            return
+        self._events.append((event, size, urgent))
+        self.events_accepted += 1
+        before = self.bytes
+        self.bytes = before + size
+        if urgent:
+            self.urgent += 1
+        if n == 0:
+            self.first_at = time.monotonic()
+        if n == 0 or urgent or n + 1 == self.batch_size or before < self.batch_bytes <= self.bytes:
+            self._wake.set()
+
     def _reject(self, reading: object, reason: str) -> None:
         self.rejected[reason] += 1
         total = sum(self.rejected.values())
@@ -143,32 +249,47 @@ class ReadingBuffer:
             )
 
     def __len__(self) -> int:
-        return len(self._items)
+        """Readings and events waiting."""
+        return len(self._items) + len(self._events)
 
-    def take(self, n: int, max_bytes: int | None = None) -> list[Reading]:
-        """Up to ``n`` readings, in order, whose ``encoded_bound`` sums to at most
-        ``max_bytes`` (default ``batch_bytes``); always at least one if any is waiting."""
-        items = self._items
+    def take(self, n: int, max_bytes: int | None = None) -> tuple[list[Reading], list[Event], bool]:
+        """The next batch: events first, then readings, each in order; at most ``n`` items,
+        at most ``MAX_EVENTS_PER_BATCH`` events, whose sizes sum to at most ``max_bytes``
+        (default ``batch_bytes``); always at least one item if any is waiting. The last
+        value tells whether an event taken is urgent."""
+        items, events = self._items, self._events
         limit = self.batch_bytes if max_bytes is None else max_bytes
-        count = min(n, len(items))
-        if count == len(items) and self.bytes <= limit:  # all of it fits: no per-reading sums
+        if not events and len(items) <= n and self.bytes <= limit:  # all of it fits: no per-reading sums
             out = list(items)
             items.clear()
             self.bytes = 0
-            return out
-        out = []
+            return out, [], False
+        taken: list[Event] = []
         used = 0
-        while items and len(out) < n:
+        urgent = False
+        while events and len(taken) < min(n, MAX_EVENTS_PER_BATCH):
+            event, size, is_urgent = events[0]
+            if taken and used + size > limit:
+                break
+            events.popleft()
+            taken.append(event)
+            used += size
+            if is_urgent:
+                urgent = True
+                self.urgent -= 1
+        out = []
+        room = n - len(taken)
+        while items and len(out) < room:
             r = items[0]
             size = len(r.device) + len(r.metric) + _READING_OVERHEAD
-            if out and used + size > limit:
+            if (out or taken) and used + size > limit:
                 break
             out.append(items.popleft())
             used += size
         self.bytes -= used
-        if items:
+        if items or events:
             self.first_at = time.monotonic()
-        return out
+        return out, taken, urgent
 
     async def wait(self, limit_s: float | None) -> None:
         """Until something was put into an empty buffer, a batch filled, or ``limit_s`` passed."""
@@ -183,7 +304,8 @@ class ReadingBuffer:
 
 
 class Batcher:
-    """Groups buffered readings into batches by count or delay and appends them."""
+    """Groups buffered readings and events into batches by count, size or delay (at once
+    for an urgent event) and appends them. ``put`` and ``put_event`` are its buffer's."""
 
     def __init__(
         self,
@@ -207,7 +329,15 @@ class Batcher:
         self._enc = msgspec.msgpack.Encoder()
         self.batches = 0
         self.readings = 0
+        self.events = 0
+        self.urgent_batches = 0
         self.last_seq = 0
+
+    def put(self, reading: Reading) -> None:
+        self.buffer.put(reading)
+
+    def put_event(self, event: Event) -> None:
+        self.buffer.put_event(event)
 
     def stop(self) -> None:
         """Flush what is buffered, then return from ``run``."""
@@ -222,7 +352,12 @@ class Batcher:
                     return
                 await buf.wait(None)
                 continue
-            if len(buf) < self.max_readings and buf.bytes < self.max_bytes and not self._stopping:
+            if (
+                len(buf) < self.max_readings
+                and buf.bytes < self.max_bytes
+                and not buf.urgent
+                and not self._stopping
+            ):
                 remaining = buf.first_at + self.max_delay_s - time.monotonic()
                 if remaining > 0:
                     await buf.wait(remaining)
@@ -230,9 +365,17 @@ class Batcher:
             await self._flush_one()
 
     async def _flush_one(self) -> None:
-        readings = self.buffer.take(self.max_readings, self.max_bytes)
-        seq = await self._append(self._enc.encode(readings), len(readings))
+        readings, events, urgent = self.buffer.take(self.max_readings, self.max_bytes)
+        seq = await self._append(
+            self._enc.encode(readings),
+            len(readings),
+            event_payload=encode_events(events) if events else b"",
+            events=len(events),
+            urgent=urgent,
+        )
         self.batches += 1
         self.readings += len(readings)
+        self.events += len(events)
+        self.urgent_batches += urgent
         self.last_seq = seq
         self._on_appended(seq)

@@ -1,17 +1,28 @@
 """The durable outbox: every batch is committed to SQLite before it is published.
 
 One SQLite file (WAL mode) holds the entries and the counters that must survive a
-restart or a ``kill -9``: the next sequence number and the dropped batches/readings::
+restart or a ``kill -9``: the next sequence number and the dropped batches/readings/events::
 
-    entries(seq INTEGER PRIMARY KEY, created INTEGER, readings INTEGER, payload BLOB)
+    entries(seq INTEGER PRIMARY KEY, created INTEGER, readings INTEGER, payload BLOB,
+            events INTEGER, event_payload BLOB, urgent INTEGER, sent_ahead INTEGER)
     meta(key TEXT PRIMARY KEY, value INTEGER)   -- next_seq, dropped_batches, dropped_readings,
+                                                -- dropped_events, lost_*,
                                                 -- status_epoch (the last MQTT connection's epoch),
                                                 -- sent_upto (highest seq ever handed to MQTT)
 
-``payload`` is the MessagePack array of the batch's readings; the envelope (gateway,
-seq, sent, floor, site) is added when the entry is published, so that ``floor`` and
-``sent`` are true at send time. The entry life cycle is the table in
+``payload`` is the MessagePack array of the batch's readings, ``event_payload`` that of
+its events (NULL when it has none; ``events`` counts them); ``urgent`` marks a batch
+that carries an urgent event, sent before the backlog after an outage (see
+``bohsense.edge.uplink``). The envelope (gateway, seq, sent, floor, site, urgent) is
+added when the entry is published (``contracts.codec.encode_raw_batch``), so that
+``floor`` and ``sent`` are true at send time. The entry life cycle is
 ``bohsense.edge.outbox_state``.
+
+Schema versions (``PRAGMA user_version``): 0 is the first release (entries without
+``events``, ``event_payload``, ``urgent``, ``sent_ahead``); opening such a file adds
+the columns in place, in one transaction, and keeps every entry (as a batch of
+readings, not urgent); the current version is ``SCHEMA_VERSION``. A file of a newer
+version than this gateway knows is refused with ``OutboxError`` rather than misread.
 
 Durability trade-off (``synchronous``):
 - ``full`` (default): each append is fsynced before it returns. An appended batch
@@ -32,7 +43,7 @@ dropped by ``expire``. Every dropped batch and its readings are added to the per
 the cloud can tell an accounted gap from a loss.
 
 What is really lost: an entry dropped before it was ever handed to the MQTT client
-(``seq > sent_upto``) is lost for certain and is also added to ``lost_*``. One dropped
+(``seq > sent_upto`` and not ``sent_ahead``, see below) is lost for certain and is also added to ``lost_*``. One dropped
 after it was sent is *in doubt* (``dropped_* - lost_*``): the broker accepted it and
 delivers it to the cloud unless the broker itself loses it. With the cloud down and the
 broker up, every dropped entry is in doubt and none is lost; with the broker down, the
@@ -53,6 +64,14 @@ seqs the cloud received, i.e. ones that were sent; entries an ack deletes above
 ``sent_upto`` (a forged ack) were never stored by any cloud and are counted as dropped
 (``ack(…, count_unsent=True)``), so the loss is reported, never hidden.
 
+Urgent entries go out ahead of the seq order (``fetch_urgent``): ``sent_upto`` stays the
+walk's mark and each urgent entry handed over above it is flagged ``sent_ahead`` in its
+row (``mark_sent_ahead``, before the hand-over), so an entry sent early is in doubt when
+dropped, and the unsent ones below it stay lost for certain.
+
+Every count of what is dropped is kept for events as for readings (``dropped_events``,
+``lost_events``).
+
 One process owns an outbox at a time (SQLite exclusive locking mode); a second agent
 on the same file fails at start with ``OutboxError``.
 """
@@ -70,12 +89,23 @@ from typing import TypeVar
 from bohsense.contracts.timeutil import now_ns
 from bohsense.edge.errors import OutboxError
 
-__all__ = ["MAX_SEQ", "AckOutcome", "Entry", "Outbox", "OutboxStats", "ThreadedOutbox"]
+__all__ = [
+    "MAX_SEQ",
+    "SCHEMA_VERSION",
+    "AckOutcome",
+    "Entry",
+    "Outbox",
+    "OutboxStats",
+    "ThreadedOutbox",
+    "ToSend",
+]
 
 T = TypeVar("T")
 
 #: the highest sequence number an outbox ever assigns (see the module doc)
 MAX_SEQ = 2**48
+#: the outbox file's schema version (``PRAGMA user_version``; see the module doc)
+SCHEMA_VERSION = 1
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS entries (
@@ -90,7 +120,20 @@ INSERT OR IGNORE INTO meta VALUES ('status_epoch', 0);
 INSERT OR IGNORE INTO meta SELECT 'lost_batches', value FROM meta WHERE key = 'dropped_batches';
 INSERT OR IGNORE INTO meta SELECT 'lost_readings', value FROM meta WHERE key = 'dropped_readings';
 INSERT OR IGNORE INTO meta SELECT 'sent_upto', value - 1 FROM meta WHERE key = 'next_seq';
+INSERT OR IGNORE INTO meta VALUES ('dropped_events', 0), ('lost_events', 0);
 """
+#: the columns version 1 added to ``entries`` (a version-0 file gets them in place)
+_V1_COLUMNS = (
+    ("events", "INTEGER NOT NULL DEFAULT 0"),
+    ("event_payload", "BLOB"),
+    ("urgent", "INTEGER NOT NULL DEFAULT 0"),
+    ("sent_ahead", "INTEGER NOT NULL DEFAULT 0"),
+)
+_V1_INDEX = "CREATE INDEX IF NOT EXISTS entries_urgent ON entries (seq) WHERE urgent"
+#: the stored size of an entry
+_SIZE = "length(payload) + coalesce(length(event_payload), 0)"
+#: an entry never handed to the MQTT client (``?`` is ``sent_upto``)
+_UNSENT = "(seq > ? AND NOT sent_ahead)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,6 +141,20 @@ class Entry:
     seq: int
     readings: int
     payload: bytes
+    events: int = 0
+    #: the encoded events (empty when there are none)
+    event_payload: bytes = b""
+    urgent: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class ToSend:
+    """What the uplink may send next: urgent entries from one seq on, and held entries in
+    seq order from another, with the floor read in the same call."""
+
+    floor: int
+    urgent: list[Entry]
+    entries: list[Entry]
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,6 +172,9 @@ class OutboxStats:
     epoch: int = 0
     #: the highest seq ever handed to the MQTT client
     sent_upto: int = 0
+    #: events in the dropped / lost batches
+    dropped_events: int = 0
+    lost_events: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,6 +185,7 @@ class AckOutcome:
     deleted: int
     unsent: int = 0
     unsent_readings: int = 0
+    unsent_events: int = 0
 
 
 class Outbox:
@@ -155,8 +216,9 @@ class Outbox:
             self._synchronous = synchronous.upper()
             self._db.execute(f"PRAGMA synchronous={self._synchronous}")
             self._db.executescript(_SCHEMA)
+            self._migrate()
             row = self._db.execute(
-                "SELECT count(*), coalesce(sum(length(payload)), 0), min(seq) FROM entries"
+                f"SELECT count(*), coalesce(sum({_SIZE}), 0), min(seq) FROM entries"
             ).fetchone()
         except sqlite3.OperationalError as exc:
             if "locked" in str(exc):
@@ -169,10 +231,15 @@ class Outbox:
         self._next_seq = int(meta["next_seq"])
         self._dropped_batches = int(meta["dropped_batches"])
         self._dropped_readings = int(meta["dropped_readings"])
+        self._dropped_events = int(meta["dropped_events"])
         self._lost_batches = int(meta["lost_batches"])
         self._lost_readings = int(meta["lost_readings"])
+        self._lost_events = int(meta["lost_events"])
         self._epoch = int(meta["status_epoch"])
         self._sent_upto = int(meta["sent_upto"])
+        last = self._db.execute("SELECT max(seq) FROM entries WHERE urgent").fetchone()[0]
+        #: the highest seq of an urgent entry appended (0: none held since the start)
+        self.urgent_last = int(last or 0)
 
     # -- queries -------------------------------------------------------------------------
 
@@ -197,36 +264,63 @@ class Outbox:
             lost_readings=self._lost_readings,
             epoch=self._epoch,
             sent_upto=self._sent_upto,
+            dropped_events=self._dropped_events,
+            lost_events=self._lost_events,
         )
 
     def fetch(self, from_seq: int, limit: int) -> list[Entry]:
         """Up to ``limit`` held entries with ``seq >= from_seq``, in seq order."""
         rows = self._db.execute(
-            "SELECT seq, readings, payload FROM entries WHERE seq >= ? ORDER BY seq LIMIT ?",
-            (from_seq, limit),
+            f"SELECT {_ENTRY} FROM entries WHERE seq >= ? ORDER BY seq LIMIT ?", (from_seq, limit)
         ).fetchall()
-        return [Entry(int(s), int(n), bytes(p)) for s, n, p in rows]
+        return [_entry(r) for r in rows]
+
+    def fetch_urgent(self, from_seq: int, limit: int) -> list[Entry]:
+        """Up to ``limit`` held urgent entries with ``seq >= from_seq``, in seq order."""
+        rows = self._db.execute(
+            f"SELECT {_ENTRY} FROM entries WHERE urgent AND seq >= ? ORDER BY seq LIMIT ?", (from_seq, limit)
+        ).fetchall()
+        return [_entry(r) for r in rows]
 
     # -- changes -------------------------------------------------------------------------
 
-    def append(self, payload: bytes, readings: int, created: int | None = None) -> int:
-        """Commit one batch and return its seq; drop the oldest entries beyond the size limits."""
+    def append(
+        self,
+        payload: bytes,
+        readings: int,
+        created: int | None = None,
+        *,
+        event_payload: bytes = b"",
+        events: int = 0,
+        urgent: bool = False,
+    ) -> int:
+        """Commit one batch and return its seq; drop the oldest entries beyond the size limits.
+
+        ``payload`` holds the ``readings`` encoded, ``event_payload`` the ``events``."""
+        if bool(events) != bool(event_payload):
+            raise OutboxError(f"outbox append: {events} events but {len(event_payload)} bytes of them")
         seq = self._next_seq
         if seq > MAX_SEQ:
             raise OutboxError(
                 f"outbox {str(self.path)!r}: sequence numbers exhausted (next_seq {seq} > {MAX_SEQ})"
             )
         created = now_ns() if created is None else created
-        rows, size = self._rows + 1, self._bytes + len(payload)
+        rows, size = self._rows + 1, self._bytes + len(payload) + len(event_payload)
         new_min = seq if self._min is None else self._min
         with self._tx():
-            self._db.execute("INSERT INTO entries VALUES (?, ?, ?, ?)", (seq, created, readings, payload))
+            self._db.execute(
+                "INSERT INTO entries (seq, created, readings, payload, events, event_payload, urgent)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (seq, created, readings, payload, events, event_payload or None, int(urgent)),
+            )
             self._db.execute("UPDATE meta SET value = ? WHERE key = 'next_seq'", (seq + 1,))
             if rows > self.max_rows or size > self.max_bytes:
                 rows, size = self._drop_oldest(rows, size, keep=seq)
                 new_min = self._db.execute("SELECT min(seq) FROM entries").fetchone()[0]
         self._next_seq = seq + 1
         self._rows, self._bytes, self._min = rows, size, new_min
+        if urgent:
+            self.urgent_last = seq
         return seq
 
     def ack(self, upto: int, *, count_unsent: bool = False) -> int:
@@ -239,23 +333,25 @@ class Outbox:
         """``ack`` with the whole outcome (how many deleted entries were never sent)."""
         if self._min is None or upto < self._min:
             return AckOutcome(0)
-        unsent = unsent_readings = 0
+        unsent = unsent_readings = unsent_events = 0
         with self._tx():
             n, size = self._db.execute(
-                "SELECT count(*), coalesce(sum(length(payload)), 0) FROM entries WHERE seq <= ?", (upto,)
+                f"SELECT count(*), coalesce(sum({_SIZE}), 0) FROM entries WHERE seq <= ?", (upto,)
             ).fetchone()
             if count_unsent and upto > self._sent_upto:
-                unsent, unsent_readings = self._db.execute(
-                    "SELECT count(*), coalesce(sum(readings), 0) FROM entries WHERE seq > ? AND seq <= ?",
+                unsent, unsent_readings, unsent_events = self._db.execute(
+                    "SELECT count(*), coalesce(sum(readings), 0), coalesce(sum(events), 0) FROM entries"
+                    f" WHERE {_UNSENT} AND seq <= ?",
                     (self._sent_upto, upto),
                 ).fetchone()
                 if unsent:
-                    self._count_dropped(int(unsent), int(unsent_readings), int(unsent), int(unsent_readings))
+                    lost = _Dropped(int(unsent), int(unsent_readings), int(unsent_events))
+                    self._count_dropped(lost, lost)
             self._db.execute("DELETE FROM entries WHERE seq <= ?", (upto,))
         self._rows -= int(n)
         self._bytes -= int(size)
         self._min = self._db.execute("SELECT min(seq) FROM entries").fetchone()[0]
-        return AckOutcome(int(n), int(unsent), int(unsent_readings))
+        return AckOutcome(int(n), int(unsent), int(unsent_readings), int(unsent_events))
 
     def mark_sent(self, seq: int) -> None:
         """Entries up to ``seq`` are about to be handed to the MQTT client (see the module doc)."""
@@ -268,19 +364,38 @@ class Outbox:
             self._db.execute(f"PRAGMA synchronous={self._synchronous}")
         self._sent_upto = seq
 
+    def mark_sent_ahead(self, seqs: list[int]) -> None:
+        """Urgent entries ``seqs`` are about to be handed to the MQTT client ahead of the
+        seq order (see the module doc): flag those above ``sent_upto`` in their rows."""
+        ahead = [(s,) for s in seqs if s > self._sent_upto]
+        if not ahead:
+            return
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        try:
+            with self._tx():
+                self._db.executemany("UPDATE entries SET sent_ahead = 1 WHERE seq = ?", ahead)
+        finally:
+            self._db.execute(f"PRAGMA synchronous={self._synchronous}")
+
     def expire(self, now: int | None = None) -> int:
         """Drop (and count) entries older than ``max_age_s``; return how many batches."""
         cutoff = (now_ns() if now is None else now) - self.max_age_ns
+        up = self._sent_upto
         with self._tx():
-            n, readings, size, lost, lost_readings = self._db.execute(
-                "SELECT count(*), coalesce(sum(readings), 0), coalesce(sum(length(payload)), 0),"
-                " coalesce(sum(seq > ?), 0), coalesce(sum(CASE WHEN seq > ? THEN readings ELSE 0 END), 0)"
+            n, readings, events, size, lost, lost_readings, lost_events = self._db.execute(
+                "SELECT count(*), coalesce(sum(readings), 0), coalesce(sum(events), 0),"
+                f" coalesce(sum({_SIZE}), 0), coalesce(sum({_UNSENT}), 0),"
+                f" coalesce(sum(CASE WHEN {_UNSENT} THEN readings ELSE 0 END), 0),"
+                f" coalesce(sum(CASE WHEN {_UNSENT} THEN events ELSE 0 END), 0)"
                 " FROM entries WHERE created < ?",
-                (self._sent_upto, self._sent_upto, cutoff),
+                (up, up, up, cutoff),
             ).fetchone()
             if n:
                 self._db.execute("DELETE FROM entries WHERE created < ?", (cutoff,))
-                self._count_dropped(int(n), int(readings), int(lost), int(lost_readings))
+                self._count_dropped(
+                    _Dropped(int(n), int(readings), int(events)),
+                    _Dropped(int(lost), int(lost_readings), int(lost_events)),
+                )
         if n:
             self._rows -= int(n)
             self._bytes -= int(size)
@@ -303,7 +418,10 @@ class Outbox:
             self._db.execute("UPDATE entries SET seq = -seq")
             self._db.execute("UPDATE meta SET value = ? WHERE key = 'next_seq'", (self._next_seq + shift,))
             self._db.execute("UPDATE meta SET value = ? WHERE key = 'sent_upto'", (upto,))
+            self._db.execute("UPDATE entries SET sent_ahead = 0")
         self._next_seq += shift
+        if self.urgent_last:
+            self.urgent_last += shift
         self._sent_upto = upto  # the held entries are unsent under their new numbers
         if self._min is not None:
             self._min += shift
@@ -325,43 +443,84 @@ class Outbox:
     def _tx(self) -> _Transaction:
         return _Transaction(self._db)
 
+    def _migrate(self) -> None:
+        """Bring a file of an older schema version to ``SCHEMA_VERSION``, in place."""
+        version = int(self._db.execute("PRAGMA user_version").fetchone()[0])
+        if version > SCHEMA_VERSION:
+            raise OutboxError(
+                f"outbox {str(self.path)!r} has schema version {version}, newer than this gateway's"
+                f" {SCHEMA_VERSION}: refused rather than misread"
+            )
+        have = {row[1] for row in self._db.execute("PRAGMA table_info(entries)")}
+        with self._tx():
+            for name, decl in _V1_COLUMNS:
+                if name not in have:
+                    self._db.execute(f"ALTER TABLE entries ADD COLUMN {name} {decl}")
+            self._db.execute(_V1_INDEX)
+            self._db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
     def _drop_oldest(self, rows: int, size: int, keep: int) -> tuple[int, int]:
         """Delete the oldest entries (never ``keep``) until within limits; return new (rows, bytes)."""
-        dropped = readings = lost = lost_readings = 0
+        dropped, lost = _Dropped(), _Dropped()
         last = None
         cur = self._db.execute(
-            "SELECT seq, readings, length(payload) FROM entries WHERE seq < ? ORDER BY seq", (keep,)
+            f"SELECT seq, readings, events, {_SIZE}, sent_ahead FROM entries WHERE seq < ? ORDER BY seq",
+            (keep,),
         )
-        for seq, n, length in cur:
+        for seq, n, n_events, length, ahead in cur:
             if rows <= self.max_rows and size <= self.max_bytes:
                 break
             rows -= 1
             size -= int(length)
-            dropped += 1
-            readings += int(n)
-            if seq > self._sent_upto:
-                lost += 1
-                lost_readings += int(n)
+            dropped.add(int(n), int(n_events))
+            if seq > self._sent_upto and not ahead:
+                lost.add(int(n), int(n_events))
             last = int(seq)
         cur.close()
         if last is not None:
             self._db.execute("DELETE FROM entries WHERE seq <= ?", (last,))
-            self._count_dropped(dropped, readings, lost, lost_readings)
+            self._count_dropped(dropped, lost)
         return rows, size
 
-    def _count_dropped(self, batches: int, readings: int, lost: int, lost_readings: int) -> None:
+    def _count_dropped(self, dropped: _Dropped, lost: _Dropped) -> None:
         for key, n in (
-            ("dropped_batches", batches),
-            ("dropped_readings", readings),
-            ("lost_batches", lost),
-            ("lost_readings", lost_readings),
+            ("dropped_batches", dropped.batches),
+            ("dropped_readings", dropped.readings),
+            ("dropped_events", dropped.events),
+            ("lost_batches", lost.batches),
+            ("lost_readings", lost.readings),
+            ("lost_events", lost.events),
         ):
             if n:
                 self._db.execute("UPDATE meta SET value = value + ? WHERE key = ?", (n, key))
-        self._dropped_batches += batches
-        self._dropped_readings += readings
-        self._lost_batches += lost
-        self._lost_readings += lost_readings
+        self._dropped_batches += dropped.batches
+        self._dropped_readings += dropped.readings
+        self._dropped_events += dropped.events
+        self._lost_batches += lost.batches
+        self._lost_readings += lost.readings
+        self._lost_events += lost.events
+
+
+_ENTRY = "seq, readings, payload, events, event_payload, urgent"
+
+
+def _entry(row: tuple[int, int, bytes, int, bytes | None, int]) -> Entry:
+    seq, n, payload, n_events, event_payload, urgent = row
+    return Entry(int(seq), int(n), bytes(payload), int(n_events), bytes(event_payload or b""), bool(urgent))
+
+
+@dataclass(slots=True)
+class _Dropped:
+    """Batches, readings and events dropped together."""
+
+    batches: int = 0
+    readings: int = 0
+    events: int = 0
+
+    def add(self, readings: int, events: int) -> None:
+        self.batches += 1
+        self.readings += readings
+        self.events += events
 
 
 class _Transaction:
@@ -397,8 +556,20 @@ class ThreadedOutbox:
         result, self.snapshot = await asyncio.get_running_loop().run_in_executor(self._pool, run)
         return result
 
-    async def append(self, payload: bytes, readings: int) -> int:
-        return await self._call(lambda: self._outbox.append(payload, readings))
+    async def append(
+        self,
+        payload: bytes,
+        readings: int,
+        *,
+        event_payload: bytes = b"",
+        events: int = 0,
+        urgent: bool = False,
+    ) -> int:
+        return await self._call(
+            lambda: self._outbox.append(
+                payload, readings, event_payload=event_payload, events=events, urgent=urgent
+            )
+        )
 
     async def fetch(self, from_seq: int, limit: int, *, mark_sent: bool = False) -> tuple[int, list[Entry]]:
         """``(floor, entries)`` read together; with ``mark_sent``, ``sent_upto`` is raised to
@@ -409,6 +580,35 @@ class ThreadedOutbox:
             if mark_sent and entries:
                 self._outbox.mark_sent(entries[-1].seq)
             return self._outbox.floor, entries
+
+        return await self._call(run)
+
+    async def to_send(self, urgent_from: int, from_seq: int, limit: int) -> ToSend:
+        """Up to ``limit`` urgent entries from ``urgent_from`` on and up to ``limit`` held
+        entries from ``from_seq`` on, both marked sent (``mark_sent_ahead``, ``mark_sent``)
+        before they are returned: the uplink is about to send them."""
+
+        def run() -> ToSend:
+            ob = self._outbox
+            urgent = ob.fetch_urgent(urgent_from, limit) if urgent_from <= ob.urgent_last else []
+            if urgent:
+                ob.mark_sent_ahead([e.seq for e in urgent])
+            entries = ob.fetch(from_seq, limit)
+            if entries:
+                ob.mark_sent(entries[-1].seq)
+            return ToSend(ob.floor, urgent, entries)
+
+        return await self._call(run)
+
+    async def fetch_urgent(self, from_seq: int, limit: int, *, mark_sent: bool = False) -> list[Entry]:
+        """Held urgent entries from ``from_seq`` on; with ``mark_sent``, those above
+        ``sent_upto`` are flagged ``sent_ahead`` before they are returned."""
+
+        def run() -> list[Entry]:
+            entries = self._outbox.fetch_urgent(from_seq, limit)
+            if mark_sent and entries:
+                self._outbox.mark_sent_ahead([e.seq for e in entries])
+            return entries
 
         return await self._call(run)
 

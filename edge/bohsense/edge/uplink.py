@@ -1,12 +1,26 @@
 """The uplink: outbox → broker, and the cloud's acks and commands → the gateway.
 
-The uplink publishes outbox entries in seq order, keeping at most ``max_inflight`` of
-them handed to the MQTT client and not yet PUBACKed (paho's packet ids wrap at 65,535
-and would overwrite queued messages: the window keeps far below that). Entry states
-follow ``bohsense.edge.outbox_state``; ``cursor`` is the next seq to send, so entries
-below it are INFLIGHT or PUBLISHED and entries from it on are PENDING. A rewind (after
-a reconnect, or ``resend_after_s`` without a CloudAck making progress, doubling up to
-8× while the cloud stays silent) moves the cursor back to the floor.
+The uplink publishes outbox entries, keeping at most ``max_inflight`` of them handed to
+the MQTT client and not yet PUBACKed (paho's packet ids wrap at 65,535 and would
+overwrite queued messages: the window keeps far below that). The state of every entry
+is held by ``outbox_state.EntryStates`` (``states``) and nowhere else: only a PENDING
+entry is sent, and PUBACK, reconnect, resend timeout, CloudAck and drop move entries as
+its table says. A rewind (after a reconnect, or ``resend_after_s`` without a CloudAck
+making progress, doubling up to 8× while the cloud stays silent) makes PUBLISHED entries
+PENDING again and starts the walk over from the floor.
+
+Order and priority: sequence numbers are assigned when a batch is appended and never
+change; they are not the send order. On every pass the window is filled first with
+PENDING *urgent* entries (``ReadingBatch.urgent``: a batch carrying an urgent event such
+as ``device.alarm``), in seq order, then with the rest in seq order (the walk, which
+skips what was already sent ahead). So after an outage the urgent batches made during
+it reach the broker before the backlog; only what the MQTT client still held from
+before the outage (at most one window) goes ahead of them, resent by the client itself
+as soon as it reconnects. Exactly-once is untouched: the cloud applies each
+``(gateway, seq)`` once whatever the order, applies an early seq at once (it records it
+above its watermark), and its watermark and ``CloudAck.upto`` stay contiguous, so an
+urgent entry sent ahead stays held here until the backlog below it is acknowledged too
+(resent after a reconnect; the cloud drops the repeat as a duplicate).
 
 Inbound, on the gateway's own topics:
 - ``…/ack``: a ``CloudAck`` deletes every entry with ``seq <= upto``; entries it
@@ -41,9 +55,7 @@ from collections.abc import Awaitable, Callable
 from importlib.metadata import PackageNotFoundError, version
 from typing import Literal
 
-import msgspec
-
-from bohsense.contracts.codec import PayloadError, decode_ack, decode_command, encode
+from bohsense.contracts.codec import PayloadError, decode_ack, decode_command, encode, encode_raw_batch
 from bohsense.contracts.schema import CloudAck, CommandResult, GatewayCommand, GatewayStatus
 from bohsense.contracts.timeutil import now_ns
 from bohsense.contracts.topics import (
@@ -55,8 +67,8 @@ from bohsense.contracts.topics import (
     status_topic,
 )
 from bohsense.edge.commands import COMMANDS, CommandRouter
-from bohsense.edge.outbox import MAX_SEQ, OutboxStats, ThreadedOutbox
-from bohsense.edge.outbox_state import EntryEvent, EntryState, transition
+from bohsense.edge.outbox import MAX_SEQ, Entry, OutboxStats, ThreadedOutbox
+from bohsense.edge.outbox_state import EntryEvent, EntryState, EntryStates
 from bohsense.edge.transport import Transport
 
 __all__ = ["KNOWN_COMMANDS", "CommandHandler", "Uplink", "edge_version"]
@@ -73,18 +85,6 @@ def edge_version() -> str:
         return version("bohsense-edge")
     except PackageNotFoundError:  # pragma: no cover - running from a source tree
         return "0+unknown"
-
-
-class _WireBatch(msgspec.Struct, frozen=True):
-    """``contracts.schema.ReadingBatch`` with the readings already encoded (``Raw``)."""
-
-    gateway: str
-    seq: int
-    sent: int
-    readings: msgspec.Raw
-    floor: int
-    site: str
-    v: int = 1
 
 
 class Uplink:
@@ -118,13 +118,15 @@ class Uplink:
             "cmd": cmd_topic(gateway),
             "result": result_topic(gateway),
         }
-        self._enc = msgspec.msgpack.Encoder()
         self.connected = False
         self._closing = False
+        #: the state of every outbox entry: the one record of it
+        self.states = EntryStates()
+        #: where the walk (seq order) and the urgent pass go on from; no state, a position
         self._cursor = 0
+        self._urgent_cursor = 0
         self._rewinds = 0
-        self._inflight: dict[int, int] = {}  # mid -> seq
-        self._inflight_seqs: dict[int, EntryState] = {}
+        self._mids: dict[int, int] = {}  # MQTT message id -> seq, for PUBACKs
         self._status_mids: dict[int, asyncio.Future[None]] = {}
         self._wake = asyncio.Event()
         self._inbox: asyncio.Queue[tuple[str, bytes]] = asyncio.Queue()
@@ -198,42 +200,59 @@ class Uplink:
     # -- tasks ----------------------------------------------------------------------------
 
     async def send_loop(self) -> None:
-        """Publish held entries in seq order within the in-flight window."""
+        """Publish PENDING entries within the in-flight window: urgent ones first, then the
+        rest in seq order (see the module doc)."""
         while True:
             await self._wake.wait()
             self._wake.clear()
             if not self.connected:
                 continue
-            room = self.max_inflight - len(self._inflight)
+            room = self.max_inflight - self.states.inflight
             if room <= 0:
                 continue
             rewinds = self._rewinds
+            limit = room + self.states.inflight
             # fetched entries are marked sent before any is handed over (an upper bound)
-            floor, entries = await self._outbox.fetch(
-                self._cursor, room + len(self._inflight), mark_sent=True
-            )
+            todo = await self._outbox.to_send(self._urgent_cursor, self._cursor, limit)
             if rewinds != self._rewinds:
                 self._wake.set()  # rewound while reading: start again from the floor
                 continue
+            self.states.settle(todo.floor)
             sent = 0
-            for entry in entries:
+            for entry in todo.urgent:
+                if not self.connected or sent >= room:
+                    break
+                self._urgent_cursor = entry.seq + 1
+                if self.states[entry.seq] is EntryState.PENDING:
+                    self._publish_entry(entry, todo.floor)
+                    self.counters["sent_urgent"] += 1
+                    sent += 1
+            for entry in todo.entries:
                 if not self.connected or sent >= room:
                     break
                 self._cursor = entry.seq + 1
-                if entry.seq in self._inflight_seqs:
-                    continue  # still with the client, which resends it itself
-                payload = self._enc.encode(
-                    _WireBatch(
-                        self.gateway, entry.seq, now_ns(), msgspec.Raw(entry.payload), floor, self.site
-                    )
-                )
-                mid = self._transport.publish(self._topics["readings"], payload)
-                self._inflight[mid] = entry.seq
-                self._inflight_seqs[entry.seq] = transition(EntryState.PENDING, EntryEvent.SEND)
-                sent += 1
+                # not PENDING: sent ahead (urgent), or still with the client, which resends it itself
+                if self.states[entry.seq] is EntryState.PENDING:
+                    self._publish_entry(entry, todo.floor)
+                    sent += 1
             self.counters["sent"] += sent
-            if sent:
+            if sent or len(todo.entries) == limit:
                 self._wake.set()
+
+    def _publish_entry(self, entry: Entry, floor: int) -> None:
+        payload = encode_raw_batch(
+            gateway=self.gateway,
+            seq=entry.seq,
+            sent=now_ns(),
+            readings=entry.payload,
+            floor=floor,
+            site=self.site,
+            events=entry.event_payload or None,
+            urgent=entry.urgent,
+        )
+        mid = self._transport.publish(self._topics["readings"], payload)
+        self._mids[mid] = entry.seq
+        self.states.send(entry.seq)
 
     async def inbox_loop(self) -> None:
         """Handle acks and commands in arrival order."""
@@ -251,7 +270,7 @@ class Uplink:
         while True:
             await asyncio.sleep(tick_s)
             snap = self._outbox.snapshot
-            if not self.connected or snap.depth == 0 or self._cursor <= snap.floor:
+            if not self.connected or snap.depth == 0 or not self.states.handed_over:
                 self._last_progress = time.monotonic()
                 continue
             if time.monotonic() - self._last_progress > self.resend_after_s * self._resend_factor:
@@ -293,11 +312,12 @@ class Uplink:
         self.connected = False
 
     def on_puback(self, mid: int) -> None:
-        seq = self._inflight.pop(mid, None)
+        seq = self._mids.pop(mid, None)
         if seq is not None:
-            state = self._inflight_seqs.pop(seq, EntryState.INFLIGHT)
-            transition(state, EntryEvent.PUBACK)
-            self.counters["published"] += 1
+            if self.states.puback(seq) is EntryState.PUBLISHED:
+                self.counters["published"] += 1
+            else:
+                self.counters["puback_after_end"] += 1  # acknowledged or dropped meanwhile
             self._wake.set()
             return
         fut = self._status_mids.pop(mid, None)
@@ -310,8 +330,9 @@ class Uplink:
     # -- internals ------------------------------------------------------------------------
 
     def _rewind(self, event: EntryEvent) -> None:
-        transition(EntryState.PUBLISHED, event)  # the table allows it, or this raises
+        self.states.rewind(event)
         self._cursor = 0
+        self._urgent_cursor = 0
         self._rewinds += 1
         self._last_progress = time.monotonic()
         self._wake.set()
@@ -350,11 +371,13 @@ class Uplink:
                 " held batches renumbered past the ack",
                 extra={"upto": ack.upto, "shift": shift},
             )
-            self._inflight.clear()
-            self._inflight_seqs.clear()
+            self._mids.clear()
+            self.states.renumbered()
             self._rewind(EntryEvent.CONNECTION_LOST)
             return
         outcome = await self._outbox.ack(ack.upto)
+        self.states.cloud_ack(ack.upto)
+        self.states.settle(self._outbox.snapshot.floor)
         deleted = outcome.deleted
         if outcome.unsent:
             self.counters["acked_unsent"] += outcome.unsent
@@ -367,8 +390,6 @@ class Uplink:
             self.counters["acked"] += deleted - outcome.unsent
             self._last_progress = time.monotonic()
             self._resend_factor = 1
-            for seq in [s for s in self._inflight_seqs if s <= ack.upto]:
-                transition(self._inflight_seqs[seq], EntryEvent.CLOUD_ACK)
 
     def _handle_command(self, payload: bytes) -> None:
         try:
