@@ -54,8 +54,11 @@ that answers and then fails at once is retried ever more slowly. A message the g
 cannot encode (a value out of range) is a local error, not a lost port: it is counted
 (``encode_errors``) and logged, the connection stays up, and a command carrying it is
 refused as ``bad-argument``. A TIME_SYNC answer giving an offset no clock can have is
-refused (``clock_invalid``, see ``_serial_session``). After opening, bytes up to the first 0x00 are skipped (the gateway
-attached in the middle of a frame), and are not counted as errors.
+refused (``clock_invalid``, see ``_serial_session``). After opening, the frame decoder
+(``FrameDecoder(mid_stream=True)``) skips the bytes up to the first 0x00 (the gateway
+attached in the middle of a frame) without counting them as errors; the decoder's own
+counters (``frames``, ``bytes``, ``errors_<reason>``, ``attach_bytes_skipped``) are
+what ``stats()`` reports for the wire.
 """
 
 from __future__ import annotations
@@ -209,6 +212,7 @@ class SerialDeviceDriver:
         self._backoff = Backoff(0.1, reconnect_max_s)
         self._counters: Counter[str] = Counter()
         self._session: SerialSession | None = None
+        self._decoder: FrameDecoder | None = None  # of the live connection
         self._link: SerialLink | None = None
         self._tx_seq = 0
         self._waiting: dict[int, asyncio.Future[Ack | Nack]] = {}
@@ -327,31 +331,20 @@ class SerialDeviceDriver:
     async def _connection(self, link: SerialLink, sink: Sink) -> None:
         session = SerialSession(self.session_config)
         self._session = session
-        decoder = FrameDecoder()
-        attached = False
+        decoder = FrameDecoder(mid_stream=True)  # the device may be sending already
+        self._decoder = decoder
         await link.write(b"\x00")
         await self._send(link, session.start(_now_us()).send)
         last_frame = time.monotonic()
         streaming_since: float | None = None
         last_tick = 0.0
-        counted_errors: Counter[str] = Counter()
         try:
             while True:
                 data = await link.read()
                 now_mono = time.monotonic()
-                if data and not attached:
-                    zero = data.find(0)
-                    if zero < 0:
-                        self._counters["attach_bytes_skipped"] += len(data)
-                        data = b""
-                    else:
-                        self._counters["attach_bytes_skipped"] += zero
-                        data = data[zero:]
-                        attached = True
                 for result in decoder.feed(data) if data else ():
                     if isinstance(result, Frame):
                         last_frame = now_mono
-                        self._counters["frames"] += 1
                         await self._apply(link, session.on_frame(result, _now_us()), sink)
                     else:
                         self._log_limited(
@@ -362,10 +355,6 @@ class SerialDeviceDriver:
                             result.reason,
                             result.detail,
                         )
-
-                for reason, count in decoder.errors.items():
-                    self._counters[f"errors_{reason}"] += count - counted_errors[reason]
-                    counted_errors[reason] = count
                 if session.state == "streaming":
                     self.connected.set()
                     if streaming_since is None:
@@ -379,7 +368,7 @@ class SerialDeviceDriver:
                     self._counters["silence_timeouts"] += 1
                     raise TimeoutError(f"no frame for {self.silence_timeout_s} s")
         finally:
-            self._merge_session(session)
+            self._merge_connection(session, decoder)
 
     async def _apply(self, link: SerialLink, out: SessionOutput, sink: Sink) -> None:
         for observation in out.observations:
@@ -544,11 +533,14 @@ class SerialDeviceDriver:
             else:
                 into[key] += value
 
-    def _merge_session(self, session: SerialSession) -> None:
-        """Fold a finished connection's counters into the driver's totals."""
+    def _merge_connection(self, session: SerialSession, decoder: FrameDecoder) -> None:
+        """Fold a finished connection's counters (session, decoder) into the driver's totals."""
         self._fold(self._counters, session)
+        self._counters.update(decoder.counters())
         if self._session is session:
             self._session = None
+        if self._decoder is decoder:
+            self._decoder = None
 
     def stats(self) -> Mapping[str, int]:
         out = Counter(self._counters)
@@ -557,6 +549,9 @@ class SerialDeviceDriver:
         session = self._session
         if session is not None:
             self._fold(out, session)
+        decoder = self._decoder
+        if decoder is not None:
+            out.update(decoder.counters())
         for key, value in self.interpreters.counters().items():
             if value:
                 out[key] += value
