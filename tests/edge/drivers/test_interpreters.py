@@ -171,3 +171,14 @@ def test_pass_through_and_the_router() -> None:
     assert made.readings == [Reading("pump-3", "vib_rms_mm_s", 7, 2.25)]
     assert made.events == []
     assert router.observe(Tared("pump-3", (0,), False)).readings == []
+
+
+def test_a_change_no_lane_change_can_carry_is_counted_not_sent() -> None:
+    lanes = LaneInterpreter((LaneConfig(0.001, 0.0),), StabilityConfig(window_s=0.3))
+    feed = Feed(lanes)
+    feed.observe(DeviceAttached("shelf-9", "shelf", ("lane-1",)))
+    feed.grams(500.0, 6)  # 500,000 units of a 1 mg item
+    feed.grams(200.0, 6)  # 300,000 taken: more than a LaneChange holds
+    assert feed.units() == [500_000.0, 200_000.0], "the readings are as they are"
+    assert feed.events == []
+    assert lanes.counters()["lane_change_out_of_range"] == 1

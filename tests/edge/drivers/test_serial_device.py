@@ -400,3 +400,29 @@ async def test_backoff_grows_for_a_device_that_answers_and_then_fails_at_once() 
             stats = driver.stats()
     assert stats["frames"] >= 4, "every connection got frames"
     assert stats["backoff_attempt"] >= stats["reconnects"] >= 4, "the backoff never started over"
+
+
+async def test_lane_offsets_that_cannot_be_written_still_apply_and_the_port_stays_up(tmp_path: Path) -> None:
+    (tmp_path / "lanes-shelf.json.tmp").mkdir()  # the atomic write's temporary file cannot be made
+    with shelf() as device:
+        lanes = [{"unit_weight_g": x.unit_weight_g, "tare_g": x.tare_g} for x in LANES]
+        driver = SerialDeviceDriver.from_options(
+            "shelf", {"port": device.port, "lanes": lanes}, state_dir=tmp_path
+        )
+        sink = Sink()
+        async with running(driver, sink):
+            await until(lambda: sink.of("shelf-9.lane-1", "units"), what="a settled count")
+            outcome = await driver.command("tare", {"lane": 1, "force": True})
+            assert outcome.ok, outcome
+            mark = len(sink.readings)
+            await until(
+                lambda: len(sink.of("shelf-9.lane-1", "weight_g")) > 10, what="readings after the tare"
+            )
+            await asyncio.sleep(0.5)
+            stats = driver.stats()
+    assert stats["state_save_failures"] == 1
+    assert stats.get("disconnects", 0) == 0
+    after = [r.value for r in sink.readings[mark:] if r.device == "shelf-9.lane-1" and r.metric == "weight_g"]
+    assert after, "readings after the tare"
+    assert all(abs(w - 10 * 355) < 30 for w in after), "the re-baseline applies in memory"
+    assert not (tmp_path / "lanes-shelf.json").exists()

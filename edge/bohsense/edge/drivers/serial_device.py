@@ -44,7 +44,8 @@ after the device's ACK the present load is the lane's zero (offset 0). With ``fo
 the gateway re-baselines instead: the device zeroes, and the gateway moves the lane's
 offset by the net weight it held, so weight and units carry on unchanged. The moved
 offsets are kept in ``lanes-<driver>.json`` in the state directory (the outbox's) and
-applied again after a restart.
+applied again after a restart; a file that cannot be written is counted
+(``state_save_failures``) and logged, and the offsets still apply until the restart.
 
 A corrupt frame is counted under ``errors_<reason>`` and logged at most every 10 s; a
 vanished or failing port is closed and reopened with jittered exponential backoff
@@ -380,8 +381,15 @@ class SerialDeviceDriver:
             self._counters["readings"] += len(made.readings)
             self._counters["events"] += len(made.events)
             if made.state_changed:
-                snapshot = self.lanes.snapshot()
-                self.baselines.save(snapshot)
+                try:
+                    self.baselines.save(self.lanes.snapshot())
+                except OSError as exc:  # the offsets still apply; only a restart would lose them
+                    self._counters["state_save_failures"] += 1
+                    log.error(
+                        "lane offsets cannot be kept: %s",
+                        exc,
+                        extra={"driver": self.name, "path": str(self.baselines.path)},
+                    )
                 log.info(
                     "lane re-baselined after a tare",
                     extra={

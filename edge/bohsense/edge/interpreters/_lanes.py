@@ -22,6 +22,8 @@ change is to a whole number of unit weights, discounted by the noise of the two 
 windows. The previous settled count survives a reconnect or a device reboot with the same
 lane layout, so a pick made while the gateway was away is still reported once the lane
 settles again; it does not survive a gateway restart (nothing is reported then).
+A change beyond what a ``LaneChange`` can carry (more than 100,000 units, 10 t) is
+counted (``lane_change_out_of_range``) and makes no event; the readings are unchanged.
 
 The lane's ``offset_g`` is what is subtracted from the device's reading: the configured
 ``tare_g`` until a TARE the device acknowledged (``Tared``) moves it: the device then
@@ -51,6 +53,12 @@ from bohsense.edge.interpreters._base import (
     Observation,
     Tared,
 )
+
+#: the bounds of a ``LaneChange`` (contracts.events); a change beyond them is counted
+#: (``lane_change_out_of_range``) instead of becoming an event no cloud would accept
+_MAX_UNITS = 100_000
+_MAX_UNITS_AFTER = 1_000_000
+_MAX_DELTA_G = 1e7
 
 __all__ = [
     "LaneConfig",
@@ -109,6 +117,15 @@ def change_confidence(weight_delta_g: float, units: int, unit_weight_g: float, n
     closeness = max(0.0, 1.0 - abs(x - units) / 0.5)
     quiet = max(0.0, 1.0 - max(0.0, noise_g) / unit_weight_g)
     return round(min(1.0, closeness * quiet), 3)
+
+
+def _fits(units: int, step: LaneStep) -> bool:
+    """Whether a change can be a ``LaneChange`` at all (its bounds in the contract)."""
+    return (
+        units <= _MAX_UNITS
+        and step.units_after <= _MAX_UNITS_AFTER
+        and abs(step.weight_delta_g) <= _MAX_DELTA_G
+    )
 
 
 class LaneEstimator:
@@ -200,7 +217,7 @@ class LaneInterpreter:
         self.stability = stability or StabilityConfig()
         self._shelves: dict[str, _Shelf] = {}
         self._offsets: dict[str, dict[int, float]] = {}  # moved by tares: the snapshot
-        self._retired: Counter[str] = Counter()
+        self._counts: Counter[str] = Counter()
 
     # -- the interpreter interface ------------------------------------------------------
 
@@ -216,11 +233,14 @@ class LaneInterpreter:
         return Interpretation()  # pragma: no cover - the union is exhaustive
 
     def counters(self) -> Mapping[str, int]:
-        out = Counter(self._retired)
+        out = Counter(self._counts)
         for shelf in self._shelves.values():
             out["lane_unstable"] += sum(lane.unstable for lane in shelf.lanes)
             out["lane_implausible"] += sum(lane.implausible for lane in shelf.lanes)
-        return {"lane_unstable": out["lane_unstable"], "lane_implausible": out["lane_implausible"]}
+        return {
+            key: out[key]
+            for key in ("lane_unstable", "lane_implausible", "lane_unattached", "lane_change_out_of_range")
+        }
 
     def snapshot(self) -> JsonState:
         return {
@@ -268,8 +288,8 @@ class LaneInterpreter:
                 lanes[lane - 1].offset_g = offset
         old = self._shelves.get(attached.device)
         if old is not None:
-            self._retired["lane_unstable"] += sum(lane.unstable for lane in old.lanes)
-            self._retired["lane_implausible"] += sum(lane.implausible for lane in old.lanes)
+            self._counts["lane_unstable"] += sum(lane.unstable for lane in old.lanes)
+            self._counts["lane_implausible"] += sum(lane.implausible for lane in old.lanes)
             if len(old.lanes) == n:  # the same shelf again: a change while away is still a change
                 for new, before in zip(lanes, old.lanes, strict=True):
                     new.settled = before.settled
@@ -280,7 +300,7 @@ class LaneInterpreter:
         out = Interpretation()
         shelf = self._shelves.get(sample.device)
         if shelf is None or not 0 <= sample.channel < len(shelf.lanes):
-            self._retired["lane_unattached"] += 1
+            self._counts["lane_unattached"] += 1
             return out
         lane = shelf.lanes[sample.channel]
         name = shelf.names[sample.channel]
@@ -291,6 +311,9 @@ class LaneInterpreter:
         step = update.step
         if step is not None and lane.lane.unit_weight_g is not None:
             units = abs(step.units_after - step.units_before)
+            if not _fits(units, step):
+                self._counts["lane_change_out_of_range"] += 1
+                return out
             change = LaneChange(
                 lane=name,
                 units=units,
