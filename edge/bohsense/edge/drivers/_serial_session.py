@@ -36,6 +36,7 @@ import math
 import re
 from collections import Counter
 from dataclasses import dataclass, field
+from enum import StrEnum
 
 from bohsense.contracts.timeutil import check_event_time
 from bohsense.edge.interpreters import ChannelSample, DeviceAttached, Observation, Tared
@@ -56,7 +57,7 @@ from bohsense.firmware_bridge import (
     estimate_clock,
 )
 
-__all__ = ["TRANSITIONS", "SerialSession", "SessionConfig", "SessionOutput"]
+__all__ = ["TRANSITIONS", "Refused", "SerialSession", "SessionConfig", "SessionOutput", "State", "Transition"]
 
 _BAD_NAME = re.compile(r"[^A-Za-z0-9_.:/\-]")
 _PENDING_LIMIT = 10_000
@@ -67,17 +68,46 @@ _MAX_FUTURE_NS = 300 * 10**9
 #: (and ``-offset`` may not even fit the int64 of an adjust): the measurement is refused.
 MAX_CLOCK_OFFSET_US = 100 * 365 * 86_400 * 10**6
 
+
+class State(StrEnum):
+    AWAIT_HELLO = "await-hello"
+    MEASURING = "measuring"
+    STEPPING = "stepping"
+    STREAMING = "streaming"
+
+
+class Transition(StrEnum):
+    HELLO = "hello"
+    CLOCK_OK = "clock-ok"
+    CLOCK_OFF = "clock-off"
+    RESYNC = "resync"
+
+
+class Refused(StrEnum):
+    """Device input the session refuses, each counted under its name in ``counters``."""
+
+    DUPLICATE = "duplicates"
+    UNEXPECTED = "unexpected"
+    STALE_SYNC = "stale_sync_responses"
+    CLOCK_INVALID = "clock_invalid"
+    UNSYNCED_OVERFLOW = "samples_dropped_unsynced"
+    BAD_CHANNEL_COUNT = "bad_channel_count"
+    BAD_TIME = "bad_time"
+    BAD_VALUE = "bad_values"
+
+
+_S, _T = State, Transition
 #: (state, event) -> next state; ``_go`` refuses anything not listed here
-TRANSITIONS: dict[tuple[str, str], str] = {
-    ("await-hello", "hello"): "measuring",
-    ("measuring", "hello"): "measuring",
-    ("stepping", "hello"): "measuring",
-    ("streaming", "hello"): "measuring",
-    ("measuring", "clock-ok"): "streaming",
-    ("measuring", "clock-off"): "stepping",
-    ("stepping", "clock-ok"): "streaming",
-    ("stepping", "clock-off"): "streaming",  # stepped once; the offset still corrects every sample
-    ("streaming", "resync"): "measuring",
+TRANSITIONS: dict[tuple[State, Transition], State] = {
+    (_S.AWAIT_HELLO, _T.HELLO): _S.MEASURING,
+    (_S.MEASURING, _T.HELLO): _S.MEASURING,
+    (_S.STEPPING, _T.HELLO): _S.MEASURING,
+    (_S.STREAMING, _T.HELLO): _S.MEASURING,
+    (_S.MEASURING, _T.CLOCK_OK): _S.STREAMING,
+    (_S.MEASURING, _T.CLOCK_OFF): _S.STEPPING,
+    (_S.STEPPING, _T.CLOCK_OK): _S.STREAMING,
+    (_S.STEPPING, _T.CLOCK_OFF): _S.STREAMING,  # stepped once; the offset still corrects every sample
+    (_S.STREAMING, _T.RESYNC): _S.MEASURING,
 }
 
 
@@ -99,7 +129,7 @@ class SerialSession:
     def __init__(self, config: SessionConfig) -> None:
         self.cfg = config
         self._tares: dict[int, tuple[tuple[int, ...], bool]] = {}  # command seq -> (lanes, keep)
-        self.state = "await-hello"
+        self.state = State.AWAIT_HELLO
         self.hello: Hello | None = None
         self.seq = SequenceTracker()
         self.clocks: dict[bool, ClockEstimate] = {}  # synced flag -> estimate
@@ -113,7 +143,7 @@ class SerialSession:
 
     # -- driving the machine ------------------------------------------------------------
 
-    def _go(self, event: str) -> None:
+    def _go(self, event: Transition) -> None:
         self.state = TRANSITIONS[(self.state, event)]
 
     def start(self, now_us: int) -> SessionOutput:
@@ -122,14 +152,14 @@ class SerialSession:
 
     def tick(self, now_us: int) -> SessionOutput:
         out = SessionOutput()
-        if self.state == "await-hello" and now_us - self._request_at >= _RETRY_US:
+        if self.state is State.AWAIT_HELLO and now_us - self._request_at >= _RETRY_US:
             self._request_at = now_us
             out.send.append(HelloRequest())
-        elif self.state in ("measuring", "stepping") and now_us - self._request_at >= _RETRY_US:
+        elif self.state in (State.MEASURING, State.STEPPING) and now_us - self._request_at >= _RETRY_US:
             self.counters["sync_retries"] += 1
             out.send.append(self._sync_request(now_us))  # never repeat a step: it may have been applied
-        elif self.state == "streaming" and now_us - self._last_sync_us >= self.cfg.resync_s * 1e6:
-            self._go("resync")
+        elif self.state is State.STREAMING and now_us - self._last_sync_us >= self.cfg.resync_s * 1e6:
+            self._go(Transition.RESYNC)
             out.send.append(self._sync_request(now_us))
         return out
 
@@ -143,7 +173,7 @@ class SerialSession:
             return out
         check = self.seq.check(frame.seq)
         if check.duplicate:
-            self.counters["duplicates"] += 1
+            self.counters[Refused.DUPLICATE] += 1
             return out
         self.counters["frames_lost"] += check.lost
         match message:
@@ -159,7 +189,7 @@ class SerialSession:
             case Heartbeat():
                 self.counters["device_tx_dropped"] = message.tx_dropped
             case _:
-                self.counters["unexpected"] += 1
+                self.counters[Refused.UNEXPECTED] += 1
         return out
 
     # -- HELLO and time sync ------------------------------------------------------------
@@ -174,7 +204,7 @@ class SerialSession:
         out.observations.append(DeviceAttached(self._device, hello.kind.label, tuple(self._metrics)))
         self._tares.clear()  # a rebooted device forgot the commands it had not answered
         self.clocks.clear()  # a reboot restarts the device clock
-        self._go("hello")
+        self._go(Transition.HELLO)
         out.send.append(self._sync_request(now_us))
 
     def _sync_request(self, now_us: int, adjust_us: int | None = None) -> TimeSyncRequest:
@@ -183,13 +213,13 @@ class SerialSession:
         return TimeSyncRequest(now_us, adjust_us=adjust_us)
 
     def _on_sync(self, response: TimeSyncResponse, now_us: int, out: SessionOutput) -> None:
-        if response.gateway_time_us != self._sync_t1 or self.state not in ("measuring", "stepping"):
-            self.counters["stale_sync_responses"] += 1
+        if response.gateway_time_us != self._sync_t1 or self.state not in (State.MEASURING, State.STEPPING):
+            self.counters[Refused.STALE_SYNC] += 1
             return
         self._sync_t1 = None
         estimate = estimate_clock(response, now_us)
         if abs(estimate.offset_us) > MAX_CLOCK_OFFSET_US:
-            self.counters["clock_invalid"] += 1
+            self.counters[Refused.CLOCK_INVALID] += 1
             self._request_at = now_us  # measured again after the retry interval
             return
         self.clocks[response.synced] = estimate
@@ -200,10 +230,10 @@ class SerialSession:
         skewed = abs(estimate.offset_us) > self.cfg.max_skew_us
         if skewed and response.synced:
             self.counters["clock_skew_detected"] += 1
-        if self.state == "measuring" and (skewed or not response.synced):
+        if self.state is State.MEASURING and (skewed or not response.synced):
             self.counters["clock_steps"] += 1
             out.send.append(self._sync_request(now_us, adjust_us=-estimate.offset_us))
-        self._go("clock-off" if skewed or not response.synced else "clock-ok")
+        self._go(Transition.CLOCK_OFF if skewed or not response.synced else Transition.CLOCK_OK)
         self._release(out, now_us)
 
     # -- samples → observations ----------------------------------------------------------
@@ -212,7 +242,7 @@ class SerialSession:
         self.counters["samples"] += 1
         if self.hello is None or samples.synced not in self.clocks or self._pending:
             if len(self._pending) >= _PENDING_LIMIT:
-                self.counters["samples_dropped_unsynced"] += 1
+                self.counters[Refused.UNSYNCED_OVERFLOW] += 1
                 return
             self._pending.append(samples)
             if self.hello is not None:
@@ -232,15 +262,15 @@ class SerialSession:
     def _convert(self, samples: Samples, now_us: int, out: SessionOutput) -> None:
         assert self.hello is not None
         if len(samples.values) != self.hello.channel_count:
-            self.counters["bad_channel_count"] += 1
+            self.counters[Refused.BAD_CHANNEL_COUNT] += 1
             return
         ts = self.clocks[samples.synced].to_gateway_us(samples.time_us) * 1000
         if check_event_time(ts, now_us * 1000, _MAX_FUTURE_NS) is not None:
-            self.counters["bad_time"] += 1
+            self.counters[Refused.BAD_TIME] += 1
             return
         for channel, (name, value) in enumerate(zip(self._metrics, samples.values, strict=True)):
             if not math.isfinite(value):
-                self.counters["bad_values"] += 1
+                self.counters[Refused.BAD_VALUE] += 1
                 continue
             out.observations.append(ChannelSample(self._device, channel, name, ts, value))
 

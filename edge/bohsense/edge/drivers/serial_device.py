@@ -76,7 +76,7 @@ from bohsense.contracts.backoff import Backoff
 from bohsense.contracts.schema import ArgValue
 from bohsense.edge.drivers._lane_baselines import LaneBaselines
 from bohsense.edge.drivers._serial_link import SerialLink
-from bohsense.edge.drivers._serial_session import SerialSession, SessionConfig, SessionOutput
+from bohsense.edge.drivers._serial_session import SerialSession, SessionConfig, SessionOutput, State
 from bohsense.edge.drivers.base import (
     CommandOutcome,
     CommandReason,
@@ -356,7 +356,7 @@ class SerialDeviceDriver:
                             result.reason,
                             result.detail,
                         )
-                if session.state == "streaming":
+                if session.state is State.STREAMING:
                     self.connected.set()
                     if streaming_since is None:
                         streaming_since = now_mono
