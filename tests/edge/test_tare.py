@@ -116,6 +116,9 @@ async def test_tare_refuses_a_stocked_lane_zeroes_an_empty_one_and_force_keeps_t
         await asyncio.sleep(1.5)
         assert set(_units(cloud, 1, mark)) == {10.0}, "no phantom zero after the re-baseline"
         assert all(abs(w - 10 * UNIT[0]) < 20 for w in _weights(cloud, 1, mark)), "the weight carries on"
+        c = agent.counters()
+        assert c["driver_crashes"] == 0, "the putback event of the restock reached the sink"
+        assert c["driver.shelf.events"] >= 1
     finally:
         agent.stop()
         await asyncio.wait_for(task, 20)

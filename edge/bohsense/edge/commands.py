@@ -14,10 +14,14 @@ command        args                              what happens
 ``identify``   ``device``                        the device makes itself seen (LED)
 =============  ================================  =======================================
 
-``device`` is the name of a ``[[devices]]`` entry of gateway.toml. A refusal carries a
-short reason: ``unknown-command``, ``unknown-device``, ``not-supported`` (the device's
-driver takes no commands), ``bad-argument``, ``device-unavailable`` (not connected, or
-no answer in time), ``device-refused`` (the device's NACK, with its reason), or, for
+``device`` is the name of a ``[[devices]]`` entry of gateway.toml. The router answers
+``ping`` itself and hands every other command to the device's driver through the driver
+interface (``Driver.commands()`` / ``Driver.command(name, args)``, without ``device``), so
+any driver kind takes commands the same way; the table above is what the serial driver
+takes. A refusal carries a short reason (``CommandReason``): ``unknown-command`` (no
+driver of this gateway takes it), ``unknown-device``, ``not-supported`` (this device's
+driver does not take it), ``bad-argument``, ``device-unavailable`` (not connected, or no
+answer in time), ``device-refused`` (the device's NACK, with its reason), or, for
 ``tare``, ``lane-not-empty`` / ``lane-unsettled`` (the gateway refused before sending).
 
 What ``tare`` means: the device makes the present load read 0. On an empty lane that is
@@ -31,124 +35,81 @@ weight as before. Either way the new offset is kept and survives a gateway resta
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Sequence
-from typing import Any
 
 from bohsense.contracts.schema import CommandResult, GatewayCommand
 from bohsense.contracts.timeutil import now_ns
-from bohsense.edge.drivers.base import CommandRefused, Driver, DriverError
-from bohsense.firmware_bridge import Ack, Command, CommandOp, Nack
+from bohsense.edge.drivers.base import CommandOutcome, CommandReason, Driver
+from bohsense.edge.drivers.serial_device import SERIAL_COMMANDS
 
 __all__ = ["COMMANDS", "CommandRouter"]
 
 log = logging.getLogger(__name__)
 
-COMMANDS = frozenset({"ping", "tare", "calibrate", "set-rate", "identify"})
-_DEVICE_OPS = {
-    "tare": CommandOp.TARE,
-    "calibrate": CommandOp.CALIBRATE,
-    "set-rate": CommandOp.SET_RATE,
-    "identify": CommandOp.IDENTIFY,
-}
-
-
-class _BadArgument(ValueError):
-    pass
-
-
-def _number(args: dict[str, Any], key: str, default: float | None = None) -> float:
-    value = args.get(key, default)
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise _BadArgument(f"argument {key!r} must be a number, not {value!r}")
-    return float(value)
-
-
-def _flag(args: dict[str, Any], key: str) -> bool:
-    value = args.get(key, False)
-    if not isinstance(value, bool):
-        raise _BadArgument(f"argument {key!r} must be true or false, not {value!r}")
-    return value
+#: the commands of the built-in drivers, and ``ping``; a router also knows every command
+#: its own drivers list (``known_commands``), so a driver package adds commands of its own
+COMMANDS = frozenset({"ping", *SERIAL_COMMANDS})
 
 
 class CommandRouter:
-    def __init__(self, gateway: str, drivers: Sequence[Driver], timeout_s: float = 5.0) -> None:
+    """Answers ``ping``; passes every device command to its driver and answers with the
+    driver's ``CommandOutcome``. ``timeout_s`` is a backstop above every driver's own
+    device timeout: a driver that gives no outcome in time is ``device-unavailable``."""
+
+    def __init__(self, gateway: str, drivers: Sequence[Driver], timeout_s: float = 65.0) -> None:
         self.gateway = gateway
         self._drivers = {d.name: d for d in drivers}
         self.timeout_s = timeout_s
 
-    def _result(self, cmd: GatewayCommand, ok: bool, reason: str = "", detail: str = "") -> CommandResult:
+    def known_commands(self) -> frozenset[str]:
+        """``COMMANDS`` and every command some driver of this gateway takes."""
+        return COMMANDS.union(*(d.commands() for d in self._drivers.values()))
+
+    def _result(self, cmd: GatewayCommand, outcome: CommandOutcome) -> CommandResult:
         return CommandResult(
             gateway=self.gateway,
             id=cmd.id,
             command=cmd.command,
-            ok=ok,
+            ok=outcome.ok,
             ts=now_ns(),
-            reason=reason,
-            detail=detail,
+            reason="" if outcome.reason is None else outcome.reason.value,
+            detail=outcome.detail,
         )
 
     async def execute(self, cmd: GatewayCommand) -> CommandResult:
+        return self._result(cmd, await self._outcome(cmd))
+
+    async def _outcome(self, cmd: GatewayCommand) -> CommandOutcome:
         if cmd.command == "ping":
-            return self._result(cmd, True, detail="pong")
-        op = _DEVICE_OPS.get(cmd.command)
-        if op is None:
-            return self._result(
-                cmd, False, "unknown-command", f"{cmd.command!r} is not one of {', '.join(sorted(COMMANDS))}"
+            return CommandOutcome.done("pong")
+        known = self.known_commands()
+        if cmd.command not in known:
+            return CommandOutcome.refused(
+                CommandReason.UNKNOWN_COMMAND, f"{cmd.command!r} is not one of {', '.join(sorted(known))}"
             )
         args = dict(cmd.args)
-        name = args.get("device")
+        name = args.pop("device", None)
         driver = self._drivers.get(name) if isinstance(name, str) else None
         if driver is None:
-            known = ", ".join(sorted(self._drivers)) or "none"
-            return self._result(
-                cmd, False, "unknown-device", f"no device {name!r} on this gateway (devices: {known})"
+            devices = ", ".join(sorted(self._drivers)) or "none"
+            return CommandOutcome.refused(
+                CommandReason.UNKNOWN_DEVICE, f"no device {name!r} on this gateway (devices: {devices})"
             )
-        send = getattr(driver, "command", None)
-        if send is None:
-            return self._result(cmd, False, "not-supported", f"device {name!r} takes no commands")
-        if op is CommandOp.TARE:
-            return await self._tare(cmd, driver, str(name), args)
+        if cmd.command not in driver.commands():
+            return CommandOutcome.refused(
+                CommandReason.NOT_SUPPORTED, f"device {name!r} does not take {cmd.command!r}"
+            )
         try:
-            if op is CommandOp.SET_RATE:
-                device_cmd = Command(op, 0, _number(args, "hz"))
-            elif op is CommandOp.CALIBRATE:
-                device_cmd = Command(op, int(_number(args, "lane")), _number(args, "grams"))
-            else:
-                device_cmd = Command(op)
-        except _BadArgument as exc:
-            return self._result(cmd, False, "bad-argument", str(exc))
-        try:
-            answer = await send(device_cmd, timeout_s=self.timeout_s)
-        except CommandRefused as exc:
-            return self._result(cmd, False, exc.reason, exc.detail)
-        except DriverError as exc:
-            return self._result(cmd, False, "device-unavailable", str(exc))
-        return self._answered(cmd, name, answer)
-
-    async def _tare(
-        self, cmd: GatewayCommand, driver: Driver, name: str, args: dict[str, Any]
-    ) -> CommandResult:
-        tare = getattr(driver, "tare", None)
-        if tare is None:
-            return self._result(cmd, False, "not-supported", f"device {name!r} has no lanes to tare")
-        try:
-            lane, force = int(_number(args, "lane", 0)), _flag(args, "force")
-        except _BadArgument as exc:
-            return self._result(cmd, False, "bad-argument", str(exc))
-        try:
-            answer = await tare(lane, force=force, timeout_s=self.timeout_s)
-        except CommandRefused as exc:
-            return self._result(cmd, False, exc.reason, exc.detail)
-        except DriverError as exc:
-            return self._result(cmd, False, "device-unavailable", str(exc))
-        return self._answered(cmd, name, answer)
-
-    def _answered(self, cmd: GatewayCommand, name: object, answer: Ack | Nack) -> CommandResult:
-        if isinstance(answer, Ack):
+            outcome = await asyncio.wait_for(driver.command(cmd.command, args), self.timeout_s)
+        except TimeoutError:
+            return CommandOutcome.refused(
+                CommandReason.DEVICE_UNAVAILABLE, f"device {name!r}: no outcome in {self.timeout_s} s"
+            )
+        if outcome.ok:
             log.info(
                 "device command carried out",
                 extra={"command": cmd.command, "device": name, "command_id": cmd.id},
             )
-            return self._result(cmd, True)
-        return self._result(cmd, False, "device-refused", f"{answer.reason.name.lower()}: {answer.detail}")
+        return outcome

@@ -4,9 +4,15 @@
     ├── ConfigError               gateway.toml or the environment is invalid or unsafe (fail fast)
     ├── OutboxError               the durable outbox cannot be opened or written
     │   └── OutboxStateError      an entry transition the state table does not allow
-    └── UplinkError               the MQTT uplink was misconfigured (bad TLS files, bad URL)
+    ├── UplinkError               the MQTT uplink was misconfigured (bad TLS files, bad URL)
+    ├── DriverError               a driver that cannot be built (bad option), or a device that
+    │                             cannot be reached for a command (not connected, no answer)
+    ├── CommandRefused            a device command refused by the gateway before it is sent
+    └── InterpreterStateError     an interpreter snapshot that cannot be restored
 
-Driver errors live with the drivers (``bohsense.edge.drivers.DriverError``). Remote
+``CommandRefused`` lives with its reasons in ``bohsense.edge.drivers.base`` (``DriverError``
+is re-exported there);
+``InterpreterStateError`` by ``bohsense.edge.interpreters``. Remote
 protocol errors (a malformed ack or command from the cloud) are never raised: they are
 rejected with the ``PayloadError.reason`` of ``bohsense.contracts.codec``, counted and
 logged, and the agent keeps going.
@@ -14,7 +20,15 @@ logged, and the agent keeps going.
 
 from __future__ import annotations
 
-__all__ = ["ConfigError", "EdgeError", "OutboxError", "OutboxStateError", "UplinkError"]
+__all__ = [
+    "ConfigError",
+    "DriverError",
+    "EdgeError",
+    "InterpreterStateError",
+    "OutboxError",
+    "OutboxStateError",
+    "UplinkError",
+]
 
 
 class EdgeError(Exception):
@@ -35,3 +49,12 @@ class OutboxStateError(OutboxError):
 
 class UplinkError(EdgeError):
     """The MQTT uplink cannot be set up from its settings."""
+
+
+class DriverError(EdgeError):
+    """A driver that cannot be built from its configuration (bad port, bad option), or a
+    device that cannot be reached for a command (not connected, no answer)."""
+
+
+class InterpreterStateError(EdgeError):
+    """An interpreter snapshot that cannot be restored (malformed, or not the interpreter's)."""

@@ -22,7 +22,8 @@ __all__ = ["build_drivers", "build_transport", "check"]
 
 
 def build_drivers(settings: GatewaySettings) -> list[Driver]:
-    """One driver per ``[[devices]]`` table; raises ``DriverError`` naming the device."""
+    """One driver per ``[[devices]]`` table; raises ``DriverError`` naming the device (a
+    bad option, or a driver kind lacking part of the driver interface, commands included)."""
     from bohsense.edge.drivers.registry import build_driver
 
     state_dir = Path(settings.outbox.path).parent

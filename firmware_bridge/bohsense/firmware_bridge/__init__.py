@@ -9,8 +9,9 @@ Exceptions::
     FirmwareBridgeError
      └── EncodeError      a message the wire format cannot carry
 
-Bad bytes from a peer are returned as ``FrameError`` values by ``FrameDecoder.feed``,
-never raised.
+Bad bytes from a peer are returned as ``FrameError`` values (with a ``FrameErrorReason``)
+by ``FrameDecoder.feed``, never raised; the decoder counts them by reason, and skips to the
+first delimiter when it attaches mid-stream (``FrameDecoder(mid_stream=True)``).
 """
 
 from bohsense.firmware_bridge._codec import (
@@ -21,6 +22,7 @@ from bohsense.firmware_bridge._codec import (
     PROTOCOL_VERSION,
     Frame,
     FrameError,
+    FrameErrorReason,
     encode_frame,
     message_type,
     parse_frame,
@@ -63,6 +65,7 @@ __all__ = [
     "Frame",
     "FrameDecoder",
     "FrameError",
+    "FrameErrorReason",
     "Heartbeat",
     "Hello",
     "HelloRequest",

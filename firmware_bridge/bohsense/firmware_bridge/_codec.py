@@ -11,6 +11,7 @@ import math
 import struct
 from collections.abc import Callable
 from dataclasses import dataclass
+from enum import StrEnum
 
 from bohsense.firmware_bridge import _cobs
 from bohsense.firmware_bridge._crc import crc16
@@ -41,6 +42,7 @@ __all__ = [
     "PROTOCOL_VERSION",
     "Frame",
     "FrameError",
+    "FrameErrorReason",
     "encode_frame",
     "message_type",
     "parse_frame",
@@ -83,21 +85,33 @@ class Frame:
         return message_type(self.message)
 
 
+class FrameErrorReason(StrEnum):
+    """Why a candidate frame was rejected (PROTOCOL.md, "How the receiver re-synchronises")."""
+
+    COBS = "cobs"
+    TOO_LONG = "too-long"
+    TRUNCATED = "truncated"
+    CRC = "crc"
+    BAD_VERSION = "bad-version"
+    UNKNOWN_TYPE = "unknown-type"
+    BAD_PAYLOAD = "bad-payload"
+
+
 @dataclass(frozen=True, slots=True)
 class FrameError:
-    """A rejected frame. ``reason`` is one of ``REASONS``; ``raw`` is the stuffed bytes.
+    """A rejected frame. ``reason`` is a ``FrameErrorReason``; ``raw`` is the stuffed bytes.
 
     ``seq`` and ``msg_type`` are filled in when the header could be trusted (the CRC
     matched), so a device can NACK a command it cannot parse.
     """
 
-    reason: str
+    reason: FrameErrorReason
     detail: str
     raw: bytes = b""
     seq: int | None = None
     msg_type: int | None = None
 
-    REASONS = ("crc", "cobs", "too-long", "truncated", "unknown-type", "bad-version", "bad-payload")
+    REASONS = tuple(r.value for r in FrameErrorReason)
 
 
 _TYPES: dict[type, MsgType] = {
@@ -329,26 +343,36 @@ def parse_frame(encoded: bytes) -> Frame | FrameError:
     try:
         body = _cobs.decode(encoded)
     except _cobs.CobsError as exc:
-        return FrameError("cobs", str(exc), encoded)
+        return FrameError(FrameErrorReason.COBS, str(exc), encoded)
     if len(body) > MAX_FRAME_SIZE:
-        return FrameError("too-long", f"frame is {len(body)} bytes (max {MAX_FRAME_SIZE})", encoded)
+        return FrameError(
+            FrameErrorReason.TOO_LONG, f"frame is {len(body)} bytes (max {MAX_FRAME_SIZE})", encoded
+        )
     if len(body) < HEADER_SIZE + CRC_SIZE:
-        return FrameError("truncated", f"frame is {len(body)} bytes, shorter than header and CRC", encoded)
+        return FrameError(
+            FrameErrorReason.TRUNCATED, f"frame is {len(body)} bytes, shorter than header and CRC", encoded
+        )
     expected = int.from_bytes(body[-2:], "little")
     actual = crc16(body[:-2])
     if expected != actual:
-        return FrameError("crc", f"CRC is 0x{expected:04x}, computed 0x{actual:04x}", encoded)
+        return FrameError(FrameErrorReason.CRC, f"CRC is 0x{expected:04x}, computed 0x{actual:04x}", encoded)
     version, type_code, seq = _HEADER.unpack_from(body)
     if version != PROTOCOL_VERSION:
         return FrameError(
-            "bad-version", f"protocol version {version}, expected {PROTOCOL_VERSION}", encoded, seq, type_code
+            FrameErrorReason.BAD_VERSION,
+            f"protocol version {version}, expected {PROTOCOL_VERSION}",
+            encoded,
+            seq,
+            type_code,
         )
     try:
         msg_type = MsgType(type_code)
     except ValueError:
-        return FrameError("unknown-type", f"message type 0x{type_code:02x}", encoded, seq, type_code)
+        return FrameError(
+            FrameErrorReason.UNKNOWN_TYPE, f"message type 0x{type_code:02x}", encoded, seq, type_code
+        )
     try:
         message = _PARSERS[msg_type](_Reader(body[HEADER_SIZE:-2]))
     except _BadPayload as exc:
-        return FrameError("bad-payload", f"{msg_type.name}: {exc}", encoded, seq, type_code)
+        return FrameError(FrameErrorReason.BAD_PAYLOAD, f"{msg_type.name}: {exc}", encoded, seq, type_code)
     return Frame(seq, message, version)

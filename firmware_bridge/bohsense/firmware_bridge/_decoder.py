@@ -9,13 +9,29 @@ everything up to and including the next 0x00. Empty candidates (two delimiters i
 row) are padding and yield nothing. Because senders write a 0x00 *before* each frame
 as well as after it, garbage or a frame cut short is closed off by the next frame's
 leading delimiter and never swallows the good frame that follows it.
+
+Attaching mid-stream (``mid_stream=True``, what a receiver that opens a port a device is
+already writing to uses): the decoder starts *unattached* and skips every byte up to the
+first 0x00 without counting an error (``attach_bytes_skipped``); from that delimiter on
+(``attached``) every rejection counts. A decoder built with ``mid_stream=False`` (the
+default) is attached from its first byte: the peer is known to start on a frame boundary.
+
+Counters, read from the decoder (``counters()`` gives them flat): ``frames``, ``bytes``
+(everything fed), ``errors`` by ``FrameErrorReason``, ``bytes_discarded`` (of rejected
+``too-long`` runs) and ``attach_bytes_skipped``.
 """
 
 from __future__ import annotations
 
 from collections import Counter
 
-from bohsense.firmware_bridge._codec import MAX_ENCODED_SIZE, Frame, FrameError, parse_frame
+from bohsense.firmware_bridge._codec import (
+    MAX_ENCODED_SIZE,
+    Frame,
+    FrameError,
+    FrameErrorReason,
+    parse_frame,
+)
 
 __all__ = ["FrameDecoder"]
 
@@ -25,23 +41,49 @@ _RAW_KEEP = 64  # bytes of a rejected candidate kept in FrameError.raw for inspe
 class FrameDecoder:
     """Feed it whatever the port returned; get back what was complete."""
 
-    def __init__(self, max_encoded_size: int = MAX_ENCODED_SIZE) -> None:
+    def __init__(self, max_encoded_size: int = MAX_ENCODED_SIZE, *, mid_stream: bool = False) -> None:
         self._max = max_encoded_size
         self._buf = bytearray()
         self._discarding = False
+        #: False until the first delimiter when attached mid-stream
+        self.attached = not mid_stream
         self.frames = 0
-        self.errors: Counter[str] = Counter()
+        self.bytes = 0
+        self.errors: Counter[FrameErrorReason] = Counter()
         self.bytes_discarded = 0
+        self.attach_bytes_skipped = 0
 
     @property
     def pending(self) -> int:
         """Bytes of an incomplete frame held until its delimiter arrives."""
         return len(self._buf)
 
+    def counters(self) -> dict[str, int]:
+        """Every counter, flat: ``frames``, ``bytes``, ``errors_<reason>`` (those seen),
+        ``bytes_discarded``, ``attach_bytes_skipped``."""
+        out = {
+            "frames": self.frames,
+            "bytes": self.bytes,
+            "bytes_discarded": self.bytes_discarded,
+            "attach_bytes_skipped": self.attach_bytes_skipped,
+        }
+        for reason, n in self.errors.items():
+            out[f"errors_{reason.value}"] = n
+        return out
+
     def feed(self, data: bytes) -> list[Frame | FrameError]:
         out: list[Frame | FrameError] = []
+        self.bytes += len(data)
         start = 0
         n = len(data)
+        if not self.attached:
+            zero = data.find(0)
+            if zero < 0:
+                self.attach_bytes_skipped += n
+                return out
+            self.attach_bytes_skipped += zero
+            self.attached = True
+            start = zero  # the delimiter closes an empty candidate: nothing is lost from it on
         while start < n:
             zero = data.find(0, start)
             end = n if zero < 0 else zero
@@ -53,7 +95,7 @@ class FrameDecoder:
                     out.append(
                         self._reject(
                             FrameError(
-                                "too-long",
+                                FrameErrorReason.TOO_LONG,
                                 f"no delimiter within {self._max} bytes",
                                 bytes(self._buf[:_RAW_KEEP]),
                             )

@@ -23,6 +23,26 @@ class PluginDriver:
 
     def stats(self):
         return {}
+
+    def commands(self):
+        return {}
+
+    async def command(self, name, args):
+        raise NotImplementedError
+
+
+class OldDriver:
+    name = "old"
+
+    @classmethod
+    def from_options(cls, name, options, *, state_dir=None):
+        return cls()
+
+    async def run(self, sink):
+        pass
+
+    def stats(self):
+        return {}
 """
 
 
@@ -56,3 +76,19 @@ def test_an_unknown_or_broken_kind_is_a_clear_driver_error(
     monkeypatch.syspath_prepend(str(tmp_path))
     with pytest.raises(DriverError, match="cannot be loaded"):
         build_driver("x", "plugin", {})
+
+
+def test_a_driver_without_the_command_interface_is_refused_at_build(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _install_plugin(tmp_path, "bohsense_plugin_mod:OldDriver")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    with pytest.raises(DriverError, match=r"lacks commands, command of the driver interface"):
+        build_driver("x", "plugin", {})
+
+
+def test_the_built_in_drivers_take_commands_through_the_interface() -> None:
+    serial = build_driver("s", "serial", {"port": "loop://"})
+    synthetic = build_driver("y", "synthetic", {})
+    assert set(serial.commands()) == {"tare", "calibrate", "set-rate", "identify"}
+    assert synthetic.commands() == {}

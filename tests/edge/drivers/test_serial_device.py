@@ -11,8 +11,9 @@ from typing import Any
 
 import pytest
 
+from bohsense.contracts.events import Event, LaneChange
 from bohsense.contracts.schema import Reading
-from bohsense.edge.drivers import DriverError, build_driver
+from bohsense.edge.drivers import CommandReason, DriverError, build_driver
 from bohsense.edge.drivers.serial_device import SerialDeviceDriver
 from bohsense.firmware_bridge import Ack, Command, Nack, NackReason, Samples, encode_frame
 from bohsense.firmware_bridge._cobs import encode as cobs_encode
@@ -20,11 +21,17 @@ from bohsense.simulators import ConditionDevice, Lane, ShelfDevice
 
 
 class Sink:
+    """An in-memory ``Sink`` (the seam the batcher implements in the agent)."""
+
     def __init__(self) -> None:
         self.readings: list[Reading] = []
+        self.events: list[Event] = []
 
     def put(self, reading: Reading) -> None:
         self.readings.append(reading)
+
+    def put_event(self, event: Event) -> None:
+        self.events.append(event)
 
     def of(self, device: str, metric: str) -> list[Reading]:
         return [r for r in self.readings if r.device == device and r.metric == metric]
@@ -147,6 +154,12 @@ async def test_a_pick_changes_units_only_after_settling() -> None:
     weights = [r for r in sink.of("shelf-9.lane-1", "weight_g") if pick["wall_ns"] < r.ts < units[-1].ts]
     assert max(r.value for r in weights) - min(r.value for r in weights) > 3 * 355 * 0.5
     assert {r.value for r in sink.of("shelf-9.lane-2", "units")} == {6.0}, "lane 2 untouched"
+    (event,) = sink.events
+    assert (event.device, event.kind, event.ts) == ("shelf-9", "shelf.pick", units[-1].ts)
+    assert isinstance(event.attrs, LaneChange)
+    assert (event.attrs.lane, event.attrs.units, event.attrs.units_after) == ("shelf-9.lane-1", 3, 7)
+    assert abs(event.attrs.weight_delta_g + 3 * 355) < 15
+    assert event.attrs.confidence > 0.8
 
 
 async def test_a_resting_hand_is_never_counted_as_units() -> None:
@@ -160,6 +173,7 @@ async def test_a_resting_hand_is_never_counted_as_units() -> None:
     weights = [r.value for r in sink.of("shelf-9.lane-2", "weight_g")]
     assert max(weights) > 6 * 500 + 700, "the hand was on the lane"
     assert {r.value for r in sink.of("shelf-9.lane-2", "units")} == {6.0}
+    assert sink.events == [], "no pick or putback from a hand"
 
 
 async def test_corrupt_bytes_mid_stream_are_counted_and_good_frames_kept() -> None:
@@ -229,12 +243,53 @@ async def test_commands_round_trip() -> None:
         driver, sink = shelf_driver(device), Sink()
         async with running(driver, sink):
             await until(driver.connected.is_set, what="connected")
-            assert isinstance(await driver.command(Command.identify()), Ack)
-            refused = await driver.command(Command.tare(9))
+            assert isinstance(await driver.send_command(Command.identify()), Ack)
+            refused = await driver.send_command(Command.tare(9))
             assert isinstance(refused, Nack)
             assert refused.reason is NackReason.BAD_ARGUMENT
     with pytest.raises(DriverError, match="not connected"):
-        await driver.command(Command.identify())
+        await driver.send_command(Command.identify())
+
+
+async def test_commands_through_the_driver_interface() -> None:
+    with shelf() as device:
+        driver, sink = shelf_driver(device, command_timeout_s=2), Sink()
+        assert set(driver.commands()) == {"tare", "calibrate", "set-rate", "identify"}
+        assert set(driver.commands()["tare"].args) == {"lane", "force"}
+        async with running(driver, sink):
+            await until(lambda: sink.of("shelf-9.lane-1", "units"), what="a settled count")
+            outcomes = {
+                "identify": await driver.command("identify", {}),
+                "set-rate": await driver.command("set-rate", {"hz": 10}),
+                "calibrate lane 0": await driver.command("calibrate", {"lane": 0, "grams": 500}),
+                "tare lane 9": await driver.command("tare", {"lane": 9}),
+                "tare stocked": await driver.command("tare", {"lane": 1}),
+                "hz as text": await driver.command("set-rate", {"hz": "fast"}),
+                "lane 1.5": await driver.command("calibrate", {"lane": 1.5, "grams": 5}),
+                "an unknown argument": await driver.command("identify", {"colour": "red"}),
+                "an unknown command": await driver.command("self-destruct", {}),
+                "out of range": await driver.command("set-rate", {"hz": 1e300}),
+            }
+    got = {what: (o.ok, o.reason) for what, o in outcomes.items()}
+    assert got == {
+        "identify": (True, None),
+        "set-rate": (True, None),
+        "calibrate lane 0": (False, CommandReason.DEVICE_REFUSED),
+        "tare lane 9": (False, CommandReason.BAD_ARGUMENT),
+        "tare stocked": (False, CommandReason.LANE_NOT_EMPTY),
+        "hz as text": (False, CommandReason.BAD_ARGUMENT),
+        "lane 1.5": (False, CommandReason.BAD_ARGUMENT),
+        "an unknown argument": (False, CommandReason.BAD_ARGUMENT),
+        "an unknown command": (False, CommandReason.UNKNOWN_COMMAND),
+        "out of range": (False, CommandReason.BAD_ARGUMENT),
+    }
+    assert "bad_argument" in outcomes["calibrate lane 0"].detail, "the device's own reason"
+    assert "10 units" in outcomes["tare stocked"].detail
+    assert "colour" in outcomes["an unknown argument"].detail
+    assert [e["kind"] for e in device.ground_truth()["events"] if e["kind"] == "tare"] == []
+    unplugged = await driver.command("identify", {})
+    assert (unplugged.ok, unplugged.reason) == (False, CommandReason.DEVICE_UNAVAILABLE)
+    assert "not connected" in unplugged.detail
 
 
 async def test_unplug_and_replug_behind_a_stable_name(tmp_path: Path) -> None:
@@ -327,9 +382,9 @@ async def test_a_command_that_cannot_be_encoded_is_refused_and_the_port_stays_up
         async with running(driver, sink):
             await until(driver.connected.is_set, what="connected")
             with pytest.raises(CommandRefused, match="out of range") as refused:
-                await driver.command(Command(CommandOp.SET_RATE, 0, 1e300))
+                await driver.send_command(Command(CommandOp.SET_RATE, 0, 1e300))
             assert refused.value.reason == "bad-argument"
-            assert isinstance(await driver.command(Command.identify()), Ack), "the link still works"
+            assert isinstance(await driver.send_command(Command.identify()), Ack), "the link still works"
             stats = driver.stats()
     assert stats["encode_errors"] == 1
     assert stats.get("disconnects", 0) == 0
@@ -345,3 +400,29 @@ async def test_backoff_grows_for_a_device_that_answers_and_then_fails_at_once() 
             stats = driver.stats()
     assert stats["frames"] >= 4, "every connection got frames"
     assert stats["backoff_attempt"] >= stats["reconnects"] >= 4, "the backoff never started over"
+
+
+async def test_lane_offsets_that_cannot_be_written_still_apply_and_the_port_stays_up(tmp_path: Path) -> None:
+    (tmp_path / "lanes-shelf.json.tmp").mkdir()  # the atomic write's temporary file cannot be made
+    with shelf() as device:
+        lanes = [{"unit_weight_g": x.unit_weight_g, "tare_g": x.tare_g} for x in LANES]
+        driver = SerialDeviceDriver.from_options(
+            "shelf", {"port": device.port, "lanes": lanes}, state_dir=tmp_path
+        )
+        sink = Sink()
+        async with running(driver, sink):
+            await until(lambda: sink.of("shelf-9.lane-1", "units"), what="a settled count")
+            outcome = await driver.command("tare", {"lane": 1, "force": True})
+            assert outcome.ok, outcome
+            mark = len(sink.readings)
+            await until(
+                lambda: len(sink.of("shelf-9.lane-1", "weight_g")) > 10, what="readings after the tare"
+            )
+            await asyncio.sleep(0.5)
+            stats = driver.stats()
+    assert stats["state_save_failures"] == 1
+    assert stats.get("disconnects", 0) == 0
+    after = [r.value for r in sink.readings[mark:] if r.device == "shelf-9.lane-1" and r.metric == "weight_g"]
+    assert after, "readings after the tare"
+    assert all(abs(w - 10 * 355) < 30 for w in after), "the re-baseline applies in memory"
+    assert not (tmp_path / "lanes-shelf.json").exists()

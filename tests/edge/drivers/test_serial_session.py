@@ -1,12 +1,26 @@
-"""The serial session state machine and the lane estimator, at the seam: frames in, readings out."""
+"""The serial session state machine and the lane estimator, at the seam: frames in,
+observations out, and those through the interpreters the driver uses: readings out."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 import pytest
 
+from bohsense.contracts.events import Event
 from bohsense.contracts.schema import Reading
-from bohsense.edge.drivers._serial_lanes import LaneConfig, LaneEstimator, StabilityConfig
-from bohsense.edge.drivers._serial_session import TRANSITIONS, SerialSession, SessionConfig
+from bohsense.edge.drivers._serial_session import TRANSITIONS, SerialSession, SessionConfig, SessionOutput
+from bohsense.edge.interpreters import (
+    ChannelSample,
+    DeviceAttached,
+    InterpreterRouter,
+    LaneConfig,
+    LaneEstimator,
+    LaneInterpreter,
+    PassThroughInterpreter,
+    StabilityConfig,
+    Tared,
+)
 from bohsense.firmware_bridge import (
     Ack,
     DeviceKind,
@@ -25,7 +39,55 @@ NOW = 1_790_000_000_000_000  # gateway µs
 HELLO = Hello("shelf-2", DeviceKind.SHELF, (1, 0, 0), 10.0, ("lane-1",))
 
 
-def handshake(session: SerialSession, boot_us: int = 5_000_000, released: list[Reading] | None = None) -> int:
+@dataclass
+class Out:
+    """A session output with its observations interpreted as the serial driver does."""
+
+    session: SessionOutput
+    readings: list[Reading] = field(default_factory=list)
+    events: list[Event] = field(default_factory=list)
+    state_changed: bool = False
+
+    @property
+    def send(self) -> list[object]:
+        return list(self.session.send)
+
+    @property
+    def replies(self) -> list[object]:
+        return list(self.session.replies)
+
+
+class Wired:
+    """``SerialSession`` → ``InterpreterRouter`` (lanes for shelves, pass-through otherwise)."""
+
+    def __init__(self, config: SessionConfig, lanes: LaneInterpreter | None = None) -> None:
+        self.session = SerialSession(config)
+        self.lanes = lanes or LaneInterpreter()
+        self.router = InterpreterRouter({"shelf": self.lanes}, default=PassThroughInterpreter())
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.session, name)
+
+    def _run(self, out: SessionOutput) -> Out:
+        wired = Out(out)
+        for observation in out.observations:
+            made = self.router.observe(observation)
+            wired.readings += made.readings
+            wired.events += made.events
+            wired.state_changed |= made.state_changed
+        return wired
+
+    def start(self, now_us: int) -> Out:
+        return self._run(self.session.start(now_us))
+
+    def tick(self, now_us: int) -> Out:
+        return self._run(self.session.tick(now_us))
+
+    def on_frame(self, frame: Frame, now_us: int) -> Out:
+        return self._run(self.session.on_frame(frame, now_us))
+
+
+def handshake(session: Wired, boot_us: int = 5_000_000, released: list[Reading] | None = None) -> int:
     """HELLO, measure (unsynced clock), step; returns the next device seq.
 
     The device clock reads ``boot_us`` at gateway time NOW + 2 ms (1 ms each way).
@@ -61,7 +123,7 @@ def test_transition_table_is_the_only_way() -> None:
 
 
 def test_unsynced_device_is_stepped_and_every_sample_is_placed() -> None:
-    session = SerialSession(SessionConfig(lanes=(LaneConfig(355.0, 150.0),)))
+    session = Wired(SessionConfig(), LaneInterpreter((LaneConfig(355.0, 150.0),)))
     session.start(NOW)
     early = session.on_frame(Frame(10, Samples(4_900_000, False, (3700.0,))), NOW - 100_000)  # before HELLO
     assert early.readings == []
@@ -79,7 +141,7 @@ def test_unsynced_device_is_stepped_and_every_sample_is_placed() -> None:
 
 
 def test_duplicates_are_dropped_and_gaps_counted() -> None:
-    session = SerialSession(SessionConfig())
+    session = Wired(SessionConfig())
     seq = handshake(session)
     a = session.on_frame(Frame(seq, Samples(NOW, True, (1.0,))), NOW)
     dup = session.on_frame(Frame(seq, Samples(NOW, True, (1.0,))), NOW)
@@ -92,7 +154,7 @@ def test_duplicates_are_dropped_and_gaps_counted() -> None:
 
 
 def test_stale_sync_response_and_replies() -> None:
-    session = SerialSession(SessionConfig())
+    session = Wired(SessionConfig())
     seq = handshake(session)
     out = session.on_frame(Frame(seq, TimeSyncResponse(123, 1, 1, True)), NOW)
     assert session.counters["stale_sync_responses"] == 1
@@ -103,7 +165,7 @@ def test_stale_sync_response_and_replies() -> None:
 
 
 def test_resync_after_resync_s_and_hello_restarts() -> None:
-    session = SerialSession(SessionConfig(resync_s=1.0))
+    session = Wired(SessionConfig(resync_s=1.0))
     handshake(session)
     out = session.tick(NOW + 2_000_000)
     assert session.state == "measuring"
@@ -119,7 +181,7 @@ def test_resync_after_resync_s_and_hello_restarts() -> None:
 
 
 def test_samples_with_wrong_channel_count_or_nan_are_counted() -> None:
-    session = SerialSession(SessionConfig())
+    session = Wired(SessionConfig())
     seq = handshake(session)
     out = session.on_frame(Frame(seq, Samples(NOW, True, (1.0, 2.0))), NOW)
     out2 = session.on_frame(Frame(seq + 1, Samples(NOW, True, (float("nan"),))), NOW)
@@ -159,7 +221,7 @@ def test_lane_estimator_clamps_and_heartbeats() -> None:
 
 @pytest.mark.parametrize("garbage", [2**63 - 1, -(2**63), 2**62])
 def test_an_absurd_clock_offset_is_refused_not_stepped(garbage: int) -> None:
-    session = SerialSession(SessionConfig())
+    session = Wired(SessionConfig())
     session.start(NOW)
     (measure,) = session.on_frame(Frame(0, HELLO), NOW + 1_000).send
     out = session.on_frame(
@@ -184,8 +246,9 @@ def test_an_absurd_clock_offset_is_refused_not_stepped(garbage: int) -> None:
 
 def test_an_acknowledged_tare_moves_the_offset_at_the_ack_and_reports_it() -> None:
     lane = LaneConfig(unit_weight_g=100.0, tare_g=50.0)
-    cfg = SessionConfig(lanes=(lane,), stability=StabilityConfig(window_s=0.2, heartbeat_s=60))
-    session = SerialSession(cfg, baselines=lambda device: {})
+    stability = StabilityConfig(window_s=0.2, heartbeat_s=60)
+    lanes = LaneInterpreter((lane,), stability)
+    session = Wired(SessionConfig(), lanes)
     seq = handshake(session)
     device_us = NOW + 10_000  # synced device clock ≈ gateway clock after the step
 
@@ -202,21 +265,43 @@ def test_an_acknowledged_tare_moves_the_offset_at_the_ack_and_reports_it() -> No
 
     before = samples(50.0 + 300.0, 8, seq)  # 3 units on the lane
     assert [r.value for r in before if r.metric == "units"] == [3.0]
-    assert session.lanes()[0].units == 3
+    assert lanes.lanes("shelf-2")[0].units == 3
     session.expect_tare(77, 1, keep=True)  # forced: re-baseline
     out = session.on_frame(Frame(seq, Ack(77)), device_us + 2_000)
     seq += 1
-    assert out.baselines == [("shelf-2", 1, -300.0)]
+    assert out.session.observations == [Tared("shelf-2", (0,), True)]
+    assert out.state_changed
+    assert lanes.offsets("shelf-2") == {1: -300.0}
+    assert lanes.snapshot() == {"shelf-2": {"1": -300.0}}
     assert out.replies == [(77, Ack(77))]
     after = samples(0.0, 8, seq)  # the device now reads the present load as 0
     weights = [r.value for r in after if r.metric == "weight_g"]
     assert weights == [300.0] * 8, "the weight carries on"
     assert [r.value for r in after if r.metric == "units"] == [], "unchanged: nothing new to emit"
-    assert session.lanes()[0].units == 3
+    assert lanes.lanes("shelf-2")[0].units == 3
     # a NACKed tare changes nothing; offsets kept from before are applied at HELLO
     session.expect_tare(78, 1, keep=False)
-    assert session.on_frame(Frame(seq, Nack(78, NackReason.BUSY, "")), device_us).baselines == []
-    assert session.on_frame(Frame(seq + 1, Ack(78)), device_us).baselines == [], "its late ACK neither"
-    again = SerialSession(cfg, baselines=lambda device: {1: -300.0} if device == "shelf-2" else {})
+    nacked = session.on_frame(Frame(seq, Nack(78, NackReason.BUSY, "")), device_us)
+    assert (nacked.session.observations, nacked.state_changed) == ([], False)
+    late = session.on_frame(Frame(seq + 1, Ack(78)), device_us)
+    assert (late.session.observations, late.state_changed) == ([], False), "its late ACK neither"
+    restored = LaneInterpreter((lane,), stability)
+    restored.restore(lanes.snapshot())
+    again = Wired(SessionConfig(), restored)
     handshake(again)
-    assert again.lanes()[0].offset_g == -300.0
+    assert restored.lanes("shelf-2")[0].offset_g == -300.0
+
+
+def test_the_session_emits_neutral_observations_in_stream_order() -> None:
+    session = SerialSession(SessionConfig(device_id="bay 4"))
+    session.start(NOW)
+    out = session.on_frame(Frame(0, HELLO), NOW + 1_000)
+    assert out.observations == [DeviceAttached("bay_4", "shelf", ("lane-1",))]
+    (measure,) = out.send
+    assert isinstance(measure, TimeSyncRequest)
+    out = session.on_frame(
+        Frame(1, TimeSyncResponse(measure.gateway_time_us, NOW + 2_000, NOW + 2_000, True)), NOW + 3_000
+    )
+    assert session.state == "streaming"
+    out = session.on_frame(Frame(2, Samples(NOW + 10_000, True, (412.5,))), NOW + 11_000)
+    assert out.observations == [ChannelSample("bay_4", 0, "lane-1", (NOW + 10_000) * 1000, 412.5)]

@@ -1,7 +1,10 @@
 """One connection to a serial device, as a pure state machine (no I/O, no clock reads).
 
 The driver feeds it frames with the gateway time they arrived and calls ``tick`` now
-and then; the session returns the messages to send and the readings to emit. Every
+and then; the session returns the messages to send and the observations it made
+(``bohsense.edge.interpreters``: ``DeviceAttached`` at HELLO, one ``ChannelSample`` per
+finite channel value placed at its event time, ``Tared`` at a TARE's ACK), in stream
+order. What the values mean (lane weights and units, picks) is the interpreters' part. Every
 transition of the connection lives in ``TRANSITIONS``:
 
 | state        | event                        | next         | action                               |
@@ -22,11 +25,9 @@ received before the answer to a clock step was taken before the step, and the of
 in force when it arrives is the right one. Samples whose timebase has no offset yet
 wait in a bounded buffer and are released, in order, by the first measurement.
 
-A TARE is announced with ``expect_tare`` before it is sent; its ACK moves the tared
-lanes' offsets at that point of the stream (``LaneEstimator.after_tare``), so every
-sample after the ACK is read against the new zero, and the new offsets are returned in
-``SessionOutput.baselines`` to be kept. Offsets kept from earlier tares are given to the
-session (``baselines``: device id → lane → grams) and applied at HELLO.
+A TARE is announced with ``expect_tare`` before it is sent; its ACK becomes a ``Tared``
+observation at that point of the stream, so every sample after it is read against the
+new zero. A NACKed tare, or one the device forgot by rebooting, makes nothing.
 """
 
 from __future__ import annotations
@@ -34,13 +35,11 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
-from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from enum import StrEnum
 
-from bohsense.contracts.devices import lane_device
-from bohsense.contracts.schema import Reading
 from bohsense.contracts.timeutil import check_event_time
-from bohsense.edge.drivers._serial_lanes import LaneConfig, LaneEstimator, StabilityConfig
+from bohsense.edge.interpreters import ChannelSample, DeviceAttached, Observation, Tared
 from bohsense.firmware_bridge import (
     Ack,
     ClockEstimate,
@@ -58,7 +57,7 @@ from bohsense.firmware_bridge import (
     estimate_clock,
 )
 
-__all__ = ["TRANSITIONS", "SerialSession", "SessionConfig", "SessionOutput"]
+__all__ = ["TRANSITIONS", "Refused", "SerialSession", "SessionConfig", "SessionOutput", "State", "Transition"]
 
 _BAD_NAME = re.compile(r"[^A-Za-z0-9_.:/\-]")
 _PENDING_LIMIT = 10_000
@@ -69,24 +68,51 @@ _MAX_FUTURE_NS = 300 * 10**9
 #: (and ``-offset`` may not even fit the int64 of an adjust): the measurement is refused.
 MAX_CLOCK_OFFSET_US = 100 * 365 * 86_400 * 10**6
 
+
+class State(StrEnum):
+    AWAIT_HELLO = "await-hello"
+    MEASURING = "measuring"
+    STEPPING = "stepping"
+    STREAMING = "streaming"
+
+
+class Transition(StrEnum):
+    HELLO = "hello"
+    CLOCK_OK = "clock-ok"
+    CLOCK_OFF = "clock-off"
+    RESYNC = "resync"
+
+
+class Refused(StrEnum):
+    """Device input the session refuses, each counted under its name in ``counters``."""
+
+    DUPLICATE = "duplicates"
+    UNEXPECTED = "unexpected"
+    STALE_SYNC = "stale_sync_responses"
+    CLOCK_INVALID = "clock_invalid"
+    UNSYNCED_OVERFLOW = "samples_dropped_unsynced"
+    BAD_CHANNEL_COUNT = "bad_channel_count"
+    BAD_TIME = "bad_time"
+    BAD_VALUE = "bad_values"
+
+
+_S, _T = State, Transition
 #: (state, event) -> next state; ``_go`` refuses anything not listed here
-TRANSITIONS: dict[tuple[str, str], str] = {
-    ("await-hello", "hello"): "measuring",
-    ("measuring", "hello"): "measuring",
-    ("stepping", "hello"): "measuring",
-    ("streaming", "hello"): "measuring",
-    ("measuring", "clock-ok"): "streaming",
-    ("measuring", "clock-off"): "stepping",
-    ("stepping", "clock-ok"): "streaming",
-    ("stepping", "clock-off"): "streaming",  # stepped once; the offset still corrects every sample
-    ("streaming", "resync"): "measuring",
+TRANSITIONS: dict[tuple[State, Transition], State] = {
+    (_S.AWAIT_HELLO, _T.HELLO): _S.MEASURING,
+    (_S.MEASURING, _T.HELLO): _S.MEASURING,
+    (_S.STEPPING, _T.HELLO): _S.MEASURING,
+    (_S.STREAMING, _T.HELLO): _S.MEASURING,
+    (_S.MEASURING, _T.CLOCK_OK): _S.STREAMING,
+    (_S.MEASURING, _T.CLOCK_OFF): _S.STEPPING,
+    (_S.STEPPING, _T.CLOCK_OK): _S.STREAMING,
+    (_S.STEPPING, _T.CLOCK_OFF): _S.STREAMING,  # stepped once; the offset still corrects every sample
+    (_S.STREAMING, _T.RESYNC): _S.MEASURING,
 }
 
 
 @dataclass(frozen=True, slots=True)
 class SessionConfig:
-    lanes: tuple[LaneConfig, ...] = ()
-    stability: StabilityConfig = field(default_factory=StabilityConfig)
     device_id: str | None = None
     max_skew_us: int = 50_000
     resync_s: float = 60.0
@@ -95,20 +121,15 @@ class SessionConfig:
 @dataclass(slots=True)
 class SessionOutput:
     send: list[Message] = field(default_factory=list)
-    readings: list[Reading] = field(default_factory=list)
+    observations: list[Observation] = field(default_factory=list)
     replies: list[tuple[int, Ack | Nack]] = field(default_factory=list)
-    #: lane offsets moved by an acknowledged TARE: (device id, lane from 1, offset g)
-    baselines: list[tuple[str, int, float]] = field(default_factory=list)
 
 
 class SerialSession:
-    def __init__(
-        self, config: SessionConfig, baselines: Callable[[str], Mapping[int, float]] | None = None
-    ) -> None:
+    def __init__(self, config: SessionConfig) -> None:
         self.cfg = config
-        self._baselines = baselines or (lambda device: {})
         self._tares: dict[int, tuple[tuple[int, ...], bool]] = {}  # command seq -> (lanes, keep)
-        self.state = "await-hello"
+        self.state = State.AWAIT_HELLO
         self.hello: Hello | None = None
         self.seq = SequenceTracker()
         self.clocks: dict[bool, ClockEstimate] = {}  # synced flag -> estimate
@@ -118,13 +139,11 @@ class SerialSession:
         self._sync_t1: int | None = None
         self._last_sync_us = 0
         self._device = ""
-        self._lane_devices: list[str] = []
         self._metrics: list[str] = []
-        self._lanes: list[LaneEstimator] = []
 
     # -- driving the machine ------------------------------------------------------------
 
-    def _go(self, event: str) -> None:
+    def _go(self, event: Transition) -> None:
         self.state = TRANSITIONS[(self.state, event)]
 
     def start(self, now_us: int) -> SessionOutput:
@@ -133,14 +152,14 @@ class SerialSession:
 
     def tick(self, now_us: int) -> SessionOutput:
         out = SessionOutput()
-        if self.state == "await-hello" and now_us - self._request_at >= _RETRY_US:
+        if self.state is State.AWAIT_HELLO and now_us - self._request_at >= _RETRY_US:
             self._request_at = now_us
             out.send.append(HelloRequest())
-        elif self.state in ("measuring", "stepping") and now_us - self._request_at >= _RETRY_US:
+        elif self.state in (State.MEASURING, State.STEPPING) and now_us - self._request_at >= _RETRY_US:
             self.counters["sync_retries"] += 1
             out.send.append(self._sync_request(now_us))  # never repeat a step: it may have been applied
-        elif self.state == "streaming" and now_us - self._last_sync_us >= self.cfg.resync_s * 1e6:
-            self._go("resync")
+        elif self.state is State.STREAMING and now_us - self._last_sync_us >= self.cfg.resync_s * 1e6:
+            self._go(Transition.RESYNC)
             out.send.append(self._sync_request(now_us))
         return out
 
@@ -154,7 +173,7 @@ class SerialSession:
             return out
         check = self.seq.check(frame.seq)
         if check.duplicate:
-            self.counters["duplicates"] += 1
+            self.counters[Refused.DUPLICATE] += 1
             return out
         self.counters["frames_lost"] += check.lost
         match message:
@@ -170,7 +189,7 @@ class SerialSession:
             case Heartbeat():
                 self.counters["device_tx_dropped"] = message.tx_dropped
             case _:
-                self.counters["unexpected"] += 1
+                self.counters[Refused.UNEXPECTED] += 1
         return out
 
     # -- HELLO and time sync ------------------------------------------------------------
@@ -182,20 +201,10 @@ class SerialSession:
         self.hello = hello
         self._device = _BAD_NAME.sub("_", self.cfg.device_id or hello.device_id)
         self._metrics = [_BAD_NAME.sub("_", name) for name in hello.channels]
-        if hello.kind is DeviceKind.SHELF:
-            self._lane_devices = [lane_device(self._device, i + 1) for i in range(hello.channel_count)]
-            self._lanes = [
-                LaneEstimator(
-                    self.cfg.lanes[i] if i < len(self.cfg.lanes) else LaneConfig(), self.cfg.stability
-                )
-                for i in range(hello.channel_count)
-            ]
-            for lane, offset in self._baselines(self._device).items():
-                if 1 <= lane <= len(self._lanes):
-                    self._lanes[lane - 1].offset_g = offset
+        out.observations.append(DeviceAttached(self._device, hello.kind.label, tuple(self._metrics)))
         self._tares.clear()  # a rebooted device forgot the commands it had not answered
         self.clocks.clear()  # a reboot restarts the device clock
-        self._go("hello")
+        self._go(Transition.HELLO)
         out.send.append(self._sync_request(now_us))
 
     def _sync_request(self, now_us: int, adjust_us: int | None = None) -> TimeSyncRequest:
@@ -204,13 +213,13 @@ class SerialSession:
         return TimeSyncRequest(now_us, adjust_us=adjust_us)
 
     def _on_sync(self, response: TimeSyncResponse, now_us: int, out: SessionOutput) -> None:
-        if response.gateway_time_us != self._sync_t1 or self.state not in ("measuring", "stepping"):
-            self.counters["stale_sync_responses"] += 1
+        if response.gateway_time_us != self._sync_t1 or self.state not in (State.MEASURING, State.STEPPING):
+            self.counters[Refused.STALE_SYNC] += 1
             return
         self._sync_t1 = None
         estimate = estimate_clock(response, now_us)
         if abs(estimate.offset_us) > MAX_CLOCK_OFFSET_US:
-            self.counters["clock_invalid"] += 1
+            self.counters[Refused.CLOCK_INVALID] += 1
             self._request_at = now_us  # measured again after the retry interval
             return
         self.clocks[response.synced] = estimate
@@ -221,19 +230,19 @@ class SerialSession:
         skewed = abs(estimate.offset_us) > self.cfg.max_skew_us
         if skewed and response.synced:
             self.counters["clock_skew_detected"] += 1
-        if self.state == "measuring" and (skewed or not response.synced):
+        if self.state is State.MEASURING and (skewed or not response.synced):
             self.counters["clock_steps"] += 1
             out.send.append(self._sync_request(now_us, adjust_us=-estimate.offset_us))
-        self._go("clock-off" if skewed or not response.synced else "clock-ok")
+        self._go(Transition.CLOCK_OFF if skewed or not response.synced else Transition.CLOCK_OK)
         self._release(out, now_us)
 
-    # -- samples → readings -------------------------------------------------------------
+    # -- samples → observations ----------------------------------------------------------
 
     def _on_samples(self, samples: Samples, now_us: int, out: SessionOutput) -> None:
         self.counters["samples"] += 1
         if self.hello is None or samples.synced not in self.clocks or self._pending:
             if len(self._pending) >= _PENDING_LIMIT:
-                self.counters["samples_dropped_unsynced"] += 1
+                self.counters[Refused.UNSYNCED_OVERFLOW] += 1
                 return
             self._pending.append(samples)
             if self.hello is not None:
@@ -253,27 +262,17 @@ class SerialSession:
     def _convert(self, samples: Samples, now_us: int, out: SessionOutput) -> None:
         assert self.hello is not None
         if len(samples.values) != self.hello.channel_count:
-            self.counters["bad_channel_count"] += 1
+            self.counters[Refused.BAD_CHANNEL_COUNT] += 1
             return
         ts = self.clocks[samples.synced].to_gateway_us(samples.time_us) * 1000
         if check_event_time(ts, now_us * 1000, _MAX_FUTURE_NS) is not None:
-            self.counters["bad_time"] += 1
+            self.counters[Refused.BAD_TIME] += 1
             return
-        if self.hello.kind is DeviceKind.SHELF:
-            for device, lane, value in zip(self._lane_devices, self._lanes, samples.values, strict=True):
-                if not math.isfinite(value):
-                    self.counters["bad_values"] += 1
-                    continue
-                out.readings.append(Reading(device, "weight_g", ts, lane.net(value)))
-                units = lane.add(ts, value)
-                if units is not None:
-                    out.readings.append(Reading(device, "units", ts, float(units)))
-        else:
-            for metric, value in zip(self._metrics, samples.values, strict=True):
-                if not math.isfinite(value):
-                    self.counters["bad_values"] += 1
-                    continue
-                out.readings.append(Reading(self._device, metric, ts, value))
+        for channel, (name, value) in enumerate(zip(self._metrics, samples.values, strict=True)):
+            if not math.isfinite(value):
+                self.counters[Refused.BAD_VALUE] += 1
+                continue
+            out.observations.append(ChannelSample(self._device, channel, name, ts, value))
 
     # -- tare ---------------------------------------------------------------------------
 
@@ -281,23 +280,18 @@ class SerialSession:
     def device(self) -> str:
         return self._device
 
-    def lanes(self) -> list[LaneEstimator]:
-        """The shelf's lanes (lane n is ``lanes()[n - 1]``); empty before HELLO or for a sensor."""
-        return list(self._lanes)
+    @property
+    def shelf_lanes(self) -> int:
+        """How many lanes the attached shelf has; 0 before HELLO or for a sensor."""
+        hello = self.hello
+        return hello.channel_count if hello is not None and hello.kind is DeviceKind.SHELF else 0
 
     def expect_tare(self, command_seq: int, lane: int, keep: bool) -> None:
-        """The TARE about to be sent as frame ``command_seq`` (lane 0: every lane)."""
-        lanes = tuple(range(1, len(self._lanes) + 1)) if lane == 0 else (lane,)
+        """The TARE about to be sent as frame ``command_seq`` (lane from 1; 0: every lane)."""
+        lanes = tuple(range(1, self.shelf_lanes + 1)) if lane == 0 else (lane,)
         self._tares[command_seq] = (lanes, keep)
 
     def _after_tare(self, lanes: tuple[int, ...], keep: bool, out: SessionOutput) -> None:
-        for n in lanes:
-            if 1 <= n <= len(self._lanes):
-                out.baselines.append((self._device, n, self._lanes[n - 1].after_tare(keep)))
+        channels = tuple(n - 1 for n in lanes if 1 <= n <= self.shelf_lanes)
+        out.observations.append(Tared(self._device, channels, keep))
         self.counters["tares"] += 1
-
-    def lane_counters(self) -> dict[str, int]:
-        return {
-            "lane_unstable": sum(lane.unstable for lane in self._lanes),
-            "lane_implausible": sum(lane.implausible for lane in self._lanes),
-        }

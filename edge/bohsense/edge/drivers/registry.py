@@ -3,7 +3,10 @@
 Each driver class offers ``from_options(name, options, *, state_dir=None) -> driver``
 and raises ``DriverError`` with a precise message for a bad or missing option.
 ``state_dir`` is where a driver may keep state across restarts (the outbox's
-directory); building a driver reads or writes nothing there.
+directory); building a driver reads or writes nothing there. A built driver lacking a
+method of the ``Driver`` interface (``run``, ``stats``, ``commands``, ``command``; a
+driver that takes no commands can inherit ``NoCommands``) is a ``DriverError`` at build
+time, so ``edge check-config`` reports it.
 
 Driver kinds are found through the ``bohsense.drivers`` entry-point group, as the CLI's
 subcommands are: ``kind = "serial"`` names the entry point ``serial``, and an optional
@@ -24,6 +27,8 @@ from bohsense.edge.drivers.base import Driver, DriverError
 __all__ = ["ENTRY_POINT_GROUP", "build_driver", "driver_kinds"]
 
 ENTRY_POINT_GROUP = "bohsense.drivers"
+#: what a built driver must have (``Driver``); a class without them is refused at build
+_INTERFACE = ("run", "stats", "commands", "command")
 
 
 def driver_kinds() -> dict[str, EntryPoint]:
@@ -47,4 +52,10 @@ def build_driver(
             f"device {name!r}: driver kind {kind!r} cannot be loaded ({entry.value}): {exc}"
         ) from exc
     driver: Driver = cls.from_options(name, options, state_dir=state_dir)
+    missing = [m for m in _INTERFACE if not callable(getattr(driver, m, None))]
+    if missing:
+        raise DriverError(
+            f"device {name!r}: driver kind {kind!r} ({entry.value}) lacks {', '.join(missing)} "
+            "of the driver interface (bohsense.edge.drivers.base.Driver)"
+        )
     return driver

@@ -16,23 +16,36 @@ Options (one ``[[devices]]`` table of gateway.toml, ``kind = "serial"``)::
     resync_s               float > 0     measure the clock offset this often (default 60)
     silence_timeout_s      float > 0     no frame for this long: reconnect (default 10)
     reconnect_max_s        float > 0     backoff cap (default 5)
+    command_timeout_s      float > 0     wait this long for a command's ACK/NACK (default 5, ≤ 60)
 
-Readings (``Reading(device, metric, ts, value)``, ``ts`` = device event time, UTC ns):
+The session (``_serial_session``) turns frames into neutral observations; interpreters
+(``bohsense.edge.interpreters``) turn those into what the sink gets. Readings
+(``Reading(device, metric, ts, value)``, ``ts`` = device event time, UTC ns) and events:
 
-- shelf: device ``<device_id>.lane-<n>`` (n from 1), metric ``weight_g`` for every
-  sample (lane reading minus ``tare_g``), and metric ``units`` when the lane is stable
-  (see ``_serial_lanes``) and the count changed or ``units_heartbeat_s`` passed;
-- condition sensor: device ``<device_id>``, one metric per channel: ``temp_c``,
-  ``vib_rms_mm_s``.
+- shelf (``LaneInterpreter``): device ``<device_id>.lane-<n>`` (n from 1), metric
+  ``weight_g`` for every sample (lane reading minus ``tare_g``), and metric ``units``
+  when the lane is stable and the count changed or ``units_heartbeat_s`` passed; a
+  ``shelf.pick`` / ``shelf.putback`` event (device ``<device_id>``, ``LaneChange``) when
+  the settled count changes;
+- condition sensor (``PassThroughInterpreter``): device ``<device_id>``, one metric per
+  channel: ``temp_c``, ``vib_rms_mm_s``.
 
-Tare (``tare(lane, force)``, what the cloud's ``tare`` command calls): a plain tare is
+Commands (``commands()`` lists them, ``command(name, args)`` carries one out and answers
+with a ``CommandOutcome``): ``tare`` (``lane``, ``force``), ``calibrate`` (``lane``,
+``grams``), ``set-rate`` (``hz``), ``identify``. An argument of the wrong type, or one the
+command does not take, is ``bad-argument``; a device that is not connected or does not
+answer within ``command_timeout_s`` is ``device-unavailable``; its NACK is
+``device-refused`` with the device's reason.
+
+Tare (``command("tare", …)``, what the cloud's ``tare`` command reaches): a plain tare is
 for an empty lane and is refused before anything is sent when a lane that counts units
 holds stock (``lane-not-empty``) or has no settled count yet (``lane-unsettled``);
 after the device's ACK the present load is the lane's zero (offset 0). With ``force``
 the gateway re-baselines instead: the device zeroes, and the gateway moves the lane's
 offset by the net weight it held, so weight and units carry on unchanged. The moved
 offsets are kept in ``lanes-<driver>.json`` in the state directory (the outbox's) and
-applied again after a restart.
+applied again after a restart; a file that cannot be written is counted
+(``state_save_failures``) and logged, and the offsets still apply until the restart.
 
 A corrupt frame is counted under ``errors_<reason>`` and logged at most every 10 s; a
 vanished or failing port is closed and reopened with jittered exponential backoff
@@ -42,8 +55,11 @@ that answers and then fails at once is retried ever more slowly. A message the g
 cannot encode (a value out of range) is a local error, not a lost port: it is counted
 (``encode_errors``) and logged, the connection stays up, and a command carrying it is
 refused as ``bad-argument``. A TIME_SYNC answer giving an offset no clock can have is
-refused (``clock_invalid``, see ``_serial_session``). After opening, bytes up to the first 0x00 are skipped (the gateway
-attached in the middle of a frame), and are not counted as errors.
+refused (``clock_invalid``, see ``_serial_session``). After opening, the frame decoder
+(``FrameDecoder(mid_stream=True)``) skips the bytes up to the first 0x00 (the gateway
+attached in the middle of a frame) without counting them as errors; the decoder's own
+counters (``frames``, ``bytes``, ``errors_<reason>``, ``attach_bytes_skipped``) are
+what ``stats()`` reports for the wire.
 """
 
 from __future__ import annotations
@@ -57,11 +73,26 @@ from pathlib import Path
 from typing import Any
 
 from bohsense.contracts.backoff import Backoff
+from bohsense.contracts.schema import ArgValue
 from bohsense.edge.drivers._lane_baselines import LaneBaselines
-from bohsense.edge.drivers._serial_lanes import LaneConfig, StabilityConfig
 from bohsense.edge.drivers._serial_link import SerialLink
-from bohsense.edge.drivers._serial_session import SerialSession, SessionConfig, SessionOutput
-from bohsense.edge.drivers.base import CommandRefused, DriverError, ReadingSink
+from bohsense.edge.drivers._serial_session import SerialSession, SessionConfig, SessionOutput, State
+from bohsense.edge.drivers.base import (
+    CommandOutcome,
+    CommandReason,
+    CommandRefused,
+    CommandSpec,
+    DriverError,
+    Sink,
+)
+from bohsense.edge.interpreters import (
+    InterpreterRouter,
+    InterpreterStateError,
+    LaneConfig,
+    LaneInterpreter,
+    PassThroughInterpreter,
+    StabilityConfig,
+)
 from bohsense.firmware_bridge import (
     Ack,
     Command,
@@ -73,7 +104,7 @@ from bohsense.firmware_bridge import (
     encode_frame,
 )
 
-__all__ = ["SerialDeviceDriver"]
+__all__ = ["SERIAL_COMMANDS", "SerialDeviceDriver"]
 
 log = logging.getLogger(__name__)
 
@@ -92,10 +123,59 @@ _FLOATS: dict[str, tuple[float, float | None]] = {  # option -> (default, upper 
     "silence_timeout_s": (10.0, None),
     "reconnect_max_s": (5.0, 300.0),
     "read_timeout_s": (0.05, 1.0),
+    "command_timeout_s": (5.0, 60.0),
 }
 #: session counters that are levels, not counts
 _GAUGES = frozenset({"clock_offset_us", "clock_delay_us", "device_tx_dropped"})
 _KNOWN = {"port", "baudrate", "device_id", "lanes", *_FLOATS}
+
+
+#: the commands a serial device takes (``command(name, args)``; ``device`` is the router's)
+SERIAL_COMMANDS: Mapping[str, CommandSpec] = {
+    spec.name: spec
+    for spec in (
+        CommandSpec(
+            "tare",
+            "zero a lane; a lane holding stock only with force (then re-baselined)",
+            {
+                "lane": "integer, 1..lanes, 0 = every lane (default 0)",
+                "force": "true or false (default false)",
+            },
+        ),
+        CommandSpec(
+            "calibrate", "scale a lane to a known mass", {"lane": "integer, from 1", "grams": "number"}
+        ),
+        CommandSpec("set-rate", "change the sample rate", {"hz": "number"}),
+        CommandSpec("identify", "make the device seen (LED)"),
+    )
+}
+
+
+class _BadArgument(ValueError):
+    pass
+
+
+def _number(args: Mapping[str, ArgValue], key: str) -> float:
+    value = args.get(key)
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise _BadArgument(f"argument {key!r} must be a number, not {value!r}")
+    return float(value)
+
+
+def _integer(args: Mapping[str, ArgValue], key: str, default: int | None = None) -> int:
+    value = args.get(key, default)
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise _BadArgument(f"argument {key!r} must be an integer, not {value!r}")
+    return value
+
+
+def _flag(args: Mapping[str, ArgValue], key: str) -> bool:
+    value = args.get(key, False)
+    if not isinstance(value, bool):
+        raise _BadArgument(f"argument {key!r} must be true or false, not {value!r}")
+    return value
 
 
 def _now_us() -> int:
@@ -110,9 +190,12 @@ class SerialDeviceDriver:
         port: str,
         baudrate: int = 115200,
         session: SessionConfig | None = None,
+        lanes: tuple[LaneConfig, ...] = (),
+        stability: StabilityConfig | None = None,
         silence_timeout_s: float = 10.0,
         reconnect_max_s: float = 5.0,
         read_timeout_s: float = 0.05,
+        command_timeout_s: float = 5.0,
         state_dir: Path | None = None,
     ) -> None:
         self.name = name
@@ -120,11 +203,17 @@ class SerialDeviceDriver:
         self.port = port
         self.baudrate = baudrate
         self.session_config = session or SessionConfig()
+        #: the shelf lanes' interpreter (its snapshot: the offsets tares moved)
+        self.lanes = LaneInterpreter(lanes, stability)
+        self.interpreters = InterpreterRouter({"shelf": self.lanes}, default=PassThroughInterpreter())
         self.silence_timeout_s = silence_timeout_s
         self.read_timeout_s = read_timeout_s
+        #: how long a command waits for the device's ACK/NACK
+        self.command_timeout_s = command_timeout_s
         self._backoff = Backoff(0.1, reconnect_max_s)
         self._counters: Counter[str] = Counter()
         self._session: SerialSession | None = None
+        self._decoder: FrameDecoder | None = None  # of the live connection
         self._link: SerialLink | None = None
         self._tx_seq = 0
         self._waiting: dict[int, asyncio.Future[Ack | Nack]] = {}
@@ -176,14 +265,13 @@ class SerialDeviceDriver:
             if isinstance(tare, bool) or not isinstance(tare, int | float):
                 raise bad(f"lanes[{i}].tare_g must be a number, not {tare!r}")
             lanes.append(LaneConfig(None if unit is None else float(unit), float(tare)))
+        stability = StabilityConfig(
+            window_s=floats["stability_window_s"],
+            tolerance_g=floats["stability_tolerance_g"],
+            max_residual=floats["max_residual"],
+            heartbeat_s=floats["units_heartbeat_s"],
+        )
         session = SessionConfig(
-            lanes=tuple(lanes),
-            stability=StabilityConfig(
-                window_s=floats["stability_window_s"],
-                tolerance_g=floats["stability_tolerance_g"],
-                max_residual=floats["max_residual"],
-                heartbeat_s=floats["units_heartbeat_s"],
-            ),
             device_id=device_id,
             max_skew_us=int(floats["max_clock_skew_ms"] * 1000),
             resync_s=floats["resync_s"],
@@ -193,17 +281,23 @@ class SerialDeviceDriver:
             port=port,
             baudrate=baudrate,
             session=session,
+            lanes=tuple(lanes),
+            stability=stability,
             silence_timeout_s=floats["silence_timeout_s"],
             reconnect_max_s=floats["reconnect_max_s"],
             read_timeout_s=floats["read_timeout_s"],
+            command_timeout_s=floats["command_timeout_s"],
             state_dir=state_dir,
         )
 
     # -- running ------------------------------------------------------------------------
 
-    async def run(self, sink: ReadingSink) -> None:
+    async def run(self, sink: Sink) -> None:
         """Connect, read, reconnect; returns only when cancelled."""
-        self.baselines.load()
+        try:
+            self.lanes.restore(self.baselines.load())
+        except InterpreterStateError as exc:
+            raise DriverError(f"lane baselines {str(self.baselines.path)!r}: {exc}") from exc
         link = SerialLink(
             self.port, baudrate=self.baudrate, read_timeout_s=self.read_timeout_s, name=self.name
         )
@@ -235,34 +329,23 @@ class SerialDeviceDriver:
         finally:
             link.shutdown()
 
-    async def _connection(self, link: SerialLink, sink: ReadingSink) -> None:
-        session = SerialSession(self.session_config, self.baselines.of)
+    async def _connection(self, link: SerialLink, sink: Sink) -> None:
+        session = SerialSession(self.session_config)
         self._session = session
-        decoder = FrameDecoder()
-        attached = False
+        decoder = FrameDecoder(mid_stream=True)  # the device may be sending already
+        self._decoder = decoder
         await link.write(b"\x00")
         await self._send(link, session.start(_now_us()).send)
         last_frame = time.monotonic()
         streaming_since: float | None = None
         last_tick = 0.0
-        counted_errors: Counter[str] = Counter()
         try:
             while True:
                 data = await link.read()
                 now_mono = time.monotonic()
-                if data and not attached:
-                    zero = data.find(0)
-                    if zero < 0:
-                        self._counters["attach_bytes_skipped"] += len(data)
-                        data = b""
-                    else:
-                        self._counters["attach_bytes_skipped"] += zero
-                        data = data[zero:]
-                        attached = True
                 for result in decoder.feed(data) if data else ():
                     if isinstance(result, Frame):
                         last_frame = now_mono
-                        self._counters["frames"] += 1
                         await self._apply(link, session.on_frame(result, _now_us()), sink)
                     else:
                         self._log_limited(
@@ -273,11 +356,7 @@ class SerialDeviceDriver:
                             result.reason,
                             result.detail,
                         )
-
-                for reason, count in decoder.errors.items():
-                    self._counters[f"errors_{reason}"] += count - counted_errors[reason]
-                    counted_errors[reason] = count
-                if session.state == "streaming":
+                if session.state is State.STREAMING:
                     self.connected.set()
                     if streaming_since is None:
                         streaming_since = now_mono
@@ -290,18 +369,35 @@ class SerialDeviceDriver:
                     self._counters["silence_timeouts"] += 1
                     raise TimeoutError(f"no frame for {self.silence_timeout_s} s")
         finally:
-            self._merge_session(session)
+            self._merge_connection(session, decoder)
 
-    async def _apply(self, link: SerialLink, out: SessionOutput, sink: ReadingSink) -> None:
-        for reading in out.readings:
-            sink.put(reading)
-        self._counters["readings"] += len(out.readings)
-        for device, lane, offset in out.baselines:
-            self.baselines.set(device, lane, offset)
-            log.info(
-                "lane re-baselined after a tare",
-                extra={"driver": self.name, "device": device, "lane": lane, "offset_g": round(offset, 3)},
-            )
+    async def _apply(self, link: SerialLink, out: SessionOutput, sink: Sink) -> None:
+        for observation in out.observations:
+            made = self.interpreters.observe(observation)
+            for reading in made.readings:
+                sink.put(reading)
+            for event in made.events:
+                sink.put_event(event)
+            self._counters["readings"] += len(made.readings)
+            self._counters["events"] += len(made.events)
+            if made.state_changed:
+                try:
+                    self.baselines.save(self.lanes.snapshot())
+                except OSError as exc:  # the offsets still apply; only a restart would lose them
+                    self._counters["state_save_failures"] += 1
+                    log.error(
+                        "lane offsets cannot be kept: %s",
+                        exc,
+                        extra={"driver": self.name, "path": str(self.baselines.path)},
+                    )
+                log.info(
+                    "lane re-baselined after a tare",
+                    extra={
+                        "driver": self.name,
+                        "device": observation.device,
+                        "offsets_g": self.lanes.offsets(observation.device),
+                    },
+                )
         for command_seq, reply in out.replies:
             future = self._waiting.pop(command_seq, None)
             if future is not None and not future.done():
@@ -334,10 +430,50 @@ class SerialDeviceDriver:
 
     # -- commands -----------------------------------------------------------------------
 
-    async def command(self, command: Command, timeout_s: float = 2.0) -> Ack | Nack:
+    def commands(self) -> Mapping[str, CommandSpec]:
+        return SERIAL_COMMANDS
+
+    async def command(self, name: str, args: Mapping[str, ArgValue]) -> CommandOutcome:
+        """Carry out ``name`` (one of ``SERIAL_COMMANDS``) with ``args``; see the module doc."""
+        spec = SERIAL_COMMANDS.get(name)
+        if spec is None:
+            known = ", ".join(sorted(SERIAL_COMMANDS))
+            return CommandOutcome.refused(
+                CommandReason.UNKNOWN_COMMAND, f"device {self.name!r} takes {known}, not {name!r}"
+            )
+        try:
+            unknown = sorted(set(args) - set(spec.args))
+            if unknown:
+                raise _BadArgument(f"{name} takes {sorted(spec.args) or 'no arguments'}, not {unknown}")
+            timeout_s = self.command_timeout_s
+            if name == "tare":
+                lane, force = _integer(args, "lane", 0), _flag(args, "force")
+                answer = await self.tare(lane, force=force, timeout_s=timeout_s)
+            else:
+                if name == "set-rate":
+                    device_cmd = Command.set_rate(_number(args, "hz"))
+                elif name == "calibrate":
+                    device_cmd = Command.calibrate(_integer(args, "lane"), _number(args, "grams"))
+                else:
+                    device_cmd = Command.identify()
+                answer = await self.send_command(device_cmd, timeout_s=timeout_s)
+        except _BadArgument as exc:
+            return CommandOutcome.refused(CommandReason.BAD_ARGUMENT, str(exc))
+        except CommandRefused as exc:
+            return CommandOutcome.refused(exc.reason, exc.detail)
+        except DriverError as exc:
+            return CommandOutcome.refused(CommandReason.DEVICE_UNAVAILABLE, str(exc))
+        if isinstance(answer, Nack):
+            return CommandOutcome.refused(
+                CommandReason.DEVICE_REFUSED, f"{answer.reason.name.lower()}: {answer.detail}"
+            )
+        return CommandOutcome.done()
+
+    async def send_command(self, command: Command, timeout_s: float = 2.0) -> Ack | Nack:
         """Send a COMMAND (tare, calibrate, set_rate, identify) and wait for its ACK/NACK.
 
-        Raises ``DriverError`` when the device is not connected or does not answer.
+        Raises ``DriverError`` when the device is not connected or does not answer, and
+        ``CommandRefused`` (``bad-argument``) for a value the wire format cannot carry.
         """
         link = self._link
         if link is None or not self.connected.is_set():
@@ -349,7 +485,7 @@ class SerialDeviceDriver:
             await self._send(link, [command], strict=True)
             return await asyncio.wait_for(future, timeout_s)
         except EncodeError as exc:
-            raise CommandRefused("bad-argument", f"device {self.name!r}: {exc}") from exc
+            raise CommandRefused(CommandReason.BAD_ARGUMENT, f"device {self.name!r}: {exc}") from exc
         except TimeoutError:
             raise DriverError(
                 f"device {self.name!r}: no answer to {command.op.name} in {timeout_s} s"
@@ -363,12 +499,15 @@ class SerialDeviceDriver:
         session = self._session
         if self._link is None or session is None or not self.connected.is_set():
             raise DriverError(f"device {self.name!r}: not connected")
-        lanes = session.lanes()
+        lanes = self.lanes.lanes(session.device) if session.shelf_lanes else []
         if not lanes:
-            raise CommandRefused("not-supported", f"device {self.name!r} has no shelf lanes to tare")
+            raise CommandRefused(
+                CommandReason.NOT_SUPPORTED, f"device {self.name!r} has no shelf lanes to tare"
+            )
         if not 0 <= lane <= len(lanes):
             raise CommandRefused(
-                "bad-argument", f"no lane {lane} on {self.name!r} (lanes 1..{len(lanes)}, 0 = all)"
+                CommandReason.BAD_ARGUMENT,
+                f"no lane {lane} on {self.name!r} (lanes 1..{len(lanes)}, 0 = all)",
             )
         if not force:
             targets = range(1, len(lanes) + 1) if lane == 0 else (lane,)
@@ -377,13 +516,14 @@ class SerialDeviceDriver:
             full = [f"lane {n} holds {units} units" for n, units in stocked if units]
             hint = "; a tare zeroes an empty lane (force=true re-baselines and keeps the units)"
             if full:
-                raise CommandRefused("lane-not-empty", ", ".join(full) + hint)
+                raise CommandRefused(CommandReason.LANE_NOT_EMPTY, ", ".join(full) + hint)
             if unsettled:
                 raise CommandRefused(
-                    "lane-unsettled", f"lane(s) {unsettled} have no settled units count yet" + hint
+                    CommandReason.LANE_UNSETTLED,
+                    f"lane(s) {unsettled} have no settled units count yet" + hint,
                 )
         session.expect_tare(self._tx_seq, lane, keep=force)
-        return await self.command(Command.tare(lane), timeout_s=timeout_s)
+        return await self.send_command(Command.tare(lane), timeout_s=timeout_s)
 
     def _fail_waiting(self, why: str) -> None:
         for future in self._waiting.values():
@@ -400,14 +540,15 @@ class SerialDeviceDriver:
                 into[key] = value
             else:
                 into[key] += value
-        for key, value in session.lane_counters().items():
-            into[key] += value
 
-    def _merge_session(self, session: SerialSession) -> None:
-        """Fold a finished connection's counters into the driver's totals."""
+    def _merge_connection(self, session: SerialSession, decoder: FrameDecoder) -> None:
+        """Fold a finished connection's counters (session, decoder) into the driver's totals."""
         self._fold(self._counters, session)
+        self._counters.update(decoder.counters())
         if self._session is session:
             self._session = None
+        if self._decoder is decoder:
+            self._decoder = None
 
     def stats(self) -> Mapping[str, int]:
         out = Counter(self._counters)
@@ -416,6 +557,12 @@ class SerialDeviceDriver:
         session = self._session
         if session is not None:
             self._fold(out, session)
+        decoder = self._decoder
+        if decoder is not None:
+            out.update(decoder.counters())
+        for key, value in self.interpreters.counters().items():
+            if value:
+                out[key] += value
         return dict(out)
 
     def _log_limited(self, key: str, level: int, msg: str, *args: object) -> None:

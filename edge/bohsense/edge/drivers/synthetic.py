@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from bohsense.contracts.schema import Reading
-from bohsense.edge.drivers.base import DriverError, ReadingSink
+from bohsense.edge.drivers.base import DriverError, NoCommands, Sink
 
 __all__ = ["SyntheticDriver", "expected_value"]
 
@@ -43,7 +43,7 @@ def expected_value(waveform: str, k: int, seed: int, device_index: int) -> float
     return math.sin(2 * math.pi * k / 64 + seed + device_index)
 
 
-class SyntheticDriver:
+class SyntheticDriver(NoCommands):
     def __init__(
         self,
         name: str,
@@ -120,7 +120,7 @@ class SyntheticDriver:
             for metric in self.metrics
         ]
 
-    async def run(self, sink: ReadingSink) -> None:
+    async def run(self, sink: Sink) -> None:
         k = time.time_ns() // self.period_ns + 1
         while self.limit == 0 or self._ticks < self.limit:
             delay = (k * self.period_ns - time.time_ns()) / 1e9

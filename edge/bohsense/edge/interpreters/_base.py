@@ -1,0 +1,112 @@
+"""What a driver observes, what an interpreter makes of it, and the interpreter interface.
+
+A driver's protocol session knows the wire (frames, clocks, sequence numbers) and
+nothing of what the numbers mean; it emits neutral observations in stream order:
+
+- ``DeviceAttached``: a device announced itself (its id, its source kind, its channels);
+  every later observation of that device refers to this layout, until the next one;
+- ``ChannelSample``: one value of one channel at its event time (UTC ns);
+- ``Tared``: the device acknowledged a TARE of some channels at this point of the stream.
+
+An interpreter turns observations into readings and events. It is pure: no I/O, no clock
+reads, no logging; everything it knows it was given in an observation, and everything it
+keeps is its own state. One that keeps state worth keeping across restarts (a shelf's
+lane offsets) offers ``snapshot`` / ``restore`` of a JSON-shaped value, and says in its
+output (``state_changed``) when the snapshot changed so the driver can write it down.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol, runtime_checkable
+
+from bohsense.contracts.events import Event
+from bohsense.contracts.schema import Reading
+from bohsense.edge.errors import InterpreterStateError
+
+__all__ = [
+    "ChannelSample",
+    "DeviceAttached",
+    "Interpretation",
+    "Interpreter",
+    "InterpreterStateError",
+    "JsonState",
+    "Observation",
+    "StatefulInterpreter",
+    "Tared",
+]
+
+#: a snapshot: what ``json.dumps`` can write and ``json.loads`` gives back
+JsonState = Mapping[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceAttached:
+    """``device`` (its reading id) announced itself with these channels, in order."""
+
+    device: str
+    #: what the device is, as its protocol names it: ``shelf``, ``condition``…
+    source: str
+    #: the channel names (metric-safe), index = ``ChannelSample.channel``
+    channels: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelSample:
+    """One finite value of channel ``channel`` (from 0) of ``device`` at event time ``ts``.
+
+    ``value`` is what the device reported, in the unit of the channel and with the
+    device's own calibration applied (grams for a load cell, °C, mm/s); nothing of the
+    gateway's (a lane's tare offset) is applied yet.
+    """
+
+    device: str
+    channel: int
+    name: str
+    ts: int
+    value: float
+
+
+@dataclass(frozen=True, slots=True)
+class Tared:
+    """The device zeroed ``channels`` (from 0) here; ``keep``: the gateway re-baselines
+    (the load the channel held keeps reading as before) instead of a plain zero."""
+
+    device: str
+    channels: tuple[int, ...]
+    keep: bool
+
+
+Observation = DeviceAttached | ChannelSample | Tared
+
+
+@dataclass(slots=True)
+class Interpretation:
+    readings: list[Reading] = field(default_factory=list)
+    events: list[Event] = field(default_factory=list)
+    #: the interpreter's snapshot changed with this observation (write it down)
+    state_changed: bool = False
+
+    def extend(self, other: Interpretation) -> None:
+        self.readings += other.readings
+        self.events += other.events
+        self.state_changed = self.state_changed or other.state_changed
+
+
+@runtime_checkable
+class Interpreter(Protocol):
+    def observe(self, observation: Observation) -> Interpretation:
+        """The readings and events this observation makes; never raises for bad data."""
+
+    def counters(self) -> Mapping[str, int]:
+        """What was refused or noticed so far, by reason (``lane_unstable``…)."""
+
+
+@runtime_checkable
+class StatefulInterpreter(Interpreter, Protocol):
+    def snapshot(self) -> JsonState:
+        """The state to keep across restarts, JSON-shaped."""
+
+    def restore(self, state: JsonState) -> None:
+        """Take back a ``snapshot``; raises ``InterpreterStateError`` for one it cannot use."""
