@@ -101,33 +101,3 @@ class _Buffer:
 
     def put(self, reading: object) -> None:
         self.readings.append(reading)
-
-
-class _EventBuffer(_Buffer):
-    def __init__(self) -> None:
-        super().__init__()
-        self.events: list[object] = []
-
-    def put_event(self, event: object) -> None:
-        self.events.append(event)
-
-
-def test_the_agent_hands_drivers_a_sink_that_takes_events() -> None:
-    from bohsense.contracts.events import Event, LaneChange
-    from bohsense.contracts.schema import Reading
-    from bohsense.edge.agent import _DriverSink
-
-    event = Event("shelf-1", "shelf.pick", 5, LaneChange("shelf-1.lane-1", 1, 0.9, -355.0, 4))
-    reading = Reading("shelf-1.lane-1", "units", 5, 4.0)
-    plain = _Buffer()
-    sink = _DriverSink(plain)  # type: ignore[arg-type]
-    sink.put(reading)
-    sink.put_event(event)
-    sink.put_event(event)
-    assert plain.readings == [reading]
-    assert sink.unbuffered == 2, "a buffer without events: counted, never raised into the driver"
-    with_events = _EventBuffer()
-    sink = _DriverSink(with_events)  # type: ignore[arg-type]
-    sink.put_event(event)
-    assert with_events.events == [event]
-    assert sink.unbuffered == 0

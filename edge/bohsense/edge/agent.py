@@ -26,8 +26,6 @@ import time
 from collections.abc import Sequence
 
 from bohsense.contracts.backoff import backoff_delay
-from bohsense.contracts.events import Event
-from bohsense.contracts.schema import Reading
 from bohsense.edge.batcher import Batcher, ReadingBuffer
 from bohsense.edge.commands import CommandRouter
 from bohsense.edge.drivers.base import Driver, Sink
@@ -58,28 +56,6 @@ _STATUS_KEYS = (
 )
 
 
-class _DriverSink:
-    """The ``Sink`` the drivers get: readings into the buffer; events into it too once the
-    buffer takes them (``put_event``); until then an event is counted (``events_unbuffered``)
-    and logged once, never raised into the driver."""
-
-    def __init__(self, buffer: ReadingBuffer) -> None:
-        self.buffer = buffer
-        self.unbuffered = 0
-
-    def put(self, reading: Reading) -> None:
-        self.buffer.put(reading)
-
-    def put_event(self, event: Event) -> None:
-        put_event = getattr(self.buffer, "put_event", None)
-        if put_event is not None:
-            put_event(event)
-            return
-        if not self.unbuffered:
-            log.warning("this gateway's buffer takes no events yet", extra={"kind": event.kind})
-        self.unbuffered += 1
-
-
 class EdgeAgent:
     """One store gateway. Build with settings; ``await run()``; ``stop()`` ends it."""
 
@@ -97,7 +73,6 @@ class EdgeAgent:
         self._loop: asyncio.AbstractEventLoop | None = None
         self.drivers: list[Driver] = []
         self.buffer: ReadingBuffer | None = None
-        self._driver_sink: _DriverSink | None = None
         self.batcher: Batcher | None = None
         self.outbox: ThreadedOutbox | None = None
         self.uplink: Uplink | None = None
@@ -170,8 +145,6 @@ class EdgeAgent:
                 out[f"rejected.{key}"] = n
             out["connected"] = int(self.uplink.connected)
         out["driver_crashes"] = self.driver_crashes
-        if self._driver_sink is not None and self._driver_sink.unbuffered:
-            out["events_unbuffered"] = self._driver_sink.unbuffered
         for d in self.drivers:
             for key, n in d.stats().items():
                 out[f"driver.{d.name}.{key}"] = int(n)
@@ -281,9 +254,7 @@ class EdgeAgent:
 
     async def _supervise(self, driver: Driver) -> None:
         assert self.buffer is not None
-        if self._driver_sink is None:
-            self._driver_sink = _DriverSink(self.buffer)
-        sink: Sink = self._driver_sink
+        sink: Sink = self.buffer  # readings and events: the buffer takes both
         attempt = 0
         while True:
             started = time.monotonic()
