@@ -106,11 +106,16 @@ class Scheduler:
 class JobSettings(Protocol):
     """What ``register_core_jobs`` reads of ``CloudSettings``."""
 
-    gateway_silence_s: float
-    device_silence_s: float
-    command_timeout_s: float
-    sweep_interval_s: float
-    replenishment_review_s: float
+    @property
+    def gateway_silence_s(self) -> float: ...
+    @property
+    def device_silence_s(self) -> float: ...
+    @property
+    def command_timeout_s(self) -> float: ...
+    @property
+    def sweep_interval_s(self) -> float: ...
+    @property
+    def replenishment_review_s(self) -> float: ...
 
     def escalation_after_s(self) -> dict[str, float]: ...
 

@@ -1,5 +1,6 @@
 """The BOH (back-of-house) core: SQL state of sites, devices, stock, alerts, work orders,
-replenishment proposals and the audit trail, fed by ingest through ``apply_batches``.
+replenishment proposals and the audit trail (typed domain events, read on with ``changes``),
+fed by ingest through ``apply_batches``.
 
 Errors are drawn in ``_errors``; lifecycles are tables in ``_lifecycle``; rules sit behind
 the seam in ``rules``.

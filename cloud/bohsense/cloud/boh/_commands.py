@@ -21,6 +21,7 @@ from bohsense.contracts.schema import CommandResult
 
 from ._domain_events import DomainEvent, emit
 from ._models import Gateway, GatewayCommandRow
+from ._records import record_from
 
 __all__ = [
     "CommandRecord",
@@ -49,10 +50,7 @@ class CommandRecord:
 
 
 def _record(row: Any) -> CommandRecord:
-    return CommandRecord(
-        row.id, row.gateway, row.command, dict(row.args), row.state, row.reason, row.detail, row.actor,
-        row.created_ns, row.updated_ns,
-    )  # fmt: skip
+    return record_from(CommandRecord, row)
 
 
 def _audit(

@@ -33,6 +33,7 @@ from sqlalchemy import Connection, insert, select, text
 from sqlalchemy.orm import Session
 
 from ._models import AuditEntry
+from ._records import AuditRecord, record_from
 
 __all__ = [
     "KINDS",
@@ -192,25 +193,13 @@ def _write(conn: Connection, events: Iterable[DomainEvent]) -> None:
 
 @dataclass(frozen=True, slots=True)
 class ChangesPage:
-    events: list[Any]  # AuditRecord, in id order
+    events: list[AuditRecord]  # in id order
     next_after: int  # the cursor for the next call (the last id returned, or ``after``)
 
 
 def changes_since(conn: Connection, after: int, limit: int) -> ChangesPage:
     """Committed events with ``id > after``, oldest first, at most ``limit``."""
-    from ._records import AuditRecord  # records import nothing of ours: no cycle, kept local
-
     c = AuditEntry.__table__.c
-    rows = conn.execute(
-        select(c.id, c.kind, c.entity, c.entity_id, c.from_state, c.to_state, c.actor, c.at_ns, c.detail)
-        .where(c.id > after)
-        .order_by(c.id)
-        .limit(limit)
-    ).all()
-    events = [
-        AuditRecord(
-            r.id, r.entity, r.entity_id, r.from_state, r.to_state, r.actor, r.at_ns, dict(r.detail), r.kind
-        )
-        for r in rows
-    ]
+    rows = conn.execute(select(AuditEntry.__table__).where(c.id > after).order_by(c.id).limit(limit)).all()
+    events = [record_from(AuditRecord, r) for r in rows]
     return ChangesPage(events, events[-1].id if events else after)

@@ -33,6 +33,7 @@ from ._records import (
     StockLevelRecord,
     UnmatchedDevice,
     WorkOrderRecord,
+    record_from,
 )
 
 __all__ = [
@@ -57,90 +58,23 @@ __all__ = [
 
 
 def gateway_record(g: Gateway) -> GatewayRecord:
-    return GatewayRecord(
-        g.id,
-        g.site,
-        g.state,
-        g.last_status_ns,
-        g.version,
-        g.dropped,
-        g.next_seq,
-        g.outbox_depth,
-        g.watermark,
-        g.registration,
-        g.claimed_site,
-        g.dropped_in_doubt,
-    )
+    return record_from(GatewayRecord, g)
 
 
 def alert_record(a: Alert) -> AlertRecord:
-    return AlertRecord(
-        a.id,
-        a.asset_id,
-        a.site,
-        a.condition,
-        a.severity,
-        a.state,
-        a.opened_ns,
-        a.updated_ns,
-        a.cleared_ns,
-        dict(a.evidence),
-        a.what_to_check,
-        a.subject,
-        a.escalation_level,
-    )
+    return record_from(AlertRecord, a)
 
 
 def work_order_record(w: WorkOrder) -> WorkOrderRecord:
-    return WorkOrderRecord(
-        w.id,
-        w.alert_id,
-        w.asset_id,
-        w.site,
-        w.kind,
-        w.title,
-        w.description,
-        w.state,
-        w.created_ns,
-        w.updated_ns,
-        w.note,
-        w.priority,
-        w.assignee,
-        w.due_ns,
-        list(w.parts),
-        list(w.labour),
-        w.resolution_code,
-        w.root_cause,
-        list(w.notes),
-        list(w.attachments),
-    )
+    return record_from(WorkOrderRecord, w)
 
 
 def proposal_record(p: ReplenishmentProposal) -> ProposalRecord:
-    return ProposalRecord(
-        p.id,
-        p.site,
-        p.sku,
-        p.location,
-        p.state,
-        p.sensed_units,
-        p.reorder_point,
-        p.target,
-        p.safety_stock,
-        p.pack_size,
-        p.quantity,
-        dict(p.explanation),
-        p.created_ns,
-        p.updated_ns,
-        p.quantity_source,
-        p.priority,
-    )
+    return record_from(ProposalRecord, p)
 
 
 def audit_record(a: AuditEntry) -> AuditRecord:
-    return AuditRecord(
-        a.id, a.entity, a.entity_id, a.from_state, a.to_state, a.actor, a.at_ns, dict(a.detail), a.kind
-    )
+    return record_from(AuditRecord, a)
 
 
 _Q = TypeVar("_Q", bound=Select[*tuple[Any, ...]])
@@ -172,7 +106,7 @@ def list_gateways(s: Session, site: str | None, registration: str | None) -> lis
 
 
 def device_record(d: Device) -> DeviceRecord:
-    return DeviceRecord(d.gateway, d.device, d.kind, d.asset_id, d.lane_id, d.first_seen_ns, d.last_seen_ns)
+    return record_from(DeviceRecord, d)
 
 
 def catalog_mapping(s: Session, gateway: str | None) -> CatalogMapping:

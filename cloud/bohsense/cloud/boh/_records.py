@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, fields
+from functools import cache
+from typing import Any, TypeVar, cast
 
 __all__ = [
     "AlertRecord",
@@ -21,7 +22,27 @@ __all__ = [
     "UnmatchedDevice",
     "WorkOrderChanges",
     "WorkOrderRecord",
+    "record_from",
 ]
+
+R = TypeVar("R")
+
+
+@cache
+def _names(cls: Any) -> tuple[str, ...]:
+    return tuple(f.name for f in fields(cls))
+
+
+def record_from(cls: type[R], row: Any) -> R:
+    """A ``cls`` record of ``row`` (an ORM object or a result row), field by name: a
+    column added to a table and to its record needs no mapper. JSON values are copied, so
+    the record is detached from the row."""
+    get = row._mapping.__getitem__ if hasattr(row, "_mapping") else row.__getattribute__
+    values = {}
+    for name in _names(cast(Any, cls)):
+        v = get(name)
+        values[name] = dict(v) if isinstance(v, dict) else list(v) if isinstance(v, list) else v
+    return cls(**values)
 
 
 @dataclass(frozen=True, slots=True)

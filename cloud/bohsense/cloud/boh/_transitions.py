@@ -1,4 +1,4 @@
-"""One lifecycle move: the table's check, the audit entry, and the effects between lifecycles.
+"""One lifecycle move: the table's check, its domain event, and the effects between lifecycles.
 
 The tables are in ``_lifecycle``; what one lifecycle's move does to another (an alert
 resolves only once its condition cleared; closing a work order resolves its alert) is in
@@ -24,7 +24,7 @@ QUANTITY_STATES = frozenset({"proposed", "approved"})
 
 
 def move(s: Session, lifecycle: Lifecycle, row: Any, to: str, actor: str, note: str, now: int) -> None:
-    """One lifecycle move with its audit entry and the effects between lifecycles
+    """One lifecycle move with its domain event and the effects between lifecycles
     (see ``_work_orders``: an alert resolves only once its condition cleared; closing a
     work order resolves its alert)."""
     lifecycle.check(row.id, row.state, to)

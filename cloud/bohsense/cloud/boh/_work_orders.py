@@ -2,7 +2,7 @@
 
 The rule between the two lifecycles (see ``_lifecycle`` for each table):
 
-- A fault opens one alert and one work order (``_effects``); the work order's priority
+- A fault opens one alert and one work order (``_decisions``: the decision table); its priority
   comes from the rule's severity (``SEVERITY_PRIORITY``).
 - An alert is resolved only once its condition has cleared, i.e. the rule's value stayed
   below ``clear_below`` for ``min_duration_s`` (hysteresis and minimum duration). While

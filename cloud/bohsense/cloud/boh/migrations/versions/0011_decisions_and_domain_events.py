@@ -102,9 +102,10 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("alerts", schema=None) as batch_op:
-        batch_op.drop_column("escalate_at_ns")
-        batch_op.drop_column("escalation_level")
+    # plain ALTER TABLE … DROP COLUMN (SQLite >= 3.35): a batch copy of ``alerts`` would drop
+    # the table work orders refer to, which SQLite's foreign keys refuse
+    op.drop_column("alerts", "escalate_at_ns")
+    op.drop_column("alerts", "escalation_level")
     with op.batch_alter_table("condition_rules", schema=None) as batch_op:
         batch_op.add_column(sa.Column("over_since_ns", sa.BigInteger(), nullable=True))
         batch_op.add_column(sa.Column("max_value", sa.Float(), nullable=True))

@@ -1,0 +1,77 @@
+"""Each API response model answers exactly its BOH record's fields (less the ones it keeps
+back on purpose), and each record is built from its table row by name: a column added
+to a table and its record is in the API once the model has it, and this test says so."""
+
+from __future__ import annotations
+
+import dataclasses
+import typing
+from typing import Any
+
+import pytest
+from pydantic import BaseModel
+
+from bohsense.cloud.api.routers import (
+    alerts,
+    changes,
+    commands,
+    fleet,
+    records,
+    replenishment,
+    stock,
+    work_orders,
+)
+from bohsense.cloud.boh import _models as m
+from bohsense.cloud.boh import _records as r
+from bohsense.cloud.boh._commands import CommandRecord
+
+#: (API model, record, record fields the API keeps back)
+PAIRS: list[tuple[type[BaseModel], type[Any], set[str]]] = [
+    (alerts.Alert, r.AlertRecord, set()),
+    (work_orders.WorkOrder, r.WorkOrderRecord, set()),
+    (replenishment.Proposal, r.ProposalRecord, set()),
+    (records.AuditEntry, r.AuditRecord, {"kind"}),  # the audit answer as it was; /changes has kind
+    (changes.Change, r.AuditRecord, set()),
+    (fleet.Gateway, r.GatewayRecord, set()),
+    (fleet.Device, r.DeviceRecord, set()),
+    (stock.StockLevel, r.StockLevelRecord, set()),
+    (commands.Command, CommandRecord, set()),
+]
+
+#: (record, table) built by name by ``record_from``
+ROWS: list[tuple[type[Any], type[Any]]] = [
+    (r.AlertRecord, m.Alert),
+    (r.WorkOrderRecord, m.WorkOrder),
+    (r.ProposalRecord, m.ReplenishmentProposal),
+    (r.AuditRecord, m.AuditEntry),
+    (r.GatewayRecord, m.Gateway),
+    (r.DeviceRecord, m.Device),
+    (CommandRecord, m.GatewayCommandRow),
+]
+
+
+@pytest.mark.parametrize(("model", "record", "kept_back"), PAIRS, ids=lambda x: getattr(x, "__name__", ""))
+def test_an_api_model_answers_its_records_fields(
+    model: type[BaseModel], record: type[Any], kept_back: set[str]
+) -> None:
+    fields = {f.name for f in dataclasses.fields(record)}
+    assert set(model.model_fields) == fields - kept_back
+
+
+@pytest.mark.parametrize(("model", "record", "kept_back"), PAIRS, ids=lambda x: getattr(x, "__name__", ""))
+def test_an_api_model_types_its_fields_as_the_record_does(
+    model: type[BaseModel], record: type[Any], kept_back: set[str]
+) -> None:
+    hints = typing.get_type_hints(record)
+    for name, info in model.model_fields.items():
+        want, got = hints[name], info.annotation
+        # the API may narrow a JSON value to a typed shape (list[Part] for list[dict])
+        if typing.get_origin(want) in (list, dict) and typing.get_origin(got) is typing.get_origin(want):
+            continue
+        assert got == want, f"{model.__name__}.{name}: {got} in the API, {want} in the record"
+
+
+@pytest.mark.parametrize(("record", "table"), ROWS, ids=lambda x: x.__name__)
+def test_a_record_is_built_from_its_rows_columns_by_name(record: type[Any], table: type[Any]) -> None:
+    columns = set(table.__table__.c.keys())
+    assert {f.name for f in dataclasses.fields(record)} <= columns
