@@ -57,9 +57,9 @@ from __future__ import annotations
 import dataclasses
 import random
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 from bohsense.llrp import (
     EPC96,
@@ -83,7 +83,6 @@ from bohsense.llrp import (
     ConfigRequest,
     ConnectionAttemptEvent,
     ConnectionAttemptStatus,
-    ConnectionCloseEvent,
     Custom,
     CustomMessage,
     DeleteAccessSpec,
@@ -118,8 +117,6 @@ from bohsense.llrp import (
     GetROSpecs,
     GetROSpecsResponse,
     GPIOCapabilities,
-    GPIPortCurrentState,
-    GPOWriteData,
     Identification,
     Keepalive,
     KeepaliveAck,
@@ -167,7 +164,16 @@ from bohsense.llrp import (
 from bohsense.simulators._runtime import Clock, DeviceRuntime
 from bohsense.simulators._tags import ReaderSpec, TagWorld
 
-__all__ = ["IMPINJ_VENDOR_ID", "Behaviour", "LLRPReader", "Refusal", "crc16_c1g2"]
+__all__ = [
+    "FAULTS",
+    "IMPINJ_VENDOR_ID",
+    "Behaviour",
+    "Fault",
+    "LLRPReader",
+    "Refusal",
+    "crc16_c1g2",
+    "readers_for",
+]
 
 IMPINJ_VENDOR_ID = 25882
 IMPINJ_ENABLE_EXTENSIONS = 21
@@ -314,7 +320,9 @@ class LLRPReader(DeviceRuntime):
         clock: Clock | None = None,
     ) -> None:
         self.behaviour = behaviour or Behaviour()
-        super().__init__(spec.reader_id, clock_offset_s=self.behaviour.clock_offset_s, clock=clock or world.host)
+        super().__init__(
+            spec.reader_id, clock_offset_s=self.behaviour.clock_offset_s, clock=clock or world.host
+        )
         self.spec = spec
         self.world = world
         self.antenna_ids = tuple(a.antenna_id for a in spec.antennas)
@@ -415,7 +423,7 @@ class LLRPReader(DeviceRuntime):
 
     @property
     def close_request(self) -> str | None:
-        """"close": close the socket once ``data_to_send()`` is empty; "abort": now."""
+        """ "close": close the socket once ``data_to_send()`` is empty; "abort": now."""
         return self._close
 
     def data_to_send(self) -> bytes:
@@ -528,7 +536,9 @@ class LLRPReader(DeviceRuntime):
         handler = self._HANDLERS.get(type(message))
         if handler is None:
             self._refuse_message(
-                LLRPError(ErrorReason.UNKNOWN_MESSAGE_TYPE, f"{type(message).__name__} is not a client request"),
+                LLRPError(
+                    ErrorReason.UNKNOWN_MESSAGE_TYPE, f"{type(message).__name__} is not a client request"
+                ),
                 message=message,
             )
             return
@@ -536,7 +546,9 @@ class LLRPReader(DeviceRuntime):
             bad = self._unwanted(message.extensions)
             if bad is not None:
                 self.refusals["unsupported-extension"] += 1
-                self._reply(message, Refusal(StatusCode.M_UNSUPPORTED_PARAMETER, bad, "unsupported-extension").status)
+                self._reply(
+                    message, Refusal(StatusCode.M_UNSUPPORTED_PARAMETER, bad, "unsupported-extension").status
+                )
                 return
         try:
             response = handler(self, message)
@@ -581,11 +593,15 @@ class LLRPReader(DeviceRuntime):
             reader_firmware_version="5.14.0.240" if impinj else "bohsense-sim 1.0",
             receive_sensitivities=(ReceiveSensitivityTableEntry(index=1, receive_sensitivity=0),),
             receive_sensitivity_ranges=tuple(
-                PerAntennaReceiveSensitivityRange(antenna_id=a, receive_sensitivity_index_min=1,
-                                                  receive_sensitivity_index_max=1) for a in self.antenna_ids
-            ),  # fmt: skip
+                PerAntennaReceiveSensitivityRange(
+                    antenna_id=a, receive_sensitivity_index_min=1, receive_sensitivity_index_max=1
+                )
+                for a in self.antenna_ids
+            ),
             gpio_capabilities=GPIOCapabilities(num_gpis=0, num_gpos=0),
-            air_protocols=tuple(PerAntennaAirProtocol(antenna_id=a, protocol_ids=b"\x01") for a in self.antenna_ids),
+            air_protocols=tuple(
+                PerAntennaAirProtocol(antenna_id=a, protocol_ids=b"\x01") for a in self.antenna_ids
+            ),
         )
         llrp = LLRPCapabilities(
             can_do_rf_survey=False,
@@ -622,7 +638,9 @@ class LLRPReader(DeviceRuntime):
                 frequency_information=FrequencyInformation(
                     hopping=True,
                     hop_tables=(
-                        FrequencyHopTable(hop_table_id=1, frequencies=tuple(902750 + 500 * i for i in range(50))),
+                        FrequencyHopTable(
+                            hop_table_id=1, frequencies=tuple(902750 + 500 * i for i in range(50))
+                        ),
                     ),
                 ),
                 rf_mode_tables=(modes,),
@@ -643,7 +661,9 @@ class LLRPReader(DeviceRuntime):
         return AntennaConfiguration(
             antenna_id=antenna_id,
             rf_receiver=RFReceiver(receiver_sensitivity=self.sensitivity[antenna_id]),
-            rf_transmitter=RFTransmitter(hop_table_id=1, channel_index=1, transmit_power=self.tx_power[antenna_id]),
+            rf_transmitter=RFTransmitter(
+                hop_table_id=1, channel_index=1, transmit_power=self.tx_power[antenna_id]
+            ),
         )
 
     def _on_get_config(self, m: GetReaderConfig) -> Message:
@@ -720,7 +740,9 @@ class LLRPReader(DeviceRuntime):
         if m.ro_report_spec is not None:
             self.default_report = m.ro_report_spec
         if m.keepalive_spec is not None:
-            self.keepalive_ms = m.keepalive_spec.periodic_trigger_value if m.keepalive_spec.trigger_type else 0
+            self.keepalive_ms = (
+                m.keepalive_spec.periodic_trigger_value if m.keepalive_spec.trigger_type else 0
+            )
             self._next_keepalive = self.elapsed() + self.keepalive_ms / 1000 if self.keepalive_ms else None
         if m.events_and_reports is not None:
             self.hold_reports = m.events_and_reports.hold_events_and_reports_upon_reconnect
@@ -772,7 +794,9 @@ class LLRPReader(DeviceRuntime):
     # ROSpecs
 
     def _check_rospec(self, spec: ROSpec) -> None:
-        def refuse(text: str, reason: str, ptype: int, code: StatusCode = StatusCode.P_FIELD_ERROR) -> Refusal:
+        def refuse(
+            text: str, reason: str, ptype: int, code: StatusCode = StatusCode.P_FIELD_ERROR
+        ) -> Refusal:
             return Refusal(StatusCode.M_PARAMETER_ERROR, text, reason,
                            parameter_error=ParameterError(parameter_type=ptype, error_code=code))  # fmt: skip
 
@@ -793,12 +817,18 @@ class LLRPReader(DeviceRuntime):
         start, stop = spec.boundary.start_trigger, spec.boundary.stop_trigger
         if start.trigger_type == ROSpecStartTriggerType.GPI or start.trigger_type > 3:
             raise refuse("GPI start triggers are not supported (no GPI ports)", "unsupported-trigger", 179)
-        if start.trigger_type == ROSpecStartTriggerType.PERIODIC and (start.periodic is None or not start.periodic.period):
-            raise refuse("a periodic start trigger needs a PeriodicTriggerValue with a period", "bad-trigger", 179)
+        if start.trigger_type == ROSpecStartTriggerType.PERIODIC and (
+            start.periodic is None or not start.periodic.period
+        ):
+            raise refuse(
+                "a periodic start trigger needs a PeriodicTriggerValue with a period", "bad-trigger", 179
+            )
         if stop.trigger_type > 2:
             raise refuse(f"ROSpecStopTriggerType {stop.trigger_type} is not 0-2", "bad-trigger", 182)
         if not spec.specs:
-            raise refuse("an ROSpec needs at least one AISpec", "missing-spec", 177, StatusCode.P_MISSING_PARAMETER)
+            raise refuse(
+                "an ROSpec needs at least one AISpec", "missing-spec", 177, StatusCode.P_MISSING_PARAMETER
+            )
         for i, s in enumerate(spec.specs):
             if not isinstance(s, AISpec):
                 raise refuse(f"spec {i + 1}: RF surveys are not supported", "unsupported-rfsurvey", 187,
@@ -820,7 +850,9 @@ class LLRPReader(DeviceRuntime):
                             field_error=FieldError(field_num=0, error_code=StatusCode.A_OUT_OF_RANGE)),
                     )  # fmt: skip
                 if trigger.tag_observation is None or trigger.tag_observation.trigger_type > 2:
-                    raise refuse("a tag observation stop needs a TagObservationTrigger of type 0-2", "bad-trigger", 185)
+                    raise refuse(
+                        "a tag observation stop needs a TagObservationTrigger of type 0-2", "bad-trigger", 185
+                    )
             for ips in s.inventory_parameter_specs:
                 if ips.protocol_id != 1:
                     raise refuse(f"protocol {ips.protocol_id} is not EPC C1G2", "bad-protocol", 186)
@@ -949,7 +981,11 @@ class LLRPReader(DeviceRuntime):
         self._close = "close"
 
     def _on_custom(self, m: CustomMessage) -> Message:
-        if m.vendor_id == IMPINJ_VENDOR_ID and m.subtype == IMPINJ_ENABLE_EXTENSIONS and self.behaviour.impinj_extensions:
+        if (
+            m.vendor_id == IMPINJ_VENDOR_ID
+            and m.subtype == IMPINJ_ENABLE_EXTENSIONS
+            and self.behaviour.impinj_extensions
+        ):
             if len(m.data) != 4:
                 raise Refusal(StatusCode.M_FIELD_ERROR, "IMPINJ_ENABLE_EXTENSIONS carries 4 reserved bytes",
                               "bad-field")  # fmt: skip
@@ -962,7 +998,7 @@ class LLRPReader(DeviceRuntime):
                       f"custom message of vendor {m.vendor_id} subtype {m.subtype} is not supported",
                       "unsupported-custom-message")  # fmt: skip
 
-    _HANDLERS: dict[type[Message], Callable[[LLRPReader, Any], Message | None]] = {
+    _HANDLERS: ClassVar[dict[type[Message], Callable[[LLRPReader, Any], Message | None]]] = {
         GetReaderCapabilities: _on_get_capabilities,
         GetReaderConfig: _on_get_config,
         SetReaderConfig: _on_set_config,
@@ -1209,3 +1245,101 @@ class LLRPReader(DeviceRuntime):
             "suppressed": self.suppressed,
             "boots": self.boots,
         }
+
+
+# ---------------------------------------------------------------- faults by name (the command line)
+
+#: name → (takes a value, what it does)
+FAULTS: dict[str, tuple[bool, str]] = {
+    "reject-n-tags": (
+        False,
+        "refuse the AISpec tag-observation (N tags) stop trigger, as ThingMagic readers do",
+    ),
+    "no-impinj": (False, "a non-Impinj reader: generic identity, IMPINJ_ENABLE_EXTENSIONS refused"),
+    "epc-data": (False, "report EPCs as EPCData parameters instead of EPC-96"),
+    "clock-years": (True, "the reader's UTC clock is wrong by this many years (may be negative)"),
+    "reboot": (True, "reboot this many seconds after start (the connection drops, state is lost)"),
+    "silent": (True, "stop sending anything this many seconds after start, keeping TCP open"),
+    "drop": (True, "drop the network connection this many seconds after start"),
+    "malformed": (True, "send one malformed RO_ACCESS_REPORT this many seconds after start"),
+}
+
+
+@dataclass(frozen=True)
+class Fault:
+    """``NAME[=VALUE][@READER]``: a behaviour or a timed fault, for one reader or all."""
+
+    name: str
+    value: float | None = None
+    reader_id: str | None = None
+
+    @classmethod
+    def parse(cls, text: str) -> Fault:
+        body, _, reader = text.partition("@")
+        name, eq, raw = body.partition("=")
+        if name not in FAULTS:
+            raise ValueError(f"unknown fault {name!r}; known: {', '.join(FAULTS)}")
+        takes_value = FAULTS[name][0]
+        if takes_value != bool(eq):
+            raise ValueError(
+                f"fault {name} {'needs' if takes_value else 'takes no'} value (NAME{'=N' if takes_value else ''})"
+            )
+        value = None
+        if eq:
+            try:
+                value = float(raw)
+            except ValueError:
+                raise ValueError(f"fault {name}: {raw!r} is not a number") from None
+            if name != "clock-years" and value < 0:
+                raise ValueError(f"fault {name}: {raw} seconds is negative")
+        return cls(name, value, reader or None)
+
+    def applies_to(self, reader_id: str) -> bool:
+        return self.reader_id is None or self.reader_id == reader_id
+
+    def shape(self, behaviour: Behaviour) -> None:
+        """Set the behaviours fixed at construction."""
+        if self.name == "reject-n-tags":
+            behaviour.reject_n_tags_stop_trigger = True
+        elif self.name == "no-impinj":
+            behaviour.impinj_extensions = False
+        elif self.name == "epc-data":
+            behaviour.epc_data = True
+        elif self.name == "clock-years":
+            assert self.value is not None
+            behaviour.clock_offset_s = self.value * SECONDS_PER_YEAR
+
+    def arm(self, reader: LLRPReader) -> None:
+        """Schedule the timed faults on a reader (after ``boot``)."""
+        actions: dict[str, Callable[[], None]] = {
+            "reboot": reader.reboot,
+            "silent": reader.set_silent,
+            "drop": reader.drop_network,
+            "malformed": reader.send_malformed,
+        }
+        if self.name in actions:
+            assert self.value is not None
+            reader.at(self.value, actions[self.name])
+
+
+def readers_for(
+    world: TagWorld, faults: Sequence[Fault] = (), *, clock: Clock | None = None
+) -> list[LLRPReader]:
+    """One reader per reader of the world's scenario, shaped and armed with ``faults``."""
+    known = set(world.readers)
+    for f in faults:
+        if f.reader_id is not None and f.reader_id not in known:
+            raise ValueError(
+                f"fault {f.name}@{f.reader_id}: no reader {f.reader_id!r} (readers: {', '.join(known)})"
+            )
+    out = []
+    for spec in world.scenario.readers:
+        behaviour = Behaviour()
+        mine = [f for f in faults if f.applies_to(spec.reader_id)]
+        for f in mine:
+            f.shape(behaviour)
+        reader = LLRPReader(spec, world, behaviour=behaviour, seed=world.scenario.seed, clock=clock)
+        for f in mine:
+            f.arm(reader)
+        out.append(reader)
+    return out

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import threading
 from collections.abc import Sequence
@@ -69,7 +70,7 @@ class LLRPServer:
         for reader, port in self._wanted:
             slot = _Slot(reader, port)
             slot.server = await asyncio.start_server(
-                lambda r, w, slot=slot: self._serve(slot, r, w), self.host, port, reuse_address=True
+                functools.partial(self._serve, slot), self.host, port, reuse_address=True
             )
             slot.port = slot.server.sockets[0].getsockname()[1]
             reader.boot()

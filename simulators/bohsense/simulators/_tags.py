@@ -37,8 +37,8 @@ from bohsense.simulators._runtime import Clock
 __all__ = [
     "AntennaSpec",
     "Item",
-    "ReaderSpec",
     "RFModel",
+    "ReaderSpec",
     "Scenario",
     "ScenarioError",
     "Sighting",
@@ -87,7 +87,10 @@ class RFModel:
     def mean_rssi(self, distance_m: float, tx_dbm: float, gain_dbi: float) -> float:
         d = max(distance_m, 0.1)
         return (
-            self.rssi_at_1m_dbm + (tx_dbm - 30.0) + (gain_dbi - 6.0) - 10 * self.path_loss_exponent * math.log10(d)
+            self.rssi_at_1m_dbm
+            + (tx_dbm - 30.0)
+            + (gain_dbi - 6.0)
+            - 10 * self.path_loss_exponent * math.log10(d)
         )
 
     def read_probability(self, rssi_dbm: float) -> float:
@@ -241,7 +244,7 @@ class Scenario:
         product_keys = ("gtin", "company_prefix_digits", "count", "first_serial", "filter")
 
         def product(t: Mapping[str, Any], where: str) -> dict[str, Any]:
-            out = {
+            out: dict[str, Any] = {
                 "gtin": _str(t, "gtin", where),
                 "company_prefix_digits": _int(t, "company_prefix_digits", where, lo=6),
                 "count": _int(t, "count", where, lo=1),
@@ -413,7 +416,13 @@ class TagWorld:
 
     def where(self, epc: bytes | str | Sgtin96, t_s: float) -> str | None:
         """The zone the item was in at ``t_s`` (None: not in the building)."""
-        key = epc.to_bytes() if isinstance(epc, Sgtin96) else bytes.fromhex(epc) if isinstance(epc, str) else epc
+        key = (
+            epc.to_bytes()
+            if isinstance(epc, Sgtin96)
+            else bytes.fromhex(epc)
+            if isinstance(epc, str)
+            else epc
+        )
         with self._lock:
             times, zones = self._history.get(key, ([], []))
             i = bisect.bisect_right(times, t_s) - 1
