@@ -64,6 +64,7 @@ from typing import Any, ClassVar
 from bohsense.llrp import (
     EPC96,
     SUCCESS,
+    AccessReportSpec,
     AddAccessSpec,
     AddAccessSpecResponse,
     AddROSpec,
@@ -74,7 +75,11 @@ from bohsense.llrp import (
     AntennaConfiguration,
     AntennaProperties,
     BitString,
+    C1G2EPCMemorySelector,
+    C1G2InventoryCommand,
     C1G2LLRPCapabilities,
+    C1G2RFControl,
+    C1G2SingulationControl,
     C1G2SingulationDetails,
     C1G2UHFRFModeTable,
     C1G2UHFRFModeTableEntry,
@@ -117,6 +122,8 @@ from bohsense.llrp import (
     GetROSpecs,
     GetROSpecsResponse,
     GPIOCapabilities,
+    GPIPortCurrentState,
+    GPOWriteData,
     Identification,
     Keepalive,
     KeepaliveAck,
@@ -184,6 +191,8 @@ POWER_TABLE = tuple((i + 1, 1000 + 25 * i) for i in range(81))
 MAX_TAGS_PER_REPORT = 200
 MAX_ROUNDS_PER_ADVANCE = 100  # after a long stall, the reader skips ahead rather than spin
 TX_BUFFER_LIMIT = 4 * 1024 * 1024
+EPSILON_MS = 1e-3  # times are float seconds: a trigger due within 1 µs is due
+GPIO_PORTS = 4  # as an Impinj R420: 4 GPIs (always low here) and 4 GPOs
 
 # ReaderEventType (LLRP 1.0.1 16.2.7.6.1)
 EVENT_HOPPING, EVENT_GPI, EVENT_ROSPEC, EVENT_BUFFER_FILL, EVENT_EXCEPTION = 0, 1, 2, 3, 4
@@ -369,9 +378,13 @@ class LLRPReader(DeviceRuntime):
                 enable_first_seen_timestamp=True,
                 enable_last_seen_timestamp=True,
                 enable_tag_seen_count=True,
+                epc_memory_selectors=(C1G2EPCMemorySelector(enable_crc=False, enable_pc_bits=False),),
             ),
         )
         self.config_state = 0
+        self.access_report_trigger = 1
+        self.gpo = dict.fromkeys(range(1, GPIO_PORTS + 1), False)
+        self.gpi_enabled = dict.fromkeys(range(1, GPIO_PORTS + 1), False)
 
     def boot(self) -> None:
         super().boot()
@@ -598,7 +611,7 @@ class LLRPReader(DeviceRuntime):
                 )
                 for a in self.antenna_ids
             ),
-            gpio_capabilities=GPIOCapabilities(num_gpis=0, num_gpos=0),
+            gpio_capabilities=GPIOCapabilities(num_gpis=GPIO_PORTS, num_gpos=GPIO_PORTS),
             air_protocols=tuple(
                 PerAntennaAirProtocol(antenna_id=a, protocol_ids=b"\x01") for a in self.antenna_ids
             ),
@@ -664,6 +677,15 @@ class LLRPReader(DeviceRuntime):
             rf_transmitter=RFTransmitter(
                 hop_table_id=1, channel_index=1, transmit_power=self.tx_power[antenna_id]
             ),
+            inventory_commands=(
+                C1G2InventoryCommand(
+                    tag_inventory_state_aware=False,
+                    rf_control=C1G2RFControl(mode_index=1000, tari=0),
+                    singulation_control=C1G2SingulationControl(
+                        session=1, tag_population=32, tag_transit_time=0
+                    ),
+                ),
+            ),
         )
 
     def _on_get_config(self, m: GetReaderConfig) -> Message:
@@ -674,11 +696,13 @@ class LLRPReader(DeviceRuntime):
         if m.antenna_id and m.antenna_id not in self.antenna_ids:
             raise Refusal(StatusCode.M_FIELD_ERROR, f"no antenna {m.antenna_id}", "bad-antenna",
                           field_error=FieldError(field_num=0, error_code=StatusCode.A_OUT_OF_RANGE))  # fmt: skip
-        if m.gpi_port_num or m.gpo_port_num:
-            raise Refusal(StatusCode.M_FIELD_ERROR, "this reader has no GPI or GPO ports", "bad-gpio",
-                          field_error=FieldError(field_num=2 if m.gpi_port_num else 3,
-                                                 error_code=StatusCode.A_OUT_OF_RANGE))  # fmt: skip
+        for num, port in ((2, m.gpi_port_num), (3, m.gpo_port_num)):
+            if port > GPIO_PORTS:
+                raise Refusal(StatusCode.M_FIELD_ERROR, f"no {'GPI' if num == 2 else 'GPO'} port {port}", "bad-gpio",
+                              field_error=FieldError(field_num=num, error_code=StatusCode.A_OUT_OF_RANGE))  # fmt: skip
         ants = (m.antenna_id,) if m.antenna_id else self.antenna_ids
+        gpis = (m.gpi_port_num,) if m.gpi_port_num else range(1, GPIO_PORTS + 1)
+        gpos = (m.gpo_port_num,) if m.gpo_port_num else range(1, GPIO_PORTS + 1)
 
         def want(part: ConfigRequest) -> bool:
             return what in (ConfigRequest.ALL, part)
@@ -695,12 +719,18 @@ class LLRPReader(DeviceRuntime):
                 EventNotificationState(event_type=e, notification_state=e in self.events_on) for e in range(9)
             )) if want(ConfigRequest.READER_EVENT_NOTIFICATION_SPEC) else None,
             ro_report_spec=self.default_report if want(ConfigRequest.RO_REPORT_SPEC) else None,
-            access_report_spec=None,
+            access_report_spec=AccessReportSpec(access_report_trigger=self.access_report_trigger)
+            if want(ConfigRequest.ACCESS_REPORT_SPEC) else None,
             llrp_configuration_state=LLRPConfigurationStateValue(value=self.config_state)
             if want(ConfigRequest.LLRP_CONFIGURATION_STATE_VALUE) else None,
             keepalive_spec=KeepaliveSpec(trigger_type=1 if self.keepalive_ms else 0,
                                          periodic_trigger_value=self.keepalive_ms)
             if want(ConfigRequest.KEEPALIVE_SPEC) else None,
+            gpi_port_current_states=tuple(
+                GPIPortCurrentState(gpi_port_num=p, config=self.gpi_enabled[p], state=0) for p in gpis
+            ) if want(ConfigRequest.GPI_PORT_CURRENT_STATE) else (),
+            gpo_write_data=tuple(GPOWriteData(gpo_port_number=p, gpo_data=self.gpo[p]) for p in gpos)
+            if want(ConfigRequest.GPO_WRITE_DATA) else (),
             events_and_reports=EventsAndReports(hold_events_and_reports_upon_reconnect=self.hold_reports)
             if want(ConfigRequest.EVENTS_AND_REPORTS) else None,
         )  # fmt: skip
@@ -713,11 +743,13 @@ class LLRPReader(DeviceRuntime):
             raise Refusal(StatusCode.M_PARAMETER_ERROR, "antenna properties cannot be set on this reader",
                           "unsupported-parameter", parameter_error=ParameterError(
                               parameter_type=AntennaProperties.TYPE, error_code=StatusCode.P_UNSUPPORTED_PARAMETER))  # fmt: skip
-        if m.gpo_write_data or m.gpi_port_current_states:
-            bad = m.gpo_write_data[0] if m.gpo_write_data else m.gpi_port_current_states[0]
-            raise Refusal(StatusCode.M_PARAMETER_ERROR, "this reader has no GPI or GPO ports", "bad-gpio",
-                          parameter_error=ParameterError(parameter_type=type(bad).TYPE,
-                                                         error_code=StatusCode.P_FIELD_ERROR))  # fmt: skip
+        for port, ptype in [(g.gpo_port_number, GPOWriteData.TYPE) for g in m.gpo_write_data] + [
+            (g.gpi_port_num, GPIPortCurrentState.TYPE) for g in m.gpi_port_current_states
+        ]:
+            if not 1 <= port <= GPIO_PORTS:
+                raise Refusal(StatusCode.M_PARAMETER_ERROR, f"no GPIO port {port} (1-{GPIO_PORTS})", "bad-gpio",
+                              parameter_error=ParameterError(parameter_type=ptype, error_code=StatusCode.P_FIELD_ERROR,
+                                  field_error=FieldError(field_num=0, error_code=StatusCode.A_OUT_OF_RANGE)))  # fmt: skip
         if m.keepalive_spec is not None and m.keepalive_spec.trigger_type not in (0, 1):
             raise Refusal(StatusCode.M_PARAMETER_ERROR, "KeepaliveTriggerType must be 0 or 1", "bad-field",
                           parameter_error=ParameterError(parameter_type=KeepaliveSpec.TYPE,
@@ -744,6 +776,12 @@ class LLRPReader(DeviceRuntime):
                 m.keepalive_spec.periodic_trigger_value if m.keepalive_spec.trigger_type else 0
             )
             self._next_keepalive = self.elapsed() + self.keepalive_ms / 1000 if self.keepalive_ms else None
+        for gpo in m.gpo_write_data:
+            self.gpo[gpo.gpo_port_number] = gpo.gpo_data
+        for gpi in m.gpi_port_current_states:
+            self.gpi_enabled[gpi.gpi_port_num] = gpi.config
+        if m.access_report_spec is not None:
+            self.access_report_trigger = m.access_report_spec.access_report_trigger
         if m.events_and_reports is not None:
             self.hold_reports = m.events_and_reports.hold_events_and_reports_upon_reconnect
         self.config_state += 1
@@ -1039,15 +1077,19 @@ class LLRPReader(DeviceRuntime):
             self._queue(Keepalive(message_id=self._take_id()), control=True)
             self._next_keepalive = t + self.keepalive_ms / 1000
         for run in list(self.rospecs.values()):
-            if run.state == ROSpecState.INACTIVE and run.next_start is not None and t >= run.next_start:
+            if (
+                run.state == ROSpecState.INACTIVE
+                and run.next_start is not None
+                and t + EPSILON_MS / 1000 >= run.next_start
+            ):
                 start = run.spec.boundary.start_trigger
                 assert start.periodic is not None
                 at = run.next_start
                 period = start.periodic.period / 1000
-                run.next_start = at + period * (1 + int((t - at) // period))
+                run.next_start = at + period * (1 + max(0, int((t - at) // period)))
                 self._start_rospec(run, at)
             rounds = 0
-            while run.state == ROSpecState.ACTIVE and run.next_round <= t:
+            while run.state == ROSpecState.ACTIVE and run.next_round <= t + EPSILON_MS / 1000:
                 rounds += 1
                 if rounds > MAX_ROUNDS_PER_ADVANCE:
                     run.next_round = t  # skip ahead: the reader was stalled
@@ -1074,6 +1116,14 @@ class LLRPReader(DeviceRuntime):
         return run.spec.report_spec or self.default_report
 
     def _round(self, run: _Run, at: float) -> None:
+        """The round due at ``at``: first what the previous one ended, then an inventory."""
+        if run.rounds:
+            self._check_end(run, at)
+            if run.state != ROSpecState.ACTIVE:
+                return
+        self._inventory(run, at)
+
+    def _inventory(self, run: _Run, at: float) -> None:
         ai = run.spec.specs[run.spec_index]
         assert isinstance(ai, AISpec)
         antennas = self.antenna_ids if 0 in ai.antenna_ids or not ai.antenna_ids else ai.antenna_ids
@@ -1099,34 +1149,38 @@ class LLRPReader(DeviceRuntime):
                 if tag is None:
                     run.tags[key] = _Tag(s.epc, a, run.spec_index + 1, ips.spec_id if ips else 0,
                                          utc, utc, up, up, s.rssi_dbm)  # fmt: skip
+                    if report.trigger != ROReportTrigger.NONE and report.n and len(run.tags) >= report.n:
+                        self._flush(run)  # every N tags: exactly N in each report
                 else:
                     tag.last_us, tag.last_up, tag.count = utc, up, tag.count + 1
                     tag.peak = max(tag.peak, s.rssi_dbm)
         run.rounds += 1
         run.next_round = at + self.behaviour.round_s
-        if report.trigger != ROReportTrigger.NONE and report.n and len(run.tags) >= report.n:
-            self._flush(run)
+
+    def _check_end(self, run: _Run, at: float) -> None:
         # the ROSpec's stop trigger first: it ends the AISpec with it
         stop = run.spec.boundary.stop_trigger
-        ran = run.next_round - run.started_at
-        if (stop.trigger_type == ROSpecStopTriggerType.DURATION and ran * 1000 >= stop.duration_trigger_value) or (
+        ran_ms = (at - run.started_at) * 1000 + EPSILON_MS
+        if (stop.trigger_type == ROSpecStopTriggerType.DURATION and ran_ms >= stop.duration_trigger_value) or (
             stop.trigger_type == ROSpecStopTriggerType.GPI_WITH_TIMEOUT and stop.gpi is not None
-            and stop.gpi.timeout and ran * 1000 >= stop.gpi.timeout
+            and stop.gpi.timeout and ran_ms >= stop.gpi.timeout
         ):  # fmt: skip
-            self._end_ai(run, run.next_round)
-            self._end_rospec(run, run.next_round, restart=False)
+            self._end_ai(run, at)
+            self._end_rospec(run, at, restart=False)
             return
-        if self._ai_done(run, ai, run.next_round):
-            self._end_ai(run, run.next_round)
+        ai = run.spec.specs[run.spec_index]
+        assert isinstance(ai, AISpec)
+        if self._ai_done(run, ai, at):
+            self._end_ai(run, at)
             run.spec_index += 1
             if run.spec_index < len(run.spec.specs):
-                self._start_ai(run, run.next_round)
+                self._start_ai(run, at)
             else:
-                self._end_rospec(run, run.next_round)
+                self._end_rospec(run, at)
 
     def _ai_done(self, run: _Run, ai: AISpec, at: float) -> bool:
         trigger = ai.stop_trigger
-        ran_ms = (at - run.ai_started_at) * 1000
+        ran_ms = (at - run.ai_started_at) * 1000 + EPSILON_MS
         kind = trigger.trigger_type
         if kind == AISpecStopTriggerType.DURATION:
             return ran_ms >= trigger.duration_trigger
@@ -1140,7 +1194,7 @@ class LLRPReader(DeviceRuntime):
             if obs.trigger_type == 0:
                 return len(run.seen) >= max(1, obs.number_of_tags)
             if obs.trigger_type == 1:
-                return (at - run.last_new) * 1000 >= obs.t
+                return (at - run.last_new) * 1000 + EPSILON_MS >= obs.t
             return run.rounds >= max(1, obs.number_of_attempts)
         return False
 
