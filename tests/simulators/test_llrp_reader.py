@@ -237,7 +237,7 @@ def test_periodic_start_runs_the_rospec_every_period() -> None:
     c, _ = setup()
     spec = rospec(start=2, periodic=PeriodicTriggerValue(offset=0, period=1000), stop=1, stop_ms=200, trigger=2)
     start(c, spec)
-    assert len(reports(c.run(3.05))) == 4  # at 0, 1, 2 and 3 s
+    assert len(reports(c.run(3.25))) == 4  # started at 0, 1, 2 and 3 s, each ending 200 ms later
 
 
 def test_report_none_waits_for_get_report() -> None:
