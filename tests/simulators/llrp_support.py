@@ -44,8 +44,20 @@ SCENARIO: dict[str, Any] = {
         {"id": "door", "antennas": [{"id": 1, "x": 0.0, "y": 50.0}]},
     ],
     "stock": [
-        {"gtin": "80614141123458", "company_prefix_digits": 7, "zone": "backroom", "count": 6, "first_serial": 6789},
-        {"gtin": "04006381333931", "company_prefix_digits": 7, "zone": "floor", "count": 3, "first_serial": 1},
+        {
+            "gtin": "80614141123458",
+            "company_prefix_digits": 7,
+            "zone": "backroom",
+            "count": 6,
+            "first_serial": 6789,
+        },
+        {
+            "gtin": "04006381333931",
+            "company_prefix_digits": 7,
+            "zone": "floor",
+            "count": 3,
+            "first_serial": 1,
+        },
     ],
 }
 
