@@ -25,6 +25,7 @@ from bohsense.llrp import (
     LLRPError,
     Message,
     MessageDecoder,
+    ReaderEventNotification,
     ROAccessReport,
     SetReaderConfigResponse,
     StatusCode,
@@ -119,8 +120,10 @@ def test_a_vendor_extension_the_reader_does_not_know_is_refused() -> None:
 def test_a_stream_that_cannot_be_framed_gets_error_message_and_a_close(data: bytes, reason: str) -> None:
     c = fresh()
     c.send_bytes(data + encode_message(GetReaderCapabilities(message_id=9)))  # nothing after it is read
-    (reply,) = c.read()
+    reply, goodbye = c.read()
     assert isinstance(reply, ErrorMessage)
+    assert isinstance(goodbye, ReaderEventNotification)
+    assert goodbye.data.connection_close is not None  # the reader says it closes
     assert c.reader.close_request == "close"
     assert dict(c.reader.refusals) == {reason: 1}
     c.reader.disconnect()

@@ -24,6 +24,7 @@ from bohsense.llrp import (
     Message,
     MessageDecoder,
     ReaderEventNotification,
+    ROAccessReport,
     encode_message,
 )
 from bohsense.simulators._llrp_reader import Fault, LLRPReader, readers_for
@@ -100,6 +101,7 @@ def test_sllurp_configures_the_reader_and_gets_every_tag_in_view() -> None:
     with serving() as (server, world):
         expected = in_view(world, "r1", (1, 2))
         assert len(expected) == 9
+        reader_of(server).wire_log = bytearray()
         with Sllurp(server.ports["r1"], antennas=[1, 2], report_every_n_tags=1, keepalive_interval=300,
                     tag_content_selector=CONTENT) as s:  # fmt: skip
             assert wait_for(lambda: s.seen() >= expected), (s.seen(), expected)
@@ -124,6 +126,19 @@ def test_sllurp_configures_the_reader_and_gets_every_tag_in_view() -> None:
                      "DeleteAccessSpec", "DeleteROSpec", "AddROSpec", "EnableROSpec"):  # fmt: skip
             assert r.received[name] >= 1, name
         assert r.keepalive_ms == 300  # the interval sllurp asked for
+        # bohsense's own decoder reads every byte the reader sent sllurp
+        assert r.wire_log is not None
+        decoder = MessageDecoder()
+        everything = decoder.feed(bytes(r.wire_log))
+        assert [str(e) for e in everything if isinstance(e, LLRPError)] == []
+        assert decoder.buffered == 0
+        kinds = {type(m).__name__ for m in everything}
+        assert {"ReaderEventNotification", "GetReaderCapabilitiesResponse", "GetReaderConfigResponse",
+                "SetReaderConfigResponse", "AddROSpecResponse", "EnableROSpecResponse", "ROAccessReport",
+                "Keepalive"} <= kinds  # fmt: skip
+        assert sum(len(m.tags) for m in everything if isinstance(m, ROAccessReport)) == sum(
+            r.tags_reported.values()
+        )
 
 
 def test_a_thingmagic_reader_refuses_sllurps_n_tags_rospec_and_a_duration_one_works() -> None:

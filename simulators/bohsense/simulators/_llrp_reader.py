@@ -88,6 +88,7 @@ from bohsense.llrp import (
     ConfigRequest,
     ConnectionAttemptEvent,
     ConnectionAttemptStatus,
+    ConnectionCloseEvent,
     Custom,
     CustomMessage,
     DeleteAccessSpec,
@@ -136,7 +137,6 @@ from bohsense.llrp import (
     MessageDecoder,
     ParameterError,
     PerAntennaAirProtocol,
-    PerAntennaReceiveSensitivityRange,
     RawParameter,
     ReaderEventNotification,
     ReaderEventNotificationData,
@@ -354,6 +354,8 @@ class LLRPReader(DeviceRuntime):
         self.reports_dropped = 0
         self.suppressed = 0
         self.keepalives_unacked = 0
+        #: every byte sent to clients, when a test asks for it (``keep_wire_log``)
+        self.wire_log: bytearray | None = None
         self._factory_reset()
 
     # -- configuration ----------------------------------------------------------------
@@ -493,6 +495,8 @@ class LLRPReader(DeviceRuntime):
         if self.connected:
             self._tx += good
             self.sent["malformed"] += 1
+            if self.wire_log is not None:
+                self.wire_log += good
 
     def at(self, at_s: float, action: Callable[[], None]) -> None:
         """Schedule a fault ``at_s`` seconds after boot."""
@@ -527,6 +531,7 @@ class LLRPReader(DeviceRuntime):
         status = _status(_STATUS_OF_REASON.get(error.reason, StatusCode.M_FIELD_ERROR),
                          f"{error}; the stream cannot be framed past this point, closing")  # fmt: skip
         self._queue(ErrorMessage(message_id=error.message_id or 0, status=status), control=True, force=True)
+        self._queue(self._event(connection_close=ConnectionCloseEvent()), control=True, force=True)
         self._close = "close"
 
     def _refuse_message(self, error: LLRPError, message: Message | None = None) -> None:
@@ -605,12 +610,6 @@ class LLRPReader(DeviceRuntime):
             model_name=2001002 if impinj else 1,
             reader_firmware_version="5.14.0.240" if impinj else "bohsense-sim 1.0",
             receive_sensitivities=(ReceiveSensitivityTableEntry(index=1, receive_sensitivity=0),),
-            receive_sensitivity_ranges=tuple(
-                PerAntennaReceiveSensitivityRange(
-                    antenna_id=a, receive_sensitivity_index_min=1, receive_sensitivity_index_max=1
-                )
-                for a in self.antenna_ids
-            ),
             gpio_capabilities=GPIOCapabilities(num_gpis=GPIO_PORTS, num_gpos=GPIO_PORTS),
             air_protocols=tuple(
                 PerAntennaAirProtocol(antenna_id=a, protocol_ids=b"\x01") for a in self.antenna_ids
@@ -1284,9 +1283,17 @@ class LLRPReader(DeviceRuntime):
             if not control:
                 self.reports_dropped += 1
             return False
-        self._tx += encode_message(message)
+        data = self.encode(message)
+        self._tx += data
+        if self.wire_log is not None:
+            self.wire_log += data
         self.sent[name] += 1
         return True
+
+    @staticmethod
+    def encode(message: Message) -> bytes:
+        """The bytes of every message the reader sends (``bohsense.llrp``'s encoder)."""
+        return encode_message(message)
 
     def ground_truth(self) -> dict[str, Any]:
         return {
