@@ -454,3 +454,15 @@ def test_without_holding_reports_made_while_nobody_listens_are_dropped_and_count
     clock.mono += 1.0
     c.reader.advance()
     assert c.reader.reports_dropped == 5
+
+
+def test_a_periodic_start_while_the_last_run_is_still_going_is_skipped() -> None:
+    c, _ = setup()
+    spec = rospec(
+        start=2, periodic=PeriodicTriggerValue(offset=0, period=500), stop=1, stop_ms=700, trigger=2
+    )
+    start(c, spec)
+    c.run(2.05)
+    # runs start at 0 (to 0.7), 1.0 (to 1.7), 2.0: the starts due at 0.5 and 1.5 find it running
+    assert len(reports(c.got)) == 2
+    assert len([e for e in c.reader.events if e["kind"] == "period-skipped"]) == 2

@@ -189,6 +189,7 @@ SECONDS_PER_YEAR = 365.25 * 86400
 #: transmit power table: index 1..81 ↔ 10.00..30.00 dBm
 POWER_TABLE = tuple((i + 1, 1000 + 25 * i) for i in range(81))
 MAX_TAGS_PER_REPORT = 200
+MAX_HELD = 10_000  # reports and events held for a reconnecting client; more are dropped, counted
 MAX_ROUNDS_PER_ADVANCE = 100  # after a long stall, the reader skips ahead rather than spin
 TX_BUFFER_LIMIT = 4 * 1024 * 1024
 EPSILON_MS = 1e-3  # times are float seconds: a trigger due within 1 µs is due
@@ -1076,17 +1077,16 @@ class LLRPReader(DeviceRuntime):
             self._queue(Keepalive(message_id=self._take_id()), control=True)
             self._next_keepalive = t + self.keepalive_ms / 1000
         for run in list(self.rospecs.values()):
-            if (
-                run.state == ROSpecState.INACTIVE
-                and run.next_start is not None
-                and t + EPSILON_MS / 1000 >= run.next_start
-            ):
+            if run.next_start is not None and t + EPSILON_MS / 1000 >= run.next_start:
                 start = run.spec.boundary.start_trigger
                 assert start.periodic is not None
                 at = run.next_start
                 period = start.periodic.period / 1000
                 run.next_start = at + period * (1 + max(0, int((t - at) // period)))
-                self._start_rospec(run, at)
+                if run.state == ROSpecState.INACTIVE:
+                    self._start_rospec(run, at)
+                else:  # still running from the last period: this start is skipped
+                    self.record({"kind": "period-skipped", "ro_spec_id": run.spec.ro_spec_id})
             rounds = 0
             while run.state == ROSpecState.ACTIVE and run.next_round <= t + EPSILON_MS / 1000:
                 rounds += 1
@@ -1277,6 +1277,9 @@ class LLRPReader(DeviceRuntime):
             return False
         deliverable = self.connected and self._close is None
         if not control and (self._holding or (not deliverable and self.hold_reports)):
+            if len(self._held) >= MAX_HELD:
+                self.reports_dropped += 1
+                return False
             self._held.append(message)
             return False
         if not deliverable or len(self._tx) > TX_BUFFER_LIMIT:
