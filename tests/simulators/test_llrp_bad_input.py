@@ -241,3 +241,25 @@ def test_faults_parse_and_apply_per_reader() -> None:
             Fault.parse(bad)
     with pytest.raises(ValueError, match="no reader 'ghost'"):
         readers_for(w, [Fault.parse("drop=1@ghost")])
+
+
+def test_sllurps_get_reader_config_field_order() -> None:
+    """sllurp packs RequestedData before AntennaID: its all-zero request (the only one it
+    sends) reads as LLRP's 'everything'; any other value reads as a large antenna id and
+    is refused, not misread."""
+    from sllurp.llrp import LLRPMessage
+
+    c = fresh()
+    everything = LLRPMessage(msgdict={"GET_READER_CONFIG": {"ID": 5, "RequestedData": 0}}).msgbytes
+    c.send_bytes(everything)
+    reply = only(c)
+    assert isinstance(reply, GetReaderConfigResponse)
+    assert reply.status.status_code == 0
+    assert reply.identification is not None
+    assert len(reply.antenna_configurations) == 2
+    assert c.reader.received["GetReaderConfig"] == 1
+    swapped = LLRPMessage(msgdict={"GET_READER_CONFIG": {"ID": 6, "RequestedData": 2}}).msgbytes
+    c.send_bytes(swapped)
+    refused = only(c)
+    assert refused.status.status_code == StatusCode.M_FIELD_ERROR  # type: ignore[attr-defined]
+    assert "no antenna 512" in refused.status.error_description  # type: ignore[attr-defined]
