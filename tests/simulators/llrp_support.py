@@ -23,8 +23,7 @@ from bohsense.llrp import (
     TagReportContentSelector,
     encode_message,
 )
-from bohsense.simulators import Clock
-from bohsense.simulators._llrp_reader import Behaviour, LLRPReader
+from bohsense.simulators import Behaviour, Clock, LLRPReader
 from bohsense.simulators._tags import Scenario, TagWorld
 
 WALL0 = 1_790_000_000 * 10**9

@@ -31,7 +31,7 @@ from bohsense.llrp import (
     StatusCode,
     encode_message,
 )
-from bohsense.simulators._llrp_reader import Fault, readers_for
+from bohsense.simulators import Fault, readers_for
 from tests.simulators.llrp_support import Client, FakeClock, reader, rospec, world
 
 

@@ -25,7 +25,7 @@ from bohsense.llrp import (
     TagReportContentSelector,
     decode_body,
 )
-from bohsense.simulators._llrp_reader import LLRPReader
+from bohsense.simulators import LLRPReader
 from tests.llrp.captures import EDGEX, SLLURP, edgex_body, sllurp_bytes
 from tests.simulators.llrp_shape import Shape, shape
 from tests.simulators.llrp_support import Client, FakeClock, reader, rospec, world

@@ -50,7 +50,7 @@ from bohsense.llrp import (
     decode_message,
 )
 from bohsense.llrp import C1G2EPCMemorySelector as MemorySelector
-from bohsense.simulators._llrp_reader import POWER_TABLE, SECONDS_PER_YEAR, crc16_c1g2
+from bohsense.simulators._llrp_base import POWER_TABLE, SECONDS_PER_YEAR, crc16_c1g2
 from tests.simulators.llrp_support import WALL0, Client, FakeClock, reader, rospec, scenario, world
 
 BACKROOM = {Sgtin96.from_gtin("80614141123458", 7, 6789 + i).to_bytes() for i in range(6)}

@@ -27,7 +27,7 @@ from bohsense.llrp import (
     ROAccessReport,
     encode_message,
 )
-from bohsense.simulators._llrp_reader import Fault, LLRPReader, readers_for
+from bohsense.simulators import Fault, LLRPReader, readers_for
 from bohsense.simulators._llrp_server import LLRPServer
 from bohsense.simulators._tags import Scenario, TagWorld
 from tests.simulators.llrp_support import scenario

@@ -15,8 +15,10 @@ antennas, RSSI, ground truth; built from a ``Scenario``) and the front end
 """
 
 from bohsense.simulators._condition import FAULT_KINDS, ConditionDevice
-from bohsense.simulators._llrp_reader import FAULTS as LLRP_FAULTS
-from bohsense.simulators._llrp_reader import Behaviour, Fault, LLRPReader, readers_for
+from bohsense.simulators._llrp_base import Behaviour
+from bohsense.simulators._llrp_faults import FAULTS as LLRP_FAULTS
+from bohsense.simulators._llrp_faults import Fault, readers_for
+from bohsense.simulators._llrp_reader import LLRPReader
 from bohsense.simulators._llrp_server import LLRPServer
 from bohsense.simulators._pty import PtyDevice
 from bohsense.simulators._runtime import Clock, DeviceRuntime

@@ -69,7 +69,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def _faults() -> dict[str, tuple[bool, str]]:
-    from bohsense.simulators._llrp_reader import FAULTS
+    from bohsense.simulators._llrp_faults import FAULTS
 
     return FAULTS
 
@@ -80,7 +80,7 @@ def _run_llrp(args: argparse.Namespace) -> int:
     import sys
     from importlib import resources
 
-    from bohsense.simulators._llrp_reader import Fault, readers_for
+    from bohsense.simulators._llrp_faults import Fault, readers_for
     from bohsense.simulators._llrp_server import LLRPServer
     from bohsense.simulators._tags import Scenario, ScenarioError, TagWorld
 
