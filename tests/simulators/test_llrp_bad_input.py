@@ -16,6 +16,7 @@ from bohsense.llrp import (
     AddROSpec,
     AISpecStopTrigger,
     Custom,
+    DeleteROSpec,
     EnableROSpec,
     ErrorMessage,
     ErrorReason,
@@ -183,7 +184,7 @@ def test_a_silent_reader_sends_nothing_and_keeps_the_connection() -> None:
     assert c.reader.connected
     assert c.reader.close_request is None
     assert c.reader.received["GetReaderCapabilities"] == 1
-    assert c.reader.suppressed >= 6
+    assert c.reader.suppressed == 5  # the reports of five 200 ms AISpecs; the request was not handled
     c.reader.set_silent(False)
     assert any(isinstance(m, ROAccessReport) for m in c.run(0.5))
 
@@ -263,3 +264,23 @@ def test_sllurps_get_reader_config_field_order() -> None:
     refused = only(c)
     assert refused.status.status_code == StatusCode.M_FIELD_ERROR  # type: ignore[attr-defined]
     assert "no antenna 512" in refused.status.error_description  # type: ignore[attr-defined]
+
+
+def test_a_gpi_trigger_value_with_sllurps_type_180_is_refused_as_misplaced() -> None:
+    from bohsense.llrp import RawParameter
+
+    c = fresh()
+    gpi_as_sllurp_sends_it = RawParameter(type_num=180, body=struct.pack(">HBI", 1, 0x80, 500))
+    stop = AISpecStopTrigger(trigger_type=2, extensions=(gpi_as_sllurp_sends_it,))
+    reply = c.request(AddROSpec(ro_spec=rospec(ai_stop=stop)))
+    assert reply.status.status_code == StatusCode.M_UNEXPECTED_PARAMETER  # type: ignore[attr-defined]
+    assert c.reader.rospecs == {}
+    assert dict(c.reader.refusals) == {"unexpected-parameter": 1}
+
+
+def test_deleting_a_running_rospec_stops_it_for_good() -> None:
+    c = inventorying()
+    c.run(0.3)
+    assert c.request(DeleteROSpec(ro_spec_id=1)).status.status_code == 0  # type: ignore[attr-defined]
+    assert c.reader.rospecs == {}
+    assert not [m for m in c.run(1.0) if isinstance(m, ROAccessReport)]

@@ -298,6 +298,9 @@ class LLRPReader(ROSpecEngine):
                     pending.append(item)
                 continue
             self.received[type(item).__name__] += 1
+            if self.silent:  # a hung reader: it takes the bytes and does nothing
+                pending = []
+                continue
             if pending:
                 self._refuse_message(pending[0], message=item)
                 pending = []

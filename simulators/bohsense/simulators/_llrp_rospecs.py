@@ -157,7 +157,7 @@ class ROSpecEngine(ConfigHandlers):
     def _on_delete_rospec(self, m: DeleteROSpec) -> Message:
         for run in self._runs(m.ro_spec_id):
             if run.state == ROSpecState.ACTIVE:
-                self._end_rospec(run, self.elapsed())
+                self._end_rospec(run, self.elapsed(), restart=False)
             del self.rospecs[run.spec.ro_spec_id]
         return DeleteROSpecResponse(message_id=m.message_id)
 
