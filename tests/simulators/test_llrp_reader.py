@@ -445,6 +445,7 @@ def test_held_reports_wait_for_enable_events_and_reports() -> None:
     assert held
     assert {t.epc_bytes for t in held[0].tags} == BACKROOM | FLOOR
     assert c.reader.reports_dropped == 0
+    assert sum(c.reader.tags_reported.values()) == sum(len(r.tags) for r in reports(c.got + c2.got))
 
 
 def test_without_holding_reports_made_while_nobody_listens_are_dropped_and_counted() -> None:

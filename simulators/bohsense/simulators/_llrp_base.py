@@ -23,6 +23,7 @@ from bohsense.llrp import (
     RawParameter,
     ReaderEventNotification,
     ReaderEventNotificationData,
+    ROAccessReport,
     ROReportSpec,
     ROReportTrigger,
     ROSpec,
@@ -263,6 +264,9 @@ class ReaderBase(DeviceRuntime):
         if self.wire_log is not None:
             self.wire_log += data
         self.sent[name] += 1
+        if isinstance(message, ROAccessReport):
+            for tag in message.tags:
+                self.tags_reported[tag.epc_hex] += 1
         return True
 
     @staticmethod

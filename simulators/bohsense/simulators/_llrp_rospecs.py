@@ -373,6 +373,4 @@ class ROSpecEngine(ConfigHandlers):
         for i in range(0, len(datas), MAX_TAGS_PER_REPORT):
             chunk = tuple(datas[i : i + MAX_TAGS_PER_REPORT])
             report = ROAccessReport(message_id=self._take_id(), tags=chunk)
-            if self._queue(report):
-                for d in chunk:
-                    self.tags_reported[d.epc_hex] += 1
+            self._queue(report)
