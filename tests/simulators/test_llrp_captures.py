@@ -137,3 +137,24 @@ def test_the_connection_event_is_the_captures_size() -> None:
     mine = _simulated("connection-attempt")
     assert isinstance(mine, ReaderEventNotification)
     assert len(LLRPReader.encode(mine)) == len(LLRPReader.encode(real)) == 32
+
+
+def test_the_connection_event_is_the_captures_bytes_but_for_id_and_time() -> None:
+    real = sllurp_bytes("reader_event_notification.bin")
+    mine = LLRPReader.encode(_simulated("connection-attempt"))
+    masked = [*range(6, 10), *range(18, 26)]  # the message id, the UTCTimestamp's microseconds
+
+    def mask(data: bytes) -> bytes:
+        return bytes(0 if i in masked else b for i, b in enumerate(data))
+
+    assert mask(mine) == mask(real)
+
+
+@pytest.mark.parametrize(
+    ("stem", "kind"),
+    [("CloseConnectionResponse-000", "close"), ("GetROSpecsResponse-000", "rospecs"),
+     ("GetAccessSpecsResponse-000", "accessspecs")],
+)  # fmt: skip
+def test_status_only_responses_are_the_captures_bytes(stem: str, kind: str) -> None:
+    _, body = edgex_body(stem)
+    assert LLRPReader.encode(_simulated(kind))[10:] == body
