@@ -280,7 +280,8 @@ def test_network_faults_as_a_client_sees_them(fault: str) -> None:
         r = reader_of(server)
         raw = Raw(server.ports["r1"])
         assert raw.read_until(lambda got: len(got) == 1)
-        time.sleep(0.7)
+        kind = {"silent": "silent", "drop": "network-drop", "reboot": "reboot"}[fault.partition("=")[0]]
+        assert wait_for(lambda: any(e["kind"] == kind for e in list(r.events)))  # the fault has struck
         raw.send(encode_message(GetReaderCapabilities(message_id=7)))
         if fault.startswith("silent"):
             assert not raw.read_until(lambda got: len(got) > 1, timeout=1.0)  # no answer
