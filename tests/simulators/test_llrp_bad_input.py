@@ -6,6 +6,7 @@ and a close; each is counted by reason and the reader keeps serving."""
 
 from __future__ import annotations
 
+import dataclasses
 import struct
 
 import pytest
@@ -284,3 +285,40 @@ def test_deleting_a_running_rospec_stops_it_for_good() -> None:
     assert c.request(DeleteROSpec(ro_spec_id=1)).status.status_code == 0  # type: ignore[attr-defined]
     assert c.reader.rospecs == {}
     assert not [m for m in c.run(1.0) if isinstance(m, ROAccessReport)]
+
+
+def _impinj_selector(*enables: tuple[int, int]) -> Custom:
+    data = b"".join(struct.pack(">HHIIH", 1023, 14, 25882, subtype, mode) for subtype, mode in enables)
+    return Custom(vendor_id=25882, subtype=50, data=data)
+
+
+def test_impinj_tag_report_selector_needs_the_extensions_and_is_checked() -> None:
+    from bohsense.llrp import CustomMessage, ROReportSpec, TagReportContentSelector
+
+    def with_selector(selector: Custom) -> AddROSpec:
+        spec = rospec(ai_stop=AISpecStopTrigger(trigger_type=1, duration_trigger=100))
+        report = ROReportSpec(trigger=1, content_selector=TagReportContentSelector(enable_peak_rssi=True),
+                              extensions=(selector,))  # fmt: skip
+        return AddROSpec(ro_spec=dataclasses.replace(spec, report_spec=report))
+
+    c = fresh()
+    good = _impinj_selector((53, 1), (67, 1))
+    assert c.request(with_selector(good)).status.status_code == StatusCode.M_UNSUPPORTED_PARAMETER  # type: ignore[attr-defined]
+    assert isinstance(c.request(CustomMessage(vendor_id=25882, subtype=21, data=bytes(4))), CustomMessage)
+    for bad, text in [(_impinj_selector((99, 1)), "parameter 99"), (_impinj_selector((53, 7)), "mode 7"),
+                      (Custom(vendor_id=25882, subtype=50, data=b"\x00\x01"), "stray bytes")]:  # fmt: skip
+        reply = c.request(with_selector(bad))
+        assert reply.status.status_code == StatusCode.M_PARAMETER_ERROR  # type: ignore[attr-defined]
+        assert text in reply.status.error_description  # type: ignore[attr-defined]
+    assert c.reader.refusals == {"unsupported-extension": 1, "bad-impinj-selector": 3}
+    assert c.request(with_selector(good)).status.status_code == 0  # type: ignore[attr-defined]
+    c.request(EnableROSpec(ro_spec_id=1))
+    tags = [t for m in c.run(0.3) if isinstance(m, ROAccessReport) for t in m.tags]
+    assert tags
+    for tag in tags:
+        rssi, doppler = tag.extensions
+        assert isinstance(rssi, Custom)
+        assert rssi.subtype == 57
+        assert struct.unpack(">h", rssi.data)[0] == tag.peak_rssi * 100  # type: ignore[operator]
+        assert isinstance(doppler, Custom)
+        assert doppler.subtype == 68

@@ -300,3 +300,18 @@ def test_network_faults_as_a_client_sees_them(fault: str) -> None:
             assert again.read_until(lambda got: len(got) == 1)
             again.close()
         raw.close()
+
+
+def test_impinj_tag_report_extensions_reach_sllurp() -> None:
+    selector = {"EnableRFPhaseAngle": True, "EnablePeakRSSI": True, "EnableRFDopplerFrequency": False}
+    with serving() as (server, world):
+        r = reader_of(server)
+        with Sllurp(server.ports["r1"], antennas=[1], report_every_n_tags=1, impinj_tag_content_selector=selector,
+                    tag_content_selector=CONTENT) as s:  # fmt: skip
+            assert wait_for(lambda: s.seen() == in_view(world, "r1", (1,)))
+        assert r.refusals == {}
+        for reports in s.tags.values():
+            tag = reports[0]
+            assert tag["ImpinjPeakRSSI"] == tag["PeakRSSI"] * 100
+            assert 0 <= tag["ImpinjRFPhaseAngle"] < 4096
+            assert "ImpinjRFDopplerFrequency" not in tag

@@ -33,6 +33,7 @@ from bohsense.llrp import (
     UTCTimestamp,
     encode_message,
 )
+from bohsense.simulators._llrp_impinj import IMPINJ_VENDOR_ID
 from bohsense.simulators._runtime import Clock, DeviceRuntime
 from bohsense.simulators._tags import ReaderSpec, TagWorld
 
@@ -46,7 +47,6 @@ __all__ = [
     "crc16_c1g2",
 ]
 
-IMPINJ_VENDOR_ID = 25882
 IMPINJ_ENABLE_EXTENSIONS = 21
 IMPINJ_ENABLE_EXTENSIONS_RESPONSE = 22
 SECONDS_PER_YEAR = 365.25 * 86400

@@ -54,6 +54,11 @@ from bohsense.simulators._llrp_base import (
     ReaderBase,
     Refusal,
 )
+from bohsense.simulators._llrp_impinj import (
+    ImpinjSelectorError,
+    is_impinj_tag_selector,
+    parse_impinj_tag_selector,
+)
 
 __all__ = ["ConfigHandlers"]
 
@@ -295,5 +300,11 @@ class ConfigHandlers(ReaderBase):
         bad = self._unwanted(spec.extensions) or self._unwanted(spec.content_selector.extensions)
         if bad is not None:
             raise Refusal(StatusCode.M_UNSUPPORTED_PARAMETER, bad, "unsupported-extension")
+        for ext in spec.extensions:
+            if is_impinj_tag_selector(ext):
+                try:
+                    parse_impinj_tag_selector(ext)
+                except ImpinjSelectorError as exc:
+                    raise Refusal(StatusCode.M_PARAMETER_ERROR, str(exc), "bad-impinj-selector") from exc
 
     # ROSpecs

@@ -56,6 +56,11 @@ from bohsense.simulators._llrp_base import (
     crc16_c1g2,
 )
 from bohsense.simulators._llrp_config import ConfigHandlers
+from bohsense.simulators._llrp_impinj import (
+    impinj_tag_values,
+    is_impinj_tag_selector,
+    parse_impinj_tag_selector,
+)
 
 __all__ = ["ROSpecEngine"]
 
@@ -353,6 +358,9 @@ class ROSpecEngine(ConfigHandlers):
         sel = self._report_spec(run).content_selector
         pc_bits = any(m.enable_pc_bits for m in sel.epc_memory_selectors)
         crc = any(m.enable_crc for m in sel.epc_memory_selectors)
+        impinj = frozenset().union(*(
+            parse_impinj_tag_selector(e) for e in self._report_spec(run).extensions if is_impinj_tag_selector(e)
+        ))  # fmt: skip
         datas = []
         for t in tags:
             pc = (len(t.epc) // 2) << 11  # EPC length in words, no user memory, no XPC
@@ -369,6 +377,7 @@ class ROSpecEngine(ConfigHandlers):
                 tag_seen_count=min(t.count, 0xFFFF) if sel.enable_tag_seen_count else None,
                 c1g2_pc=pc if pc_bits else None,
                 c1g2_crc=crc16_c1g2(pc.to_bytes(2, "big") + t.epc) if crc else None,
+                extensions=impinj_tag_values(impinj, t.peak, self._rng) if impinj else (),
             ))  # fmt: skip
         for i in range(0, len(datas), MAX_TAGS_PER_REPORT):
             chunk = tuple(datas[i : i + MAX_TAGS_PER_REPORT])
