@@ -322,3 +322,30 @@ def test_impinj_tag_report_selector_needs_the_extensions_and_is_checked() -> Non
         assert struct.unpack(">h", rssi.data)[0] == tag.peak_rssi * 100  # type: ignore[operator]
         assert isinstance(doppler, Custom)
         assert doppler.subtype == 68
+
+
+@pytest.mark.parametrize(
+    ("change", "reason"),
+    [
+        ({"antenna_ids": ()}, "bad-antenna"),
+        ({"antenna_ids": (3,)}, "bad-antenna"),
+        ({"inventory_parameter_specs": ()}, "bad-inventory-spec"),
+        ({"stop_trigger": AISpecStopTrigger(trigger_type=3)}, "bad-trigger"),
+        ({"stop_trigger": AISpecStopTrigger(trigger_type=9)}, "bad-trigger"),
+    ],
+)
+def test_an_aispec_the_reader_cannot_run_is_refused(change: dict[str, object], reason: str) -> None:
+    from bohsense.llrp import InventoryParameterSpec
+
+    c = fresh()
+    spec = rospec()
+    ai = dataclasses.replace(spec.specs[0], **change)  # type: ignore[arg-type]
+    bad = dataclasses.replace(spec, specs=(ai,))
+    reply = c.request(AddROSpec(ro_spec=bad))
+    assert reply.status.status_code == StatusCode.M_PARAMETER_ERROR  # type: ignore[attr-defined]
+    assert dict(c.reader.refusals) == {reason: 1}
+    two = dataclasses.replace(
+        spec.specs[0], inventory_parameter_specs=(InventoryParameterSpec(spec_id=1),) * 2
+    )
+    assert c.request(AddROSpec(ro_spec=dataclasses.replace(spec, specs=(two,)))).status.status_code == 100  # type: ignore[attr-defined]
+    assert c.reader.rospecs == {}

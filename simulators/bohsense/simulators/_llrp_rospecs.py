@@ -108,6 +108,15 @@ class ROSpecEngine(ConfigHandlers):
             if not isinstance(s, AISpec):
                 raise refuse(f"spec {i + 1}: RF surveys are not supported", "unsupported-rfsurvey", 187,
                              StatusCode.P_UNSUPPORTED_PARAMETER)  # fmt: skip
+            if not s.antenna_ids:
+                raise refuse(
+                    f"spec {i + 1}: an AISpec names at least one antenna (0: all)", "bad-antenna", 183
+                )
+            if len(s.inventory_parameter_specs) != 1:
+                raise refuse(f"spec {i + 1}: this reader takes exactly one InventoryParameterSpec per AISpec, "
+                             f"got {len(s.inventory_parameter_specs)}", "bad-inventory-spec", 183,
+                             StatusCode.P_OVERFLOW_PARAMETER if s.inventory_parameter_specs
+                             else StatusCode.P_MISSING_PARAMETER)  # fmt: skip
             for a in s.antenna_ids:
                 if a and a not in self.antenna_ids:
                     raise refuse(f"spec {i + 1}: no antenna {a}", "bad-antenna", 183)
