@@ -1,4 +1,5 @@
-"""Device simulators: serial shelves and condition sensors on pseudo-terminals.
+"""Device simulators: serial shelves and condition sensors on pseudo-terminals, and LLRP
+RFID readers on TCP over a tag world (see docs/simulators.md).
 
 Three layers: ``DeviceRuntime`` (scheduler, device clock, ground truth; no protocol, no
 I/O), ``SerialDevice`` (the device side of the ``bohsense.firmware_bridge`` protocol,
@@ -6,21 +7,41 @@ sans-I/O: bytes and time in, bytes out) and the front end ``PtyDevice`` (a
 pseudo-terminal whose slave path, ``device.port``, the gateway opens with pyserial).
 Every device counts what it produced (``ground_truth()``) so tests and the demo can
 score the system against it.
+
+The LLRP readers have the same shape: ``LLRPReader`` (a ``DeviceRuntime``; LLRP 1.0.1
+sans-I/O over ``bohsense.llrp``), ``TagWorld`` (items with SGTIN-96 EPCs in zones,
+antennas, RSSI, ground truth; built from a ``Scenario``) and the front end
+``LLRPServer`` (asyncio TCP, several readers in one process).
 """
 
 from bohsense.simulators._condition import FAULT_KINDS, ConditionDevice
+from bohsense.simulators._llrp_base import Behaviour
+from bohsense.simulators._llrp_faults import FAULTS as LLRP_FAULTS
+from bohsense.simulators._llrp_faults import Fault, readers_for
+from bohsense.simulators._llrp_reader import LLRPReader
+from bohsense.simulators._llrp_server import LLRPServer
 from bohsense.simulators._pty import PtyDevice
 from bohsense.simulators._runtime import Clock, DeviceRuntime
 from bohsense.simulators._serial import SerialDevice
 from bohsense.simulators._shelf import Lane, ShelfDevice
+from bohsense.simulators._tags import Scenario, ScenarioError, TagWorld
 
 __all__ = [
     "FAULT_KINDS",
+    "LLRP_FAULTS",
+    "Behaviour",
     "Clock",
     "ConditionDevice",
     "DeviceRuntime",
+    "Fault",
+    "LLRPReader",
+    "LLRPServer",
     "Lane",
     "PtyDevice",
+    "Scenario",
+    "ScenarioError",
     "SerialDevice",
     "ShelfDevice",
+    "TagWorld",
+    "readers_for",
 ]

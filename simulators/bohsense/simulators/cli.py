@@ -1,7 +1,9 @@
 """``bohsense sim shelf|sensor``: run one simulated device on a pty until SIGINT/SIGTERM.
+``bohsense sim llrp``: run the LLRP readers of a tag-world scenario on TCP.
 
 The first line of stdout is the port path (flushed), so a script can start the device
 and hand the path to a gateway: ``port=$(bohsense sim shelf --lanes 4 | head -1)``.
+For ``llrp`` there is one line per reader, ``READER-ID HOST:PORT``, flushed.
 """
 
 from __future__ import annotations
@@ -13,7 +15,9 @@ __all__ = ["register"]
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    sim = subparsers.add_parser("sim", help="run a simulated serial device on a pseudo-terminal")
+    sim = subparsers.add_parser(
+        "sim", help="run a simulated device: serial on a pseudo-terminal, or LLRP readers"
+    )
     kinds = sim.add_subparsers(dest="sim_kind", metavar="DEVICE", required=True)
 
     def common(parser: argparse.ArgumentParser, default_id: str) -> None:
@@ -42,6 +46,85 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     sensor.add_argument(
         "--fault-ramp", type=float, default=30.0, help="seconds to full severity (default 30)"
     )
+
+    llrp = kinds.add_parser("llrp", help="LLRP RFID readers over a tag world, on TCP")
+    llrp.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    llrp.add_argument(
+        "--port", type=int, default=5084,
+        help="port of the first reader; the next readers take the next ports unless the scenario names "
+        "theirs (default 5084; 0: any free port)",
+    )  # fmt: skip
+    llrp.add_argument("--scenario", metavar="FILE", help="scenario TOML (default: the packaged store.toml)")
+    llrp.add_argument("--seed", type=int, help="random seed (default: the scenario's)")
+    llrp.add_argument(
+        "--fault", action="append", default=[], metavar="NAME[=N][@READER]",
+        help="a behaviour or fault, repeatable: " + "; ".join(
+            f"{name}{'=N' if takes else ''}: {what}" for name, (takes, what) in _faults().items()
+        ),
+    )  # fmt: skip
+    llrp.add_argument(
+        "--ground-truth", metavar="PATH", help="write where every item was when (JSON lines) on exit"
+    )
+    llrp.set_defaults(handler=_run_llrp)
+
+
+def _faults() -> dict[str, tuple[bool, str]]:
+    from bohsense.simulators._llrp_faults import FAULTS
+
+    return FAULTS
+
+
+def _run_llrp(args: argparse.Namespace) -> int:
+    import asyncio
+    import signal
+    import sys
+    from importlib import resources
+
+    from bohsense.simulators._llrp_faults import Fault, readers_for
+    from bohsense.simulators._llrp_server import LLRPServer
+    from bohsense.simulators._tags import Scenario, ScenarioError, TagWorld
+
+    try:
+        faults = [Fault.parse(f) for f in args.fault]
+        if args.scenario is None:
+            with resources.as_file(
+                resources.files("bohsense.simulators") / "scenarios" / "store.toml"
+            ) as path:
+                scenario = Scenario.load(path, seed=args.seed)
+        else:
+            scenario = Scenario.load(args.scenario, seed=args.seed)
+        world = TagWorld(scenario)
+        readers = readers_for(world, faults)
+    except (ValueError, ScenarioError) as exc:
+        print(f"bohsense sim llrp: {exc}", file=sys.stderr)
+        return 2
+    ports = []
+    for i, spec in enumerate(scenario.readers):
+        ports.append(spec.port if spec.port is not None else (args.port + i if args.port else 0))
+    server = LLRPServer(list(zip(readers, ports, strict=True)), host=args.host)
+
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, server.request_stop)
+        await server.start()
+        for reader_id, port in server.ports.items():
+            print(f"{reader_id} {args.host}:{port}", flush=True)
+        await server.serve_until_stopped()
+
+    try:
+        asyncio.run(main())
+    except OSError as exc:
+        print(f"bohsense sim llrp: cannot listen: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        if args.ground_truth:
+            world.dump_truth(args.ground_truth)
+    for reader in readers:
+        reported = sum(reader.tags_reported.values())
+        print(f"stopped {reader.device_id}: {reported} tag reports sent, refusals {dict(reader.refusals)}",
+              file=sys.stderr)  # fmt: skip
+    return 0
 
 
 def _run(args: argparse.Namespace) -> int:
