@@ -85,3 +85,31 @@ async def test_device_commands_are_carried_out_and_every_command_is_answered(
     assert c["command_results"] == 6
     assert c["commands_failed"] == 4
     assert c["rejected.cmd.unknown-command"] == 1
+
+
+async def test_a_command_only_another_driver_kind_takes_is_accepted_not_counted_unknown(
+    tmp_path: Path, mosquitto: Mosquitto
+) -> None:
+    from tests.edge.test_commands_router import ReaderDriver
+
+    gw = gateway_id("cmd-reader")
+    cfg = write_config(tmp_path / "gw.toml", gw, mosquitto.url, tmp_path / "outbox.sqlite3")
+    reader = ReaderDriver()
+    agent = EdgeAgent(load_settings(cfg, env={}), drivers=[reader])
+    task = asyncio.create_task(agent.run())
+    results = _Results(mosquitto, gw)
+    try:
+        await until(results.subscribed.is_set, 20, "result subscription")
+        await until(lambda: agent.counters().get("connected") == 1, 20, "the gateway connected")
+        results.send("set-power", "c-power", device="reader-1", dbm=27.5)
+        results.send("self-destruct", "c-unknown")
+        await until(lambda: len(results.got) == 2, 20, "two results")
+    finally:
+        results.close()
+        agent.stop()
+        await asyncio.wait_for(task, 20)
+    assert results.got["c-power"].ok, results.got["c-power"]
+    assert reader.calls == [("set-power", {"dbm": 27.5})]
+    c = agent.counters()
+    assert c["commands"] == 1, "set-power is this gateway's command: accepted"
+    assert c["rejected.cmd.unknown-command"] == 1

@@ -193,7 +193,8 @@ class EdgeAgent:
             transport=transport,
             max_inflight=st.broker.max_inflight,
             resend_after_s=st.broker.resend_after_s,
-            commands=CommandRouter(st.gateway_id, self.drivers).execute,
+            commands=(router := CommandRouter(st.gateway_id, self.drivers)).execute,
+            known_commands=router.known_commands,
         )
         self.batcher = batcher = Batcher(
             self.buffer,

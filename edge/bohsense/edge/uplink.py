@@ -51,7 +51,7 @@ import collections
 import logging
 import threading
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection
 from importlib.metadata import PackageNotFoundError, version
 from typing import Literal
 
@@ -98,6 +98,7 @@ class Uplink:
         max_inflight: int = 500,
         resend_after_s: float = 30.0,
         commands: CommandHandler | None = None,
+        known_commands: Callable[[], Collection[str]] | None = None,
     ) -> None:
         self.gateway, self.site = gateway, site
         self._epoch_lock = threading.Lock()
@@ -106,6 +107,8 @@ class Uplink:
         self._epoch_tasks: set[asyncio.Task[None]] = set()
         # without a router of the agent's (its devices), only ping is carried out
         self._commands = commands if commands is not None else CommandRouter(gateway, []).execute
+        # the commands this gateway takes: ping and whatever its drivers take
+        self._known_commands = known_commands if known_commands is not None else lambda: KNOWN_COMMANDS
         self._command_tasks: set[asyncio.Task[None]] = set()
         self._outbox = outbox
         self._transport = transport
@@ -400,11 +403,12 @@ class Uplink:
         if cmd.gateway != self.gateway:
             self._reject("cmd", "wrong-gateway", f"command for {cmd.gateway!r} on {self.gateway!r}'s topic")
             return
-        if cmd.command not in KNOWN_COMMANDS:
+        known = self._known_commands()
+        if cmd.command not in known:
             self._reject(
                 "cmd",
                 "unknown-command",
-                f"command {cmd.command!r} (id {cmd.id}) is not one of {sorted(KNOWN_COMMANDS)}",
+                f"command {cmd.command!r} (id {cmd.id}) is not one of {sorted(known)}",
             )
         else:
             self.counters["commands"] += 1
