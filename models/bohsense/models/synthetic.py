@@ -172,10 +172,13 @@ def bearing_signal(
 # -- run to failure ------------------------------------------------------------------------
 def degradation_fleet(seed: int, units: int = 30, *, sensors: int = 6) -> np.ndarray:
     """Rows ``unit, cycle, setting, s1..s<sensors>, constant``: each unit's sensors drift
-    with a health index ``exp(a*cycle)`` until it crosses a failure level."""
+    with a health index ``exp(a*cycle)`` until it crosses a failure level. The sensors'
+    response to wear is the same in every fleet (one machine type); lives, offsets and
+    noise come from ``seed``."""
     rng = np.random.default_rng(seed)
     rows = []
-    weights = rng.uniform(0.5, 2.0, sensors) * rng.choice([-1, 1], sensors)
+    design = np.random.default_rng(12345)  # one machine type: how each sensor responds to wear
+    weights = design.uniform(0.5, 2.0, sensors) * design.choice([-1, 1], sensors)
     for u in range(1, units + 1):
         life = int(rng.integers(120, 300))
         a = math.log(20.0) / life
