@@ -15,7 +15,7 @@ def _csv(timestamps: list[str], values: list[str]) -> str:
 
 
 def _series(seed: int, n: int) -> tuple[list[str], list[str]]:
-    s = anomaly_series(seed, n, events=4)
+    s = anomaly_series(seed, n, events=4, base="white")
     return [f"{t:.3f}" for t in s.timestamps.tolist()], [repr(v) for v in s.values.tolist()]
 
 
@@ -30,7 +30,7 @@ def test_one_bounded_score_per_row_and_the_anomalies_stand_out() -> None:
     scores = _scores(out.stdout)
     assert len(scores) == 3000
     assert all(0.0 <= s <= 1.0 for s in scores)
-    events = anomaly_series(21, 3000, events=4).events
+    events = anomaly_series(21, 3000, events=4, base="white").events
     hits = [max(scores[e.start : e.start + 30]) >= 0.5 for e in events]
     assert sum(hits) >= 3, (events, hits)
     quiet = np.ones(3000, bool)

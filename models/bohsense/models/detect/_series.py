@@ -38,7 +38,7 @@ __all__ = [
 
 PARTS = ("spike", "level", "variance", "stuck")
 # (z at which the score is 0.5, logistic width) per component
-_CURVE = {"spike": (5.5, 0.8), "level": (4.0, 0.7), "variance": (4.5, 0.6), "stuck": (14.0, 2.0)}
+_CURVE = {"spike": (5.5, 0.8), "level": (4.5, 0.7), "variance": (5.5, 0.6), "stuck": (14.0, 2.0)}
 _TINY = 1e-300
 
 

@@ -5,8 +5,8 @@
 * features: columns constant in training are dropped; when the leading ``settings``
   columns form a few operating conditions (k-means with a silhouette above 0.9), every
   feature is standardised per condition, else over all rows; then per row, over that
-  unit's history up to the row only, the latest value, means over the last 5 and 20
-  cycles, the slope over the last 20, and the cycle number;
+  unit's history up to the row only, means over the last 5, 15 and 30 cycles, slopes
+  over the last 10 and 30, and the cycle number (the raw latest value only adds noise);
 * model: scikit-learn's histogram gradient boosting for the median and for the
   ``quantiles`` (the uncertainty band), on one thread by default (on a shared machine
   OpenMP threads mostly wait for each other; ``threads=None`` uses every core).
@@ -102,11 +102,20 @@ class RulModel:
         cond = self._condition(t)
         x = t.features[:, self.keep_]
         z = (x - self.mean_[cond]) / self.std_[cond]
-        rows = np.empty((x.shape[0], 4 * z.shape[1] + 1))
+        rows = np.empty((x.shape[0], 5 * z.shape[1] + 1))
         for unit in t.unit_ids():
             i = np.flatnonzero(t.units == unit)
             zu = z[i]
-            rows[i] = np.hstack([zu, _rolling(zu, 5), _rolling(zu, 20), _slope(zu, 20), t.cycles[i, None]])
+            rows[i] = np.hstack(
+                [
+                    _rolling(zu, 5),
+                    _rolling(zu, 15),
+                    _rolling(zu, 30),
+                    _slope(zu, 10),
+                    _slope(zu, 30),
+                    t.cycles[i, None],
+                ]
+            )
         return rows
 
     # -- fit / predict -------------------------------------------------------------------
