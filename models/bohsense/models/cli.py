@@ -52,6 +52,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p.add_argument("target", choices=("series", "cwru", "cmapss"))
     p.add_argument("--data", help="cwru: folder of the .mat files; cmapss: train_FD001.txt")
     p.add_argument("--seed", type=int, default=1000, help="first seed (series, cmapss)")
+    p.add_argument("--count", type=int, default=100, help="series: how many generated series (default 100)")
     p.set_defaults(handler=_eval)
 
 
@@ -123,7 +124,9 @@ def _eval(args: argparse.Namespace) -> int:
         if args.target == "series":
             from bohsense.models.evaluation.series import evaluate
 
-            result = evaluate(range(args.seed, args.seed + 100))
+            if args.count < 1:
+                raise InputError(f"--count {args.count}: need at least 1 series")
+            result = evaluate(range(args.seed, args.seed + args.count))
         elif args.target == "cwru":
             from bohsense.models.evaluation.cwru import evaluate as cwru
 
