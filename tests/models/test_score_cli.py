@@ -46,6 +46,15 @@ def test_scores_of_a_prefix_are_the_prefix_of_the_scores() -> None:
     assert prefix == full[:700]
 
 
+def test_epoch_timestamps_in_exponent_form_are_read() -> None:
+    out = bohsense("score", stdin="timestamp,value\n1.7e9,1\n1.7e-3e0,2\n")
+    assert out.returncode == 2
+    assert "line 3: timestamp '1.7e-3e0' is neither" in out.stderr
+    ok = bohsense("score", stdin="timestamp,value\n1.5e-3,1\n2.5e-3,2\n")
+    assert ok.returncode == 0, ok.stderr
+    assert len(ok.stdout.splitlines()) == 2
+
+
 def test_iso_timestamps_any_scale_and_non_finite_values_as_sensor_faults() -> None:
     ts = [f"2026-03-01T00:{i // 60:02d}:{i % 60:02d}Z" for i in range(200)]
     rng = np.random.default_rng(3)
@@ -68,6 +77,7 @@ def test_iso_timestamps_any_scale_and_non_finite_values_as_sensor_faults() -> No
         ("timestamp,value\n1,2\nyesterday,3\n", "line 3: timestamp 'yesterday' is neither", 1),
         ("timestamp,value\n5,2\n4,3\n", "line 3: timestamp '4' is earlier than the row before it", 1),
         ("timestamp,value\n1,2\n,3\n", "line 3: empty timestamp", 1),
+        ("timestamp,value\n1,2\nnan,3\n", "line 3: timestamp 'nan' is not finite", 1),
     ],
 )
 def test_malformed_input_names_the_line_and_exits_2(stdin: str, message: str, rows_scored: int) -> None:

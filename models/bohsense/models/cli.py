@@ -74,9 +74,14 @@ def _score(args: argparse.Namespace) -> int:
     try:
         for s in score_csv(sys.stdin):
             out.write(f"{s:.6f}\n")
+        out.flush()
     except InputError as exc:
         out.flush()
         return _fail(exc)
+    except BrokenPipeError:  # the reader stopped early (| head): not an error of ours
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     return 0
 
 

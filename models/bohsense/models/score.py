@@ -25,7 +25,11 @@ HEADER = "timestamp,value"
 
 def parse_timestamp(text: str, line: int) -> float:
     try:
-        return float(text) if text[:1].isdigit() and "-" not in text[1:] and ":" not in text else _iso(text)
+        return float(text)
+    except ValueError:
+        pass
+    try:
+        return _iso(text)
     except ValueError:
         raise InputError(f"timestamp {text!r} is neither epoch seconds nor ISO 8601", line) from None
 
