@@ -31,8 +31,8 @@ def _truncate(rows: np.ndarray, seed: int) -> tuple[np.ndarray, dict[int, int]]:
 
 @pytest.fixture(scope="module")
 def fleet() -> tuple[np.ndarray, np.ndarray, dict[int, int]]:
-    train = degradation_fleet(1, units=40)
-    test, truth = _truncate(degradation_fleet(2, units=15), seed=3)
+    train = degradation_fleet(1, units=24)
+    test, truth = _truncate(degradation_fleet(2, units=12), seed=3)
     return train, test, truth
 
 
@@ -52,6 +52,22 @@ def test_model_beats_a_constant_and_its_band_covers(
     inside = np.mean([lo <= t <= hi for (lo, _, hi), t in zip(band.values(), y, strict=True)])
     assert inside >= 0.5
     assert all(lo <= m <= hi for lo, m, hi in band.values())
+
+
+def test_operating_conditions_are_found_and_normalised_away() -> None:
+    train = degradation_fleet(4, units=30, conditions=3)
+    test, truth = _truncate(degradation_fleet(5, units=12, conditions=3), seed=6)
+    model = RulModel(settings=1).fit(_table(train))
+    assert model.conditions_ is not None
+    assert model.conditions_.n_clusters == 3  # type: ignore[attr-defined]
+    pred = model.predict(_table(test))
+    y = np.array([truth[u] for u in pred])
+    rmse = float(np.sqrt(np.mean((np.array(list(pred.values())) - y) ** 2)))
+    assert rmse < 0.6 * float(np.std(y)), rmse
+    # without the settings column the conditions swamp the wear
+    blind = RulModel(settings=0).fit(_table(train)).predict(_table(test))
+    rmse_blind = float(np.sqrt(np.mean((np.array(list(blind.values())) - y) ** 2)))
+    assert rmse < rmse_blind
 
 
 def test_command_line_prints_unit_and_rul(

@@ -170,21 +170,31 @@ def bearing_signal(
 
 
 # -- run to failure ------------------------------------------------------------------------
-def degradation_fleet(seed: int, units: int = 30, *, sensors: int = 6) -> np.ndarray:
+def degradation_fleet(seed: int, units: int = 30, *, sensors: int = 6, conditions: int = 1) -> np.ndarray:
     """Rows ``unit, cycle, setting, s1..s<sensors>, constant``: each unit's sensors drift
     with a health index ``exp(a*cycle)`` until it crosses a failure level. The sensors'
     response to wear is the same in every fleet (one machine type); lives, offsets and
-    noise come from ``seed``."""
+    noise come from ``seed``. With ``conditions`` > 1 each cycle runs at one of that many
+    operating conditions (the setting column), which shifts and scales every sensor far
+    more than wear does."""
     rng = np.random.default_rng(seed)
     rows = []
     design = np.random.default_rng(12345)  # one machine type: how each sensor responds to wear
     weights = design.uniform(0.5, 2.0, sensors) * design.choice([-1, 1], sensors)
+    shift = design.uniform(-30, 30, (max(conditions, 1), sensors))
+    gain = design.uniform(0.5, 2.0, (max(conditions, 1), sensors))
+    if conditions <= 1:
+        shift[:] = 0.0
+        gain[:] = 1.0
     for u in range(1, units + 1):
         life = int(rng.integers(120, 300))
         a = math.log(20.0) / life
         offset = rng.normal(0, 0.2, sensors)
         for c in range(1, life + 1):
             h = math.exp(a * c) - 1.0  # 0 .. 19
+            k = int(rng.integers(max(conditions, 1)))
             s = 10 + offset + weights * 0.15 * h + rng.normal(0, 0.3, sensors)
-            rows.append([u, c, rng.normal(0, 0.002), *s, 100.0])
+            s = shift[k] + gain[k] * s
+            setting = (10.0 * k if conditions > 1 else 0.0) + rng.normal(0, 0.002)
+            rows.append([u, c, setting, *s, 100.0])
     return np.array(rows)

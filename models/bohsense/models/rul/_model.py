@@ -85,10 +85,10 @@ class RulModel:
         if np.all(s.std(axis=0) == 0):
             return
         rng = np.random.default_rng(self.seed)
-        sample = s[rng.choice(s.shape[0], min(3000, s.shape[0]), replace=False)]
+        sample = s[rng.choice(s.shape[0], min(1000, s.shape[0]), replace=False)]
         best = None
         for k in range(2, 7):
-            km = KMeans(n_clusters=k, n_init=3, random_state=self.seed).fit(sample)
+            km = KMeans(n_clusters=k, n_init=2, random_state=self.seed).fit(sample)
             score = float(silhouette_score(sample, km.labels_))
             if score > 0.9 and (best is None or score > best[0]):
                 best = (score, km)
@@ -120,6 +120,10 @@ class RulModel:
 
     # -- fit / predict -------------------------------------------------------------------
     def fit(self, t: Table) -> RulModel:
+        # threadpoolctl limits the thread pools of the libraries loaded when it is entered:
+        # load scikit-learn's (OpenMP, BLAS) first
+        import sklearn.cluster
+        import sklearn.ensemble  # noqa: F401
         from threadpoolctl import threadpool_limits
 
         with threadpool_limits(limits=self.threads):
@@ -183,13 +187,19 @@ class RulModel:
 
     def predict(self, t: Table) -> dict[int, float]:
         """Remaining cycles of each unit after its last row (median estimate)."""
-        units, m = self._last_rows(t)
+        from threadpoolctl import threadpool_limits
+
+        with threadpool_limits(limits=self.threads):
+            units, m = self._last_rows(t)
         pred = self._predict("median", m)
         return dict(zip(units, pred.tolist(), strict=True))
 
     def predict_interval(self, t: Table) -> dict[int, tuple[float, float, float]]:
         """(low quantile, median, high quantile) of each unit's remaining cycles."""
-        units, m = self._last_rows(t)
+        from threadpoolctl import threadpool_limits
+
+        with threadpool_limits(limits=self.threads):
+            units, m = self._last_rows(t)
         lo, hi = (self._predict(f"q{q:g}", m) for q in self.quantiles)
         med = self._predict("median", m)
         return {
