@@ -7,6 +7,8 @@ import math
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bohsense.models.detect import (
     SENSOR_FAULT,
@@ -86,7 +88,7 @@ def test_non_finite_is_a_sensor_fault_and_not_learnt(kind: str) -> None:
     det = make(kind)
     run(det, series()[:400])
     state = dumps(det)
-    for bad in (math.nan, math.inf, -math.inf):
+    for bad in (math.nan, math.inf, -math.inf, 1.7e308, -1e301):
         assert det.score_one({"value": bad}) == SENSOR_FAULT
         det.learn_one({"value": bad})
     det.learn_one({"other": 1.0})  # a missing feature is a fault too, never a crash
@@ -147,3 +149,15 @@ def test_threshold_keeps_the_decision_apart_with_hysteresis() -> None:
     assert [t.decide(s) for s in (0.5, 0.7, 0.4, 0.29, 0.5)] == [False, True, True, False, False]
     with pytest.raises(ValueError, match="off <= on"):
         Threshold(on=0.2, off=0.5)
+
+
+@settings(max_examples=60, deadline=None, derandomize=True)
+@given(st.lists(st.floats(allow_nan=True, allow_infinity=True), min_size=1, max_size=120))
+def test_any_floats_give_bounded_scores_and_strict_json_state(values: list[float]) -> None:
+    det = make("series")
+    warm = [float(i % 7) for i in range(40)]  # past warm-up, so every component computes
+    for v in warm + values:
+        s = det.score_one({"value": v})
+        assert 0.0 <= s <= 1.0
+        det.learn_one({"value": v})
+    assert run(loads(dumps(det)), [1.0, 2.0]) == run(det, [1.0, 2.0])

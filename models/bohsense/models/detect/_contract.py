@@ -10,8 +10,9 @@ A detector is fed one observation at a time, a mapping of feature name to value:
   state) into a JSON-compatible dict and back, so a store can keep it as opaque bytes
   (:func:`dumps` / :func:`loads`).
 
-A non-finite value (NaN, ±inf) is a sensor fault, not an input error: it scores
-:data:`SENSOR_FAULT` (1.0) and is not learnt, so it cannot corrupt the state.
+A non-finite value (NaN, ±inf), a value beyond ±1e300, or a missing feature is a
+sensor fault, not an input error: it scores :data:`SENSOR_FAULT` (1.0) and is not
+learnt, so it cannot corrupt the state.
 
 What counts as an alarm is not the detector's business: :class:`Threshold` turns scores
 into decisions (with hysteresis), and belongs to the alerting policy.
@@ -96,13 +97,20 @@ def loads(data: bytes) -> Detector:
     return from_state(state)
 
 
+MAX_MAGNITUDE = 1e300  # beyond it differences and sums of values could overflow
+
+
 def finite(x: Features, key: str) -> float | None:
-    """The value of ``key`` if present and finite, else None (a sensor fault)."""
+    """The value of ``key`` if present, finite and within ±1e300, else None (a sensor
+    fault: no sensor reports more, and the arithmetic on it stays finite)."""
     v = x.get(key)
     if v is None:
         return None
-    v = float(v)
-    return v if math.isfinite(v) else None
+    try:
+        v = float(v)
+    except (TypeError, ValueError):
+        return None
+    return v if math.isfinite(v) and abs(v) <= MAX_MAGNITUDE else None
 
 
 @dataclass(slots=True)

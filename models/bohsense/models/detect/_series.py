@@ -45,6 +45,8 @@ _TINY = 1e-300
 def _logistic(z: float, part: str) -> float:
     half, width = _CURVE[part]
     t = (z - half) / width
+    if math.isnan(t):  # cannot happen for values within ±1e300; never let a NaN out
+        return 1.0
     if t > 40:
         return 1.0
     if t < -40:
