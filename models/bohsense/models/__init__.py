@@ -1,25 +1,16 @@
-"""bohsense models: streaming detectors and forecasts, pure computation (no I/O).
+"""bohsense models: pure computation (no I/O beyond the command line in ``cli``).
 
-Every detector follows one small contract so that the cloud can swap them without
-touching the plumbing: ``learn_one(features)`` updates the model with one observation
-(a mapping of feature name to value), ``score_one(features)`` returns an anomaly score
-where higher means more anomalous, and the decision threshold is kept apart from the
-score (it belongs to the alerting policy, not to the model).
+* ``bohsense.models.detect``: streaming anomaly detectors of one series, one contract
+  (``learn_one`` / ``score_one`` / ``to_state``), scores in [0, 1] kept apart from the
+  decision threshold;
+* ``bohsense.models.vibration``: bearing and shaft fault diagnosis of a vibration
+  waveform from physics (defect frequencies from the bearing geometry);
+* ``bohsense.models.rul``: remaining useful life from run-to-failure tables;
+* ``bohsense.models.synthetic``: generators of test data with known ground truth.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Protocol
+from bohsense.models.detect import Detector, Features
 
 __all__ = ["Detector", "Features"]
-
-Features = Mapping[str, float]
-
-
-class Detector(Protocol):
-    def learn_one(self, features: Features) -> None:
-        """Update the model with one observation."""
-
-    def score_one(self, features: Features) -> float:
-        """Anomaly score of one observation: higher is more anomalous."""

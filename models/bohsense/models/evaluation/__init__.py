@@ -1,0 +1,1 @@
+"""Evaluations behind ``bohsense models eval …``; each returns a JSON-compatible dict."""
