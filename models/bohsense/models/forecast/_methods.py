@@ -40,7 +40,7 @@ class _Profile:
 
     __slots__ = ("_g", "_m", "_shrink")
 
-    def __init__(self, gamma: float = 0.05, shrink: float = 0.5) -> None:
+    def __init__(self, gamma: float = 0.05, shrink: float = 0.25) -> None:
         self._g = gamma
         self._shrink = shrink
         self._m: list[float | None] = [None] * 7
@@ -58,7 +58,7 @@ class _Profile:
             return 1.0
         m = self._m[w]
         assert m is not None
-        return (m + self._shrink * mean) / ((1.0 + self._shrink) * mean)
+        return max((m + self._shrink * mean) / ((1.0 + self._shrink) * mean), 0.05)
 
 
 class SeasonalNaive(Method):
@@ -155,7 +155,7 @@ class SeasonalSES(SES):
 class SeasonalTSB(TSB):
     name = "tsbw"
 
-    def __init__(self, alpha: float = 0.1, beta: float = 0.05) -> None:
+    def __init__(self, alpha: float = 0.1, beta: float = 0.1) -> None:
         super().__init__(alpha, beta)
         self._profile = _Profile()
 
