@@ -30,7 +30,7 @@ class CountDistribution:
         mu, var = self.mean, self.variance
         if mu <= 0.0:
             self._cdf = [1.0]
-            return
+            return None
         if var <= mu * (1.0 + 1e-9):  # Poisson
             pk = math.exp(-mu)
 

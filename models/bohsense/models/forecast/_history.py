@@ -116,7 +116,9 @@ def parse_history(lines: Iterable[str], *, fill_gaps: bool = False) -> list[Seri
         except ValueError:
             raise HistoryError(f"date {rec[i_date]!r} is not a YYYY-MM-DD day", lineno) from None
         value = _number(rec[i_value], "value", lineno, allow_missing=False)
-        price = math.nan if i_price is None else _number(rec[i_price], "sell_price", lineno, allow_missing=True)
+        price = (
+            math.nan if i_price is None else _number(rec[i_price], "sell_price", lineno, allow_missing=True)
+        )
         snap = 0.0
         if i_snap is not None:
             s = rec[i_snap].strip()

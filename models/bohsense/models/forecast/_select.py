@@ -107,9 +107,7 @@ class Forecast:
     dispersion: float  # variance / mean of a day's demand
 
     def quantile(self, q: float) -> FloatArray:
-        return np.array(
-            [float(CountDistribution(mu, mu * self.dispersion).quantile(q)) for mu in self.point]
-        )
+        return np.array([float(CountDistribution(mu, mu * self.dispersion).quantile(q)) for mu in self.point])
 
 
 def _choose_by_validation(series: Series, candidates: Sequence[str]) -> str:
