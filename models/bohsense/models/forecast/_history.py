@@ -144,10 +144,12 @@ def parse_history(lines: Iterable[str], *, fill_gaps: bool = False) -> list[Seri
             prev = ordered[0]
             for d in ordered[1:]:
                 if (d - prev).days > 1:
+                    a, b = prev + dt.timedelta(days=1), d - dt.timedelta(days=1)
+                    span = str(a) if a == b else f"{a} … {b}"
                     raise HistoryError(
-                        f"{item} at {store} has no row for {prev + dt.timedelta(days=1)}"
-                        f" … {d - dt.timedelta(days=1)} (gap between lines {days[prev][0]} and"
-                        f" {days[d][0]}); supply every day, or fill gaps as zero-sale days",
+                        f"{item} at {store} has no row for {span} (gap between lines"
+                        f" {days[prev][0]} and {days[d][0]}); supply every day, or fill gaps"
+                        " as zero-sale days",
                         days[d][0],
                     )
                 prev = d
