@@ -33,7 +33,8 @@ def test_forecast_prints_the_horizon_after_each_series_last_day(tmp_path: Path) 
     first = [r for r in table if r["item_id"] == "FOODS_1_001" and r["store_id"] == "CA_1"]
     assert [r["date"] for r in first] == [str(last + dt.timedelta(days=k)) for k in range(1, 6)]
     for r in table:
-        assert float(r["forecast"]) >= 0 and float(r["q0.5"]) <= float(r["q0.95"])
+        assert float(r["forecast"]) >= 0
+        assert float(r["q0.5"]) <= float(r["q0.95"])
     smooth = sum(float(r["forecast"]) for r in first) / 5
     assert 4 < smooth < 14  # the generated series sells about 6-11 a day
 
@@ -44,7 +45,8 @@ def test_forecast_plain_columns_and_every_method(tmp_path: Path) -> None:
         out = _run("--history", str(hist), "--horizon", "2", "--method", method)
         assert out.returncode == 0, out.stderr
         lines = out.stdout.splitlines()
-        assert lines[0] == "item_id,store_id,date,forecast" and len(lines) == 1 + 2 * 2
+        assert lines[0] == "item_id,store_id,date,forecast"
+        assert len(lines) == 1 + 2 * 2
 
 
 def _set(lines: list[str], index: int, field: int, value: str) -> list[str]:
@@ -56,10 +58,19 @@ def _set(lines: list[str], index: int, field: int, value: str) -> list[str]:
 BAD = {
     "negative": (lambda ls: _set(ls, 5, 4, "-1"), "line 6: value '-1' is negative (returns are not demand"),
     "non-numeric": (lambda ls: _set(ls, 5, 4, "n/a"), "line 6: value 'n/a' is not a number"),
-    "duplicated day": (lambda ls: [*ls[:7], ls[6], *ls[7:]], "line 8: FOODS_1_001 at CA_1 on 2020-01-11 appears twice"),
+    "duplicated day": (
+        lambda ls: [*ls[:7], ls[6], *ls[7:]],
+        "line 8: FOODS_1_001 at CA_1 on 2020-01-11 appears twice",
+    ),
     "gap": (lambda ls: [*ls[:3], *ls[4:]], "line 4: FOODS_1_001 at CA_1 has no row for 2020-01-08 (gap"),
-    "missing column": (lambda ls: [ls[0].replace("value", "units"), *ls[1:]], "missing required column(s): value"),
-    "unknown day": (lambda ls: _set(ls, 9, 3, "2020-01-32"), "line 10: date '2020-01-32' is not a YYYY-MM-DD day"),
+    "missing column": (
+        lambda ls: [ls[0].replace("value", "units"), *ls[1:]],
+        "missing required column(s): value",
+    ),
+    "unknown day": (
+        lambda ls: _set(ls, 9, 3, "2020-01-32"),
+        "line 10: date '2020-01-32' is not a YYYY-MM-DD day",
+    ),
 }
 
 
@@ -70,7 +81,8 @@ def test_bad_history_exits_2_naming_the_line_and_prints_nothing(tmp_path: Path, 
     out = _run("--history", str(hist), "--horizon", "3")
     assert out.returncode == 2
     assert out.stdout == ""
-    assert words in out.stderr and out.stderr.startswith("bohsense forecast: ")
+    assert words in out.stderr
+    assert out.stderr.startswith("bohsense forecast: ")
 
 
 def test_gaps_can_be_filled_as_zero_sale_days(tmp_path: Path) -> None:
@@ -85,9 +97,12 @@ def test_usage_errors_exit_2(tmp_path: Path) -> None:
     hist = write(tmp_path / "h.csv", rows(days=40))
     assert _run("--history", str(hist)).returncode == 2
     assert "between 1 and" in _run("--history", str(hist), "--horizon", "0").stderr
-    assert "not between 0 and 1" in _run("--history", str(hist), "--horizon", "2", "--quantiles", "1.5").stderr
+    assert (
+        "not between 0 and 1" in _run("--history", str(hist), "--horizon", "2", "--quantiles", "1.5").stderr
+    )
     missing = _run("--history", str(tmp_path / "nope.csv"), "--horizon", "2")
-    assert missing.returncode == 2 and "cannot read" in missing.stderr
+    assert missing.returncode == 2
+    assert "cannot read" in missing.stderr
 
 
 def test_eval_reports_wrmsse_for_ours_and_the_benchmarks(tmp_path: Path) -> None:

@@ -22,8 +22,12 @@ def test_parses_generated_history_into_sorted_series() -> None:
         ("HOBBIES_1_002", "CA_1"), ("HOBBIES_1_002", "TX_1"),
     ]  # fmt: skip
     s = series[0]
-    assert len(s.values) == 40 and s.price[0] == 2.5
-    assert s.event[30] == 1.0 and s.event[29] == 0.0 and s.snap[0] == 1.0 and s.snap[20] == 0.0
+    assert len(s.values) == 40
+    assert s.price[0] == 2.5
+    assert s.event[30] == 1.0
+    assert s.event[29] == 0.0
+    assert s.snap[0] == 1.0
+    assert s.snap[20] == 0.0
     assert s.weekdays()[0] == 0
 
 
@@ -32,14 +36,16 @@ def test_rows_in_any_order_give_the_same_series() -> None:
     shuffled = [lines[0], *reversed(lines[1:])]
     a, b = _parse(lines), _parse(shuffled)
     for x, y in zip(a, b, strict=True):
-        assert x.key == y.key and x.start == y.start
+        assert x.key == y.key
+        assert x.start == y.start
         np.testing.assert_array_equal(x.values, y.values)
 
 
 def test_missing_price_is_nan_and_extra_columns_are_ignored() -> None:
     lines = ["store_id,item_id,date,value,whatever", "S,I,2020-01-01,3,x", "S,I,2020-01-02,0,y"]
     (s,) = _parse(lines)
-    assert s.values.tolist() == [3.0, 0.0] and all(math.isnan(p) for p in s.price)
+    assert s.values.tolist() == [3.0, 0.0]
+    assert all(math.isnan(p) for p in s.price)
 
 
 @pytest.mark.parametrize(
@@ -60,7 +66,8 @@ def test_bad_rows_are_refused_naming_the_line(bad: str, line: int, words: str) -
     with pytest.raises(HistoryError) as exc:
         _parse(lines)
     assert exc.value.row == line
-    assert words in str(exc.value) and str(exc.value).startswith(f"line {line}:")
+    assert words in str(exc.value)
+    assert str(exc.value).startswith(f"line {line}:")
 
 
 def test_missing_required_column_is_named() -> None:
@@ -79,7 +86,8 @@ def test_gap_refused_unless_filled_as_zero_sale_days() -> None:
     lines = ["item_id,store_id,date,value", "I,S,2020-01-01,4", "I,S,2020-01-04,2"]
     with pytest.raises(HistoryError) as exc:
         _parse(lines)
-    assert exc.value.row == 3 and "2020-01-02 … 2020-01-03" in exc.value.reason
+    assert exc.value.row == 3
+    assert "2020-01-02 … 2020-01-03" in exc.value.reason
     (s,) = _parse(lines, fill_gaps=True)
     assert s.values.tolist() == [4.0, 0.0, 0.0, 2.0]
 

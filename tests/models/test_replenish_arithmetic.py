@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import numpy as np
@@ -21,7 +22,9 @@ def test_round_order_is_the_least_whole_pack_quantity_covering_need_and_minimum(
         assert q == 0
         return
     need = max(math.ceil(shortfall - 1e-9), min_order)
-    assert q % pack == 0 and q >= need and q >= shortfall - 1e-9
+    assert q % pack == 0
+    assert q >= need
+    assert q >= shortfall - 1e-9
     assert q - pack < need  # one pack fewer would not do
 
 
@@ -36,13 +39,16 @@ def test_round_order_refuses_impossible_sizes() -> None:
 def test_review_calendar_and_arrivals(lead: int, review: int, first: int, n: int) -> None:
     t = PolicyTimes(lead, review, first=first)
     days = [d for d in range(first, first + n) if t.is_review(d)]
-    assert days[0] == first and len(days) == math.ceil(n / review)
-    assert all(b - a == review for a, b in zip(days, days[1:], strict=False))
+    assert days[0] == first
+    assert len(days) == math.ceil(n / review)
+    assert all(b - a == review for a, b in itertools.pairwise(days))
     assert not any(t.is_review(d) for d in range(first))
     assert t.protection_days == lead + review
     for d in range(max(0, first - 3), first + n, 7):
         nxt = t.next_review(d)
-        assert nxt >= d and t.is_review(nxt) and not any(t.is_review(x) for x in range(d, nxt))
+        assert nxt >= d
+        assert t.is_review(nxt)
+        assert not any(t.is_review(x) for x in range(d, nxt))
         assert t.arrival(d) == d + lead
 
 
@@ -82,7 +88,8 @@ def test_a_level_of_exactly_the_protection_interval_demand_never_runs_out(
     assert enough.sold == enough.demanded == daily * 60
     assert enough.stockout_days == 0
     short = replay(values, wd, _Fixed(daily * (lead + review) - 1), times, warmup)
-    assert short.sold < short.demanded and short.stockout_days > 0
+    assert short.sold < short.demanded
+    assert short.stockout_days > 0
 
 
 @settings(max_examples=40, deadline=None)
@@ -101,4 +108,5 @@ def test_replayed_orders_are_whole_packs_on_review_days(
         assert tally.units_ordered >= tally.orders * max(min_order, 1)
     # nothing sold that never arrived: what was on the shelf at the start plus orders
     assert tally.sold <= 12 + tally.units_ordered
-    assert tally.days == 70 and tally.sold <= tally.demanded
+    assert tally.days == 70
+    assert tally.sold <= tally.demanded

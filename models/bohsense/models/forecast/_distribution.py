@@ -56,6 +56,7 @@ class CountDistribution:
             pk *= ratio(k)
             k += 1
         self._cdf = cdf
+        return None
 
     def _build_logs(self) -> None:
         mu, var = self.mean, self.variance

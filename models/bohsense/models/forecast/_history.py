@@ -155,8 +155,7 @@ def parse_history(lines: Iterable[str], *, fill_gaps: bool = False) -> list[Seri
                 prev = d
         arr = np.zeros((4, n))
         arr[1] = math.nan
-        for d, (_, v, p, s, e) in days.items():
-            k = (d - first).days
-            arr[:, k] = (v, p, s, e)
+        for d, (_, value, price, snap, event) in days.items():
+            arr[:, (d - first).days] = (value, price, snap, event)
         out.append(Series(item, store, first, arr[0].copy(), arr[1].copy(), arr[2].copy(), arr[3].copy()))
     return out

@@ -19,8 +19,10 @@ def read_history(path: str | Path, *, fill_gaps: bool = False) -> list[Series]:
     try:
         with p.open("rb") as raw:
             gz = raw.read(2) == b"\x1f\x8b"
-        opened = gzip.open(p, "rb") if gz else p.open("rb")
-        with opened as f, io.TextIOWrapper(f, encoding="utf-8", newline="") as text:
+        with (
+            gzip.open(p, "rb") if gz else p.open("rb") as f,
+            io.TextIOWrapper(f, encoding="utf-8", newline="") as text,
+        ):
             return parse_history(text, fill_gaps=fill_gaps)
     except OSError as exc:  # missing file, directory, corrupt gzip
         raise HistoryError(f"cannot read {p}: {exc.strerror or exc}") from exc

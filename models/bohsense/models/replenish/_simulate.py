@@ -22,8 +22,10 @@ Fill rate = units sold / units demanded.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import numpy as np
 
@@ -40,7 +42,7 @@ __all__ = ["BASELINE_LADDER", "Tally", "default_class_targets", "replay", "simul
 BASELINE_LADDER = (0.99, 0.995, 0.998, 0.999, 0.9995, 0.9999)
 
 
-class _Policy:
+class _Policy(Protocol):
     method: str
 
     def observe(self, sold: float, weekday: int) -> None: ...
@@ -177,12 +179,11 @@ def simulate(
         raise PolicyError(f"service level {service_level} must be between 0 and 1")
     if warmup < 28:
         raise PolicyError(f"warm-up {warmup} days must be at least 28 (the forecasts need a past)")
+    round_order(0, pack, min_order)  # refuses an impossible pack size or minimum order up front
     targets = {**default_class_targets(service_level), **(class_targets or {})}
     for k, v in targets.items():
         if k not in CLASSES or not 0.0 < v < 1.0:
-            raise PolicyError(
-                f"class target {k}={v}: classes are {', '.join(CLASSES)} and targets in (0, 1)"
-            )
+            raise PolicyError(f"class target {k}={v}: classes are {', '.join(CLASSES)} and targets in (0, 1)")
     usable = [s for s in series if len(s.values) > warmup]
     if not usable:
         raise PolicyError(f"no series is longer than the warm-up of {warmup} days")
@@ -206,8 +207,8 @@ def simulate(
             "baseline": MovingAveragePolicy(times, service_level),
             **{f"baseline@{lv}": MovingAveragePolicy(times, lv) for lv in ladder},
         }
-        for name, pol in runs.items():
-            tally = replay(s.values, wd, pol, times, warmup, pack=pack, min_order=min_order)
+        for name, run in runs.items():
+            tally = replay(s.values, wd, run, times, warmup, pack=pack, min_order=min_order)
             totals[name].add(tally)
             for c in (cls_abc, cls_xyz):
                 per[name].setdefault(c, Tally()).add(tally)
@@ -239,14 +240,15 @@ def simulate(
     # and the baseline's on-hand at exactly the policy's fill, interpolated on the ladder
     points = sorted((totals[n].sold / totals[n].demanded, totals[n].on_hand_days / totals[n].days)
                     for n in names[1:] if totals[n].demanded and totals[n].days)  # fmt: skip
-    at_fill = None
-    for (f0, h0), (f1, h1) in zip(points, points[1:], strict=False):
+    at_fill: dict[str, object] | None = None
+    for (f0, h0), (f1, h1) in itertools.pairwise(points):
         if f0 <= fill <= f1 and f1 > f0:
             at_fill = {"avg_on_hand_units": round(h0 + (fill - f0) / (f1 - f0) * (h1 - h0), 4)}
 
     def ratio(other: dict[str, object] | None) -> float | None:
         a, b = pol["avg_on_hand_units"], None if other is None else other["avg_on_hand_units"]
         return round(a / b, 4) if isinstance(a, float) and isinstance(b, float) and b > 0 else None
+
     return {
         "series": len(usable),
         "days_after_warmup": totals["policy"].days,
