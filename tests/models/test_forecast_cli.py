@@ -49,6 +49,19 @@ def test_forecast_plain_columns_and_every_method(tmp_path: Path) -> None:
         assert len(lines) == 1 + 2 * 2
 
 
+def test_global_model_methods_need_enough_history(tmp_path: Path) -> None:
+    long = write(tmp_path / "long.csv", rows(days=200, stores=("CA_1",)))
+    out = _run("--history", str(long), "--horizon", "7", "--method", "combo")
+    assert out.returncode == 0, out.stderr
+    assert len(out.stdout.splitlines()) == 1 + 2 * 7
+    assert "fitting the global model" in out.stderr
+    short = write(tmp_path / "short.csv", rows(days=90, stores=("CA_1",)))
+    out = _run("--history", str(short), "--horizon", "7", "--method", "gbm")
+    assert out.returncode == 2
+    assert "120 days after its first sale" in out.stderr
+    assert out.stdout == ""
+
+
 def _set(lines: list[str], index: int, field: int, value: str) -> list[str]:
     parts = lines[index].split(",")
     parts[field] = value
@@ -112,7 +125,7 @@ def test_eval_reports_wrmsse_for_ours_and_the_benchmarks(tmp_path: Path) -> None
     report = json.loads(out.stdout.splitlines()[-1])
     assert report["series"] == 4
     for window in ("last_window", "earlier_window"):
-        for m in ("sb", "auto", "snaive", "ses", "tsb"):
+        for m in ("sb", "combo", "gbm", "auto", "snaive", "ses", "tsb"):
             assert 0 < report[window][m] < 5
     holdout = report["store_holdout"]
     assert set(holdout["table_learned"]) >= {"smooth", "intermittent"}

@@ -12,6 +12,7 @@ import pytest
 
 from bohsense.models.forecast import (
     CountDistribution,
+    GlobalBoosting,
     Series,
     forecast_series,
     make,
@@ -146,3 +147,37 @@ def test_count_distribution_refuses_nonsense() -> None:
         CountDistribution(-1.0, 1.0)
     with pytest.raises(ValueError, match="quantile level"):
         CountDistribution(1.0, 1.0).quantile(1.0)
+
+
+def _store_series(n: int = 300) -> list[Series]:
+    out = []
+    for k, kind in enumerate(("smooth", "smooth", "intermittent", "intermittent")):
+        y = series_values(kind, n, seed=20 + k)
+        s = Series(f"CAT{k % 2}_{k}", f"S{k % 2}", MONDAY, y, np.full(n, 2.0), np.zeros(n), np.zeros(n))
+        out.append(s)
+    return out
+
+
+def test_global_model_learns_levels_and_weekdays_across_series() -> None:
+    series = _store_series()
+    model = GlobalBoosting(14).fit([s.head(280) for s in series])
+    smooth = model.predict(series[0].head(280))
+    sparse = model.predict(series[2].head(280))
+    assert smooth.shape == (14,)
+    assert np.all(smooth >= 0)
+    assert 5 < smooth.mean() < 12  # about 8 a day
+    assert 0.1 < sparse.mean() < 1.2  # about 0.4 a day
+    combo = forecast_series(series[0].head(280), 14, "combo", model=model)
+    local = forecast_series(series[0].head(280), 14, "sb")
+    np.testing.assert_allclose(combo.point, (smooth + local.point) / 2)
+
+
+def test_global_model_refuses_misuse() -> None:
+    with pytest.raises(ValueError, match="horizon 0"):
+        GlobalBoosting(0)
+    with pytest.raises(RuntimeError, match="before fit"):
+        GlobalBoosting(7).predict(_store_series()[0])
+    with pytest.raises(ValueError, match="120 days"):
+        GlobalBoosting(7).fit([s.head(60) for s in _store_series()])
+    with pytest.raises(ValueError, match="needs a fitted global model"):
+        forecast_series(_store_series()[0], 7, "gbm")

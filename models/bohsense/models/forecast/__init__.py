@@ -12,19 +12,22 @@ from __future__ import annotations
 from ._distribution import CountDistribution
 from ._errors import ForecastError, HistoryError
 from ._evaluate import backtest, store_holdout
+from ._global import GlobalBoosting
 from ._history import Series, parse_history
 from ._io import read_history
 from ._methods import METHODS, Method, make
 from ._metrics import naive_scale, rmsse, wrmsse
-from ._select import CANDIDATES, SB_TABLE, Forecast, forecast_series, predict_from, sb_class
+from ._select import CANDIDATES, GLOBAL, SB_TABLE, Forecast, forecast_series, predict_from, sb_class
 
 __all__ = [
     "CANDIDATES",
+    "GLOBAL",
     "METHODS",
     "SB_TABLE",
     "CountDistribution",
     "Forecast",
     "ForecastError",
+    "GlobalBoosting",
     "HistoryError",
     "Method",
     "Series",

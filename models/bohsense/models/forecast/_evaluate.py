@@ -11,14 +11,15 @@ from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 
+from ._global import GlobalBoosting
 from ._history import Series
 from ._metrics import rmsse, wrmsse
-from ._select import CANDIDATES, SB_TABLE, forecast_series, sb_class
+from ._select import CANDIDATES, GLOBAL, SB_TABLE, forecast_series, sb_class
 
 __all__ = ["BENCHMARKS", "OURS", "backtest", "learn_table", "store_holdout"]
 
 BENCHMARKS = ("snaive", "ses", "tsb")
-OURS = ("sb", "auto")
+OURS = ("sb", "combo", "gbm", "auto")
 Progress = Callable[[str], None]
 
 
@@ -45,10 +46,12 @@ def backtest(
     *,
     back: int = 0,
     table: Mapping[str, str] = SB_TABLE,
+    fit_on: Sequence[Series] | None = None,
     progress: Progress | None = None,
 ) -> dict[str, float]:
     """WRMSSE of each method over the ``holdout`` days that end ``back`` days before the
-    last day of the histories."""
+    last day of the histories. The global model is fitted on the training days of these
+    series, or on ``fit_on`` (histories that must end where training ends)."""
     pairs = _split(series, holdout, back)
     if not pairs:
         raise ValueError("no series is long enough for this window")
@@ -56,10 +59,15 @@ def backtest(
     prices = [_price(t) for t, _ in pairs]
     actuals = [full.values[-holdout:] for _, full in pairs]
     out: dict[str, float] = {}
+    model = None
+    if any(m in GLOBAL for m in methods):
+        if progress:
+            progress(f"window ending {back} days before the end: fitting the global model")
+        model = GlobalBoosting(holdout).fit(list(fit_on) if fit_on is not None else [t for t, _ in pairs])
     for m in methods:
         if progress:
             progress(f"window ending {back} days before the end: {m}")
-        fcs = [forecast_series(t, holdout, m, table=table).point for t, _ in pairs]
+        fcs = [forecast_series(t, holdout, m, table=table, model=model).point for t, _ in pairs]
         out[m] = round(wrmsse(trains, prices, actuals, fcs), 4)
     return out
 
@@ -93,8 +101,8 @@ def store_holdout(
     progress: Progress | None = None,
 ) -> dict[str, object]:
     """Learn the class table on stores whose id starts with ``fit_prefix`` (their last
-    ``holdout`` days), then score it, and every other method, on the ``score_prefix``
-    stores' last ``holdout`` days."""
+    ``holdout`` days) and the global model on their training days, then score them, and
+    every other method, on the ``score_prefix`` stores' last ``holdout`` days."""
     fit = [s for s in series if s.store_id.startswith(fit_prefix)]
     score = [s for s in series if s.store_id.startswith(score_prefix)]
     if not fit or not score:
@@ -102,6 +110,8 @@ def store_holdout(
     if progress:
         progress(f"learning the class table on {fit_prefix}* stores")
     table = learn_table(fit, holdout)
-    res = backtest(score, holdout, ("sb", "auto", *BENCHMARKS), table=SB_TABLE, progress=progress)
+    # the global model learns from the fit stores' training days only
+    fit_train = [t for t, _ in _split(fit, holdout, 0)]
+    res = backtest(score, holdout, (*OURS, *BENCHMARKS), fit_on=fit_train, progress=progress)
     learned = backtest(score, holdout, ("sb",), table=table)["sb"]
     return {"table_learned": table, "learned_sb": learned, **res}

@@ -6,6 +6,8 @@ Two ways to choose, both looking only at the series' own history:
   CV² = squared coefficient of variation of the non-zero sizes; cut-offs 1.32 and 0.49)
   mapped to a method by a table (``SB_TABLE``: smooth/erratic → ``esw``, intermittent/lumpy
   → ``tsbw``);
+- ``gbm`` / ``combo``: a global gradient-boosted model fitted across all series
+  (``_global``), alone or averaged with ``sb``;
 - ``auto``: every candidate forecasts the series' last ``VALIDATION`` days from the day
   before them, and again the ``VALIDATION`` days before those; the one with the least
   summed squared error wins (ties: the earlier in ``CANDIDATES``).
@@ -25,11 +27,13 @@ from dataclasses import dataclass
 import numpy as np
 
 from ._distribution import CountDistribution
+from ._global import GlobalBoosting
 from ._history import FloatArray, Series
 from ._methods import make
 
 __all__ = [
     "CANDIDATES",
+    "GLOBAL",
     "SB_TABLE",
     "VALIDATION",
     "Forecast",
@@ -125,6 +129,9 @@ def _choose_by_validation(series: Series, candidates: Sequence[str]) -> str:
     return best
 
 
+GLOBAL = ("gbm", "combo")
+
+
 def forecast_series(
     series: Series,
     horizon: int,
@@ -132,10 +139,22 @@ def forecast_series(
     *,
     table: Mapping[str, str] = SB_TABLE,
     candidates: Sequence[str] = CANDIDATES,
+    model: GlobalBoosting | None = None,
 ) -> Forecast:
     """Forecast the ``horizon`` days after the series' last day with ``method``: a method
-    name, ``sb`` (class table) or ``auto`` (validation on the series' own recent past)."""
+    name, ``sb`` (class table), ``auto`` (validation on the series' own recent past),
+    ``gbm`` (the fitted global ``model``) or ``combo`` (the mean of ``sb`` and ``gbm``).
+    A series shorter than 28 days gets ``sb`` in place of the global model."""
     cls = sb_class(series.values)
+    if method in GLOBAL:
+        if model is None:
+            raise ValueError(f"method {method!r} needs a fitted global model")
+        local = forecast_series(series, horizon, "sb", table=table)
+        if len(series.values) < 28:
+            return local
+        glob = model.predict(series, horizon)
+        point = glob if method == "gbm" else (glob + local.point) / 2.0
+        return Forecast(series, method, cls, np.maximum(point, 0.0), local.dispersion)
     if method == "auto":
         chosen = _choose_by_validation(series, candidates)
     elif method == "sb":

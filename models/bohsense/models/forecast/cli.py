@@ -24,7 +24,7 @@ __all__ = ["register"]
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     from ._methods import METHODS
 
-    methods = ["sb", "auto", *METHODS]
+    methods = ["sb", "combo", "gbm", "auto", *METHODS]
     p = subparsers.add_parser("forecast", help="daily demand forecasts per item and store")
     p.add_argument("--history", help="long-format CSV (item_id, store_id, date, value; gzip accepted)")
     p.add_argument("--horizon", type=int, help="days to forecast after each series' last day")
@@ -63,8 +63,9 @@ def _levels(text: str) -> list[float]:
 
 def _forecast(args: argparse.Namespace) -> int:
     from ._errors import HistoryError
+    from ._global import GlobalBoosting
     from ._io import read_history
-    from ._select import forecast_series
+    from ._select import GLOBAL, forecast_series
 
     if args.history is None or args.horizon is None:
         return _fail("--history FILE and --horizon DAYS are required (or: bohsense forecast eval …)")
@@ -75,12 +76,19 @@ def _forecast(args: argparse.Namespace) -> int:
         series = read_history(args.history, fill_gaps=args.fill_gaps)
     except (HistoryError, ValueError) as exc:
         return _fail(str(exc))
+    model = None
+    if args.method in GLOBAL:
+        print(f"bohsense forecast: fitting the global model on {len(series)} series", file=sys.stderr)
+        try:
+            model = GlobalBoosting(args.horizon).fit(series)
+        except ValueError as exc:
+            return _fail(str(exc))
     header = ["item_id", "store_id", "date", "forecast", *(f"q{q:g}" for q in levels)]
     lines = [",".join(header)]
     for i, s in enumerate(series, 1):
         if len(series) > 50 and (i % 50 == 0 or i == len(series)):
             print(f"bohsense forecast: {i}/{len(series)} series", file=sys.stderr)
-        fc = forecast_series(s, args.horizon, args.method)
+        fc = forecast_series(s, args.horizon, args.method, model=model)
         qs = [fc.quantile(q) for q in levels]
         for k in range(args.horizon):
             day = s.end + dt.timedelta(days=k + 1)
