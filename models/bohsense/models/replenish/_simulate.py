@@ -39,7 +39,7 @@ from ._policy import ForecastPolicy, MovingAveragePolicy
 __all__ = ["BASELINE_LADDER", "Tally", "default_class_targets", "replay", "simulate"]
 
 # service levels the baseline is also run at, to find the one matching the policy's fill
-BASELINE_LADDER = (0.99, 0.995, 0.998, 0.999, 0.9995, 0.9999)
+BASELINE_LADDER = (0.9, 0.95, 0.97, 0.98, 0.99, 0.995, 0.998, 0.999, 0.9995, 0.9999)
 
 
 class _Policy(Protocol):
@@ -189,8 +189,8 @@ def simulate(
         raise PolicyError(f"no series is longer than the warm-up of {warmup} days")
     abc = abc_classes({s.key: _value(s, warmup) for s in usable})
     times = PolicyTimes(lead_time, review_days, first=warmup)
-    ladder = [lv for lv in BASELINE_LADDER if lv > service_level]
-    names = ["policy", "baseline", *(f"baseline@{lv}" for lv in ladder)]
+    ladder = sorted({*BASELINE_LADDER, service_level})
+    names = ["policy", *("baseline" if lv == service_level else f"baseline@{lv}" for lv in ladder)]
     totals = {n: Tally() for n in names}
     per: dict[str, dict[str, Tally]] = {n: {} for n in names}
     counts: dict[str, int] = {}
@@ -205,7 +205,7 @@ def simulate(
         runs: dict[str, _Policy] = {
             "policy": ForecastPolicy(times, min(targets[cls_abc], targets[cls_xyz])),
             "baseline": MovingAveragePolicy(times, service_level),
-            **{f"baseline@{lv}": MovingAveragePolicy(times, lv) for lv in ladder},
+            **{f"baseline@{lv}": MovingAveragePolicy(times, lv) for lv in ladder if lv != service_level},
         }
         for name, run in runs.items():
             tally = replay(s.values, wd, run, times, warmup, pack=pack, min_order=min_order)
