@@ -28,7 +28,7 @@ _MIN_HISTORY = 120
 
 class GlobalBoosting:
     def __init__(
-        self, horizon: int, *, origins: int = 52, every: int = 7, seed: int = 0, threads: int = 1
+        self, horizon: int, *, origins: int = 104, every: int = 7, seed: int = 0, threads: int = 1
     ) -> None:
         if horizon < 1:
             raise ValueError(f"horizon {horizon} must be at least 1")
