@@ -49,6 +49,14 @@ def test_forecast_plain_columns_and_every_method(tmp_path: Path) -> None:
         assert len(lines) == 1 + 2 * 2
 
 
+def test_method_choices_are_the_packages_methods_and_rules() -> None:
+    from bohsense.models.forecast import GLOBAL, METHODS
+    from bohsense.models.forecast.cli import METHOD_CHOICES
+
+    assert set(METHOD_CHOICES) == {"sb", "auto", *GLOBAL, *METHODS}
+    assert len(METHOD_CHOICES) == len(set(METHOD_CHOICES))
+
+
 def test_global_model_methods_need_enough_history(tmp_path: Path) -> None:
     long = write(tmp_path / "long.csv", rows(days=200, stores=("CA_1",)))
     out = _run("--history", str(long), "--horizon", "7", "--method", "combo")

@@ -135,7 +135,7 @@ GLOBAL = ("gbm", "combo")
 def forecast_series(
     series: Series,
     horizon: int,
-    method: str = "auto",
+    method: str = "sb",
     *,
     table: Mapping[str, str] = SB_TABLE,
     candidates: Sequence[str] = CANDIDATES,

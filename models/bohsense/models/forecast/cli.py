@@ -18,13 +18,16 @@ import datetime as dt
 import json
 import sys
 
-__all__ = ["register"]
+__all__ = ["METHOD_CHOICES", "register"]
+
+
+# the selection rules and METHODS' names, written out so that building the ``bohsense``
+# parser imports nothing heavy (a test checks the list against the package)
+METHOD_CHOICES = ("sb", "combo", "gbm", "auto", "snaive", "ses", "sba", "tsb", "esw", "tsbw", "ma28")
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    from ._methods import METHODS
-
-    methods = ["sb", "combo", "gbm", "auto", *METHODS]
+    methods = METHOD_CHOICES
     p = subparsers.add_parser("forecast", help="daily demand forecasts per item and store")
     p.add_argument("--history", help="long-format CSV (item_id, store_id, date, value; gzip accepted)")
     p.add_argument("--horizon", type=int, help="days to forecast after each series' last day")

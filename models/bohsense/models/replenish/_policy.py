@@ -1,12 +1,12 @@
 """Order-up-to levels for a periodic-review (R, S) policy, decided from the past only.
 
-Each policy is told each day's sales after the day (``observe``) and asked, at a review
+Each policy is told each day's demand after the day (``observe``) and asked, at a review
 at the start of a day, for the order-up-to level ``S`` covering the protection interval
 (lead time + review period, see ``_arithmetic``).
 
 ``ForecastPolicy`` — the project's policy:
 
-- forecast: the Syntetos–Boylan class of the last 365 days' sales (recomputed every 28
+- forecast: the Syntetos–Boylan class of the last 365 days' demand (recomputed every 28
   days) picks the method as ``bohsense forecast`` does (``SB_TABLE``: weekday-seasonal
   exponential smoothing for smooth/erratic demand, weekday-seasonal TSB for
   intermittent/lumpy); its forecasts of the protection interval's days are summed;
