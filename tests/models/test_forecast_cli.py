@@ -135,6 +135,10 @@ def test_eval_reports_wrmsse_for_ours_and_the_benchmarks(tmp_path: Path) -> None
     for window in ("last_window", "earlier_window"):
         for m in ("sb", "combo", "gbm", "auto", "snaive", "ses", "tsb"):
             assert 0 < report[window][m] < 5
+    cover = report["quantile_coverage_last_window"]
+    assert list(cover) == ["0.5", "0.8", "0.9", "0.95", "0.99"]
+    assert list(cover.values()) == sorted(cover.values())
+    assert cover["0.95"] >= 0.8  # Poisson-like demand: the 95 % quantile is rarely exceeded
     holdout = report["store_holdout"]
     assert set(holdout["table_learned"]) >= {"smooth", "intermittent"}
     assert 0 < holdout["learned_sb"] < 5

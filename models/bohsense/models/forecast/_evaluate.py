@@ -16,7 +16,7 @@ from ._history import Series
 from ._metrics import rmsse, wrmsse
 from ._select import CANDIDATES, GLOBAL, SB_TABLE, forecast_series, sb_class
 
-__all__ = ["BENCHMARKS", "OURS", "backtest", "learn_table", "store_holdout"]
+__all__ = ["BENCHMARKS", "OURS", "backtest", "coverage", "learn_table", "store_holdout"]
 
 BENCHMARKS = ("snaive", "ses", "tsb")
 OURS = ("sb", "combo", "gbm", "auto")
@@ -70,6 +70,24 @@ def backtest(
         fcs = [forecast_series(t, holdout, m, table=table, model=model).point for t, _ in pairs]
         out[m] = round(wrmsse(trains, prices, actuals, fcs), 4)
     return out
+
+
+def coverage(
+    series: Sequence[Series], holdout: int, levels: Sequence[float], *, method: str = "sb", back: int = 0
+) -> dict[str, float]:
+    """Share of held-out days whose demand is at most the forecast's daily quantile, per
+    level (a calibrated spread gives about the level itself; demand is a count, so the
+    share is at least the level when the quantile is exact)."""
+    pairs = _split(series, holdout, back)
+    hits = dict.fromkeys(levels, 0)
+    days = 0
+    for t, full in pairs:
+        fc = forecast_series(t, holdout, method)
+        actual = full.values[-holdout:]
+        days += len(actual)
+        for q in levels:
+            hits[q] += int(np.sum(actual <= fc.quantile(q)))
+    return {f"{q:g}": round(hits[q] / days, 4) for q in levels} if days else {}
 
 
 def learn_table(series: Sequence[Series], holdout: int, *, back: int = 0) -> dict[str, str]:

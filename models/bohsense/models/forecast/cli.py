@@ -104,7 +104,7 @@ def _forecast(args: argparse.Namespace) -> int:
 
 def _eval(args: argparse.Namespace) -> int:
     from ._errors import HistoryError
-    from ._evaluate import BENCHMARKS, OURS, backtest, store_holdout
+    from ._evaluate import BENCHMARKS, OURS, backtest, coverage, store_holdout
     from ._io import read_history
     from ._select import CANDIDATES
 
@@ -127,6 +127,7 @@ def _eval(args: argparse.Namespace) -> int:
             "series": len(series),
             "holdout_days": args.holdout,
             "last_window": backtest(series, args.holdout, methods, progress=progress),
+            "quantile_coverage_last_window": coverage(series, args.holdout, (0.5, 0.8, 0.9, 0.95, 0.99)),
             "earlier_window": {
                 "ends_days_before_last": args.earlier,
                 **backtest(series, args.holdout, methods, back=args.earlier, progress=progress),
