@@ -78,7 +78,9 @@ def _series(kind: str, seed: int, item: str) -> Series:
 
 def test_simulation_meets_the_target_and_reports_both_policies() -> None:
     series = [_series("smooth", 1, "I1"), _series("smooth", 2, "I2"), _series("intermittent", 3, "I3")]
-    r = simulate(series, lead_time=2, review_days=1, service_level=0.95, warmup=120)
+    short = Series("I4", "S1", dt.date(2020, 1, 6), np.ones(100), np.ones(100), np.zeros(100), np.zeros(100))
+    r = simulate([*series, short], lead_time=2, review_days=1, service_level=0.95, warmup=120)
+    assert r["series_shorter_than_warmup"] == 1
     assert r["series"] == 3
     assert r["days_after_warmup"] == 3 * 380
     assert isinstance(r["fill_rate"], float)

@@ -251,6 +251,7 @@ def simulate(
 
     return {
         "series": len(usable),
+        "series_shorter_than_warmup": len(series) - len(usable),
         "days_after_warmup": totals["policy"].days,
         "lead_time_days": lead_time,
         "review_days": review_days,
