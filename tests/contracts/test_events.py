@@ -109,5 +109,30 @@ def test_every_contract_error_shares_one_root() -> None:
         assert issubclass(cls, ContractError)
     err = EventError(Reason.EVENT_ATTRS, "x")
     # a reason stores and compares as its short string
-    assert err.reason == "event-attrs" and f"{err.reason}" == "event-attrs"
+    assert err.reason == "event-attrs"
+    assert f"{err.reason}" == "event-attrs"
     assert str(err) == "event-attrs: x"
+
+
+def test_rfid_item_and_zone_events_decode_and_bad_ones_are_refused() -> None:
+    from bohsense.contracts.events import ItemPresence, ZoneSnapshot
+
+    item = ItemPresence(
+        "3074257BF7194E4000001A85", "moved", "backroom", "reader-1", 2, -58.5, 7,
+        from_zone="floor", gtin="80614141123458", serial="6789",
+    )  # fmt: skip
+    got = decode_event(_wire("rfid.item", item))
+    assert got.attrs == item
+    snap = ZoneSnapshot("floor", {"80614141123458": 12}, other=1)
+    assert decode_event(_wire("rfid.zone_snapshot", snap)).attrs == snap
+    bad = [
+        {**msgspec.to_builtins(item), "epc": "3074257bf7194e4000001a85"},  # lower case
+        {**msgspec.to_builtins(item), "epc": "ABC"},  # half a byte
+        {**msgspec.to_builtins(item), "transition": "teleported"},
+        {**msgspec.to_builtins(item), "gtin": "123"},
+        {**msgspec.to_builtins(item), "rssi_dbm": 300.0},
+    ]
+    for attrs in bad:
+        with pytest.raises(EventError) as err:
+            decode_event(_wire("rfid.item", attrs))
+        assert err.value.reason == "event-attrs"

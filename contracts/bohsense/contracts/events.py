@@ -30,8 +30,10 @@ __all__ = [
     "Event",
     "EventError",
     "EventKind",
+    "ItemPresence",
     "LaneChange",
     "WireEvent",
+    "ZoneSnapshot",
     "decode_event",
     "event_kind",
 ]
@@ -62,6 +64,45 @@ class Alarm(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     message: Annotated[str, msgspec.Meta(max_length=512)] = ""
 
 
+#: an EPC as upper-case hex, whole bytes: 96 bits are 24 digits, at most 496 bits
+EpcHex = Annotated[str, msgspec.Meta(min_length=2, max_length=124, pattern=r"^(?:[0-9A-F]{2})+$")]
+#: a GTIN-14 (digits, check digit included), or "" when the EPC is not a GTIN scheme
+Gtin = Annotated[str, msgspec.Meta(max_length=14, pattern=r"^(?:[0-9]{14})?$")]
+Transition = Literal["arrived", "moved", "departed"]
+
+
+class ItemPresence(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """A tagged item arrived in a zone, moved from one zone to another, or departed.
+
+    ``zone`` is where the item is now (for ``departed``: the zone it left); ``from_zone``
+    is the zone it left on ``moved``, else "". ``gtin`` / ``serial`` are decoded from an
+    SGTIN EPC ("" otherwise). ``reader`` / ``antenna`` saw it strongest; ``rssi_dbm`` is
+    the smoothed signal there and ``reads`` how many reads back the decision.
+    """
+
+    epc: EpcHex
+    transition: Transition
+    zone: Name
+    reader: Name
+    antenna: Annotated[int, msgspec.Meta(ge=0, le=65_535)]
+    rssi_dbm: Annotated[float, msgspec.Meta(ge=-128.0, le=127.0)]
+    reads: Annotated[int, msgspec.Meta(ge=0, le=2**31 - 1)]
+    from_zone: Annotated[str, msgspec.Meta(max_length=128, pattern=r"^[A-Za-z0-9_.:/\-]*$")] = ""
+    gtin: Gtin = ""
+    serial: Annotated[str, msgspec.Meta(max_length=20, pattern=r"^[0-9]*$")] = ""
+
+
+class ZoneSnapshot(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """How many tagged items are present in ``zone`` now, per GTIN-14; ``other`` counts
+    items whose EPC is not a GTIN scheme. Sent periodically, so the cloud can reconcile."""
+
+    zone: Name
+    counts: Annotated[
+        dict[Gtin, Annotated[int, msgspec.Meta(ge=0, le=10_000_000)]], msgspec.Meta(max_length=10_000)
+    ]
+    other: Annotated[int, msgspec.Meta(ge=0, le=10_000_000)] = 0
+
+
 @dataclass(frozen=True, slots=True)
 class EventKind:
     """One registered kind: its name, the schema of its attributes, and whether a batch
@@ -77,6 +118,8 @@ EVENT_KINDS: tuple[EventKind, ...] = (
     EventKind("shelf.pick", LaneChange, "Units taken from a shelf lane (settled weight change)."),
     EventKind("shelf.putback", LaneChange, "Units put back on a shelf lane (settled weight change)."),
     EventKind("device.alarm", Alarm, "A local alarm raised or cleared at the gateway.", urgent=True),
+    EventKind("rfid.item", ItemPresence, "A tagged item arrived in, moved between or departed from zones."),
+    EventKind("rfid.zone_snapshot", ZoneSnapshot, "Tagged items present in a zone, per GTIN."),
 )
 _BY_NAME = {k.name: k for k in EVENT_KINDS}
 assert all(_KIND_RE.match(k.name) for k in EVENT_KINDS)

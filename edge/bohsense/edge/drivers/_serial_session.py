@@ -39,7 +39,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from bohsense.contracts.timeutil import check_event_time
-from bohsense.edge.interpreters import ChannelSample, DeviceAttached, Observation, Tared
+from bohsense.edge.interpreters import ChannelSample, DeviceAttached, DeviceObservation, Tared
 from bohsense.firmware_bridge import (
     Ack,
     ClockEstimate,
@@ -121,7 +121,7 @@ class SessionConfig:
 @dataclass(slots=True)
 class SessionOutput:
     send: list[Message] = field(default_factory=list)
-    observations: list[Observation] = field(default_factory=list)
+    observations: list[DeviceObservation] = field(default_factory=list)
     replies: list[tuple[int, Ack | Nack]] = field(default_factory=list)
 
 

@@ -12,13 +12,17 @@ its own state) turns them into ``Reading`` and ``Event`` objects for the sink::
 from bohsense.edge.interpreters._base import (
     ChannelSample,
     DeviceAttached,
+    DeviceObservation,
     Interpretation,
     Interpreter,
     InterpreterStateError,
     JsonState,
     Observation,
+    ReaderObservation,
     StatefulInterpreter,
+    TagSeen,
     Tared,
+    Tick,
 )
 from bohsense.edge.interpreters._lanes import (
     LaneConfig,
@@ -35,6 +39,7 @@ from bohsense.edge.interpreters._router import InterpreterRouter
 __all__ = [
     "ChannelSample",
     "DeviceAttached",
+    "DeviceObservation",
     "Interpretation",
     "Interpreter",
     "InterpreterRouter",
@@ -47,8 +52,11 @@ __all__ = [
     "LaneUpdate",
     "Observation",
     "PassThroughInterpreter",
+    "ReaderObservation",
     "StabilityConfig",
     "StatefulInterpreter",
+    "TagSeen",
     "Tared",
+    "Tick",
     "change_confidence",
 ]

@@ -6,7 +6,11 @@ nothing of what the numbers mean; it emits neutral observations in stream order:
 - ``DeviceAttached``: a device announced itself (its id, its source kind, its channels);
   every later observation of that device refers to this layout, until the next one;
 - ``ChannelSample``: one value of one channel at its event time (UTC ns);
-- ``Tared``: the device acknowledged a TARE of some channels at this point of the stream.
+- ``Tared``: the device acknowledged a TARE of some channels at this point of the stream;
+- ``TagSeen``: an RFID reader saw a tag (one entry of a tag report, its times corrected
+  to UTC by the driver);
+- ``Tick``: time has passed up to ``ts`` with nothing else to say (so an interpreter with
+  timeouts, such as presence, can decide a departure without reading a clock).
 
 An interpreter turns observations into readings and events. It is pure: no I/O, no clock
 reads, no logging; everything it knows it was given in an observation, and everything it
@@ -28,13 +32,17 @@ from bohsense.edge.errors import InterpreterStateError
 __all__ = [
     "ChannelSample",
     "DeviceAttached",
+    "DeviceObservation",
     "Interpretation",
     "Interpreter",
     "InterpreterStateError",
     "JsonState",
     "Observation",
+    "ReaderObservation",
     "StatefulInterpreter",
+    "TagSeen",
     "Tared",
+    "Tick",
 ]
 
 #: a snapshot: what ``json.dumps`` can write and ``json.loads`` gives back
@@ -78,7 +86,33 @@ class Tared:
     keep: bool
 
 
-Observation = DeviceAttached | ChannelSample | Tared
+@dataclass(frozen=True, slots=True)
+class TagSeen:
+    """Reader ``reader`` saw the tag ``epc`` on ``antenna``: ``count`` reads between
+    ``first_seen`` and ``last_seen`` (UTC ns), strongest at ``rssi_dbm`` (None: not reported)."""
+
+    reader: str
+    antenna: int
+    epc: bytes
+    first_seen: int
+    last_seen: int
+    count: int = 1
+    rssi_dbm: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Tick:
+    """Time has reached ``ts`` (UTC ns) at ``source`` (a reader, a device)."""
+
+    source: str
+    ts: int
+
+
+#: what a device session (serial) observes
+DeviceObservation = DeviceAttached | ChannelSample | Tared
+#: what a reader session (LLRP) observes
+ReaderObservation = TagSeen | Tick
+Observation = DeviceObservation | ReaderObservation
 
 
 @dataclass(slots=True)

@@ -230,7 +230,7 @@ class LaneInterpreter:
                 return Interpretation()
             case Tared():
                 return self._tared(observation)
-        return Interpretation()  # pragma: no cover - the union is exhaustive
+        return Interpretation()  # tags and ticks are not a shelf's
 
     def counters(self) -> Mapping[str, int]:
         out = Counter(self._counts)

@@ -11,7 +11,14 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Mapping
 
-from bohsense.edge.interpreters._base import DeviceAttached, Interpretation, Interpreter, Observation
+from bohsense.edge.interpreters._base import (
+    DeviceAttached,
+    Interpretation,
+    Interpreter,
+    Observation,
+    TagSeen,
+    Tick,
+)
 
 __all__ = ["InterpreterRouter"]
 
@@ -27,6 +34,9 @@ class InterpreterRouter:
         return self.by_source.get(source, self.default)
 
     def observe(self, observation: Observation) -> Interpretation:
+        if isinstance(observation, TagSeen | Tick):
+            self._counters["not_a_device_observation"] += 1  # a reader's: not routed by device
+            return Interpretation()
         if isinstance(observation, DeviceAttached):
             self._devices[observation.device] = self.for_source(observation.source)
         interpreter = self._devices.get(observation.device)
