@@ -11,7 +11,7 @@ import time
 from collections import defaultdict
 from collections.abc import Sequence
 
-from bohsense.cloud.ports import ApplyOutcome, QuarantineItem
+from bohsense.cloud.ports import ApplyOutcome, BatchEvent, BatchEvents, QuarantineItem
 from bohsense.contracts.schema import GatewayStatus, ReadingBatch
 
 
@@ -26,8 +26,12 @@ class MemoryApplier:
         self.fail_next = 0  # make the next N apply calls raise, as a broken database would
         self.delay_s = 0.0  # make each apply call this slow, as a busy database would
         self.batches_per_call: list[int] = []
+        #: the decoded events of each applied batch, by (gateway, seq)
+        self.events: dict[tuple[str, int], list[BatchEvent]] = {}
 
-    def apply_batches(self, batches: Sequence[ReadingBatch]) -> ApplyOutcome:
+    def apply_batches(
+        self, batches: Sequence[ReadingBatch], events: BatchEvents | None = None
+    ) -> ApplyOutcome:
         if self.delay_s:
             time.sleep(self.delay_s)
         with self.lock:
@@ -45,6 +49,8 @@ class MemoryApplier:
                     duplicates += 1
                     continue
                 seen[b.seq] = b
+                if events and (b.gateway, b.seq) in events:
+                    self.events[(b.gateway, b.seq)] = list(events[(b.gateway, b.seq)])
                 applied += 1
                 readings += len(b.readings)
                 wm = max(self.watermarks[b.gateway], b.floor - 1)

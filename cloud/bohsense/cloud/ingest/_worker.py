@@ -54,7 +54,7 @@ from bohsense.cloud.ingest._health import (
 from bohsense.cloud.ingest._stats import IngestStats
 from bohsense.cloud.ingest._store_stage import StoreStage
 from bohsense.cloud.ingest._validate import Checked, check_message
-from bohsense.cloud.ports import ApplyOutcome, BatchApplier, QuarantineItem, StatusRecorder
+from bohsense.cloud.ports import ApplyOutcome, BatchApplier, BatchEvent, QuarantineItem, StatusRecorder
 from bohsense.cloud.tsdb import TimeSeriesStore
 from bohsense.contracts.backoff import Backoff
 from bohsense.contracts.codec import encode
@@ -89,6 +89,8 @@ class _Chunk:
     statuses: list[GatewayStatus] = field(default_factory=list)
     results: list[CommandResult] = field(default_factory=list)
     quarantine: list[QuarantineItem] = field(default_factory=list)
+    #: decoded events by (gateway, seq): the first copy of a seq wins, as in the core
+    events: dict[tuple[str, int], tuple[BatchEvent, ...]] = field(default_factory=dict)
     acks: list[tuple[int, int]] = field(default_factory=list)  # (mid, qos) in arrival order
     readings: int = 0
     started: float = 0.0  # loop time of the first message
@@ -102,6 +104,8 @@ class _Chunk:
         self.statuses.extend(later.statuses)
         self.results.extend(later.results)
         self.quarantine.extend(later.quarantine)
+        for key, events in later.events.items():
+            self.events.setdefault(key, events)
         self.acks.extend(later.acks)
         self.readings += later.readings
         self.parts += later.parts
@@ -330,6 +334,8 @@ class IngestWorker:
                     stats.batches_rejected_settled += 1
                 if checked.batch is not None:
                     chunk.batches.append(checked.batch)
+                    if checked.events:
+                        chunk.events.setdefault((checked.batch.gateway, checked.batch.seq), checked.events)
                     chunk.readings += len(checked.batch.readings)
                     stats.batches += 1
                 elif checked.status is not None:
@@ -386,7 +392,7 @@ class IngestWorker:
         await committer.quarantine(chunk.quarantine)
         outcome = ApplyOutcome()
         if batches:
-            outcome = await committer.apply(batches)
+            outcome = await committer.apply(batches, chunk.events)
             stats.batches_applied += outcome.applied
             stats.readings_applied += outcome.readings_applied
             stats.duplicates += outcome.duplicates
