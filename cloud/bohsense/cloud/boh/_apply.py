@@ -28,10 +28,11 @@ from bohsense.contracts.codec import decode_batch, encode
 from bohsense.contracts.schema import ReadingBatch
 from bohsense.contracts.topics import readings_topic
 
-from ..ports import ApplyOutcome
+from ..ports import ApplyOutcome, BatchEvents
 from ._cache import Cache, DeviceMap, load_cache
 from ._db import conflict_insert
 from ._effects import Effects
+from ._handlers import EventHandlers
 from ._models import AuditEntry, Device, Gateway, IngestSeq, QuarantineRow
 from .rules import ConditionEngine, StockEngine
 
@@ -86,8 +87,11 @@ class Applier:
         clock: Callable[[], int],
         cache_ttl_s: float = 30.0,
         auto_register: bool = False,
+        handlers: EventHandlers | None = None,
     ) -> None:
         self._effects = Effects(condition_engine, stock_engine)
+        #: event kind -> handler, run for the events of new batches (``_handlers``)
+        self.handlers = handlers if handlers is not None else EventHandlers()
         self._clock = clock
         self._ttl = cache_ttl_s
         self._auto_register = auto_register
@@ -148,7 +152,9 @@ class Applier:
         self._trusted |= learnt.trusted
         self._last_seen.update(learnt.last_seen)
 
-    def apply(self, conn: Connection, batches: Sequence[ReadingBatch]) -> tuple[ApplyOutcome, Learnt]:
+    def apply(
+        self, conn: Connection, batches: Sequence[ReadingBatch], events: BatchEvents | None = None
+    ) -> tuple[ApplyOutcome, Learnt]:
         now = self._clock()
         learnt = Learnt()
         by_gw: dict[str, list[ReadingBatch]] = {}
@@ -200,6 +206,8 @@ class Applier:
             fresh = [b for b in fresh if b.gateway not in pending]
             conn.execute(insert(QuarantineRow), [_held_row(b, now) for b in held])
         readings = self.apply_readings(conn, fresh, now, learnt) if fresh else 0
+        if fresh:
+            self.handlers.dispatch(conn, fresh, events, now)
         outcome = ApplyOutcome(
             applied=len(fresh),
             duplicates=duplicates,
@@ -234,6 +242,7 @@ class Applier:
             return {}
         batches = sorted((decode_batch(bytes(r.payload)) for r in rows), key=lambda b: (b.gateway, b.seq))
         self.apply_readings(conn, batches, self._clock(), learnt)
+        self.handlers.dispatch(conn, batches, None, self._clock())
         conn.execute(delete(QuarantineRow).where(q.id.in_([r.id for r in rows])))
         released: dict[str, int] = {}
         for r in rows:
