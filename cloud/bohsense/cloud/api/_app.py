@@ -20,6 +20,7 @@ from .routers import (
     alerts,
     catalog,
     commands,
+    events,
     fleet,
     health,
     readings,
@@ -73,7 +74,9 @@ def create_app(
     unauthorized: dict[int | str, dict[str, Any]] = {
         401: {"model": Error, "description": "missing or wrong bearer token"}
     }
-    for module in (fleet, catalog, commands, readings, stock, alerts, work_orders, replenishment, records):
+    for module in (
+        fleet, catalog, commands, readings, events, stock, alerts, work_orders, replenishment, records
+    ):  # fmt: skip
         app.include_router(
             module.router, prefix=API_PREFIX, dependencies=protected, responses={**unauthorized, **invalid}
         )
