@@ -79,6 +79,8 @@ class ApplyOutcome:
     #: new batches of gateways the catalog does not know: recorded (their seqs count for the
     #: watermark) and held in quarantine (reason ``unknown-gateway``) until registered
     held: int = 0
+    #: events of the batches applied now (stored, and handled by their kind's handler)
+    events_applied: int = 0
 
 
 class BatchApplier(Protocol):

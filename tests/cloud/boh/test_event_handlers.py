@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
-from bohsense.cloud.boh import AlarmReported, BohCore, EventContext, EventHandlers, HandlerFailed
+from bohsense.cloud.boh import AlarmReported, BohCore, EventContext, EventHandlers, GatewaySpec, HandlerFailed
 from bohsense.cloud.boh._models import DeviceEvent
 from bohsense.cloud.ports import BatchEvent
 from bohsense.contracts.events import Event, EventError
@@ -143,3 +143,18 @@ def test_events_are_listed_by_every_filter(core: BohCore) -> None:
     assert [e.ts_ns for e in core.list_events(since_ns=T0 + 11)] == [T0 + 20]
     assert [e.ts_ns for e in core.list_events(until_ns=T0 + 20)] == [T0 + 10]
     assert len(core.list_events(limit=1)) == 1
+
+
+def test_events_of_a_gateway_not_yet_registered_are_held_and_handled_on_release(core: BohCore) -> None:
+    rec = Recorder()
+    core.event_handlers.register("shelf.pick", rec, replace=True)
+    rogue = "gw-rogue"
+    p = pick("shelf-1", T0)
+    b = ReadingBatch(gateway=rogue, seq=1, sent=T0, readings=[], site=SITE, events=[wire(p)])
+    out = core.apply_batches([b], decoded(b, p))
+    assert out.held == 1
+    assert (rec.got, core.list_events(gateway=rogue)) == ([], [])
+    core.change_catalog(lambda ops: ops.put_gateway(GatewaySpec(rogue, SITE)), actor="ops")
+    assert core.release_held(rogue, actor="ops") == 1
+    assert [(g, site, s, i, e) for g, site, s, i, e in rec.got] == [(rogue, SITE, 1, 0, p)]
+    assert [e.kind for e in core.list_events(gateway=rogue)] == ["shelf.pick"]

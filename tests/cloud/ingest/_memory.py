@@ -40,7 +40,7 @@ class MemoryApplier:
             if self.fail_next:
                 self.fail_next -= 1
                 raise ConnectionError("database is down")
-            applied = duplicates = readings = 0
+            applied = duplicates = readings = n_events = 0
             touched: set[str] = set()
             for b in batches:
                 touched.add(b.gateway)
@@ -51,13 +51,15 @@ class MemoryApplier:
                 seen[b.seq] = b
                 if events and (b.gateway, b.seq) in events:
                     self.events[(b.gateway, b.seq)] = list(events[(b.gateway, b.seq)])
+                    n_events += len(events[(b.gateway, b.seq)])
                 applied += 1
                 readings += len(b.readings)
                 wm = max(self.watermarks[b.gateway], b.floor - 1)
                 while wm + 1 in seen:
                     wm += 1
                 self.watermarks[b.gateway] = wm
-            return ApplyOutcome(applied, duplicates, readings, {g: self.watermarks[g] for g in touched})
+            marks = {g: self.watermarks[g] for g in touched}
+            return ApplyOutcome(applied, duplicates, readings, marks, events_applied=n_events)
 
     def settled(self, keys: Sequence[tuple[str, int]]) -> set[tuple[str, int]]:
         with self.lock:

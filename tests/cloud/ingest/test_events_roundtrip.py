@@ -95,6 +95,8 @@ async def test_events_reach_their_handlers_once_and_an_unknown_kind_is_quarantin
         await publish(mosquitto, [(topic, payload)])
         await until(lambda: worker.stats.mqtt_acks == 1, what="the batch acknowledged")
         assert recorder.calls() == [(gw, 1, 0, p), (gw, 1, 2, a)]
+        assert (worker.stats.events, worker.stats.events_applied) == (2, 2)
+        assert worker.stats.quarantined_by_reason["unknown-event-kind"] == 1
         await until(lambda: influx_count(influxdb, db, gw) == 20, what="the readings in InfluxDB")
         (item,) = core.list_quarantine(gateway=gw)
         assert item.reason == "unknown-event-kind"
@@ -117,6 +119,7 @@ async def test_events_reach_their_handlers_once_and_an_unknown_kind_is_quarantin
         await until(lambda: worker.stats.mqtt_acks == 2, what="the duplicate acknowledged")
         assert worker.stats.duplicates == 1
         assert recorder.calls() == [(gw, 1, 0, p), (gw, 1, 2, a)]  # no handler ran again
+        assert worker.stats.events_applied == 2
         assert len(core.list_events(gateway=gw)) == 2
     assert influx_count(influxdb, db, gw) == 20
     await store.close()

@@ -206,12 +206,12 @@ class Applier:
             fresh = [b for b in fresh if b.gateway not in pending]
             conn.execute(insert(QuarantineRow), [_held_row(b, now) for b in held])
         readings = self.apply_readings(conn, fresh, now, learnt) if fresh else 0
-        if fresh:
-            self.handlers.dispatch(conn, fresh, events, now)
+        dispatched = self.handlers.dispatch(conn, fresh, events, now) if fresh else None
         outcome = ApplyOutcome(
             applied=len(fresh),
             duplicates=duplicates,
             readings_applied=readings,
+            events_applied=dispatched.stored if dispatched is not None else 0,
             held=len(held),
             watermarks=marks,
         )

@@ -73,6 +73,7 @@ class ApplyStage:
             outcome = await committer.apply(batches, chunk.events)
             stats.batches_applied += outcome.applied
             stats.readings_applied += outcome.readings_applied
+            stats.events_applied += outcome.events_applied
             stats.duplicates += outcome.duplicates
         if chunk.statuses and self.recorder is not None:
             stats.status_messages += await committer.record(

@@ -296,5 +296,6 @@ def _merge(outcomes: list[ApplyOutcome]) -> ApplyOutcome:
         applied=sum(o.applied for o in outcomes),
         duplicates=sum(o.duplicates for o in outcomes),
         readings_applied=sum(o.readings_applied for o in outcomes),
+        events_applied=sum(o.events_applied for o in outcomes),
         watermarks=marks,
     )

@@ -138,6 +138,7 @@ class Collector:
             chunk.batches.append(checked.batch)
             if checked.events:
                 chunk.events.setdefault((checked.batch.gateway, checked.batch.seq), checked.events)
+                stats.events += len(checked.events)
             chunk.readings += len(checked.batch.readings)
             stats.batches += 1
         elif checked.status is not None:
