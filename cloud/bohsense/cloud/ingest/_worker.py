@@ -48,7 +48,7 @@ from bohsense.cloud.ingest._health import (
     check_granted,
     pipeline_problems,
 )
-from bohsense.cloud.ingest._link import LinkError, MqttLink, PublishRefused
+from bohsense.cloud.ingest._paho_link import LinkError, MqttLink, PublishRefused
 from bohsense.cloud.ingest._pipeline import Chunk, Collector, Inbox
 from bohsense.cloud.ingest._stats import IngestStats
 from bohsense.cloud.ingest._store_stage import StoreStage
