@@ -17,7 +17,7 @@ import time
 
 from bohsense.cloud.ingest._commit import Committer
 from bohsense.cloud.ingest._config import IngestConfig
-from bohsense.cloud.ingest._paho_link import MqttLink, PublishRefused
+from bohsense.cloud.ingest._link import MqttLink, PublishRefused
 from bohsense.cloud.ingest._pipeline import Chunk
 from bohsense.cloud.ingest._stats import IngestStats
 from bohsense.cloud.ingest._store_stage import StoreStage

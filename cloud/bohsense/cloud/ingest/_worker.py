@@ -1,6 +1,6 @@
 """The ingest worker: MQTT in, time-series store and BOH core, then acknowledgements out.
 
-Flow of one micro-batch (``_Chunk``)::
+Flow of one micro-batch (``Chunk``)::
 
     broker ──QoS 1──▶ inbox ──collect (decode, check; ≤ N readings or T ms)──▶ chunk
     chunk ──▶ new batches only (``StoreStage``) ──▶ store.write (retry while unavailable) ──▶
@@ -20,13 +20,12 @@ before it stop after one chunk each, and the broker holds the rest (MQTT 5 Recei
 Maximum, or the broker's ``max_inflight_messages`` for MQTT 3.1.1, bounds what it sends
 unacknowledged).
 
-Modules: ``_link`` (the MQTT connection: receive, manual acks, publish), ``_pipeline``
-(collect), ``_store_stage`` (store), ``_apply_stage`` and ``_commit`` (apply, acknowledge);
-this one runs them, one connection after another.
+Modules: ``_link`` (the MQTT connection: paho on a network thread of its own, receive,
+manual acks, publish), ``_pipeline`` (collect), ``_store_stage`` (store), ``_apply_stage``
+and ``_commit`` (apply, acknowledge); this one runs them, one connection after another.
 
 Messages are acknowledged only after their chunk is committed: paho's manual-ack mode
-(see ``_link``). The session is
-persistent with a stable client id, so anything received but not acknowledged when the
+(see ``_link``). The session is persistent with a stable client id, so anything received but not acknowledged when the
 worker or its connection dies is delivered again, and the BOH core drops it as a
 duplicate by (gateway, seq); the store's writes are idempotent.
 """
@@ -48,7 +47,7 @@ from bohsense.cloud.ingest._health import (
     check_granted,
     pipeline_problems,
 )
-from bohsense.cloud.ingest._paho_link import LinkError, MqttLink, PublishRefused
+from bohsense.cloud.ingest._link import LinkError, MqttLink, PublishRefused
 from bohsense.cloud.ingest._pipeline import Chunk, Collector, Inbox
 from bohsense.cloud.ingest._stats import IngestStats
 from bohsense.cloud.ingest._store_stage import StoreStage
