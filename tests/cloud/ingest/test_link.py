@@ -11,7 +11,7 @@ import pytest
 from bohsense.cloud.ingest import IngestConfig
 from bohsense.cloud.ingest._config import parse_broker_url
 from bohsense.cloud.ingest._link import LinkError, MqttLink
-from tests.cloud.ingest._harness import until
+from tests.cloud.ingest._harness import publish, until
 from tests.cloud.tsdb._data import unique
 from tests.support.services import Mosquitto
 
@@ -44,8 +44,10 @@ async def test_a_message_is_received_acknowledged_by_hand_and_a_lost_connection_
             await gone.wait()
         with pytest.raises(LinkError, match="disconnected"):
             link.check_connected()
-        own_mosquitto.start()
-        await asyncio.sleep(1.0)  # a link never reconnects: the worker makes a new one
+        own_mosquitto.start()  # with its persistence: the session and its subscription are kept
+        await publish(own_mosquitto, [(topic, b"after the restart")])
+        await asyncio.sleep(1.0)
+        assert len(got) == 1  # a link never reconnects (the worker makes a new one)
         with pytest.raises(LinkError):
             link.check_connected()
 
