@@ -16,11 +16,14 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from bohsense.contracts.events import Event
 from bohsense.contracts.schema import GatewayStatus, ReadingBatch
 
 __all__ = [
     "ApplyOutcome",
     "BatchApplier",
+    "BatchEvent",
+    "BatchEvents",
     "CoreUnavailable",
     "LatestPoint",
     "QuarantineItem",
@@ -50,6 +53,23 @@ class QuarantineItem:
 
 
 @dataclass(frozen=True, slots=True)
+class BatchEvent:
+    """One accepted event of a batch, decoded by kind (``contracts.events.decode_event``).
+
+    ``index`` is the event's position in the batch as its gateway sent it: with the
+    batch's ``(gateway, seq)`` it names the event for good, even when events before it
+    were quarantined.
+    """
+
+    index: int
+    event: Event
+
+
+#: the decoded events of batches, by their ``(gateway, seq)``
+BatchEvents = Mapping[tuple[str, int], Sequence[BatchEvent]]
+
+
+@dataclass(frozen=True, slots=True)
 class ApplyOutcome:
     applied: int = 0  # batches applied now
     duplicates: int = 0  # batches skipped because (gateway, seq) was applied before
@@ -59,10 +79,19 @@ class ApplyOutcome:
     #: new batches of gateways the catalog does not know: recorded (their seqs count for the
     #: watermark) and held in quarantine (reason ``unknown-gateway``) until registered
     held: int = 0
+    #: events of the batches applied now (stored, and handled by their kind's handler)
+    events_applied: int = 0
 
 
 class BatchApplier(Protocol):
-    def apply_batches(self, batches: Sequence[ReadingBatch]) -> ApplyOutcome: ...
+    def apply_batches(
+        self, batches: Sequence[ReadingBatch], events: BatchEvents | None = None
+    ) -> ApplyOutcome:
+        """Apply the new batches; ``events`` holds the decoded events of the batches that
+        carry any, by ``(gateway, seq)`` (the first copy of a seq wins, as it does for
+        readings). A batch with events but no entry has its events decoded by the core
+        (a batch released from quarantine, or from a caller that does not decode)."""
+        ...
 
     def settled(self, keys: Sequence[tuple[str, int]]) -> set[tuple[str, int]]:
         """Which of these ``(gateway, seq)`` were applied before (or lie below a watermark):

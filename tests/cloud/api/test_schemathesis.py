@@ -29,11 +29,13 @@ from ..boh.factory import DURATION_S, GW, LANE_A, LIMIT, T0, batch, catalog, uni
 #: examples per operation and mode: ~50 operations x 2 modes x this is ~45 s per database here
 EXAMPLES = 25
 TOKEN = "schemathesis-token-0123456789"
-#: operations with rules across parameters or entries that a schema cannot state (start
-#: before end, a range within the limit, a catalog entry naming a site or SKU that exists,
-#: a target above a minimum): a well-formed request may be refused with a documented 422
+#: operations with rules across parameters or entries that a schema cannot state (a time
+#: as ISO 8601 or ns, start before end, a range within the limit, a catalog entry naming a
+#: site or SKU that exists, a target above a minimum): a well-formed request may be refused
+#: with a documented 422
 CROSS_FIELD_RULES = {
     "GET /api/v1/readings/series",
+    "GET /api/v1/events",
     "PUT /api/v1/catalog/gateways/{gateway_id}",
     "PUT /api/v1/catalog/assets/{asset_id}",
     "PUT /api/v1/catalog/locations",

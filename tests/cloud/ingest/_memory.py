@@ -11,7 +11,7 @@ import time
 from collections import defaultdict
 from collections.abc import Sequence
 
-from bohsense.cloud.ports import ApplyOutcome, QuarantineItem
+from bohsense.cloud.ports import ApplyOutcome, BatchEvent, BatchEvents, QuarantineItem
 from bohsense.contracts.schema import GatewayStatus, ReadingBatch
 
 
@@ -26,8 +26,12 @@ class MemoryApplier:
         self.fail_next = 0  # make the next N apply calls raise, as a broken database would
         self.delay_s = 0.0  # make each apply call this slow, as a busy database would
         self.batches_per_call: list[int] = []
+        #: the decoded events of each applied batch, by (gateway, seq)
+        self.events: dict[tuple[str, int], list[BatchEvent]] = {}
 
-    def apply_batches(self, batches: Sequence[ReadingBatch]) -> ApplyOutcome:
+    def apply_batches(
+        self, batches: Sequence[ReadingBatch], events: BatchEvents | None = None
+    ) -> ApplyOutcome:
         if self.delay_s:
             time.sleep(self.delay_s)
         with self.lock:
@@ -36,7 +40,7 @@ class MemoryApplier:
             if self.fail_next:
                 self.fail_next -= 1
                 raise ConnectionError("database is down")
-            applied = duplicates = readings = 0
+            applied = duplicates = readings = n_events = 0
             touched: set[str] = set()
             for b in batches:
                 touched.add(b.gateway)
@@ -45,13 +49,17 @@ class MemoryApplier:
                     duplicates += 1
                     continue
                 seen[b.seq] = b
+                if events and (b.gateway, b.seq) in events:
+                    self.events[(b.gateway, b.seq)] = list(events[(b.gateway, b.seq)])
+                    n_events += len(events[(b.gateway, b.seq)])
                 applied += 1
                 readings += len(b.readings)
                 wm = max(self.watermarks[b.gateway], b.floor - 1)
                 while wm + 1 in seen:
                     wm += 1
                 self.watermarks[b.gateway] = wm
-            return ApplyOutcome(applied, duplicates, readings, {g: self.watermarks[g] for g in touched})
+            marks = {g: self.watermarks[g] for g in touched}
+            return ApplyOutcome(applied, duplicates, readings, marks, events_applied=n_events)
 
     def settled(self, keys: Sequence[tuple[str, int]]) -> set[tuple[str, int]]:
         with self.lock:

@@ -12,6 +12,8 @@ from ._catalog_specs import AssetSpec, GatewaySpec, LaneSpec, LocationSpec, Rule
 from ._commands import CommandRecord
 from ._core import BohCore
 from ._errors import BohError, CatalogError, InvalidTransition, InvalidValue, NotFound, StateConflict
+from ._events_read import EventRecord
+from ._handlers import AlarmReported, EventContext, EventHandlers, Handler, HandlerFailed, default_handlers
 from ._lifecycle import ALERT, PROPOSAL, WORK_ORDER, Lifecycle
 from ._reapply import ReapplyResult
 from ._records import (
@@ -39,6 +41,7 @@ __all__ = [
     "PROPOSAL",
     "SEVERITY_PRIORITY",
     "WORK_ORDER",
+    "AlarmReported",
     "AlertRecord",
     "AssetRecord",
     "AssetSpec",
@@ -53,8 +56,13 @@ __all__ = [
     "Change",
     "CommandRecord",
     "DeviceRecord",
+    "EventContext",
+    "EventHandlers",
+    "EventRecord",
     "GatewayRecord",
     "GatewaySpec",
+    "Handler",
+    "HandlerFailed",
     "InvalidTransition",
     "InvalidValue",
     "LabourEntry",
@@ -79,4 +87,5 @@ __all__ = [
     "UnmatchedDevice",
     "WorkOrderChanges",
     "WorkOrderRecord",
+    "default_handlers",
 ]

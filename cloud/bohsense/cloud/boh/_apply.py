@@ -28,11 +28,12 @@ from bohsense.contracts.codec import decode_batch, encode
 from bohsense.contracts.schema import ReadingBatch
 from bohsense.contracts.topics import readings_topic
 
-from ..ports import ApplyOutcome
+from ..ports import ApplyOutcome, BatchEvents
 from ._cache import Cache, DeviceMap, load_cache
 from ._db import conflict_insert
 from ._decisions import Executor
 from ._effects import Effects
+from ._handlers import AlarmReported, EventContext, EventHandlers
 from ._models import Device, Gateway, IngestSeq, QuarantineRow
 from .rules import ConditionEngine, StockEngine
 
@@ -88,8 +89,13 @@ class Applier:
         cache_ttl_s: float = 30.0,
         auto_register: bool = False,
         escalation_after_s: Mapping[str, float] | None = None,
+        handlers: EventHandlers | None = None,
     ) -> None:
         self._effects = Effects(condition_engine, stock_engine, escalation_after_s)
+        #: event kind -> handler, run for the events of new batches (``_handlers``)
+        self.handlers = handlers if handlers is not None else EventHandlers()
+        if self.handlers.decide is None:  # what handlers decide goes through the decision table
+            self.handlers.decide = self._decide
         self._clock = clock
         self._ttl = cache_ttl_s
         self._auto_register = auto_register
@@ -150,7 +156,9 @@ class Applier:
         self._trusted |= learnt.trusted
         self._last_seen.update(learnt.last_seen)
 
-    def apply(self, conn: Connection, batches: Sequence[ReadingBatch]) -> tuple[ApplyOutcome, Learnt]:
+    def apply(
+        self, conn: Connection, batches: Sequence[ReadingBatch], events: BatchEvents | None = None
+    ) -> tuple[ApplyOutcome, Learnt]:
         now = self._clock()
         learnt = Learnt()
         by_gw: dict[str, list[ReadingBatch]] = {}
@@ -202,10 +210,12 @@ class Applier:
             fresh = [b for b in fresh if b.gateway not in pending]
             conn.execute(insert(QuarantineRow), [_held_row(b, now) for b in held])
         readings = self.apply_readings(conn, fresh, now, learnt) if fresh else 0
+        dispatched = self.handlers.dispatch(conn, fresh, events, now) if fresh else None
         outcome = ApplyOutcome(
             applied=len(fresh),
             duplicates=duplicates,
             readings_applied=readings,
+            events_applied=dispatched.stored if dispatched is not None else 0,
             held=len(held),
             watermarks=marks,
         )
@@ -214,6 +224,11 @@ class Applier:
     def revise_proposals(self, conn: Connection) -> None:
         """Let the rule re-size unapproved proposals after a catalog change (new parameters)."""
         self._effects.revise(conn, self._cache, self._clock())
+
+    def _decide(self, ctx: EventContext, decisions: Sequence[object]) -> None:
+        for d in decisions:
+            if isinstance(d, AlarmReported):
+                self.executor.alarm(ctx.conn, d, ctx.now)
 
     @property
     def executor(self) -> Executor:
@@ -238,6 +253,7 @@ class Applier:
             return {}
         batches = sorted((decode_batch(bytes(r.payload)) for r in rows), key=lambda b: (b.gateway, b.seq))
         self.apply_readings(conn, batches, self._clock(), learnt)
+        self.handlers.dispatch(conn, batches, None, self._clock())
         conn.execute(delete(QuarantineRow).where(q.id.in_([r.id for r in rows])))
         released: dict[str, int] = {}
         for r in rows:

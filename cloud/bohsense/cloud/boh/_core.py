@@ -13,7 +13,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from bohsense.contracts.schema import CommandResult, GatewayStatus, ReadingBatch
 from bohsense.contracts.timeutil import now_ns
 
-from ..ports import ApplyOutcome, QuarantineItem
+from ..ports import ApplyOutcome, BatchEvents, QuarantineItem
 from . import _catalog_read as cr
 from . import _queries as q
 from . import _work_orders as wo
@@ -33,6 +33,8 @@ from ._commands import (
 from ._db import make_engine, migrate, session, write_conn
 from ._domain_events import ChangesPage, DomainEvent, changes_since, emit
 from ._errors import NotFound, StateConflict
+from ._events_read import EventRecord, list_events
+from ._handlers import EventHandlers
 from ._lifecycle import ALERT, PROPOSAL, WORK_ORDER, Lifecycle
 from ._models import (
     Alert,
@@ -92,8 +94,12 @@ class BohCore:
         quarantine_quota: int = DEFAULT_QUOTA,
         auto_register: bool = False,
         escalation_after_s: Mapping[str, float] | None = None,
+        event_handlers: EventHandlers | None = None,
     ) -> None:
-        """``auto_register``: trust any gateway that reports, at the site it claims (demos and
+        """``event_handlers``: event kind -> handler, run once per new batch's event in its
+        transaction (default: the built-in handlers, ``_handlers.default_handlers``).
+
+        ``auto_register``: trust any gateway that reports, at the site it claims (demos and
         development without a catalog). Off, the catalog is the authority: an unknown
         gateway is recorded ``pending`` and its batches are held in quarantine
         (``unknown-gateway``) until the catalog registers it, then applied.
@@ -110,9 +116,15 @@ class BohCore:
             cache_ttl_s,
             auto_register=auto_register,
             escalation_after_s=escalation_after_s,
+            handlers=event_handlers,
         )
         self._refresh_lock = threading.Lock()
         self._apply_lock = threading.Lock()
+
+    @property
+    def event_handlers(self) -> EventHandlers:
+        """The registry of event handlers (``register(kind, handler)``)."""
+        return self._applier.handlers
 
     @property
     def dialect(self) -> str:
@@ -229,8 +241,11 @@ class BohCore:
 
     # -- ingest seam ---------------------------------------------------------------------
 
-    def apply_batches(self, batches: Sequence[ReadingBatch]) -> ApplyOutcome:
-        """Apply new batches once (duplicates by ``(gateway, seq)`` are counted and skipped), in one transaction."""
+    def apply_batches(
+        self, batches: Sequence[ReadingBatch], events: BatchEvents | None = None
+    ) -> ApplyOutcome:
+        """Apply new batches once (duplicates by ``(gateway, seq)`` are counted and skipped), in one
+        transaction; their events (``events``, decoded by ingest) stored and handled in it too."""
         if not batches:
             return ApplyOutcome()
         with unavailable_as_core_unavailable():
@@ -239,7 +254,7 @@ class BohCore:
                     self._applier.refresh(conn)
             with self._apply_lock:
                 with write_conn(self._engine) as conn:
-                    outcome, learnt = self._applier.apply(conn, batches)
+                    outcome, learnt = self._applier.apply(conn, batches, events)
                 self._applier.learn(learnt)  # committed
             return outcome
 
@@ -586,6 +601,30 @@ class BohCore:
     ) -> list[AuditRecord]:
         with session(self._engine) as s:
             return q.list_audit(s, entity, entity_id, limit, offset)
+
+    def list_events(
+        self,
+        *,
+        kind: str | None = None,
+        device: str | None = None,
+        gateway: str | None = None,
+        site: str | None = None,
+        since_ns: int | None = None,
+        until_ns: int | None = None,
+        limit: int = DEFAULT_LIMIT,
+    ) -> list[EventRecord]:
+        """Stored device events, newest event time first (``since_ns`` inclusive, ``until_ns`` exclusive)."""
+        with self._engine.connect() as conn:
+            return list_events(
+                conn,
+                kind=kind,
+                device=device,
+                gateway=gateway,
+                site=site,
+                since_ns=since_ns,
+                until_ns=until_ns,
+                limit=limit,
+            )
 
     def list_quarantine(
         self,

@@ -13,6 +13,9 @@ severity on::
     subject_silent        schedule the escalation of the silence alert
     alert_escalated       create a work order (major and up, when the alert has an asset and
                           no open one), notify (major and up)
+    alarm_raised          a gateway's local alarm (``device.alarm``, active): open an alert
+                          about the device, schedule its escalation, notify (critical)
+    alarm_cleared         the same alarm cleared at the edge: mark the alert's condition cleared
 
 ``Executor`` carries the effects out in the caller's transaction, each writing its domain
 events (``_domain_events``). Changing a row of the table changes what the core does, with
@@ -37,6 +40,7 @@ from sqlalchemy import Connection, Row, insert, select, update
 from ._cache import Location
 from ._db import conflict_insert
 from ._domain_events import DomainEvent, emit
+from ._handlers import AlarmReported
 from ._lifecycle import ALERT, PROPOSAL, WORK_ORDER
 from ._models import Alert, Asset, ReplenishmentProposal, WorkOrder
 from ._work_orders import SEVERITY_PRIORITY
@@ -84,6 +88,8 @@ DECISION_EFFECTS: dict[str, tuple[Effect, ...]] = {
     FaultCleared.kind: (Effect(MARK_CLEARED),),
     ReplenishmentNeeded.kind: (Effect(PROPOSE_REPLENISHMENT),),
     "subject_silent": (Effect(SCHEDULE_ESCALATION),),
+    "alarm_raised": (Effect(OPEN_ALERT), Effect(SCHEDULE_ESCALATION), Effect(NOTIFY, "critical")),
+    "alarm_cleared": (Effect(MARK_CLEARED),),
     "alert_escalated": (Effect(CREATE_WORK_ORDER, "major"), Effect(NOTIFY, "major")),
 }
 
@@ -206,6 +212,89 @@ class Executor:
                 for alert_id, state in rows
             ),
         )
+
+    # -- local alarms (``device.alarm`` events) ------------------------------------------
+
+    def alarm(self, conn: Connection, d: AlarmReported, now: int) -> None:
+        """An alarm raised or cleared at the edge: one open alert per device and alarm code
+        (subject ``device:<gateway>/<device>``, condition ``alarm:<code>``)."""
+        subject = f"device:{d.gateway}/{d.device}"
+        condition = f"alarm:{d.code}"[:64]
+        if not d.active:
+            if MARK_CLEARED not in effects_for("alarm_cleared", d.severity):
+                return
+            rows = conn.execute(
+                update(Alert)
+                .where(
+                    Alert.subject == subject,
+                    Alert.condition == condition,
+                    Alert.state.in_(sorted(ALERT.open)),
+                )
+                .values(cleared_ns=d.ts, updated_ns=now)
+                .returning(Alert.id, Alert.state)
+                .execution_options(synchronize_session=False)
+            ).all()
+            emit(
+                conn,
+                *(
+                    DomainEvent.move(
+                        ALERT.entity,
+                        alert_id,
+                        state,
+                        state,
+                        now,
+                        detail={"condition": "cleared", "alarm": d.code},
+                        kind="alert.cleared",
+                    )
+                    for alert_id, state in rows
+                ),
+            )
+            return
+        actions = effects_for("alarm_raised", d.severity)
+        if OPEN_ALERT not in actions:
+            return
+        evidence = {
+            "alarm": d.code,
+            "message": d.message,
+            "raised_ns": d.ts,
+            "gateway": d.gateway,
+            "device": d.device,
+        }
+        alert_id = conn.execute(
+            conflict_insert(conn, Alert)
+            .values(
+                asset_id=None,
+                subject=subject,
+                site=d.site,
+                condition=condition,
+                severity=d.severity,
+                state=ALERT.initial,
+                opened_ns=now,
+                updated_ns=now,
+                cleared_ns=None,
+                evidence=evidence,
+                what_to_check=d.message,
+            )
+            .on_conflict_do_nothing()  # one open alert per device and alarm
+            .returning(Alert.id)
+        ).scalar_one_or_none()
+        if alert_id is None:  # still open: the alarm is active again
+            conn.execute(
+                update(Alert)
+                .where(
+                    Alert.subject == subject,
+                    Alert.condition == condition,
+                    Alert.state.in_(sorted(ALERT.open)),
+                )
+                .values(cleared_ns=None, updated_ns=now)
+                .execution_options(synchronize_session=False)
+            )
+            return
+        emit(
+            conn,
+            DomainEvent.move(ALERT.entity, alert_id, None, ALERT.initial, now, detail={"evidence": evidence}),
+        )
+        self._after_open(conn, actions, alert_id, "alarm_raised", d.severity, now)
 
     # -- silence and escalation ----------------------------------------------------------
 

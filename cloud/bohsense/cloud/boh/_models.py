@@ -30,6 +30,7 @@ __all__ = [
     "Base",
     "ConditionRule",
     "Device",
+    "DeviceEvent",
     "Gateway",
     "GatewayCommandRow",
     "IngestSeq",
@@ -361,3 +362,26 @@ class GatewayCommandRow(Base):
     actor: Mapped[str] = mapped_column(String(64))
     created_ns: Mapped[int]
     updated_ns: Mapped[int]
+
+
+class DeviceEvent(Base):
+    """A device event of an applied batch (migration 0011): its place in the batch, kind,
+    event time and decoded attributes. Written once per ``(gateway, seq, idx)``."""
+
+    __tablename__ = "device_events"
+    __table_args__ = (
+        UniqueConstraint("gateway", "seq", "idx"),
+        Index("ix_device_events_ts", "ts_ns"),
+        Index("ix_device_events_device", "gateway", "device", "ts_ns"),
+        Index("ix_device_events_kind", "kind", "ts_ns"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    gateway: Mapped[str] = mapped_column(String(64))
+    seq: Mapped[int]
+    #: the event's position in the batch as its gateway sent it
+    idx: Mapped[int] = mapped_column(Integer)
+    device: Mapped[str] = mapped_column(String(128))
+    kind: Mapped[str] = mapped_column(String(64))
+    ts_ns: Mapped[int]
+    attrs: Mapped[dict[str, Any]]
+    received_ns: Mapped[int]

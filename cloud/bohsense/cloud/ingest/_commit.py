@@ -29,7 +29,7 @@ import msgspec
 from bohsense.cloud.ingest._config import IngestConfig
 from bohsense.cloud.ingest._rate import RateLimiter
 from bohsense.cloud.ingest._stats import IngestStats
-from bohsense.cloud.ports import ApplyOutcome, BatchApplier, CoreUnavailable, QuarantineItem
+from bohsense.cloud.ports import ApplyOutcome, BatchApplier, BatchEvents, CoreUnavailable, QuarantineItem
 from bohsense.contracts.backoff import Backoff
 from bohsense.contracts.codec import encode
 from bohsense.contracts.schema import ReadingBatch
@@ -173,17 +173,19 @@ class Committer:
             await self.pause(backoff)
 
     # -- batches ---------------------------------------------------------------------------
-    async def apply(self, batches: list[ReadingBatch]) -> ApplyOutcome:
-        """Apply ``batches`` in one call; isolate a poison batch after a few failures of its data."""
+    async def apply(self, batches: list[ReadingBatch], events: BatchEvents | None = None) -> ApplyOutcome:
+        """Apply ``batches`` (with their decoded ``events``) in one call; isolate a poison
+        batch after a few failures of its data. A batch whose event handler fails is such a
+        batch: it is quarantined whole, and its seq recorded without its readings and events."""
         backoff, failures = self._backoff(), 0
         while True:
             try:
-                outcome = await asyncio.to_thread(self.applier.apply_batches, batches)
+                outcome = await asyncio.to_thread(self._apply_call, batches, events)
             except Exception as exc:
                 failures += 1
                 self._failed(exc, "applying batches")
                 if failures >= ATTEMPTS_BEFORE_ISOLATING and not transient(exc):
-                    isolated = await self._isolate(batches)
+                    isolated = await self._isolate(batches, events or {})
                     if isolated is not None:
                         self._succeeded()
                         return isolated
@@ -192,24 +194,31 @@ class Committer:
                 return outcome
             await self.pause(backoff)
 
-    async def _isolate(self, batches: list[ReadingBatch]) -> ApplyOutcome | None:
+    def _apply_call(self, batches: list[ReadingBatch], events: BatchEvents | None) -> ApplyOutcome:
+        if events:
+            return self.applier.apply_batches(batches, events)
+        return self.applier.apply_batches(batches)  # an applier that predates events takes this
+
+    async def _isolate(self, batches: list[ReadingBatch], events: BatchEvents) -> ApplyOutcome | None:
         """Apply the batches one by one; quarantine each that fails for its data. None when
         the core turns out to be unavailable (the caller retries the whole call)."""
-        apply = self.applier.apply_batches
+        apply = self._apply_call
         outcomes: list[ApplyOutcome] = []
         poison: list[QuarantineItem] = []
         for b in batches:
+            key = (b.gateway, b.seq)
+            own = {key: events[key]} if key in events else None
             try:
-                outcomes.append(await asyncio.to_thread(apply, [b]))
+                outcomes.append(await asyncio.to_thread(apply, [b], own))
                 continue
             except Exception as exc:
                 if transient(exc):
                     return None
                 error = exc
-            empty = msgspec.structs.replace(b, readings=[], floor=0)
+            empty = msgspec.structs.replace(b, readings=[], events=[], floor=0)
             note = "its seq is recorded"
             try:
-                outcomes.append(await asyncio.to_thread(apply, [empty]))
+                outcomes.append(await asyncio.to_thread(apply, [empty], None))
             except Exception as exc:
                 if transient(exc):
                     return None
@@ -287,5 +296,6 @@ def _merge(outcomes: list[ApplyOutcome]) -> ApplyOutcome:
         applied=sum(o.applied for o in outcomes),
         duplicates=sum(o.duplicates for o in outcomes),
         readings_applied=sum(o.readings_applied for o in outcomes),
+        events_applied=sum(o.events_applied for o in outcomes),
         watermarks=marks,
     )

@@ -20,6 +20,8 @@ class IngestStats:
     readings_stored: int = 0  # points written to the time-series store
     batches_applied: int = 0  # batches the BOH core applied for the first time
     readings_applied: int = 0  # readings of those batches (each applied exactly once)
+    events: int = 0  # events accepted (decoded by kind and checked)
+    events_applied: int = 0  # events of the batches applied (each stored and handled once)
     duplicates: int = 0  # batches the BOH core had applied before (redelivery, replay)
     quarantined: int = 0  # quarantine items (whole payloads or single readings)
     quarantined_by_reason: Counter[str] = field(default_factory=Counter)

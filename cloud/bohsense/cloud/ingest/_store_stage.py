@@ -10,6 +10,7 @@ seq is still applied.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
@@ -17,6 +18,7 @@ from collections.abc import Awaitable, Callable, Sequence
 import msgspec
 
 from bohsense.cloud.ingest._commit import Committer
+from bohsense.cloud.ingest._pipeline import Chunk
 from bohsense.cloud.ingest._stats import IngestStats
 from bohsense.cloud.ports import QuarantineItem
 from bohsense.cloud.tsdb import StorageRejected, StorageUnavailable, TimeSeriesStore
@@ -37,6 +39,15 @@ class StoreStage:
         self.stats = stats
         #: (gateway, seq) of batches written to the store whose chunk is not yet applied
         self.unapplied: set[tuple[str, int]] = set()
+
+    async def run(self, queue: asyncio.Queue[Chunk | None], stored: asyncio.Queue[Chunk | None]) -> None:
+        """Write each chunk's new batches, in order, and pass it on; None ends the stage."""
+        while (chunk := await queue.get()) is not None:
+            if chunk.batches:
+                chunk.batches, rejected = await self.write(chunk.batches)
+                chunk.quarantine.extend(rejected)
+            await stored.put(chunk)
+        await stored.put(None)
 
     def applied(self, batches: Sequence[ReadingBatch]) -> None:
         """The chunk of ``batches`` is committed: its seqs are the core's to answer for now."""

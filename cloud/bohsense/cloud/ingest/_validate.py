@@ -8,6 +8,15 @@ event time (``bad-time``: before 2000, beyond the skew allowance, negative or be
 own and the rest of its batch is kept: the accepted batch is then a trimmed copy with
 the same ``(gateway, seq)``, possibly with no readings at all, so that its sequence
 number is still applied and the gateway's watermark can move past it.
+
+Events are checked the same way, each on its own: decoded by kind
+(``contracts.events.decode_event``; ``unknown-event-kind``, ``event-attrs``,
+``event-device``) and their event time checked like a reading's (``bad-time``). A bad one
+is quarantined as a copy of its batch holding that one event (in the payload's own
+encoding: its attributes are still undecoded bytes of it), and the rest of the batch is
+kept. The accepted batch keeps only the good events, their attributes in MessagePack
+whatever the payload's encoding (every copy the cloud makes of a batch is MessagePack),
+and ``Checked.events`` carries them decoded, each with its position in the batch as sent.
 """
 
 from __future__ import annotations
@@ -19,7 +28,7 @@ from typing import Any
 
 import msgspec
 
-from bohsense.cloud.ports import QuarantineItem
+from bohsense.cloud.ports import BatchEvent, QuarantineItem
 from bohsense.contracts.codec import (
     Encoding,
     PayloadError,
@@ -28,8 +37,10 @@ from bohsense.contracts.codec import (
     decode_status,
     encode,
     read_batch_identity,
+    sniff,
 )
-from bohsense.contracts.schema import CommandResult, GatewayStatus, Reading, ReadingBatch
+from bohsense.contracts.events import EventError, decode_event
+from bohsense.contracts.schema import CommandResult, GatewayStatus, Reading, ReadingBatch, WireEvent
 from bohsense.contracts.timeutil import EARLIEST_VALID_NS, check_event_time
 from bohsense.contracts.topics import TopicError, parse_topic
 
@@ -57,6 +68,8 @@ class Checked:
     status: GatewayStatus | None = None
     result: CommandResult | None = None
     quarantine: list[QuarantineItem] = field(default_factory=list)
+    #: the accepted events of ``batch``, decoded (in the order of ``batch.events``)
+    events: tuple[BatchEvent, ...] = ()
     #: the batch was rejected whole and ``batch`` is an empty one with its seq, to settle it
     settled: bool = False
 
@@ -116,8 +129,59 @@ def check_message(topic: str, payload: bytes, now: int, max_future_ns: int) -> C
     lo, hi = EARLIEST_VALID_NS, now + max_future_ns
     for r in batch.readings:
         if not (lo <= r.ts <= hi and -_INF < r.value < _INF):
-            return _trim(topic, batch, now, max_future_ns)
-    return Checked(batch=batch)
+            out = _trim(topic, batch, now, max_future_ns)
+            break
+    else:
+        out = Checked(batch=batch)
+    if batch.events:
+        assert out.batch is not None
+        _check_events(topic, payload, out, now, max_future_ns)
+    return out
+
+
+def _check_events(topic: str, payload: bytes, out: Checked, now: int, max_future_ns: int) -> None:
+    """Decode and check the events of ``out.batch``; keep the good ones, quarantine each bad one."""
+    batch = out.batch
+    assert batch is not None
+    encoding = sniff(payload)
+    json = encoding is Encoding.JSON
+    good: list[BatchEvent] = []
+    wire: list[WireEvent] = []
+    for i, w in enumerate(batch.events):
+        try:
+            event = decode_event(w, json=json)
+        except EventError as exc:
+            reason, why = exc.reason, exc.detail
+        else:
+            found = check_event_time(w.ts, now, max_future_ns)
+            if found is None:
+                good.append(BatchEvent(i, event))
+                # the accepted copy is MessagePack whatever came: re-encode JSON attributes
+                wire.append(w if not json else msgspec.structs.replace(w, attrs=_msgpack_attrs(event.attrs)))
+                continue
+            reason, why = "bad-time", found
+        single = msgspec.structs.replace(batch, readings=[], events=[w])
+        try:
+            kept = encode(single, encoding)
+        except OverflowError:  # a time beyond 64 bits: only JSON can hold it (and JSON came)
+            kept = encode(single, Encoding.JSON)
+        out.quarantine.append(
+            QuarantineItem(
+                topic,
+                kept,
+                reason,
+                f"event {i} ({w.device}/{w.kind}) of batch seq {batch.seq}: {why}",
+                now,
+                batch.gateway,
+            )
+        )
+    if len(wire) != len(batch.events) or json:
+        out.batch = msgspec.structs.replace(batch, events=wire)
+    out.events = tuple(good)
+
+
+def _msgpack_attrs(attrs: msgspec.Struct) -> msgspec.Raw:
+    return msgspec.Raw(msgspec.msgpack.encode(attrs))
 
 
 def _settle(topic: str, payload: bytes, exc: PayloadError, now: int, gateway: str) -> Checked:
@@ -147,7 +211,7 @@ def _trim(topic: str, batch: ReadingBatch, now: int, max_future_ns: int) -> Chec
         if why is None:
             good.append(r)
             continue
-        single = msgspec.structs.replace(batch, readings=[r])
+        single = msgspec.structs.replace(batch, readings=[r], events=[])
         try:
             kept = encode(single)
         except OverflowError:  # a time beyond 64 bits came in JSON: keep it in JSON
