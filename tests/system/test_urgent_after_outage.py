@@ -173,7 +173,9 @@ async def cloud(tmp_path: Path, own_mosquitto: Mosquitto, influxdb: InfluxDB) ->
     await wait_for(lambda: service.ready.is_set() or task.done(), limit_s=30, what="the cloud service")
     assert service.ready.is_set(), f"cloud service failed: {task.exception()!r}"
     # a message published before the subscription is in place has no one to go to
-    await wait_for(lambda: service.stats().get("subscribed") or task.done(), limit_s=30, what="the subscription")
+    await wait_for(
+        lambda: service.stats().get("subscribed") or task.done(), limit_s=30, what="the subscription"
+    )
     try:
         yield Cloud(service, task, stop, influxdb, db)
     finally:

@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
-from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
+from threadpoolctl import threadpool_limits
 
 from ._history import FloatArray, Series
 
@@ -77,7 +77,7 @@ class GlobalBoosting:
         return rows, base
 
     def fit(self, series: Sequence[Series]) -> GlobalBoosting:
-        from sklearn.ensemble import HistGradientBoostingRegressor  # type: ignore[import-untyped]
+        from sklearn.ensemble import HistGradientBoostingRegressor
 
         self._cats = {c: i for i, c in enumerate(sorted({s.item_id.split("_")[0] for s in series}))}
         self._stores = {c: i for i, c in enumerate(sorted({s.store_id for s in series}))}
