@@ -16,6 +16,7 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from bohsense.cloud.errors import CloudError
 from bohsense.contracts.events import Event
 from bohsense.contracts.schema import GatewayStatus, ReadingBatch
 
@@ -32,7 +33,7 @@ __all__ = [
 ]
 
 
-class CoreUnavailable(Exception):
+class CoreUnavailable(CloudError):
     """The BOH core's database cannot take the call now: unreachable, locked, out of
     resources, or refusing this role a privilege. Nothing in the call's data is wrong, so
     ingest retries it (messages stay unacknowledged) and never quarantines for it. Any

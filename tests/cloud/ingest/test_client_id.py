@@ -9,12 +9,11 @@ import socket
 from pathlib import Path
 
 import pytest
-from aiomqtt import MqttCodeError
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.reasoncodes import ReasonCode
 
 from bohsense.cloud.ingest import IngestWorker
-from bohsense.cloud.ingest._health import taken_over
+from bohsense.cloud.ingest._health import LinkError, taken_over
 from bohsense.cloud.settings import CloudSettings
 from bohsense.cloud.tsdb import open_store
 from tests.cloud.ingest._harness import config, until
@@ -34,9 +33,9 @@ def test_the_default_client_id_is_unique_per_worker_and_stable_across_restarts()
 
 def test_a_session_taken_over_is_recognised_from_the_disconnect_reason() -> None:
     """MQTT 5 brokers that say why (0x8E) make the worker stop with ``ClientIdInUse``."""
-    assert taken_over(MqttCodeError(ReasonCode(PacketTypes.DISCONNECT, identifier=0x8E)))
-    assert not taken_over(MqttCodeError(ReasonCode(PacketTypes.DISCONNECT, identifier=0x80)))
-    assert not taken_over(MqttCodeError(7))
+    assert taken_over(LinkError("x", rc=ReasonCode(PacketTypes.DISCONNECT, identifier=0x8E)))
+    assert not taken_over(LinkError("x", rc=ReasonCode(PacketTypes.DISCONNECT, identifier=0x80)))
+    assert not taken_over(LinkError("x", rc=7))
     assert not taken_over(None)
 
 

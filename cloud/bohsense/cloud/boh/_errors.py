@@ -13,10 +13,12 @@
 
 from __future__ import annotations
 
+from bohsense.cloud.errors import CloudError
+
 __all__ = ["BohError", "CatalogError", "InvalidTransition", "InvalidValue", "NotFound", "StateConflict"]
 
 
-class BohError(Exception):
+class BohError(CloudError):
     """Base of the BOH core's errors."""
 
 

@@ -30,6 +30,7 @@ from typing import Any
 import msgspec
 from sqlalchemy import Connection, insert, select
 
+from bohsense.cloud.errors import CloudError
 from bohsense.contracts.events import EVENT_KINDS, Alarm, Event, decode_event, event_kind
 from bohsense.contracts.schema import ReadingBatch
 
@@ -82,7 +83,7 @@ class AlarmReported:
     ts: int
 
 
-class HandlerFailed(RuntimeError):
+class HandlerFailed(CloudError, RuntimeError):
     """An event handler raised; the cause is chained (``from``)."""
 
     def __init__(self, kind: str, gateway: str, seq: int, index: int, error: BaseException) -> None:

@@ -26,6 +26,7 @@ from typing import Any, TypeVar
 
 import msgspec
 
+from bohsense.cloud.errors import CloudError
 from bohsense.cloud.ingest._config import IngestConfig
 from bohsense.cloud.ingest._rate import RateLimiter
 from bohsense.cloud.ingest._stats import IngestStats
@@ -45,7 +46,7 @@ M = TypeVar("M", bound=msgspec.Struct)
 ATTEMPTS_BEFORE_ISOLATING = 3
 
 
-class Stopping(Exception):
+class Stopping(CloudError):
     """The worker was told to stop while a call was being retried."""
 
 

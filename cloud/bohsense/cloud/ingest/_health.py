@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import aiomqtt
 from paho.mqtt.reasoncodes import ReasonCode
 
+from bohsense.cloud.errors import CloudError
 from bohsense.cloud.ingest._stats import IngestStats
 
 __all__ = [
@@ -35,7 +35,16 @@ SHORT_SESSIONS_CLASH = 3
 SESSION_TAKEN_OVER = 0x8E
 
 
-class ClientIdInUse(RuntimeError):
+class LinkError(CloudError):
+    """A connection problem (the worker reconnects); ``rc`` is the broker's reason code
+    (a CONNACK refusal, a DISCONNECT) when there is one."""
+
+    def __init__(self, message: str, rc: ReasonCode | int | None = None) -> None:
+        super().__init__(message)
+        self.rc = rc
+
+
+class ClientIdInUse(CloudError, RuntimeError):
     """Another client connected with this worker's client id and took over its session.
 
     Reconnecting would take the session back, and the other client would take it again:
@@ -48,7 +57,7 @@ def taken_over(exc: BaseException | None) -> bool:
     return isinstance(rc, ReasonCode) and rc.value == SESSION_TAKEN_OVER
 
 
-class SubscriptionRefused(aiomqtt.MqttError):
+class SubscriptionRefused(LinkError):
     """The broker refused a subscription or granted less than QoS 1 (the worker reconnects later)."""
 
 

@@ -22,18 +22,16 @@ from collections.abc import Callable, Iterable, Sequence
 from types import TracebackType
 from typing import Any, Self
 
-import aiomqtt
 import paho.mqtt.client as paho
 from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
 from paho.mqtt.reasoncodes import ReasonCode
 
+from bohsense.cloud.errors import CloudError
 from bohsense.cloud.ingest._config import BrokerAddress, IngestConfig
-from bohsense.cloud.ingest._health import ClientIdInUse, taken_over
+from bohsense.cloud.ingest._health import ClientIdInUse, LinkError, taken_over
 
 __all__ = ["Deliver", "LinkError", "MqttLink", "PublishRefused"]
 
-#: a connection problem: the worker reconnects (``SubscriptionRefused`` is one too)
-LinkError = aiomqtt.MqttError
 #: what receives each message: (topic, payload, mid, qos), on the event loop
 Deliver = Callable[[str, bytes, int, int], None]
 
@@ -41,7 +39,7 @@ _CONNECT_TIMEOUT_S = 10.0
 _Message = tuple[str, bytes, int, int]
 
 
-class PublishRefused(Exception):
+class PublishRefused(CloudError):
     """The MQTT client refused to queue a message (not connected, queue full…)."""
 
 
@@ -213,14 +211,14 @@ class MqttLink:
 
     def _on_connect(self, _c: paho.Client, _u: Any, _flags: Any, reason: ReasonCode, _p: Any) -> None:
         self._call(
-            _settle, self._connack, aiomqtt.MqttCodeError(reason, "CONNACK") if reason.is_failure else None
+            _settle, self._connack, LinkError(f"CONNACK: {reason}", rc=reason) if reason.is_failure else None
         )
 
     def _on_disconnect(self, _c: paho.Client, _u: Any, _flags: Any, reason: ReasonCode, _p: Any) -> None:
         if self._closing.is_set():
             self._ended(None)
         else:
-            self._ended(aiomqtt.MqttCodeError(reason, f"the broker closed the connection: {reason}"))
+            self._ended(LinkError(f"the broker closed the connection: {reason}", rc=reason))
 
     def _ended(self, exc: BaseException | None) -> None:
         self._call(_settle, self._disconnected, exc)

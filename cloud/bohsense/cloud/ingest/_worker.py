@@ -37,6 +37,7 @@ import collections
 import logging
 import time
 
+from bohsense.cloud.errors import CloudError
 from bohsense.cloud.ingest._apply_stage import ApplyStage
 from bohsense.cloud.ingest._commit import Committer, Stopping
 from bohsense.cloud.ingest._config import IngestConfig, parse_broker_url
@@ -61,7 +62,7 @@ from bohsense.contracts.topics import cloud_subscriptions, cmd_topic, shared
 __all__ = ["CommandNotSent", "IngestWorker"]
 
 
-class CommandNotSent(RuntimeError):
+class CommandNotSent(CloudError, RuntimeError):
     """A command could not be handed to the broker (not connected, or the client refused it)."""
 
 

@@ -12,10 +12,12 @@ Ingest retries ``StorageUnavailable`` with backoff (and stops taking messages me
 
 from __future__ import annotations
 
+from bohsense.cloud.errors import CloudError
+
 __all__ = ["StorageError", "StorageRejected", "StorageUnavailable"]
 
 
-class StorageError(Exception):
+class StorageError(CloudError):
     """A time-series write or query failed."""
 
 
