@@ -8,10 +8,12 @@ that was cut short (or corrupted) looks like.
 
 from __future__ import annotations
 
+from bohsense.firmware_bridge._errors import FirmwareBridgeError
+
 __all__ = ["CobsError", "decode", "encode"]
 
 
-class CobsError(ValueError):
+class CobsError(FirmwareBridgeError, ValueError):
     """A COBS block that runs past the end of the encoded data."""
 
 
