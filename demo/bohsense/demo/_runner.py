@@ -376,8 +376,13 @@ async def _summary(
         "work_orders": boh["work_orders"],
         "replenishment_proposals": boh["replenishment_proposals"],
         "quarantined": boh["quarantined"],
+        "device_events": boh["device_events"],
         "gateways": boh["gateways"],
     }
+
+
+def _kinds(counts: dict[str, int]) -> str:
+    return ", ".join(f"{n} {kind}" for kind, n in sorted(counts.items())) or "none"
 
 
 def main_sync(opts: DemoOptions, out: TextIO = sys.stdout) -> int:
@@ -390,7 +395,8 @@ def main_sync(opts: DemoOptions, out: TextIO = sys.stdout) -> int:
     print(
         f"\n{summary['readings_ingested']:,} readings ingested, {summary['readings_lost']} lost, "
         f"{summary['duplicates_applied']} applied twice; {summary['alerts']} alert(s), "
-        f"{summary['work_orders']} work order(s), {summary['replenishment_proposals']} replenishment proposal(s). "
+        f"{summary['work_orders']} work order(s), {summary['replenishment_proposals']} replenishment proposal(s), "
+        f"{sum(summary['device_events'].values())} device event(s) ({_kinds(summary['device_events'])}). "
         f"Data kept in {summary['workdir']}",
         file=out,
     )

@@ -14,6 +14,7 @@ from ._models import (
     Alert,
     AuditEntry,
     Device,
+    DeviceEvent,
     Gateway,
     Lane,
     QuarantineRow,
@@ -283,4 +284,8 @@ def summary(s: Session) -> dict[str, Any]:
         "replenishment_proposals_by_state": proposals,
         "quarantined": s.scalar(select(func.count()).select_from(QuarantineRow)) or 0,
         "audit_entries": s.scalar(select(func.count()).select_from(AuditEntry)) or 0,
+        "device_events": {
+            kind: n
+            for kind, n in s.execute(select(DeviceEvent.kind, func.count()).group_by(DeviceEvent.kind)).all()
+        },
     }
