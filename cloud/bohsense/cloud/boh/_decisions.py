@@ -122,58 +122,21 @@ class Executor:
         if OPEN_ALERT not in actions:
             return
         site = conn.execute(select(Asset.site, Asset.name).where(Asset.id == p.asset_id)).one()
-        alert_id = conn.execute(
-            conflict_insert(conn, Alert)
-            .values(
-                asset_id=p.asset_id,
-                site=site.site,
-                condition=p.condition,
-                severity=d.severity,
-                state=ALERT.initial,
-                opened_ns=now,
-                updated_ns=now,
-                cleared_ns=None,
-                evidence=d.evidence,
-                what_to_check=p.what_to_check,
-            )
-            .on_conflict_do_nothing()  # the partial unique index: one open alert per asset+condition
-            .returning(Alert.id)
-        ).scalar_one_or_none()
-        if alert_id is None:  # the alert is still open: its condition is active again
-            again = conn.execute(
-                update(Alert)
-                .where(
-                    Alert.asset_id == p.asset_id,
-                    Alert.condition == p.condition,
-                    Alert.state.in_(sorted(ALERT.open)),
-                    Alert.cleared_ns.is_not(None),
-                )
-                .values(cleared_ns=None, updated_ns=now)
-                .returning(Alert.id, Alert.state)
-                .execution_options(synchronize_session=False)
-            ).all()
-            emit(
-                conn,
-                *(
-                    DomainEvent.move(
-                        ALERT.entity,
-                        open_id,
-                        state,
-                        state,
-                        now,
-                        detail={"condition": "active", **d.evidence},
-                        kind="alert.reactivated",
-                    )
-                    for open_id, state in again
-                ),
-            )
-            return
-        emit(
+        same = (Alert.asset_id == p.asset_id, Alert.condition == p.condition)
+        alert_id = _open_alert(
             conn,
-            DomainEvent.move(
-                ALERT.entity, alert_id, None, ALERT.initial, now, detail={"evidence": d.evidence}
-            ),
+            same,
+            {"condition": "active", **d.evidence},
+            now,
+            asset_id=p.asset_id,
+            site=site.site,
+            condition=p.condition,
+            severity=d.severity,
+            evidence=d.evidence,
+            what_to_check=p.what_to_check,
         )
+        if alert_id is None:
+            return
         if CREATE_WORK_ORDER in actions:
             title = f"{p.condition} on {site.name or p.asset_id}"
             description = (
@@ -184,34 +147,9 @@ class Executor:
         self._after_open(conn, actions, alert_id, d.kind, d.severity, now)
 
     def cleared(self, conn: Connection, p: ConditionParams, d: FaultCleared, now: int) -> None:
-        if MARK_CLEARED not in effects_for(d.kind, d.severity):
-            return
-        rows = conn.execute(
-            update(Alert)
-            .where(
-                Alert.asset_id == p.asset_id,
-                Alert.condition == p.condition,
-                Alert.state.in_(sorted(ALERT.open)),
-            )
-            .values(cleared_ns=d.ts_ns, updated_ns=now)
-            .returning(Alert.id, Alert.state)
-            .execution_options(synchronize_session=False)
-        ).all()
-        emit(
-            conn,
-            *(
-                DomainEvent.move(
-                    ALERT.entity,
-                    alert_id,
-                    state,
-                    state,
-                    now,
-                    detail={"condition": "cleared", **d.evidence},
-                    kind="alert.cleared",
-                )
-                for alert_id, state in rows
-            ),
-        )
+        if MARK_CLEARED in effects_for(d.kind, d.severity):
+            same = (Alert.asset_id == p.asset_id, Alert.condition == p.condition)
+            _mark(conn, same, d.ts_ns, now, {"condition": "cleared", **d.evidence}, "alert.cleared")
 
     # -- local alarms (``device.alarm`` events) ------------------------------------------
 
@@ -220,35 +158,10 @@ class Executor:
         (subject ``device:<gateway>/<device>``, condition ``alarm:<code>``)."""
         subject = f"device:{d.gateway}/{d.device}"
         condition = f"alarm:{d.code}"[:64]
+        same = (Alert.subject == subject, Alert.condition == condition)
         if not d.active:
-            if MARK_CLEARED not in effects_for("alarm_cleared", d.severity):
-                return
-            rows = conn.execute(
-                update(Alert)
-                .where(
-                    Alert.subject == subject,
-                    Alert.condition == condition,
-                    Alert.state.in_(sorted(ALERT.open)),
-                )
-                .values(cleared_ns=d.ts, updated_ns=now)
-                .returning(Alert.id, Alert.state)
-                .execution_options(synchronize_session=False)
-            ).all()
-            emit(
-                conn,
-                *(
-                    DomainEvent.move(
-                        ALERT.entity,
-                        alert_id,
-                        state,
-                        state,
-                        now,
-                        detail={"condition": "cleared", "alarm": d.code},
-                        kind="alert.cleared",
-                    )
-                    for alert_id, state in rows
-                ),
-            )
+            if MARK_CLEARED in effects_for("alarm_cleared", d.severity):
+                _mark(conn, same, d.ts, now, {"condition": "cleared", "alarm": d.code}, "alert.cleared")
             return
         actions = effects_for("alarm_raised", d.severity)
         if OPEN_ALERT not in actions:
@@ -260,41 +173,21 @@ class Executor:
             "gateway": d.gateway,
             "device": d.device,
         }
-        alert_id = conn.execute(
-            conflict_insert(conn, Alert)
-            .values(
-                asset_id=None,
-                subject=subject,
-                site=d.site,
-                condition=condition,
-                severity=d.severity,
-                state=ALERT.initial,
-                opened_ns=now,
-                updated_ns=now,
-                cleared_ns=None,
-                evidence=evidence,
-                what_to_check=d.message,
-            )
-            .on_conflict_do_nothing()  # one open alert per device and alarm
-            .returning(Alert.id)
-        ).scalar_one_or_none()
-        if alert_id is None:  # still open: the alarm is active again
-            conn.execute(
-                update(Alert)
-                .where(
-                    Alert.subject == subject,
-                    Alert.condition == condition,
-                    Alert.state.in_(sorted(ALERT.open)),
-                )
-                .values(cleared_ns=None, updated_ns=now)
-                .execution_options(synchronize_session=False)
-            )
-            return
-        emit(
+        alert_id = _open_alert(
             conn,
-            DomainEvent.move(ALERT.entity, alert_id, None, ALERT.initial, now, detail={"evidence": evidence}),
+            same,
+            {"condition": "active", "alarm": d.code},
+            now,
+            asset_id=None,
+            subject=subject,
+            site=d.site,
+            condition=condition,
+            severity=d.severity,
+            evidence=evidence,
+            what_to_check=d.message,
         )
-        self._after_open(conn, actions, alert_id, "alarm_raised", d.severity, now)
+        if alert_id is not None:
+            self._after_open(conn, actions, alert_id, "alarm_raised", d.severity, now)
 
     # -- silence and escalation ----------------------------------------------------------
 
@@ -520,3 +413,53 @@ class Executor:
                 kind="replenishment_proposal.revised",
             ),
         )
+
+
+def _open_alert(
+    conn: Connection, same: tuple[Any, ...], active: dict[str, Any], now: int, **values: Any
+) -> int | None:
+    """Open an alert (writing ``alert.opened``) and return its id; when one of the same
+    subject is still open (the partial unique indexes: one open alert per asset or subject
+    and condition), its condition is active again: it is reactivated and None returned."""
+    alert_id = conn.execute(
+        conflict_insert(conn, Alert)
+        .values(state=ALERT.initial, opened_ns=now, updated_ns=now, cleared_ns=None, **values)
+        .on_conflict_do_nothing()
+        .returning(Alert.id)
+    ).scalar_one_or_none()
+    if alert_id is None:
+        _mark(conn, (*same, Alert.cleared_ns.is_not(None)), None, now, active, "alert.reactivated")
+        return None
+    emit(
+        conn,
+        DomainEvent.move(
+            ALERT.entity, alert_id, None, ALERT.initial, now, detail={"evidence": values["evidence"]}
+        ),
+    )
+    return alert_id
+
+
+def _mark(
+    conn: Connection,
+    where: tuple[Any, ...],
+    cleared_ns: int | None,
+    now: int,
+    detail: dict[str, Any],
+    kind: str,
+) -> None:
+    """Set ``cleared_ns`` of the open alerts matching ``where`` (None: active again), each
+    with a domain event ``kind``."""
+    rows = conn.execute(
+        update(Alert)
+        .where(*where, Alert.state.in_(sorted(ALERT.open)))
+        .values(cleared_ns=cleared_ns, updated_ns=now)
+        .returning(Alert.id, Alert.state)
+        .execution_options(synchronize_session=False)
+    ).all()
+    emit(
+        conn,
+        *(
+            DomainEvent.move(ALERT.entity, i, state, state, now, detail=detail, kind=kind)
+            for i, state in rows
+        ),
+    )
