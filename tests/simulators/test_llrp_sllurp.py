@@ -80,10 +80,11 @@ class Sllurp:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        # sllurp's own thread takes a while to notice the close on a loaded machine
         if self.client.is_alive():
-            self.client.disconnect(timeout=5)
-        self.client.join(5)
-        assert not self.client.is_alive()
+            self.client.disconnect(timeout=15)
+        self.client.join(15)
+        assert not self.client.is_alive(), "sllurp's client thread did not end within 15 s"
 
 
 def in_view(world: TagWorld, reader_id: str, antennas: tuple[int, ...]) -> set[str]:

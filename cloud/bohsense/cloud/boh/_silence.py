@@ -186,7 +186,7 @@ def _evidence(h: Heard, now: int) -> dict[str, Any]:
     evidence: dict[str, Any] = {
         "gateway": h.gateway,
         "last_heard_ns": h.last_heard_ns,
-        "silent_s": round((now - h.last_heard_ns) / NS, 1),  # by the cloud's clock
+        "silent_s": round((now - h.last_heard_ns) / NS, 3),  # by the cloud's clock
         "timeout_s": h.timeout_ns / NS,
     }
     if h.device:
