@@ -122,8 +122,13 @@ def standard_scenario(seed: int, duration_s: float = 600.0, scale: float = 1.0) 
         "seed": seed,
         "door_zone": "dock",
         "door_dwell_s": 4.0,
-        "rf": {"path_loss_exponent": 2.5, "rssi_at_1m_dbm": -50.0, "noise_db": 2.0,
-               "sensitivity_dbm": -72.0, "miss_rate": 0.05},  # fmt: skip
+        "rf": {
+            "path_loss_exponent": 2.5,
+            "rssi_at_1m_dbm": -50.0,
+            "noise_db": 2.0,
+            "sensitivity_dbm": -72.0,
+            "miss_rate": 0.05,
+        },  # fmt: skip
         "zones": zones,
         "readers": readers,
         "stock": stock,

@@ -82,6 +82,8 @@ class PresenceConfig:
     exit_departure_s: float | None = None
     rssi_alpha: float = 0.3
     antenna_stale_s: float = 3.0
+    #: how fast an antenna's score falls while it does not read the tag (dB per second)
+    miss_decay_db_s: float = 4.0
     hysteresis_db: float = 3.0
     move_dwell_s: float = 1.0
     move_reads: int = 3
@@ -113,8 +115,11 @@ class PresenceConfig:
             problems.append("exit_departure_s must be in (0, departure_s]")
         if not 0 < self.rssi_alpha <= 1:
             problems.append("rssi_alpha must be in (0, 1]")
-        if not self.hysteresis_db >= 0 or not self.move_dwell_s >= 0 or not self.max_lateness_s >= 0:
-            problems.append("hysteresis_db, move_dwell_s and max_lateness_s must be >= 0")
+        if not all(
+            getattr(self, n) >= 0
+            for n in ("hysteresis_db", "move_dwell_s", "max_lateness_s", "miss_decay_db_s")
+        ):
+            problems.append("hysteresis_db, move_dwell_s, max_lateness_s and miss_decay_db_s must be >= 0")
         if self.move_reads < 1 or self.arrive_reads < 1:
             problems.append("move_reads and arrive_reads must be >= 1")
         if not valid_name(self.device):
@@ -190,6 +195,7 @@ class PresenceInterpreter:
         self._exit_ns = int((c.exit_departure_s or c.departure_s) * _S)
         self._stale_ns = int(c.antenna_stale_s * _S)
         self._dwell_ns = int(c.move_dwell_s * _S)
+        self._decay = c.miss_decay_db_s / _S  # per ns
         self._late_ns = int(c.max_lateness_s * _S)
         self._snap_ns = int(c.snapshot_s * _S)
         self._tags: dict[bytes, _Tag] = {}
@@ -396,18 +402,21 @@ class PresenceInterpreter:
                     if best in self.config.exit_zones:
                         heapq.heappush(self._heap, (self._deadline(tag), tag.gen, epc))
             return
-        self._consider_move(tag, epc, zone, count, last, out)
+        self._consider_move(tag, epc, zone, count, first, last, out)
 
     def _scores(self, tag: _Tag, now: int) -> dict[str, float]:
         horizon = now - self._stale_ns
         scores: dict[str, float] = {}
         zone_of = self._zone_of
+        decay = self._decay
         for key, ant in tag.antennas.items():
-            if ant.last >= horizon:
+            last = ant.last
+            if last >= horizon:
                 z = zone_of[key]
+                score = ant.rssi - decay * (now - last) if now > last else ant.rssi
                 s = scores.get(z)
-                if s is None or ant.rssi > s:
-                    scores[z] = ant.rssi
+                if s is None or score > s:
+                    scores[z] = score
         return scores
 
     def _best(self, tag: _Tag, now: int) -> str | None:
@@ -415,7 +424,7 @@ class PresenceInterpreter:
         return max(scores, key=scores.__getitem__) if scores else None
 
     def _consider_move(
-        self, tag: _Tag, epc: bytes, read_zone: str, count: int, ts: int, out: Interpretation
+        self, tag: _Tag, epc: bytes, read_zone: str, count: int, first: int, ts: int, out: Interpretation
     ) -> None:
         scores = self._scores(tag, ts)
         best = max(scores, key=scores.__getitem__)
@@ -425,7 +434,8 @@ class PresenceInterpreter:
             return
         if tag.cand != best:
             tag.cand = best
-            tag.cand_since = ts
+            # the dwell counts from the first read of the report that made the zone win
+            tag.cand_since = first if read_zone == best else ts
             tag.cand_reads = count if read_zone == best else 0
         elif read_zone == best:
             tag.cand_reads += count
