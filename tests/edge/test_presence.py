@@ -76,7 +76,8 @@ def test_arrival_carries_gtin_serial_and_valid_attrs() -> None:
         5,
         -52.4,
     )
-    assert out.events[0].device == "r1" and out.events[0].ts == T0 + S
+    assert out.events[0].device == "r1"
+    assert out.events[0].ts == T0 + S
     # what the cloud will decode: the contract's bounds hold
     assert msgspec.json.decode(msgspec.json.encode(a), type=ItemPresence) == a
 
@@ -86,7 +87,8 @@ def test_arrival_needs_enough_reads() -> None:
     assert items(p.observe(seen(epc(1), 1.0, count=1)).events) == []
     assert items(p.observe(seen(epc(1), 2.0, count=1)).events) == []
     [a] = items(p.observe(seen(epc(1), 3.0, count=1)).events)
-    assert a.transition == "arrived" and a.reads == 3
+    assert a.transition == "arrived"
+    assert a.reads == 3
 
 
 def test_repeated_reads_are_deduplicated() -> None:
@@ -95,7 +97,8 @@ def test_repeated_reads_are_deduplicated() -> None:
     assert len(items(p.observe(report).events)) == 1
     for _ in range(3):
         out = p.observe(report)
-        assert out.events == [] and not out.state_changed
+        assert out.events == []
+        assert not out.state_changed
     assert p.counters()["duplicate"] == 3
     assert p.snapshot()["tags"][epc(1).hex().upper()]["reads"] == 5  # the repeats added nothing
     # an older report of the same antenna is a repeat too; a newer one is not
@@ -166,7 +169,8 @@ def test_departure_timing_on_ticks() -> None:
     assert p.observe(Tick("r1", last + 10 * S - 1)).events == []
     out = p.observe(Tick("r1", last + 10 * S))
     [d] = items(out.events)
-    assert (d.transition, d.zone) == ("departed", "backroom") and out.state_changed
+    assert (d.transition, d.zone) == ("departed", "backroom")
+    assert out.state_changed
     assert out.events[0].ts == last + 10 * S
     assert p.present() == {}
     assert p.observe(Tick("r1", last + 20 * S)).events == []  # departs once
@@ -306,7 +310,8 @@ def test_reads_a_little_out_of_order_are_kept() -> None:
     p = PresenceInterpreter(config(max_lateness_s=5.0))
     p.observe(seen(epc(1), 10.0, reader="r2"))
     [a] = items(p.observe(seen(epc(2), 8.0)).events)  # another reader, 2 s behind
-    assert a.transition == "arrived" and "out_of_order" not in p.counters()
+    assert a.transition == "arrived"
+    assert "out_of_order" not in p.counters()
 
 
 def test_config_refuses_nonsense() -> None:

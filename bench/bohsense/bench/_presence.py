@@ -128,7 +128,7 @@ def standard_scenario(seed: int, duration_s: float = 600.0, scale: float = 1.0) 
             "noise_db": 2.0,
             "sensitivity_dbm": -72.0,
             "miss_rate": 0.05,
-        },  # fmt: skip
+        },
         "zones": zones,
         "readers": readers,
         "stock": stock,
@@ -245,8 +245,8 @@ def evaluate(
     pending: dict[str, dict[tuple[bytes, int], list[int]]] = {r.reader_id: {} for r in readers}
     next_report = dict(phase)
     end = duration_s + tail_s
-    steps = int(round(end / round_s))
-    sample_every = max(1, int(round(sample_s / round_s)))
+    steps = round(end / round_s)
+    sample_every = max(1, round(sample_s / round_s))
     left_at: dict[str, float] = {}  # epc hex → when it left the building (truth)
     handled_truth = 0
     timeout = config.departure_s + report_s
@@ -284,7 +284,7 @@ def evaluate(
                 run.departures += 1
                 left_at[line["epc"]] = line["t_s"]
         handled_truth = len(world._truth)
-        utc = _T0_NS + int(round(t * _S))
+        utc = _T0_NS + round(t * _S)
         for r in readers:
             acc = pending[r.reader_id]
             for a in r.antennas:
@@ -306,7 +306,7 @@ def evaluate(
         if step % sample_every == 0 and t <= duration_s:
             present = interp.present()
             truth_here = 0
-            for key, item in world.items.items():
+            for _key, item in world.items.items():
                 if item.zone is None:
                     continue
                 truth_here += 1
