@@ -13,7 +13,8 @@ Scored against the truth:
 
 - **zone accuracy**: every ``sample_s``, each item present in the world counts right when
   the interpreter has it present in the same zone (an item not yet arrived, or still in
-  its old zone after a move, counts wrong);
+  its old zone after a move, counts wrong). The interpreter starts knowing nothing, so
+  the first ``warmup_s`` (2 s: the first reports of the stock) are not scored;
 - **departures detected**: an item that left the building (its truth zone became none)
   is detected when the interpreter emits its ``departed`` no later than
   ``departure_s + report_s`` after it left (the departure timeout plus one report);
@@ -230,6 +231,7 @@ def evaluate(
     round_s: float = 0.1,
     report_s: float = 1.0,
     sample_s: float = 1.0,
+    warmup_s: float = 2.0,
     keep_stream: bool = False,
 ) -> PresenceRun:
     """Run ``scenario`` for ``duration_s`` (+ ``tail_s`` with nothing scheduled, so the
@@ -303,7 +305,7 @@ def evaluate(
                     feed(TagSeen(r.reader_id, antenna, epc, first, last, count, float(peak)), t)
                 acc.clear()
                 feed(Tick(r.reader_id, utc), t)
-        if step % sample_every == 0 and t <= duration_s:
+        if step % sample_every == 0 and warmup_s <= t <= duration_s:
             present = interp.present()
             truth_here = 0
             for _key, item in world.items.items():
