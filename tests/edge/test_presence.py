@@ -120,7 +120,7 @@ def boundary_stream(seconds: int, seed: int) -> list[TagSeen | Tick]:
 
 
 def test_a_tag_on_a_zone_boundary_does_not_flap() -> None:
-    p = PresenceInterpreter(config(hysteresis_db=3.0, move_dwell_s=1.0, move_reads=3, rssi_alpha=0.3))
+    p = PresenceInterpreter(config(hysteresis_db=3.0, move_dwell_s=1.0, move_reads=3, rssi_alpha=0.6))
     events = items(feed(p, boundary_stream(600, seed=1)))
     assert [e.transition for e in events] == ["arrived"]
 

@@ -161,8 +161,9 @@ def standard_config(scenario: Scenario, **overrides: Any) -> PresenceConfig:
 TUNED: dict[str, Any] = {
     "departure_s": 10.0,
     "exit_departure_s": 5.0,
-    "rssi_alpha": 0.3,
+    "rssi_alpha": 0.6,
     "antenna_stale_s": 3.0,
+    "miss_decay_db_s": 4.0,
     "hysteresis_db": 3.0,
     "move_dwell_s": 1.0,
     "move_reads": 3,

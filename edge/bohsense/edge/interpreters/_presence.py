@@ -6,7 +6,9 @@ and per antenna that saw it, a smoothed RSSI (an EWMA of the reported peaks, fac
 ``rssi_alpha``) and the time of the last read; an antenna not heard from for
 ``antenna_stale_s`` no longer counts for the tag. Each antenna covers one zone
 (``PresenceConfig.antennas``: ``(reader, antenna) → zone``); a zone's score for a tag is
-the best smoothed RSSI of its fresh antennas.
+the best of its fresh antennas' smoothed RSSI, each less ``miss_decay_db_s`` per second
+since that antenna last read the tag (an antenna that stopped reading it, because it
+moved away, stops holding it).
 
 - **arrived**: a tag not present is seen ``arrive_reads`` times (within
   ``departure_s``): it arrives in its best zone;
@@ -80,7 +82,7 @@ class PresenceConfig:
     exit_zones: frozenset[str] = frozenset()
     departure_s: float = 10.0
     exit_departure_s: float | None = None
-    rssi_alpha: float = 0.3
+    rssi_alpha: float = 0.6
     antenna_stale_s: float = 3.0
     #: how fast an antenna's score falls while it does not read the tag (dB per second)
     miss_decay_db_s: float = 4.0
