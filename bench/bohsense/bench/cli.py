@@ -1,4 +1,4 @@
-"""``bohsense bench ingest|apply|codec``: benchmarks that print human progress to stderr and, as
+"""``bohsense bench ingest|apply|codec|presence``: benchmarks that print human progress to stderr and, as
 their last stdout line, one JSON object with the figures."""
 
 from __future__ import annotations
@@ -9,7 +9,9 @@ __all__ = ["register"]
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    bench = subparsers.add_parser("bench", help="benchmarks (ingest throughput, BOH apply, payload codec)")
+    bench = subparsers.add_parser(
+        "bench", help="benchmarks (ingest throughput, BOH apply, payload codec, RFID presence)"
+    )
     sub = bench.add_subparsers(dest="bench_command", metavar="BENCH")
     ingest = sub.add_parser(
         "ingest",
@@ -48,6 +50,24 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     codec = sub.add_parser("codec", help="JSON vs MessagePack encode/decode of a 100-reading batch")
     codec.add_argument("--rounds", type=int, default=2000)
     codec.set_defaults(handler=_codec)
+    presence = sub.add_parser(
+        "presence",
+        help="RFID presence accuracy (zones, departures) on a simulated store, against its ground truth",
+    )
+    presence.add_argument(
+        "--scenario", metavar="FILE", help="a tag world scenario (TOML; default: the standard store)"
+    )
+    presence.add_argument(
+        "--seed",
+        type=int,
+        action="append",
+        metavar="N",
+        help="a seed to run (repeatable; default: the report seeds 100-109)",
+    )
+    presence.add_argument(
+        "--duration", type=float, default=600.0, help="simulated seconds per seed (default 600)"
+    )
+    presence.set_defaults(handler=_presence)
 
     def _help(_args: argparse.Namespace) -> int:
         bench.print_help()
@@ -88,4 +108,31 @@ def _codec(args: argparse.Namespace) -> int:
     from bohsense.bench._codec import run_codec
 
     print(json.dumps(run_codec(args.rounds)))
+    return 0
+
+
+def _presence(args: argparse.Namespace) -> int:
+    import json
+    import sys
+
+    from bohsense.bench._presence import run_presence
+    from bohsense.simulators._tags import ScenarioError
+
+    seeds = args.seed or list(range(100, 110))
+    if not args.duration > 0:
+        print("bench presence: --duration must be > 0", file=sys.stderr)
+        return 2
+    try:
+        figures = run_presence(args.scenario, seeds, duration_s=args.duration)
+    except ScenarioError as exc:
+        print(f"bench presence: {exc}", file=sys.stderr)
+        return 2
+    o = figures["overall"]
+    print(
+        f"presence: zone accuracy {o['zone_accuracy']:.4f}, departures detected "
+        f"{o['departures_detected']:.4f}, false departures {o['false_departure_rate']:.4f}, "
+        f"{figures['tag_seen_per_s']} TagSeen/s",
+        file=sys.stderr,
+    )
+    print(json.dumps(figures))
     return 0

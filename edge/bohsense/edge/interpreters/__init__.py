@@ -6,6 +6,7 @@ its own state) turns them into ``Reading`` and ``Event`` objects for the sink::
 
     LaneInterpreter         shelf lanes: weight_g, settled units, shelf.pick / shelf.putback
     PassThroughInterpreter  one reading per sample, the channel's name as the metric
+    PresenceInterpreter     RFID tag reads: rfid.item arrived / moved / departed, zone snapshots
     InterpreterRouter       the interpreter of each device's source kind
 """
 
@@ -34,6 +35,7 @@ from bohsense.edge.interpreters._lanes import (
     change_confidence,
 )
 from bohsense.edge.interpreters._passthrough import PassThroughInterpreter
+from bohsense.edge.interpreters._presence import PresenceConfig, PresenceInterpreter
 from bohsense.edge.interpreters._router import InterpreterRouter
 
 __all__ = [
@@ -52,6 +54,8 @@ __all__ = [
     "LaneUpdate",
     "Observation",
     "PassThroughInterpreter",
+    "PresenceConfig",
+    "PresenceInterpreter",
     "ReaderObservation",
     "StabilityConfig",
     "StatefulInterpreter",
