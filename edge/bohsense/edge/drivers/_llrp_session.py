@@ -442,10 +442,14 @@ class ClientSession:
                 states=tuple(EventNotificationState(event_type=t, notification_state=True) for t in EVENTS_ON)
             ),
             ro_report_spec=report_spec(),
-            keepalive_spec=KeepaliveSpec(trigger_type=1, periodic_trigger_value=round(cfg.keepalive_s * 1000)),
+            keepalive_spec=KeepaliveSpec(
+                trigger_type=1, periodic_trigger_value=round(cfg.keepalive_s * 1000)
+            ),
             events_and_reports=EventsAndReports(hold_events_and_reports_upon_reconnect=False),
         )
-        self._send_request(out, config, SetReaderConfigResponse, "set_config", self._after_config, self._last_rx)
+        self._send_request(
+            out, config, SetReaderConfigResponse, "set_config", self._after_config, self._last_rx
+        )
 
     def _after_config(self, m: Message | None, out: SessionOutput) -> None:
         if m is None:
@@ -527,4 +531,3 @@ def _tag_seen(reader: str, t: TagReportData, shift_us: int, now_us: int) -> TagS
         count=t.tag_seen_count or 1,
         rssi_dbm=None if t.peak_rssi is None else float(t.peak_rssi),
     )
-
