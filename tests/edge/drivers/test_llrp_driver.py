@@ -150,7 +150,7 @@ async def test_a_silent_reader_is_declared_dead_by_the_watchdog() -> None:
             took = await resumes_after(driver, world, time.time_ns())
         stats = driver.stats()
     # 3 missed keepalives, plus at most one report period and the read wake-up
-    assert 3 * KEEPALIVE_S - 0.5 <= detected <= 3 * KEEPALIVE_S + 1.0, detected
+    assert 3 * KEEPALIVE_S - 0.5 <= detected <= 3 * KEEPALIVE_S + 2.0, detected
     assert took <= RESUME_S, f"reads resumed {took:.2f} s after the reader talked again"
     assert stats["reconnects"] >= 1
     assert 0.0 in sink.health("connected")
