@@ -5,6 +5,7 @@ the N-tags trigger, a wrong reader clock and a malformed report."""
 
 from __future__ import annotations
 
+import contextlib
 import time
 from typing import Any
 
@@ -306,3 +307,49 @@ def test_options_reach_the_session_and_the_interpreter() -> None:
     assert driver.config.n_tags == 0
     assert interp(driver).zones == {2: "floor"}
     assert interp(driver).options == {"depart_after_s": 30}
+
+
+async def test_a_framing_error_ends_the_connection_and_the_driver_reconnects() -> None:
+    import asyncio
+
+    from bohsense.llrp import (
+        ConnectionAttemptEvent,
+        ReaderEventNotification,
+        ReaderEventNotificationData,
+        UTCTimestamp,
+        encode_message,
+    )
+
+    hello = encode_message(
+        ReaderEventNotification(
+            message_id=1,
+            data=ReaderEventNotificationData(
+                timestamp=UTCTimestamp(microseconds=time.time_ns() // 1000),
+                connection_attempt=ConnectionAttemptEvent(),
+            ),
+        )
+    )
+    connections = 0
+
+    async def bad_reader(r: asyncio.StreamReader, w: asyncio.StreamWriter) -> None:
+        nonlocal connections
+        connections += 1
+        w.write(hello + b"\x1c\x3d" + b"\x00" * 8)  # then a header of version 7: not LLRP
+        await w.drain()
+        with contextlib.suppress(ConnectionError):
+            await r.read()  # until the driver hangs up
+        w.close()
+
+    server = await asyncio.start_server(bad_reader, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        driver, sink = make(port), ListSink()
+        async with running(driver, sink):
+            await until(lambda: connections >= 2, 10, "a second connection")
+    finally:
+        server.close()
+        await server.wait_closed()
+    stats = driver.stats()
+    assert stats["errors_bad-version"] >= 1
+    assert stats["closes_framing-error"] >= 1
+    assert stats["reconnects"] >= 1
