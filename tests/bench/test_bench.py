@@ -81,3 +81,11 @@ def test_bench_memory_applier_dedups_and_moves_watermarks() -> None:
     assert (out.applied, out.duplicates, dict(out.watermarks)) == (2, 1, {"bench-gw-000": 1})
     out = a.apply_batches([batches[1], batches[3]])
     assert dict(out.watermarks) == {"bench-gw-000": 4}
+
+
+def test_llrp_bench_end_to_end() -> None:
+    result, _err = run_cli("bench", "llrp", "--reports", "20", "--tags", "10", "--rounds", "1")
+    assert result["reports"] == 20
+    assert result["session_reads_per_s"] > 0
+    assert result["readers_per_core"] == result["session_reads_per_s"] // 1500
+    assert result["sllurp_decode_reads_per_s"] > 0  # sllurp is a dev dependency, so it is there

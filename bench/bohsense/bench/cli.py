@@ -1,4 +1,4 @@
-"""``bohsense bench ingest|apply|codec|presence``: benchmarks that print human progress to stderr and, as
+"""``bohsense bench ingest|apply|codec|presence|llrp``: benchmarks that print human progress to stderr and, as
 their last stdout line, one JSON object with the figures."""
 
 from __future__ import annotations
@@ -68,6 +68,15 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--duration", type=float, default=600.0, help="simulated seconds per seed (default 600)"
     )
     presence.set_defaults(handler=_presence)
+    llrp = sub.add_parser(
+        "llrp", help="tag reads/s through the gateway's LLRP client session, against sllurp's decode alone"
+    )
+    llrp.add_argument(
+        "--reports", type=int, default=400, help="RO_ACCESS_REPORTs in the stream (default 400)"
+    )
+    llrp.add_argument("--tags", type=int, default=50, help="TagReportData per report (default 50)")
+    llrp.add_argument("--rounds", type=int, default=3, help="alternating rounds, best kept (default 3)")
+    llrp.set_defaults(handler=_llrp)
 
     def _help(_args: argparse.Namespace) -> int:
         bench.print_help()
@@ -135,4 +144,17 @@ def _presence(args: argparse.Namespace) -> int:
         file=sys.stderr,
     )
     print(json.dumps(figures))
+    return 0
+
+
+def _llrp(args: argparse.Namespace) -> int:
+    import json
+    import sys
+
+    from bohsense.bench._llrp import run_llrp
+
+    result = run_llrp(max(1, args.reports), max(1, min(args.tags, 2000)), max(1, args.rounds))
+    if "sllurp_skipped" in result:
+        print(f"bench llrp: {result['sllurp_skipped']}", file=sys.stderr)
+    print(json.dumps(result))
     return 0

@@ -188,6 +188,25 @@ def _decode(epc: bytes) -> tuple[str, str] | None:
 class PresenceInterpreter:
     """Where every tag is, from the reads of the readers of one gateway (module doc)."""
 
+    @classmethod
+    def for_reader(
+        cls, device_id: str, zones: Mapping[int, str], options: Mapping[str, Any]
+    ) -> PresenceInterpreter:
+        """The interpreter of one reader driver: ``zones`` maps its antennas to zones,
+        ``options`` are ``PresenceConfig`` fields (``exit_zones`` a list); an unknown
+        option or a bad value raises ``ValueError`` naming it."""
+        known = {f for f in PresenceConfig.__dataclass_fields__ if f not in ("antennas", "device")}
+        unknown = sorted(set(options) - known)
+        if unknown:
+            raise ValueError(f"presence config: unknown option(s) {unknown}; known: {sorted(known)}")
+        values: dict[str, Any] = dict(options)
+        if "exit_zones" in values:
+            values["exit_zones"] = frozenset(values["exit_zones"])
+        if "zones" in values:
+            values["zones"] = tuple(values["zones"])
+        antennas = {(device_id, int(a)): z for a, z in zones.items()}
+        return cls(PresenceConfig(antennas=antennas, device=device_id, **values))
+
     def __init__(self, config: PresenceConfig) -> None:
         self.config = config
         c = config
