@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
-from bohsense.demo._store import ASSET, GATEWAY, LANES, SENSOR, SHELF, DemoStore, gateway_toml
+from bohsense.demo._store import ASSET, GATEWAY, LANES, SENSOR, SHELF, DemoStore, RfidReader, gateway_toml
 
 __all__ = ["DemoOptions", "run_demo"]
 
@@ -113,6 +113,7 @@ async def run_demo(opts: DemoOptions, out: TextIO = sys.stdout) -> dict[str, Any
     for device in devices:
         device.pause()
         device.start(link=workdir / "dev" / device.device_id)
+    rfid_server, rfid = _start_rfid(workdir)
 
     settings = CloudSettings(
         broker_url=broker_url,
@@ -139,6 +140,7 @@ async def run_demo(opts: DemoOptions, out: TextIO = sys.stdout) -> dict[str, Any
                 outbox=workdir / "outbox.sqlite3",
                 shelf_port=workdir / "dev" / SHELF,
                 sensor_port=workdir / "dev" / SENSOR,
+                rfid=rfid,
             )
         )
         edge = _start_edge(config, edge_log)
@@ -181,8 +183,44 @@ async def run_demo(opts: DemoOptions, out: TextIO = sys.stdout) -> dict[str, Any
             await asyncio.wait_for(cloud_task, 20)
         for device in devices:
             device.stop()
+        rfid_server.stop()
         if broker is not None:
             broker.stop()
+
+
+def _start_rfid(workdir: Path) -> tuple[Any, list[RfidReader]]:
+    """The store's RFID readers: the simulated readers of the packaged store scenario, on
+    TCP ports of their own, read by the gateway's LLRP driver like real ones."""
+    from importlib import resources
+
+    from bohsense.simulators._llrp_faults import readers_for
+    from bohsense.simulators._llrp_server import LLRPServer
+    from bohsense.simulators._tags import Scenario, TagWorld
+
+    with resources.as_file(resources.files("bohsense.simulators") / "scenarios" / "store.toml") as path:
+        scenario = Scenario.load(path)
+    world = TagWorld(scenario)
+    server = LLRPServer([(r, 0) for r in readers_for(world)]).start_in_thread()
+    zones = {z.name: z for z in scenario.zones}
+    readers = []
+    for spec in scenario.readers:
+        covered = {
+            a.antenna_id: next(
+                (z.name for z in zones.values() if (a.x - z.x) ** 2 + (a.y - z.y) ** 2 <= z.radius**2),
+                f"{spec.reader_id}-{a.antenna_id}",
+            )
+            for a in spec.antennas
+        }
+        door = scenario.door_zone
+        readers.append(
+            RfidReader(
+                spec.reader_id,
+                server.ports[spec.reader_id],
+                covered,
+                (door,) if door is not None and door in covered.values() else (),
+            )
+        )
+    return server, readers
 
 
 def _start_edge(config: Path, log_path: Path) -> subprocess.Popen[bytes]:
@@ -256,6 +294,7 @@ def _banner(
     say(f"  stock         {api}/api/v1/stock")
     say(f"  alerts        {api}/api/v1/alerts        work orders: {api}/api/v1/work-orders")
     say(f"  proposals     {api}/api/v1/replenishment")
+    say(f"  events        {api}/api/v1/events   (shelf picks, RFID item arrivals, moves, departures)")
     say(f"  MQTT          {broker}   (topics: bohsense/v1/gw/{GATEWAY}/…)")
     say(f"  logs          gateway: {edge_log}   cloud: {cloud_log}")
     say(f"  data          {workdir}")

@@ -8,6 +8,7 @@ and a bearing fault starts at 15 % and crosses the alarm limit by about 35 %.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -127,8 +128,24 @@ def _toml(value: Any) -> str:
     raise TypeError(f"no TOML for {value!r}")
 
 
+@dataclass(frozen=True, slots=True)
+class RfidReader:
+    """One RFID reader of the demo store: where it listens and which zone each antenna covers."""
+
+    reader_id: str
+    port: int
+    zones: dict[int, str]
+    exit_zones: tuple[str, ...] = ()
+
+
 def gateway_toml(
-    store: DemoStore, *, broker_url: str, outbox: Path, shelf_port: Path, sensor_port: Path
+    store: DemoStore,
+    *,
+    broker_url: str,
+    outbox: Path,
+    shelf_port: Path,
+    sensor_port: Path,
+    rfid: Sequence[RfidReader] = (),
 ) -> str:
     """The gateway configuration of the demo store."""
     lines = [
@@ -164,4 +181,19 @@ def gateway_toml(
         f"port = {_toml(str(sensor_port))}",
         "",
     ]
+    for r in rfid:
+        options: dict[str, Any] = {"snapshot_s": 30.0}
+        if r.exit_zones:
+            options["exit_zones"] = list(r.exit_zones)
+        lines += [
+            "[[devices]]",
+            f"name = {_toml(r.reader_id)}",
+            'kind = "llrp"',
+            'host = "127.0.0.1"',
+            f"port = {r.port}",
+            f"device_id = {_toml(r.reader_id)}",
+            "zones = " + _toml({str(a): z for a, z in r.zones.items()}),
+            "interpreter_options = " + _toml(options),
+            "",
+        ]
     return "\n".join(lines)
