@@ -29,11 +29,13 @@ def test_the_documented_example_is_valid() -> None:
     assert [(d.name, d.kind) for d in s.devices] == [
         ("shelf-a", "serial"),
         ("cooler-vibration", "serial"),
+        ("rfid-backroom", "llrp"),
         ("synthetic", "synthetic"),
     ]
     assert s.devices[0].options == {"port": "/dev/ttyUSB0", "device_id": "shelf-01"}
     assert s.devices[1].options == {"port": "/dev/ttyUSB1", "device_id": "vib-01"}
-    assert s.devices[2].options == {"devices": 2, "metrics": ["temp_c"], "rate_hz": 1.0}
+    assert s.devices[2].options["zones"] == {"1": "backroom", "2": "floor", "3": "dock"}
+    assert s.devices[3].options == {"devices": 2, "metrics": ["temp_c"], "rate_hz": 1.0}
 
 
 def test_the_example_without_a_password_is_refused() -> None:
@@ -169,7 +171,7 @@ def test_run_refuses_an_unknown_driver_kind_with_exit_2(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("device", "message"),
     [
-        ('kind = "llrp"\nhost = "10.0.0.5"', "unknown driver kind 'llrp'"),
+        ('kind = "llrp"\nhost = "10.0.0.5"', "no antenna is mapped to a zone"),
         ('kind = "serial"\nport = "/dev/ttyUSB0"\nspeed = 9600', "unknown serial option(s) ['speed']"),
         ('kind = "synthetic"\ndevices = 0', "'devices' must be an integer >= 1"),
     ],
