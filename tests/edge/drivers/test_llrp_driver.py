@@ -5,6 +5,7 @@ the N-tags trigger, a wrong reader clock and a malformed report."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import time
 from typing import Any
@@ -383,3 +384,44 @@ def test_bad_presence_options_are_refused_when_the_driver_is_built() -> None:
         make(5084, interpreter="presence", interpreter_options={"departure": 3})
     with pytest.raises(DriverError, match="departure_s must be > 0"):
         make(5084, interpreter="presence", interpreter_options={"departure_s": 0})
+
+
+async def test_a_gateway_restart_keeps_presence_no_false_departures_and_no_second_arrival(
+    tmp_path: Any,
+) -> None:
+    def build(port: int) -> LLRPReaderDriver:
+        opts = {
+            "host": "127.0.0.1", "port": port, "device_id": "r1", "zones": {"1": "backroom", "2": "floor"},
+            "keepalive_s": KEEPALIVE_S, "report_every_s": 0.3, "response_timeout_s": 1.0,
+            "reconnect_max_s": 0.5, "health_s": 0.5, "interpreter_options": {"departure_s": 2.0},
+        }  # fmt: skip
+        driver = build_driver("rfid-1", "llrp", opts, state_dir=tmp_path)
+        assert isinstance(driver, LLRPReaderDriver)
+        return driver
+
+    def items(sink: ListSink, transition: str) -> list[str]:
+        return [
+            e.attrs.epc  # type: ignore[attr-defined]
+            for e in sink.events
+            if e.kind == "rfid.item" and e.attrs.transition == transition  # type: ignore[attr-defined]
+        ]
+
+    async with serving() as (_reader, port, world):
+        expected = {epc.hex().upper() for epc in in_view(world)}
+        first, sink1 = build(port), ListSink()
+        async with running(first, sink1):
+            await until(lambda: set(items(sink1, "arrived")) == expected, 15, "every tag arrived")
+        assert (tmp_path / "presence-rfid-1.json").exists(), "the state is saved when the driver stops"
+        await asyncio.sleep(2.5)  # down longer than the departure timeout
+        second, sink2 = build(port), ListSink()
+        async with running(second, sink2):
+            await until(lambda: second.stats().get("reads", 0) > 50, 15, "reads after the restart")
+            await asyncio.sleep(3.0)  # past the departure timeout after the restart
+    assert items(sink2, "departed") == [], "tags in view did not leave while the gateway was down"
+    assert items(sink2, "arrived") == [], "the tags were known already"
+
+
+def test_an_unreadable_presence_state_is_refused_when_the_driver_is_built(tmp_path: Any) -> None:
+    (tmp_path / "presence-rfid-1.json").write_text("{not json")
+    with pytest.raises(DriverError, match="cannot be read"):
+        build_driver("rfid-1", "llrp", {"host": "127.0.0.1", "zones": {"1": "floor"}}, state_dir=tmp_path)

@@ -22,10 +22,14 @@ from pathlib import Path
 from bohsense.edge.errors import DriverError
 from bohsense.edge.interpreters import JsonState
 
-__all__ = ["LaneBaselines"]
+__all__ = ["LaneBaselines", "StateFile"]
 
 
-class LaneBaselines:
+class StateFile:
+    """An interpreter's snapshot in one small JSON file, written atomically."""
+
+    what = "interpreter state"
+
     def __init__(self, path: Path | None) -> None:
         self.path = path
 
@@ -39,9 +43,9 @@ class LaneBaselines:
         except FileNotFoundError:
             return {}
         except (OSError, ValueError) as exc:
-            raise DriverError(f"lane baselines {str(self.path)!r} cannot be read: {exc}") from exc
+            raise DriverError(f"{self.what} {str(self.path)!r} cannot be read: {exc}") from exc
         if not isinstance(raw, dict):
-            raise DriverError(f"lane baselines {str(self.path)!r} are malformed: not a JSON object")
+            raise DriverError(f"{self.what} {str(self.path)!r} is malformed: not a JSON object")
         return raw
 
     def save(self, state: JsonState) -> None:
@@ -53,3 +57,9 @@ class LaneBaselines:
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, self.path)
+
+
+class LaneBaselines(StateFile):
+    """The lane interpreter's offsets (``lanes-<driver>.json``)."""
+
+    what = "lane baselines"

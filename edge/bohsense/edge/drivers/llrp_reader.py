@@ -60,9 +60,10 @@ from typing import Any
 
 from bohsense.contracts.backoff import Backoff
 from bohsense.contracts.schema import ArgValue, Reading
+from bohsense.edge.drivers._lane_baselines import StateFile
 from bohsense.edge.drivers._llrp_session import ClientSession, SessionConfig, SessionOutput, State
 from bohsense.edge.drivers.base import CommandOutcome, CommandReason, CommandSpec, DriverError, Sink
-from bohsense.edge.interpreters import Interpreter, TagSeen
+from bohsense.edge.interpreters import Interpreter, InterpreterStateError, StatefulInterpreter, TagSeen
 from bohsense.llrp import (
     AntennaConfiguration,
     ConfigRequest,
@@ -155,6 +156,7 @@ class LLRPReaderDriver:
         session: SessionConfig | None = None,
         reconnect_max_s: float = 30.0,
         health_s: float = 10.0,
+        state_dir: Path | None = None,
     ) -> None:
         self.name = name
         self.host = host
@@ -177,6 +179,25 @@ class LLRPReaderDriver:
         self._power_table: dict[int, int] = {}  # index -> dBm x 100
         self._hop_table_id = 1
         self.connected = asyncio.Event()
+        # a stateful interpreter (presence) keeps its state across gateway restarts, so a
+        # restart reports no false departures: ``presence-<driver>.json`` beside the outbox
+        self._state = StateFile(None if state_dir is None else state_dir / f"presence-{name}.json")
+        if isinstance(interpreter, StatefulInterpreter):
+            try:
+                kept = self._state.load()
+                if kept:  # {}: no state kept yet
+                    interpreter.restore(kept)
+            except (InterpreterStateError, DriverError) as exc:
+                raise DriverError(f"device {name!r}: interpreter state: {exc}") from exc
+
+    def _save_state(self) -> None:
+        if not isinstance(self.interpreter, StatefulInterpreter) or self._state.path is None:
+            return
+        try:
+            self._state.save(self.interpreter.snapshot())
+        except OSError as exc:
+            self._counters["state_save_failures"] += 1
+            self._log_limited("state", logging.ERROR, "%s: interpreter state not saved: %s", self.name, exc)
 
     # -- configuration ------------------------------------------------------------------
 
@@ -262,12 +283,20 @@ class LLRPReaderDriver:
             session=session,
             reconnect_max_s=floats["reconnect_max_s"],
             health_s=floats["health_s"],
+            state_dir=state_dir,
         )
 
     # -- running ------------------------------------------------------------------------
 
     async def run(self, sink: Sink) -> None:
-        """Connect, stream, reconnect; returns only when cancelled."""
+        """Connect, stream, reconnect; returns only when cancelled (the interpreter's state
+        is saved then, and at every health interval)."""
+        try:
+            await self._run(sink)
+        finally:
+            self._save_state()
+
+    async def _run(self, sink: Sink) -> None:
         self._health(sink, 0, force=True)
         first = True
         while True:
@@ -388,6 +417,7 @@ class LLRPReaderDriver:
         self._last_health_mono = mono
         self._reads_since_health = 0
         self._connected_level = connected
+        self._save_state()
         for metric, value in (
             ("connected", float(connected)),
             ("reads_per_s", rate),
