@@ -8,10 +8,17 @@ from typing import Any
 import pytest
 
 from bohsense.cloud.boh import BohCore, CatalogError, InvalidValue, NotFound, SiteSpec, SkuSpec, ZoneSpec
+from bohsense.cloud.tsdb import open_store
+from bohsense.contracts.codec import encode
 from bohsense.contracts.epc import Sgtin96
 from bohsense.contracts.events import Event, ItemPresence, ZoneSnapshot
 from bohsense.contracts.schema import ReadingBatch
+from bohsense.contracts.timeutil import now_ns
+from bohsense.contracts.topics import readings_topic
 from tests.cloud.ingest._events import wire
+from tests.cloud.ingest._harness import config, publish, running, until
+from tests.cloud.tsdb._data import unique
+from tests.support.services import Mosquitto
 
 from .factory import GW, SITE, T0, catalog
 
@@ -26,8 +33,8 @@ NON_GTIN = "E2801160600002054CC2096F"  # a TID-like EPC: no GTIN scheme
 GW2 = "gw-t2"
 
 
-def rfid_catalog() -> dict[str, Any]:
-    c = catalog()
+def rfid_catalog(gateway: str = GW) -> dict[str, Any]:
+    c = catalog(gateway)
     c["sites"][0]["zones"] = [
         {"zone": "floor-1", "kind": "floor"},
         {"zone": "backroom", "kind": "backroom"},
@@ -69,9 +76,9 @@ def snapshot(zone: str, ts: int, counts: dict[str, int], other: int = 0) -> Even
     return Event("reader-1", "rfid.zone_snapshot", ts, ZoneSnapshot(zone, counts, other))
 
 
-def batch_of(seq: int, *events: Event, gateway: str = GW) -> ReadingBatch:
+def batch_of(seq: int, *events: Event, gateway: str = GW, sent: int = T0) -> ReadingBatch:
     return ReadingBatch(
-        gateway=gateway, seq=seq, sent=T0, readings=[], site=SITE, events=[wire(e) for e in events]
+        gateway=gateway, seq=seq, sent=sent, readings=[], site=SITE, events=[wire(e) for e in events]
     )
 
 
@@ -310,3 +317,44 @@ def test_the_gtin_and_zones_appear_in_the_catalog_read_side(inv: BohCore) -> Non
     ]
     kinds = {c.kind for c in inv.changes(after=0, limit=1000).events}
     assert "catalog.zone.created" in kinds
+
+
+async def test_rfid_events_through_mosquitto_and_the_ingest_worker_apply_once_in_event_order(
+    mosquitto: Mosquitto, core: BohCore, tmp_path: Any
+) -> None:
+    gw = unique("gw")
+    core.load_catalog(rfid_catalog(gw))
+    store = open_store(f"sqlite:///{tmp_path}/ts.db")
+    await store.setup()
+    t0 = now_ns() - 60 * S
+    newer = batch_of(
+        2,
+        item(EPC1, t0 + 2 * S, "moved", "door-1", from_zone="floor-1"),
+        item(EPC1, t0 + 3 * S, "departed", "door-1"),
+        snapshot("floor-1", t0 + 3 * S, {GTIN: 1}),
+        gateway=gw,
+        sent=now_ns(),
+    )
+    older = batch_of(1, item(EPC1, t0 + S), item(EPC2, t0 + S), gateway=gw, sent=now_ns())
+    topic = readings_topic(gw)
+    async with running(store, core, config(mosquitto, unique("ingest"))) as worker:  # type: ignore[arg-type]
+        # the newer batch first, then the older one, then both again
+        await publish(mosquitto, [(topic, encode(newer))])
+        await until(lambda: worker.stats.mqtt_acks == 1, what="the newer batch acknowledged")
+        await publish(mosquitto, [(topic, encode(older)), (topic, encode(newer)), (topic, encode(older))])
+        await until(lambda: worker.stats.mqtt_acks == 4, what="every batch acknowledged")
+        assert worker.stats.duplicates == 2
+    await store.close()
+    view = core.inventory_item(EPC1)
+    (state,) = view.states
+    assert (state.zone, state.present, state.seq, state.idx) == ("door-1", False, 2, 1)
+    assert [(h.seq, h.idx, h.backfilled) for h in view.history] == [
+        (2, 1, False),
+        (2, 0, False),
+        (1, 0, True),
+    ]
+    (floor,) = core.inventory_zones()
+    assert [(x.gtin, x.items, x.snapshot, x.difference) for x in floor.lines] == [(GTIN, 1, 1, 0)]
+    assert [d.epc for d in core.inventory_departures()] == [EPC1]
+    kinds = [c.kind for c in core.changes(after=0, limit=1000).events]
+    assert kinds.count("inventory.item_departed_unsold") == 1
