@@ -38,7 +38,7 @@ from bohsense.contracts.events import Event, ItemPresence, ZoneSnapshot
 from ._db import conflict_insert
 from ._domain_events import DomainEvent, emit
 from ._errors import InvalidValue, NotFound
-from ._models import RfidItem, RfidItemEvent, RfidZoneSnapshot, SiteZone, Sku
+from ._models import Base, RfidItem, RfidItemEvent, RfidZoneSnapshot, SiteZone, Sku
 
 if TYPE_CHECKING:
     from ._handlers import EventContext
@@ -62,9 +62,9 @@ __all__ = [
 #: the domain event of an item that left by a door zone with no sale matched
 DEPARTED_UNSOLD = "inventory.item_departed_unsold"
 DOOR = "door"
-_ITEMS = RfidItem.__table__
-_HISTORY = RfidItemEvent.__table__
-_SNAPSHOTS = RfidZoneSnapshot.__table__
+_ITEMS = Base.metadata.tables[RfidItem.__tablename__]
+_HISTORY = Base.metadata.tables[RfidItemEvent.__tablename__]
+_SNAPSHOTS = Base.metadata.tables[RfidZoneSnapshot.__tablename__]
 
 
 # -- handlers ------------------------------------------------------------------------------
@@ -361,8 +361,8 @@ def zone_counts(
     snapshots = {(r.site, r.zone): r for r in conn.execute(sq)}
     skus = _gtin_skus(conn)
     keys = set(items)
-    for k, snap in snapshots.items():
-        if gtin_filter is None or gtin_filter in snap.counts:
+    for k, taken in takenshots.items():
+        if gtin_filter is None or gtin_filter in taken.counts:
             keys.add(k)
     kinds = _zone_kinds(conn, (k[0] for k in keys))
     out = []
