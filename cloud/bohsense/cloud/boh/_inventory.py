@@ -361,7 +361,7 @@ def zone_counts(
     snapshots = {(r.site, r.zone): r for r in conn.execute(sq)}
     skus = _gtin_skus(conn)
     keys = set(items)
-    for k, taken in takenshots.items():
+    for k, taken in snapshots.items():
         if gtin_filter is None or gtin_filter in taken.counts:
             keys.add(k)
     kinds = _zone_kinds(conn, (k[0] for k in keys))
