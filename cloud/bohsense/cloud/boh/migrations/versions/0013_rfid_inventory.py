@@ -105,5 +105,6 @@ def downgrade() -> None:
     op.drop_index("ix_rfid_items_zone", table_name="rfid_items")
     op.drop_table("rfid_items")
     op.drop_table("site_zones")
-    with op.batch_alter_table("skus", schema=None) as batch_op:
-        batch_op.drop_column("gtin")
+    # not a batch: on SQLite that recreates skus, which the stock locations' foreign keys
+    # refuse once they hold rows; ALTER TABLE … DROP COLUMN (SQLite 3.35+) keeps the table
+    op.drop_column("skus", "gtin")
