@@ -31,11 +31,16 @@ EXAMPLES = 25
 TOKEN = "schemathesis-token-0123456789"
 #: operations with rules across parameters or entries that a schema cannot state (a time
 #: as ISO 8601 or ns, start before end, a range within the limit, a catalog entry naming a
-#: site or SKU that exists, a target above a minimum): a well-formed request may be refused
+#: site or SKU that exists, a target above a minimum, a GTIN's check digit, a zone listed
+#: once, an inventory SKU filter naming a SKU with a GTIN): a well-formed request may be refused
 #: with a documented 422
 CROSS_FIELD_RULES = {
     "GET /api/v1/readings/series",
     "GET /api/v1/events",
+    "GET /api/v1/inventory/zones",
+    "GET /api/v1/inventory/departures",
+    "PUT /api/v1/catalog/sites/{site_id}",
+    "PUT /api/v1/catalog/skus/{sku}",
     "PUT /api/v1/catalog/gateways/{gateway_id}",
     "PUT /api/v1/catalog/assets/{asset_id}",
     "PUT /api/v1/catalog/locations",

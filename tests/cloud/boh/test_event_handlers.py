@@ -125,7 +125,13 @@ def test_a_bad_event_handed_over_undecoded_fails_the_call(core: BohCore) -> None
 
 def test_the_registry_refuses_unknown_kinds_and_a_second_handler() -> None:
     handlers = EventHandlers()
-    assert handlers.kinds == ["shelf.pick", "shelf.putback", "device.alarm"]
+    assert handlers.kinds == [
+        "shelf.pick",
+        "shelf.putback",
+        "device.alarm",
+        "rfid.item",
+        "rfid.zone_snapshot",
+    ]
     with pytest.raises(EventError):
         handlers.register("shelf.teleport", lambda _c, _e: None)
     with pytest.raises(ValueError, match="has a handler already"):

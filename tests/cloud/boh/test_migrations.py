@@ -9,7 +9,8 @@ from bohsense.cloud.boh._models import OPEN_ALERT_WHERE, OPEN_PROPOSAL_WHERE, Ba
 TABLES = {
     "sites", "gateways", "devices", "assets", "condition_rules", "skus", "stock_locations", "lanes",
     "stock_levels", "alerts", "work_orders", "replenishment_proposals", "audit_log", "ingest_seq", "quarantine",
-    "gateway_commands", "rule_state", "device_events",
+    "gateway_commands", "rule_state", "device_events", "site_zones", "rfid_items", "rfid_item_events",
+    "rfid_zone_snapshots",
 }  # fmt: skip
 
 

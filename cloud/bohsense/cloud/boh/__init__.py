@@ -7,8 +7,26 @@ the seam in ``rules``.
 """
 
 from ._catalog_ops import CatalogOps, Change
-from ._catalog_read import AssetRecord, LaneRecord, LocationRecord, RuleRecord, SiteRecord, SkuRecord
-from ._catalog_specs import AssetSpec, GatewaySpec, LaneSpec, LocationSpec, RuleSpec, SiteSpec, SkuSpec
+from ._catalog_read import (
+    AssetRecord,
+    LaneRecord,
+    LocationRecord,
+    RuleRecord,
+    SiteRecord,
+    SkuRecord,
+    ZoneRecord,
+)
+from ._catalog_specs import (
+    ZONE_KINDS,
+    AssetSpec,
+    GatewaySpec,
+    LaneSpec,
+    LocationSpec,
+    RuleSpec,
+    SiteSpec,
+    SkuSpec,
+    ZoneSpec,
+)
 from ._commands import CommandRecord
 from ._core import BohCore
 from ._errors import BohError, CatalogError, InvalidTransition, InvalidValue, NotFound, StateConflict
@@ -41,6 +59,7 @@ __all__ = [
     "PROPOSAL",
     "SEVERITY_PRIORITY",
     "WORK_ORDER",
+    "ZONE_KINDS",
     "AlarmReported",
     "AlertRecord",
     "AssetRecord",
@@ -87,5 +106,7 @@ __all__ = [
     "UnmatchedDevice",
     "WorkOrderChanges",
     "WorkOrderRecord",
+    "ZoneRecord",
+    "ZoneSpec",
     "default_handlers",
 ]

@@ -20,7 +20,16 @@ from typing import Any
 from sqlalchemy import Connection, select
 
 from ._catalog_ops import CatalogOps
-from ._catalog_specs import AssetSpec, GatewaySpec, LaneSpec, LocationSpec, RuleSpec, SiteSpec, SkuSpec
+from ._catalog_specs import (
+    AssetSpec,
+    GatewaySpec,
+    LaneSpec,
+    LocationSpec,
+    RuleSpec,
+    SiteSpec,
+    SkuSpec,
+    ZoneSpec,
+)
 from ._errors import CatalogError
 from ._models import Asset, Gateway, Site, Sku, StockLocation
 from ._records import CatalogSummary
@@ -139,7 +148,14 @@ def _pending(conn: Connection, gateway: str) -> bool:
 
 
 def _site(e: Entry, where: str) -> SiteSpec:
-    return SiteSpec(id=_get(e, "id", where, str), name=_get(e, "name", where, str, ""))
+    zones = tuple(
+        ZoneSpec(
+            zone=_get(z, "zone", f"{where}.zones[{j}]", str),
+            kind=_get(z, "kind", f"{where}.zones[{j}]", str, "floor"),
+        )
+        for j, z in enumerate(_entries(e, "zones"))
+    )
+    return SiteSpec(id=_get(e, "id", where, str), name=_get(e, "name", where, str, ""), zones=zones)
 
 
 def _gateway(e: Entry, where: str) -> GatewaySpec:
@@ -152,6 +168,7 @@ def _sku(e: Entry, where: str) -> SkuSpec:
         name=_get(e, "name", where, str, ""),
         unit=_get(e, "unit", where, str, "unit"),
         pack_size=_get(e, "pack_size", where, int, 1),
+        gtin=_get(e, "gtin", where, str, ""),
     )
 
 

@@ -18,14 +18,16 @@ A device that never reported and is unmapped is deleted (nothing refers to it).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection, Table, and_, delete, func, insert, select, update
 
 from bohsense.contracts.devices import parse_lane_device
+from bohsense.contracts.epc import EpcError, gtin_check_digit
 
-from ._catalog_specs import AssetSpec, GatewaySpec, LocationSpec, RuleSpec, SiteSpec, SkuSpec
+from ._catalog_specs import ZONE_KINDS, AssetSpec, GatewaySpec, LocationSpec, RuleSpec, SiteSpec, SkuSpec
 from ._domain_events import DomainEvent, emit, lifecycle_kind
 from ._effects import condition_rule_key
 from ._errors import CatalogError, NotFound
@@ -37,7 +39,8 @@ __all__ = ["CatalogOps", "Change"]
 _T = Base.metadata.tables
 SITES, GATEWAYS, SKUS = _T["sites"], _T["gateways"], _T["skus"]
 ASSETS, RULES, LOCATIONS = _T["assets"], _T["condition_rules"], _T["stock_locations"]
-LANES, DEVICES = _T["lanes"], _T["devices"]
+LANES, DEVICES, ZONES = _T["lanes"], _T["devices"], _T["site_zones"]
+_ZONE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:/\-]{0,127}$")  # the contract's Name
 _RULE_STATE_RESET = {"phase": "normal"}
 
 
@@ -61,7 +64,31 @@ class CatalogOps:
 
     def put_site(self, spec: SiteSpec, where: str = "site") -> Change:
         _nonempty(spec.id, where, "id")
-        return self._put(SITES, {"id": spec.id}, {"name": spec.name}, "site", spec.id)[0]
+        seen: set[str] = set()
+        for j, z in enumerate(spec.zones):
+            zw = f"{where}.zones[{j}]"
+            if not _ZONE_NAME.match(z.zone):
+                raise CatalogError(
+                    f"catalog {zw}: zone {z.zone!r} is not a name readers report"
+                    " (letters, digits and _.:/- , at most 128)"
+                )
+            if z.kind not in ZONE_KINDS:
+                raise CatalogError(f"catalog {zw}: kind {z.kind!r} is not one of {', '.join(ZONE_KINDS)}")
+            if z.zone in seen:
+                raise CatalogError(f"catalog {zw}: zone {z.zone!r} is listed twice")
+            seen.add(z.zone)
+        change = self._put(SITES, {"id": spec.id}, {"name": spec.name}, "site", spec.id)[0]
+        for z in spec.zones:
+            self._put(
+                ZONES, {"site": spec.id, "zone": z.zone}, {"kind": z.kind}, "zone", f"{spec.id}/{z.zone}"
+            )
+        c = ZONES.c
+        for zone in self.conn.scalars(
+            select(c.zone).where(c.site == spec.id, c.retired_ns.is_(None)).order_by(c.zone)
+        ).all():
+            if zone not in seen:
+                self._retire(ZONES, {"site": spec.id, "zone": zone}, "zone", f"{spec.id}/{zone}", [])
+        return change
 
     def retire_site(self, site_id: str) -> Change:
         users = [
@@ -99,7 +126,15 @@ class CatalogOps:
         _nonempty(spec.sku, where, "sku")
         if spec.pack_size < 1:
             raise CatalogError(f"catalog {where}: pack_size must be >= 1")
-        values = {"name": spec.name, "unit": spec.unit, "pack_size": spec.pack_size}
+        if spec.gtin:
+            check_gtin(spec.gtin, where)
+            c = SKUS.c
+            other = self.conn.scalar(
+                select(c.sku).where(c.gtin == spec.gtin, c.sku != spec.sku, c.retired_ns.is_(None))
+            )
+            if other is not None:
+                raise CatalogError(f"catalog {where}: gtin {spec.gtin} is the GTIN of sku {other!r} already")
+        values = {"name": spec.name, "unit": spec.unit, "pack_size": spec.pack_size, "gtin": spec.gtin}
         return self._put(SKUS, {"sku": spec.sku}, values, "sku", spec.sku)[0]
 
     def retire_sku(self, sku: str) -> Change:
@@ -422,6 +457,18 @@ def check_lane_name(device: str, where: str) -> None:
             " '<device id>.lane-<n>' (n from 1; the device id is the shelf's HELLO id or the"
             " gateway configuration's device_id), e.g. 'shelf-01.lane-1'"
         )
+
+
+def check_gtin(gtin: str, where: str) -> None:
+    """A GTIN-14: 14 digits, the last the GS1 check digit of the others."""
+    if len(gtin) != 14 or not gtin.isascii() or not gtin.isdigit():
+        raise CatalogError(f"catalog {where}: gtin {gtin!r} is not 14 digits (a GTIN-14, zero-padded)")
+    try:
+        check = gtin_check_digit(gtin[:13])
+    except EpcError as exc:  # pragma: no cover - the digits are checked above
+        raise CatalogError(f"catalog {where}: gtin {gtin!r}: {exc}") from exc
+    if int(gtin[13]) != check:
+        raise CatalogError(f"catalog {where}: gtin {gtin} ends in {gtin[13]}, its check digit is {check}")
 
 
 def _nonempty(value: str, where: str, field: str) -> None:

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ._models import Asset, ConditionRule, Device, Lane, Site, Sku, StockLocation
+from ._models import Asset, ConditionRule, Device, Lane, Site, SiteZone, Sku, StockLocation
 
 __all__ = [
     "AssetRecord",
@@ -17,6 +17,7 @@ __all__ = [
     "RuleRecord",
     "SiteRecord",
     "SkuRecord",
+    "ZoneRecord",
     "list_assets",
     "list_locations",
     "list_sites",
@@ -25,10 +26,18 @@ __all__ = [
 
 
 @dataclass(frozen=True, slots=True)
+class ZoneRecord:
+    zone: str
+    kind: str
+    retired_ns: int | None
+
+
+@dataclass(frozen=True, slots=True)
 class SiteRecord:
     id: str
     name: str
     retired_ns: int | None
+    zones: tuple[ZoneRecord, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +47,7 @@ class SkuRecord:
     unit: str
     pack_size: int
     retired_ns: int | None
+    gtin: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,12 +102,16 @@ def _retired(model: Any, include_retired: bool) -> Any:
 
 def list_sites(s: Session, include_retired: bool) -> list[SiteRecord]:
     q = select(Site).where(_retired(Site, include_retired)).order_by(Site.id)
-    return [SiteRecord(x.id, x.name, x.retired_ns) for x in s.scalars(q)]
+    zones: dict[str, list[ZoneRecord]] = {}
+    zq = select(SiteZone).where(_retired(SiteZone, include_retired)).order_by(SiteZone.site, SiteZone.zone)
+    for z in s.scalars(zq):
+        zones.setdefault(z.site, []).append(ZoneRecord(z.zone, z.kind, z.retired_ns))
+    return [SiteRecord(x.id, x.name, x.retired_ns, tuple(zones.get(x.id, ()))) for x in s.scalars(q)]
 
 
 def list_skus(s: Session, include_retired: bool) -> list[SkuRecord]:
     q = select(Sku).where(_retired(Sku, include_retired)).order_by(Sku.sku)
-    return [SkuRecord(x.sku, x.name, x.unit, x.pack_size, x.retired_ns) for x in s.scalars(q)]
+    return [SkuRecord(x.sku, x.name, x.unit, x.pack_size, x.retired_ns, x.gtin) for x in s.scalars(q)]
 
 
 def list_assets(s: Session, site: str | None, include_retired: bool) -> list[AssetRecord]:

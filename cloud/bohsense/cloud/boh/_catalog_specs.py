@@ -16,13 +16,28 @@ __all__ = [
     "RuleSpec",
     "SiteSpec",
     "SkuSpec",
+    "ZoneSpec",
 ]
+
+#: the kinds of zone a site has: a ``door`` is where an item leaves the store
+ZONE_KINDS = ("floor", "backroom", "door")
+
+
+@dataclass(frozen=True, slots=True)
+class ZoneSpec:
+    """A zone where RFID readers place items (``ItemPresence.zone``) and its kind."""
+
+    zone: str
+    kind: str = "floor"  # one of ZONE_KINDS
 
 
 @dataclass(frozen=True, slots=True)
 class SiteSpec:
+    """A site with its RFID zones (the complete set: zones not listed are retired)."""
+
     id: str
     name: str = ""
+    zones: tuple[ZoneSpec, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +52,7 @@ class SkuSpec:
     name: str = ""
     unit: str = "unit"
     pack_size: int = 1
+    gtin: str = ""  # GTIN-14 with its check digit, or "" for none
 
 
 @dataclass(frozen=True, slots=True)

@@ -35,6 +35,7 @@ from ._domain_events import ChangesPage, DomainEvent, changes_since, emit
 from ._errors import NotFound, StateConflict
 from ._events_read import EventRecord, list_events
 from ._handlers import EventHandlers
+from ._inventory import DepartureRecord, ItemView, ZoneCountRecord, item_view, list_departures, zone_counts
 from ._lifecycle import ALERT, PROPOSAL, WORK_ORDER, Lifecycle
 from ._models import (
     Alert,
@@ -625,6 +626,34 @@ class BohCore:
                 until_ns=until_ns,
                 limit=limit,
             )
+
+    # -- item-level inventory (RFID, ``_inventory``) ----------------------------------------
+
+    def inventory_zones(
+        self, *, site: str | None = None, zone: str | None = None, sku: str | None = None
+    ) -> list[ZoneCountRecord]:
+        """Present items per site, zone and GTIN/SKU, with the zone's newest snapshot."""
+        with self._engine.connect() as conn:
+            return zone_counts(conn, site=site, zone=zone, sku=sku)
+
+    def inventory_item(
+        self, epc: str, *, site: str | None = None, history_limit: int = DEFAULT_LIMIT
+    ) -> ItemView:
+        """An item's state per site and its history, newest first (``NotFound`` if never seen)."""
+        with self._engine.connect() as conn:
+            return item_view(conn, epc, site=site, history_limit=history_limit)
+
+    def inventory_departures(
+        self,
+        *,
+        site: str | None = None,
+        since_ns: int | None = None,
+        until_ns: int | None = None,
+        limit: int = DEFAULT_LIMIT,
+    ) -> list[DepartureRecord]:
+        """Items departed from a door zone, newest event first."""
+        with self._engine.connect() as conn:
+            return list_departures(conn, site=site, since_ns=since_ns, until_ns=until_ns, limit=limit)
 
     def list_quarantine(
         self,

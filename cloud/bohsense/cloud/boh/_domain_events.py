@@ -53,7 +53,7 @@ SYSTEM_ACTOR = "system"
 COMMIT_ORDER_LOCK = 0x626F6873  # "bohs"
 _BUFFER = "bohsense_domain_events"
 
-_CATALOG_KINDS = ("site", "gateway", "sku", "asset", "rule", "location", "lane", "device")
+_CATALOG_KINDS = ("site", "gateway", "sku", "asset", "rule", "location", "lane", "device", "zone")
 KINDS: frozenset[str] = frozenset(
     {
         # alerts
@@ -90,6 +90,8 @@ KINDS: frozenset[str] = frozenset(
         "gateway.released",  # its held batches were applied once registered
         # quarantine
         "quarantine.reapplied",
+        # item-level inventory (``_inventory``): a tagged item left by a door, no sale matched
+        "inventory.item_departed_unsold",
         # notifications asked for by a decision (see ``_decisions``)
         "notification.requested",
         # the catalog: catalog.<kind>.created / updated / restored / retired

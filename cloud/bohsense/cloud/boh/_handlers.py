@@ -35,6 +35,7 @@ from bohsense.contracts.events import EVENT_KINDS, Alarm, Event, decode_event, e
 from bohsense.contracts.schema import ReadingBatch
 
 from ..ports import BatchEvent, BatchEvents
+from ._inventory import item_presence, zone_snapshot
 from ._models import DeviceEvent, Gateway
 from ._unavailable import is_unavailable
 
@@ -120,7 +121,14 @@ def _alarm(ctx: EventContext, event: Event) -> list[Decision]:
 
 def default_handlers() -> dict[str, Handler]:
     """The built-in handler of every registered kind."""
-    return {"shelf.pick": _stored_only, "shelf.putback": _stored_only, "device.alarm": _alarm}
+    return {
+        "shelf.pick": _stored_only,
+        "shelf.putback": _stored_only,
+        "device.alarm": _alarm,
+        # item-level inventory (``_inventory``)
+        "rfid.item": item_presence,
+        "rfid.zone_snapshot": zone_snapshot,
+    }
 
 
 class EventHandlers:

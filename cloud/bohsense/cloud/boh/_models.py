@@ -10,6 +10,7 @@ from typing import Any, ClassVar
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     Float,
     ForeignKey,
     Index,
@@ -37,8 +38,12 @@ __all__ = [
     "Lane",
     "QuarantineRow",
     "ReplenishmentProposal",
+    "RfidItem",
+    "RfidItemEvent",
+    "RfidZoneSnapshot",
     "RuleState",
     "Site",
+    "SiteZone",
     "Sku",
     "StockLevel",
     "StockLocation",
@@ -162,6 +167,8 @@ class Sku(Base):
     name: Mapped[str] = mapped_column(String(200), default="")
     unit: Mapped[str] = mapped_column(String(32), default="unit")
     pack_size: Mapped[int] = mapped_column(default=1)
+    #: the SKU's GTIN-14 (check digit included), "" when it has none (migration 0013)
+    gtin: Mapped[str] = mapped_column(String(14), default="", server_default="")
     #: set when retired from the catalog (kept for the history that refers to it)
     retired_ns: Mapped[int | None]
 
@@ -384,4 +391,94 @@ class DeviceEvent(Base):
     kind: Mapped[str] = mapped_column(String(64))
     ts_ns: Mapped[int]
     attrs: Mapped[dict[str, Any]]
+    received_ns: Mapped[int]
+
+
+class SiteZone(Base):
+    """A zone of a site where RFID readers place items, and its kind (migration 0013):
+    ``floor``, ``backroom`` or ``door`` (an item departing a door has left the store)."""
+
+    __tablename__ = "site_zones"
+    __table_args__ = (UniqueConstraint("site", "zone"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    site: Mapped[str] = mapped_column(ForeignKey("sites.id"))
+    zone: Mapped[str] = mapped_column(String(128))
+    kind: Mapped[str] = mapped_column(String(16))
+    #: set when retired from the catalog (kept for the history that refers to it)
+    retired_ns: Mapped[int | None]
+
+
+class RfidItem(Base):
+    """The newest state of one tagged item in a site (migration 0013), by event time: the
+    ``rfid.item`` event with the greatest ``(ts_ns, gateway, seq, idx)`` seen for it."""
+
+    __tablename__ = "rfid_items"
+    __table_args__ = (Index("ix_rfid_items_zone", "site", "zone", "present"),)
+    site: Mapped[str] = mapped_column(String(64), primary_key=True)
+    epc: Mapped[str] = mapped_column(String(124), primary_key=True)
+    gtin: Mapped[str] = mapped_column(String(14))
+    serial: Mapped[str] = mapped_column(String(20))
+    zone: Mapped[str] = mapped_column(String(128))
+    present: Mapped[bool] = mapped_column(Boolean)
+    transition: Mapped[str] = mapped_column(String(16))
+    ts_ns: Mapped[int]
+    gateway: Mapped[str] = mapped_column(String(64))
+    seq: Mapped[int]
+    idx: Mapped[int] = mapped_column(Integer)
+    reader: Mapped[str] = mapped_column(String(128))
+    antenna: Mapped[int] = mapped_column(Integer)
+    rssi_dbm: Mapped[float] = mapped_column(Float)
+    #: the earliest event time seen for the item in the site
+    first_seen_ns: Mapped[int]
+    updated_ns: Mapped[int]
+
+
+class RfidItemEvent(Base):
+    """One applied ``rfid.item`` event, the history of its item (migration 0013).
+
+    ``zone_kind`` is the kind the catalog gave the zone when the event was applied ("" for
+    a zone it does not list); ``backfilled`` says the event was older than the item's state
+    when it arrived, so it went into the history only."""
+
+    __tablename__ = "rfid_item_events"
+    __table_args__ = (
+        UniqueConstraint("gateway", "seq", "idx"),
+        Index("ix_rfid_item_events_item", "site", "epc", "ts_ns"),
+        Index("ix_rfid_item_events_departures", "transition", "zone_kind", "ts_ns"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    site: Mapped[str] = mapped_column(String(64))
+    epc: Mapped[str] = mapped_column(String(124))
+    gateway: Mapped[str] = mapped_column(String(64))
+    seq: Mapped[int]
+    idx: Mapped[int] = mapped_column(Integer)
+    device: Mapped[str] = mapped_column(String(128))
+    ts_ns: Mapped[int]
+    transition: Mapped[str] = mapped_column(String(16))
+    zone: Mapped[str] = mapped_column(String(128))
+    from_zone: Mapped[str] = mapped_column(String(128))
+    zone_kind: Mapped[str] = mapped_column(String(16))
+    reader: Mapped[str] = mapped_column(String(128))
+    antenna: Mapped[int] = mapped_column(Integer)
+    rssi_dbm: Mapped[float] = mapped_column(Float)
+    reads: Mapped[int]
+    gtin: Mapped[str] = mapped_column(String(14))
+    serial: Mapped[str] = mapped_column(String(20))
+    backfilled: Mapped[bool] = mapped_column(Boolean)
+    received_ns: Mapped[int]
+
+
+class RfidZoneSnapshot(Base):
+    """The newest ``rfid.zone_snapshot`` of a zone by event time (migration 0013), kept to
+    reconcile the item-level count with what the readers counted."""
+
+    __tablename__ = "rfid_zone_snapshots"
+    site: Mapped[str] = mapped_column(String(64), primary_key=True)
+    zone: Mapped[str] = mapped_column(String(128), primary_key=True)
+    ts_ns: Mapped[int]
+    gateway: Mapped[str] = mapped_column(String(64))
+    seq: Mapped[int]
+    idx: Mapped[int] = mapped_column(Integer)
+    counts: Mapped[dict[str, Any]]
+    other: Mapped[int]
     received_ns: Mapped[int]

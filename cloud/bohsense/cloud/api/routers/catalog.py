@@ -9,12 +9,12 @@ catalog devices never reported and reporting devices the catalog does not map.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
-from ...boh import AssetSpec, GatewaySpec, LaneSpec, LocationSpec, RuleSpec, SiteSpec, SkuSpec
+from ...boh import AssetSpec, GatewaySpec, LaneSpec, LocationSpec, RuleSpec, SiteSpec, SkuSpec, ZoneSpec
 from .._common import Id as RowId
 from .._common import Name as PathName
 from .._common import RequestModel
@@ -40,8 +40,21 @@ class Actor(RequestModel):
     actor: str = Field(default="api", min_length=1, max_length=64, description="recorded in the audit log")
 
 
+ZoneName = Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:/\-]*$")]
+#: a GTIN-14 (its check digit is checked too: a wrong one is refused with the reason), or ""
+Gtin = Annotated[str, Field(pattern=r"^(?:[0-9]{14})?$", description="GTIN-14 with check digit, or empty")]
+
+
+class ZoneIn(RequestModel):
+    zone: ZoneName
+    kind: Literal["floor", "backroom", "door"] = "floor"
+
+
 class SiteIn(Actor):
     name: Name = ""
+    zones: list[ZoneIn] = Field(
+        default_factory=list, max_length=200, description="the complete set of the site's RFID zones"
+    )
 
 
 class GatewayIn(Actor):
@@ -52,6 +65,7 @@ class SkuIn(Actor):
     name: Name = ""
     unit: Annotated[str, Field(min_length=1, max_length=32)] = "unit"
     pack_size: Annotated[int, Field(ge=1, le=100_000)] = 1
+    gtin: Gtin = ""
 
 
 class RuleIn(RequestModel):
@@ -103,11 +117,19 @@ class ChangeOut(BaseModel):
     action: str = Field(description="created, updated, restored, retired or unchanged")
 
 
+class ZoneOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    zone: str
+    kind: str
+    retired_ns: int | None
+
+
 class SiteOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
     id: str
     name: str
     retired_ns: int | None
+    zones: list[ZoneOut]
 
 
 class SkuOut(BaseModel):
@@ -117,6 +139,7 @@ class SkuOut(BaseModel):
     unit: str
     pack_size: int
     retired_ns: int | None
+    gtin: str
 
 
 class RuleOut(BaseModel):
@@ -206,7 +229,12 @@ def list_sites(core: CoreDep, include_retired: bool = False) -> list[SiteOut]:
 @router.put("/sites/{site_id}", response_model=ChangeOut, responses=ERRORS)
 def put_site(core: CoreDep, site_id: PathName, body: SiteIn) -> ChangeOut:
     return _change(
-        core.change_catalog(lambda ops: ops.put_site(SiteSpec(site_id, body.name)), actor=body.actor)
+        core.change_catalog(
+            lambda ops: ops.put_site(
+                SiteSpec(site_id, body.name, tuple(ZoneSpec(z.zone, z.kind) for z in body.zones))
+            ),
+            actor=body.actor,
+        )
     )
 
 
@@ -250,7 +278,7 @@ def list_skus(core: CoreDep, include_retired: bool = False) -> list[SkuOut]:
 
 @router.put("/skus/{sku}", response_model=ChangeOut, responses=ERRORS)
 def put_sku(core: CoreDep, sku: str, body: SkuIn) -> ChangeOut:
-    spec = SkuSpec(sku, body.name, body.unit, body.pack_size)
+    spec = SkuSpec(sku, body.name, body.unit, body.pack_size, body.gtin)
     return _change(core.change_catalog(lambda ops: ops.put_sku(spec), actor=body.actor))
 
 
