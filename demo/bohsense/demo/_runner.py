@@ -295,6 +295,7 @@ def _banner(
     say(f"  alerts        {api}/api/v1/alerts        work orders: {api}/api/v1/work-orders")
     say(f"  proposals     {api}/api/v1/replenishment")
     say(f"  events        {api}/api/v1/events   (shelf picks, RFID item arrivals, moves, departures)")
+    say(f"  RFID stock    {api}/api/v1/inventory/zones   door departures: {api}/api/v1/inventory/departures")
     say(f"  MQTT          {broker}   (topics: bohsense/v1/gw/{GATEWAY}/…)")
     say(f"  logs          gateway: {edge_log}   cloud: {cloud_log}")
     say(f"  data          {workdir}")

@@ -29,6 +29,11 @@ LANES: list[tuple[str, str, float, float, int, int, int, int]] = [
     ("SKU-COFFEE-750", "Ground coffee 750 g", 750.0, 180.0, 8, 2, 8, 2),
 ]
 
+#: the tagged items of the RFID scenario: (sku, name, GTIN-14)
+RFID_SKUS = (
+    ("JKT-RAIN-M", "Rain jacket, M (RFID tagged)", "80614141123458"),
+    ("BOOT-HIKE-42", "Hiking boots, 42 (RFID tagged)", "04006381333931"),
+)
 VIBRATION_LIMIT_MM_S = 7.1  # ISO 10816, class II machines: the boundary of zone D
 
 
@@ -64,10 +69,25 @@ class DemoStore:
 
     def catalog(self) -> dict[str, Any]:
         return {
-            "sites": [{"id": self.site, "name": "Demo store"}],
+            "sites": [
+                {
+                    "id": self.site,
+                    "name": "Demo store",
+                    # the RFID zones of the simulated store (simulators' scenarios/store.toml)
+                    "zones": [
+                        {"zone": "backroom", "kind": "backroom"},
+                        {"zone": "floor", "kind": "floor"},
+                        {"zone": "dock", "kind": "door"},
+                    ],
+                }
+            ],
             "gateways": [{"id": self.gateway, "site": self.site}],
             "skus": [
                 {"sku": sku, "name": name, "unit": "unit", "pack_size": pack} for sku, name, *_, pack in LANES
+            ]
+            + [
+                {"sku": sku, "name": name, "unit": "unit", "pack_size": 1, "gtin": gtin}
+                for sku, name, gtin in RFID_SKUS
             ],
             "assets": [
                 {
