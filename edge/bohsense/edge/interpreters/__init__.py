@@ -24,6 +24,7 @@ from bohsense.edge.interpreters._base import (
     TagSeen,
     Tared,
     Tick,
+    WaveformBlock,
 )
 from bohsense.edge.interpreters._lanes import (
     LaneConfig,
@@ -62,5 +63,6 @@ __all__ = [
     "TagSeen",
     "Tared",
     "Tick",
+    "WaveformBlock",
     "change_confidence",
 ]

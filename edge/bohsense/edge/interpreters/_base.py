@@ -7,6 +7,8 @@ nothing of what the numbers mean; it emits neutral observations in stream order:
   every later observation of that device refers to this layout, until the next one;
 - ``ChannelSample``: one value of one channel at its event time (UTC ns);
 - ``Tared``: the device acknowledged a TARE of some channels at this point of the stream;
+- ``WaveformBlock``: a whole block of one axis of a vibration waveform, reassembled from
+  its frames (``lost`` says whether part of it never arrived);
 - ``TagSeen``: an RFID reader saw a tag (one entry of a tag report, its times corrected
   to UTC by the driver);
 - ``Tick``: time has passed up to ``ts`` with nothing else to say (so an interpreter with
@@ -43,6 +45,7 @@ __all__ = [
     "TagSeen",
     "Tared",
     "Tick",
+    "WaveformBlock",
 ]
 
 #: a snapshot: what ``json.dumps`` can write and ``json.loads`` gives back
@@ -87,6 +90,26 @@ class Tared:
 
 
 @dataclass(frozen=True, slots=True)
+class WaveformBlock:
+    """Block ``block_seq`` of axis ``axis`` (``x``/``y``/``z``) of ``device``'s waveform.
+
+    ``samples`` is acceleration in g (the int16 counts times the device's scale factor),
+    sampled at ``fs_hz``; ``ts`` is the event time (UTC ns) of the first sample. ``lost``:
+    part of the block never arrived (the interpreter must not compute features from it
+    as if it were whole). ``clipped``: how many samples sat at the int16 limits.
+    """
+
+    device: str
+    axis: str
+    block_seq: int
+    ts: int
+    fs_hz: float
+    samples: Any  # a 1-D float64 numpy array (or a sequence of floats)
+    lost: bool = False
+    clipped: int = 0
+
+
+@dataclass(frozen=True, slots=True)
 class TagSeen:
     """Reader ``reader`` saw the tag ``epc`` on ``antenna``: ``count`` reads between
     ``first_seen`` and ``last_seen`` (UTC ns), strongest at ``rssi_dbm`` (None: not reported)."""
@@ -109,7 +132,7 @@ class Tick:
 
 
 #: what a device session (serial) observes
-DeviceObservation = DeviceAttached | ChannelSample | Tared
+DeviceObservation = DeviceAttached | ChannelSample | Tared | WaveformBlock
 #: what a reader session (LLRP) observes
 ReaderObservation = TagSeen | Tick
 Observation = DeviceObservation | ReaderObservation
