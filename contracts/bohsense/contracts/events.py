@@ -32,6 +32,7 @@ __all__ = [
     "EventKind",
     "ItemPresence",
     "LaneChange",
+    "LaneState",
     "WireEvent",
     "ZoneSnapshot",
     "decode_event",
@@ -53,6 +54,30 @@ class LaneChange(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     confidence: Annotated[float, msgspec.Meta(ge=0.0, le=1.0)]
     weight_delta_g: Annotated[float, msgspec.Meta(ge=-1e7, le=1e7)]
     units_after: Annotated[int, msgspec.Meta(ge=0, le=1_000_000)]
+
+
+LaneCondition = Literal["stable", "settling", "unfit", "fault"]
+
+
+class LaneState(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """A shelf lane's state changed (``shelf.lane_state``).
+
+    ``stable``: the weight is settled on a whole number of units, ``units`` is the count;
+    ``settling``: the weight is moving (someone at the shelf), no count is claimed;
+    ``unfit``: settled on a weight that fits no whole number of units of the lane's SKU
+    (a foreign item, a wrong SKU, a calibration gone off), no count is claimed;
+    ``fault``: the load cell cannot be trusted (dead, stuck, out of range, unplugged),
+    counts stop until it recovers. ``reason`` says why (``stuck``, ``dead``,
+    ``out_of_range``, ``detached``, ``unfit_weight``…, "" when stable); ``weight_g`` is
+    the lane's net weight when known.
+    """
+
+    lane: Name
+    state: LaneCondition
+    units: Annotated[int, msgspec.Meta(ge=0, le=1_000_000)] | None = None
+    reason: Annotated[str, msgspec.Meta(max_length=64, pattern=r"^[a-z0-9_]*$")] = ""
+    weight_g: Annotated[float, msgspec.Meta(ge=-1e7, le=1e7)] | None = None
+    confidence: Annotated[float, msgspec.Meta(ge=0.0, le=1.0)] = 1.0
 
 
 class Alarm(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -117,6 +142,8 @@ class EventKind:
 EVENT_KINDS: tuple[EventKind, ...] = (
     EventKind("shelf.pick", LaneChange, "Units taken from a shelf lane (settled weight change)."),
     EventKind("shelf.putback", LaneChange, "Units put back on a shelf lane (settled weight change)."),
+    EventKind("shelf.restock", LaneChange, "Units added to a shelf lane by a restock (a case or more)."),
+    EventKind("shelf.lane_state", LaneState, "A shelf lane became stable, settling, unfit or faulty."),
     EventKind("device.alarm", Alarm, "A local alarm raised or cleared at the gateway.", urgent=True),
     EventKind("rfid.item", ItemPresence, "A tagged item arrived in, moved between or departed from zones."),
     EventKind("rfid.zone_snapshot", ZoneSnapshot, "Tagged items present in a zone, per GTIN."),
