@@ -131,7 +131,12 @@ def test_a_reader_losing_an_item_carried_into_another_readers_zone_does_not_take
     inv.apply_batches([batch_of(3, item(EPC1, T0 + 11 * S, "departed", "floor-1", reader="reader-1"))])
     view = inv.inventory_item(EPC1)
     (state,) = view.states
-    assert (state.zone, state.present, state.reader, state.ts_ns) == ("backroom", True, "reader-2", T0 + 5 * S)
+    assert (state.zone, state.present, state.reader, state.ts_ns) == (
+        "backroom",
+        True,
+        "reader-2",
+        T0 + 5 * S,
+    )
     assert [(h.transition, h.zone, h.backfilled) for h in view.history] == [
         ("departed", "floor-1", True),
         ("arrived", "backroom", False),
