@@ -102,7 +102,8 @@ def _run(args: argparse.Namespace) -> int:
     settings = _load(args)
     if settings is None:
         return 2
-    if settings.log_format != getattr(args, "log_format", "text"):
+    if getattr(args, "log_format", None) is None and settings.log_format != "text":
+        # the config file's format, unless --log-format was given (the flag wins)
         configure_logging(getattr(args, "log_level", "INFO"), settings.log_format)
     log = logging.getLogger("bohsense.edge")
 
