@@ -169,3 +169,38 @@ def test_a_second_agent_on_the_same_outbox_refuses_to_start(
     assert second.wait(15) == 1
     assert "in use by another process" in agents.log(1)
     assert agents.procs[0].poll() is None, "the first agent keeps running"
+
+
+def test_sighup_rereads_the_config_and_keeps_running(
+    mosquitto: Mosquitto, cloud_factory: Callable[..., Cloud], agents: Agents, tmp_path: Path
+) -> None:
+    gw = gateway_id("hup")
+    cloud = cloud_factory(mosquitto.url, gw)
+    outbox = tmp_path / "outbox.sqlite3"
+
+    def config(extra: str, rate: float = 20) -> Path:
+        return write_config(
+            tmp_path / "gw.toml", gw, mosquitto.url, outbox, extra=extra, devices=synthetic(rate_hz=rate)
+        )
+
+    cfg = config("")
+    proc = agents.start(cfg)
+    wait_for(lambda: "online" in cloud.states() and cloud.seqs(), 15, "birth and first batch")
+    # the log format applies at once
+    config('log_format = "json"')
+    proc.send_signal(signal.SIGHUP)
+    wait_for(lambda: '"msg": "reload: configuration read, log_format applied"' in agents.log(0), 10, "reload")
+    # an invalid file changes nothing and is said
+    (tmp_path / "gw.toml").write_text("gateway_id = [")
+    proc.send_signal(signal.SIGHUP)
+    wait_for(lambda: "reload: configuration not changed" in agents.log(0), 10, "invalid reload")
+    # a device change needs a restart, and says so
+    config('log_format = "json"', rate=5)
+    proc.send_signal(signal.SIGHUP)
+    wait_for(lambda: "devices changed and take(s) effect at restart" in agents.log(0), 10, "restart notice")
+    seqs = len(cloud.seqs())
+    wait_for(lambda: len(cloud.seqs()) > seqs, 10, "batches still flowing")
+    assert proc.poll() is None
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(15) == 0, agents.log(0)
+    assert "Traceback" not in agents.log(0)
