@@ -204,3 +204,44 @@ def test_sighup_rereads_the_config_and_keeps_running(
     proc.send_signal(signal.SIGTERM)
     assert proc.wait(15) == 0, agents.log(0)
     assert "Traceback" not in agents.log(0)
+
+
+def test_the_gateway_serves_prometheus_metrics_when_asked(
+    mosquitto: Mosquitto, cloud_factory: Callable[..., Cloud], agents: Agents, tmp_path: Path
+) -> None:
+    import httpx
+    from prometheus_client.parser import text_string_to_metric_families
+
+    from tests.support.services import free_port
+
+    gw = gateway_id("metrics")
+    cloud = cloud_factory(mosquitto.url, gw)
+    port = free_port()
+    cfg = write_config(
+        tmp_path / "gw.toml",
+        gw,
+        mosquitto.url,
+        tmp_path / "outbox.sqlite3",
+        extra=f'[metrics]\nlisten = "127.0.0.1:{port}"',
+        devices=synthetic(rate_hz=20),
+    )
+    proc = agents.start(cfg)
+    wait_for(lambda: "online" in cloud.states() and len(cloud.seqs()) >= 2, 15, "batches acknowledged")
+    answer = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=10)
+    assert answer.status_code == 200
+    values = {}
+    for family in text_string_to_metric_families(answer.text):
+        for s in family.samples:
+            values[(s.name, tuple(sorted(s.labels.items())))] = (family.type, s.value)
+    assert values[("bohsense_edge_readings_in_total", ())][1] > 0
+    assert values[("bohsense_edge_batches_total", ())][1] >= 2
+    assert values[("bohsense_edge_outbox_depth", ())][0] == "gauge"
+    assert values[("bohsense_edge_connected", ())] == ("gauge", 1.0)
+    assert any(
+        name.startswith("bohsense_edge_driver_") and dict(labels).get("device") == "syn"
+        for name, labels in values
+    )
+    assert httpx.get(f"http://127.0.0.1:{port}/other", timeout=10).status_code == 404
+    assert httpx.post(f"http://127.0.0.1:{port}/metrics", timeout=10).status_code == 405
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(15) == 0, agents.log(0)
