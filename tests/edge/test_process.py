@@ -85,6 +85,8 @@ def test_sigterm_publishes_offline_and_exits_0(
     assert offline.next_seq == next_seq, "the goodbye carries the final counters"
     assert offline.outbox_depth == len(rows)
     lines = [json.loads(line) for line in agents.log(0).splitlines()]
+    connected = next(line for line in lines if line["msg"] == "connected to broker")
+    assert connected["broker"] == mosquitto.url  # where it connects, named in the log
     status = next(line for line in lines if line["msg"] == "edge status")
     assert {
         "readings_in",
