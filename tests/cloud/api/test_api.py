@@ -72,6 +72,33 @@ def test_health_is_503_with_the_reason_when_the_pipeline_reports_a_problem(
     assert r.json()["ingest_problems"] == [problem]
 
 
+def test_liveness_readiness_and_version_probes(core: BohCore, tsdb: FakeTimeSeries) -> None:
+    ingest = {"subscribed": True}
+    app = create_app(
+        core=core, tsdb=tsdb, stats=lambda: dict(ingest), api_token="probe-token-0123456789abcdefXYZ"
+    )
+    with TestClient(app) as c:
+        assert (c.get(f"{V1}/healthz").status_code, c.get(f"{V1}/healthz").json()) == (200, {"alive": True})
+        r = c.get(f"{V1}/readyz")  # no token needed, like /health
+        assert (r.status_code, r.json()) == (
+            200, {"ready": True, "checks": {"database": True, "tsdb": True, "broker": True}, "not_ready": []},
+        )  # fmt: skip
+        ingest["subscribed"] = False
+        tsdb.broken = True
+        r = c.get(f"{V1}/readyz")
+        assert r.status_code == 503
+        assert r.json()["not_ready"] == ["broker", "tsdb"]
+        tsdb.broken = False
+        ingest["subscribed"] = True
+        assert c.get(f"{V1}/readyz").status_code == 200
+        tsdb.broken = True
+        assert c.get(f"{V1}/healthz").status_code == 200  # alive though not ready
+        v = c.get(f"{V1}/version").json()
+        assert v["api"] == "1"
+        assert v["distributions"]["bohsense-cloud"]
+        assert c.get(f"{V1}/readyz?verbose=1").status_code == 422
+
+
 def test_gateways_and_devices(client: TestClient, core: BohCore) -> None:
     core.record_status(GatewayStatus(gateway=GW, state="online", ts=T0, version="0.1"))
     core.apply_batches([batch(1)])
