@@ -1,0 +1,321 @@
+"""Features of one vibration waveform block (acceleration in g), sensor-fault checks first.
+
+``check_block`` decides whether a block can be trusted at all; only a block it passes
+goes to ``block_features``. The formulas (``N`` samples at ``fs`` Hz, ``a`` in m/s² after
+removing the mean, Hann window ``w``, ``X = rfft(a·w)``, ``f_k = k·fs/N``):
+
+- one-sided power per bin ``P_k = 2|X_k|² / (N·Σw²)`` (so ``Σ P_k`` is the mean square,
+  Parseval with the window's energy corrected);
+- velocity RMS over 10–1000 Hz: ``sqrt(Σ_{10≤f_k≤1000} P_k / (2π f_k)²)`` × 1000 mm/s
+  (integration in the frequency domain, band-limited: no drift from integrating offset
+  or low-frequency noise in time);
+- acceleration RMS and peak (g, time domain), crest factor = peak / RMS, kurtosis
+  (Pearson: 3 for Gaussian noise, high for impacts);
+- band energies: acceleration RMS (g) of each band between ``band_edges_hz``, from ``P_k``;
+- shaft orders: the velocity RMS (mm/s) within ±2 bins of 1×, 2×, 3× shaft speed and the
+  RMS sum of 4×–10× (looseness); shaft speed is the configured rpm, else the highest
+  velocity peak in ``rpm_range`` (refined by parabolic interpolation);
+- envelope: the block band-passed to ``envelope_band_hz`` (a structural resonance that
+  bearing impacts ring), its analytic signal by FFT (positive frequencies doubled, the
+  Hilbert transform), the magnitude's amplitude spectrum; for each defect frequency of
+  the configured bearing (BPFO, BPFI, BSF (``2·BSF``-spaced impacts are reported at
+  BSF's own harmonics), FTF) the energy of the peaks at harmonics 1–3 (highest bin within
+  ±max(2 bins, 2 %)) relative to the local floor (median of the spectrum over 0.6–1.4× the
+  harmonic, outside the peak window), in dB: ``10·log10(Σ peak² / Σ floor²)``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from bohsense.edge.features._iso import zone_of
+
+__all__ = [
+    "Bearing",
+    "BlockFeatures",
+    "VibrationConfig",
+    "block_features",
+    "check_block",
+    "defect_frequencies",
+    "envelope_spectrum",
+]
+
+G = 9.80665
+#: velocity RMS band of ISO 10816-3 / 20816-3
+VELOCITY_BAND_HZ = (10.0, 1000.0)
+#: accelerations beyond this are no accelerometer's on a store's machine (g)
+ABSURD_G = 1000.0
+#: the shortest and longest blocks that make a velocity band from 10 Hz (s) / any sense
+MIN_BLOCK_S = 0.2
+MIN_SAMPLES = 256
+MAX_SAMPLES = 1 << 20
+#: the sample rates a block may have at all: 10–1000 Hz needs a Nyquist above 1 kHz
+MIN_FS_HZ = 2_560.0
+MAX_FS_HZ = 200_000.0
+
+
+@dataclass(frozen=True, slots=True)
+class Bearing:
+    """A rolling bearing: ``balls``, ball and pitch diameter (any one unit), contact angle."""
+
+    balls: int
+    ball_d: float
+    pitch_d: float
+    contact_deg: float = 0.0
+
+    def __post_init__(self) -> None:
+        if not 3 <= self.balls <= 100:
+            raise ValueError(f"bearing balls must be 3..100, not {self.balls}")
+        if not (math.isfinite(self.ball_d) and math.isfinite(self.pitch_d) and 0 < self.ball_d < self.pitch_d):
+            raise ValueError(f"bearing needs 0 < ball_d < pitch_d, not {self.ball_d} and {self.pitch_d}")
+        if not 0 <= self.contact_deg < 90:
+            raise ValueError(f"bearing contact_deg must be in 0..90, not {self.contact_deg}")
+
+
+def defect_frequencies(shaft_hz: float, b: Bearing) -> dict[str, float]:
+    """BPFO, BPFI, BSF, FTF (Hz) of ``b`` with a fixed outer race at ``shaft_hz``."""
+    r = b.ball_d / b.pitch_d * math.cos(math.radians(b.contact_deg))
+    return {
+        "bpfo": b.balls / 2 * shaft_hz * (1 - r),
+        "bpfi": b.balls / 2 * shaft_hz * (1 + r),
+        "bsf": b.pitch_d / (2 * b.ball_d) * shaft_hz * (1 - r * r),
+        "ftf": shaft_hz / 2 * (1 - r),
+    }
+
+
+@dataclass(frozen=True, slots=True)
+class VibrationConfig:
+    machine_class: str = "group2-rigid"
+    #: the shaft speed, or None: estimated per block within ``rpm_range``
+    rpm: float | None = None
+    rpm_range: tuple[float, float] = (300.0, 3600.0)
+    bearing: Bearing | None = None
+    #: the sample rate the sensor is set to (None: any in MIN_FS_HZ..MAX_FS_HZ); a block
+    #: more than 1 % off is a sensor fault
+    sample_rate_hz: float | None = None
+    #: the resonance band the envelope is taken in (None: 0.1–0.4 × fs)
+    envelope_band_hz: tuple[float, float] | None = None
+    band_edges_hz: tuple[float, ...] = (10.0, 100.0, 1000.0, 3000.0, 10000.0)
+    #: a block whose standard deviation is below this is flat (stuck sensor), g
+    min_std_g: float = 1e-5
+    #: the sensor's full scale (g): samples at or beyond 99.9 % of it are clipped
+    full_scale_g: float | None = None
+
+    def __post_init__(self) -> None:
+        zone_of(0.0, self.machine_class)  # raises for an unknown class
+        lo, hi = self.rpm_range
+        if not 0 < lo < hi:
+            raise ValueError(f"rpm_range must be [low, high] with 0 < low < high, not {self.rpm_range}")
+        if self.rpm is not None and not 0 < self.rpm <= 100_000:
+            raise ValueError(f"rpm must be in (0, 100000], not {self.rpm}")
+        if self.envelope_band_hz is not None and not 0 < self.envelope_band_hz[0] < self.envelope_band_hz[1]:
+            raise ValueError(f"envelope_band_hz must be [low, high], 0 < low < high, not {self.envelope_band_hz}")
+        edges = self.band_edges_hz
+        if len(edges) < 2 or any(not 0 < a < b for a, b in zip(edges, edges[1:], strict=False)):
+            raise ValueError(f"band_edges_hz must be 2+ increasing positive frequencies, not {edges}")
+        if self.sample_rate_hz is not None and not MIN_FS_HZ <= self.sample_rate_hz <= MAX_FS_HZ:
+            raise ValueError(f"sample_rate_hz must be in {MIN_FS_HZ:g}..{MAX_FS_HZ:g}, not {self.sample_rate_hz}")
+        if not self.min_std_g >= 0:
+            raise ValueError(f"min_std_g must be >= 0, not {self.min_std_g}")
+        if self.full_scale_g is not None and not self.full_scale_g > 0:
+            raise ValueError(f"full_scale_g must be > 0, not {self.full_scale_g}")
+
+
+def check_block(samples: Any, fs_hz: Any, cfg: VibrationConfig, *, lost: bool = False, clipped: Any = 0) -> tuple[str, np.ndarray | None]:
+    """("", the samples as float64) for a block features can be computed from, or
+    (the sensor-fault reason, None). Never raises."""
+    try:
+        x = np.asarray(samples, dtype=np.float64)
+    except (TypeError, ValueError, OverflowError):
+        return "malformed_block", None
+    if x.ndim != 1:
+        return "malformed_block", None
+    if x.size == 0:
+        return "empty_block", None
+    if lost:
+        return "block_incomplete", None
+    if not np.isfinite(x).all():
+        return "non_finite", None
+    if isinstance(fs_hz, bool) or not isinstance(fs_hz, int | float) or not math.isfinite(fs_hz):
+        return "sample_rate_out_of_range", None
+    fs = float(fs_hz)
+    if not MIN_FS_HZ <= fs <= MAX_FS_HZ:
+        return "sample_rate_out_of_range", None
+    expected = cfg.sample_rate_hz
+    if expected is not None and abs(fs - expected) > 0.01 * expected:
+        return "sample_rate_mismatch", None
+    if x.size < MIN_SAMPLES or x.size / fs < MIN_BLOCK_S:
+        return "block_too_short", None
+    if x.size > MAX_SAMPLES:
+        return "block_too_long", None
+    if isinstance(clipped, bool) or not isinstance(clipped, int) or clipped != 0:
+        return "clipped", None
+    peak = float(np.max(np.abs(x)))
+    if peak > ABSURD_G:
+        return "out_of_range", None
+    if cfg.full_scale_g is not None and peak >= 0.999 * cfg.full_scale_g:
+        return "clipped", None
+    if not float(np.std(x)) > cfg.min_std_g:
+        return "flat_signal", None
+    return "", x
+
+
+@dataclass(slots=True)
+class BlockFeatures:
+    velocity_rms_mm_s: float
+    iso_zone: str
+    acc_rms_g: float
+    acc_peak_g: float
+    crest_factor: float
+    kurtosis: float
+    bands_g: dict[tuple[float, float], float]
+    shaft_hz: float | None
+    orders_mm_s: dict[str, float]
+    envelope_db: dict[str, float]
+
+    def metrics(self, prefix: str) -> dict[str, float]:
+        """The features as ``{metric name: value}``; names in docs/condition.md."""
+        out = {
+            f"{prefix}_velocity_rms_mm_s": self.velocity_rms_mm_s,
+            f"{prefix}_iso_zone": float("ABCD".index(self.iso_zone) + 1),
+            f"{prefix}_acc_rms_g": self.acc_rms_g,
+            f"{prefix}_acc_peak_g": self.acc_peak_g,
+            f"{prefix}_crest_factor": self.crest_factor,
+            f"{prefix}_kurtosis": self.kurtosis,
+        }
+        for (lo, hi), v in self.bands_g.items():
+            out[f"{prefix}_band_{lo:g}_{hi:g}hz_g"] = v
+        if self.shaft_hz is not None:
+            out[f"{prefix}_shaft_hz"] = self.shaft_hz
+        for name, v in self.orders_mm_s.items():
+            out[f"{prefix}_{name}_mm_s"] = v
+        for name, v in self.envelope_db.items():
+            out[f"{prefix}_env_{name}_db"] = v
+        return out
+
+
+def _peak_interp(spec: np.ndarray, i: int) -> float:
+    """The fractional bin of the peak at ``i`` (parabola through three bins)."""
+    if i <= 0 or i >= spec.size - 1:
+        return float(i)
+    a, b, c = spec[i - 1], spec[i], spec[i + 1]
+    den = a - 2 * b + c
+    return float(i) if den == 0 else i + 0.5 * float(a - c) / float(den)
+
+
+def block_features(x: np.ndarray, fs: float, cfg: VibrationConfig) -> BlockFeatures:
+    """The features of a block ``check_block`` passed (see the module doc)."""
+    n = x.size
+    x = x - x.mean()
+    acc_rms = float(np.sqrt(np.mean(x * x)))
+    peak = float(np.max(np.abs(x)))
+    m2 = acc_rms * acc_rms
+    kurt = float(np.mean(x**4) / (m2 * m2)) if m2 > 0 else 3.0
+    crest = peak / acc_rms if acc_rms > 0 else 0.0
+
+    w = np.hanning(n)
+    spectrum = np.fft.rfft(x * (G * w))
+    freqs = np.fft.rfftfreq(n, 1.0 / fs)
+    df = fs / n
+    power = (2.0 / (n * float(np.dot(w, w)))) * (spectrum.real**2 + spectrum.imag**2)  # (m/s²)² per bin
+    power[0] = 0.0
+    omega2 = (2 * math.pi * freqs) ** 2
+    omega2[0] = np.inf
+    vpower = power / omega2  # (m/s)² per bin
+    lo, hi = VELOCITY_BAND_HZ
+    band = (freqs >= lo) & (freqs <= hi)
+    velocity = float(np.sqrt(vpower[band].sum())) * 1000.0
+
+    bands: dict[tuple[float, float], float] = {}
+    edges = [e for e in cfg.band_edges_hz if e < fs / 2] or [cfg.band_edges_hz[0]]
+    for a, b in zip(edges, edges[1:], strict=False):
+        sel = (freqs >= a) & (freqs < b)
+        bands[(a, b)] = float(np.sqrt(power[sel].sum())) / G
+
+    shaft = _shaft_hz(freqs, vpower, df, cfg)
+    orders: dict[str, float] = {}
+    if shaft is not None:
+        def tone(f: float) -> float:
+            k = int(round(f / df))
+            if k < 1 or k >= freqs.size - 1:
+                return 0.0
+            return float(np.sqrt(vpower[max(1, k - 2) : k + 3].sum())) * 1000.0
+
+        orders["1x"] = tone(shaft)
+        orders["2x"] = tone(2 * shaft)
+        orders["3x"] = tone(3 * shaft)
+        orders["harm_4_10x"] = math.sqrt(sum(tone(h * shaft) ** 2 for h in range(4, 11)))
+
+    env: dict[str, float] = {}
+    if cfg.bearing is not None and shaft is not None:
+        env = _envelope_db(x, fs, shaft, cfg)
+    return BlockFeatures(
+        velocity_rms_mm_s=velocity,
+        iso_zone=zone_of(velocity, cfg.machine_class),
+        acc_rms_g=acc_rms,
+        acc_peak_g=peak,
+        crest_factor=crest,
+        kurtosis=kurt,
+        bands_g=bands,
+        shaft_hz=shaft,
+        orders_mm_s=orders,
+        envelope_db=env,
+    )
+
+
+def _shaft_hz(freqs: np.ndarray, vpower: np.ndarray, df: float, cfg: VibrationConfig) -> float | None:
+    if cfg.rpm is not None:
+        return cfg.rpm / 60.0
+    lo, hi = cfg.rpm_range[0] / 60.0, cfg.rpm_range[1] / 60.0
+    sel = np.flatnonzero((freqs >= lo) & (freqs <= hi))
+    if sel.size < 3:
+        return None
+    i = int(sel[np.argmax(vpower[sel])])
+    floor = float(np.median(vpower[sel]))
+    if not vpower[i] > 10 * floor:  # no tone stands out: no shaft speed claimed
+        return None
+    return _peak_interp(vpower, i) * df
+
+
+def envelope_spectrum(x: np.ndarray, fs: float, band: tuple[float, float]) -> tuple[np.ndarray, np.ndarray]:
+    """The amplitude spectrum (Hann) of the envelope of ``x`` band-passed to ``band``."""
+    n = x.size
+    spec = np.fft.fft(x)
+    f = np.fft.fftfreq(n, 1.0 / fs)
+    analytic = np.where((f >= band[0]) & (f <= band[1]), 2 * spec, 0)
+    envelope = np.abs(np.fft.ifft(analytic))
+    envelope -= envelope.mean()
+    w = np.hanning(n)
+    amp = np.abs(np.fft.rfft(envelope * w)) * 2 / w.sum()
+    return np.fft.rfftfreq(n, 1.0 / fs), amp
+
+
+def _envelope_db(x: np.ndarray, fs: float, shaft: float, cfg: VibrationConfig) -> dict[str, float]:
+    assert cfg.bearing is not None
+    band = cfg.envelope_band_hz or (0.1 * fs, 0.4 * fs)
+    band = (band[0], min(band[1], 0.49 * fs))
+    if not band[0] < band[1]:
+        return {}
+    freqs, amp = envelope_spectrum(x, fs, band)
+    df = freqs[1] - freqs[0]
+    out: dict[str, float] = {}
+    for name, fd in defect_frequencies(shaft, cfg.bearing).items():
+        peaks = floors = 0.0
+        for h in (1, 2, 3):
+            target = h * fd
+            tol = max(2 * df, 0.02 * target)
+            near = (freqs >= target - tol) & (freqs <= target + tol)
+            around = (freqs >= 0.6 * target) & (freqs <= 1.4 * target) & ~near
+            if target + tol >= freqs[-1] or not near.any() or around.sum() < 5:
+                continue
+            p = float(np.max(amp[near]))
+            fl = float(np.median(amp[around]))
+            peaks += p * p
+            floors += fl * fl
+        if floors > 0:
+            out[name] = 10 * math.log10(max(peaks, 1e-300) / floors)
+    return out
