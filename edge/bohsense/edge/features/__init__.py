@@ -11,7 +11,7 @@
 Formulas, the zone table and its sources: docs/condition.md.
 """
 
-from bohsense.edge.features._iso import ISO_ZONES, MACHINE_CLASSES, zone_of, zone_number
+from bohsense.edge.features._iso import ISO_ZONES, MACHINE_CLASSES, zone_number, zone_of
 from bohsense.edge.features._thermal import TemperatureTrack, ThermalConfig
 from bohsense.edge.features._vibration import (
     Bearing,

@@ -27,7 +27,7 @@ from __future__ import annotations
 from bisect import bisect_right
 from typing import Literal
 
-__all__ = ["ISO_ZONES", "MACHINE_CLASSES", "Zone", "zone_of", "zone_number"]
+__all__ = ["ISO_ZONES", "MACHINE_CLASSES", "Zone", "zone_number", "zone_of"]
 
 Zone = Literal["A", "B", "C", "D"]
 

@@ -2,8 +2,9 @@
 
 ``TemperatureTrack`` takes one channel's samples in event-time order. Each sample is
 checked first (``check`` → a sensor-fault reason or ""): outside ``valid_c``
-(``temperature_out_of_range``), not finite (``non_finite``), a jump faster than
-``max_rate_c_s`` from the last good sample (``temperature_spike``), or the same value
+(``temperature_out_of_range``), not finite (``non_finite``), a jump from the last good
+sample of more than ``spike_c`` beyond what ``max_rate_c_s`` allows in the time between
+them (``temperature_spike``: no air or product temperature moves that fast), or the same value
 for ``stuck_s`` of event time while the sensor should see the compressor cycle
 (``temperature_stuck``). A faulty sample feeds no feature.
 
@@ -28,7 +29,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-__all__ = ["ThermalConfig", "TemperatureTrack"]
+__all__ = ["TemperatureTrack", "ThermalConfig"]
 
 _S = 1_000_000_000
 
@@ -37,6 +38,7 @@ _S = 1_000_000_000
 class ThermalConfig:
     valid_c: tuple[float, float] = (-60.0, 150.0)
     max_rate_c_s: float = 2.0
+    spike_c: float = 5.0
     stuck_s: float = 3600.0
     window_s: float = 900.0
     smooth_s: float = 60.0
@@ -50,7 +52,7 @@ class ThermalConfig:
         lo, hi = self.valid_c
         if not (math.isfinite(lo) and math.isfinite(hi) and lo < hi):
             raise ValueError(f"valid_c must be [low, high] with low < high, not {self.valid_c}")
-        for name in ("max_rate_c_s", "stuck_s", "window_s", "smooth_s", "slope_c_s", "current_on_a",
+        for name in ("max_rate_c_s", "spike_c", "stuck_s", "window_s", "smooth_s", "slope_c_s", "current_on_a",
                      "defrost_rise_c", "defrost_min_s", "baseline_s"):  # fmt: skip
             v = getattr(self, name)
             if not (math.isfinite(v) and v > 0):
@@ -103,11 +105,14 @@ class TemperatureTrack:
             return "temperature_out_of_range"
         if self.last_ts is not None and self.last_value is not None and ts > self.last_ts:
             dt = (ts - self.last_ts) / _S
-            if abs(value - self.last_value) > c.max_rate_c_s * dt + 0.5:
+            if abs(value - self.last_value) > c.max_rate_c_s * dt + c.spike_c:
                 return "temperature_spike"
-        if self.last_value is not None and value == self.last_value and self.same_since is not None:
-            if ts - self.same_since >= c.stuck_s * _S:
-                return "temperature_stuck"
+        if (
+            value == self.last_value
+            and self.same_since is not None
+            and ts - self.same_since >= c.stuck_s * _S
+        ):
+            return "temperature_stuck"
         return ""
 
     def set_current(self, amps: float) -> None:

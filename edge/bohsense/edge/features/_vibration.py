@@ -26,6 +26,7 @@ removing the mean, Hann window ``w``, ``X = rfft(a·w)``, ``f_k = k·fs/N``):
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass
 from typing import Any
@@ -70,7 +71,9 @@ class Bearing:
     def __post_init__(self) -> None:
         if not 3 <= self.balls <= 100:
             raise ValueError(f"bearing balls must be 3..100, not {self.balls}")
-        if not (math.isfinite(self.ball_d) and math.isfinite(self.pitch_d) and 0 < self.ball_d < self.pitch_d):
+        if not (
+            math.isfinite(self.ball_d) and math.isfinite(self.pitch_d) and 0 < self.ball_d < self.pitch_d
+        ):
             raise ValueError(f"bearing needs 0 < ball_d < pitch_d, not {self.ball_d} and {self.pitch_d}")
         if not 0 <= self.contact_deg < 90:
             raise ValueError(f"bearing contact_deg must be in 0..90, not {self.contact_deg}")
@@ -113,19 +116,25 @@ class VibrationConfig:
         if self.rpm is not None and not 0 < self.rpm <= 100_000:
             raise ValueError(f"rpm must be in (0, 100000], not {self.rpm}")
         if self.envelope_band_hz is not None and not 0 < self.envelope_band_hz[0] < self.envelope_band_hz[1]:
-            raise ValueError(f"envelope_band_hz must be [low, high], 0 < low < high, not {self.envelope_band_hz}")
+            raise ValueError(
+                f"envelope_band_hz must be [low, high], 0 < low < high, not {self.envelope_band_hz}"
+            )
         edges = self.band_edges_hz
-        if len(edges) < 2 or any(not 0 < a < b for a, b in zip(edges, edges[1:], strict=False)):
+        if len(edges) < 2 or any(not 0 < a < b for a, b in itertools.pairwise(edges)):
             raise ValueError(f"band_edges_hz must be 2+ increasing positive frequencies, not {edges}")
         if self.sample_rate_hz is not None and not MIN_FS_HZ <= self.sample_rate_hz <= MAX_FS_HZ:
-            raise ValueError(f"sample_rate_hz must be in {MIN_FS_HZ:g}..{MAX_FS_HZ:g}, not {self.sample_rate_hz}")
+            raise ValueError(
+                f"sample_rate_hz must be in {MIN_FS_HZ:g}..{MAX_FS_HZ:g}, not {self.sample_rate_hz}"
+            )
         if not self.min_std_g >= 0:
             raise ValueError(f"min_std_g must be >= 0, not {self.min_std_g}")
         if self.full_scale_g is not None and not self.full_scale_g > 0:
             raise ValueError(f"full_scale_g must be > 0, not {self.full_scale_g}")
 
 
-def check_block(samples: Any, fs_hz: Any, cfg: VibrationConfig, *, lost: bool = False, clipped: Any = 0) -> tuple[str, np.ndarray | None]:
+def check_block(
+    samples: Any, fs_hz: Any, cfg: VibrationConfig, *, lost: bool = False, clipped: Any = 0
+) -> tuple[str, np.ndarray | None]:
     """("", the samples as float64) for a block features can be computed from, or
     (the sensor-fault reason, None). Never raises."""
     try:
@@ -232,15 +241,16 @@ def block_features(x: np.ndarray, fs: float, cfg: VibrationConfig) -> BlockFeatu
 
     bands: dict[tuple[float, float], float] = {}
     edges = [e for e in cfg.band_edges_hz if e < fs / 2] or [cfg.band_edges_hz[0]]
-    for a, b in zip(edges, edges[1:], strict=False):
+    for a, b in itertools.pairwise(edges):
         sel = (freqs >= a) & (freqs < b)
         bands[(a, b)] = float(np.sqrt(power[sel].sum())) / G
 
     shaft = _shaft_hz(freqs, vpower, df, cfg)
     orders: dict[str, float] = {}
     if shaft is not None:
+
         def tone(f: float) -> float:
-            k = int(round(f / df))
+            k = round(f / df)
             if k < 1 or k >= freqs.size - 1:
                 return 0.0
             return float(np.sqrt(vpower[max(1, k - 2) : k + 3].sum())) * 1000.0
