@@ -13,8 +13,9 @@ removing the mean, Hann window ``w``, ``X = rfft(a·w)``, ``f_k = k·fs/N``):
   (Pearson: 3 for Gaussian noise, high for impacts);
 - band energies: acceleration RMS (g) of each band between ``band_edges_hz``, from ``P_k``;
 - shaft orders: the velocity RMS (mm/s) within ±2 bins of 1×, 2×, 3× shaft speed and the
-  RMS sum of 4×–10× (looseness); shaft speed is the configured rpm, else the highest
-  velocity peak in ``rpm_range`` (refined by parabolic interpolation);
+  RMS sum of 4×–10× (looseness); shaft speed is the configured rpm, else the strongest
+  velocity peak in ``rpm_range`` that stands 20× above the acceleration power of its
+  ±20 bins (refined by parabolic interpolation), else none (no orders, no envelope);
 - envelope: the block band-passed to ``envelope_band_hz`` (a structural resonance that
   bearing impacts ring), its analytic signal by FFT (positive frequencies doubled, the
   Hilbert transform), the magnitude's amplitude spectrum; for each defect frequency of
@@ -240,12 +241,12 @@ def block_features(x: np.ndarray, fs: float, cfg: VibrationConfig) -> BlockFeatu
     velocity = float(np.sqrt(vpower[band].sum())) * 1000.0
 
     bands: dict[tuple[float, float], float] = {}
-    edges = [e for e in cfg.band_edges_hz if e < fs / 2] or [cfg.band_edges_hz[0]]
+    edges = [e for e in cfg.band_edges_hz if e <= fs / 2]
     for a, b in itertools.pairwise(edges):
         sel = (freqs >= a) & (freqs < b)
         bands[(a, b)] = float(np.sqrt(power[sel].sum())) / G
 
-    shaft = _shaft_hz(freqs, vpower, df, cfg)
+    shaft = _shaft_hz(freqs, power, vpower, df, cfg)
     orders: dict[str, float] = {}
     if shaft is not None:
 
@@ -277,18 +278,24 @@ def block_features(x: np.ndarray, fs: float, cfg: VibrationConfig) -> BlockFeatu
     )
 
 
-def _shaft_hz(freqs: np.ndarray, vpower: np.ndarray, df: float, cfg: VibrationConfig) -> float | None:
+def _shaft_hz(
+    freqs: np.ndarray, power: np.ndarray, vpower: np.ndarray, df: float, cfg: VibrationConfig
+) -> float | None:
     if cfg.rpm is not None:
         return cfg.rpm / 60.0
     lo, hi = cfg.rpm_range[0] / 60.0, cfg.rpm_range[1] / 60.0
     sel = np.flatnonzero((freqs >= lo) & (freqs <= hi))
+    sel = sel[(sel >= 1) & (sel < vpower.size - 1)]
     if sel.size < 3:
         return None
-    i = int(sel[np.argmax(vpower[sel])])
-    floor = float(np.median(vpower[sel]))
-    if not vpower[i] > 10 * floor:  # no tone stands out: no shaft speed claimed
-        return None
-    return _peak_interp(vpower, i) * df
+    # local maxima only, the strongest in velocity first; a tone must stand 20× above the
+    # acceleration floor of its neighbourhood (flat for noise, where velocity falls as 1/f²)
+    peaks = sel[(power[sel] >= power[sel - 1]) & (power[sel] >= power[sel + 1])]
+    for i in peaks[np.argsort(vpower[peaks])[::-1][:5]]:
+        floor = float(np.median(power[max(1, i - 20) : i + 21]))
+        if power[i] > 20 * floor:
+            return _peak_interp(vpower, int(i)) * df
+    return None
 
 
 def envelope_spectrum(x: np.ndarray, fs: float, band: tuple[float, float]) -> tuple[np.ndarray, np.ndarray]:
