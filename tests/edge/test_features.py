@@ -13,6 +13,7 @@ from hypothesis.extra import numpy as hnp
 from bohsense.edge.features import (
     ISO_ZONES,
     Bearing,
+    BlockFeatures,
     VibrationConfig,
     block_features,
     check_block,
@@ -32,9 +33,10 @@ def velocity_sine(v_rms_mm_s: float, f: float, n: int, fs: float = FS, phase: fl
     return v_peak * 2 * math.pi * f * np.cos(2 * math.pi * f * t + phase) / G
 
 
-def features(x: np.ndarray, cfg: VibrationConfig, fs: float = FS):  # type: ignore[no-untyped-def]
+def features(x: np.ndarray, cfg: VibrationConfig, fs: float = FS) -> BlockFeatures:
     reason, y = check_block(x, fs, cfg)
-    assert reason == "" and y is not None, reason
+    assert reason == "", reason
+    assert y is not None
     return block_features(y, fs, cfg)
 
 
@@ -207,9 +209,9 @@ GOOD = velocity_sine(2.0, 50.0, 8192)
     ],
 )
 def test_bad_blocks_are_sensor_faults_with_a_reason(
-    samples: object, fs: object, kwargs: dict, reason: str
-) -> None:  # type: ignore[type-arg]
-    got, x = check_block(samples, fs, VibrationConfig(), **kwargs)
+    samples: object, fs: object, kwargs: dict[str, object], reason: str
+) -> None:
+    got, x = check_block(samples, fs, VibrationConfig(), **kwargs)  # type: ignore[arg-type]
     assert (got, x) == (reason, None)
 
 
