@@ -217,44 +217,76 @@ def _peak_interp(spec: np.ndarray, i: int) -> float:
     return float(i) if den == 0 else i + 0.5 * float(a - c) / float(den)
 
 
+@dataclass(frozen=True, slots=True)
+class _Grid:
+    """What depends only on the block length and the sample rate (kept for the next block)."""
+
+    window: np.ndarray
+    #: the power scale of the window: 2 / (N Σw²)
+    scale: float
+    freqs: np.ndarray
+    #: 1 / (2πf)², 0 at DC
+    inv_omega2: np.ndarray
+    velocity: slice
+    bands: tuple[tuple[tuple[float, float], slice], ...]
+
+
+_GRIDS: dict[tuple[int, float, tuple[float, ...]], _Grid] = {}
+
+
+def _bins(freqs: np.ndarray, lo: float, hi: float, inclusive: bool = True) -> slice:
+    a = int(np.searchsorted(freqs, lo, side="left"))
+    b = int(np.searchsorted(freqs, hi, side="right" if inclusive else "left"))
+    return slice(a, b)
+
+
+def _grid(n: int, fs: float, edges: tuple[float, ...]) -> _Grid:
+    key = (n, fs, edges)
+    g = _GRIDS.get(key)
+    if g is None:
+        if len(_GRIDS) > 64:
+            _GRIDS.clear()
+        w = np.hanning(n)
+        freqs = np.fft.rfftfreq(n, 1.0 / fs)
+        inv = np.zeros_like(freqs)
+        inv[1:] = 1.0 / (2 * math.pi * freqs[1:]) ** 2
+        kept = [e for e in edges if e <= fs / 2]
+        bands = tuple(((a, b), _bins(freqs, a, b, inclusive=False)) for a, b in itertools.pairwise(kept))
+        g = _GRIDS[key] = _Grid(
+            w, 2.0 / (n * float(np.dot(w, w))), freqs, inv, _bins(freqs, *VELOCITY_BAND_HZ), bands
+        )
+    return g
+
+
 def block_features(x: np.ndarray, fs: float, cfg: VibrationConfig) -> BlockFeatures:
     """The features of a block ``check_block`` passed (see the module doc)."""
     n = x.size
     x = x - x.mean()
-    acc_rms = float(np.sqrt(np.mean(x * x)))
+    x2 = x * x
+    m2 = float(x2.mean())
+    acc_rms = math.sqrt(m2)
     peak = float(np.max(np.abs(x)))
-    m2 = acc_rms * acc_rms
-    kurt = float(np.mean(x**4) / (m2 * m2)) if m2 > 0 else 3.0
+    kurt = float(np.dot(x2, x2)) / n / (m2 * m2) if m2 > 0 else 3.0
     crest = peak / acc_rms if acc_rms > 0 else 0.0
 
-    w = np.hanning(n)
-    spectrum = np.fft.rfft(x * (G * w))
-    freqs = np.fft.rfftfreq(n, 1.0 / fs)
+    g = _grid(n, fs, cfg.band_edges_hz)
     df = fs / n
-    power = (2.0 / (n * float(np.dot(w, w)))) * (spectrum.real**2 + spectrum.imag**2)  # (m/s²)² per bin
+    spectrum = np.fft.rfft(x * g.window)
+    power = (g.scale * G * G) * (spectrum.real**2 + spectrum.imag**2)  # (m/s²)² per bin
     power[0] = 0.0
-    omega2 = (2 * math.pi * freqs) ** 2
-    omega2[0] = np.inf
-    vpower = power / omega2  # (m/s)² per bin
-    lo, hi = VELOCITY_BAND_HZ
-    band = (freqs >= lo) & (freqs <= hi)
-    velocity = float(np.sqrt(vpower[band].sum())) * 1000.0
+    vpower = power * g.inv_omega2  # (m/s)² per bin
+    velocity = math.sqrt(float(vpower[g.velocity].sum())) * 1000.0
+    bands = {edges: math.sqrt(float(power[sel].sum())) / G for edges, sel in g.bands}
 
-    bands: dict[tuple[float, float], float] = {}
-    edges = [e for e in cfg.band_edges_hz if e <= fs / 2]
-    for a, b in itertools.pairwise(edges):
-        sel = (freqs >= a) & (freqs < b)
-        bands[(a, b)] = float(np.sqrt(power[sel].sum())) / G
-
-    shaft = _shaft_hz(freqs, power, vpower, df, cfg)
+    shaft = _shaft_hz(g.freqs, power, vpower, df, cfg)
     orders: dict[str, float] = {}
     if shaft is not None:
 
         def tone(f: float) -> float:
             k = round(f / df)
-            if k < 1 or k >= freqs.size - 1:
+            if k < 1 or k >= power.size - 1:
                 return 0.0
-            return float(np.sqrt(vpower[max(1, k - 2) : k + 3].sum())) * 1000.0
+            return math.sqrt(float(vpower[max(1, k - 2) : k + 3].sum())) * 1000.0
 
         orders["1x"] = tone(shaft)
         orders["2x"] = tone(2 * shaft)
@@ -299,16 +331,26 @@ def _shaft_hz(
 
 
 def envelope_spectrum(x: np.ndarray, fs: float, band: tuple[float, float]) -> tuple[np.ndarray, np.ndarray]:
-    """The amplitude spectrum (Hann) of the envelope of ``x`` band-passed to ``band``."""
+    """The amplitude spectrum (Hann) of the envelope of ``x`` band-passed to ``band``.
+
+    The analytic signal of the band is made from the band's positive-frequency bins alone,
+    moved down to 0 Hz (the magnitude does not change with a frequency shift) in an
+    inverse FFT of twice the band's width: the envelope at a lower rate, its spectrum on
+    the same frequency grid as the block's (``fs / N``)."""
     n = x.size
-    spec = np.fft.fft(x)
-    f = np.fft.fftfreq(n, 1.0 / fs)
-    analytic = np.where((f >= band[0]) & (f <= band[1]), 2 * spec, 0)
-    envelope = np.abs(np.fft.ifft(analytic))
+    spec = np.fft.rfft(x)
+    df = fs / n
+    k0 = max(1, math.ceil(band[0] / df))
+    k1 = min(spec.size - 1, math.floor(band[1] / df))
+    width = max(1, k1 - k0 + 1)
+    m = min(n, 1 << max(4, math.ceil(math.log2(2 * width))))
+    z = np.zeros(m, dtype=np.complex128)
+    z[: min(width, m)] = 2 * spec[k0 : k0 + min(width, m)]
+    envelope = np.abs(np.fft.ifft(z)) * (m / n)
     envelope -= envelope.mean()
-    w = np.hanning(n)
+    w = np.hanning(m)
     amp = np.abs(np.fft.rfft(envelope * w)) * 2 / w.sum()
-    return np.fft.rfftfreq(n, 1.0 / fs), amp
+    return np.arange(amp.size) * df, amp
 
 
 def _envelope_db(x: np.ndarray, fs: float, shaft: float, cfg: VibrationConfig) -> dict[str, float]:
@@ -317,20 +359,24 @@ def _envelope_db(x: np.ndarray, fs: float, shaft: float, cfg: VibrationConfig) -
     band = (band[0], min(band[1], 0.49 * fs))
     if not band[0] < band[1]:
         return {}
-    freqs, amp = envelope_spectrum(x, fs, band)
-    df = freqs[1] - freqs[0]
+    _freqs, amp = envelope_spectrum(x, fs, band)
+    df = fs / x.size
+    top = amp.size - 1
     out: dict[str, float] = {}
     for name, fd in defect_frequencies(shaft, cfg.bearing).items():
         peaks = floors = 0.0
         for h in (1, 2, 3):
             target = h * fd
             tol = max(2 * df, 0.02 * target)
-            near = (freqs >= target - tol) & (freqs <= target + tol)
-            around = (freqs >= 0.6 * target) & (freqs <= 1.4 * target) & ~near
-            if target + tol >= freqs[-1] or not near.any() or around.sum() < 5:
+            a, b = math.ceil((target - tol) / df), math.floor((target + tol) / df)
+            lo, hi = math.ceil(0.6 * target / df), math.floor(1.4 * target / df)
+            if b >= top or a > b or a < 1:
                 continue
-            p = float(np.max(amp[near]))
-            fl = float(np.median(amp[around]))
+            around = np.concatenate((amp[max(lo, 1) : a], amp[b + 1 : min(hi, top) + 1]))
+            if around.size < 5:
+                continue
+            p = float(np.max(amp[a : b + 1]))
+            fl = float(np.median(around))
             peaks += p * p
             floors += fl * fl
         if floors > 0:
