@@ -253,7 +253,7 @@ def _grid(n: int, fs: float, edges: tuple[float, ...]) -> _Grid:
         kept = [e for e in edges if e <= fs / 2]
         bands = tuple(((a, b), _bins(freqs, a, b, inclusive=False)) for a, b in itertools.pairwise(kept))
         g = _GRIDS[key] = _Grid(
-            w, 2.0 / (n * float(np.dot(w, w))), freqs, inv, _bins(freqs, *VELOCITY_BAND_HZ), bands
+            w, 2.0 / (n * float((w * w).sum())), freqs, inv, _bins(freqs, *VELOCITY_BAND_HZ), bands
         )
     return g
 
@@ -266,7 +266,9 @@ def block_features(x: np.ndarray, fs: float, cfg: VibrationConfig) -> BlockFeatu
     m2 = float(x2.mean())
     acc_rms = math.sqrt(m2)
     peak = float(np.max(np.abs(x)))
-    kurt = float(np.dot(x2, x2)) / n / (m2 * m2) if m2 > 0 else 3.0
+    # sums, not np.dot: a BLAS dot of a long vector may fan out to threads (milliseconds
+    # of waiting on a busy gateway for a microsecond's work)
+    kurt = float((x2 * x2).sum()) / n / (m2 * m2) if m2 > 0 else 3.0
     crest = peak / acc_rms if acc_rms > 0 else 0.0
 
     g = _grid(n, fs, cfg.band_edges_hz)
