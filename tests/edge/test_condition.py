@@ -414,3 +414,54 @@ def test_a_bad_condition_table_is_refused_naming_the_key() -> None:
     assert cfg.temp_clear == -17.0
     assert cfg.is_temperature("temp_evap_c")
     assert not cfg.is_temperature("temperature")
+
+
+def test_a_session_reusing_its_buffer_is_not_a_stuck_sensor() -> None:
+    interp = ConditionInterpreter()
+    buf = velocity_sine(2.0, 50.0, 8192)
+    first = interp.observe(block(0, 1, samples=buf))
+    buf[:] = velocity_sine(2.0, 60.0, 8192)  # the next block, in the same array
+    second = interp.observe(block(0, 2, samples=buf))
+    assert metric(first, "vib_x_sensor_fault") == metric(second, "vib_x_sensor_fault") == [0.0]
+    snaps = interp.snapshot(DEV, 2)
+    assert not np.array_equal(decoded(snaps[0]), decoded(snaps[1])), "the kept blocks are copies"
+
+
+def test_the_current_read_before_a_temperature_counts_for_its_track() -> None:
+    interp = ConditionInterpreter(ConditionConfig.from_options({"stats_window_s": 60}))
+    base = T0 - T0 % (60 * S)
+    out = run(interp, [ChannelSample(DEV, 1, "current_a", base, 5.0)])
+    out.extend(
+        run(
+            interp, [ChannelSample(DEV, 0, "temp_c", base + i * S, -19.0 + 0.01 * (i % 2)) for i in range(61)]
+        )
+    )
+    assert metric(out, "temp_c_duty") == [1.0]
+    assert metric(out, "current_a") == [5.0]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["temp_c", "temp_evap_c", "current_a", "vib_rms_mm_s", "door"]),
+            st.integers(-(10**12), 10**13),
+            st.one_of(st.floats(), st.integers(-(10**6), 10**6), st.booleans(), st.none()),
+        ),
+        max_size=60,
+    )
+)
+def test_arbitrary_channel_samples_never_crash_and_absurd_values_never_go_up(
+    samples: list[tuple[str, int, Any]],
+) -> None:
+    interp = ConditionInterpreter(ConditionConfig(temp_limit_c=-15.0, temp_limit_s=60.0))
+    for name, dt, value in samples:
+        out = interp.observe(ChannelSample(DEV, 0, name, T0 + dt, value))
+        for r in out.readings:
+            assert math.isfinite(r.value)
+            if r.metric in ("temp_c", "temp_evap_c"):
+                assert -60.0 <= r.value <= 150.0
+            if r.metric == "vib_rms_mm_s":
+                assert 0.0 <= r.value <= 1000.0
+        for e in out.events:
+            assert event_problem(e)[0] == ""

@@ -268,6 +268,8 @@ class _Temp:
 class _Device:
     axes: dict[str, _Axis] = field(default_factory=dict)
     temps: dict[str, _Temp] = field(default_factory=dict)
+    #: the compressor current last read (A), for tracks that start after it
+    current: float | None = None
 
 
 def _quantise(x: np.ndarray) -> tuple[bytes, float]:
@@ -348,6 +350,7 @@ class ConditionInterpreter:
         if not reason and x is not None and ax.last is not None and np.array_equal(x, ax.last):
             reason = "repeated_block"
         if x is not None:
+            x = x.copy()  # the session may reuse its buffer for the next block
             ax.last = x
         kept_samples = x if x is not None else self._raw(o.samples)
         kept = None
@@ -406,7 +409,7 @@ class ConditionInterpreter:
     @staticmethod
     def _raw(samples: Any) -> np.ndarray | None:
         try:
-            x = np.asarray(samples, dtype=np.float64)
+            x = np.array(samples, dtype=np.float64)
         except (TypeError, ValueError, OverflowError):
             return None
         return x if x.ndim == 1 and x.size > 0 else None
@@ -448,6 +451,7 @@ class ConditionInterpreter:
         dev = self._devices.setdefault(o.device, _Device())
         if name == cfg.current_channel:
             if math.isfinite(value):
+                dev.current = value
                 for track in dev.temps.values():
                     track.track.set_current(value)
                 out.readings.append(Reading(o.device, name, ts, value))
@@ -464,6 +468,8 @@ class ConditionInterpreter:
         t = dev.temps.get(name)
         if t is None:
             t = dev.temps[name] = _Temp(TemperatureTrack(cfg.thermal))
+            if dev.current is not None:
+                t.track.set_current(dev.current)
         reason = t.track.check(ts, value)
         if reason:
             self._counts[f"sensor_fault_{reason}"] += 1
