@@ -85,6 +85,8 @@ def test_sigterm_publishes_offline_and_exits_0(
     assert offline.next_seq == next_seq, "the goodbye carries the final counters"
     assert offline.outbox_depth == len(rows)
     lines = [json.loads(line) for line in agents.log(0).splitlines()]
+    connected = next(line for line in lines if line["msg"] == "connected to broker")
+    assert connected["broker"] == mosquitto.url  # where it connects, named in the log
     status = next(line for line in lines if line["msg"] == "edge status")
     assert {
         "readings_in",
@@ -169,3 +171,79 @@ def test_a_second_agent_on_the_same_outbox_refuses_to_start(
     assert second.wait(15) == 1
     assert "in use by another process" in agents.log(1)
     assert agents.procs[0].poll() is None, "the first agent keeps running"
+
+
+def test_sighup_rereads_the_config_and_keeps_running(
+    mosquitto: Mosquitto, cloud_factory: Callable[..., Cloud], agents: Agents, tmp_path: Path
+) -> None:
+    gw = gateway_id("hup")
+    cloud = cloud_factory(mosquitto.url, gw)
+    outbox = tmp_path / "outbox.sqlite3"
+
+    def config(extra: str, rate: float = 20) -> Path:
+        return write_config(
+            tmp_path / "gw.toml", gw, mosquitto.url, outbox, extra=extra, devices=synthetic(rate_hz=rate)
+        )
+
+    cfg = config("")
+    proc = agents.start(cfg)
+    wait_for(lambda: "online" in cloud.states() and cloud.seqs(), 15, "birth and first batch")
+    # the log format applies at once
+    config('log_format = "json"')
+    proc.send_signal(signal.SIGHUP)
+    wait_for(lambda: '"msg": "reload: configuration read, log_format applied"' in agents.log(0), 10, "reload")
+    # an invalid file changes nothing and is said
+    (tmp_path / "gw.toml").write_text("gateway_id = [")
+    proc.send_signal(signal.SIGHUP)
+    wait_for(lambda: "reload: configuration not changed" in agents.log(0), 10, "invalid reload")
+    # a device change needs a restart, and says so
+    config('log_format = "json"', rate=5)
+    proc.send_signal(signal.SIGHUP)
+    wait_for(lambda: "devices changed and take(s) effect at restart" in agents.log(0), 10, "restart notice")
+    seqs = len(cloud.seqs())
+    wait_for(lambda: len(cloud.seqs()) > seqs, 10, "batches still flowing")
+    assert proc.poll() is None
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(15) == 0, agents.log(0)
+    assert "Traceback" not in agents.log(0)
+
+
+def test_the_gateway_serves_prometheus_metrics_when_asked(
+    mosquitto: Mosquitto, cloud_factory: Callable[..., Cloud], agents: Agents, tmp_path: Path
+) -> None:
+    import httpx
+    from prometheus_client.parser import text_string_to_metric_families
+
+    from tests.support.services import free_port
+
+    gw = gateway_id("metrics")
+    cloud = cloud_factory(mosquitto.url, gw)
+    port = free_port()
+    cfg = write_config(
+        tmp_path / "gw.toml",
+        gw,
+        mosquitto.url,
+        tmp_path / "outbox.sqlite3",
+        extra=f'[metrics]\nlisten = "127.0.0.1:{port}"',
+        devices=synthetic(rate_hz=20),
+    )
+    proc = agents.start(cfg)
+    wait_for(lambda: "online" in cloud.states() and len(cloud.seqs()) >= 2, 15, "batches acknowledged")
+    answer = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=10)
+    assert answer.status_code == 200
+    values = {}
+    for family in text_string_to_metric_families(answer.text):
+        for s in family.samples:
+            values[(s.name, tuple(sorted(s.labels.items())))] = (family.type, s.value)
+    assert values[("bohsense_edge_readings_in_total", ())][1] > 0
+    assert values[("bohsense_edge_batches_total", ())][1] >= 2
+    assert values[("bohsense_edge_outbox_depth", ())][0] == "gauge"
+    assert values[("bohsense_edge_connected", ())] == ("gauge", 1.0)
+    assert any(
+        name.startswith("bohsense_edge_driver_") and dict(labels).get("device") == "syn"
+        for name, labels in values
+    )
+    assert httpx.get(f"http://127.0.0.1:{port}/other", timeout=10).status_code == 404
+    assert httpx.post(f"http://127.0.0.1:{port}/metrics", timeout=10).status_code == 405
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(15) == 0, agents.log(0)

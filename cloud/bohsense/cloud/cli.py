@@ -1,5 +1,9 @@
 """``bohsense cloud run``: the cloud service from settings (env ``BOHSENSE_CLOUD_*``) and flags.
 
+``bohsense cloud migrate``: bring the BOH database's schema to this release's newest
+migration and exit (a deployment step of its own; ``run`` also migrates at start, and
+several workers starting together wait for one another instead of racing).
+
 ``bohsense cloud quarantine list|reapply``: inspect the quarantine and apply again what a
 fault set aside as ``apply-failed`` (one JSON object per line on stdout).
 """
@@ -34,6 +38,15 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     run.add_argument("--api-host", metavar="HOST", help="API bind address (BOHSENSE_CLOUD_API_HOST)")
     run.add_argument("--api-port", metavar="N", type=int, help="API port (BOHSENSE_CLOUD_API_PORT)")
     run.set_defaults(handler=_run)
+    migrate = sub.add_parser(
+        "migrate",
+        help="bring the BOH database schema to the newest migration, then exit",
+        epilog="Exit codes: 0 the schema is current; 1 the database is not reachable or a migration failed.",
+    )
+    migrate.add_argument(
+        "--database", metavar="URL", help="BOH core SQLAlchemy URL (BOHSENSE_CLOUD_DATABASE_URL)"
+    )
+    migrate.set_defaults(handler=_migrate)
     _register_quarantine(sub)
 
     def _help(_args: argparse.Namespace) -> int:
@@ -71,6 +84,37 @@ def _run(args: argparse.Namespace) -> int:
         print(f"bohsense cloud run: invalid settings:\n{exc}", file=sys.stderr)
         return EXIT_CONFIG
     return asyncio.run(CloudService(settings).run(install_signal_handlers=True))
+
+
+def _migrate(args: argparse.Namespace) -> int:
+    import json
+    import os
+    import sys
+
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from bohsense.cloud.boh._db import migrate
+
+    url = args.database or os.environ.get("BOHSENSE_CLOUD_DATABASE_URL") or "sqlite:///var/bohsense-cloud.db"
+    masked = make_url(url).render_as_string(hide_password=True)
+    engine = create_engine(url)
+    try:
+        migrate(engine)
+        with engine.connect() as conn:
+            revision = conn.scalar(text("SELECT version_num FROM alembic_version"))
+    except SQLAlchemyError as exc:
+        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()
+        print(
+            f"bohsense cloud migrate: {masked}: {reason[0] if reason else type(exc).__name__}",
+            file=sys.stderr,
+        )
+        return 1
+    finally:
+        engine.dispose()
+    print(json.dumps({"database": masked, "revision": revision}))
+    return 0
 
 
 def _register_quarantine(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

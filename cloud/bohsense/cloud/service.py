@@ -21,7 +21,10 @@ code  meaning                                                                 re
 3     cannot start: the API cannot listen on its address (port taken, …)      yes
 ====  ======================================================================  =========
 
-A start-up failure is one ``ERROR`` log line (``cannot start: …``), no traceback.
+A start-up failure is one ``ERROR`` log line (``cannot start: …``), no traceback. A
+dependency that is not reachable yet (the time-series store, the BOH database) is waited
+for with back-off, one ``WARNING`` line per attempt naming it (passwords masked); a stop
+while waiting is a clean exit (0) with one line saying what it was still waiting for.
 """
 
 from __future__ import annotations
@@ -56,6 +59,25 @@ class _CannotStart(Exception):
     def __init__(self, reason: str, code: int) -> None:
         super().__init__(reason)
         self.code = code
+
+
+class _Stopped(Exception):
+    """Stopped (SIGTERM) while waiting for a dependency at start: a clean exit."""
+
+
+def _masked(url: str) -> str:
+    """``url`` with its password, if any, replaced by ``***``."""
+    try:
+        from sqlalchemy.engine import make_url
+
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # not a URL SQLAlchemy can parse: say nothing of it
+        return "(the configured URL)"
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__
 
 
 def bind_api(host: str, port: int) -> socket.socket:
@@ -126,6 +148,35 @@ class CloudService:
         """Register the time-driven jobs (``scheduler.register_core_jobs``)."""
         register_core_jobs(self.scheduler, core, self.settings, listening_since_ns=now_ns())
 
+    async def _open_core(self, stop: asyncio.Event) -> Any:
+        """The BOH core, migrated; a database not reachable yet is retried with back-off
+        (one warning per attempt, the URL's password masked) until it is, or ``stop``."""
+        from sqlalchemy.exc import InterfaceError, OperationalError
+
+        backoff = Backoff(0.2, 5.0)
+        while True:
+            try:
+                return await asyncio.to_thread(self._build_core)
+            except (OperationalError, InterfaceError) as exc:
+                self._close_failed_core()
+                reason = _first_line(exc.orig if exc.orig is not None else exc)
+                log.warning(
+                    "BOH database %s not reachable yet: %s", _masked(self.settings.database_url), reason
+                )
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(backoff.next()):
+                        await stop.wait()
+                if stop.is_set():
+                    raise _Stopped(
+                        f"the BOH database {_masked(self.settings.database_url)}: {reason}"
+                    ) from None
+
+    def _close_failed_core(self) -> None:
+        core, self.core = self.core, None
+        if core is not None:
+            with contextlib.suppress(Exception):
+                core.close()
+
     def _build_core(self) -> Any:
         from bohsense.cloud.boh import BohCore, CatalogError
 
@@ -165,11 +216,17 @@ class CloudService:
             try:
                 sock = bind_api(s.api_host, s.api_port)
                 self.api_port = sock.getsockname()[1]
-                self.store = await self._open_store(stop)
-                self.core = await asyncio.to_thread(self._build_core)
+                try:
+                    self.store = await self._open_store(stop)
+                except StorageUnavailable as unavailable:
+                    raise _Stopped(str(unavailable)) from None
+                self.core = await self._open_core(stop)
             except _CannotStart as failure:
                 log.error("cannot start: %s", failure)
                 return failure.code
+            except _Stopped as why:
+                log.info("stopped while starting: still waiting for %s", why)
+                return EXIT_OK
             self.worker = IngestWorker(self.store, self.core, s.ingest_config(), recorder=self.core)
             self._schedule(self.core)
             token = s.api_token.get_secret_value() if s.api_token is not None else None

@@ -15,6 +15,7 @@ from typing import Any
 import msgspec
 
 from bohsense.contracts import topics
+from bohsense.contracts.events import EVENT_KINDS
 from bohsense.contracts.schema import MAX_PAYLOAD_BYTES, SCHEMA_VERSION
 
 __all__ = ["asyncapi_document", "mosquitto_acl", "register"]
@@ -64,8 +65,25 @@ def _schema_components(roots: list[type[msgspec.Struct]]) -> dict[str, Any]:
     return dict(components)
 
 
+def _event_kinds() -> dict[str, Any]:
+    """Each registered event kind: the schema of its ``attrs``, and whether it is urgent.
+
+    An event travels as ``[device, kind, ts, attrs]`` inside a ``ReadingBatch``; its
+    ``attrs`` is decoded by ``kind`` against the schema named here.
+    """
+    return {
+        k.name: {
+            "description": k.description,
+            "urgent": k.urgent,
+            "attrs": {"$ref": f"#/components/schemas/{k.attrs.__name__}"},
+        }
+        for k in EVENT_KINDS
+    }
+
+
 def asyncapi_document() -> dict[str, Any]:
     structs = [c.payload for c in topics.CHANNELS]
+    structs += [k.attrs for k in EVENT_KINDS if k.attrs not in structs]
     components = _schema_components(structs)
     channels: dict[str, Any] = {}
     for c in topics.CHANNELS:
@@ -97,7 +115,10 @@ def asyncapi_document() -> dict[str, Any]:
                 "Every batch carries (gateway, seq); the cloud applies each exactly once. "
                 f"Payloads larger than {MAX_PAYLOAD_BYTES} bytes are rejected. "
                 f"Operations are described from the gateway's side: it publishes {published}, "
-                f"and subscribes to {subscribed}."
+                f"and subscribes to {subscribed}. "
+                "A batch carries typed events beside its readings, each `[device, kind, ts, attrs]`; "
+                "`components.x-event-kinds` lists every registered kind with the schema of its attrs. "
+                "An event of an unknown kind, or with attrs that do not match, is refused on its own."
             ),
             "license": {"name": "GPL-3.0-or-later"},
         },
@@ -105,6 +126,7 @@ def asyncapi_document() -> dict[str, Any]:
         "channels": channels,
         "components": {
             "schemas": components,
+            "x-event-kinds": _event_kinds(),
             "parameters": {
                 "gateway": {
                     "description": "Gateway id: 1-64 letters, digits, '_', '.', '-'.",

@@ -29,6 +29,7 @@ from bohsense.contracts.backoff import backoff_delay
 from bohsense.edge.batcher import Batcher, ReadingBuffer
 from bohsense.edge.commands import CommandRouter
 from bohsense.edge.drivers.base import Driver, Sink
+from bohsense.edge.errors import ConfigError
 from bohsense.edge.outbox import Outbox, ThreadedOutbox
 from bohsense.edge.preflight import build_drivers, build_transport
 from bohsense.edge.settings import GatewaySettings
@@ -78,6 +79,8 @@ class EdgeAgent:
         self.uplink: Uplink | None = None
         self.driver_crashes = 0
         self.started = asyncio.Event()
+        #: the port metrics are served on (``[metrics] listen``), once running; None: off
+        self.metrics_port: int | None = None
         self.clean_goodbye = False
 
     # -- control --------------------------------------------------------------------------
@@ -204,7 +207,18 @@ class EdgeAgent:
             max_delay_s=st.batch.max_delay_ms / 1000,
             on_appended=uplink.wake,
         )
+        metrics = None
         try:
+            if st.metrics.listen:
+                from bohsense.edge.metrics import MetricsServer
+
+                host, port = st.metrics.address()
+                metrics = MetricsServer(host, port, self.counters)
+                try:
+                    await metrics.start()
+                except OSError as exc:
+                    raise ConfigError(f"metrics.listen {st.metrics.listen}: cannot listen: {exc}") from exc
+                self.metrics_port = metrics.port
             uplink.start()
             async with asyncio.TaskGroup() as tg:
                 driver_tasks = [
@@ -234,6 +248,8 @@ class EdgeAgent:
                 for t in service:
                     t.cancel()
         finally:
+            if metrics is not None:
+                await metrics.close()
             with contextlib.suppress(Exception):
                 await asyncio.to_thread(transport.close, 1.0)
             await outbox.close()

@@ -7,6 +7,10 @@
 
 ``--config`` defaults to ``$BOHSENSE_EDGE_CONFIG``. Exit codes: 0 after a clean stop
 (SIGTERM/SIGINT), 2 for an invalid configuration, 1 for a failure while running.
+SIGHUP (``systemctl reload``) reads the configuration again: an invalid file is
+reported and changes nothing; ``log_format`` takes effect at once; every other change is
+listed by section as needing a restart (the outbox, the broker session and the drivers
+are not swapped under a running gateway). The gateway keeps running either way.
 ``check-config`` validates, then builds every driver and the MQTT client exactly as
 ``run`` does before its first I/O (``bohsense.edge.preflight``), so a configuration
 ``run`` cannot start (an unknown driver kind, a bad driver option, a TLS setup that
@@ -81,6 +85,30 @@ def _check_config(args: argparse.Namespace) -> int:
     return 0
 
 
+def _reload(args: argparse.Namespace, current: Any, log: Any) -> Any:
+    """SIGHUP: the settings now in effect (``current``, or the new ones when only what
+    can change at run time changed); logs what was done and what needs a restart."""
+    from bohsense.contracts.logs import configure_logging
+    from bohsense.edge.errors import ConfigError
+    from bohsense.edge.settings import load_settings
+
+    try:
+        new = load_settings(args.config)
+    except ConfigError as exc:
+        log.error("reload: configuration not changed: %s", exc)
+        return current
+    old_view, new_view = current.masked(), new.masked()
+    changed = sorted(k for k in set(old_view) | set(new_view) if old_view.get(k) != new_view.get(k))
+    if "log_format" in changed and getattr(args, "log_format", None) is None:
+        configure_logging(getattr(args, "log_level", "INFO"), new.log_format)
+    needs_restart = [k for k in changed if k != "log_format"]
+    if needs_restart:
+        log.warning("reload: %s changed and take(s) effect at restart", ", ".join(needs_restart))
+    else:
+        log.info("reload: configuration read%s", ", log_format applied" if changed else ", nothing changed")
+    return new if not needs_restart else current
+
+
 def _exit_code(exc: Exception) -> int:
     """2: the configuration cannot work (restarting will not help); 1: anything else."""
     from bohsense.edge.drivers.base import DriverError
@@ -102,15 +130,22 @@ def _run(args: argparse.Namespace) -> int:
     settings = _load(args)
     if settings is None:
         return 2
-    if settings.log_format != getattr(args, "log_format", "text"):
+    if getattr(args, "log_format", None) is None and settings.log_format != "text":
+        # the config file's format, unless --log-format was given (the flag wins)
         configure_logging(getattr(args, "log_level", "INFO"), settings.log_format)
     log = logging.getLogger("bohsense.edge")
+
+    running = [settings]
+
+    def reload() -> None:
+        running[0] = _reload(args, running[0], log)
 
     async def main() -> None:
         agent = EdgeAgent(settings)
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, agent.stop)
+        loop.add_signal_handler(signal.SIGHUP, reload)
         await agent.run()
 
     try:

@@ -125,6 +125,21 @@ class BatchSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fi
     buffer_readings: Pos = 200_000
 
 
+class MetricsSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    #: "host:port" to serve Prometheus metrics on (``bohsense.edge.metrics``); "": off
+    listen: Annotated[str, msgspec.Meta(max_length=300)] = ""
+
+    def __post_init__(self) -> None:
+        if self.listen:
+            self.address()  # raises ValueError for a bad one
+
+    def address(self) -> tuple[str, int]:
+        host, sep, port = self.listen.rpartition(":")
+        if not sep or not host or not port.isdigit() or not 0 <= int(port) <= 65535:
+            raise ValueError(f"metrics.listen must be host:port (e.g. 127.0.0.1:9108), not {self.listen!r}")
+        return host.strip("[]"), int(port)
+
+
 class DeviceSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     name: Annotated[str, msgspec.Meta(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:\-]+$")]
     kind: Annotated[str, msgspec.Meta(min_length=1)]
@@ -142,6 +157,7 @@ class GatewaySettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_
     broker: BrokerSettings = BrokerSettings()
     outbox: OutboxSettings = OutboxSettings()
     batch: BatchSettings = BatchSettings()
+    metrics: MetricsSettings = MetricsSettings()
     devices: list[DeviceSettings] = []
 
     def __post_init__(self) -> None:
@@ -219,6 +235,7 @@ _SECTIONS = {
     "broker": BrokerSettings,
     "outbox": OutboxSettings,
     "batch": BatchSettings,
+    "metrics": MetricsSettings,
 }
 _TOP = {"gateway_id", "site", "log_format", "status_interval_s", "shutdown_timeout_s"}
 _ENV_IGNORED = {"CONFIG"}

@@ -83,6 +83,8 @@ class PahoTransport:
         client_inflight: int = 100,
     ) -> None:
         self._host, self._port, self._keepalive = host, port, keepalive
+        #: where it connects, for log lines (never the credentials)
+        self.address = f"{'mqtts' if tls else 'mqtt'}://{host}:{port}"
         self._low, self._high = reconnect_min_s, reconnect_max_s
         c = mqtt.Client(
             CallbackAPIVersion.VERSION2,

@@ -298,20 +298,30 @@ class Uplink:
         self.connected = True
         log.info(
             "connected to broker",
-            extra={"session_present": session_present, "reconnects": self.counters["reconnects"]},
+            extra={
+                "broker": self._broker_address(),
+                "session_present": session_present,
+                "reconnects": self.counters["reconnects"],
+            },
         )
         self._transport.subscribe(gateway_subscriptions(self.gateway))
         self._publish_status("online")
         self._rewind(EntryEvent.CONNECTION_LOST)
 
+    def _broker_address(self) -> str:
+        """The broker's scheme, host and port as the transport knows them ("" if it does not)."""
+        return str(getattr(self._transport, "address", ""))
+
     def on_connect_failed(self, reason: str) -> None:
         self.counters["connect_failures"] += 1
-        log.warning("cannot connect to broker", extra={"reason": reason})
+        log.warning("cannot connect to broker", extra={"broker": self._broker_address(), "reason": reason})
 
     def on_disconnected(self, reason: str) -> None:
         if self.connected and not self._closing:
             self.counters["disconnects"] += 1
-            log.warning("disconnected from broker", extra={"reason": reason})
+            log.warning(
+                "disconnected from broker", extra={"broker": self._broker_address(), "reason": reason}
+            )
         self.connected = False
 
     def on_puback(self, mid: int) -> None:

@@ -123,6 +123,30 @@ def test_a_backfilled_older_event_goes_into_history_and_never_overwrites_newer_s
     ]
 
 
+def test_a_reader_losing_an_item_carried_into_another_readers_zone_does_not_take_it_out(inv: BohCore) -> None:
+    # the floor reader sees the item, then the back-room reader sees it arrive there;
+    # the floor reader's departure (its timeout) comes later and must not make it absent
+    inv.apply_batches([batch_of(1, item(EPC1, T0 + 1 * S, zone="floor-1", reader="reader-1"))])
+    inv.apply_batches([batch_of(2, item(EPC1, T0 + 5 * S, zone="backroom", reader="reader-2"))])
+    inv.apply_batches([batch_of(3, item(EPC1, T0 + 11 * S, "departed", "floor-1", reader="reader-1"))])
+    view = inv.inventory_item(EPC1)
+    (state,) = view.states
+    assert (state.zone, state.present, state.reader, state.ts_ns) == (
+        "backroom",
+        True,
+        "reader-2",
+        T0 + 5 * S,
+    )
+    assert [(h.transition, h.zone, h.backfilled) for h in view.history] == [
+        ("departed", "floor-1", True),
+        ("arrived", "backroom", False),
+        ("arrived", "floor-1", False),
+    ]
+    # the same reader's departure of the zone the item is in does take it out
+    inv.apply_batches([batch_of(4, item(EPC1, T0 + 20 * S, "departed", "backroom", reader="reader-2"))])
+    assert inv.inventory_item(EPC1).states[0].present is False
+
+
 def test_a_tie_on_event_time_is_broken_by_gateway_seq_and_index(inv: BohCore) -> None:
     ts = T0 + 7 * S
     # the same event time: the later index of the same batch wins ...

@@ -14,6 +14,8 @@ from ..ports import TimeSeriesQuery
 from ._deps import require_token
 from ._errors import Error, install_error_handlers
 from ._limits import DEFAULT_MAX_BODY_BYTES, BodyLimit
+from ._metrics import CloudMetrics, MetricsMiddleware
+from ._metrics import router as metrics_router
 from ._openapi import document_statuses
 from ._strict import reject_unknown_query
 from .routers import (
@@ -66,6 +68,8 @@ def create_app(
     app.state.send_command = send_command
     app.state.command_max_bytes = command_max_bytes
     app.add_middleware(BodyLimit, max_bytes=max_body_bytes)
+    app.state.metrics = CloudMetrics(stats)
+    app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
     invalid: dict[int | str, dict[str, Any]] = {
         422: {"model": Error, "description": "invalid parameters or body, with the reason"}
     }
@@ -93,6 +97,8 @@ def create_app(
         app.include_router(
             module.router, prefix=API_PREFIX, dependencies=protected, responses={**unauthorized, **invalid}
         )
+    # Prometheus' conventional path, outside the versioned API; behind the token when set
+    app.include_router(metrics_router, dependencies=[Depends(reject_unknown_query)], responses=unauthorized)
     install_error_handlers(app)
     document_statuses(app)
     return app

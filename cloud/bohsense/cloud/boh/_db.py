@@ -15,7 +15,7 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Connection, Engine, Table, create_engine, event
+from sqlalchemy import Connection, Engine, Table, create_engine, event, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
@@ -99,11 +99,21 @@ def conflict_insert(conn: Connection | Session, table: Table | type[Any]) -> Dia
     return sqlite.insert(table)
 
 
+#: the PostgreSQL advisory lock that serialises migrations (any fixed 64-bit key)
+MIGRATION_LOCK = 0x626F6873656E7365  # "bohsense"
+
+
 def migrate(engine: Engine, revision: str = "head") -> None:
-    """Run the Alembic migrations in the package up to ``revision`` on ``engine``."""
+    """Run the Alembic migrations in the package up to ``revision`` on ``engine``.
+
+    Several workers starting together do not race: on PostgreSQL the migration holds a
+    transaction-level advisory lock, so the others wait, then find the schema current
+    and do nothing; on SQLite the writing transaction serialises them the same way."""
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
     with write_conn(engine) as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, revision)
 

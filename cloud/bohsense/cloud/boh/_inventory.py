@@ -13,7 +13,10 @@ exactly-once by construction. For each event, in the site of the batch's gateway
 Order is event time. An item's state is the event with the greatest ``(ts, gateway, seq,
 index)`` seen for it in the site: a backfilled older event (a gateway that was offline
 sends its backlog after newer events of another gateway) goes into the history, marked
-``backfilled``, and never overwrites the newer state. The same rule keeps the newest
+``backfilled``, and never overwrites the newer state. So does a reader's departure of an
+item from a zone it has since been seen in by another reader (it was carried out of the
+first reader's field into the second's, where it is still present): that departure is
+history, not state, and not a door signal. The same rule keeps the newest
 snapshot of a zone. Whether an item is present is its state's transition: ``arrived`` and
 ``moved`` put it in ``zone``, ``departed`` takes it out.
 
@@ -83,6 +86,26 @@ def _sku_of(conn: Connection, gtin: str) -> str | None:
     return conn.scalar(select(c.sku).where(c.gtin == gtin, c.retired_ns.is_(None)).order_by(c.sku).limit(1))
 
 
+def _held_before(conn: Connection, site: str, epc: str, reader: str, zone: str, before_ns: int) -> bool:
+    """Whether ``reader`` had put the item in ``zone`` (arrived or moved) before ``before_ns``."""
+    h = _HISTORY.c
+    return (
+        conn.scalar(
+            select(h.ts_ns)
+            .where(
+                h.site == site,
+                h.epc == epc,
+                h.reader == reader,
+                h.zone == zone,
+                h.transition.in_(("arrived", "moved")),
+                h.ts_ns <= before_ns,
+            )
+            .limit(1)
+        )
+        is not None
+    )
+
+
 def item_presence(ctx: EventContext, event: Event) -> None:
     """``rfid.item``: the item's history row, its state if newest, the door signal."""
     a = event.attrs
@@ -110,15 +133,27 @@ def item_presence(ctx: EventContext, event: Event) -> None:
         .on_conflict_do_nothing(index_elements=["site", "epc"])
         .returning(_ITEMS.c.epc)
     ).first()
-    backfilled = False
+    backfilled = handed_over = False
     if created is None:
         c = _ITEMS.c
         where = (c.site == ctx.site) & (c.epc == a.epc)
         row = conn.execute(
-            select(c.ts_ns, c.gateway, c.seq, c.idx, c.first_seen_ns).where(where).with_for_update()
+            select(c.ts_ns, c.gateway, c.seq, c.idx, c.first_seen_ns, c.present, c.zone, c.reader)
+            .where(where)
+            .with_for_update()
         ).one()
         first = min(row.first_seen_ns, event.ts)
-        if (row.ts_ns, row.gateway, row.seq, row.idx) < key:
+        # one reader's departure from a zone the item has since been seen in another
+        # reader's zone (it moved out of the first reader's field): the item is still
+        # present where the other reader sees it, so the departure changes no state
+        handed_over = (
+            a.transition == "departed"
+            and row.present
+            and row.zone != a.zone
+            and row.reader != a.reader
+            and _held_before(conn, ctx.site, a.epc, a.reader, a.zone, row.ts_ns)
+        )
+        if (row.ts_ns, row.gateway, row.seq, row.idx) < key and not handed_over:
             conn.execute(update(_ITEMS).where(where).values(first_seen_ns=first, **state))
         else:
             backfilled = True
@@ -148,7 +183,7 @@ def item_presence(ctx: EventContext, event: Event) -> None:
             received_ns=ctx.now,
         )
     )
-    if a.transition == "departed" and zone_kind == DOOR:
+    if a.transition == "departed" and zone_kind == DOOR and not handed_over:
         emit(
             conn,
             DomainEvent(
