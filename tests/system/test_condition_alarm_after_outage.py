@@ -132,8 +132,25 @@ async def test_a_zone_d_alarm_made_during_an_outage_reaches_the_cloud_before_the
         sensor.done.set()
         await asyncio.sleep(0.3)
         await until(lambda: agent.counters()["buffered"] == 0, 10, "everything batched")
-        await until(lambda: agent.counters()["outbox_depth"] == 0, 60, "the outbox drained by CloudAcks")
-        c = agent.counters()
+        # drained and settled: a batch taken from the buffer may still be on its way to
+        # the outbox when both read 0, so the same sequence must hold a moment later
+        settled: list[dict[str, int]] = []
+
+        def drained() -> bool:
+            c = agent.counters()
+            settled.append(c)
+            prev = settled[-2] if len(settled) > 1 else None
+            return bool(
+                c["outbox_depth"] == 0 and c["buffered"] == 0 and prev and prev["next_seq"] == c["next_seq"]
+            )
+
+        async def quiet() -> None:
+            await until(drained, 60, "the outbox drained by CloudAcks")
+
+        await quiet()
+        await asyncio.sleep(0.5)
+        await quiet()
+        c = settled[-1]
         last = c["next_seq"] - 1
         await until(lambda: cloud.points(GW) >= c["readings_batched"], 30, "every reading in InfluxDB")
     finally:
