@@ -1,4 +1,4 @@
-"""Condition features at the gateway: pure numpy/SciPy, no state but what a caller keeps.
+"""Condition features at the gateway: pure numpy, no state but what a caller keeps.
 
 - ``check_block`` / ``block_features``: one vibration waveform block (acceleration in g)
   → velocity RMS 10–1000 Hz and its ISO zone, acceleration RMS and peak, crest factor,
