@@ -53,6 +53,14 @@ def test_a_tone_near_the_band_edge_is_exact_with_the_resolution_of_a_1_s_block()
     assert got == pytest.approx(4.0, rel=0.02)
 
 
+@pytest.mark.parametrize("fs", [5_120.0, 12_800.0, 51_200.0])
+def test_the_velocity_rms_holds_at_other_sample_rates(fs: float) -> None:
+    n = int(fs)  # 1 s blocks
+    for f in (30.0, 250.0, 800.0):
+        got = features(velocity_sine(3.0, f, n, fs=fs), VibrationConfig(rpm=1500), fs=fs).velocity_rms_mm_s
+        assert got == pytest.approx(3.0, rel=0.02), (fs, f)
+
+
 def test_the_velocity_band_is_10_to_1000_hz() -> None:
     cfg = VibrationConfig(rpm=1500)
     assert features(velocity_sine(4.0, 3000.0, 25_600), cfg).velocity_rms_mm_s < 0.1
