@@ -89,3 +89,15 @@ def test_llrp_bench_end_to_end() -> None:
     assert result["session_reads_per_s"] > 0
     assert result["readers_per_core"] == result["session_reads_per_s"] // 1500
     assert result["sllurp_decode_reads_per_s"] > 0  # sllurp is a dev dependency, so it is there
+
+
+def test_features_bench_end_to_end() -> None:
+    result, err = run_cli("bench", "features", "--blocks", "6", "--rounds", "1", "--block-every-s", "5")
+    assert (result["blocks"], result["samples_per_block"], result["block_every_s"]) == (6, 8192, 5.0)
+    for key in ("baseline_samples_per_s", "features_samples_per_s", "interpreter_samples_per_s"):
+        assert result[key] > 0
+    assert result["readings_per_block"] >= 19, "every feature of a block with a bearing configured"
+    rate = result["interpreter_samples_per_s"]
+    assert result["sensors_per_core_continuous"] == round(rate / 76_800, 1)
+    assert result["sensors_per_core_at_duty"] == int(rate / (3 * 8192 / 5.0))
+    assert "one core serves" in err

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from bohsense.edge.errors import ConfigError
+from bohsense.edge.preflight import build_drivers
 from bohsense.edge.settings import GatewaySettings, load_settings
 
 REPO = Path(__file__).resolve().parents[2]
@@ -33,7 +34,16 @@ def test_the_documented_example_is_valid() -> None:
         ("synthetic", "synthetic"),
     ]
     assert s.devices[0].options == {"port": "/dev/ttyUSB0", "device_id": "shelf-01"}
-    assert s.devices[1].options == {"port": "/dev/ttyUSB1", "device_id": "vib-01"}
+    assert {k: v for k, v in s.devices[1].options.items() if k != "condition"} == {
+        "port": "/dev/ttyUSB1",
+        "device_id": "vib-01",
+    }
+    assert s.devices[1].options["condition"]["machine_class"] == "small"
+    # the condition table is the serial driver's to check, and it holds
+    condition = build_drivers(s)[1].condition.default  # type: ignore[attr-defined]
+    assert condition.vibration.rpm == 2900.0
+    assert condition.vibration.bearing is not None
+    assert condition.temp_limit_c == 8.0
     assert s.devices[2].options["zones"] == {"1": "backroom", "2": "floor", "3": "dock"}
     assert s.devices[3].options == {"devices": 2, "metrics": ["temp_c"], "rate_hz": 1.0}
 

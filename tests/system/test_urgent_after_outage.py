@@ -151,7 +151,7 @@ class Cloud:
 @pytest.fixture
 async def cloud(tmp_path: Path, own_mosquitto: Mosquitto, influxdb: InfluxDB) -> AsyncIterator[Cloud]:
     # the gateways are the test's: their ids are fixed by the catalog it writes
-    gateways = ["gw-urgent", "gw-probe"]
+    gateways = ["gw-urgent", "gw-probe", "gw-condition"]
     catalog = {
         "sites": [{"id": SITE, "name": "Urgent test store"}],
         "gateways": [{"id": g, "site": SITE} for g in gateways],

@@ -33,6 +33,7 @@ __all__ = [
     "ItemPresence",
     "LaneChange",
     "LaneState",
+    "WaveformSnapshot",
     "WireEvent",
     "ZoneSnapshot",
     "decode_event",
@@ -128,6 +129,38 @@ class ZoneSnapshot(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     other: Annotated[int, msgspec.Meta(ge=0, le=10_000_000)] = 0
 
 
+#: the most samples one waveform snapshot carries (128 KiB of int16)
+MAX_SNAPSHOT_SAMPLES = 65_536
+
+
+class WaveformSnapshot(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """One raw vibration block of one axis (``condition.snapshot``), sent on demand (a
+    gateway command) or around a local alarm.
+
+    ``samples`` holds the block as little-endian int16 counts, ``scale_g`` g per count
+    (acceleration = count × ``scale_g``), ``fs_hz`` the sample rate; the event's ``ts`` is
+    the first sample's time. ``trigger`` says why it was sent and ``ref`` what for (the
+    alarm code, or the command's request); ``fault`` is the sensor-fault reason the
+    gateway found in the block ("" when none; non-finite samples are sent as 0), ``lost``
+    that part of it never arrived, ``clipped`` how many samples sat at the sensor's limits.
+    """
+
+    axis: Annotated[str, msgspec.Meta(min_length=1, max_length=8, pattern=r"^[a-z0-9]+$")]
+    block_seq: Annotated[int, msgspec.Meta(ge=0, le=2**63 - 1)]
+    fs_hz: Annotated[float, msgspec.Meta(gt=0.0, le=1e6)]
+    scale_g: Annotated[float, msgspec.Meta(gt=0.0, le=1e3)]
+    samples: Annotated[bytes, msgspec.Meta(min_length=2, max_length=2 * MAX_SNAPSHOT_SAMPLES)]
+    trigger: Literal["command", "alarm"]
+    ref: Annotated[str, msgspec.Meta(max_length=64, pattern=r"^[A-Za-z0-9_.:\-]*$")] = ""
+    fault: Annotated[str, msgspec.Meta(max_length=64, pattern=r"^[a-z0-9_]*$")] = ""
+    lost: bool = False
+    clipped: Annotated[int, msgspec.Meta(ge=0, le=2**31 - 1)] = 0
+
+    def __post_init__(self) -> None:
+        if len(self.samples) % 2:
+            raise ValueError("samples must be whole int16 counts (an even number of bytes)")
+
+
 @dataclass(frozen=True, slots=True)
 class EventKind:
     """One registered kind: its name, the schema of its attributes, and whether a batch
@@ -147,6 +180,7 @@ EVENT_KINDS: tuple[EventKind, ...] = (
     EventKind("device.alarm", Alarm, "A local alarm raised or cleared at the gateway.", urgent=True),
     EventKind("rfid.item", ItemPresence, "A tagged item arrived in, moved between or departed from zones."),
     EventKind("rfid.zone_snapshot", ZoneSnapshot, "Tagged items present in a zone, per GTIN."),
+    EventKind("condition.snapshot", WaveformSnapshot, "A raw vibration block, on demand or around an alarm."),
 )
 _BY_NAME = {k.name: k for k in EVENT_KINDS}
 assert all(_KIND_RE.match(k.name) for k in EVENT_KINDS)

@@ -12,6 +12,9 @@ command        args                              what happens
 ``calibrate``  ``device``, ``lane``, ``grams``   the device scales the lane to a known mass
 ``set-rate``   ``device``, ``hz``                the device changes its sample rate
 ``identify``   ``device``                        the device makes itself seen (LED)
+``snapshot``   ``device``, ``blocks`` (1..64,    a condition sensor's last kept waveform
+               default 8), ``axis`` (x/y/z,      blocks go up as ``condition.snapshot``
+               default every axis)               events (docs/condition.md)
 =============  ================================  =======================================
 
 ``device`` is the name of a ``[[devices]]`` entry of gateway.toml. The router answers

@@ -90,5 +90,5 @@ def test_a_driver_without_the_command_interface_is_refused_at_build(
 def test_the_built_in_drivers_take_commands_through_the_interface() -> None:
     serial = build_driver("s", "serial", {"port": "loop://"})
     synthetic = build_driver("y", "synthetic", {})
-    assert set(serial.commands()) == {"tare", "calibrate", "set-rate", "identify"}
+    assert set(serial.commands()) == {"tare", "calibrate", "set-rate", "identify", "snapshot"}
     assert synthetic.commands() == {}

@@ -17,6 +17,9 @@ Options (one ``[[devices]]`` table of gateway.toml, ``kind = "serial"``)::
     silence_timeout_s      float > 0     no frame for this long: reconnect (default 10)
     reconnect_max_s        float > 0     backoff cap (default 5)
     command_timeout_s      float > 0     wait this long for a command's ACK/NACK (default 5, ≤ 60)
+    condition              table         condition sensors: machine class, rpm, bearing, alarm
+                                         limits… (``ConditionConfig.from_options``, keys in
+                                         docs/condition.md)
 
 The session (``_serial_session``) turns frames into neutral observations; interpreters
 (``bohsense.edge.interpreters``) turn those into what the sink gets. Readings
@@ -27,12 +30,17 @@ The session (``_serial_session``) turns frames into neutral observations; interp
   when the lane is stable and the count changed or ``units_heartbeat_s`` passed; a
   ``shelf.pick`` / ``shelf.putback`` event (device ``<device_id>``, ``LaneChange``) when
   the settled count changes;
-- condition sensor (``PassThroughInterpreter``): device ``<device_id>``, one metric per
-  channel: ``temp_c``, ``vib_rms_mm_s``.
+- condition sensor (``ConditionInterpreter``): device ``<device_id>``, one metric per
+  channel (``temp_c``, ``vib_rms_mm_s``) as before, a faulty temperature withheld; the
+  features of every waveform block (``vib_<axis>_…``) and of the temperatures
+  (``temp_c_mean``…), sensor faults, and local alarms as ``device.alarm`` events;
+  ``condition.snapshot`` events with raw blocks on the ``snapshot`` command and around
+  an alarm (docs/condition.md).
 
 Commands (``commands()`` lists them, ``command(name, args)`` carries one out and answers
 with a ``CommandOutcome``): ``tare`` (``lane``, ``force``), ``calibrate`` (``lane``,
-``grams``), ``set-rate`` (``hz``), ``identify``. An argument of the wrong type, or one the
+``grams``), ``set-rate`` (``hz``), ``identify``, ``snapshot`` (``blocks``, ``axis``: the
+last kept waveform blocks of the condition sensor as ``condition.snapshot`` events). An argument of the wrong type, or one the
 command does not take, is ``bad-argument``; a device that is not connected or does not
 answer within ``command_timeout_s`` is ``device-unavailable``; its NACK is
 ``device-refused`` with the device's reason.
@@ -86,6 +94,8 @@ from bohsense.edge.drivers.base import (
     Sink,
 )
 from bohsense.edge.interpreters import (
+    ConditionConfig,
+    ConditionInterpreter,
     InterpreterRouter,
     InterpreterStateError,
     LaneConfig,
@@ -127,7 +137,7 @@ _FLOATS: dict[str, tuple[float, float | None]] = {  # option -> (default, upper 
 }
 #: session counters that are levels, not counts
 _GAUGES = frozenset({"clock_offset_us", "clock_delay_us", "device_tx_dropped"})
-_KNOWN = {"port", "baudrate", "device_id", "lanes", *_FLOATS}
+_KNOWN = {"port", "baudrate", "device_id", "lanes", "condition", *_FLOATS}
 
 
 #: the commands a serial device takes (``command(name, args)``; ``device`` is the router's)
@@ -147,6 +157,14 @@ SERIAL_COMMANDS: Mapping[str, CommandSpec] = {
         ),
         CommandSpec("set-rate", "change the sample rate", {"hz": "number"}),
         CommandSpec("identify", "make the device seen (LED)"),
+        CommandSpec(
+            "snapshot",
+            "send the last raw waveform blocks of a condition sensor (condition.snapshot events)",
+            {
+                "blocks": "integer, 1..64 per axis (default 8; at most what is kept)",
+                "axis": "x, y or z (default every axis)",
+            },
+        ),
     )
 }
 
@@ -178,6 +196,15 @@ def _flag(args: Mapping[str, ArgValue], key: str) -> bool:
     return value
 
 
+def _axis(args: Mapping[str, ArgValue]) -> str | None:
+    value = args.get("axis")
+    if value is None:
+        return None
+    if not isinstance(value, str) or value not in ("x", "y", "z"):
+        raise _BadArgument(f"argument 'axis' must be x, y or z, not {value!r}")
+    return value
+
+
 def _now_us() -> int:
     return time.time_ns() // 1000
 
@@ -197,6 +224,7 @@ class SerialDeviceDriver:
         read_timeout_s: float = 0.05,
         command_timeout_s: float = 5.0,
         state_dir: Path | None = None,
+        condition: ConditionConfig | None = None,
     ) -> None:
         self.name = name
         self.baselines = LaneBaselines(None if state_dir is None else state_dir / f"lanes-{name}.json")
@@ -205,7 +233,12 @@ class SerialDeviceDriver:
         self.session_config = session or SessionConfig()
         #: the shelf lanes' interpreter (its snapshot: the offsets tares moved)
         self.lanes = LaneInterpreter(lanes, stability)
-        self.interpreters = InterpreterRouter({"shelf": self.lanes}, default=PassThroughInterpreter())
+        #: the condition sensors' interpreter (features, sensor faults, local alarms, snapshots)
+        self.condition = ConditionInterpreter(condition)
+        self.interpreters = InterpreterRouter(
+            {"shelf": self.lanes, "condition": self.condition}, default=PassThroughInterpreter()
+        )
+        self._sink: Sink | None = None
         self.silence_timeout_s = silence_timeout_s
         self.read_timeout_s = read_timeout_s
         #: how long a command waits for the device's ACK/NACK
@@ -265,6 +298,12 @@ class SerialDeviceDriver:
             if isinstance(tare, bool) or not isinstance(tare, int | float):
                 raise bad(f"lanes[{i}].tare_g must be a number, not {tare!r}")
             lanes.append(LaneConfig(None if unit is None else float(unit), float(tare)))
+        condition = None
+        if "condition" in options:
+            try:
+                condition = ConditionConfig.from_options(options["condition"])
+            except ValueError as exc:
+                raise bad(str(exc)) from None
         stability = StabilityConfig(
             window_s=floats["stability_window_s"],
             tolerance_g=floats["stability_tolerance_g"],
@@ -288,12 +327,14 @@ class SerialDeviceDriver:
             read_timeout_s=floats["read_timeout_s"],
             command_timeout_s=floats["command_timeout_s"],
             state_dir=state_dir,
+            condition=condition,
         )
 
     # -- running ------------------------------------------------------------------------
 
     async def run(self, sink: Sink) -> None:
         """Connect, read, reconnect; returns only when cancelled."""
+        self._sink = sink
         try:
             self.lanes.restore(self.baselines.load())
         except InterpreterStateError as exc:
@@ -446,6 +487,8 @@ class SerialDeviceDriver:
             if unknown:
                 raise _BadArgument(f"{name} takes {sorted(spec.args) or 'no arguments'}, not {unknown}")
             timeout_s = self.command_timeout_s
+            if name == "snapshot":
+                return self.snapshot(_integer(args, "blocks", 8), _axis(args))
             if name == "tare":
                 lane, force = _integer(args, "lane", 0), _flag(args, "force")
                 answer = await self.tare(lane, force=force, timeout_s=timeout_s)
@@ -468,6 +511,25 @@ class SerialDeviceDriver:
                 CommandReason.DEVICE_REFUSED, f"{answer.reason.name.lower()}: {answer.detail}"
             )
         return CommandOutcome.done()
+
+    def snapshot(self, blocks: int, axis: str | None) -> CommandOutcome:
+        """Hand the last ``blocks`` kept waveform blocks (per axis) to the sink as
+        ``condition.snapshot`` events; refused when there are none to send."""
+        if not 1 <= blocks <= 64:
+            return CommandOutcome.refused(CommandReason.BAD_ARGUMENT, f"blocks must be 1..64, not {blocks}")
+        session = self._session
+        device = session.device if session is not None else None
+        sink = self._sink
+        events = self.condition.snapshot(device, blocks, axis, ref="command") if device and sink else []
+        if not events or sink is None:
+            what = f"axis {axis!r} of " if axis else ""
+            return CommandOutcome.refused(
+                CommandReason.DEVICE_UNAVAILABLE, f"no waveform blocks kept for {what}device {self.name!r}"
+            )
+        for event in events:
+            sink.put_event(event)
+        self._counters["events"] += len(events)
+        return CommandOutcome.done(f"{len(events)} waveform blocks sent")
 
     async def send_command(self, command: Command, timeout_s: float = 2.0) -> Ack | Nack:
         """Send a COMMAND (tare, calibrate, set_rate, identify) and wait for its ACK/NACK.

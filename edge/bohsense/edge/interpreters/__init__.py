@@ -7,6 +7,8 @@ its own state) turns them into ``Reading`` and ``Event`` objects for the sink::
     LaneInterpreter         shelf lanes: weight_g, settled units, shelf.pick / shelf.putback
     PassThroughInterpreter  one reading per sample, the channel's name as the metric
     PresenceInterpreter     RFID tag reads: rfid.item arrived / moved / departed, zone snapshots
+    ConditionInterpreter    condition sensors: waveform and temperature features, sensor
+                            faults, local alarms, raw snapshots
     InterpreterRouter       the interpreter of each device's source kind
 """
 
@@ -26,6 +28,7 @@ from bohsense.edge.interpreters._base import (
     Tick,
     WaveformBlock,
 )
+from bohsense.edge.interpreters._condition import ConditionConfig, ConditionInterpreter
 from bohsense.edge.interpreters._lanes import (
     LaneConfig,
     LaneEstimator,
@@ -41,6 +44,8 @@ from bohsense.edge.interpreters._router import InterpreterRouter
 
 __all__ = [
     "ChannelSample",
+    "ConditionConfig",
+    "ConditionInterpreter",
     "DeviceAttached",
     "DeviceObservation",
     "Interpretation",
