@@ -28,7 +28,12 @@ The session (``_serial_session``) turns frames into neutral observations; interp
   ``shelf.pick`` / ``shelf.putback`` event (device ``<device_id>``, ``LaneChange``) when
   the settled count changes;
 - condition sensor (``PassThroughInterpreter``): device ``<device_id>``, one metric per
-  channel: ``temp_c``, ``vib_rms_mm_s``.
+  channel: ``temp_c``, ``vib_rms_mm_s``, and for a sensor that sends TEMPERATURE and
+  STATUS the channels its HELLO names for them (``temp_c``, ``supply_v``…). Its
+  WAVEFORM fragments are reassembled by the session into ``WaveformBlock`` observations
+  (``waveform_<name>`` counters: blocks, blocks lost, fragments by loss reason); the
+  pass-through interpreter makes no reading of a block and counts it
+  (``waveform_blocks_not_interpreted``).
 
 Commands (``commands()`` lists them, ``command(name, args)`` carries one out and answers
 with a ``CommandOutcome``): ``tare`` (``lane``, ``force``), ``calibrate`` (``lane``,
