@@ -28,6 +28,7 @@ from bohsense.simulators._condition_scenario import (
     SimBlock,
     packaged_scenarios,
 )
+from bohsense.simulators._faults import SENSOR_FAULTS as SENSOR_FAULT_KINDS
 from bohsense.simulators._faults import FaultSpec, SensorFault, SensorFaults
 from bohsense.simulators._llrp_base import Behaviour
 from bohsense.simulators._llrp_faults import FAULTS as LLRP_FAULTS
@@ -66,6 +67,7 @@ __all__ = [
     "MACHINES",
     "MACHINE_FAULTS",
     "REFRIGERATION_FAULTS",
+    "SENSOR_FAULT_KINDS",
     "Bearing",
     "BearingFrequencies",
     "Behaviour",
