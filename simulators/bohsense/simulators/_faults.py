@@ -64,7 +64,7 @@ class FaultSpec:
         x = (t_s - self.onset_s) / (self.failure_s - self.onset_s)
         if self.growth == "linear":
             return ONSET_SEVERITY + (1 - ONSET_SEVERITY) * x
-        return ONSET_SEVERITY ** (1.0 - x)
+        return float(ONSET_SEVERITY ** (1.0 - x))
 
 
 @dataclass(frozen=True, slots=True)
