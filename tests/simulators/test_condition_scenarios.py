@@ -216,3 +216,26 @@ def test_cli_plays_a_scenario_on_a_pty_and_writes_the_ground_truth(tmp_path: Pat
     assert data["blocks_sent"] >= 3
     assert data["severity_now"]["inner_race"] > 0.3
     assert any(e["kind"] == "waveform" for e in data["events"])
+
+
+def test_the_condition_examples_in_the_docs_run() -> None:
+    import re
+    import tomllib
+
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "simulators.md").read_text()
+    (code,) = re.findall(r"```python condition\n(.*?)```", doc, flags=re.S)
+    namespace: dict[str, Any] = {}
+    exec(compile(code, "docs/simulators.md", "exec"), namespace)
+    assert namespace["g"].shape == (8192,)
+    assert namespace["bpfo"] == pytest.approx(106.0, abs=0.5)
+    assert len(namespace["blocks"]) == 18
+    assert namespace["label"] == "outer_race"
+    (text,) = re.findall(r"```toml condition\n(.*?)```", doc, flags=re.S)
+    scenario = ConditionScenario.from_dict(tomllib.loads(text))
+    assert [f.kind for f in scenario.faults] == ["outer_race"]
+    assert [f.kind for f in scenario.sensor_faults] == ["spikes"]
+    assert scenario.ground_truth() == {
+        **ConditionScenario.load("condition-motor-outer-race").ground_truth(),
+        "sensor_faults": scenario.ground_truth()["sensor_faults"],
+        "scenario": "motor-outer-race",
+    }
