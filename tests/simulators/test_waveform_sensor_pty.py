@@ -132,7 +132,14 @@ async def test_the_driver_default_interpreters_take_a_waveform_sensor_without_fa
         sink = Sink()
         task = asyncio.create_task(driver.run(sink))
         try:
-            await until(lambda: driver.stats().get("waveform_blocks", 0) >= 6, 20, "blocks")
+            await until(
+                lambda: (
+                    driver.stats().get("waveform_blocks", 0) >= 6
+                    and any(r.metric == "supply_v" for r in sink.readings)
+                ),  # STATUS comes every 5 s
+                30,
+                "blocks and a status",
+            )
             stats = driver.stats()
         finally:
             task.cancel()
