@@ -325,3 +325,43 @@ def test_temperature_nan_means_no_reading_and_is_carried() -> None:
     assert isinstance(frame.message, Temperature)
     assert math.isnan(frame.message.celsius)
     assert frame.message.probe == 2
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_fragments_lost_repeated_or_reordered_never_make_a_wrong_whole_block(seed: int) -> None:
+    rng = random.Random(seed)
+    blocks = {(axis, seq): _block(rng.randint(1, 1500), seed=seed * 100 + seq, axis=axis, seq=seq)
+              for seq in range(6) for axis in (Axis.X, Axis.Z)}  # fmt: skip
+    stream: list[WaveformFragment] = []
+    for seq in range(6):
+        for axis in (Axis.X, Axis.Z):
+            stream += split_waveform(blocks[(axis, seq)])
+    damaged = list(stream)
+    for _ in range(rng.randint(0, 4)):
+        i = rng.randrange(len(damaged))
+        match rng.choice(["drop", "repeat", "swap"]):
+            case "drop":
+                del damaged[i]
+            case "repeat":
+                damaged.insert(i, damaged[i])
+            case "swap" if i + 1 < len(damaged):
+                damaged[i], damaged[i + 1] = damaged[i + 1], damaged[i]
+    assembler = WaveformAssembler()
+    out: list[AssembledBlock] = []
+    for f in damaged:
+        out += assembler.add(f, 0)
+    out += assembler.expire(10, 0)
+    seen = set()
+    for block in out:
+        key = (block.axis, block.block_seq)
+        assert key not in seen, "a block is reported once"
+        seen.add(key)
+        if not block.lost:
+            assert block == _whole(blocks[key]), "a block reported whole is the block that was sent"
+        else:
+            assert block.reasons
+            original = blocks[key].counts
+            assert all(c is None or c == o for c, o in zip(block.counts, original, strict=True))
+    if damaged == stream:
+        assert len(out) == len(blocks)
+        assert not any(b.lost for b in out)

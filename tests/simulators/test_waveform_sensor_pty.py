@@ -148,3 +148,36 @@ async def test_the_driver_default_interpreters_take_a_waveform_sensor_without_fa
     assert stats["waveform_blocks_not_interpreted"] >= 6
     assert stats.get("disconnects", 0) == 0
     assert any(r.metric == "supply_v" and r.value == 3.3 for r in sink.readings)
+
+
+async def test_a_gateway_attaching_to_a_backlog_is_answered_and_gets_whole_blocks() -> None:
+    scenario = small_scenario()
+    device = WaveformSensorDevice(scenario, time_scale=14400.0)  # 4 sets a second, nobody reading
+    with device:
+        await asyncio.sleep(3.0)
+        assert device.blocks_dropped > 0, "the block buffer filled up and dropped whole blocks"
+        driver = SerialDeviceDriver.from_options("motor", {"port": device.port})
+        sink = Sink()
+        task = asyncio.create_task(driver.run(sink))
+        try:
+            await asyncio.wait_for(driver.connected.wait(), 10)
+            await until(
+                lambda: (
+                    driver.stats().get("waveform_blocks_missed", 0) > 0
+                    and driver.stats().get("waveform_blocks", 0) >= 15
+                ),
+                20,
+                "the backlog, then fresh blocks",
+            )
+            stats = driver.stats()
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+    assert device.rx_frames["HelloRequest"] >= 1
+    assert stats["hellos"] >= 1, "the HELLO found room in the buffer full of blocks"
+    assert stats["waveform_blocks_missed"] == device.blocks_dropped, (
+        "blocks dropped whole: a gap in block seq"
+    )
+    assert stats.get("waveform_blocks_lost", 0) <= 3, "at most the blocks cut by attaching mid-stream"
+    assert stats.get("disconnects", 0) == 0

@@ -16,7 +16,9 @@ keeps one open block per axis and puts the fragments back. The rules (PROTOCOL.m
   limit (``stale``), for a device that stopped mid-block;
 - a block whose first fragments never came is lost from the fragment that did come;
 - whole blocks never seen are counted from the gap in ``block_seq`` (``blocks_missed``);
-  a fragment of a block already closed (``late-fragment``) is dropped and counted.
+  a fragment of a block already closed (``late-fragment``) is dropped and counted;
+- after ``resync`` (the sender announced itself again and may have rebooted) numbering
+  may start over: nothing is late, no gap is counted until the next block of each axis.
 
 A lost block is still handed out, whole length, ``None`` where no sample arrived, with
 ``lost=True`` and its ``reasons``: the receiver knows the block existed and what is
@@ -172,18 +174,19 @@ class WaveformAssembler:
     def __init__(self) -> None:
         self._open: dict[Axis, _Open] = {}
         self._last_seq: dict[Axis, int] = {}
+        self._resync: set[Axis] = set()
         self.counters: Counter[str] = Counter()
 
     @property
     def open_blocks(self) -> int:
         return len(self._open)
 
-    def reset(self) -> list[AssembledBlock]:
-        """The sender rebooted: open blocks are closed (lost) and numbering starts over."""
-        out = [self._finish(p) for p in self._open.values()]
-        self._open.clear()
+    def resync(self) -> None:
+        """The sender announced itself again (HELLO): it may have rebooted, so block numbers
+        may start over. An open block still completes if its next fragment follows; a
+        fragment of any other block closes it (lost) and starts afresh, never as late."""
         self._last_seq.clear()
-        return out
+        self._resync = set(self._open)
 
     def add(self, f: WaveformFragment, now_us: int) -> list[AssembledBlock]:
         """Take fragment ``f`` (received at gateway time ``now_us``); return the blocks it closed."""
@@ -191,9 +194,11 @@ class WaveformAssembler:
         out: list[AssembledBlock] = []
         axis = f.axis
         p = self._open.get(axis)
+        resyncing = axis in self._resync
+        self._resync.discard(axis)
         if p is not None and p.first.block_seq != f.block_seq:
             ahead = (f.block_seq - p.first.block_seq) % _MOD
-            if ahead == 0 or ahead > _HALF:  # a fragment of a block before the open one
+            if not resyncing and ahead > _HALF:  # a fragment of a block before the open one
                 self.counters[BlockLoss.LATE] += 1
                 return out
             out.append(self._finish(p))

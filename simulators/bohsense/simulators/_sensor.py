@@ -69,6 +69,7 @@ class SentBlock:
 
 class WaveformSensorDevice(PtyDevice):
     kind = DeviceKind.CONDITION
+    data_messages = (Temperature, DeviceStatus)
 
     def __init__(
         self,

@@ -182,12 +182,34 @@ def test_temperature_and_status_become_channel_samples_of_the_hello_channels() -
     assert device.session.counters["unannounced_channel"] == 1
 
 
-def test_a_reboot_mid_block_drops_the_open_block_and_restarts_numbering() -> None:
+def test_a_reboot_mid_block_loses_the_open_block_and_numbering_starts_over() -> None:
     device = attached()
     device.send(split_waveform(block(7))[0])
-    device.session.on_frame(Frame(0, HELLO), NOW)
-    assert device.session.waveforms.open_blocks == 0
-    assert device.session.counters["waveform_blocks_lost"] == 1
+    session = device.session
+    (measure,) = session.on_frame(Frame(0, HELLO), NOW).send  # rebooted: HELLO is frame 0 again
+    assert isinstance(measure, TimeSyncRequest)
+    device.seq = 1
+    device.send(TimeSyncResponse(measure.gateway_time_us, NOW + 1_000, NOW + 1_000, True), NOW + 2_000)
+    for fragment in split_waveform(block(0)):  # block numbers from 0 again: not late
+        device.send(fragment)
+    blocks = [o for o in device.observations if isinstance(o, WaveformBlock)]
+    assert [(b.block_seq, b.lost) for b in blocks] == [(7, True), (0, False)]
+    assert session.counters.get("waveform_late_fragment", 0) == 0
+
+
+def test_a_hello_answering_a_request_mid_block_does_not_cost_the_block() -> None:
+    device = attached()
+    fragments = split_waveform(block(3))
+    device.send(fragments[0])
+    session = device.session
+    (measure,) = session.on_frame(Frame(device.seq, HELLO), NOW).send
+    device.seq += 1
+    assert isinstance(measure, TimeSyncRequest)
+    device.send(TimeSyncResponse(measure.gateway_time_us, NOW + 1_000, NOW + 1_000, True), NOW + 2_000)
+    for fragment in fragments[1:]:
+        device.send(fragment)
+    (wb,) = [o for o in device.observations if isinstance(o, WaveformBlock)]
+    assert (wb.block_seq, wb.lost) == (3, False)
 
 
 def test_the_driver_interpreters_ignore_waveform_blocks_and_count_them() -> None:

@@ -34,7 +34,8 @@ they were sent, and each block it closes becomes a ``WaveformBlock``: samples
 ``count × scale`` in g as a float64 numpy array (NaN where a sample never arrived),
 ``lost`` for a block with a missing, repeated or misplaced fragment, ``clipped`` the
 samples at the int16 limits. A block still open 2 s after its first fragment arrived is
-closed lost (``tick``). The assembler's counters appear as ``waveform_<name>``. These
+closed lost (``tick``); at a HELLO the assembler resyncs (a rebooted device numbers its
+blocks from 0 again). The assembler's counters appear as ``waveform_<name>``. These
 messages wait for their timebase's offset like SAMPLES.
 
 A TARE is announced with ``expect_tare`` before it is sent; its ACK becomes a ``Tared``
@@ -233,8 +234,7 @@ class SerialSession:
         out.observations.append(DeviceAttached(self._device, hello.kind.label, tuple(self._metrics)))
         self._tares.clear()  # a rebooted device forgot the commands it had not answered
         self.clocks.clear()  # a reboot restarts the device clock
-        self.waveforms.reset()  # its open blocks will never be finished; block numbering restarts
-        self._mirror_waveform_counters()
+        self.waveforms.resync()  # block numbering may restart (a reboot), or not (an answer to a request)
         self._go(Transition.HELLO)
         out.send.append(self._sync_request(now_us))
 
