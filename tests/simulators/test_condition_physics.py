@@ -153,16 +153,22 @@ def test_a_ball_fault_strikes_at_twice_bsf_modulated_by_the_cage() -> None:
     assert e[np.argmin(abs(f - fd.bsf))] > 5 * floor, "the alternation leaves a line at BSF"
 
 
-def test_bearing_wear_raises_kurtosis_and_crest_factor() -> None:
+def test_bearing_wear_raises_kurtosis_and_crest_factor_as_it_grows() -> None:
     machine = MACHINES["motor"]
 
     def kurtosis(x: npt.NDArray[np.float64]) -> float:
         return float(np.mean((x - x.mean()) ** 4) / np.var(x) ** 2)
 
-    healthy = machine_waveform(machine, {}, T0, n=N, fs_hz=FS, seed=8)
-    worn = machine_waveform(machine, {"outer_race": 0.1}, T0, n=N, fs_hz=FS, seed=8)
-    assert kurtosis(healthy) < 3.5
-    assert kurtosis(worn) > 6
+    def crest(x: npt.NDArray[np.float64]) -> float:
+        return float(np.max(np.abs(x)) / np.sqrt(np.mean(x**2)))
+
+    blocks = {
+        s: machine_waveform(machine, {"outer_race": s}, T0, n=N, fs_hz=FS, seed=8) for s in (0, 0.05, 0.3)
+    }
+    assert kurtosis(blocks[0]) < 3.5
+    assert kurtosis(blocks[0.05]) < 3.5, "an incipient spall is buried in the noise"
+    assert kurtosis(blocks[0.3]) > 6
+    assert crest(blocks[0.3]) > 1.5 * crest(blocks[0])
 
 
 def test_same_seed_same_block_and_another_seed_another() -> None:

@@ -19,8 +19,10 @@ What is in the signal (``x``, ``y`` radial, 90° apart; ``z`` axial):
   ``damping``). Inner-race impacts are amplitude-modulated by the shaft (the defect passes
   through the load zone once per turn); ball impacts alternate between the races (2×BSF,
   with the BSF line from the alternation) and are modulated by the cage (FTF); impact
-  times jitter 0.5 % (slip) without drifting from the mean rate. A bearing near failure
-  also raises the noise floor.
+  times jitter 0.5 % (slip) without drifting from the mean rate. The impact strength
+  grows with the square of severity (an incipient spall barely rings: 0.01 g at the onset
+  severity of 0.05, below the noise; 4 g at failure). A bearing near failure also raises
+  the noise floor.
 """
 
 from __future__ import annotations
@@ -209,7 +211,7 @@ def _impacts(
     ks = np.arange(k0, k1 + 1)
     rng = _rng(seed, "impacts", kind, k0)
     times = ks * period + rng.normal(0.0, SLIP * period, len(ks))
-    amps = np.full(len(ks), IMPACT_G * severity)
+    amps = np.full(len(ks), IMPACT_G * severity**2)  # an incipient spall barely rings
     if kind == "inner_race":  # the defect turns with the shaft through the load zone
         amps *= 0.55 + 0.45 * np.cos(2 * math.pi * shaft * times)
     elif alternate:
