@@ -163,7 +163,11 @@ class SerialDevice(DeviceRuntime):
 
     def _queue(self, message: Message) -> bool:
         wire = encode_frame(message, self._seq)
-        limit = TX_BUFFER_LIMIT if isinstance(message, self.data_messages) else TX_BUFFER_LIMIT + TX_CONTROL_RESERVE
+        limit = (
+            TX_BUFFER_LIMIT
+            if isinstance(message, self.data_messages)
+            else TX_BUFFER_LIMIT + TX_CONTROL_RESERVE
+        )
         if len(self._tx) + len(wire) > limit:
             self.tx_dropped += 1
             return False
