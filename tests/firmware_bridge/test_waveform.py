@@ -193,6 +193,17 @@ def test_a_block_left_open_expires_lost() -> None:
     assert BlockLoss.STALE in block.reasons
 
 
+def test_a_slow_link_that_keeps_delivering_never_expires_the_block() -> None:
+    fragments = split_waveform(_block(2000))  # 9 fragments, one every 1.5 s: 12 s for the block
+    assembler = WaveformAssembler()
+    out = []
+    for i, f in enumerate(fragments):
+        now = i * 1_500_000
+        out += assembler.expire(now, 2_000_000)
+        out += assembler.add(f, now)
+    assert out == [_whole(_block(2000))]
+
+
 def test_clipped_samples_are_counted() -> None:
     block = Waveform(0, True, Axis.Y, 0, 1000.0, 0.001, (0, 32767, 5, -32768, 32767))
     (out,) = _feed(split_waveform(block))[0]

@@ -12,8 +12,8 @@ keeps one open block per axis and puts the fragments back. The rules (PROTOCOL.m
   arriving after a later one (``out-of-order``) or with another header or offset
   (``inconsistent``) marks the block lost;
 - a fragment of another block (a new ``block_seq``) closes the open block of that axis:
-  lost if its tail never came (``missing-fragment``); so does ``expire`` after a time
-  limit (``stale``), for a device that stopped mid-block;
+  lost if its tail never came (``missing-fragment``); so does ``expire`` when no fragment
+  of it came for a time (``stale``), for a device that stopped mid-block;
 - a block whose first fragments never came is lost from the fragment that did come;
 - whole blocks never seen are counted from the gap in ``block_seq`` (``blocks_missed``);
   a fragment of a block already closed (``late-fragment``) is dropped and counted;
@@ -136,7 +136,7 @@ def _header(f: WaveformFragment) -> tuple[object, ...]:
 @dataclass(slots=True)
 class _Open:
     first: WaveformFragment
-    started_us: int
+    last_us: int  # when its latest fragment arrived
     counts: list[int | None]
     received: set[int] = field(default_factory=set)
     next_index: int = 0
@@ -219,8 +219,10 @@ class WaveformAssembler:
                 self._count(p, BlockLoss.MISSING)
                 p.next_index, p.next_offset = f.fragment, f.offset
         elif _header(f) != _header(p.first):
+            p.last_us = now_us
             self._count(p, BlockLoss.INCONSISTENT)
             return out
+        p.last_us = now_us
         if f.fragment in p.received:
             self._count(p, BlockLoss.DUPLICATE)
             return out
@@ -243,11 +245,11 @@ class WaveformAssembler:
             del self._open[axis]
         return out
 
-    def expire(self, now_us: int, max_age_us: int) -> list[AssembledBlock]:
-        """Close (lost, ``stale``) every block open for longer than ``max_age_us``."""
+    def expire(self, now_us: int, max_idle_us: int) -> list[AssembledBlock]:
+        """Close (lost, ``stale``) every open block with no fragment for more than ``max_idle_us``."""
         out = []
         for axis, p in list(self._open.items()):
-            if now_us - p.started_us > max_age_us:
+            if now_us - p.last_us > max_idle_us:
                 self._count(p, BlockLoss.STALE)
                 out.append(self._finish(p))
                 del self._open[axis]

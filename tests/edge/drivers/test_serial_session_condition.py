@@ -8,7 +8,7 @@ import math
 
 import numpy as np
 
-from bohsense.edge.drivers._serial_session import WAVEFORM_MAX_AGE_US, SerialSession, SessionConfig
+from bohsense.edge.drivers._serial_session import WAVEFORM_MAX_IDLE_US, SerialSession, SessionConfig
 from bohsense.edge.interpreters import (
     ChannelSample,
     DeviceAttached,
@@ -127,8 +127,8 @@ def test_a_frame_lost_mid_block_flags_the_block_lost_and_the_next_is_whole() -> 
 def test_a_block_cut_off_by_silence_is_closed_lost_by_tick() -> None:
     device = attached()
     device.send(split_waveform(block(0))[0], NOW + 10_000)
-    assert device.session.tick(NOW + 10_000 + WAVEFORM_MAX_AGE_US).observations == []
-    (wb,) = device.session.tick(NOW + 20_000 + WAVEFORM_MAX_AGE_US).observations
+    assert device.session.tick(NOW + 10_000 + WAVEFORM_MAX_IDLE_US).observations == []
+    (wb,) = device.session.tick(NOW + 20_000 + WAVEFORM_MAX_IDLE_US).observations
     assert isinstance(wb, WaveformBlock)
     assert wb.lost
     assert device.session.counters["waveform_stale"] == 1

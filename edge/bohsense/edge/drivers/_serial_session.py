@@ -4,8 +4,9 @@ The driver feeds it frames with the gateway time they arrived and calls ``tick``
 and then; the session returns the messages to send and the observations it made
 (``bohsense.edge.interpreters``: ``DeviceAttached`` at HELLO, one ``ChannelSample`` per
 finite channel value placed at its event time, ``Tared`` at a TARE's ACK, one
-``WaveformBlock`` per reassembled vibration block), in stream order. What the values mean (lane weights and units, picks) is the interpreters' part. Every
-transition of the connection lives in ``TRANSITIONS``:
+``WaveformBlock`` per reassembled vibration block), in stream order. What the values
+mean (lane weights and units, picks) is the interpreters' part. Every transition of the
+connection lives in ``TRANSITIONS``:
 
 | state        | event                        | next         | action                               |
 |--------------|------------------------------|--------------|--------------------------------------|
@@ -33,8 +34,8 @@ name is counted (``unannounced_channel``). WAVEFORM fragments go through a
 they were sent, and each block it closes becomes a ``WaveformBlock``: samples
 ``count × scale`` in g as a float64 numpy array (NaN where a sample never arrived),
 ``lost`` for a block with a missing, repeated or misplaced fragment, ``clipped`` the
-samples at the int16 limits. A block still open 2 s after its first fragment arrived is
-closed lost (``tick``); at a HELLO the assembler resyncs (a rebooted device numbers its
+samples at the int16 limits. An open block with no fragment for 2 s is closed lost
+(``tick``); at a HELLO the assembler resyncs (a rebooted device numbers its
 blocks from 0 again). The assembler's counters appear as ``waveform_<name>``. These
 messages wait for their timebase's offset like SAMPLES.
 
@@ -83,8 +84,8 @@ _BAD_NAME = re.compile(r"[^A-Za-z0-9_.:/\-]")
 _PENDING_LIMIT = 10_000
 _RETRY_US = 1_000_000
 _MAX_FUTURE_NS = 300 * 10**9
-#: a waveform block not complete this long after its first fragment arrived is lost
-WAVEFORM_MAX_AGE_US = 2_000_000
+#: an open waveform block with no fragment for this long is closed lost
+WAVEFORM_MAX_IDLE_US = 2_000_000
 #: device messages placed on the device clock, held until their timebase has an offset
 _Timed = Samples | Temperature | DeviceStatus | WaveformFragment
 #: no device clock is further than this from the gateway's: a since-boot clock is
@@ -188,7 +189,7 @@ class SerialSession:
             self._go(Transition.RESYNC)
             out.send.append(self._sync_request(now_us))
         if self.waveforms.open_blocks:
-            for block in self.waveforms.expire(now_us, WAVEFORM_MAX_AGE_US):
+            for block in self.waveforms.expire(now_us, WAVEFORM_MAX_IDLE_US):
                 self._emit_block(block, now_us, out)
             self._mirror_waveform_counters()
         return out
