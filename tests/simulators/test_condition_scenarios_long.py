@@ -87,13 +87,11 @@ def test_every_refrigeration_fault_lengthens_the_duty_cycle_before_failure(name:
     (fault,) = scenario.faults
     days = int(scenario.duration_s / DAY)
     duty, air = [], []
-    state = None
     for d in range(days):
         on = samples = 0
         temps = []
         for t in np.arange(d * DAY, (d + 1) * DAY, 60.0):
-            scenario.running(float(t))
-            state = scenario._case_state
+            state = scenario.case_state(float(t))
             assert state is not None
             on += state.compressor
             samples += 1

@@ -300,7 +300,8 @@ class ConditionScenario:
             out[f.kind] = max(out.get(f.kind, 0.0), f.severity(t_s))
         return out
 
-    def _case(self, t_s: float) -> CaseState | None:
+    def case_state(self, t_s: float) -> CaseState | None:
+        """The case's thermal state at ``t_s`` (None for a machine); stepped forward, restarted for an earlier time."""
         if self.case is None:
             return None
         if self._case_state is None or self._case_state.t_s > t_s + 1e-6:
@@ -315,7 +316,7 @@ class ConditionScenario:
 
     def running(self, t_s: float) -> bool:
         """Whether the machine turns at ``t_s`` (a case's compressor cycles; others always run)."""
-        state = self._case(t_s)
+        state = self.case_state(t_s)
         return state is None or state.compressor
 
     def waveform(self, t_s: float, axis: str) -> npt.NDArray[np.float64]:
@@ -337,7 +338,7 @@ class ConditionScenario:
         return ("air", "evaporator", "condenser") if self.case is not None else ("housing",)
 
     def true_temperatures(self, t_s: float) -> tuple[float, ...]:
-        state = self._case(t_s)
+        state = self.case_state(t_s)
         if state is not None:
             return (state.air_c, state.evap_c, state.cond_c)
         sev = self.severity(t_s)

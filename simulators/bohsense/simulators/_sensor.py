@@ -13,6 +13,7 @@ TEMPERATURE per probe, and a STATUS every ten of those. Frames carry the device'
 Like firmware with a block buffer, fragments are moved into the UART buffer only as it
 drains; when the gateway does not read and more than ``MAX_QUEUED_BLOCKS`` blocks wait,
 a new block is dropped whole (its ``block_seq`` is used: the gateway sees the gap).
+Past the scenario's ``duration_days`` no more blocks are taken (temperatures go on).
 ``lose_fragment`` makes a fragment vanish on the wire (sent, seq used, never arrives),
 which is how the tests check that the gateway marks that block lost.
 """
@@ -27,6 +28,7 @@ from typing import Any
 import numpy as np
 
 from bohsense.firmware_bridge import (
+    MAX_FRAGMENT_SAMPLES,
     Axis,
     DeviceKind,
     DeviceStatus,
@@ -172,12 +174,14 @@ class WaveformSensorDevice(PtyDevice):
         for axis in spec.axes:
             seq = self._block_seq[axis]
             self._block_seq[axis] = (seq + 1) & 0xFFFF
+            if len(self._fragments) > MAX_QUEUED_BLOCKS * math.ceil(
+                spec.block_samples / MAX_FRAGMENT_SAMPLES
+            ):
+                self.blocks_dropped += 1  # the block buffer is full: this block is dropped whole
+                continue
             with self._lock:
                 reported = self.scenario.sensor_block(t_sim, axis)
             if reported is None:  # the sensor is out (dropout): nothing is sent
-                continue
-            if len(self._fragments) > MAX_QUEUED_BLOCKS * math.ceil(spec.block_samples / 239):
-                self.blocks_dropped += 1
                 continue
             counts, scale = reported
             block = Waveform(
