@@ -181,3 +181,41 @@ async def test_a_gateway_attaching_to_a_backlog_is_answered_and_gets_whole_block
     )
     assert stats.get("waveform_blocks_lost", 0) <= 3, "at most the blocks cut by attaching mid-stream"
     assert stats.get("disconnects", 0) == 0
+
+
+def _frames_of(scenario: ConditionScenario, start_day: float, seconds: float) -> list[object]:
+    """The messages a waveform sensor sends in ``seconds`` (sans-I/O: a fake clock, no pty)."""
+    from bohsense.firmware_bridge import Frame, FrameDecoder
+    from tests.simulators.llrp_support import FakeClock
+
+    clock = FakeClock()
+    device = WaveformSensorDevice(scenario, start_s=start_day * 86_400.0, clock=clock)
+    device.boot()
+    decoder = FrameDecoder()
+    messages: list[object] = []
+    for _ in range(int(seconds / 0.05)):
+        clock.mono += 0.05
+        device.advance()
+        data = device.data_to_send()
+        device.bytes_sent(len(data))
+        messages += [r.message for r in decoder.feed(data) if isinstance(r, Frame)]
+    assert decoder.errors == {}
+    return messages
+
+
+def test_the_status_tells_what_the_device_itself_notices() -> None:
+    from bohsense.firmware_bridge import DeviceStatus, StatusFlag, Temperature, WaveformFragment
+
+    scenario = ConditionScenario.load("condition-motor-sensor-faults")
+    scenario.sensor = replace(scenario.sensor, block_samples=1024)
+    healthy = _frames_of(scenario, 1.0, 6.0)
+    assert any(isinstance(m, WaveformFragment) for m in healthy)
+    assert any(isinstance(m, Temperature) for m in healthy)
+    assert [m.flags for m in healthy if isinstance(m, DeviceStatus)] == [StatusFlag(0)] * 2
+    out = _frames_of(ConditionScenario.load("condition-motor-sensor-faults"), 11.1, 6.0)  # dropout
+    assert not any(isinstance(m, WaveformFragment | Temperature) for m in out)
+    flags = [m.flags for m in out if isinstance(m, DeviceStatus)]
+    assert flags
+    assert all(StatusFlag.ACCEL_FAULT in f and StatusFlag.TEMP_FAULT in f for f in flags)
+    clipping = _frames_of(scenario, 24.2, 6.0)  # the range set too small
+    assert any(StatusFlag.CLIPPING in m.flags for m in clipping if isinstance(m, DeviceStatus))

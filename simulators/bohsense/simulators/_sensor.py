@@ -101,6 +101,7 @@ class WaveformSensorDevice(PtyDevice):
         self._fragment_loss = fragment_loss
         self._status_count = 0
         self._clipped_since_status = False
+        self._dropped_at_status = 0
         self.blocks_sent = 0
         self.blocks_dropped = 0
         self.fragments_lost = 0
@@ -158,9 +159,17 @@ class WaveformSensorDevice(PtyDevice):
             flags = StatusFlag(0)
             if self._clipped_since_status:
                 flags |= StatusFlag.CLIPPING
-            if self.tx_dropped or self.blocks_dropped:
+            dropped = self.tx_dropped + self.blocks_dropped
+            if dropped > self._dropped_at_status:
                 flags |= StatusFlag.TX_OVERFLOW
+            for channel, flag in (
+                ("vibration", StatusFlag.ACCEL_FAULT),
+                ("temperature", StatusFlag.TEMP_FAULT),
+            ):
+                if any(f.kind == "dropout" and f.active(t_sim, channel) for f in self.scenario.sensor_faults):
+                    flags |= flag  # the device notices its converter does not answer
             self._clipped_since_status = False
+            self._dropped_at_status = dropped
             uptime = int(self.elapsed(at_mono))
             self._queue(DeviceStatus(time_us, self.synced, flags, uptime & 0xFFFFFFFF, 3300))
 
