@@ -18,9 +18,11 @@ from bohsense.firmware_bridge._crc import crc16
 from bohsense.firmware_bridge._errors import EncodeError
 from bohsense.firmware_bridge._messages import (
     Ack,
+    Axis,
     Command,
     CommandOp,
     DeviceKind,
+    DeviceStatus,
     Heartbeat,
     Hello,
     HelloRequest,
@@ -29,16 +31,24 @@ from bohsense.firmware_bridge._messages import (
     Nack,
     NackReason,
     Samples,
+    StatusFlag,
+    Temperature,
     TimeSyncRequest,
     TimeSyncResponse,
+    WaveformFragment,
 )
 
 __all__ = [
     "HEADER_SIZE",
+    "MAX_BLOCK_SAMPLES",
     "MAX_CHANNELS",
     "MAX_ENCODED_SIZE",
+    "MAX_FRAGMENT_SAMPLES",
     "MAX_FRAME_SIZE",
     "MAX_PAYLOAD_SIZE",
+    "MAX_SAMPLE_RATE_HZ",
+    "MAX_SCALE_G",
+    "MIN_SAMPLE_RATE_HZ",
     "PROTOCOL_VERSION",
     "Frame",
     "FrameError",
@@ -70,6 +80,22 @@ _COMMAND = struct.Struct("<BBf")
 _ACK = struct.Struct("<H")
 _NACK_HEAD = struct.Struct("<HBB")
 _HEARTBEAT = struct.Struct("<II")
+#: flags, axis, block seq, time, sample rate, scale, block samples, fragment, fragments, offset, count
+_WAVEFORM_HEAD = struct.Struct("<BBHqffHBBHB")
+_TEMPERATURE = struct.Struct("<BqBf")
+_STATUS = struct.Struct("<BqHIH")
+
+#: int16 samples one WAVEFORM frame carries at most
+MAX_FRAGMENT_SAMPLES = (MAX_PAYLOAD_SIZE - _WAVEFORM_HEAD.size) // 2
+#: samples in one waveform block at most (a power of two: FFT-sized blocks up to it)
+MAX_BLOCK_SAMPLES = 32768
+MIN_SAMPLE_RATE_HZ = 1.0
+MAX_SAMPLE_RATE_HZ = 200_000.0
+#: g per count at most (a full scale of ±32768 g)
+MAX_SCALE_G = 1.0
+MAX_PROBES = 8
+ABSOLUTE_ZERO_C = -273.15
+_STATUS_BITS = sum(int(f) for f in StatusFlag)
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,11 +150,49 @@ _TYPES: dict[type, MsgType] = {
     Nack: MsgType.NACK,
     Heartbeat: MsgType.HEARTBEAT,
     HelloRequest: MsgType.HELLO_REQUEST,
+    WaveformFragment: MsgType.WAVEFORM,
+    Temperature: MsgType.TEMPERATURE,
+    DeviceStatus: MsgType.STATUS,
 }
 
 
 def message_type(message: Message) -> MsgType:
     return _TYPES[type(message)]
+
+
+# -- the rules both directions hold ---------------------------------------------------
+
+
+def fragment_problem(f: WaveformFragment) -> str | None:
+    """What makes ``f`` impossible on the wire (PROTOCOL.md, WAVEFORM), or None."""
+    rate, scale, n = f.sample_rate_hz, f.scale_g, len(f.counts)
+    if not (math.isfinite(rate) and MIN_SAMPLE_RATE_HZ <= rate <= MAX_SAMPLE_RATE_HZ):
+        return f"sample rate {rate} Hz outside {MIN_SAMPLE_RATE_HZ:g}..{MAX_SAMPLE_RATE_HZ:g}"
+    if not (math.isfinite(scale) and 0.0 < scale <= MAX_SCALE_G):
+        return f"scale {scale} g per count is not in (0, {MAX_SCALE_G:g}]"
+    if not 1 <= f.block_samples <= MAX_BLOCK_SAMPLES:
+        return f"block of {f.block_samples} samples outside 1..{MAX_BLOCK_SAMPLES}"
+    if not 0 <= f.fragment < f.fragments:
+        return f"fragment {f.fragment} of {f.fragments}"
+    if not 1 <= n <= MAX_FRAGMENT_SAMPLES:
+        return f"{n} samples in a fragment, outside 1..{MAX_FRAGMENT_SAMPLES}"
+    end = f.offset + n
+    if end > f.block_samples:
+        return f"samples {f.offset}..{end} run past the block's {f.block_samples}"
+    last = f.fragment == f.fragments - 1
+    if last and end != f.block_samples:
+        return f"last fragment ends at sample {end}, the block has {f.block_samples}"
+    if not last and end == f.block_samples:
+        return f"fragment {f.fragment} of {f.fragments} already ends the block"
+    return None
+
+
+def _temperature_problem(probe: int, celsius: float) -> str | None:
+    if not 0 <= probe < MAX_PROBES:
+        return f"probe {probe} outside 0..{MAX_PROBES - 1}"
+    if math.isinf(celsius) or celsius < ABSOLUTE_ZERO_C:
+        return f"{celsius} °C is no temperature (NaN stands for no reading)"
+    return None
 
 
 # -- encoding ---------------------------------------------------------------------------
@@ -182,6 +246,41 @@ def _encode_payload(message: Message) -> bytes:
             return _HEARTBEAT.pack(message.uptime_ms, message.tx_dropped)
         case HelloRequest():
             return b""
+        case WaveformFragment():
+            problem = fragment_problem(message)
+            if problem is not None:
+                raise EncodeError(f"WAVEFORM: {problem}")
+            head = _WAVEFORM_HEAD.pack(
+                1 if message.synced else 0,
+                int(message.axis),
+                message.block_seq,
+                message.time_us,
+                message.sample_rate_hz,
+                message.scale_g,
+                message.block_samples,
+                message.fragment,
+                message.fragments,
+                message.offset,
+                len(message.counts),
+            )
+            return head + struct.pack(f"<{len(message.counts)}h", *message.counts)
+        case Temperature():
+            problem = _temperature_problem(message.probe, message.celsius)
+            if problem is not None:
+                raise EncodeError(f"TEMPERATURE: {problem}")
+            return _TEMPERATURE.pack(
+                1 if message.synced else 0, message.time_us, message.probe, message.celsius
+            )
+        case DeviceStatus():
+            if int(message.flags) & ~_STATUS_BITS:
+                raise EncodeError(f"STATUS: unknown flag bits 0x{int(message.flags):04x}")
+            return _STATUS.pack(
+                1 if message.synced else 0,
+                message.time_us,
+                int(message.flags),
+                message.uptime_s,
+                message.supply_mv,
+            )
     raise EncodeError(f"not a protocol message: {message!r}")  # pragma: no cover
 
 
@@ -325,6 +424,52 @@ def _parse_hello_request(r: _Reader) -> HelloRequest:
     return HelloRequest()
 
 
+def _parse_waveform(r: _Reader) -> WaveformFragment:
+    flags, axis, block_seq, time_us, rate, scale, total, index, count, offset, n = r.unpack(_WAVEFORM_HEAD)
+    try:
+        wave_axis = Axis(_int(axis))
+    except ValueError:
+        raise _BadPayload(f"unknown axis {axis}") from None
+    raw = r.take(2 * _int(n))
+    r.end()
+    fragment = WaveformFragment(
+        _int(time_us),
+        bool(_int(flags) & 1),
+        wave_axis,
+        _int(block_seq),
+        _float(rate),
+        _float(scale),
+        _int(total),
+        _int(index),
+        _int(count),
+        _int(offset),
+        struct.unpack(f"<{_int(n)}h", raw),
+    )
+    problem = fragment_problem(fragment)
+    if problem is not None:
+        raise _BadPayload(problem)
+    return fragment
+
+
+def _parse_temperature(r: _Reader) -> Temperature:
+    flags, time_us, probe, celsius = r.unpack(_TEMPERATURE)
+    r.end()
+    problem = _temperature_problem(_int(probe), _float(celsius))
+    if problem is not None:
+        raise _BadPayload(problem)
+    return Temperature(_int(time_us), bool(_int(flags) & 1), _int(probe), _float(celsius))
+
+
+def _parse_status(r: _Reader) -> DeviceStatus:
+    flags, time_us, bits, uptime, supply = r.unpack(_STATUS)
+    r.end()
+    if _int(bits) & ~_STATUS_BITS:
+        raise _BadPayload(f"unknown status flag bits 0x{_int(bits):04x}")
+    return DeviceStatus(
+        _int(time_us), bool(_int(flags) & 1), StatusFlag(_int(bits)), _int(uptime), _int(supply)
+    )
+
+
 _PARSERS: dict[MsgType, Callable[[_Reader], Message]] = {
     MsgType.HELLO: _parse_hello,
     MsgType.SAMPLES: _parse_samples,
@@ -335,6 +480,9 @@ _PARSERS: dict[MsgType, Callable[[_Reader], Message]] = {
     MsgType.NACK: _parse_nack,
     MsgType.HEARTBEAT: _parse_heartbeat,
     MsgType.HELLO_REQUEST: _parse_hello_request,
+    MsgType.WAVEFORM: _parse_waveform,
+    MsgType.TEMPERATURE: _parse_temperature,
+    MsgType.STATUS: _parse_status,
 }
 
 

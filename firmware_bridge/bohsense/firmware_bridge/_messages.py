@@ -8,13 +8,15 @@ epoch) or not (µs since the device booted); ``Samples.synced`` says which.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import IntEnum
+from enum import IntEnum, IntFlag
 
 __all__ = [
     "Ack",
+    "Axis",
     "Command",
     "CommandOp",
     "DeviceKind",
+    "DeviceStatus",
     "Heartbeat",
     "Hello",
     "HelloRequest",
@@ -23,8 +25,11 @@ __all__ = [
     "Nack",
     "NackReason",
     "Samples",
+    "StatusFlag",
+    "Temperature",
     "TimeSyncRequest",
     "TimeSyncResponse",
+    "WaveformFragment",
 ]
 
 
@@ -38,6 +43,9 @@ class MsgType(IntEnum):
     NACK = 0x07
     HEARTBEAT = 0x08
     HELLO_REQUEST = 0x09
+    WAVEFORM = 0x0A
+    TEMPERATURE = 0x0B
+    STATUS = 0x0C
 
 
 class DeviceKind(IntEnum):
@@ -170,6 +178,85 @@ class Heartbeat:
     tx_dropped: int = 0
 
 
+class Axis(IntEnum):
+    """The accelerometer axis a waveform block belongs to (``z``: axial for most mountings)."""
+
+    X = 0
+    Y = 1
+    Z = 2
+
+    @property
+    def label(self) -> str:
+        return self.name.lower()
+
+
+class StatusFlag(IntFlag):
+    """Bits of ``DeviceStatus.flags``: what the device itself knows is wrong."""
+
+    ACCEL_FAULT = 0x01  # the accelerometer does not answer or reports a self-test failure
+    TEMP_FAULT = 0x02  # the temperature probe is open or shorted
+    LOW_SUPPLY = 0x04  # the supply is below the device's brown-out warning level
+    CLIPPING = 0x08  # a sample sat at the int16 limits since the last status
+    TX_OVERFLOW = 0x10  # frames were dropped since the last status (see HEARTBEAT)
+    WATCHDOG_RESET = 0x20  # the last boot was a watchdog reset
+
+
+@dataclass(frozen=True, slots=True)
+class WaveformFragment:
+    """Part of block ``block_seq`` of one axis of a vibration waveform (``bohsense.firmware_bridge``
+    ``split_waveform`` cuts a block into fragments, ``WaveformAssembler`` puts them together).
+
+    ``counts`` are int16 accelerometer counts; ``scale_g`` turns one count into g. The
+    block has ``block_samples`` samples at ``sample_rate_hz``, its first taken at
+    ``time_us``; this fragment is number ``fragment`` of ``fragments`` and holds the
+    samples from ``offset`` on.
+    """
+
+    time_us: int
+    synced: bool
+    axis: Axis
+    block_seq: int
+    sample_rate_hz: float
+    scale_g: float
+    block_samples: int
+    fragment: int
+    fragments: int
+    offset: int
+    counts: tuple[int, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Temperature:
+    """Probe ``probe`` (from 0) read ``celsius`` at ``time_us`` (NaN: no valid reading)."""
+
+    time_us: int
+    synced: bool
+    probe: int
+    celsius: float
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceStatus:
+    """The device's own health at ``time_us``: ``flags``, seconds up, supply in mV."""
+
+    time_us: int
+    synced: bool
+    flags: StatusFlag
+    uptime_s: int
+    supply_mv: int
+
+
 Message = (
-    Hello | HelloRequest | Samples | TimeSyncRequest | TimeSyncResponse | Command | Ack | Nack | Heartbeat
+    Hello
+    | HelloRequest
+    | Samples
+    | TimeSyncRequest
+    | TimeSyncResponse
+    | Command
+    | Ack
+    | Nack
+    | Heartbeat
+    | WaveformFragment
+    | Temperature
+    | DeviceStatus
 )

@@ -53,6 +53,8 @@ class SerialDevice(DeviceRuntime):
     """A serial-protocol device without a transport. Subclasses supply the physics."""
 
     kind: DeviceKind = DeviceKind.SHELF
+    #: the messages that are measurements: dropped first, never into the room kept for replies
+    data_messages: tuple[type, ...] = (Samples,)
 
     def __init__(
         self,
@@ -161,7 +163,11 @@ class SerialDevice(DeviceRuntime):
 
     def _queue(self, message: Message) -> bool:
         wire = encode_frame(message, self._seq)
-        limit = TX_BUFFER_LIMIT if isinstance(message, Samples) else TX_BUFFER_LIMIT + TX_CONTROL_RESERVE
+        limit = (
+            TX_BUFFER_LIMIT
+            if isinstance(message, self.data_messages)
+            else TX_BUFFER_LIMIT + TX_CONTROL_RESERVE
+        )
         if len(self._tx) + len(wire) > limit:
             self.tx_dropped += 1
             return False

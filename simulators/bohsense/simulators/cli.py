@@ -1,4 +1,7 @@
 """``bohsense sim shelf|sensor``: run one simulated device on a pty until SIGINT/SIGTERM.
+``bohsense sim sensor --scenario NAME|FILE``: a condition sensor with waveforms playing a
+scenario in accelerated time (``--export DIR`` writes the scenario's blocks and labels
+instead, no pty).
 ``bohsense sim llrp``: run the LLRP readers of a tag-world scenario on TCP.
 
 The first line of stdout is the port path (flushed), so a script can start the device
@@ -24,7 +27,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         parser.add_argument(
             "--device-id", default=default_id, help=f"device id in HELLO (default {default_id})"
         )
-        parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+        parser.add_argument(
+            "--seed", type=int, help="random seed (default 0; for --scenario: the scenario's)"
+        )
         parser.add_argument("--rate", type=float, default=10.0, help="samples per second (default 10)")
         parser.add_argument("--link", help="also create this symlink to the port (a stable, udev-like name)")
         parser.add_argument("--ground-truth", metavar="PATH", help="write the ground truth JSON here on exit")
@@ -46,6 +51,29 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     sensor.add_argument(
         "--fault-ramp", type=float, default=30.0, help="seconds to full severity (default 30)"
     )
+    sensor.add_argument(
+        "--scenario", metavar="NAME|FILE",
+        help="a waveform sensor playing this condition scenario (TOML; --list-scenarios shows the packaged "
+        "ones); --fault-* and --rate do not apply to it",
+    )  # fmt: skip
+    sensor.add_argument("--list-scenarios", action="store_true", help="print the packaged scenarios and exit")
+    sensor.add_argument(
+        "--time-scale",
+        type=float,
+        metavar="X",
+        help="simulated seconds per real second (default: the scenario's)",
+    )
+    sensor.add_argument(
+        "--start-day", type=float, default=0.0, metavar="D", help="start D simulated days into the scenario"
+    )
+    sensor.add_argument(
+        "--fragment-loss", type=float, default=0.0, metavar="P",
+        help="probability that a WAVEFORM fragment vanishes on the wire (default 0)",
+    )  # fmt: skip
+    sensor.add_argument(
+        "--export", metavar="DIR",
+        help="write the scenario's blocks (blocks.npz), labels (labels.csv) and truth (truth.json) to DIR, no pty",
+    )  # fmt: skip
 
     llrp = kinds.add_parser("llrp", help="LLRP RFID readers over a tag world, on TCP")
     llrp.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
@@ -127,6 +155,32 @@ def _run_llrp(args: argparse.Namespace) -> int:
     return 0
 
 
+def _waveform_sensor(args: argparse.Namespace) -> Any:
+    """The scenario's waveform sensor (or None after --list-scenarios / --export); raises ValueError."""
+    from dataclasses import replace
+
+    from bohsense.simulators._condition_scenario import ConditionScenario, packaged_scenarios
+    from bohsense.simulators._sensor import WaveformSensorDevice
+
+    if args.list_scenarios:
+        for name in packaged_scenarios():
+            print(name)
+        return None
+    scenario = ConditionScenario.load(args.scenario, seed=args.seed)
+    if args.device_id != "sensor-1":  # the default: the scenario's own id applies
+        scenario.sensor = replace(scenario.sensor, device_id=args.device_id)
+    if args.export:
+        written = scenario.export(args.export)
+        print(f"{args.export}: {written['blocks']} blocks ({written['sent']} sent), labels.csv, truth.json")
+        return None
+    return WaveformSensorDevice(
+        scenario,
+        time_scale=args.time_scale,
+        start_s=args.start_day * 86_400.0,
+        fragment_loss=args.fragment_loss,
+    )
+
+
 def _run(args: argparse.Namespace) -> int:
     import signal
     import sys
@@ -135,8 +189,19 @@ def _run(args: argparse.Namespace) -> int:
     from bohsense.simulators import ConditionDevice, Lane, PtyDevice, ShelfDevice
 
     device: PtyDevice
-    common: dict[str, Any] = {"seed": args.seed, "rate_hz": args.rate}
-    if args.sim_kind == "shelf":
+    seed = 0 if args.seed is None else args.seed
+    common: dict[str, Any] = {"seed": seed, "rate_hz": args.rate}
+    waveform = args.sim_kind == "sensor" and (args.scenario or args.list_scenarios)
+    if waveform:
+        try:
+            made = _waveform_sensor(args)
+        except ValueError as exc:  # ConditionScenarioError, a bad --time-scale or --fragment-loss
+            print(f"bohsense sim sensor: {exc}", file=sys.stderr)
+            return 2
+        if made is None:
+            return 0
+        device = made
+    elif args.sim_kind == "shelf":
         weights = (355.0, 500.0, 150.0, 750.0, 240.0, 1000.0)
         lanes = [
             Lane(weights[i % len(weights)], args.units, tare_g=150.0 + 10 * i) for i in range(args.lanes)
@@ -156,8 +221,8 @@ def _run(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGTERM, on_signal)
     device.start(link=args.link)
     if args.sim_kind == "shelf" and args.shoppers:
-        shelf.shoppers(mean_interval_s=args.shopper_interval, until_s=float("inf"), seed=args.seed)
-    if args.sim_kind == "sensor" and args.fault_at is not None:
+        shelf.shoppers(mean_interval_s=args.shopper_interval, until_s=float("inf"), seed=seed)
+    if args.sim_kind == "sensor" and not waveform and args.fault_at is not None:
         sensor.inject_fault(args.fault_kind, start_s=args.fault_at, ramp_s=args.fault_ramp)
     print(args.link or device.port, flush=True)
     try:

@@ -3,9 +3,10 @@
 The driver feeds it frames with the gateway time they arrived and calls ``tick`` now
 and then; the session returns the messages to send and the observations it made
 (``bohsense.edge.interpreters``: ``DeviceAttached`` at HELLO, one ``ChannelSample`` per
-finite channel value placed at its event time, ``Tared`` at a TARE's ACK), in stream
-order. What the values mean (lane weights and units, picks) is the interpreters' part. Every
-transition of the connection lives in ``TRANSITIONS``:
+finite channel value placed at its event time, ``Tared`` at a TARE's ACK, one
+``WaveformBlock`` per reassembled vibration block), in stream order. What the values
+mean (lane weights and units, picks) is the interpreters' part. Every transition of the
+connection lives in ``TRANSITIONS``:
 
 | state        | event                        | next         | action                               |
 |--------------|------------------------------|--------------|--------------------------------------|
@@ -25,6 +26,19 @@ received before the answer to a clock step was taken before the step, and the of
 in force when it arrives is the right one. Samples whose timebase has no offset yet
 wait in a bounded buffer and are released, in order, by the first measurement.
 
+Condition sensors: TEMPERATURE and STATUS become ``ChannelSample`` observations of the
+channels the HELLO names for them (probe 0 ``temp_c``, probe n ``temp_c_<n+1>``;
+``status_flags``, ``uptime_s``, ``supply_v``); a value for a channel the HELLO does not
+name is counted (``unannounced_channel``). WAVEFORM fragments go through a
+``WaveformAssembler`` (one open block per axis; PROTOCOL.md, "Reassembly") in the order
+they were sent, and each block it closes becomes a ``WaveformBlock``: samples
+``count × scale`` in g as a float64 numpy array (NaN where a sample never arrived),
+``lost`` for a block with a missing, repeated or misplaced fragment, ``clipped`` the
+samples at the int16 limits. An open block with no fragment for 2 s is closed lost
+(``tick``); at a HELLO the assembler resyncs (a rebooted device numbers its
+blocks from 0 again). The assembler's counters appear as ``waveform_<name>``. These
+messages wait for their timebase's offset like SAMPLES.
+
 A TARE is announced with ``expect_tare`` before it is sent; its ACK becomes a ``Tared``
 observation at that point of the stream, so every sample after it is read against the
 new zero. A NACKed tare, or one the device forgot by rebooting, makes nothing.
@@ -38,12 +52,16 @@ from collections import Counter
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+import numpy as np
+
 from bohsense.contracts.timeutil import check_event_time
-from bohsense.edge.interpreters import ChannelSample, DeviceAttached, DeviceObservation, Tared
+from bohsense.edge.interpreters import ChannelSample, DeviceAttached, DeviceObservation, Tared, WaveformBlock
 from bohsense.firmware_bridge import (
     Ack,
+    AssembledBlock,
     ClockEstimate,
     DeviceKind,
+    DeviceStatus,
     Frame,
     Heartbeat,
     Hello,
@@ -52,8 +70,11 @@ from bohsense.firmware_bridge import (
     Nack,
     Samples,
     SequenceTracker,
+    Temperature,
     TimeSyncRequest,
     TimeSyncResponse,
+    WaveformAssembler,
+    WaveformFragment,
     estimate_clock,
 )
 
@@ -63,6 +84,10 @@ _BAD_NAME = re.compile(r"[^A-Za-z0-9_.:/\-]")
 _PENDING_LIMIT = 10_000
 _RETRY_US = 1_000_000
 _MAX_FUTURE_NS = 300 * 10**9
+#: an open waveform block with no fragment for this long is closed lost
+WAVEFORM_MAX_IDLE_US = 2_000_000
+#: device messages placed on the device clock, held until their timebase has an offset
+_Timed = Samples | Temperature | DeviceStatus | WaveformFragment
 #: no device clock is further than this from the gateway's: a since-boot clock is
 #: ~55 years behind UTC today, a synced one close to it. Beyond it, t2/t3 are garbage
 #: (and ``-offset`` may not even fit the int64 of an adjust): the measurement is refused.
@@ -94,6 +119,7 @@ class Refused(StrEnum):
     BAD_CHANNEL_COUNT = "bad_channel_count"
     BAD_TIME = "bad_time"
     BAD_VALUE = "bad_values"
+    UNANNOUNCED = "unannounced_channel"
 
 
 _S, _T = State, Transition
@@ -134,7 +160,8 @@ class SerialSession:
         self.seq = SequenceTracker()
         self.clocks: dict[bool, ClockEstimate] = {}  # synced flag -> estimate
         self.counters: Counter[str] = Counter()
-        self._pending: list[Samples] = []
+        self._pending: list[_Timed] = []
+        self.waveforms = WaveformAssembler()
         self._request_at = 0  # gateway µs of the last request we wait on (HELLO or TIME_SYNC)
         self._sync_t1: int | None = None
         self._last_sync_us = 0
@@ -161,6 +188,10 @@ class SerialSession:
         elif self.state is State.STREAMING and now_us - self._last_sync_us >= self.cfg.resync_s * 1e6:
             self._go(Transition.RESYNC)
             out.send.append(self._sync_request(now_us))
+        if self.waveforms.open_blocks:
+            for block in self.waveforms.expire(now_us, WAVEFORM_MAX_IDLE_US):
+                self._emit_block(block, now_us, out)
+            self._mirror_waveform_counters()
         return out
 
     def on_frame(self, frame: Frame, now_us: int) -> SessionOutput:
@@ -177,8 +208,8 @@ class SerialSession:
             return out
         self.counters["frames_lost"] += check.lost
         match message:
-            case Samples():
-                self._on_samples(message, now_us, out)
+            case Samples() | Temperature() | DeviceStatus() | WaveformFragment():
+                self._on_timed(message, now_us, out)
             case TimeSyncResponse():
                 self._on_sync(message, now_us, out)
             case Ack() | Nack():
@@ -204,6 +235,7 @@ class SerialSession:
         out.observations.append(DeviceAttached(self._device, hello.kind.label, tuple(self._metrics)))
         self._tares.clear()  # a rebooted device forgot the commands it had not answered
         self.clocks.clear()  # a reboot restarts the device clock
+        self.waveforms.resync()  # block numbering may restart (a reboot), or not (an answer to a request)
         self._go(Transition.HELLO)
         out.send.append(self._sync_request(now_us))
 
@@ -238,17 +270,18 @@ class SerialSession:
 
     # -- samples → observations ----------------------------------------------------------
 
-    def _on_samples(self, samples: Samples, now_us: int, out: SessionOutput) -> None:
-        self.counters["samples"] += 1
-        if self.hello is None or samples.synced not in self.clocks or self._pending:
+    def _on_timed(self, message: _Timed, now_us: int, out: SessionOutput) -> None:
+        if isinstance(message, Samples):
+            self.counters["samples"] += 1
+        if self.hello is None or message.synced not in self.clocks or self._pending:
             if len(self._pending) >= _PENDING_LIMIT:
                 self.counters[Refused.UNSYNCED_OVERFLOW] += 1
                 return
-            self._pending.append(samples)
+            self._pending.append(message)
             if self.hello is not None:
                 self._release(out, now_us)
             return
-        self._convert(samples, now_us, out)
+        self._convert(message, now_us, out)
 
     def _release(self, out: SessionOutput, now_us: int) -> None:
         if self.hello is None:
@@ -259,20 +292,89 @@ class SerialSession:
             released += 1
         del self._pending[:released]
 
-    def _convert(self, samples: Samples, now_us: int, out: SessionOutput) -> None:
+    def _convert(self, message: _Timed, now_us: int, out: SessionOutput) -> None:
+        match message:
+            case Samples():
+                self._convert_samples(message, now_us, out)
+            case WaveformFragment():
+                for block in self.waveforms.add(message, now_us):
+                    self._emit_block(block, now_us, out)
+                self._mirror_waveform_counters()
+            case Temperature():
+                name = "temp_c" if message.probe == 0 else f"temp_c_{message.probe + 1}"
+                self._channel_values(message.time_us, message.synced, [(name, message.celsius)], now_us, out)
+            case DeviceStatus():
+                values = [
+                    ("status_flags", float(int(message.flags))),
+                    ("uptime_s", float(message.uptime_s)),
+                    ("supply_v", message.supply_mv / 1000.0),
+                ]
+                self._channel_values(message.time_us, message.synced, values, now_us, out)
+
+    def _event_ns(self, time_us: int, synced: bool, now_us: int) -> int | None:
+        """The gateway event time (UTC ns) of device time ``time_us``, or None (counted) if implausible."""
+        ts = self.clocks[synced].to_gateway_us(time_us) * 1000
+        if check_event_time(ts, now_us * 1000, _MAX_FUTURE_NS) is not None:
+            self.counters[Refused.BAD_TIME] += 1
+            return None
+        return ts
+
+    def _convert_samples(self, samples: Samples, now_us: int, out: SessionOutput) -> None:
         assert self.hello is not None
         if len(samples.values) != self.hello.channel_count:
             self.counters[Refused.BAD_CHANNEL_COUNT] += 1
             return
-        ts = self.clocks[samples.synced].to_gateway_us(samples.time_us) * 1000
-        if check_event_time(ts, now_us * 1000, _MAX_FUTURE_NS) is not None:
-            self.counters[Refused.BAD_TIME] += 1
+        ts = self._event_ns(samples.time_us, samples.synced, now_us)
+        if ts is None:
             return
         for channel, (name, value) in enumerate(zip(self._metrics, samples.values, strict=True)):
             if not math.isfinite(value):
                 self.counters[Refused.BAD_VALUE] += 1
                 continue
             out.observations.append(ChannelSample(self._device, channel, name, ts, value))
+
+    def _channel_values(
+        self, time_us: int, synced: bool, values: list[tuple[str, float]], now_us: int, out: SessionOutput
+    ) -> None:
+        ts = self._event_ns(time_us, synced, now_us)
+        if ts is None:
+            return
+        for name, value in values:
+            if name not in self._metrics:
+                self.counters[Refused.UNANNOUNCED] += 1
+            elif not math.isfinite(value):
+                self.counters[Refused.BAD_VALUE] += 1
+            else:
+                out.observations.append(
+                    ChannelSample(self._device, self._metrics.index(name), name, ts, value)
+                )
+
+    def _emit_block(self, block: AssembledBlock, now_us: int, out: SessionOutput) -> None:
+        if block.synced not in self.clocks:  # blocks only form from fragments whose clock was known
+            return
+        ts = self._event_ns(block.time_us, block.synced, now_us)
+        if ts is None:
+            return
+        if block.lost:
+            counts = np.array([math.nan if c is None else c for c in block.counts], dtype=np.float64)
+        else:
+            counts = np.asarray(block.counts, dtype=np.float64)
+        out.observations.append(
+            WaveformBlock(
+                self._device,
+                block.axis.label,
+                block.block_seq,
+                ts,
+                block.sample_rate_hz,
+                counts * block.scale_g,
+                lost=block.lost,
+                clipped=block.clipped,
+            )
+        )
+
+    def _mirror_waveform_counters(self) -> None:
+        for key, value in self.waveforms.counters.items():
+            self.counters[f"waveform_{key.replace('-', '_')}"] = value
 
     # -- tare ---------------------------------------------------------------------------
 

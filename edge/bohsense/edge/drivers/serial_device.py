@@ -35,7 +35,11 @@ The session (``_serial_session``) turns frames into neutral observations; interp
   features of every waveform block (``vib_<axis>_…``) and of the temperatures
   (``temp_c_mean``…), sensor faults, and local alarms as ``device.alarm`` events;
   ``condition.snapshot`` events with raw blocks on the ``snapshot`` command and around
-  an alarm (docs/condition.md).
+  an alarm (docs/condition.md). Its
+  WAVEFORM fragments are reassembled by the session into ``WaveformBlock`` observations
+  (``waveform_<name>`` counters: blocks, blocks lost, fragments by loss reason); a
+  sensor that sends TEMPERATURE and STATUS gets the channels its HELLO names for them
+  (``temp_c``, ``supply_v``…).
 
 Commands (``commands()`` lists them, ``command(name, args)`` carries one out and answers
 with a ``CommandOutcome``): ``tare`` (``lane``, ``force``), ``calibrate`` (``lane``,

@@ -3,7 +3,8 @@
 ``InterpreterRouter({"shelf": lanes}, default=PassThroughInterpreter())`` sends every
 observation of a device to the interpreter of the source kind the device attached with
 (``DeviceAttached.source``). An observation of a device that never attached is counted
-(``unattached``) and makes nothing.
+(``unattached``) and makes nothing; so is one that names no device at all
+(``observations_unknown``): the router never raises for what a session hands it.
 """
 
 from __future__ import annotations
@@ -39,7 +40,11 @@ class InterpreterRouter:
             return Interpretation()
         if isinstance(observation, DeviceAttached):
             self._devices[observation.device] = self.for_source(observation.source)
-        interpreter = self._devices.get(observation.device)
+        device = getattr(observation, "device", None)
+        if not isinstance(device, str):
+            self._counters["observations_unknown"] += 1
+            return Interpretation()
+        interpreter = self._devices.get(device)
         if interpreter is None:
             self._counters["unattached"] += 1
             return Interpretation()
