@@ -12,6 +12,7 @@ from bohsense.models.errors import InputError
 from bohsense.models.health import (
     Baseline,
     book_value_share,
+    features_from_diagnosis,
     health_score,
     iso_zone,
     learn_baseline,
@@ -127,7 +128,9 @@ def test_nan_and_impossible_values_are_sensor_faults_not_wear() -> None:
     assert "outside the possible" in h.sensor_faults["crest_factor"]
     assert h.score == pytest.approx(97.5)  # only the good velocity is judged
     assert h.coverage == pytest.approx(1 / 3, abs=1e-3)
-    every = health_score({"temperature_c": 400.0, "duty_cycle": math.inf}, b, kind="refrigeration")
+    every = health_score(
+        {"temperature_c": 400.0, "duty_cycle": math.inf}, b, kind="refrigeration", detector_score=1.0
+    )
     assert every.score is None
     assert set(every.sensor_faults) == {"temperature_c", "duty_cycle"}
 
@@ -160,6 +163,25 @@ def test_a_feature_without_a_learnt_baseline_is_refused() -> None:
         Baseline.from_dict({"median": {}, "spread": {}, "samples": 1, "extra": 1})
 
 
+def test_a_diagnosis_feeds_the_score() -> None:
+    from bohsense.models.synthetic import bearing_signal
+    from bohsense.models.vibration import diagnose
+
+    geometry = (9, 0.3126, 1.537, 0.0)
+    rows = []
+    for seed in range(20):
+        x = bearing_signal("normal", fs=12000, rpm=1797, geometry=geometry, seconds=0.4, seed=seed)
+        rows.append(features_from_diagnosis(diagnose(x, fs=12000, rpm=1797, geometry=geometry).evidence))
+    baseline = learn_baseline(rows)
+    x = bearing_signal("outer_race", fs=12000, rpm=1797, geometry=geometry, seconds=0.4, seed=99)
+    feats = features_from_diagnosis(diagnose(x, fs=12000, rpm=1797, geometry=geometry).evidence)
+    h = health_score({"velocity_rms_mm_s": 1.0, **feats}, baseline, kind="rotating")
+    assert h.drivers[0].name == "envelope_bpfo"
+    assert h.drivers[0].points == 35.0
+    with pytest.raises(InputError, match="diagnosis evidence"):
+        features_from_diagnosis({"bearing": {}})
+
+
 PURCHASE = date(2020, 1, 1)
 FIVE_YEARS = PURCHASE + timedelta(days=round(5 * 365.25))
 
@@ -183,6 +205,8 @@ def test_book_value_straight_line_and_declining_balance() -> None:
         book_value_share(PURCHASE, FIVE_YEARS, life_years=10, method="sum_of_years")
     with pytest.raises(InputError, match="life_years"):
         book_value_share(PURCHASE, FIVE_YEARS, life_years=math.nan)
+    with pytest.raises(InputError, match="rul_days"):
+        real_wear(PURCHASE, FIVE_YEARS, life_years=10, rul_days="soon")  # type: ignore[arg-type]
 
 
 def test_real_wear_from_remaining_life_wears_faster_than_the_books() -> None:

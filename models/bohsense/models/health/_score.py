@@ -43,6 +43,7 @@ __all__ = [
     "Baseline",
     "Contribution",
     "Health",
+    "features_from_diagnosis",
     "health_score",
     "iso_zone",
     "learn_baseline",
@@ -210,6 +211,22 @@ def learn_baseline(history: Iterable[Mapping[str, float]]) -> Baseline:
     return Baseline(median, spread, n)
 
 
+def features_from_diagnosis(evidence: Mapping[str, Any]) -> dict[str, float]:
+    """The health features a vibration diagnosis's ``evidence`` holds (the class heights
+    of the envelope lines, kurtosis and crest factor); velocity RMS is the edge's."""
+    try:
+        bearing = evidence["bearing"]
+        return {
+            "envelope_bpfo_db": float(bearing["outer_race"]["db"]),
+            "envelope_bpfi_db": float(bearing["inner_race"]["db"]),
+            "envelope_bsf_db": float(bearing["ball"]["db"]),
+            "kurtosis": float(evidence["kurtosis"]),
+            "crest_factor": float(evidence["crest_factor"]),
+        }
+    except (KeyError, TypeError, ValueError) as exc:
+        raise InputError(f"diagnosis evidence: missing or not a number: {exc}") from None
+
+
 def _median(sorted_values: list[float]) -> float:
     n = len(sorted_values)
     mid = n // 2
@@ -297,7 +314,8 @@ def health_score(
                                 round(60 * (1 - min(1.0, r / rul_horizon_days)), 1), 60.0))  # fmt: skip
 
     coverage = round(len(good) / len(features), 3) if features else 0.0
-    if not good and detector_score is None and rul_days is None:
+    if not good:
+        # the anomaly score and the remaining life come from the same faulty sensors
         return Health(None, out, faults, coverage)
     total = sum(c.points for c in out)
     return Health(round(max(0.0, 100.0 - total), 1), out, faults, coverage)

@@ -132,7 +132,12 @@ def real_wear(
                             salvage_share=salvage_share, rate=rate)  # fmt: skip
     age = _years(purchase, on)
     if rul_days is not None:
-        if isinstance(rul_days, bool) or not math.isfinite(rul_days) or rul_days < 0:
+        if (
+            isinstance(rul_days, bool)
+            or not isinstance(rul_days, (int, float))
+            or not math.isfinite(rul_days)
+            or rul_days < 0
+        ):
             raise InputError(f"rul_days {rul_days!r}: need a finite number of days >= 0")
         remaining: float | None = rul_days / DAYS_PER_YEAR
         basis, why = "remaining_life", f"remaining life estimated at {rul_days:.0f} days"
