@@ -13,7 +13,10 @@ Components (``parts``):
 * ``level``: median of the latest ``recent`` values (with this one) against the median
   of the ``reference`` values before them;
 * ``variance``: log ratio of the trimmed mean absolute step of the latest ``recent`` steps to
-  the median one of the reference steps;
+  the median one of the reference steps; or, whichever scores higher, a burst of large
+  steps: how surprising the number of steps above 3 × the reference's mean absolute step
+  among the latest ``2 × recent`` is (binomial tail), given how often such steps happened
+  in the reference (the two largest recent steps left out, so a lone spike is none);
 * ``stuck``: the surprise (−log probability) of the current run of identical values,
   given the share of zero steps before the run began.
 
@@ -37,8 +40,15 @@ __all__ = [
 ]
 
 PARTS = ("spike", "level", "variance", "stuck")
+BURST_HALF, BURST_WIDTH, BURST_STEP = 12.0, 1.5, 3.0
 # (z at which the score is 0.5, logistic width) per component
-_CURVE = {"spike": (5.5, 0.8), "level": (4.5, 0.7), "variance": (5.5, 0.6), "stuck": (14.0, 2.0)}
+_CURVE = {
+    "spike": (5.5, 0.8),
+    "level": (4.5, 0.7),
+    "variance": (5.5, 0.6),
+    "stuck": (14.0, 2.0),
+    "burst": (BURST_HALF, BURST_WIDTH),
+}
 _TINY = 1e-300
 
 
@@ -52,6 +62,20 @@ def _logistic(z: float, part: str) -> float:
     if t < -40:
         return 0.0
     return 1.0 / (1.0 + math.exp(-t))
+
+
+def _log_binomial_tail(n: int, k: int, p: float) -> float:
+    """log P(X >= k) for X ~ Binomial(n, p), summed in log space (no underflow)."""
+    terms = [
+        math.lgamma(n + 1)
+        - math.lgamma(j + 1)
+        - math.lgamma(n - j + 1)
+        + j * math.log(p)
+        + (n - j) * math.log1p(-p)
+        for j in range(k, n + 1)
+    ]
+    top = max(terms)
+    return top + math.log(sum(math.exp(t - top) for t in terms))
 
 
 class SeriesDetector:
@@ -103,7 +127,25 @@ class SeriesDetector:
         s_rec = self._steps_rec.trimmed_mean(0.08, step)
         floor = self._floor(centre)
         out["variance"] = abs(math.log((s_rec + floor) / (s_ref + floor)))
+        out["burst"] = self._burst(step, s_ref, floor)
         return out
+
+    def _burst(self, step: float, s_ref: float, floor: float) -> float:
+        """Surprise (−log probability) of the number of large steps among the latest
+        ones, given how often steps that large happened in the reference: a variance
+        increase shows as a burst of large steps well before it moves a mean. The two
+        largest recent steps are left out, so a lone spike (a step out and a step back)
+        is no burst."""
+        n_ref = len(self._steps_ref)
+        if n_ref < self.warmup or s_ref <= 0:
+            return 0.0
+        limit = BURST_STEP * max(s_ref, floor)
+        p0 = (self._steps_ref.count_above(limit) + 0.5) / (n_ref + 1)
+        k = self._steps_rec.count_above(limit) + (step > limit) - 2
+        n = len(self._steps_rec) + 1
+        if k < 2:
+            return 0.0
+        return -_log_binomial_tail(n, k, p0)
 
     def _z(self, v: float) -> dict[str, float]:
         raw = self._stats(v)
@@ -117,6 +159,7 @@ class SeriesDetector:
             if part == "variance":
                 typical = max(typical, 0.15)  # a log ratio: do not call noise of noise a change
             z[part] = raw[part] / max(typical, floor)
+        z["burst"] = raw["burst"]
         run = self.run + 1 if self.last is not None and v == self.last else 1
         z["stuck"] = (run - 1) * -math.log(self.run_p0) if run >= 3 else 0.0
         return z
@@ -129,7 +172,10 @@ class SeriesDetector:
         if self.n < self.warmup:
             return dict.fromkeys(self.parts, 0.0)
         z = self._z(v)
-        return {p: _logistic(z[p], p) for p in self.parts}
+        out = {p: _logistic(z[p], p) for p in self.parts}
+        if "variance" in out:
+            out["variance"] = max(out["variance"], _logistic(z["burst"], "burst"))
+        return out
 
     def score_one(self, x: Features) -> float:
         return max(self.components(x).values())

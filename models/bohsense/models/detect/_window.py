@@ -6,7 +6,7 @@ sorted (a list kept with bisect), so medians and quantiles are index look-ups.
 
 from __future__ import annotations
 
-from bisect import bisect_left, insort
+from bisect import bisect_left, bisect_right, insort
 from collections import deque
 from collections.abc import Iterable
 
@@ -79,6 +79,10 @@ class SortedWindow:
         while j < len(s) and s[j] == value:
             j += 1
         return j - i
+
+    def count_above(self, value: float) -> int:
+        """How many values are strictly greater than ``value``."""
+        return len(self._sorted) - bisect_right(self._sorted, value)
 
     def values(self) -> list[float]:
         return list(self._order)

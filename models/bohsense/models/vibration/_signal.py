@@ -1,14 +1,26 @@
 """Spectral features that do not depend on the sampling rate or the bearing: peak
-heights in dB above the local spectral baseline, energy shares, kurtosis, crest factor."""
+heights in dB above the local spectral baseline, energy shares, kurtosis, crest factor;
+and the steps of envelope analysis (pre-whitening, band selection, squared envelope)."""
 
 from __future__ import annotations
 
 import math
 
 import numpy as np
+from scipy.linalg import solve_toeplitz
+from scipy.signal import lfilter
 from scipy.stats import kurtosis
 
-__all__ = ["amplitude_spectrum", "envelope_spectrum", "peak_db", "resonance_band", "time_features"]
+__all__ = [
+    "amplitude_spectrum",
+    "ar_residual",
+    "envelope_spectrum",
+    "kurtogram_band",
+    "peak_db",
+    "resonance_band",
+    "squared_envelope_spectrum",
+    "time_features",
+]
 
 
 def amplitude_spectrum(x: np.ndarray, fs: float) -> tuple[np.ndarray, np.ndarray]:
@@ -28,12 +40,36 @@ def time_features(x: np.ndarray) -> dict[str, float]:
     }
 
 
-def _bands(fs: float, lowest: float) -> list[tuple[float, float]]:
-    """Candidate resonance bands: halves, quarters and eighths of the usable range, each
+def ar_residual(x: np.ndarray, fs: float, history_s: float = 0.0025) -> tuple[np.ndarray, int]:
+    """Pre-whitening by linear prediction (Sawalhi and Randall): the residual of an
+    autoregressive model keeps what cannot be predicted from the recent past (impacts)
+    and removes what can (shaft and mesh tones, the resonances' colouring of the noise).
+    The model looks back ``history_s`` seconds (shorter than the gap between impacts of
+    any defect below 400 Hz), so its order scales with the sampling rate; Yule-Walker
+    from the autocorrelation. Returns (residual, order)."""
+    x = x - x.mean()
+    n = x.size
+    p = min(max(2, round(history_s * fs)), n // 20)
+    spectrum = np.fft.rfft(x, 2 * n)
+    acf = np.fft.irfft(np.abs(spectrum) ** 2)[: p + 1] / n
+    if acf[0] <= 0:
+        return x, 0
+    try:
+        a = solve_toeplitz(acf[:p], acf[1 : p + 1])
+    except (np.linalg.LinAlgError, ValueError):
+        return x, 0
+    e = lfilter(np.r_[1.0, -a], [1.0], x)[p:]
+    if not np.all(np.isfinite(e)) or float(np.std(e)) == 0.0:
+        return x, 0
+    return e, p
+
+
+def _bands(fs: float, lowest: float, levels: int = 3) -> list[tuple[float, float]]:
+    """Candidate resonance bands: halves, quarters, eighths (…) of the usable range, each
     also shifted by half its width (a coarse kurtogram)."""
     top = 0.45 * fs
     out = []
-    for level in (1, 2, 3):
+    for level in range(1, levels + 1):
         width = (top - lowest) / 2**level
         start = lowest
         while start + width <= top + 1e-9:
@@ -63,8 +99,27 @@ def resonance_band(x: np.ndarray, fs: float, lowest: float) -> tuple[float, floa
     return bands[i][0], bands[i][1], kurt[i]
 
 
+def kurtogram_band(x: np.ndarray, fs: float, lowest: float) -> tuple[float, float, float]:
+    """As :func:`resonance_band` on a finer tree (down to sixteenths of the range): the
+    band of highest spectral kurtosis, in the manner of Antoni's fast kurtogram."""
+    bands = _bands(fs, lowest, levels=4)
+    kurt = [float(kurtosis(env, fisher=False)) for env in _envelopes(x, fs, bands)]
+    i = int(np.argmax(kurt))
+    return bands[i][0], bands[i][1], kurt[i]
+
+
 def envelope_spectrum(x: np.ndarray, fs: float, band: tuple[float, float]) -> tuple[np.ndarray, np.ndarray]:
     return amplitude_spectrum(_envelopes(x, fs, [band])[0], fs)
+
+
+def squared_envelope_spectrum(
+    x: np.ndarray, fs: float, band: tuple[float, float]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Spectrum of the squared envelope of ``x`` in ``band``: for a cyclostationary
+    impact train its lines sit at the repetition rate and its harmonics, with the
+    modulation (load zone, shaft, cage) as sidebands (Randall and Antoni)."""
+    env = _envelopes(x, fs, [band])[0]
+    return amplitude_spectrum(env * env, fs)
 
 
 def peak_db(freqs: np.ndarray, spec: np.ndarray, target: float, tol: float) -> tuple[float, float]:
