@@ -90,11 +90,12 @@ def run_dask(
     *,
     address: str | None = None,
     local_workers: int = 0,
+    connect_timeout: float = 20.0,
     progress: Progress | None = None,
 ) -> list[str]:
     """The plan's lines, computed on the Dask scheduler at ``address`` (its workers must
     have bohsense-models installed), or on a new local cluster of ``local_workers``
-    single-threaded worker processes."""
+    single-threaded worker processes. ``connect_timeout``: seconds to reach the scheduler."""
     try:  # untyped: used through Any
         distributed: Any = importlib.import_module("distributed")
     except ImportError as exc:
@@ -112,7 +113,7 @@ def run_dask(
             dashboard_address=":0", silence_logs=logging.WARNING,
         )  # fmt: skip
     try:
-        client = distributed.Client(cluster if cluster is not None else address, timeout="30s")
+        client = distributed.Client(cluster if cluster is not None else address, timeout=connect_timeout)
     except OSError as exc:
         if cluster is not None:
             cluster.close()

@@ -76,6 +76,9 @@ def _register_plan(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
     x = w.add_mutually_exclusive_group()
     x.add_argument("--dask", metavar="ADDRESS", help="a Dask scheduler, e.g. tcp://10.0.0.5:8786")
     x.add_argument("--dask-local", type=int, metavar="N", help="a new local Dask cluster of N processes")
+    w.add_argument(
+        "--dask-timeout", type=float, default=20.0, help="seconds to reach the scheduler (default 20)"
+    )
     p.add_argument("--output", help="write the CSV here (default: stdout); written only when complete")
     p.set_defaults(handler=_plan)
 
@@ -168,6 +171,8 @@ def _plan(args: argparse.Namespace) -> int:
             raise ValueError("--order-cost and --holding-cost must be >= 0")
         if args.dask_local is not None and args.dask_local < 1:
             raise ValueError(f"--dask-local {args.dask_local} must be at least 1")
+        if not args.dask_timeout > 0:
+            raise ValueError(f"--dask-timeout {args.dask_timeout} must be > 0 seconds")
         if args.workers < 0:
             raise ValueError(f"--workers {args.workers} must be at least 1 (0: every core)")
         defaults = StockRow(
@@ -206,7 +211,7 @@ def _plan(args: argparse.Namespace) -> int:
             where = f"Dask at {args.dask}" if args.dask else f"a local Dask cluster of {args.dask_local}"
             progress(f"planning on {where}")
             lines = run_dask(parts, config, address=args.dask, local_workers=args.dask_local or 0,
-                             progress=progress)  # fmt: skip
+                             connect_timeout=args.dask_timeout, progress=progress)  # fmt: skip
         else:
             workers = args.workers or default_workers()
             progress(f"planning on {workers} local process(es)")
