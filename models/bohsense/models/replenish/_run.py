@@ -110,7 +110,7 @@ def run_dask(
             raise ReplenishError(f"a local Dask cluster needs at least 1 worker, not {local_workers}")
         cluster = distributed.LocalCluster(
             n_workers=local_workers, threads_per_worker=1, processes=True,
-            dashboard_address=":0", silence_logs=logging.WARNING,
+            dashboard_address=":0", silence_logs=logging.CRITICAL,
         )  # fmt: skip
     try:
         client = distributed.Client(cluster if cluster is not None else address, timeout=connect_timeout)
