@@ -9,6 +9,7 @@ import datetime as dt
 import io
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -224,3 +225,56 @@ def test_bad_plan_parameters_exit_2(tmp_path: Path) -> None:
         assert out.returncode == 2, args
         assert out.stdout == ""
         assert words in out.stderr
+
+
+def _split(tmp_path: Path, lines: list[str], key: Callable[[str], str]) -> Path:
+    folder = tmp_path / "history"
+    folder.mkdir()
+    groups: dict[str, list[str]] = {}
+    for line in lines[1:]:
+        groups.setdefault(key(line), []).append(line)
+    for name, group in groups.items():
+        write(folder / f"{name}.csv.gz", [lines[0], *group], gz=True)
+    return folder
+
+
+def test_a_directory_of_store_files_gives_the_single_files_plan(tmp_path: Path) -> None:
+    lines = rows(days=150, stores=("CA_1", "TX_1", "TX_2"))
+    whole = _plan("--history", str(write(tmp_path / "all.csv", lines)), "--workers", "1")
+    assert whole.returncode == 0, whole.stderr
+    folder = _split(tmp_path, lines, lambda line: line.split(",")[2])
+    split = _plan("--history", str(folder), "--workers", "2")
+    assert split.returncode == 0, split.stderr
+    assert split.stdout == whole.stdout
+    assert "3 history files" in split.stderr
+    # the stock files carry the same names; a bad row is named with its file
+    stock = tmp_path / "stock"
+    stock.mkdir()
+    for name in ("CA_1", "TX_1", "TX_2"):
+        (stock / f"{name}.csv").write_text(
+            f"item_id,store_id,on_hand\nFOODS_1_001,{name},3\nHOBBIES_1_002,{name},0\n"
+        )
+    with_stock = _plan("--history", str(folder), "--stock", str(stock), "--workers", "1")
+    assert with_stock.returncode == 0, with_stock.stderr
+    assert with_stock.stdout != whole.stdout
+    (stock / "TX_2.csv").write_text("item_id,store_id,on_hand\nFOODS_1_001,TX_2,3\n")
+    bad = _plan("--history", str(folder), "--stock", str(stock), "--workers", "1")
+    assert bad.returncode == 2
+    assert bad.stdout == ""
+    assert f"{folder / 'TX_2.csv.gz'}: line " in bad.stderr
+    assert "unknown item HOBBIES_1_002 at store TX_2" in bad.stderr
+    (stock / "TX_2.csv").unlink()
+    missing = _plan("--history", str(folder), "--stock", str(stock), "--workers", "1")
+    assert missing.returncode == 2
+    assert "no stock file" in missing.stderr
+    assert "TX_2.csv.gz" in missing.stderr
+
+
+def test_a_store_split_over_two_files_is_refused(tmp_path: Path) -> None:
+    lines = rows(days=60, stores=("CA_1",))
+    folder = _split(tmp_path, lines, lambda line: line.split(",")[0])  # by item: CA_1 in both
+    out = _plan("--history", str(folder), "--workers", "1")
+    assert out.returncode == 2
+    assert out.stdout == ""
+    assert "store CA_1 is in" in out.stderr
+    assert "a store's rows must be in one file" in out.stderr

@@ -56,6 +56,26 @@ def test_dask_cluster_and_local_processes_give_the_same_bytes(tmp_path: Path, sc
     assert on_cluster.stdout.encode() == single.stdout.encode()
     with distributed.Client(scheduler) as client:  # two worker processes, as the run had
         assert len(client.scheduler_info()["workers"]) == 2
+    # one history file per store, each read on the worker that plans it
+    folder = tmp_path / "by_store"
+    folder.mkdir()
+    lines = hist.read_text().splitlines()
+    for store in STORES:
+        write(
+            folder / f"{store}.csv.gz",
+            [lines[0], *(x for x in lines[1:] if x.split(",")[2] == store)],
+            gz=True,
+        )
+    stocks = tmp_path / "stocks"
+    stocks.mkdir()
+    head, *body = stock.read_text().splitlines()
+    for store in STORES:
+        (stocks / f"{store}.csv").write_text(
+            "\n".join([head, *(x for x in body if x.split(",")[1] == store)]) + "\n"
+        )
+    files = _plan("--history", str(folder), "--stock", str(stocks), *args[4:], "--dask", scheduler)
+    assert files.returncode == 0, files.stderr
+    assert files.stdout.encode() == single.stdout.encode()
 
 
 def test_a_new_local_cluster_and_an_unreachable_scheduler(tmp_path: Path) -> None:

@@ -19,6 +19,13 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ._plan import PlanConfig
 
 __all__ = ["register"]
 
@@ -49,11 +56,17 @@ def _register_plan(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
     p = sub.add_parser(
         "plan", help="tonight's order, reorder point and safety stock for every item x store (CSV)"
     )
-    p.add_argument("--history", required=True, help="long-format daily demand CSV (gzip accepted)")
+    p.add_argument(
+        "--history",
+        required=True,
+        help="long-format daily demand CSV (gzip accepted), or a directory of them (each store in one file;"
+        " each file read where its task runs)",
+    )
     p.add_argument(
         "--stock",
         help="CSV per item x store: on_hand, on_order and supplier settings (see docs/replenishment-plan.md);"
-        " a history row of a pair it does not list is refused",
+        " a history row of a pair it does not list is refused. With a --history directory: a directory of"
+        " stock files named as the history files",
     )
     p.add_argument("--date", help="the plan day YYYY-MM-DD (default: the day after each series' last day)")
     p.add_argument("--service-level", type=float, default=0.98, help="target fill rate (default 0.98)")
@@ -148,14 +161,12 @@ def _simulate(args: argparse.Namespace) -> int:
 
 def _plan(args: argparse.Namespace) -> int:
     import datetime as dt
-    import time
 
-    from bohsense.models.forecast import HistoryError, read_history
+    from bohsense.models.forecast import HistoryError
 
     from ._arithmetic import parse_weekdays, round_order
     from ._errors import ReplenishError
-    from ._plan import COLUMNS, PlanConfig, StockRow, check_config, partition, read_stock
-    from ._run import default_workers, run_dask, run_local
+    from ._plan import COLUMNS, PlanConfig, StockRow, check_config
 
     def progress(msg: str) -> None:
         print(f"bohsense replenish plan: {msg}", file=sys.stderr, flush=True)
@@ -197,25 +208,10 @@ def _plan(args: argparse.Namespace) -> int:
             defaults=defaults,
         )
         check_config(config)
-        stock = read_stock(args.stock, defaults) if args.stock else None
-        known = None if stock is None else (lambda item, store: (item, store) in stock)
-        series = read_history(args.history, fill_gaps=args.fill_gaps, known=known)
-        if stock is not None:
-            have = {s.key for s in series}
-            for line, key in enumerate(stock, start=2):
-                if key not in have:
-                    raise ValueError(f"{args.stock}: line {line}: {key[0]} at {key[1]} has no demand history")
-        parts = partition(series, stock, defaults)
-        progress(f"{len(series)} pairs in {len(parts)} stores read in {time.perf_counter() - start:.1f} s")
-        if args.dask or args.dask_local:
-            where = f"Dask at {args.dask}" if args.dask else f"a local Dask cluster of {args.dask_local}"
-            progress(f"planning on {where}")
-            lines = run_dask(parts, config, address=args.dask, local_workers=args.dask_local or 0,
-                             connect_timeout=args.dask_timeout, progress=progress)  # fmt: skip
+        if Path(args.history).is_dir():
+            lines = _plan_files(args, config, progress)
         else:
-            workers = args.workers or default_workers()
-            progress(f"planning on {workers} local process(es)")
-            lines = run_local(parts, config, workers, progress)
+            lines = _plan_one_file(args, config, progress, start)
     except (HistoryError, ReplenishError, ValueError) as exc:
         print(f"bohsense replenish plan: {exc}", file=sys.stderr)
         return 2
@@ -227,3 +223,85 @@ def _plan(args: argparse.Namespace) -> int:
         sys.stdout.write(text)
     progress(f"{len(lines)} rows in {time.perf_counter() - start:.1f} s")
     return 0
+
+
+def _where(args: argparse.Namespace) -> str:
+    if args.dask:
+        return f"Dask at {args.dask}"
+    if args.dask_local:
+        return f"a local Dask cluster of {args.dask_local}"
+    return f"{args.workers or _default_workers()} local process(es)"
+
+
+def _default_workers() -> int:
+    from ._run import default_workers
+
+    return default_workers()
+
+
+def _plan_one_file(
+    args: argparse.Namespace, config: PlanConfig, progress: Callable[[str], None], start: float
+) -> list[str]:
+    """One history file, read here and sent out by store."""
+    from bohsense.models.forecast import read_history
+
+    from ._plan import partition, read_stock
+    from ._run import run_dask, run_local
+
+    stock = read_stock(args.stock, config.defaults) if args.stock else None
+    known = None if stock is None else (lambda item, store: (item, store) in stock)
+    series = read_history(args.history, fill_gaps=args.fill_gaps, known=known)
+    if stock is not None:
+        have = {s.key for s in series}
+        for line, key in enumerate(stock, start=2):
+            if key not in have:
+                raise ValueError(f"{args.stock}: line {line}: {key[0]} at {key[1]} has no demand history")
+    parts = partition(series, stock, config.defaults)
+    progress(f"{len(series)} pairs in {len(parts)} stores read in {time.perf_counter() - start:.1f} s")
+    progress(f"planning on {_where(args)}")
+    if args.dask or args.dask_local:
+        return run_dask(
+            parts, config, address=args.dask, local_workers=args.dask_local or 0,
+            connect_timeout=args.dask_timeout, progress=progress,
+        )  # fmt: skip
+    return run_local(parts, config, args.workers or _default_workers(), progress)
+
+
+def _stem(path: Path) -> str:
+    name = path.name.removesuffix(".gz")
+    return name.removesuffix(".csv")
+
+
+def _plan_files(args: argparse.Namespace, config: PlanConfig, progress: Callable[[str], None]) -> list[str]:
+    """A directory of history files, each read where its task runs, with the stock file of
+    the same name from the ``--stock`` directory."""
+    from ._run import FileTask, assemble_files, map_dask, map_local, plan_file
+
+    files = sorted(
+        p for p in Path(args.history).iterdir() if p.is_file() and p.name.endswith((".csv", ".csv.gz"))
+    )
+    if not files:
+        raise ValueError(f"{args.history} holds no .csv or .csv.gz file")
+    stocks: dict[str, Path] = {}
+    if args.stock:
+        if not Path(args.stock).is_dir():
+            raise ValueError(
+                "--stock must be a directory of stock files named as the history files when --history is one"
+            )
+        stocks = {_stem(p): p for p in Path(args.stock).iterdir() if p.is_file() and p.name.endswith(".csv")}
+        missing = [f.name for f in files if _stem(f) not in stocks]
+        if missing:
+            raise ValueError(f"no stock file in {args.stock} for {', '.join(missing)}")
+        extra = sorted(set(stocks) - {_stem(f) for f in files})
+        if extra:
+            raise ValueError(f"stock file(s) {', '.join(extra)} in {args.stock} have no history file")
+    tasks = [FileTask(str(f), str(stocks[_stem(f)]) if stocks else None, args.fill_gaps) for f in files]
+    progress(f"{len(tasks)} history files, planning on {_where(args)}")
+    if args.dask or args.dask_local:
+        results = map_dask(
+            plan_file, tasks, config, address=args.dask, local_workers=args.dask_local or 0,
+            connect_timeout=args.dask_timeout, progress=progress,
+        )  # fmt: skip
+    else:
+        results = map_local(plan_file, tasks, config, args.workers or _default_workers(), progress)
+    return assemble_files(tasks, results)
