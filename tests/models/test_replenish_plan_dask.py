@@ -35,7 +35,7 @@ def scheduler() -> Iterator[str]:
 
 
 def test_dask_cluster_and_local_processes_give_the_same_bytes(tmp_path: Path, scheduler: str) -> None:
-    hist = write(tmp_path / "h.csv", rows(days=300, stores=STORES))
+    hist = write(tmp_path / "h.csv", rows(days=200, stores=STORES))
     stock = tmp_path / "stock.csv"
     stock.write_text(
         "item_id,store_id,on_hand,on_order,pack_size,order_cost,holding_cost\n"
