@@ -172,6 +172,10 @@ def test_plan_writes_the_output_file_only_when_complete(tmp_path: Path) -> None:
     assert out.stdout == ""
     assert target.read_text().splitlines()[0] == ",".join(COLUMNS)
     assert len(target.read_text().splitlines()) == 3
+    assert not (tmp_path / "plan.csv.part").exists()
+    nowhere = _plan("--history", str(hist), "--output", str(tmp_path / "no" / "plan.csv"), "--workers", "1")
+    assert nowhere.returncode == 2
+    assert "cannot write" in nowhere.stderr
 
 
 BAD_STOCK = {

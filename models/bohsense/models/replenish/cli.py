@@ -216,9 +216,20 @@ def _plan(args: argparse.Namespace) -> int:
         print(f"bohsense replenish plan: {exc}", file=sys.stderr)
         return 2
     text = ",".join(COLUMNS) + "\n" + "".join(line + "\n" for line in lines)
-    if args.output:
-        with open(args.output, "w", encoding="utf-8", newline="") as f:
-            f.write(text)
+    if args.output:  # written beside, then renamed: a reader never sees half a plan
+        import os
+
+        part = f"{args.output}.part"
+        try:
+            with open(part, "w", encoding="utf-8", newline="") as f:
+                f.write(text)
+            os.replace(part, args.output)
+        except OSError as exc:
+            Path(part).unlink(missing_ok=True)
+            print(
+                f"bohsense replenish plan: cannot write {args.output}: {exc.strerror or exc}", file=sys.stderr
+            )
+            return 2
     else:
         sys.stdout.write(text)
     progress(f"{len(lines)} rows in {time.perf_counter() - start:.1f} s")
