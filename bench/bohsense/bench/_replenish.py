@@ -1,7 +1,8 @@
 """``bohsense bench replenish``: item × store series forecast and planned per CPU second by the
 nightly plan (``plan_store``: the forecasting policy, classes, calendar, EOQ and order
 sizing), against a seasonal-naive plan of the same series in the same run, on one core;
-then the same plan on 1…N local processes and on a local Dask cluster of 1…N workers.
+then the same plan on 1…N local processes and on a local Dask cluster of 1…N workers
+(its start included), alternating, the best wall time of each kept.
 
 The seasonal-naive plan: the forecast of each day of the protection interval is the demand
 on the same weekday a week before the plan day; the level is their sum plus z(P) times
@@ -104,6 +105,16 @@ def _cpu() -> float:
     return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
 
 
+def _keep(scaling: dict[str, Any], key: str, elapsed: float, cpu: float, n: int) -> None:
+    best = scaling.get(key)
+    if best is None or elapsed < best["seconds"]:
+        scaling[key] = {
+            "seconds": round(elapsed, 2),
+            "series_per_s": round(n / elapsed, 1),
+            "cpu_s": round(cpu, 2),
+        }
+
+
 def run_replenish(
     *,
     history: str | None,
@@ -158,30 +169,27 @@ def run_replenish(
         out["history_read_pairs_per_s"] = round(len(base) / read_s, 1)
     reference = run_local(parts, config, 1)
     scaling: dict[str, Any] = {}
-    for w in workers:
-        t, c = time.perf_counter(), _cpu()
-        lines = run_local(parts, config, w)
-        elapsed, cpu = time.perf_counter() - t, _cpu() - c
-        if lines != reference:
-            raise RuntimeError(f"the plan on {w} processes differs from the one in this process")
-        scaling[f"processes_{w}"] = {
-            "seconds": round(elapsed, 2), "series_per_s": round(n / elapsed, 1), "cpu_s": round(cpu, 2),
-        }  # fmt: skip
-        progress(f"{w} local process(es): {n / elapsed:.1f} series/s, {cpu:.1f} CPU s")
-    for w in dask_workers:
-        t, c = time.perf_counter(), _cpu()
-        lines = run_dask(parts, config, local_workers=w)
-        elapsed, cpu = time.perf_counter() - t, _cpu() - c
-        if lines != reference:
-            raise RuntimeError(f"the plan on a Dask cluster of {w} differs from the one in this process")
-        scaling[f"dask_local_{w}"] = {
-            "seconds_with_cluster_start": round(elapsed, 2),
-            "series_per_s": round(n / elapsed, 1),
-            "cpu_s": round(cpu, 2),
-        }
-        progress(
-            f"a local Dask cluster of {w}: {n / elapsed:.1f} series/s (its start included), {cpu:.1f} CPU s"
-        )
+    # alternating rounds, best wall time of each (the least disturbed on a shared machine)
+    for r in range(rounds):
+        for w in workers:
+            t, c = time.perf_counter(), _cpu()
+            lines = run_local(parts, config, w)
+            elapsed, cpu = time.perf_counter() - t, _cpu() - c
+            if lines != reference:
+                raise RuntimeError(f"the plan on {w} processes differs from the one in this process")
+            _keep(scaling, f"processes_{w}", elapsed, cpu, n)
+            progress(f"round {r + 1}: {w} local process(es): {n / elapsed:.1f} series/s, {cpu:.1f} CPU s")
+        for w in dask_workers:
+            t, c = time.perf_counter(), _cpu()
+            lines = run_dask(parts, config, local_workers=w)
+            elapsed, cpu = time.perf_counter() - t, _cpu() - c
+            if lines != reference:
+                raise RuntimeError(f"the plan on a Dask cluster of {w} differs from the one in this process")
+            _keep(scaling, f"dask_local_{w}", elapsed, cpu, n)
+            progress(
+                f"round {r + 1}: a local Dask cluster of {w}: {n / elapsed:.1f} series/s"
+                f" (its start included), {cpu:.1f} CPU s"
+            )
     if scaling:
         out["scaling"] = scaling
     out["load_average_1min_at_end"] = round(os.getloadavg()[0], 2)
