@@ -120,5 +120,6 @@ def test_replenish_bench_on_a_history_file_replicated(tmp_path: Path) -> None:
     hist = write(tmp_path / "h.csv", rows(days=100, stores=("CA_1",)))
     out, _ = run_cli("bench", "replenish", "--history", str(hist), "--replicate", "3", "--rounds", "1")
     assert (out["series"], out["stores"]) == (6, 3)
-    assert out["history_read_pairs_per_s"] > 0
+    assert out["history_rows"] == 2 * 100  # two items of one store, before replication
+    assert out["history_rows_per_cpu_s"] > 0
     assert "scaling" not in out
