@@ -18,6 +18,7 @@ days = st.dates(dt.date(2020, 1, 1), dt.date(2030, 12, 31))
 D = dt.timedelta
 
 
+@settings(deadline=None)  # a shared machine's pauses are not the arithmetic's
 @given(st.integers(0, 20), weekday_sets, weekday_sets, days)
 def test_arrival_is_the_first_delivery_day_from_the_lead_time_on(
     lead: int, order_days: frozenset[int], delivery: frozenset[int], day: dt.date
@@ -30,6 +31,7 @@ def test_arrival_is_the_first_delivery_day_from_the_lead_time_on(
     assert cal.arrival(day + D(days=1)) >= a  # a later order never arrives sooner
 
 
+@settings(deadline=None)  # a shared machine's pauses are not the arithmetic's
 @given(st.integers(0, 20), weekday_sets, weekday_sets, days)
 def test_next_order_day_and_the_protection_interval(
     lead: int, order_days: frozenset[int], delivery: frozenset[int], day: dt.date
@@ -103,6 +105,7 @@ def test_ordering_up_to_the_demand_until_the_next_arrival_never_runs_out(
 sizes = st.tuples(st.integers(1, 48), st.integers(0, 200))
 
 
+@settings(deadline=None)  # a shared machine's pauses are not the arithmetic's
 @given(
     st.floats(-100, 500, allow_nan=False),
     st.integers(-50, 600),
@@ -127,6 +130,7 @@ def test_order_up_to_sizing(
     assert size_order(position + q, order_up_to=level, pack=pack, min_order=min_order, capacity=capacity) == 0
 
 
+@settings(deadline=None)  # a shared machine's pauses are not the arithmetic's
 @given(
     st.floats(-100, 500, allow_nan=False),
     st.integers(-50, 600),
@@ -181,6 +185,7 @@ def test_size_order_refuses_impossible_settings() -> None:
         OrderCalendar(-2)
 
 
+@settings(deadline=None)  # a shared machine's pauses are not the arithmetic's
 @given(st.floats(0.01, 1000), st.floats(0.01, 500), st.floats(0.01, 100))
 def test_eoq_balances_ordering_and_holding_cost(daily: float, order_cost: float, holding: float) -> None:
     q = eoq(daily, order_cost, holding)
