@@ -101,3 +101,37 @@ def test_features_bench_end_to_end() -> None:
     assert result["sensors_per_core_continuous"] == round(rate / 76_800, 1)
     assert result["sensors_per_core_at_duty"] == int(rate / (3 * 8192 / 5.0))
     assert "one core serves" in err
+
+
+def test_replenish_bench_times_the_plan_against_seasonal_naive_in_the_same_run() -> None:
+    out, err = run_cli(
+        "bench",
+        "replenish",
+        "--items",
+        "6",
+        "--stores",
+        "2",
+        "--days",
+        "120",
+        "--rounds",
+        "1",
+        "--workers",
+        "1,2",
+    )
+    assert (out["series"], out["stores"], out["mean_days_per_series"]) == (12, 2, 120.0)
+    assert out["plan_series_per_s"] > 0
+    assert out["snaive_series_per_s"] > 0
+    assert out["plan_vs_snaive"] == round(out["plan_series_per_s"] / out["snaive_series_per_s"], 4)
+    assert set(out["scaling"]) == {"processes_1", "processes_2"}
+    assert "round 1: plan" in err
+
+
+def test_replenish_bench_on_a_history_file_replicated(tmp_path: Path) -> None:
+    from tests.models.demand import rows, write
+
+    hist = write(tmp_path / "h.csv", rows(days=100, stores=("CA_1",)))
+    out, _ = run_cli("bench", "replenish", "--history", str(hist), "--replicate", "3", "--rounds", "1")
+    assert (out["series"], out["stores"]) == (6, 3)
+    assert out["history_rows"] == 2 * 100  # two items of one store, before replication
+    assert out["history_rows_per_cpu_s"] > 0
+    assert "scaling" not in out

@@ -1,4 +1,4 @@
-"""``bohsense bench ingest|apply|codec|presence|llrp|features``: benchmarks that print human progress to stderr and, as
+"""``bohsense bench ingest|apply|codec|presence|llrp|features|replenish``: benchmarks that print human progress to stderr and, as
 their last stdout line, one JSON object with the figures."""
 
 from __future__ import annotations
@@ -91,6 +91,27 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="the duty assumed for sensors per core: one block per axis this often (default 10)",
     )
     features.set_defaults(handler=_features)
+    rep = sub.add_parser(
+        "replenish",
+        help="item x store series forecast and planned per second, against a seasonal-naive plan",
+    )
+    rep.add_argument("--history", metavar="FILE", help="a demand history (default: generated series)")
+    rep.add_argument("--items", type=int, default=60, help="generated items per store (default 60)")
+    rep.add_argument("--stores", type=int, default=4, help="generated stores (default 4)")
+    rep.add_argument("--days", type=int, default=730, help="generated days of history (default 730)")
+    rep.add_argument(
+        "--replicate", type=int, default=1, help="copies of every store under new ids (default 1)"
+    )
+    rep.add_argument("--rounds", type=int, default=2, help="alternating rounds, best kept (default 2)")
+    rep.add_argument(
+        "--workers", default="", help="local process counts to time the plan on, e.g. 1,2 (default: none)"
+    )
+    rep.add_argument(
+        "--dask-local",
+        default="",
+        help="local Dask cluster sizes to time the plan on, e.g. 1,2 (default: none)",
+    )
+    rep.set_defaults(handler=_replenish)
 
     def _help(_args: argparse.Namespace) -> int:
         bench.print_help()
@@ -191,5 +212,44 @@ def _features(args: argparse.Namespace) -> int:
         f"{result['sensors_per_core_at_duty']} at one block per axis every {args.block_every_s:g} s",
         file=sys.stderr,
     )
+    print(json.dumps(result))
+    return 0
+
+
+def _counts(text: str, flag: str) -> list[int]:
+    out = []
+    for part in filter(None, (t.strip() for t in text.split(","))):
+        if not part.isdigit() or int(part) < 1:
+            raise ValueError(f"{flag}: {part!r} is not a count of at least 1")
+        out.append(int(part))
+    return out
+
+
+def _replenish(args: argparse.Namespace) -> int:
+    import json
+    import sys
+
+    from bohsense.bench._replenish import run_replenish
+    from bohsense.models.forecast import HistoryError
+
+    try:
+        workers = _counts(args.workers, "--workers")
+        dask_workers = _counts(args.dask_local, "--dask-local")
+        if min(args.items, args.stores, args.days, args.replicate, args.rounds) < 1:
+            raise ValueError("--items, --stores, --days, --replicate and --rounds must be at least 1")
+        result = run_replenish(
+            history=args.history,
+            items=args.items,
+            stores=args.stores,
+            days=args.days,
+            replicate_times=args.replicate,
+            rounds=args.rounds,
+            workers=workers,
+            dask_workers=dask_workers,
+            progress=lambda m: print(f"bench replenish: {m}", file=sys.stderr, flush=True),
+        )
+    except (HistoryError, ValueError) as exc:
+        print(f"bench replenish: {exc}", file=sys.stderr)
+        return 2
     print(json.dumps(result))
     return 0

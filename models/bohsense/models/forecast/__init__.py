@@ -14,7 +14,7 @@ from ._errors import ForecastError, HistoryError
 from ._evaluate import backtest, store_holdout
 from ._global import GlobalBoosting
 from ._history import Series, parse_history
-from ._io import read_history
+from ._io import read_history, read_known_items
 from ._methods import METHODS, Method, make
 from ._metrics import naive_scale, rmsse, wrmsse
 from ._select import CANDIDATES, GLOBAL, SB_TABLE, Forecast, forecast_series, predict_from, sb_class
@@ -38,6 +38,7 @@ __all__ = [
     "parse_history",
     "predict_from",
     "read_history",
+    "read_known_items",
     "rmsse",
     "sb_class",
     "store_holdout",

@@ -3,7 +3,8 @@
 One row per item × store × day: required columns ``item_id, store_id, date, value``;
 optional ``sell_price`` (empty or NaN: not on sale), ``snap`` (0/1), ``event_name_1`` /
 ``event_name_2`` (any text marks an event day); other columns are ignored. Rows may
-come in any order. Refused, with the line named: a missing required column, a date that
+come in any order. Refused, with the line named: an item × store the caller does not
+know (``known``, from a catalog of items), a missing required column, a date that
 is not a real ``YYYY-MM-DD`` day, a value that is not a finite number, a negative value
 (returns are not demand: net them out upstream), a duplicated item × store × day, and a
 gap in a series' days — unless ``fill_gaps`` is set, when every missing day between a
@@ -15,7 +16,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import math
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -56,6 +57,14 @@ class Series:
         first = (self.start.weekday() + offset) % 7
         return (first + np.arange(n, dtype=np.int64)) % 7
 
+    def tail(self, n: int) -> Series:
+        """The last ``n`` days (all of them when the series is shorter)."""
+        k = max(len(self.values) - n, 0)
+        return Series(
+            self.item_id, self.store_id, self.start + dt.timedelta(days=k),
+            self.values[k:], self.price[k:], self.snap[k:], self.event[k:],
+        )  # fmt: skip
+
     def head(self, n: int) -> Series:
         """The first ``n`` days (a shorter history, for back-testing)."""
         return Series(
@@ -80,9 +89,12 @@ def _number(text: str, column: str, row: int, *, allow_missing: bool) -> float:
     return x
 
 
-def parse_history(lines: Iterable[str], *, fill_gaps: bool = False) -> list[Series]:
+def parse_history(
+    lines: Iterable[str], *, fill_gaps: bool = False, known: Callable[[str, str], bool] | None = None
+) -> list[Series]:
     """Read a long-format history (an iterable of CSV text lines) into series sorted by
-    item and store. Raises HistoryError naming the first offending line."""
+    item and store. Raises HistoryError naming the first offending line; with ``known``,
+    a row whose item × store it refuses is an unknown item."""
     reader = csv.reader(lines)
     header = next(reader, None)
     if header is None:
@@ -103,6 +115,7 @@ def parse_history(lines: Iterable[str], *, fill_gaps: bool = False) -> list[Seri
 
     # key -> date -> (row, value, price, snap, event)
     rows: dict[tuple[str, str], dict[dt.date, tuple[int, float, float, float, float]]] = {}
+    seen: set[tuple[str, str]] = set()
     for lineno, rec in enumerate(reader, start=2):
         if not rec:
             raise HistoryError("empty line", lineno)
@@ -111,6 +124,9 @@ def parse_history(lines: Iterable[str], *, fill_gaps: bool = False) -> list[Seri
         item, store = rec[i_item].strip(), rec[i_store].strip()
         if not item or not store:
             raise HistoryError("empty item_id or store_id", lineno)
+        if known is not None and (item, store) not in seen and not known(item, store):
+            raise HistoryError(f"unknown item {item} at store {store} (not among the known items)", lineno)
+        seen.add((item, store))
         try:
             day = dt.date.fromisoformat(rec[i_date].strip())
         except ValueError:

@@ -38,23 +38,23 @@ class Method:
 class _Profile:
     """Multiplicative weekday profile from exponentially weighted weekday means."""
 
-    __slots__ = ("_g", "_m", "_shrink")
+    __slots__ = ("_g", "_m", "_mean", "_shrink")
 
     def __init__(self, gamma: float = 0.05, shrink: float = 0.25) -> None:
         self._g = gamma
         self._shrink = shrink
         self._m: list[float | None] = [None] * 7
+        self._mean: float | None = None  # the weekday means' mean, once all seven are known
 
     def update(self, y: float, w: int) -> None:
         m = self._m[w]
         self._m[w] = y if m is None else m + self._g * (y - m)
+        known = [m for m in self._m if m is not None]
+        self._mean = sum(known) / 7.0 if len(known) == 7 else None
 
     def factor(self, w: int) -> float:
-        known = [m for m in self._m if m is not None]
-        if len(known) < 7:
-            return 1.0
-        mean = sum(known) / 7.0
-        if mean <= 0.0:
+        mean = self._mean
+        if mean is None or mean <= 0.0:
             return 1.0
         m = self._m[w]
         assert m is not None

@@ -34,6 +34,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p.add_argument("--method", default="sb", choices=methods, help="method or selection rule (default sb)")
     p.add_argument("--quantiles", default="", help="comma-separated quantile levels to add, e.g. 0.5,0.95")
     p.add_argument("--fill-gaps", action="store_true", help="treat missing days as zero-sale days")
+    p.add_argument("--catalog", help="CSV of the known items (item_id[, store_id]): any other is refused")
     p.set_defaults(handler=_forecast)
     sub = p.add_subparsers(dest="forecast_command", metavar="FORECAST_COMMAND")
     e = sub.add_parser("eval", help="WRMSSE back-test against benchmarks computed in the same run")
@@ -67,7 +68,7 @@ def _levels(text: str) -> list[float]:
 def _forecast(args: argparse.Namespace) -> int:
     from ._errors import HistoryError
     from ._global import GlobalBoosting
-    from ._io import read_history
+    from ._io import read_history, read_known_items
     from ._select import GLOBAL, forecast_series
 
     if args.history is None or args.horizon is None:
@@ -76,7 +77,8 @@ def _forecast(args: argparse.Namespace) -> int:
         return _fail(f"--horizon {args.horizon} must be between 1 and 3660 days")
     try:
         levels = _levels(args.quantiles)
-        series = read_history(args.history, fill_gaps=args.fill_gaps)
+        known = read_known_items(args.catalog) if args.catalog else None
+        series = read_history(args.history, fill_gaps=args.fill_gaps, known=known)
     except (HistoryError, ValueError) as exc:
         return _fail(str(exc))
     model = None

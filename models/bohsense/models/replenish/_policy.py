@@ -139,13 +139,26 @@ class ForecastPolicy:
             cls = sb_class(np.asarray(self._history[-365:]))
             self.method = SB_TABLE.get(cls, self._names[0])
 
-    def level(self, weekday: int) -> int:
+    @property
+    def started(self) -> bool:
+        """Whether a sale has been seen (before it the policy stocks nothing)."""
+        return self._started
+
+    def demand(self, weekday: int) -> tuple[float, float, float, float, float]:
+        """(μ, variance) of the protection interval's demand, (μ, variance) of the lead
+        time's, and μ of the review part, for a review on a day of this weekday."""
         if not self._started:
-            return 0
+            return 0.0, 0.0, 0.0, 0.0, 0.0
         n = self.method
         mu_p, mu_l, mu_r = self._sums(n, weekday)
         var_p = mu_p * _ratio(self._sq_p[n], self._fc_p[n])
         var_l = mu_l * _ratio(self._sq_l[n], self._fc_l[n])
+        return mu_p, var_p, mu_l, var_l, mu_r
+
+    def level(self, weekday: int) -> int:
+        if not self._started:
+            return 0
+        mu_p, var_p, mu_l, var_l, mu_r = self.demand(weekday)
         return fill_rate_level(mu_p, var_p, mu_l, var_l, mu_r, self.target)
 
 
