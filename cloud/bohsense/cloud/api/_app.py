@@ -29,6 +29,7 @@ from .routers import (
     records,
     replenishment,
     stock,
+    webhooks,
     work_orders,
 )
 
@@ -89,6 +90,7 @@ def create_app(
         replenishment,
         records,
         changes,
+        webhooks,
     ):
         app.include_router(
             module.router, prefix=API_PREFIX, dependencies=protected, responses={**unauthorized, **invalid}

@@ -51,9 +51,26 @@ from ._records import (
     WorkOrderChanges,
     WorkOrderRecord,
 )
+from ._planning import PlanInput, plan_from_history
+from ._proposals import ApprovalLimit, ApprovalPolicy, FlagPolicy, ProposalPolicy, ReceiptOutcome
+from ._webhooks import DeliveryRecord, DeliveryRun, WebhookConfig, WebhookEndpoint, enqueue_webhook, sign, verify
 from ._work_orders import PRIORITIES, SEVERITY_PRIORITY
 
 __all__ = [
+    "ApprovalLimit",
+    "ApprovalPolicy",
+    "DeliveryRecord",
+    "DeliveryRun",
+    "FlagPolicy",
+    "PlanInput",
+    "ProposalPolicy",
+    "ReceiptOutcome",
+    "WebhookConfig",
+    "WebhookEndpoint",
+    "enqueue_webhook",
+    "plan_from_history",
+    "sign",
+    "verify",
     "ALERT",
     "PRIORITIES",
     "PROPOSAL",
