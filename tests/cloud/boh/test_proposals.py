@@ -211,39 +211,76 @@ def test_a_short_final_receipt_closes_it_and_zero_must_be_final(core: BohCore) -
     assert (rec.state, rec.received_units) == ("received", 30)
 
 
-def _worker(url: str, seqs: list[int], values: list[float], start: object) -> None:
-    core = BohCore(url, proposal_policy=ProposalPolicy(approval=ApprovalPolicy({"*": ApprovalLimit(60)}),
-                                                       place_on_approval=True))  # fmt: skip
+def _policy() -> ProposalPolicy:
+    return ProposalPolicy(approval=ApprovalPolicy({"*": ApprovalLimit(60)}), place_on_approval=True)
+
+
+LEVELS = [3.0, 2.0, 2.0, 1.0, 1.0, 0.0]
+
+
+def _apply_twice(core: BohCore, own: int, start: object) -> None:
+    """The same batches (seqs 1-6: a redelivery) and the same levels under seqs of its own."""
+    start.wait(30)  # type: ignore[attr-defined]
+    for i, v in enumerate(LEVELS):
+        core.apply_batches([batch(1 + i, [units(LANE_A, 1 + i, v)])])
+        core.apply_batches([batch(own + i, [units(LANE_A, own + i, v)])])
+
+
+def _worker(url: str, own: int, start: object) -> None:
+    core = BohCore(url, proposal_policy=_policy())
     try:
-        start.wait(30)  # type: ignore[attr-defined]
-        for seq, v in zip(seqs, values, strict=True):
-            core.apply_batches([batch(seq, [units(LANE_A, seq, v)])])
+        _apply_twice(core, own, start)
     finally:
         core.close()
 
 
+def _one_open_ordered_proposal(core: BohCore) -> None:
+    (p,) = core.list_proposals()
+    assert p.state == "ordered" and p.approval == "auto"
+    created = [a for a in core.audit(entity="replenishment_proposal") if a.kind.endswith(".created")]
+    assert len(created) == 1
+    (w,) = core.list_webhooks()
+    assert w.idempotency_key == f"order:{p.id}:ordered"
+
+
+@pytest.mark.slow
 def test_the_same_sensed_stock_twice_from_two_worker_processes_gives_one_open_proposal(pg_core: BohCore) -> None:
     url = pg_core._engine.url.render_as_string(hide_password=False)
     ctx = mp.get_context("spawn")
     start = ctx.Event()
-    levels = [3.0, 2.0, 2.0, 1.0, 1.0, 0.0]
-    # each worker gets the same batches (a redelivery) and the same levels under seqs of its own
-    jobs = [
-        (list(range(1, 7)), levels),
-        (list(range(1, 7)), levels),
-        (list(range(11, 17)), levels),
-        (list(range(21, 27)), levels),
-    ]
-    procs = [ctx.Process(target=_worker, args=(url, s, v, start)) for s, v in jobs]
+    procs = [ctx.Process(target=_worker, args=(url, own, start)) for own in (11, 21)]
     for p in procs:
         p.start()
     start.set()
     for p in procs:
         p.join(120)
         assert p.exitcode == 0
-    (p,) = pg_core.list_proposals()
-    assert p.state == "ordered" and p.approval == "auto"
-    created = [a for a in pg_core.audit(entity="replenishment_proposal") if a.kind.endswith(".created")]
-    assert len(created) == 1
-    (w,) = pg_core.list_webhooks()
-    assert w.idempotency_key == f"order:{p.id}:ordered"
+    _one_open_ordered_proposal(pg_core)
+
+
+def test_the_same_sensed_stock_twice_from_two_worker_threads_gives_one_open_proposal(db_url: str) -> None:
+    import threading
+
+    first = make(db_url)
+    cores = [BohCore(db_url, proposal_policy=_policy()) for _ in range(2)]
+    start = threading.Event()
+    errors: list[BaseException] = []
+
+    def run(core: BohCore, own: int) -> None:
+        try:
+            _apply_twice(core, own, start)
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(c, own)) for c, own in zip(cores, (11, 21), strict=True)]
+    try:
+        for t in threads:
+            t.start()
+        start.set()
+        for t in threads:
+            t.join(60)
+        assert not errors, errors
+        _one_open_ordered_proposal(first)
+    finally:
+        for c in (first, *cores):
+            c.close()
