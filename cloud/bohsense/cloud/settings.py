@@ -161,9 +161,15 @@ class CloudSettings(BaseSettings):
         None, description="the HMAC-SHA256 key of the X-Bohsense-Signature header (at least 16 characters)"
     )
     webhook_timeout_s: float = Field(5.0, gt=0, le=120, description="a receiver slower than this is retried")
-    webhook_max_attempts: int = Field(8, ge=1, le=100, description="attempts before a delivery is dead-lettered")
-    webhook_backoff_s: float = Field(2.0, gt=0, le=3600, description="the first retry's delay (doubles each time)")
-    webhook_backoff_max_s: float = Field(600.0, gt=0, le=86_400, description="the longest delay between attempts")
+    webhook_max_attempts: int = Field(
+        8, ge=1, le=100, description="attempts before a delivery is dead-lettered"
+    )
+    webhook_backoff_s: float = Field(
+        2.0, gt=0, le=3600, description="the first retry's delay (doubles each time)"
+    )
+    webhook_backoff_max_s: float = Field(
+        600.0, gt=0, le=86_400, description="the longest delay between attempts"
+    )
     webhook_interval_s: float = Field(2.0, gt=0, le=3600, description="how often the outbox is delivered")
     order_on_approval: bool = Field(
         True, description="approving a proposal places the order: ordered, with its order webhook"
@@ -202,7 +208,9 @@ class CloudSettings(BaseSettings):
         limits = {k: ApprovalLimit(v.max_units, v.max_value) for k, v in self.auto_approve.items()}
         return ProposalPolicy(
             approval=ApprovalPolicy(limits),
-            flags=FlagPolicy(history_factor=self.flag_history_factor, forecast_factor=self.flag_forecast_factor),
+            flags=FlagPolicy(
+                history_factor=self.flag_history_factor, forecast_factor=self.flag_forecast_factor
+            ),
             place_on_approval=self.order_on_approval,
         )
 
@@ -215,7 +223,10 @@ class CloudSettings(BaseSettings):
         secret = self.webhook_secret.get_secret_value()
         endpoints = {
             family: WebhookEndpoint(url, secret)
-            for family, url in (("orders", self.webhook_orders_url), ("work_orders", self.webhook_work_orders_url))
+            for family, url in (
+                ("orders", self.webhook_orders_url),
+                ("work_orders", self.webhook_work_orders_url),
+            )
             if url is not None
         }
         if not endpoints:
@@ -310,7 +321,9 @@ class CloudSettings(BaseSettings):
         has_url = self.webhook_orders_url is not None or self.webhook_work_orders_url is not None
         secret = self.webhook_secret.get_secret_value() if self.webhook_secret is not None else None
         if has_url and secret is None:
-            raise ValueError("a webhook URL is set without BOHSENSE_CLOUD_WEBHOOK_SECRET: webhooks are always signed")
+            raise ValueError(
+                "a webhook URL is set without BOHSENSE_CLOUD_WEBHOOK_SECRET: webhooks are always signed"
+            )
         if secret is not None and len(secret) < 16:
             raise ValueError("webhook_secret must be at least 16 characters (BOHSENSE_CLOUD_WEBHOOK_SECRET)")
         if self.shared_group and self.mqtt_protocol != 5:

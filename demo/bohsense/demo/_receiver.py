@@ -77,7 +77,7 @@ class WebhookReceiver:
             def log_message(self, format: str, *args: Any) -> None:  # quiet
                 return
 
-            def do_POST(self) -> None:  # noqa: N802
+            def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length", "0"))
                 raw = self.rfile.read(length)
                 receiver._handle(self, raw)
@@ -85,7 +85,9 @@ class WebhookReceiver:
         self._server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
         self._server.daemon_threads = True
         self.port = self._server.server_address[1]
-        self._thread = threading.Thread(target=self._server.serve_forever, name="webhook-receiver", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, name="webhook-receiver", daemon=True
+        )
         self._thread.start()
         return self
 
@@ -126,9 +128,7 @@ class WebhookReceiver:
                         self.processed.append(key)
                         self.bodies[key] = body
         with self._lock:
-            self.requests.append(
-                Received(seen.key, seen.topic, seen.attempt, ok, body, status, seen.at)
-            )
+            self.requests.append(Received(seen.key, seen.topic, seen.attempt, ok, body, status, seen.at))
         if delay:
             time.sleep(delay)
         try:

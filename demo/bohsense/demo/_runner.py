@@ -157,8 +157,12 @@ async def run_demo(opts: DemoOptions, out: TextIO = sys.stdout) -> dict[str, Any
         edge = _start_edge(config, edge_log)
         await _put_plan(api, store)
         _banner(say, opts, api, broker_url, workdir, log_path, edge_log)
-        say(f"  webhooks      receiver {receiver.url}   outbox: {api}/api/v1/webhooks   dead letters: {api}/api/v1/webhooks/dead-letter")
-        say(f"  plan          {LANES[0][0]} is sized from a forecast of {PLAN_DAYS} days of its sales; the first proposal is approved by this script")
+        say(
+            f"  webhooks      receiver {receiver.url}   outbox: {api}/api/v1/webhooks   dead letters: {api}/api/v1/webhooks/dead-letter"
+        )
+        say(
+            f"  plan          {LANES[0][0]} is sized from a forecast of {PLAN_DAYS} days of its sales; the first proposal is approved by this script"
+        )
         say()
         order_task = asyncio.create_task(_approve_first(api, receiver, say), name="approve")
         await _wait_attached(devices, edge)
@@ -223,7 +227,7 @@ async def _put_plan(api: str, store: DemoStore) -> None:
 
     from bohsense.cloud.boh import plan_from_history
 
-    sku, *_, pack = LANES[0]
+    sku = LANES[0][0]
     sales = np.random.default_rng(7).poisson(2.0, PLAN_DAYS).astype(float).tolist()
     plan = plan_from_history(
         store.site,
@@ -242,7 +246,9 @@ async def _put_plan(api: str, store: DemoStore) -> None:
     from dataclasses import asdict
 
     async with httpx.AsyncClient() as client:
-        r = await client.put(f"{api}/api/v1/replenishment/plans", json={**asdict(plan), "actor": "demo-planner"})
+        r = await client.put(
+            f"{api}/api/v1/replenishment/plans", json={**asdict(plan), "actor": "demo-planner"}
+        )
         if r.status_code != 204:
             raise DemoError(f"the demo's plan was refused: {r.status_code} {r.text}")
 
@@ -267,7 +273,7 @@ async def _approve_first(api: str, receiver: WebhookReceiver, say: _Out) -> dict
             f"approved by demo-buyer -> {approved.get('state')}; explanation: {explanation}"
         )
         key = f"order:{p['id']}:ordered"
-        while key not in receiver.processed:
+        while key not in receiver.processed:  # noqa: ASYNC110 - the receiver is a thread, not a task
             await asyncio.sleep(0.2)
         seen = [x for x in receiver.requests if x.key == key]
         ok = all(x.signature_ok for x in seen)
@@ -287,7 +293,9 @@ async def _approve_first(api: str, receiver: WebhookReceiver, say: _Out) -> dict
         }
 
 
-async def _order_outcome(task: asyncio.Task[dict[str, Any]] | None, receiver: WebhookReceiver) -> dict[str, Any]:
+async def _order_outcome(
+    task: asyncio.Task[dict[str, Any]] | None, receiver: WebhookReceiver
+) -> dict[str, Any]:
     """What became of the approved order (waiting a little for its webhook)."""
     if task is None:
         return {}

@@ -14,7 +14,6 @@ from bohsense.cloud.boh import (
     ApprovalLimit,
     ApprovalPolicy,
     BohCore,
-    FlagPolicy,
     InvalidValue,
     NotFound,
     PlanInput,
@@ -78,34 +77,46 @@ def test_a_proposal_from_a_forecast_plan_explains_every_number(core: BohCore) ->
     eoq = math.sqrt(2 * 365 * 6.0 * 10.0 / (0.25 * 0.5))
     up_to = rop + eoq
     qty = math.ceil(math.ceil(up_to - 9.0) / 6) * 6
-    assert e["source"] == "forecast" and e["class"] == "AX" and e["service_level"] == 0.95
-    assert e["forecast"]["lead_time_mean"] == 12.0 and e["forecast"]["lead_time_sd"] == pytest.approx(math.sqrt(30))
-    assert e["reorder_point"] == rop and e["safety_stock"] == pytest.approx(rop - 12.0)
-    assert e["eoq"]["value"] == pytest.approx(eoq) and e["eoq"]["q_source"] == "eoq"
+    assert e["source"] == "forecast"
+    assert e["class"] == "AX"
+    assert e["service_level"] == 0.95
+    assert e["forecast"]["lead_time_mean"] == 12.0
+    assert e["forecast"]["lead_time_sd"] == pytest.approx(math.sqrt(30))
+    assert e["reorder_point"] == rop
+    assert e["safety_stock"] == pytest.approx(rop - 12.0)
+    assert e["eoq"]["value"] == pytest.approx(eoq)
+    assert e["eoq"]["q_source"] == "eoq"
     assert e["order_up_to"] == pytest.approx(up_to)
     assert (e["sensed_units"], e["on_order"], e["position"], e["book_units"]) == (9.0, 0.0, 9.0, None)
-    assert (e["pack_size"], e["packs"], e["quantity"]) == (6, qty // 6, qty) and p.quantity == qty
-    assert p.reorder_point == rop and p.target == pytest.approx(up_to)
-    assert "EOQ" in e["text"] and "service level" in e["text"]
+    assert (e["pack_size"], e["packs"], e["quantity"]) == (6, qty // 6, qty)
+    assert p.quantity == qty
+    assert p.reorder_point == rop
+    assert p.target == pytest.approx(up_to)
+    assert "EOQ" in e["text"]
+    assert "service level" in e["text"]
 
 
 def test_without_a_plan_the_catalog_sizes_it_and_says_so(core: BohCore) -> None:
     stock(core, 1, 2.0)
     (p,) = core.list_proposals()
     e = p.explanation
-    assert e["source"] == "catalog" and "no forecast" in e["source_text"]
+    assert e["source"] == "catalog"
+    assert "no forecast" in e["source_text"]
     assert (e["reorder_point"], e["target"], e["safety_stock"], p.quantity) == (10, 40, 4, 42)
-    assert e["forecast"] is None and e["eoq"] is None
+    assert e["forecast"] is None
+    assert e["eoq"] is None
 
 
 def test_the_shelf_capacity_and_minimum_order_bound_the_quantity(core: BohCore) -> None:
     core.put_plan(plan(shelf_capacity=30.0), actor="planner")
     stock(core, 1, 5.0)
     (p,) = core.list_proposals()
-    assert p.quantity == 24 and p.explanation["capped_by_shelf"]  # floor((30 - 5) / 6) packs
+    assert p.quantity == 24
+    assert p.explanation["capped_by_shelf"]
     core.put_plan(plan(ordering_cost=None, min_order=60), actor="planner")
     (p,) = core.list_proposals()
-    assert p.quantity == 60 and p.explanation["eoq"]["q_source"] == "catalog"
+    assert p.quantity == 60
+    assert p.explanation["eoq"]["q_source"] == "catalog"
 
 
 def test_a_plan_is_refused_when_its_numbers_cannot_be(core: BohCore) -> None:
@@ -118,7 +129,9 @@ def test_a_plan_is_refused_when_its_numbers_cannot_be(core: BohCore) -> None:
 
 
 def test_auto_approval_under_the_class_limit_and_a_person_above(db_url: str) -> None:
-    policy = ProposalPolicy(approval=ApprovalPolicy({"*": ApprovalLimit(max_units=42)}), place_on_approval=True)
+    policy = ProposalPolicy(
+        approval=ApprovalPolicy({"*": ApprovalLimit(max_units=42)}), place_on_approval=True
+    )
     core = make(db_url, policy)
     try:
         stock(core, 1, 2.0)  # 42 units: at the limit
@@ -128,7 +141,8 @@ def test_auto_approval_under_the_class_limit_and_a_person_above(db_url: str) -> 
         assert moves == [(None, "proposed", "system"), ("proposed", "approved", "auto-approval"),
                          ("approved", "ordered", "auto-approval")]  # fmt: skip
         (w,) = core.list_webhooks()
-        assert w.topic == "order.ordered" and w.payload["data"]["approval"] == "auto"
+        assert w.topic == "order.ordered"
+        assert w.payload["data"]["approval"] == "auto"
         core.record_receipt(p.id, "r-1", 42, actor="dock")
         stock(core, 2, 1.0)  # received and closed: the next low stock opens a new one, 42 again
         (q,) = [x for x in core.list_proposals() if x.id != p.id]
@@ -137,7 +151,9 @@ def test_auto_approval_under_the_class_limit_and_a_person_above(db_url: str) -> 
         assert [w.topic for w in core.list_webhooks()][-1] == "order.cancelled"
     finally:
         core.close()
-    value_policy = ProposalPolicy(approval=ApprovalPolicy({"A": ApprovalLimit(max_units=100, max_value=10.0)}))
+    value_policy = ProposalPolicy(
+        approval=ApprovalPolicy({"A": ApprovalLimit(max_units=100, max_value=10.0)})
+    )
     core = make(db_url, value_policy)
     try:
         core.put_plan(plan(), actor="planner")
@@ -163,8 +179,10 @@ def test_an_order_far_above_history_or_forecast_is_flagged_and_waits(db_url: str
         (p,) = [x for x in core.list_proposals() if x.state in ("proposed", "approved")]
         flags = {f["flag"]: f["reason"] for f in p.flags}
         assert set(flags) == {"above_history", "above_forecast"}
-        assert "median 42" in flags["above_history"] and "last 3 orders" in flags["above_history"]
-        assert p.state == "proposed" and p.approval == ""  # flagged: never approved automatically
+        assert "median 42" in flags["above_history"]
+        assert "last 3 orders" in flags["above_history"]
+        assert p.state == "proposed"
+        assert p.approval == ""
         created = core.audit(entity="replenishment_proposal", entity_id=str(p.id))[0]
         assert created.detail["flags"] == ["above_history", "above_forecast"]
         assert core.approve_proposal(p.id, actor="buyer").approval == "human"
@@ -197,7 +215,8 @@ def test_receipts_lower_on_order_close_the_proposal_and_repeat_safely(core: BohC
         ("stock.book_receipt", 30, "r-2"),
     ]
     kinds = [h["kind"] for h in view["history"]]
-    assert kinds.count("replenishment_proposal.receipt") == 2 and kinds[-1] == "replenishment_proposal.received"
+    assert kinds.count("replenishment_proposal.receipt") == 2
+    assert kinds[-1] == "replenishment_proposal.received"
 
 
 def test_a_short_final_receipt_closes_it_and_zero_must_be_final(core: BohCore) -> None:
@@ -236,7 +255,8 @@ def _worker(url: str, own: int, start: object) -> None:
 
 def _one_open_ordered_proposal(core: BohCore) -> None:
     (p,) = core.list_proposals()
-    assert p.state == "ordered" and p.approval == "auto"
+    assert p.state == "ordered"
+    assert p.approval == "auto"
     created = [a for a in core.audit(entity="replenishment_proposal") if a.kind.endswith(".created")]
     assert len(created) == 1
     (w,) = core.list_webhooks()
@@ -244,7 +264,9 @@ def _one_open_ordered_proposal(core: BohCore) -> None:
 
 
 @pytest.mark.slow
-def test_the_same_sensed_stock_twice_from_two_worker_processes_gives_one_open_proposal(pg_core: BohCore) -> None:
+def test_the_same_sensed_stock_twice_from_two_worker_processes_gives_one_open_proposal(
+    pg_core: BohCore,
+) -> None:
     url = pg_core._engine.url.render_as_string(hide_password=False)
     ctx = mp.get_context("spawn")
     start = ctx.Event()

@@ -13,7 +13,15 @@ import httpx
 import pytest
 
 from bohsense.cloud.api import create_app
-from bohsense.cloud.boh import BohCore, ProposalPolicy, WebhookConfig, WebhookEndpoint, enqueue_webhook, sign, verify
+from bohsense.cloud.boh import (
+    BohCore,
+    ProposalPolicy,
+    WebhookConfig,
+    WebhookEndpoint,
+    enqueue_webhook,
+    sign,
+    verify,
+)
 from bohsense.cloud.boh._db import write_conn
 from bohsense.cloud.boh._webhooks import retry_delay_s
 from bohsense.demo._receiver import Received, WebhookReceiver
@@ -88,7 +96,9 @@ def test_an_approved_proposal_sends_one_signed_ordered_webhook(pg_url: str, clie
         assert (approved.state, approved.approval) == ("ordered", "human")
         drain(core, client, lambda: pending(core) == 0)
         (seen,) = receiver.requests
-        assert seen.signature_ok and seen.status == 200 and seen.topic == "order.ordered"
+        assert seen.signature_ok
+        assert seen.status == 200
+        assert seen.topic == "order.ordered"
         assert seen.key == f"order:{p.id}:ordered"
         data = seen.body["data"]
         assert (data["sku"], data["quantity"], data["pack_size"], data["packs"]) == ("COLA", 42, 6, 7)
@@ -207,7 +217,9 @@ def test_500_then_200_delivers_each_order_once_in_order_per_sku(pg_url: str, cli
         core.close()
 
 
-def test_a_receiver_that_never_recovers_ends_in_the_dead_letter_list(pg_url: str, client: httpx.Client) -> None:
+def test_a_receiver_that_never_recovers_ends_in_the_dead_letter_list(
+    pg_url: str, client: httpx.Client
+) -> None:
     broken = {"on": True}
     receiver = WebhookReceiver(SECRET, behaviour=lambda r: 503 if broken["on"] else None).start()
     core = make_core(pg_url, receiver.url, max_attempts=4)
@@ -250,14 +262,18 @@ def test_a_refusing_receiver_dead_letters_at_once_and_a_bad_signature_is_refused
         enqueue(core, orders(1, 1))
         drain(core, client, lambda: pending(core) == 0)
         (d,) = core.list_webhooks(state="dead")
-        assert d.attempts == 1 and "refuses it" in d.last_error
+        assert d.attempts == 1
+        assert "refuses it" in d.last_error
     finally:
         receiver.stop()
         core.close()
     wrong = WebhookReceiver("not-the-senders-secret", behaviour=None).start()
     try:
-        r = httpx.post(wrong.url, content=b"{}", headers={"X-Bohsense-Signature": sign(SECRET, b"{}", int(time.time()))})
-        assert r.status_code == 401 and wrong.processed == []
+        r = httpx.post(
+            wrong.url, content=b"{}", headers={"X-Bohsense-Signature": sign(SECRET, b"{}", int(time.time()))}
+        )
+        assert r.status_code == 401
+        assert wrong.processed == []
     finally:
         wrong.stop()
 
@@ -269,8 +285,10 @@ def test_a_work_order_goes_out_as_a_webhook(pg_url: str, client: httpx.Client) -
         wo = core.create_work_order("cooler-1", "Check the door seal", actor="tech")
         drain(core, client, lambda: pending(core) == 0)
         (seen,) = receiver.requests
-        assert seen.topic == "work_order.created" and seen.key == f"work_order:{wo.id}:created"
-        assert seen.body["data"]["asset_id"] == "cooler-1" and seen.body["data"]["title"] == "Check the door seal"
+        assert seen.topic == "work_order.created"
+        assert seen.key == f"work_order:{wo.id}:created"
+        assert seen.body["data"]["asset_id"] == "cooler-1"
+        assert seen.body["data"]["title"] == "Check the door seal"
     finally:
         receiver.stop()
         core.close()
@@ -288,12 +306,14 @@ def test_the_retry_delay_doubles_with_jitter_up_to_its_cap() -> None:
 
 def test_the_secret_stays_out_of_errors_and_reprs() -> None:
     endpoint = WebhookEndpoint("http://127.0.0.1:1/x", SECRET)
-    assert SECRET not in repr(endpoint) and SECRET not in repr(WebhookConfig({"orders": endpoint}))
+    assert SECRET not in repr(endpoint)
+    assert SECRET not in repr(WebhookConfig({"orders": endpoint}))
     from bohsense.cloud.settings import CloudSettings
 
     s = CloudSettings(webhook_orders_url="http://127.0.0.1:1/x", webhook_secret=SECRET)
-    assert SECRET not in repr(s) and SECRET not in json.dumps(s.model_dump(mode="json"))
-    with pytest.raises(ValueError) as exc:
+    assert SECRET not in repr(s)
+    assert SECRET not in json.dumps(s.model_dump(mode="json"))
+    with pytest.raises(ValueError, match="at least 16 characters") as exc:
         CloudSettings(webhook_orders_url="http://127.0.0.1:1/x", webhook_secret="short-secret")
     assert "short-secret" not in str(exc.value)
     with pytest.raises(ValueError, match="without BOHSENSE_CLOUD_WEBHOOK_SECRET"):

@@ -16,6 +16,7 @@ from bohsense.contracts.timeutil import now_ns
 from ..ports import ApplyOutcome, BatchEvents, QuarantineItem
 from . import _catalog_read as cr
 from . import _queries as q
+from . import _webhooks as wh
 from . import _work_orders as wo
 from ._apply import Applier, Learnt
 from ._catalog import read_catalog, upsert_catalog
@@ -45,6 +46,8 @@ from ._models import (
     ReplenishmentProposal,
     WorkOrder,
 )
+from ._planning import PlanInput, explanation_view, put_plan
+from ._proposals import ProposalPolicy, ReceiptOutcome, record_receipt
 from ._quarantine import DEFAULT_QUOTA, quarantine_payload, store_quarantine
 from ._reapply import ReapplyResult, reapply
 from ._records import (
@@ -64,9 +67,6 @@ from ._silence import SilenceSweep, sweep_silence
 from ._status import record_status
 from ._transitions import move, set_quantity
 from ._unavailable import unavailable_as_core_unavailable
-from . import _webhooks as wh
-from ._planning import PlanInput, explanation_view, put_plan
-from ._proposals import ProposalPolicy, ReceiptOutcome, record_receipt
 from .rules import ConditionEngine, PlannedReorder, StockEngine, ThresholdCondition
 
 __all__ = ["BohCore"]
@@ -492,7 +492,9 @@ class BohCore:
     ) -> tuple[ProposalRecord, ReceiptOutcome]:
         """Goods received against an ordered proposal, once per ``receipt_id`` (``_proposals``)."""
         with write_conn(self._engine) as conn:
-            outcome = record_receipt(conn, proposal_id, receipt_id, quantity, final, actor, note, self._clock())
+            outcome = record_receipt(
+                conn, proposal_id, receipt_id, quantity, final, actor, note, self._clock()
+            )
         return self.get_proposal(proposal_id), outcome
 
     def proposal_explanation(self, proposal_id: int) -> dict[str, Any]:

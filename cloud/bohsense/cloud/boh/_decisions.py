@@ -369,7 +369,8 @@ class Executor:
             "priority": d.priority,
         }
         policy = self.proposal_policy
-        fields["flags"] = flags_for(conn, policy.flags, loc_id, d.quantity, d.explanation)
+        flagged = flags_for(conn, policy.flags, loc_id, d.quantity, d.explanation)
+        fields["flags"] = flagged
         p = ReplenishmentProposal
         stmt = conflict_insert(conn, ReplenishmentProposal).values(
             location_id=loc_id,
@@ -403,7 +404,7 @@ class Executor:
         row = conn.execute(stmt.returning(p.id, p.revision)).one_or_none()
         if row is None:  # an open proposal the rule no longer sizes, or nothing moved
             return
-        flags = [f["flag"] for f in fields["flags"]]
+        flags = [f["flag"] for f in flagged]
         if row.revision == 0:
             detail: dict[str, Any] = {"quantity": d.quantity, "source": e.get("source", "catalog")}
             if flags:

@@ -184,7 +184,13 @@ def explanation_view(conn: Connection, proposal_id: int) -> dict[str, Any]:
     ]
     r = ProposalReceipt.__table__
     receipts = [
-        {"receipt_id": x.receipt_id, "quantity": x.quantity, "final": x.final, "actor": x.actor, "received_ns": x.received_ns}
+        {
+            "receipt_id": x.receipt_id,
+            "quantity": x.quantity,
+            "final": x.final,
+            "actor": x.actor,
+            "received_ns": x.received_ns,
+        }
         for x in conn.execute(select(r).where(r.c.proposal_id == proposal_id).order_by(r.c.received_ns))
     ]
     webhooks = [

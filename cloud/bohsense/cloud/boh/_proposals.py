@@ -35,7 +35,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, desc, select, update
+from sqlalchemy import Connection, desc, insert, select, update
 
 from ._domain_events import DomainEvent, emit
 from ._errors import InvalidValue, NotFound, StateConflict
@@ -131,7 +131,9 @@ def flags_for(
     fc = explanation.get("forecast")
     if isinstance(fc, Mapping):
         horizon = int(fc.get("lead_time_days", 0)) + policy.forecast_days
-        demand = float(fc.get("lead_time_mean", 0.0)) + policy.forecast_days * float(fc.get("daily_mean", 0.0))
+        demand = float(fc.get("lead_time_mean", 0.0)) + policy.forecast_days * float(
+            fc.get("daily_mean", 0.0)
+        )
         if quantity > policy.forecast_factor * max(demand, 1.0):
             flags.append(
                 {
@@ -148,9 +150,7 @@ def flags_for(
 # -- approval and the order ----------------------------------------------------------------
 
 
-def auto_approve(
-    conn: Connection, policy: ProposalPolicy, proposal_id: int, now: int
-) -> bool:
+def auto_approve(conn: Connection, policy: ProposalPolicy, proposal_id: int, now: int) -> bool:
     """Approve ``proposal_id`` (still ``proposed``) when it is under its class's limits and
     unflagged; place the order when configured. True when approved."""
     row = conn.execute(
@@ -170,7 +170,9 @@ def auto_approve(
     if limit.max_value is not None and (value is None or value > limit.max_value):
         return False
     why = f"{row.quantity} units <= {limit.max_units}" + (
-        f", value {value:.2f} <= {limit.max_value:g}" if limit.max_value is not None and value is not None else ""
+        f", value {value:.2f} <= {limit.max_value:g}"
+        if limit.max_value is not None and value is not None
+        else ""
     )
     _move_conn(conn, row, "approved", AUTO_ACTOR, now, {"approval": "auto", "why": why, "class": klass})
     conn.execute(
@@ -305,7 +307,7 @@ def record_receipt(
         )
     received = row.received_units + quantity
     conn.execute(
-        ProposalReceipt.__table__.insert().values(
+        insert(ProposalReceipt).values(
             receipt_id=receipt_id,
             proposal_id=proposal_id,
             quantity=quantity,
@@ -337,7 +339,13 @@ def record_receipt(
     emit(
         conn,
         DomainEvent.move(
-            PROPOSAL.entity, proposal_id, row.state, row.state, now, actor, detail,
+            PROPOSAL.entity,
+            proposal_id,
+            row.state,
+            row.state,
+            now,
+            actor,
+            detail,
             kind="replenishment_proposal.receipt",
         ),
     )

@@ -40,7 +40,9 @@ def move(s: Session, lifecycle: Lifecycle, row: Any, to: str, actor: str, note: 
     was = row.state
     row.state = to
     row.updated_ns = now
-    if isinstance(row, ReplenishmentProposal) and (to == "ordered" or (to == "cancelled" and was == "ordered")):
+    if isinstance(row, ReplenishmentProposal) and (
+        to == "ordered" or (to == "cancelled" and was == "ordered")
+    ):
         s.flush()
         order_webhook(s.connection(), row, to, now)  # the ERP hears of the order in this transaction
     if note and isinstance(row, WorkOrder):

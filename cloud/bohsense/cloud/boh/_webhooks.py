@@ -57,12 +57,12 @@ from ._models import WebhookAttempt, WebhookDelivery
 
 __all__ = [
     "DEAD",
-    "AttemptRecord",
-    "DeliveryRecord",
     "DELIVERED",
     "PENDING",
     "SIGNATURE_HEADER",
     "TOPICS",
+    "AttemptRecord",
+    "DeliveryRecord",
     "DeliveryRun",
     "WebhookConfig",
     "WebhookEndpoint",
@@ -125,7 +125,9 @@ def sign(secret: str, body: bytes, timestamp: int) -> str:
     return f"t={timestamp},v1={mac}"
 
 
-def verify(secret: str, body: bytes, header: str, *, tolerance_s: float = 300.0, now: float | None = None) -> bool:
+def verify(
+    secret: str, body: bytes, header: str, *, tolerance_s: float = 300.0, now: float | None = None
+) -> bool:
     """True when ``header`` signs exactly ``body`` with ``secret`` within ``tolerance_s``."""
     try:
         parts = dict(p.split("=", 1) for p in header.split(","))
@@ -139,7 +141,9 @@ def verify(secret: str, body: bytes, header: str, *, tolerance_s: float = 300.0,
     return hmac.compare_digest(expected, given)
 
 
-def retry_delay_s(attempt: int, backoff_s: float, backoff_max_s: float, rng: random.Random | None = None) -> float:
+def retry_delay_s(
+    attempt: int, backoff_s: float, backoff_max_s: float, rng: random.Random | None = None
+) -> float:
     """Seconds before the attempt after attempt number ``attempt`` (from 1): exponential,
     capped, with equal jitter (between half and all of the capped delay)."""
     capped = min(backoff_max_s, backoff_s * 2.0 ** max(0, attempt - 1))
@@ -185,7 +189,12 @@ def enqueue_webhook(
         emit(
             conn,
             DomainEvent.move(
-                ENTITY, delivery_id, None, PENDING, now, detail={"topic": topic, "key": key, "group": group},
+                ENTITY,
+                delivery_id,
+                None,
+                PENDING,
+                now,
+                detail={"topic": topic, "key": key, "group": group},
                 kind="webhook.enqueued",
             ),
         )
@@ -246,7 +255,7 @@ def _claim(engine: Engine, config: WebhookConfig, now: int, limit: int) -> list[
         )
         if conn.dialect.name == "postgresql":
             q = q.with_for_update(skip_locked=True, of=d)
-        rows = conn.execute(q).all()
+        rows = list(conn.execute(q).all())
         if rows:
             conn.execute(
                 update(WebhookDelivery)
@@ -265,7 +274,9 @@ def _unrouted(engine: Engine, config: WebhookConfig, now: int) -> int:
     with engine.connect() as conn:
         return len(
             conn.execute(
-                select(d.c.id).where(d.c.state == PENDING, d.c.topic.in_(unrouted), d.c.next_attempt_ns <= now)
+                select(d.c.id).where(
+                    d.c.state == PENDING, d.c.topic.in_(unrouted), d.c.next_attempt_ns <= now
+                )
             ).all()
         )
 
@@ -381,7 +392,12 @@ def _attempt(
                     PENDING,
                     outcome,
                     now,
-                    detail={"topic": row.topic, "key": row.idempotency_key, "attempts": attempt, "status": status}
+                    detail={
+                        "topic": row.topic,
+                        "key": row.idempotency_key,
+                        "attempts": attempt,
+                        "status": status,
+                    }
                     | ({"error": error} if outcome == DEAD else {}),
                     kind="webhook.delivered" if outcome == DELIVERED else "webhook.dead_lettered",
                 ),
@@ -471,7 +487,9 @@ def list_deliveries(
 def redrive(conn: Connection, delivery_id: int, actor: str, now: int) -> None:
     """A dead delivery back to ``pending`` at once, with a fresh retry budget (audited)."""
     row = conn.execute(
-        select(WebhookDelivery.state, WebhookDelivery.attempts).where(WebhookDelivery.id == delivery_id).with_for_update()
+        select(WebhookDelivery.state, WebhookDelivery.attempts)
+        .where(WebhookDelivery.id == delivery_id)
+        .with_for_update()
     ).one_or_none()
     if row is None:
         raise NotFound("webhook delivery", delivery_id)
@@ -494,4 +512,3 @@ def outbox_counts(conn: Connection) -> dict[str, int]:
     for state, n in conn.execute(select(d.c.state, func.count()).group_by(d.c.state)):
         out[state] = int(n)
     return out
-

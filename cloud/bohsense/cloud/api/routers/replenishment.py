@@ -15,8 +15,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
-from ...boh import PROPOSAL
-from ...boh import PlanInput
+from ...boh import PROPOSAL, PlanInput
 from .._common import ActionBody, Id, Limit, Name, Offset, RequestModel, check_state, state_filter
 from .._deps import CoreDep
 
@@ -50,7 +49,9 @@ class Proposal(BaseModel):
     explanation: dict[str, Any]
     created_ns: int
     updated_ns: int
-    flags: list[dict[str, Any]] = Field(description="what looks abnormal against history, each with its reason")
+    flags: list[dict[str, Any]] = Field(
+        description="what looks abnormal against history, each with its reason"
+    )
     approval: str = Field(description="auto (under the class's limits), human, or empty before approval")
     received_units: int = Field(description="units received so far (receipts)")
     revision: int = Field(description="0 when opened, +1 at each re-size by the stock rule")
@@ -161,7 +162,9 @@ def explanation(core: CoreDep, proposal_id: Id) -> Explanation:
 
 class ReceiptBody(ActionBody):
     receipt_id: str = Field(
-        min_length=1, max_length=128, description="the receipt's id: the same receipt sent again changes nothing"
+        min_length=1,
+        max_length=128,
+        description="the receipt's id: the same receipt sent again changes nothing",
     )
     quantity: int = Field(ge=0, le=MAX_QUANTITY, description="units received in this receipt")
     final: bool = Field(
