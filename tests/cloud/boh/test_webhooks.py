@@ -104,7 +104,7 @@ def test_an_approved_proposal_sends_one_signed_ordered_webhook(pg_url: str, clie
         assert (data["sku"], data["quantity"], data["pack_size"], data["packs"]) == ("COLA", 42, 6, 7)
         assert data["explanation_url"] == f"/api/v1/replenishment/{p.id}/explanation"
         kinds = [e.kind for e in core.audit(entity="webhook")]
-        assert kinds == ["webhook.enqueued", "webhook.delivered"]
+        assert kinds == ["webhook.delivered"]
         view = core.proposal_explanation(p.id)
         assert [(w["topic"], w["state"]) for w in view["webhooks"]] == [("order.ordered", "delivered")]
     finally:

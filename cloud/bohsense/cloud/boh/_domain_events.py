@@ -84,8 +84,7 @@ KINDS: frozenset[str] = frozenset(
         "replenishment_plan.updated",
         # book stock moved by a receipt (``_proposals.book_receipt``)
         "stock.book_receipt",
-        # the webhook outbox (``_webhooks``)
-        "webhook.enqueued",
+        # the webhook outbox (``_webhooks``; the delivery row itself records the enqueue)
         "webhook.delivered",
         "webhook.dead_lettered",
         "webhook.redriven",

@@ -185,19 +185,6 @@ def enqueue_webhook(
         .on_conflict_do_nothing(index_elements=["idempotency_key"])
         .returning(WebhookDelivery.id)
     ).scalar_one_or_none()
-    if delivery_id is not None:
-        emit(
-            conn,
-            DomainEvent.move(
-                ENTITY,
-                delivery_id,
-                None,
-                PENDING,
-                now,
-                detail={"topic": topic, "key": key, "group": group},
-                kind="webhook.enqueued",
-            ),
-        )
     return delivery_id
 
 

@@ -207,7 +207,7 @@ class PlanBody(RequestModel):
     lead_time_mean: float = Field(ge=0, le=1e9)
     lead_time_var: float = Field(ge=0, le=1e12)
     method: str = Field(min_length=1, max_length=32)
-    as_of_ns: int = Field(ge=0, lt=2**63)
+    as_of_ns: int = Field(ge=0, le=2**63 - 1, description="when the forecast was made, ns since the epoch")
     unit_cost: float | None = Field(default=None, ge=0, le=1e9)
     ordering_cost: float | None = Field(default=None, ge=0, le=1e9)
     holding_rate: float | None = Field(default=None, ge=0, le=100)
