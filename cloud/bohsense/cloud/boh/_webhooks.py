@@ -10,8 +10,9 @@ keeps id order and commit order the same within a group. The body is stored as t
 bytes sent (compact JSON), so every attempt signs and sends the same bytes.
 
 Sending. ``deliver_due`` (the scheduler's ``webhook-delivery`` job) takes the head of
-each group that is due: it leases it (``lease_until_ns``) in a short transaction, POSTs it
-with httpx outside any transaction, then records the attempt (``webhook_attempts``) and
+each group that is due: it leases them (``lease_until_ns``) in a short transaction, POSTs
+them with httpx outside any transaction, ``parallel`` groups at once (one delivery per
+group at a time, so each group stays in order), then records each attempt (``webhook_attempts``) and
 the outcome. A 2xx answer delivers it; a timeout, a connection error, 408, 425, 429 or a
 5xx schedules a retry after ``backoff_s · 2^(n-1)`` (capped at ``backoff_max_s``) with
 equal jitter (half the delay fixed, half random); any other 4xx, or ``max_attempts``
@@ -114,6 +115,8 @@ class WebhookConfig:
     backoff_max_s: float = 600.0
     #: at most this many deliveries per ``deliver_due`` call
     batch: int = 100
+    #: groups sent to at once (each group's deliveries stay one at a time, in order)
+    parallel: int = 8
 
     def endpoint(self, topic: str) -> WebhookEndpoint | None:
         return self.endpoints.get(TOPICS.get(topic, ""))
@@ -277,14 +280,25 @@ def deliver_due(
     rng: random.Random | None = None,
 ) -> DeliveryRun:
     """Send the due heads of every group until none is due (at most ``config.batch``)."""
+    from concurrent.futures import ThreadPoolExecutor
+
     run = DeliveryRun()
-    while run.attempted < config.batch:
-        now = clock()
-        rows = _claim(engine, config, now, config.batch - run.attempted)
-        if not rows:
-            break
-        for row in rows:
-            _attempt(engine, config, client, row, clock, rng, run)
+    with ThreadPoolExecutor(max_workers=max(1, config.parallel), thread_name_prefix="webhook") as pool:
+        while run.attempted < config.batch:
+            now = clock()
+            rows = _claim(engine, config, now, config.batch - run.attempted)
+            if not rows:
+                break
+            # the claimed rows are heads of distinct groups: sending them at once keeps each group in order
+            outcomes = list(pool.map(lambda row: _attempt(engine, config, client, row, clock, rng), rows))
+            for outcome in outcomes:
+                run.attempted += 1
+                if outcome == DELIVERED:
+                    run.delivered += 1
+                elif outcome == DEAD:
+                    run.dead += 1
+                else:
+                    run.retried += 1
     run.unrouted = _unrouted(engine, config, clock())
     return run
 
@@ -296,8 +310,8 @@ def _attempt(
     row: Any,
     clock: Callable[[], int],
     rng: random.Random | None,
-    run: DeliveryRun,
-) -> None:
+) -> str:
+    """One HTTP attempt of ``row`` and its record; the outcome (delivered, retry, dead)."""
     endpoint = config.endpoint(row.topic)
     assert endpoint is not None  # claimed only when routed
     attempt = row.attempts + 1
@@ -323,7 +337,6 @@ def _attempt(
         error = f"{type(exc).__name__}: {_no_secret(str(exc), endpoint.secret)}"[:500]
     duration_ms = (time.perf_counter() - t0) * 1000.0
     now = clock()
-    run.attempted += 1
     if status is not None and 200 <= status < 300:
         outcome = DELIVERED
     elif status is not None and 400 <= status < 500 and status not in RETRY_STATUS:
@@ -344,14 +357,11 @@ def _attempt(
     }
     if outcome == DELIVERED:
         values.update(state=DELIVERED, delivered_ns=now)
-        run.delivered += 1
     elif outcome == DEAD:
         values.update(state=DEAD)
-        run.dead += 1
     else:
         delay = retry_delay_s(attempt, config.backoff_s, config.backoff_max_s, rng)
         values.update(next_attempt_ns=now + int(delay * NS))
-        run.retried += 1
     with write_conn(engine) as conn:
         conn.execute(
             insert(WebhookAttempt).values(
@@ -389,6 +399,7 @@ def _attempt(
                     kind="webhook.delivered" if outcome == DELIVERED else "webhook.dead_lettered",
                 ),
             )
+    return outcome
 
 
 def _no_secret(message: str, secret: str) -> str:
