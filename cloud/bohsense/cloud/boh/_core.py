@@ -504,10 +504,11 @@ class BohCore:
 
     def put_plan(self, plan: PlanInput, *, actor: str) -> None:
         """The planner's inputs of one stock location (forecast, class, costs); the open,
-        unapproved proposals are re-sized with them at once."""
+        unapproved proposals are re-sized with them at once. Like catalog parameters, a plan
+        is in effect in this process at once and in others within ``cache_ttl_s``."""
         with write_conn(self._engine) as conn:
             put_plan(conn, plan, actor, self._clock())
-        self.review_replenishment()
+        self._catalog_changed()  # in effect here at once (other processes within cache_ttl_s)
 
     # -- webhook outbox ------------------------------------------------------------------
 

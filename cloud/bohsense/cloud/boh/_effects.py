@@ -25,7 +25,7 @@ from ._db import conflict_insert
 from ._decisions import Executor
 from ._domain_events import SYSTEM_ACTOR
 from ._lifecycle import PROPOSAL
-from ._models import ConditionRule, Lane, ReplenishmentPlan, ReplenishmentProposal, RuleState, StockLevel
+from ._models import ConditionRule, Lane, ReplenishmentProposal, RuleState, StockLevel
 from ._proposals import ProposalPolicy
 from .rules import ConditionEngine, FaultCleared, FaultConfirmed, PlanParams, StockEngine, StockInputs
 
@@ -109,7 +109,7 @@ class Effects:
                 .with_for_update()
             )
         }
-        plans = load_plans(conn, loc_ids)
+        plans = cache.plans
         inserts: list[dict[str, Any]] = []
         updates: list[dict[str, Any]] = []
         for loc_id, total, latest_ts in totals:
@@ -163,7 +163,7 @@ class Effects:
                 )
             )
         }
-        plans = load_plans(conn, [r.location_id for r in rows])
+        plans = cache.plans
         for row in rows:
             loc, level = cache.locations.get(row.location_id), levels.get(row.location_id)
             if loc is not None and level is not None:
@@ -270,32 +270,6 @@ class Effects:
                 .execution_options(synchronize_session=False),
                 phases,
             )
-
-
-def load_plans(conn: Connection, loc_ids: list[int]) -> dict[int, PlanParams]:
-    """The planner's inputs of these locations (those that have one)."""
-    if not loc_ids:
-        return {}
-    t = ReplenishmentPlan.__table__
-    out: dict[int, PlanParams] = {}
-    for r in conn.execute(select(t).where(t.c.location_id.in_(sorted(loc_ids)))):
-        out[r.location_id] = PlanParams(
-            abc=r.abc,
-            xyz=r.xyz,
-            service_level=r.service_level,
-            lead_time_days=r.lead_time_days,
-            daily_mean=r.daily_mean,
-            lead_time_mean=r.lead_time_mean,
-            lead_time_var=r.lead_time_var,
-            method=r.method,
-            as_of_ns=r.as_of_ns,
-            unit_cost=r.unit_cost,
-            ordering_cost=r.ordering_cost,
-            holding_rate=r.holding_rate,
-            min_order=r.min_order,
-            shelf_capacity=r.shelf_capacity,
-        )
-    return out
 
 
 def condition_rule_key(rule_id: int) -> str:
