@@ -318,3 +318,30 @@ def test_the_secret_stays_out_of_errors_and_reprs() -> None:
     assert "short-secret" not in str(exc.value)
     with pytest.raises(ValueError, match="without BOHSENSE_CLOUD_WEBHOOK_SECRET"):
         CloudSettings(webhook_orders_url="http://127.0.0.1:1/x")
+
+
+@pytest.mark.long
+@pytest.mark.parametrize("parallel", [1, 8])
+def test_outbox_throughput(pg_url: str, client: httpx.Client, parallel: int) -> None:
+    """1000 orders over 50 SKUs, enqueued in one transaction and delivered to a local
+    receiver: the figures in docs/boh.md (``pytest -m long -k outbox_throughput -s``)."""
+    receiver = WebhookReceiver(SECRET).start()
+    endpoint = WebhookEndpoint(receiver.url, SECRET)
+    core = BohCore(pg_url, webhooks=WebhookConfig({"orders": endpoint}, batch=100_000, parallel=parallel))
+    core.migrate()
+    try:
+        n, groups = 1000, 50
+        items = [(f"order:{i}:ordered", f"order:s/SKU{i % groups}", {"i": i}) for i in range(n)]
+        t0 = time.perf_counter()
+        enqueue(core, items)
+        t1 = time.perf_counter()
+        drain(core, client, lambda: len(receiver.processed) == n, timeout_s=120)
+        t2 = time.perf_counter()
+        print(f"\nparallel {parallel}: enqueue {n / (t1 - t0):.0f}/s, deliver {n / (t2 - t1):.0f}/s")
+        assert len(receiver.requests) == n
+        for g in range(groups):
+            mine = [int(k.split(":")[1]) for k in receiver.processed if int(k.split(":")[1]) % groups == g]
+            assert mine == sorted(mine)
+    finally:
+        receiver.stop()
+        core.close()
