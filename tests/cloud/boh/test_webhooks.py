@@ -320,6 +320,40 @@ def test_the_secret_stays_out_of_errors_and_reprs() -> None:
         CloudSettings(webhook_orders_url="http://127.0.0.1:1/x")
 
 
+def test_two_delivery_workers_at_once_send_each_delivery_once(pg_url: str) -> None:
+    import threading
+
+    receiver = WebhookReceiver(SECRET).start()
+    cores = [make_core(pg_url, receiver.url) for _ in range(2)]
+    try:
+        enqueue(cores[0], orders(10, 5))
+        start = threading.Event()
+
+        def work(core: BohCore) -> None:
+            start.wait(10)
+            with httpx.Client() as c:
+                deadline = time.monotonic() + 30
+                while pending(core) and time.monotonic() < deadline:
+                    core.deliver_webhooks(c)
+
+        threads = [threading.Thread(target=work, args=(c,)) for c in cores]
+        for t in threads:
+            t.start()
+        start.set()
+        for t in threads:
+            t.join(60)
+        assert pending(cores[0]) == 0
+        assert len(receiver.requests) == 50  # a lease: no delivery sent by both
+        assert sorted(receiver.processed) == sorted(k for k, _, _ in orders(10, 5))
+        for g in range(10):
+            mine = [k for k in receiver.processed if k.startswith(f"order:{g}-")]
+            assert mine == [f"order:{g}-{n}:ordered" for n in range(5)]
+    finally:
+        receiver.stop()
+        for c in cores:
+            c.close()
+
+
 @pytest.mark.long
 @pytest.mark.parametrize("parallel", [1, 8])
 def test_outbox_throughput(pg_url: str, client: httpx.Client, parallel: int) -> None:
