@@ -368,6 +368,13 @@ class Executor:
             "explanation": d.explanation,
             "priority": d.priority,
         }
+        watched = ("quantity", "priority", "reorder_point", "target", "safety_stock", "pack_size")
+        if current is not None and (
+            current.state != PROPOSAL.initial
+            or current.quantity_source != "rule"
+            or all(getattr(current, k) == fields[k] for k in watched)
+        ):
+            return  # the open proposal (locked by the caller) stays as it is: no statement needed
         policy = self.proposal_policy
         flagged = flags_for(conn, policy.flags, loc_id, d.quantity, d.explanation)
         fields["flags"] = flagged
@@ -386,7 +393,6 @@ class Executor:
             revision=0,
             **fields,
         )
-        watched = ("quantity", "priority", "reorder_point", "target", "safety_stock", "pack_size")
         x = stmt.excluded
         stmt = stmt.on_conflict_do_update(
             index_elements=["site", "sku", "location"],
