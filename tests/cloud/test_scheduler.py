@@ -164,3 +164,14 @@ def test_jobs_off_when_their_timeouts_are_zero() -> None:
     assert sched.jobs == []
     register_core_jobs(sched, object(), CloudSettings(), listening_since_ns=0)
     assert sched.jobs == ["silence", "command-expiry", "escalation", "replenishment-review"]
+
+
+def test_the_webhook_delivery_job_runs_once_a_webhook_url_is_set() -> None:
+    from bohsense.cloud.settings import CloudSettings
+
+    sched = Scheduler(clock=FakeClock())
+    settings = CloudSettings(
+        webhook_orders_url="http://127.0.0.1:9/hooks", webhook_secret="Zq8-wT2vLx9RmK4pNc7s"
+    )
+    register_core_jobs(sched, object(), settings, listening_since_ns=0)
+    assert sched.jobs[-1] == "webhook-delivery"

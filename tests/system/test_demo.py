@@ -44,6 +44,13 @@ def test_demo_on_embedded_defaults(tmp_path: Path) -> None:
     assert "[   10 s] readings" in stdout
     assert (tmp_path / "edge.log").stat().st_size > 0
     assert summary["edge_exit_code"] == 0
+    # a proposal with its explanation, approved; its order reached the demo's receiver, signed
+    order = summary["order"]
+    assert isinstance(order, dict)
+    assert order["webhook_delivered"] is True
+    assert order["signature_verified"] is True
+    assert order["source"] == "forecast"
+    assert f"/api/v1/replenishment/{order['proposal_id']}/explanation" in stdout
 
 
 def test_demo_on_real_broker_and_influxdb(tmp_path: Path, mosquitto: Mosquitto, influxdb: InfluxDB) -> None:

@@ -185,6 +185,8 @@ class CloudService:
             quarantine_quota=self.settings.quarantine_quota,
             auto_register=self.settings.auto_register_gateways,
             escalation_after_s=self.settings.escalation_after_s(),
+            proposal_policy=self.settings.proposal_policy(),
+            webhooks=self.settings.webhook_config(),
         )
         self.core = core
         core.migrate()

@@ -15,7 +15,7 @@ import socket
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bohsense.cloud._secrets import token_weakness
@@ -42,6 +42,14 @@ def _is_local(host: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
+
+
+class AutoApproveLimit(BaseModel):
+    """Proposals of a class at or under these are approved automatically."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    max_units: int = Field(ge=0, le=1_000_000)
+    max_value: float | None = Field(None, ge=0)
 
 
 class CloudSettings(BaseSettings):
@@ -143,6 +151,94 @@ class CloudSettings(BaseSettings):
         900.0, ge=0, le=86_400, description="how often open proposals are re-evaluated (0: never)"
     )
 
+    webhook_orders_url: str | None = Field(
+        None, description="where order webhooks (order.ordered, order.cancelled) are POSTed; unset: none sent"
+    )
+    webhook_work_orders_url: str | None = Field(
+        None, description="where work-order webhooks (work_order.created) are POSTed; unset: none sent"
+    )
+    webhook_secret: SecretStr | None = Field(
+        None, description="the HMAC-SHA256 key of the X-Bohsense-Signature header (at least 16 characters)"
+    )
+    webhook_timeout_s: float = Field(5.0, gt=0, le=120, description="a receiver slower than this is retried")
+    webhook_max_attempts: int = Field(
+        8, ge=1, le=100, description="attempts before a delivery is dead-lettered"
+    )
+    webhook_backoff_s: float = Field(
+        2.0, gt=0, le=3600, description="the first retry's delay (doubles each time)"
+    )
+    webhook_backoff_max_s: float = Field(
+        600.0, gt=0, le=86_400, description="the longest delay between attempts"
+    )
+    webhook_interval_s: float = Field(2.0, gt=0, le=3600, description="how often the outbox is delivered")
+    order_on_approval: bool = Field(
+        True, description="approving a proposal places the order: ordered, with its order webhook"
+    )
+    auto_approve: dict[str, AutoApproveLimit] = Field(
+        default_factory=dict,
+        description='per ABC class (A, B, C; "*" for the rest): proposals at or under max_units (and max_value,'
+        ' units x unit cost) are approved automatically; JSON, e.g. {"C": {"max_units": 24}}. Empty: none',
+    )
+    flag_history_factor: float = Field(
+        3.0, gt=1, le=1000, description="a proposal above this many times the median past order is flagged"
+    )
+    flag_forecast_factor: float = Field(
+        2.0, gt=1, le=1000, description="a proposal above this many times the forecast demand is flagged"
+    )
+
+    @field_validator("webhook_orders_url", "webhook_work_orders_url")
+    @classmethod
+    def _webhook_url(cls, v: str | None) -> str | None:
+        if v is not None and not v.startswith(("http://", "https://")):
+            raise ValueError("a webhook URL must start with http:// or https://")
+        return v or None
+
+    @field_validator("auto_approve")
+    @classmethod
+    def _classes(cls, v: dict[str, AutoApproveLimit]) -> dict[str, AutoApproveLimit]:
+        unknown = sorted(set(v) - {"A", "B", "C", "*"})
+        if unknown:
+            raise ValueError(f"auto_approve class {unknown[0]!r} is not A, B, C or *")
+        return v
+
+    def proposal_policy(self) -> Any:
+        """The core's ``ProposalPolicy`` from these settings."""
+        from bohsense.cloud.boh import ApprovalLimit, ApprovalPolicy, FlagPolicy, ProposalPolicy
+
+        limits = {k: ApprovalLimit(v.max_units, v.max_value) for k, v in self.auto_approve.items()}
+        return ProposalPolicy(
+            approval=ApprovalPolicy(limits),
+            flags=FlagPolicy(
+                history_factor=self.flag_history_factor, forecast_factor=self.flag_forecast_factor
+            ),
+            place_on_approval=self.order_on_approval,
+        )
+
+    def webhook_config(self) -> Any:
+        """The core's ``WebhookConfig``, or None when no webhook URL is set."""
+        from bohsense.cloud.boh import WebhookConfig, WebhookEndpoint
+
+        if self.webhook_secret is None:
+            return None
+        secret = self.webhook_secret.get_secret_value()
+        endpoints = {
+            family: WebhookEndpoint(url, secret)
+            for family, url in (
+                ("orders", self.webhook_orders_url),
+                ("work_orders", self.webhook_work_orders_url),
+            )
+            if url is not None
+        }
+        if not endpoints:
+            return None
+        return WebhookConfig(
+            endpoints=endpoints,
+            timeout_s=self.webhook_timeout_s,
+            max_attempts=self.webhook_max_attempts,
+            backoff_s=self.webhook_backoff_s,
+            backoff_max_s=self.webhook_backoff_max_s,
+        )
+
     def escalation_after_s(self) -> dict[str, float]:
         """severity -> seconds unacknowledged before an alert escalates (0: never)."""
         return {
@@ -222,6 +318,14 @@ class CloudSettings(BaseSettings):
                 f"refusing to serve the API on {self.api_host} without a token:"
                 " set BOHSENSE_CLOUD_API_TOKEN or bind to 127.0.0.1"
             )
+        has_url = self.webhook_orders_url is not None or self.webhook_work_orders_url is not None
+        secret = self.webhook_secret.get_secret_value() if self.webhook_secret is not None else None
+        if has_url and secret is None:
+            raise ValueError(
+                "a webhook URL is set without BOHSENSE_CLOUD_WEBHOOK_SECRET: webhooks are always signed"
+            )
+        if secret is not None and len(secret) < 16:
+            raise ValueError("webhook_secret must be at least 16 characters (BOHSENSE_CLOUD_WEBHOOK_SECRET)")
         if self.shared_group and self.mqtt_protocol != 5:
             raise ValueError("shared subscriptions ($share/…) need MQTT 5: set mqtt_protocol=5")
         return self

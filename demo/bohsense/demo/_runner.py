@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
+from bohsense.demo._receiver import WebhookReceiver
 from bohsense.demo._store import ASSET, GATEWAY, LANES, SENSOR, SHELF, DemoStore, RfidReader, gateway_toml
 
 __all__ = ["DemoOptions", "run_demo"]
@@ -114,6 +115,10 @@ async def run_demo(opts: DemoOptions, out: TextIO = sys.stdout) -> dict[str, Any
         device.pause()
         device.start(link=workdir / "dev" / device.device_id)
     rfid_server, rfid = _start_rfid(workdir)
+    # the store's ERP and maintenance system: one receiver of signed webhooks
+    import secrets
+
+    receiver = WebhookReceiver(secrets.token_urlsafe(24)).start()
 
     settings = CloudSettings(
         broker_url=broker_url,
@@ -123,8 +128,14 @@ async def run_demo(opts: DemoOptions, out: TextIO = sys.stdout) -> dict[str, Any
         database_url=f"sqlite:///{workdir / 'boh.sqlite3'}",
         catalog=catalog_path,
         api_port=api_port,
+        webhook_orders_url=receiver.url,
+        webhook_work_orders_url=receiver.url,
+        webhook_secret=receiver.secret,
+        webhook_interval_s=1.0,
+        order_on_approval=True,
     )
     service = CloudService(settings)
+    order_task: asyncio.Task[dict[str, Any]] | None = None
     stop = asyncio.Event()
     cloud_task = asyncio.create_task(service.run(stop), name="cloud")
     edge: subprocess.Popen[bytes] | None = None
@@ -144,7 +155,16 @@ async def run_demo(opts: DemoOptions, out: TextIO = sys.stdout) -> dict[str, Any
             )
         )
         edge = _start_edge(config, edge_log)
+        await _put_plan(api, store)
         _banner(say, opts, api, broker_url, workdir, log_path, edge_log)
+        say(
+            f"  webhooks      receiver {receiver.url}   outbox: {api}/api/v1/webhooks   dead letters: {api}/api/v1/webhooks/dead-letter"
+        )
+        say(
+            f"  plan          {LANES[0][0]} is sized from a forecast of {PLAN_DAYS} days of its sales; the first proposal is approved by this script"
+        )
+        say()
+        order_task = asyncio.create_task(_approve_first(api, receiver, say), name="approve")
         await _wait_attached(devices, edge)
         t0 = time.monotonic()
         for device in devices:
@@ -165,6 +185,8 @@ async def run_demo(opts: DemoOptions, out: TextIO = sys.stdout) -> dict[str, Any
         edge = None
         await asyncio.sleep(0.5)  # the gateway's "offline" status
         summary = await _summary(service, expected, stored, time.monotonic() - t0)
+        summary["order"] = await _order_outcome(order_task, receiver)
+        order_task = None
         summary.update(
             {
                 "api": api,
@@ -176,6 +198,8 @@ async def run_demo(opts: DemoOptions, out: TextIO = sys.stdout) -> dict[str, Any
         )
         return summary
     finally:
+        if order_task is not None:
+            order_task.cancel()
         if edge is not None:
             _stop_edge(edge)
         stop.set()
@@ -184,8 +208,102 @@ async def run_demo(opts: DemoOptions, out: TextIO = sys.stdout) -> dict[str, Any
         for device in devices:
             device.stop()
         rfid_server.stop()
+        receiver.stop()
         if broker is not None:
             broker.stop()
+
+
+#: days of simulated sales history the demo's forecast plan is made from
+PLAN_DAYS = 120
+
+
+async def _put_plan(api: str, store: DemoStore) -> None:
+    """A forecast plan for the first lane's SKU from simulated sales (``plan_from_history``:
+    models.forecast and models.replenish), put through the API like a nightly planner would."""
+    import datetime as dt
+
+    import httpx
+    import numpy as np
+
+    from bohsense.cloud.boh import plan_from_history
+
+    sku = LANES[0][0]
+    sales = np.random.default_rng(7).poisson(2.0, PLAN_DAYS).astype(float).tolist()
+    plan = plan_from_history(
+        store.site,
+        sku,
+        f"aisle-1/{SHELF}/lane-1",
+        sales,
+        last_day=dt.date.today() - dt.timedelta(days=1),
+        lead_time_days=2,
+        abc="A",
+        as_of_ns=time.time_ns(),
+        unit_cost=0.45,
+        ordering_cost=4.0,
+        holding_rate=0.25,
+        shelf_capacity=float(LANES[0][6]),
+    )
+    from dataclasses import asdict
+
+    async with httpx.AsyncClient() as client:
+        r = await client.put(
+            f"{api}/api/v1/replenishment/plans", json={**asdict(plan), "actor": "demo-planner"}
+        )
+        if r.status_code != 204:
+            raise DemoError(f"the demo's plan was refused: {r.status_code} {r.text}")
+
+
+async def _approve_first(api: str, receiver: WebhookReceiver, say: _Out) -> dict[str, Any]:
+    """Approve the first proposal through the API, as a buyer would; its order goes out as a
+    signed webhook to the receiver."""
+    import httpx
+
+    async with httpx.AsyncClient(base_url=f"{api}/api/v1") as client:
+        while True:
+            found = (await client.get("/replenishment", params={"state": "proposed"})).json()
+            if found:
+                break
+            await asyncio.sleep(0.5)
+        p = found[0]
+        r = await client.post(f"/replenishment/{p['id']}/approve", json={"actor": "demo-buyer", "note": "ok"})
+        approved = r.json()
+        explanation = f"{api}/api/v1/replenishment/{p['id']}/explanation"
+        say(
+            f"  proposal {p['id']}: {p['quantity']} x {p['sku']} ({p['explanation'].get('source')}) "
+            f"approved by demo-buyer -> {approved.get('state')}; explanation: {explanation}"
+        )
+        key = f"order:{p['id']}:ordered"
+        while key not in receiver.processed:  # noqa: ASYNC110 - the receiver is a thread, not a task
+            await asyncio.sleep(0.2)
+        seen = [x for x in receiver.requests if x.key == key]
+        ok = all(x.signature_ok for x in seen)
+        say(
+            f"  order webhook {key} delivered to {receiver.url} after {len(seen)} attempt(s), "
+            f"signature {'verified' if ok else 'INVALID'}"
+        )
+        return {
+            "proposal_id": p["id"],
+            "quantity": p["quantity"],
+            "sku": p["sku"],
+            "source": p["explanation"].get("source"),
+            "explanation_url": explanation,
+            "webhook_delivered": True,
+            "signature_verified": ok,
+            "attempts": len(seen),
+        }
+
+
+async def _order_outcome(
+    task: asyncio.Task[dict[str, Any]] | None, receiver: WebhookReceiver
+) -> dict[str, Any]:
+    """What became of the approved order (waiting a little for its webhook)."""
+    if task is None:
+        return {}
+    try:
+        return await asyncio.wait_for(asyncio.shield(task), 10.0)
+    except TimeoutError:
+        task.cancel()
+        return {"webhook_delivered": False, "received": len(receiver.requests)}
 
 
 def _start_rfid(workdir: Path) -> tuple[Any, list[RfidReader]]:
@@ -440,5 +558,15 @@ def main_sync(opts: DemoOptions, out: TextIO = sys.stdout) -> int:
         f"Data kept in {summary['workdir']}",
         file=out,
     )
+    order = summary.get("order") or {}
+    if order.get("webhook_delivered"):
+        print(
+            f"Proposal {order['proposal_id']} ({order['quantity']} x {order['sku']}, sized from the {order['source']}),"
+            f" explained at {order['explanation_url']}; approved, its order webhook delivered"
+            f" (signature {'verified' if order['signature_verified'] else 'INVALID'}).",
+            file=out,
+        )
+    else:
+        print("No order webhook was delivered in this run.", file=out)
     print(json.dumps(summary), file=out, flush=True)
     return 0 if ok else 1

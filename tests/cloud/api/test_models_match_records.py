@@ -24,11 +24,13 @@ from bohsense.cloud.api.routers import (
     records,
     replenishment,
     stock,
+    webhooks,
     work_orders,
 )
 from bohsense.cloud.boh import _inventory as inv
 from bohsense.cloud.boh import _models as m
 from bohsense.cloud.boh import _records as r
+from bohsense.cloud.boh import _webhooks as wh
 from bohsense.cloud.boh._commands import CommandRecord
 from bohsense.cloud.boh._events_read import EventRecord
 
@@ -50,6 +52,8 @@ PAIRS: list[tuple[type[BaseModel], type[Any], set[str]]] = [
     (inventory.Snapshot, inv.SnapshotRecord, set()),
     (inventory.ZoneCount, inv.ZoneCountRecord, set()),
     (inventory.Departure, inv.DepartureRecord, set()),
+    (webhooks.Delivery, wh.DeliveryRecord, set()),
+    (webhooks.Attempt, wh.AttemptRecord, set()),
 ]
 
 #: (record, table) built by name by ``record_from``

@@ -44,6 +44,9 @@ CROSS_FIELD_RULES = {
     "PUT /api/v1/catalog/gateways/{gateway_id}",
     "PUT /api/v1/catalog/assets/{asset_id}",
     "PUT /api/v1/catalog/locations",
+    # a plan names a stock location that exists; a receipt of 0 units must be final
+    "PUT /api/v1/replenishment/plans",
+    "POST /api/v1/replenishment/{proposal_id}/receipts",
 }
 
 

@@ -131,7 +131,13 @@ def test_an_unapproved_proposal_follows_falling_stock(core: BohCore) -> None:
     assert "ceil((40 - 2) / 6)" in followed.explanation["text"]
     entry = core.audit(entity=PROPOSAL.entity, entity_id=str(p.id))[-1]
     assert (entry.from_state, entry.to_state, entry.actor) == ("proposed", "proposed", "system")
-    assert entry.detail == {"quantity": 42, "was": 36, "followed": "stock", "priority": "urgent"}
+    assert entry.detail == {
+        "quantity": 42,
+        "was": 36,
+        "followed": "stock",
+        "priority": "urgent",
+        "revision": 1,
+    }
     core.approve_proposal(p.id, actor="planner")
     low(core, 3, 0)  # approved: the quantity the planner saw is what is ordered
     assert core.get_proposal(p.id).quantity == 42

@@ -31,6 +31,7 @@ from .routers import (
     records,
     replenishment,
     stock,
+    webhooks,
     work_orders,
 )
 
@@ -93,6 +94,7 @@ def create_app(
         replenishment,
         records,
         changes,
+        webhooks,
     ):
         app.include_router(
             module.router, prefix=API_PREFIX, dependencies=protected, responses={**unauthorized, **invalid}

@@ -33,6 +33,8 @@ from ._errors import BohError, CatalogError, InvalidTransition, InvalidValue, No
 from ._events_read import EventRecord
 from ._handlers import AlarmReported, EventContext, EventHandlers, Handler, HandlerFailed, default_handlers
 from ._lifecycle import ALERT, PROPOSAL, WORK_ORDER, Lifecycle
+from ._planning import PlanInput, plan_from_history
+from ._proposals import ApprovalLimit, ApprovalPolicy, FlagPolicy, ProposalPolicy, ReceiptOutcome
 from ._reapply import ReapplyResult
 from ._records import (
     AlertRecord,
@@ -51,6 +53,15 @@ from ._records import (
     WorkOrderChanges,
     WorkOrderRecord,
 )
+from ._webhooks import (
+    DeliveryRecord,
+    DeliveryRun,
+    WebhookConfig,
+    WebhookEndpoint,
+    enqueue_webhook,
+    sign,
+    verify,
+)
 from ._work_orders import PRIORITIES, SEVERITY_PRIORITY
 
 __all__ = [
@@ -62,6 +73,8 @@ __all__ = [
     "ZONE_KINDS",
     "AlarmReported",
     "AlertRecord",
+    "ApprovalLimit",
+    "ApprovalPolicy",
     "AssetRecord",
     "AssetSpec",
     "Attachment",
@@ -74,10 +87,13 @@ __all__ = [
     "CatalogSummary",
     "Change",
     "CommandRecord",
+    "DeliveryRecord",
+    "DeliveryRun",
     "DeviceRecord",
     "EventContext",
     "EventHandlers",
     "EventRecord",
+    "FlagPolicy",
     "GatewayRecord",
     "GatewaySpec",
     "Handler",
@@ -92,9 +108,12 @@ __all__ = [
     "LocationSpec",
     "NotFound",
     "PartUse",
+    "PlanInput",
+    "ProposalPolicy",
     "ProposalRecord",
     "QuarantineRecord",
     "ReapplyResult",
+    "ReceiptOutcome",
     "RuleRecord",
     "RuleSpec",
     "SiteRecord",
@@ -104,9 +123,15 @@ __all__ = [
     "StateConflict",
     "StockLevelRecord",
     "UnmatchedDevice",
+    "WebhookConfig",
+    "WebhookEndpoint",
     "WorkOrderChanges",
     "WorkOrderRecord",
     "ZoneRecord",
     "ZoneSpec",
     "default_handlers",
+    "enqueue_webhook",
+    "plan_from_history",
+    "sign",
+    "verify",
 ]

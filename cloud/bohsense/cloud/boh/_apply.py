@@ -35,6 +35,7 @@ from ._decisions import Executor
 from ._effects import Effects
 from ._handlers import AlarmReported, EventContext, EventHandlers
 from ._models import Device, Gateway, IngestSeq, QuarantineRow
+from ._proposals import ProposalPolicy
 from .rules import ConditionEngine, StockEngine
 
 __all__ = ["AUTO", "PENDING", "UNKNOWN_GATEWAY", "Applier", "Learnt"]
@@ -90,8 +91,9 @@ class Applier:
         auto_register: bool = False,
         escalation_after_s: Mapping[str, float] | None = None,
         handlers: EventHandlers | None = None,
+        proposal_policy: ProposalPolicy | None = None,
     ) -> None:
-        self._effects = Effects(condition_engine, stock_engine, escalation_after_s)
+        self._effects = Effects(condition_engine, stock_engine, escalation_after_s, proposal_policy)
         #: event kind -> handler, run for the events of new batches (``_handlers``)
         self.handlers = handlers if handlers is not None else EventHandlers()
         if self.handlers.decide is None:  # what handlers decide goes through the decision table

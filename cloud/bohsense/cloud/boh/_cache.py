@@ -11,10 +11,10 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import Connection, select
 
-from ._models import ConditionRule, Device, Lane, Sku, StockLocation
-from .rules import ConditionParams
+from ._models import ConditionRule, Device, Lane, ReplenishmentPlan, Sku, StockLocation
+from .rules import ConditionParams, PlanParams
 
-__all__ = ["Cache", "DeviceMap", "Location", "load_cache"]
+__all__ = ["Cache", "DeviceMap", "Location", "load_cache", "load_plans"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +40,8 @@ class Cache:
     rules: dict[int, ConditionParams] = field(default_factory=dict)
     lane_location: dict[int, int] = field(default_factory=dict)
     locations: dict[int, Location] = field(default_factory=dict)
+    #: location id -> the planner's inputs (forecast plan), for the locations that have one
+    plans: dict[int, PlanParams] = field(default_factory=dict)
     loaded_at: float = float("-inf")
 
 
@@ -78,9 +80,34 @@ def load_cache(conn: Connection) -> Cache:
             loc.safety_stock,
             loc.pack_size,
         )
+    cache.plans = load_plans(conn)
     mapped = select(Device.gateway, Device.device, Device.asset_id, Device.lane_id)
     for gw, dev, asset_id, lane in conn.execute(mapped):
         if asset_id is not None or lane is not None:
             rules = {m: tuple(ids) for m, ids in by_asset.get(asset_id or "", {}).items()}
             cache.devices[(gw, dev)] = DeviceMap(lane_id=lane, rules=rules)
     return cache
+
+
+def load_plans(conn: Connection) -> dict[int, PlanParams]:
+    """The planner's inputs of every location that has one (``replenishment_plans``)."""
+    t = ReplenishmentPlan.__table__
+    out: dict[int, PlanParams] = {}
+    for r in conn.execute(select(t)):
+        out[r.location_id] = PlanParams(
+            abc=r.abc,
+            xyz=r.xyz,
+            service_level=r.service_level,
+            lead_time_days=r.lead_time_days,
+            daily_mean=r.daily_mean,
+            lead_time_mean=r.lead_time_mean,
+            lead_time_var=r.lead_time_var,
+            method=r.method,
+            as_of_ns=r.as_of_ns,
+            unit_cost=r.unit_cost,
+            ordering_cost=r.ordering_cost,
+            holding_rate=r.holding_rate,
+            min_order=r.min_order,
+            shelf_capacity=r.shelf_capacity,
+        )
+    return out

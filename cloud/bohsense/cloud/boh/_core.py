@@ -16,6 +16,7 @@ from bohsense.contracts.timeutil import now_ns
 from ..ports import ApplyOutcome, BatchEvents, QuarantineItem
 from . import _catalog_read as cr
 from . import _queries as q
+from . import _webhooks as wh
 from . import _work_orders as wo
 from ._apply import Applier, Learnt
 from ._catalog import read_catalog, upsert_catalog
@@ -45,6 +46,8 @@ from ._models import (
     ReplenishmentProposal,
     WorkOrder,
 )
+from ._planning import PlanInput, explanation_view, put_plan
+from ._proposals import ProposalPolicy, ReceiptOutcome, record_receipt
 from ._quarantine import DEFAULT_QUOTA, quarantine_payload, store_quarantine
 from ._reapply import ReapplyResult, reapply
 from ._records import (
@@ -64,7 +67,7 @@ from ._silence import SilenceSweep, sweep_silence
 from ._status import record_status
 from ._transitions import move, set_quantity
 from ._unavailable import unavailable_as_core_unavailable
-from .rules import ConditionEngine, ReorderPoint, StockEngine, ThresholdCondition
+from .rules import ConditionEngine, PlannedReorder, StockEngine, ThresholdCondition
 
 __all__ = ["BohCore"]
 
@@ -96,8 +99,15 @@ class BohCore:
         auto_register: bool = False,
         escalation_after_s: Mapping[str, float] | None = None,
         event_handlers: EventHandlers | None = None,
+        proposal_policy: ProposalPolicy | None = None,
+        webhooks: wh.WebhookConfig | None = None,
     ) -> None:
-        """``event_handlers``: event kind -> handler, run once per new batch's event in its
+        """``proposal_policy``: abnormal-order flags, auto-approval limits per class, and
+        whether approval places the order (``_proposals``; default: every proposal waits for
+        a person, and ``ordered`` is marked by hand). ``webhooks``: where the outbox delivers
+        (``_webhooks``; None: deliveries wait in the outbox).
+
+        ``event_handlers``: event kind -> handler, run once per new batch's event in its
         transaction (default: the built-in handlers, ``_handlers.default_handlers``).
 
         ``auto_register``: trust any gateway that reports, at the site it claims (demos and
@@ -110,14 +120,17 @@ class BohCore:
         self._quarantine_quota = quarantine_quota
         self._clock = clock
         self._auto_register = auto_register
+        self._proposal_policy = proposal_policy or ProposalPolicy()
+        self._webhooks = webhooks
         self._applier = Applier(
             condition_engine or ThresholdCondition(),
-            stock_engine or ReorderPoint(),
+            stock_engine or PlannedReorder(),
             clock,
             cache_ttl_s,
             auto_register=auto_register,
             escalation_after_s=escalation_after_s,
             handlers=event_handlers,
+            proposal_policy=self._proposal_policy,
         )
         self._refresh_lock = threading.Lock()
         self._apply_lock = threading.Lock()
@@ -460,9 +473,84 @@ class BohCore:
             PROPOSAL.check(row.id, row.state, "approved")
             if quantity is not None:
                 set_quantity(s, row, quantity, actor, note, now)
+            row.approval = "human"
             move(s, PROPOSAL, row, "approved", actor, note, now)
+            if self._proposal_policy.place_on_approval:
+                move(s, PROPOSAL, row, "ordered", actor, "placed on approval", now)
             s.flush()
             return q.proposal_record(row)
+
+    def record_receipt(
+        self,
+        proposal_id: int,
+        receipt_id: str,
+        quantity: int,
+        *,
+        final: bool = False,
+        actor: str,
+        note: str = "",
+    ) -> tuple[ProposalRecord, ReceiptOutcome]:
+        """Goods received against an ordered proposal, once per ``receipt_id`` (``_proposals``)."""
+        with write_conn(self._engine) as conn:
+            outcome = record_receipt(
+                conn, proposal_id, receipt_id, quantity, final, actor, note, self._clock()
+            )
+        return self.get_proposal(proposal_id), outcome
+
+    def proposal_explanation(self, proposal_id: int) -> dict[str, Any]:
+        """Every number behind a proposal, its flags, approval, receipts, webhooks and history."""
+        with self._engine.connect() as conn:
+            return explanation_view(conn, proposal_id)
+
+    def put_plan(self, plan: PlanInput, *, actor: str) -> None:
+        """The planner's inputs of one stock location (forecast, class, costs); the open,
+        unapproved proposals are re-sized with them at once. Like catalog parameters, a plan
+        is in effect in this process at once and in others within ``cache_ttl_s``."""
+        with write_conn(self._engine) as conn:
+            put_plan(conn, plan, actor, self._clock())
+        self._catalog_changed()  # in effect here at once (other processes within cache_ttl_s)
+
+    # -- webhook outbox ------------------------------------------------------------------
+
+    def deliver_webhooks(self, client: Any = None) -> wh.DeliveryRun:
+        """Send what is due in the outbox (the scheduler's ``webhook-delivery`` job)."""
+        if self._webhooks is None or not self._webhooks.endpoints:
+            return wh.DeliveryRun()
+        import httpx
+
+        if client is not None:
+            return wh.deliver_due(self._engine, self._webhooks, client, clock=self._clock)
+        with httpx.Client() as own:
+            return wh.deliver_due(self._engine, self._webhooks, own, clock=self._clock)
+
+    def list_webhooks(
+        self,
+        *,
+        state: str | None = None,
+        topic: str | None = None,
+        group: str | None = None,
+        limit: int = DEFAULT_LIMIT,
+        offset: int = 0,
+    ) -> list[wh.DeliveryRecord]:
+        with self._engine.connect() as conn:
+            return wh.list_deliveries(conn, state=state, topic=topic, group=group, limit=limit, offset=offset)
+
+    def get_webhook(self, delivery_id: int) -> wh.DeliveryRecord:
+        with self._engine.connect() as conn:
+            found = wh.list_deliveries(conn, delivery_id=delivery_id, limit=1)
+        if not found:
+            raise NotFound("webhook delivery", delivery_id)
+        return found[0]
+
+    def redrive_webhook(self, delivery_id: int, *, actor: str) -> wh.DeliveryRecord:
+        """A dead-lettered delivery back into the outbox with a fresh retry budget."""
+        with write_conn(self._engine) as conn:
+            wh.redrive(conn, delivery_id, actor, self._clock())
+        return self.get_webhook(delivery_id)
+
+    def webhook_counts(self) -> dict[str, int]:
+        with self._engine.connect() as conn:
+            return wh.outbox_counts(conn)
 
     def reject_proposal(self, proposal_id: int, *, actor: str, note: str = "") -> ProposalRecord:
         return self.transition_proposal(proposal_id, "rejected", actor=actor, note=note)

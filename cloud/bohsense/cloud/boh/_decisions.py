@@ -35,14 +35,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Row, insert, select, update
+from sqlalchemy import Connection, Row, and_, insert, or_, select, text, update
 
 from ._cache import Location
 from ._db import conflict_insert
 from ._domain_events import DomainEvent, emit
 from ._handlers import AlarmReported
 from ._lifecycle import ALERT, PROPOSAL, WORK_ORDER
-from ._models import Alert, Asset, ReplenishmentProposal, WorkOrder
+from ._models import OPEN_PROPOSAL_WHERE, Alert, Asset, ReplenishmentProposal, WorkOrder
+from ._proposals import ProposalPolicy, auto_approve, flags_for, work_order_webhook
 from ._work_orders import SEVERITY_PRIORITY
 from .rules import ConditionParams, FaultCleared, FaultConfirmed, ReplenishmentNeeded, severity_rank
 
@@ -111,9 +112,14 @@ def effects_for(kind: str, severity: str) -> list[str]:
 class Executor:
     """Carries out decisions per ``DECISION_EFFECTS`` in the caller's transaction."""
 
-    def __init__(self, escalation_after_s: Mapping[str, float] | None = None) -> None:
+    def __init__(
+        self,
+        escalation_after_s: Mapping[str, float] | None = None,
+        proposal_policy: ProposalPolicy | None = None,
+    ) -> None:
         after = {**DEFAULT_ESCALATION_AFTER_S, **(escalation_after_s or {})}
         self.escalation_after_ns = {k: int(v * NS) for k, v in after.items()}
+        self.proposal_policy = proposal_policy or ProposalPolicy()
 
     # -- condition decisions -------------------------------------------------------------
 
@@ -295,7 +301,7 @@ class Executor:
         severity: str,
         now: int,
     ) -> None:
-        wo_id = conn.execute(
+        wo = conn.execute(
             insert(WorkOrder)
             .values(
                 alert_id=alert_id,
@@ -317,8 +323,10 @@ class Executor:
                 notes=[],
                 attachments=[],
             )
-            .returning(WorkOrder.id)
-        ).scalar_one()
+            .returning(WorkOrder.__table__)
+        ).one()
+        wo_id = wo.id
+        work_order_webhook(conn, wo, now)
         emit(
             conn,
             DomainEvent.move(
@@ -338,81 +346,100 @@ class Executor:
         current: Row[Any] | None,
         now: int,
     ) -> None:
-        """Open a proposal, or let the open one follow the stock while nobody approved it.
+        """Open a proposal, or re-size the open one while nobody approved it, in one upsert.
 
-        An open proposal blocks a new one (also by the partial unique index); a
-        ``proposed`` one whose quantity the rule still owns is resized when the stock (or
-        the location's parameters) change it.
+        The partial unique index (one open proposal per sku+location) is the arbiter: the
+        INSERT of a second open proposal turns into an UPDATE of the open one, which changes
+        it only while it is ``proposed`` and sized by the rule, and only when its numbers
+        moved. Two workers deciding at once therefore leave one proposal, re-sized by the
+        later one. Flags are computed first; an unflagged proposal under its class's limits
+        is approved at once (``_proposals``).
         """
         if PROPOSE_REPLENISHMENT not in effects_for(d.kind, d.severity):
             return
+        e = d.explanation
         fields = {
             "sensed_units": units,
-            "reorder_point": loc.reorder_point,
-            "target": loc.target,
-            "safety_stock": loc.safety_stock,
+            "reorder_point": float(e.get("reorder_point", loc.reorder_point)),
+            "target": float(e.get("order_up_to", e.get("target", loc.target))),
+            "safety_stock": float(e.get("safety_stock", loc.safety_stock)),
             "pack_size": loc.pack_size,
             "quantity": d.quantity,
             "explanation": d.explanation,
             "priority": d.priority,
         }
-        if current is not None:
-            if current.state == PROPOSAL.initial and current.quantity_source == "rule":
-                self._follow(conn, current, fields, now)
+        watched = ("quantity", "priority", "reorder_point", "target", "safety_stock", "pack_size")
+        if current is not None and (
+            current.state != PROPOSAL.initial
+            or current.quantity_source != "rule"
+            or all(getattr(current, k) == fields[k] for k in watched)
+        ):
+            return  # the open proposal (locked by the caller) stays as it is: no statement needed
+        policy = self.proposal_policy
+        flagged = flags_for(conn, policy.flags, loc_id, d.quantity, d.explanation)
+        fields["flags"] = flagged
+        p = ReplenishmentProposal
+        stmt = conflict_insert(conn, ReplenishmentProposal).values(
+            location_id=loc_id,
+            site=loc.site,
+            sku=loc.sku,
+            location=loc.location,
+            state=PROPOSAL.initial,
+            created_ns=now,
+            updated_ns=now,
+            quantity_source="rule",
+            approval="",
+            received_units=0,
+            revision=0,
+            **fields,
+        )
+        x = stmt.excluded
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["site", "sku", "location"],
+            index_where=text(OPEN_PROPOSAL_WHERE),
+            set_={
+                **{k: getattr(x, k) for k in (*fields, "updated_ns")},
+                "revision": p.revision + 1,
+            },
+            where=and_(
+                p.state == PROPOSAL.initial,
+                p.quantity_source == "rule",
+                or_(*(getattr(p, k) != getattr(x, k) for k in watched)),
+            ),
+        )
+        row = conn.execute(stmt.returning(p.id, p.revision)).one_or_none()
+        if row is None:  # an open proposal the rule no longer sizes, or nothing moved
             return
-        pid = conn.execute(
-            conflict_insert(conn, ReplenishmentProposal)
-            .values(
-                location_id=loc_id,
-                site=loc.site,
-                sku=loc.sku,
-                location=loc.location,
-                state=PROPOSAL.initial,
-                created_ns=now,
-                updated_ns=now,
-                quantity_source="rule",
-                **fields,
-            )
-            .on_conflict_do_nothing()  # the partial unique index: one open proposal per sku+location
-            .returning(ReplenishmentProposal.id)
-        ).scalar_one_or_none()
-        if pid is not None:
+        flags = [f["flag"] for f in flagged]
+        if row.revision == 0:
+            detail: dict[str, Any] = {"quantity": d.quantity, "source": e.get("source", "catalog")}
+            if flags:
+                detail["flags"] = flags
+            emit(conn, DomainEvent.move(PROPOSAL.entity, row.id, None, PROPOSAL.initial, now, detail=detail))
+        else:
+            detail = {"quantity": d.quantity, "revision": row.revision}
+            if current is not None and current.id == row.id:
+                detail["was"] = current.quantity
+                params = ("reorder_point", "target", "safety_stock", "pack_size")
+                same = all(getattr(current, k) == fields[k] for k in params)
+                detail["followed"] = "stock" if same else "parameters"
+                if fields["priority"] != current.priority:
+                    detail["priority"] = fields["priority"]
+            if flags:
+                detail["flags"] = flags
             emit(
                 conn,
                 DomainEvent.move(
-                    PROPOSAL.entity, pid, None, PROPOSAL.initial, now, detail={"quantity": d.quantity}
+                    PROPOSAL.entity,
+                    row.id,
+                    PROPOSAL.initial,
+                    PROPOSAL.initial,
+                    now,
+                    detail=detail,
+                    kind="replenishment_proposal.revised",
                 ),
             )
-
-    @staticmethod
-    def _follow(conn: Connection, current: Row[Any], fields: dict[str, Any], now: int) -> None:
-        """Resize an unapproved proposal when its quantity, priority or parameters move."""
-        watched = ("quantity", "priority", "reorder_point", "target", "safety_stock", "pack_size")
-        if all(getattr(current, k) == fields[k] for k in watched):
-            return
-        conn.execute(
-            update(ReplenishmentProposal)
-            .where(ReplenishmentProposal.id == current.id)
-            .values(updated_ns=now, **fields)
-            .execution_options(synchronize_session=False)
-        )
-        params = ("reorder_point", "target", "safety_stock", "pack_size")
-        moved = "stock" if all(getattr(current, k) == fields[k] for k in params) else "parameters"
-        detail: dict[str, Any] = {"quantity": fields["quantity"], "was": current.quantity, "followed": moved}
-        if fields["priority"] != current.priority:
-            detail["priority"] = fields["priority"]
-        emit(
-            conn,
-            DomainEvent.move(
-                PROPOSAL.entity,
-                current.id,
-                current.state,
-                current.state,
-                now,
-                detail=detail,
-                kind="replenishment_proposal.revised",
-            ),
-        )
+        auto_approve(conn, policy, row.id, now)
 
 
 def _open_alert(

@@ -79,6 +79,15 @@ KINDS: frozenset[str] = frozenset(
         "replenishment_proposal.ordered",
         "replenishment_proposal.received",
         "replenishment_proposal.cancelled",
+        "replenishment_proposal.receipt",  # goods received against it (partly or in full)
+        # the planner's inputs of a stock location (forecast, class, costs)
+        "replenishment_plan.updated",
+        # book stock moved by a receipt (``_proposals.book_receipt``)
+        "stock.book_receipt",
+        # the webhook outbox (``_webhooks``; the delivery row itself records the enqueue)
+        "webhook.delivered",
+        "webhook.dead_lettered",
+        "webhook.redriven",
         # gateway commands
         "command.created",
         "command.succeeded",

@@ -26,7 +26,8 @@ from ._decisions import Executor
 from ._domain_events import SYSTEM_ACTOR
 from ._lifecycle import PROPOSAL
 from ._models import ConditionRule, Lane, ReplenishmentProposal, RuleState, StockLevel
-from .rules import ConditionEngine, FaultCleared, FaultConfirmed, StockEngine, StockInputs
+from ._proposals import ProposalPolicy
+from .rules import ConditionEngine, FaultCleared, FaultConfirmed, PlanParams, StockEngine, StockInputs
 
 __all__ = ["SYSTEM_ACTOR", "Effects", "condition_rule_key"]
 
@@ -44,10 +45,11 @@ class Effects:
         condition_engine: ConditionEngine,
         stock_engine: StockEngine,
         escalation_after_s: Mapping[str, float] | None = None,
+        proposal_policy: ProposalPolicy | None = None,
     ) -> None:
         self._conditions = condition_engine
         self._stock = stock_engine
-        self.executor = Executor(escalation_after_s)
+        self.executor = Executor(escalation_after_s, proposal_policy)
 
     def apply_lanes(
         self,
@@ -107,6 +109,7 @@ class Effects:
                 .with_for_update()
             )
         }
+        plans = cache.plans
         inserts: list[dict[str, Any]] = []
         updates: list[dict[str, Any]] = []
         for loc_id, total, latest_ts in totals:
@@ -129,7 +132,7 @@ class Effects:
                 )
             elif current[loc_id] != (units, as_of):
                 updates.append({"b_id": loc_id, "b_units": units, "b_ts": as_of})
-            self._stock_rule(conn, loc_id, loc, units, as_of, now, open_by_loc.get(loc_id))
+            self._stock_rule(conn, loc_id, loc, units, as_of, now, open_by_loc.get(loc_id), plans.get(loc_id))
         if inserts:
             conn.execute(insert(StockLevel), inserts)
         if updates:
@@ -160,10 +163,12 @@ class Effects:
                 )
             )
         }
+        plans = cache.plans
         for row in rows:
             loc, level = cache.locations.get(row.location_id), levels.get(row.location_id)
             if loc is not None and level is not None:
-                self._stock_rule(conn, row.location_id, loc, level.units, level.as_of_ns, now, row)
+                plan = plans.get(row.location_id)
+                self._stock_rule(conn, row.location_id, loc, level.units, level.as_of_ns, now, row, plan)
 
     def _stock_rule(
         self,
@@ -174,8 +179,9 @@ class Effects:
         as_of: int,
         now: int,
         current: Row[Any] | None,
+        plan: PlanParams | None = None,
     ) -> None:
-        """Ask the stock rule; approved and ordered quantities count as on order."""
+        """Ask the stock rule; approved and ordered quantities not yet received count as on order."""
         committed = current is not None and current.state in ON_ORDER_STATES
         inputs = StockInputs(
             site=loc.site,
@@ -187,7 +193,11 @@ class Effects:
             safety_stock=loc.safety_stock,
             pack_size=loc.pack_size,
             as_of_ns=as_of,
-            on_order=float(current.quantity) if current is not None and committed else 0.0,
+            on_order=float(max(0, current.quantity - current.received_units))
+            if current is not None and committed
+            else 0.0,
+            plan=plan,
+            book_units=None,  # no book-stock balance is kept in the core yet
         )
         decision = self._stock.propose(inputs)
         if decision is not None:

@@ -36,7 +36,9 @@ __all__ = [
     "GatewayCommandRow",
     "IngestSeq",
     "Lane",
+    "ProposalReceipt",
     "QuarantineRow",
+    "ReplenishmentPlan",
     "ReplenishmentProposal",
     "RfidItem",
     "RfidItemEvent",
@@ -47,6 +49,8 @@ __all__ = [
     "Sku",
     "StockLevel",
     "StockLocation",
+    "WebhookAttempt",
+    "WebhookDelivery",
     "WorkOrder",
 ]
 
@@ -323,6 +327,92 @@ class ReplenishmentProposal(Base):
     #: "rule" while the stock rule sizes it (it follows falling stock), "planner" once set by hand
     quantity_source: Mapped[str] = mapped_column(String(16), default="rule", server_default="rule")
     priority: Mapped[str] = mapped_column(String(16), default="normal", server_default="normal")
+    #: what looks abnormal against history: [{"flag": ..., "reason": ...}] (migration 0016)
+    flags: Mapped[list[Any]] = mapped_column(JSON, default=_empty)
+    #: "auto" (under the class's thresholds) or "human" once approved; "" before
+    approval: Mapped[str] = mapped_column(String(16), default="", server_default="")
+    #: units received so far (receipts); on order = quantity - received_units while ordered
+    received_units: Mapped[int] = mapped_column(default=0, server_default="0")
+    #: 0 when opened, +1 at each re-size by the stock rule
+    revision: Mapped[int] = mapped_column(default=0, server_default="0")
+
+
+class ReplenishmentPlan(Base):
+    """The planner's inputs for one stock location: the forecast over the lead time with its
+    spread, the class and service level, costs for the EOQ, order constraints (migration 0016).
+    A location without a plan is sized from the catalog's reorder point and target."""
+
+    __tablename__ = "replenishment_plans"
+    location_id: Mapped[int] = mapped_column(ForeignKey("stock_locations.id"), primary_key=True)
+    abc: Mapped[str] = mapped_column(String(1))
+    xyz: Mapped[str] = mapped_column(String(1))
+    service_level: Mapped[float] = mapped_column(Float)
+    lead_time_days: Mapped[int]
+    #: mean forecast demand per day (units), for the EOQ's yearly demand
+    daily_mean: Mapped[float] = mapped_column(Float)
+    #: mean and variance of the demand over the lead time (units)
+    lead_time_mean: Mapped[float] = mapped_column(Float)
+    lead_time_var: Mapped[float] = mapped_column(Float)
+    method: Mapped[str] = mapped_column(String(32))
+    unit_cost: Mapped[float | None] = mapped_column(Float)
+    ordering_cost: Mapped[float | None] = mapped_column(Float)
+    #: holding cost per year as a fraction of the unit cost
+    holding_rate: Mapped[float | None] = mapped_column(Float)
+    min_order: Mapped[int] = mapped_column(default=0)
+    shelf_capacity: Mapped[float | None] = mapped_column(Float)
+    as_of_ns: Mapped[int]
+    updated_ns: Mapped[int]
+
+
+class ProposalReceipt(Base):
+    """A receipt of goods against an ordered proposal, once per receipt id (migration 0016)."""
+
+    __tablename__ = "proposal_receipts"
+    receipt_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    proposal_id: Mapped[int] = mapped_column(ForeignKey("replenishment_proposals.id"), index=True)
+    quantity: Mapped[int]
+    final: Mapped[bool] = mapped_column(Boolean)
+    actor: Mapped[str] = mapped_column(String(64))
+    note: Mapped[str] = mapped_column(Text, default="")
+    received_ns: Mapped[int]
+
+
+class WebhookDelivery(Base):
+    """One webhook in the outbox: its exact body, idempotency key and delivery state
+    (``pending`` → ``delivered`` | ``dead``; a dead one can be re-driven). Deliveries of one
+    ``group_key`` go out one at a time in id order (migration 0016)."""
+
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (Index("ix_webhook_deliveries_group", "group_key", "state"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    topic: Mapped[str] = mapped_column(String(64))
+    idempotency_key: Mapped[str] = mapped_column(String(200), unique=True)
+    group_key: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text)
+    state: Mapped[str] = mapped_column(String(16), index=True)
+    attempts: Mapped[int] = mapped_column(default=0)
+    #: attempts made before the last re-drive (the retry budget counts from there)
+    budget_from: Mapped[int] = mapped_column(default=0)
+    next_attempt_ns: Mapped[int]
+    lease_until_ns: Mapped[int] = mapped_column(default=0)
+    created_ns: Mapped[int]
+    delivered_ns: Mapped[int | None]
+    last_status: Mapped[int | None]
+    last_error: Mapped[str] = mapped_column(Text, default="")
+
+
+class WebhookAttempt(Base):
+    """One HTTP attempt of a delivery: when, how long, the answer or the error."""
+
+    __tablename__ = "webhook_attempts"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    delivery_id: Mapped[int] = mapped_column(ForeignKey("webhook_deliveries.id"), index=True)
+    attempt: Mapped[int]
+    at_ns: Mapped[int]
+    duration_ms: Mapped[float] = mapped_column(Float)
+    status: Mapped[int | None]
+    error: Mapped[str] = mapped_column(Text, default="")
+    outcome: Mapped[str] = mapped_column(String(16))
 
 
 class AuditEntry(Base):

@@ -190,6 +190,10 @@ class ProposalRecord:
     updated_ns: int
     quantity_source: str  # "rule" (follows falling stock until approved) or "planner"
     priority: str  # "normal", or "urgent" below the safety stock
+    flags: list[Any]  # [{"flag": ..., "reason": ...}]: what looks abnormal against history
+    approval: str  # "auto", "human", or "" before approval
+    received_units: int
+    revision: int  # 0 when opened, +1 at each re-size by the stock rule
 
 
 @dataclass(frozen=True, slots=True)

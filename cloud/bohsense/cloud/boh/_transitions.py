@@ -16,6 +16,7 @@ from ._domain_events import DomainEvent, emit
 from ._errors import InvalidValue, StateConflict
 from ._lifecycle import PROPOSAL, Lifecycle
 from ._models import Alert, ReplenishmentProposal, WorkOrder
+from ._proposals import order_webhook
 
 __all__ = ["QUANTITY_STATES", "move", "set_quantity"]
 
@@ -36,8 +37,14 @@ def move(s: Session, lifecycle: Lifecycle, row: Any, to: str, actor: str, note: 
         s,
         DomainEvent.move(lifecycle.entity, row.id, row.state, to, now, actor, {"note": note} if note else {}),
     )
+    was = row.state
     row.state = to
     row.updated_ns = now
+    if isinstance(row, ReplenishmentProposal) and (
+        to == "ordered" or (to == "cancelled" and was == "ordered")
+    ):
+        s.flush()
+        order_webhook(s.connection(), row, to, now)  # the ERP hears of the order in this transaction
     if note and isinstance(row, WorkOrder):
         wo.add_note(row, actor, note, now)
 

@@ -27,6 +27,7 @@ from ._domain_events import DomainEvent, emit
 from ._errors import InvalidValue, NotFound, StateConflict
 from ._lifecycle import ALERT, WORK_ORDER
 from ._models import Alert, Asset, ConditionRule, WorkOrder
+from ._proposals import work_order_webhook
 from ._records import WorkOrderChanges
 
 __all__ = [
@@ -95,6 +96,7 @@ def create_work_order(
         add_note(wo, actor, note, now)
     s.add(wo)
     s.flush()
+    work_order_webhook(s.connection(), wo, now)
     emit(s, DomainEvent.move(WORK_ORDER.entity, wo.id, None, wo.state, now, actor, {"by": "hand"}))
     return wo
 

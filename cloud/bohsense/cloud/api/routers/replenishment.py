@@ -2,7 +2,10 @@
 
 ``GET /replenishment``, ``GET /replenishment/{id}``, ``PATCH /replenishment/{id}`` (the
 planner's quantity), ``POST /replenishment/{id}/approve`` (optionally with a quantity),
-``/reject``, ``/ordered``, ``/received``, ``/cancel``.
+``/reject``, ``/ordered``, ``/received``, ``/cancel``; ``GET /replenishment/{id}/explanation``
+(every number behind it, flags, approval, receipts, webhooks, history);
+``POST /replenishment/{id}/receipts`` (goods received, once per receipt id);
+``PUT /replenishment/plans`` (the planner's inputs of a stock location).
 """
 
 from __future__ import annotations
@@ -12,8 +15,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
-from ...boh import PROPOSAL
-from .._common import ActionBody, Id, Limit, Name, Offset, check_state, state_filter
+from ...boh import PROPOSAL, PlanInput
+from .._common import ActionBody, Id, Limit, Name, Offset, RequestModel, check_state, state_filter
 from .._deps import CoreDep
 
 router = APIRouter(prefix="/replenishment", tags=["replenishment"])
@@ -46,6 +49,12 @@ class Proposal(BaseModel):
     explanation: dict[str, Any]
     created_ns: int
     updated_ns: int
+    flags: list[dict[str, Any]] = Field(
+        description="what looks abnormal against history, each with its reason"
+    )
+    approval: str = Field(description="auto (under the class's limits), human, or empty before approval")
+    received_units: int = Field(description="units received so far (receipts)")
+    revision: int = Field(description="0 when opened, +1 at each re-size by the stock rule")
 
 
 class QuantityBody(ActionBody):
@@ -118,3 +127,97 @@ def received(core: CoreDep, proposal_id: Id, body: ActionBody | None = None) -> 
 def cancel(core: CoreDep, proposal_id: Id, body: ActionBody | None = None) -> Proposal:
     """The order will not arrive: closed without goods; the next low stock proposes again."""
     return _move(core, proposal_id, "cancelled", body)
+
+
+class Explanation(BaseModel):
+    proposal_id: int
+    url: str
+    site: str
+    sku: str
+    location: str
+    state: str
+    quantity: int
+    quantity_source: str
+    priority: str
+    approval: str
+    flags: list[dict[str, Any]]
+    received_units: int
+    on_order_units: int
+    revision: int
+    explanation: dict[str, Any] = Field(
+        description="source (forecast or catalog), sensed and book stock, on order, position, forecast over"
+        " the lead time with its spread, service level, class, safety stock, reorder point, EOQ, order-up-to,"
+        " pack and minimum-order rounding, shelf cap, quantity, and the sentence that ties them"
+    )
+    receipts: list[dict[str, Any]]
+    webhooks: list[dict[str, Any]]
+    history: list[dict[str, Any]]
+
+
+@router.get("/{proposal_id}/explanation", response_model=Explanation, responses=ERRORS)
+def explanation(core: CoreDep, proposal_id: Id) -> Explanation:
+    """Every number behind the proposal, its flags and approval, receipts, webhooks and audit trail."""
+    return Explanation(**core.proposal_explanation(proposal_id))
+
+
+class ReceiptBody(ActionBody):
+    receipt_id: str = Field(
+        min_length=1,
+        max_length=128,
+        description="the receipt's id: the same receipt sent again changes nothing",
+    )
+    quantity: int = Field(ge=0, le=MAX_QUANTITY, description="units received in this receipt")
+    final: bool = Field(
+        default=False, description="nothing more will come: close the proposal even when short"
+    )
+
+
+class Receipt(BaseModel):
+    receipt_id: str
+    quantity: int
+    repeat: bool = Field(description="true when this receipt id was recorded before (nothing changed)")
+    proposal: Proposal
+
+
+@router.post("/{proposal_id}/receipts", response_model=Receipt, responses=ERRORS)
+def receipt(core: CoreDep, proposal_id: Id, body: ReceiptBody) -> Receipt:
+    """Goods received against an ordered proposal: on order goes down, book stock up; the
+    ordered quantity reached (or ``final``) closes it as received."""
+    record, outcome = core.record_receipt(
+        proposal_id, body.receipt_id, body.quantity, final=body.final, actor=body.actor, note=body.note
+    )
+    return Receipt(
+        receipt_id=outcome.receipt_id,
+        quantity=outcome.quantity,
+        repeat=outcome.repeat,
+        proposal=Proposal.model_validate(record),
+    )
+
+
+class PlanBody(RequestModel):
+    actor: str = Field(default="api", min_length=1, max_length=64)
+    site: Name
+    sku: Name
+    location: Name
+    abc: str = Field(pattern="^[ABC]$")
+    xyz: str = Field(pattern="^[XYZ]$")
+    service_level: float = Field(ge=0.5, lt=1.0)
+    lead_time_days: int = Field(ge=0, le=365)
+    daily_mean: float = Field(ge=0, le=1e9)
+    lead_time_mean: float = Field(ge=0, le=1e9)
+    lead_time_var: float = Field(ge=0, le=1e12)
+    method: str = Field(min_length=1, max_length=32)
+    as_of_ns: int = Field(ge=0, le=2**63 - 1, description="when the forecast was made, ns since the epoch")
+    unit_cost: float | None = Field(default=None, ge=0, le=1e9)
+    ordering_cost: float | None = Field(default=None, ge=0, le=1e9)
+    holding_rate: float | None = Field(default=None, ge=0, le=100)
+    min_order: int = Field(default=0, ge=0, le=MAX_QUANTITY)
+    shelf_capacity: float | None = Field(default=None, ge=0, le=1e9)
+
+
+@router.put("/plans", status_code=204, responses=ERRORS)
+def put_plan(core: CoreDep, body: PlanBody) -> None:
+    """The planner's inputs of one stock location; its open, unapproved proposal is re-sized."""
+    values = body.model_dump()
+    actor = values.pop("actor")
+    core.put_plan(PlanInput(**values), actor=actor)

@@ -11,6 +11,7 @@ from ._base import (
     Decision,
     FaultCleared,
     FaultConfirmed,
+    PlanParams,
     ProposalDraft,
     ReplenishmentNeeded,
     StockEngine,
@@ -18,6 +19,7 @@ from ._base import (
     severity_rank,
 )
 from ._condition import ThresholdCondition
+from ._planned import PlannedReorder
 from ._stock import ReorderPoint
 
 __all__ = [
@@ -31,6 +33,8 @@ __all__ = [
     "Decision",
     "FaultCleared",
     "FaultConfirmed",
+    "PlanParams",
+    "PlannedReorder",
     "ProposalDraft",
     "ReorderPoint",
     "ReplenishmentNeeded",

@@ -29,6 +29,7 @@ __all__ = [
     "Decision",
     "FaultCleared",
     "FaultConfirmed",
+    "PlanParams",
     "ProposalDraft",
     "ReplenishmentNeeded",
     "StockEngine",
@@ -123,6 +124,28 @@ class ConditionEngine(Protocol):
 
 
 @dataclass(frozen=True, slots=True)
+class PlanParams:
+    """The planner's inputs of one stock location (``replenishment_plans``): the forecast
+    demand over the lead time (mean and variance) and per day, the ABC/XYZ class and its
+    target service level, costs for the EOQ and the order constraints."""
+
+    abc: str
+    xyz: str
+    service_level: float
+    lead_time_days: int
+    daily_mean: float
+    lead_time_mean: float
+    lead_time_var: float
+    method: str
+    as_of_ns: int
+    unit_cost: float | None = None
+    ordering_cost: float | None = None
+    holding_rate: float | None = None
+    min_order: int = 0
+    shelf_capacity: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class StockInputs:
     site: str
     sku: str
@@ -135,6 +158,10 @@ class StockInputs:
     as_of_ns: int
     #: units ordered and not yet received (the location's approved or ordered proposal)
     on_order: float = 0.0
+    #: the planner's inputs, when the location has a plan (else the catalog's numbers)
+    plan: PlanParams | None = None
+    #: book stock (units), when a book-stock ledger keeps it
+    book_units: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
