@@ -136,3 +136,40 @@ def test_every_setting_is_known_by_its_variable(monkeypatch: pytest.MonkeyPatch)
         monkeypatch.delenv(f"BOHSENSE_CLOUD_{field.upper()}", raising=False)
     monkeypatch.setenv("BOHSENSE_CLOUD_SHUTDOWN_TIMEOUT_S", "5")
     assert CloudSettings().shutdown_timeout_s == 5
+
+
+def test_check_config_prints_the_settings_with_every_secret_masked() -> None:
+    import json
+    import os
+    import secrets
+    import subprocess
+    import sys
+
+    token = secrets.token_urlsafe(32)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BOHSENSE_CLOUD_")}
+    env.update(BOHSENSE_CLOUD_API_TOKEN=token, BOHSENSE_CLOUD_WEBHOOK_SECRET="whsec-" + token[:20],
+               BOHSENSE_CLOUD_WEBHOOK_ORDERS_URL="https://erp:erp-pw@erp.example/hooks?key=k-secret&x=1")  # fmt: skip
+    done = subprocess.run(
+        [sys.executable, "-m", "bohsense", "cloud", "check-config",
+         "--broker", "mqtt://cloud:broker-pw@127.0.0.1:1883",
+         "--tsdb", "influx2://h:8086?org=o&bucket=b&token=tsdb-token",
+         "--database", "postgresql+psycopg://u:db-pw@h/db"],
+        capture_output=True, text=True, timeout=120, env=env, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    for secret in (token, "broker-pw", "tsdb-token", "db-pw", "erp-pw", "k-secret", token[:20]):
+        assert secret not in done.stdout + done.stderr
+    shown = json.loads(done.stdout)
+    assert shown["broker_url"] == "mqtt://cloud:***@127.0.0.1:1883"
+    assert shown["tsdb_url"] == "influx2://h:8086?org=o&bucket=b&token=***"
+    assert shown["database_url"] == "postgresql+psycopg://u:***@h/db"
+    assert shown["api_token"] == "***"
+    assert shown["webhook_secret"] == "***"
+    assert shown["webhook_orders_url"] == "https://erp:***@erp.example/hooks?key=***&x=1"
+    bad = subprocess.run(
+        [sys.executable, "-m", "bohsense", "cloud", "check-config"],
+        capture_output=True, text=True, timeout=120, env={**env, "BOHSENSE_CLOUD_API_TOKNE": token}, check=False,
+    )  # fmt: skip
+    assert bad.returncode == 2
+    assert "BOHSENSE_CLOUD_API_TOKNE names no cloud setting" in bad.stderr
+    assert token not in bad.stderr

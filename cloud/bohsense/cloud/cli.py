@@ -38,6 +38,16 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     run.add_argument("--api-host", metavar="HOST", help="API bind address (BOHSENSE_CLOUD_API_HOST)")
     run.add_argument("--api-port", metavar="N", type=int, help="API port (BOHSENSE_CLOUD_API_PORT)")
     run.set_defaults(handler=_run)
+    check = sub.add_parser(
+        "check-config",
+        help="validate the settings (environment and flags) and print them, secrets masked",
+        epilog="Exit codes: 0 valid; 2 invalid (the reason on stderr, no value echoed).",
+    )
+    for flag in ("--broker", "--tsdb", "--database", "--catalog", "--api-host"):
+        check.add_argument(flag, metavar="VALUE", help=f"as for run ({flag})")
+    check.add_argument("--mqtt-protocol", metavar="V", help="as for run")
+    check.add_argument("--api-port", metavar="N", type=int, help="as for run")
+    check.set_defaults(handler=_check_config)
     migrate = sub.add_parser(
         "migrate",
         help="bring the BOH database schema to the newest migration, then exit",
@@ -56,16 +66,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     cloud.set_defaults(handler=_help)
 
 
-def _run(args: argparse.Namespace) -> int:
-    import asyncio
-    import sys
-
-    from pydantic import ValidationError
-
-    from bohsense.cloud.service import EXIT_CONFIG, CloudService
-    from bohsense.cloud.settings import CloudSettings
-
-    overrides: dict[str, Any] = {
+def _overrides(args: argparse.Namespace) -> dict[str, Any]:
+    return {
         key: value
         for key, value in {
             "broker_url": args.broker,
@@ -78,12 +80,44 @@ def _run(args: argparse.Namespace) -> int:
         }.items()
         if value is not None
     }
+
+
+def _settings(args: argparse.Namespace, command: str) -> Any:
+    """The validated settings, or None after saying why on stderr (no value echoed)."""
+    import sys
+
+    from pydantic import ValidationError
+
+    from bohsense.cloud.settings import CloudSettings
+
     try:
-        settings = CloudSettings(**overrides)
+        return CloudSettings(**_overrides(args))
     except ValidationError as exc:
-        print(f"bohsense cloud run: invalid settings:\n{exc}", file=sys.stderr)
+        print(f"bohsense cloud {command}: invalid settings:\n{exc}", file=sys.stderr)
+        return None
+
+
+def _run(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from bohsense.cloud.service import EXIT_CONFIG, CloudService
+
+    settings = _settings(args, "run")
+    if settings is None:
         return EXIT_CONFIG
     return asyncio.run(CloudService(settings).run(install_signal_handlers=True))
+
+
+def _check_config(args: argparse.Namespace) -> int:
+    import json
+
+    from bohsense.cloud.service import EXIT_CONFIG
+
+    settings = _settings(args, "check-config")
+    if settings is None:
+        return EXIT_CONFIG
+    print(json.dumps(settings.masked(), indent=2, default=str))
+    return 0
 
 
 def _migrate(args: argparse.Namespace) -> int:

@@ -52,6 +52,29 @@ class AutoApproveLimit(BaseModel):
     max_value: float | None = Field(None, ge=0)
 
 
+_SECRET_PARAMS = frozenset({"token", "password", "passwd", "secret", "key", "api_key", "apikey", "auth"})
+
+
+def mask_url(url: str) -> str:
+    """``url`` with the password of its authority and secret query values replaced by ``***``."""
+    from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "***"
+    netloc = parts.netloc
+    if "@" in netloc:
+        userinfo, host = netloc.rsplit("@", 1)
+        user = userinfo.split(":", 1)[0]
+        netloc = f"{user}:***@{host}" if ":" in userinfo else f"{user}@{host}"
+    query = parts.query
+    if query:
+        pairs = parse_qsl(query, keep_blank_values=True)
+        query = urlencode([(k, "***" if k.lower() in _SECRET_PARAMS else v) for k, v in pairs], safe="*")
+    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+
+
 class CloudSettings(BaseSettings):
     # errors never echo their input: it can hold the API token or the broker password
     model_config = SettingsConfigDict(
@@ -329,6 +352,19 @@ class CloudSettings(BaseSettings):
         if self.shared_group and self.mqtt_protocol != 5:
             raise ValueError("shared subscriptions ($share/…) need MQTT 5: set mqtt_protocol=5")
         return self
+
+    def masked(self) -> dict[str, Any]:
+        """The effective settings as plain data for ``check-config``: secrets as ``***``,
+        and every URL's password and secret query parameters (``token``, ``password``…)
+        masked, so the output can be pasted anywhere."""
+        out: dict[str, Any] = self.model_dump(mode="json")
+        for name, value in out.items():
+            field = type(self).model_fields[name]
+            if "SecretStr" in str(field.annotation):
+                out[name] = None if value is None else "***"
+            elif isinstance(value, str) and name.endswith("_url"):
+                out[name] = mask_url(value)
+        return out
 
     def ingest_config(self) -> IngestConfig:
         return IngestConfig(
