@@ -3,7 +3,8 @@
 The driver feeds it frames with the gateway time they arrived and calls ``tick`` now
 and then; the session returns the messages to send and the observations it made
 (``bohsense.edge.interpreters``: ``DeviceAttached`` at HELLO, one ``ChannelSample`` per
-finite channel value placed at its event time, ``Tared`` at a TARE's ACK), in stream
+finite channel value placed at its event time, a ``ChannelInvalid`` for a NaN (the
+device's ADC fault flag), ``Tared`` at a TARE's ACK), in stream
 order. What the values mean (lane weights and units, picks) is the interpreters' part. Every
 transition of the connection lives in ``TRANSITIONS``:
 
@@ -39,7 +40,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from bohsense.contracts.timeutil import check_event_time
-from bohsense.edge.interpreters import ChannelSample, DeviceAttached, DeviceObservation, Tared
+from bohsense.edge.interpreters import ChannelInvalid, ChannelSample, DeviceAttached, DeviceObservation, Tared
 from bohsense.firmware_bridge import (
     Ack,
     ClockEstimate,
@@ -201,7 +202,9 @@ class SerialSession:
         self.hello = hello
         self._device = _BAD_NAME.sub("_", self.cfg.device_id or hello.device_id)
         self._metrics = [_BAD_NAME.sub("_", name) for name in hello.channels]
-        out.observations.append(DeviceAttached(self._device, hello.kind.label, tuple(self._metrics)))
+        out.observations.append(
+            DeviceAttached(self._device, hello.kind.label, tuple(self._metrics), now_us * 1000)
+        )
         self._tares.clear()  # a rebooted device forgot the commands it had not answered
         self.clocks.clear()  # a reboot restarts the device clock
         self._go(Transition.HELLO)
@@ -271,6 +274,7 @@ class SerialSession:
         for channel, (name, value) in enumerate(zip(self._metrics, samples.values, strict=True)):
             if not math.isfinite(value):
                 self.counters[Refused.BAD_VALUE] += 1
+                out.observations.append(ChannelInvalid(self._device, channel, name, ts))
                 continue
             out.observations.append(ChannelSample(self._device, channel, name, ts, value))
 

@@ -4,15 +4,18 @@ A driver's session emits observations (``DeviceAttached``, ``ChannelSample``, ``
 and knows nothing of what the values mean; an interpreter (``Interpreter``: pure, with
 its own state) turns them into ``Reading`` and ``Event`` objects for the sink::
 
-    LaneInterpreter         shelf lanes: weight_g, settled units, shelf.pick / shelf.putback
+    LaneInterpreter         shelf lanes: weight_g, settled units, shelf.pick / putback / restock,
+                            shelf.lane_state (stable, settling, unfit, fault)
     PassThroughInterpreter  one reading per sample, the channel's name as the metric
     PresenceInterpreter     RFID tag reads: rfid.item arrived / moved / departed, zone snapshots
     InterpreterRouter       the interpreter of each device's source kind
 """
 
 from bohsense.edge.interpreters._base import (
+    ChannelInvalid,
     ChannelSample,
     DeviceAttached,
+    DeviceDetached,
     DeviceObservation,
     Interpretation,
     Interpreter,
@@ -27,11 +30,15 @@ from bohsense.edge.interpreters._base import (
     WaveformBlock,
 )
 from bohsense.edge.interpreters._lanes import (
+    CONDITION_OF,
+    Condition,
     LaneConfig,
     LaneEstimator,
     LaneInterpreter,
+    LaneStateChange,
     LaneStep,
     LaneUpdate,
+    Signal,
     StabilityConfig,
     change_confidence,
 )
@@ -40,8 +47,12 @@ from bohsense.edge.interpreters._presence import PresenceConfig, PresenceInterpr
 from bohsense.edge.interpreters._router import InterpreterRouter
 
 __all__ = [
+    "CONDITION_OF",
+    "ChannelInvalid",
     "ChannelSample",
+    "Condition",
     "DeviceAttached",
+    "DeviceDetached",
     "DeviceObservation",
     "Interpretation",
     "Interpreter",
@@ -51,6 +62,7 @@ __all__ = [
     "LaneConfig",
     "LaneEstimator",
     "LaneInterpreter",
+    "LaneStateChange",
     "LaneStep",
     "LaneUpdate",
     "Observation",
@@ -58,6 +70,7 @@ __all__ = [
     "PresenceConfig",
     "PresenceInterpreter",
     "ReaderObservation",
+    "Signal",
     "StabilityConfig",
     "StatefulInterpreter",
     "TagSeen",
