@@ -25,13 +25,14 @@ class Sink:
 
     def __init__(self) -> None:
         self.readings: list[Reading] = []
-        self.events: list[Event] = []
+        self.events: list[Event] = []  # picks, put-backs, restocks
+        self.states: list[Event] = []  # shelf.lane_state
 
     def put(self, reading: Reading) -> None:
         self.readings.append(reading)
 
     def put_event(self, event: Event) -> None:
-        self.events.append(event)
+        (self.states if event.kind == "shelf.lane_state" else self.events).append(event)
 
     def of(self, device: str, metric: str) -> list[Reading]:
         return [r for r in self.readings if r.device == device and r.metric == metric]
