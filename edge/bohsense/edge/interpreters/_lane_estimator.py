@@ -37,7 +37,16 @@ per cent, so ``n`` units have a spread of about ``σ·√n`` unit weights (σ = 
 standard deviations plus the zero uncertainty (``zero_tolerance_g``) and three standard
 errors of the window's mean, capped at ``max_residual``. A change of ``k`` units must fit
 within the tolerance of ``k`` (its own units' spread); one that does not is ``unfit_change``
-until it has held for ``relearn_s``, when the count is accepted (with its lower confidence).
+until it has held for ``relearn_s``, when the count is accepted (with its lower confidence);
+its zero allowance is what the zero can move between the two windows (3 g, and 10 g an
+hour between them, at most ``zero_tolerance_g``), not the whole ``zero_tolerance_g``.
+
+A lane whose changes stop being whole units — ``_MISMATCH_UNFIT`` of the last
+``_MISMATCH_OF`` changes between steady windows were not — has the wrong unit weight (its
+SKU was changed without recalibration: the picks of the new SKU are fractions of the old
+unit weight, and its totals fit a whole number only by chance): it stays ``unfit``
+(``unit_weight_mismatch``) whatever the weight, until a tare, or until the last
+``_MISMATCH_OF`` changes were all whole units again.
 
 Drift: while the lane is stable at 0 units and reads within ``zero_tolerance_g`` of zero,
 the offset follows the reading slowly (zero tracking, ``zero_track_rate`` per sample);
@@ -64,6 +73,20 @@ __all__ = [
     "StabilityConfig",
     "change_confidence",
 ]
+
+
+#: how far the zero may move between two settled windows, whatever their distance, and per
+#: second between them (creep and temperature: a few grams an hour)
+_CHANGE_ZERO_G = 3.0
+_CHANGE_DRIFT_G_PER_S = 10.0 / 3600.0
+
+
+#: the unit weight is taken for wrong when this many of the last ``_MISMATCH_OF`` changes
+#: between steady windows were no whole number of units (a SKU changed without
+#: recalibration: every pick of the new SKU is a fraction of the old unit weight), and right
+#: again when all of them were
+_MISMATCH_UNFIT = 3
+_MISMATCH_OF = 4
 
 
 class Condition(StrEnum):
@@ -113,7 +136,7 @@ class StabilityConfig:
     zero_tolerance_g: float = 15.0
     settling_report_s: float = 3.0
     unfit_report_s: float = 1.0
-    relearn_s: float = 30.0
+    relearn_s: float = 60.0
     dead_after_s: float = 0.3
     stuck_s: float = 4.0
     range_s: float = 1.0
@@ -191,6 +214,13 @@ class LaneEstimator:
         self._same_since = 0
         self._range_since: int | None = None
         self._unfit_change_since: int | None = None
+        self._settled_ns = 0
+        #: the net mean of the last steady window (fitting or not), and whether each of the
+        #: last changes between steady windows was a whole number of units
+        self._steady_mean: float | None = None
+        self._change_fits: deque[bool] = deque(maxlen=_MISMATCH_OF)
+        #: the lane's changes stopped being whole units: its unit weight is wrong
+        self.mismatch = False
         self.drift_g = 0.0
         self.residual_g = 0.0
         self.unstable = 0
@@ -221,10 +251,14 @@ class LaneEstimator:
     def carry_over(self, before: LaneEstimator) -> None:
         """The same lane after its device attached again: keep its count and condition."""
         self.settled = before.settled
+        self._settled_ns = before._settled_ns
         self.condition = before.condition
         self.reason = before.reason
         self.drift_g = before.drift_g
         self.offset_g = before.offset_g
+        self._steady_mean = before._steady_mean
+        self._change_fits = before._change_fits
+        self.mismatch = before.mismatch
 
     def after_tare(self, keep: bool) -> float:
         """The device zeroed the lane: move the offset (see the module doc); return it."""
@@ -236,6 +270,9 @@ class LaneEstimator:
             self.offset_g = 0.0
         window.clear()  # samples from before the tare are on the old zero
         self._same_value = None
+        self._steady_mean = None  # someone saw to the lane: its changes are judged afresh
+        self._change_fits.clear()
+        self.mismatch = False
         return self.offset_g
 
     def add(self, ts_ns: int, gross_g: float) -> int | None:
@@ -272,6 +309,26 @@ class LaneEstimator:
             confidence,
         )
 
+    def _track_changes(self, mean: float, unit: float, sem: float) -> None:
+        """Note whether the change from the last steady window, if any, is whole units."""
+        before = self._steady_mean
+        if before is not None and abs(mean - before) <= 0.5 * unit:
+            return
+        self._steady_mean = mean
+        if before is None:
+            return
+        dx = abs(mean - before) / unit
+        k = round(dx)
+        tol_k = (_CHANGE_ZERO_G + 6.0 * sem) / unit + 3.0 * self.lane.unit_spread / math.sqrt(
+            3.0
+        ) * math.sqrt(k)
+        self._change_fits.append(abs(dx - k) <= min(self.cfg.max_residual, tol_k))
+        misses = sum(not fits for fits in self._change_fits)
+        if not self.mismatch and misses >= _MISMATCH_UNFIT:
+            self.mismatch = True
+        elif self.mismatch and misses == 0 and len(self._change_fits) == _MISMATCH_OF:
+            self.mismatch = False
+
     def invalid(self, ts_ns: int) -> LaneUpdate:
         """The channel carried no valid value at ``ts_ns``."""
         if self._invalid_since is None:
@@ -292,8 +349,8 @@ class LaneEstimator:
         """The device announced itself again on a live connection (a reboot)."""
         self._window.clear()
         self._same_value = None
-        if self.condition is Condition.FAULT:
-            return LaneUpdate()
+        if self.condition is None or self.condition is Condition.FAULT:
+            return LaneUpdate()  # nothing reported yet, or a fault that only a settled count clears
         self.condition, self.reason = Condition.SETTLING, "rebooted"
         weight = self.settled[1] if self.settled else None
         return LaneUpdate(state=LaneStateChange(Condition.SETTLING, "rebooted", None, weight, 1.0))
@@ -306,8 +363,8 @@ class LaneEstimator:
         self._invalid_since = None
         self._last_gross = gross_g
         if gross_g != self._same_value:
-            if self.condition is Condition.FAULT and self.reason == "stuck":
-                self._window.clear()
+            if self._same_value is not None and ts_ns - self._same_since >= cfg.stuck_s * 1e9:
+                self._window.clear()  # the end of a stuck run: none of it is counted
             self._same_value = gross_g
             self._same_since = ts_ns
         window = self._window
@@ -339,6 +396,10 @@ class LaneEstimator:
         gross_mean = sum(values) / count
         sem = math.sqrt(sum((v - gross_mean) ** 2 for v in values) / (count - 1) / count)
         mean = self.net(gross_mean)
+        self._track_changes(mean, unit, sem)
+        if self.mismatch:
+            self.implausible += 1
+            return LaneUpdate(state=self._report(ts_ns, Signal.UNFIT, "unit_weight_mismatch", weight=mean))
         x = mean / unit
         units = max(0, round(x))
         tol = self.tolerance_units(units, sem)
@@ -353,7 +414,12 @@ class LaneEstimator:
             before, before_mean, before_spread, before_sem = self.settled
             k = abs(units - before)
             dx = abs(mean - before_mean) / unit
-            tol_k = (cfg.zero_tolerance_g + 3.0 * (sem + before_sem)) / unit + 3.0 * (
+            # the zero moves little between two settled windows: creep and temperature
+            zero_g = min(
+                cfg.zero_tolerance_g,
+                _CHANGE_ZERO_G + _CHANGE_DRIFT_G_PER_S * (ts_ns - self._settled_ns) / 1e9,
+            )
+            tol_k = (zero_g + 3.0 * (sem + before_sem)) / unit + 3.0 * (
                 self.lane.unit_spread / math.sqrt(3.0)
             ) * math.sqrt(k)
             if abs(dx - k) > min(cfg.max_residual, tol_k):
@@ -367,6 +433,7 @@ class LaneEstimator:
         confidence = round(max(0.0, 1.0 - abs(x - units) / 0.5), 3)
         state = self._report(ts_ns, Signal.FIT, "", units=units, weight=mean, confidence=confidence)
         self.settled = (units, mean, spread, sem)
+        self._settled_ns = ts_ns
         self.residual_g = mean - units * unit
         if units == 0 and abs(mean) < cfg.zero_tolerance_g and self.condition is Condition.STABLE:
             moved = cfg.zero_track_rate * mean
