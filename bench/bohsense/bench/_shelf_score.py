@@ -204,7 +204,7 @@ def score(run: ShelfRun) -> dict[str, Any]:
         group: list[_Change] = []
         until = 0.0
 
-        def close(group: list[_Change], until: float) -> None:
+        def close(group: list[_Change], until: float, lane: int = lane) -> None:
             net = sum(c.delta for c in group)
             if net == 0 or not group:
                 return

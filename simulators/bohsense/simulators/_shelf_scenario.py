@@ -191,7 +191,9 @@ class ShelfScenario:
                 raise ShelfScenarioError(f"lanes[{i}] needs sku and unit_weight_g")
             if not spec["unit_weight_g"] > 0 or spec.get("units", 0) < 0:
                 raise ShelfScenarioError(f"lanes[{i}]: unit_weight_g must be > 0 and units ≥ 0")
-            lanes.append(LaneSpec(**{k: float(v) if k in ("unit_weight_g", "tare_g") else v for k, v in spec.items()}))
+            lanes.append(
+                LaneSpec(**{k: float(v) if k in ("unit_weight_g", "tare_g") else v for k, v in spec.items()})
+            )
         faults = []
         for i, fault in enumerate(raw.get("faults", []), start=1):
             spec = _checked(fault, _FAULT_KEYS, f"faults[{i}]")
@@ -242,7 +244,7 @@ class ShelfScenario:
 
     def with_changes(self, *, unit_spread: float | None = None, faults: bool = True) -> ShelfScenario:
         """A copy with another unit-weight spread, or without its faults."""
-        copy = ShelfScenario(**{**self.__dict__})
+        copy = ShelfScenario(**self.__dict__)
         if unit_spread is not None:
             copy.unit_spread = unit_spread
         if not faults:
@@ -307,7 +309,9 @@ class ShelfScenario:
                 p_hand = s.get("hand_probability", 0.0)
                 if r < p_basket:
                     dur = rng.uniform(5.0, 30.0)
-                    out.append(Action(t, "basket", lane + 1, grams=rng.uniform(600.0, 2500.0), duration_s=dur))
+                    out.append(
+                        Action(t, "basket", lane + 1, grams=rng.uniform(600.0, 2500.0), duration_s=dur)
+                    )
                     busy[lane] = t + dur + gap
                     continue
                 if r < p_basket + p_drop:
@@ -365,7 +369,11 @@ class ShelfScenario:
     def lane_options(self) -> list[dict[str, float]]:
         """The gateway's ``lanes`` option for this shelf (what was calibrated at install)."""
         return [
-            {"unit_weight_g": lane.unit_weight_g, "tare_g": lane.tare_g, "unit_spread": max(self.unit_spread, 0.01)}
+            {
+                "unit_weight_g": lane.unit_weight_g,
+                "tare_g": lane.tare_g,
+                "unit_spread": max(self.unit_spread, 0.01),
+            }
             for lane in self.lanes
         ]
 

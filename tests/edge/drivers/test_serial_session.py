@@ -4,7 +4,6 @@ observations out, and those through the interpreters the driver uses: readings o
 from __future__ import annotations
 
 import math
-
 from dataclasses import dataclass, field
 
 import pytest
