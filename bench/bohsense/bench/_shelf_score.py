@@ -27,7 +27,9 @@ shelf at the end of the grab).
   ``shelf.restock`` when it holds a restock, else ``shelf.putback``. A detected event of
   the same lane and kind from the group's first change to ``LAG_S`` after its last (or
   after its blind stretch ended) matches it (nearest first, each event once); the
-  quantity is exact when the units agree. Precision and recall per kind. Events of a lane
+  quantity is exact when the units agree. Precision and recall per kind. A group whose
+  last change falls in the run's last ``SETTLE_S`` is left out (the run ends before it
+  could be seen settled). Events of a lane
   after its SKU was changed are counted apart (``events_after_sku_change``): there is no
   truth for them, and every one of them is a wrong event.
 - **Fault detection latency**: from a cell fault's start (or a reboot's, an unplug's) to
@@ -206,8 +208,8 @@ def score(run: ShelfRun) -> dict[str, Any]:
 
         def close(group: list[_Change], until: float, lane: int = lane) -> None:
             net = sum(c.delta for c in group)
-            if net == 0 or not group:
-                return
+            if net == 0 or not group or group[-1].t > duration - SETTLE_S:
+                return  # nothing to see, or too close to the end of the run to be seen
             kind = (
                 "pick" if net < 0 else ("restock" if any(c.kind == "restock" for c in group) else "putback")
             )
@@ -293,10 +295,12 @@ def score(run: ShelfRun) -> dict[str, Any]:
         "duration_s": duration,
         "count_exact": round(right / judged, 5) if judged else None,
         "count_samples": judged,
+        "count_right": right,
         "wrong_counts_published": wrong_published,
         "units_readings": len(run.readings),
         "blind_samples": blind_samples,
         "blind_withheld": round(withheld / blind_samples, 4) if blind_samples else None,
+        "blind_withheld_samples": withheld,
         "blind_wrong": blind_wrong,
         "events": events_out,
         "quantity_exact": round(exact / matched, 4) if matched else None,
