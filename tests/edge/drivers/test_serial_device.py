@@ -91,6 +91,9 @@ def shelf_driver(device: ShelfDevice | str, **options: Any) -> SerialDeviceDrive
         ({"port": "/dev/x", "stability_window_s": 0}, "'stability_window_s' must be a positive"),
         ({"port": "/dev/x", "max_residual": 0.9}, "'max_residual' must be at most 0.5"),
         ({"port": "/dev/x", "device_id": ""}, "'device_id' must be"),
+        ({"port": "/dev/x", "lanes": [{"unit_weight_g": 3, "unit_spread": 0.5}]}, r"unit_spread must be"),
+        ({"port": "/dev/x", "command_retries": 9}, "'command_retries' must be an integer 0..5"),
+        ({"port": "/dev/x", "stuck_s": 0}, "'stuck_s' must be a positive"),
     ],
 )
 def test_bad_options_are_refused_with_a_reason(options: dict[str, Any], message: str) -> None:
