@@ -24,7 +24,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         parser.add_argument(
             "--device-id", default=default_id, help=f"device id in HELLO (default {default_id})"
         )
-        parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+        parser.add_argument("--seed", type=int, help="random seed (default 0, or the scenario's)")
         parser.add_argument("--rate", type=float, default=10.0, help="samples per second (default 10)")
         parser.add_argument("--link", help="also create this symlink to the port (a stable, udev-like name)")
         parser.add_argument("--ground-truth", metavar="PATH", help="write the ground truth JSON here on exit")
@@ -37,6 +37,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     shelf.add_argument("--shoppers", action="store_true", help="random shoppers empty the lanes over time")
     shelf.add_argument(
         "--shopper-interval", type=float, default=15.0, help="mean seconds between shoppers (default 15)"
+    )
+    shelf.add_argument(
+        "--scenario",
+        metavar="NAME|FILE",
+        help="run a shelf scenario (shelf-standard, shelf-messy, shelf-faults or a TOML file): its lanes, "
+        "shoppers and faults replace --lanes/--units/--shoppers; the ground truth holds its plan",
     )
 
     sensor = kinds.add_parser("sensor", help="an equipment vibration/temperature sensor")
@@ -135,8 +141,24 @@ def _run(args: argparse.Namespace) -> int:
     from bohsense.simulators import ConditionDevice, Lane, PtyDevice, ShelfDevice
 
     device: PtyDevice
-    common: dict[str, Any] = {"seed": args.seed, "rate_hz": args.rate}
-    if args.sim_kind == "shelf":
+    common: dict[str, Any] = {"seed": args.seed or 0, "rate_hz": args.rate}
+    scenario = None
+    if args.sim_kind == "shelf" and args.scenario:
+        from pathlib import Path
+
+        from bohsense.simulators._shelf_scenario import ShelfScenario, ShelfScenarioError, packaged_scenario
+
+        try:
+            if Path(args.scenario).suffix == ".toml":
+                scenario = ShelfScenario.load(args.scenario, seed=args.seed)
+            else:
+                scenario = packaged_scenario(args.scenario, seed=args.seed)
+        except ShelfScenarioError as exc:
+            print(f"bohsense sim shelf: {exc}", file=sys.stderr)
+            return 2
+        shelf = scenario.build(args.device_id)
+        device = shelf
+    elif args.sim_kind == "shelf":
         weights = (355.0, 500.0, 150.0, 750.0, 240.0, 1000.0)
         lanes = [
             Lane(weights[i % len(weights)], args.units, tare_g=150.0 + 10 * i) for i in range(args.lanes)
@@ -167,5 +189,12 @@ def _run(args: argparse.Namespace) -> int:
         device.stop()
         if args.ground_truth:
             device.dump_ground_truth(args.ground_truth)
+            if scenario is not None:
+                import json
+                from pathlib import Path
+
+                path = Path(args.ground_truth)
+                truth = json.loads(path.read_text())
+                path.write_text(json.dumps({**truth, "scenario": scenario.truth()}, indent=2, sort_keys=True))
     print(f"stopped: {device.samples_sent} samples sent", file=sys.stderr)
     return 0

@@ -202,7 +202,8 @@ def test_weight_only_lanes_make_no_states() -> None:
     lanes = LaneInterpreter((LaneConfig(None),), StabilityConfig())
     lanes.observe(DeviceAttached(DEVICE, "shelf", ("lane-1",), 1))
     made = lanes.observe(ChannelInvalid(DEVICE, 0, "lane-1", 2))
-    assert made.events == [] and made.readings == []
+    assert made.events == []
+    assert made.readings == []
 
 
 def test_drift_at_zero_is_tracked() -> None:
@@ -285,7 +286,8 @@ def test_any_picks_and_put_backs_end_at_the_true_count_once_settled(
         weight = new
         for _ in range(15):
             feed(weight, len(items))
-    assert units and units[-1] == len(items), f"settled at {units[-1:]} for {len(items)} units"
+    assert units, "no count at all"
+    assert units[-1] == len(items), f"settled at {units[-1]} for {len(items)} units"
     assert wrong == [], "a count published while the lane held another"
     seen = [e.attrs for e in events if isinstance(e.attrs, LaneChange)]
     net = sum(
