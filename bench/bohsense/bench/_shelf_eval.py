@@ -59,9 +59,11 @@ def pool(runs: Sequence[dict[str, Any]]) -> dict[str, Any]:
         "units_readings": sum(r["units_readings"] for r in runs),
         "blind_withheld": round(withheld / blind, 4) if blind else None,
         "blind_wrong": sum(r["blind_wrong"] for r in runs),
+        "blind_wrong_after_sku_change": sum(r["blind_wrong_after_sku_change"] for r in runs),
         "events": events,
         "quantity_exact": round(exact / matched, 4) if matched else None,
         "events_after_sku_change": sum(r["events_after_sku_change"] for r in runs),
+        "wrong_counts_after_sku_change": sum(r["wrong_counts_after_sku_change"] for r in runs),
         "fault_flagged_after_s": {
             kind: {
                 "max": max((x for x in xs if x is not None), default=None),

@@ -19,7 +19,8 @@ shelf at the end of the grab).
   while its last ``shelf.lane_state`` is ``stable``; nothing before its first) equals the
   true units. A withheld count there counts wrong.
 - **Wrong counts published**: ``units`` readings whose value differs from the true units
-  at their time, anywhere (in blind time any reading but the true units is wrong).
+  at their time, anywhere (in blind time any reading but the true units is wrong); those
+  of a lane after its SKU was changed are counted apart (``wrong_counts_after_sku_change``).
 - **Events**: the true changes of each lane are grouped when the gateway could not tell
   them apart — less than ``SETTLE_S`` apart, or within one stretch of blind time (the
   change is then reported once the lane is back) — and each group's net change is one
@@ -179,7 +180,7 @@ def score(run: ShelfRun) -> dict[str, Any]:
         return value_at(published[lane], t)
 
     judged = right = 0
-    blind_samples = withheld = blind_wrong = 0
+    blind_samples = withheld = blind_wrong = blind_wrong_sku = 0
     t = WARMUP_S
     while t < duration:
         for lane in lanes:
@@ -191,14 +192,17 @@ def score(run: ShelfRun) -> dict[str, Any]:
                 if got is None:
                     withheld += 1
                 elif got != truth_at(lane, t):
-                    blind_wrong += 1
+                    if t >= sku_changed.get(lane, float("inf")):
+                        blind_wrong_sku += 1
+                    else:
+                        blind_wrong += 1
                 continue
             judged += 1
             right += got is not None and got == truth_at(lane, t)
         t += SAMPLE_S
-    wrong_published = sum(
-        1 for r in run.readings if int(r.value) != truth_at(_lane_of(r.device), _t(r.ts) - 0.05)
-    )
+    wrong = [r for r in run.readings if int(r.value) != truth_at(_lane_of(r.device), _t(r.ts) - 0.05)]
+    wrong_sku = [r for r in wrong if _t(r.ts) >= sku_changed.get(_lane_of(r.device), float("inf"))]
+    wrong_published = len(wrong) - len(wrong_sku)
 
     # -- events -------------------------------------------------------------------------
     expected: list[dict[str, Any]] = []
@@ -302,9 +306,11 @@ def score(run: ShelfRun) -> dict[str, Any]:
         "blind_withheld": round(withheld / blind_samples, 4) if blind_samples else None,
         "blind_withheld_samples": withheld,
         "blind_wrong": blind_wrong,
+        "blind_wrong_after_sku_change": blind_wrong_sku,
         "events": events_out,
         "quantity_exact": round(exact / matched, 4) if matched else None,
         "events_after_sku_change": len(after_sku),
+        "wrong_counts_after_sku_change": len(wrong_sku),
         "faults": latencies,
         "missed_events": missed[:20],
         "false_events": [

@@ -192,7 +192,13 @@ class ShelfScenario:
             if not spec["unit_weight_g"] > 0 or spec.get("units", 0) < 0:
                 raise ShelfScenarioError(f"lanes[{i}]: unit_weight_g must be > 0 and units ≥ 0")
             lanes.append(
-                LaneSpec(**{k: float(v) if k in ("unit_weight_g", "tare_g") else v for k, v in spec.items()})
+                LaneSpec(
+                    sku=str(spec["sku"]),
+                    unit_weight_g=float(spec["unit_weight_g"]),
+                    units=int(spec.get("units", 12)),
+                    tare_g=float(spec.get("tare_g", 150.0)),
+                    capacity=int(spec.get("capacity", 24)),
+                )
             )
         faults = []
         for i, fault in enumerate(raw.get("faults", []), start=1):
