@@ -32,8 +32,10 @@ The session (``_serial_session``) turns frames into neutral observations; interp
 - shelf (``LaneInterpreter``): device ``<device_id>.lane-<n>`` (n from 1), metric
   ``weight_g`` for every sample (lane reading minus ``tare_g``), and metric ``units``
   when the lane is stable and the count changed or ``units_heartbeat_s`` passed; a
-  ``shelf.pick`` / ``shelf.putback`` event (device ``<device_id>``, ``LaneChange``) when
-  the settled count changes;
+  ``shelf.pick`` / ``shelf.putback`` / ``shelf.restock`` event (device ``<device_id>``,
+  ``LaneChange``) when the settled count changes, and a ``shelf.lane_state`` event
+  (``LaneState``: stable, settling, unfit, fault) when a lane's condition changes (see
+  docs/shelf.md);
 - condition sensor (``PassThroughInterpreter``): device ``<device_id>``, one metric per
   channel: ``temp_c``, ``vib_rms_mm_s``.
 
