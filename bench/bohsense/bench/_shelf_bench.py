@@ -63,8 +63,7 @@ def make_stream(lanes: int, seconds: float, rate_hz: float = 10.0, seed: int = 7
     while t < seconds:
         clock.t = t
         device.fire_due(t)
-        with device._lock:  # the device's own sampling, as its loop does it
-            values = device.sample_values(device.elapsed(t))
+        values = device.sample_values(device.elapsed(t))  # what its loop samples at t
         out += encode_frame(Samples(EPOCH_NS // 1000 + int(t * 1e6), True, values), seq)
         seq = (seq + 1) & 0xFFFF
         frames += 1

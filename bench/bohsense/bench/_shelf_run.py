@@ -22,10 +22,11 @@ from bohsense.edge.interpreters import (
     InterpreterRouter,
     LaneConfig,
     LaneInterpreter,
+    Observation,
     PassThroughInterpreter,
     StabilityConfig,
 )
-from bohsense.firmware_bridge import Frame, FrameDecoder, encode_frame
+from bohsense.firmware_bridge import Frame, FrameDecoder, Message, encode_frame
 from bohsense.simulators._runtime import Clock
 from bohsense.simulators._shelf import ShelfDevice
 from bohsense.simulators._shelf_scenario import ShelfScenario
@@ -80,14 +81,14 @@ def run_scenario(
     def now_us() -> int:
         return clock.wall_ns() // 1000
 
-    def answer(messages: list) -> None:  # type: ignore[type-arg]
+    def answer(messages: list[Message]) -> None:
         nonlocal tx_seq
         for message in messages:
             device.receive(encode_frame(message, tx_seq))
             tx_seq = (tx_seq + 1) & 0xFFFF
 
-    def observe(observation: object) -> None:
-        made = router.observe(observation)  # type: ignore[arg-type]
+    def observe(observation: Observation) -> None:
+        made = router.observe(observation)
         for reading in made.readings:
             if reading.metric == "units":
                 run.readings.append(reading)

@@ -22,16 +22,18 @@ shelf at the end of the grab).
   at their time, anywhere (in blind time any reading but the true units is wrong); those
   of a lane after its SKU was changed are counted apart (``wrong_counts_after_sku_change``).
 - **Events**: the true changes of each lane are grouped when the gateway could not tell
-  them apart — less than ``SETTLE_S`` apart, or within one stretch of blind time (the
-  change is then reported once the lane is back) — and each group's net change is one
+  them apart — less than ``SETTLE_S`` apart, or within one stretch of blind time (up to
+  ``SEEN_S`` after its cause ended; the change is then reported once the lane is back)
+  — and each group's net change is one
   expected event (none if it nets to 0): ``shelf.pick`` when it is negative, else
   ``shelf.restock`` when it holds a restock, else ``shelf.putback``. A detected event of
   the same lane and kind from the group's first change to ``LAG_S`` after its last (or
   after its blind stretch ended) matches it (nearest first, each event once); the
   quantity is exact when the units agree. Precision and recall per kind. A group whose
   last change falls in the run's last ``SETTLE_S`` counts only when it was seen (the run
-  may end before it could settle). A change that blind time begins within ``SETTLE_S`` of
-  (the cable pulled while the lane was still ringing) belongs to that blind stretch. Events of a lane
+  may end before it could settle). A change that blind time begins within ``SEEN_S`` of
+  (the cable pulled while the lane was still ringing) belongs to that blind stretch; one
+  it begins within ``SETTLE_S`` of may be reported after it. Events of a lane
   after its SKU was changed are counted apart (``events_after_sku_change``): there is no
   truth for them, and every one of them is a wrong event.
 - **Fault detection latency**: from a cell fault's start (or a reboot's, an unplug's) to
@@ -52,6 +54,9 @@ from bohsense.simulators._shelf import GRAB_S
 __all__ = ["LAG_S", "SAMPLE_S", "SETTLE_S", "score"]
 
 SETTLE_S = 3.0
+#: the gateway settles on a change, or after a blind stretch, within about this long
+#: (ringing, then a steady window)
+SEEN_S = 0.8
 SAMPLE_S = 0.5
 LAG_S = 6.0
 WARMUP_S = 5.0
@@ -122,14 +127,14 @@ def score(run: ShelfRun) -> dict[str, Any]:
         elif kind == "tidy":
             start = foreign_since.pop(lane, None)
             if start is not None:
-                blind[lane].append((start, t + GRAB_S + SETTLE_S))
+                blind[lane].append((start, t + GRAB_S))
             settling[lane].append((t - 0.5, t + GRAB_S + SETTLE_S))
         elif kind in ("basket", "hand"):
             settling[lane].append((t - 0.5, t + e["duration_s"] + SETTLE_S))
         elif kind == "drop":
             settling[lane].append((t - 0.5, t + SETTLE_S))
         elif kind == "fault":
-            blind[lane].append((t, t + e["duration_s"] + SETTLE_S))
+            blind[lane].append((t, t + e["duration_s"]))
             fault_starts.append((e["fault"], lane, t))
         elif kind == "sku_change":
             sku_changed[lane] = t
@@ -141,13 +146,16 @@ def score(run: ShelfRun) -> dict[str, Any]:
             unplug_at = t
         elif kind == "reboot" and off_at is not None:
             for lane_n in lanes:
-                blind[lane_n].append((off_at, t + SETTLE_S))
+                blind[lane_n].append((off_at, t))
             fault_starts.append(("unplug" if unplug_at is not None else "reboot", 0, off_at))
             off_at = unplug_at = None
     for lane, start in foreign_since.items():
         blind[lane].append((start, duration + 1.0))
     settle_iv = {i: _merge(settling[i]) for i in lanes}
-    blind_iv = {i: _merge(blind[i]) for i in lanes}
+    # blind time for judging counts ends SETTLE_S after its cause; for grouping changes,
+    # SEEN_S after it (the lane is seen settled again by then)
+    blind_iv = {i: _merge([(a, b + SETTLE_S) for a, b in blind[i]]) for i in lanes}
+    group_iv = {i: _merge([(a, b + SEEN_S) for a, b in blind[i]]) for i in lanes}
 
     def value_at(series: list[tuple[float, int | None]], t: float) -> int | None:
         k = bisect.bisect_right([x for x, _ in series], t) - 1
@@ -232,13 +240,15 @@ def score(run: ShelfRun) -> dict[str, Any]:
 
         group_window: tuple[float, float] | None = None
         for c in (c for c in changes if c.lane == lane):
-            window = _inside(blind_iv[lane], c.t) or _inside(blind_iv[lane], c.t + SETTLE_S)
+            # a change the lane could not settle on before blind time began belongs to it
+            window = _inside(group_iv[lane], c.t) or _inside(group_iv[lane], c.t + SEEN_S)
+            soon = _inside(group_iv[lane], c.t + SETTLE_S)  # it may be reported after it, too
             if group and (c.t - group[-1].t < SETTLE_S or (window is not None and window == group_window)):
                 group.append(c)
             else:
                 close(group, until)
                 group, group_window, until = [c], window, 0.0
-            until = max(until, c.t + LAG_S, (window[1] + LAG_S) if window else 0.0)
+            until = max(until, c.t + LAG_S, *((w[1] + LAG_S) for w in (window, soon) if w))
         close(group, until)
     detected = [e for e in run.events if e.kind != "shelf.lane_state"]
     after_sku = [
