@@ -57,6 +57,7 @@ def pool(runs: Sequence[dict[str, Any]]) -> dict[str, Any]:
         "count_samples": judged,
         "wrong_counts_published": sum(r["wrong_counts_published"] for r in runs),
         "units_readings": sum(r["units_readings"] for r in runs),
+        "blind_samples": blind,
         "blind_withheld": round(withheld / blind, 4) if blind else None,
         "blind_wrong": sum(r["blind_wrong"] for r in runs),
         "blind_wrong_after_sku_change": sum(r["blind_wrong_after_sku_change"] for r in runs),
