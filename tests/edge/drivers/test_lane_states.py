@@ -198,6 +198,18 @@ def test_a_lane_whose_changes_stop_being_whole_units_is_held_unfit_until_a_tare(
     assert shelf.units()[-1] == 4
 
 
+def test_lane_status_tells_condition_drift_and_residual() -> None:
+    shelf = Shelf(zero_track_rate=0.05)
+    shelf.grams(0.0 + 6.0, 30, noise=0.1)  # an empty lane that has crept 6 g
+    (status,) = shelf.lanes.lane_status(DEVICE)
+    assert (status["lane"], status["condition"], status["units"]) == ("shelf-9.lane-1", "stable", 0)
+    assert 3.0 < status["drift_g"] < 6.5  # type: ignore[operator]
+    assert status["offset_g"] == pytest_approx(TARE + status["drift_g"], 0.002)  # type: ignore[operator]
+    shelf.nan(1)
+    assert shelf.lanes.lane_status(DEVICE)[0]["reason"] == "dead"
+    assert shelf.lanes.lane_status("nobody") == []
+
+
 def test_weight_only_lanes_make_no_states() -> None:
     lanes = LaneInterpreter((LaneConfig(None),), StabilityConfig())
     lanes.observe(DeviceAttached(DEVICE, "shelf", ("lane-1",), 1))

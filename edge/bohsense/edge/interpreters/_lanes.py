@@ -200,6 +200,22 @@ class LaneInterpreter:
         shelf = self._shelves.get(device)
         return list(shelf.lanes) if shelf else []
 
+    def lane_status(self, device: str) -> list[dict[str, object]]:
+        """Each lane of ``device`` as it stands: condition, reason, units, offset, drift."""
+        shelf = self._shelves.get(device)
+        return [
+            {
+                "lane": name,
+                "condition": None if lane.condition is None else lane.condition.value,
+                "reason": lane.reason,
+                "units": lane.units,
+                "offset_g": round(lane.offset_g, 3),
+                "drift_g": round(lane.drift_g, 3),
+                "residual_g": round(lane.residual_g, 3),
+            }
+            for lane, name in (zip(shelf.lanes, shelf.names, strict=True) if shelf else ())
+        ]
+
     def offsets(self, device: str) -> dict[int, float]:
         """The offsets a tare moved on ``device`` (lane n → grams)."""
         return dict(self._offsets.get(device, {}))
