@@ -94,6 +94,7 @@ def shelf_driver(device: ShelfDevice | str, **options: Any) -> SerialDeviceDrive
         ({"port": "/dev/x", "lanes": [{"unit_weight_g": 3, "unit_spread": 0.5}]}, r"unit_spread must be"),
         ({"port": "/dev/x", "command_retries": 9}, "'command_retries' must be an integer 0..5"),
         ({"port": "/dev/x", "stuck_s": 0}, "'stuck_s' must be a positive"),
+        ({"port": "/dev/x", "command_timeout_s": 30, "command_retries": 2}, "more than the 60 s"),
     ],
 )
 def test_bad_options_are_refused_with_a_reason(options: dict[str, Any], message: str) -> None:

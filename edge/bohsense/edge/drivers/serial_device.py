@@ -23,7 +23,8 @@ Options (one ``[[devices]]`` table of gateway.toml, ``kind = "serial"``)::
     reconnect_max_s        float > 0     backoff cap (default 5)
     command_timeout_s      float > 0     wait this long for a command's ACK/NACK (default 5, ≤ 60)
     command_retries        int 0..5      send a command again this often after no answer or a
-                                         ``busy`` NACK (default 2)
+                                         ``busy`` NACK (default 2); timeout × (retries + 1)
+                                         and the backoff must fit in 60 s
 
 The session (``_serial_session``) turns frames into neutral observations; interpreters
 (``bohsense.edge.interpreters``) turn those into what the sink gets. Readings
@@ -147,6 +148,8 @@ _FLOATS: dict[str, tuple[float, float | None]] = {  # option -> (default, upper 
     "read_timeout_s": (0.05, 1.0),
     "command_timeout_s": (5.0, 60.0),
 }
+#: the longest a command may take with its retries, within the command router's backstop
+_COMMAND_BUDGET_S = 60.0
 #: session counters that are levels, not counts
 _GAUGES = frozenset({"clock_offset_us", "clock_delay_us", "device_tx_dropped"})
 _KNOWN = {"port", "baudrate", "device_id", "lanes", "command_retries", *_FLOATS}
@@ -297,6 +300,12 @@ class SerialDeviceDriver:
         retries = options.get("command_retries", 2)
         if isinstance(retries, bool) or not isinstance(retries, int) or not 0 <= retries <= 5:
             raise bad(f"'command_retries' must be an integer 0..5, not {retries!r}")
+        worst_s = floats["command_timeout_s"] * (retries + 1) + 2.0 * retries
+        if worst_s > _COMMAND_BUDGET_S:
+            raise bad(
+                f"command_timeout_s × (command_retries + 1) and the backoff take up to {worst_s:g} s, "
+                f"more than the {_COMMAND_BUDGET_S:g} s a command may take (the router gives up after 65 s)"
+            )
         stability = StabilityConfig(
             window_s=floats["stability_window_s"],
             tolerance_g=floats["stability_tolerance_g"],
