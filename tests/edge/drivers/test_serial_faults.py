@@ -180,3 +180,28 @@ async def test_a_busy_or_unanswered_command_is_sent_again_and_reported() -> None
     assert stats["command_failures"] == 1
     assert stats["command_refusals"] == 1
     assert stats["command_retries"] == 1 + 2 + 1 + 2
+
+
+async def test_a_dead_cell_and_a_reboot_over_a_pty() -> None:
+    with shelf(rate_hz=20) as device:
+        driver, sink = driver_for(device.port), Sink()
+        async with running(driver, sink):
+            await until(lambda: len(states(sink, "shelf-9.lane-2")) == 1, what="a first state")
+            dead_at = time.time_ns()
+            device.cell_fault(2, "dead", 1.5)
+            device.restock(2, 6, at=device.elapsed() + 0.5)  # while the cell is dead
+            await until(lambda: [s for s in states(sink, "shelf-9.lane-2") if s[1] == "dead"], what="dead")
+            await until(lambda: [e for e in sink.events if e.kind == "shelf.restock"], what="the restock")
+            device.reboot(1.0)
+            await until(
+                lambda: [s for s in states(sink, "shelf-9.lane-1") if s[1] == "rebooted"], what="the reboot"
+            )
+            await until(lambda: states(sink, "shelf-9.lane-1")[-1][0] == "stable", what="stable again")
+            stats = driver.stats()
+    (dead,) = [s for s in states(sink, "shelf-9.lane-2") if s[1] == "dead"]
+    assert dead[2] - dead_at < 1.0e9, "flagged within a second of the cell dying"
+    (restock,) = [e for e in sink.events if e.kind == "shelf.restock"]
+    assert (restock.attrs.units, restock.attrs.units_after) == (6, 12)  # type: ignore[attr-defined]
+    assert wrong_counts(sink, device) == []
+    assert stats["hellos"] >= 2, "the reboot's HELLO"
+    assert stats["bad_values"] > 0, "the dead cell's NaNs, counted"
