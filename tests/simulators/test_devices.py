@@ -288,3 +288,26 @@ def test_cli_sensor_with_a_stable_link(tmp_path: Path) -> None:
     finally:
         proc.send_signal(signal.SIGINT)
         assert proc.wait(timeout=10) == 0
+
+
+def test_cli_runs_a_shelf_scenario_and_writes_its_plan_with_the_truth(tmp_path: Path) -> None:
+    truth = tmp_path / "truth.json"
+    cmd = [sys.executable, "-m", "bohsense", "sim", "shelf", "--scenario", "shelf-faults", "--seed", "101"]
+    proc = subprocess.Popen([*cmd, "--ground-truth", str(truth)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None
+        host = Host(proc.stdout.readline().strip())
+        host.send(HelloRequest())
+        hello = host.wait_for(lambda f: host.of(Hello))[0]
+        assert len(hello.channels) == 6, "the scenario's six lanes"
+        host.serial.close()
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=10) == 0
+    data = json.loads(truth.read_text())
+    assert (data["scenario"]["name"], data["scenario"]["seed"]) == ("shelf-faults", 101)
+    assert [lane["unit_weight_g"] for lane in data["lanes"]] == [355.0, 500.0, 150.0, 750.0, 240.0, 1000.0]
+    assert {a["kind"] for a in data["scenario"]["plan"]} >= {"pick", "dead", "unplug", "sku_change"}
+    bad = subprocess.run([*cmd[:-3], "nope"], capture_output=True, text=True, timeout=60)
+    assert bad.returncode == 2
+    assert "no packaged scenario 'nope'" in bad.stderr

@@ -1,4 +1,4 @@
-"""``bohsense bench ingest|apply|codec|presence|llrp|features|replenish``: benchmarks that print human progress to stderr and, as
+"""``bohsense bench ingest|apply|codec|presence|llrp|features|replenish|shelf|shelf-eval``: benchmarks that print human progress to stderr and, as
 their last stdout line, one JSON object with the figures."""
 
 from __future__ import annotations
@@ -112,6 +112,38 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="local Dask cluster sizes to time the plan on, e.g. 1,2 (default: none)",
     )
     rep.set_defaults(handler=_replenish)
+    shelf = sub.add_parser(
+        "shelf", help="shelf frames decoded and lanes estimated per second, against decoding alone"
+    )
+    shelf.add_argument("--lanes", type=int, default=24, help="lanes of the shelf (1..32, default 24)")
+    shelf.add_argument("--seconds", type=float, default=300.0, help="device seconds in the stream (300)")
+    shelf.add_argument("--rounds", type=int, default=3, help="alternating rounds, best kept (default 3)")
+    shelf.set_defaults(handler=_shelf)
+    shelf_eval = sub.add_parser(
+        "shelf-eval",
+        help="lane counts, pick/put-back/restock events and fault flags against shelf scenarios' truth",
+    )
+    shelf_eval.add_argument(
+        "--scenario",
+        action="append",
+        metavar="NAME|FILE",
+        help="a packaged scenario (shelf-standard, shelf-messy, shelf-faults) or a TOML file "
+        "(repeatable; default: the three packaged ones)",
+    )
+    shelf_eval.add_argument(
+        "--seed", type=int, action="append", metavar="N", help="a seed (repeatable; default 101-105)"
+    )
+    shelf_eval.add_argument(
+        "--unit-spread",
+        type=float,
+        action="append",
+        metavar="F",
+        help="run with this unit-weight spread, a fraction (repeatable; default: the scenario's and 0.03)",
+    )
+    shelf_eval.add_argument(
+        "--duration", type=float, help="simulated seconds per run (default: the scenario's)"
+    )
+    shelf_eval.set_defaults(handler=_shelf_eval)
 
     def _help(_args: argparse.Namespace) -> int:
         bench.print_help()
@@ -252,4 +284,58 @@ def _replenish(args: argparse.Namespace) -> int:
         print(f"bench replenish: {exc}", file=sys.stderr)
         return 2
     print(json.dumps(result))
+    return 0
+
+
+def _shelf(args: argparse.Namespace) -> int:
+    import json
+    import sys
+
+    from bohsense.bench._shelf_bench import run_shelf_bench
+
+    if not 1 <= args.lanes <= 32 or not args.seconds > 0:
+        print("bench shelf: --lanes must be 1..32 and --seconds > 0", file=sys.stderr)
+        return 2
+    result = run_shelf_bench(args.lanes, args.seconds, max(1, args.rounds))
+    print(
+        f"shelf: decode only {result['decode_only_frames_per_s']} frames/s, gateway "
+        f"{result['gateway_frames_per_s']} frames/s = {result['gateway_lane_samples_per_s']} lane samples/s, "
+        f"{result['lanes_per_core_at_10hz']} lanes per core at 10 Hz",
+        file=sys.stderr,
+    )
+    print(json.dumps(result))
+    return 0
+
+
+def _shelf_eval(args: argparse.Namespace) -> int:
+    import json
+    import sys
+
+    from bohsense.bench._shelf_eval import REPORT_SEEDS, STANDARD_SCENARIOS, run_eval
+    from bohsense.simulators._shelf_scenario import ShelfScenarioError
+
+    spreads = args.unit_spread or [None, 0.03]
+    if any(s is not None and not 0 <= s <= 0.2 for s in spreads) or (
+        args.duration is not None and args.duration <= 0
+    ):
+        print("bench shelf-eval: --unit-spread must be within 0..0.2 and --duration > 0", file=sys.stderr)
+        return 2
+    try:
+        figures = run_eval(
+            args.scenario or list(STANDARD_SCENARIOS), args.seed or list(REPORT_SEEDS), spreads, args.duration
+        )
+    except ShelfScenarioError as exc:
+        print(f"bench shelf-eval: {exc}", file=sys.stderr)
+        return 2
+    for c in figures["configurations"]:
+        e = c["events"]
+        print(
+            f"{c['scenario']} spread ±{c['unit_spread']:.0%}: count exact {c['count_exact']}, "
+            f"wrong counts {c['wrong_counts_published']}, pick P/R {e['pick']['precision']}/{e['pick']['recall']}, "
+            f"put-back P/R {e['putback']['precision']}/{e['putback']['recall']}, "
+            f"restock P/R {e['restock']['precision']}/{e['restock']['recall']}, "
+            f"quantity exact {c['quantity_exact']}, faults {c['fault_flagged_after_s']}",
+            file=sys.stderr,
+        )
+    print(json.dumps(figures))
     return 0

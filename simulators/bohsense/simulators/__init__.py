@@ -6,7 +6,9 @@ I/O), ``SerialDevice`` (the device side of the ``bohsense.firmware_bridge`` prot
 sans-I/O: bytes and time in, bytes out) and the front end ``PtyDevice`` (a
 pseudo-terminal whose slave path, ``device.port``, the gateway opens with pyserial).
 Every device counts what it produced (``ground_truth()``) so tests and the demo can
-score the system against it.
+score the system against it. A shelf has real shelves' physics and faults, and
+``ShelfScenario`` (a TOML file and a seed) scripts a day at one, with its ground truth
+(docs/shelf.md).
 
 The LLRP readers have the same shape: ``LLRPReader`` (a ``DeviceRuntime``; LLRP 1.0.1
 sans-I/O over ``bohsense.llrp``), ``TagWorld`` (items with SGTIN-96 EPCs in zones,
@@ -56,12 +58,14 @@ from bohsense.simulators._refrigeration import (
 from bohsense.simulators._runtime import Clock, DeviceRuntime
 from bohsense.simulators._sensor import SentBlock, WaveformSensorDevice
 from bohsense.simulators._serial import SerialDevice
-from bohsense.simulators._shelf import Lane, ShelfDevice
+from bohsense.simulators._shelf import CELL_FAULTS, Lane, ShelfDevice
+from bohsense.simulators._shelf_scenario import ShelfScenario, ShelfScenarioError, packaged_scenario
 from bohsense.simulators._tags import Scenario, ScenarioError, TagWorld
 
 __all__ = [
     "BEARING_FAULTS",
     "CASES",
+    "CELL_FAULTS",
     "FAULT_KINDS",
     "LLRP_FAULTS",
     "MACHINES",
@@ -94,10 +98,13 @@ __all__ = [
     "SentBlock",
     "SerialDevice",
     "ShelfDevice",
+    "ShelfScenario",
+    "ShelfScenarioError",
     "SimBlock",
     "TagWorld",
     "WaveformSensorDevice",
     "machine_waveform",
+    "packaged_scenario",
     "packaged_scenarios",
     "readers_for",
     "simulate_case",

@@ -50,6 +50,12 @@ class PtyDevice(SerialDevice):
 
     def start(self, link: str | Path | None = None) -> Self:
         """Open the pty, boot the device and start its thread. ``link``: also make a symlink to the port."""
+        self._open_pty(link)
+        self.boot()
+        self._start_thread()
+        return self
+
+    def _open_pty(self, link: str | Path | None) -> None:
         self._master, self._slave = os.openpty()
         tty.setraw(self._slave)
         flags = fcntl.fcntl(self._master, fcntl.F_GETFL)
@@ -57,10 +63,42 @@ class PtyDevice(SerialDevice):
         self._port = os.ttyname(self._slave)
         if link is not None:
             self.relink(link)
-        self.boot()
+
+    def _start_thread(self) -> None:
+        self._stop.clear()
         self._thread = threading.Thread(target=self._run, name=f"sim-{self.device_id}", daemon=True)
         self._thread.start()
-        return self
+
+    def unplug(self) -> None:
+        """USB unplugged: the device loses power and its port vanishes (the pty is closed;
+        the symlink, as udev would, is removed). The shelf's physics go on meanwhile."""
+        self.power_off()
+        self._close()
+        if self._link is not None:
+            with contextlib.suppress(FileNotFoundError):
+                self._link.unlink()
+        self.record({"kind": "unplug"})
+
+    def _unplugged(self, duration_s: float) -> None:
+        if self._master < 0:  # driven without its pty (a test, the evaluation): no port to pull
+            super()._unplugged(duration_s)
+            return
+
+        # called on the device's own thread, which unplug() stops: unplug from another one
+        def cycle() -> None:
+            self.unplug()
+            time.sleep(duration_s)
+            self.replug()
+
+        threading.Thread(target=cycle, name=f"sim-{self.device_id}-usb", daemon=True).start()
+
+    def replug(self) -> None:
+        """Plugged back in: a new port (another pty, the symlink pointed at it) and a reboot.
+        Scripted actions keep their time base, so a scenario runs on across the unplug."""
+        self._open_pty(self._link)
+        self.power_on()
+        self._start_thread()
+        self.record({"kind": "replug", "port": self._port})
 
     def relink(self, link: str | Path) -> None:
         """Point the symlink ``link`` at this device's port (atomically), as udev does."""
@@ -74,8 +112,11 @@ class PtyDevice(SerialDevice):
 
     def stop(self) -> None:
         """Stop the thread and close the pty: to the gateway, the device was unplugged."""
+        self._close()
+
+    def _close(self) -> None:
         self._stop.set()
-        if self._thread is not None:
+        if self._thread is not None and self._thread is not threading.current_thread():
             self._thread.join(timeout=5)
             self._thread = None
         for fd in (self._master, self._slave):

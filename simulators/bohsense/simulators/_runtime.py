@@ -68,6 +68,14 @@ class DeviceRuntime:
         self._boot = self.host.monotonic()
         self._clock_base_us = self._base_us()
 
+    def _restart_clock(self, mono: float) -> None:
+        """The device clock restarts at ``mono`` (a reboot): 0 µs since boot and unsynced,
+        or, battery-backed, the UTC clock it had at boot (with its offset) and synced."""
+        run_us = int(self.elapsed(mono) * 1e6 * (1.0 + self._drift))
+        self._clock_base_us = (self._base_us() if self._offset_s is not None else 0) - run_us
+        self._clock_adjust_us = 0
+        self._synced = self._offset_s is not None
+
     def _base_us(self) -> int:
         if self._offset_s is None:
             return 0

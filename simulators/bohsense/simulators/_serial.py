@@ -77,6 +77,10 @@ class SerialDevice(DeviceRuntime):
         self._seq = 0
         self._next_sample = 0.0
         self._next_heartbeat = 0.0
+        self.powered = True
+        #: the cable is in (``usb_unplug`` takes it out for a while)
+        self.link_up = True
+        self.reboots = 0
         # ground truth
         self.frames_sent = 0
         self.samples_sent = 0
@@ -116,8 +120,52 @@ class SerialDevice(DeviceRuntime):
         self._next_heartbeat = self._boot + self._heartbeat_s
         self._queue(self.hello())
 
+    def power_off(self) -> None:
+        """The device loses power (a reset, USB unplugged): it sends and hears nothing, and
+        what was in its transmit buffer is gone. Scripted actions (the shelf's physics) go on."""
+        with self._lock:
+            self.powered = False
+            self._tx.clear()
+        self.record({"kind": "power-off"})
+
+    def power_on(self) -> None:
+        """Power back: a reboot. The frame counter starts at 0, the clock at 0 µs since boot
+        (unsynced) unless it is battery-backed, and HELLO is sent first; the sample schedule
+        and the scripted actions keep their time base."""
+        now = self.host.monotonic()
+        with self._lock:
+            self.powered = True
+            self.reboots += 1
+            self._seq = 0
+            self._decoder = FrameDecoder()
+            self._restart_clock(now)
+            self._next_sample = now
+            self._next_heartbeat = now + self._heartbeat_s
+        self.record({"kind": "reboot"})
+        self._queue(self.hello())
+
+    def usb_unplug(self, duration_s: float, at: float | None = None) -> None:
+        """The USB cable is pulled at ``at`` s (default now) and plugged back ``duration_s``
+        later: the device is off meanwhile (USB powers it) and reboots when plugged."""
+        self.schedule(self.elapsed() if at is None else at, lambda: self._unplugged(duration_s))
+
+    def _unplugged(self, duration_s: float) -> None:
+        """Without a transport (a test, the evaluation): ``link_up`` says the cable is out."""
+        self.link_up = False
+        self.power_off()
+        self.record({"kind": "unplug", "duration_s": duration_s})
+
+        def replugged() -> None:
+            self.link_up = True
+            self.record({"kind": "replug"})
+            self.power_on()
+
+        self.schedule(self.elapsed() + duration_s, replugged)
+
     def receive(self, data: bytes) -> None:
         """Bytes from the gateway: decode every complete frame and answer it."""
+        if not self.powered:
+            return
         for result in self._decoder.feed(data):
             self._handle(result)
 
@@ -125,6 +173,13 @@ class SerialDevice(DeviceRuntime):
         """Let time pass up to ``mono``: scripted actions, samples due, heartbeats, injected noise."""
         now = self.host.monotonic() if mono is None else mono
         self.fire_due(now)
+        if not self.powered:
+            while now >= self._next_sample:
+                self._next_sample += 1.0 / self.rate_hz
+            self._next_heartbeat = max(self._next_heartbeat, now)
+            with self._lock:
+                self._inject = []
+            return
         while now >= self._next_sample:
             if not self.paused:
                 self._emit_sample(self._next_sample)

@@ -43,6 +43,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     shelf.add_argument(
         "--shopper-interval", type=float, default=15.0, help="mean seconds between shoppers (default 15)"
     )
+    shelf.add_argument(
+        "--scenario",
+        metavar="NAME|FILE",
+        help="run a shelf scenario (shelf-standard, shelf-messy, shelf-faults or a TOML file): its lanes, "
+        "shoppers and faults replace --lanes/--units/--shoppers; the ground truth holds its plan",
+    )
 
     sensor = kinds.add_parser("sensor", help="an equipment vibration/temperature sensor")
     common(sensor, "sensor-1")
@@ -192,6 +198,7 @@ def _run(args: argparse.Namespace) -> int:
     seed = 0 if args.seed is None else args.seed
     common: dict[str, Any] = {"seed": seed, "rate_hz": args.rate}
     waveform = args.sim_kind == "sensor" and (args.scenario or args.list_scenarios)
+    scenario = None
     if waveform:
         try:
             made = _waveform_sensor(args)
@@ -201,6 +208,21 @@ def _run(args: argparse.Namespace) -> int:
         if made is None:
             return 0
         device = made
+    elif args.sim_kind == "shelf" and args.scenario:
+        from pathlib import Path
+
+        from bohsense.simulators._shelf_scenario import ShelfScenario, ShelfScenarioError, packaged_scenario
+
+        try:
+            if Path(args.scenario).suffix == ".toml":
+                scenario = ShelfScenario.load(args.scenario, seed=args.seed)
+            else:
+                scenario = packaged_scenario(args.scenario, seed=args.seed)
+        except ShelfScenarioError as exc:
+            print(f"bohsense sim shelf: {exc}", file=sys.stderr)
+            return 2
+        shelf = scenario.build(args.device_id)
+        device = shelf
     elif args.sim_kind == "shelf":
         weights = (355.0, 500.0, 150.0, 750.0, 240.0, 1000.0)
         lanes = [
@@ -232,5 +254,12 @@ def _run(args: argparse.Namespace) -> int:
         device.stop()
         if args.ground_truth:
             device.dump_ground_truth(args.ground_truth)
+            if scenario is not None:
+                import json
+                from pathlib import Path
+
+                path = Path(args.ground_truth)
+                truth = json.loads(path.read_text())
+                path.write_text(json.dumps({**truth, "scenario": scenario.truth()}, indent=2, sort_keys=True))
     print(f"stopped: {device.samples_sent} samples sent", file=sys.stderr)
     return 0

@@ -38,12 +38,14 @@ class Feed:
         )
         self.ts = 1_790_000_000 * 10**9
         self.readings: list[Reading] = []
-        self.events: list[Event] = []
+        self.events: list[Event] = []  # picks, put-backs, restocks
+        self.states: list[Event] = []  # shelf.lane_state
 
     def observe(self, observation: object) -> Interpretation:
         made = self.lanes.observe(observation)  # type: ignore[arg-type]
         self.readings += made.readings
-        self.events += made.events
+        self.events += [e for e in made.events if e.kind != "shelf.lane_state"]
+        self.states += [e for e in made.events if e.kind == "shelf.lane_state"]
         return made
 
     def attach(self) -> None:
@@ -82,11 +84,11 @@ def test_a_putback_and_a_noisy_change_with_a_lower_confidence() -> None:
     feed = Feed()
     feed.attach()
     feed.grams(TARE + 2 * UNIT, 8)
-    feed.grams(TARE + 4 * UNIT + 60, 8, noise=(-7, 7))  # 2 units back, 60 g off, 14 g of noise
+    feed.grams(TARE + 4 * UNIT + 30, 8, noise=(-7, 7))  # 2 units back, 30 g off, 14 g of noise
     (putback,) = feed.events
     assert putback.kind == "shelf.putback"
     assert (putback.attrs.units, putback.attrs.units_after) == (2, 4)  # type: ignore[attr-defined]
-    expected = (1 - (60 / UNIT) / 0.5) * (1 - 14 / UNIT)
+    expected = (1 - (30 / UNIT) / 0.5) * (1 - 14 / UNIT)
     assert putback.attrs.confidence == pytest.approx(expected, abs=0.01)  # type: ignore[attr-defined]
 
 

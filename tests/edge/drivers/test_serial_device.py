@@ -25,13 +25,14 @@ class Sink:
 
     def __init__(self) -> None:
         self.readings: list[Reading] = []
-        self.events: list[Event] = []
+        self.events: list[Event] = []  # picks, put-backs, restocks
+        self.states: list[Event] = []  # shelf.lane_state
 
     def put(self, reading: Reading) -> None:
         self.readings.append(reading)
 
     def put_event(self, event: Event) -> None:
-        self.events.append(event)
+        (self.states if event.kind == "shelf.lane_state" else self.events).append(event)
 
     def of(self, device: str, metric: str) -> list[Reading]:
         return [r for r in self.readings if r.device == device and r.metric == metric]
@@ -90,6 +91,10 @@ def shelf_driver(device: ShelfDevice | str, **options: Any) -> SerialDeviceDrive
         ({"port": "/dev/x", "stability_window_s": 0}, "'stability_window_s' must be a positive"),
         ({"port": "/dev/x", "max_residual": 0.9}, "'max_residual' must be at most 0.5"),
         ({"port": "/dev/x", "device_id": ""}, "'device_id' must be"),
+        ({"port": "/dev/x", "lanes": [{"unit_weight_g": 3, "unit_spread": 0.5}]}, r"unit_spread must be"),
+        ({"port": "/dev/x", "command_retries": 9}, "'command_retries' must be an integer 0..5"),
+        ({"port": "/dev/x", "stuck_s": 0}, "'stuck_s' must be a positive"),
+        ({"port": "/dev/x", "command_timeout_s": 30, "command_retries": 2}, "more than the 60 s"),
     ],
 )
 def test_bad_options_are_refused_with_a_reason(options: dict[str, Any], message: str) -> None:

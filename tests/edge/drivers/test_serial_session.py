@@ -3,6 +3,7 @@ observations out, and those through the interpreters the driver uses: readings o
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import pytest
@@ -11,6 +12,7 @@ from bohsense.contracts.events import Event
 from bohsense.contracts.schema import Reading
 from bohsense.edge.drivers._serial_session import TRANSITIONS, SerialSession, SessionConfig, SessionOutput
 from bohsense.edge.interpreters import (
+    ChannelInvalid,
     ChannelSample,
     DeviceAttached,
     InterpreterRouter,
@@ -296,7 +298,7 @@ def test_the_session_emits_neutral_observations_in_stream_order() -> None:
     session = SerialSession(SessionConfig(device_id="bay 4"))
     session.start(NOW)
     out = session.on_frame(Frame(0, HELLO), NOW + 1_000)
-    assert out.observations == [DeviceAttached("bay_4", "shelf", ("lane-1",))]
+    assert out.observations == [DeviceAttached("bay_4", "shelf", ("lane-1",), (NOW + 1_000) * 1000)]
     (measure,) = out.send
     assert isinstance(measure, TimeSyncRequest)
     out = session.on_frame(
@@ -305,3 +307,7 @@ def test_the_session_emits_neutral_observations_in_stream_order() -> None:
     assert session.state == "streaming"
     out = session.on_frame(Frame(2, Samples(NOW + 10_000, True, (412.5,))), NOW + 11_000)
     assert out.observations == [ChannelSample("bay_4", 0, "lane-1", (NOW + 10_000) * 1000, 412.5)]
+    out = session.on_frame(Frame(3, Samples(NOW + 20_000, True, (math.nan,))), NOW + 21_000)
+    assert out.observations == [ChannelInvalid("bay_4", 0, "lane-1", (NOW + 20_000) * 1000)], (
+        "a NaN (the ADC's fault flag) is observed, not silently dropped"
+    )

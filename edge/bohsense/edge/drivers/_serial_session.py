@@ -3,10 +3,11 @@
 The driver feeds it frames with the gateway time they arrived and calls ``tick`` now
 and then; the session returns the messages to send and the observations it made
 (``bohsense.edge.interpreters``: ``DeviceAttached`` at HELLO, one ``ChannelSample`` per
-finite channel value placed at its event time, ``Tared`` at a TARE's ACK, one
-``WaveformBlock`` per reassembled vibration block), in stream order. What the values
-mean (lane weights and units, picks) is the interpreters' part. Every transition of the
-connection lives in ``TRANSITIONS``:
+finite channel value placed at its event time, a ``ChannelInvalid`` for a NaN (the
+device's ADC fault flag), ``Tared`` at a TARE's ACK, one ``WaveformBlock`` per
+reassembled vibration block), in stream order. What the values mean (lane weights and
+units, picks) is the interpreters' part. Every transition of the connection lives in
+``TRANSITIONS``:
 
 | state        | event                        | next         | action                               |
 |--------------|------------------------------|--------------|--------------------------------------|
@@ -55,7 +56,14 @@ from enum import StrEnum
 import numpy as np
 
 from bohsense.contracts.timeutil import check_event_time
-from bohsense.edge.interpreters import ChannelSample, DeviceAttached, DeviceObservation, Tared, WaveformBlock
+from bohsense.edge.interpreters import (
+    ChannelInvalid,
+    ChannelSample,
+    DeviceAttached,
+    DeviceObservation,
+    Tared,
+    WaveformBlock,
+)
 from bohsense.firmware_bridge import (
     Ack,
     AssembledBlock,
@@ -232,7 +240,9 @@ class SerialSession:
         self.hello = hello
         self._device = _BAD_NAME.sub("_", self.cfg.device_id or hello.device_id)
         self._metrics = [_BAD_NAME.sub("_", name) for name in hello.channels]
-        out.observations.append(DeviceAttached(self._device, hello.kind.label, tuple(self._metrics)))
+        out.observations.append(
+            DeviceAttached(self._device, hello.kind.label, tuple(self._metrics), now_us * 1000)
+        )
         self._tares.clear()  # a rebooted device forgot the commands it had not answered
         self.clocks.clear()  # a reboot restarts the device clock
         self.waveforms.resync()  # block numbering may restart (a reboot), or not (an answer to a request)
@@ -330,6 +340,7 @@ class SerialSession:
         for channel, (name, value) in enumerate(zip(self._metrics, samples.values, strict=True)):
             if not math.isfinite(value):
                 self.counters[Refused.BAD_VALUE] += 1
+                out.observations.append(ChannelInvalid(self._device, channel, name, ts))
                 continue
             out.observations.append(ChannelSample(self._device, channel, name, ts, value))
 

@@ -6,12 +6,17 @@ Options (one ``[[devices]]`` table of gateway.toml, ``kind = "serial"``)::
     baudrate               int   > 0     default 115200
     device_id              str           override the id the device announces in HELLO
     lanes                  [table]       shelves: per lane, in order, {unit_weight_g = float > 0,
-                                         tare_g = float (the empty lane's reading, default 0)};
+                                         tare_g = float (the empty lane's reading, default 0),
+                                         unit_spread = float 0..0.2 (the SKU's unit-weight
+                                         spread, ± fraction, default 0.03)};
                                          lanes without an entry report weight only
     stability_window_s     float > 0     units need this long a stable weight (default 0.5)
     stability_tolerance_g  float > 0     max − min allowed in the window (default 15)
     max_residual           float         0 < r ≤ 0.5, how far from a whole unit is plausible (0.3)
     units_heartbeat_s      float > 0     re-emit unchanged units this often (default 30)
+    zero_tolerance_g       float > 0     how far the zero may have drifted, in grams (default 15)
+    stuck_s                float > 0     the very same value this long: the cell is stuck (default 4)
+    settling_report_s      float > 0     report ``settling`` once a lane has moved this long (3)
     max_clock_skew_ms      float > 0     step the device clock when it is off by more (default 50)
     resync_s               float > 0     measure the clock offset this often (default 60)
     silence_timeout_s      float > 0     no frame for this long: reconnect (default 10)
@@ -20,6 +25,9 @@ Options (one ``[[devices]]`` table of gateway.toml, ``kind = "serial"``)::
     condition              table         condition sensors: machine class, rpm, bearing, alarm
                                          limits… (``ConditionConfig.from_options``, keys in
                                          docs/condition.md)
+    command_retries        int 0..5      send a command again this often after no answer or a
+                                         ``busy`` NACK (default 2); timeout × (retries + 1)
+                                         and the backoff must fit in 60 s
 
 The session (``_serial_session``) turns frames into neutral observations; interpreters
 (``bohsense.edge.interpreters``) turn those into what the sink gets. Readings
@@ -28,8 +36,10 @@ The session (``_serial_session``) turns frames into neutral observations; interp
 - shelf (``LaneInterpreter``): device ``<device_id>.lane-<n>`` (n from 1), metric
   ``weight_g`` for every sample (lane reading minus ``tare_g``), and metric ``units``
   when the lane is stable and the count changed or ``units_heartbeat_s`` passed; a
-  ``shelf.pick`` / ``shelf.putback`` event (device ``<device_id>``, ``LaneChange``) when
-  the settled count changes;
+  ``shelf.pick`` / ``shelf.putback`` / ``shelf.restock`` event (device ``<device_id>``,
+  ``LaneChange``) when the settled count changes, and a ``shelf.lane_state`` event
+  (``LaneState``: stable, settling, unfit, fault) when a lane's condition changes (see
+  docs/shelf.md);
 - condition sensor (``ConditionInterpreter``): device ``<device_id>``, one metric per
   channel (``temp_c``, ``vib_rms_mm_s``) as before, a faulty temperature withheld; the
   features of every waveform block (``vib_<axis>_…``) and of the temperatures
@@ -47,7 +57,14 @@ with a ``CommandOutcome``): ``tare`` (``lane``, ``force``), ``calibrate`` (``lan
 last kept waveform blocks of the condition sensor as ``condition.snapshot`` events). An argument of the wrong type, or one the
 command does not take, is ``bad-argument``; a device that is not connected or does not
 answer within ``command_timeout_s`` is ``device-unavailable``; its NACK is
-``device-refused`` with the device's reason.
+``device-refused`` with the device's reason. A command that got no answer, or a ``busy``
+NACK, is sent again up to ``command_retries`` times (backing off 0.4, 0.8… s); every
+retry is counted (``command_retries``) and logged, and the final outcome says how many
+attempts it took; a command that still fails is counted (``command_failures``), logged
+and answered as failed, never dropped. A forced tare is not sent again after a lost
+answer (the device may have zeroed already; a second one would re-baseline on the new
+zero): it is answered ``device-unavailable`` at once. A lost connection makes every lane
+of the device ``fault`` (``detached``, a ``shelf.lane_state`` event) until it settles again.
 
 Tare (``command("tare", …)``, what the cloud's ``tare`` command reaches): a plain tare is
 for an empty lane and is refused before anything is sent when a lane that counts units
@@ -100,6 +117,8 @@ from bohsense.edge.drivers.base import (
 from bohsense.edge.interpreters import (
     ConditionConfig,
     ConditionInterpreter,
+    DeviceDetached,
+    DeviceObservation,
     InterpreterRouter,
     InterpreterStateError,
     LaneConfig,
@@ -115,6 +134,7 @@ from bohsense.firmware_bridge import (
     FrameDecoder,
     Message,
     Nack,
+    NackReason,
     encode_frame,
 )
 
@@ -132,6 +152,9 @@ _FLOATS: dict[str, tuple[float, float | None]] = {  # option -> (default, upper 
     "stability_tolerance_g": (15.0, None),
     "max_residual": (0.3, 0.5),
     "units_heartbeat_s": (30.0, None),
+    "zero_tolerance_g": (15.0, None),
+    "stuck_s": (4.0, 3600.0),
+    "settling_report_s": (3.0, 3600.0),
     "max_clock_skew_ms": (50.0, None),
     "resync_s": (60.0, None),
     "silence_timeout_s": (10.0, None),
@@ -139,9 +162,12 @@ _FLOATS: dict[str, tuple[float, float | None]] = {  # option -> (default, upper 
     "read_timeout_s": (0.05, 1.0),
     "command_timeout_s": (5.0, 60.0),
 }
+#: the longest a command may take with its retries, within the command router's backstop
+_COMMAND_BUDGET_S = 60.0
 #: session counters that are levels, not counts
 _GAUGES = frozenset({"clock_offset_us", "clock_delay_us", "device_tx_dropped"})
-_KNOWN = {"port", "baudrate", "device_id", "lanes", "condition", *_FLOATS}
+_KNOWN = {"port", "baudrate", "device_id", "lanes", "condition", "command_retries", *_FLOATS}
+_LANE_KEYS = {"unit_weight_g", "tare_g", "unit_spread"}
 
 
 #: the commands a serial device takes (``command(name, args)``; ``device`` is the router's)
@@ -227,6 +253,7 @@ class SerialDeviceDriver:
         reconnect_max_s: float = 5.0,
         read_timeout_s: float = 0.05,
         command_timeout_s: float = 5.0,
+        command_retries: int = 2,
         state_dir: Path | None = None,
         condition: ConditionConfig | None = None,
     ) -> None:
@@ -247,6 +274,8 @@ class SerialDeviceDriver:
         self.read_timeout_s = read_timeout_s
         #: how long a command waits for the device's ACK/NACK
         self.command_timeout_s = command_timeout_s
+        #: how often a command is sent again after no answer or a ``busy`` NACK
+        self.command_retries = command_retries
         self._backoff = Backoff(0.1, reconnect_max_s)
         self._counters: Counter[str] = Counter()
         self._session: SerialSession | None = None
@@ -291,17 +320,29 @@ class SerialDeviceDriver:
             raise bad(f"'lanes' must be an array of tables, not {raw_lanes!r}")
         lanes = []
         for i, lane in enumerate(raw_lanes, start=1):
-            if not isinstance(lane, Mapping) or set(lane) - {"unit_weight_g", "tare_g"}:
-                raise bad(f"lanes[{i}] must be a table with unit_weight_g and tare_g, not {lane!r}")
+            if not isinstance(lane, Mapping) or set(lane) - _LANE_KEYS:
+                raise bad(f"lanes[{i}] must be a table of {sorted(_LANE_KEYS)}, not {lane!r}")
             unit = lane.get("unit_weight_g")
             tare = lane.get("tare_g", 0.0)
+            spread = lane.get("unit_spread", 0.03)
+            if isinstance(spread, bool) or not isinstance(spread, int | float) or not 0 <= spread <= 0.2:
+                raise bad(f"lanes[{i}].unit_spread must be a fraction 0..0.2, not {spread!r}")
             if unit is not None and (
                 isinstance(unit, bool) or not isinstance(unit, int | float) or unit <= 0
             ):
                 raise bad(f"lanes[{i}].unit_weight_g must be a positive number, not {unit!r}")
             if isinstance(tare, bool) or not isinstance(tare, int | float):
                 raise bad(f"lanes[{i}].tare_g must be a number, not {tare!r}")
-            lanes.append(LaneConfig(None if unit is None else float(unit), float(tare)))
+            lanes.append(LaneConfig(None if unit is None else float(unit), float(tare), float(spread)))
+        retries = options.get("command_retries", 2)
+        if isinstance(retries, bool) or not isinstance(retries, int) or not 0 <= retries <= 5:
+            raise bad(f"'command_retries' must be an integer 0..5, not {retries!r}")
+        worst_s = floats["command_timeout_s"] * (retries + 1) + 2.0 * retries
+        if worst_s > _COMMAND_BUDGET_S:
+            raise bad(
+                f"command_timeout_s × (command_retries + 1) and the backoff take up to {worst_s:g} s, "
+                f"more than the {_COMMAND_BUDGET_S:g} s a command may take (the router gives up after 65 s)"
+            )
         condition = None
         if "condition" in options:
             try:
@@ -313,6 +354,9 @@ class SerialDeviceDriver:
             tolerance_g=floats["stability_tolerance_g"],
             max_residual=floats["max_residual"],
             heartbeat_s=floats["units_heartbeat_s"],
+            zero_tolerance_g=floats["zero_tolerance_g"],
+            stuck_s=floats["stuck_s"],
+            settling_report_s=floats["settling_report_s"],
         )
         session = SessionConfig(
             device_id=device_id,
@@ -330,6 +374,7 @@ class SerialDeviceDriver:
             reconnect_max_s=floats["reconnect_max_s"],
             read_timeout_s=floats["read_timeout_s"],
             command_timeout_s=floats["command_timeout_s"],
+            command_retries=retries,
             state_dir=state_dir,
             condition=condition,
         )
@@ -414,41 +459,46 @@ class SerialDeviceDriver:
                     self._counters["silence_timeouts"] += 1
                     raise TimeoutError(f"no frame for {self.silence_timeout_s} s")
         finally:
+            if session.hello is not None:  # its lanes say nothing until it is back
+                self._observe(DeviceDetached(session.device, time.time_ns()), sink)
             self._merge_connection(session, decoder)
 
     async def _apply(self, link: SerialLink, out: SessionOutput, sink: Sink) -> None:
         for observation in out.observations:
-            made = self.interpreters.observe(observation)
-            for reading in made.readings:
-                sink.put(reading)
-            for event in made.events:
-                sink.put_event(event)
-            self._counters["readings"] += len(made.readings)
-            self._counters["events"] += len(made.events)
-            if made.state_changed:
-                try:
-                    self.baselines.save(self.lanes.snapshot())
-                except OSError as exc:  # the offsets still apply; only a restart would lose them
-                    self._counters["state_save_failures"] += 1
-                    log.error(
-                        "lane offsets cannot be kept: %s",
-                        exc,
-                        extra={"driver": self.name, "path": str(self.baselines.path)},
-                    )
-                log.info(
-                    "lane re-baselined after a tare",
-                    extra={
-                        "driver": self.name,
-                        "device": observation.device,
-                        "offsets_g": self.lanes.offsets(observation.device),
-                    },
-                )
+            self._observe(observation, sink)
         for command_seq, reply in out.replies:
             future = self._waiting.pop(command_seq, None)
             if future is not None and not future.done():
                 future.set_result(reply)
         if out.send:
             await self._send(link, out.send)
+
+    def _observe(self, observation: DeviceObservation, sink: Sink) -> None:
+        made = self.interpreters.observe(observation)
+        for reading in made.readings:
+            sink.put(reading)
+        for event in made.events:
+            sink.put_event(event)
+        self._counters["readings"] += len(made.readings)
+        self._counters["events"] += len(made.events)
+        if made.state_changed:
+            try:
+                self.baselines.save(self.lanes.snapshot())
+            except OSError as exc:  # the offsets still apply; only a restart would lose them
+                self._counters["state_save_failures"] += 1
+                log.error(
+                    "lane offsets cannot be kept: %s",
+                    exc,
+                    extra={"driver": self.name, "path": str(self.baselines.path)},
+                )
+            log.info(
+                "lane re-baselined after a tare",
+                extra={
+                    "driver": self.name,
+                    "device": observation.device,
+                    "offsets_g": self.lanes.offsets(observation.device),
+                },
+            )
 
     async def _send(self, link: SerialLink, messages: list[Message], *, strict: bool = False) -> None:
         """Encode and write ``messages``. One that cannot be encoded is counted and skipped
@@ -495,15 +545,50 @@ class SerialDeviceDriver:
                 return self.snapshot(_integer(args, "blocks", 8), _axis(args))
             if name == "tare":
                 lane, force = _integer(args, "lane", 0), _flag(args, "force")
-                answer = await self.tare(lane, force=force, timeout_s=timeout_s)
+            elif name == "set-rate":
+                device_cmd = Command.set_rate(_number(args, "hz"))
+            elif name == "calibrate":
+                device_cmd = Command.calibrate(_integer(args, "lane"), _number(args, "grams"))
             else:
-                if name == "set-rate":
-                    device_cmd = Command.set_rate(_number(args, "hz"))
-                elif name == "calibrate":
-                    device_cmd = Command.calibrate(_integer(args, "lane"), _number(args, "grams"))
-                else:
-                    device_cmd = Command.identify()
-                answer = await self.send_command(device_cmd, timeout_s=timeout_s)
+                device_cmd = Command.identify()
+            attempt = 0
+            while True:
+                attempt += 1
+                try:
+                    if name == "tare":
+                        answer = await self.tare(lane, force=force, timeout_s=timeout_s)
+                    else:
+                        answer = await self.send_command(device_cmd, timeout_s=timeout_s)
+                except DriverError as exc:
+                    # a forced tare whose answer was lost may have been carried out: sending it
+                    # again would re-baseline on the new zero, so it is reported instead
+                    if attempt > self.command_retries or (name == "tare" and force):
+                        self._counters["command_failures"] += 1
+                        log.error(
+                            "device command failed: %s", exc,
+                            extra={"driver": self.name, "command": name, "attempts": attempt},
+                        )  # fmt: skip
+                        raise DriverError(f"{exc} (after {attempt} attempt(s))") from exc
+                    self._counters["command_retries"] += 1
+                    log.warning(
+                        "device command not answered, sending it again: %s", exc,
+                        extra={"driver": self.name, "command": name, "attempt": attempt},
+                    )  # fmt: skip
+                    await asyncio.sleep(min(2.0, 0.2 * 2**attempt))
+                    continue
+                if (
+                    isinstance(answer, Nack)
+                    and answer.reason is NackReason.BUSY
+                    and attempt <= self.command_retries
+                ):
+                    self._counters["command_retries"] += 1
+                    log.warning(
+                        "device busy, sending the command again",
+                        extra={"driver": self.name, "command": name, "attempt": attempt},
+                    )
+                    await asyncio.sleep(min(2.0, 0.2 * 2**attempt))
+                    continue
+                break
         except _BadArgument as exc:
             return CommandOutcome.refused(CommandReason.BAD_ARGUMENT, str(exc))
         except CommandRefused as exc:
@@ -511,10 +596,17 @@ class SerialDeviceDriver:
         except DriverError as exc:
             return CommandOutcome.refused(CommandReason.DEVICE_UNAVAILABLE, str(exc))
         if isinstance(answer, Nack):
+            self._counters["command_refusals"] += 1
+            log.warning(
+                "device refused a command: %s %s", answer.reason.name.lower(), answer.detail,
+                extra={"driver": self.name, "command": name, "attempts": attempt},
+            )  # fmt: skip
             return CommandOutcome.refused(
-                CommandReason.DEVICE_REFUSED, f"{answer.reason.name.lower()}: {answer.detail}"
+                CommandReason.DEVICE_REFUSED,
+                f"{answer.reason.name.lower()}: {answer.detail}"
+                + (f" (after {attempt} attempts)" if attempt > 1 else ""),
             )
-        return CommandOutcome.done()
+        return CommandOutcome.done("" if attempt == 1 else f"after {attempt} attempts")
 
     def snapshot(self, blocks: int, axis: str | None) -> CommandOutcome:
         """Hand the last ``blocks`` kept waveform blocks (per axis) to the sink as

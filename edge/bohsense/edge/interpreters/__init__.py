@@ -4,7 +4,8 @@ A driver's session emits observations (``DeviceAttached``, ``ChannelSample``, ``
 and knows nothing of what the values mean; an interpreter (``Interpreter``: pure, with
 its own state) turns them into ``Reading`` and ``Event`` objects for the sink::
 
-    LaneInterpreter         shelf lanes: weight_g, settled units, shelf.pick / shelf.putback
+    LaneInterpreter         shelf lanes: weight_g, settled units, shelf.pick / putback / restock,
+                            shelf.lane_state (stable, settling, unfit, fault)
     PassThroughInterpreter  one reading per sample, the channel's name as the metric
     PresenceInterpreter     RFID tag reads: rfid.item arrived / moved / departed, zone snapshots
     ConditionInterpreter    condition sensors: waveform and temperature features, sensor
@@ -13,8 +14,10 @@ its own state) turns them into ``Reading`` and ``Event`` objects for the sink::
 """
 
 from bohsense.edge.interpreters._base import (
+    ChannelInvalid,
     ChannelSample,
     DeviceAttached,
+    DeviceDetached,
     DeviceObservation,
     Interpretation,
     Interpreter,
@@ -30,11 +33,15 @@ from bohsense.edge.interpreters._base import (
 )
 from bohsense.edge.interpreters._condition import ConditionConfig, ConditionInterpreter
 from bohsense.edge.interpreters._lanes import (
+    CONDITION_OF,
+    Condition,
     LaneConfig,
     LaneEstimator,
     LaneInterpreter,
+    LaneStateChange,
     LaneStep,
     LaneUpdate,
+    Signal,
     StabilityConfig,
     change_confidence,
 )
@@ -43,10 +50,14 @@ from bohsense.edge.interpreters._presence import PresenceConfig, PresenceInterpr
 from bohsense.edge.interpreters._router import InterpreterRouter
 
 __all__ = [
+    "CONDITION_OF",
+    "ChannelInvalid",
     "ChannelSample",
+    "Condition",
     "ConditionConfig",
     "ConditionInterpreter",
     "DeviceAttached",
+    "DeviceDetached",
     "DeviceObservation",
     "Interpretation",
     "Interpreter",
@@ -56,6 +67,7 @@ __all__ = [
     "LaneConfig",
     "LaneEstimator",
     "LaneInterpreter",
+    "LaneStateChange",
     "LaneStep",
     "LaneUpdate",
     "Observation",
@@ -63,6 +75,7 @@ __all__ = [
     "PresenceConfig",
     "PresenceInterpreter",
     "ReaderObservation",
+    "Signal",
     "StabilityConfig",
     "StatefulInterpreter",
     "TagSeen",

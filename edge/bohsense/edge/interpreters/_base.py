@@ -6,6 +6,9 @@ nothing of what the numbers mean; it emits neutral observations in stream order:
 - ``DeviceAttached``: a device announced itself (its id, its source kind, its channels);
   every later observation of that device refers to this layout, until the next one;
 - ``ChannelSample``: one value of one channel at its event time (UTC ns);
+- ``ChannelInvalid``: a channel carried no valid value (NaN: the device's ADC fault flag);
+- ``DeviceDetached``: the connection to the device was lost (unplugged, port gone); its
+  channels say nothing until the next ``DeviceAttached``;
 - ``Tared``: the device acknowledged a TARE of some channels at this point of the stream;
 - ``WaveformBlock``: a whole block of one axis of a vibration waveform, reassembled from
   its frames (``lost`` says whether part of it never arrived);
@@ -32,8 +35,10 @@ from bohsense.contracts.schema import Reading
 from bohsense.edge.errors import InterpreterStateError
 
 __all__ = [
+    "ChannelInvalid",
     "ChannelSample",
     "DeviceAttached",
+    "DeviceDetached",
     "DeviceObservation",
     "Interpretation",
     "Interpreter",
@@ -61,6 +66,8 @@ class DeviceAttached:
     source: str
     #: the channel names (metric-safe), index = ``ChannelSample.channel``
     channels: tuple[str, ...]
+    #: gateway time (UTC ns) the device announced itself; 0 when not known
+    ts: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +84,24 @@ class ChannelSample:
     name: str
     ts: int
     value: float
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelInvalid:
+    """Channel ``channel`` of ``device`` carried no valid value (NaN, ±inf) at ``ts``."""
+
+    device: str
+    channel: int
+    name: str
+    ts: int
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceDetached:
+    """The connection to ``device`` was lost at gateway time ``ts`` (UTC ns)."""
+
+    device: str
+    ts: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,7 +157,7 @@ class Tick:
 
 
 #: what a device session (serial) observes
-DeviceObservation = DeviceAttached | ChannelSample | Tared | WaveformBlock
+DeviceObservation = DeviceAttached | ChannelSample | ChannelInvalid | DeviceDetached | Tared | WaveformBlock
 #: what a reader session (LLRP) observes
 ReaderObservation = TagSeen | Tick
 Observation = DeviceObservation | ReaderObservation

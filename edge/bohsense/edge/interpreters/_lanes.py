@@ -1,27 +1,41 @@
-"""Shelf lanes: load-cell samples → ``weight_g`` and ``units`` readings and pick/putback events.
+"""Shelf lanes: load-cell samples → ``weight_g`` and ``units`` readings, pick / put-back /
+restock events and lane states.
 
 Every sample of a lane becomes a ``weight_g`` reading of the lane device
 (``<device>.lane-<n>``): the device's value minus the lane's offset. A lane's units are
-``round((weight - tare) / unit_weight)`` clamped at 0, computed from the mean of a window
-of samples and *settled* only when
+``round((weight - tare) / unit_weight)``, computed from the mean of a window of samples
+and *settled* only when
 
 - the window covers ``window_s`` of device time (at least 3 samples), and
 - every sample in it lies within ``tolerance_g`` of every other (max − min), so the
   ringing after a pick, a hand pressing or resting on the lane are not counted, and
-- the mean is within ``max_residual`` units of a whole number (a basket or a hand that
-  happens to hold still adds a weight that is rarely a whole number of units).
+- the mean is a whole number of units within the lane's tolerance, which grows with the
+  count for the SKU's unit-weight spread and is capped at ``max_residual`` (a basket or
+  a hand that happens to hold still adds a weight that is rarely a whole number of
+  units), and the change from the last count is a whole number of units too.
+
+What a window shows, the lane's condition (``stable``, ``settling``, ``unfit``,
+``fault``: a dead, stuck or out-of-range cell, a lost device) and the tolerances are the
+estimator's (``_lane_estimator``); this module turns them into readings and events:
 
 A settled count is emitted as a ``units`` reading when it differs from the last one
 emitted, or when ``heartbeat_s`` has passed since (so a consumer sees the lane is alive).
 
 When the settled count differs from the previous settled count, the lane also emits a
-``shelf.pick`` (fewer units) or ``shelf.putback`` (more) event with a ``LaneChange``:
+``shelf.pick`` (fewer units), ``shelf.putback`` (more, fewer than ``restock_min_units``)
+or ``shelf.restock`` (at least ``restock_min_units`` more) event with a ``LaneChange``:
 ``units`` changed, ``units_after``, ``weight_delta_g`` (settled mean now − settled mean
 before) and a ``confidence`` in [0, 1] (``change_confidence``): how close the weight
 change is to a whole number of unit weights, discounted by the noise of the two settled
-windows. The previous settled count survives a reconnect or a device reboot with the same
-lane layout, so a pick made while the gateway was away is still reported once the lane
-settles again; it does not survive a gateway restart (nothing is reported then).
+windows. The previous settled count survives a fault, a reconnect or a device reboot with
+the same lane layout, so a pick made while the lane was faulty or the gateway away is
+still reported once the lane settles again; it does not survive a gateway restart
+(nothing is reported then). Each change of a lane's condition is a ``shelf.lane_state``
+event (``LaneState``); while a lane is not ``stable`` no ``units`` reading is made.
+A lost connection (``DeviceDetached``) puts every lane of the device in ``fault``
+(``detached``); a HELLO on a live connection (a reboot) puts its lanes in ``settling``
+(``rebooted``) until they settle again. Lanes without a unit weight make ``weight_g``
+readings only.
 A change beyond what a ``LaneChange`` can carry (more than 100,000 units, 10 t) is
 counted (``lane_change_out_of_range``) and makes no event; the readings are unchanged.
 
@@ -37,21 +51,35 @@ again when the device attaches after a restore.
 from __future__ import annotations
 
 import math
-from collections import Counter, deque
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from bohsense.contracts.devices import lane_device
-from bohsense.contracts.events import Event, LaneChange
+from bohsense.contracts.events import Event, LaneChange, LaneCondition, LaneState
 from bohsense.contracts.schema import Reading
 from bohsense.edge.interpreters._base import (
+    ChannelInvalid,
     ChannelSample,
     DeviceAttached,
+    DeviceDetached,
     Interpretation,
     InterpreterStateError,
     JsonState,
     Observation,
     Tared,
+)
+from bohsense.edge.interpreters._lane_estimator import (
+    CONDITION_OF,
+    Condition,
+    LaneConfig,
+    LaneEstimator,
+    LaneStateChange,
+    LaneStep,
+    LaneUpdate,
+    Signal,
+    StabilityConfig,
+    change_confidence,
 )
 
 #: the bounds of a ``LaneChange`` (contracts.events); a change beyond them is counted
@@ -61,62 +89,26 @@ _MAX_UNITS_AFTER = 1_000_000
 _MAX_DELTA_G = 1e7
 
 __all__ = [
+    "CONDITION_OF",
+    "Condition",
     "LaneConfig",
     "LaneEstimator",
     "LaneInterpreter",
+    "LaneStateChange",
     "LaneStep",
     "LaneUpdate",
+    "Signal",
     "StabilityConfig",
     "change_confidence",
 ]
 
 
-@dataclass(frozen=True, slots=True)
-class LaneConfig:
-    unit_weight_g: float | None = None
-    tare_g: float = 0.0
-
-
-@dataclass(frozen=True, slots=True)
-class StabilityConfig:
-    window_s: float = 0.5
-    tolerance_g: float = 15.0
-    max_residual: float = 0.3
-    heartbeat_s: float = 30.0
-
-
-@dataclass(frozen=True, slots=True)
-class LaneStep:
-    """The settled count moved from ``units_before`` to ``units_after``."""
-
-    units_before: int
-    units_after: int
-    weight_delta_g: float
-    #: the larger max − min of the two settled windows (grams)
-    noise_g: float
-
-
-@dataclass(frozen=True, slots=True)
-class LaneUpdate:
-    #: the units to emit as a reading, or None
-    units: int | None = None
-    #: the settled count changed, or None
-    step: LaneStep | None = None
-
-
-def change_confidence(weight_delta_g: float, units: int, unit_weight_g: float, noise_g: float) -> float:
-    """How sure a settled change of ``weight_delta_g`` is ``units`` whole items, in [0, 1].
-
-    ``closeness`` is 1 when the change is exactly ``units`` unit weights and falls to 0
-    half a unit away; ``quiet`` is 1 for noise-free windows and falls to 0 when the
-    windows' spread reaches one unit weight. The confidence is their product, to 3 places.
-    """
-    if units < 1 or not unit_weight_g > 0:
-        return 0.0
-    x = abs(weight_delta_g) / unit_weight_g
-    closeness = max(0.0, 1.0 - abs(x - units) / 0.5)
-    quiet = max(0.0, 1.0 - max(0.0, noise_g) / unit_weight_g)
-    return round(min(1.0, closeness * quiet), 3)
+_STATES: dict[Condition, LaneCondition] = {
+    Condition.STABLE: "stable",
+    Condition.SETTLING: "settling",
+    Condition.UNFIT: "unfit",
+    Condition.FAULT: "fault",
+}
 
 
 def _fits(units: int, step: LaneStep) -> bool:
@@ -126,81 +118,6 @@ def _fits(units: int, step: LaneStep) -> bool:
         and step.units_after <= _MAX_UNITS_AFTER
         and abs(step.weight_delta_g) <= _MAX_DELTA_G
     )
-
-
-class LaneEstimator:
-    def __init__(self, lane: LaneConfig, stability: StabilityConfig) -> None:
-        self.lane = lane
-        self.cfg = stability
-        self._window: deque[tuple[int, float]] = deque()
-        self.offset_g = lane.tare_g
-        self._last_units: int | None = None
-        self._last_gross: float | None = None
-        self._last_emit_ns = 0
-        #: the last settled state: (units, net mean g, window spread g)
-        self.settled: tuple[int, float, float] | None = None
-        self.unstable = 0
-        self.implausible = 0
-
-    @property
-    def counts_units(self) -> bool:
-        return self.lane.unit_weight_g is not None
-
-    @property
-    def units(self) -> int | None:
-        """The last emitted units count, or None (no unit weight, or not settled yet)."""
-        return self._last_units
-
-    def net(self, gross_g: float) -> float:
-        return gross_g - self.offset_g
-
-    def after_tare(self, keep: bool) -> float:
-        """The device zeroed the lane: move the offset (see the module doc); return it."""
-        window = self._window
-        gross = sum(w for _, w in window) / len(window) if window else self._last_gross
-        if keep and gross is not None:
-            self.offset_g = self.offset_g - gross
-        else:
-            self.offset_g = 0.0
-        window.clear()  # samples from before the tare are on the old zero
-        return self.offset_g
-
-    def add(self, ts_ns: int, gross_g: float) -> int | None:
-        """Add one sample; the units to emit at ``ts_ns``, or None."""
-        return self.step(ts_ns, gross_g).units
-
-    def step(self, ts_ns: int, gross_g: float) -> LaneUpdate:
-        """Add one sample; the units to emit and the settled change it completes, if any."""
-        self._last_gross = gross_g
-        unit = self.lane.unit_weight_g
-        window = self._window
-        window.append((ts_ns, gross_g))
-        horizon = ts_ns - int(self.cfg.window_s * 1e9)
-        while len(window) > 1 and window[1][0] <= horizon:
-            window.popleft()
-        if unit is None or len(window) < 3 or window[0][0] > horizon:
-            return LaneUpdate()
-        values = [w for _, w in window]
-        spread = max(values) - min(values)
-        if spread > self.cfg.tolerance_g:
-            self.unstable += 1
-            return LaneUpdate()
-        mean = self.net(sum(values) / len(values))
-        x = mean / unit
-        units = max(0, round(x))
-        if x > -self.cfg.max_residual and abs(x - round(x)) > self.cfg.max_residual:
-            self.implausible += 1
-            return LaneUpdate()
-        step = None
-        if self.settled is not None and self.settled[0] != units:
-            before, before_mean, before_spread = self.settled
-            step = LaneStep(before, units, mean - before_mean, max(spread, before_spread))
-        self.settled = (units, mean, spread)
-        if units == self._last_units and ts_ns - self._last_emit_ns < self.cfg.heartbeat_s * 1e9:
-            return LaneUpdate(None, step)
-        self._last_units = units
-        self._last_emit_ns = ts_ns
-        return LaneUpdate(units, step)
 
 
 @dataclass(slots=True)
@@ -226,8 +143,11 @@ class LaneInterpreter:
             case ChannelSample():
                 return self._sample(observation)
             case DeviceAttached():
-                self._attach(observation)
-                return Interpretation()
+                return self._attach(observation)
+            case ChannelInvalid():
+                return self._invalid(observation)
+            case DeviceDetached():
+                return self._detached(observation)
             case Tared():
                 return self._tared(observation)
         return Interpretation()  # tags and ticks are not a shelf's
@@ -237,9 +157,16 @@ class LaneInterpreter:
         for shelf in self._shelves.values():
             out["lane_unstable"] += sum(lane.unstable for lane in shelf.lanes)
             out["lane_implausible"] += sum(lane.implausible for lane in shelf.lanes)
+            out["lane_faults"] += sum(lane.faults for lane in shelf.lanes)
         return {
             key: out[key]
-            for key in ("lane_unstable", "lane_implausible", "lane_unattached", "lane_change_out_of_range")
+            for key in (
+                "lane_unstable",
+                "lane_implausible",
+                "lane_faults",
+                "lane_unattached",
+                "lane_change_out_of_range",
+            )
         }
 
     def snapshot(self) -> JsonState:
@@ -273,13 +200,29 @@ class LaneInterpreter:
         shelf = self._shelves.get(device)
         return list(shelf.lanes) if shelf else []
 
+    def lane_status(self, device: str) -> list[dict[str, object]]:
+        """Each lane of ``device`` as it stands: condition, reason, units, offset, drift."""
+        shelf = self._shelves.get(device)
+        return [
+            {
+                "lane": name,
+                "condition": None if lane.condition is None else lane.condition.value,
+                "reason": lane.reason,
+                "units": lane.units,
+                "offset_g": round(lane.offset_g, 3),
+                "drift_g": round(lane.drift_g, 3),
+                "residual_g": round(lane.residual_g, 3),
+            }
+            for lane, name in (zip(shelf.lanes, shelf.names, strict=True) if shelf else ())
+        ]
+
     def offsets(self, device: str) -> dict[int, float]:
         """The offsets a tare moved on ``device`` (lane n → grams)."""
         return dict(self._offsets.get(device, {}))
 
     # -- internals ----------------------------------------------------------------------
 
-    def _attach(self, attached: DeviceAttached) -> None:
+    def _attach(self, attached: DeviceAttached) -> Interpretation:
         n = len(attached.channels)
         cfgs = self.lane_configs
         lanes = [LaneEstimator(cfgs[i] if i < len(cfgs) else LaneConfig(), self.stability) for i in range(n)]
@@ -290,11 +233,18 @@ class LaneInterpreter:
         if old is not None:
             self._counts["lane_unstable"] += sum(lane.unstable for lane in old.lanes)
             self._counts["lane_implausible"] += sum(lane.implausible for lane in old.lanes)
-            if len(old.lanes) == n:  # the same shelf again: a change while away is still a change
-                for new, before in zip(lanes, old.lanes, strict=True):
-                    new.settled = before.settled
+            self._counts["lane_faults"] += sum(lane.faults for lane in old.lanes)
         names = [lane_device(attached.device, i + 1) for i in range(n)]
+        out = Interpretation()
+        if old is not None and len(old.lanes) == n:
+            # the same shelf again: a change while away is still a change
+            for i, (new, before) in enumerate(zip(lanes, old.lanes, strict=True)):
+                new.carry_over(before)
+                update = new.rebooted(attached.ts) if new.counts_units else LaneUpdate()
+                if attached.ts:  # a time to stamp the lane states with
+                    self._emit(out, attached.device, names[i], attached.ts, new, update)
         self._shelves[attached.device] = _Shelf(lanes, names)
+        return out
 
     def _sample(self, sample: ChannelSample) -> Interpretation:
         out = Interpretation()
@@ -305,27 +255,77 @@ class LaneInterpreter:
         lane = shelf.lanes[sample.channel]
         name = shelf.names[sample.channel]
         out.readings.append(Reading(name, "weight_g", sample.ts, lane.net(sample.value)))
-        update = lane.step(sample.ts, sample.value)
+        self._emit(out, sample.device, name, sample.ts, lane, lane.step(sample.ts, sample.value))
+        return out
+
+    def _invalid(self, sample: ChannelInvalid) -> Interpretation:
+        out = Interpretation()
+        shelf = self._shelves.get(sample.device)
+        if shelf is None or not 0 <= sample.channel < len(shelf.lanes):
+            self._counts["lane_unattached"] += 1
+            return out
+        lane = shelf.lanes[sample.channel]
+        if lane.counts_units:
+            self._emit(
+                out, sample.device, shelf.names[sample.channel], sample.ts, lane, lane.invalid(sample.ts)
+            )
+        return out
+
+    def _detached(self, detached: DeviceDetached) -> Interpretation:
+        out = Interpretation()
+        shelf = self._shelves.get(detached.device)
+        for lane, name in zip(shelf.lanes, shelf.names, strict=True) if shelf else ():
+            if lane.counts_units:
+                self._emit(out, detached.device, name, detached.ts, lane, lane.detached(detached.ts))
+        return out
+
+    def _emit(
+        self, out: Interpretation, device: str, name: str, ts: int, lane: LaneEstimator, update: LaneUpdate
+    ) -> None:
         if update.units is not None:
-            out.readings.append(Reading(name, "units", sample.ts, float(update.units)))
+            out.readings.append(Reading(name, "units", ts, float(update.units)))
         step = update.step
-        if step is not None and lane.lane.unit_weight_g is not None:
+        unit = lane.lane.unit_weight_g
+        if step is not None and unit is not None:
             units = abs(step.units_after - step.units_before)
             if not _fits(units, step):
                 self._counts["lane_change_out_of_range"] += 1
-                return out
-            change = LaneChange(
-                lane=name,
-                units=units,
-                confidence=change_confidence(
-                    step.weight_delta_g, units, lane.lane.unit_weight_g, step.noise_g
-                ),
-                weight_delta_g=round(step.weight_delta_g, 3),
-                units_after=step.units_after,
+            else:
+                change = LaneChange(
+                    lane=name,
+                    units=units,
+                    confidence=change_confidence(step.weight_delta_g, units, unit, step.noise_g),
+                    weight_delta_g=round(step.weight_delta_g, 3),
+                    units_after=step.units_after,
+                )
+                if step.units_after < step.units_before:
+                    kind = "shelf.pick"
+                elif units >= lane.cfg.restock_min_units:
+                    kind = "shelf.restock"
+                else:
+                    kind = "shelf.putback"
+                out.events.append(Event(device, kind, ts, change))
+        state = update.state
+        if state is not None:
+            weight = state.weight_g
+            if weight is not None and not (math.isfinite(weight) and abs(weight) <= 1e7):
+                weight = None
+            units_now = state.units if state.units is None or state.units <= _MAX_UNITS_AFTER else None
+            out.events.append(
+                Event(
+                    device,
+                    "shelf.lane_state",
+                    ts,
+                    LaneState(
+                        lane=name,
+                        state=_STATES[state.condition],
+                        units=units_now,
+                        reason=state.reason,
+                        weight_g=weight,
+                        confidence=state.confidence,
+                    ),
+                )
             )
-            kind = "shelf.pick" if step.units_after < step.units_before else "shelf.putback"
-            out.events.append(Event(sample.device, kind, sample.ts, change))
-        return out
 
     def _tared(self, tared: Tared) -> Interpretation:
         shelf = self._shelves.get(tared.device)
