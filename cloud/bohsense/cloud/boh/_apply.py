@@ -35,6 +35,7 @@ from ._decisions import Executor
 from ._effects import Effects
 from ._handlers import AlarmReported, EventContext, EventHandlers
 from ._models import Device, Gateway, IngestSeq, QuarantineRow
+from ._stock_truth import LaneSensed, StockSettings, StockTruth, TagsMoved
 from .rules import ConditionEngine, StockEngine
 
 __all__ = ["AUTO", "PENDING", "UNKNOWN_GATEWAY", "Applier", "Learnt"]
@@ -90,8 +91,9 @@ class Applier:
         auto_register: bool = False,
         escalation_after_s: Mapping[str, float] | None = None,
         handlers: EventHandlers | None = None,
+        stock_settings: StockSettings | None = None,
     ) -> None:
-        self._effects = Effects(condition_engine, stock_engine, escalation_after_s)
+        self._effects = Effects(condition_engine, stock_engine, escalation_after_s, stock_settings)
         #: event kind -> handler, run for the events of new batches (``_handlers``)
         self.handlers = handlers if handlers is not None else EventHandlers()
         if self.handlers.decide is None:  # what handlers decide goes through the decision table
@@ -229,6 +231,24 @@ class Applier:
         for d in decisions:
             if isinstance(d, AlarmReported):
                 self.executor.alarm(ctx.conn, d, ctx.now)
+            elif isinstance(d, LaneSensed):
+                self.sense(ctx.conn, self.truth.lane(ctx.conn, self._cache, d, ctx.now), ctx.now)
+            elif isinstance(d, TagsMoved):
+                self.sense(ctx.conn, self.truth.tags(self._cache, d), ctx.now)
+
+    @property
+    def truth(self) -> StockTruth:
+        """The stock truth (``_stock_truth``): sensing, fusion, the stock sweep."""
+        return self._effects.truth
+
+    def sense(self, conn: Connection, loc_ids: Sequence[int], now: int) -> None:
+        """Make the locations' one number again, into their stock levels and the stock rule."""
+        if loc_ids:
+            self._effects.apply_levels(conn, self._cache, self.truth.sense(conn, self._cache, loc_ids, now), now)
+
+    @property
+    def cache(self) -> Cache:
+        return self._cache
 
     @property
     def executor(self) -> Executor:

@@ -26,6 +26,7 @@ from ._decisions import Executor
 from ._domain_events import SYSTEM_ACTOR
 from ._lifecycle import PROPOSAL
 from ._models import ConditionRule, Lane, ReplenishmentProposal, RuleState, StockLevel
+from ._stock_truth import StockSettings, StockTruth
 from .rules import ConditionEngine, FaultCleared, FaultConfirmed, StockEngine, StockInputs
 
 __all__ = ["SYSTEM_ACTOR", "Effects", "condition_rule_key"]
@@ -44,10 +45,13 @@ class Effects:
         condition_engine: ConditionEngine,
         stock_engine: StockEngine,
         escalation_after_s: Mapping[str, float] | None = None,
+        stock_settings: StockSettings | None = None,
     ) -> None:
         self._conditions = condition_engine
         self._stock = stock_engine
         self.executor = Executor(escalation_after_s)
+        #: one number per location from weight and RFID (``_stock_truth``)
+        self.truth = StockTruth(self.executor, stock_settings)
 
     def apply_lanes(
         self,
@@ -82,11 +86,17 @@ class Effects:
         )
         if not loc_ids:
             return
-        totals = conn.execute(
-            select(Lane.location_id, func.sum(Lane.units), func.max(Lane.units_ts_ns))
-            .where(Lane.location_id.in_(loc_ids), Lane.units.is_not(None), Lane.retired_ns.is_(None))
-            .group_by(Lane.location_id)
-        ).all()
+        self.apply_levels(conn, cache, self.truth.sense(conn, cache, loc_ids, now), now)
+
+    def apply_levels(
+        self, conn: Connection, cache: Cache, levels: Mapping[int, tuple[float, int]], now: int
+    ) -> None:
+        """The trusted sensed units of locations (``_stock_truth``) into their stock levels,
+        and the stock rule asked with them."""
+        if not levels:
+            return
+        loc_ids = sorted(levels)
+        totals = [(lid, levels[lid][0], levels[lid][1]) for lid in loc_ids]
         current = {
             r.location_id: (r.units, r.as_of_ns)
             for r in conn.execute(
