@@ -116,6 +116,8 @@ class JobSettings(Protocol):
     def sweep_interval_s(self) -> float: ...
     @property
     def replenishment_review_s(self) -> float: ...
+    @property
+    def stock_watch_s(self) -> float: ...
 
     def escalation_after_s(self) -> dict[str, float]: ...
 
@@ -129,7 +131,9 @@ def register_core_jobs(scheduler: Scheduler, core: Any, s: JobSettings, *, liste
       delays are the core's ``escalation_after_s``; checked every ``sweep_interval_s``, so
       an escalation is at most that late);
     - ``replenishment-review``: open, unapproved proposals re-sized by the stock rule
-      (every ``replenishment_review_s``).
+      (every ``replenishment_review_s``);
+    - ``stock-watch``: phantom inventory, likely shrink and unsold door departures
+      (``BohCore.sweep_stock``, every ``stock_watch_s``).
     """
     if s.gateway_silence_s or s.device_silence_s:
         scheduler.add(
@@ -151,3 +155,5 @@ def register_core_jobs(scheduler: Scheduler, core: Any, s: JobSettings, *, liste
         scheduler.add("escalation", s.sweep_interval_s, lambda: core.escalate_alerts())
     if s.replenishment_review_s:
         scheduler.add("replenishment-review", s.replenishment_review_s, lambda: core.review_replenishment())
+    if s.stock_watch_s:
+        scheduler.add("stock-watch", s.stock_watch_s, lambda: core.sweep_stock())

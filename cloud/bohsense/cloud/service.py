@@ -127,13 +127,14 @@ class CloudService:
         register_core_jobs(self.scheduler, core, self.settings, listening_since_ns=now_ns())
 
     def _build_core(self) -> Any:
-        from bohsense.cloud.boh import BohCore, CatalogError
+        from bohsense.cloud.boh import BohCore, CatalogError, StockSettings
 
         core = BohCore(
             self.settings.database_url,
             quarantine_quota=self.settings.quarantine_quota,
             auto_register=self.settings.auto_register_gateways,
             escalation_after_s=self.settings.escalation_after_s(),
+            stock_settings=StockSettings(**self.settings.stock_settings()),
         )
         self.core = core
         core.migrate()

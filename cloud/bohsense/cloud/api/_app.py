@@ -25,10 +25,12 @@ from .routers import (
     fleet,
     health,
     inventory,
+    pos,
     readings,
     records,
     replenishment,
     stock,
+    stock_truth,
     work_orders,
 )
 
@@ -89,6 +91,8 @@ def create_app(
         replenishment,
         records,
         changes,
+        stock_truth,
+        pos,
     ):
         app.include_router(
             module.router, prefix=API_PREFIX, dependencies=protected, responses={**unauthorized, **invalid}

@@ -32,6 +32,9 @@ from ._core import BohCore
 from ._errors import BohError, CatalogError, InvalidTransition, InvalidValue, NotFound, StateConflict
 from ._events_read import EventRecord
 from ._handlers import AlarmReported, EventContext, EventHandlers, Handler, HandlerFailed, default_handlers
+from ._ledger import KINDS as LEDGER_KINDS
+from ._ledger import MAX_LINES as POS_MAX_LINES
+from ._ledger import LedgerRecord, PosBatch, PosLine, PosTransactionIn, TransactionResult
 from ._lifecycle import ALERT, PROPOSAL, WORK_ORDER, Lifecycle
 from ._reapply import ReapplyResult
 from ._records import (
@@ -51,10 +54,14 @@ from ._records import (
     WorkOrderChanges,
     WorkOrderRecord,
 )
+from ._stock_read import HeatCellRecord, LaneSenseRecord, OutageRecord, SensedStockRecord
+from ._stock_truth import StockSettings
 from ._work_orders import PRIORITIES, SEVERITY_PRIORITY
 
 __all__ = [
     "ALERT",
+    "LEDGER_KINDS",
+    "POS_MAX_LINES",
     "PRIORITIES",
     "PROPOSAL",
     "SEVERITY_PRIORITY",
@@ -82,27 +89,37 @@ __all__ = [
     "GatewaySpec",
     "Handler",
     "HandlerFailed",
+    "HeatCellRecord",
     "InvalidTransition",
     "InvalidValue",
     "LabourEntry",
     "LaneRecord",
+    "LaneSenseRecord",
     "LaneSpec",
+    "LedgerRecord",
     "Lifecycle",
     "LocationRecord",
     "LocationSpec",
     "NotFound",
+    "OutageRecord",
     "PartUse",
+    "PosBatch",
+    "PosLine",
+    "PosTransactionIn",
     "ProposalRecord",
     "QuarantineRecord",
     "ReapplyResult",
     "RuleRecord",
     "RuleSpec",
+    "SensedStockRecord",
     "SiteRecord",
     "SiteSpec",
     "SkuRecord",
     "SkuSpec",
     "StateConflict",
     "StockLevelRecord",
+    "StockSettings",
+    "TransactionResult",
     "UnmatchedDevice",
     "WorkOrderChanges",
     "WorkOrderRecord",

@@ -244,7 +244,9 @@ class Applier:
     def sense(self, conn: Connection, loc_ids: Sequence[int], now: int) -> None:
         """Make the locations' one number again, into their stock levels and the stock rule."""
         if loc_ids:
-            self._effects.apply_levels(conn, self._cache, self.truth.sense(conn, self._cache, loc_ids, now), now)
+            self._effects.apply_levels(
+                conn, self._cache, self.truth.sense(conn, self._cache, loc_ids, now), now
+            )
 
     @property
     def cache(self) -> Cache:

@@ -228,7 +228,11 @@ class CatalogOps:
         for j, lane in enumerate(spec.lanes):
             check_lane_name(lane.device, f"{where}.lanes[{j}]")
             self.check_gateway(lane.gateway, f"{where}.lanes[{j}]")
-        for name, text, most in (("aisle", spec.aisle, 64), ("shelf", spec.shelf, 64), ("zone", spec.zone, 128)):
+        for name, text, most in (
+            ("aisle", spec.aisle, 64),
+            ("shelf", spec.shelf, 64),
+            ("zone", spec.zone, 128),
+        ):
             if len(text) > most:
                 raise CatalogError(f"catalog {where}: {name} is longer than {most} characters")
         if spec.zone:

@@ -65,8 +65,8 @@ __all__ = [
     "SCHEDULE_ESCALATION",
     "Effect",
     "Executor",
-    "effects_for",
     "StockSignal",
+    "effects_for",
 ]
 
 OPEN_ALERT = "open_alert"

@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import Connection, Row, String, bindparam, cast, func, insert, literal, select, update
+from sqlalchemy import Connection, Row, String, bindparam, cast, insert, literal, select, update
 
 from ._cache import Cache, Location
 from ._db import conflict_insert

@@ -40,6 +40,7 @@ from ._errors import InvalidValue
 from ._models import BookStock, LedgerEntry, PosTransaction, Site, Sku, StockLocation
 
 __all__ = [
+    "DEPARTURE_WINDOW_S",
     "KINDS",
     "LedgerRecord",
     "PosBatch",
@@ -53,6 +54,9 @@ __all__ = [
 ]
 
 KINDS = ("sale", "receipt", "adjustment")
+#: a door departure and a sale of its SKU this close in time match (the default; see
+#: ``_stock_truth.StockSettings.departure_window_s``)
+DEPARTURE_WINDOW_S = 900.0
 #: most lines a batch may carry (all of them in one database transaction)
 MAX_LINES = 5000
 
@@ -126,13 +130,17 @@ class _Resolved:
     reason: str
 
 
-def _catalog(conn: Connection, sites: Iterable[str]) -> tuple[set[str], dict[str, str], set[str], dict[Any, Any]]:
+def _catalog(
+    conn: Connection, sites: Iterable[str]
+) -> tuple[set[str], dict[str, str], set[str], dict[Any, Any]]:
     site_ids = set(
         conn.scalars(select(Site.id).where(Site.id.in_(sorted(set(sites))), Site.retired_ns.is_(None)))
     )
     skus: set[str] = set()
     gtins: dict[str, str] = {}
-    for sku, gtin in conn.execute(select(Sku.sku, Sku.gtin).where(Sku.retired_ns.is_(None)).order_by(Sku.sku)):
+    for sku, gtin in conn.execute(
+        select(Sku.sku, Sku.gtin).where(Sku.retired_ns.is_(None)).order_by(Sku.sku)
+    ):
         skus.add(sku)
         if gtin:
             gtins.setdefault(gtin, sku)
@@ -159,7 +167,8 @@ def _resolve(conn: Connection, batch: PosBatch) -> list[list[_Resolved]]:
     for i, t in enumerate(batch.transactions):
         if t.txn_id in seen:
             raise InvalidValue(
-                f"transactions[{i}].txn_id", f"{t.txn_id!r} is given twice in the batch (first at {seen[t.txn_id]})"
+                f"transactions[{i}].txn_id",
+                f"{t.txn_id!r} is given twice in the batch (first at {seen[t.txn_id]})",
             )
         seen[t.txn_id] = i
     site_ids, gtins, skus, locs = _catalog(conn, (t.site for t in batch.transactions))
@@ -184,7 +193,9 @@ def _resolve(conn: Connection, batch: PosBatch) -> list[list[_Resolved]]:
             else:
                 found = gtins.get(ln.gtin)
                 if found is None:
-                    raise InvalidValue(f"{at}.gtin", f"{ln.gtin!r} is the GTIN of no active SKU of the catalog")
+                    raise InvalidValue(
+                        f"{at}.gtin", f"{ln.gtin!r} is the GTIN of no active SKU of the catalog"
+                    )
                 sku = found
             if ln.location:
                 loc_id = locs.get((t.site, sku, ln.location))
@@ -213,7 +224,8 @@ def _resolve(conn: Connection, batch: PosBatch) -> list[list[_Resolved]]:
             else:
                 if q <= 0:
                     raise InvalidValue(
-                        f"{at}.quantity", f"a {t.kind} moves a positive quantity, not {q:g} (use an adjustment)"
+                        f"{at}.quantity",
+                        f"a {t.kind} moves a positive quantity, not {q:g} (use an adjustment)",
                     )
                 delta = -q if t.kind == "sale" else q
             lines.append(_Resolved(loc_id, t.site, sku, location, delta, ln.reason))
@@ -324,7 +336,12 @@ def record_transactions(
                     "site": t.site,
                     "occurred_ns": t.occurred_ns,
                     "lines": [
-                        {"sku": x.sku, "location": x.location, "quantity": x.quantity, "book_after": x.balance_after}
+                        {
+                            "sku": x.sku,
+                            "location": x.location,
+                            "quantity": x.quantity,
+                            "book_after": x.balance_after,
+                        }
                         for x in lines
                     ],
                 },
@@ -362,9 +379,20 @@ def list_ledger(
     rows = conn.execute(q.order_by(c.id.desc()).limit(limit).offset(offset))
     return [
         LedgerRecord(
-            r.id, r.site, r.sku, r.location, r.kind, r.quantity, r.balance_after, r.sender, r.txn_id,
-            r.line, r.reason, r.occurred_ns, r.received_ns,
-        )  # fmt: skip
+            r.id,
+            r.site,
+            r.sku,
+            r.location,
+            r.kind,
+            r.quantity,
+            r.balance_after,
+            r.sender,
+            r.txn_id,
+            r.line,
+            r.reason,
+            r.occurred_ns,
+            r.received_ns,
+        )
         for r in rows
     ]
 
@@ -398,13 +426,17 @@ class SaleMatch:
 
 
 def match_departures(
-    conn: Connection, departures: Sequence[tuple[str, str | None, int, Any]], window_ns: int
+    conn: Connection,
+    departures: Sequence[tuple[str, str | None, int, Any]],
+    window_ns: int,
+    *,
+    before_only: bool = False,
 ) -> dict[Any, SaleMatch]:
     """``departures``: ``(site, sku, ts_ns, key)``; the sale unit each key was matched to.
 
     Per site and SKU, in departure time order, a departure takes the earliest unmatched
-    sold unit within ``window_ns`` of it (before or after). A departure with no SKU matches
-    nothing.
+    sold unit within ``window_ns`` of it (before or after it; only before with
+    ``before_only``). A departure with no SKU matches nothing.
     """
     groups: dict[tuple[str, str], list[tuple[int, Any]]] = {}
     for site, sku, ts, key in departures:
@@ -414,7 +446,7 @@ def match_departures(
     out: dict[Any, SaleMatch] = {}
     for (site, sku), items in groups.items():
         items.sort(key=lambda x: x[0])
-        lo, hi = items[0][0] - window_ns, items[-1][0] + window_ns
+        lo, hi = items[0][0] - window_ns, items[-1][0] + (0 if before_only else window_ns)
         units: list[list[Any]] = []  # [occurred, txn, units left]
         for occurred, sender, txn_id, q in conn.execute(
             select(c.occurred_ns, c.sender, c.txn_id, c.quantity)
@@ -424,7 +456,7 @@ def match_departures(
             units.append([occurred, f"{sender}/{txn_id}", max(0, round(-float(q)))])
         for ts, key in items:
             for u in units:
-                if u[2] > 0 and abs(u[0] - ts) <= window_ns:
+                if u[2] > 0 and abs(u[0] - ts) <= window_ns and not (before_only and u[0] > ts):
                     u[2] -= 1
                     out[key] = SaleMatch(u[1], u[0])
                     break

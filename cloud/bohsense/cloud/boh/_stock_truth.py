@@ -52,7 +52,7 @@ The sweep (``sweep``, run by the scheduler) raises what needs time to show:
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, func, insert, select, update
@@ -63,8 +63,8 @@ from ._cache import Cache, Location
 from ._db import conflict_insert
 from ._decisions import Executor, StockSignal
 from ._domain_events import DomainEvent, emit
-from ._inventory import DOOR, item_presence
-from ._ledger import match_departures, sales_between
+from ._inventory import DOOR, DepartureRecord, item_presence
+from ._ledger import DEPARTURE_WINDOW_S, match_departures, sales_between
 from ._models import (
     Alert,
     BookStock,
@@ -90,6 +90,7 @@ __all__ = [
     "lane_state",
     "location_subject",
     "rfid_item",
+    "with_sales",
 ]
 
 NS = 1_000_000_000
@@ -110,11 +111,11 @@ class StockSettings:
     sale_lag_s: float = 1800.0
     shrink_window_s: float = 3600.0
     shrink_min_units: float = 3.0
-    departure_window_s: float = 900.0
+    departure_window_s: float = DEPARTURE_WINDOW_S
     lost_sales_lookback_s: float = 24 * 3600.0
 
     def __post_init__(self) -> None:
-        for name in type(self).__slots__:  # type: ignore[attr-defined]
+        for name in type(self).__slots__:
             value = getattr(self, name)
             if not value >= 0:
                 raise ValueError(f"stock settings: {name} must be >= 0, not {value!r}")
@@ -222,7 +223,9 @@ class StockTruth:
         if row is None:
             return []
         if d.units is not None and (row.units_ts_ns is None or d.ts > row.units_ts_ns):
-            conn.execute(update(Lane).where(Lane.id == lane_id).values(units=float(d.units), units_ts_ns=d.ts))
+            conn.execute(
+                update(Lane).where(Lane.id == lane_id).values(units=float(d.units), units_ts_ns=d.ts)
+            )
         ls = LaneSensing.__table__.c
         created = conn.execute(
             conflict_insert(conn, LaneSensing)
@@ -242,18 +245,27 @@ class StockTruth:
             .returning(ls.lane_id)
         ).first()
         if created is None:
-            cur = conn.execute(select(LaneSensing.__table__).where(ls.lane_id == lane_id).with_for_update()).one()
+            cur = conn.execute(
+                select(LaneSensing.__table__).where(ls.lane_id == lane_id).with_for_update()
+            ).one()
             values: dict[str, Any] = {}
             if d.state is not None and (d.ts, d.gateway, d.seq, d.index) > (
                 cur.state_ts_ns, cur.gateway, cur.seq, cur.idx,
             ):  # fmt: skip
                 values.update(
-                    state=d.state, reason=d.reason, state_ts_ns=d.ts, gateway=d.gateway, seq=d.seq, idx=d.index
+                    state=d.state,
+                    reason=d.reason,
+                    state_ts_ns=d.ts,
+                    gateway=d.gateway,
+                    seq=d.seq,
+                    idx=d.index,
                 )
             if d.ts >= cur.confidence_ts_ns:
                 values.update(confidence=d.confidence, confidence_ts_ns=d.ts)
             if values:
-                conn.execute(update(LaneSensing).where(ls.lane_id == lane_id).values(updated_ns=now, **values))
+                conn.execute(
+                    update(LaneSensing).where(ls.lane_id == lane_id).values(updated_ns=now, **values)
+                )
         loc_id = cache.lane_location.get(lane_id)
         return [] if loc_id is None else [loc_id]
 
@@ -348,7 +360,9 @@ class StockTruth:
                 values["last_trusted_units"] = f.units
                 values["last_trusted_ns"] = f.as_of
                 if f.units <= 0:
-                    values["empty_since_ns"] = cur.empty_since_ns if cur.empty_since_ns is not None else f.as_of
+                    values["empty_since_ns"] = (
+                        cur.empty_since_ns if cur.empty_since_ns is not None else f.as_of
+                    )
                 else:
                     values["empty_since_ns"] = None
                 if before != f.units:
@@ -376,14 +390,25 @@ class StockTruth:
     def _weights(self, conn: Connection, ids: Sequence[int]) -> dict[int, dict[str, Any]]:
         ls = LaneSensing.__table__.c
         rows = conn.execute(
-            select(Lane.id, Lane.location_id, Lane.device, Lane.units, Lane.units_ts_ns, ls.state, ls.reason, ls.confidence)
+            select(
+                Lane.id,
+                Lane.location_id,
+                Lane.device,
+                Lane.units,
+                Lane.units_ts_ns,
+                ls.state,
+                ls.reason,
+                ls.confidence,
+            )
             .select_from(Lane.__table__.outerjoin(LaneSensing.__table__, ls.lane_id == Lane.id))
             .where(Lane.location_id.in_(ids), Lane.retired_ns.is_(None))
             .order_by(Lane.id)
         ).all()
         out: dict[int, dict[str, Any]] = {}
         for r in rows:
-            w = out.setdefault(r.location_id, {"units": None, "as_of": 0, "bad": [], "confidence": 1.0, "seen": False})
+            w = out.setdefault(
+                r.location_id, {"units": None, "as_of": 0, "bad": [], "confidence": 1.0, "seen": False}
+            )
             if r.state in UNTRUSTED_STATES:
                 w["bad"].append(f"lane {r.device} {r.state}" + (f" ({r.reason})" if r.reason else ""))
                 w["seen"] = True
@@ -396,7 +421,11 @@ class StockTruth:
         return {k: v for k, v in out.items() if v["seen"]}
 
     def _rfid(self, conn: Connection, cache: Cache, ids: Sequence[int]) -> dict[int, tuple[int, int]]:
-        tagged = {lid: cache.locations[lid] for lid in ids if cache.locations[lid].zone and cache.locations[lid].gtin}
+        tagged = {
+            lid: cache.locations[lid]
+            for lid in ids
+            if cache.locations[lid].zone and cache.locations[lid].gtin
+        }
         if not tagged:
             return {}
         i = RfidItem.__table__.c
@@ -415,9 +444,9 @@ class StockTruth:
             c[1] = max(c[1], int(latest))
         out: dict[int, tuple[int, int]] = {}
         for lid, loc in tagged.items():
-            c = counts.get((loc.site, loc.zone, loc.gtin))
-            if c is not None:
-                out[lid] = (c[0], c[1])
+            got = counts.get((loc.site, loc.zone, loc.gtin))
+            if got is not None:
+                out[lid] = (got[0], got[1])
         return out
 
     def _fuse(self, w: dict[str, Any] | None, r: tuple[int, int] | None) -> _Fused | None:
@@ -431,12 +460,15 @@ class StockTruth:
             assert w is not None
             if wt:
                 return _Fused(wu, "weight", w["confidence"], True, "", wu, True, None, as_of, None)
-            return _Fused(None, "weight", 0.0, False, reason or "no lane has a count", wu, False, None, as_of, None)
+            return _Fused(
+                None, "weight", 0.0, False, reason or "no lane has a count", wu, False, None, as_of, None
+            )
         count = r[0]
         if not wt:
             why = f"weight untrusted ({reason}): RFID count" if reason else ""
             return _Fused(float(count), "rfid", 0.9, True, why, wu, False, count, as_of, None)
-        assert wu is not None and w is not None
+        assert wu is not None
+        assert w is not None
         diff = abs(wu - count)
         tol = max(self.settings.disagreement_units, self.settings.disagreement_ratio * max(wu, count))
         disagree = diff > tol
@@ -452,7 +484,9 @@ class StockTruth:
             "location": loc.location,
             "weight_units": f.weight_units,
             "rfid_units": f.rfid_units,
-            "difference": None if f.weight_units is None or f.rfid_units is None else f.weight_units - f.rfid_units,
+            "difference": None
+            if f.weight_units is None or f.rfid_units is None
+            else f.weight_units - f.rfid_units,
             "tolerance": max(
                 self.settings.disagreement_units,
                 self.settings.disagreement_ratio * max(f.weight_units or 0.0, float(f.rfid_units or 0)),
@@ -521,9 +555,7 @@ class StockTruth:
                 )
         elif new in ("low", "in_stock"):
             conn.execute(
-                update(StockOutage)
-                .where(o.location_id == lid, o.ended_ns.is_(None))
-                .values(ended_ns=f.as_of)
+                update(StockOutage).where(o.location_id == lid, o.ended_ns.is_(None)).values(ended_ns=f.as_of)
             )
 
     def _rate(self, conn: Connection, lid: int, at: int) -> tuple[float, str]:
@@ -572,7 +604,15 @@ class StockTruth:
         after, lag = int(st.phantom_after_s * NS), int(st.sale_lag_s * NS)
         s, b = SensedStock.__table__.c, BookStock.__table__.c
         rows = conn.execute(
-            select(s.location_id, s.units, s.trusted, s.source, s.empty_since_ns, b.units.label("book"), b.last_sale_ns)
+            select(
+                s.location_id,
+                s.units,
+                s.trusted,
+                s.source,
+                s.empty_since_ns,
+                b.units.label("book"),
+                b.last_sale_ns,
+            )
             .select_from(SensedStock.__table__.join(BookStock.__table__, b.location_id == s.location_id))
             .order_by(s.location_id)
         ).all()
@@ -622,7 +662,9 @@ class StockTruth:
                 opened += found is not None
             elif not phantom and subject in active and active[subject] is None:
                 self.executor.stock_signal(
-                    conn, StockSignal("phantom_cleared", loc.site, subject, PHANTOM, False, "major", evidence), now
+                    conn,
+                    StockSignal("phantom_cleared", loc.site, subject, PHANTOM, False, "major", evidence),
+                    now,
                 )
         return opened
 
@@ -683,7 +725,9 @@ class StockTruth:
                     opened += found is not None
             elif subject in active and active[subject] is None:
                 self.executor.stock_signal(
-                    conn, StockSignal("shrink_cleared", loc.site, subject, SHRINK, False, "warning", evidence), now
+                    conn,
+                    StockSignal("shrink_cleared", loc.site, subject, SHRINK, False, "warning", evidence),
+                    now,
                 )
         return opened
 
@@ -756,6 +800,36 @@ class StockTruth:
 def _gtin_skus(conn: Connection) -> dict[str, str]:
     c = Sku.__table__.c
     found: dict[str, str] = {}
-    for gtin, sku in conn.execute(select(c.gtin, c.sku).where(c.gtin != "", c.retired_ns.is_(None)).order_by(c.sku)):
+    for gtin, sku in conn.execute(
+        select(c.gtin, c.sku).where(c.gtin != "", c.retired_ns.is_(None)).order_by(c.sku)
+    ):
         found.setdefault(gtin, sku)
     return found
+
+
+def with_sales(conn: Connection, found: Sequence[DepartureRecord], window_ns: int) -> list[DepartureRecord]:
+    """``found`` with the sale each was matched to; the door departures around them compete
+    for the same sales (earliest departure first)."""
+    if not found:
+        return []
+    h = RfidItemEvent.__table__.c
+    lo, hi = min(d.ts_ns for d in found), max(d.ts_ns for d in found)
+    gtin_sku = _gtin_skus(conn)
+    rows = conn.execute(
+        select(h.site, h.gtin, h.ts_ns, h.gateway, h.seq, h.idx).where(
+            h.transition == "departed",
+            h.zone_kind == DOOR,
+            h.site.in_(sorted({d.site for d in found})),
+            h.gtin.in_(sorted({d.gtin for d in found})),
+            h.ts_ns >= lo - 2 * window_ns,
+            h.ts_ns <= hi + 2 * window_ns,
+        )
+    ).all()
+    matched = match_departures(
+        conn, [(r.site, gtin_sku.get(r.gtin), r.ts_ns, (r.gateway, r.seq, r.idx)) for r in rows], window_ns
+    )
+    out = []
+    for d in found:
+        m = matched.get((d.gateway, d.seq, d.idx))
+        out.append(replace(d, sale_matched=m is not None, sale_txn=None if m is None else m.txn))
+    return out
