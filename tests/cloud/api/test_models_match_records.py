@@ -21,14 +21,18 @@ from bohsense.cloud.api.routers import (
     events,
     fleet,
     inventory,
+    pos,
     records,
     replenishment,
     stock,
+    stock_truth,
     work_orders,
 )
 from bohsense.cloud.boh import _inventory as inv
+from bohsense.cloud.boh import _ledger as ledger
 from bohsense.cloud.boh import _models as m
 from bohsense.cloud.boh import _records as r
+from bohsense.cloud.boh import _stock_read as sr
 from bohsense.cloud.boh._commands import CommandRecord
 from bohsense.cloud.boh._events_read import EventRecord
 
@@ -50,6 +54,13 @@ PAIRS: list[tuple[type[BaseModel], type[Any], set[str]]] = [
     (inventory.Snapshot, inv.SnapshotRecord, set()),
     (inventory.ZoneCount, inv.ZoneCountRecord, set()),
     (inventory.Departure, inv.DepartureRecord, set()),
+    (stock_truth.SensedStock, sr.SensedStockRecord, set()),
+    (stock_truth.LaneSense, sr.LaneSenseRecord, set()),
+    (stock_truth.Outage, sr.OutageRecord, set()),
+    (stock_truth.HeatCell, sr.HeatCellRecord, set()),
+    (pos.LedgerEntry, ledger.LedgerRecord, set()),
+    (pos.TransactionOut, ledger.TransactionResult, set()),
+    (pos.LineOut, ledger.LineResult, set()),
 ]
 
 #: (record, table) built by name by ``record_from``

@@ -33,7 +33,7 @@ from ._cache import Cache, DeviceMap, load_cache
 from ._db import conflict_insert
 from ._decisions import Executor
 from ._effects import Effects
-from ._handlers import AlarmReported, EventContext, EventHandlers
+from ._handlers import AlarmReported, Dispatched, EventContext, EventHandlers
 from ._models import Device, Gateway, IngestSeq, QuarantineRow
 from ._stock_truth import LaneSensed, StockSettings, StockTruth, TagsMoved
 from .rules import ConditionEngine, StockEngine
@@ -64,6 +64,8 @@ _MOVE_WATERMARK = (
     .execution_options(synchronize_session=False)
 )
 
+#: ``Connection.info`` key of the stock locations the current batch's events touched
+_TOUCHED = "bohsense_stock_touched"
 #: ``units`` readings of a lane sensor set the lane's stock
 UNITS_METRIC = "units"
 #: a device's ``last_seen`` is written when it moves by more than this (event time)
@@ -212,7 +214,7 @@ class Applier:
             fresh = [b for b in fresh if b.gateway not in pending]
             conn.execute(insert(QuarantineRow), [_held_row(b, now) for b in held])
         readings = self.apply_readings(conn, fresh, now, learnt) if fresh else 0
-        dispatched = self.handlers.dispatch(conn, fresh, events, now) if fresh else None
+        dispatched = self.dispatch(conn, fresh, events, now) if fresh else None
         outcome = ApplyOutcome(
             applied=len(fresh),
             duplicates=duplicates,
@@ -232,9 +234,36 @@ class Applier:
             if isinstance(d, AlarmReported):
                 self.executor.alarm(ctx.conn, d, ctx.now)
             elif isinstance(d, LaneSensed):
-                self.sense(ctx.conn, self.truth.lane(ctx.conn, self._cache, d, ctx.now), ctx.now)
+                self._touch(ctx, self.truth.lane(ctx.conn, self._cache, d, ctx.now))
             elif isinstance(d, TagsMoved):
-                self.sense(ctx.conn, self.truth.tags(self._cache, d), ctx.now)
+                self._touch(ctx, self.truth.tags(self._cache, d))
+
+    def dispatch(
+        self, conn: Connection, batches: Sequence[ReadingBatch], events: BatchEvents | None, now: int
+    ) -> Dispatched:
+        """Store and handle the batches' events; the stock locations they touched are sensed
+        again once per batch (``_touch``), after its last event."""
+        conn.info.pop(_TOUCHED, None)
+        try:
+            done = self.handlers.dispatch(conn, batches, events, now)
+        except BaseException:
+            conn.info.pop(_TOUCHED, None)
+            raise
+        held = conn.info.pop(_TOUCHED, None)
+        if held is not None:
+            self.sense(conn, sorted(held[1]), now)
+        return done
+
+    def _touch(self, ctx: EventContext, loc_ids: Sequence[int]) -> None:
+        """Keep the locations an event touched; sense those of the previous batch first."""
+        key = (ctx.gateway, ctx.seq)
+        held = ctx.conn.info.get(_TOUCHED)
+        if held is not None and held[0] != key:
+            self.sense(ctx.conn, sorted(held[1]), ctx.now)
+            held = None
+        if held is None:
+            held = ctx.conn.info[_TOUCHED] = (key, set())
+        held[1].update(loc_ids)
 
     @property
     def truth(self) -> StockTruth:
@@ -275,7 +304,7 @@ class Applier:
             return {}
         batches = sorted((decode_batch(bytes(r.payload)) for r in rows), key=lambda b: (b.gateway, b.seq))
         self.apply_readings(conn, batches, self._clock(), learnt)
-        self.handlers.dispatch(conn, batches, None, self._clock())
+        self.dispatch(conn, batches, None, self._clock())
         conn.execute(delete(QuarantineRow).where(q.id.in_([r.id for r in rows])))
         released: dict[str, int] = {}
         for r in rows:

@@ -83,7 +83,7 @@ class LineOut(BaseModel):
 class TransactionOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
     txn_id: str
-    status: Literal["applied", "duplicate"] = Field(description="duplicate: taken before, nothing changed")
+    status: str = Field(description="applied, or duplicate: taken before, nothing changed")
     lines: list[LineOut]
 
 
