@@ -298,44 +298,47 @@ class StockTruth:
         if not fused:
             return {}
         s = SensedStock.__table__.c
-        first = [
-            {
-                "location_id": lid,
-                "site": cache.locations[lid].site,
-                "sku": cache.locations[lid].sku,
-                "location": cache.locations[lid].location,
-                "units": None,
-                "source": "none",
-                "confidence": 0.0,
-                "trusted": False,
-                "reason": "",
-                "weight_units": None,
-                "weight_trusted": False,
-                "rfid_units": None,
-                "disagreement": False,
-                "as_of_ns": 0,
-                "updated_ns": now,
-                "last_trusted_units": None,
-                "last_trusted_ns": None,
-                "empty_since_ns": None,
+        lock = (
+            select(SensedStock.__table__)
+            .where(s.location_id.in_(sorted(fused)))
+            .order_by(s.location_id)
+            .with_for_update()
+        )
+        current = {r.location_id: r for r in conn.execute(lock)}
+        missing = [lid for lid in sorted(fused) if lid not in current]
+        created: set[int] = set()
+        if missing:  # a location's first number: its row, then locked like the others
+            first = [
+                {
+                    "location_id": lid,
+                    "site": cache.locations[lid].site,
+                    "sku": cache.locations[lid].sku,
+                    "location": cache.locations[lid].location,
+                    "units": None,
+                    "source": "none",
+                    "confidence": 0.0,
+                    "trusted": False,
+                    "reason": "",
+                    "weight_units": None,
+                    "weight_trusted": False,
+                    "rfid_units": None,
+                    "disagreement": False,
+                    "as_of_ns": 0,
+                    "updated_ns": now,
+                    "last_trusted_units": None,
+                    "last_trusted_ns": None,
+                    "empty_since_ns": None,
+                }
+                for lid in missing
+            ]
+            created = {
+                r.location_id
+                for r in conn.execute(
+                    conflict_insert(conn, SensedStock).on_conflict_do_nothing().returning(s.location_id),
+                    first,
+                )
             }
-            for lid in sorted(fused)
-        ]
-        created = {
-            r.location_id
-            for r in conn.execute(
-                conflict_insert(conn, SensedStock).on_conflict_do_nothing().returning(s.location_id), first
-            )
-        }
-        current = {
-            r.location_id: r
-            for r in conn.execute(
-                select(SensedStock.__table__)
-                .where(s.location_id.in_(sorted(fused)))
-                .order_by(s.location_id)
-                .with_for_update()
-            )
-        }
+            current = {r.location_id: r for r in conn.execute(lock)}
         trusted: dict[int, tuple[float, int]] = {}
         for lid, f in fused.items():
             cur = current[lid]
