@@ -56,7 +56,10 @@ def test_phantom_inventory_fires_within_the_stated_time_when_book_and_shelf_dive
 
 def test_no_alert_opens_over_a_day_where_book_and_shelf_agree(store: tuple[BohCore, sc._Clock]) -> None:
     out = agreeing(store, seed=11, days=1.0)
-    assert out.picks > 50 and out.restocks >= 1 and out.sweeps == 287 and out.faults >= 1
+    assert out.picks > 50
+    assert out.restocks >= 1
+    assert out.sweeps == 287
+    assert out.faults >= 1
     assert out.alerts == {}
 
 
@@ -65,7 +68,8 @@ def test_no_alert_opens_over_a_day_where_book_and_shelf_agree(store: tuple[BohCo
 def test_long_diverging_runs(store: tuple[BohCore, sc._Clock], seed: int) -> None:
     out = diverging(store, seed)
     opened = out.first("phantom-inventory")
-    assert opened is not None and out.emptied_ns is not None
+    assert opened is not None
+    assert out.emptied_ns is not None
     delay_s = (opened - out.emptied_ns) / 1e9
     print(
         f"\nFIGURE diverging seed={seed} emptied_h={(out.emptied_ns - T_DAY) / 3.6e12:.2f} phantom_delay_s={delay_s:.0f} alerts={ {k: len(v) for k, v in out.alerts.items()} }"
