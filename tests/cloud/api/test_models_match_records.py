@@ -58,6 +58,7 @@ PAIRS: list[tuple[type[BaseModel], type[Any], set[str]]] = [
     (stock_truth.LaneSense, sr.LaneSenseRecord, set()),
     (stock_truth.Outage, sr.OutageRecord, set()),
     (stock_truth.HeatCell, sr.HeatCellRecord, set()),
+    (stock_truth.OutageTotal, sr.OutageTotalRecord, set()),
     (pos.LedgerEntry, ledger.LedgerRecord, set()),
     (pos.TransactionOut, ledger.TransactionResult, set()),
     (pos.LineOut, ledger.LineResult, set()),

@@ -151,6 +151,14 @@ def test_sensed_stock_outages_and_heat_map_answer_with_their_records(
     (o,) = client.get(f"{V1}/stock/outages", params={"site": SITE, "since": str(day)}).json()
     assert (o["started_ns"], o["ended_ns"], o["duration_s"]) == (t1, t1 + 90 * 60 * S, 5400)
     assert client.get(f"{V1}/stock/outages", params={"open": "true"}).json() == []
+    (tot,) = client.get(f"{V1}/stock/outages/totals", params={"since": str(day), "until": str(t1 + H)}).json()
+    assert (tot["site"], tot["sku"], tot["outages"], tot["oos_s"], tot["open_now"]) == (
+        SITE,
+        "COLA",
+        1,
+        3600,
+        0,
+    )
     cells = client.get(f"{V1}/stock/heatmap", params={"since": str(day), "until": str(day + 24 * H)}).json()
     assert [(c["hour_ns"] - day, c["oos_minutes"]) for c in cells] == [(9 * H, 60.0), (10 * H, 30.0)]
     assert cells[0]["aisle"] == "aisle-1"

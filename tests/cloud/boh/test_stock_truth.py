@@ -249,6 +249,14 @@ def test_out_of_stock_opens_a_period_with_its_lost_sales_estimate(
     (o,) = st.stock_outages(site=SITE)
     assert (o.ended_ns, o.duration_s, o.lost_units) == (t1 + 3 * H, 3 * 3600, 1.5)
     assert st.stock_outages(site=SITE, open_only=True) == []
+    (total,) = st.stock_outage_totals(since_ns=t1 + H, until_ns=t1 + 2 * H, site=SITE)
+    assert (total.sku, total.outages, total.oos_s, total.lost_units, total.open_now) == (
+        "COLA",
+        1,
+        3600,
+        0.5,
+        0,
+    )
     assert kinds(st, "stock.") == ["stock.in_stock", "stock.out_of_stock", "stock.in_stock"]
 
 

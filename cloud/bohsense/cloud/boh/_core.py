@@ -63,7 +63,16 @@ from ._records import (
 )
 from ._silence import SilenceSweep, sweep_silence
 from ._status import record_status
-from ._stock_read import HeatCellRecord, OutageRecord, SensedStockRecord, heatmap, list_outages, sensed_stock
+from ._stock_read import (
+    HeatCellRecord,
+    OutageRecord,
+    OutageTotalRecord,
+    SensedStockRecord,
+    heatmap,
+    list_outages,
+    outage_totals,
+    sensed_stock,
+)
 from ._stock_truth import StockSettings, with_sales
 from ._transitions import move, set_quantity
 from ._unavailable import unavailable_as_core_unavailable
@@ -738,6 +747,15 @@ class BohCore:
                 open_only=open_only,
                 now=self._clock(),
                 limit=limit,
+            )
+
+    def stock_outage_totals(
+        self, *, since_ns: int, until_ns: int, site: str | None = None, sku: str | None = None
+    ) -> list[OutageTotalRecord]:
+        """Per site and SKU: out-of-stock time in ``[since, until)`` and the lost-sales estimate."""
+        with self._engine.connect() as conn:
+            return outage_totals(
+                conn, site=site, sku=sku, since_ns=since_ns, until_ns=until_ns, now=self._clock()
             )
 
     def stock_heatmap(self, *, since_ns: int, until_ns: int, site: str | None = None) -> list[HeatCellRecord]:

@@ -13,9 +13,11 @@ __all__ = [
     "HeatCellRecord",
     "LaneSenseRecord",
     "OutageRecord",
+    "OutageTotalRecord",
     "SensedStockRecord",
     "heatmap",
     "list_outages",
+    "outage_totals",
     "sensed_stock",
 ]
 
@@ -77,6 +79,18 @@ class OutageRecord:
     rate_per_h: float
     rate_source: str
     lost_units: float  # rate_per_h × duration
+
+
+@dataclass(frozen=True, slots=True)
+class OutageTotalRecord:
+    """Out-of-stock time of one SKU in one site within a range, over its locations."""
+
+    site: str
+    sku: str
+    outages: int
+    oos_s: float  # summed over the SKU's locations, clipped to the range
+    lost_units: float  # the periods' rates × their time in the range
+    open_now: int  # periods still lasting
 
 
 @dataclass(frozen=True, slots=True)
@@ -272,4 +286,25 @@ def heatmap(
             hour += HOUR_NS
     return [
         HeatCellRecord(k[0], k[1], k[2], k[3], round(v[0], 3), len(v[1])) for k, v in sorted(cells.items())
+    ]
+
+
+def outage_totals(
+    conn: Connection, *, site: str | None, sku: str | None, since_ns: int, until_ns: int, now: int
+) -> list[OutageTotalRecord]:
+    """Per site and SKU: out-of-stock periods overlapping ``[since, until)``, their time in
+    the range and the lost-sales estimate for that time."""
+    q, _ = _outages(conn, site, sku, since_ns, until_ns)
+    totals: dict[tuple[str, str], list[float]] = {}
+    for r in conn.execute(q):
+        start = max(r.started_ns, since_ns)
+        end = min(r.ended_ns if r.ended_ns is not None else max(now, r.started_ns), until_ns)
+        seconds = max(0, end - start) / NS
+        t = totals.setdefault((r.site, r.sku), [0, 0.0, 0.0, 0])
+        t[0] += 1
+        t[1] += seconds
+        t[2] += r.rate_per_h * seconds / 3600.0
+        t[3] += r.ended_ns is None
+    return [
+        OutageTotalRecord(k[0], k[1], int(v[0]), v[1], v[2], int(v[3])) for k, v in sorted(totals.items())
     ]

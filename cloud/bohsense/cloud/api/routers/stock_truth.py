@@ -78,6 +78,16 @@ class Outage(BaseModel):
     lost_units: float = Field(description="the lost-sales estimate: rate_per_h × duration")
 
 
+class OutageTotal(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    site: str
+    sku: str
+    outages: int = Field(description="out-of-stock periods overlapping the range")
+    oos_s: float = Field(description="their time in the range, summed over the SKU's locations")
+    lost_units: float = Field(description="the lost-sales estimate for that time")
+    open_now: int = Field(description="periods still lasting")
+
+
 class HeatCell(BaseModel):
     model_config = ConfigDict(from_attributes=True)
     site: str
@@ -126,6 +136,24 @@ async def outages(
         )
     )
     return [Outage.model_validate(x) for x in found]
+
+
+@router.get("/outages/totals", response_model=list[OutageTotal])
+async def outage_totals(
+    core: CoreDep,
+    since: Annotated[str, Query(description=f"from: {_TIME}")],
+    until: Annotated[str, Query(description=f"before: {_TIME}")],
+    site: Annotated[Name | None, Query(description="one site")] = None,
+    sku: Annotated[Name | None, Query(description="one SKU")] = None,
+) -> list[OutageTotal]:
+    """Per SKU and store: out-of-stock time within ``[since, until)`` and the lost-sales estimate."""
+    since_ns, until_ns = _range(since, until)
+    assert since_ns is not None
+    assert until_ns is not None
+    found = await run_in_threadpool(
+        lambda: core.stock_outage_totals(since_ns=since_ns, until_ns=until_ns, site=site, sku=sku)
+    )
+    return [OutageTotal.model_validate(x) for x in found]
 
 
 @router.get("/heatmap", response_model=list[HeatCell])
