@@ -44,6 +44,11 @@ CROSS_FIELD_RULES = {
     "PUT /api/v1/catalog/gateways/{gateway_id}",
     "PUT /api/v1/catalog/assets/{asset_id}",
     "PUT /api/v1/catalog/locations",
+    # a range of times, a batch naming the catalog's sites, SKUs and locations
+    "GET /api/v1/stock/outages",
+    "GET /api/v1/stock/outages/totals",
+    "GET /api/v1/stock/heatmap",
+    "POST /api/v1/pos/transactions",
 }
 
 

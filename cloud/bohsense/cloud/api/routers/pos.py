@@ -22,7 +22,6 @@ from ...boh import POS_MAX_LINES as MAX_LINES
 from ...boh import PosBatch, PosLine, PosTransactionIn
 from .._common import Limit, Name, Offset, RequestModel, parse_time
 from .._deps import CoreDep
-from .._errors import ValueRefused
 
 router = APIRouter(prefix="/pos", tags=["book stock"])
 
@@ -110,14 +109,12 @@ class LedgerEntry(BaseModel):
     received_ns: int
 
 
-@router.post(
-    "/transactions",
-    response_model=BatchOut,
-    responses={422: {"model": ValueRefused, "description": "a bad line, named in `field`; nothing applied"}},
-)
+@router.post("/transactions", response_model=BatchOut)
 async def post_transactions(core: CoreDep, body: BatchIn) -> BatchOut:
     """Sales, receipts and adjustments of a sender, into the book-stock ledger, whole or
-    not at all; idempotent by the sender's transaction id."""
+    not at all; idempotent by the sender's transaction id. A bad line is answered 422 with
+    ``field`` naming it (``transactions[2].lines[0].sku``) and ``reason``; nothing of the
+    batch is applied."""
     batch = PosBatch(
         body.sender,
         tuple(
