@@ -257,12 +257,13 @@ class Applier:
     def _touch(self, ctx: EventContext, loc_ids: Sequence[int]) -> None:
         """Keep the locations an event touched; sense those of the previous batch first."""
         key = (ctx.gateway, ctx.seq)
-        held = ctx.conn.info.get(_TOUCHED)
+        held: tuple[tuple[str, int], set[int]] | None = ctx.conn.info.get(_TOUCHED)
         if held is not None and held[0] != key:
             self.sense(ctx.conn, sorted(held[1]), ctx.now)
             held = None
         if held is None:
-            held = ctx.conn.info[_TOUCHED] = (key, set())
+            held = (key, set())
+            ctx.conn.info[_TOUCHED] = held
         held[1].update(loc_ids)
 
     @property
