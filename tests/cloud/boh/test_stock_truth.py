@@ -459,3 +459,26 @@ def test_door_departures_are_matched_to_sales_and_unsold_ones_alerted(
     assert st.sweep_stock()["departed_unsold"] == 1
     (a,) = alerts(st, "departed-unsold")
     assert (a.evidence["sku"], a.evidence["epcs"], a.evidence["departures"]) == ("COLA", [e2], 1)
+
+
+def test_lane_and_rfid_events_applied_at_once_by_two_cores_leave_one_consistent_number(
+    db_url: str, clock: Clock
+) -> None:
+    from .test_concurrency import run_together
+    from .test_inventory import GW2
+
+    a, b = BohCore(db_url, clock=clock), BohCore(db_url, clock=clock)
+    a.migrate()
+    a.load_catalog(stock_catalog())
+    start = [batch_of(1, state(LANE_A, T0, "stable", 20), state(LANE_B, T0, "stable", 20))]
+    a.apply_batches(start)
+    lanes = [[batch_of(2 + i, pick(LANE_A, T0 + (i + 1) * S, 1, 19 - i))] for i in range(15)]
+    items = [[batch_of(1 + i, item(epc(100 + i), T0 + (i + 1) * S), gateway=GW2)] for i in range(15)]
+    out = run_together([(a, lanes), (b, items)])
+    assert sum(o.applied for o in out) == 30
+    s = one(a)
+    assert (s.weight_units, s.rfid_units, s.units, s.source) == (25, 15, 15, "fused")
+    assert s.disagreement is True
+    assert len(alerts(a, "stock-disagreement")) == 1
+    a.close()
+    b.close()
