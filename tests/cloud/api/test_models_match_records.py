@@ -59,6 +59,7 @@ PAIRS: list[tuple[type[BaseModel], type[Any], set[str]]] = [
     (stock_truth.Outage, sr.OutageRecord, set()),
     (stock_truth.HeatCell, sr.HeatCellRecord, set()),
     (stock_truth.OutageTotal, sr.OutageTotalRecord, set()),
+    (stock_truth.Rollup, sr.RollupRecord, set()),
     (pos.LedgerEntry, ledger.LedgerRecord, set()),
     (pos.TransactionOut, ledger.TransactionResult, set()),
     (pos.LineOut, ledger.LineResult, set()),

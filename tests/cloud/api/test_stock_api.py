@@ -148,6 +148,16 @@ def test_sensed_stock_outages_and_heat_map_answer_with_their_records(
         "aisle-1",
         "shelf-1",
     )
+    (shelf,) = client.get(f"{V1}/stock/sensed/rollup", params={"by": "shelf"}).json()
+    assert (shelf["aisle"], shelf["shelf"], shelf["units"], shelf["locations"]) == (
+        "aisle-1",
+        "shelf-1",
+        12,
+        1,
+    )
+    (store,) = client.get(f"{V1}/stock/sensed/rollup", params={"by": "store", "site": SITE}).json()
+    assert (store["sku"], store["units"], store["trusted"]) == ("COLA", 12, True)
+    assert client.get(f"{V1}/stock/sensed/rollup", params={"by": "aisle"}).status_code == 422
     (o,) = client.get(f"{V1}/stock/outages", params={"site": SITE, "since": str(day)}).json()
     assert (o["started_ns"], o["ended_ns"], o["duration_s"]) == (t1, t1 + 90 * 60 * S, 5400)
     assert client.get(f"{V1}/stock/outages", params={"open": "true"}).json() == []

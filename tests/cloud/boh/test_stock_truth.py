@@ -143,6 +143,20 @@ def test_lane_events_make_one_weight_count_in_event_time_order_and_once(st: BohC
         (LANE_A, 18, "stable"),
         (LANE_B, 10, "stable"),
     ]
+    st.change_catalog(
+        lambda ops: ops.put_location(
+            LocationSpec(SITE, "COLA", "endcap-1", 2, 6, aisle="aisle-1", shelf="shelf-1")
+        ),
+        actor="t",
+    )
+    (shelf,) = st.sensed_rollup(by="shelf")
+    assert (shelf.aisle, shelf.shelf, shelf.locations, shelf.units, shelf.trusted, shelf.untrusted) == (
+        "aisle-1", "shelf-1", 2, 28, False, 1,
+    )  # fmt: skip
+    (store,) = st.sensed_rollup(by="store", site=SITE)
+    assert (store.site, store.sku, store.units, store.confidence) == (SITE, "COLA", 28, 0.9)
+    with pytest.raises(InvalidValue):
+        st.sensed_rollup(by="aisle")
 
 
 def test_a_lane_in_fault_or_unfit_makes_the_count_untrusted_never_a_wrong_number(

@@ -32,7 +32,7 @@ from ._commands import (
 )
 from ._db import make_engine, migrate, session, write_conn
 from ._domain_events import ChangesPage, DomainEvent, changes_since, emit
-from ._errors import NotFound, StateConflict
+from ._errors import InvalidValue, NotFound, StateConflict
 from ._events_read import EventRecord, list_events
 from ._handlers import EventHandlers
 from ._inventory import DepartureRecord, ItemView, ZoneCountRecord, item_view, list_departures, zone_counts
@@ -67,10 +67,12 @@ from ._stock_read import (
     HeatCellRecord,
     OutageRecord,
     OutageTotalRecord,
+    RollupRecord,
     SensedStockRecord,
     heatmap,
     list_outages,
     outage_totals,
+    sensed_rollup,
     sensed_stock,
 )
 from ._stock_truth import StockSettings, with_sales
@@ -725,6 +727,13 @@ class BohCore:
         both sources, the lanes' states, and book stock with the difference."""
         with self._engine.connect() as conn:
             return sensed_stock(conn, site=site, sku=sku)
+
+    def sensed_rollup(self, *, by: str, site: str | None = None) -> list[RollupRecord]:
+        """Sensed stock per shelf (``by="shelf"``) or per store and SKU (``by="store"``)."""
+        if by not in ("shelf", "store"):
+            raise InvalidValue("by", f"{by!r} is not one of ['shelf', 'store']")
+        with self._engine.connect() as conn:
+            return sensed_rollup(conn, by=by, site=site)
 
     def stock_outages(
         self,

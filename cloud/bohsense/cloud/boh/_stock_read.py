@@ -14,10 +14,12 @@ __all__ = [
     "LaneSenseRecord",
     "OutageRecord",
     "OutageTotalRecord",
+    "RollupRecord",
     "SensedStockRecord",
     "heatmap",
     "list_outages",
     "outage_totals",
+    "sensed_rollup",
     "sensed_stock",
 ]
 
@@ -308,3 +310,51 @@ def outage_totals(
     return [
         OutageTotalRecord(k[0], k[1], int(v[0]), v[1], v[2], int(v[3])) for k, v in sorted(totals.items())
     ]
+
+
+@dataclass(frozen=True, slots=True)
+class RollupRecord:
+    """Sensed stock summed over locations: per shelf (``site``, ``aisle``, ``shelf``; ``sku``
+    "") or per store and SKU (``site``, ``sku``; ``aisle`` and ``shelf`` "")."""
+
+    site: str
+    sku: str
+    aisle: str
+    shelf: str
+    locations: int
+    units: float | None  # over the trusted locations (None: none is trusted)
+    trusted: bool  # every location's count is trusted
+    untrusted: int
+    out_of_stock: int
+    low: int
+    confidence: float  # the lowest of the trusted locations' (0 when none)
+    book_units: float | None  # over the locations with book stock
+
+
+def sensed_rollup(conn: Connection, *, by: str, site: str | None) -> list[RollupRecord]:
+    """``by`` ``shelf`` or ``store``: the locations' one numbers summed (see ``RollupRecord``)."""
+    groups: dict[tuple[str, str, str, str], list[SensedStockRecord]] = {}
+    for r in sensed_stock(conn, site=site, sku=None):
+        key = (r.site, "", r.aisle, r.shelf) if by == "shelf" else (r.site, r.sku, "", "")
+        groups.setdefault(key, []).append(r)
+    out = []
+    for key, rows in sorted(groups.items()):
+        good = [x for x in rows if x.trusted and x.units is not None]
+        books = [x.book_units for x in rows if x.book_units is not None]
+        out.append(
+            RollupRecord(
+                key[0],
+                key[1],
+                key[2],
+                key[3],
+                len(rows),
+                sum(x.units or 0.0 for x in good) if good else None,
+                len(good) == len(rows),
+                len(rows) - len(good),
+                sum(1 for x in rows if x.level == "out_of_stock"),
+                sum(1 for x in rows if x.level == "low"),
+                min((x.confidence for x in good), default=0.0),
+                sum(books) if books else None,
+            )
+        )
+    return out

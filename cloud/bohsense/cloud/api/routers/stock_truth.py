@@ -6,7 +6,7 @@ shelf and hour). Filters are strict: an unknown one, or one given twice, is refu
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, HTTPException, Query, status
 from fastapi.concurrency import run_in_threadpool
@@ -60,6 +60,22 @@ class SensedStock(BaseModel):
     last_sale_ns: int | None
     book_minus_sensed: float | None = Field(description="book - sensed when both are known and trusted")
     lanes: list[LaneSense]
+
+
+class Rollup(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    site: str
+    sku: str = Field(description='the SKU (by store); "" by shelf')
+    aisle: str = Field(description='by shelf; "" by store')
+    shelf: str = Field(description='by shelf; "" by store')
+    locations: int
+    units: float | None = Field(description="summed over the trusted locations (null: none is)")
+    trusted: bool = Field(description="every location's count is trusted")
+    untrusted: int
+    out_of_stock: int
+    low: int
+    confidence: float = Field(description="the lowest of the trusted locations' confidence")
+    book_units: float | None
 
 
 class Outage(BaseModel):
@@ -116,6 +132,18 @@ async def sensed(
     confidence, both sources, the lanes' states, and book stock with the difference."""
     found = await run_in_threadpool(lambda: core.sensed_stock(site=site, sku=sku))
     return [SensedStock.model_validate(x) for x in found]
+
+
+@router.get("/sensed/rollup", response_model=list[Rollup])
+async def rollup(
+    core: CoreDep,
+    by: Annotated[Literal["shelf", "store"], Query(description="per shelf, or per store and SKU")],
+    site: Annotated[Name | None, Query(description="one site")] = None,
+) -> list[Rollup]:
+    """Sensed stock summed per shelf (site, aisle, shelf) or per store and SKU, with how
+    many of the locations are untrusted, out of stock or low."""
+    found = await run_in_threadpool(lambda: core.sensed_rollup(by=by, site=site))
+    return [Rollup.model_validate(x) for x in found]
 
 
 @router.get("/outages", response_model=list[Outage])
