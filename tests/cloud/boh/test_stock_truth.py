@@ -496,3 +496,14 @@ def test_lane_and_rfid_events_applied_at_once_by_two_cores_leave_one_consistent_
     assert len(alerts(a, "stock-disagreement")) == 1
     a.close()
     b.close()
+
+
+def test_the_cloud_settings_give_the_stock_settings_and_bad_ones_are_refused() -> None:
+    from bohsense.cloud.settings import CloudSettings
+
+    got = StockSettings(**CloudSettings(phantom_after_s=600, stock_disagreement_units=2).stock_settings())
+    assert (got.phantom_after_s, got.disagreement_units, got.disagreement_ratio) == (600, 2, 0.1)
+    with pytest.raises(ValueError, match="phantom_after_s must be >= 0"):
+        StockSettings(phantom_after_s=-1)
+    with pytest.raises(ValueError, match="phantom_after_s"):
+        CloudSettings(phantom_after_s=0)
