@@ -34,6 +34,7 @@ def check_summary(summary: dict[str, object]) -> None:
     assert summary["work_orders"] == 1
     assert summary["replenishment_proposals"] == 1
     assert summary["quarantined"] == 0
+    assert summary["pos_transactions"] == 4 + 10  # a receipt per lane, a sale per scripted pick
 
 
 def test_demo_on_embedded_defaults(tmp_path: Path) -> None:

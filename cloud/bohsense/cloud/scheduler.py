@@ -118,6 +118,7 @@ class JobSettings(Protocol):
     def replenishment_review_s(self) -> float: ...
     @property
     def webhook_interval_s(self) -> float: ...
+    def stock_watch_s(self) -> float: ...
 
     def escalation_after_s(self) -> dict[str, float]: ...
 
@@ -134,6 +135,8 @@ def register_core_jobs(scheduler: Scheduler, core: Any, s: JobSettings, *, liste
       (every ``replenishment_review_s``);
     - ``webhook-delivery``: the webhook outbox delivered (every ``webhook_interval_s``, when
       a webhook URL is configured).
+    - ``stock-watch``: phantom inventory, likely shrink and unsold door departures
+      (``BohCore.sweep_stock``, every ``stock_watch_s``).
     """
     if s.gateway_silence_s or s.device_silence_s:
         scheduler.add(
@@ -160,3 +163,5 @@ def register_core_jobs(scheduler: Scheduler, core: Any, s: JobSettings, *, liste
         scheduler.add(
             "webhook-delivery", s.webhook_interval_s, lambda: core.deliver_webhooks(), first_in_s=0.0
         )
+    if s.stock_watch_s:
+        scheduler.add("stock-watch", s.stock_watch_s, lambda: core.sweep_stock())

@@ -178,7 +178,7 @@ class CloudService:
                 core.close()
 
     def _build_core(self) -> Any:
-        from bohsense.cloud.boh import BohCore, CatalogError
+        from bohsense.cloud.boh import BohCore, CatalogError, StockSettings
 
         core = BohCore(
             self.settings.database_url,
@@ -187,6 +187,7 @@ class CloudService:
             escalation_after_s=self.settings.escalation_after_s(),
             proposal_policy=self.settings.proposal_policy(),
             webhooks=self.settings.webhook_config(),
+            stock_settings=StockSettings(**self.settings.stock_settings()),
         )
         self.core = core
         core.migrate()

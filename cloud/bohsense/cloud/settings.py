@@ -173,6 +173,36 @@ class CloudSettings(BaseSettings):
     replenishment_review_s: float = Field(
         900.0, ge=0, le=86_400, description="how often open proposals are re-evaluated (0: never)"
     )
+    stock_watch_s: float = Field(
+        60.0,
+        ge=0,
+        le=86_400,
+        description="how often phantom inventory, shrink and unsold departures are looked for (0: never)",
+    )
+    phantom_after_s: float = Field(
+        3 * 3600.0,
+        gt=0,
+        le=30 * 86_400,
+        description="book stock above 0 and the shelf sensed empty this long, no sale: phantom inventory",
+    )
+    stock_disagreement_units: float = Field(
+        1.0, ge=0, le=1e6, description="RFID and weight counts may differ by this many units (or the ratio)"
+    )
+    stock_disagreement_ratio: float = Field(
+        0.1, ge=0, le=10, description="… or by this share of the larger count, before an alert"
+    )
+    departure_window_s: float = Field(
+        900.0, ge=0, le=86_400, description="a door departure and a sale of its SKU this close match"
+    )
+
+    def stock_settings(self) -> dict[str, float]:
+        """The stock truth's tolerances and times (``boh.StockSettings`` keywords)."""
+        return {
+            "phantom_after_s": self.phantom_after_s,
+            "disagreement_units": self.stock_disagreement_units,
+            "disagreement_ratio": self.stock_disagreement_ratio,
+            "departure_window_s": self.departure_window_s,
+        }
 
     webhook_orders_url: str | None = Field(
         None, description="where order webhooks (order.ordered, order.cancelled) are POSTed; unset: none sent"

@@ -24,6 +24,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
@@ -167,6 +168,7 @@ async def run_demo(opts: DemoOptions, out: TextIO = sys.stdout) -> dict[str, Any
         order_task = asyncio.create_task(_approve_first(api, receiver, say), name="approve")
         await _wait_attached(devices, edge)
         t0 = time.monotonic()
+        started_ns = time.time_ns()
         for device in devices:
             device.resume()
         base = shelf.elapsed()
@@ -185,6 +187,7 @@ async def run_demo(opts: DemoOptions, out: TextIO = sys.stdout) -> dict[str, Any
         edge = None
         await asyncio.sleep(0.5)  # the gateway's "offline" status
         summary = await _summary(service, expected, stored, time.monotonic() - t0)
+        summary["pos_transactions"] = await asyncio.to_thread(_post_sales, api, store.pos_batch(started_ns))
         summary["order"] = await _order_outcome(order_task, receiver)
         order_task = None
         summary.update(
@@ -539,6 +542,18 @@ async def _summary(
     }
 
 
+def _post_sales(api: str, body: dict[str, Any]) -> int:
+    """Post the tills' batch to the API; how many transactions it applied."""
+    req = urllib.request.Request(
+        f"{api}/api/v1/pos/transactions",
+        data=json.dumps(body).encode(),
+        headers={"content-type": "application/json"},
+        method="POST",
+    )
+    with urllib.request.urlopen(req, timeout=10) as resp:
+        return int(json.loads(resp.read())["applied"])
+
+
 def _kinds(counts: dict[str, int]) -> str:
     return ", ".join(f"{n} {kind}" for kind, n in sorted(counts.items())) or "none"
 
@@ -554,7 +569,8 @@ def main_sync(opts: DemoOptions, out: TextIO = sys.stdout) -> int:
         f"\n{summary['readings_ingested']:,} readings ingested, {summary['readings_lost']} lost, "
         f"{summary['duplicates_applied']} applied twice; {summary['alerts']} alert(s), "
         f"{summary['work_orders']} work order(s), {summary['replenishment_proposals']} replenishment proposal(s), "
-        f"{sum(summary['device_events'].values())} device event(s) ({_kinds(summary['device_events'])}). "
+        f"{sum(summary['device_events'].values())} device event(s) ({_kinds(summary['device_events'])}), "
+        f"{summary['pos_transactions']} POS transaction(s) in the book-stock ledger. "
         f"Data kept in {summary['workdir']}",
         file=out,
     )

@@ -67,6 +67,33 @@ class DemoStore:
         picks += [(0.2 * self.duration_s, 2, 2), (0.3 * self.duration_s, 3, 1), (0.5 * self.duration_s, 4, 1)]
         return sorted(picks)
 
+    def pos_batch(self, start_ns: int) -> dict[str, Any]:
+        """The tills' view of the run (``POST /api/v1/pos/transactions``): the starting units
+        received onto each lane, and one sale per scripted pick, a few seconds after it."""
+        location = {sku: f"aisle-1/{SHELF}/lane-{i + 1}" for i, (sku, *_) in enumerate(LANES)}
+        txns: list[dict[str, Any]] = [
+            {
+                "txn_id": f"demo-receipt-{i + 1}",
+                "kind": "receipt",
+                "site": self.site,
+                "occurred_at": start_ns,
+                "lines": [{"sku": sku, "location": location[sku], "quantity": start}],
+            }
+            for i, (sku, _, _, _, start, *_) in enumerate(LANES)
+        ]
+        for k, (at, lane, units) in enumerate(self.picks()):
+            sku = LANES[lane - 1][0]
+            txns.append(
+                {
+                    "txn_id": f"demo-sale-{k + 1}",
+                    "kind": "sale",
+                    "site": self.site,
+                    "occurred_at": start_ns + int((at + 3.0) * 1e9),
+                    "lines": [{"sku": sku, "location": location[sku], "quantity": units}],
+                }
+            )
+        return {"sender": "demo-till", "actor": "demo", "transactions": txns}
+
     def catalog(self) -> dict[str, Any]:
         return {
             "sites": [
@@ -128,6 +155,8 @@ class DemoStore:
                     "target": target,
                     "safety_stock": max(1, reorder // 2),
                     "lanes": [{"gateway": self.gateway, "device": f"{SHELF}.lane-{i + 1}"}],
+                    "aisle": "aisle-1",
+                    "shelf": SHELF,
                 }
                 for i, (sku, _, _, _, _, reorder, target, _) in enumerate(LANES)
             ],

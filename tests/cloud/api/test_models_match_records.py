@@ -21,15 +21,19 @@ from bohsense.cloud.api.routers import (
     events,
     fleet,
     inventory,
+    pos,
     records,
     replenishment,
     stock,
+    stock_truth,
     webhooks,
     work_orders,
 )
 from bohsense.cloud.boh import _inventory as inv
+from bohsense.cloud.boh import _ledger as ledger
 from bohsense.cloud.boh import _models as m
 from bohsense.cloud.boh import _records as r
+from bohsense.cloud.boh import _stock_read as sr
 from bohsense.cloud.boh import _webhooks as wh
 from bohsense.cloud.boh._commands import CommandRecord
 from bohsense.cloud.boh._events_read import EventRecord
@@ -54,6 +58,15 @@ PAIRS: list[tuple[type[BaseModel], type[Any], set[str]]] = [
     (inventory.Departure, inv.DepartureRecord, set()),
     (webhooks.Delivery, wh.DeliveryRecord, set()),
     (webhooks.Attempt, wh.AttemptRecord, set()),
+    (stock_truth.SensedStock, sr.SensedStockRecord, set()),
+    (stock_truth.LaneSense, sr.LaneSenseRecord, set()),
+    (stock_truth.Outage, sr.OutageRecord, set()),
+    (stock_truth.HeatCell, sr.HeatCellRecord, set()),
+    (stock_truth.OutageTotal, sr.OutageTotalRecord, set()),
+    (stock_truth.Rollup, sr.RollupRecord, set()),
+    (pos.LedgerEntry, ledger.LedgerRecord, set()),
+    (pos.TransactionOut, ledger.TransactionResult, set()),
+    (pos.LineOut, ledger.LineResult, set()),
 ]
 
 #: (record, table) built by name by ``record_from``

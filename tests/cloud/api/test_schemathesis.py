@@ -47,6 +47,11 @@ CROSS_FIELD_RULES = {
     # a plan names a stock location that exists; a receipt of 0 units must be final
     "PUT /api/v1/replenishment/plans",
     "POST /api/v1/replenishment/{proposal_id}/receipts",
+    # a range of times, a batch naming the catalog's sites, SKUs and locations
+    "GET /api/v1/stock/outages",
+    "GET /api/v1/stock/outages/totals",
+    "GET /api/v1/stock/heatmap",
+    "POST /api/v1/pos/transactions",
 }
 
 

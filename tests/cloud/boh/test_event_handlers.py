@@ -128,6 +128,8 @@ def test_the_registry_refuses_unknown_kinds_and_a_second_handler() -> None:
     assert handlers.kinds == [
         "shelf.pick",
         "shelf.putback",
+        "shelf.restock",
+        "shelf.lane_state",
         "device.alarm",
         "rfid.item",
         "rfid.zone_snapshot",

@@ -10,7 +10,9 @@ TABLES = {
     "sites", "gateways", "devices", "assets", "condition_rules", "skus", "stock_locations", "lanes",
     "stock_levels", "alerts", "work_orders", "replenishment_proposals", "audit_log", "ingest_seq", "quarantine",
     "gateway_commands", "rule_state", "device_events", "site_zones", "rfid_items", "rfid_item_events",
-    "rfid_zone_snapshots", "replenishment_plans", "proposal_receipts", "webhook_deliveries", "webhook_attempts",
+    "rfid_zone_snapshots", "lane_sensing", "sensed_stock", "sensed_changes", "book_stock", "pos_transactions",
+    "inventory_ledger", "stock_outages", "replenishment_plans", "proposal_receipts", "webhook_deliveries",
+    "webhook_attempts",
 }  # fmt: skip
 
 

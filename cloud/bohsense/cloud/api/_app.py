@@ -27,10 +27,12 @@ from .routers import (
     fleet,
     health,
     inventory,
+    pos,
     readings,
     records,
     replenishment,
     stock,
+    stock_truth,
     webhooks,
     work_orders,
 )
@@ -95,6 +97,8 @@ def create_app(
         records,
         changes,
         webhooks,
+        stock_truth,
+        pos,
     ):
         app.include_router(
             module.router, prefix=API_PREFIX, dependencies=protected, responses={**unauthorized, **invalid}

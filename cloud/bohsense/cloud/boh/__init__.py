@@ -32,6 +32,9 @@ from ._core import BohCore
 from ._errors import BohError, CatalogError, InvalidTransition, InvalidValue, NotFound, StateConflict
 from ._events_read import EventRecord
 from ._handlers import AlarmReported, EventContext, EventHandlers, Handler, HandlerFailed, default_handlers
+from ._ledger import KINDS as LEDGER_KINDS
+from ._ledger import MAX_LINES as POS_MAX_LINES
+from ._ledger import LedgerRecord, PosBatch, PosLine, PosTransactionIn, TransactionResult
 from ._lifecycle import ALERT, PROPOSAL, WORK_ORDER, Lifecycle
 from ._planning import PlanInput, plan_from_history
 from ._proposals import ApprovalLimit, ApprovalPolicy, FlagPolicy, ProposalPolicy, ReceiptOutcome
@@ -53,6 +56,8 @@ from ._records import (
     WorkOrderChanges,
     WorkOrderRecord,
 )
+from ._stock_read import HeatCellRecord, LaneSenseRecord, OutageRecord, SensedStockRecord
+from ._stock_truth import StockSettings
 from ._webhooks import (
     DeliveryRecord,
     DeliveryRun,
@@ -66,6 +71,8 @@ from ._work_orders import PRIORITIES, SEVERITY_PRIORITY
 
 __all__ = [
     "ALERT",
+    "LEDGER_KINDS",
+    "POS_MAX_LINES",
     "PRIORITIES",
     "PROPOSAL",
     "SEVERITY_PRIORITY",
@@ -98,17 +105,24 @@ __all__ = [
     "GatewaySpec",
     "Handler",
     "HandlerFailed",
+    "HeatCellRecord",
     "InvalidTransition",
     "InvalidValue",
     "LabourEntry",
     "LaneRecord",
+    "LaneSenseRecord",
     "LaneSpec",
+    "LedgerRecord",
     "Lifecycle",
     "LocationRecord",
     "LocationSpec",
     "NotFound",
+    "OutageRecord",
     "PartUse",
     "PlanInput",
+    "PosBatch",
+    "PosLine",
+    "PosTransactionIn",
     "ProposalPolicy",
     "ProposalRecord",
     "QuarantineRecord",
@@ -116,12 +130,15 @@ __all__ = [
     "ReceiptOutcome",
     "RuleRecord",
     "RuleSpec",
+    "SensedStockRecord",
     "SiteRecord",
     "SiteSpec",
     "SkuRecord",
     "SkuSpec",
     "StateConflict",
     "StockLevelRecord",
+    "StockSettings",
+    "TransactionResult",
     "UnmatchedDevice",
     "WebhookConfig",
     "WebhookEndpoint",

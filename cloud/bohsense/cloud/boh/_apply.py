@@ -33,9 +33,10 @@ from ._cache import Cache, DeviceMap, load_cache
 from ._db import conflict_insert
 from ._decisions import Executor
 from ._effects import Effects
-from ._handlers import AlarmReported, EventContext, EventHandlers
+from ._handlers import AlarmReported, Dispatched, EventContext, EventHandlers
 from ._models import Device, Gateway, IngestSeq, QuarantineRow
 from ._proposals import ProposalPolicy
+from ._stock_truth import LaneSensed, StockSettings, StockTruth, TagsMoved
 from .rules import ConditionEngine, StockEngine
 
 __all__ = ["AUTO", "PENDING", "UNKNOWN_GATEWAY", "Applier", "Learnt"]
@@ -64,6 +65,8 @@ _MOVE_WATERMARK = (
     .execution_options(synchronize_session=False)
 )
 
+#: ``Connection.info`` key of the stock locations the current batch's events touched
+_TOUCHED = "bohsense_stock_touched"
 #: ``units`` readings of a lane sensor set the lane's stock
 UNITS_METRIC = "units"
 #: a device's ``last_seen`` is written when it moves by more than this (event time)
@@ -92,8 +95,11 @@ class Applier:
         escalation_after_s: Mapping[str, float] | None = None,
         handlers: EventHandlers | None = None,
         proposal_policy: ProposalPolicy | None = None,
+        stock_settings: StockSettings | None = None,
     ) -> None:
-        self._effects = Effects(condition_engine, stock_engine, escalation_after_s, proposal_policy)
+        self._effects = Effects(
+            condition_engine, stock_engine, escalation_after_s, proposal_policy, stock_settings
+        )
         #: event kind -> handler, run for the events of new batches (``_handlers``)
         self.handlers = handlers if handlers is not None else EventHandlers()
         if self.handlers.decide is None:  # what handlers decide goes through the decision table
@@ -212,7 +218,7 @@ class Applier:
             fresh = [b for b in fresh if b.gateway not in pending]
             conn.execute(insert(QuarantineRow), [_held_row(b, now) for b in held])
         readings = self.apply_readings(conn, fresh, now, learnt) if fresh else 0
-        dispatched = self.handlers.dispatch(conn, fresh, events, now) if fresh else None
+        dispatched = self.dispatch(conn, fresh, events, now) if fresh else None
         outcome = ApplyOutcome(
             applied=len(fresh),
             duplicates=duplicates,
@@ -231,6 +237,54 @@ class Applier:
         for d in decisions:
             if isinstance(d, AlarmReported):
                 self.executor.alarm(ctx.conn, d, ctx.now)
+            elif isinstance(d, LaneSensed):
+                self._touch(ctx, self.truth.lane(ctx.conn, self._cache, d, ctx.now))
+            elif isinstance(d, TagsMoved):
+                self._touch(ctx, self.truth.tags(self._cache, d))
+
+    def dispatch(
+        self, conn: Connection, batches: Sequence[ReadingBatch], events: BatchEvents | None, now: int
+    ) -> Dispatched:
+        """Store and handle the batches' events; the stock locations they touched are sensed
+        again once per batch (``_touch``), after its last event."""
+        conn.info.pop(_TOUCHED, None)
+        try:
+            done = self.handlers.dispatch(conn, batches, events, now)
+        except BaseException:
+            conn.info.pop(_TOUCHED, None)
+            raise
+        held = conn.info.pop(_TOUCHED, None)
+        if held is not None:
+            self.sense(conn, sorted(held[1]), now)
+        return done
+
+    def _touch(self, ctx: EventContext, loc_ids: Sequence[int]) -> None:
+        """Keep the locations an event touched; sense those of the previous batch first."""
+        key = (ctx.gateway, ctx.seq)
+        held: tuple[tuple[str, int], set[int]] | None = ctx.conn.info.get(_TOUCHED)
+        if held is not None and held[0] != key:
+            self.sense(ctx.conn, sorted(held[1]), ctx.now)
+            held = None
+        if held is None:
+            held = (key, set())
+            ctx.conn.info[_TOUCHED] = held
+        held[1].update(loc_ids)
+
+    @property
+    def truth(self) -> StockTruth:
+        """The stock truth (``_stock_truth``): sensing, fusion, the stock sweep."""
+        return self._effects.truth
+
+    def sense(self, conn: Connection, loc_ids: Sequence[int], now: int) -> None:
+        """Make the locations' one number again, into their stock levels and the stock rule."""
+        if loc_ids:
+            self._effects.apply_levels(
+                conn, self._cache, self.truth.sense(conn, self._cache, loc_ids, now), now
+            )
+
+    @property
+    def cache(self) -> Cache:
+        return self._cache
 
     @property
     def executor(self) -> Executor:
@@ -255,7 +309,7 @@ class Applier:
             return {}
         batches = sorted((decode_batch(bytes(r.payload)) for r in rows), key=lambda b: (b.gateway, b.seq))
         self.apply_readings(conn, batches, self._clock(), learnt)
-        self.handlers.dispatch(conn, batches, None, self._clock())
+        self.dispatch(conn, batches, None, self._clock())
         conn.execute(delete(QuarantineRow).where(q.id.in_([r.id for r in rows])))
         released: dict[str, int] = {}
         for r in rows:

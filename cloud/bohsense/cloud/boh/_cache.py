@@ -32,6 +32,11 @@ class Location:
     target: float
     safety_stock: float
     pack_size: int
+    #: the RFID zone that covers it and its SKU's GTIN: both set, tagged items are counted
+    zone: str = ""
+    gtin: str = ""
+    aisle: str = ""
+    shelf: str = ""
 
 
 @dataclass(slots=True)
@@ -66,7 +71,7 @@ def load_cache(conn: Connection) -> Cache:
     for lane_id, loc_id in conn.execute(select(Lane.id, Lane.location_id).where(Lane.retired_ns.is_(None))):
         cache.lane_location[lane_id] = loc_id
     q = (
-        select(StockLocation.__table__, Sku.pack_size)
+        select(StockLocation.__table__, Sku.pack_size, Sku.gtin)
         .join(Sku, Sku.sku == StockLocation.sku)
         .where(StockLocation.retired_ns.is_(None))
     )
@@ -79,6 +84,10 @@ def load_cache(conn: Connection) -> Cache:
             loc.target_units,
             loc.safety_stock,
             loc.pack_size,
+            loc.zone,
+            loc.gtin,
+            loc.aisle,
+            loc.shelf,
         )
     cache.plans = load_plans(conn)
     mapped = select(Device.gateway, Device.device, Device.asset_id, Device.lane_id)

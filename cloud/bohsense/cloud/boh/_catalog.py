@@ -217,4 +217,7 @@ def _location(e: Entry, where: str) -> LocationSpec:
         target=float(_get(e, "target", where, NUM)),
         safety_stock=float(_get(e, "safety_stock", where, NUM, 0.0)),
         lanes=lanes,
+        aisle=_get(e, "aisle", where, str, ""),
+        shelf=_get(e, "shelf", where, str, ""),
+        zone=_get(e, "zone", where, str, ""),
     )

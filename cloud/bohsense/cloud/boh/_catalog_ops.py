@@ -32,7 +32,7 @@ from ._domain_events import DomainEvent, emit, lifecycle_kind
 from ._effects import condition_rule_key
 from ._errors import CatalogError, NotFound
 from ._lifecycle import PROPOSAL
-from ._models import Base, ReplenishmentProposal, RuleState
+from ._models import Base, ReplenishmentProposal, RuleState, SiteZone
 
 __all__ = ["CatalogOps", "Change"]
 
@@ -228,8 +228,23 @@ class CatalogOps:
         for j, lane in enumerate(spec.lanes):
             check_lane_name(lane.device, f"{where}.lanes[{j}]")
             self.check_gateway(lane.gateway, f"{where}.lanes[{j}]")
+        for name, text, most in (
+            ("aisle", spec.aisle, 64),
+            ("shelf", spec.shelf, 64),
+            ("zone", spec.zone, 128),
+        ):
+            if len(text) > most:
+                raise CatalogError(f"catalog {where}: {name} is longer than {most} characters")
+        if spec.zone:
+            z = SiteZone.__table__.c
+            known = self.conn.scalar(
+                select(z.zone).where(z.site == spec.site, z.zone == spec.zone, z.retired_ns.is_(None))
+            )
+            if known is None:
+                raise CatalogError(f"catalog {where}: zone {spec.zone!r} is not a zone of site {spec.site!r}")
         key = {"site": spec.site, "sku": spec.sku, "location": spec.location}
-        values = {"min_units": low, "target_units": target, "safety_stock": safety}
+        values: dict[str, Any] = {"min_units": low, "target_units": target, "safety_stock": safety}
+        values.update({"aisle": spec.aisle, "shelf": spec.shelf, "zone": spec.zone})
         change, loc_id = self._put(
             LOCATIONS, key, values, "location", f"{spec.site}/{spec.sku}/{spec.location}"
         )

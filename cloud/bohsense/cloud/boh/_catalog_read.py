@@ -94,6 +94,9 @@ class LocationRecord:
     safety_stock: float
     lanes: list[LaneRecord]
     retired_ns: int | None
+    aisle: str = ""
+    shelf: str = ""
+    zone: str = ""
 
 
 def _retired(model: Any, include_retired: bool) -> Any:
@@ -170,6 +173,9 @@ def list_locations(s: Session, site: str | None, include_retired: bool) -> list[
             x.safety_stock,
             lanes.get(x.id, []),
             x.retired_ns,
+            x.aisle,
+            x.shelf,
+            x.zone,
         )
         for x in locations
     ]

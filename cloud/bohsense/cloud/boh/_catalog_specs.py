@@ -101,3 +101,8 @@ class LocationSpec:
     target: float
     safety_stock: float = 0.0
     lanes: tuple[LaneSpec, ...] = ()
+    #: where it is in the store ("" when not given): the rows of the out-of-stock heat map
+    aisle: str = ""
+    shelf: str = ""
+    #: the site's RFID zone that covers it (tagged items of its SKU there are its RFID count)
+    zone: str = ""

@@ -33,10 +33,11 @@ from ._commands import (
 )
 from ._db import make_engine, migrate, session, write_conn
 from ._domain_events import ChangesPage, DomainEvent, changes_since, emit
-from ._errors import NotFound, StateConflict
+from ._errors import InvalidValue, NotFound, StateConflict
 from ._events_read import EventRecord, list_events
 from ._handlers import EventHandlers
 from ._inventory import DepartureRecord, ItemView, ZoneCountRecord, item_view, list_departures, zone_counts
+from ._ledger import LedgerRecord, PosBatch, TransactionResult, list_ledger, record_transactions
 from ._lifecycle import ALERT, PROPOSAL, WORK_ORDER, Lifecycle
 from ._models import (
     Alert,
@@ -65,6 +66,19 @@ from ._records import (
 )
 from ._silence import SilenceSweep, sweep_silence
 from ._status import record_status
+from ._stock_read import (
+    HeatCellRecord,
+    OutageRecord,
+    OutageTotalRecord,
+    RollupRecord,
+    SensedStockRecord,
+    heatmap,
+    list_outages,
+    outage_totals,
+    sensed_rollup,
+    sensed_stock,
+)
+from ._stock_truth import StockSettings, with_sales
 from ._transitions import move, set_quantity
 from ._unavailable import unavailable_as_core_unavailable
 from .rules import ConditionEngine, PlannedReorder, StockEngine, ThresholdCondition
@@ -101,11 +115,14 @@ class BohCore:
         event_handlers: EventHandlers | None = None,
         proposal_policy: ProposalPolicy | None = None,
         webhooks: wh.WebhookConfig | None = None,
+        stock_settings: StockSettings | None = None,
     ) -> None:
         """``proposal_policy``: abnormal-order flags, auto-approval limits per class, and
         whether approval places the order (``_proposals``; default: every proposal waits for
         a person, and ``ordered`` is marked by hand). ``webhooks``: where the outbox delivers
-        (``_webhooks``; None: deliveries wait in the outbox).
+        (``_webhooks``; None: deliveries wait in the outbox). ``stock_settings``: the
+        tolerances and times of the stock truth (fusion, phantom inventory, shrink, door
+        departures; ``_stock_truth.StockSettings``).
 
         ``event_handlers``: event kind -> handler, run once per new batch's event in its
         transaction (default: the built-in handlers, ``_handlers.default_handlers``).
@@ -131,6 +148,7 @@ class BohCore:
             escalation_after_s=escalation_after_s,
             handlers=event_handlers,
             proposal_policy=self._proposal_policy,
+            stock_settings=stock_settings,
         )
         self._refresh_lock = threading.Lock()
         self._apply_lock = threading.Lock()
@@ -739,9 +757,12 @@ class BohCore:
         until_ns: int | None = None,
         limit: int = DEFAULT_LIMIT,
     ) -> list[DepartureRecord]:
-        """Items departed from a door zone, newest event first."""
+        """Items departed from a door zone, newest event first, each with the sale of its SKU
+        it was matched to within the stock settings' ``departure_window_s`` (``_ledger``)."""
+        window = int(self._applier.truth.settings.departure_window_s * 1e9)
         with self._engine.connect() as conn:
-            return list_departures(conn, site=site, since_ns=since_ns, until_ns=until_ns, limit=limit)
+            found = list_departures(conn, site=site, since_ns=since_ns, until_ns=until_ns, limit=limit)
+            return with_sales(conn, found, window)
 
     def list_quarantine(
         self,
@@ -758,3 +779,92 @@ class BohCore:
         """Counts for dashboards and the demo: gateways by state, alerts, work orders, proposals…"""
         with session(self._engine) as s:
             return q.summary(s)
+
+    # -- stock truth and book stock (``_stock_truth``, ``_ledger``, ``_stock_read``) --------
+
+    @property
+    def stock_settings(self) -> StockSettings:
+        return self._applier.truth.settings
+
+    def record_transactions(self, batch: PosBatch, *, actor: str) -> list[TransactionResult]:
+        """Take a sender's batch of sales, receipts and adjustments into the ledger whole or not
+        at all (``InvalidValue`` names the first bad line); a repeated transaction id is a
+        ``duplicate``, skipped."""
+        with write_conn(self._engine) as conn:
+            return record_transactions(conn, batch, actor=actor, now=self._clock())
+
+    def ledger(
+        self,
+        *,
+        site: str | None = None,
+        sku: str | None = None,
+        location: str | None = None,
+        kind: str | None = None,
+        limit: int = DEFAULT_LIMIT,
+        offset: int = 0,
+    ) -> list[LedgerRecord]:
+        """Ledger movements, newest first."""
+        with self._engine.connect() as conn:
+            return list_ledger(
+                conn, site=site, sku=sku, location=location, kind=kind, limit=limit, offset=offset
+            )
+
+    def sensed_stock(self, *, site: str | None = None, sku: str | None = None) -> list[SensedStockRecord]:
+        """Per stock location: the one sensed number with its source, confidence and trust,
+        both sources, the lanes' states, and book stock with the difference."""
+        with self._engine.connect() as conn:
+            return sensed_stock(conn, site=site, sku=sku)
+
+    def sensed_rollup(self, *, by: str, site: str | None = None) -> list[RollupRecord]:
+        """Sensed stock per shelf (``by="shelf"``) or per store and SKU (``by="store"``)."""
+        if by not in ("shelf", "store"):
+            raise InvalidValue("by", f"{by!r} is not one of ['shelf', 'store']")
+        with self._engine.connect() as conn:
+            return sensed_rollup(conn, by=by, site=site)
+
+    def stock_outages(
+        self,
+        *,
+        site: str | None = None,
+        sku: str | None = None,
+        since_ns: int | None = None,
+        until_ns: int | None = None,
+        open_only: bool = False,
+        limit: int = DEFAULT_LIMIT,
+    ) -> list[OutageRecord]:
+        """Out-of-stock periods overlapping ``[since, until)`` with duration and lost-sales estimate."""
+        with self._engine.connect() as conn:
+            return list_outages(
+                conn,
+                site=site,
+                sku=sku,
+                since_ns=since_ns,
+                until_ns=until_ns,
+                open_only=open_only,
+                now=self._clock(),
+                limit=limit,
+            )
+
+    def stock_outage_totals(
+        self, *, since_ns: int, until_ns: int, site: str | None = None, sku: str | None = None
+    ) -> list[OutageTotalRecord]:
+        """Per site and SKU: out-of-stock time in ``[since, until)`` and the lost-sales estimate."""
+        with self._engine.connect() as conn:
+            return outage_totals(
+                conn, site=site, sku=sku, since_ns=since_ns, until_ns=until_ns, now=self._clock()
+            )
+
+    def stock_heatmap(self, *, since_ns: int, until_ns: int, site: str | None = None) -> list[HeatCellRecord]:
+        """Out-of-stock minutes per site × aisle/shelf × UTC hour."""
+        with self._engine.connect() as conn:
+            return heatmap(conn, site=site, since_ns=since_ns, until_ns=until_ns, now=self._clock())
+
+    def sweep_stock(self) -> dict[str, int]:
+        """Phantom inventory, likely shrink and unsold door departures (the scheduler's
+        ``stock-watch`` job); how many alerts each opened."""
+        with self._apply_lock:
+            if self._applier.stale():
+                with self._refresh_lock, self._engine.connect() as conn:
+                    self._applier.refresh(conn)
+            with write_conn(self._engine) as conn:
+                return self._applier.truth.sweep(conn, self._applier.cache, self._clock())

@@ -16,6 +16,14 @@ severity on::
     alarm_raised          a gateway's local alarm (``device.alarm``, active): open an alert
                           about the device, schedule its escalation, notify (critical)
     alarm_cleared         the same alarm cleared at the edge: mark the alert's condition cleared
+    stock_disagreement    RFID and weight counts of a location differ beyond the tolerance:
+                          open an alert with both numbers, notify (major and up)
+    stock_agreement       they agree again: mark the alert's condition cleared
+    phantom_inventory     book stock above 0, shelf sensed empty for hours, no sale: open an
+                          alert, schedule its escalation, notify (major and up)
+    shrink_suspected      sensed units gone without sales: open an alert, schedule escalation
+    departure_unsold      tagged items left by a door with no sale matched: open an alert
+    phantom_cleared / shrink_cleared: mark the alert's condition cleared
 
 ``Executor`` carries the effects out in the caller's transaction, each writing its domain
 events (``_domain_events``). Changing a row of the table changes what the core does, with
@@ -58,6 +66,7 @@ __all__ = [
     "SCHEDULE_ESCALATION",
     "Effect",
     "Executor",
+    "StockSignal",
     "effects_for",
 ]
 
@@ -92,6 +101,14 @@ DECISION_EFFECTS: dict[str, tuple[Effect, ...]] = {
     "alarm_raised": (Effect(OPEN_ALERT), Effect(SCHEDULE_ESCALATION), Effect(NOTIFY, "critical")),
     "alarm_cleared": (Effect(MARK_CLEARED),),
     "alert_escalated": (Effect(CREATE_WORK_ORDER, "major"), Effect(NOTIFY, "major")),
+    # stock truth (``_stock_truth``): signals about a stock location, with their evidence
+    "stock_disagreement": (Effect(OPEN_ALERT), Effect(NOTIFY, "major")),
+    "stock_agreement": (Effect(MARK_CLEARED),),
+    "phantom_inventory": (Effect(OPEN_ALERT), Effect(SCHEDULE_ESCALATION), Effect(NOTIFY, "major")),
+    "phantom_cleared": (Effect(MARK_CLEARED),),
+    "shrink_suspected": (Effect(OPEN_ALERT), Effect(SCHEDULE_ESCALATION)),
+    "shrink_cleared": (Effect(MARK_CLEARED),),
+    "departure_unsold": (Effect(OPEN_ALERT),),
 }
 
 #: an alert left unacknowledged this long (by severity) escalates; 0: never
@@ -107,6 +124,23 @@ def effects_for(kind: str, severity: str) -> list[str]:
     """The actions of a decision of ``kind`` at ``severity``, per ``DECISION_EFFECTS``."""
     rank = severity_rank(severity)
     return [e.action for e in DECISION_EFFECTS.get(kind, ()) if rank >= severity_rank(e.min_severity)]
+
+
+@dataclass(frozen=True, slots=True)
+class StockSignal:
+    """A decision about a stock location or a site's SKU (``_stock_truth``): ``kind`` is a
+    row of ``DECISION_EFFECTS``; ``active`` False clears the alert of ``subject`` and
+    ``condition``."""
+
+    kind: str
+    site: str
+    subject: str
+    condition: str
+    active: bool
+    severity: str = "warning"
+    evidence: dict[str, Any] | None = None
+    what_to_check: str = ""
+    ts_ns: int = 0
 
 
 class Executor:
@@ -194,6 +228,38 @@ class Executor:
         )
         if alert_id is not None:
             self._after_open(conn, actions, alert_id, "alarm_raised", d.severity, now)
+
+    # -- stock signals (``_stock_truth``) ----------------------------------------------
+
+    def stock_signal(self, conn: Connection, d: StockSignal, now: int) -> int | None:
+        """Open (or, inactive, clear) the alert of ``d.subject`` and ``d.condition``; the id
+        of an alert opened, else None."""
+        same = (Alert.subject == d.subject, Alert.condition == d.condition)
+        actions = effects_for(d.kind, d.severity)
+        if not d.active:
+            if MARK_CLEARED in actions:
+                detail = {"condition": "cleared", **(d.evidence or {})}
+                _mark(conn, (*same, Alert.cleared_ns.is_(None)), d.ts_ns or now, now, detail, "alert.cleared")
+            return None
+        if OPEN_ALERT not in actions:
+            return None
+        evidence = dict(d.evidence or {})
+        alert_id = _open_alert(
+            conn,
+            same,
+            {"condition": "active", **evidence},
+            now,
+            asset_id=None,
+            subject=d.subject,
+            site=d.site,
+            condition=d.condition,
+            severity=d.severity,
+            evidence=evidence,
+            what_to_check=d.what_to_check,
+        )
+        if alert_id is not None:
+            self._after_open(conn, actions, alert_id, d.kind, d.severity, now)
+        return alert_id
 
     # -- silence and escalation ----------------------------------------------------------
 

@@ -101,6 +101,13 @@ KINDS: frozenset[str] = frozenset(
         "quarantine.reapplied",
         # item-level inventory (``_inventory``): a tagged item left by a door, no sale matched
         "inventory.item_departed_unsold",
+        # stock truth (``_stock_truth``): a location's sensed stock moved to a level, and
+        # a sender's transaction taken into the book-stock ledger (``_ledger``)
+        "stock.in_stock",
+        "stock.low",
+        "stock.out_of_stock",
+        "stock.untrusted",
+        "inventory.transaction_recorded",
         # notifications asked for by a decision (see ``_decisions``)
         "notification.requested",
         # the catalog: catalog.<kind>.created / updated / restored / retired

@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import Connection, Row, String, bindparam, cast, func, insert, literal, select, update
+from sqlalchemy import Connection, Row, String, bindparam, cast, insert, literal, select, update
 
 from ._cache import Cache, Location
 from ._db import conflict_insert
@@ -27,6 +27,7 @@ from ._domain_events import SYSTEM_ACTOR
 from ._lifecycle import PROPOSAL
 from ._models import ConditionRule, Lane, ReplenishmentProposal, RuleState, StockLevel
 from ._proposals import ProposalPolicy
+from ._stock_truth import StockSettings, StockTruth
 from .rules import ConditionEngine, FaultCleared, FaultConfirmed, PlanParams, StockEngine, StockInputs
 
 __all__ = ["SYSTEM_ACTOR", "Effects", "condition_rule_key"]
@@ -46,10 +47,13 @@ class Effects:
         stock_engine: StockEngine,
         escalation_after_s: Mapping[str, float] | None = None,
         proposal_policy: ProposalPolicy | None = None,
+        stock_settings: StockSettings | None = None,
     ) -> None:
         self._conditions = condition_engine
         self._stock = stock_engine
         self.executor = Executor(escalation_after_s, proposal_policy)
+        #: one number per location from weight and RFID (``_stock_truth``)
+        self.truth = StockTruth(self.executor, stock_settings)
 
     def apply_lanes(
         self,
@@ -84,11 +88,17 @@ class Effects:
         )
         if not loc_ids:
             return
-        totals = conn.execute(
-            select(Lane.location_id, func.sum(Lane.units), func.max(Lane.units_ts_ns))
-            .where(Lane.location_id.in_(loc_ids), Lane.units.is_not(None), Lane.retired_ns.is_(None))
-            .group_by(Lane.location_id)
-        ).all()
+        self.apply_levels(conn, cache, self.truth.sense(conn, cache, loc_ids, now), now)
+
+    def apply_levels(
+        self, conn: Connection, cache: Cache, levels: Mapping[int, tuple[float, int]], now: int
+    ) -> None:
+        """The trusted sensed units of locations (``_stock_truth``) into their stock levels,
+        and the stock rule asked with them."""
+        if not levels:
+            return
+        loc_ids = sorted(levels)
+        totals = [(lid, levels[lid][0], levels[lid][1]) for lid in loc_ids]
         current = {
             r.location_id: (r.units, r.as_of_ns)
             for r in conn.execute(
@@ -197,7 +207,7 @@ class Effects:
             if current is not None and committed
             else 0.0,
             plan=plan,
-            book_units=None,  # no book-stock balance is kept in the core yet
+            book_units=_book_units(conn, loc_id),
         )
         decision = self._stock.propose(inputs)
         if decision is not None:
@@ -275,3 +285,12 @@ class Effects:
 def condition_rule_key(rule_id: int) -> str:
     """The ``rule_state.rule_id`` of a condition rule."""
     return f"{RULE_KEY_PREFIX}{rule_id}"
+
+
+def _book_units(conn: Connection, loc_id: int) -> float | None:
+    """The location's book stock (the sum of its ledger), None when it has none yet."""
+    from ._models import BookStock
+
+    b = BookStock.__table__.c
+    value = conn.scalar(select(b.units).where(b.location_id == loc_id))
+    return None if value is None else float(value)

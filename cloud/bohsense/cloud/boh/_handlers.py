@@ -35,7 +35,7 @@ from bohsense.contracts.events import EVENT_KINDS, Alarm, Event, decode_event, e
 from bohsense.contracts.schema import ReadingBatch
 
 from ..ports import BatchEvent, BatchEvents
-from ._inventory import item_presence, zone_snapshot
+from ._inventory import zone_snapshot
 from ._models import DeviceEvent, Gateway
 from ._unavailable import is_unavailable
 
@@ -106,11 +106,6 @@ class Dispatched:
     decisions: list[Decision] = field(default_factory=list)
 
 
-def _stored_only(_ctx: EventContext, _event: Event) -> None:
-    """Picks and putbacks are stored (``device_events``); nothing more is done with them here."""
-    return
-
-
 def _alarm(ctx: EventContext, event: Event) -> list[Decision]:
     a = event.attrs
     assert isinstance(a, Alarm)
@@ -121,12 +116,17 @@ def _alarm(ctx: EventContext, event: Event) -> list[Decision]:
 
 def default_handlers() -> dict[str, Handler]:
     """The built-in handler of every registered kind."""
+    from . import _stock_truth as truth  # it decides through ``_decisions``, which imports this module
+
     return {
-        "shelf.pick": _stored_only,
-        "shelf.putback": _stored_only,
+        # the shelf's lanes: counts and states for the stock truth (``_stock_truth``)
+        "shelf.pick": truth.lane_change,
+        "shelf.putback": truth.lane_change,
+        "shelf.restock": truth.lane_change,
+        "shelf.lane_state": truth.lane_state,
         "device.alarm": _alarm,
-        # item-level inventory (``_inventory``)
-        "rfid.item": item_presence,
+        # item-level inventory (``_inventory``), whose counts feed the stock truth
+        "rfid.item": truth.rfid_item,
         "rfid.zone_snapshot": zone_snapshot,
     }
 

@@ -24,8 +24,12 @@ The SKU of an item is looked up from its GTIN in the catalog when read (``skus.g
 a GTIN added to the catalog later applies to the items already seen. The kind of a zone
 (``floor``, ``backroom``, ``door``: the site's ``zones`` in the catalog) is recorded with
 each history row as the catalog said when the event was applied; a departure from a door
-is a departure from the store. No sale is matched yet (there is no point-of-sale feed):
-each door departure is listed and signalled with ``sale_matched`` false.
+is a departure from the store. A door departure is matched against the point-of-sale
+feed's sales of its SKU in the site (``_ledger.match_departures``): when it is applied, a
+sale within ``DEPARTURE_WINDOW_S`` before it matches it (a customer pays, then leaves) and
+no ``inventory.item_departed_unsold`` is written; the departures listing matches each
+departure against sales on both sides of it, and the stock sweep raises an alert for the
+departures still unmatched once the window has passed (``_stock_truth``).
 """
 
 from __future__ import annotations
@@ -41,6 +45,7 @@ from bohsense.contracts.events import Event, ItemPresence, ZoneSnapshot
 from ._db import conflict_insert
 from ._domain_events import DomainEvent, emit
 from ._errors import InvalidValue, NotFound
+from ._ledger import DEPARTURE_WINDOW_S, match_departures
 from ._models import Base, RfidItem, RfidItemEvent, RfidZoneSnapshot, SiteZone, Sku
 
 if TYPE_CHECKING:
@@ -183,7 +188,12 @@ def item_presence(ctx: EventContext, event: Event) -> None:
             received_ns=ctx.now,
         )
     )
-    if a.transition == "departed" and zone_kind == DOOR and not handed_over:
+    if (
+        a.transition == "departed"
+        and zone_kind == DOOR
+        and not handed_over
+        and not _sold_before(ctx, a, event.ts)
+    ):
         emit(
             conn,
             DomainEvent(
@@ -239,6 +249,33 @@ def zone_snapshot(ctx: EventContext, event: Event) -> None:
     row = conn.execute(select(c.ts_ns, c.gateway, c.seq, c.idx).where(where).with_for_update()).one()
     if (row.ts_ns, row.gateway, row.seq, row.idx) < (event.ts, ctx.gateway, ctx.seq, ctx.index):
         conn.execute(update(_SNAPSHOTS).where(where).values(**values))
+
+
+def _sold_before(ctx: EventContext, a: ItemPresence, ts: int) -> bool:
+    """Whether a sale in the window before this departure is left for it, after the door
+    departures of the same GTIN before it took theirs."""
+    conn, site = ctx.conn, ctx.site
+    sku = _sku_of(conn, a.gtin)
+    if sku is None:
+        return False
+    window = int(DEPARTURE_WINDOW_S * 1e9)
+    h = _HISTORY.c
+    earlier = conn.execute(
+        select(h.id, h.ts_ns).where(
+            h.site == site,
+            h.gtin == a.gtin,
+            h.transition == "departed",
+            h.zone_kind == DOOR,
+            h.ts_ns >= ts - 2 * window,
+            h.ts_ns <= ts,
+            ~((h.gateway == ctx.gateway) & (h.seq == ctx.seq) & (h.idx == ctx.index)),
+        )
+    ).all()
+    mine = ("this", a.epc)
+    departures: list[tuple[str, str | None, int, Any]] = [(site, sku, r.ts_ns, r.id) for r in earlier]
+    departures.append((site, sku, ts, mine))
+    matched = match_departures(conn, departures, window, before_only=True)
+    return mine in matched
 
 
 # -- records -------------------------------------------------------------------------------
@@ -340,8 +377,10 @@ class DepartureRecord:
     idx: int
     reader: str
     backfilled: bool
-    #: no point-of-sale feed exists yet: never matched
+    #: whether a sale of its SKU in the site was matched to it (``_ledger.match_departures``)
     sale_matched: bool = False
+    #: the matched sale as ``<sender>/<transaction id>``, None when unmatched
+    sale_txn: str | None = None
 
 
 # -- queries -------------------------------------------------------------------------------

@@ -29,6 +29,7 @@ __all__ = [
     "Asset",
     "AuditEntry",
     "Base",
+    "BookStock",
     "ConditionRule",
     "Device",
     "DeviceEvent",
@@ -36,6 +37,9 @@ __all__ = [
     "GatewayCommandRow",
     "IngestSeq",
     "Lane",
+    "LaneSensing",
+    "LedgerEntry",
+    "PosTransaction",
     "ProposalReceipt",
     "QuarantineRow",
     "ReplenishmentPlan",
@@ -44,11 +48,14 @@ __all__ = [
     "RfidItemEvent",
     "RfidZoneSnapshot",
     "RuleState",
+    "SensedChange",
+    "SensedStock",
     "Site",
     "SiteZone",
     "Sku",
     "StockLevel",
     "StockLocation",
+    "StockOutage",
     "WebhookAttempt",
     "WebhookDelivery",
     "WorkOrder",
@@ -191,6 +198,11 @@ class StockLocation(Base):
     safety_stock: Mapped[float] = mapped_column(Float, default=0.0)
     #: set when retired from the catalog (kept for the history that refers to it)
     retired_ns: Mapped[int | None]
+    #: where it is in the store (the out-of-stock heat map's rows), "" when not given (0014)
+    aisle: Mapped[str] = mapped_column(String(64), default="", server_default="")
+    shelf: Mapped[str] = mapped_column(String(64), default="", server_default="")
+    #: the RFID zone that covers it: tagged items of its SKU there are counted (0014)
+    zone: Mapped[str] = mapped_column(String(128), default="", server_default="")
 
 
 class Lane(Base):
@@ -572,3 +584,138 @@ class RfidZoneSnapshot(Base):
     counts: Mapped[dict[str, Any]]
     other: Mapped[int]
     received_ns: Mapped[int]
+
+
+# -- stock truth (migration 0014): sensed stock with its source, book stock, outages -------
+
+
+class LaneSensing(Base):
+    """What the lane's own events say of it (migration 0014): its newest ``shelf.lane_state``
+    by ``(ts_ns, gateway, seq, idx)`` (``state`` "" until one arrives) and the confidence
+    of its newest event. A lane in ``fault`` or ``unfit`` makes its location's weight count
+    untrusted."""
+
+    __tablename__ = "lane_sensing"
+    lane_id: Mapped[int] = mapped_column(ForeignKey("lanes.id"), primary_key=True)
+    state: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str] = mapped_column(String(64))
+    state_ts_ns: Mapped[int]
+    gateway: Mapped[str] = mapped_column(String(64))
+    seq: Mapped[int]
+    idx: Mapped[int] = mapped_column(Integer)
+    confidence: Mapped[float] = mapped_column(Float)
+    confidence_ts_ns: Mapped[int]
+    updated_ns: Mapped[int]
+
+
+class SensedStock(Base):
+    """One stock truth per stock location (migration 0014): the weight count, the RFID count
+    and what they make together (``units``, ``source``, ``confidence``); ``units`` is None
+    while the count cannot be trusted (a lane in fault, no source left)."""
+
+    __tablename__ = "sensed_stock"
+    location_id: Mapped[int] = mapped_column(ForeignKey("stock_locations.id"), primary_key=True)
+    site: Mapped[str] = mapped_column(String(64))
+    sku: Mapped[str] = mapped_column(String(64))
+    location: Mapped[str] = mapped_column(String(128))
+    units: Mapped[float | None] = mapped_column(Float)
+    source: Mapped[str] = mapped_column(String(16))
+    confidence: Mapped[float] = mapped_column(Float)
+    trusted: Mapped[bool] = mapped_column(Boolean)
+    reason: Mapped[str] = mapped_column(String(300))
+    weight_units: Mapped[float | None] = mapped_column(Float)
+    weight_trusted: Mapped[bool] = mapped_column(Boolean)
+    rfid_units: Mapped[int | None]
+    disagreement: Mapped[bool] = mapped_column(Boolean)
+    as_of_ns: Mapped[int]
+    updated_ns: Mapped[int]
+    last_trusted_units: Mapped[float | None] = mapped_column(Float)
+    last_trusted_ns: Mapped[int | None]
+    #: since when the trusted count has been 0 (None: it is not)
+    empty_since_ns: Mapped[int | None]
+
+
+class SensedChange(Base):
+    """A change of a location's trusted sensed count (migration 0014), by event time."""
+
+    __tablename__ = "sensed_changes"
+    __table_args__ = (Index("ix_sensed_changes_location", "location_id", "ts_ns"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    location_id: Mapped[int] = mapped_column(ForeignKey("stock_locations.id"))
+    ts_ns: Mapped[int]
+    units_before: Mapped[float | None] = mapped_column(Float)
+    units_after: Mapped[float] = mapped_column(Float)
+    source: Mapped[str] = mapped_column(String(16))
+
+
+class BookStock(Base):
+    """The book stock of a stock location (migration 0014): the sum of its ledger."""
+
+    __tablename__ = "book_stock"
+    location_id: Mapped[int] = mapped_column(ForeignKey("stock_locations.id"), primary_key=True)
+    site: Mapped[str] = mapped_column(String(64))
+    sku: Mapped[str] = mapped_column(String(64))
+    location: Mapped[str] = mapped_column(String(128))
+    units: Mapped[float] = mapped_column(Float)
+    last_sale_ns: Mapped[int | None]
+    updated_ns: Mapped[int]
+
+
+class PosTransaction(Base):
+    """A sender's transaction taken into the ledger once (migration 0014)."""
+
+    __tablename__ = "pos_transactions"
+    sender: Mapped[str] = mapped_column(String(64), primary_key=True)
+    txn_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    site: Mapped[str] = mapped_column(String(64))
+    lines: Mapped[int]
+    occurred_ns: Mapped[int]
+    received_ns: Mapped[int]
+    actor: Mapped[str] = mapped_column(String(64))
+
+
+class LedgerEntry(Base):
+    """One movement of book stock (migration 0014), append-only: a sale (negative), a
+    receipt (positive) or an adjustment (either), with the balance it left."""
+
+    __tablename__ = "inventory_ledger"
+    __table_args__ = (
+        Index("ix_inventory_ledger_location", "location_id", "occurred_ns"),
+        Index("ix_inventory_ledger_sku", "site", "sku", "kind", "occurred_ns"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    location_id: Mapped[int] = mapped_column(ForeignKey("stock_locations.id"))
+    site: Mapped[str] = mapped_column(String(64))
+    sku: Mapped[str] = mapped_column(String(64))
+    location: Mapped[str] = mapped_column(String(128))
+    kind: Mapped[str] = mapped_column(String(16))
+    quantity: Mapped[float] = mapped_column(Float)
+    balance_after: Mapped[float] = mapped_column(Float)
+    sender: Mapped[str] = mapped_column(String(64))
+    txn_id: Mapped[str] = mapped_column(String(128))
+    line: Mapped[int] = mapped_column(Integer)
+    reason: Mapped[str] = mapped_column(String(200))
+    occurred_ns: Mapped[int]
+    received_ns: Mapped[int]
+
+
+class StockOutage(Base):
+    """A period a stock location's trusted count was 0 (migration 0014); ``ended_ns`` None
+    while it lasts. ``rate_per_h`` is the sales rate before it began (``rate_source``:
+    ``pos`` sales, ``sensed`` picks, ``none``), the base of the lost-sales estimate."""
+
+    __tablename__ = "stock_outages"
+    __table_args__ = (
+        Index("ix_stock_outages_location", "location_id", "started_ns"),
+        Index("ix_stock_outages_site", "site", "started_ns"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    location_id: Mapped[int] = mapped_column(ForeignKey("stock_locations.id"))
+    site: Mapped[str] = mapped_column(String(64))
+    sku: Mapped[str] = mapped_column(String(64))
+    location: Mapped[str] = mapped_column(String(128))
+    started_ns: Mapped[int]
+    ended_ns: Mapped[int | None]
+    rate_per_h: Mapped[float] = mapped_column(Float)
+    rate_source: Mapped[str] = mapped_column(String(16))

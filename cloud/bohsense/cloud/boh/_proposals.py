@@ -360,9 +360,26 @@ def _book_receipt(
 ) -> None:
     """Book stock up by ``units`` received at ``site``/``location`` (receipt ``receipt_id``).
 
-    The one hook a receipt moves book stock through, in the receipt's transaction. The
-    core keeps no book-stock balance yet: it records the movement (``stock.book_receipt``)
-    for the book-stock ledger to post; the on-order quantity has already moved."""
+    The one hook a receipt moves book stock through, in the receipt's transaction: a
+    ``receipt`` line in the inventory ledger (``_ledger``, sender ``replenishment``, the
+    receipt id as its transaction id, so a receipt is booked once), and the movement as
+    ``stock.book_receipt``; the on-order quantity has already moved."""
+    from ._ledger import PosBatch, PosLine, PosTransactionIn, record_transactions
+
+    if units > 0:  # a final receipt of nothing closes the proposal and books nothing
+        record_transactions(
+            conn,
+            PosBatch(
+                "replenishment",
+                (
+                    PosTransactionIn(
+                        receipt_id, "receipt", site, now, (PosLine(float(units), sku=sku, location=location),)
+                    ),
+                ),
+            ),
+            actor=actor,
+            now=now,
+        )
     emit(
         conn,
         DomainEvent(

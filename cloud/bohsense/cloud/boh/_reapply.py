@@ -57,7 +57,7 @@ def reapply(
             outcome, learnt = applier.apply(conn, [batch])
             if outcome.duplicates:  # its seq was recorded when it was set aside
                 applier.apply_readings(conn, [batch], now, learnt)
-                applier.handlers.dispatch(conn, [batch], None, now)
+                applier.dispatch(conn, [batch], None, now)
             what = f"batch seq {batch.seq} ({len(batch.readings)} readings)"
         elif kind == "status":
             status = decode_status(payload)

@@ -100,6 +100,11 @@ class LocationIn(Actor):
     target: Units
     safety_stock: Units = 0.0
     lanes: list[LaneIn] = Field(default_factory=list, max_length=100, description="the complete set")
+    aisle: Annotated[str, Field(max_length=64, description="the aisle it is in (heat map rows)")] = ""
+    shelf: Annotated[str, Field(max_length=64, description="the shelf it is on (heat map rows)")] = ""
+    zone: Annotated[
+        str, Field(max_length=128, description="the site's RFID zone that covers it (its RFID count)")
+    ] = ""
 
 
 class DeviceRef(Actor):
@@ -186,6 +191,9 @@ class LocationOut(BaseModel):
     safety_stock: float
     lanes: list[LaneOut]
     retired_ns: int | None
+    aisle: str
+    shelf: str
+    zone: str
 
 
 class UnmatchedDevice(BaseModel):
@@ -340,6 +348,9 @@ def put_location(core: CoreDep, body: LocationIn) -> LocationOut:
         body.target,
         body.safety_stock,
         tuple(LaneSpec(lane.gateway, lane.device) for lane in body.lanes),
+        aisle=body.aisle,
+        shelf=body.shelf,
+        zone=body.zone,
     )
     _, loc_id = core.change_catalog(lambda ops: ops.put_location(spec), actor=body.actor)
     (found,) = [x for x in core.list_locations(site=body.site) if x.id == loc_id]

@@ -138,7 +138,10 @@ class Departure(BaseModel):
     idx: int
     reader: str
     backfilled: bool
-    sale_matched: bool = Field(description="always false until a point-of-sale feed is matched")
+    sale_matched: bool = Field(
+        description="a sale of its SKU in the site within the departure window was matched to it"
+    )
+    sale_txn: str | None = Field(description="the matched sale as <sender>/<transaction id>")
 
 
 @router.get("/zones", response_model=list[ZoneCount])
@@ -181,7 +184,8 @@ async def departures(
     until: Annotated[str | None, Query(description=f"event time before: {_TIME}")] = None,
     limit: Limit = 100,
 ) -> list[Departure]:
-    """Items departed from a door zone, none matched to a sale yet; newest event first."""
+    """Items departed from a door zone, newest event first; each says whether a sale of its
+    SKU was matched to it (sold) or not (unsold: a shrink signal)."""
     since_ns = parse_time("since", since) if since is not None else None
     until_ns = parse_time("until", until) if until is not None else None
     if since_ns is not None and until_ns is not None and since_ns >= until_ns:

@@ -1,0 +1,206 @@
+"""The stock truth: GET /stock/sensed (one number per SKU and location with its source,
+confidence and trust, beside book stock), GET /stock/outages (out-of-stock periods with
+their lost-sales estimate), GET /stock/heatmap (out-of-stock minutes per site, aisle,
+shelf and hour). Filters are strict: an unknown one, or one given twice, is refused (422).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, HTTPException, Query, status
+from fastapi.concurrency import run_in_threadpool
+from pydantic import BaseModel, ConfigDict, Field
+
+from .._common import Limit, Name, parse_time
+from .._deps import CoreDep
+
+router = APIRouter(prefix="/stock", tags=["stock"])
+
+_TIME = "ISO 8601 with timezone, or integer ns since the epoch"
+#: the widest heat map one call answers (hours)
+MAX_HEATMAP_HOURS = 24 * 31
+
+
+class LaneSense(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    gateway: str
+    device: str
+    units: float | None = Field(description="the lane's newest count by event time")
+    units_ts_ns: int | None
+    state: str = Field(description='stable, settling, unfit or fault; "" until the lane sent a state')
+    reason: str
+    confidence: float | None
+
+
+class SensedStock(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    site: str
+    sku: str
+    location: str
+    aisle: str
+    shelf: str
+    units: float | None = Field(description="the one sensed number; null while it cannot be trusted")
+    source: str = Field(description="weight, rfid, fused (both: RFID's count, weight cross-checks) or none")
+    confidence: float = Field(description="0-1")
+    trusted: bool = Field(description="false while a lane is in fault or unfit and no RFID count stands in")
+    reason: str = Field(description="why it is untrusted, or how the sources disagree")
+    weight_units: float | None
+    weight_trusted: bool
+    rfid_units: int | None
+    disagreement: bool = Field(description="weight and RFID differ beyond the tolerance (an open alert)")
+    as_of_ns: int | None = Field(description="event time of the newest input")
+    last_trusted_units: float | None
+    last_trusted_ns: int | None
+    empty_since_ns: int | None = Field(description="since when the trusted count has been 0")
+    level: str = Field(
+        description="in_stock, low (below the reorder point), out_of_stock, untrusted, unknown"
+    )
+    book_units: float | None = Field(description="book stock from the ledger (null: no movement yet)")
+    last_sale_ns: int | None
+    book_minus_sensed: float | None = Field(description="book - sensed when both are known and trusted")
+    lanes: list[LaneSense]
+
+
+class Rollup(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    site: str
+    sku: str = Field(description='the SKU (by store); "" by shelf')
+    aisle: str = Field(description='by shelf; "" by store')
+    shelf: str = Field(description='by shelf; "" by store')
+    locations: int
+    units: float | None = Field(description="summed over the trusted locations (null: none is)")
+    trusted: bool = Field(description="every location's count is trusted")
+    untrusted: int
+    out_of_stock: int
+    low: int
+    confidence: float = Field(description="the lowest of the trusted locations' confidence")
+    book_units: float | None
+
+
+class Outage(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: int
+    site: str
+    sku: str
+    location: str
+    aisle: str
+    shelf: str
+    started_ns: int
+    ended_ns: int | None = Field(description="null while it lasts")
+    duration_s: float = Field(description="to its end, or to now while it lasts")
+    rate_per_h: float = Field(description="units per hour sold before it began")
+    rate_source: str = Field(description="pos (sales), sensed (picks) or none")
+    lost_units: float = Field(description="the lost-sales estimate: rate_per_h × duration")
+
+
+class OutageTotal(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    site: str
+    sku: str
+    outages: int = Field(description="out-of-stock periods overlapping the range")
+    oos_s: float = Field(description="their time in the range, summed over the SKU's locations")
+    lost_units: float = Field(description="the lost-sales estimate for that time")
+    open_now: int = Field(description="periods still lasting")
+
+
+class HeatCell(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    site: str
+    aisle: str
+    shelf: str
+    hour_ns: int = Field(description="the UTC hour the cell starts at")
+    oos_minutes: float = Field(description="out-of-stock minutes summed over the cell's locations")
+    locations: int = Field(description="how many locations were out of stock in the hour")
+
+
+def _range(since: str | None, until: str | None) -> tuple[int | None, int | None]:
+    since_ns = parse_time("since", since) if since is not None else None
+    until_ns = parse_time("until", until) if until is not None else None
+    if since_ns is not None and until_ns is not None and since_ns >= until_ns:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "since must be before until")
+    return since_ns, until_ns
+
+
+@router.get("/sensed", response_model=list[SensedStock])
+async def sensed(
+    core: CoreDep,
+    site: Annotated[Name | None, Query(description="one site")] = None,
+    sku: Annotated[Name | None, Query(description="one SKU")] = None,
+) -> list[SensedStock]:
+    """One stock truth per SKU and location: the fused sensed number with its source and
+    confidence, both sources, the lanes' states, and book stock with the difference."""
+    found = await run_in_threadpool(lambda: core.sensed_stock(site=site, sku=sku))
+    return [SensedStock.model_validate(x) for x in found]
+
+
+@router.get("/sensed/rollup", response_model=list[Rollup])
+async def rollup(
+    core: CoreDep,
+    by: Annotated[Literal["shelf", "store"], Query(description="per shelf, or per store and SKU")],
+    site: Annotated[Name | None, Query(description="one site")] = None,
+) -> list[Rollup]:
+    """Sensed stock summed per shelf (site, aisle, shelf) or per store and SKU, with how
+    many of the locations are untrusted, out of stock or low."""
+    found = await run_in_threadpool(lambda: core.sensed_rollup(by=by, site=site))
+    return [Rollup.model_validate(x) for x in found]
+
+
+@router.get("/outages", response_model=list[Outage])
+async def outages(
+    core: CoreDep,
+    site: Annotated[Name | None, Query(description="one site")] = None,
+    sku: Annotated[Name | None, Query(description="one SKU")] = None,
+    since: Annotated[str | None, Query(description=f"overlapping from: {_TIME}")] = None,
+    until: Annotated[str | None, Query(description=f"overlapping before: {_TIME}")] = None,
+    open_only: Annotated[bool, Query(alias="open", description="only those still lasting")] = False,
+    limit: Limit = 100,
+) -> list[Outage]:
+    """Out-of-stock periods, newest start first, with duration and lost-sales estimate."""
+    since_ns, until_ns = _range(since, until)
+    found = await run_in_threadpool(
+        lambda: core.stock_outages(
+            site=site, sku=sku, since_ns=since_ns, until_ns=until_ns, open_only=open_only, limit=limit
+        )
+    )
+    return [Outage.model_validate(x) for x in found]
+
+
+@router.get("/outages/totals", response_model=list[OutageTotal])
+async def outage_totals(
+    core: CoreDep,
+    since: Annotated[str, Query(description=f"from: {_TIME}")],
+    until: Annotated[str, Query(description=f"before: {_TIME}")],
+    site: Annotated[Name | None, Query(description="one site")] = None,
+    sku: Annotated[Name | None, Query(description="one SKU")] = None,
+) -> list[OutageTotal]:
+    """Per SKU and store: out-of-stock time within ``[since, until)`` and the lost-sales estimate."""
+    since_ns, until_ns = _range(since, until)
+    assert since_ns is not None
+    assert until_ns is not None
+    found = await run_in_threadpool(
+        lambda: core.stock_outage_totals(since_ns=since_ns, until_ns=until_ns, site=site, sku=sku)
+    )
+    return [OutageTotal.model_validate(x) for x in found]
+
+
+@router.get("/heatmap", response_model=list[HeatCell])
+async def heatmap(
+    core: CoreDep,
+    since: Annotated[str, Query(description=f"from: {_TIME}")],
+    until: Annotated[str, Query(description=f"before: {_TIME}")],
+    site: Annotated[Name | None, Query(description="one site")] = None,
+) -> list[HeatCell]:
+    """Out-of-stock minutes per site × aisle/shelf × UTC hour in ``[since, until)`` (at most
+    31 days); cells without out-of-stock time are left out (they are 0)."""
+    since_ns, until_ns = _range(since, until)
+    assert since_ns is not None
+    assert until_ns is not None
+    if until_ns - since_ns > MAX_HEATMAP_HOURS * 3600 * 10**9:
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT, f"the range is wider than {MAX_HEATMAP_HOURS} hours"
+        )
+    found = await run_in_threadpool(
+        lambda: core.stock_heatmap(since_ns=since_ns, until_ns=until_ns, site=site)
+    )
+    return [HeatCell.model_validate(x) for x in found]
