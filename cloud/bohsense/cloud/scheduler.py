@@ -129,7 +129,9 @@ def register_core_jobs(scheduler: Scheduler, core: Any, s: JobSettings, *, liste
       delays are the core's ``escalation_after_s``; checked every ``sweep_interval_s``, so
       an escalation is at most that late);
     - ``replenishment-review``: open, unapproved proposals re-sized by the stock rule
-      (every ``replenishment_review_s``).
+      (every ``replenishment_review_s``);
+    - ``auto-resolve``: alerts whose condition has been cleared for ``alert_auto_resolve_s``
+      are resolved (checked every ``sweep_interval_s``).
     """
     if s.gateway_silence_s or s.device_silence_s:
         scheduler.add(
@@ -151,3 +153,5 @@ def register_core_jobs(scheduler: Scheduler, core: Any, s: JobSettings, *, liste
         scheduler.add("escalation", s.sweep_interval_s, lambda: core.escalate_alerts())
     if s.replenishment_review_s:
         scheduler.add("replenishment-review", s.replenishment_review_s, lambda: core.review_replenishment())
+    if getattr(s, "alert_auto_resolve_s", 0):
+        scheduler.add("auto-resolve", s.sweep_interval_s, lambda: core.auto_resolve_alerts())

@@ -127,13 +127,23 @@ class CloudService:
         register_core_jobs(self.scheduler, core, self.settings, listening_since_ns=now_ns())
 
     def _build_core(self) -> Any:
-        from bohsense.cloud.boh import BohCore, CatalogError
+        from bohsense.cloud.boh import BohCore, CatalogError, ModelError, ModelRegistry
 
+        try:
+            models = ModelRegistry.load(self.settings.detector_models)
+        except ModelError as exc:
+            raise _CannotStart(f"the detector models cannot be loaded: {exc}", EXIT_CONFIG) from exc
+        log.info(
+            "detector models loaded",
+            extra={"models": ", ".join(f"{m.ref} ({m.sha256[:12]})" for m in models.models.values())},
+        )
         core = BohCore(
             self.settings.database_url,
             quarantine_quota=self.settings.quarantine_quota,
             auto_register=self.settings.auto_register_gateways,
             escalation_after_s=self.settings.escalation_after_s(),
+            alert_policy=self.settings.alert_policy(),
+            models=models,
         )
         self.core = core
         core.migrate()
@@ -172,6 +182,7 @@ class CloudService:
                 return failure.code
             self.worker = IngestWorker(self.store, self.core, s.ingest_config(), recorder=self.core)
             self._schedule(self.core)
+            self.scheduler.add("alert-notices", s.alert_notices_s, self.worker.publish_alert_notices)
             token = s.api_token.get_secret_value() if s.api_token is not None else None
             app = create_app(
                 core=self.core,

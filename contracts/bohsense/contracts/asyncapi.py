@@ -79,14 +79,17 @@ def asyncapi_document() -> dict[str, Any]:
                 "operationId": f"{direction}{name}",
                 "message": {
                     "name": name,
-                    "contentType": "application/msgpack",
-                    "description": "MessagePack by default; the same structure as a JSON object is also accepted.",
+                    "contentType": "application/msgpack" if c.to_gateway else "application/json",
+                    "description": "MessagePack by default; the same structure as a JSON object is also accepted."
+                    if c.to_gateway
+                    else "A JSON object (UTF-8).",
                     "payload": {"$ref": f"#/components/schemas/{name}"},
                 },
             },
         }
     published = ", ".join(c.kind for c in topics.CHANNELS if c.sender == "gateway")
-    subscribed = ", ".join(c.kind for c in topics.CHANNELS if c.sender == "cloud")
+    subscribed = ", ".join(c.kind for c in topics.CHANNELS if c.sender == "cloud" and c.to_gateway)
+    people = ", ".join(c.kind for c in topics.CHANNELS if not c.to_gateway)
     return {
         "asyncapi": "2.6.0",
         "info": {
@@ -97,7 +100,8 @@ def asyncapi_document() -> dict[str, Any]:
                 "Every batch carries (gateway, seq); the cloud applies each exactly once. "
                 f"Payloads larger than {MAX_PAYLOAD_BYTES} bytes are rejected. "
                 f"Operations are described from the gateway's side: it publishes {published}, "
-                f"and subscribes to {subscribed}."
+                f"and subscribes to {subscribed}. "
+                f"The cloud also publishes {people} for technicians (not subscribed by gateways)."
             ),
             "license": {"name": "GPL-3.0-or-later"},
         },
@@ -115,7 +119,7 @@ def asyncapi_document() -> dict[str, Any]:
     }
 
 
-def mosquitto_acl(cloud_user: str = "bohsense-cloud") -> str:
+def mosquitto_acl(cloud_user: str = "bohsense-cloud", technician_user: str = "bohsense-technician") -> str:
     """The Mosquitto ACL for the v1 topic tree, derived from ``topics.CHANNELS``.
 
     A gateway connects with its gateway id as MQTT username and may touch only its own
@@ -133,6 +137,12 @@ def mosquitto_acl(cloud_user: str = "bohsense-cloud") -> str:
     for c in topics.CHANNELS:
         access = "read" if c.sender == "gateway" else "write"
         lines.append(f"topic {access} {c.wildcard}")
+    lines.append("")
+    lines.append("# technicians' clients: read the channels the cloud publishes for people")
+    lines.append(f"user {technician_user}")
+    for c in topics.CHANNELS:
+        if not c.to_gateway:
+            lines.append(f"topic read {c.wildcard}")
     lines.append("")
     lines.append("# every gateway (pattern lines apply to every user)")
     for c in topics.CHANNELS:

@@ -10,7 +10,7 @@ TABLES = {
     "sites", "gateways", "devices", "assets", "condition_rules", "skus", "stock_locations", "lanes",
     "stock_levels", "alerts", "work_orders", "replenishment_proposals", "audit_log", "ingest_seq", "quarantine",
     "gateway_commands", "rule_state", "device_events", "site_zones", "rfid_items", "rfid_item_events",
-    "rfid_zone_snapshots",
+    "rfid_zone_snapshots", "maintenance_guides", "alert_notices", "fault_labels",
 }  # fmt: skip
 
 

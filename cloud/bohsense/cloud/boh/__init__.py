@@ -6,6 +6,7 @@ Errors are drawn in ``_errors``; lifecycles are tables in ``_lifecycle``; rules 
 the seam in ``rules``.
 """
 
+from ._alerts import AlertPolicy
 from ._catalog_ops import CatalogOps, Change
 from ._catalog_read import (
     AssetRecord,
@@ -22,6 +23,7 @@ from ._catalog_specs import (
     GatewaySpec,
     LaneSpec,
     LocationSpec,
+    MaintenanceSpec,
     RuleSpec,
     SiteSpec,
     SkuSpec,
@@ -33,6 +35,7 @@ from ._errors import BohError, CatalogError, InvalidTransition, InvalidValue, No
 from ._events_read import EventRecord
 from ._handlers import AlarmReported, EventContext, EventHandlers, Handler, HandlerFailed, default_handlers
 from ._lifecycle import ALERT, PROPOSAL, WORK_ORDER, Lifecycle
+from ._notices import AlertFilter, FaultLabelRecord, NoticeRecord
 from ._reapply import ReapplyResult
 from ._records import (
     AlertRecord,
@@ -52,6 +55,7 @@ from ._records import (
     WorkOrderRecord,
 )
 from ._work_orders import PRIORITIES, SEVERITY_PRIORITY
+from .rules import DetectorModel, ModelError, ModelRegistry
 
 __all__ = [
     "ALERT",
@@ -61,6 +65,8 @@ __all__ = [
     "WORK_ORDER",
     "ZONE_KINDS",
     "AlarmReported",
+    "AlertFilter",
+    "AlertPolicy",
     "AlertRecord",
     "AssetRecord",
     "AssetSpec",
@@ -74,10 +80,12 @@ __all__ = [
     "CatalogSummary",
     "Change",
     "CommandRecord",
+    "DetectorModel",
     "DeviceRecord",
     "EventContext",
     "EventHandlers",
     "EventRecord",
+    "FaultLabelRecord",
     "GatewayRecord",
     "GatewaySpec",
     "Handler",
@@ -90,7 +98,11 @@ __all__ = [
     "Lifecycle",
     "LocationRecord",
     "LocationSpec",
+    "MaintenanceSpec",
+    "ModelError",
+    "ModelRegistry",
     "NotFound",
+    "NoticeRecord",
     "PartUse",
     "ProposalRecord",
     "QuarantineRecord",

@@ -35,7 +35,8 @@ from ._decisions import Executor
 from ._effects import Effects
 from ._handlers import AlarmReported, EventContext, EventHandlers
 from ._models import Device, Gateway, IngestSeq, QuarantineRow
-from .rules import ConditionEngine, StockEngine
+from ._alerts import AlertPolicy
+from .rules import ConditionEngine, DetectorCondition, ModelRegistry, StockEngine
 
 __all__ = ["AUTO", "PENDING", "UNKNOWN_GATEWAY", "Applier", "Learnt"]
 
@@ -90,8 +91,16 @@ class Applier:
         auto_register: bool = False,
         escalation_after_s: Mapping[str, float] | None = None,
         handlers: EventHandlers | None = None,
+        alert_policy: AlertPolicy | None = None,
+        models: ModelRegistry | None = None,
     ) -> None:
-        self._effects = Effects(condition_engine, stock_engine, escalation_after_s)
+        self._effects = Effects(
+            condition_engine,
+            stock_engine,
+            escalation_after_s,
+            alert_policy=alert_policy,
+            detector_engine=DetectorCondition(models if models is not None else ModelRegistry()),
+        )
         #: event kind -> handler, run for the events of new batches (``_handlers``)
         self.handlers = handlers if handlers is not None else EventHandlers()
         if self.handlers.decide is None:  # what handlers decide goes through the decision table
@@ -271,8 +280,9 @@ class Applier:
         batch spans a fraction of a second, well inside ``LAST_SEEN_RESOLUTION_NS``.
         """
         devices = self._cache.devices
+        detectors = self._cache.detector_rules
         lanes: dict[int, tuple[int, float]] = {}
-        points: dict[int, list[tuple[int, float]]] = {}
+        points: dict[int, list[Any]] = {}
         seen: dict[tuple[str, str], list[int]] = {}
         count = 0
         for b in batches:
@@ -312,8 +322,9 @@ class Applier:
                         lanes[m.lane_id] = (ts, value)
                 rule_ids = m.rules.get(r.metric)
                 if rule_ids:
-                    for rid in rule_ids:
-                        points.setdefault(rid, []).append((ts, value))
+                    for rid in rule_ids:  # a detector rule takes the metric with the point
+                        pt = (ts, r.metric, value) if rid in detectors else (ts, value)
+                        points.setdefault(rid, []).append(pt)
         self._touch_devices(conn, seen, learnt)
         if lanes:
             self._effects.apply_lanes(conn, self._cache, lanes, now)

@@ -40,6 +40,8 @@ class Cache:
     rules: dict[int, ConditionParams] = field(default_factory=dict)
     lane_location: dict[int, int] = field(default_factory=dict)
     locations: dict[int, Location] = field(default_factory=dict)
+    #: rules whose engine is a detector (their points carry the metric)
+    detector_rules: frozenset[int] = frozenset()
     loaded_at: float = float("-inf")
 
 
@@ -57,10 +59,17 @@ def load_cache(conn: Connection) -> Cache:
             min_duration_s=r.min_duration_s,
             severity=r.severity,
             what_to_check=r.what_to_check,
+            engine=r.engine,
+            metrics=tuple(str(m) for m in r.metrics or ()),
+            model=r.model,
+            no_fault_found=r.no_fault_found,
+            rule_id=r.id,
         )
     by_asset: dict[str, dict[str, list[int]]] = {}
     for rid, p in cache.rules.items():
-        by_asset.setdefault(p.asset_id, {}).setdefault(p.metric, []).append(rid)
+        for metric in p.metrics if p.engine == "detector" else (p.metric,):
+            by_asset.setdefault(p.asset_id, {}).setdefault(metric, []).append(rid)
+    cache.detector_rules = frozenset(rid for rid, p in cache.rules.items() if p.engine == "detector")
     for lane_id, loc_id in conn.execute(select(Lane.id, Lane.location_id).where(Lane.retired_ns.is_(None))):
         cache.lane_location[lane_id] = loc_id
     q = (

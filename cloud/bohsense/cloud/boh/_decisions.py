@@ -11,11 +11,25 @@ severity on::
     fault_cleared         mark the alert's condition cleared
     replenishment_needed  propose (or re-size) a replenishment order
     subject_silent        schedule the escalation of the silence alert
-    alert_escalated       create a work order (major and up, when the alert has an asset and
-                          no open one), notify (major and up)
+    alert_escalated       raise the severity a step and tell the next recipient, create a work
+                          order (major and up, when the alert has an asset and no open one),
+                          notify (major and up), publish to technicians
     alarm_raised          a gateway's local alarm (``device.alarm``, active): open an alert
                           about the device, schedule its escalation, notify (critical)
     alarm_cleared         the same alarm cleared at the edge: mark the alert's condition cleared
+    anomaly_detected      a detector rule's score stayed over its threshold: open an alert of
+                          the diagnosed fault type, a work order (warning and up) with the
+                          evidence, schedule its escalation, notify (critical), publish
+    anomaly_cleared       the detector's score stayed below its clear level: mark it cleared
+    alert_reopened        a recurrence within the reopen window reopened a resolved alert:
+                          a work order if none is open, escalation, notify (critical), publish
+    alert_occurred        a recurrence counted on the open alert: publish
+    alert_auto_resolved   cleared long enough: publish (the resolution is the decision's)
+    work_order_no_fault   a work order closed ``no_fault_found``: lower the rule's confidence
+    work_order_confirmed  closed ``fault_confirmed`` / ``replaced_part`` / ``repaired``: store
+                          a fault label for training
+
+What one open alert per key, occurrences and reopening mean is ``_alerts``'.
 
 ``Executor`` carries the effects out in the caller's transaction, each writing its domain
 events (``_domain_events``). Changing a row of the table changes what the core does, with
@@ -35,29 +49,47 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Row, insert, select, update
+from sqlalchemy import Connection, Row, select, update
 
+from ._alerts import AlertPolicy, Raised, auto_resolve, queue_notice, raise_alert, recipients_for
 from ._cache import Location
 from ._db import conflict_insert
 from ._domain_events import DomainEvent, emit
 from ._handlers import AlarmReported
 from ._lifecycle import ALERT, PROPOSAL, WORK_ORDER
-from ._models import Alert, Asset, ReplenishmentProposal, WorkOrder
+from ._models import Alert, Asset, ConditionRule, Device, FaultLabel, ReplenishmentProposal, WorkOrder
 from ._work_orders import SEVERITY_PRIORITY
-from .rules import ConditionParams, FaultCleared, FaultConfirmed, ReplenishmentNeeded, severity_rank
+from ._work_order_evidence import work_order_content
+from .rules import (
+    SEVERITIES,
+    AnomalyCleared,
+    AnomalyDetected,
+    ConditionParams,
+    FaultCleared,
+    FaultConfirmed,
+    ReplenishmentNeeded,
+    severity_rank,
+)
 
 __all__ = [
+    "CONFIRMED_CODES",
     "CREATE_WORK_ORDER",
     "DECISION_EFFECTS",
     "DEFAULT_ESCALATION_AFTER_S",
+    "LOWER_CONFIDENCE",
     "MARK_CLEARED",
     "NOTIFY",
+    "NO_FAULT_CODES",
     "OPEN_ALERT",
     "PROPOSE_REPLENISHMENT",
+    "PUBLISH",
+    "RAISE_SEVERITY",
     "SCHEDULE_ESCALATION",
+    "STORE_LABEL",
     "Effect",
     "Executor",
     "effects_for",
+    "resolution_kind",
 ]
 
 OPEN_ALERT = "open_alert"
@@ -66,7 +98,16 @@ SCHEDULE_ESCALATION = "schedule_escalation"
 NOTIFY = "notify"
 MARK_CLEARED = "mark_cleared"
 PROPOSE_REPLENISHMENT = "propose_replenishment"
+#: a notice for technicians (the outbox ``alert_notices``, published on MQTT after commit)
+PUBLISH = "publish"
+RAISE_SEVERITY = "raise_severity"
+LOWER_CONFIDENCE = "lower_confidence"
+STORE_LABEL = "store_label"
 NS = 1_000_000_000
+
+#: resolution codes of a closed work order and what they feed back ("-" and "_" alike)
+NO_FAULT_CODES = frozenset({"no_fault_found"})
+CONFIRMED_CODES = frozenset({"fault_confirmed", "replaced_part", "repaired"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,13 +125,42 @@ DECISION_EFFECTS: dict[str, tuple[Effect, ...]] = {
         Effect(CREATE_WORK_ORDER),
         Effect(SCHEDULE_ESCALATION),
         Effect(NOTIFY, "critical"),
+        Effect(PUBLISH),
     ),
     FaultCleared.kind: (Effect(MARK_CLEARED),),
     ReplenishmentNeeded.kind: (Effect(PROPOSE_REPLENISHMENT),),
     "subject_silent": (Effect(SCHEDULE_ESCALATION),),
-    "alarm_raised": (Effect(OPEN_ALERT), Effect(SCHEDULE_ESCALATION), Effect(NOTIFY, "critical")),
+    "alarm_raised": (
+        Effect(OPEN_ALERT),
+        Effect(SCHEDULE_ESCALATION),
+        Effect(NOTIFY, "critical"),
+        Effect(PUBLISH),
+    ),
     "alarm_cleared": (Effect(MARK_CLEARED),),
-    "alert_escalated": (Effect(CREATE_WORK_ORDER, "major"), Effect(NOTIFY, "major")),
+    "alert_escalated": (
+        Effect(RAISE_SEVERITY),
+        Effect(CREATE_WORK_ORDER, "major"),
+        Effect(NOTIFY, "major"),
+        Effect(PUBLISH),
+    ),
+    AnomalyDetected.kind: (
+        Effect(OPEN_ALERT),
+        Effect(CREATE_WORK_ORDER, "warning"),
+        Effect(SCHEDULE_ESCALATION),
+        Effect(NOTIFY, "critical"),
+        Effect(PUBLISH),
+    ),
+    AnomalyCleared.kind: (Effect(MARK_CLEARED),),
+    "alert_reopened": (
+        Effect(CREATE_WORK_ORDER, "warning"),
+        Effect(SCHEDULE_ESCALATION),
+        Effect(NOTIFY, "critical"),
+        Effect(PUBLISH),
+    ),
+    "alert_occurred": (Effect(PUBLISH),),
+    "alert_auto_resolved": (Effect(PUBLISH),),
+    "work_order_no_fault": (Effect(LOWER_CONFIDENCE),),
+    "work_order_confirmed": (Effect(STORE_LABEL),),
 }
 
 #: an alert left unacknowledged this long (by severity) escalates; 0: never
@@ -108,47 +178,97 @@ def effects_for(kind: str, severity: str) -> list[str]:
     return [e.action for e in DECISION_EFFECTS.get(kind, ()) if rank >= severity_rank(e.min_severity)]
 
 
+def resolution_kind(code: str) -> str | None:
+    """The decision a work order closed with resolution ``code`` makes (None: none)."""
+    norm = code.strip().lower().replace("-", "_").replace(" ", "_")
+    if norm in NO_FAULT_CODES:
+        return "work_order_no_fault"
+    if norm in CONFIRMED_CODES:
+        return "work_order_confirmed"
+    return None
+
+
+def _higher(severity: str) -> str:
+    rank = severity_rank(severity)
+    return SEVERITIES[min(rank + 1, len(SEVERITIES) - 1)]
+
+
 class Executor:
     """Carries out decisions per ``DECISION_EFFECTS`` in the caller's transaction."""
 
-    def __init__(self, escalation_after_s: Mapping[str, float] | None = None) -> None:
+    def __init__(
+        self, escalation_after_s: Mapping[str, float] | None = None, policy: AlertPolicy | None = None
+    ) -> None:
         after = {**DEFAULT_ESCALATION_AFTER_S, **(escalation_after_s or {})}
         self.escalation_after_ns = {k: int(v * NS) for k, v in after.items()}
+        self.policy = policy or AlertPolicy()
 
     # -- condition decisions -------------------------------------------------------------
 
     def fault(self, conn: Connection, p: ConditionParams, d: FaultConfirmed, now: int) -> None:
-        actions = effects_for(d.kind, d.severity)
+        self._raise(conn, p, d.kind, d.severity, p.condition, d.evidence, d.ts_ns, "threshold", now)
+
+    def anomaly(self, conn: Connection, p: ConditionParams, d: AnomalyDetected, now: int) -> None:
+        self._raise(conn, p, d.kind, d.severity, d.fault or p.condition, d.evidence, d.ts_ns, d.model, now)
+
+    def _raise(
+        self,
+        conn: Connection,
+        p: ConditionParams,
+        kind: str,
+        severity: str,
+        condition: str,
+        evidence: dict[str, Any],
+        ts: int,
+        model: str,
+        now: int,
+    ) -> None:
+        actions = effects_for(kind, severity)
         if OPEN_ALERT not in actions:
             return
         site = conn.execute(select(Asset.site, Asset.name).where(Asset.id == p.asset_id)).one()
-        same = (Alert.asset_id == p.asset_id, Alert.condition == p.condition)
-        alert_id = _open_alert(
+        raised = raise_alert(
             conn,
-            same,
-            {"condition": "active", **d.evidence},
+            {
+                "asset_id": p.asset_id,
+                "site": site.site,
+                "condition": condition[:64],
+                "severity": severity,
+                "evidence": evidence,
+                "what_to_check": p.what_to_check,
+                "rule_id": p.rule_id,
+                "model": model,
+                "recipients": recipients_for(conn, p.asset_id, 0),
+            },
+            ts,
             now,
-            asset_id=p.asset_id,
-            site=site.site,
-            condition=p.condition,
-            severity=d.severity,
-            evidence=d.evidence,
-            what_to_check=p.what_to_check,
+            self.policy,
         )
-        if alert_id is None:
-            return
-        if CREATE_WORK_ORDER in actions:
-            title = f"{p.condition} on {site.name or p.asset_id}"
-            description = (
-                f"{p.metric} above {p.limit:g} for {d.evidence['duration_s']:.0f} s "
-                f"(max {d.evidence['max_value']:g}). What to check: {p.what_to_check or 'inspect the asset'}"
-            )
-            self._work_order(conn, alert_id, p.asset_id, site.site, title, description, d.severity, now)
-        self._after_open(conn, actions, alert_id, d.kind, d.severity, now)
+        self._after_raise(conn, raised, kind, actions, severity, now)
 
-    def cleared(self, conn: Connection, p: ConditionParams, d: FaultCleared, now: int) -> None:
+    def _after_raise(
+        self, conn: Connection, raised: Raised, kind: str, actions: list[str], severity: str, now: int
+    ) -> None:
+        if raised.outcome == "duplicate":
+            return
+        if raised.outcome == "occurred":
+            if PUBLISH in effects_for("alert_occurred", severity):
+                queue_notice(conn, raised.alert_id, "occurred", now)
+            return
+        if raised.outcome == "reopened":
+            kind, actions = "alert_reopened", effects_for("alert_reopened", severity)
+        if CREATE_WORK_ORDER in actions:
+            self._alert_work_order(conn, raised.alert_id, now)
+        self._after_open(conn, actions, raised.alert_id, kind, severity, now)
+        if PUBLISH in actions:
+            queue_notice(conn, raised.alert_id, raised.outcome, now)
+
+    def cleared(self, conn: Connection, p: ConditionParams, d: FaultCleared | AnomalyCleared, now: int) -> None:
         if MARK_CLEARED in effects_for(d.kind, d.severity):
-            same = (Alert.asset_id == p.asset_id, Alert.condition == p.condition)
+            if isinstance(d, AnomalyCleared) and p.rule_id is not None:
+                same: tuple[Any, ...] = (Alert.rule_id == p.rule_id,)
+            else:
+                same = (Alert.asset_id == p.asset_id, Alert.condition == p.condition)
             _mark(conn, same, d.ts_ns, now, {"condition": "cleared", **d.evidence}, "alert.cleared")
 
     # -- local alarms (``device.alarm`` events) ------------------------------------------
@@ -173,23 +293,36 @@ class Executor:
             "gateway": d.gateway,
             "device": d.device,
         }
-        alert_id = _open_alert(
-            conn,
-            same,
-            {"condition": "active", "alarm": d.code},
-            now,
-            asset_id=None,
-            subject=subject,
-            site=d.site,
-            condition=condition,
-            severity=d.severity,
-            evidence=evidence,
-            what_to_check=d.message,
+        asset_id = conn.scalar(
+            select(Device.asset_id).where(Device.gateway == d.gateway, Device.device == d.device)
         )
-        if alert_id is not None:
-            self._after_open(conn, actions, alert_id, "alarm_raised", d.severity, now)
+        raised = raise_alert(
+            conn,
+            {
+                "asset_id": None,
+                "subject": subject,
+                "site": d.site,
+                "condition": condition,
+                "severity": d.severity,
+                "evidence": evidence,
+                "what_to_check": d.message,
+                "model": "edge-alarm",
+                "recipients": recipients_for(conn, asset_id, 0),
+            },
+            d.ts,
+            now,
+            self.policy,
+        )
+        if raised.outcome == "reopened":
+            raised = Raised(raised.alert_id, "opened")  # an alarm has no work order to bring back
+        if raised.outcome == "opened":
+            self._after_open(conn, actions, raised.alert_id, "alarm_raised", d.severity, now)
+            if PUBLISH in actions:
+                queue_notice(conn, raised.alert_id, "opened", now)
+        elif raised.outcome == "occurred" and PUBLISH in effects_for("alert_occurred", d.severity):
+            queue_notice(conn, raised.alert_id, "occurred", now)
 
-    # -- silence and escalation ----------------------------------------------------------
+    # -- silence, escalation, auto-resolution --------------------------------------------
 
     def silent(self, conn: Connection, alert_id: int, severity: str, now: int) -> None:
         """The silence sweep opened ``alert_id``: the ``subject_silent`` effects."""
@@ -197,8 +330,21 @@ class Executor:
             conn, effects_for("subject_silent", severity), alert_id, "subject_silent", severity, now
         )
 
+    def auto_resolve(self, conn: Connection, now: int) -> list[int]:
+        """Resolve the alerts cleared for the policy's ``auto_resolve_after_s``; their ids."""
+        done = auto_resolve(conn, self.policy, now)
+        for alert_id in done:
+            severity = conn.scalar(select(Alert.severity).where(Alert.id == alert_id)) or "warning"
+            if PUBLISH in effects_for("alert_auto_resolved", severity):
+                queue_notice(conn, alert_id, "resolved", now)
+        return done
+
     def escalate(self, conn: Connection, now: int) -> list[int]:
-        """Escalate every ``open`` alert whose escalation time has come; their ids."""
+        """Escalate every ``open`` alert whose escalation time has come; their ids.
+
+        Escalating raises the alert's severity one step (``RAISE_SEVERITY``; critical stays
+        critical) and adds the next recipient of the asset's list (the second, the first
+        time); the effects of ``alert_escalated`` follow at the new severity."""
         due = conn.execute(
             select(Alert.__table__)
             .where(
@@ -211,12 +357,28 @@ class Executor:
         ).all()
         for a in due:
             level = a.escalation_level + 1
+            actions = effects_for("alert_escalated", _higher(a.severity))
+            severity = _higher(a.severity) if RAISE_SEVERITY in actions else a.severity
+            asset_id = a.asset_id
+            if asset_id is None and str(a.subject).startswith("device:"):
+                gw, _, dev = str(a.subject).split(":", 1)[1].partition("/")
+                asset_id = conn.scalar(
+                    select(Device.asset_id).where(Device.gateway == gw, Device.device == dev)
+                )
+            recipients = recipients_for(conn, asset_id, level) or list(a.recipients or [])
             conn.execute(
                 update(Alert)
                 .where(Alert.id == a.id)
-                .values(escalation_level=level, escalate_at_ns=None, updated_ns=now)
+                .values(
+                    escalation_level=level,
+                    escalate_at_ns=None,
+                    updated_ns=now,
+                    severity=severity,
+                    recipients=recipients,
+                )
                 .execution_options(synchronize_session=False)
             )
+            added = [r for r in recipients if r not in (a.recipients or [])]
             emit(
                 conn,
                 DomainEvent.move(
@@ -227,17 +389,21 @@ class Executor:
                     now,
                     detail={
                         "escalation_level": level,
-                        "severity": a.severity,
+                        "severity": severity,
+                        "was": a.severity,
+                        "recipients": recipients,
+                        "added": added,
                         "unacknowledged_s": (now - a.opened_ns) / NS,
                     },
                     kind="alert.escalated",
                 ),
             )
-            actions = effects_for("alert_escalated", a.severity)
             if CREATE_WORK_ORDER in actions:
-                self._escalation_work_order(conn, a, level, now)
+                self._escalation_work_order(conn, a, level, severity, now)
             if NOTIFY in actions:
-                self._notify(conn, a.id, "alert_escalated", a.severity, now)
+                self._notify(conn, a.id, "alert_escalated", severity, now)
+            if PUBLISH in actions:
+                queue_notice(conn, a.id, "escalated", now)
         return [a.id for a in due]
 
     def _after_open(
@@ -270,61 +436,129 @@ class Executor:
             ),
         )
 
-    def _escalation_work_order(self, conn: Connection, a: Row[Any], level: int, now: int) -> None:
+    def _escalation_work_order(self, conn: Connection, a: Row[Any], level: int, severity: str, now: int) -> None:
         if a.asset_id is None:  # a gateway's alert: no asset to work on
             return
-        has_open = conn.scalar(
-            select(WorkOrder.id).where(
-                WorkOrder.alert_id == a.id, WorkOrder.state.in_(sorted(WORK_ORDER.open))
-            )
-        )
-        if has_open is not None:
-            return
         title = f"{a.condition} on {a.asset_id}: unacknowledged (escalation {level})"
-        description = f"Alert {a.id} ({a.severity}) was not acknowledged. What to check: {a.what_to_check or 'inspect the asset'}"
-        self._work_order(conn, a.id, a.asset_id, a.site, title[:200], description, a.severity, now)
+        self._alert_work_order(conn, a.id, now, title=title[:200], severity=severity)
 
-    @staticmethod
-    def _work_order(
-        conn: Connection,
-        alert_id: int,
-        asset_id: str,
-        site: str,
-        title: str,
-        description: str,
-        severity: str,
-        now: int,
+    def _alert_work_order(
+        self, conn: Connection, alert_id: int, now: int, *, title: str | None = None, severity: str | None = None
     ) -> None:
+        """The alert's one open maintenance work order, with its evidence, checks and spare
+        parts (``_work_order_evidence``); nothing when it has one open already (the partial
+        unique index ``uq_work_orders_open_alert``)."""
+        a = conn.execute(select(Alert.__table__).where(Alert.id == alert_id)).one()
+        if a.asset_id is None:
+            return
+        content = work_order_content(conn, a)
         wo_id = conn.execute(
-            insert(WorkOrder)
+            conflict_insert(conn, WorkOrder)
             .values(
                 alert_id=alert_id,
-                asset_id=asset_id,
-                site=site,
+                asset_id=a.asset_id,
+                site=a.site,
                 kind="maintenance",
-                title=title,
-                description=description,
+                title=(title or content.title)[:200],
+                description=content.description,
                 state=WORK_ORDER.initial,
                 created_ns=now,
                 updated_ns=now,
                 note="",
-                priority=SEVERITY_PRIORITY.get(severity, "normal"),
-                assignee="",
+                priority=SEVERITY_PRIORITY.get(severity or a.severity, "normal"),
+                assignee=(a.recipients or [""])[0][:64],
                 parts=[],
                 labour=[],
                 resolution_code="",
                 root_cause="",
                 notes=[],
                 attachments=[],
+                evidence=content.evidence,
+                checks=content.checks,
+                spare_parts=content.spare_parts,
             )
+            .on_conflict_do_nothing()
             .returning(WorkOrder.id)
-        ).scalar_one()
+        ).scalar_one_or_none()
+        if wo_id is None:
+            return
         emit(
             conn,
             DomainEvent.move(
                 WORK_ORDER.entity, wo_id, None, WORK_ORDER.initial, now, detail={"alert_id": alert_id}
             ),
         )
+
+    # -- feedback from closed work orders ------------------------------------------------
+
+    def work_order_closed(self, conn: Connection, wo: Any, actor: str, now: int) -> str | None:
+        """What closing ``wo`` with its resolution code feeds back; the decision made."""
+        kind = resolution_kind(wo.resolution_code or "")
+        if kind is None or wo.alert_id is None:
+            return None
+        a = conn.execute(select(Alert.__table__).where(Alert.id == wo.alert_id)).one()
+        actions = effects_for(kind, a.severity)
+        if LOWER_CONFIDENCE in actions and a.rule_id is not None:
+            row = conn.execute(
+                update(ConditionRule)
+                .where(ConditionRule.id == a.rule_id)
+                .values(no_fault_found=ConditionRule.no_fault_found + 1)
+                .returning(ConditionRule.no_fault_found, ConditionRule.engine)
+                .execution_options(synchronize_session=False)
+            ).one()
+            emit(
+                conn,
+                DomainEvent.move(
+                    "condition_rule",
+                    a.rule_id,
+                    None,
+                    "active",
+                    now,
+                    actor,
+                    {"no_fault_found": row.no_fault_found, "work_order": wo.id, "alert_id": a.id},
+                    kind="condition_rule.confidence_lowered",
+                ),
+            )
+        if STORE_LABEL in actions and a.asset_id is not None:
+            evidence = a.evidence or {}
+            label_id = conn.execute(
+                conflict_insert(conn, FaultLabel)
+                .values(
+                    asset_id=a.asset_id,
+                    site=a.site,
+                    fault=a.condition,
+                    resolution_code=wo.resolution_code,
+                    root_cause=wo.root_cause or "",
+                    alert_id=a.id,
+                    work_order_id=wo.id,
+                    model=a.model,
+                    start_ns=evidence.get("first_over_ns"),
+                    end_ns=evidence.get("confirmed_ns"),
+                    evidence={
+                        k: evidence[k]
+                        for k in ("metric", "values", "scores", "diagnosis", "envelope", "trend", "max_value")
+                        if k in evidence
+                    },
+                    created_ns=now,
+                )
+                .on_conflict_do_nothing()
+                .returning(FaultLabel.id)
+            ).scalar_one_or_none()
+            if label_id is not None:
+                emit(
+                    conn,
+                    DomainEvent(
+                        "fault_label.created",
+                        "fault_label",
+                        str(label_id),
+                        None,
+                        "stored",
+                        now,
+                        actor,
+                        {"fault": a.condition, "work_order": wo.id, "alert_id": a.id},
+                    ),
+                )
+        return kind
 
     # -- replenishment -------------------------------------------------------------------
 
@@ -413,30 +647,6 @@ class Executor:
                 kind="replenishment_proposal.revised",
             ),
         )
-
-
-def _open_alert(
-    conn: Connection, same: tuple[Any, ...], active: dict[str, Any], now: int, **values: Any
-) -> int | None:
-    """Open an alert (writing ``alert.opened``) and return its id; when one of the same
-    subject is still open (the partial unique indexes: one open alert per asset or subject
-    and condition), its condition is active again: it is reactivated and None returned."""
-    alert_id = conn.execute(
-        conflict_insert(conn, Alert)
-        .values(state=ALERT.initial, opened_ns=now, updated_ns=now, cleared_ns=None, **values)
-        .on_conflict_do_nothing()
-        .returning(Alert.id)
-    ).scalar_one_or_none()
-    if alert_id is None:
-        _mark(conn, (*same, Alert.cleared_ns.is_not(None)), None, now, active, "alert.reactivated")
-        return None
-    emit(
-        conn,
-        DomainEvent.move(
-            ALERT.entity, alert_id, None, ALERT.initial, now, detail={"evidence": values["evidence"]}
-        ),
-    )
-    return alert_id
 
 
 def _mark(

@@ -26,7 +26,18 @@ from ._decisions import Executor
 from ._domain_events import SYSTEM_ACTOR
 from ._lifecycle import PROPOSAL
 from ._models import ConditionRule, Lane, ReplenishmentProposal, RuleState, StockLevel
-from .rules import ConditionEngine, FaultCleared, FaultConfirmed, StockEngine, StockInputs
+from ._alerts import AlertPolicy
+from .rules import (
+    AnomalyCleared,
+    AnomalyDetected,
+    ConditionEngine,
+    DetectorCondition,
+    FaultCleared,
+    FaultConfirmed,
+    ModelRegistry,
+    StockEngine,
+    StockInputs,
+)
 
 __all__ = ["SYSTEM_ACTOR", "Effects", "condition_rule_key"]
 
@@ -44,10 +55,14 @@ class Effects:
         condition_engine: ConditionEngine,
         stock_engine: StockEngine,
         escalation_after_s: Mapping[str, float] | None = None,
+        *,
+        alert_policy: AlertPolicy | None = None,
+        detector_engine: DetectorCondition | None = None,
     ) -> None:
         self._conditions = condition_engine
+        self._detectors = detector_engine or DetectorCondition(ModelRegistry())
         self._stock = stock_engine
-        self.executor = Executor(escalation_after_s)
+        self.executor = Executor(escalation_after_s, alert_policy)
 
     def apply_lanes(
         self,
@@ -197,7 +212,7 @@ class Effects:
         self,
         conn: Connection,
         cache: Cache,
-        points: dict[int, list[tuple[int, float]]],
+        points: dict[int, list[Any]],
         now: int,
     ) -> None:
         rule, rs = ConditionRule.__table__, RuleState.__table__
@@ -211,9 +226,11 @@ class Effects:
         ).all()
         saves: list[dict[str, Any]] = []
         phases: list[dict[str, Any]] = []
-        engine = self._conditions
         for row in rows:
             params = cache.rules[row.id]
+            engine: Any = self._detectors if params.engine == "detector" else self._conditions
+            if params.engine == "detector" and params.model not in self._detectors.registry.models:
+                continue  # the catalog names a model file this service has not loaded
             data, seen = row.state, row.seen_until_ns
             fresh = sorted(pt for pt in points[row.id] if seen is None or pt[0] > seen)
             if not fresh:
@@ -237,7 +254,9 @@ class Effects:
             for d in decisions:
                 if isinstance(d, FaultConfirmed):
                     self.executor.fault(conn, params, d, now)
-                elif isinstance(d, FaultCleared):
+                elif isinstance(d, AnomalyDetected):
+                    self.executor.anomaly(conn, params, d, now)
+                elif isinstance(d, FaultCleared | AnomalyCleared):
                     self.executor.cleared(conn, params, d, now)
         if saves:
             stmt = conflict_insert(conn, RuleState)

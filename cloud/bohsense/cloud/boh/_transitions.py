@@ -38,6 +38,10 @@ def move(s: Session, lifecycle: Lifecycle, row: Any, to: str, actor: str, note: 
     )
     row.state = to
     row.updated_ns = now
+    if isinstance(row, Alert):
+        if to == "resolved":
+            row.resolved_ns = now
+        row.escalate_at_ns = None if to != "open" else row.escalate_at_ns
     if note and isinstance(row, WorkOrder):
         wo.add_note(row, actor, note, now)
 

@@ -55,6 +55,30 @@ class WorkOrder(BaseModel):
     root_cause: str
     notes: list[dict[str, Any]]
     attachments: list[dict[str, Any]]
+    evidence: dict[str, Any] = Field(
+        description="why it was raised: the decision, the diagnosis and its evidence, envelope features, the feature trend"
+    )
+    checks: list[str] = Field(description="recommended checks (the rule's, then the catalog's maintenance guides)")
+    spare_parts: list[dict[str, Any]] = Field(description="recommended spare parts {part, quantity}")
+
+
+class FaultLabel(BaseModel):
+    """A fault a technician confirmed by closing its work order: a label for training."""
+
+    model_config = ConfigDict(from_attributes=True)
+    id: int
+    asset_id: str
+    site: str
+    fault: str
+    resolution_code: str
+    root_cause: str
+    alert_id: int | None
+    work_order_id: int
+    model: str
+    start_ns: int | None
+    end_ns: int | None
+    evidence: dict[str, Any]
+    created_ns: int
 
 
 class Transition(ActionBody):
@@ -148,6 +172,16 @@ def list_work_orders(
         state=state, asset_id=asset, alert_id=alert_id, site=site, limit=limit, offset=offset
     )
     return [WorkOrder.model_validate(w) for w in found]
+
+
+@router.get("/labels", response_model=list[FaultLabel])
+def list_fault_labels(
+    core: CoreDep, asset: Name | None = None, fault: Name | None = None, limit: Limit = 100, offset: Offset = 0
+) -> list[FaultLabel]:
+    """Faults confirmed by closing a work order with ``fault_confirmed``, ``replaced_part`` or
+    ``repaired``: the asset, the fault type, the event-time window and the evidence."""
+    found = core.list_fault_labels(asset_id=asset, fault=fault, limit=limit, offset=offset)
+    return [FaultLabel.model_validate(x) for x in found]
 
 
 @router.post("", response_model=WorkOrder, status_code=status.HTTP_201_CREATED, responses=ERRORS)

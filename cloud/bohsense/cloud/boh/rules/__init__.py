@@ -18,10 +18,26 @@ from ._base import (
     severity_rank,
 )
 from ._condition import ThresholdCondition
+from ._detector import (
+    AnomalyCleared,
+    AnomalyDetected,
+    DetectorCondition,
+    DetectorModel,
+    ModelError,
+    ModelRegistry,
+    effective,
+)
 from ._stock import ReorderPoint
 
 __all__ = [
     "SEVERITIES",
+    "AnomalyCleared",
+    "AnomalyDetected",
+    "DetectorCondition",
+    "DetectorModel",
+    "ModelError",
+    "ModelRegistry",
+    "effective",
     "ConditionCleared",
     "ConditionEngine",
     "ConditionEvent",
