@@ -117,6 +117,10 @@ class Applier:
         """Whether a gateway that reports is trusted at the site it claims (demo and dev mode)."""
         return self._auto_register
 
+    def invalidate(self) -> None:
+        """Reload the cache before the next batch (a rule's feedback changed its parameters)."""
+        self._cache.loaded_at = float("-inf")
+
     def stale(self) -> bool:
         return time.monotonic() - self._cache.loaded_at > self._ttl
 

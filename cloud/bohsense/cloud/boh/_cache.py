@@ -13,6 +13,7 @@ from sqlalchemy import Connection, select
 
 from ._models import ConditionRule, Device, Lane, Sku, StockLocation
 from .rules import ConditionParams
+from .rules._detector import MAX_FEEDBACK_STEPS
 
 __all__ = ["Cache", "DeviceMap", "Location", "load_cache"]
 
@@ -50,13 +51,16 @@ def load_cache(conn: Connection) -> Cache:
     cache = Cache(loaded_at=time.monotonic())
     rule_table = ConditionRule.__table__
     for r in conn.execute(select(rule_table).where(rule_table.c.retired_ns.is_(None))):
+        duration = r.min_duration_s
+        if r.engine != "detector":  # no fault found lowers its confidence: a longer minimum duration
+            duration *= 2 ** min(r.no_fault_found, MAX_FEEDBACK_STEPS)
         cache.rules[r.id] = ConditionParams(
             asset_id=r.asset_id,
             condition=r.condition,
             metric=r.metric,
             limit=r.limit_value,
             clear_below=r.clear_below,
-            min_duration_s=r.min_duration_s,
+            min_duration_s=duration,
             severity=r.severity,
             what_to_check=r.what_to_check,
             engine=r.engine,

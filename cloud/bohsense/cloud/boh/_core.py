@@ -409,7 +409,8 @@ class BohCore:
             if isinstance(row, Alert) and to in ("acknowledged", "resolved"):
                 queue_notice(conn, row.id, to, now, actor)
             if isinstance(row, WorkOrder) and to == "closed":
-                self._applier.executor.work_order_closed(conn, row, actor, now)
+                if self._applier.executor.work_order_closed(conn, row, actor, now) == "work_order_no_fault":
+                    self._applier.invalidate()  # other processes take it within cache_ttl_s
                 if was_alert is not None and alert_state != "resolved":
                     queue_notice(conn, was_alert, "resolved", now, actor)
             return row
