@@ -338,3 +338,45 @@ def test_the_alert_feed_filters(engine: BohCore, clock: Clock) -> None:
     assert engine.list_alerts(where=AlertFilter(condition="vibration-high", open_only=True)) == [alert]
     assert engine.list_alerts(where=AlertFilter(since_ns=clock.now + 1)) == []
     assert engine.list_alerts(site=SITE, where=AlertFilter(since_ns=clock.now)) == [alert]
+
+
+def test_racing_transactions_on_one_key_make_one_alert_and_one_work_order(pg_url: str) -> None:
+    """Eight transactions raise the same fault at once, bypassing every lock but the
+    database's: the partial unique index and the upsert leave one alert and one work order.
+    An occurrence counts only when newer (event time) than the last one counted, so the
+    count depends on the commit order: between one and eight."""
+    import threading
+
+    from bohsense.cloud.boh._db import write_conn
+    from bohsense.cloud.boh.rules import FaultConfirmed
+
+    core = BohCore(pg_url)
+    core.migrate()
+    core.load_catalog(engine_catalog())
+    params = ConditionParams("cooler-1", "vibration-high", "vib_rms_mm_s", LIMIT, CLEAR, DURATION_S, "major")
+    barrier = threading.Barrier(8)
+    errors: list[BaseException] = []
+
+    def raise_one(i: int) -> None:
+        try:
+            with write_conn(core._engine) as conn:
+                barrier.wait(10)
+                d = FaultConfirmed(T0 + i * S, {"metric": "vib_rms_mm_s", "i": i}, "major", "cooler-1/vibration-high")
+                core._applier.executor.fault(conn, params, d, T0 + i * S)
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=raise_one, args=(i,)) for i in range(8)]
+    try:
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(30)
+        assert errors == []
+        (alert,) = core.list_alerts()
+        assert alert.state == "open" and 1 <= alert.occurrences <= 8
+        assert alert.last_occurrence_ns is not None and alert.last_occurrence_ns >= T0 + (alert.occurrences - 1) * S
+        assert [w.alert_id for w in core.list_work_orders()] == [alert.id]
+        assert [a.kind for a in core.audit()].count("alert.opened") == 1
+    finally:
+        core.close()
