@@ -240,7 +240,7 @@ class CommandResult(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 
 
 #: what happened to the alert of an ``AlertNotice``
-ALERT_NOTICE_EVENTS = ("opened", "reopened", "occurred", "escalated", "acknowledged", "resolved")
+ALERT_NOTICE_EVENTS = ("opened", "reopened", "occurred", "diagnosed", "escalated", "acknowledged", "resolved")
 
 
 class AlertNotice(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -248,14 +248,15 @@ class AlertNotice(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 
     One notice per change of the alert (``event``): opened, reopened (a recurrence within
     the reopen window after it was resolved), occurred (the fault confirmed again while
-    open: ``occurrences`` counts it), escalated (unacknowledged too long: a higher
+    open: ``occurrences`` counts it), diagnosed (a diagnosis named the fault type after
+    the alert opened: ``condition`` is the diagnosed class), escalated (unacknowledged too long: a higher
     ``severity`` and the next recipient in ``recipients``), acknowledged, resolved. Notices
     are delivered at least once: a consumer keeps the one with the highest ``ts`` per
     ``alert_id``. ``asset_id`` is null for a gateway's or device's alert (``subject``).
     """
 
     alert_id: Annotated[int, msgspec.Meta(ge=1, le=INT64_MAX)]
-    event: Literal["opened", "reopened", "occurred", "escalated", "acknowledged", "resolved"]
+    event: Literal["opened", "reopened", "occurred", "diagnosed", "escalated", "acknowledged", "resolved"]
     site: SiteId
     gateway: GatewayId
     asset_id: Annotated[str, msgspec.Meta(max_length=64)] | None

@@ -51,7 +51,7 @@ __all__ = [
 
 NS = 1_000_000_000
 #: what a notice says happened to its alert
-NOTICE_EVENTS = ("opened", "reopened", "occurred", "escalated", "acknowledged", "resolved")
+NOTICE_EVENTS = ("opened", "reopened", "occurred", "diagnosed", "escalated", "acknowledged", "resolved")
 ACTIVE_PHASES = frozenset({"fault", "clearing", "over"})
 
 

@@ -21,6 +21,9 @@ severity on::
                           the diagnosed fault type, a work order (warning and up) with the
                           evidence, schedule its escalation, notify (critical), publish
     anomaly_cleared       the detector's score stayed below its clear level: mark it cleared
+    anomaly_diagnosed     a diagnosis after an undiagnosed confirmation: the open alert takes
+                          the diagnosed class as fault type, its work order that fault's
+                          checks and spare parts; publish
     alert_reopened        a recurrence within the reopen window reopened a resolved alert:
                           a work order if none is open, escalation, notify (critical), publish
     alert_occurred        a recurrence counted on the open alert: publish
@@ -50,6 +53,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection, Row, select, update
+from sqlalchemy.exc import IntegrityError
 
 from ._alerts import AlertPolicy, Raised, auto_resolve, queue_notice, raise_alert, recipients_for
 from ._cache import Location
@@ -76,6 +80,7 @@ __all__ = [
     "CREATE_WORK_ORDER",
     "DECISION_EFFECTS",
     "DEFAULT_ESCALATION_AFTER_S",
+    "DIAGNOSE",
     "LOWER_CONFIDENCE",
     "MARK_CLEARED",
     "NOTIFY",
@@ -101,6 +106,8 @@ PROPOSE_REPLENISHMENT = "propose_replenishment"
 #: a notice for technicians (the outbox ``alert_notices``, published on MQTT after commit)
 PUBLISH = "publish"
 RAISE_SEVERITY = "raise_severity"
+#: name the open alert's fault type after a diagnosis that came later
+DIAGNOSE = "diagnose"
 LOWER_CONFIDENCE = "lower_confidence"
 STORE_LABEL = "store_label"
 NS = 1_000_000_000
@@ -151,6 +158,7 @@ DECISION_EFFECTS: dict[str, tuple[Effect, ...]] = {
         Effect(PUBLISH),
     ),
     AnomalyCleared.kind: (Effect(MARK_CLEARED),),
+    "anomaly_diagnosed": (Effect(DIAGNOSE), Effect(PUBLISH)),
     "alert_reopened": (
         Effect(CREATE_WORK_ORDER, "warning"),
         Effect(SCHEDULE_ESCALATION),
@@ -209,7 +217,68 @@ class Executor:
         self._raise(conn, p, d.kind, d.severity, p.condition, d.evidence, d.ts_ns, "threshold", now)
 
     def anomaly(self, conn: Connection, p: ConditionParams, d: AnomalyDetected, now: int) -> None:
+        if d.refines:
+            self._diagnosed(conn, p, d, now)
+            return
         self._raise(conn, p, d.kind, d.severity, d.fault or p.condition, d.evidence, d.ts_ns, d.model, now)
+
+    def _diagnosed(self, conn: Connection, p: ConditionParams, d: AnomalyDetected, now: int) -> None:
+        """A diagnosis after the fault was confirmed undiagnosed: the rule's open alert takes
+        the diagnosed class as its fault type, with the diagnosis in its evidence, and its
+        open work order the checks and spare parts of that fault (``DIAGNOSE``). When an
+        open alert of that class exists already, it stays as it is."""
+        if DIAGNOSE not in effects_for("anomaly_diagnosed", d.severity):
+            return
+        row = conn.execute(
+            select(Alert.id, Alert.evidence, Alert.state)
+            .where(Alert.rule_id == p.rule_id, Alert.condition == d.refines[:64], Alert.state.in_(sorted(ALERT.open)))
+            .with_for_update()
+        ).one_or_none()
+        if row is None:
+            return
+        evidence = {**(row.evidence or {}), "diagnosis": d.evidence.get("diagnosis"), "diagnosed": d.evidence}
+        nested = conn.begin_nested()
+        try:
+            conn.execute(
+                update(Alert)
+                .where(Alert.id == row.id)
+                .values(condition=d.fault[:64], evidence=evidence, updated_ns=now)
+                .execution_options(synchronize_session=False)
+            )
+            nested.commit()
+        except IntegrityError:  # an open alert of the diagnosed class exists: keep both apart
+            nested.rollback()
+            return
+        emit(
+            conn,
+            DomainEvent.move(
+                ALERT.entity,
+                row.id,
+                row.state,
+                row.state,
+                now,
+                detail={"fault": d.fault, "was": d.refines, "diagnosis": d.evidence.get("diagnosis")},
+                kind="alert.diagnosed",
+            ),
+        )
+        a = conn.execute(select(Alert.__table__).where(Alert.id == row.id)).one()
+        if a.asset_id is not None:
+            content = work_order_content(conn, a)
+            conn.execute(
+                update(WorkOrder)
+                .where(WorkOrder.alert_id == row.id, WorkOrder.state.in_(sorted(WORK_ORDER.open)))
+                .values(
+                    title=content.title,
+                    description=content.description,
+                    evidence=content.evidence,
+                    checks=content.checks,
+                    spare_parts=content.spare_parts,
+                    updated_ns=now,
+                )
+                .execution_options(synchronize_session=False)
+            )
+        if PUBLISH in effects_for("anomaly_diagnosed", d.severity):
+            queue_notice(conn, row.id, "diagnosed", now)
 
     def _raise(
         self,

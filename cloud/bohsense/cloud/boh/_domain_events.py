@@ -76,6 +76,7 @@ KINDS: frozenset[str] = frozenset(
         "alert.escalated",
         "alert.occurred",  # the fault was confirmed again: counted on the open alert
         "alert.reopened",  # a recurrence within the reopen window reopened it
+        "alert.diagnosed",  # a later diagnosis named its fault type
         # feedback of closed work orders (``_decisions``)
         "condition_rule.confidence_lowered",
         "fault_label.created",

@@ -237,6 +237,8 @@ class AnomalyDetected:
     #: the fault type: the diagnosed class, or the rule's condition
     fault: str = ""
     model: str = ""
+    #: set when a diagnosis came after the fault was confirmed: the fault type it names anew
+    refines: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -290,6 +292,7 @@ class DetectorCondition:
         over, below = state.get("over_since_ns"), state.get("below_since_ns")
         peak = state.get("peak_score")
         last = state.get("last_ts_ns")
+        fault_type = state.get("fault_type")
         trend: list[Any] = list(state.get("trend", []))
         events: list[AnomalyDetected | AnomalyCleared] = []
         watched = set(params.metrics)
@@ -313,6 +316,7 @@ class DetectorCondition:
                     if ts - over >= need:
                         phase, below = "fault", None
                         fault, diagnosis = _diagnose(dets, vector, model.diagnosis_gate_db)
+                        fault_type = fault
                         evidence = {
                             "engine": "detector",
                             "model": model.ref,
@@ -347,10 +351,35 @@ class DetectorCondition:
                 if ts - below >= need:
                     evidence = {"below_since_ns": below, "clear_below": off, "score": score, "model": model.ref}
                     events.append(AnomalyCleared(ts, evidence, params.severity, _subject(params), model.ref))
-                    phase, over, peak, below = "normal", None, None, None
+                    phase, over, peak, below, fault_type = "normal", None, None, None, None
             else:
                 phase, below = "fault", None
                 peak = max(peak or 0.0, score)
+            if phase in ("fault", "clearing") and fault_type is None and not events_confirmed_now(events, ts):
+                # confirmed undiagnosed: the diagnosis may come as the defect grows
+                fault, diagnosis = _diagnose(dets, vector, model.diagnosis_gate_db)
+                if fault is not None:
+                    fault_type = fault
+                    evidence = {
+                        "engine": "detector",
+                        "model": model.ref,
+                        "score": score,
+                        "threshold": on,
+                        "clear_below": off,
+                        "diagnosed_ns": ts,
+                        "scores": scores,
+                        "baselines": {m: _baseline(dets[m]) for m in vector},
+                        "values": vector,
+                        "diagnosis": diagnosis,
+                        "envelope": _envelope(dets, vector),
+                        "trend": trend,
+                    }
+                    events.append(
+                        AnomalyDetected(
+                            ts, evidence, params.severity, _subject(params), fault, model.ref,
+                            refines=params.condition,
+                        )
+                    )
             seen = int(state.get("observations", 0)) + 1
             state["observations"] = seen
             if phase == "normal" and (seen <= model.learn_all or seen % model.learn_every == 0):
@@ -362,12 +391,17 @@ class DetectorCondition:
             "over_since_ns": over,
             "below_since_ns": below,
             "peak_score": peak,
+            "fault_type": fault_type,
             "last_ts_ns": last,
             "observations": state.get("observations", 0),
             "detectors": {m: d.to_state() for m, d in sorted(dets.items())},
             "trend": trend,
         }
         return new, events
+
+
+def events_confirmed_now(events: Sequence[Any], ts: int) -> bool:
+    return any(isinstance(e, AnomalyDetected) and e.ts_ns == ts for e in events)
 
 
 def _vectors(
