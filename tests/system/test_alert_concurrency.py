@@ -113,11 +113,15 @@ async def test_one_fault_twice_through_two_workers_is_one_alert_and_one_work_ord
         t0 = now_ns() - 120 * S
         fault = [Reading("vib-01", "vib_rms_mm_s", t0 + i * S, 9.0 + 0.1 * (i % 3)) for i in range(20)]
         first = [
-            ReadingBatch(gateway=gateway, seq=k + 1, sent=now_ns(), readings=fault[5 * k : 5 * k + 5], site=site)
+            ReadingBatch(
+                gateway=gateway, seq=k + 1, sent=now_ns(), readings=fault[5 * k : 5 * k + 5], site=site
+            )
             for k in range(4)
         ]
         again = [  # the same readings reported again under new sequence numbers
-            ReadingBatch(gateway=gateway, seq=k + 5, sent=now_ns(), readings=fault[5 * k : 5 * k + 5], site=site)
+            ReadingBatch(
+                gateway=gateway, seq=k + 5, sent=now_ns(), readings=fault[5 * k : 5 * k + 5], site=site
+            )
             for k in range(4)
         ]
         async with aiomqtt.Client("127.0.0.1", mosquitto.port, identifier=f"tech-{gateway}") as tech:
@@ -130,7 +134,9 @@ async def test_one_fault_twice_through_two_workers_is_one_alert_and_one_work_ord
             def drained() -> bool:
                 stats = [health(p)["ingest"] for p in ports]
                 return all(
-                    isinstance(s, dict) and s["batches_applied"] + s["duplicates"] >= 16 and s["pending_messages"] == 0
+                    isinstance(s, dict)
+                    and s["batches_applied"] + s["duplicates"] >= 16
+                    and s["pending_messages"] == 0
                     for s in stats
                 )
 
@@ -156,7 +162,9 @@ async def test_one_fault_twice_through_two_workers_is_one_alert_and_one_work_ord
             work_orders = core.list_work_orders()
         finally:
             core.close()
-        assert [(a.state, a.condition, a.occurrences) for a in alerts] == [("open", "vibration-high", 1)], alerts
+        assert [(a.state, a.condition, a.occurrences) for a in alerts] == [("open", "vibration-high", 1)], (
+            alerts
+        )
         assert [(w.alert_id, w.state) for w in work_orders] == [(alerts[0].id, "open")]
         assert work_orders[0].checks == ["bearing noise"]
         # 8 distinct batches, each applied by exactly one of the two workers

@@ -89,10 +89,17 @@ def notices(core: BohCore) -> list[dict[str, Any]]:
     return [n.payload for n in got]
 
 
-def test_lifecycle_open_acknowledge_resolve_with_notices_for_technicians(engine: BohCore, clock: Clock) -> None:
+def test_lifecycle_open_acknowledge_resolve_with_notices_for_technicians(
+    engine: BohCore, clock: Clock
+) -> None:
     engine.apply_batches([batch(1, span(0, DURATION_S, LIMIT + 1))])
     (alert,) = engine.list_alerts()
-    assert (alert.state, alert.occurrences, alert.model, alert.recipients) == ("open", 1, "threshold", ["tech.anna"])
+    assert (alert.state, alert.occurrences, alert.model, alert.recipients) == (
+        "open",
+        1,
+        "threshold",
+        ["tech.anna"],
+    )
     opened = notices(engine)
     assert [(n["event"], n["alert_id"], n["gateway"], n["recipients"]) for n in opened] == [
         ("opened", alert.id, "gw-t1", ["tech.anna"])
@@ -143,7 +150,9 @@ def test_a_still_active_condition_is_never_auto_resolved(engine: BohCore, clock:
     assert engine.auto_resolve_alerts() == []
 
 
-def test_a_recurrence_within_the_window_reopens_and_outside_it_opens_anew(engine: BohCore, clock: Clock) -> None:
+def test_a_recurrence_within_the_window_reopens_and_outside_it_opens_anew(
+    engine: BohCore, clock: Clock
+) -> None:
     engine.apply_batches([batch(1, span(0, DURATION_S, LIMIT + 1))])
     engine.apply_batches([batch(2, span(40, DURATION_S, CLEAR - 1))])
     (first,) = engine.list_alerts()
@@ -178,7 +187,11 @@ def test_an_unacknowledged_alert_escalates_to_a_higher_severity_and_the_second_r
     up = engine.get_alert(alert.id)
     assert (up.severity, up.escalation_level, up.recipients) == ("critical", 1, ["tech.anna", "lead.bruno"])
     (n,) = notices(engine)
-    assert (n["event"], n["severity"], n["recipients"]) == ("escalated", "critical", ["tech.anna", "lead.bruno"])
+    assert (n["event"], n["severity"], n["recipients"]) == (
+        "escalated",
+        "critical",
+        ["tech.anna", "lead.bruno"],
+    )
     escalated = [a for a in engine.audit() if a.kind == "alert.escalated"]
     assert escalated[0].detail["added"] == ["lead.bruno"]
     clock.now += 3600 * S
@@ -232,15 +245,22 @@ def test_a_detector_rule_learns_normal_survives_a_restart_and_diagnoses_the_bear
     try:
         seq = feed(core, bearing_readings(250, 250, 300), seq)
         (alert,) = core.list_alerts()
-        assert (alert.condition, alert.model, alert.severity) == ("outer_race", "condition-anomaly@1", "major")
+        assert (alert.condition, alert.model, alert.severity) == (
+            "outer_race",
+            "condition-anomaly@1",
+            "major",
+        )
         ev = alert.evidence
         assert ev["score"] >= ev["threshold"] == 0.9
         assert ev["first_over_ns"] > T0 + 300 * S  # never before the fault began
         assert ev["diagnosis"]["label"] == "outer_race"
         bpfo = ev["diagnosis"]["classes"]["outer_race"]
-        assert bpfo["metric"] == "vib_x_env_bpfo" and bpfo["db_above_baseline"] >= 6.0
+        assert bpfo["metric"] == "vib_x_env_bpfo"
+        assert bpfo["db_above_baseline"] >= 6.0
         (wo,) = core.list_work_orders()
-        assert wo.alert_id == alert.id and wo.priority == "high" and wo.assignee == "tech.anna"
+        assert wo.alert_id == alert.id
+        assert wo.priority == "high"
+        assert wo.assignee == "tech.anna"
         assert wo.checks == ["listen to the bearing", "envelope reading at the drive end", "check the mounts"]
         assert wo.spare_parts == [{"part": "bearing 6205-2RS", "quantity": 2.0}]
         assert wo.evidence["diagnosis"]["label"] == "outer_race"
@@ -248,13 +268,15 @@ def test_a_detector_rule_learns_normal_survives_a_restart_and_diagnoses_the_bear
         trend = wo.evidence["trend"]
         assert len(trend["ts_ns"]) == len(trend["features"]["vib_x_env_bpfo"]) > 10
         assert trend["ts_ns"] == sorted(trend["ts_ns"])
-        assert "outer_race" in wo.description and "bearing 6205-2RS" in wo.description
+        assert "outer_race" in wo.description
+        assert "bearing 6205-2RS" in wo.description
         # the rule's alert cannot be resolved while the detector still sees the fault
         with pytest.raises(StateConflict, match="still active"):
             core.resolve_alert(alert.id, actor="tech.anna")
         # the fault persists: no second alert, no second work order
         feed(core, bearing_readings(500, 100, 300), seq)
-        assert len(core.list_alerts()) == 1 and len(core.list_work_orders()) == 1
+        assert len(core.list_alerts()) == 1
+        assert len(core.list_work_orders()) == 1
     finally:
         core.close()
 
@@ -277,7 +299,9 @@ def test_a_catalog_naming_an_unknown_detector_model_is_refused(db_url: str) -> N
 def close(core: BohCore, wo_id: int, code: str) -> None:
     from bohsense.cloud.boh import WorkOrderChanges
 
-    core.update_work_order(wo_id, WorkOrderChanges(resolution_code=code, root_cause="seen on site"), actor="t")
+    core.update_work_order(
+        wo_id, WorkOrderChanges(resolution_code=code, root_cause="seen on site"), actor="t"
+    )
     for to in ("in_progress", "done", "closed"):
         core.transition_work_order(wo_id, to, actor="tech.anna")
 
@@ -300,7 +324,8 @@ def test_no_fault_found_lowers_the_rules_confidence_and_a_confirmed_fault_become
     assert [a.state for a in engine.list_alerts()] == ["resolved"]
     engine.apply_batches([batch(4, span(235, DURATION_S, LIMIT + 1))])  # 65 s over in all
     alert = engine.list_alerts()[0]
-    assert alert.state == "open" and alert.evidence["min_duration_s"] == 2 * DURATION_S
+    assert alert.state == "open"
+    assert alert.evidence["min_duration_s"] == 2 * DURATION_S
     engine.apply_batches([batch(5, span(300, 2 * DURATION_S, CLEAR - 1))])
     wo2 = next(w for w in engine.list_work_orders() if w.state == "open")
     close(engine, wo2.id, "replaced-part")
@@ -311,7 +336,8 @@ def test_no_fault_found_lowers_the_rules_confidence_and_a_confirmed_fault_become
         wo2.id,
         "replaced-part",
     )
-    assert label.start_ns == alert.evidence["first_over_ns"] and label.end_ns == alert.evidence["confirmed_ns"]
+    assert label.start_ns == alert.evidence["first_over_ns"]
+    assert label.end_ns == alert.evidence["confirmed_ns"]
     assert label.root_cause == "seen on site"
 
 
@@ -361,7 +387,9 @@ def test_racing_transactions_on_one_key_make_one_alert_and_one_work_order(pg_url
         try:
             with write_conn(core._engine) as conn:
                 barrier.wait(10)
-                d = FaultConfirmed(T0 + i * S, {"metric": "vib_rms_mm_s", "i": i}, "major", "cooler-1/vibration-high")
+                d = FaultConfirmed(
+                    T0 + i * S, {"metric": "vib_rms_mm_s", "i": i}, "major", "cooler-1/vibration-high"
+                )
                 core._applier.executor.fault(conn, params, d, T0 + i * S)
         except BaseException as exc:  # reported below
             errors.append(exc)
@@ -374,8 +402,10 @@ def test_racing_transactions_on_one_key_make_one_alert_and_one_work_order(pg_url
             t.join(30)
         assert errors == []
         (alert,) = core.list_alerts()
-        assert alert.state == "open" and 1 <= alert.occurrences <= 8
-        assert alert.last_occurrence_ns is not None and alert.last_occurrence_ns >= T0 + (alert.occurrences - 1) * S
+        assert alert.state == "open"
+        assert 1 <= alert.occurrences <= 8
+        assert alert.last_occurrence_ns is not None
+        assert alert.last_occurrence_ns >= T0 + (alert.occurrences - 1) * S
         assert [w.alert_id for w in core.list_work_orders()] == [alert.id]
         assert [a.kind for a in core.audit()].count("alert.opened") == 1
     finally:

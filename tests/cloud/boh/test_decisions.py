@@ -91,7 +91,10 @@ def test_a_fault_cleared_decision_the_table_ignores_leaves_the_alert_active(
 def test_effects_for_reads_the_severity_thresholds() -> None:
     assert decisions.NOTIFY in decisions.effects_for(FaultConfirmed.kind, "critical")
     assert decisions.NOTIFY not in decisions.effects_for(FaultConfirmed.kind, "major")
-    assert decisions.effects_for("alert_escalated", "warning") == [decisions.RAISE_SEVERITY, decisions.PUBLISH]
+    assert decisions.effects_for("alert_escalated", "warning") == [
+        decisions.RAISE_SEVERITY,
+        decisions.PUBLISH,
+    ]
     assert decisions.CREATE_WORK_ORDER in decisions.effects_for("alert_escalated", "major")
     assert decisions.effects_for("no-such-decision", "critical") == []
 

@@ -17,7 +17,9 @@ METRICS = ("vib_x_velocity_rms_mm_s", "vib_x_env_bpfo", "vib_x_env_bpfi", "temp_
 
 def run(n: int, fault_at: int | None, ramp_s: int, seed: int) -> list[tuple[int, str, str]]:
     engine = DetectorCondition(ModelRegistry.load())
-    params = ConditionParams("a", "anomaly", "", 0, 0, 0, "major", engine="detector", metrics=METRICS, model="condition-anomaly")
+    params = ConditionParams(
+        "a", "anomaly", "", 0, 0, 0, "major", engine="detector", metrics=METRICS, model="condition-anomaly"
+    )
     rng = random.Random(seed)
     state: dict[str, object] = {}
     found: list[tuple[int, str, str]] = []
@@ -41,11 +43,15 @@ def test_false_alerts_and_detection_delays_of_the_packaged_detector() -> None:
     fast = run(4_000, 3_000, 600, seed=2)
     slow = run(6_000, 3_000, 2_400, seed=3)
     delays = {"600 s": fast[0][0] - 3_000, "2400 s": slow[0][0] - 3_000}
-    diagnosed = {k: [(i - 3_000, f) for i, f, _ in run_ if f == "outer_race"][:1] for k, run_ in (("600 s", fast), ("2400 s", slow))}
+    diagnosed = {
+        k: [(i - 3_000, f) for i, f, _ in run_ if f == "outer_race"][:1]
+        for k, run_ in (("600 s", fast), ("2400 s", slow))
+    }
     print(f"false alerts in 10000 normal observations: {len(normal)}; detection delay: {delays}")
     print(f"diagnosed (delay, class): {diagnosed}")
     assert normal == []
-    assert 0 < delays["600 s"] <= 200 and 0 < delays["2400 s"] <= 400
+    assert 0 < delays["600 s"] <= 200
+    assert 0 < delays["2400 s"] <= 400
     # confirmed first, then named once the BPFO envelope stands 6 dB over its baseline
     assert [f for _, f, _ in fast] == [f for _, f, _ in slow] == ["anomaly", "outer_race"]
     assert all(r == "anomaly" for _, f, r in fast + slow if f == "outer_race")

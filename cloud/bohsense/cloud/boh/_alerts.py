@@ -39,8 +39,8 @@ from ._lifecycle import ALERT
 from ._models import Alert, AlertNotice, Asset, ConditionRule, Device, WorkOrder
 
 __all__ = [
-    "AlertPolicy",
     "NOTICE_EVENTS",
+    "AlertPolicy",
     "Raised",
     "alert_gateway",
     "auto_resolve",
@@ -80,9 +80,7 @@ def _key(values: dict[str, Any]) -> tuple[Any, ...]:
     return (Alert.subject == values["subject"], Alert.condition == values["condition"])
 
 
-def raise_alert(
-    conn: Connection, values: dict[str, Any], ts: int, now: int, policy: AlertPolicy
-) -> Raised:
+def raise_alert(conn: Connection, values: dict[str, Any], ts: int, now: int, policy: AlertPolicy) -> Raised:
     """Open, reopen or count an alert of ``values``' key (see the module's docstring)."""
     key = _key(values)
     if policy.reopen_window_s > 0:
@@ -320,7 +318,9 @@ def _summary(a: Any, evidence: dict[str, Any]) -> str:
     what = a.asset_id or a.subject
     if evidence.get("engine") == "detector":
         diag = (evidence.get("diagnosis") or {}).get("label")
-        text = f"{a.condition} on {what}: anomaly score {evidence.get('score')} >= {evidence.get('threshold')}"
+        text = (
+            f"{a.condition} on {what}: anomaly score {evidence.get('score')} >= {evidence.get('threshold')}"
+        )
         return text + (f", diagnosed {diag}" if diag and diag != "undiagnosed" else "")
     if "metric" in evidence:
         return (

@@ -29,13 +29,13 @@ from bohsense.contracts.schema import ReadingBatch
 from bohsense.contracts.topics import readings_topic
 
 from ..ports import ApplyOutcome, BatchEvents
+from ._alerts import AlertPolicy
 from ._cache import Cache, DeviceMap, load_cache
 from ._db import conflict_insert
 from ._decisions import Executor
 from ._effects import Effects
 from ._handlers import AlarmReported, EventContext, EventHandlers
 from ._models import Device, Gateway, IngestSeq, QuarantineRow
-from ._alerts import AlertPolicy
 from .rules import ConditionEngine, DetectorCondition, ModelRegistry, StockEngine
 
 __all__ = ["AUTO", "PENDING", "UNKNOWN_GATEWAY", "Applier", "Learnt"]

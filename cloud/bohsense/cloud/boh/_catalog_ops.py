@@ -176,7 +176,9 @@ class CatalogOps:
         return self._put(GUIDES, key, values, "maintenance", _guide_name(spec.kind, spec.fault))[0]
 
     def retire_maintenance(self, kind: str, fault: str) -> Change:
-        return self._retire(GUIDES, {"kind": kind, "fault": fault}, "maintenance", _guide_name(kind, fault), [])
+        return self._retire(
+            GUIDES, {"kind": kind, "fault": fault}, "maintenance", _guide_name(kind, fault), []
+        )
 
     # -- assets with rules and sensors ---------------------------------------------------
 
@@ -526,7 +528,7 @@ def _rule_values(r: RuleSpec, where: str) -> tuple[str, dict[str, Any]]:
     if r.engine != "threshold":
         raise CatalogError(f"catalog {where}: engine {r.engine!r} is not one of threshold, detector")
     if r.metrics or r.model:
-        raise CatalogError(f"catalog {where}: metrics and model are for engine = \"detector\"")
+        raise CatalogError(f'catalog {where}: metrics and model are for engine = "detector"')
     _nonempty(r.metric, where, "metric")
     limit = float(r.limit)
     clear = float(r.clear_below) if r.clear_below is not None else limit

@@ -17,6 +17,7 @@ from ..ports import ApplyOutcome, BatchEvents, QuarantineItem
 from . import _catalog_read as cr
 from . import _queries as q
 from . import _work_orders as wo
+from ._alerts import AlertPolicy, queue_notice
 from ._apply import Applier, Learnt
 from ._catalog import read_catalog, upsert_catalog
 from ._catalog_ops import CatalogOps
@@ -45,6 +46,7 @@ from ._models import (
     ReplenishmentProposal,
     WorkOrder,
 )
+from ._notices import AlertFilter, FaultLabelRecord, NoticeRecord, claim_notices, list_fault_labels
 from ._quarantine import DEFAULT_QUOTA, quarantine_payload, store_quarantine
 from ._reapply import ReapplyResult, reapply
 from ._records import (
@@ -64,8 +66,6 @@ from ._silence import SilenceSweep, sweep_silence
 from ._status import record_status
 from ._transitions import move, set_quantity
 from ._unavailable import unavailable_as_core_unavailable
-from ._alerts import AlertPolicy, queue_notice
-from ._notices import AlertFilter, FaultLabelRecord, NoticeRecord, claim_notices, list_fault_labels
 from .rules import ConditionEngine, ModelRegistry, ReorderPoint, StockEngine, ThresholdCondition
 
 __all__ = ["BohCore"]
@@ -402,7 +402,8 @@ class BohCore:
         with session(self._engine, write=True) as s:
             row = q.get_one(s, model, lifecycle.entity, entity_id, lock=True)
             was_alert = row.alert_id if isinstance(row, WorkOrder) else None
-            alert_state = s.get(Alert, was_alert).state if was_alert is not None else None
+            linked = s.get(Alert, was_alert) if was_alert is not None else None
+            alert_state = linked.state if linked is not None else None
             move(s, lifecycle, row, to, actor, note, now)
             s.flush()
             conn = s.connection()
@@ -539,7 +540,12 @@ class BohCore:
             return claim_notices(conn, publish, self._clock(), limit)
 
     def list_fault_labels(
-        self, *, asset_id: str | None = None, fault: str | None = None, limit: int = DEFAULT_LIMIT, offset: int = 0
+        self,
+        *,
+        asset_id: str | None = None,
+        fault: str | None = None,
+        limit: int = DEFAULT_LIMIT,
+        offset: int = 0,
     ) -> list[FaultLabelRecord]:
         """Faults technicians confirmed by closing their work orders: labels for training."""
         with self._engine.connect() as conn:

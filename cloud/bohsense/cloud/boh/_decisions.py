@@ -62,8 +62,8 @@ from ._domain_events import DomainEvent, emit
 from ._handlers import AlarmReported
 from ._lifecycle import ALERT, PROPOSAL, WORK_ORDER
 from ._models import Alert, Asset, ConditionRule, Device, FaultLabel, ReplenishmentProposal, WorkOrder
-from ._work_orders import SEVERITY_PRIORITY
 from ._work_order_evidence import work_order_content
+from ._work_orders import SEVERITY_PRIORITY
 from .rules import (
     SEVERITIES,
     AnomalyCleared,
@@ -231,7 +231,11 @@ class Executor:
             return
         row = conn.execute(
             select(Alert.id, Alert.evidence, Alert.state)
-            .where(Alert.rule_id == p.rule_id, Alert.condition == d.refines[:64], Alert.state.in_(sorted(ALERT.open)))
+            .where(
+                Alert.rule_id == p.rule_id,
+                Alert.condition == d.refines[:64],
+                Alert.state.in_(sorted(ALERT.open)),
+            )
             .with_for_update()
         ).one_or_none()
         if row is None:
@@ -332,7 +336,9 @@ class Executor:
         if PUBLISH in actions:
             queue_notice(conn, raised.alert_id, raised.outcome, now)
 
-    def cleared(self, conn: Connection, p: ConditionParams, d: FaultCleared | AnomalyCleared, now: int) -> None:
+    def cleared(
+        self, conn: Connection, p: ConditionParams, d: FaultCleared | AnomalyCleared, now: int
+    ) -> None:
         if MARK_CLEARED in effects_for(d.kind, d.severity):
             if isinstance(d, AnomalyCleared) and p.rule_id is not None:
                 same: tuple[Any, ...] = (Alert.rule_id == p.rule_id,)
@@ -505,14 +511,22 @@ class Executor:
             ),
         )
 
-    def _escalation_work_order(self, conn: Connection, a: Row[Any], level: int, severity: str, now: int) -> None:
+    def _escalation_work_order(
+        self, conn: Connection, a: Row[Any], level: int, severity: str, now: int
+    ) -> None:
         if a.asset_id is None:  # a gateway's alert: no asset to work on
             return
         title = f"{a.condition} on {a.asset_id}: unacknowledged (escalation {level})"
         self._alert_work_order(conn, a.id, now, title=title[:200], severity=severity)
 
     def _alert_work_order(
-        self, conn: Connection, alert_id: int, now: int, *, title: str | None = None, severity: str | None = None
+        self,
+        conn: Connection,
+        alert_id: int,
+        now: int,
+        *,
+        title: str | None = None,
+        severity: str | None = None,
     ) -> None:
         """The alert's one open maintenance work order, with its evidence, checks and spare
         parts (``_work_order_evidence``); nothing when it has one open already (the partial

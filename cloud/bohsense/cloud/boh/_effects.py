@@ -20,13 +20,13 @@ from typing import Any
 
 from sqlalchemy import Connection, Row, String, bindparam, cast, func, insert, literal, select, update
 
+from ._alerts import AlertPolicy
 from ._cache import Cache, Location
 from ._db import conflict_insert
 from ._decisions import Executor
 from ._domain_events import SYSTEM_ACTOR
 from ._lifecycle import PROPOSAL
 from ._models import ConditionRule, Lane, ReplenishmentProposal, RuleState, StockLevel
-from ._alerts import AlertPolicy
 from .rules import (
     AnomalyCleared,
     AnomalyDetected,

@@ -26,11 +26,11 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 __all__ = [
     "Alert",
+    "AlertNotice",
     "Asset",
     "AuditEntry",
     "Base",
     "ConditionRule",
-    "AlertNotice",
     "Device",
     "DeviceEvent",
     "FaultLabel",

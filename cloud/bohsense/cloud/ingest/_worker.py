@@ -36,7 +36,6 @@ import asyncio
 import collections
 import logging
 import time
-
 from typing import Any
 
 import msgspec

@@ -91,7 +91,9 @@ class AssetIn(Actor):
     device: Annotated[str, Field(min_length=1, max_length=128)] | None = None
     rules: list[RuleIn] = Field(default_factory=list, max_length=100, description="the complete set")
     recipients: list[Annotated[str, Field(min_length=1, max_length=64)]] | None = Field(
-        default=None, max_length=32, description="who is told of its alerts, in escalation order (null: unchanged)"
+        default=None,
+        max_length=32,
+        description="who is told of its alerts, in escalation order (null: unchanged)",
     )
 
 

@@ -58,7 +58,9 @@ class WorkOrder(BaseModel):
     evidence: dict[str, Any] = Field(
         description="why it was raised: the decision, the diagnosis and its evidence, envelope features, the feature trend"
     )
-    checks: list[str] = Field(description="recommended checks (the rule's, then the catalog's maintenance guides)")
+    checks: list[str] = Field(
+        description="recommended checks (the rule's, then the catalog's maintenance guides)"
+    )
     spare_parts: list[dict[str, Any]] = Field(description="recommended spare parts {part, quantity}")
 
 
@@ -176,7 +178,11 @@ def list_work_orders(
 
 @router.get("/labels", response_model=list[FaultLabel])
 def list_fault_labels(
-    core: CoreDep, asset: Name | None = None, fault: Name | None = None, limit: Limit = 100, offset: Offset = 0
+    core: CoreDep,
+    asset: Name | None = None,
+    fault: Name | None = None,
+    limit: Limit = 100,
+    offset: Offset = 0,
 ) -> list[FaultLabel]:
     """Faults confirmed by closing a work order with ``fault_confirmed``, ``replaced_part`` or
     ``repaired``: the asset, the fault type, the event-time window and the evidence."""

@@ -289,7 +289,8 @@ class DetectorCondition:
             state = {"model": model.ref}
         dets: dict[str, Detector] = {m: from_state(s) for m, s in state.get("detectors", {}).items()}
         phase = str(state.get("phase", "normal"))
-        over, below = state.get("over_since_ns"), state.get("below_since_ns")
+        over: int = int(state.get("over_since_ns") or 0)
+        below: int = int(state.get("below_since_ns") or 0)
         peak = state.get("peak_score")
         last = state.get("last_ts_ns")
         fault_type = state.get("fault_type")
@@ -314,7 +315,7 @@ class DetectorCondition:
                         phase, over, peak = "over", ts, score
                     peak = max(peak or 0.0, score)
                     if ts - over >= need:
-                        phase, below = "fault", None
+                        phase, below = "fault", 0
                         fault, diagnosis = _diagnose(dets, vector, model.diagnosis_gate_db)
                         fault_type = fault
                         evidence = {
@@ -339,21 +340,30 @@ class DetectorCondition:
                         }
                         events.append(
                             AnomalyDetected(
-                                ts, evidence, params.severity, _subject(params), fault or params.condition,
+                                ts,
+                                evidence,
+                                params.severity,
+                                _subject(params),
+                                fault or params.condition,
                                 model.ref,
                             )
                         )
                 else:
-                    phase, over, peak = "normal", None, None
+                    phase, over, peak = "normal", 0, None
             elif score < off:
                 if phase == "fault":
                     phase, below = "clearing", ts
                 if ts - below >= need:
-                    evidence = {"below_since_ns": below, "clear_below": off, "score": score, "model": model.ref}
+                    evidence = {
+                        "below_since_ns": below,
+                        "clear_below": off,
+                        "score": score,
+                        "model": model.ref,
+                    }
                     events.append(AnomalyCleared(ts, evidence, params.severity, _subject(params), model.ref))
-                    phase, over, peak, below, fault_type = "normal", None, None, None, None
+                    phase, over, peak, below, fault_type = "normal", 0, None, 0, None
             else:
-                phase, below = "fault", None
+                phase, below = "fault", 0
                 peak = max(peak or 0.0, score)
             if phase in ("fault", "clearing") and fault_type is None and not events_confirmed_now(events, ts):
                 # confirmed undiagnosed: the diagnosis may come as the defect grows
@@ -376,7 +386,12 @@ class DetectorCondition:
                     }
                     events.append(
                         AnomalyDetected(
-                            ts, evidence, params.severity, _subject(params), fault, model.ref,
+                            ts,
+                            evidence,
+                            params.severity,
+                            _subject(params),
+                            fault,
+                            model.ref,
                             refines=params.condition,
                         )
                     )
@@ -388,8 +403,8 @@ class DetectorCondition:
         new = {
             "model": model.ref,
             "phase": phase,
-            "over_since_ns": over,
-            "below_since_ns": below,
+            "over_since_ns": over if phase in ("over", "fault", "clearing") else None,
+            "below_since_ns": below if phase == "clearing" else None,
             "peak_score": peak,
             "fault_type": fault_type,
             "last_ts_ns": last,
@@ -421,9 +436,9 @@ def _baseline(det: Detector) -> float | None:
     values = [*state.get("ref", []), *state.get("rec", [])]
     if not values:
         return None
-    values.sort()
-    n = len(values)
-    return values[n // 2] if n % 2 else 0.5 * (values[n // 2 - 1] + values[n // 2])
+    ordered = sorted(float(v) for v in values)
+    n = len(ordered)
+    return ordered[n // 2] if n % 2 else 0.5 * (ordered[n // 2 - 1] + ordered[n // 2])
 
 
 def _db(value: float, base: float | None) -> float | None:
@@ -443,7 +458,12 @@ def _diagnose(
                 base = _baseline(dets[metric])
                 db = _db(value, base)
                 if db is not None and (cls not in classes or db > classes[cls]["db_above_baseline"]):
-                    classes[cls] = {"metric": metric, "value": value, "baseline": base, "db_above_baseline": db}
+                    classes[cls] = {
+                        "metric": metric,
+                        "value": value,
+                        "baseline": base,
+                        "db_above_baseline": db,
+                    }
     if not classes:
         return None, None
     best = max(classes, key=lambda c: classes[c]["db_above_baseline"])

@@ -39,9 +39,7 @@ def upgrade() -> None:
         b.add_column(sa.Column("rule_id", sa.Integer(), nullable=True))
         b.add_column(sa.Column("model", sa.String(length=128), server_default="", nullable=False))
         b.add_column(sa.Column("recipients", sa.JSON(), server_default=EMPTY_LIST, nullable=False))
-        b.create_foreign_key(
-            "fk_alerts_rule_id_condition_rules", "condition_rules", ["rule_id"], ["id"]
-        )
+        b.create_foreign_key("fk_alerts_rule_id_condition_rules", "condition_rules", ["rule_id"], ["id"])
     with op.batch_alter_table("work_orders", schema=None) as b:
         b.add_column(sa.Column("evidence", sa.JSON(), server_default=EMPTY_OBJECT, nullable=False))
         b.add_column(sa.Column("checks", sa.JSON(), server_default=EMPTY_LIST, nullable=False))
