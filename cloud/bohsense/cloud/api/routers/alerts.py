@@ -67,7 +67,7 @@ def list_alerts(
     limit: Limit = 100,
     offset: Offset = 0,
 ) -> list[Alert]:
-    """Newest first. Filters combine; an unknown query parameter is refused (400)."""
+    """Newest first. Filters combine; an unknown query parameter is refused (422)."""
     check_state(ALERT, state)
     where = AlertFilter(
         min_severity=severity,
