@@ -6,7 +6,8 @@ from fastapi.testclient import TestClient
 
 from bohsense.cloud.boh import BohCore
 
-from ..boh.factory import CLEAR, DURATION_S, LIMIT, batch, vib
+from ..boh.factory import CLEAR, DURATION_S, GW, LIMIT, VIB, S, batch, vib
+from .conftest import FakeTimeSeries
 
 V1 = "/api/v1"
 
@@ -54,3 +55,26 @@ def test_work_orders_carry_evidence_checks_and_labels_come_from_confirmed_faults
     )
     assert client.get(f"{V1}/work-orders/labels", params={"fault": "outer_race"}).json() == []
     assert client.get(f"{V1}/work-orders/labels", params={"bogus": "1"}).status_code == 422
+
+
+def test_a_work_orders_trend_comes_from_the_stored_readings(
+    client: TestClient, core: BohCore, tsdb: FakeTimeSeries
+) -> None:
+    from bohsense.cloud.ports import LatestPoint
+
+    fault_and_clear(core)
+    (wo,) = client.get(f"{V1}/work-orders").json()
+    first, last = wo["evidence"]["first_over_ns"], wo["evidence"]["confirmed_ns"]
+    tsdb.points = [LatestPoint(GW, VIB, "vib_rms_mm_s", first + i * S, 8.0) for i in range(0, 31, 5)]
+    tsdb.points.append(LatestPoint(GW, VIB, "vib_rms_mm_s", first - 700 * S, 1.0))  # before the window
+    got = client.get(f"{V1}/work-orders/{wo['id']}/trend", params={"before_s": 200}).json()
+    assert (got["start_ns"], got["end_ns"], got["every_s"]) == (first - 200 * S, last + 60 * S + 1, None)
+    (series,) = got["series"]
+    assert (series["gateway"], series["device"], series["metric"]) == (GW, VIB, "vib_rms_mm_s")
+    assert [p[0] for p in series["points"]] == [first + i * S for i in range(0, 31, 5)]
+    wide = client.get(f"{V1}/work-orders/{wo['id']}/trend", params={"before_s": 86_400}).json()
+    assert wide["every_s"] == 289  # 86 490 s in at most 300 windows
+    hand = client.post(
+        f"{V1}/work-orders", json={"asset_id": "cooler-1", "title": "inspect", "actor": "t"}
+    ).json()
+    assert client.get(f"{V1}/work-orders/{hand['id']}/trend").status_code == 409

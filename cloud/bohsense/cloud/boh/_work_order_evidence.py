@@ -81,6 +81,8 @@ def work_order_content(conn: Connection, alert: Any) -> WorkOrderContent:
             "fault": alert.condition,
             "decided_by": "detector",
             "model": ev.get("model"),
+            "first_over_ns": ev.get("first_over_ns"),
+            "confirmed_ns": ev.get("confirmed_ns"),
             "score": ev.get("score"),
             "threshold": ev.get("threshold"),
             "duration_s": ev.get("duration_s"),
