@@ -10,7 +10,7 @@ severity on::
                           notify (critical)
     fault_cleared         mark the alert's condition cleared
     replenishment_needed  propose (or re-size) a replenishment order
-    subject_silent        schedule the escalation of the silence alert
+    subject_silent        schedule the escalation of the silence alert, publish
     alert_escalated       raise the severity a step and tell the next recipient, create a work
                           order (major and up, when the alert has an asset and no open one),
                           notify (major and up), publish to technicians
@@ -136,7 +136,7 @@ DECISION_EFFECTS: dict[str, tuple[Effect, ...]] = {
     ),
     FaultCleared.kind: (Effect(MARK_CLEARED),),
     ReplenishmentNeeded.kind: (Effect(PROPOSE_REPLENISHMENT),),
-    "subject_silent": (Effect(SCHEDULE_ESCALATION),),
+    "subject_silent": (Effect(SCHEDULE_ESCALATION), Effect(PUBLISH)),
     "alarm_raised": (
         Effect(OPEN_ALERT),
         Effect(SCHEDULE_ESCALATION),
@@ -401,9 +401,10 @@ class Executor:
 
     def silent(self, conn: Connection, alert_id: int, severity: str, now: int) -> None:
         """The silence sweep opened ``alert_id``: the ``subject_silent`` effects."""
-        self._after_open(
-            conn, effects_for("subject_silent", severity), alert_id, "subject_silent", severity, now
-        )
+        actions = effects_for("subject_silent", severity)
+        self._after_open(conn, actions, alert_id, "subject_silent", severity, now)
+        if PUBLISH in actions:
+            queue_notice(conn, alert_id, "opened", now)
 
     def auto_resolve(self, conn: Connection, now: int) -> list[int]:
         """Resolve the alerts cleared for the policy's ``auto_resolve_after_s``; their ids."""
