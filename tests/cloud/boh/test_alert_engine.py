@@ -410,3 +410,34 @@ def test_racing_transactions_on_one_key_make_one_alert_and_one_work_order(pg_url
         assert [a.kind for a in core.audit()].count("alert.opened") == 1
     finally:
         core.close()
+
+
+def test_a_local_alarm_reported_twice_counts_once_and_resolves_itself_once_cleared(
+    engine: BohCore, clock: Clock
+) -> None:
+    from tests.cloud.ingest._events import alarm, wire
+
+    def with_events(seq: int, *events: Any) -> Any:
+        return batch(seq).__class__(
+            gateway=batch(seq).gateway,
+            seq=seq,
+            sent=T0,
+            readings=[],
+            site=SITE,
+            events=[wire(e) for e in events],
+        )
+
+    engine.apply_batches([with_events(1, alarm(VIB, T0))])
+    engine.apply_batches([with_events(2, alarm(VIB, T0))])  # the same alarm, reported again
+    engine.apply_batches([with_events(3, alarm(VIB, T0 + 5 * S))])  # raised again later
+    (a,) = engine.list_alerts()
+    assert (a.condition, a.occurrences, a.model, a.recipients) == (
+        "alarm:door-open",
+        2,
+        "edge-alarm",
+        ["tech.anna"],
+    )
+    assert [n["event"] for n in notices(engine)] == ["opened", "occurred"]
+    engine.apply_batches([with_events(4, alarm(VIB, T0 + 9 * S, active=False))])
+    clock.now = T0 + 9 * S + 600 * S
+    assert engine.auto_resolve_alerts() == [a.id]

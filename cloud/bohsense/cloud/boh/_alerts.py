@@ -28,7 +28,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, case, func, insert, select, update
+from sqlalchemy import Connection, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from bohsense.contracts.topics import TopicError, validate_gateway_id
@@ -53,6 +53,8 @@ NS = 1_000_000_000
 #: what a notice says happened to its alert
 NOTICE_EVENTS = ("opened", "reopened", "occurred", "diagnosed", "escalated", "acknowledged", "resolved")
 ACTIVE_PHASES = frozenset({"fault", "clearing", "over"})
+#: conditions of the silence sweep's alerts (``_silence``), resolved when heard again
+SILENCE_CONDITIONS = frozenset({"gateway-silent", "device-silent"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,24 +124,19 @@ def raise_alert(conn: Connection, values: dict[str, Any], ts: int, now: int, pol
 
 
 def _count(conn: Connection, key: tuple[Any, ...], ts: int, now: int) -> Raised | None:
-    last = func.coalesce(Alert.last_occurrence_ns, -1)
-    newer = ts > last
+    """Count an occurrence on the open alert of ``key`` when ``ts`` is newer than the last
+    one counted ("duplicate" otherwise); None when no alert of the key is open."""
+    open_ = (*key, Alert.state.in_(sorted(ALERT.open)))
     row = conn.execute(
         update(Alert)
-        .where(*key, Alert.state.in_(sorted(ALERT.open)))
-        .values(
-            occurrences=Alert.occurrences + case((newer, 1), else_=0),
-            last_occurrence_ns=case((newer, ts), else_=Alert.last_occurrence_ns),
-            cleared_ns=case((newer, None), else_=Alert.cleared_ns),
-            updated_ns=now,
-        )
-        .returning(Alert.id, Alert.state, Alert.occurrences, Alert.last_occurrence_ns)
+        .where(*open_, or_(Alert.last_occurrence_ns.is_(None), Alert.last_occurrence_ns < ts))
+        .values(occurrences=Alert.occurrences + 1, last_occurrence_ns=ts, cleared_ns=None, updated_ns=now)
+        .returning(Alert.id, Alert.state, Alert.occurrences)
         .execution_options(synchronize_session=False)
     ).one_or_none()
     if row is None:
-        return None
-    if row.last_occurrence_ns != ts:
-        return Raised(row.id, "duplicate")
+        held = conn.scalar(select(Alert.id).where(*open_).with_for_update())
+        return None if held is None else Raised(held, "duplicate")
     emit(
         conn,
         DomainEvent.move(
@@ -221,7 +218,7 @@ def auto_resolve(conn: Connection, policy: AlertPolicy, now: int) -> list[int]:
             Alert.state.in_(sorted(ALERT.open)),
             Alert.cleared_ns.is_not(None),
             Alert.cleared_ns <= limit,
-            Alert.subject == "",  # a silence alert resolves when its subject speaks again
+            Alert.condition.not_in(sorted(SILENCE_CONDITIONS)),  # the silence sweep resolves those
         )
         .order_by(Alert.id)
         .with_for_update(of=Alert.__table__, skip_locked=True)
