@@ -441,3 +441,30 @@ def test_a_local_alarm_reported_twice_counts_once_and_resolves_itself_once_clear
     engine.apply_batches([with_events(4, alarm(VIB, T0 + 9 * S, active=False))])
     clock.now = T0 + 9 * S + 600 * S
     assert engine.auto_resolve_alerts() == [a.id]
+
+
+def test_model_files_are_checked_and_versioned(tmp_path: Any) -> None:
+    import json
+
+    from bohsense.cloud.boh import ModelError
+
+    packaged = ModelRegistry.load().get("condition-anomaly")
+    assert packaged.ref == "condition-anomaly@1"
+    assert len(packaged.sha256) == 64
+    good = {"name": "fan", "version": "3", "kind": "level_shift", "on": 0.8, "off": 0.4, "min_duration_s": 5}
+    (tmp_path / "fan.json").write_text(json.dumps(good))
+    assert ModelRegistry.load(tmp_path).get("fan").ref == "fan@3"
+    for bad, message in (
+        ({**good, "colour": "red"}, "unknown field"),
+        ({**good, "on": 0.3}, "off <= on"),
+        ({**good, "kind": "crystal-ball"}, "unknown detector kind"),
+        ({**good, "name": "other"}, "must be the file's name"),
+    ):
+        (tmp_path / "fan.json").write_text(json.dumps(bad))
+        with pytest.raises(ModelError, match=message):
+            ModelRegistry.load(tmp_path)
+    (tmp_path / "fan.json").write_text("{not json")
+    with pytest.raises(ModelError, match=r"fan\.json"):
+        ModelRegistry.load(tmp_path)
+    with pytest.raises(ModelError, match="does not exist"):
+        ModelRegistry.load(tmp_path / "nowhere")
