@@ -128,7 +128,13 @@ async def test_the_escalation_job_escalates_on_time_and_once(tmp_path: Path) -> 
     core.load_catalog(catalog())
     sched = Scheduler(clock=clock)
     register_core_jobs(sched, core, settings, listening_since_ns=T0)
-    assert sched.jobs == ["command-expiry", "escalation", "replenishment-review", "stock-watch"]
+    assert sched.jobs == [
+        "command-expiry",
+        "escalation",
+        "replenishment-review",
+        "stock-watch",
+        "auto-resolve",
+    ]
     core.apply_batches([batch(1, [vib(t, LIMIT + 1) for t in range(0, DURATION_S + 1, 5)])])
     (alert,) = core.list_alerts()  # opened at the clock's time: T0
     levels = []
@@ -159,12 +165,20 @@ def test_jobs_off_when_their_timeouts_are_zero() -> None:
         escalate_info_s=0,
         replenishment_review_s=0,
         stock_watch_s=0,
+        alert_auto_resolve_s=0,
     )
     sched = Scheduler(clock=FakeClock())
     register_core_jobs(sched, object(), settings, listening_since_ns=0)
     assert sched.jobs == []
     register_core_jobs(sched, object(), CloudSettings(), listening_since_ns=0)
-    assert sched.jobs == ["silence", "command-expiry", "escalation", "replenishment-review", "stock-watch"]
+    assert sched.jobs == [
+        "silence",
+        "command-expiry",
+        "escalation",
+        "replenishment-review",
+        "stock-watch",
+        "auto-resolve",
+    ]
 
 
 def test_the_webhook_delivery_job_runs_once_a_webhook_url_is_set() -> None:

@@ -137,6 +137,8 @@ def register_core_jobs(scheduler: Scheduler, core: Any, s: JobSettings, *, liste
       a webhook URL is configured).
     - ``stock-watch``: phantom inventory, likely shrink and unsold door departures
       (``BohCore.sweep_stock``, every ``stock_watch_s``).
+    - ``auto-resolve``: alerts whose condition has been cleared for ``alert_auto_resolve_s``
+      are resolved (checked every ``sweep_interval_s``).
     """
     if s.gateway_silence_s or s.device_silence_s:
         scheduler.add(
@@ -165,3 +167,5 @@ def register_core_jobs(scheduler: Scheduler, core: Any, s: JobSettings, *, liste
         )
     if s.stock_watch_s:
         scheduler.add("stock-watch", s.stock_watch_s, lambda: core.sweep_stock())
+    if getattr(s, "alert_auto_resolve_s", 0):
+        scheduler.add("auto-resolve", s.sweep_interval_s, lambda: core.auto_resolve_alerts())

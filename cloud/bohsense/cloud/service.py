@@ -178,8 +178,16 @@ class CloudService:
                 core.close()
 
     def _build_core(self) -> Any:
-        from bohsense.cloud.boh import BohCore, CatalogError, StockSettings
+        from bohsense.cloud.boh import BohCore, CatalogError, ModelError, ModelRegistry, StockSettings
 
+        try:
+            models = ModelRegistry.load(self.settings.detector_models)
+        except ModelError as exc:
+            raise _CannotStart(f"the detector models cannot be loaded: {exc}", EXIT_CONFIG) from exc
+        log.info(
+            "detector models loaded",
+            extra={"models": ", ".join(f"{m.ref} ({m.sha256[:12]})" for m in models.models.values())},
+        )
         core = BohCore(
             self.settings.database_url,
             quarantine_quota=self.settings.quarantine_quota,
@@ -188,6 +196,8 @@ class CloudService:
             proposal_policy=self.settings.proposal_policy(),
             webhooks=self.settings.webhook_config(),
             stock_settings=StockSettings(**self.settings.stock_settings()),
+            alert_policy=self.settings.alert_policy(),
+            models=models,
         )
         self.core = core
         core.migrate()
@@ -232,6 +242,7 @@ class CloudService:
                 return EXIT_OK
             self.worker = IngestWorker(self.store, self.core, s.ingest_config(), recorder=self.core)
             self._schedule(self.core)
+            self.scheduler.add("alert-notices", s.alert_notices_s, self.worker.publish_alert_notices)
             token = s.api_token.get_secret_value() if s.api_token is not None else None
             app = create_app(
                 core=self.core,

@@ -170,6 +170,27 @@ class CloudSettings(BaseSettings):
     escalate_info_s: float = Field(
         0.0, ge=0, le=30 * 86_400, description="an info alert unacknowledged this long escalates (0: never)"
     )
+    alert_reopen_window_s: float = Field(
+        3600.0,
+        ge=0,
+        le=30 * 86_400,
+        description="a fault recurring this soon after its alert was resolved reopens it (0: never)",
+    )
+    alert_auto_resolve_s: float = Field(
+        1800.0,
+        ge=0,
+        le=30 * 86_400,
+        description="an alert whose condition has been cleared this long is resolved by the system (0: never)",
+    )
+    alert_notices_s: float = Field(
+        2.0,
+        gt=0,
+        le=3600,
+        description="how often technicians' alert notices from the API and the sweeps are published",
+    )
+    detector_models: Path | None = Field(
+        None, description="directory of detector model files (*.json); default: the packaged ones"
+    )
     replenishment_review_s: float = Field(
         900.0, ge=0, le=86_400, description="how often open proposals are re-evaluated (0: never)"
     )
@@ -290,6 +311,14 @@ class CloudSettings(BaseSettings):
             max_attempts=self.webhook_max_attempts,
             backoff_s=self.webhook_backoff_s,
             backoff_max_s=self.webhook_backoff_max_s,
+        )
+
+    def alert_policy(self) -> Any:
+        """The alert engine's reopen window and auto-resolve delay (``boh.AlertPolicy``)."""
+        from bohsense.cloud.boh import AlertPolicy
+
+        return AlertPolicy(
+            reopen_window_s=self.alert_reopen_window_s, auto_resolve_after_s=self.alert_auto_resolve_s
         )
 
     def escalation_after_s(self) -> dict[str, float]:

@@ -97,14 +97,17 @@ def asyncapi_document() -> dict[str, Any]:
                 "operationId": f"{direction}{name}",
                 "message": {
                     "name": name,
-                    "contentType": "application/msgpack",
-                    "description": "MessagePack by default; the same structure as a JSON object is also accepted.",
+                    "contentType": "application/msgpack" if c.to_gateway else "application/json",
+                    "description": "MessagePack by default; the same structure as a JSON object is also accepted."
+                    if c.to_gateway
+                    else "A JSON object (UTF-8).",
                     "payload": {"$ref": f"#/components/schemas/{name}"},
                 },
             },
         }
     published = ", ".join(c.kind for c in topics.CHANNELS if c.sender == "gateway")
-    subscribed = ", ".join(c.kind for c in topics.CHANNELS if c.sender == "cloud")
+    subscribed = ", ".join(c.kind for c in topics.CHANNELS if c.sender == "cloud" and c.to_gateway)
+    people = ", ".join(c.kind for c in topics.CHANNELS if not c.to_gateway)
     return {
         "asyncapi": "2.6.0",
         "info": {
@@ -118,7 +121,8 @@ def asyncapi_document() -> dict[str, Any]:
                 f"and subscribes to {subscribed}. "
                 "A batch carries typed events beside its readings, each `[device, kind, ts, attrs]`; "
                 "`components.x-event-kinds` lists every registered kind with the schema of its attrs. "
-                "An event of an unknown kind, or with attrs that do not match, is refused on its own."
+                "An event of an unknown kind, or with attrs that do not match, is refused on its own. "
+                f"The cloud also publishes {people} for technicians (not subscribed by gateways)."
             ),
             "license": {"name": "GPL-3.0-or-later"},
         },
@@ -137,7 +141,7 @@ def asyncapi_document() -> dict[str, Any]:
     }
 
 
-def mosquitto_acl(cloud_user: str = "bohsense-cloud") -> str:
+def mosquitto_acl(cloud_user: str = "bohsense-cloud", technician_user: str = "bohsense-technician") -> str:
     """The Mosquitto ACL for the v1 topic tree, derived from ``topics.CHANNELS``.
 
     A gateway connects with its gateway id as MQTT username and may touch only its own
@@ -155,6 +159,12 @@ def mosquitto_acl(cloud_user: str = "bohsense-cloud") -> str:
     for c in topics.CHANNELS:
         access = "read" if c.sender == "gateway" else "write"
         lines.append(f"topic {access} {c.wildcard}")
+    lines.append("")
+    lines.append("# technicians' clients: read the channels the cloud publishes for people")
+    lines.append(f"user {technician_user}")
+    for c in topics.CHANNELS:
+        if not c.to_gateway:
+            lines.append(f"topic read {c.wildcard}")
     lines.append("")
     lines.append("# every gateway (pattern lines apply to every user)")
     for c in topics.CHANNELS:

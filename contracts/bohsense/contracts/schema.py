@@ -17,10 +17,12 @@ from typing import Annotated, Literal
 import msgspec
 
 __all__ = [
+    "ALERT_NOTICE_EVENTS",
     "MAX_EVENTS_PER_BATCH",
     "MAX_PAYLOAD_BYTES",
     "MAX_READINGS_PER_BATCH",
     "SCHEMA_VERSION",
+    "AlertNotice",
     "CloudAck",
     "CommandResult",
     "GatewayCommand",
@@ -234,4 +236,42 @@ class CommandResult(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     ts: Nanos
     reason: Short = ""
     detail: Annotated[str, msgspec.Meta(max_length=1024, pattern=NO_NUL)] = ""
+    v: Literal[1] = 1
+
+
+#: what happened to the alert of an ``AlertNotice``
+ALERT_NOTICE_EVENTS = ("opened", "reopened", "occurred", "diagnosed", "escalated", "acknowledged", "resolved")
+
+
+class AlertNotice(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """An alert for technicians, published by the cloud after the change committed.
+
+    One notice per change of the alert (``event``): opened, reopened (a recurrence within
+    the reopen window after it was resolved), occurred (the fault confirmed again while
+    open: ``occurrences`` counts it), diagnosed (a diagnosis named the fault type after
+    the alert opened: ``condition`` is the diagnosed class), escalated (unacknowledged too long: a higher
+    ``severity`` and the next recipient in ``recipients``), acknowledged, resolved. Notices
+    are delivered at least once: a consumer keeps the one with the highest ``ts`` per
+    ``alert_id``. ``asset_id`` is null for a gateway's or device's alert (``subject``).
+    """
+
+    alert_id: Annotated[int, msgspec.Meta(ge=1, le=INT64_MAX)]
+    event: Literal["opened", "reopened", "occurred", "diagnosed", "escalated", "acknowledged", "resolved"]
+    site: SiteId
+    gateway: GatewayId
+    asset_id: Annotated[str, msgspec.Meta(max_length=64)] | None
+    subject: Annotated[str, msgspec.Meta(max_length=200)]
+    condition: Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+    #: info / warning / major / critical (a catalog may name its own)
+    severity: Annotated[str, msgspec.Meta(min_length=1, max_length=16)]
+    state: Literal["open", "acknowledged", "resolved"]
+    occurrences: Count
+    escalation_level: Count
+    recipients: Annotated[list[Annotated[str, msgspec.Meta(max_length=200)]], msgspec.Meta(max_length=32)]
+    model: Annotated[str, msgspec.Meta(max_length=128)]
+    opened_ns: Nanos
+    work_order_id: Annotated[int, msgspec.Meta(ge=1, le=INT64_MAX)] | None
+    summary: Annotated[str, msgspec.Meta(max_length=2000)]
+    actor: Annotated[str, msgspec.Meta(max_length=64)]
+    ts: Nanos
     v: Literal[1] = 1

@@ -11,6 +11,10 @@ Every topic starts with ``bohsense/v1/`` and names the gateway that owns it::
     bohsense/v1/gw/{gateway}/cmd        cloud → edge  GatewayCommand      QoS 1
     bohsense/v1/gw/{gateway}/result     edge → cloud  CommandResult       QoS 1: the outcome of
                                                       every command received, by its id
+    bohsense/v1/gw/{gateway}/alert      cloud → techs AlertNotice         QoS 1: technicians'
+                                                      alerts of the gateway's site (its
+                                                      assets, devices and itself); not
+                                                      subscribed by the gateway
 
 The AsyncAPI document (``bohsense contracts asyncapi``), the broker ACL (``bohsense
 contracts acl``), the topic parser and the subscriptions of both sides are derived
@@ -30,9 +34,17 @@ from typing import Literal
 import msgspec
 
 from bohsense.contracts.errors import ContractError
-from bohsense.contracts.schema import CloudAck, CommandResult, GatewayCommand, GatewayStatus, ReadingBatch
+from bohsense.contracts.schema import (
+    AlertNotice,
+    CloudAck,
+    CommandResult,
+    GatewayCommand,
+    GatewayStatus,
+    ReadingBatch,
+)
 
 __all__ = [
+    "ALL_ALERTS",
     "ALL_READINGS",
     "ALL_RESULTS",
     "ALL_STATUS",
@@ -42,6 +54,7 @@ __all__ = [
     "Channel",
     "TopicError",
     "ack_topic",
+    "alert_topic",
     "cloud_subscriptions",
     "cmd_topic",
     "gateway_subscriptions",
@@ -66,6 +79,9 @@ class Channel:
     qos: Literal[0, 1]
     retained: bool
     description: str
+    #: whether the gateway subscribes to it (a cloud channel for people, such as technicians'
+    #: alerts, is not the gateway's business)
+    to_gateway: bool = True
 
     def topic(self, gateway: str) -> str:
         return f"{PREFIX}/{validate_gateway_id(gateway)}/{self.kind}"
@@ -105,6 +121,16 @@ CHANNELS: tuple[Channel, ...] = (
         False,
         "The outcome of every command the gateway received, by the command's id.",
     ),
+    Channel(
+        "alert",
+        "cloud",
+        AlertNotice,
+        1,
+        False,
+        "Alerts for technicians (opened, reopened, occurred, escalated, acknowledged, resolved),"
+        " published after the change committed; at least once, newest `ts` per `alert_id` wins.",
+        to_gateway=False,
+    ),
 )
 _BY_KIND = {c.kind: c for c in CHANNELS}
 KINDS = frozenset(_BY_KIND)
@@ -118,7 +144,7 @@ _ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$")
 
 def gateway_subscriptions(gateway: str) -> list[str]:
     """The topics a gateway subscribes to: every channel the cloud sends it."""
-    return [c.topic(gateway) for c in CHANNELS if c.sender == "cloud"]
+    return [c.topic(gateway) for c in CHANNELS if c.sender == "cloud" and c.to_gateway]
 
 
 def cloud_subscriptions() -> list[str]:
@@ -161,6 +187,13 @@ def cmd_topic(gateway: str) -> str:
 
 def result_topic(gateway: str) -> str:
     return _topic(gateway, "result")
+
+
+def alert_topic(gateway: str) -> str:
+    return _topic(gateway, "alert")
+
+
+ALL_ALERTS = _BY_KIND["alert"].wildcard
 
 
 def shared(group: str, topic_filter: str) -> str:

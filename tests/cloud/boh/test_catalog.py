@@ -16,7 +16,10 @@ EXAMPLE = Path(__file__).parents[3] / "cloud/bohsense/cloud/boh/catalog.example.
 
 def test_the_documented_example_loads(core: BohCore) -> None:
     summary = core.load_catalog(EXAMPLE)
-    assert (summary.sites, summary.assets, summary.rules, summary.locations, summary.lanes) == (1, 1, 2, 1, 2)
+    assert (summary.sites, summary.assets, summary.rules, summary.locations, summary.lanes) == (1, 1, 3, 1, 2)
+    (asset,) = core.list_assets()
+    assert asset.recipients == ("tech.anna", "lead.bruno")
+    assert {r.condition: r.engine for r in asset.rules}["vibration-anomaly"] == "detector"
     devices = {(d.gateway, d.device): d for d in core.list_devices(gateway="store-0042")}
     assert devices[("store-0042", "vib-01")].asset_id == "cooler-01"
     assert devices[("store-0042", "shelf-01.lane-1")].kind == "lane"

@@ -74,15 +74,36 @@ def test_hysteresis_clears_only_after_the_value_stays_below_clear_below(core: Bo
     assert len(core.list_work_orders()) == 1
 
 
-def test_after_resolution_a_new_fault_opens_a_new_alert(core: BohCore) -> None:
+def test_after_resolution_a_recurrence_within_the_reopen_window_reopens_the_alert(core: BohCore) -> None:
     core.apply_batches([batch(1, sustained(0, DURATION_S, LIMIT + 1))])
     (first,) = core.list_alerts()
     core.apply_batches([batch(2, sustained(40, DURATION_S, CLEAR - 1))])  # the fix worked
     core.resolve_alert(first.id, actor="tech-1", note="tightened mounts")
     core.apply_batches([batch(3, sustained(100, DURATION_S, LIMIT + 1))])
-    alerts = core.list_alerts()
-    assert [a.state for a in alerts] == ["open", "resolved"]
-    assert len(core.list_work_orders()) == 2
+    (alert,) = core.list_alerts()
+    assert (alert.id, alert.state, alert.occurrences, alert.reopened) == (first.id, "open", 2, 1)
+    assert len(core.list_work_orders()) == 1  # its work order is still open
+
+
+def test_after_resolution_a_fault_outside_the_reopen_window_opens_a_new_alert(db_url: str) -> None:
+    from bohsense.cloud.boh import AlertPolicy
+
+    from .factory import catalog
+
+    core = BohCore(db_url, alert_policy=AlertPolicy(reopen_window_s=0))
+    core.migrate()
+    core.load_catalog(catalog())
+    try:
+        core.apply_batches([batch(1, sustained(0, DURATION_S, LIMIT + 1))])
+        (first,) = core.list_alerts()
+        core.apply_batches([batch(2, sustained(40, DURATION_S, CLEAR - 1))])
+        core.resolve_alert(first.id, actor="tech-1", note="tightened mounts")
+        core.apply_batches([batch(3, sustained(100, DURATION_S, LIMIT + 1))])
+        alerts = core.list_alerts()
+        assert [a.state for a in alerts] == ["open", "resolved"]
+        assert len(core.list_work_orders()) == 2
+    finally:
+        core.close()
 
 
 def test_readings_of_other_metrics_and_unmapped_devices_are_ignored_by_rules(core: BohCore) -> None:

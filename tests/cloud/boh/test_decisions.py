@@ -89,9 +89,13 @@ def test_a_fault_cleared_decision_the_table_ignores_leaves_the_alert_active(
 
 
 def test_effects_for_reads_the_severity_thresholds() -> None:
-    assert decisions.effects_for(FaultConfirmed.kind, "critical")[-1] == decisions.NOTIFY
+    assert decisions.NOTIFY in decisions.effects_for(FaultConfirmed.kind, "critical")
     assert decisions.NOTIFY not in decisions.effects_for(FaultConfirmed.kind, "major")
-    assert decisions.effects_for("alert_escalated", "warning") == []
+    assert decisions.effects_for("alert_escalated", "warning") == [
+        decisions.RAISE_SEVERITY,
+        decisions.PUBLISH,
+    ]
+    assert decisions.CREATE_WORK_ORDER in decisions.effects_for("alert_escalated", "major")
     assert decisions.effects_for("no-such-decision", "critical") == []
 
 
@@ -213,7 +217,9 @@ def test_escalation_creates_the_work_order_the_table_asks_for(
     clock.t = alert.opened_ns + 600 * S
     assert core.escalate_alerts() == [alert.id]
     (wo,) = core.list_work_orders()
-    assert (wo.alert_id, wo.priority) == (alert.id, "high")
+    # escalating raised the alert from major to critical: the work order is urgent
+    assert (wo.alert_id, wo.priority) == (alert.id, "urgent")
+    assert core.get_alert(alert.id).severity == "critical"
     assert "unacknowledged" in wo.title
 
 

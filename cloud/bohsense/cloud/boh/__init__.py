@@ -6,6 +6,7 @@ Errors are drawn in ``_errors``; lifecycles are tables in ``_lifecycle``; rules 
 the seam in ``rules``.
 """
 
+from ._alerts import AlertPolicy
 from ._catalog_ops import CatalogOps, Change
 from ._catalog_read import (
     AssetRecord,
@@ -22,6 +23,7 @@ from ._catalog_specs import (
     GatewaySpec,
     LaneSpec,
     LocationSpec,
+    MaintenanceSpec,
     RuleSpec,
     SiteSpec,
     SkuSpec,
@@ -36,6 +38,7 @@ from ._ledger import KINDS as LEDGER_KINDS
 from ._ledger import MAX_LINES as POS_MAX_LINES
 from ._ledger import LedgerRecord, PosBatch, PosLine, PosTransactionIn, TransactionResult
 from ._lifecycle import ALERT, PROPOSAL, WORK_ORDER, Lifecycle
+from ._notices import AlertFilter, FaultLabelRecord, NoticeRecord
 from ._planning import PlanInput, plan_from_history
 from ._proposals import ApprovalLimit, ApprovalPolicy, FlagPolicy, ProposalPolicy, ReceiptOutcome
 from ._reapply import ReapplyResult
@@ -68,6 +71,7 @@ from ._webhooks import (
     verify,
 )
 from ._work_orders import PRIORITIES, SEVERITY_PRIORITY
+from .rules import DetectorModel, ModelError, ModelRegistry
 
 __all__ = [
     "ALERT",
@@ -79,6 +83,8 @@ __all__ = [
     "WORK_ORDER",
     "ZONE_KINDS",
     "AlarmReported",
+    "AlertFilter",
+    "AlertPolicy",
     "AlertRecord",
     "ApprovalLimit",
     "ApprovalPolicy",
@@ -96,10 +102,12 @@ __all__ = [
     "CommandRecord",
     "DeliveryRecord",
     "DeliveryRun",
+    "DetectorModel",
     "DeviceRecord",
     "EventContext",
     "EventHandlers",
     "EventRecord",
+    "FaultLabelRecord",
     "FlagPolicy",
     "GatewayRecord",
     "GatewaySpec",
@@ -116,7 +124,11 @@ __all__ = [
     "Lifecycle",
     "LocationRecord",
     "LocationSpec",
+    "MaintenanceSpec",
+    "ModelError",
+    "ModelRegistry",
     "NotFound",
+    "NoticeRecord",
     "OutageRecord",
     "PartUse",
     "PlanInput",

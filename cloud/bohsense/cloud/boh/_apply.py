@@ -29,6 +29,7 @@ from bohsense.contracts.schema import ReadingBatch
 from bohsense.contracts.topics import readings_topic
 
 from ..ports import ApplyOutcome, BatchEvents
+from ._alerts import AlertPolicy
 from ._cache import Cache, DeviceMap, load_cache
 from ._db import conflict_insert
 from ._decisions import Executor
@@ -37,7 +38,7 @@ from ._handlers import AlarmReported, Dispatched, EventContext, EventHandlers
 from ._models import Device, Gateway, IngestSeq, QuarantineRow
 from ._proposals import ProposalPolicy
 from ._stock_truth import LaneSensed, StockSettings, StockTruth, TagsMoved
-from .rules import ConditionEngine, StockEngine
+from .rules import ConditionEngine, DetectorCondition, ModelRegistry, StockEngine
 
 __all__ = ["AUTO", "PENDING", "UNKNOWN_GATEWAY", "Applier", "Learnt"]
 
@@ -96,9 +97,17 @@ class Applier:
         handlers: EventHandlers | None = None,
         proposal_policy: ProposalPolicy | None = None,
         stock_settings: StockSettings | None = None,
+        alert_policy: AlertPolicy | None = None,
+        models: ModelRegistry | None = None,
     ) -> None:
         self._effects = Effects(
-            condition_engine, stock_engine, escalation_after_s, proposal_policy, stock_settings
+            condition_engine,
+            stock_engine,
+            escalation_after_s,
+            proposal_policy,
+            stock_settings,
+            alert_policy=alert_policy,
+            detector_engine=DetectorCondition(models if models is not None else ModelRegistry()),
         )
         #: event kind -> handler, run for the events of new batches (``_handlers``)
         self.handlers = handlers if handlers is not None else EventHandlers()
@@ -115,6 +124,10 @@ class Applier:
     def auto_register(self) -> bool:
         """Whether a gateway that reports is trusted at the site it claims (demo and dev mode)."""
         return self._auto_register
+
+    def invalidate(self) -> None:
+        """Reload the cache before the next batch (a rule's feedback changed its parameters)."""
+        self._cache.loaded_at = float("-inf")
 
     def stale(self) -> bool:
         return time.monotonic() - self._cache.loaded_at > self._ttl
@@ -327,8 +340,9 @@ class Applier:
         batch spans a fraction of a second, well inside ``LAST_SEEN_RESOLUTION_NS``.
         """
         devices = self._cache.devices
+        detectors = self._cache.detector_rules
         lanes: dict[int, tuple[int, float]] = {}
-        points: dict[int, list[tuple[int, float]]] = {}
+        points: dict[int, list[Any]] = {}
         seen: dict[tuple[str, str], list[int]] = {}
         count = 0
         for b in batches:
@@ -368,8 +382,9 @@ class Applier:
                         lanes[m.lane_id] = (ts, value)
                 rule_ids = m.rules.get(r.metric)
                 if rule_ids:
-                    for rid in rule_ids:
-                        points.setdefault(rid, []).append((ts, value))
+                    for rid in rule_ids:  # a detector rule takes the metric with the point
+                        pt = (ts, r.metric, value) if rid in detectors else (ts, value)
+                        points.setdefault(rid, []).append(pt)
         self._touch_devices(conn, seen, learnt)
         if lanes:
             self._effects.apply_lanes(conn, self._cache, lanes, now)

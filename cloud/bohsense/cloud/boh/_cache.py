@@ -13,6 +13,7 @@ from sqlalchemy import Connection, select
 
 from ._models import ConditionRule, Device, Lane, ReplenishmentPlan, Sku, StockLocation
 from .rules import ConditionParams, PlanParams
+from .rules._detector import MAX_FEEDBACK_STEPS
 
 __all__ = ["Cache", "DeviceMap", "Location", "load_cache", "load_plans"]
 
@@ -47,6 +48,8 @@ class Cache:
     locations: dict[int, Location] = field(default_factory=dict)
     #: location id -> the planner's inputs (forecast plan), for the locations that have one
     plans: dict[int, PlanParams] = field(default_factory=dict)
+    #: rules whose engine is a detector (their points carry the metric)
+    detector_rules: frozenset[int] = frozenset()
     loaded_at: float = float("-inf")
 
 
@@ -55,19 +58,29 @@ def load_cache(conn: Connection) -> Cache:
     cache = Cache(loaded_at=time.monotonic())
     rule_table = ConditionRule.__table__
     for r in conn.execute(select(rule_table).where(rule_table.c.retired_ns.is_(None))):
+        duration = r.min_duration_s
+        if r.engine != "detector":  # no fault found lowers its confidence: a longer minimum duration
+            duration *= 2 ** min(r.no_fault_found, MAX_FEEDBACK_STEPS)
         cache.rules[r.id] = ConditionParams(
             asset_id=r.asset_id,
             condition=r.condition,
             metric=r.metric,
             limit=r.limit_value,
             clear_below=r.clear_below,
-            min_duration_s=r.min_duration_s,
+            min_duration_s=duration,
             severity=r.severity,
             what_to_check=r.what_to_check,
+            engine=r.engine,
+            metrics=tuple(str(m) for m in r.metrics or ()),
+            model=r.model,
+            no_fault_found=r.no_fault_found,
+            rule_id=r.id,
         )
     by_asset: dict[str, dict[str, list[int]]] = {}
     for rid, p in cache.rules.items():
-        by_asset.setdefault(p.asset_id, {}).setdefault(p.metric, []).append(rid)
+        for metric in p.metrics if p.engine == "detector" else (p.metric,):
+            by_asset.setdefault(p.asset_id, {}).setdefault(metric, []).append(rid)
+    cache.detector_rules = frozenset(rid for rid, p in cache.rules.items() if p.engine == "detector")
     for lane_id, loc_id in conn.execute(select(Lane.id, Lane.location_id).where(Lane.retired_ns.is_(None))):
         cache.lane_location[lane_id] = loc_id
     q = (

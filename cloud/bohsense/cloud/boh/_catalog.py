@@ -25,13 +25,14 @@ from ._catalog_specs import (
     GatewaySpec,
     LaneSpec,
     LocationSpec,
+    MaintenanceSpec,
     RuleSpec,
     SiteSpec,
     SkuSpec,
     ZoneSpec,
 )
 from ._errors import CatalogError
-from ._models import Asset, Gateway, Site, Sku, StockLocation
+from ._models import Asset, Gateway, MaintenanceGuide, Site, Sku, StockLocation
 from ._records import CatalogSummary
 
 __all__ = ["read_catalog", "upsert_catalog"]
@@ -74,7 +75,23 @@ def _get(entry: Entry, field: str, where: str, kind: type | tuple[type, ...], de
 
 
 NUM = (int, float)
-SECTIONS = frozenset({"sites", "gateways", "skus", "assets", "locations"})
+SECTIONS = frozenset({"sites", "gateways", "skus", "assets", "locations", "maintenance"})
+#: the fields of each entry (anything else is refused, naming it)
+RULE_FIELDS = frozenset(
+    {
+        "condition",
+        "metric",
+        "limit",
+        "clear_below",
+        "min_duration_s",
+        "severity",
+        "what_to_check",
+        "engine",
+        "metrics",
+        "model",
+    }
+)
+MAINTENANCE_FIELDS = frozenset({"kind", "fault", "checks", "spare_parts"})
 
 
 def upsert_catalog(conn: Connection, catalog: Mapping[str, Any], *, actor: str, now: int) -> CatalogSummary:
@@ -103,7 +120,19 @@ def upsert_catalog(conn: Connection, catalog: Mapping[str, Any], *, actor: str, 
     locations = [_location(e, f"locations[{i}]") for i, e in enumerate(_entries(catalog, "locations"))]
     for i, loc in enumerate(locations):
         ops.put_location(loc, f"locations[{i}]")
+    guides = [_maintenance(e, f"maintenance[{i}]") for i, e in enumerate(_entries(catalog, "maintenance"))]
+    for i, guide in enumerate(guides):
+        ops.put_maintenance(guide, f"maintenance[{i}]")
     retired = 0
+    if "maintenance" in catalog:
+        g = MaintenanceGuide.__table__.c
+        listed_guides = {(x.kind, x.fault) for x in guides}
+        for kind, fault in conn.execute(
+            select(g.kind, g.fault).where(g.retired_ns.is_(None)).order_by(g.kind, g.fault)
+        ).all():
+            if (kind, fault) not in listed_guides:
+                ops.retire_maintenance(kind, fault)
+                retired += 1
     if "locations" in catalog:
         listed = {(x.site, x.sku, x.location) for x in locations}
         c = StockLocation.__table__.c
@@ -176,17 +205,25 @@ def _asset(e: Entry, where: str) -> AssetSpec:
     rules = []
     for j, r in enumerate(_entries(e, "rules")):
         rw = f"{where}.rules[{j}]"
-        limit = float(_get(r, "limit", rw, NUM))
+        unknown = set(r) - RULE_FIELDS
+        if unknown:
+            raise CatalogError(f"catalog {rw}: unknown field(s) {sorted(unknown)}")
+        engine = _get(r, "engine", rw, str, "threshold")
+        detector = engine == "detector"
+        limit = float(_get(r, "limit", rw, NUM, 0.0) if detector else _get(r, "limit", rw, NUM))
         clear = _get(r, "clear_below", rw, NUM, None)
         rules.append(
             RuleSpec(
                 condition=_get(r, "condition", rw, str),
-                metric=_get(r, "metric", rw, str),
+                metric=_get(r, "metric", rw, str, "") if detector else _get(r, "metric", rw, str),
                 limit=limit,
                 clear_below=float(clear) if clear is not None else None,
                 min_duration_s=float(_get(r, "min_duration_s", rw, NUM, 0.0)),
                 severity=_get(r, "severity", rw, str, "warning"),
                 what_to_check=_get(r, "what_to_check", rw, str, ""),
+                engine=engine,
+                metrics=_strings(r, "metrics", rw),
+                model=_get(r, "model", rw, str, ""),
             )
         )
     has_device = "device" in e
@@ -198,6 +235,30 @@ def _asset(e: Entry, where: str) -> AssetSpec:
         gateway=_get(e, "gateway", where, str) if has_device else None,
         device=_get(e, "device", where, str) if has_device else None,
         rules=tuple(rules),
+        recipients=_strings(e, "recipients", where),
+    )
+
+
+def _strings(e: Entry, field: str, where: str) -> tuple[str, ...]:
+    value = e.get(field, [])
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise CatalogError(f"catalog {where}: field {field!r} must be a list of strings")
+    return tuple(value)
+
+
+def _maintenance(e: Entry, where: str) -> MaintenanceSpec:
+    unknown = set(e) - MAINTENANCE_FIELDS
+    if unknown:
+        raise CatalogError(f"catalog {where}: unknown field(s) {sorted(unknown)}")
+    parts = []
+    for j, p in enumerate(_entries(e, "spare_parts")):
+        pw = f"{where}.spare_parts[{j}]"
+        parts.append((_get(p, "part", pw, str), float(_get(p, "quantity", pw, NUM, 1))))
+    return MaintenanceSpec(
+        kind=_get(e, "kind", where, str, ""),
+        fault=_get(e, "fault", where, str, ""),
+        checks=_strings(e, "checks", where),
+        spare_parts=tuple(parts),
     )
 
 

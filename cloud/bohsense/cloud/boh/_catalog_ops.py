@@ -27,7 +27,16 @@ from sqlalchemy import Connection, Table, and_, delete, func, insert, select, up
 from bohsense.contracts.devices import parse_lane_device
 from bohsense.contracts.epc import EpcError, gtin_check_digit
 
-from ._catalog_specs import ZONE_KINDS, AssetSpec, GatewaySpec, LocationSpec, RuleSpec, SiteSpec, SkuSpec
+from ._catalog_specs import (
+    ZONE_KINDS,
+    AssetSpec,
+    GatewaySpec,
+    LocationSpec,
+    MaintenanceSpec,
+    RuleSpec,
+    SiteSpec,
+    SkuSpec,
+)
 from ._domain_events import DomainEvent, emit, lifecycle_kind
 from ._effects import condition_rule_key
 from ._errors import CatalogError, NotFound
@@ -40,6 +49,7 @@ _T = Base.metadata.tables
 SITES, GATEWAYS, SKUS = _T["sites"], _T["gateways"], _T["skus"]
 ASSETS, RULES, LOCATIONS = _T["assets"], _T["condition_rules"], _T["stock_locations"]
 LANES, DEVICES, ZONES = _T["lanes"], _T["devices"], _T["site_zones"]
+GUIDES = _T["maintenance_guides"]
 _ZONE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:/\-]{0,127}$")  # the contract's Name
 _RULE_STATE_RESET = {"phase": "normal"}
 
@@ -147,6 +157,29 @@ class CatalogOps:
         ]
         return self._retire(SKUS, {"sku": sku}, "sku", sku, users)
 
+    # -- maintenance guides ---------------------------------------------------------------
+
+    def put_maintenance(self, spec: MaintenanceSpec, where: str = "maintenance") -> Change:
+        """Checks and spare parts for an asset kind and fault type (work orders list them)."""
+        if not spec.checks and not spec.spare_parts:
+            raise CatalogError(f"catalog {where}: a maintenance guide needs checks or spare_parts")
+        for j, c in enumerate(spec.checks):
+            _nonempty(c, f"{where}.checks[{j}]", "check")
+        parts = []
+        for j, (part, quantity) in enumerate(spec.spare_parts):
+            _nonempty(part, f"{where}.spare_parts[{j}]", "part")
+            if not quantity > 0:
+                raise CatalogError(f"catalog {where}.spare_parts[{j}]: quantity must be > 0")
+            parts.append({"part": part, "quantity": float(quantity)})
+        key = {"kind": spec.kind, "fault": spec.fault}
+        values = {"checks": list(spec.checks), "spare_parts": parts}
+        return self._put(GUIDES, key, values, "maintenance", _guide_name(spec.kind, spec.fault))[0]
+
+    def retire_maintenance(self, kind: str, fault: str) -> Change:
+        return self._retire(
+            GUIDES, {"kind": kind, "fault": fault}, "maintenance", _guide_name(kind, fault), []
+        )
+
     # -- assets with rules and sensors ---------------------------------------------------
 
     def put_asset(self, spec: AssetSpec, where: str = "asset") -> Change:
@@ -159,7 +192,11 @@ class CatalogOps:
                 raise CatalogError(f"catalog {where}: a device needs its gateway")
             self.check_gateway(spec.gateway, where)
             sensors.append((spec.gateway, spec.device))
-        values = {"site": spec.site, "name": spec.name, "kind": spec.kind}
+        values: dict[str, Any] = {"site": spec.site, "name": spec.name, "kind": spec.kind}
+        if spec.recipients is not None:
+            for j, r in enumerate(spec.recipients):
+                _nonempty(r, f"{where}.recipients[{j}]", "recipient")
+            values["recipients"] = list(spec.recipients)
         change = self._put(ASSETS, {"id": spec.id}, values, "asset", spec.id)[0]
         listed = set()
         for condition, rule in rules:
@@ -486,6 +523,10 @@ def check_gtin(gtin: str, where: str) -> None:
         raise CatalogError(f"catalog {where}: gtin {gtin} ends in {gtin[13]}, its check digit is {check}")
 
 
+def _guide_name(kind: str, fault: str) -> str:
+    return f"{kind or '*'}/{fault or '*'}"
+
+
 def _nonempty(value: str, where: str, field: str) -> None:
     if not value:
         raise CatalogError(f"catalog {where}: field {field!r} is empty")
@@ -497,6 +538,12 @@ def _match(table: Table, key: dict[str, Any]) -> Any:
 
 def _rule_values(r: RuleSpec, where: str) -> tuple[str, dict[str, Any]]:
     _nonempty(r.condition, where, "condition")
+    if r.engine == "detector":
+        return r.condition, _detector_values(r, where)
+    if r.engine != "threshold":
+        raise CatalogError(f"catalog {where}: engine {r.engine!r} is not one of threshold, detector")
+    if r.metrics or r.model:
+        raise CatalogError(f'catalog {where}: metrics and model are for engine = "detector"')
     _nonempty(r.metric, where, "metric")
     limit = float(r.limit)
     clear = float(r.clear_below) if r.clear_below is not None else limit
@@ -512,4 +559,38 @@ def _rule_values(r: RuleSpec, where: str) -> tuple[str, dict[str, Any]]:
         "min_duration_s": duration,
         "severity": r.severity,
         "what_to_check": r.what_to_check,
+        "engine": "threshold",
+        "metrics": [],
+        "model": "",
+    }
+
+
+def _detector_values(r: RuleSpec, where: str) -> dict[str, Any]:
+    """A detector rule: its model file, the metrics it watches, score thresholds (0: the model's)."""
+    _nonempty(r.model, where, "model")
+    if not r.metrics:
+        raise CatalogError(f"catalog {where}: a detector rule needs its metrics")
+    for j, m in enumerate(r.metrics):
+        _nonempty(m, f"{where}.metrics[{j}]", "metric")
+    if len(set(r.metrics)) != len(r.metrics):
+        raise CatalogError(f"catalog {where}: metrics are listed twice")
+    on = float(r.limit)
+    off = float(r.clear_below) if r.clear_below is not None else 0.0
+    if not (0.0 <= on < 1.0 and 0.0 <= off < 1.0) or (on and off > on):
+        raise CatalogError(
+            f"catalog {where}: a detector's limit and clear_below are scores in [0, 1) "
+            f"(0: the model's) with clear_below <= limit, got {on} and {off}"
+        )
+    if r.min_duration_s < 0:
+        raise CatalogError(f"catalog {where}: min_duration_s must be >= 0")
+    return {
+        "metric": ",".join(r.metrics)[:128],
+        "limit_value": on,
+        "clear_below": off,
+        "min_duration_s": float(r.min_duration_s),
+        "severity": r.severity,
+        "what_to_check": r.what_to_check,
+        "engine": "detector",
+        "metrics": list(r.metrics),
+        "model": r.model,
     }

@@ -61,6 +61,11 @@ class RuleRecord:
     what_to_check: str
     phase: str
     retired_ns: int | None
+    engine: str = "threshold"
+    metrics: tuple[str, ...] = ()
+    model: str = ""
+    #: work orders of its alerts closed no_fault_found (each lowers its confidence)
+    no_fault_found: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +77,7 @@ class AssetRecord:
     sensors: list[dict[str, str]]  # {"gateway", "device"}
     rules: list[RuleRecord]
     retired_ns: int | None
+    recipients: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,6 +145,10 @@ def list_assets(s: Session, site: str | None, include_retired: bool) -> list[Ass
                 r.what_to_check,
                 r.phase,
                 r.retired_ns,
+                r.engine,
+                tuple(r.metrics or ()),
+                r.model,
+                r.no_fault_found,
             )
         )
     sensors: dict[str, list[dict[str, str]]] = {}
@@ -146,7 +156,16 @@ def list_assets(s: Session, site: str | None, include_retired: bool) -> list[Ass
     for d in s.scalars(dq):
         sensors.setdefault(d.asset_id or "", []).append({"gateway": d.gateway, "device": d.device})
     return [
-        AssetRecord(a.id, a.site, a.name, a.kind, sensors.get(a.id, []), rules.get(a.id, []), a.retired_ns)
+        AssetRecord(
+            a.id,
+            a.site,
+            a.name,
+            a.kind,
+            sensors.get(a.id, []),
+            rules.get(a.id, []),
+            a.retired_ns,
+            tuple(a.recipients or ()),
+        )
         for a in assets
     ]
 

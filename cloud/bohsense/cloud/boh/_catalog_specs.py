@@ -13,6 +13,7 @@ __all__ = [
     "GatewaySpec",
     "LaneSpec",
     "LocationSpec",
+    "MaintenanceSpec",
     "RuleSpec",
     "SiteSpec",
     "SkuSpec",
@@ -67,6 +68,21 @@ class RuleSpec:
     min_duration_s: float = 0.0
     severity: str = "warning"
     what_to_check: str = ""
+    #: "threshold", or "detector": the model file ``model`` on the feature ``metrics``
+    #: (``limit`` / ``clear_below`` then override the model's score thresholds, 0: the model's)
+    engine: str = "threshold"
+    metrics: tuple[str, ...] = ()
+    model: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class MaintenanceSpec:
+    """Recommended checks and spare parts for an asset ``kind`` and ``fault`` type ("": any)."""
+
+    kind: str = ""
+    fault: str = ""
+    checks: tuple[str, ...] = ()
+    spare_parts: tuple[tuple[str, float], ...] = ()  # (part, quantity)
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +97,8 @@ class AssetSpec:
     gateway: str | None = None
     device: str | None = None
     rules: tuple[RuleSpec, ...] = ()
+    #: who is told of its alerts, in escalation order (None: left as it is)
+    recipients: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True, slots=True)

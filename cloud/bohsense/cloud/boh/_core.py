@@ -18,6 +18,7 @@ from . import _catalog_read as cr
 from . import _queries as q
 from . import _webhooks as wh
 from . import _work_orders as wo
+from ._alerts import AlertPolicy, queue_notice
 from ._apply import Applier, Learnt
 from ._catalog import read_catalog, upsert_catalog
 from ._catalog_ops import CatalogOps
@@ -33,7 +34,7 @@ from ._commands import (
 )
 from ._db import make_engine, migrate, session, write_conn
 from ._domain_events import ChangesPage, DomainEvent, changes_since, emit
-from ._errors import InvalidValue, NotFound, StateConflict
+from ._errors import CatalogError, InvalidValue, NotFound, StateConflict
 from ._events_read import EventRecord, list_events
 from ._handlers import EventHandlers
 from ._inventory import DepartureRecord, ItemView, ZoneCountRecord, item_view, list_departures, zone_counts
@@ -47,6 +48,7 @@ from ._models import (
     ReplenishmentProposal,
     WorkOrder,
 )
+from ._notices import AlertFilter, FaultLabelRecord, NoticeRecord, claim_notices, list_fault_labels
 from ._planning import PlanInput, explanation_view, put_plan
 from ._proposals import ProposalPolicy, ReceiptOutcome, record_receipt
 from ._quarantine import DEFAULT_QUOTA, quarantine_payload, store_quarantine
@@ -81,7 +83,13 @@ from ._stock_read import (
 from ._stock_truth import StockSettings, with_sales
 from ._transitions import move, set_quantity
 from ._unavailable import unavailable_as_core_unavailable
-from .rules import ConditionEngine, PlannedReorder, StockEngine, ThresholdCondition
+from .rules import (
+    ConditionEngine,
+    ModelRegistry,
+    PlannedReorder,
+    StockEngine,
+    ThresholdCondition,
+)
 
 __all__ = ["BohCore"]
 
@@ -116,6 +124,8 @@ class BohCore:
         proposal_policy: ProposalPolicy | None = None,
         webhooks: wh.WebhookConfig | None = None,
         stock_settings: StockSettings | None = None,
+        alert_policy: AlertPolicy | None = None,
+        models: ModelRegistry | None = None,
     ) -> None:
         """``proposal_policy``: abnormal-order flags, auto-approval limits per class, and
         whether approval places the order (``_proposals``; default: every proposal waits for
@@ -132,8 +142,11 @@ class BohCore:
         gateway is recorded ``pending`` and its batches are held in quarantine
         (``unknown-gateway``) until the catalog registers it, then applied.
         ``escalation_after_s``: severity -> seconds an alert may stay unacknowledged before
-        it escalates (0: never; the rest from ``_decisions.DEFAULT_ESCALATION_AFTER_S``)."""
+        it escalates (0: never; the rest from ``_decisions.DEFAULT_ESCALATION_AFTER_S``).
+        ``alert_policy``: the reopen window and the auto-resolve delay (``_alerts``).
+        ``models``: the detector model files of detector rules (default: the packaged ones)."""
         self._engine = make_engine(database_url)
+        self.models = models if models is not None else ModelRegistry.load()
         self._quarantine_quota = quarantine_quota
         self._clock = clock
         self._auto_register = auto_register
@@ -149,6 +162,8 @@ class BohCore:
             handlers=event_handlers,
             proposal_policy=self._proposal_policy,
             stock_settings=stock_settings,
+            alert_policy=alert_policy,
+            models=self.models,
         )
         self._refresh_lock = threading.Lock()
         self._apply_lock = threading.Lock()
@@ -187,10 +202,25 @@ class BohCore:
         catalog operations; a section the catalog lists is complete (what it no longer lists
         is retired). In effect at once here, in other processes within ``cache_ttl_s``."""
         data = read_catalog(catalog)
+        self._check_models(data)
         with write_conn(self._engine) as conn:
             result = upsert_catalog(conn, data, actor=actor, now=self._clock())
         self._catalog_changed(release_for="*", actor=actor)  # a file maps a gateway's devices with it
         return result
+
+    def _check_models(self, data: Mapping[str, Any]) -> None:
+        """Refuse a catalog whose detector rules name a model file this service lacks."""
+        assets = data.get("assets", [])
+        for i, a in enumerate(assets if isinstance(assets, list) else []):
+            rules = a.get("rules", []) if isinstance(a, Mapping) else []
+            for j, r in enumerate(rules if isinstance(rules, list) else []):
+                if isinstance(r, Mapping) and r.get("engine") == "detector":
+                    model = r.get("model")
+                    if not isinstance(model, str) or model not in self.models.models:
+                        known = ", ".join(sorted(self.models.models)) or "none"
+                        raise CatalogError(
+                            f"catalog assets[{i}].rules[{j}]: no detector model {model!r} (loaded: {known})"
+                        )
 
     def change_catalog(self, operation: Callable[[CatalogOps], T], *, actor: str) -> T:
         """Run one catalog operation (``CatalogOps.put_*`` / ``retire_*``) in one transaction,
@@ -405,10 +435,22 @@ class BohCore:
     def _transition(
         self, lifecycle: Lifecycle, model: type[Any], entity_id: int, to: str, actor: str, note: str
     ) -> Any:
+        now = self._clock()
         with session(self._engine, write=True) as s:
             row = q.get_one(s, model, lifecycle.entity, entity_id, lock=True)
-            move(s, lifecycle, row, to, actor, note, self._clock())
+            was_alert = row.alert_id if isinstance(row, WorkOrder) else None
+            linked = s.get(Alert, was_alert) if was_alert is not None else None
+            alert_state = linked.state if linked is not None else None
+            move(s, lifecycle, row, to, actor, note, now)
             s.flush()
+            conn = s.connection()
+            if isinstance(row, Alert) and to in ("acknowledged", "resolved"):
+                queue_notice(conn, row.id, to, now, actor)
+            if isinstance(row, WorkOrder) and to == "closed":
+                if self._applier.executor.work_order_closed(conn, row, actor, now) == "work_order_no_fault":
+                    self._applier.invalidate()  # other processes take it within cache_ttl_s
+                if was_alert is not None and alert_state != "resolved":
+                    queue_notice(conn, was_alert, "resolved", now, actor)
             return row
 
     def acknowledge_alert(self, alert_id: int, *, actor: str, note: str = "") -> AlertRecord:
@@ -596,6 +638,31 @@ class BohCore:
         with write_conn(self._engine) as conn:
             return self._applier.executor.escalate(conn, self._clock())
 
+    def auto_resolve_alerts(self) -> list[int]:
+        """Resolve the alerts whose condition has been cleared for the policy's
+        ``auto_resolve_after_s`` (``_alerts``); their ids."""
+        with write_conn(self._engine) as conn:
+            return self._applier.executor.auto_resolve(conn, self._clock())
+
+    def claim_alert_notices(self, publish: Callable[[NoticeRecord], bool], *, limit: int = 100) -> int:
+        """Hand the unpublished technicians' notices, oldest first, to ``publish``; those it
+        took (True) are marked published in the same transaction. Rows are claimed with
+        ``SKIP LOCKED``, so workers publishing at once never send one twice. The count."""
+        with write_conn(self._engine) as conn:
+            return claim_notices(conn, publish, self._clock(), limit)
+
+    def list_fault_labels(
+        self,
+        *,
+        asset_id: str | None = None,
+        fault: str | None = None,
+        limit: int = DEFAULT_LIMIT,
+        offset: int = 0,
+    ) -> list[FaultLabelRecord]:
+        """Faults technicians confirmed by closing their work orders: labels for training."""
+        with self._engine.connect() as conn:
+            return list_fault_labels(conn, asset_id, fault, limit, offset)
+
     def review_replenishment(self) -> None:
         """Let the stock rule re-size the open, unapproved proposals (the revise path)."""
         with self._apply_lock:
@@ -657,9 +724,12 @@ class BohCore:
         site: str | None = None,
         limit: int = DEFAULT_LIMIT,
         offset: int = 0,
+        where: AlertFilter | None = None,
     ) -> list[AlertRecord]:
+        """Alerts, newest first; ``where``: the feed's further filters (severity and up,
+        condition, recipient, open only, changed since)."""
         with session(self._engine) as s:
-            return q.list_alerts(s, state, asset_id, site, limit, offset)
+            return q.list_alerts(s, state, asset_id, site, limit, offset, where)
 
     def get_alert(self, alert_id: int) -> AlertRecord:
         with session(self._engine) as s:

@@ -10,9 +10,10 @@ severity on::
                           notify (critical)
     fault_cleared         mark the alert's condition cleared
     replenishment_needed  propose (or re-size) a replenishment order
-    subject_silent        schedule the escalation of the silence alert
-    alert_escalated       create a work order (major and up, when the alert has an asset and
-                          no open one), notify (major and up)
+    subject_silent        schedule the escalation of the silence alert, publish
+    alert_escalated       raise the severity a step and tell the next recipient, create a work
+                          order (major and up, when the alert has an asset and no open one),
+                          notify (major and up), publish to technicians
     alarm_raised          a gateway's local alarm (``device.alarm``, active): open an alert
                           about the device, schedule its escalation, notify (critical)
     alarm_cleared         the same alarm cleared at the edge: mark the alert's condition cleared
@@ -24,6 +25,22 @@ severity on::
     shrink_suspected      sensed units gone without sales: open an alert, schedule escalation
     departure_unsold      tagged items left by a door with no sale matched: open an alert
     phantom_cleared / shrink_cleared: mark the alert's condition cleared
+    anomaly_detected      a detector rule's score stayed over its threshold: open an alert of
+                          the diagnosed fault type, a work order (warning and up) with the
+                          evidence, schedule its escalation, notify (critical), publish
+    anomaly_cleared       the detector's score stayed below its clear level: mark it cleared
+    anomaly_diagnosed     a diagnosis after an undiagnosed confirmation: the open alert takes
+                          the diagnosed class as fault type, its work order that fault's
+                          checks and spare parts; publish
+    alert_reopened        a recurrence within the reopen window reopened a resolved alert:
+                          a work order if none is open, escalation, notify (critical), publish
+    alert_occurred        a recurrence counted on the open alert: publish
+    alert_auto_resolved   cleared long enough: publish (the resolution is the decision's)
+    work_order_no_fault   a work order closed ``no_fault_found``: lower the rule's confidence
+    work_order_confirmed  closed ``fault_confirmed`` / ``replaced_part`` / ``repaired``: store
+                          a fault label for training
+
+What one open alert per key, occurrences and reopening mean is ``_alerts``'.
 
 ``Executor`` carries the effects out in the caller's transaction, each writing its domain
 events (``_domain_events``). Changing a row of the table changes what the core does, with
@@ -43,31 +60,60 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Row, and_, insert, or_, select, text, update
+from sqlalchemy import Connection, Row, and_, or_, select, text, update
+from sqlalchemy.exc import IntegrityError
 
+from ._alerts import AlertPolicy, Raised, auto_resolve, queue_notice, raise_alert, recipients_for
 from ._cache import Location
 from ._db import conflict_insert
 from ._domain_events import DomainEvent, emit
 from ._handlers import AlarmReported
 from ._lifecycle import ALERT, PROPOSAL, WORK_ORDER
-from ._models import OPEN_PROPOSAL_WHERE, Alert, Asset, ReplenishmentProposal, WorkOrder
+from ._models import (
+    OPEN_PROPOSAL_WHERE,
+    Alert,
+    Asset,
+    ConditionRule,
+    Device,
+    FaultLabel,
+    ReplenishmentProposal,
+    WorkOrder,
+)
 from ._proposals import ProposalPolicy, auto_approve, flags_for, work_order_webhook
+from ._work_order_evidence import work_order_content
 from ._work_orders import SEVERITY_PRIORITY
-from .rules import ConditionParams, FaultCleared, FaultConfirmed, ReplenishmentNeeded, severity_rank
+from .rules import (
+    SEVERITIES,
+    AnomalyCleared,
+    AnomalyDetected,
+    ConditionParams,
+    FaultCleared,
+    FaultConfirmed,
+    ReplenishmentNeeded,
+    severity_rank,
+)
 
 __all__ = [
+    "CONFIRMED_CODES",
     "CREATE_WORK_ORDER",
     "DECISION_EFFECTS",
     "DEFAULT_ESCALATION_AFTER_S",
+    "DIAGNOSE",
+    "LOWER_CONFIDENCE",
     "MARK_CLEARED",
     "NOTIFY",
+    "NO_FAULT_CODES",
     "OPEN_ALERT",
     "PROPOSE_REPLENISHMENT",
+    "PUBLISH",
+    "RAISE_SEVERITY",
     "SCHEDULE_ESCALATION",
+    "STORE_LABEL",
     "Effect",
     "Executor",
     "StockSignal",
     "effects_for",
+    "resolution_kind",
 ]
 
 OPEN_ALERT = "open_alert"
@@ -76,7 +122,18 @@ SCHEDULE_ESCALATION = "schedule_escalation"
 NOTIFY = "notify"
 MARK_CLEARED = "mark_cleared"
 PROPOSE_REPLENISHMENT = "propose_replenishment"
+#: a notice for technicians (the outbox ``alert_notices``, published on MQTT after commit)
+PUBLISH = "publish"
+RAISE_SEVERITY = "raise_severity"
+#: name the open alert's fault type after a diagnosis that came later
+DIAGNOSE = "diagnose"
+LOWER_CONFIDENCE = "lower_confidence"
+STORE_LABEL = "store_label"
 NS = 1_000_000_000
+
+#: resolution codes of a closed work order and what they feed back ("-" and "_" alike)
+NO_FAULT_CODES = frozenset({"no_fault_found"})
+CONFIRMED_CODES = frozenset({"fault_confirmed", "replaced_part", "repaired"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,13 +151,43 @@ DECISION_EFFECTS: dict[str, tuple[Effect, ...]] = {
         Effect(CREATE_WORK_ORDER),
         Effect(SCHEDULE_ESCALATION),
         Effect(NOTIFY, "critical"),
+        Effect(PUBLISH),
     ),
     FaultCleared.kind: (Effect(MARK_CLEARED),),
     ReplenishmentNeeded.kind: (Effect(PROPOSE_REPLENISHMENT),),
-    "subject_silent": (Effect(SCHEDULE_ESCALATION),),
-    "alarm_raised": (Effect(OPEN_ALERT), Effect(SCHEDULE_ESCALATION), Effect(NOTIFY, "critical")),
+    "subject_silent": (Effect(SCHEDULE_ESCALATION), Effect(PUBLISH)),
+    "alarm_raised": (
+        Effect(OPEN_ALERT),
+        Effect(SCHEDULE_ESCALATION),
+        Effect(NOTIFY, "critical"),
+        Effect(PUBLISH),
+    ),
     "alarm_cleared": (Effect(MARK_CLEARED),),
-    "alert_escalated": (Effect(CREATE_WORK_ORDER, "major"), Effect(NOTIFY, "major")),
+    "alert_escalated": (
+        Effect(RAISE_SEVERITY),
+        Effect(CREATE_WORK_ORDER, "major"),
+        Effect(NOTIFY, "major"),
+        Effect(PUBLISH),
+    ),
+    AnomalyDetected.kind: (
+        Effect(OPEN_ALERT),
+        Effect(CREATE_WORK_ORDER, "warning"),
+        Effect(SCHEDULE_ESCALATION),
+        Effect(NOTIFY, "critical"),
+        Effect(PUBLISH),
+    ),
+    AnomalyCleared.kind: (Effect(MARK_CLEARED),),
+    "anomaly_diagnosed": (Effect(DIAGNOSE), Effect(PUBLISH)),
+    "alert_reopened": (
+        Effect(CREATE_WORK_ORDER, "warning"),
+        Effect(SCHEDULE_ESCALATION),
+        Effect(NOTIFY, "critical"),
+        Effect(PUBLISH),
+    ),
+    "alert_occurred": (Effect(PUBLISH),),
+    "alert_auto_resolved": (Effect(PUBLISH),),
+    "work_order_no_fault": (Effect(LOWER_CONFIDENCE),),
+    "work_order_confirmed": (Effect(STORE_LABEL),),
     # stock truth (``_stock_truth``): signals about a stock location, with their evidence
     "stock_disagreement": (Effect(OPEN_ALERT), Effect(NOTIFY, "major")),
     "stock_agreement": (Effect(MARK_CLEARED),),
@@ -126,6 +213,21 @@ def effects_for(kind: str, severity: str) -> list[str]:
     return [e.action for e in DECISION_EFFECTS.get(kind, ()) if rank >= severity_rank(e.min_severity)]
 
 
+def resolution_kind(code: str) -> str | None:
+    """The decision a work order closed with resolution ``code`` makes (None: none)."""
+    norm = code.strip().lower().replace("-", "_").replace(" ", "_")
+    if norm in NO_FAULT_CODES:
+        return "work_order_no_fault"
+    if norm in CONFIRMED_CODES:
+        return "work_order_confirmed"
+    return None
+
+
+def _higher(severity: str) -> str:
+    rank = severity_rank(severity)
+    return SEVERITIES[min(rank + 1, len(SEVERITIES) - 1)]
+
+
 @dataclass(frozen=True, slots=True)
 class StockSignal:
     """A decision about a stock location or a site's SKU (``_stock_truth``): ``kind`` is a
@@ -149,46 +251,147 @@ class Executor:
     def __init__(
         self,
         escalation_after_s: Mapping[str, float] | None = None,
+        policy: AlertPolicy | None = None,
         proposal_policy: ProposalPolicy | None = None,
     ) -> None:
         after = {**DEFAULT_ESCALATION_AFTER_S, **(escalation_after_s or {})}
         self.escalation_after_ns = {k: int(v * NS) for k, v in after.items()}
+        self.policy = policy or AlertPolicy()
         self.proposal_policy = proposal_policy or ProposalPolicy()
 
     # -- condition decisions -------------------------------------------------------------
 
     def fault(self, conn: Connection, p: ConditionParams, d: FaultConfirmed, now: int) -> None:
-        actions = effects_for(d.kind, d.severity)
+        self._raise(conn, p, d.kind, d.severity, p.condition, d.evidence, d.ts_ns, "threshold", now)
+
+    def anomaly(self, conn: Connection, p: ConditionParams, d: AnomalyDetected, now: int) -> None:
+        if d.refines:
+            self._diagnosed(conn, p, d, now)
+            return
+        self._raise(conn, p, d.kind, d.severity, d.fault or p.condition, d.evidence, d.ts_ns, d.model, now)
+
+    def _diagnosed(self, conn: Connection, p: ConditionParams, d: AnomalyDetected, now: int) -> None:
+        """A diagnosis after the fault was confirmed undiagnosed: the rule's open alert takes
+        the diagnosed class as its fault type, with the diagnosis in its evidence, and its
+        open work order the checks and spare parts of that fault (``DIAGNOSE``). When an
+        open alert of that class exists already, it stays as it is."""
+        if DIAGNOSE not in effects_for("anomaly_diagnosed", d.severity):
+            return
+        row = conn.execute(
+            select(Alert.id, Alert.evidence, Alert.state)
+            .where(
+                Alert.rule_id == p.rule_id,
+                Alert.condition == d.refines[:64],
+                Alert.state.in_(sorted(ALERT.open)),
+            )
+            .with_for_update()
+        ).one_or_none()
+        if row is None:
+            return
+        evidence = {**(row.evidence or {}), "diagnosis": d.evidence.get("diagnosis"), "diagnosed": d.evidence}
+        nested = conn.begin_nested()
+        try:
+            conn.execute(
+                update(Alert)
+                .where(Alert.id == row.id)
+                .values(condition=d.fault[:64], evidence=evidence, updated_ns=now)
+                .execution_options(synchronize_session=False)
+            )
+            nested.commit()
+        except IntegrityError:  # an open alert of the diagnosed class exists: keep both apart
+            nested.rollback()
+            return
+        emit(
+            conn,
+            DomainEvent.move(
+                ALERT.entity,
+                row.id,
+                row.state,
+                row.state,
+                now,
+                detail={"fault": d.fault, "was": d.refines, "diagnosis": d.evidence.get("diagnosis")},
+                kind="alert.diagnosed",
+            ),
+        )
+        a = conn.execute(select(Alert.__table__).where(Alert.id == row.id)).one()
+        if a.asset_id is not None:
+            content = work_order_content(conn, a)
+            conn.execute(
+                update(WorkOrder)
+                .where(WorkOrder.alert_id == row.id, WorkOrder.state.in_(sorted(WORK_ORDER.open)))
+                .values(
+                    title=content.title,
+                    description=content.description,
+                    evidence=content.evidence,
+                    checks=content.checks,
+                    spare_parts=content.spare_parts,
+                    updated_ns=now,
+                )
+                .execution_options(synchronize_session=False)
+            )
+        if PUBLISH in effects_for("anomaly_diagnosed", d.severity):
+            queue_notice(conn, row.id, "diagnosed", now)
+
+    def _raise(
+        self,
+        conn: Connection,
+        p: ConditionParams,
+        kind: str,
+        severity: str,
+        condition: str,
+        evidence: dict[str, Any],
+        ts: int,
+        model: str,
+        now: int,
+    ) -> None:
+        actions = effects_for(kind, severity)
         if OPEN_ALERT not in actions:
             return
         site = conn.execute(select(Asset.site, Asset.name).where(Asset.id == p.asset_id)).one()
-        same = (Alert.asset_id == p.asset_id, Alert.condition == p.condition)
-        alert_id = _open_alert(
+        raised = raise_alert(
             conn,
-            same,
-            {"condition": "active", **d.evidence},
+            {
+                "asset_id": p.asset_id,
+                "site": site.site,
+                "condition": condition[:64],
+                "severity": severity,
+                "evidence": evidence,
+                "what_to_check": p.what_to_check,
+                "rule_id": p.rule_id,
+                "model": model,
+                "recipients": recipients_for(conn, p.asset_id, 0),
+            },
+            ts,
             now,
-            asset_id=p.asset_id,
-            site=site.site,
-            condition=p.condition,
-            severity=d.severity,
-            evidence=d.evidence,
-            what_to_check=p.what_to_check,
+            self.policy,
         )
-        if alert_id is None:
-            return
-        if CREATE_WORK_ORDER in actions:
-            title = f"{p.condition} on {site.name or p.asset_id}"
-            description = (
-                f"{p.metric} above {p.limit:g} for {d.evidence['duration_s']:.0f} s "
-                f"(max {d.evidence['max_value']:g}). What to check: {p.what_to_check or 'inspect the asset'}"
-            )
-            self._work_order(conn, alert_id, p.asset_id, site.site, title, description, d.severity, now)
-        self._after_open(conn, actions, alert_id, d.kind, d.severity, now)
+        self._after_raise(conn, raised, kind, actions, severity, now)
 
-    def cleared(self, conn: Connection, p: ConditionParams, d: FaultCleared, now: int) -> None:
+    def _after_raise(
+        self, conn: Connection, raised: Raised, kind: str, actions: list[str], severity: str, now: int
+    ) -> None:
+        if raised.outcome == "duplicate":
+            return
+        if raised.outcome == "occurred":
+            if PUBLISH in effects_for("alert_occurred", severity):
+                queue_notice(conn, raised.alert_id, "occurred", now)
+            return
+        if raised.outcome == "reopened":
+            kind, actions = "alert_reopened", effects_for("alert_reopened", severity)
+        if CREATE_WORK_ORDER in actions:
+            self._alert_work_order(conn, raised.alert_id, now)
+        self._after_open(conn, actions, raised.alert_id, kind, severity, now)
+        if PUBLISH in actions:
+            queue_notice(conn, raised.alert_id, raised.outcome, now)
+
+    def cleared(
+        self, conn: Connection, p: ConditionParams, d: FaultCleared | AnomalyCleared, now: int
+    ) -> None:
         if MARK_CLEARED in effects_for(d.kind, d.severity):
-            same = (Alert.asset_id == p.asset_id, Alert.condition == p.condition)
+            if isinstance(d, AnomalyCleared) and p.rule_id is not None:
+                same: tuple[Any, ...] = (Alert.rule_id == p.rule_id,)
+            else:
+                same = (Alert.asset_id == p.asset_id, Alert.condition == p.condition)
             _mark(conn, same, d.ts_ns, now, {"condition": "cleared", **d.evidence}, "alert.cleared")
 
     # -- local alarms (``device.alarm`` events) ------------------------------------------
@@ -213,27 +416,40 @@ class Executor:
             "gateway": d.gateway,
             "device": d.device,
         }
-        alert_id = _open_alert(
-            conn,
-            same,
-            {"condition": "active", "alarm": d.code},
-            now,
-            asset_id=None,
-            subject=subject,
-            site=d.site,
-            condition=condition,
-            severity=d.severity,
-            evidence=evidence,
-            what_to_check=d.message,
+        asset_id = conn.scalar(
+            select(Device.asset_id).where(Device.gateway == d.gateway, Device.device == d.device)
         )
-        if alert_id is not None:
-            self._after_open(conn, actions, alert_id, "alarm_raised", d.severity, now)
+        raised = raise_alert(
+            conn,
+            {
+                "asset_id": None,
+                "subject": subject,
+                "site": d.site,
+                "condition": condition,
+                "severity": d.severity,
+                "evidence": evidence,
+                "what_to_check": d.message,
+                "model": "edge-alarm",
+                "recipients": recipients_for(conn, asset_id, 0),
+            },
+            d.ts,
+            now,
+            self.policy,
+        )
+        if raised.outcome == "reopened":
+            raised = Raised(raised.alert_id, "opened")  # an alarm has no work order to bring back
+        if raised.outcome == "opened":
+            self._after_open(conn, actions, raised.alert_id, "alarm_raised", d.severity, now)
+            if PUBLISH in actions:
+                queue_notice(conn, raised.alert_id, "opened", now)
+        elif raised.outcome == "occurred" and PUBLISH in effects_for("alert_occurred", d.severity):
+            queue_notice(conn, raised.alert_id, "occurred", now)
 
     # -- stock signals (``_stock_truth``) ----------------------------------------------
 
     def stock_signal(self, conn: Connection, d: StockSignal, now: int) -> int | None:
         """Open (or, inactive, clear) the alert of ``d.subject`` and ``d.condition``; the id
-        of an alert opened, else None."""
+        of an alert opened (or reopened), else None."""
         same = (Alert.subject == d.subject, Alert.condition == d.condition)
         actions = effects_for(d.kind, d.severity)
         if not d.active:
@@ -244,33 +460,56 @@ class Executor:
         if OPEN_ALERT not in actions:
             return None
         evidence = dict(d.evidence or {})
-        alert_id = _open_alert(
+        raised = raise_alert(
             conn,
-            same,
-            {"condition": "active", **evidence},
+            {
+                "asset_id": None,
+                "subject": d.subject,
+                "site": d.site,
+                "condition": d.condition[:64],
+                "severity": d.severity,
+                "evidence": evidence,
+                "what_to_check": d.what_to_check,
+                "model": "stock-truth",
+                "recipients": [],
+            },
+            d.ts_ns or now,
             now,
-            asset_id=None,
-            subject=d.subject,
-            site=d.site,
-            condition=d.condition,
-            severity=d.severity,
-            evidence=evidence,
-            what_to_check=d.what_to_check,
+            self.policy,
         )
-        if alert_id is not None:
-            self._after_open(conn, actions, alert_id, d.kind, d.severity, now)
-        return alert_id
+        if raised.outcome not in ("opened", "reopened"):
+            if raised.outcome == "occurred" and PUBLISH in effects_for("alert_occurred", d.severity):
+                queue_notice(conn, raised.alert_id, "occurred", now)
+            return None
+        self._after_open(conn, actions, raised.alert_id, d.kind, d.severity, now)
+        if PUBLISH in actions:
+            queue_notice(conn, raised.alert_id, raised.outcome, now)
+        return raised.alert_id
 
-    # -- silence and escalation ----------------------------------------------------------
+    # -- silence, escalation, auto-resolution --------------------------------------------
 
     def silent(self, conn: Connection, alert_id: int, severity: str, now: int) -> None:
         """The silence sweep opened ``alert_id``: the ``subject_silent`` effects."""
-        self._after_open(
-            conn, effects_for("subject_silent", severity), alert_id, "subject_silent", severity, now
-        )
+        actions = effects_for("subject_silent", severity)
+        self._after_open(conn, actions, alert_id, "subject_silent", severity, now)
+        if PUBLISH in actions:
+            queue_notice(conn, alert_id, "opened", now)
+
+    def auto_resolve(self, conn: Connection, now: int) -> list[int]:
+        """Resolve the alerts cleared for the policy's ``auto_resolve_after_s``; their ids."""
+        done = auto_resolve(conn, self.policy, now)
+        for alert_id in done:
+            severity = conn.scalar(select(Alert.severity).where(Alert.id == alert_id)) or "warning"
+            if PUBLISH in effects_for("alert_auto_resolved", severity):
+                queue_notice(conn, alert_id, "resolved", now)
+        return done
 
     def escalate(self, conn: Connection, now: int) -> list[int]:
-        """Escalate every ``open`` alert whose escalation time has come; their ids."""
+        """Escalate every ``open`` alert whose escalation time has come; their ids.
+
+        Escalating raises the alert's severity one step (``RAISE_SEVERITY``; critical stays
+        critical) and adds the next recipient of the asset's list (the second, the first
+        time); the effects of ``alert_escalated`` follow at the new severity."""
         due = conn.execute(
             select(Alert.__table__)
             .where(
@@ -283,12 +522,28 @@ class Executor:
         ).all()
         for a in due:
             level = a.escalation_level + 1
+            actions = effects_for("alert_escalated", _higher(a.severity))
+            severity = _higher(a.severity) if RAISE_SEVERITY in actions else a.severity
+            asset_id = a.asset_id
+            if asset_id is None and str(a.subject).startswith("device:"):
+                gw, _, dev = str(a.subject).split(":", 1)[1].partition("/")
+                asset_id = conn.scalar(
+                    select(Device.asset_id).where(Device.gateway == gw, Device.device == dev)
+                )
+            recipients = recipients_for(conn, asset_id, level) or list(a.recipients or [])
             conn.execute(
                 update(Alert)
                 .where(Alert.id == a.id)
-                .values(escalation_level=level, escalate_at_ns=None, updated_ns=now)
+                .values(
+                    escalation_level=level,
+                    escalate_at_ns=None,
+                    updated_ns=now,
+                    severity=severity,
+                    recipients=recipients,
+                )
                 .execution_options(synchronize_session=False)
             )
+            added = [r for r in recipients if r not in (a.recipients or [])]
             emit(
                 conn,
                 DomainEvent.move(
@@ -299,17 +554,21 @@ class Executor:
                     now,
                     detail={
                         "escalation_level": level,
-                        "severity": a.severity,
+                        "severity": severity,
+                        "was": a.severity,
+                        "recipients": recipients,
+                        "added": added,
                         "unacknowledged_s": (now - a.opened_ns) / NS,
                     },
                     kind="alert.escalated",
                 ),
             )
-            actions = effects_for("alert_escalated", a.severity)
             if CREATE_WORK_ORDER in actions:
-                self._escalation_work_order(conn, a, level, now)
+                self._escalation_work_order(conn, a, level, severity, now)
             if NOTIFY in actions:
-                self._notify(conn, a.id, "alert_escalated", a.severity, now)
+                self._notify(conn, a.id, "alert_escalated", severity, now)
+            if PUBLISH in actions:
+                queue_notice(conn, a.id, "escalated", now)
         return [a.id for a in due]
 
     def _after_open(
@@ -342,63 +601,138 @@ class Executor:
             ),
         )
 
-    def _escalation_work_order(self, conn: Connection, a: Row[Any], level: int, now: int) -> None:
+    def _escalation_work_order(
+        self, conn: Connection, a: Row[Any], level: int, severity: str, now: int
+    ) -> None:
         if a.asset_id is None:  # a gateway's alert: no asset to work on
             return
-        has_open = conn.scalar(
-            select(WorkOrder.id).where(
-                WorkOrder.alert_id == a.id, WorkOrder.state.in_(sorted(WORK_ORDER.open))
-            )
-        )
-        if has_open is not None:
-            return
         title = f"{a.condition} on {a.asset_id}: unacknowledged (escalation {level})"
-        description = f"Alert {a.id} ({a.severity}) was not acknowledged. What to check: {a.what_to_check or 'inspect the asset'}"
-        self._work_order(conn, a.id, a.asset_id, a.site, title[:200], description, a.severity, now)
+        self._alert_work_order(conn, a.id, now, title=title[:200], severity=severity)
 
-    @staticmethod
-    def _work_order(
+    def _alert_work_order(
+        self,
         conn: Connection,
         alert_id: int,
-        asset_id: str,
-        site: str,
-        title: str,
-        description: str,
-        severity: str,
         now: int,
+        *,
+        title: str | None = None,
+        severity: str | None = None,
     ) -> None:
+        """The alert's one open maintenance work order, with its evidence, checks and spare
+        parts (``_work_order_evidence``); nothing when it has one open already (the partial
+        unique index ``uq_work_orders_open_alert``)."""
+        a = conn.execute(select(Alert.__table__).where(Alert.id == alert_id)).one()
+        if a.asset_id is None:
+            return
+        content = work_order_content(conn, a)
         wo = conn.execute(
-            insert(WorkOrder)
+            conflict_insert(conn, WorkOrder)
             .values(
                 alert_id=alert_id,
-                asset_id=asset_id,
-                site=site,
+                asset_id=a.asset_id,
+                site=a.site,
                 kind="maintenance",
-                title=title,
-                description=description,
+                title=(title or content.title)[:200],
+                description=content.description,
                 state=WORK_ORDER.initial,
                 created_ns=now,
                 updated_ns=now,
                 note="",
-                priority=SEVERITY_PRIORITY.get(severity, "normal"),
-                assignee="",
+                priority=SEVERITY_PRIORITY.get(severity or a.severity, "normal"),
+                assignee=(a.recipients or [""])[0][:64],
                 parts=[],
                 labour=[],
                 resolution_code="",
                 root_cause="",
                 notes=[],
                 attachments=[],
+                evidence=content.evidence,
+                checks=content.checks,
+                spare_parts=content.spare_parts,
             )
+            .on_conflict_do_nothing()
             .returning(WorkOrder.__table__)
-        ).one()
-        wo_id = wo.id
+        ).one_or_none()
+        if wo is None:
+            return
         work_order_webhook(conn, wo, now)
         emit(
             conn,
             DomainEvent.move(
-                WORK_ORDER.entity, wo_id, None, WORK_ORDER.initial, now, detail={"alert_id": alert_id}
+                WORK_ORDER.entity, wo.id, None, WORK_ORDER.initial, now, detail={"alert_id": alert_id}
             ),
         )
+
+    # -- feedback from closed work orders ------------------------------------------------
+
+    def work_order_closed(self, conn: Connection, wo: Any, actor: str, now: int) -> str | None:
+        """What closing ``wo`` with its resolution code feeds back; the decision made."""
+        kind = resolution_kind(wo.resolution_code or "")
+        if kind is None or wo.alert_id is None:
+            return None
+        a = conn.execute(select(Alert.__table__).where(Alert.id == wo.alert_id)).one()
+        actions = effects_for(kind, a.severity)
+        if LOWER_CONFIDENCE in actions and a.rule_id is not None:
+            row = conn.execute(
+                update(ConditionRule)
+                .where(ConditionRule.id == a.rule_id)
+                .values(no_fault_found=ConditionRule.no_fault_found + 1)
+                .returning(ConditionRule.no_fault_found, ConditionRule.engine)
+                .execution_options(synchronize_session=False)
+            ).one()
+            emit(
+                conn,
+                DomainEvent.move(
+                    "condition_rule",
+                    a.rule_id,
+                    None,
+                    "active",
+                    now,
+                    actor,
+                    {"no_fault_found": row.no_fault_found, "work_order": wo.id, "alert_id": a.id},
+                    kind="condition_rule.confidence_lowered",
+                ),
+            )
+        if STORE_LABEL in actions and a.asset_id is not None:
+            evidence = a.evidence or {}
+            label_id = conn.execute(
+                conflict_insert(conn, FaultLabel)
+                .values(
+                    asset_id=a.asset_id,
+                    site=a.site,
+                    fault=a.condition,
+                    resolution_code=wo.resolution_code,
+                    root_cause=wo.root_cause or "",
+                    alert_id=a.id,
+                    work_order_id=wo.id,
+                    model=a.model,
+                    start_ns=evidence.get("first_over_ns"),
+                    end_ns=evidence.get("confirmed_ns"),
+                    evidence={
+                        k: evidence[k]
+                        for k in ("metric", "values", "scores", "diagnosis", "envelope", "trend", "max_value")
+                        if k in evidence
+                    },
+                    created_ns=now,
+                )
+                .on_conflict_do_nothing()
+                .returning(FaultLabel.id)
+            ).scalar_one_or_none()
+            if label_id is not None:
+                emit(
+                    conn,
+                    DomainEvent(
+                        "fault_label.created",
+                        "fault_label",
+                        str(label_id),
+                        None,
+                        "stored",
+                        now,
+                        actor,
+                        {"fault": a.condition, "work_order": wo.id, "alert_id": a.id},
+                    ),
+                )
+        return kind
 
     # -- replenishment -------------------------------------------------------------------
 

@@ -53,7 +53,18 @@ SYSTEM_ACTOR = "system"
 COMMIT_ORDER_LOCK = 0x626F6873  # "bohs"
 _BUFFER = "bohsense_domain_events"
 
-_CATALOG_KINDS = ("site", "gateway", "sku", "asset", "rule", "location", "lane", "device", "zone")
+_CATALOG_KINDS = (
+    "site",
+    "gateway",
+    "sku",
+    "asset",
+    "rule",
+    "location",
+    "lane",
+    "device",
+    "zone",
+    "maintenance",
+)
 KINDS: frozenset[str] = frozenset(
     {
         # alerts
@@ -63,6 +74,12 @@ KINDS: frozenset[str] = frozenset(
         "alert.cleared",  # its condition cleared (the alert stays open until resolved)
         "alert.reactivated",  # its condition came back while it was open
         "alert.escalated",
+        "alert.occurred",  # the fault was confirmed again: counted on the open alert
+        "alert.reopened",  # a recurrence within the reopen window reopened it
+        "alert.diagnosed",  # a later diagnosis named its fault type
+        # feedback of closed work orders (``_decisions``)
+        "condition_rule.confidence_lowered",
+        "fault_label.created",
         # work orders
         "work_order.created",
         "work_order.in_progress",

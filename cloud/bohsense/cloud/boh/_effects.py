@@ -20,6 +20,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Row, String, bindparam, cast, insert, literal, select, update
 
+from ._alerts import AlertPolicy
 from ._cache import Cache, Location
 from ._db import conflict_insert
 from ._decisions import Executor
@@ -28,7 +29,18 @@ from ._lifecycle import PROPOSAL
 from ._models import ConditionRule, Lane, ReplenishmentProposal, RuleState, StockLevel
 from ._proposals import ProposalPolicy
 from ._stock_truth import StockSettings, StockTruth
-from .rules import ConditionEngine, FaultCleared, FaultConfirmed, PlanParams, StockEngine, StockInputs
+from .rules import (
+    AnomalyCleared,
+    AnomalyDetected,
+    ConditionEngine,
+    DetectorCondition,
+    FaultCleared,
+    FaultConfirmed,
+    ModelRegistry,
+    PlanParams,
+    StockEngine,
+    StockInputs,
+)
 
 __all__ = ["SYSTEM_ACTOR", "Effects", "condition_rule_key"]
 
@@ -48,10 +60,14 @@ class Effects:
         escalation_after_s: Mapping[str, float] | None = None,
         proposal_policy: ProposalPolicy | None = None,
         stock_settings: StockSettings | None = None,
+        *,
+        alert_policy: AlertPolicy | None = None,
+        detector_engine: DetectorCondition | None = None,
     ) -> None:
         self._conditions = condition_engine
+        self._detectors = detector_engine or DetectorCondition(ModelRegistry())
         self._stock = stock_engine
-        self.executor = Executor(escalation_after_s, proposal_policy)
+        self.executor = Executor(escalation_after_s, alert_policy, proposal_policy)
         #: one number per location from weight and RFID (``_stock_truth``)
         self.truth = StockTruth(self.executor, stock_settings)
 
@@ -217,7 +233,7 @@ class Effects:
         self,
         conn: Connection,
         cache: Cache,
-        points: dict[int, list[tuple[int, float]]],
+        points: dict[int, list[Any]],
         now: int,
     ) -> None:
         rule, rs = ConditionRule.__table__, RuleState.__table__
@@ -231,9 +247,11 @@ class Effects:
         ).all()
         saves: list[dict[str, Any]] = []
         phases: list[dict[str, Any]] = []
-        engine = self._conditions
         for row in rows:
             params = cache.rules[row.id]
+            engine: Any = self._detectors if params.engine == "detector" else self._conditions
+            if params.engine == "detector" and params.model not in self._detectors.registry.models:
+                continue  # the catalog names a model file this service has not loaded
             data, seen = row.state, row.seen_until_ns
             fresh = sorted(pt for pt in points[row.id] if seen is None or pt[0] > seen)
             if not fresh:
@@ -257,7 +275,9 @@ class Effects:
             for d in decisions:
                 if isinstance(d, FaultConfirmed):
                     self.executor.fault(conn, params, d, now)
-                elif isinstance(d, FaultCleared):
+                elif isinstance(d, AnomalyDetected):
+                    self.executor.anomaly(conn, params, d, now)
+                elif isinstance(d, FaultCleared | AnomalyCleared):
                     self.executor.cleared(conn, params, d, now)
         if saves:
             stmt = conflict_insert(conn, RuleState)

@@ -8,7 +8,9 @@ unique indexes over exactly these states (see ``_models``).
 ::
 
     alert        open ──▶ acknowledged ──▶ resolved
-                   └──────────────────────▲
+                   └──────────────────────▲    │
+                   ▲───────── reopen ◀─────────┘  (the engine only: a recurrence
+                                                   within the reopen window)
 
     work order   open ──▶ in_progress ──▶ done ──▶ closed
                    └────────┴──▶ cancelled
@@ -24,7 +26,7 @@ goods are in the store: mark it once they are on the shelf) or ``cancelled`` clo
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from ._errors import InvalidTransition
 
@@ -37,6 +39,8 @@ class Lifecycle:
     initial: str
     moves: Mapping[str, frozenset[str]]
     open: frozenset[str]
+    #: moves only the engine makes, never a person (an alert's reopening)
+    engine_moves: Mapping[str, frozenset[str]] = field(default_factory=dict)
 
     @property
     def states(self) -> frozenset[str]:
@@ -58,6 +62,7 @@ ALERT = Lifecycle(
         "resolved": frozenset(),
     },
     open=frozenset({"open", "acknowledged"}),
+    engine_moves={"resolved": frozenset({"open"})},
 )
 
 WORK_ORDER = Lifecycle(

@@ -26,6 +26,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 __all__ = [
     "Alert",
+    "AlertNotice",
     "Asset",
     "AuditEntry",
     "Base",
@@ -33,12 +34,14 @@ __all__ = [
     "ConditionRule",
     "Device",
     "DeviceEvent",
+    "FaultLabel",
     "Gateway",
     "GatewayCommandRow",
     "IngestSeq",
     "Lane",
     "LaneSensing",
     "LedgerEntry",
+    "MaintenanceGuide",
     "PosTransaction",
     "ProposalReceipt",
     "QuarantineRow",
@@ -74,6 +77,8 @@ OPEN_ALERT_WHERE = "state IN ('open', 'acknowledged')"
 #: one open alert per subject (a gateway or device gone silent) and condition
 OPEN_SUBJECT_WHERE = OPEN_ALERT_WHERE + " AND subject <> ''"
 OPEN_PROPOSAL_WHERE = "state IN ('proposed', 'approved', 'ordered')"
+#: one open work order per alert (the alert engine's; work orders by hand have no alert)
+OPEN_WORK_ORDER_WHERE = "state IN ('open', 'in_progress', 'done') AND alert_id IS NOT NULL"
 
 
 def _empty() -> list[Any]:
@@ -134,6 +139,8 @@ class Asset(Base):
     kind: Mapped[str] = mapped_column(String(64), default="")
     #: set when retired from the catalog (kept for the history that refers to it)
     retired_ns: Mapped[int | None]
+    #: who is told of the asset's alerts, in escalation order (migration 0015)
+    recipients: Mapped[list[Any]] = mapped_column(JSON, default=_empty, server_default=text("'[]'"))
 
 
 class ConditionRule(Base):
@@ -154,6 +161,14 @@ class ConditionRule(Base):
     phase: Mapped[str] = mapped_column(String(16), default="normal")
     #: set when retired from the catalog (kept for the history that refers to it)
     retired_ns: Mapped[int | None]
+    #: "threshold" (``metric`` against ``limit``) or "detector" (a model file on ``metrics``)
+    engine: Mapped[str] = mapped_column(String(16), default="threshold", server_default="threshold")
+    #: the feature metrics a detector rule watches (a threshold rule: empty, it has ``metric``)
+    metrics: Mapped[list[Any]] = mapped_column(JSON, default=_empty, server_default=text("'[]'"))
+    #: the model file of a detector rule (its name; the version is the file's)
+    model: Mapped[str] = mapped_column(String(64), default="", server_default="")
+    #: work orders of this rule's alerts closed ``no_fault_found``: each lowers its confidence
+    no_fault_found: Mapped[int] = mapped_column(default=0, server_default="0")
 
 
 class RuleState(Base):
@@ -281,10 +296,32 @@ class Alert(Base):
     escalation_level: Mapped[int] = mapped_column(default=0, server_default="0")
     #: when the alert escalates if still unacknowledged (None: it does not)
     escalate_at_ns: Mapped[int | None]
+    #: how often the fault was confirmed (a recurrence counts here instead of a new alert)
+    occurrences: Mapped[int] = mapped_column(default=1, server_default="1")
+    #: event time of the newest occurrence counted (an occurrence not newer is a duplicate)
+    last_occurrence_ns: Mapped[int | None]
+    #: times a recurrence within the reopen window reopened it after it was resolved
+    reopened: Mapped[int] = mapped_column(default=0, server_default="0")
+    resolved_ns: Mapped[int | None]
+    #: the condition rule that raised it (None: an alarm or a silence alert)
+    rule_id: Mapped[int | None] = mapped_column(ForeignKey("condition_rules.id"))
+    #: the model file and version (``<name>@<version>``) or the rule engine that decided
+    model: Mapped[str] = mapped_column(String(128), default="", server_default="")
+    #: who is told, in order: escalation adds the next recipient of the asset's list
+    recipients: Mapped[list[Any]] = mapped_column(JSON, default=_empty, server_default=text("'[]'"))
 
 
 class WorkOrder(Base):
     __tablename__ = "work_orders"
+    __table_args__ = (
+        Index(
+            "uq_work_orders_open_alert",
+            "alert_id",
+            unique=True,
+            sqlite_where=text(OPEN_WORK_ORDER_WHERE),
+            postgresql_where=text(OPEN_WORK_ORDER_WHERE),
+        ),
+    )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     alert_id: Mapped[int | None] = mapped_column(ForeignKey("alerts.id"), index=True)
     asset_id: Mapped[str] = mapped_column(ForeignKey("assets.id"))
@@ -306,6 +343,11 @@ class WorkOrder(Base):
     root_cause: Mapped[str] = mapped_column(Text, default="", server_default="")
     notes: Mapped[list[Any]] = mapped_column(JSON, default=_empty)
     attachments: Mapped[list[Any]] = mapped_column(JSON, default=_empty)
+    #: why it was created: the fault's evidence, diagnosis, feature trend (migration 0015)
+    evidence: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict, server_default=text("'{}'"))
+    #: recommended checks and spare parts from the catalog's maintenance guides
+    checks: Mapped[list[Any]] = mapped_column(JSON, default=_empty, server_default=text("'[]'"))
+    spare_parts: Mapped[list[Any]] = mapped_column(JSON, default=_empty, server_default=text("'[]'"))
 
 
 class ReplenishmentProposal(Base):
@@ -719,3 +761,53 @@ class StockOutage(Base):
     ended_ns: Mapped[int | None]
     rate_per_h: Mapped[float] = mapped_column(Float)
     rate_source: Mapped[str] = mapped_column(String(16))
+
+
+class MaintenanceGuide(Base):
+    """Recommended checks and spare parts for an asset kind and fault type (``fault`` ""
+    applies to every fault of the kind; ``kind`` "" to every kind)."""
+
+    __tablename__ = "maintenance_guides"
+    __table_args__ = (UniqueConstraint("kind", "fault"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(64))
+    fault: Mapped[str] = mapped_column(String(64))
+    checks: Mapped[list[Any]] = mapped_column(JSON, default=_empty)
+    spare_parts: Mapped[list[Any]] = mapped_column(JSON, default=_empty)
+    retired_ns: Mapped[int | None]
+
+
+class AlertNotice(Base):
+    """The outbox of technicians' alert notices: written in the transaction that changed
+    the alert, published on MQTT after it committed (``published_ns`` set)."""
+
+    __tablename__ = "alert_notices"
+    __table_args__ = (Index("ix_alert_notices_unpublished", "published_ns", "id"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    alert_id: Mapped[int] = mapped_column(ForeignKey("alerts.id"))
+    gateway: Mapped[str] = mapped_column(String(64))
+    payload: Mapped[dict[str, Any]]
+    created_ns: Mapped[int]
+    published_ns: Mapped[int | None]
+
+
+class FaultLabel(Base):
+    """A fault a technician confirmed by closing its work order: a label for training."""
+
+    __tablename__ = "fault_labels"
+    __table_args__ = (UniqueConstraint("work_order_id"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    asset_id: Mapped[str] = mapped_column(ForeignKey("assets.id"))
+    site: Mapped[str] = mapped_column(String(64))
+    #: the alert's fault type (the diagnosed class when a diagnosis named one)
+    fault: Mapped[str] = mapped_column(String(64))
+    resolution_code: Mapped[str] = mapped_column(String(64))
+    root_cause: Mapped[str] = mapped_column(Text, default="")
+    alert_id: Mapped[int | None] = mapped_column(ForeignKey("alerts.id"))
+    work_order_id: Mapped[int] = mapped_column(ForeignKey("work_orders.id"))
+    model: Mapped[str] = mapped_column(String(128), default="")
+    #: event time of the fault: first over its threshold .. confirmed
+    start_ns: Mapped[int | None]
+    end_ns: Mapped[int | None]
+    evidence: Mapped[dict[str, Any]]
+    created_ns: Mapped[int]

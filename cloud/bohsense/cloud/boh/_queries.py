@@ -23,6 +23,7 @@ from ._models import (
     StockLocation,
     WorkOrder,
 )
+from ._notices import AlertFilter
 from ._records import (
     AlertRecord,
     AuditRecord,
@@ -173,10 +174,18 @@ def stock_levels(s: Session, site: str | None, sku: str | None) -> list[StockLev
 
 
 def list_alerts(
-    s: Session, state: str | None, asset_id: str | None, site: str | None, limit: int, offset: int
+    s: Session,
+    state: str | None,
+    asset_id: str | None,
+    site: str | None,
+    limit: int,
+    offset: int,
+    where: AlertFilter | None = None,
 ) -> list[AlertRecord]:
     q = select(Alert).order_by(Alert.id.desc())
     q = _where(q, (Alert.state, state), (Alert.asset_id, asset_id), (Alert.site, site))
+    if where is not None:
+        q = where.apply(q)
     return [alert_record(a) for a in s.scalars(_page(q, limit, offset))]
 
 

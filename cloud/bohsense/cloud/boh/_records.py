@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from functools import cache
 from typing import Any, TypeVar, cast
 
@@ -102,6 +102,18 @@ class AlertRecord:
     subject: str = ""
     #: raised each time the alert is escalated (left unacknowledged too long)
     escalation_level: int = 0
+    #: times the fault was confirmed (recurrences count here, not as new alerts)
+    occurrences: int = 1
+    last_occurrence_ns: int | None = None
+    #: times a recurrence within the reopen window reopened it
+    reopened: int = 0
+    resolved_ns: int | None = None
+    #: the condition rule that raised it (None: a local alarm or a silence alert)
+    rule_id: int | None = None
+    #: ``<model>@<version>`` of the detector, or the rule engine, that decided
+    model: str = ""
+    #: who is told, in escalation order
+    recipients: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,6 +138,11 @@ class WorkOrderRecord:
     root_cause: str
     notes: list[dict[str, Any]]  # {"at_ns", "actor", "text"}
     attachments: list[dict[str, Any]]  # Attachment as dicts (references, not the files)
+    #: the fault's evidence: decision, diagnosis, envelope features, feature trend
+    evidence: dict[str, Any] = field(default_factory=dict)
+    #: recommended checks and spare parts (the catalog's maintenance guides)
+    checks: list[str] = field(default_factory=list)
+    spare_parts: list[dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)

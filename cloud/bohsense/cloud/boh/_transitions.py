@@ -40,6 +40,10 @@ def move(s: Session, lifecycle: Lifecycle, row: Any, to: str, actor: str, note: 
     was = row.state
     row.state = to
     row.updated_ns = now
+    if isinstance(row, Alert):
+        if to == "resolved":
+            row.resolved_ns = now
+        row.escalate_at_ns = None if to != "open" else row.escalate_at_ns
     if isinstance(row, ReplenishmentProposal) and (
         to == "ordered" or (to == "cancelled" and was == "ordered")
     ):

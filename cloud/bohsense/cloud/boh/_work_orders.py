@@ -13,7 +13,12 @@ The rule between the two lifecycles (see ``_lifecycle`` for each table):
   is refused the same way while the condition is active: the technician's ``done`` is
   allowed at any time. Cancelling a work order leaves its alert open.
 - A fault that comes back while its alert is still open reopens nothing: the alert is
-  marked active again (``cleared_ns`` back to None).
+  marked active again (``cleared_ns`` back to None) and counts an occurrence; one that
+  comes back within the reopen window after the alert was resolved reopens it
+  (``_alerts``), with a new work order if none is open.
+- Closing a work order with a resolution code feeds back (``_decisions``:
+  ``work_order_no_fault`` lowers the rule's confidence, ``work_order_confirmed`` stores a
+  fault label).
 """
 
 from __future__ import annotations
@@ -164,11 +169,14 @@ def check_resolvable(s: Session, alert: Alert) -> None:
     still_silent = silence_check(alert)
     if still_silent is not None:
         raise StateConflict(ALERT.entity, alert.id, alert.state, "still-silent", still_silent)
-    rule = s.scalars(
-        select(ConditionRule).where(
-            ConditionRule.asset_id == alert.asset_id, ConditionRule.condition == alert.condition
-        )
-    ).one_or_none()
+    if alert.rule_id is not None:  # a detector's alert is named by its diagnosis, not its rule
+        rule = s.get(ConditionRule, alert.rule_id)
+    else:
+        rule = s.scalars(
+            select(ConditionRule).where(
+                ConditionRule.asset_id == alert.asset_id, ConditionRule.condition == alert.condition
+            )
+        ).one_or_none()
     if rule is None or rule.retired_ns is not None or rule.phase not in ACTIVE_PHASES:
         return
     raise StateConflict(
@@ -177,7 +185,10 @@ def check_resolvable(s: Session, alert: Alert) -> None:
         alert.state,
         "condition-active",
         f"{alert.condition} on {alert.asset_id} is still active ({rule.metric} has not stayed below "
-        f"{rule.clear_below:g} for {rule.min_duration_s:g} s): it can be resolved once the condition clears",
+        f"{rule.clear_below:g} for {rule.min_duration_s:g} s): it can be resolved once the condition clears"
+        if rule.engine != "detector"
+        else f"{alert.condition} on {alert.asset_id} is still active (the {rule.model} detector's score "
+        "has not stayed below its clear level for its minimum duration): it can be resolved once it clears",
     )
 
 
@@ -208,3 +219,5 @@ def close_effects(s: Session, wo: WorkOrder, actor: str, now: int) -> None:
     )
     alert.state = "resolved"
     alert.updated_ns = now
+    alert.resolved_ns = now
+    alert.escalate_at_ns = None

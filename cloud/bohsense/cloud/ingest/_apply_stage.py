@@ -14,6 +14,7 @@ import asyncio
 import collections
 import logging
 import time
+from collections.abc import Callable
 
 from bohsense.cloud.ingest._commit import Committer
 from bohsense.cloud.ingest._config import IngestConfig
@@ -47,6 +48,8 @@ class ApplyStage:
         self.config = config
         self.stats = stats
         self.unacked_since = unacked_since
+        #: run (in a thread) after a commit that applied batches: the alert notices' publisher
+        self.after_commit: Callable[[], object] | None = None
 
     async def run(self, link: MqttLink, stored: asyncio.Queue[Chunk | None]) -> None:
         """Apply stored chunks in order until the store stage sends None."""
@@ -102,6 +105,11 @@ class ApplyStage:
                 stats.event_lag_ms = (now - newest) / 1e6
         if self.config.publish_acks and batches:
             self._publish_acks(link, {b.gateway for b in batches}, outcome)
+        if self.after_commit is not None and outcome.applied:
+            try:
+                await asyncio.to_thread(self.after_commit)
+            except Exception:  # the notices wait in the outbox for the next round
+                log.exception("alert notices not published")
 
     def _publish_acks(self, link: MqttLink, gateways: set[str], outcome: ApplyOutcome) -> None:
         """Queue one retained CloudAck per gateway; paho delivers it (QoS 1) without us waiting.

@@ -15,6 +15,7 @@ class IngestStats:
     status_messages: int = 0  # gateway status messages recorded
     command_results: int = 0  # command results recorded
     commands_sent: int = 0  # commands published to gateways
+    alert_notices: int = 0  # technicians' alert notices published
     batches: int = 0  # reading batches accepted (decoded and checked)
     commits: int = 0  # micro-batches committed (stored, applied, acknowledged)
     readings_stored: int = 0  # points written to the time-series store

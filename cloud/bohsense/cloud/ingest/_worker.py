@@ -36,6 +36,9 @@ import asyncio
 import collections
 import logging
 import time
+from typing import Any
+
+import msgspec
 
 from bohsense.cloud.errors import CloudError
 from bohsense.cloud.ingest._apply_stage import ApplyStage
@@ -55,9 +58,9 @@ from bohsense.cloud.ingest._store_stage import StoreStage
 from bohsense.cloud.ports import BatchApplier, StatusRecorder
 from bohsense.cloud.tsdb import TimeSeriesStore
 from bohsense.contracts.backoff import Backoff
-from bohsense.contracts.codec import encode
-from bohsense.contracts.schema import GatewayCommand
-from bohsense.contracts.topics import cloud_subscriptions, cmd_topic, shared
+from bohsense.contracts.codec import Encoding, encode
+from bohsense.contracts.schema import AlertNotice, GatewayCommand
+from bohsense.contracts.topics import alert_topic, cloud_subscriptions, cmd_topic, shared
 
 __all__ = ["CommandNotSent", "IngestWorker"]
 
@@ -100,10 +103,41 @@ class IngestWorker:
         self._applying = ApplyStage(
             self._committer, self._storer, self.recorder, self.config, self.stats, self._unacked_since
         )
+        self._applying.after_commit = self.publish_alert_notices
 
     def problems(self) -> list[str]:
         """Why the pipeline is not working now (empty when it is): for ``/health``."""
         return pipeline_problems(self.stats, time.time_ns(), self.config.stall_after_s, self.config.client_id)
+
+    def publish_alert_notices(self) -> int:
+        """Publish the technicians' alert notices waiting in the core's outbox (JSON, QoS 1,
+        on ``…/{gateway}/alert``); the count. Safe from any thread; nothing while disconnected
+        (the notices wait). A notice the contract refuses is logged and dropped."""
+        claim = getattr(self.recorder, "claim_alert_notices", None)
+        link = self._link
+        if claim is None or link is None or not self.connected.is_set():
+            return 0
+
+        def publish(notice: Any) -> bool:
+            try:
+                msg = msgspec.convert(notice.payload, AlertNotice)
+            except msgspec.ValidationError as exc:
+                log.warning("alert notice %s dropped: %s", notice.id, exc)
+                return True
+            try:
+                link.publish(alert_topic(notice.gateway), encode(msg, Encoding.JSON))
+            except PublishRefused as exc:
+                log.warning("alert notice %s not queued: %s", notice.id, exc)
+                return False
+            self.stats.alert_notices += 1
+            return True
+
+        total = 0
+        while True:
+            n = int(claim(publish))
+            total += n
+            if n < 100:
+                return total
 
     def send_command(self, cmd: GatewayCommand) -> None:
         """Queue ``cmd`` for its gateway (QoS 1); paho delivers it while connected.

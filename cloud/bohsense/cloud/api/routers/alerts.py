@@ -1,13 +1,15 @@
-"""GET /alerts, GET /alerts/{id}, POST /alerts/{id}/acknowledge and /resolve."""
+"""GET /alerts (the technicians' feed, with filters), GET /alerts/{id},
+POST /alerts/{id}/acknowledge and /resolve. The same alerts are published on MQTT
+(``bohsense/v1/gw/{gateway}/alert``, ``AlertNotice``); see docs/alerts.md."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field
 
-from ...boh import ALERT
+from ...boh import ALERT, AlertFilter
 from .._common import ActionBody, Id, Limit, Name, Offset, check_state, state_filter
 from .._deps import CoreDep
 
@@ -38,6 +40,16 @@ class Alert(BaseModel):
     escalation_level: int = Field(
         description="raised each time the alert escalates (left unacknowledged past its severity's delay)"
     )
+    occurrences: int = Field(description="times the fault was confirmed (recurrences count here)")
+    last_occurrence_ns: int | None = Field(description="event time of the newest occurrence counted")
+    reopened: int = Field(description="times a recurrence within the reopen window reopened it")
+    resolved_ns: int | None
+    rule_id: int | None = Field(description="the condition rule that raised it (null: an alarm or silence)")
+    model: str = Field(description="<model>@<version> of the detector, or the rule engine, that decided")
+    recipients: list[str] = Field(description="who is told, in escalation order")
+
+
+Severity = Literal["info", "warning", "major", "critical"]
 
 
 @router.get("", response_model=list[Alert])
@@ -46,11 +58,26 @@ def list_alerts(
     state: Annotated[str | None, state_filter(ALERT)] = None,
     asset: Name | None = None,
     site: Name | None = None,
+    severity: Annotated[Severity | None, Query(description="this severity and more severe")] = None,
+    condition: Name | None = None,
+    subject: Name | None = None,
+    recipient: Name | None = None,
+    open: Annotated[bool, Query(description="only open or acknowledged alerts")] = False,
+    since_ns: Annotated[int | None, Query(ge=0, le=2**63 - 1, description="changed at or after (ns)")] = None,
     limit: Limit = 100,
     offset: Offset = 0,
 ) -> list[Alert]:
+    """Newest first. Filters combine; an unknown query parameter is refused (422)."""
     check_state(ALERT, state)
-    found = core.list_alerts(state=state, asset_id=asset, site=site, limit=limit, offset=offset)
+    where = AlertFilter(
+        min_severity=severity,
+        condition=condition,
+        recipient=recipient,
+        open_only=open,
+        since_ns=since_ns,
+        subject=subject,
+    )
+    found = core.list_alerts(state=state, asset_id=asset, site=site, limit=limit, offset=offset, where=where)
     return [Alert.model_validate(a) for a in found]
 
 

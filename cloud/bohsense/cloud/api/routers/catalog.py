@@ -76,6 +76,11 @@ class RuleIn(RequestModel):
     min_duration_s: Annotated[float, Field(ge=0, le=86_400 * 30)] = 0.0
     severity: Annotated[str, Field(min_length=1, max_length=16)] = "warning"
     what_to_check: Annotated[str, Field(max_length=2000)] = ""
+    engine: Literal["threshold", "detector"] = "threshold"
+    metrics: list[Annotated[str, Field(min_length=1, max_length=128)]] = Field(
+        default_factory=list, max_length=64, description="a detector rule's feature metrics"
+    )
+    model: Annotated[str, Field(max_length=64, description="a detector rule's model file")] = ""
 
 
 class AssetIn(Actor):
@@ -85,6 +90,11 @@ class AssetIn(Actor):
     gateway: Id | None = None
     device: Annotated[str, Field(min_length=1, max_length=128)] | None = None
     rules: list[RuleIn] = Field(default_factory=list, max_length=100, description="the complete set")
+    recipients: list[Annotated[str, Field(min_length=1, max_length=64)]] | None = Field(
+        default=None,
+        max_length=32,
+        description="who is told of its alerts, in escalation order (null: unchanged)",
+    )
 
 
 class LaneIn(RequestModel):
@@ -158,6 +168,10 @@ class RuleOut(BaseModel):
     what_to_check: str
     phase: str
     retired_ns: int | None
+    engine: str
+    metrics: list[str]
+    model: str
+    no_fault_found: int = Field(description="work orders closed no_fault_found: each lowers its confidence")
 
 
 class AssetOut(BaseModel):
@@ -169,6 +183,7 @@ class AssetOut(BaseModel):
     sensors: list[dict[str, str]]
     rules: list[RuleOut]
     retired_ns: int | None
+    recipients: list[str]
 
 
 class LaneOut(BaseModel):
@@ -313,10 +328,20 @@ def put_asset(core: CoreDep, asset_id: PathName, body: AssetIn) -> ChangeOut:
         body.device,
         tuple(
             RuleSpec(
-                r.condition, r.metric, r.limit, r.clear_below, r.min_duration_s, r.severity, r.what_to_check
+                r.condition,
+                r.metric,
+                r.limit,
+                r.clear_below,
+                r.min_duration_s,
+                r.severity,
+                r.what_to_check,
+                r.engine,
+                tuple(r.metrics),
+                r.model,
             )
             for r in body.rules
         ),
+        tuple(body.recipients) if body.recipients is not None else None,
     )
     return _change(core.change_catalog(lambda ops: ops.put_asset(spec), actor=body.actor))
 

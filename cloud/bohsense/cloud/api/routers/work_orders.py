@@ -11,12 +11,13 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal, get_args
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter, HTTPException, Query, status
+from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from ...boh import PRIORITIES, WORK_ORDER, Attachment, LabourEntry, PartUse, WorkOrderChanges
 from .._common import ActionBody, Id, IdFilter, Limit, Name, Offset, RequestModel, check_state, state_filter
-from .._deps import CoreDep
+from .._deps import CoreDep, TsdbDep
 
 router = APIRouter(prefix="/work-orders", tags=["work orders"])
 
@@ -55,6 +56,32 @@ class WorkOrder(BaseModel):
     root_cause: str
     notes: list[dict[str, Any]]
     attachments: list[dict[str, Any]]
+    evidence: dict[str, Any] = Field(
+        description="why it was raised: the decision, the diagnosis and its evidence, envelope features, the feature trend"
+    )
+    checks: list[str] = Field(
+        description="recommended checks (the rule's, then the catalog's maintenance guides)"
+    )
+    spare_parts: list[dict[str, Any]] = Field(description="recommended spare parts {part, quantity}")
+
+
+class FaultLabel(BaseModel):
+    """A fault a technician confirmed by closing its work order: a label for training."""
+
+    model_config = ConfigDict(from_attributes=True)
+    id: int
+    asset_id: str
+    site: str
+    fault: str
+    resolution_code: str
+    root_cause: str
+    alert_id: int | None
+    work_order_id: int
+    model: str
+    start_ns: int | None
+    end_ns: int | None
+    evidence: dict[str, Any]
+    created_ns: int
 
 
 class Transition(ActionBody):
@@ -150,6 +177,20 @@ def list_work_orders(
     return [WorkOrder.model_validate(w) for w in found]
 
 
+@router.get("/labels", response_model=list[FaultLabel])
+def list_fault_labels(
+    core: CoreDep,
+    asset: Name | None = None,
+    fault: Name | None = None,
+    limit: Limit = 100,
+    offset: Offset = 0,
+) -> list[FaultLabel]:
+    """Faults confirmed by closing a work order with ``fault_confirmed``, ``replaced_part`` or
+    ``repaired``: the asset, the fault type, the event-time window and the evidence."""
+    found = core.list_fault_labels(asset_id=asset, fault=fault, limit=limit, offset=offset)
+    return [FaultLabel.model_validate(x) for x in found]
+
+
 @router.post("", response_model=WorkOrder, status_code=status.HTTP_201_CREATED, responses=ERRORS)
 def create_work_order(core: CoreDep, body: WorkOrderIn) -> WorkOrder:
     """A work order by hand (preventive maintenance, an inspection), for an asset of the catalog."""
@@ -170,6 +211,69 @@ def create_work_order(core: CoreDep, body: WorkOrderIn) -> WorkOrder:
 @router.get("/{work_order_id}", response_model=WorkOrder, responses=ERRORS)
 def get_work_order(core: CoreDep, work_order_id: Id) -> WorkOrder:
     return WorkOrder.model_validate(core.get_work_order(work_order_id))
+
+
+class TrendSeries(BaseModel):
+    gateway: str
+    device: str
+    metric: str
+    points: list[tuple[int, float]]
+
+
+class Trend(BaseModel):
+    """The stored readings of the fault's features around it, from the time-series store."""
+
+    work_order_id: int
+    start_ns: int
+    end_ns: int
+    every_s: int | None
+    series: list[TrendSeries]
+
+
+NS = 1_000_000_000
+MAX_TREND_POINTS = 300
+
+
+@router.get("/{work_order_id}/trend", response_model=Trend, responses=ERRORS)
+async def trend(
+    core: CoreDep,
+    tsdb: TsdbDep,
+    work_order_id: Id,
+    before_s: Annotated[int, Query(ge=0, le=7 * 86_400, description="from this long before the fault")] = 600,
+    after_s: Annotated[
+        int, Query(ge=0, le=7 * 86_400, description="to this long after its confirmation")
+    ] = 60,
+) -> Trend:
+    """The feature trend of the work order's fault from the stored readings: every metric of
+    its evidence, of the asset's sensors, from ``before_s`` before the fault began to
+    ``after_s`` after it was confirmed, as window means when longer than 300 points
+    (``every_s``). 409 when the work order has no fault window (made by hand)."""
+    wo = await run_in_threadpool(core.get_work_order, work_order_id)
+    ev = wo.evidence or {}
+    first, last = ev.get("first_over_ns"), ev.get("confirmed_ns")
+    if not isinstance(first, int) or not isinstance(last, int):
+        raise HTTPException(status.HTTP_409_CONFLICT, "the work order has no fault window in its evidence")
+    metrics = sorted(ev.get("values") or {}) or ([ev["metric"]] if isinstance(ev.get("metric"), str) else [])
+    assets = await run_in_threadpool(core.list_assets, include_retired=True)
+    sensors = next((a.sensors for a in assets if a.id == wo.asset_id), [])
+    start, end = first - before_s * NS, last + after_s * NS + 1
+    span_s = (end - start) / NS
+    every = None if span_s <= MAX_TREND_POINTS else max(1, int(span_s // MAX_TREND_POINTS) + 1)
+    series = []
+    for sensor in sensors:
+        for metric in metrics:
+            points = await tsdb.series(
+                gateway=sensor["gateway"],
+                device=sensor["device"],
+                metric=metric,
+                start_ns=start,
+                end_ns=end,
+                every_s=every,
+            )
+            series.append(
+                TrendSeries(gateway=sensor["gateway"], device=sensor["device"], metric=metric, points=points)
+            )
+    return Trend(work_order_id=wo.id, start_ns=start, end_ns=end, every_s=every, series=series)
 
 
 @router.patch("/{work_order_id}", response_model=WorkOrder, responses=ERRORS)

@@ -19,11 +19,22 @@ from ._base import (
     severity_rank,
 )
 from ._condition import ThresholdCondition
+from ._detector import (
+    AnomalyCleared,
+    AnomalyDetected,
+    DetectorCondition,
+    DetectorModel,
+    ModelError,
+    ModelRegistry,
+    effective,
+)
 from ._planned import PlannedReorder
 from ._stock import ReorderPoint
 
 __all__ = [
     "SEVERITIES",
+    "AnomalyCleared",
+    "AnomalyDetected",
     "ConditionCleared",
     "ConditionEngine",
     "ConditionEvent",
@@ -31,8 +42,12 @@ __all__ = [
     "ConditionParams",
     "ConditionState",
     "Decision",
+    "DetectorCondition",
+    "DetectorModel",
     "FaultCleared",
     "FaultConfirmed",
+    "ModelError",
+    "ModelRegistry",
     "PlanParams",
     "PlannedReorder",
     "ProposalDraft",
@@ -41,5 +56,6 @@ __all__ = [
     "StockEngine",
     "StockInputs",
     "ThresholdCondition",
+    "effective",
     "severity_rank",
 ]

@@ -62,6 +62,13 @@ class ConditionParams:
     min_duration_s: float
     severity: str = "warning"
     what_to_check: str = ""
+    #: "threshold" (this module's engines) or "detector" (``_detector``: a model file on ``metrics``)
+    engine: str = "threshold"
+    metrics: tuple[str, ...] = ()
+    model: str = ""
+    #: work orders of this rule closed ``no_fault_found`` (lowers its confidence)
+    no_fault_found: int = 0
+    rule_id: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
