@@ -10,7 +10,7 @@ from alembic import command
 from alembic.config import Config
 
 from bohsense.cloud.boh import BohCore
-from bohsense.cloud.boh._db import MIGRATIONS, migrate, write_conn
+from bohsense.cloud.boh._db import MIGRATIONS, migrate, run_migration
 
 from .factory import DURATION_S, LIMIT, T0, S, batch, catalog, vib
 
@@ -18,9 +18,12 @@ from .factory import DURATION_S, LIMIT, T0, S, batch, catalog, vib
 def _to(core: BohCore, revision: str, *, down: bool = False) -> None:
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
-    with write_conn(core._engine) as conn:
+
+    def step(conn: sa.Connection) -> None:
         cfg.attributes["connection"] = conn
         (command.downgrade if down else command.upgrade)(cfg, revision)
+
+    run_migration(core._engine, step)
 
 
 def test_rule_state_and_audit_kinds_survive_the_migration_both_ways(db_url: str) -> None:

@@ -8,7 +8,7 @@ serialise on the rows they lock (``SELECT … FOR UPDATE`` in a fixed order).
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -59,17 +59,23 @@ def _sqlite_begin(conn: Connection) -> None:
 @contextmanager
 def write_conn(engine: Engine) -> Iterator[Connection]:
     """A connection in a writing transaction, committed when the block ends without error."""
+    with engine.connect() as conn, _writing(conn):
+        yield conn
+
+
+@contextmanager
+def _writing(conn: Connection) -> Iterator[None]:
+    """``conn`` in a writing transaction with its domain events, committed at the end."""
     from . import _domain_events as events  # imports the models, which import nothing of ours
 
-    with engine.connect() as conn:
-        conn.execution_options(**{WRITE: True})
-        events.start_buffer(conn)
-        try:
-            with conn.begin():
-                yield conn
-                events.flush(conn)  # last, just before the commit: ids in commit order
-        finally:
-            events.stop_buffer(conn)
+    conn.execution_options(**{WRITE: True})
+    events.start_buffer(conn)
+    try:
+        with conn.begin():
+            yield
+            events.flush(conn)  # last, just before the commit: ids in commit order
+    finally:
+        events.stop_buffer(conn)
 
 
 @contextmanager
@@ -111,11 +117,39 @@ def migrate(engine: Engine, revision: str = "head") -> None:
     and do nothing; on SQLite the writing transaction serialises them the same way."""
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
-    with write_conn(engine) as conn:
-        if conn.dialect.name == "postgresql":
-            conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
-        cfg.attributes["connection"] = conn
-        command.upgrade(cfg, revision)
+    run_migration(engine, lambda conn: _upgrade(cfg, conn, revision))
+
+
+def _upgrade(cfg: Config, conn: Connection, revision: str) -> None:
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
+    cfg.attributes["connection"] = conn
+    command.upgrade(cfg, revision)
+
+
+def run_migration(engine: Engine, step: Callable[[Connection], None]) -> None:
+    """Run ``step`` (Alembic commands on the connection it is given) in one writing
+    transaction. On SQLite with foreign keys off, as SQLite asks for table rebuilds:
+    Alembic's batch mode copies a table, drops it and renames the copy, and dropping a
+    table other rows refer to fails with the keys on (the pragma is a no-op inside a
+    transaction, so it is set on this connection before its transaction begins). The
+    whole database is checked after (``PRAGMA foreign_key_check``): a migration that
+    leaves a key pointing nowhere fails and is rolled back."""
+    with engine.connect() as conn:
+        sqlite = conn.dialect.name == "sqlite"
+        raw = conn.connection.driver_connection if sqlite else None
+        if raw is not None:
+            raw.execute("PRAGMA foreign_keys=OFF")
+        try:
+            with _writing(conn):
+                step(conn)
+                if sqlite:
+                    bad = conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+                    if bad:
+                        raise RuntimeError(f"the migration left foreign keys pointing nowhere: {bad[:5]}")
+        finally:
+            if raw is not None:
+                raw.execute("PRAGMA foreign_keys=ON")
 
 
 def chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
