@@ -19,18 +19,23 @@ ROOT = Path(__file__).parents[2]
 D = 86_400.0
 
 
-def _truth(faults: list[tuple[str, float, float]], sensor: list[tuple[float, float | None]] = (), days: float = 30.0) -> dict[str, Any]:  # type: ignore[assignment]
+def _truth(
+    faults: list[tuple[str, float, float]], sensor: list[tuple[float, float | None]] = (), days: float = 30.0
+) -> dict[str, Any]:  # type: ignore[assignment]
     return {
         "duration_s": days * D,
         "faults": [{"kind": k, "onset_s": a * D, "failure_s": b * D} for k, a, b in faults],
-        "sensor_faults": [{"kind": "spikes", "onset_s": a * D, "end_s": None if b is None else b * D} for a, b in sensor],
+        "sensor_faults": [
+            {"kind": "spikes", "onset_s": a * D, "end_s": None if b is None else b * D} for a, b in sensor
+        ],
     }
 
 
 def test_a_false_alert_before_onset_and_a_detection_after_it() -> None:
     s = score_timeline(_truth([("outer_race", 10, 25)]), [(5 * D, 6 * D), (12 * D, None)], learn_s=2 * D)
     (f,) = s["faults"]
-    assert f["detected"] and not f["masked"]
+    assert f["detected"]
+    assert not f["masked"]
     assert f["first_alert_s"] == 12 * D
     assert f["lead_s"] == 13 * D
     assert f["alert_share"] == pytest.approx(2 / 15)
@@ -94,11 +99,16 @@ def test_aggregate_medians_and_rates_over_runs() -> None:
         if lead_days is not None:
             fault.update(lead_s=lead_days * D, masked=False)
         return {
-            "score": {"faults": [fault], "false_alerts": false, "healthy_s": healthy_days * D,
-                      "false_alerts_per_30d": false / healthy_days * 30, "sensor_fault_violations": 0},
+            "score": {
+                "faults": [fault],
+                "false_alerts": false,
+                "healthy_s": healthy_days * D,
+                "false_alerts_per_30d": false / healthy_days * 30,
+                "sensor_fault_violations": 0,
+            },
             "diagnoses": [{"truth": "outer_race", "when": "at_80pct", "label": diag}],
             "sensor_fault_flagged": {},
-        }  # fmt: skip
+        }
 
     o = aggregate([run(10, 0, 5, "outer_race"), run(4, 1, 5, "ball"), run(None, 0, 20, "normal")])
     assert (o["faults"], o["detected"], o["lead_days_median"], o["lead_days_min"]) == (3, 2, 7.0, 4.0)
@@ -110,7 +120,9 @@ def test_aggregate_medians_and_rates_over_runs() -> None:
 
 def test_alerts_need_the_minimum_duration_and_clear_with_hysteresis() -> None:
     a = _Alerts(Policy(on=0.9, off=0.5, raise_s=2.0, clear_s=2.0))
-    raised = [a.step(t, s) for t, s in enumerate([0.95, 0.95, 0.2, 0.95, 0.95, 0.95, 0.6, 0.4, None, 0.4, 0.4])]
+    raised = [
+        a.step(t, s) for t, s in enumerate([0.95, 0.95, 0.2, 0.95, 0.95, 0.95, 0.6, 0.4, None, 0.4, 0.4])
+    ]
     assert raised == [False, False, False, False, False, True, False, False, False, False, False]
     # raised at t=5 (held from t=3); 0.6 stays on (hysteresis); off from t=7, ended at t=9
     assert a.episodes == [[5, 9]]
@@ -119,8 +131,11 @@ def test_alerts_need_the_minimum_duration_and_clear_with_hysteresis() -> None:
 def _cli(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "bohsense", "bench", "condition", *args],
-        capture_output=True, text=True, cwd=ROOT, timeout=300,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=300,
+    )
 
 
 SMALL = """
@@ -157,29 +172,37 @@ def test_the_command_on_a_small_scenario_prints_sane_json(tmp_path: Path) -> Non
     assert (o["runs"], o["faults"]) == (1, 1)
     assert 0 <= o["detected"] <= 1
     (run,) = out["runs"]
-    assert run["ticks"] == 60 and run["features"] > 10
+    assert run["ticks"] == 60
+    assert run["features"] > 10
     (f,) = run["score"]["faults"]
     if f["detected"]:
         assert 0 <= f["lead_s"] <= 2 * D
         assert o["lead_days_median"] == round(f["lead_s"] / D, 2)
-    assert o["false_alerts"] >= 0 and run["score"]["healthy_s"] == pytest.approx(1.0 * D)
+    assert o["false_alerts"] >= 0
+    assert run["score"]["healthy_s"] == pytest.approx(1.0 * D)
     assert o["false_alerts_per_asset_30d"] >= 0
     assert run["sensor_fault_flagged"]["dropout"] == pytest.approx(1.0)  # nothing sent, nothing scored
     for when, diag in o["diagnosis"].items():
         assert when in ("at_first_alert", "at_80pct")
         for truth, acc in diag["accuracy"].items():
-            assert truth == "imbalance" and 0 <= acc <= 1
+            assert truth == "imbalance"
+            assert 0 <= acc <= 1
     labels = [d["label"] for d in run["diagnoses"]]
-    assert labels and all(lab in CLASSES for lab in labels)
+    assert labels
+    assert all(lab in CLASSES for lab in labels)
     assert out["policy"]["every_s"] == 7200.0
 
 
 def test_the_command_refuses_bad_arguments_with_a_message(tmp_path: Path) -> None:
     proc = _cli("--scenario", str(tmp_path / "nowhere.toml"))
-    assert proc.returncode == 2 and "bench condition:" in proc.stderr and "nowhere.toml" in proc.stderr
+    assert proc.returncode == 2
+    assert "bench condition:" in proc.stderr
+    assert "nowhere.toml" in proc.stderr
     proc = _cli("--days", "0")
-    assert proc.returncode == 2 and "--days" in proc.stderr
+    assert proc.returncode == 2
+    assert "--days" in proc.stderr
     bad = tmp_path / "bad.toml"
     bad.write_text(SMALL + "\nvelocity = 3\n")
     proc = _cli("--scenario", str(bad))
-    assert proc.returncode == 2 and "velocity" in proc.stderr
+    assert proc.returncode == 2
+    assert "velocity" in proc.stderr

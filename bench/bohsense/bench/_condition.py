@@ -11,8 +11,9 @@ Per scenario run (one asset, one seed), in simulated time:
    flags as a sensor fault gives no feature.
 2. **Feature vector**: per tick, the vibration features of every axis
    (``vib_<axis>_*`` but the constant or categorical ones: shaft speed, ISO zone) and the
-   mean over the tick of each temperature window feature (``temp_<probe>_mean`` … ``_duty``,
-   ``_cycles``). A case's compressor is still between cycles: an axis below
+   mean over the last ``temp_window_s`` (6 h: a case's defrost cycle) of each
+   temperature window feature that had a new window in the tick (``temp_<probe>_mean`` … ``_std``,
+   and for a case ``_duty`` and ``_cycles``). A case's compressor is still between cycles: an axis below
    ``still_g`` acceleration RMS is in the "still" mode and its features are not scored.
 3. **Detector**: one ``SpikeDetector`` (``bohsense.models.detect``) per feature of the
    asset, learnt on the first ``learn_days`` (every packaged scenario is healthy then)
@@ -44,7 +45,7 @@ import math
 import statistics
 import sys
 import time
-from collections import Counter, defaultdict
+from collections import Counter, defaultdict, deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, replace
 from typing import Any
@@ -78,8 +79,14 @@ MONTH_S = 30 * DAY_S
 _NS = 1_000_000_000
 #: features that are constant or categorical per asset: not scored
 _SKIP_SUFFIXES = ("_shaft_hz", "_iso_zone", "_sensor_fault", "_defrost", "_defrost_s")
+#: compressor features of a temperature channel: only a case's temperatures have them (on
+#: a motor's housing the "duty" would be the falling half of the day's temperature swing)
+_REFRIGERATION_SUFFIXES = ("_duty", "_cycles")
 #: the scenarios and seeds the policy was chosen on; never reported as held-out figures
-DEVELOPMENT = {"scenarios": ["condition-motor-outer-race", "condition-case-condenser-fan"], "seeds": [0, 1, 2, 3, 4]}
+DEVELOPMENT = {
+    "scenarios": ["condition-motor-outer-race", "condition-case-condenser-fan"],
+    "seeds": [0, 1, 2, 3, 4],
+}
 REPORT_SEEDS = list(range(100, 110))
 
 
@@ -89,18 +96,21 @@ class Policy:
     every_s: float = 3600.0
     on: float = 0.9
     off: float = 0.5
-    raise_s: float = 3 * 3600.0
+    raise_s: float = 6 * 3600.0
     clear_s: float = 12 * 3600.0
     still_g: float = 0.01
     recent: int = 24
     warmup: int = 8
     capture_s: float = 1.0
+    #: temperature window features are averaged over this much simulated time (a case's
+    #: defrost cycle), so an hour with a defrost or a busy door is not a new level
+    temp_window_s: float = 6 * 3600.0
 
     def __post_init__(self) -> None:
         if not (self.learn_days > 0 and self.every_s > 0 and self.raise_s >= 0 and self.clear_s >= 0):
             raise ValueError("learn_days and every_s must be > 0, raise_s and clear_s >= 0")
         Threshold(self.on, self.off)  # refuses off > on or values outside 0..1
-        if not (2 <= self.recent and 4 <= self.warmup and self.capture_s > 0 and self.still_g >= 0):
+        if not (self.recent >= 2 and self.warmup >= 4 and self.capture_s > 0 and self.still_g >= 0):
             raise ValueError("need recent >= 2, warmup >= 4, capture_s > 0, still_g >= 0")
 
 
@@ -131,11 +141,20 @@ def score_timeline(
             if start < failure and (end is None or end > onset):
                 hit = (start, end)
                 break
-        row: dict[str, Any] = {"kind": f["kind"], "onset_s": onset, "failure_s": failure, "detected": hit is not None}
+        row: dict[str, Any] = {
+            "kind": f["kind"],
+            "onset_s": onset,
+            "failure_s": failure,
+            "detected": hit is not None,
+        }
         if hit is not None:
             at = max(hit[0], onset)
-            row.update(first_alert_s=at, lead_s=failure - at, masked=hit[0] < onset,
-                       alert_share=(at - onset) / (failure - onset))  # fmt: skip
+            row.update(
+                first_alert_s=at,
+                lead_s=failure - at,
+                masked=hit[0] < onset,
+                alert_share=(at - onset) / (failure - onset),
+            )
         per_fault.append(row)
     healthy_s = max(0.0, min(first_onset, duration) - learn_s)
     false = [a for a in alerts if learn_s <= a[0] < first_onset]
@@ -178,7 +197,9 @@ def aggregate(runs: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
 
     healthy = sum(r["score"]["healthy_s"] for r in runs)
     false = sum(r["score"]["false_alerts"] for r in runs)
-    per_asset = [r["score"]["false_alerts_per_30d"] for r in runs if r["score"]["false_alerts_per_30d"] is not None]
+    per_asset = [
+        r["score"]["false_alerts_per_30d"] for r in runs if r["score"]["false_alerts_per_30d"] is not None
+    ]
     diag: dict[str, dict[str, Any]] = {}
     for when in ("at_first_alert", "at_80pct"):
         confusion: dict[str, Counter[str]] = defaultdict(Counter)
@@ -279,7 +300,7 @@ def _diagnose_at(sc: ConditionScenario, t: float, policy: Policy) -> dict[str, A
             per_axis[axis] = str(exc)
             continue
         per_axis[axis] = d.label
-        cls, s = max(((c, v) for c, v in d.scores.items() if c != "normal"), key=lambda cv: cv[1])
+        s = max(v for c, v in d.scores.items() if c != "normal")
         if d.label != "normal" and s > best[0]:
             best = (s, d.label, axis)
     return {"label": best[1], "axis": best[2] or None, "per_axis": per_axis}
@@ -296,6 +317,7 @@ def run_scenario(
     truth = sc.ground_truth()
     device = sc.sensor.device_id
     probes = [f"temp_{p}" for p in sc.probe_names()]
+    skip = _SKIP_SUFFIXES if sc.case is not None else (*_SKIP_SUFFIXES, *_REFRIGERATION_SUFFIXES)
     cfg = ConditionConfig(vibration=_vib_config(sc), temperature_channels=tuple(probes))
     interp = ConditionInterpreter(cfg)
     interp.observe(DeviceAttached(device, "condition", tuple(probes)))
@@ -304,6 +326,7 @@ def run_scenario(
     learn_s = policy.learn_days * DAY_S
     step = max(sc.sensor.block_every_s, policy.every_s)
     temp_every = sc.sensor.temperature_every_s
+    recent_windows: dict[str, deque[tuple[float, float]]] = defaultdict(deque)
     flagged: dict[str, list[bool]] = defaultdict(list)  # sensor fault kind -> per block/sample flagged
     t_temp = 0.0
     seq = 0
@@ -324,8 +347,16 @@ def run_scenario(
             counts, scale = reported
             clipped = int(np.count_nonzero((counts == 32767) | (counts == -32768)))
             out = interp.observe(
-                WaveformBlock(device, axis, seq, int(t * _NS), sc.sensor.fs_hz,
-                              counts.astype(np.float64) * scale, False, clipped)  # fmt: skip
+                WaveformBlock(
+                    device,
+                    axis,
+                    seq,
+                    int(t * _NS),
+                    sc.sensor.fs_hz,
+                    counts.astype(np.float64) * scale,
+                    False,
+                    clipped,
+                )
             )
             got = {r.metric: r.value for r in out.readings}
             bad = got.get(f"vib_{axis}_sensor_fault", 1.0) == 1.0
@@ -335,7 +366,7 @@ def run_scenario(
                 continue
             feats.update({m: v for m, v in got.items() if not m.endswith(_SKIP_SUFFIXES)})
         # temperatures until the next tick
-        windows: dict[str, list[float]] = defaultdict(list)
+        fresh: set[str] = set()
         end = min(t + step, sc.duration_s)
         while t_temp < end:
             active_temp = [f.kind for f in sc.sensor_faults if f.active(t_temp, "temperature")]
@@ -349,18 +380,24 @@ def run_scenario(
                 for k in active_temp:
                     flagged[k].append(bad)
                 for r in out.readings:
-                    if r.metric.startswith(f"{name}_") and not r.metric.endswith(_SKIP_SUFFIXES):
-                        windows[r.metric].append(r.value)
+                    if r.metric.startswith(f"{name}_") and not r.metric.endswith(skip):
+                        recent_windows[r.metric].append((t_temp, r.value))
+                        fresh.add(r.metric)
             t_temp += temp_every
-        feats.update({m: float(np.mean(v)) for m, v in windows.items()})
+        for m in fresh:
+            kept = recent_windows[m]
+            while kept and kept[0][0] <= t_temp - max(policy.temp_window_s, step):
+                kept.popleft()
+            feats[m] = float(np.mean([v for _, v in kept]))
         # detector and alerts
         score = None
         if feats:
             for key, value in feats.items():
                 det = detectors.get(key)
                 if det is None:
-                    det = detectors[key] = SpikeDetector(key, recent=policy.recent, reference=policy.recent + 1,
-                                                         warmup=policy.warmup)  # fmt: skip
+                    det = detectors[key] = SpikeDetector(
+                        key, recent=policy.recent, reference=policy.recent + 1, warmup=policy.warmup
+                    )
                 x = {key: value}
                 if t < learn_s:
                     det.learn_one(x)
@@ -378,10 +415,7 @@ def run_scenario(
     diagnoses = []
     if diagnose_faults and sc.case is None:
         for f in score["faults"]:
-            if f["kind"] not in CLASSES:
-                truth_kind = f"{f['kind']} (no class)"
-            else:
-                truth_kind = f["kind"]
+            truth_kind = f["kind"] if f["kind"] in CLASSES else f"{f['kind']} (no class)"
             times = {"at_80pct": f["onset_s"] + 0.8 * (f["failure_s"] - f["onset_s"])}
             if f["detected"]:
                 times["at_first_alert"] = f["first_alert_s"]
@@ -407,8 +441,10 @@ def run_scenario(
             f"{f['kind']} {'lead %.1f d' % (f['lead_s'] / DAY_S) if f['detected'] else 'MISSED'}"
             for f in score["faults"]
         )
-        progress(f"{sc.name} seed {sc.seed}: {found or 'no equipment fault'}; false alerts "
-                 f"{score['false_alerts']}; diagnoses {[d['label'] for d in diagnoses]}")  # fmt: skip
+        progress(
+            f"{sc.name} seed {sc.seed}: {found or 'no equipment fault'}; false alerts "
+            f"{score['false_alerts']}; diagnoses {[d['label'] for d in diagnoses]}"
+        )
     return result
 
 
@@ -450,8 +486,21 @@ def run_condition(
         "development": DEVELOPMENT,
         "overall": aggregate(runs),
         "runs": [
-            {k: r[k] for k in ("scenario", "seed", "asset", "ticks", "features", "alerts", "score",
-                               "score_p99_healthy", "diagnoses", "sensor_fault_flagged")}  # fmt: skip
+            {
+                k: r[k]
+                for k in (
+                    "scenario",
+                    "seed",
+                    "asset",
+                    "ticks",
+                    "features",
+                    "alerts",
+                    "score",
+                    "score_p99_healthy",
+                    "diagnoses",
+                    "sensor_fault_flagged",
+                )
+            }
             for r in runs
         ],
         "cpu_s": round(time.process_time() - started, 1),
