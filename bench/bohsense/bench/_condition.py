@@ -411,10 +411,10 @@ def run_scenario(
         ticks += 1
         t += step
     episodes = [(float(s), None if e is None else float(e)) for s, e in alerts.episodes]  # type: ignore[arg-type]
-    score = score_timeline(truth, episodes, learn_s=learn_s, clear_s=policy.clear_s)
+    scored = score_timeline(truth, episodes, learn_s=learn_s, clear_s=policy.clear_s)
     diagnoses = []
     if diagnose_faults and sc.case is None:
-        for f in score["faults"]:
+        for f in scored["faults"]:
             truth_kind = f["kind"] if f["kind"] in CLASSES else f"{f['kind']} (no class)"
             times = {"at_80pct": f["onset_s"] + 0.8 * (f["failure_s"] - f["onset_s"])}
             if f["detected"]:
@@ -430,8 +430,8 @@ def run_scenario(
         "tick_s": step,
         "features": len(detectors),
         "alerts": [[s, e] for s, e in episodes],
-        "score": score,
-        "score_p99_healthy": _p99(scores, learn_s, score["faults"]),
+        "score": scored,
+        "score_p99_healthy": _p99(scores, learn_s, scored["faults"]),
         "diagnoses": diagnoses,
         "sensor_fault_flagged": {k: round(sum(v) / len(v), 3) for k, v in sorted(flagged.items()) if v},
         "edge_counters": dict(interp.counters()),
@@ -439,11 +439,11 @@ def run_scenario(
     if progress:
         found = ", ".join(
             f"{f['kind']} {'lead %.1f d' % (f['lead_s'] / DAY_S) if f['detected'] else 'MISSED'}"
-            for f in score["faults"]
+            for f in scored["faults"]
         )
         progress(
             f"{sc.name} seed {sc.seed}: {found or 'no equipment fault'}; false alerts "
-            f"{score['false_alerts']}; diagnoses {[d['label'] for d in diagnoses]}"
+            f"{scored['false_alerts']}; diagnoses {[d['label'] for d in diagnoses]}"
         )
     return result
 
@@ -471,7 +471,7 @@ def run_condition(
     names = list(scenarios or packaged_scenarios())
     started = time.process_time()
     wall = time.perf_counter()
-    runs = []
+    runs: list[dict[str, Any]] = []
     for name in names:
         base = ConditionScenario.load(name)
         for seed in seeds if seeds else [base.seed]:
@@ -479,34 +479,19 @@ def run_condition(
             if days is not None:
                 sc = replace(sc, duration_s=min(sc.duration_s, days * DAY_S))
             runs.append(run_scenario(sc, policy, progress=say))
-    out = {
+    keep = ("scenario", "seed", "asset", "ticks", "features", "alerts", "score", "score_p99_healthy",
+            "diagnoses", "sensor_fault_flagged")  # fmt: skip
+    reported = [{k: r[k] for k in keep} for r in runs]
+    for r in reported:
+        for d in r["diagnoses"]:
+            d.pop("per_axis", None)
+    return {
         "policy": asdict(policy),
         "seeds": "each scenario's own" if not seeds else list(seeds),
         "scenarios": names,
         "development": DEVELOPMENT,
         "overall": aggregate(runs),
-        "runs": [
-            {
-                k: r[k]
-                for k in (
-                    "scenario",
-                    "seed",
-                    "asset",
-                    "ticks",
-                    "features",
-                    "alerts",
-                    "score",
-                    "score_p99_healthy",
-                    "diagnoses",
-                    "sensor_fault_flagged",
-                )
-            }
-            for r in runs
-        ],
+        "runs": reported,
         "cpu_s": round(time.process_time() - started, 1),
         "wall_s": round(time.perf_counter() - wall, 1),
     }
-    for r in out["runs"]:
-        for d in r["diagnoses"]:
-            d.pop("per_axis", None)
-    return out
