@@ -206,3 +206,21 @@ def test_the_command_refuses_bad_arguments_with_a_message(tmp_path: Path) -> Non
     proc = _cli("--scenario", str(bad))
     assert proc.returncode == 2
     assert "velocity" in proc.stderr
+
+
+@pytest.mark.long
+def test_the_packaged_set_runs_and_every_fault_is_scored() -> None:
+    """The documented run (docs/models.md): every packaged scenario once, each fault scored."""
+    proc = _cli()
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    o = out["overall"]
+    assert o["runs"] == len(out["scenarios"]) == 9
+    assert o["faults"] == sum(len(r["score"]["faults"]) for r in out["runs"])
+    assert 0 <= o["detected"] <= o["faults"]
+    assert o["false_alerts_per_asset_30d"] >= 0
+    for run in out["runs"]:
+        for start, end in run["alerts"]:
+            assert end is None or end >= start
+        for d in run["diagnoses"]:
+            assert d["label"] is None or d["label"] in CLASSES
