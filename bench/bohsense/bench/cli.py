@@ -1,4 +1,4 @@
-"""``bohsense bench ingest|apply|codec|presence|llrp|features|replenish|shelf|shelf-eval``: benchmarks that print human progress to stderr and, as
+"""``bohsense bench ingest|apply|codec|presence|llrp|features|replenish|shelf|shelf-eval|condition``: benchmarks that print human progress to stderr and, as
 their last stdout line, one JSON object with the figures."""
 
 from __future__ import annotations
@@ -144,6 +144,38 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--duration", type=float, help="simulated seconds per run (default: the scenario's)"
     )
     shelf_eval.set_defaults(handler=_shelf_eval)
+    cond = sub.add_parser(
+        "condition",
+        help="equipment faults detected, lead time, false alerts and diagnosis on simulated assets with ground truth",
+    )
+    cond.add_argument(
+        "--scenario",
+        action="append",
+        metavar="NAME_OR_FILE",
+        help="a condition scenario (packaged name or TOML file; repeatable; default: every packaged one)",
+    )
+    cond.add_argument(
+        "--seed",
+        type=int,
+        action="append",
+        metavar="N",
+        help="a seed to run every scenario at (repeatable; default: each scenario's own seed)",
+    )
+    cond.add_argument(
+        "--report-seeds",
+        action="store_true",
+        help="run every scenario at the held-out report seeds 100-109",
+    )
+    cond.add_argument(
+        "--days", type=float, help="stop every scenario after this many simulated days (default: its end)"
+    )
+    cond.add_argument(
+        "--every-s",
+        type=float,
+        default=3600.0,
+        help="simulated seconds between two waveform sets evaluated per asset (default 3600)",
+    )
+    cond.set_defaults(handler=_condition)
 
     def _help(_args: argparse.Namespace) -> int:
         bench.print_help()
@@ -338,4 +370,36 @@ def _shelf_eval(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     print(json.dumps(figures))
+    return 0
+
+
+def _condition(args: argparse.Namespace) -> int:
+    import json
+    import sys
+
+    from bohsense.bench._condition import REPORT_SEEDS, Policy, run_condition
+    from bohsense.simulators import ConditionScenarioError
+
+    if args.days is not None and not args.days > 0:
+        print("bench condition: --days must be > 0", file=sys.stderr)
+        return 2
+    if args.report_seeds and args.seed:
+        print("bench condition: --report-seeds and --seed exclude each other", file=sys.stderr)
+        return 2
+    try:
+        policy = Policy(every_s=args.every_s)
+        seeds = REPORT_SEEDS if args.report_seeds else args.seed
+        result = run_condition(args.scenario, seeds, policy=policy, days=args.days)
+    except (ConditionScenarioError, ValueError) as exc:
+        print(f"bench condition: {exc}", file=sys.stderr)
+        return 2
+    o = result["overall"]
+    print(
+        f"condition: {o['detected']}/{o['faults']} faults detected, median lead {o['lead_days_median']} d "
+        f"(min {o['lead_days_min']} d), {o['false_alerts']} false alerts in {o['healthy_days']} healthy "
+        f"asset-days ({o['false_alerts_per_asset_30d']} per asset per 30 d), "
+        f"{o['sensor_fault_violations']} sensor-fault violations, {result['cpu_s']} s CPU",
+        file=sys.stderr,
+    )
+    print(json.dumps(result))
     return 0
