@@ -84,9 +84,12 @@ def test_kurtosis_of_gaussian_noise_is_about_3_and_of_impacts_far_above() -> Non
     rng = np.random.default_rng(7)
     noise = rng.normal(0.0, 0.1, 25_600)
     assert features(noise, VibrationConfig()).kurtosis == pytest.approx(3.0, abs=0.15)
-    spikes = noise.copy()
-    spikes[::1000] += 3.0
-    assert features(spikes, VibrationConfig()).kurtosis > 10
+    impacts = noise.copy()
+    k = np.arange(120)
+    ring = 3.0 * np.exp(-k / 25_600 / 2e-4) * np.sin(2 * np.pi * 3200 * k / 25_600)
+    for start in range(0, 25_600 - 120, 1000):  # impacts ringing a resonance, ~26 a second
+        impacts[start : start + 120] += ring
+    assert features(impacts, VibrationConfig()).kurtosis > 10
 
 
 def test_band_energies_add_up_to_the_broad_band_rms() -> None:
@@ -266,3 +269,30 @@ def test_arbitrary_blocks_never_crash_and_features_are_finite(
     f = block_features(x, float(fs), cfg)
     assert all(math.isfinite(v) for v in f.metrics("vib_x").values()), f
     assert f.iso_zone in "ABCD"
+
+
+def test_single_sample_spikes_are_a_sensor_fault_but_ringing_impacts_are_not() -> None:
+    import numpy as np
+
+    from bohsense.edge.features._vibration import VibrationConfig, check_block
+
+    fs, n = 25_600.0, 8192
+    rng = np.random.default_rng(7)
+    t = np.arange(n) / fs
+    noise = 0.05 * rng.standard_normal(n)
+    spiky = noise.copy()
+    spiky[rng.integers(1, n - 1, 5)] += 8.0  # electrical spikes: one sample each
+    assert check_block(spiky, fs, VibrationConfig())[0] == "spikes"
+    # bearing impacts: the same peak, ringing a 3.2 kHz resonance down over ~1 ms
+    impacts = noise.copy()
+    for start in range(100, n - 200, 240):  # ~107 Hz, a defect frequency
+        k = np.arange(200)
+        impacts[start : start + 200] += 8.0 * np.exp(-k / fs / 2e-4) * np.sin(2 * np.pi * 3200 * k / fs)
+    assert check_block(impacts, fs, VibrationConfig())[0] == ""
+    # at 5.12 kHz (2.56 samples per cycle of a 2 kHz resonance) an impact is still no spike
+    fs2 = 5120.0
+    slow = 0.05 * rng.standard_normal(n)
+    k = np.arange(60)
+    slow[1000:1060] += 8.0 * np.exp(-k / fs2 / 1e-3) * np.sin(2 * np.pi * 2000 * k / fs2)
+    assert check_block(slow, fs2, VibrationConfig())[0] == ""
+    assert check_block(noise + np.sin(2 * np.pi * 30 * t), fs, VibrationConfig())[0] == ""

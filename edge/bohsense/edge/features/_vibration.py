@@ -171,7 +171,34 @@ def check_block(
         return "clipped", None
     if not float(np.std(x)) > cfg.min_std_g:
         return "flat_signal", None
+    if _isolated_spikes(x):
+        return "spikes", None
     return "", x
+
+
+#: a sample this many robust standard deviations out is a spike candidate…
+SPIKE_SIGMAS = 10.0
+#: …and a spike (a sensor fault) when both neighbours stand below this share of its size
+SPIKE_NEIGHBOUR_SHARE = 0.2
+
+
+def _isolated_spikes(x: np.ndarray) -> bool:
+    """Whether ``x`` holds a single-sample spike: a sample far out (``SPIKE_SIGMAS`` robust
+    standard deviations from the median) whose two neighbours are not (below
+    ``SPIKE_NEIGHBOUR_SHARE`` of its distance). An accelerometer's signal is band-limited
+    by its anti-alias filter, so a real impact rings over several samples (at 2.56 samples
+    per cycle or more, a neighbour of a peak keeps a third of it or more); a lone sample
+    out is an electrical spike, a sensor fault, never a bearing impact."""
+    centre = float(np.median(x))
+    d = np.abs(x - centre)
+    sigma = 1.4826 * float(np.median(d))
+    if not sigma > 0:
+        return False
+    far = np.flatnonzero(d[1:-1] > SPIKE_SIGMAS * sigma) + 1
+    if far.size == 0:
+        return False
+    limit = SPIKE_NEIGHBOUR_SHARE * d[far]
+    return bool(np.any((d[far - 1] < limit) & (d[far + 1] < limit)))
 
 
 @dataclass(slots=True)
