@@ -37,6 +37,7 @@ import socket
 from collections.abc import Iterator
 from typing import Any
 
+from bohsense.cloud.errors import CloudError
 from bohsense.cloud.ingest import Backoff, ClientIdInUse, IngestWorker
 from bohsense.cloud.scheduler import Scheduler, register_core_jobs
 from bohsense.cloud.settings import CloudSettings
@@ -61,7 +62,7 @@ class _CannotStart(Exception):
         self.code = code
 
 
-class _Stopped(Exception):
+class _Stopped(CloudError):
     """Stopped (SIGTERM) while waiting for a dependency at start: a clean exit."""
 
 

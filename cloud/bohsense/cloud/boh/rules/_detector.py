@@ -40,6 +40,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
+from bohsense.cloud.errors import CloudError
 from bohsense.models.detect import Detector, StateError, from_state
 
 from ._base import ConditionParams
@@ -77,7 +78,7 @@ MODEL_FIELDS = frozenset(
 )
 
 
-class ModelError(ValueError):
+class ModelError(CloudError, ValueError):
     """A model file that cannot be used (unreadable, unknown field, bad value), naming the file."""
 
 
