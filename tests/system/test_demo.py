@@ -54,14 +54,16 @@ def check_maintenance(summary: dict[str, object]) -> None:
     assert m["model"] == "condition-anomaly@1"
     assert m["fault_type"] == m["diagnosis"] == fault["kind"]
     db = m["db_above_baseline"]
-    assert db["inner_race"] >= 6.0 and db["inner_race"] == max(db.values())
+    assert db["inner_race"] >= 6.0
+    assert db["inner_race"] == max(db.values())
     # detected after the defect's onset, and before functional failure
     assert fault["onset_s"] / 86_400 < m["confirmed_sim_day"] < fault["failure_s"] / 86_400
     assert isinstance(m["work_order_id"], int)
     assert m["work_order_url"].endswith(f"/api/v1/work-orders/{m['work_order_id']}")
     assert {"diagnosis", "envelope", "trend", "baselines", "score", "model"} <= set(m["evidence_keys"])
     assert any("BPFI" in c for c in m["checks"])
-    assert m["spare_parts"] and m["spare_parts"][0]["quantity"] == 2
+    assert m["spare_parts"]
+    assert m["spare_parts"][0]["quantity"] == 2
 
 
 def test_demo_on_embedded_defaults(tmp_path: Path) -> None:

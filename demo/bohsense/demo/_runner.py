@@ -541,7 +541,9 @@ async def _progress(
             summary, stock, stats = await _snapshot(service)
             lanes = sorted(stock, key=lambda s: s.location)  # lane 1, 2, … as on the shelf
             units = " ".join("?" if s.units is None else f"{s.units:g}" for s in lanes)
-            vib = await service.store.latest(gateways=[GATEWAY], device=SENSOR, metric="vib_x_velocity_rms_mm_s")
+            vib = await service.store.latest(
+                gateways=[GATEWAY], device=SENSOR, metric="vib_x_velocity_rms_mm_s"
+            )
             env = await service.store.latest(gateways=[GATEWAY], device=SENSOR, metric="vib_x_env_bpfi_db")
             vib_s = f"{vib[0].value:4.1f}" if vib else "  - "
             env_s = f"{env[0].value:4.1f}" if env else "  - "

@@ -93,7 +93,8 @@ def _edge_envelope_run(bpfi_rise_db: float) -> tuple[list[object], dict[str, obj
 
 def test_envelope_features_in_db_diagnose_by_their_difference_from_the_baseline() -> None:
     found, state = _edge_envelope_run(20.0)
-    assert found and found[0].kind == "anomaly_detected"  # type: ignore[attr-defined]
+    assert found
+    assert found[0].kind == "anomaly_detected"
     assert state["fault_type"] == "inner_race"
     diagnosed = [e for e in found if e.fault == "inner_race"]  # type: ignore[attr-defined]
     classes = diagnosed[0].evidence["diagnosis"]["classes"]  # type: ignore[attr-defined]
@@ -107,4 +108,5 @@ def test_envelope_features_in_db_diagnose_by_their_difference_from_the_baseline(
 
 def test_envelope_features_in_db_below_the_gate_leave_the_fault_undiagnosed() -> None:
     found, state = _edge_envelope_run(0.0)
-    assert found == [] and state["fault_type"] is None
+    assert found == []
+    assert state["fault_type"] is None
