@@ -7,7 +7,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+from bohsense.simulators import ConditionScenario
 from tests.support.services import InfluxDB, Mosquitto
+
+#: long enough for the compressor's detector to learn its normal before the fault shows
+DURATION = "40"
 
 
 def run_demo(*args: str, limit_s: float = 180) -> tuple[dict[str, object], str]:
@@ -35,14 +39,44 @@ def check_summary(summary: dict[str, object]) -> None:
     assert summary["replenishment_proposals"] == 1
     assert summary["quarantined"] == 0
     assert summary["pos_transactions"] == 4 + 10  # a receipt per lane, a sale per scripted pick
+    check_maintenance(summary)
+
+
+def check_maintenance(summary: dict[str, object]) -> None:
+    """The compressor's bearing fault: detected, diagnosed as the scenario's class, and one
+    work order with its evidence and the catalog's checks and parts."""
+    m = summary["maintenance"]
+    assert isinstance(m, dict)
+    truth = ConditionScenario.load("condition-compressor-inner-race").ground_truth()
+    (fault,) = truth["faults"]
+    assert m["injected_faults"] == [fault["kind"]] == ["inner_race"]
+    assert m["detected"] is True
+    assert m["model"] == "condition-anomaly@1"
+    assert m["fault_type"] == m["diagnosis"] == fault["kind"]
+    db = m["db_above_baseline"]
+    assert db["inner_race"] >= 6.0
+    assert db["inner_race"] == max(db.values())
+    # detected after the defect's onset, and before functional failure
+    assert fault["onset_s"] / 86_400 < m["confirmed_sim_day"] < fault["failure_s"] / 86_400
+    assert isinstance(m["work_order_id"], int)
+    assert m["work_order_url"].endswith(f"/api/v1/work-orders/{m['work_order_id']}")
+    assert {"diagnosis", "envelope", "trend", "baselines", "score", "model"} <= set(m["evidence_keys"])
+    assert any("BPFI" in c for c in m["checks"])
+    assert m["spare_parts"]
+    assert m["spare_parts"][0]["quantity"] == 2
 
 
 def test_demo_on_embedded_defaults(tmp_path: Path) -> None:
-    summary, stdout = run_demo("--duration", "20", "--workdir", str(tmp_path))
+    summary, stdout = run_demo("--duration", DURATION, "--workdir", str(tmp_path))
     check_summary(summary)
     # it says where to look, and shows progress
     assert "/api/v1/summary" in stdout
     assert "[   10 s] readings" in stdout
+    # where to look for the compressor's work order, and what became of it
+    assert "/api/v1/work-orders?asset=cooler-compressor-1" in stdout
+    maintenance = summary["maintenance"]
+    assert isinstance(maintenance, dict)
+    assert f"diagnosed inner_race (alert {maintenance['alert_id']}" in stdout
     assert (tmp_path / "edge.log").stat().st_size > 0
     assert summary["edge_exit_code"] == 0
     # a proposal with its explanation, approved; its order reached the demo's receiver, signed
@@ -57,7 +91,7 @@ def test_demo_on_embedded_defaults(tmp_path: Path) -> None:
 def test_demo_on_real_broker_and_influxdb(tmp_path: Path, mosquitto: Mosquitto, influxdb: InfluxDB) -> None:
     summary, _ = run_demo(
         "--duration",
-        "20",
+        DURATION,
         "--workdir",
         str(tmp_path),
         "--broker",

@@ -30,13 +30,24 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from bohsense.demo._receiver import WebhookReceiver
-from bohsense.demo._store import ASSET, GATEWAY, LANES, SENSOR, SHELF, DemoStore, RfidReader, gateway_toml
+from bohsense.demo._store import (
+    ASSET,
+    CONDITION_SCENARIO,
+    GATEWAY,
+    LANES,
+    SENSOR,
+    SHELF,
+    DemoStore,
+    RfidReader,
+    gateway_toml,
+)
 
 __all__ = ["DemoOptions", "run_demo"]
 
 log = logging.getLogger(__name__)
 
-RAW_METRICS = {SHELF: "weight_g", SENSOR: ("temp_c", "vib_rms_mm_s")}
+#: one reading per waveform block of each axis (the other features of a block come with it)
+BLOCK_METRIC = "vib_{axis}_velocity_rms_mm_s"
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,7 +92,7 @@ class _Out:
 
 async def run_demo(opts: DemoOptions, out: TextIO = sys.stdout) -> dict[str, Any]:
     from bohsense.cloud import CloudService, CloudSettings
-    from bohsense.simulators import ConditionDevice, Lane, ShelfDevice
+    from bohsense.simulators import Lane, ShelfDevice
 
     say = _Out(out)
     workdir = opts.workdir or Path(tempfile.mkdtemp(prefix="bohsense-demo-"))
@@ -90,7 +101,7 @@ async def run_demo(opts: DemoOptions, out: TextIO = sys.stdout) -> dict[str, Any
     log_path = workdir / "cloud.log"
     _log_to_file(log_path)
     duration = opts.duration_s if opts.duration_s is not None else 3600.0
-    store = DemoStore(duration)
+    store = DemoStore(duration, waveforms=True)
     catalog_path = workdir / "catalog.json"
     catalog_path.write_text(json.dumps(store.catalog(), indent=2))
 
@@ -110,7 +121,7 @@ async def run_demo(opts: DemoOptions, out: TextIO = sys.stdout) -> dict[str, Any
         lanes=[Lane(unit_weight_g=w, units=u, tare_g=t) for _, _, w, t, u, *_ in LANES],
         seed=opts.seed,
     )
-    sensor = ConditionDevice(SENSOR, seed=opts.seed)
+    sensor = _compressor_sensor(store, opts.seed)
     devices = (shelf, sensor)
     for device in devices:
         device.pause()
@@ -169,15 +180,14 @@ async def run_demo(opts: DemoOptions, out: TextIO = sys.stdout) -> dict[str, Any
         await _wait_attached(devices, edge)
         t0 = time.monotonic()
         started_ns = time.time_ns()
+        # the compressor's story starts now, at its first day shown, whatever the wait was
+        sensor.start_s = store.start_s - sensor.elapsed() * sensor.time_scale
         for device in devices:
             device.resume()
         base = shelf.elapsed()
         for at, lane, units in store.picks():
             shelf.pick(lane, units, at=base + at)
-        sensor.inject_fault(
-            "bearing", start_s=sensor.elapsed() + store.fault_start_s, ramp_s=store.fault_ramp_s
-        )
-        await _progress(say, service, edge, t0, duration, opts.progress_every_s)
+        await _progress(say, service, edge, sensor, t0, duration, opts.progress_every_s)
         for device in devices:
             device.pause()
         say("devices stopped; waiting for the gateway's outbox to drain …")
@@ -190,6 +200,7 @@ async def run_demo(opts: DemoOptions, out: TextIO = sys.stdout) -> dict[str, Any
         summary["pos_transactions"] = await asyncio.to_thread(_post_sales, api, store.pos_batch(started_ns))
         summary["order"] = await _order_outcome(order_task, receiver)
         order_task = None
+        summary["maintenance"] = await asyncio.to_thread(_maintenance_outcome, service, api, sensor)
         summary.update(
             {
                 "api": api,
@@ -218,6 +229,74 @@ async def run_demo(opts: DemoOptions, out: TextIO = sys.stdout) -> dict[str, Any
 
 #: days of simulated sales history the demo's forecast plan is made from
 PLAN_DAYS = 120
+
+
+def _compressor_sensor(store: DemoStore, seed: int) -> Any:
+    """The compressor's waveform sensor, playing its scenario at the demo's pace."""
+    import dataclasses
+
+    from bohsense.simulators import ConditionScenario, WaveformSensorDevice
+
+    scenario = ConditionScenario.load(CONDITION_SCENARIO, seed=seed)
+    scenario = dataclasses.replace(
+        scenario, sensor=dataclasses.replace(scenario.sensor, block_every_s=store.block_every_s)
+    )
+    return WaveformSensorDevice(scenario, time_scale=store.time_scale, start_s=store.start_s)
+
+
+def _maintenance_outcome(service: Any, api: str, sensor: Any) -> dict[str, Any]:
+    """The compressor's alert from its detector rule and the work order it opened."""
+    core = service.core
+    truth = sensor.ground_truth()
+    injected = [f["kind"] for f in truth["faults"]]
+    story: dict[str, Any] = {
+        "scenario": truth["scenario"],
+        "injected_faults": injected,
+        "sim_day_reached": round(sensor.sent_blocks[-1].sim_t_s / 86_400, 2) if sensor.sent_blocks else None,
+        "blocks_sent": truth["blocks_sent"],
+    }
+    alerts = [a for a in core.list_alerts(asset_id=ASSET) if a.evidence.get("engine") == "detector"]
+    if not alerts:
+        return {**story, "detected": False}
+    alert = alerts[-1]  # the oldest: lists are newest first
+    ev = alert.evidence
+    diagnosis = ev.get("diagnosis") or {}
+    confirmed_ns = ev.get("confirmed_ns")
+    story.update(
+        {
+            "detected": True,
+            "alert_id": alert.id,
+            "fault_type": alert.condition,
+            "model": alert.model,
+            "diagnosis": diagnosis.get("label"),
+            "db_above_baseline": {
+                c: v.get("db_above_baseline") for c, v in (diagnosis.get("classes") or {}).items()
+            },
+            "score": ev.get("score"),
+            "confirmed_sim_day": None
+            if confirmed_ns is None
+            else round(sensor.sim_time(_mono_of(confirmed_ns)) / 86_400, 2),
+        }
+    )
+    orders = core.list_work_orders(alert_id=alert.id)
+    if orders:
+        wo = orders[-1]
+        story.update(
+            {
+                "work_order_id": wo.id,
+                "work_order_url": f"{api}/api/v1/work-orders/{wo.id}",
+                "work_order_priority": wo.priority,
+                "evidence_keys": sorted(wo.evidence),
+                "checks": wo.checks,
+                "spare_parts": wo.spare_parts,
+            }
+        )
+    return story
+
+
+def _mono_of(wall_ns: int) -> float:
+    """The host's monotonic time of a UTC time (ns) in the recent past."""
+    return time.monotonic() - (time.time_ns() - wall_ns) / 1e9
 
 
 async def _put_plan(api: str, store: DemoStore) -> None:
@@ -414,6 +493,10 @@ def _banner(
     say(f"  HTTP API      {api}/api/v1/summary   (interactive docs: {api}/docs, schema: {api}/openapi.json)")
     say(f"  stock         {api}/api/v1/stock")
     say(f"  alerts        {api}/api/v1/alerts        work orders: {api}/api/v1/work-orders")
+    say(
+        f"  compressor    its bearing's work order: {api}/api/v1/work-orders?asset={ASSET}"
+        f"   (evidence in each; the feature trend at {api}/api/v1/work-orders/{{id}}/trend)"
+    )
     say(f"  proposals     {api}/api/v1/replenishment")
     say(f"  events        {api}/api/v1/events   (shelf picks, RFID item arrivals, moves, departures)")
     say(f"  RFID stock    {api}/api/v1/inventory/zones   door departures: {api}/api/v1/inventory/departures")
@@ -435,7 +518,13 @@ async def _snapshot(service: Any) -> tuple[dict[str, Any], list[Any], dict[str, 
 
 
 async def _progress(
-    say: _Out, service: Any, edge: subprocess.Popen[bytes], t0: float, duration: float, every: float
+    say: _Out,
+    service: Any,
+    edge: subprocess.Popen[bytes],
+    sensor: Any,
+    t0: float,
+    duration: float,
+    every: float,
 ) -> None:
     next_at = t0 + every
     end = t0 + duration
@@ -452,25 +541,34 @@ async def _progress(
             summary, stock, stats = await _snapshot(service)
             lanes = sorted(stock, key=lambda s: s.location)  # lane 1, 2, … as on the shelf
             units = " ".join("?" if s.units is None else f"{s.units:g}" for s in lanes)
-            vib = await service.store.latest(gateways=[GATEWAY], device=SENSOR, metric="vib_rms_mm_s")
+            vib = await service.store.latest(
+                gateways=[GATEWAY], device=SENSOR, metric="vib_x_velocity_rms_mm_s"
+            )
+            env = await service.store.latest(gateways=[GATEWAY], device=SENSOR, metric="vib_x_env_bpfi_db")
             vib_s = f"{vib[0].value:4.1f}" if vib else "  - "
+            env_s = f"{env[0].value:4.1f}" if env else "  - "
             say(
                 f"[{tick:5.0f} s] readings {stats.get('readings_stored', 0):>7,}"
-                f" | shelf lanes (units) {units:<14} | vibration {vib_s} mm/s"
+                f" | shelf lanes (units) {units:<14}"
+                f" | compressor day {sensor.sim_time() / 86_400:4.1f}: {vib_s} mm/s, BPFI {env_s} dB"
                 f" | alerts {summary['alerts']} | work orders {summary['work_orders']}"
                 f" | proposals {summary['replenishment_proposals']} | quarantined {summary['quarantined']}"
             )
 
 
 def _expected_raw(shelf: Any, sensor: Any) -> dict[tuple[str, str], int]:
-    """Raw readings the devices produced, per (device, metric)."""
+    """Raw readings the devices produced, per (device, metric): a weight per lane and shelf
+    sample; per waveform block of each axis its features (counted by one of them); a
+    temperature per TEMPERATURE message."""
     expected: dict[tuple[str, str], int] = {}
     n_shelf = shelf.ground_truth()["samples_sent"]
     for i in range(len(shelf.lanes)):
         expected[(f"{SHELF}.lane-{i + 1}", "weight_g")] = n_shelf
-    n_sensor = sensor.ground_truth()["samples_sent"]
-    for metric in ("temp_c", "vib_rms_mm_s"):
-        expected[(SENSOR, metric)] = n_sensor
+    axes = sensor.scenario.sensor.axes
+    blocks = sensor.blocks_sent
+    for k, axis in enumerate(axes):  # one block per axis per set, in axis order
+        expected[(SENSOR, BLOCK_METRIC.format(axis=axis))] = blocks // len(axes) + (k < blocks % len(axes))
+    expected[(SENSOR, "temp_c")] = sensor.samples_sent
     return expected
 
 
@@ -584,5 +682,19 @@ def main_sync(opts: DemoOptions, out: TextIO = sys.stdout) -> int:
         )
     else:
         print("No order webhook was delivered in this run.", file=out)
+    m = summary.get("maintenance") or {}
+    if m.get("work_order_id") is not None:
+        print(
+            f"The compressor's {', '.join(m['injected_faults'])} fault was detected on simulated day"
+            f" {m['confirmed_sim_day']} and diagnosed {m['diagnosis'] or 'not yet'} (alert {m['alert_id']},"
+            f" fault type {m['fault_type']}); work order {m['work_order_id']} with its evidence: {m['work_order_url']}",
+            file=out,
+        )
+    else:
+        print(
+            f"The compressor's fault was not turned into a work order in this run"
+            f" (detected: {m.get('detected')}, simulated day reached {m.get('sim_day_reached')}).",
+            file=out,
+        )
     print(json.dumps(summary), file=out, flush=True)
     return 0 if ok else 1

@@ -2,8 +2,12 @@
 
 One store, one gateway, one smart shelf of four lanes (four SKUs) and the condition
 sensor of the walk-in cooler's compressor. The script scales with the run's length:
-shoppers take the first lane's stock below its reorder point by about 40 % of the run,
-and a bearing fault starts at 15 % and crosses the alarm limit by about 35 %.
+shoppers take the first lane's stock below its reorder point by about 40 % of the run.
+The compressor's sensor sends vibration waveforms and plays the simulator's
+``condition-compressor-inner-race`` scenario in accelerated time, from day 4 to day 23 of
+the compressor's life over the run: the detector learns its normal first, then the
+inner-race defect (onset day 8, functional failure day 26) grows until it is detected and
+diagnosed.
 """
 
 from __future__ import annotations
@@ -13,13 +17,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-__all__ = ["ASSET", "LANES", "SENSOR", "SHELF", "DemoStore", "gateway_toml"]
+__all__ = ["ASSET", "CONDITION_SCENARIO", "LANES", "SENSOR", "SHELF", "DemoStore", "gateway_toml"]
 
 SITE = "demo-store-1"
 GATEWAY = "demo-gw-1"
 SHELF = "shelf-1"
 SENSOR = "compressor-1"
 ASSET = "cooler-compressor-1"
+#: the compressor of the scenario (simulators' MACHINES["compressor"]): shaft speed and bearing
+COMPRESSOR_RPM = 2900.0
+COMPRESSOR_BEARING = {"balls": 8, "ball_d": 11.1, "pitch_d": 46.0, "contact_deg": 0.0}
+SAMPLE_RATE_HZ = 25600.0
 
 #: (sku, name, unit weight g, empty-lane reading g, starting units, reorder point, order-up-to, pack)
 LANES: list[tuple[str, str, float, float, int, int, int, int]] = [
@@ -35,6 +43,41 @@ RFID_SKUS = (
     ("BOOT-HIKE-42", "Hiking boots, 42 (RFID tagged)", "04006381333931"),
 )
 VIBRATION_LIMIT_MM_S = 7.1  # ISO 10816, class II machines: the boundary of zone D
+#: the compressor's life the demo plays (simulators' scenarios/), and the part of it shown
+CONDITION_SCENARIO = "condition-compressor-inner-race"
+STORY_START_DAY = 4.0
+STORY_END_DAY = 23.0
+#: waveform sets (one block per axis) in the story, whatever the run's length: the detector
+#: is self-normalising, so a defect growing over many more observations is partly absorbed
+STORY_SETS = 120
+#: the envelope features the detector watches and diagnoses from, on the radial axis x
+DETECTOR_METRICS = (
+    "vib_x_velocity_rms_mm_s",
+    "vib_x_env_bpfo_db",
+    "vib_x_env_bpfi_db",
+    "vib_x_env_bsf_db",
+)
+
+
+_PART = "compressor motor bearing, 8 balls of 11.1 mm on a 46 mm pitch"
+#: the catalog's maintenance guides for the compressor's bearing faults
+MAINTENANCE: list[dict[str, Any]] = [
+    {
+        "kind": "compressor",
+        "fault": "inner_race",
+        "checks": [
+            "Confirm with a handheld envelope reading at the motor bearings (BPFI with 1x sidebands)",
+            "Compare the bearing housing temperature with the other end",
+        ],
+        "spare_parts": [{"part": _PART, "quantity": 2}],
+    },
+    {
+        "kind": "compressor",
+        "fault": "outer_race",
+        "checks": ["Confirm with a handheld envelope reading at the motor bearings (BPFO)"],
+        "spare_parts": [{"part": _PART, "quantity": 2}],
+    },
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +87,9 @@ class DemoStore:
     duration_s: float
     gateway: str = GATEWAY
     site: str = SITE
+    #: the compressor's sensor sends waveforms (the demo) rather than vibration RMS and
+    #: temperature SAMPLES with a threshold rule (the system tests' stores)
+    waveforms: bool = False
 
     @property
     def fault_start_s(self) -> float:
@@ -52,6 +98,20 @@ class DemoStore:
     @property
     def fault_ramp_s(self) -> float:
         return 0.3 * self.duration_s
+
+    @property
+    def time_scale(self) -> float:
+        """Simulated seconds of the compressor's life per second of the run."""
+        return (STORY_END_DAY - STORY_START_DAY) * 86_400.0 / self.duration_s
+
+    @property
+    def block_every_s(self) -> float:
+        """Simulated seconds between two waveform sets (3.8 h)."""
+        return (STORY_END_DAY - STORY_START_DAY) * 86_400.0 / STORY_SETS
+
+    @property
+    def start_s(self) -> float:
+        return STORY_START_DAY * 86_400.0
 
     @property
     def fault_min_duration_s(self) -> float:
@@ -94,7 +154,36 @@ class DemoStore:
             )
         return {"sender": "demo-till", "actor": "demo", "transactions": txns}
 
+    def _vibration_rule(self) -> dict[str, Any]:
+        """The detector on the waveform features, or the threshold on vibration RMS."""
+        what = "Listen for bearing noise; check mounts, belt tension and lubrication."
+        if self.waveforms:
+            return {
+                "condition": "bearing-anomaly",
+                "engine": "detector",
+                "model": "condition-anomaly",
+                "metrics": list(DETECTOR_METRICS),
+                "min_duration_s": self.fault_min_duration_s,
+                "severity": "major",
+                "what_to_check": what,
+            }
+        return {
+            "condition": "vibration-high",
+            "metric": "vib_rms_mm_s",
+            "limit": VIBRATION_LIMIT_MM_S,
+            "clear_below": 4.5,
+            "min_duration_s": self.fault_min_duration_s,
+            "severity": "major",
+            "what_to_check": what,
+        }
+
     def catalog(self) -> dict[str, Any]:
+        catalog = self._catalog()
+        if self.waveforms:
+            catalog["maintenance"] = MAINTENANCE
+        return catalog
+
+    def _catalog(self) -> dict[str, Any]:
         return {
             "sites": [
                 {
@@ -125,15 +214,7 @@ class DemoStore:
                     "gateway": self.gateway,
                     "device": SENSOR,
                     "rules": [
-                        {
-                            "condition": "vibration-high",
-                            "metric": "vib_rms_mm_s",
-                            "limit": VIBRATION_LIMIT_MM_S,
-                            "clear_below": 4.5,
-                            "min_duration_s": self.fault_min_duration_s,
-                            "severity": "major",
-                            "what_to_check": "Listen for bearing noise; check mounts, belt tension and lubrication.",
-                        },
+                        self._vibration_rule(),
                         {
                             "condition": "temperature-high",
                             "metric": "temp_c",
@@ -228,8 +309,19 @@ def gateway_toml(
         f"name = {_toml(SENSOR)}",
         'kind = "serial"',
         f"port = {_toml(str(sensor_port))}",
-        "",
     ]
+    if store.waveforms:
+        lines += [
+            "[devices.condition]",
+            'machine_class = "small"',  # a walk-in cooler's compressor: under 15 kW
+            f"rpm = {_toml(COMPRESSOR_RPM)}",
+            "bearing = " + _toml(COMPRESSOR_BEARING),
+            f"sample_rate_hz = {_toml(SAMPLE_RATE_HZ)}",
+            # hours of the housing's temperature pass between two samples at the demo's pace:
+            # a step of a few kelvin is the day's cycle, not a sensor spike
+            "temp_spike_c = 15.0",
+        ]
+    lines.append("")
     for r in rfid:
         options: dict[str, Any] = {"snapshot_s": 30.0}
         if r.exit_zones:

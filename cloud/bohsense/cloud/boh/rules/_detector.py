@@ -19,7 +19,8 @@ anomaly is never learnt as the asset's normal, and a slow drift is, which is wha
 is JSON in ``rule_state``, so it survives restarts and moves between workers.
 
 Diagnosis: when the observation holds envelope energies at the bearing's defect
-frequencies (metrics ending ``_env_bpfo``, ``_env_bpfi``, ``_env_bsf``), each is compared
+frequencies (metrics ending ``_env_bpfo``, ``_env_bpfi``, ``_env_bsf`` as energies, or with
+``_db`` as the edge sends them, in dB over the envelope's floor), each is compared
 with its own detector's baseline (the median of the values it learnt); the class whose
 energy stands highest above its baseline, by at least ``diagnosis_gate_db``, names the
 fault (``outer_race``, ``inner_race``, ``ball``), with its evidence. Without one, the
@@ -58,6 +59,8 @@ __all__ = [
 NS = 1_000_000_000
 #: envelope features and the bearing fault each points to
 ENVELOPE_CLASSES = {"_env_bpfo": "outer_race", "_env_bpfi": "inner_race", "_env_bsf": "ball"}
+#: the same features as the edge sends them: already in dB over the envelope's local floor
+ENVELOPE_DB_SUFFIX = "_db"
 TREND_POINTS = 24
 MAX_FEEDBACK_STEPS = 3
 #: the fields of a model file (anything else is refused)
@@ -448,6 +451,13 @@ def _db(value: float, base: float | None) -> float | None:
     return round(10 * math.log10(value / base), 2)
 
 
+def _db_over(value: float, base: float | None) -> float | None:
+    """A feature already in dB (the edge's ``*_env_bpfo_db``): how far above its baseline."""
+    if base is None or not math.isfinite(value) or not math.isfinite(base):
+        return None
+    return round(value - base, 2)
+
+
 def _diagnose(
     dets: Mapping[str, Detector], vector: Mapping[str, float], gate_db: float
 ) -> tuple[str | None, dict[str, Any] | None]:
@@ -455,9 +465,10 @@ def _diagnose(
     classes: dict[str, dict[str, Any]] = {}
     for metric, value in vector.items():
         for suffix, cls in ENVELOPE_CLASSES.items():
-            if metric.endswith(suffix):
+            in_db = metric.endswith(suffix + ENVELOPE_DB_SUFFIX)
+            if in_db or metric.endswith(suffix):
                 base = _baseline(dets[metric])
-                db = _db(value, base)
+                db = _db_over(value, base) if in_db else _db(value, base)
                 if db is not None and (cls not in classes or db > classes[cls]["db_above_baseline"]):
                     classes[cls] = {
                         "metric": metric,
