@@ -36,8 +36,13 @@ def test_ingest_bench_end_to_end() -> None:
     assert out["applier"] == "BOH core on SQLite"
     last = out["worker_last_round"]
     assert isinstance(last, dict)
-    # round 2 continues each gateway's seqs: applied, not mistaken for duplicates
-    assert (last["batches_applied"], last["duplicates"], last["quarantined"]) == (250, 0, 0)
+    # round 2 continues each gateway's seqs: every one of its batches applied, none mistaken
+    # for a duplicate. Round 1's worker stops once it counted its readings, with messages the
+    # broker sent it still unacknowledged; the broker redelivers those to round 2's worker on
+    # the same persistent session, and they are duplicates, counted and not applied again
+    # (how many depends on how busy the machine was).
+    assert (last["batches_applied"], last["quarantined"]) == (250, 0)
+    assert last["duplicates"] <= 250
     assert "round 2: baseline:" in err
     assert "round 2: worker:" in err
 
