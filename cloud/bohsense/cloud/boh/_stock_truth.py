@@ -288,6 +288,12 @@ class StockTruth:
         ids = sorted({i for i in loc_ids if i in cache.locations})
         if not ids:
             return {}
+        s = SensedStock.__table__.c
+        # lock the locations' rows before reading what makes their number: a transaction
+        # applying the same location's events at once waits here, and then reads its result
+        conn.execute(
+            select(s.location_id).where(s.location_id.in_(ids)).order_by(s.location_id).with_for_update()
+        ).all()
         weights = self._weights(conn, ids)
         rfid = self._rfid(conn, cache, ids)
         fused: dict[int, _Fused] = {}
