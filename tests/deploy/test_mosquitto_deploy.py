@@ -324,3 +324,40 @@ def test_sessions_and_queued_messages_survive_a_broker_restart(tmp_path: Path, c
         for p in peers:
             p.close()
         broker.stop()
+
+
+async def test_the_gateways_mqtt5_transport_logs_a_publish_the_acl_refuses(
+    deployed: DeployedBroker, caplog: pytest.LogCaptureFixture
+) -> None:
+    import asyncio
+
+    from bohsense.edge.transport import PahoTransport
+    from tests.edge.test_transport import Recorder
+
+    password = deployed.passwords["store-1"]  # type: ignore[attr-defined]
+    transport = PahoTransport(
+        client_id="store-1-transport", host="localhost", port=deployed.tls_port, keepalive=10,
+        will_topic=topics.status_topic("store-1"), will=lambda: (b"lost", 0), username="store-1",
+        password=password, tls=True, tls_ca=str(deployed.certs.ca), protocol="5",
+    )  # fmt: skip
+    events = Recorder()
+    transport.start(events, asyncio.get_running_loop())
+    try:
+        for _ in range(100):
+            if events.connected:
+                break
+            await asyncio.sleep(0.05)
+        assert events.connected, deployed.output()
+        own = transport.publish(topics.readings_topic("store-1"), b"own")
+        forged = transport.publish(topics.readings_topic("store-2"), b"forged")
+        for _ in range(100):
+            if {own, forged} <= set(events.acked):
+                break
+            await asyncio.sleep(0.05)
+        assert {own, forged} <= set(events.acked)  # both settled: the outbox keeps the batch
+    finally:
+        transport.close(5)
+    refusals = [r for r in caplog.records if "refused a publish" in r.getMessage()]
+    assert len(refusals) == 1
+    assert "Not authorized" in refusals[0].getMessage()
+    assert password not in caplog.text
