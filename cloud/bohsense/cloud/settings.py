@@ -436,6 +436,24 @@ class CloudSettings(BaseSettings):
             )
         return v
 
+    @field_validator("database_url")
+    @classmethod
+    def _database(cls, v: str) -> str:
+        from sqlalchemy.engine import make_url
+        from sqlalchemy.exc import ArgumentError
+
+        try:
+            backend = make_url(v).get_backend_name()
+        except (ArgumentError, ValueError):
+            raise ValueError(
+                f"{mask_url(v)} is not a SQLAlchemy URL (dialect+driver://user@host/db)"
+            ) from None
+        if backend not in ("sqlite", "postgresql"):
+            raise ValueError(
+                f"{mask_url(v)}: the BOH core runs on sqlite:/// or postgresql+psycopg://, not {backend}"
+            )
+        return v
+
     @field_validator("shared_group")
     @classmethod
     def _group(cls, v: str | None) -> str | None:

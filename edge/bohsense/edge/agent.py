@@ -276,8 +276,8 @@ class EdgeAgent:
         broker = self.settings.broker.url  # never has credentials (refused in the URL)
         link = f"connected to {broker}" if c.get("connected") else f"not connected to {broker} (buffering)"
         return (
-            f"{link}; outbox {c.get('outbox_depth', 0)} batches unacknowledged;"
-            f" {len(self.drivers)} devices; {c.get('readings_in', 0)} readings in"
+            f"{link}; outbox: {c.get('outbox_depth', 0)} batches unacknowledged;"
+            f" drivers: {len(self.drivers)}; readings in: {c.get('readings_in', 0)}"
         )
 
     # -- internals ------------------------------------------------------------------------
