@@ -112,7 +112,12 @@ def test_ready_once_migrated_serving_and_subscribed_then_pings_then_stopping(
         assert all(secret not in json.dumps(m) for _, m in notify.snapshot())
 
 
-def test_check_config_shows_credentials_masked_and_says_which_win(tmp_path: Path) -> None:
+def test_check_config_shows_credentials_masked_and_says_which_win(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from bohsense.cli import main
+    from bohsense.cloud.settings import CloudSettings
+
     creds = tmp_path / "credentials"
     creds.mkdir()
     (creds / "api-token").write_text(TOKEN)
@@ -120,45 +125,46 @@ def test_check_config_shows_credentials_masked_and_says_which_win(tmp_path: Path
     (creds / "tsdb-token").write_text("tsdb-cred-token")
     (creds / "broker-password").write_text("broker-cred-pw")
     (creds / "webhook-secret").write_text("whsec-cred-0123456789")
-    env = _env(
-        CREDENTIALS_DIRECTORY=str(creds),
-        BOHSENSE_CLOUD_API_TOKEN="Env-token-that-loses-9XkQ2mZ7vL4",  # the credential wins
-        BOHSENSE_CLOUD_BROKER_URL="mqtts://ingest@mqtt.example:8883",
-        BOHSENSE_CLOUD_TSDB_URL="influx2://influx.example:8086?org=ops&bucket=bohsense",
-        BOHSENSE_CLOUD_DATABASE_URL="postgresql+psycopg://boh:env-pw@db.example/boh",
-        BOHSENSE_CLOUD_WEBHOOK_ORDERS_URL="https://erp.example/hooks",
-    )
-    done = subprocess.run(
-        [sys.executable, "-m", "bohsense", "cloud", "check-config"],
-        capture_output=True, text=True, timeout=60, env=env,
-    )  # fmt: skip
-    assert done.returncode == 0, done.stderr
-    shown = json.loads(done.stdout)
+    for name in [k for k in os.environ if k.startswith("BOHSENSE_CLOUD_")]:
+        monkeypatch.delenv(name)
+    for name, value in {
+        "CREDENTIALS_DIRECTORY": str(creds),
+        "BOHSENSE_CLOUD_API_TOKEN": "Env-token-that-loses-9XkQ2mZ7vL4",  # the credential wins
+        "BOHSENSE_CLOUD_BROKER_URL": "mqtts://ingest@mqtt.example:8883",
+        "BOHSENSE_CLOUD_TSDB_URL": "influx2://influx.example:8086?org=ops&bucket=bohsense",
+        "BOHSENSE_CLOUD_DATABASE_URL": "postgresql+psycopg://boh:env-pw@db.example/boh",
+        "BOHSENSE_CLOUD_WEBHOOK_ORDERS_URL": "https://erp.example/hooks",
+    }.items():
+        monkeypatch.setenv(name, value)
+    # the command line loses to the credential too (its URL's password is replaced)
+    code = main(["cloud", "check-config", "--database", "postgresql+psycopg://boh:flag-pw@db.example/boh"])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    shown = json.loads(out)
     assert shown["api_token"] == "***"
     assert shown["webhook_secret"] == "***"
     assert shown["broker_url"] == "mqtts://ingest:***@mqtt.example:8883"
     assert shown["tsdb_url"] == "influx2://influx.example:8086?org=ops&bucket=bohsense&token=***"
     assert shown["database_url"] == "postgresql+psycopg://boh:***@db.example/boh"
-    for secret in (TOKEN, "db-cred-pw", "tsdb-cred-token", "broker-cred-pw", "whsec-cred", "env-pw"):
-        assert secret not in done.stdout + done.stderr
+    for secret in (
+        TOKEN,
+        "db-cred-pw",
+        "tsdb-cred-token",
+        "broker-cred-pw",
+        "whsec-cred",
+        "env-pw",
+        "flag-pw",
+    ):
+        assert secret not in out + err
 
-    from bohsense.cloud.settings import CloudSettings
-
-    old = {k: os.environ.get(k) for k in env}
-    os.environ.update(env)
-    try:
-        s = CloudSettings()
-    finally:
-        for k, v in old.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
+    s = CloudSettings(database_url="postgresql+psycopg://boh:flag-pw@db.example/boh")
     assert s.api_token is not None
     assert s.api_token.get_secret_value() == TOKEN
     assert s.database_url == "postgresql+psycopg://boh:db-cred-pw@db.example/boh"
     assert s.tsdb_url.endswith("&token=tsdb-cred-token")
     assert s.broker_url == "mqtts://ingest:broker-cred-pw@mqtt.example:8883"
+    assert s.webhook_secret is not None
+    assert s.webhook_secret.get_secret_value() == "whsec-cred-0123456789"
 
 
 def test_a_credential_that_cannot_apply_is_exit_78_and_one_line(
@@ -201,3 +207,26 @@ def test_a_credential_that_cannot_apply_is_exit_78_and_one_line(
     assert "credential 'api_token'" in r.stderr
     assert "known: api-token" in r.stderr
     assert TOKEN not in r.stderr
+
+
+def test_migrate_takes_the_database_password_credential_too(
+    tmp_path: Path, pg_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from bohsense.cli import main
+
+    creds = tmp_path / "credentials"
+    creds.mkdir()
+    (creds / "database-password").write_text("pg-migrate-pw")  # trust auth: accepted, unused
+    monkeypatch.setenv("CREDENTIALS_DIRECTORY", str(creds))
+    assert "@" in pg_url
+    assert ":" not in pg_url.split("://", 1)[1].split("@", 1)[0], "the fixture's URL has no password"
+    assert main(["cloud", "migrate", "--database", pg_url]) == 0
+    out, err = capsys.readouterr()
+    shown = json.loads(out)["database"]
+    assert shown.split("@", 1)[0].endswith(":***"), shown  # the credential's password was applied
+    assert "pg-migrate-pw" not in out + err
+    # a URL with no user cannot take it: one line, exit 78
+    assert main(["cloud", "migrate", "--database", "postgresql+psycopg://127.0.0.1/none"]) == 78
+    _, err = capsys.readouterr()
+    assert err.startswith("bohsense cloud migrate: credential database-password is set but database_url")
+    assert "pg-migrate-pw" not in err

@@ -52,7 +52,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     migrate = sub.add_parser(
         "migrate",
         help="bring the BOH database schema to the newest migration, then exit",
-        epilog="Exit codes: 0 the schema is current; 1 the database is not reachable or a migration failed.",
+        epilog="Exit codes: 0 the schema is current; 1 the database is not reachable or a migration failed;"
+        " 78 the database-password credential cannot apply.",
     )
     migrate.add_argument(
         "--database", metavar="URL", help="BOH core SQLAlchemy URL (BOHSENSE_CLOUD_DATABASE_URL)"
@@ -152,8 +153,15 @@ def _migrate(args: argparse.Namespace) -> int:
     from sqlalchemy.exc import SQLAlchemyError
 
     from bohsense.cloud.boh._db import migrate
+    from bohsense.cloud.service import EXIT_CONFIG
+    from bohsense.cloud.settings import database_url_with_credential
 
     url = args.database or os.environ.get("BOHSENSE_CLOUD_DATABASE_URL") or "sqlite:///var/bohsense-cloud.db"
+    try:
+        url = database_url_with_credential(url)
+    except ValueError as exc:
+        print(f"bohsense cloud migrate: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
     masked = make_url(url).render_as_string(hide_password=True)
     engine = create_engine(url)
     try:
@@ -207,9 +215,10 @@ def _core(args: argparse.Namespace) -> Any:
     import os
 
     from bohsense.cloud.boh import BohCore
+    from bohsense.cloud.settings import database_url_with_credential
 
     url = args.database or os.environ.get("BOHSENSE_CLOUD_DATABASE_URL") or "sqlite:///var/bohsense-cloud.db"
-    return BohCore(url)
+    return BohCore(database_url_with_credential(url))
 
 
 def _quarantine_list(args: argparse.Namespace) -> int:

@@ -101,6 +101,16 @@ def _with_token(url: str, token: str, credential: str, setting: str) -> str:
     return urlunsplit((*parts[:3], urlencode([*pairs, ("token", token)]), parts.fragment))
 
 
+def database_url_with_credential(url: str) -> str:
+    """``url`` with the ``database-password`` credential applied, as ``CloudSettings`` does
+    (for ``bohsense cloud migrate`` and ``quarantine``, which take only the database URL).
+    Raises ValueError (no secret in it) when the credential cannot apply."""
+    found = read_credentials(CREDENTIALS)
+    if "database-password" not in found:
+        return url
+    return _with_password(url, found["database-password"], "database-password", "database_url")
+
+
 _SECRET_PARAMS = frozenset({"token", "password", "passwd", "secret", "key", "api_key", "apikey", "auth"})
 
 
