@@ -5,7 +5,9 @@ example is ``deploy/gateway.example.toml``), then overridden from the environmen
 ``BOHSENSE_EDGE_<KEY>`` for a top-level key (``BOHSENSE_EDGE_GATEWAY_ID``) and
 ``BOHSENSE_EDGE_<SECTION>_<KEY>`` for a key of a section (``BOHSENSE_EDGE_BROKER_URL``,
 ``BOHSENSE_EDGE_BROKER_PASSWORD``, ``BOHSENSE_EDGE_OUTBOX_PATH``…). An unknown
-``BOHSENSE_EDGE_*`` variable is an error, so a typo never passes silently.
+``BOHSENSE_EDGE_*`` variable is an error, so a typo never passes silently. Secrets may
+come from systemd credentials instead (``$CREDENTIALS_DIRECTORY/broker-password``,
+``CREDENTIALS``), which win over both; an unknown credential is an error too.
 
 Everything is validated before anything starts, and every failure is a ``ConfigError``
 naming the key: gateway id format, broker URL scheme (``mqtt://`` or ``mqtts://``),
@@ -25,6 +27,7 @@ from typing import Annotated, Any, Literal
 import msgspec
 
 from bohsense.contracts.broker import BrokerUrlError, parse_broker_url
+from bohsense.contracts.credentials import CredentialError, read_credentials
 from bohsense.contracts.schema import MAX_READINGS_PER_BATCH
 from bohsense.contracts.topics import TopicError, validate_gateway_id
 from bohsense.edge._password import MIN_LENGTH, weakness
@@ -207,7 +210,8 @@ class GatewaySettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_
     @classmethod
     def from_mapping(cls, raw: Mapping[str, Any], *, env: Mapping[str, str] | None = None) -> GatewaySettings:
         """Validate ``raw`` (a parsed TOML document) with ``env`` overrides applied."""
-        data = _apply_env(_normalise_devices(dict(raw)), os.environ if env is None else env)
+        env = os.environ if env is None else env
+        data = _apply_credentials(_apply_env(_normalise_devices(dict(raw)), env), env)
         try:
             return msgspec.convert(data, cls, strict=False)
         except msgspec.ValidationError as exc:
@@ -283,5 +287,21 @@ def _apply_env(data: dict[str, Any], env: Mapping[str, str]) -> dict[str, Any]:
         cls = _SECTIONS.get(section)
         if cls is None or field not in cls.__struct_fields__:
             raise ConfigError(f"environment variable {name} names no gateway setting")
+        data[section] = {**dict(data.get(section) or {}), field: value}
+    return data
+
+
+#: systemd credentials (``LoadCredential=NAME:…``) → the setting they fill; a credential
+#: wins over the environment, which wins over the file
+CREDENTIALS = {"broker-password": ("broker", "password")}
+
+
+def _apply_credentials(data: dict[str, Any], env: Mapping[str, str]) -> dict[str, Any]:
+    try:
+        found = read_credentials(CREDENTIALS, env)
+    except CredentialError as exc:
+        raise ConfigError(str(exc)) from None
+    for name, value in found.items():
+        section, field = CREDENTIALS[name]
         data[section] = {**dict(data.get(section) or {}), field: value}
     return data
