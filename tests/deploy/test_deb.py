@@ -27,6 +27,7 @@ from pathlib import Path
 
 import pytest
 
+from bohsense.contracts.codec import read_batch_identity
 from tests.support.services import free_port, wait_port
 from tests.support.workspace import ROOT
 
@@ -294,6 +295,7 @@ class Watcher:
         from paho.mqtt.enums import CallbackAPIVersion
 
         self.topics: list[str] = []
+        self.seqs: list[int] = []  # of every batch, in arrival order
         self.status: list[bytes] = []
         self.lock = threading.Lock()
         self.client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="deb-test-watcher")
@@ -308,6 +310,14 @@ class Watcher:
             self.topics.append(msg.topic)  # type: ignore[attr-defined]
             if msg.topic.endswith("/status"):  # type: ignore[attr-defined]
                 self.status.append(msg.payload)  # type: ignore[attr-defined]
+            if msg.topic.endswith("/readings"):  # type: ignore[attr-defined]
+                identity = read_batch_identity(msg.payload)  # type: ignore[attr-defined]
+                assert identity is not None, "a batch without (gateway, seq)"
+                self.seqs.append(identity[1])
+
+    def seqs_from(self, start: int) -> set[int]:
+        with self.lock:
+            return set(self.seqs[start:])
 
     def count(self, suffix: str) -> int:
         with self.lock:
@@ -462,12 +472,16 @@ def test_a_fresh_bookworm_installs_runs_and_upgrades_keeping_the_outbox(tmp_path
                 assert after == before, "the upgrade changed the outbox"
                 assert os.stat(outbox).st_ino == stat_before.st_ino
 
-                # the upgraded gateway carries on from the same outbox: the old unsent
-                # batches are still there and new ones follow them
-                seen = watcher.count("/readings")
+                # the upgraded gateway carries on from the same outbox: it sends the old
+                # unsent batches again (the cloud would drop repeats by seq), and new ones
+                # follow them
+                seen = len(watcher.seqs)
                 proc = run_as_unit(root, start, user, workdir)
                 wait_for(
-                    "new batches after the upgrade", lambda: watcher.count("/readings") >= seen + 10, 60, proc
+                    "the old unsent batches and new ones after the upgrade",
+                    lambda: watcher.seqs_from(seen) >= {*before, before[-1] + 10},
+                    60,
+                    proc,
                 )
                 stop(proc)
                 later = outbox_rows(outbox)
