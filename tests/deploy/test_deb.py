@@ -406,7 +406,9 @@ def test_a_fresh_bookworm_installs_runs_and_upgrades_keeping_the_outbox(tmp_path
         assert in_root(root, f"stat -c '%U %a' {workdir}").strip() == "bohsense 750"
         assert in_root(root, "stat -c '%U %G %a' /var/log/bohsense").strip() == "bohsense adm 2750"
         assert in_root(root, "stat -c '%U %G %a' /etc/bohsense/gateway.toml").strip() == "root bohsense 640"
-        assert in_root(root, "readlink /opt/bohsense").strip() == "/opt/bohsense-gateway/venv-0.1.0"
+        assert re.fullmatch(
+            r"/opt/bohsense-gateway/venv-0\.1\.0-\d{14}", in_root(root, "readlink /opt/bohsense").strip()
+        )
         assert (root / "etc/systemd/system/multi-user.target.wants/bohsense-edge.service").is_symlink()
         assert (
             in_root(root, "/opt/bohsense/bin/python -c 'import sys; print(sys.base_prefix)'").strip()
@@ -465,8 +467,9 @@ def test_a_fresh_bookworm_installs_runs_and_upgrades_keeping_the_outbox(tmp_path
                 upgraded = time.monotonic()
                 status = in_root(root, "dpkg-query -W -f='${Status} ${Version}' bohsense-gateway")
                 assert status == "install ok installed 0.1.1-1", status
-                assert in_root(root, "readlink /opt/bohsense").strip() == "/opt/bohsense-gateway/venv-0.1.1"
-                assert in_root(root, "ls /opt/bohsense-gateway").split() == ["venv-0.1.1"]
+                venv = in_root(root, "readlink /opt/bohsense").strip()
+                assert re.fullmatch(r"/opt/bohsense-gateway/venv-0\.1\.1-\d{14}", venv), venv
+                assert in_root(root, "ls /opt/bohsense-gateway").split() == [venv.rsplit("/", 1)[1]]
                 assert f'gateway_id = "{gateway}"' in (root / "etc/bohsense/gateway.toml").read_text()
                 after = outbox_rows(outbox)
                 assert after == before, "the upgrade changed the outbox"
