@@ -66,7 +66,9 @@ def generate(directory: Path, gateways: list[str], *, force: bool = False) -> li
     """Write the secrets into ``directory``; returns the files written (kept ones are not)."""
     bad = [g for g in gateways if not _GATEWAY_RE.match(g) or g == CLOUD_USER]
     if bad:
-        raise ValueError(f"gateway id {bad[0]!r} must be 1-64 letters, digits, '_', '.', '-' (and not {CLOUD_USER})")
+        raise ValueError(
+            f"gateway id {bad[0]!r} must be 1-64 letters, digits, '_', '.', '-' (and not {CLOUD_USER})"
+        )
     if len(set(gateways)) != len(gateways):
         raise ValueError("a gateway id is given twice")
     directory.mkdir(mode=0o700, parents=True, exist_ok=True)
