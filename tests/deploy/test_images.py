@@ -61,7 +61,8 @@ def _import_make_secrets() -> Any:
     import importlib.util
 
     spec = importlib.util.spec_from_file_location("make_secrets", COMPOSE_DIR / "make-secrets.py")
-    assert spec is not None and spec.loader is not None
+    assert spec is not None
+    assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     sys.modules["make_secrets"] = module
     spec.loader.exec_module(module)
@@ -144,7 +145,8 @@ def test_every_dependency_exists_and_waits_for_the_right_state(compose: dict[str
             condition = dep["condition"]
             if condition == "service_healthy":
                 check = services[target].get("healthcheck", {})
-                assert check.get("test") and not check.get("disable"), f"{target} has no healthcheck"
+                assert check.get("test"), f"{target} has no healthcheck"
+                assert not check.get("disable"), f"{target}'s healthcheck is disabled"
             elif condition == "service_completed_successfully":
                 assert services[target].get("restart") == "no", f"{target} is a one-shot: restart: no"
             else:
@@ -160,7 +162,8 @@ def test_every_long_running_service_has_a_healthcheck(compose: dict[str, Any]) -
         if svc.get("restart") == "no":
             continue  # a one-shot: its exit code is its health
         check = svc.get("healthcheck")
-        assert check and not check.get("disable"), f"{name} has no healthcheck"
+        assert check, f"{name} has no healthcheck"
+        assert not check.get("disable"), f"{name}'s healthcheck is disabled"
         assert check["test"][0] in ("CMD", "CMD-SHELL"), name
         for key in ("interval", "timeout", "retries", "start_period"):
             assert key in check, f"{name}'s healthcheck sets no {key}"
@@ -281,7 +284,8 @@ def test_the_entry_point_reads_secret_files_and_fails_clearly(tmp_path: Path) ->
     for case, variables in cases.items():
         done = run_entrypoint(variables, tmp_path, ["true"])
         assert done.returncode == 2, case
-        assert done.stderr.startswith("bohsense-entrypoint: ") and f"{PREFIX}API_TOKEN" in done.stderr, case
+        assert done.stderr.startswith("bohsense-entrypoint: "), case
+        assert f"{PREFIX}API_TOKEN" in done.stderr, case
         assert "s3cr3t" not in done.stderr, case
     # a misspelt setting reaches the settings, which refuse it (exit 2: do not restart)
     typo = tmp_path / "typo"
@@ -289,7 +293,8 @@ def test_the_entry_point_reads_secret_files_and_fails_clearly(tmp_path: Path) ->
     done = run_entrypoint(
         {f"{PREFIX}API_TOKN_FILE": str(typo)}, tmp_path, ["bohsense", "cloud", "check-config"]
     )
-    assert done.returncode == 2 and f"{PREFIX}API_TOKN" in done.stderr
+    assert done.returncode == 2
+    assert f"{PREFIX}API_TOKN" in done.stderr
 
 
 def test_make_secrets_adds_gateways_and_keeps_what_exists(tmp_path: Path) -> None:
@@ -325,13 +330,14 @@ def test_grafana_is_provisioned_with_both_datasources_and_the_dashboards(compose
     by_uid = {d["uid"]: d for d in sources["datasources"]}
     assert set(by_uid) == {"influxdb", "prometheus"}
     influx = by_uid["influxdb"]
-    assert influx["type"] == "influxdb" and influx["jsonData"]["version"] == "InfluxQL"
+    assert influx["type"] == "influxdb"
+    assert influx["jsonData"]["version"] == "InfluxQL"
     assert influx["jsonData"]["dbName"] == "bohsense"
     assert compose["services"]["influxdb"]["environment"]["INFLUXDB_DB"] == "bohsense"
     assert by_uid["prometheus"]["type"] == "prometheus"
     services = compose["services"]
     for d in by_uid.values():
-        host, port = d["url"].removeprefix("http://").split(":")
+        host, _port = d["url"].removeprefix("http://").split(":")
         assert host in services, f"datasource {d['uid']} points at {host}, which is no service"
         assert host in grafana["depends_on"]
     provider = yaml.safe_load((GRAFANA / "provisioning" / "dashboards" / "bohsense.yaml").read_text())
@@ -371,8 +377,9 @@ def test_prometheus_scrapes_the_cloud_metrics_route_with_the_token(
     assert Path(pattern).parent == Path(where)
     for example in (COMPOSE_DIR / "prometheus" / "gateways").glob("*.json"):
         assert isinstance(json.loads(example.read_text()), list)
-    assert mount_target(prometheus, str((COMPOSE_DIR / "prometheus" / "prometheus.yml").resolve())) == (
-        next(a for a in prometheus["command"] if a.startswith("--config.file=")).split("=", 1)[1]
+    assert (
+        mount_target(prometheus, str((COMPOSE_DIR / "prometheus" / "prometheus.yml").resolve()))
+        == (next(a for a in prometheus["command"] if a.startswith("--config.file=")).split("=", 1)[1])
     )
 
 
@@ -441,15 +448,21 @@ def test_the_stacks_broker_config_runs_on_mosquitto(
     argv = [a.replace("$$", "$") for a in test]
     argv[argv.index("-p") + 1] = str(health)
     done = subprocess.run(argv, capture_output=True, text=True, timeout=20, check=False)
-    assert done.returncode == 0 and done.stdout.strip(), done.stderr
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip(), "the healthcheck got no uptime"
     # anonymous clients get nothing else there, and nothing at all on the stack's listener
     other = mqtt_cli("mosquitto_sub", health, "-t", "$SYS/broker/version", "-C", "1", "-W", "2")
-    assert other.returncode != 0 and not other.stdout
+    assert other.returncode != 0
+    assert not other.stdout
     anonymous = mqtt_cli("mosquitto_sub", port, "-t", "x", "-C", "1", "-W", "2")
-    assert anonymous.returncode != 0 and "not authori" in anonymous.stderr.lower()
+    assert anonymous.returncode != 0
+    assert "not authori" in anonymous.stderr.lower()
     cloud_pw = (generated / "cloud_broker_url").read_text().split("bohsense-cloud:", 1)[1].split("@")[0]
-    wrong = mqtt_cli("mosquitto_sub", port, "-u", "bohsense-cloud", "-P", "x" + cloud_pw, "-t", "x", "-W", "2")
-    assert wrong.returncode != 0 and "not authori" in wrong.stderr.lower()
+    wrong = mqtt_cli(
+        "mosquitto_sub", port, "-u", "bohsense-cloud", "-P", "x" + cloud_pw, "-t", "x", "-W", "2"
+    )
+    assert wrong.returncode != 0
+    assert "not authori" in wrong.stderr.lower()
     # the cloud user reads what a generated gateway user publishes on its own topic
     gw, gw_pw = (generated / "gateway_passwords").read_text().split()
     topic = f"bohsense/v1/gw/{gw}/readings"
@@ -470,7 +483,18 @@ def test_the_stacks_broker_config_runs_on_mosquitto(
     assert out.strip() == f"{topic} batch", err
     # a gateway may not publish as another (MQTT 5: the PUBACK says not authorized)
     cross = mqtt_cli(
-        "mosquitto_pub", port, "-u", gw, "-P", gw_pw, "-t", "bohsense/v1/gw/other/readings", "-m", "x", "-q", "1"
+        "mosquitto_pub",
+        port,
+        "-u",
+        gw,
+        "-P",
+        gw_pw,
+        "-t",
+        "bohsense/v1/gw/other/readings",
+        "-m",
+        "x",
+        "-q",
+        "1",
     )
     assert cross.returncode != 0 or "not authori" in (cross.stderr + cross.stdout).lower()
 
@@ -482,8 +506,10 @@ def test_the_stacks_broker_limits_queues_deliberately() -> None:
     )
     assert int(options["max_queued_messages"]) > 1000  # finite, above the lossy default
     assert int(options["max_queued_bytes"]) > 0
-    assert options["persistence"] == "true" and options["allow_anonymous"] == "true"  # the last listener's
-    assert conf.count("allow_anonymous false") == 1 and "listener 1880 127.0.0.1" in conf
+    assert options["persistence"] == "true"
+    assert options["allow_anonymous"] == "true"
+    assert conf.count("allow_anonymous false") == 1
+    assert "listener 1880 127.0.0.1" in conf
 
 
 # --- Dockerfile -------------------------------------------------------------------------------
@@ -555,16 +581,19 @@ def test_the_image_installs_only_the_cloud_from_the_lock() -> None:
     cloud = tomllib.loads((ROOT / "cloud" / "pyproject.toml").read_text())["project"]
     for run in runs:
         words = shlex.split(run)
-        assert "--frozen" in words and "--no-dev" in words
+        assert "--frozen" in words
+        assert "--no-dev" in words
         assert words[words.index("--package") + 1] == cloud["name"]
         assert words[words.index("--extra") + 1] in cloud["optional-dependencies"]
-        assert "--all-packages" not in words and "--all-extras" not in words
+        assert "--all-packages" not in words
+        assert "--all-extras" not in words
     copied = {shlex.split(rest)[0] for k, rest in dockerfile_instructions() if k == "COPY"}
     deps = {d.split("==")[0] for d in cloud["dependencies"] if d.startswith("bohsense-")}
     for dist in {"bohsense-cloud", *deps}:
         folder = dist.removeprefix("bohsense-").replace("-", "_")
         assert f"{folder}/bohsense" in copied, f"{dist}'s sources are not copied"
-    assert "edge/bohsense" not in copied and "simulators/bohsense" not in copied
+    assert "edge/bohsense" not in copied
+    assert "simulators/bohsense" not in copied
 
 
 def test_the_image_runs_as_the_unprivileged_user_the_manifests_name() -> None:
@@ -583,7 +612,8 @@ def test_the_images_healthcheck_is_the_liveness_route(app_paths: set[str]) -> No
     (rest,) = [r for k, r in dockerfile_instructions() if k == "HEALTHCHECK"]
     command = json.loads(rest.split(" CMD ", 1)[1])
     assert command[:2] == ["python", "/usr/local/bin/bohsense-healthcheck"]
-    assert command[2] == "/api/v1/healthz" and command[2] in app_paths
+    assert command[2] == "/api/v1/healthz"
+    assert command[2] in app_paths
 
 
 @pytest.fixture(scope="module")
@@ -622,9 +652,11 @@ def test_the_healthcheck_script_against_the_real_api(live_api: int) -> None:
     assert healthcheck(live_api).returncode == 0
     assert healthcheck(live_api, "/api/v1/readyz").returncode == 0
     missing = healthcheck(live_api, "/api/v1/no-such-route")
-    assert missing.returncode == 1 and "HTTP 404" in missing.stderr
+    assert missing.returncode == 1
+    assert "HTTP 404" in missing.stderr
     down = healthcheck(free_port())
-    assert down.returncode == 1 and "healthcheck: http://127.0.0.1:" in down.stderr
+    assert down.returncode == 1
+    assert "healthcheck: http://127.0.0.1:" in down.stderr
     assert healthcheck("80x").returncode == 1
     assert healthcheck(live_api, "api/v1/healthz").returncode == 1
 
@@ -704,9 +736,11 @@ def test_every_pod_is_hardened_and_bounded() -> None:
         assert pod["securityContext"]["seccompProfile"]["type"] == "RuntimeDefault"
         for c in pod["containers"]:
             sc = c["securityContext"]
-            assert sc["readOnlyRootFilesystem"] is True and sc["runAsNonRoot"] is True, c["name"]
+            assert sc["readOnlyRootFilesystem"] is True, c["name"]
+            assert sc["runAsNonRoot"] is True, c["name"]
             assert sc["allowPrivilegeEscalation"] is False, c["name"]
-            assert sc["capabilities"]["drop"] == ["ALL"] and "add" not in sc["capabilities"], c["name"]
+            assert sc["capabilities"]["drop"] == ["ALL"], c["name"]
+            assert "add" not in sc["capabilities"], c["name"]
             for kind in ("requests", "limits"):
                 assert {"cpu", "memory"} <= set(c["resources"][kind]), f"{c['name']}: {kind}"
             assert parse_cli(c["args"]).__module__ == "bohsense.cloud.cli"
@@ -718,7 +752,8 @@ def test_the_pods_get_only_settings_the_cloud_knows_and_secrets_as_files() -> No
     (config,) = by_kind("ConfigMap")
     (secret,) = by_kind("Secret")
     for key in config["data"]:
-        assert key.startswith(PREFIX) and key.removeprefix(PREFIX).lower() in SETTINGS, key
+        assert key.startswith(PREFIX), key
+        assert key.removeprefix(PREFIX).lower() in SETTINGS, key
     for pod in pod_specs():
         volumes = {v["name"]: v for v in pod["volumes"]}
         for c in pod["containers"]:
@@ -733,7 +768,9 @@ def test_the_pods_get_only_settings_the_cloud_knows_and_secrets_as_files() -> No
                     volume = mounts[folder]
                     assert volume["secret"]["secretName"] == secret["metadata"]["name"]
                     assert key in secret["stringData"], f"{name}: {key} is not in the Secret"
-                assert not re.search(r"(PASSWORD|TOKEN|SECRET|_URL)$", name) or name.endswith("TSDB_URL"), name
+                assert not re.search(r"(PASSWORD|TOKEN|SECRET|_URL)$", name) or name.endswith("TSDB_URL"), (
+                    name
+                )
 
 
 def test_the_secret_holds_placeholders_the_cloud_refuses(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -748,6 +785,8 @@ def test_the_secret_holds_placeholders_the_cloud_refuses(monkeypatch: pytest.Mon
 
 
 def test_the_dockerignore_matcher_follows_the_rules() -> None:
-    assert ignored("a/b.py", ["*"]) and not ignored("a/b.py", ["*", "!a"])
+    assert ignored("a/b.py", ["*"])
+    assert not ignored("a/b.py", ["*", "!a"])
     assert ignored("a/__pycache__/x.pyc", ["*", "!a", "**/__pycache__"])
-    assert not ignored("a/b/c", ["!a/b"]) and fnmatch.fnmatch("x", "*")
+    assert not ignored("a/b/c", ["!a/b"])
+    assert fnmatch.fnmatch("x", "*")
