@@ -790,3 +790,18 @@ def test_the_dockerignore_matcher_follows_the_rules() -> None:
     assert ignored("a/__pycache__/x.pyc", ["*", "!a", "**/__pycache__"])
     assert not ignored("a/b/c", ["!a/b"])
     assert fnmatch.fnmatch("x", "*")
+
+
+def test_the_docs_name_every_service_with_its_image_and_only_files_that_exist(
+    compose: dict[str, Any],
+) -> None:
+    doc = (ROOT / "docs" / "containers.md").read_text()
+    for name, svc in compose["services"].items():
+        image = svc["image"].split(":")[0] if svc["image"].startswith(CLOUD_IMAGE) else svc["image"]
+        assert f"| `{name}` | `{image}` |" in doc, f"docs/containers.md has no row for {name} ({image})"
+    named = set(re.findall(r"`(deploy/[^`*\s]+)`", doc))
+    assert len(named) >= 10
+    for path in sorted(named):
+        assert (ROOT / path).exists() or path.startswith("deploy/compose/secrets/"), f"docs name {path}"
+    for manifest in {p.name for p in K8S.glob("*.yaml")} - {"kustomization.yaml"}:
+        assert f"| `{manifest}` |" in doc, f"docs/containers.md has no row for {manifest}"
