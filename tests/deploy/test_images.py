@@ -805,3 +805,71 @@ def test_the_docs_name_every_service_with_its_image_and_only_files_that_exist(
         assert (ROOT / path).exists() or path.startswith("deploy/compose/secrets/"), f"docs name {path}"
     for manifest in {p.name for p in K8S.glob("*.yaml")} - {"kustomization.yaml"}:
         assert f"| `{manifest}` |" in doc, f"docs/containers.md has no row for {manifest}"
+
+
+@pytest.mark.long
+def test_the_build_stage_installs_the_cloud_alone_from_the_lock(tmp_path: Path) -> None:
+    """The build stage's steps run outside a container: the files its COPY lines name (as
+    the build context has them) into a fresh folder, then its ``uv sync`` lines, offline
+    from uv's cache. The result runs ``bohsense cloud migrate`` and holds no gateway,
+    simulator or dev package."""
+    import shutil
+
+    uv = ROOT / ".tools" / "bin" / "uv"
+    if not uv.exists():
+        pytest.fail("uv is not installed in .tools: run scripts/setup")
+    patterns = dockerignore_patterns()
+    context, venv = tmp_path / "src", tmp_path / "opt-bohsense"
+    context.mkdir()
+    env = {**os.environ, "UV_PROJECT_ENVIRONMENT": str(venv), "UV_PYTHON_DOWNLOADS": "never"}
+    env.update({"UV_LINK_MODE": "copy", "UV_COMPILE_BYTECODE": "1"})
+
+    def left_out(folder: str, names: list[str]) -> list[str]:
+        return [n for n in names if ignored(str((Path(folder) / n).relative_to(ROOT)), patterns)]
+
+    syncs = 0
+    for keyword, rest in dockerfile_instructions():
+        if keyword == "FROM" and " AS runtime" in rest:
+            break
+        words = shlex.split(rest)
+        if keyword == "COPY" and not words[-1].startswith("/"):
+            *sources, dest = words
+            for source in sources:
+                target = context / dest / Path(source).name if dest.endswith("/") else context / dest
+                target.parent.mkdir(parents=True, exist_ok=True)
+                if (ROOT / source).is_dir():
+                    shutil.copytree(ROOT / source, target, ignore=left_out)
+                else:
+                    shutil.copy2(ROOT / source, target)
+        elif keyword == "RUN" and words[:2] == ["uv", "sync"]:
+            argv = [str(uv), *words[1:], "--offline", "--python", sys.executable, "--quiet"]
+            done = subprocess.run(argv, cwd=context, env=env, capture_output=True, text=True, timeout=600)
+            assert done.returncode == 0, done.stderr
+            syncs += 1
+    assert syncs == 2
+    python = venv / "bin" / "python"
+    listing = subprocess.run(
+        [str(python), "-c", "import importlib.metadata as m; print(*sorted(d.metadata['Name'].lower()"
+         " for d in m.distributions()))"], capture_output=True, text=True, timeout=60, check=True,
+    ).stdout.split()  # fmt: skip
+    assert {"bohsense-cloud", "bohsense-contracts", "bohsense-models", "psycopg", "uvicorn"} <= set(listing)
+    unwanted = {
+        "bohsense-edge",
+        "bohsense-simulators",
+        "bohsense-demo",
+        "bohsense-bench",
+        "pytest",
+        "pyserial",
+    }
+    assert not unwanted & set(listing), unwanted & set(listing)
+    # not editable: nothing in the environment points back into the build context
+    assert str(context) not in "".join(p.read_text() for p in venv.glob("lib/python*/site-packages/*.pth"))
+    done = subprocess.run(
+        [str(venv / "bin" / "bohsense"), "cloud", "migrate", "--database", f"sqlite:///{tmp_path}/boh.db"],
+        capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout.splitlines()[-1])["revision"]
+    print(
+        f"image environment: {len(listing)} distributions, {sum(f.stat().st_size for f in venv.rglob('*') if f.is_file()) / 1e6:.0f} MB"
+    )
