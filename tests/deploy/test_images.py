@@ -977,3 +977,22 @@ def test_the_stacks_cloud_runs_on_real_services_as_compose_starts_it(
     for secret in ("cloud_api_token",):
         assert (local / secret).read_text().strip() not in text
     assert broker.split(":")[2].split("@")[0] not in text  # the broker password
+
+
+def test_the_images_settings_and_port_agree_with_the_stack_and_the_manifests(compose: dict[str, Any]) -> None:
+    env: dict[str, str] = {}
+    for keyword, rest in dockerfile_instructions():
+        if keyword == "ENV":
+            env.update(word.split("=", 1) for word in shlex.split(rest))
+    for name in (n for n in env if n.startswith(PREFIX)):
+        assert name.removeprefix(PREFIX).lower() in SETTINGS, f"the image sets {name}, which names no setting"
+    (exposed,) = [rest for keyword, rest in dockerfile_instructions() if keyword == "EXPOSE"]
+    port = env[f"{PREFIX}API_PORT"]
+    assert exposed == port
+    assert compose["services"]["cloud"]["ports"] == [f"127.0.0.1:{port}:{port}"]
+    (config,) = by_kind("ConfigMap")
+    assert config["data"][f"{PREFIX}API_PORT"] == port
+    (deployment,) = by_kind("Deployment")
+    (container,) = deployment["spec"]["template"]["spec"]["containers"]
+    assert [p["containerPort"] for p in container["ports"]] == [int(port)]
+    assert env["PATH"].startswith("/opt/bohsense/bin:")
