@@ -78,26 +78,31 @@ def compose() -> dict[str, Any]:
 
 
 @pytest.fixture(scope="module")
-def app_paths() -> set[str]:
-    """The paths the real API answers GET on: the app the service builds, asked for each
-    path of its OpenAPI document (a path that is not routed would be 404)."""
-    from fastapi.testclient import TestClient
-
+def api_app() -> Iterator[Any]:
+    """The real API over a BOH core on SQLite and the embedded time-series store."""
     from bohsense.cloud.api import create_app
     from bohsense.cloud.boh import BohCore
     from bohsense.cloud.tsdb import open_store
 
     core = BohCore("sqlite://")
     try:
-        app = create_app(core=core, tsdb=open_store("sqlite:///:memory:"))
-        documented = {path for path, ops in app.openapi()["paths"].items() if "get" in ops}
-        wanted = {"/api/v1/healthz", "/api/v1/readyz", "/metrics"}
-        with TestClient(app) as client:
-            assert client.get("/api/v1/no-such-route").status_code == 404
-            answered = {path for path in documented & wanted if client.get(path).status_code != 404}
-        return (documented - wanted) | answered
+        yield create_app(core=core, tsdb=open_store("sqlite:///:memory:"))
     finally:
         core.close()
+
+
+@pytest.fixture(scope="module")
+def app_paths(api_app: Any) -> set[str]:
+    """The paths the real API answers GET on: each path of its OpenAPI document, asked
+    (a path that is not routed would be 404)."""
+    from fastapi.testclient import TestClient
+
+    documented = {path for path, ops in api_app.openapi()["paths"].items() if "get" in ops}
+    wanted = {"/api/v1/healthz", "/api/v1/readyz", "/metrics"}
+    with TestClient(api_app) as client:
+        assert client.get("/api/v1/no-such-route").status_code == 404
+        answered = {path for path in documented & wanted if client.get(path).status_code != 404}
+    return (documented - wanted) | answered
 
 
 def cloud_services(compose: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -225,15 +230,21 @@ def test_the_cloud_services_get_only_settings_the_cloud_knows(compose: dict[str,
         assert f"{PREFIX}{field.upper()}" not in cloud_env
 
 
+def entrypoint_env(env: dict[str, str], secrets_dir: Path) -> dict[str, str]:
+    """This environment without cloud settings, plus ``env`` with its /run/secrets/ paths
+    mapped to ``secrets_dir``, and the venv's ``bohsense`` first on PATH (as in the image)."""
+    mapped = {k: str(v).replace("/run/secrets/", f"{secrets_dir}/") for k, v in env.items()}
+    base = {k: v for k, v in os.environ.items() if not k.startswith(PREFIX)}
+    base["PATH"] = f"{Path(sys.executable).parent}:{base.get('PATH', '/usr/bin:/bin')}"
+    return {**base, **mapped}
+
+
 def run_entrypoint(
     env: dict[str, str], secrets_dir: Path, command: list[str]
 ) -> subprocess.CompletedProcess[str]:
     """The image's entry point with ``env`` (its /run/secrets/ paths mapped to ``secrets_dir``)."""
-    mapped = {k: str(v).replace("/run/secrets/", f"{secrets_dir}/") for k, v in env.items()}
-    base = {k: v for k, v in os.environ.items() if not k.startswith(PREFIX)}
-    base["PATH"] = f"{Path(sys.executable).parent}:{base.get('PATH', '/usr/bin:/bin')}"
     return subprocess.run(
-        ["sh", str(ENTRYPOINT), *command], env={**base, **mapped},
+        ["sh", str(ENTRYPOINT), *command], env=entrypoint_env(env, secrets_dir),
         capture_output=True, text=True, timeout=120, check=False,
     )  # fmt: skip
 
@@ -267,7 +278,9 @@ def test_the_cloud_accepts_the_stacks_settings_with_generated_secrets(
     assert parse_cli(list(dockerfile_exec("CMD"))).__name__ == "_run"
 
 
-def test_the_entry_point_reads_secret_files_and_fails_clearly(tmp_path: Path) -> None:
+def test_the_entry_point_reads_secret_files_and_fails_clearly(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     token = tmp_path / "token"
     token.write_text("s3cr3t-Value-Kq8\n")
     done = run_entrypoint({f"{PREFIX}API_TOKEN_FILE": str(token)}, tmp_path, ["sh", "-c", "env"])
@@ -287,14 +300,15 @@ def test_the_entry_point_reads_secret_files_and_fails_clearly(tmp_path: Path) ->
         assert done.stderr.startswith("bohsense-entrypoint: "), case
         assert f"{PREFIX}API_TOKEN" in done.stderr, case
         assert "s3cr3t" not in done.stderr, case
-    # a misspelt setting reaches the settings, which refuse it (exit 2: do not restart)
+    # a misspelt setting reaches the settings, which refuse it
     typo = tmp_path / "typo"
     typo.write_text("x")
-    done = run_entrypoint(
-        {f"{PREFIX}API_TOKN_FILE": str(typo)}, tmp_path, ["bohsense", "cloud", "check-config"]
-    )
-    assert done.returncode == 2
-    assert f"{PREFIX}API_TOKN" in done.stderr
+    done = run_entrypoint({f"{PREFIX}API_TOKN_FILE": str(typo)}, tmp_path, ["sh", "-c", "env"])
+    assert done.returncode == 0, done.stderr
+    assert f"{PREFIX}API_TOKN=x" in done.stdout.splitlines()
+    monkeypatch.setenv(f"{PREFIX}API_TOKN", "x")
+    with pytest.raises(ValueError, match=f"{PREFIX}API_TOKN names no cloud setting"):
+        CloudSettings()
 
 
 def test_make_secrets_adds_gateways_and_keeps_what_exists(tmp_path: Path) -> None:
@@ -608,27 +622,29 @@ def test_the_image_runs_as_the_unprivileged_user_the_manifests_name() -> None:
     assert os.access(ENTRYPOINT, os.X_OK)
 
 
-def test_the_images_healthcheck_is_the_liveness_route(app_paths: set[str]) -> None:
+def image_healthcheck() -> list[str]:
+    """The command of the Dockerfile's HEALTHCHECK (exec form)."""
     (rest,) = [r for k, r in dockerfile_instructions() if k == "HEALTHCHECK"]
     command = json.loads(rest.split(" CMD ", 1)[1])
+    assert isinstance(command, list)
+    return [str(word) for word in command]
+
+
+def test_the_images_healthcheck_is_the_liveness_route(app_paths: set[str]) -> None:
+    command = image_healthcheck()
     assert command[:2] == ["python", "/usr/local/bin/bohsense-healthcheck"]
     assert command[2] == "/api/v1/healthz"
     assert command[2] in app_paths
 
 
 @pytest.fixture(scope="module")
-def live_api() -> Iterator[int]:
-    """The real API (BOH core on SQLite, embedded time series) served by uvicorn."""
+def live_api(api_app: Any) -> Iterator[int]:
+    """The real API served by uvicorn on a free port."""
     import uvicorn
 
-    from bohsense.cloud.api import create_app
-    from bohsense.cloud.boh import BohCore
-    from bohsense.cloud.tsdb import open_store
-
-    core = BohCore("sqlite://")
-    app = create_app(core=core, tsdb=open_store("sqlite:///:memory:"))
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, lifespan="off"))
+    config = uvicorn.Config(api_app, host="127.0.0.1", port=port, log_config=None, lifespan="off")
+    server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, name="api", daemon=True)
     thread.start()
     try:
@@ -637,7 +653,6 @@ def live_api() -> Iterator[int]:
     finally:
         server.should_exit = True
         thread.join(timeout=10)
-        core.close()
 
 
 def healthcheck(port: int | str, *args: str) -> subprocess.CompletedProcess[str]:
@@ -873,3 +888,111 @@ def test_the_build_stage_installs_the_cloud_alone_from_the_lock(tmp_path: Path) 
     print(
         f"image environment: {len(listing)} distributions, {sum(f.stat().st_size for f in venv.rglob('*') if f.is_file()) / 1e6:.0f} MB"
     )
+
+
+def test_the_stacks_cloud_runs_on_real_services_as_compose_starts_it(
+    compose: dict[str, Any],
+    stack_broker: tuple[int, int],
+    generated: Path,
+    influxdb: Any,
+    pg_url: str,
+    tmp_path: Path,
+) -> None:
+    """The stack without containers: the stack's broker configuration on a real Mosquitto,
+    a real InfluxDB 1.x and PostgreSQL; the migrate service's and the cloud service's
+    environment and commands through the image's entry point, with the service names
+    mapped to 127.0.0.1. The healthcheck passes, readiness follows, Prometheus' scrape
+    (with the token file it is given) is answered, and SIGTERM stops the cloud cleanly."""
+    import urllib.error
+    import urllib.request
+    import uuid
+
+    port, _health = stack_broker
+    services = compose["services"]
+    local = tmp_path / "run-secrets"
+    local.mkdir()
+    broker = (generated / "cloud_broker_url").read_text().strip()
+    assert broker.endswith("@mosquitto:1883")
+    (local / "cloud_broker_url").write_text(broker.replace("@mosquitto:1883", f"@127.0.0.1:{port}") + "\n")
+    (local / "cloud_database_url").write_text(pg_url + "\n")
+    (local / "cloud_api_token").write_text((generated / "cloud_api_token").read_text())
+
+    migrate = services["migrate"]
+    done = run_entrypoint(migrate["environment"], local, migrate["command"])
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout.splitlines()[-1])["revision"]
+
+    cloud = dict(services["cloud"]["environment"])
+    api_port = free_port()
+    tsdb = cloud[f"{PREFIX}TSDB_URL"]
+    assert tsdb == "influx1://influxdb:8086/bohsense"
+    cloud[f"{PREFIX}TSDB_URL"] = f"influx1://127.0.0.1:{influxdb.port}/bohsense_{uuid.uuid4().hex[:8]}"
+    cloud[f"{PREFIX}API_PORT"] = str(api_port)
+    cloud[f"{PREFIX}CLIENT_ID"] = f"{cloud[f'{PREFIX}CLIENT_ID']}-{uuid.uuid4().hex[:8]}"
+    log = tmp_path / "cloud.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            ["sh", str(ENTRYPOINT), *dockerfile_exec("CMD")],
+            env=entrypoint_env(cloud, local), stdout=out, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 60
+        ready = None
+        while time.monotonic() < deadline and proc.poll() is None:
+            ready = healthcheck(api_port, "/api/v1/readyz")
+            if ready.returncode == 0:
+                break
+            time.sleep(0.5)
+        assert proc.poll() is None, log.read_text()
+        assert ready is not None
+        assert ready.returncode == 0, f"{ready.stderr}\n{log.read_text()}"
+        # the image's HEALTHCHECK command, word for word (its script from the repository)
+        alive = healthcheck(api_port, *image_healthcheck()[2:])
+        assert alive.returncode == 0, alive.stderr
+        # Prometheus' scrape of the cloud, with the token file it is given
+        scrape = yaml.safe_load((COMPOSE_DIR / "prometheus" / "prometheus.yml").read_text())[
+            "scrape_configs"
+        ][0]
+        token_file = scrape["authorization"]["credentials_file"].replace("/run/secrets/", f"{generated}/")
+        url = f"http://127.0.0.1:{api_port}{scrape['metrics_path']}"
+        request = urllib.request.Request(
+            url, headers={"Authorization": f"Bearer {Path(token_file).read_text().strip()}"}
+        )
+        with urllib.request.urlopen(request, timeout=10) as resp:
+            assert resp.status == 200
+            assert b"bohsense_cloud_ingest_subscribed 1.0" in resp.read()
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(url, timeout=10)
+        assert refused.value.code == 401
+    finally:
+        proc.terminate()
+        try:
+            code = proc.wait(timeout=20)  # compose's stop_grace_period
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=10)
+            pytest.fail(f"the cloud did not stop within 20 s of SIGTERM\n{log.read_text()}")
+    assert code == 0, log.read_text()
+    text = log.read_text()
+    for secret in ("cloud_api_token",):
+        assert (local / secret).read_text().strip() not in text
+    assert broker.split(":")[2].split("@")[0] not in text  # the broker password
+
+
+def test_the_images_settings_and_port_agree_with_the_stack_and_the_manifests(compose: dict[str, Any]) -> None:
+    env: dict[str, str] = {}
+    for keyword, rest in dockerfile_instructions():
+        if keyword == "ENV":
+            env.update(word.split("=", 1) for word in shlex.split(rest))
+    for name in (n for n in env if n.startswith(PREFIX)):
+        assert name.removeprefix(PREFIX).lower() in SETTINGS, f"the image sets {name}, which names no setting"
+    (exposed,) = [rest for keyword, rest in dockerfile_instructions() if keyword == "EXPOSE"]
+    port = env[f"{PREFIX}API_PORT"]
+    assert exposed == port
+    assert compose["services"]["cloud"]["ports"] == [f"127.0.0.1:{port}:{port}"]
+    (config,) = by_kind("ConfigMap")
+    assert config["data"][f"{PREFIX}API_PORT"] == port
+    (deployment,) = by_kind("Deployment")
+    (container,) = deployment["spec"]["template"]["spec"]["containers"]
+    assert [p["containerPort"] for p in container["ports"]] == [int(port)]
+    assert env["PATH"].startswith("/opt/bohsense/bin:")
