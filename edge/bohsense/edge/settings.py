@@ -208,6 +208,9 @@ class GatewaySettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_
     def from_mapping(cls, raw: Mapping[str, Any], *, env: Mapping[str, str] | None = None) -> GatewaySettings:
         """Validate ``raw`` (a parsed TOML document) with ``env`` overrides applied."""
         data = _apply_env(_normalise_devices(dict(raw)), os.environ if env is None else env)
+        broker = data.get("broker")
+        if isinstance(broker, dict) and type(broker.get("protocol")) is int and broker["protocol"] == 5:
+            data["broker"] = {**broker, "protocol": "5"}  # TOML `protocol = 5` means "5"
         try:
             return msgspec.convert(data, cls, strict=False)
         except msgspec.ValidationError as exc:
