@@ -89,6 +89,8 @@ class DeployedBroker:
         self.acl = self.etc / "bohsense" / "acl"
         self.tls_port, self.local_port, self.cert_port = free_port(), free_port(), free_port()
         self.client_certs = client_certs
+        #: the gateways' passwords, as a test made them (gateway id -> password)
+        self.passwords: dict[str, str] = {}
         self.proc: subprocess.Popen[bytes] | None = None
         self.log = workdir / "mosquitto.log"
         self.main = self.etc / "mosquitto.conf"
