@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import contextlib
 import getpass
-import os
 import queue
 import signal
 import subprocess
@@ -182,13 +181,6 @@ class DeployedBroker:
                 self.proc.kill()
                 self.proc.wait(5)
         self.proc = None
-
-
-def check_config(workdir: Path, main: Path) -> subprocess.CompletedProcess[str]:
-    """Start mosquitto on ``main`` and stop it after it opened its listeners (or failed)."""
-    exe = require_binary("mosquitto", "mosquitto")
-    return subprocess.run([exe, "-c", str(main), "-v"], capture_output=True, text=True, timeout=10,
-                          env={**os.environ})  # fmt: skip
 
 
 class Peer:
