@@ -63,7 +63,7 @@ def deployed(tmp_path_factory: pytest.TempPathFactory, certs: Certificates) -> I
     tool = require_binary("mosquitto_passwd", "mosquitto")
     broker.passwd.parent.mkdir(parents=True, exist_ok=True)
     subprocess.run([tool, "-c", "-b", str(broker.passwd), "bohsense-cloud", CLOUD_PW], check=True)
-    broker.passwords = {  # type: ignore[attr-defined]
+    broker.passwords = {
         gw: create_gateway_identity(gw, passwd_file=broker.passwd, acl_file=broker.acl).password
         for gw in GATEWAYS
     }
@@ -74,7 +74,7 @@ def deployed(tmp_path_factory: pytest.TempPathFactory, certs: Certificates) -> I
 
 @pytest.fixture
 def fleet(deployed: DeployedBroker) -> Iterator[Fleet]:
-    f = Fleet(deployed, deployed.passwords)  # type: ignore[attr-defined]
+    f = Fleet(deployed, deployed.passwords)
     yield f
     f.close()
 
@@ -206,7 +206,7 @@ def test_a_bad_login_is_refused(deployed: DeployedBroker, user: str | None, pass
 
 
 def test_plain_mqtt_is_not_accepted_on_the_tls_listener(deployed: DeployedBroker) -> None:
-    p = Peer(deployed.tls_port, user="store-1", password=deployed.passwords["store-1"])  # type: ignore[attr-defined]
+    p = Peer(deployed.tls_port, user="store-1", password=deployed.passwords["store-1"])
     try:
         assert not p.connect(timeout=3)
     finally:
@@ -256,7 +256,7 @@ def test_the_certificate_listener_refuses_no_certificate_or_a_foreign_ca(
     cases = [
         Peer(
             deployed.cert_port, user="store-1", password=deployed.passwords["store-1"], ca=deployed.certs.ca
-        ),  # type: ignore[attr-defined]
+        ),
         Peer(deployed.cert_port, ca=deployed.certs.ca, cert=foreign.client("store-1")),
     ]
     for p in cases:
@@ -334,7 +334,7 @@ async def test_the_gateways_mqtt5_transport_logs_a_publish_the_acl_refuses(
     from bohsense.edge.transport import PahoTransport
     from tests.edge.test_transport import Recorder
 
-    password = deployed.passwords["store-1"]  # type: ignore[attr-defined]
+    password = deployed.passwords["store-1"]
     transport = PahoTransport(
         client_id="store-1-transport", host="localhost", port=deployed.tls_port, keepalive=10,
         will_topic=topics.status_topic("store-1"), will=lambda: (b"lost", 0), username="store-1",

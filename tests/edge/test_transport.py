@@ -47,7 +47,8 @@ def pem(tmp_path: Path) -> tuple[str, str]:
         ({"url": "mqtts://h", "tls_cert": "/nonexistent/gw.crt", "tls_key": "KEY"}, "broker.tls_cert:"),
         ({"protocol": "4"}, "broker.protocol"),
         ({"protocol": "5.0"}, "broker.protocol"),
-        ({"protocol": 5}, "broker.protocol"),
+        ({"protocol": 4}, "broker.protocol"),
+        ({"protocol": 3.1}, "broker.protocol"),
         ({"protocol": "5", "session_expiry_s": 0}, "broker.session_expiry_s"),
     ],
 )
@@ -68,6 +69,7 @@ def test_tls_and_protocol_settings_from_the_file_and_the_environment(pem: tuple[
     assert (s.broker.tls_cert, s.broker.tls_key, s.broker.protocol) == (*pem, "5")
     assert s.broker.session_expiry_s == 7 * 24 * 3600
     assert _settings({}).broker.protocol == "3.1.1"
+    assert _settings({"protocol": 5}).broker.protocol == "5"  # TOML `protocol = 5`
     env = {
         "BOHSENSE_EDGE_BROKER_URL": "mqtts://h",
         "BOHSENSE_EDGE_BROKER_TLS_CERT": pem[0],

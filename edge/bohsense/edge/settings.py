@@ -212,6 +212,9 @@ class GatewaySettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_
         """Validate ``raw`` (a parsed TOML document) with ``env`` overrides applied."""
         env = os.environ if env is None else env
         data = _apply_credentials(_apply_env(_normalise_devices(dict(raw)), env), env)
+        broker = data.get("broker")
+        if isinstance(broker, dict) and type(broker.get("protocol")) is int and broker["protocol"] == 5:
+            data["broker"] = {**broker, "protocol": "5"}  # TOML `protocol = 5` means "5"
         try:
             return msgspec.convert(data, cls, strict=False)
         except msgspec.ValidationError as exc:

@@ -221,7 +221,7 @@ class PahoTransport:
         if not self._v5:
             self._client.connect(self._host, self._port, self._keepalive)
             return
-        props = Properties(PacketTypes.CONNECT)
+        props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
         props.SessionExpiryInterval = self._session_expiry_s
         # reconnect() reuses clean_start and these properties
         self._client.connect(self._host, self._port, self._keepalive, clean_start=False, properties=props)
