@@ -136,7 +136,9 @@ def test_a_configuration_error_is_exit_78_one_line_and_no_ready(tmp_path: Path, 
     assert all("READY" not in m for _, m in notify.snapshot())
 
 
-def test_the_broker_password_comes_from_a_credential_and_never_shows(tmp_path: Path) -> None:
+def test_the_broker_password_comes_from_a_credential_and_never_shows(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     creds = tmp_path / "credentials"
     creds.mkdir()
     (creds / "broker-password").write_text(STRONG + "\n")
@@ -166,14 +168,16 @@ def test_the_broker_password_comes_from_a_credential_and_never_shows(tmp_path: P
     assert "gw-store-1" not in str(weak.value)
 
     # a credential the gateway does not know is a configuration error, not ignored
+    from bohsense.cli import main
+
     (creds / "broker-password").unlink()
     (creds / "broker-pasword").write_text(STRONG)
-    unknown = subprocess.run(
-        [sys.executable, "-m", "bohsense", "edge", "run", "--config", str(cfg)],
-        capture_output=True, text=True, timeout=60, env=_env(CREDENTIALS_DIRECTORY=str(creds)),
-    )  # fmt: skip
-    assert unknown.returncode == 78, unknown.stderr
-    assert unknown.stderr.strip().count("\n") == 0, unknown.stderr
-    assert "credential 'broker-pasword'" in unknown.stderr
-    assert "known: broker-password" in unknown.stderr
-    assert STRONG not in unknown.stderr
+    for name in [k for k in os.environ if k.startswith("BOHSENSE_EDGE_")]:
+        monkeypatch.delenv(name)
+    monkeypatch.setenv("CREDENTIALS_DIRECTORY", str(creds))
+    assert main(["edge", "run", "--config", str(cfg)]) == 78
+    err = capsys.readouterr().err
+    assert err.strip().count("\n") == 0, err
+    assert "credential 'broker-pasword'" in err
+    assert "known: broker-password" in err
+    assert STRONG not in err
