@@ -107,9 +107,46 @@ def test_ready_once_migrated_serving_and_subscribed_then_pings_then_stopping(
     assert proc.returncode == 0, err
     assert "Traceback" not in err
     assert "SIGHUP: nothing reloaded" in err
+    # the deployment step takes the same credential (the schema is current by now: fast)
+    _check_migrate_takes_the_database_password(creds, pg_url)
     for secret in (TOKEN, "pg-cred-secret"):
         assert secret not in err
         assert all(secret not in json.dumps(m) for _, m in notify.snapshot())
+
+
+def _migrate_with_credentials(creds: Path, url: str) -> tuple[int, str, str]:
+    """``bohsense cloud migrate`` in-process, with ``creds`` as the credentials directory."""
+    import contextlib
+    import io
+
+    from bohsense.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    old = os.environ.get("CREDENTIALS_DIRECTORY")
+    os.environ["CREDENTIALS_DIRECTORY"] = str(creds)
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            code = main(["cloud", "migrate", "--database", url])
+    finally:
+        if old is None:
+            del os.environ["CREDENTIALS_DIRECTORY"]
+        else:
+            os.environ["CREDENTIALS_DIRECTORY"] = old
+    return code, out.getvalue(), err.getvalue()
+
+
+def _check_migrate_takes_the_database_password(creds: Path, pg_url: str) -> None:
+    assert ":" not in pg_url.split("://", 1)[1].split("@", 1)[0], "the fixture's URL has no password"
+    code, out, err = _migrate_with_credentials(creds, pg_url)
+    assert code == 0, err
+    shown = json.loads(out)["database"]
+    assert shown.split("@", 1)[0].endswith(":***"), shown  # the credential's password was applied
+    assert "pg-cred-secret" not in out + err
+    # a URL with no user cannot take it: one line, exit 78
+    code, _, err = _migrate_with_credentials(creds, "postgresql+psycopg://127.0.0.1/none")
+    assert code == 78
+    assert err.startswith("bohsense cloud migrate: credential database-password is set but database_url"), err
+    assert "pg-cred-secret" not in err
 
 
 def test_check_config_shows_credentials_masked_and_says_which_win(
@@ -168,7 +205,7 @@ def test_check_config_shows_credentials_masked_and_says_which_win(
 
 
 def test_a_credential_that_cannot_apply_is_exit_78_and_one_line(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     from pydantic import ValidationError
 
@@ -198,35 +235,11 @@ def test_a_credential_that_cannot_apply_is_exit_78_and_one_line(
     (creds / "tsdb-token").unlink()
     (creds / "database-password").unlink()
     (creds / "api_token").write_text(TOKEN)  # misspelt: systemd names it as the unit says
-    r = subprocess.run(
-        [sys.executable, "-m", "bohsense", "cloud", "check-config"],
-        capture_output=True, text=True, timeout=60, env=_env(CREDENTIALS_DIRECTORY=str(creds)),
-    )  # fmt: skip
-    assert r.returncode == 78, r.stderr
-    assert len(r.stderr.strip().splitlines()) == 1, r.stderr
-    assert "credential 'api_token'" in r.stderr
-    assert "known: api-token" in r.stderr
-    assert TOKEN not in r.stderr
-
-
-def test_migrate_takes_the_database_password_credential_too(
-    tmp_path: Path, pg_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
     from bohsense.cli import main
 
-    creds = tmp_path / "credentials"
-    creds.mkdir()
-    (creds / "database-password").write_text("pg-migrate-pw")  # trust auth: accepted, unused
-    monkeypatch.setenv("CREDENTIALS_DIRECTORY", str(creds))
-    assert "@" in pg_url
-    assert ":" not in pg_url.split("://", 1)[1].split("@", 1)[0], "the fixture's URL has no password"
-    assert main(["cloud", "migrate", "--database", pg_url]) == 0
-    out, err = capsys.readouterr()
-    shown = json.loads(out)["database"]
-    assert shown.split("@", 1)[0].endswith(":***"), shown  # the credential's password was applied
-    assert "pg-migrate-pw" not in out + err
-    # a URL with no user cannot take it: one line, exit 78
-    assert main(["cloud", "migrate", "--database", "postgresql+psycopg://127.0.0.1/none"]) == 78
-    _, err = capsys.readouterr()
-    assert err.startswith("bohsense cloud migrate: credential database-password is set but database_url")
-    assert "pg-migrate-pw" not in err
+    assert main(["cloud", "check-config"]) == 78
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1, err
+    assert "credential 'api_token'" in err
+    assert "known: api-token" in err
+    assert TOKEN not in err

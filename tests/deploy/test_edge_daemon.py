@@ -136,7 +136,9 @@ def test_a_configuration_error_is_exit_78_one_line_and_no_ready(tmp_path: Path, 
     assert all("READY" not in m for _, m in notify.snapshot())
 
 
-def test_the_broker_password_comes_from_a_credential_and_never_shows(tmp_path: Path) -> None:
+def test_the_broker_password_comes_from_a_credential_and_never_shows(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     creds = tmp_path / "credentials"
     creds.mkdir()
     (creds / "broker-password").write_text(STRONG + "\n")
@@ -166,14 +168,62 @@ def test_the_broker_password_comes_from_a_credential_and_never_shows(tmp_path: P
     assert "gw-store-1" not in str(weak.value)
 
     # a credential the gateway does not know is a configuration error, not ignored
+    from bohsense.cli import main
+
     (creds / "broker-password").unlink()
     (creds / "broker-pasword").write_text(STRONG)
-    unknown = subprocess.run(
-        [sys.executable, "-m", "bohsense", "edge", "run", "--config", str(cfg)],
-        capture_output=True, text=True, timeout=60, env=_env(CREDENTIALS_DIRECTORY=str(creds)),
-    )  # fmt: skip
-    assert unknown.returncode == 78, unknown.stderr
-    assert unknown.stderr.strip().count("\n") == 0, unknown.stderr
-    assert "credential 'broker-pasword'" in unknown.stderr
-    assert "known: broker-password" in unknown.stderr
-    assert STRONG not in unknown.stderr
+    for name in [k for k in os.environ if k.startswith("BOHSENSE_EDGE_")]:
+        monkeypatch.delenv(name)
+    monkeypatch.setenv("CREDENTIALS_DIRECTORY", str(creds))
+    assert main(["edge", "run", "--config", str(cfg)]) == 78
+    err = capsys.readouterr().err
+    assert err.strip().count("\n") == 0, err
+    assert "credential 'broker-pasword'" in err
+    assert "known: broker-password" in err
+    assert STRONG not in err
+
+
+async def test_the_watchdog_goes_quiet_while_the_outbox_hangs_and_resumes_after(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A stuck disk (the outbox's writer thread blocked) stops the pings, so systemd would
+    restart the gateway after ``WatchdogSec``; the pings come back once the thread answers."""
+    import asyncio
+    import logging
+    import threading
+
+    from bohsense.contracts.sdnotify import Notifier
+    from bohsense.edge.agent import EdgeAgent
+    from bohsense.edge.settings import load_settings
+
+    cfg = _config(tmp_path, "mqtt://127.0.0.1:1")  # no broker: the gateway runs offline
+    settings = load_settings(cfg, env={})
+    sock = NotifySocket(tmp_path)
+    agent = EdgeAgent(settings, notifier=Notifier(sock.address, WATCHDOG_USEC))
+    run = asyncio.create_task(agent.run())
+    try:
+        with caplog.at_level(logging.ERROR):
+            async with asyncio.timeout(20):
+                await agent.started.wait()
+                while sum(m.get("WATCHDOG") == "1" for _, m in sock.snapshot()) < 3:  # noqa: ASYNC110
+                    await asyncio.sleep(0.05)
+                assert agent.outbox is not None
+                stuck = threading.Event()
+                agent.outbox._pool.submit(stuck.wait)  # the disk stops answering
+                await asyncio.sleep(0.3)  # a ping already under way may still land
+                quiet_from = len(sock.snapshot())
+                await asyncio.sleep(1.2)
+                late = [m for _, m in sock.snapshot()[quiet_from:] if m.get("WATCHDOG") == "1"]
+                assert late == [], "pinged while the outbox hung"
+                assert any("the outbox did not answer" in r.getMessage() for r in caplog.records)
+                stuck.set()
+                resumed_from = len(sock.snapshot())
+                while not any(m.get("WATCHDOG") == "1" for _, m in sock.snapshot()[resumed_from:]):  # noqa: ASYNC110
+                    await asyncio.sleep(0.05)
+                agent.stop()
+                await run
+    finally:
+        if not run.done():
+            agent.stop()
+            await asyncio.wait_for(run, 20)
+        sock.close()

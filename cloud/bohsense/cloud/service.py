@@ -376,6 +376,8 @@ class CloudService:
         deadline = loop.time() + READY_WAIT_S
         while not self.worker.stats.subscribed and loop.time() < deadline and not stop.is_set():  # noqa: ASYNC110
             await asyncio.sleep(0.05)
+        if stop.is_set():
+            return  # stopped before it was ready: STOPPING=1 follows, never READY=1
         self.notifier.ready(self.status_text())
         interval = self.notifier.ping_interval_s
         tick = min(interval, 5.0) if interval is not None else 5.0
