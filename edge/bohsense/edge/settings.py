@@ -61,6 +61,15 @@ class BrokerSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_f
     password: str = ""
     #: CA bundle for mqtts:// (empty: the system's trust store)
     tls_ca: str = ""
+    #: client certificate (PEM) and its private key for a broker that wants one (mqtts://
+    #: only; both or neither). The key file is read by the TLS library only, never logged.
+    tls_cert: str = ""
+    tls_key: str = ""
+    #: MQTT version: "3.1.1" or "5"
+    protocol: Literal["3.1.1", "5"] = "3.1.1"
+    #: MQTT 5: how long the broker keeps the gateway's session (its subscriptions and
+    #: queued acks and commands) while it is away; MQTT 3.1.1 leaves that to the broker
+    session_expiry_s: Annotated[int, msgspec.Meta(ge=60, le=0xFFFFFFFF)] = 7 * 24 * 3600
     keepalive_s: Annotated[int, msgspec.Meta(ge=5, le=3600)] = 30
     #: batches handed to the MQTT client and not yet PUBACKed, at most (paho's packet ids
     #: wrap at 65,535 and would overwrite queued messages: this keeps far below that)
@@ -91,6 +100,25 @@ class BrokerSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_f
             )
         if self.reconnect_max_s < self.reconnect_min_s:
             raise ValueError("broker.reconnect_max_s must be >= broker.reconnect_min_s")
+        self._check_tls_files()
+
+    def _check_tls_files(self) -> None:
+        if bool(self.tls_cert) != bool(self.tls_key):
+            given, missing = ("tls_cert", "tls_key") if self.tls_cert else ("tls_key", "tls_cert")
+            raise ValueError(
+                f"broker.{given} is set but broker.{missing} is not: a client certificate needs both"
+            )
+        if self.tls_cert and not parse_broker_url(self.url).tls:
+            raise ValueError("broker.tls_cert and broker.tls_key need an mqtts:// broker.url")
+        for key in ("tls_cert", "tls_key"):  # (tls_ca: checked when the TLS context is made)
+            path = getattr(self, key)
+            if not path:
+                continue
+            p = Path(path)
+            if not p.is_file():
+                raise ValueError(f"broker.{key}: {path!r} is not a file")
+            if not os.access(p, os.R_OK):
+                raise ValueError(f"broker.{key}: {path!r} cannot be read by this user")
 
     @property
     def tls(self) -> bool:
@@ -180,6 +208,9 @@ class GatewaySettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_
     def from_mapping(cls, raw: Mapping[str, Any], *, env: Mapping[str, str] | None = None) -> GatewaySettings:
         """Validate ``raw`` (a parsed TOML document) with ``env`` overrides applied."""
         data = _apply_env(_normalise_devices(dict(raw)), os.environ if env is None else env)
+        broker = data.get("broker")
+        if isinstance(broker, dict) and type(broker.get("protocol")) is int and broker["protocol"] == 5:
+            data["broker"] = {**broker, "protocol": "5"}  # TOML `protocol = 5` means "5"
         try:
             return msgspec.convert(data, cls, strict=False)
         except msgspec.ValidationError as exc:
