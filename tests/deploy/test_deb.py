@@ -242,23 +242,30 @@ def in_root(root: Path, command: str, *, timeout: float = 600, check: bool = Tru
     return done.stdout + done.stderr
 
 
-def make_certificates(folder: Path) -> dict[str, Path]:
-    """A test CA and a broker certificate for 127.0.0.1 and localhost."""
+def make_certificates(folder: Path, *clients: str) -> dict[str, Path]:
+    """A test CA, a broker certificate for 127.0.0.1 and localhost, and a client
+    certificate (CN = the name) for each of ``clients``."""
     folder.mkdir()
-    ca_key, ca, key, csr, cert = (
-        folder / n for n in ("ca.key", "ca.pem", "broker.key", "broker.csr", "broker.pem")
-    )
-    ext = folder / "ext.cnf"
-    ext.write_text("subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n")
-    for cmd in (
-        ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", ca_key, "-out", ca, "-days", "2",
-         "-subj", "/CN=bohsense test CA"],
-        ["req", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", csr, "-subj", "/CN=127.0.0.1"],
-        ["x509", "-req", "-in", csr, "-CA", ca, "-CAkey", ca_key, "-CAcreateserial", "-out", cert,
-         "-days", "2", "-extfile", ext],
-    ):  # fmt: skip
-        subprocess.run(["openssl", *map(str, cmd)], capture_output=True, check=True, timeout=60)
-    return {"ca": ca, "cert": cert, "key": key}
+    ca_key, ca = folder / "ca.key", folder / "ca.pem"
+
+    def openssl(*args: object) -> None:
+        subprocess.run(["openssl", *map(str, args)], capture_output=True, check=True, timeout=60)
+
+    def issue(name: str, cn: str, ext: str) -> None:
+        (folder / f"{name}.ext").write_text(ext)
+        openssl("req", "-newkey", "rsa:2048", "-nodes", "-keyout", folder / f"{name}.key",
+                "-out", folder / f"{name}.csr", "-subj", f"/CN={cn}")  # fmt: skip
+        openssl("x509", "-req", "-in", folder / f"{name}.csr", "-CA", ca, "-CAkey", ca_key, "-CAcreateserial",
+                "-out", folder / f"{name}.pem", "-days", "2", "-extfile", folder / f"{name}.ext")  # fmt: skip
+
+    openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", ca_key, "-out", ca, "-days", "2",
+            "-subj", "/CN=bohsense test CA")  # fmt: skip
+    issue("broker", "127.0.0.1", "subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n")
+    out = {"ca": ca, "cert": folder / "broker.pem", "key": folder / "broker.key"}
+    for client in clients:
+        issue(client, client, "extendedKeyUsage=clientAuth\n")
+        out[f"{client}.pem"], out[f"{client}.key"] = folder / f"{client}.pem", folder / f"{client}.key"
+    return out
 
 
 @contextlib.contextmanager
@@ -272,6 +279,8 @@ def tls_mosquitto(workdir: Path, certs: dict[str, Path]) -> Iterator[int]:
     conf.write_text(
         f"listener {port} 127.0.0.1\nallow_anonymous true\n"
         f"cafile {certs['ca']}\ncertfile {certs['cert']}\nkeyfile {certs['key']}\n"
+        # client certificates required; the certificate's CN is the MQTT username
+        "require_certificate true\nuse_identity_as_username true\n"
         "tls_version tlsv1.2\npersistence false\nmax_queued_messages 10000\n"
         "log_dest stderr\nlog_type error\nlog_type warning\nlog_type notice\n"
         f"user {os.environ.get('USER', 'root')}\n"
@@ -290,7 +299,7 @@ def tls_mosquitto(workdir: Path, certs: dict[str, Path]) -> Iterator[int]:
 class Watcher:
     """A TLS subscriber on the gateway's topics: what the broker got from it."""
 
-    def __init__(self, port: int, ca: Path, gateway: str) -> None:
+    def __init__(self, port: int, certs: dict[str, Path], gateway: str) -> None:
         import paho.mqtt.client as mqtt
         from paho.mqtt.enums import CallbackAPIVersion
 
@@ -299,7 +308,12 @@ class Watcher:
         self.status: list[bytes] = []
         self.lock = threading.Lock()
         self.client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="deb-test-watcher")
-        self.client.tls_set(ca_certs=str(ca), cert_reqs=ssl.CERT_REQUIRED)
+        self.client.tls_set(
+            ca_certs=str(certs["ca"]),
+            certfile=str(certs["watcher.pem"]),
+            keyfile=str(certs["watcher.key"]),
+            cert_reqs=ssl.CERT_REQUIRED,
+        )
         self.client.on_message = self._message
         self.client.on_connect = lambda c, *_: c.subscribe(f"bohsense/v1/gw/{gateway}/#", qos=1)
         self.client.connect("127.0.0.1", port)
@@ -326,6 +340,24 @@ class Watcher:
     def close(self) -> None:
         self.client.loop_stop()
         self.client.disconnect()
+
+
+def connects_without_certificate(port: int, ca: Path) -> bool:
+    import paho.mqtt.client as mqtt
+    from paho.mqtt.enums import CallbackAPIVersion
+
+    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="deb-test-no-certificate")
+    client.tls_set(ca_certs=str(ca), cert_reqs=ssl.CERT_REQUIRED)
+    try:
+        client.connect("127.0.0.1", port)
+        client.loop_start()
+        time.sleep(1.0)
+        return client.is_connected()
+    except (OSError, ssl.SSLError):
+        return False
+    finally:
+        client.loop_stop()
+        client.disconnect()
 
 
 def unit_text(root: Path) -> str:
@@ -432,12 +464,20 @@ def test_a_fresh_bookworm_installs_runs_and_upgrades_keeping_the_outbox(tmp_path
         assert str(check.returncode) in no_restart.group(1).split(), (check.returncode, check.stderr)
         assert "broker.password" in check.stderr, check.stderr
 
-        certs = make_certificates(tmp_path / "certs")
+        certs = make_certificates(tmp_path / "certs", gateway, "watcher")
         shutil.copy(certs["ca"], root / "etc/bohsense/ca.pem")
+        # the gateway's own certificate and key, readable by the gateway only
+        for suffix in ("pem", "key"):
+            shutil.copy(certs[f"{gateway}.{suffix}"], root / f"etc/bohsense/gateway.{suffix}")
+            in_root(
+                root,
+                f"chown root:bohsense /etc/bohsense/gateway.{suffix} && chmod 0640 /etc/bohsense/gateway.{suffix}",
+            )
         with tls_mosquitto(tmp_path / "broker", certs) as port:
             (root / "etc/bohsense/gateway.toml").write_text(
                 f'gateway_id = "{gateway}"\nsite = "{gateway}"\nlog_format = "json"\nstatus_interval_s = 1\n'
                 f'[broker]\nurl = "mqtts://127.0.0.1:{port}"\ntls_ca = "/etc/bohsense/ca.pem"\n'
+                'tls_cert = "/etc/bohsense/gateway.pem"\ntls_key = "/etc/bohsense/gateway.key"\n'
                 f'[outbox]\npath = "{workdir}/outbox.sqlite3"\n'
                 '[batch]\nmax_readings = 10\nmax_delay_ms = 100\n'
                 '[[devices]]\nname = "synthetic"\nkind = "synthetic"\ndevices = 2\nmetrics = ["temp_c"]\nrate_hz = 20.0\n'
@@ -447,7 +487,10 @@ def test_a_fresh_bookworm_installs_runs_and_upgrades_keeping_the_outbox(tmp_path
                 capture_output=True, text=True, env=CHROOT_ENV, timeout=60, check=False,
             )  # fmt: skip
             assert check.returncode == 0, check.stdout + check.stderr
-            watcher = Watcher(port, certs["ca"], gateway)
+            assert not connects_without_certificate(port, certs["ca"]), (
+                "a client without a certificate got in"
+            )
+            watcher = Watcher(port, certs, gateway)
             try:
                 proc = run_as_unit(root, start, user, workdir)
                 # connected over TLS: its status and its batches reach the broker (no cloud
