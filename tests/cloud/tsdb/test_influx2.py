@@ -17,7 +17,7 @@ from tests.support.services import InfluxDB, VictoriaMetrics, free_port
 
 
 def export(vm: VictoriaMetrics, gateway: str) -> list[dict[str, Any]]:
-    match = urllib.parse.quote(f'{{__name__="reading_value",gateway="{gateway}"}}')
+    match = urllib.parse.quote(f'{{__name__=~"shelf_.*|device_.*",gateway="{gateway}"}}')
     with urllib.request.urlopen(f"{vm.url}/api/v1/export?match[]={match}", timeout=10) as r:
         return [json.loads(line) for line in r.read().decode().splitlines() if line.strip()]
 
@@ -46,7 +46,8 @@ async def test_line_protocol_written_through_influxdb_client_is_read_back(victor
     by_device = {r["metric"]["device"]: r for r in rows}
     assert set(by_device) == {"shelf-1", "vib 7"}  # escaped tag value arrives unescaped
     shelf = by_device["shelf-1"]
-    assert shelf["metric"]["metric"] == "weight_g"
+    assert shelf["metric"]["__name__"] == "shelf_weight_g"  # measurement shelf, field weight_g
+    assert by_device["vib 7"]["metric"]["__name__"] == "device_rms"
     assert shelf["values"] == [1000.5 + i for i in range(10)]
     assert shelf["timestamps"] == [t0 // 10**6 + i * 1000 for i in range(10)]  # ms in the export
     assert by_device["vib 7"]["values"] == [2.25]
