@@ -235,6 +235,7 @@ class CloudService:
                 except StorageUnavailable as unavailable:
                     raise _Stopped(str(unavailable)) from None
                 self.core = await self._open_core(stop)
+                _attach_sites(self.store, self.core)
             except _CannotStart as failure:
                 log.error("cannot start: %s", failure)
                 return failure.code
@@ -307,3 +308,11 @@ class CloudService:
             self.ready.clear()
         log.info("cloud service stopped", extra={"ingest": self.stats()})
         return exit_code
+
+
+def _attach_sites(store: TimeSeriesStore, core: Any) -> None:
+    """Give an InfluxDB store the catalog's gateway → site mapping for its ``site`` tag."""
+    from bohsense.cloud.tsdb import SiteCache
+
+    if hasattr(store, "sites"):
+        setattr(store, "sites", SiteCache(lambda: {g.id: g.site for g in core.list_gateways()}))  # noqa: B010
