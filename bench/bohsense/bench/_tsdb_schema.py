@@ -53,9 +53,11 @@ S = 1_000_000_000
 
 
 def make_fleet(stores: int, seconds: int, *, seed: int = 7) -> list[ReadingBatch]:
-    """Readings of ``stores`` stores over ``seconds`` s, as batches of at most 100."""
+    """Readings of ``stores`` stores (gateway ``bench-gw-NNN`` at site ``site-NNN``) over
+    the ``seconds`` s that end a minute ago, as batches of at most 100 readings."""
     rnd = random.Random(seed)
-    t0 = (time.time_ns() // S - seconds - 3600) * S
+    sent = time.time_ns()
+    t0 = (sent // S - seconds - 60) * S
     out: list[ReadingBatch] = []
     for g in range(stores):
         gw = f"bench-gw-{g:03d}"
@@ -94,7 +96,7 @@ def make_fleet(stores: int, seconds: int, *, seed: int = 7) -> list[ReadingBatch
         for seq, i in enumerate(range(0, len(readings), 100), start=1):
             out.append(
                 ReadingBatch(
-                    gateway=gw, seq=seq, sent=t0, readings=readings[i : i + 100], site=f"site-{g:03d}"
+                    gateway=gw, seq=seq, sent=sent, readings=readings[i : i + 100], site=f"site-{g:03d}"
                 )
             )
     # interleave the gateways as a broker would deliver them
