@@ -361,3 +361,25 @@ def test_the_checks_can_fail_a_panel_that_finds_nothing(run: Run) -> None:
         "site",
         "lane",
     }
+
+
+def _doc_queries() -> list[str]:
+    text = (Path(__file__).resolve().parents[2] / "docs" / "timeseries.md").read_text()
+    blocks = re.findall(r"```sql\n(.*?)```", text, re.S)
+    out = []
+    for block in blocks:
+        if block.lstrip().startswith("CREATE"):
+            continue  # retention policies: statements, not queries
+        lines = [ln for ln in block.splitlines() if not ln.lstrip().startswith("--")]
+        out.extend(q for q in ("\n".join(lines)).split("\n\n") if q.strip())
+    return [ln for q in out for ln in (q.split("\n") if q.startswith("SHOW") else [q])]
+
+
+def test_the_influxql_examples_of_the_docs_return_data(run: Run) -> None:
+    queries = _doc_queries()
+    assert len(queries) >= 8
+    values = {"site": ["site-000"], "gateway": ["bench-gw-000"]}
+    for q in queries:
+        q = _substitute(q.replace("'s1'", "'site-000'"), values, "influxdb")
+        series = run.influxql(q)
+        assert any(s.get("values") for s in series), f"docs/timeseries.md: no rows from {q}"
