@@ -7,10 +7,11 @@ vibration features, ``temp_c`` and a sensor-fault flag per second) and 4 RFID re
 (three health metrics every 10 s), in batches of 100 readings in event-time order.
 
 Each round writes the same readings twice, each into a fresh database: once as the first
-schema's lines (``reading,device=…,gateway=…,metric=… value=…``, one line per reading) and
-once through ``Influx1Store.write`` (the current schema: a measurement per device kind,
-a field per metric), one writer, 5,000 lines per POST, as the cloud worker does. Rounds
-alternate which goes first. Figures: readings/s end to end (formatting included), lines,
+schema's lines (``reading,device=…,gateway=…,metric=… value=…``, one line per reading,
+from its f-string formatter) and once through ``Influx1Store.write`` (the current schema:
+a measurement per device kind, a field per metric), one writer, 5,000 lines per POST, as
+the cloud worker does. The two alternate slice by slice (5,000 readings each, the order
+swapped every slice), so a busy shared machine slows both alike. Figures: readings/s end to end (formatting included), lines,
 bytes, series per database (``SHOW SERIES EXACT CARDINALITY``), and the formatter alone.
 """
 
@@ -109,53 +110,52 @@ def _legacy_bodies(batches: list[ReadingBatch], size: int) -> list[str]:
     return ["\n".join(lines[i : i + size]) for i in range(0, len(lines), size)]
 
 
-async def _write_legacy(
-    store: Influx1Store, batches: list[ReadingBatch], per_call: int
-) -> tuple[float, int, int]:
-    t = time.perf_counter()
-    lines = size = 0
-    for i in range(0, len(batches), per_call):
-        for body in _legacy_bodies(batches[i : i + per_call], store.chunk_points):
-            lines += body.count("\n") + 1
-            size += len(body)
-            await store.write_lines(body)
-    return time.perf_counter() - t, lines, size
+async def _round(url: str, batches: list[ReadingBatch], n: int, sites: dict[str, str]) -> dict[str, Any]:
+    """Both schemas, slice by slice (50 batches = 5,000 readings, one worker call), the
+    order alternating per slice, so both see the same load on a shared machine."""
+    legacy = Influx1Store(url, f"bench_legacy_{n}")
+    current = Influx1Store(url, f"bench_current_{n}")
+    current.sites = SiteCache(lambda: sites)
+    for store in (legacy, current):
+        await store.setup()
+    spent = {"legacy": 0.0, "current": 0.0}
 
+    async def write_legacy(part: list[ReadingBatch]) -> None:
+        t = time.perf_counter()
+        for body in _legacy_bodies(part, legacy.chunk_points):
+            await legacy.write_lines(body)
+        spent["legacy"] += time.perf_counter() - t
 
-async def _write_current(
-    store: Influx1Store, batches: list[ReadingBatch], per_call: int
-) -> tuple[float, int, int]:
-    t = time.perf_counter()
-    written = 0
-    for i in range(0, len(batches), per_call):
-        written += await store.write(batches[i : i + per_call])
-    elapsed = time.perf_counter() - t
-    bodies = chunked_lines(batches, store.chunk_points, store.sites)
-    return elapsed, sum(b.count("\n") + 1 for b, _ in bodies), sum(len(b) for b, _ in bodies)
+    async def write_current(part: list[ReadingBatch]) -> None:
+        t = time.perf_counter()
+        await current.write(part)
+        spent["current"] += time.perf_counter() - t
+
+    for k, i in enumerate(range(0, len(batches), 50)):
+        part = batches[i : i + 50]
+        first, second = (write_legacy, write_current) if (k + n) % 2 == 0 else (write_current, write_legacy)
+        await first(part)
+        await second(part)
+    res: dict[str, Any] = {}
+    bodies = {
+        "legacy": _legacy_bodies(batches, legacy.chunk_points),
+        "current": [b for b, _ in chunked_lines(batches, current.chunk_points, current.sites)],
+    }
+    for schema, store in (("legacy", legacy), ("current", current)):
+        res[schema] = {
+            "seconds": spent[schema],
+            "lines": sum(b.count("\n") + 1 for b in bodies[schema]),
+            "bytes": sum(len(b) for b in bodies[schema]),
+            "series": await _cardinality(store),
+        }
+        await store.influxql(f'DROP DATABASE "bench_{schema}_{n}"', write=True)
+        await store.close()
+    return res
 
 
 async def _cardinality(store: Influx1Store) -> int:
     series = await store.influxql("SHOW SERIES EXACT CARDINALITY")
     return sum(int(s["values"][0][0]) for s in series)
-
-
-async def _round(
-    url: str, batches: list[ReadingBatch], n: int, legacy_first: bool, sites: dict[str, str]
-) -> dict[str, Any]:
-    res: dict[str, Any] = {}
-    order = ("legacy", "current") if legacy_first else ("current", "legacy")
-    for schema in order:
-        store = Influx1Store(url, f"bench_{schema}_{n}")
-        await store.setup()
-        if schema == "current":
-            store.sites = SiteCache(lambda: sites)
-            elapsed, lines, size = await _write_current(store, batches, 50)
-        else:
-            elapsed, lines, size = await _write_legacy(store, batches, 50)
-        res[schema] = {"seconds": elapsed, "lines": lines, "bytes": size, "series": await _cardinality(store)}
-        await store.influxql(f'DROP DATABASE "bench_{schema}_{n}"', write=True)
-        await store.close()
-    return res
 
 
 def _format_only(batches: list[ReadingBatch], sites: dict[str, str]) -> dict[str, float]:
@@ -183,7 +183,7 @@ def run_tsdb_schema(stores: int, seconds: int, rounds: int) -> dict[str, Any]:
         try:
             results = []
             for n in range(rounds):
-                r = asyncio.run(_round(influx.url, batches, n, n % 2 == 0, sites))
+                r = asyncio.run(_round(influx.url, batches, n, sites))
                 print(
                     f"  round {n + 1}: legacy {readings / r['legacy']['seconds']:,.0f}/s,"
                     f" current {readings / r['current']['seconds']:,.0f}/s",
