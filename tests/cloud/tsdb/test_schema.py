@@ -252,3 +252,10 @@ async def test_migration_rewrites_the_old_measurement_idempotently_and_drops_it_
     assert not any(r[0] == "reading" for s in await store.influxql("SHOW MEASUREMENTS") for r in s["values"])
     assert (await migrate_legacy(store)).legacy_points == 0  # nothing left to do
     await store.close()
+
+
+def test_a_claimed_site_line_protocol_cannot_carry_is_left_out_not_a_refusal() -> None:
+    (line,) = iter_lines([_batch(Reading("d", "value", T0, 1.0), site="bad\nsite")])
+    assert line == f"device,device=d,gateway=gw-1 value=1.0 {T0}"
+    (line,) = iter_lines([_batch(Reading("d", "value", T0, 1.0), site="store 7")])
+    assert line == f"device,device=d,gateway=gw-1,site=store\\ 7 value=1.0 {T0}"

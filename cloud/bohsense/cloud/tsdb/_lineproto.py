@@ -122,7 +122,9 @@ class _SeriesCache(dict[tuple[str, str], tuple[str, str]]):
     def __init__(self, gateway: str, site: str) -> None:
         super().__init__()
         self.gateway = escape_tag(gateway)
-        self.site = escape_tag(site) if site else ""
+        # a site line protocol cannot carry (a claimed one with a line break) is left out,
+        # never a reason to refuse the readings
+        self.site = escape_tag(site) if site and "\n" not in site and "\r" not in site else ""
         self.prefixes: dict[str, str] = {}
 
     def __missing__(self, key: tuple[str, str]) -> tuple[str, str]:
