@@ -11,8 +11,10 @@ schema's lines (``reading,device=…,gateway=…,metric=… value=…``, one lin
 from its f-string formatter) and once through ``Influx1Store.write`` (the current schema:
 a measurement per device kind, a field per metric), one writer, 5,000 lines per POST, as
 the cloud worker does. The two alternate slice by slice (5,000 readings each, the order
-swapped every slice), so a busy shared machine slows both alike. Figures: readings/s end to end (formatting included), lines,
-bytes, series per database (``SHOW SERIES EXACT CARDINALITY``), and the formatter alone.
+swapped every slice), so a busy shared machine slows both alike. Figures: readings/s end
+to end (formatting included), lines, bytes, series per database (``SHOW SERIES EXACT
+CARDINALITY``), the formatter alone, and the time of two dashboard queries (one store's
+mean weight per lane, its vibration features per sensor) on each schema.
 """
 
 from __future__ import annotations
@@ -137,6 +139,26 @@ async def _round(url: str, batches: list[ReadingBatch], n: int, sites: dict[str,
         await first(part)
         await second(part)
     res: dict[str, Any] = {}
+    # what a dashboard asks: one store's mean weight per lane, and its condition features
+    asks = {
+        "legacy": [
+            "SELECT mean(value) FROM reading WHERE gateway = 'bench-gw-000' AND metric = 'weight_g'"
+            " GROUP BY device",
+            "SELECT mean(value) FROM reading WHERE gateway = 'bench-gw-000' AND metric =~ /^vib_x_/"
+            " GROUP BY device, metric",
+        ],
+        "current": [
+            "SELECT mean(weight_g) FROM shelf WHERE site = 'site-000' GROUP BY device, lane",
+            "SELECT mean(/^vib_x_/) FROM condition WHERE site = 'site-000' GROUP BY device",
+        ],
+    }
+    queried: dict[str, float] = {}
+    for schema, store in (("legacy", legacy), ("current", current)):
+        t = time.perf_counter()
+        for _ in range(5):
+            for q in asks[schema]:
+                assert await store.influxql(q), q
+        queried[schema] = (time.perf_counter() - t) / 5
     bodies = {
         "legacy": _legacy_bodies(batches, legacy.chunk_points),
         "current": [b for b, _ in chunked_lines(batches, current.chunk_points, current.sites)],
@@ -147,6 +169,7 @@ async def _round(url: str, batches: list[ReadingBatch], n: int, sites: dict[str,
             "lines": sum(b.count("\n") + 1 for b in bodies[schema]),
             "bytes": sum(len(b) for b in bodies[schema]),
             "series": await _cardinality(store),
+            "query_s": queried[schema],
         }
         await store.influxql(f'DROP DATABASE "bench_{schema}_{n}"', write=True)
         await store.close()
@@ -207,5 +230,9 @@ def run_tsdb_schema(stores: int, seconds: int, rounds: int) -> dict[str, Any]:
         "lines": {"legacy": last["legacy"]["lines"], "current": last["current"]["lines"]},
         "bytes": {"legacy": last["legacy"]["bytes"], "current": last["current"]["bytes"]},
         "series": {"legacy": last["legacy"]["series"], "current": last["current"]["series"]},
+        "dashboard_query_ms": {
+            "legacy": round(median(r["legacy"]["query_s"] for r in results) * 1000, 1),
+            "current": round(median(r["current"]["query_s"] for r in results) * 1000, 1),
+        },
         "format_only": {k: round(v) for k, v in _format_only(batches, sites).items()},
     }
