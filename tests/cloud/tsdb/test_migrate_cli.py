@@ -71,3 +71,34 @@ def test_bad_arguments_and_an_unreachable_database_are_one_clear_line() -> None:
     sqlite = _cli("--tsdb", "sqlite:///:memory:")
     assert sqlite.returncode == 0
     assert "nothing to migrate" in sqlite.stdout
+
+
+def test_migrated_points_get_their_sites_from_the_catalog(influxdb: InfluxDB, tmp_path: Path) -> None:
+    from sqlalchemy import create_engine
+    from sqlalchemy.orm import Session
+
+    from bohsense.cloud.boh._db import migrate
+    from bohsense.cloud.boh._models import Gateway
+
+    url = f"sqlite:///{tmp_path}/boh.db"
+    engine = create_engine(url)
+    migrate(engine)
+    with Session(engine) as s:
+        s.add(Gateway(id="gw-1", site="store-0042"))
+        s.commit()
+    engine.dispose()
+    db = influxdb.create_database(unique("cli-sites"))
+    claimed = ReadingBatch(
+        gateway="gw-1", seq=1, sent=0, site="claimed", readings=[Reading("vib-1", "temp_c", T0, 40.0)]
+    )
+    other = ReadingBatch(gateway="gw-2", seq=1, sent=0, readings=[Reading("vib-1", "temp_c", T0, 41.0)])
+    _post(influxdb, db, "\n".join(legacy_lines([claimed, other])))
+    run = _cli("--tsdb", f"influx1://127.0.0.1:{influxdb.port}/{db}", "--database", url)
+    assert run.returncode == 0, run.stderr
+    assert "sites of 1 gateways from the catalog" in run.stderr
+    out = influxdb.query('SELECT last("temp_c") FROM "condition" GROUP BY "gateway", "site"', db)
+    tags = sorted((s["tags"]["gateway"], s["tags"]["site"]) for s in out["results"][0]["series"])  # type: ignore[index]
+    assert tags == [
+        ("gw-1", "store-0042"),
+        ("gw-2", ""),
+    ]  # gw-2: not in the catalog (old points carry no site)
