@@ -189,7 +189,7 @@ def _format_only(batches: list[ReadingBatch], sites: dict[str, str]) -> dict[str
     _legacy_bodies(batches, 5000)
     legacy = time.perf_counter() - t
     t = time.perf_counter()
-    chunked_lines(batches, 5000, sites.get)  # type: ignore[arg-type]
+    chunked_lines(batches, 5000, sites.get)
     current = time.perf_counter() - t
     return {"legacy_readings_per_s": readings / legacy, "current_readings_per_s": readings / current}
 

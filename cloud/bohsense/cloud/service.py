@@ -235,7 +235,7 @@ class CloudService:
                 except StorageUnavailable as unavailable:
                     raise _Stopped(str(unavailable)) from None
                 self.core = await self._open_core(stop)
-                _attach_sites(self.store, self.core)
+                _attach_sites(self.store, self.core, trust_claims=s.auto_register_gateways)
             except _CannotStart as failure:
                 log.error("cannot start: %s", failure)
                 return failure.code
@@ -310,9 +310,11 @@ class CloudService:
         return exit_code
 
 
-def _attach_sites(store: TimeSeriesStore, core: Any) -> None:
-    """Give an InfluxDB store the catalog's gateway → site mapping for its ``site`` tag."""
+def _attach_sites(store: TimeSeriesStore, core: Any, *, trust_claims: bool) -> None:
+    """Give an InfluxDB store the catalog's gateway → site mapping for its ``site`` tag
+    (a gateway's claimed site counts only in auto-register mode)."""
     from bohsense.cloud.tsdb import SiteCache
 
     if hasattr(store, "sites"):
-        setattr(store, "sites", SiteCache(lambda: {g.id: g.site for g in core.list_gateways()}))  # noqa: B010
+        sites = SiteCache(lambda: {g.id: g.site for g in core.list_gateways()}, trust_claims=trust_claims)
+        setattr(store, "sites", sites)  # noqa: B010

@@ -84,18 +84,27 @@ def test_readings_of_one_device_and_time_are_one_point_with_a_field_each() -> No
     assert [n for _, n in chunks] == [4, 2]  # readings per body, not lines
 
 
-def test_the_catalogs_site_wins_over_the_claimed_one_and_none_means_no_tag() -> None:
+async def test_the_catalogs_site_wins_and_a_claim_counts_only_when_trusted() -> None:
     batches = [
         _batch(Reading("d", "value", T0, 1.0), gateway="gw-a", site="claimed"),
         _batch(Reading("d", "value", T0, 1.0), gateway="gw-b", site="claimed"),
         _batch(Reading("d", "value", T0, 1.0), gateway="gw-c"),
     ]
-    lines = list(iter_lines(batches, {"gw-a": "catalog"}.get))  # type: ignore[arg-type]
-    assert lines == [
+    catalog = SiteCache(lambda: {"gw-a": "catalog", "gw-b": ""})  # gw-b is pending: no site yet
+    await catalog.refresh(set())
+    assert list(iter_lines(batches, catalog)) == [
         f"device,device=d,gateway=gw-a,site=catalog value=1.0 {T0}",
-        f"device,device=d,gateway=gw-b,site=claimed value=1.0 {T0}",
+        f"device,device=d,gateway=gw-b value=1.0 {T0}",  # a claim alone labels nothing
         f"device,device=d,gateway=gw-c value=1.0 {T0}",
     ]
+    auto = SiteCache(lambda: {"gw-a": "catalog"}, trust_claims=True)  # auto-register mode
+    await auto.refresh(set())
+    assert list(iter_lines(batches, auto))[:2] == [
+        f"device,device=d,gateway=gw-a,site=catalog value=1.0 {T0}",
+        f"device,device=d,gateway=gw-b,site=claimed value=1.0 {T0}",
+    ]
+    # without a catalog (a store used on its own) the claim is all there is
+    assert next(iter_lines(batches)) == f"device,device=d,gateway=gw-a,site=claimed value=1.0 {T0}"
 
 
 def test_a_reading_repeated_in_a_batch_is_a_second_line_so_the_last_value_wins() -> None:

@@ -13,7 +13,7 @@ Schema (docs/timeseries.md)::
   metric is ``device``;
 - a shelf lane's device ``shelf-3.lane-2`` is stored as ``device=shelf-3,lane=lane-2``
   (``split_device``), so a shelf is one tag value and ``GROUP BY lane`` works;
-- ``site`` is the gateway's site from the catalog (``SiteCache``); no tag when unknown;
+- ``site`` is the gateway's site in the catalog (``SiteCache``); no tag when it has none;
 - consecutive readings of one series and time become one line with a field per metric:
   a condition block's 16 features are one line, not 16 (InfluxDB merges the fields of
   equal (series, ts) points in any case).
@@ -59,8 +59,8 @@ _SHELF_METRICS = frozenset({"weight_g", "units"})
 _READER_METRICS = frozenset({"connected", "reads_per_s", "last_report_age_s"})
 _CONDITION_METRICS = frozenset({"current_a"})
 
-#: a gateway id → its site ("" when unknown)
-SiteOf = Callable[[str], str]
+#: (gateway id, the site its batch claims) → the site to tag its points with ("": none)
+SiteOf = Callable[[str, str], str]
 
 _SPECIAL = re.compile(r"[,= \\\n\r]")
 _INF = math.inf
@@ -156,8 +156,8 @@ class _GatewayCache(dict[tuple[str, str], _SeriesCache]):
 _series = _GatewayCache()
 
 
-def _no_site(gateway: str) -> str:
-    return ""
+def _claimed(gateway: str, claimed: str) -> str:
+    return claimed
 
 
 def _check_finite(batch: ReadingBatch) -> None:
@@ -179,14 +179,14 @@ def _lines(batches: Sequence[ReadingBatch], site_of: SiteOf | None) -> tuple[lis
     points anyway, so this only saves bytes and parsing. A field repeated in such a run
     starts a new line, so the last value wins as it always did.
     """
-    resolve = site_of or _no_site
+    resolve = site_of or _claimed
     gateways = _series
     lines: list[str] = []
     counts: list[int] = []
     for batch in batches:
         _check_finite(batch)
         gw = batch.gateway
-        series = gateways[(gw, resolve(gw) or batch.site)]
+        series = gateways[(gw, resolve(gw, batch.site))]
         prefix: str | None = None
         ts = -1
         first = ""
@@ -216,8 +216,8 @@ def _lines(batches: Sequence[ReadingBatch], site_of: SiteOf | None) -> tuple[lis
 
 def iter_lines(batches: Sequence[ReadingBatch], site_of: SiteOf | None = None) -> Iterator[str]:
     """The lines of ``batches`` (a non-finite value is rejected naming its reading).
-    ``site_of`` gives a gateway's site; when it knows none, the site the batch claims is
-    used (none: no ``site`` tag)."""
+    ``site_of(gateway, claimed)`` gives the site to tag a gateway's points with (none:
+    the site the batch claims); "" means no ``site`` tag."""
     yield from _lines(batches, site_of)[0]
 
 

@@ -4,8 +4,10 @@ The catalog (the BOH core's ``gateways`` table) says where each gateway is; a ba
 claims a site. The writer asks ``site_of(gateway)`` for every batch, so the mapping is
 held in memory and reloaded in a worker thread (never on the event loop) when it is
 older than ``ttl_s``, or sooner — at most every ``miss_s`` — when a gateway it does not
-know reports. Until the catalog knows a gateway, the site the batch claims is written;
-a gateway that has no site in either is written without a ``site`` tag.
+know reports. A gateway the catalog does not place is written without a ``site`` tag: a
+claim is not trusted (an unknown gateway's batches are held until it is registered), unless
+``trust_claims`` (the cloud's auto-register mode, where the catalog takes the claimed site
+anyway) lets the claimed site stand in until the next reload.
 """
 
 from __future__ import annotations
@@ -28,7 +30,9 @@ class SiteCache:
         ttl_s: float = 60.0,
         miss_s: float = 5.0,
         clock: Callable[[], float] = time.monotonic,
+        trust_claims: bool = False,
     ) -> None:
+        self.trust_claims = trust_claims
         self._load = load
         self._ttl_s = ttl_s
         self._miss_s = miss_s
@@ -38,9 +42,12 @@ class SiteCache:
         self.reloads = 0
         self.failures = 0
 
-    def __call__(self, gateway: str) -> str:
-        """The catalog's site of ``gateway`` ("" when it has none)."""
-        return self._sites.get(gateway, "")
+    def __call__(self, gateway: str, claimed: str = "") -> str:
+        """The catalog's site of ``gateway``; else the claimed one if claims are trusted, or ""."""
+        site = self._sites.get(gateway)
+        if site is not None:
+            return site
+        return claimed if self.trust_claims else ""
 
     def due(self, gateways: set[str]) -> bool:
         age = self._clock() - self._loaded_at
