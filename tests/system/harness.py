@@ -177,12 +177,16 @@ class StoreSystem:
     def stored(self) -> dict[tuple[str, str], int]:
         """Points per raw series in InfluxDB, counted by InfluxDB itself."""
         out = self.influx.query(
-            'SELECT count("value") FROM "reading" GROUP BY "device", "metric"', db=self.db
+            'SELECT count(*) FROM "shelf", "condition", "reader", "device" GROUP BY "device", "lane"',
+            db=self.db,
         )
         counts: dict[tuple[str, str], int] = {}
         for series in out["results"][0].get("series", []):  # type: ignore[index,union-attr]
             tags = series["tags"]
-            counts[(tags["device"], tags["metric"])] = int(series["values"][0][1])
+            device = f"{tags['device']}.{tags['lane']}" if tags.get("lane") else tags["device"]
+            for column, value in zip(series["columns"][1:], series["values"][0][1:], strict=True):
+                if value is not None:  # count_<metric>
+                    counts[(device, column.removeprefix("count_"))] = int(value)
         return counts
 
     async def drain(self, limit_s: float = 60) -> dict[tuple[str, str], int]:

@@ -100,6 +100,7 @@ def test_demo_on_real_broker_and_influxdb(tmp_path: Path, mosquitto: Mosquitto, 
         f"{influxdb.url}?db=demo",
     )
     check_summary(summary)
-    out = influxdb.query('SELECT count("value") FROM "reading"', db="demo")
-    stored = out["results"][0]["series"][0]["values"][0][1]  # type: ignore[index]
+    out = influxdb.query('SELECT count(*) FROM "shelf", "condition", "reader", "device"', db="demo")
+    series = out["results"][0]["series"]  # type: ignore[index]
+    stored = sum(v for s in series for v in s["values"][0][1:] if v is not None)
     assert stored == summary["readings_stored"]

@@ -142,10 +142,11 @@ class Cloud:
 
     def points(self, gateway: str) -> int:
         out = self.influx.query(
-            f'SELECT count("value") FROM "reading" WHERE "gateway" = \'{gateway}\'', db=self.db
+            f'SELECT count(*) FROM "shelf", "condition", "reader", "device" WHERE "gateway" = \'{gateway}\'',
+            db=self.db,
         )
         series = out["results"][0].get("series", [])  # type: ignore[index,union-attr]
-        return int(series[0]["values"][0][1]) if series else 0
+        return sum(int(v) for s in series for v in s["values"][0][1:] if v is not None)
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""``bohsense bench ingest|apply|codec|presence|llrp|features|replenish|shelf|shelf-eval|condition``: benchmarks that print human progress to stderr and, as
+"""``bohsense bench ingest|apply|codec|presence|llrp|features|replenish|shelf|shelf-eval|condition|tsdb-schema``: benchmarks that print human progress to stderr and, as
 their last stdout line, one JSON object with the figures."""
 
 from __future__ import annotations
@@ -176,6 +176,15 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="simulated seconds between two waveform sets evaluated per asset (default 3600)",
     )
     cond.set_defaults(handler=_condition)
+
+    schema = sub.add_parser(
+        "tsdb-schema",
+        help="InfluxDB write speed of the time-series schema against the first one, same run",
+    )
+    schema.add_argument("--stores", type=int, default=10, help="stores (gateways) simulated (default 10)")
+    schema.add_argument("--seconds", type=int, default=60, help="seconds of readings per store (default 60)")
+    schema.add_argument("--rounds", type=int, default=3, help="rounds, alternating which schema goes first")
+    schema.set_defaults(handler=_tsdb_schema)
 
     def _help(_args: argparse.Namespace) -> int:
         bench.print_help()
@@ -402,4 +411,13 @@ def _condition(args: argparse.Namespace) -> int:
         file=sys.stderr,
     )
     print(json.dumps(result))
+    return 0
+
+
+def _tsdb_schema(args: argparse.Namespace) -> int:
+    import json
+
+    from bohsense.bench._tsdb_schema import run_tsdb_schema
+
+    print(json.dumps(run_tsdb_schema(max(1, args.stores), max(1, args.seconds), max(1, args.rounds))))
     return 0

@@ -228,9 +228,11 @@ class InfluxServer(_Server):
         return name
 
     def count(self, db: str) -> int:
-        res = self.query("SELECT count(value) FROM reading", db)
-        series = res["results"][0].get("series")
-        return int(series[0]["values"][0][1]) if series else 0
+        """Points stored: the first schema's ``reading`` measurement and the current one's
+        (a field per metric, so every non-null ``count_*`` column is readings)."""
+        res = self.query("SELECT count(*) FROM reading, shelf, condition, reader, device", db)
+        series = res["results"][0].get("series") or []
+        return sum(int(v) for s in series for v in s["values"][0][1:] if v is not None)
 
 
 class VictoriaMetricsServer(_Server):

@@ -4,6 +4,9 @@
 migration and exit (a deployment step of its own; ``run`` also migrates at start, and
 several workers starting together wait for one another instead of racing).
 
+``bohsense cloud migrate-timeseries``: rewrite the first time-series schema's ``reading``
+measurement into the current one (docs/timeseries.md); idempotent, with progress.
+
 ``bohsense cloud quarantine list|reapply``: inspect the quarantine and apply again what a
 fault set aside as ``apply-failed`` (one JSON object per line on stdout).
 
@@ -62,6 +65,29 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--database", metavar="URL", help="BOH core SQLAlchemy URL (BOHSENSE_CLOUD_DATABASE_URL)"
     )
     migrate.set_defaults(handler=_migrate)
+    mts = sub.add_parser(
+        "migrate-timeseries",
+        help="rewrite the old `reading` measurement into the current time-series schema (idempotent)",
+        description="Reads the old points window by window and writes them in the current schema"
+        " (docs/timeseries.md), sites from the BOH database's catalog. Safe to run again.",
+        epilog="Exit codes: 0 done (or nothing to do); 1 a store or database is not reachable;"
+        " 2 bad arguments, or the old points could not all be verified in the new schema.",
+    )
+    mts.add_argument("--tsdb", metavar="URL", help="time-series store URL (BOHSENSE_CLOUD_TSDB_URL)")
+    mts.add_argument(
+        "--database",
+        metavar="URL",
+        help="BOH core SQLAlchemy URL for the sites (BOHSENSE_CLOUD_DATABASE_URL)",
+    )
+    mts.add_argument(
+        "--window", metavar="S", type=int, default=600, help="seconds read per query (default 600)"
+    )
+    mts.add_argument(
+        "--drop-legacy",
+        action="store_true",
+        help="drop `reading` once every old point is verified in the new schema",
+    )
+    mts.set_defaults(handler=_migrate_timeseries)
     _register_quarantine(sub)
     _register_broker(sub)
 
@@ -151,6 +177,91 @@ def _check_config(args: argparse.Namespace) -> int:
         return EXIT_CONFIG
     print(json.dumps(settings.masked(), indent=2, default=str))
     return 0
+
+
+def _migrate_timeseries(args: argparse.Namespace) -> int:
+    import asyncio
+    import json
+    import os
+    import sys
+
+    from bohsense.cloud.tsdb import SiteCache, StorageError, migrate_legacy, open_store
+
+    url = args.tsdb or os.environ.get("BOHSENSE_CLOUD_TSDB_URL")
+    if not url:
+        print(
+            "bohsense cloud migrate-timeseries: no --tsdb URL (or BOHSENSE_CLOUD_TSDB_URL)", file=sys.stderr
+        )
+        return 2
+    if args.window <= 0:
+        print(
+            f"bohsense cloud migrate-timeseries: --window must be positive, not {args.window}",
+            file=sys.stderr,
+        )
+        return 2
+    try:
+        store = open_store(url)
+    except ValueError as exc:
+        print(f"bohsense cloud migrate-timeseries: {exc}", file=sys.stderr)
+        return 2
+    if not hasattr(store, "write_lines"):
+        print(json.dumps({"tsdb": store.description, "legacy_points": 0, "note": "nothing to migrate"}))
+        return 0
+    database = args.database or os.environ.get("BOHSENSE_CLOUD_DATABASE_URL")
+    sites = _catalog_sites(database) if database else None
+    if sites is not None:
+        from sqlalchemy.engine import make_url
+        from sqlalchemy.exc import SQLAlchemyError
+
+        try:
+            known = sites()
+        except SQLAlchemyError as exc:
+            reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()
+            masked = make_url(str(database)).render_as_string(hide_password=True)
+            print(
+                f"bohsense cloud migrate-timeseries: {masked}: {reason[0] if reason else exc}",
+                file=sys.stderr,
+            )
+            return 1
+        print(f"sites of {len(known)} gateways from the catalog", file=sys.stderr)
+
+    def progress(done: int, total: int) -> None:
+        print(f"migrated {done}/{total} readings", file=sys.stderr, flush=True)
+
+    async def run() -> Any:
+        if sites is not None:
+            setattr(store, "sites", SiteCache(sites))  # noqa: B010
+        try:
+            await store.setup()
+            return await migrate_legacy(store, window_s=args.window, drop=args.drop_legacy, progress=progress)  # type: ignore[arg-type]
+        finally:
+            await store.close()
+
+    try:
+        report = asyncio.run(run())
+    except StorageError as exc:
+        print(f"bohsense cloud migrate-timeseries: {store.description}: {exc}", file=sys.stderr)
+        return 1
+    print(json.dumps({"tsdb": store.description, **report.as_dict()}))
+    if not report.verified:
+        print("bohsense cloud migrate-timeseries: fewer points in the new schema than read", file=sys.stderr)
+        return 2
+    return 0
+
+
+def _catalog_sites(database: str) -> Any:
+    """A loader of the catalog's gateway → site mapping (read-only, no migration)."""
+    from sqlalchemy import create_engine, text
+
+    def load() -> dict[str, str]:
+        engine = create_engine(database)
+        try:
+            with engine.connect() as conn:
+                return {g: s for g, s in conn.execute(text("SELECT id, site FROM gateways"))}
+        finally:
+            engine.dispose()
+
+    return load
 
 
 def _migrate(args: argparse.Namespace) -> int:

@@ -299,6 +299,7 @@ class CloudService:
                 self.starting.checks["tsdb"] = True
                 self.core = await self._open_core(stop)
                 self.starting.checks["database"] = True
+                _attach_sites(self.store, self.core, trust_claims=s.auto_register_gateways)
             except _CannotStart as failure:
                 log.error("cannot start: %s", failure)
                 return failure.code
@@ -409,3 +410,13 @@ class CloudService:
         log.warning(
             "SIGHUP: nothing reloaded; the cloud service reads its settings at start only (restart it to apply)"
         )
+
+
+def _attach_sites(store: TimeSeriesStore, core: Any, *, trust_claims: bool) -> None:
+    """Give an InfluxDB store the catalog's gateway → site mapping for its ``site`` tag
+    (a gateway's claimed site counts only in auto-register mode)."""
+    from bohsense.cloud.tsdb import SiteCache
+
+    if hasattr(store, "sites"):
+        sites = SiteCache(lambda: {g.id: g.site for g in core.list_gateways()}, trust_claims=trust_claims)
+        setattr(store, "sites", sites)  # noqa: B010

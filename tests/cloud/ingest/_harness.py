@@ -70,8 +70,10 @@ def as_messages(batches: list[ReadingBatch]) -> list[tuple[str, bytes]]:
 
 def influx_count(influxdb: InfluxDB, db: str, gateway: str) -> int:
     try:
-        res = influxdb.query(f"SELECT count(value) FROM reading WHERE gateway = '{gateway}'", db)
+        res = influxdb.query(
+            f"SELECT count(*) FROM shelf, condition, reader, device WHERE gateway = '{gateway}'", db
+        )
     except OSError:
         return -1
-    series = res["results"][0].get("series")  # type: ignore[index]
-    return int(series[0]["values"][0][1]) if series else 0
+    series = res["results"][0].get("series") or []  # type: ignore[index]
+    return sum(int(v) for s in series for v in s["values"][0][1:] if v is not None)

@@ -231,9 +231,9 @@ async def test_a_batch_the_store_refuses_is_quarantined_and_its_neighbours_kept(
     db = influxdb.create_database(unique("refuse"))
     gw = unique("gw")
     t2001 = 978_307_200 * 10**9  # 2001-01-01: a valid event time, in a shard of its own
-    # a string-typed `value` in the 2001 shard: InfluxDB refuses floats there (field type conflict)
+    # a string-typed `temp_c` in the 2001 shard: InfluxDB refuses floats there (field type conflict)
     seed = Influx1Store(influxdb.url, db)
-    await seed.write_lines(f'reading,device=x,gateway=x,metric=x value="text" {t2001}')
+    await seed.write_lines(f'condition,device=x,gateway=x temp_c="text" {t2001}')
     await seed.close()
     store = open_store(f"influx1://127.0.0.1:{influxdb.port}/{db}")
     applier = MemoryApplier()

@@ -17,7 +17,7 @@ from tests.support.services import InfluxDB, VictoriaMetrics, free_port
 
 
 def export(vm: VictoriaMetrics, gateway: str) -> list[dict[str, Any]]:
-    match = urllib.parse.quote(f'{{__name__="reading_value",gateway="{gateway}"}}')
+    match = urllib.parse.quote(f'{{__name__=~"shelf_.*|device_.*",gateway="{gateway}"}}')
     with urllib.request.urlopen(f"{vm.url}/api/v1/export?match[]={match}", timeout=10) as r:
         return [json.loads(line) for line in r.read().decode().splitlines() if line.strip()]
 
@@ -46,7 +46,8 @@ async def test_line_protocol_written_through_influxdb_client_is_read_back(victor
     by_device = {r["metric"]["device"]: r for r in rows}
     assert set(by_device) == {"shelf-1", "vib 7"}  # escaped tag value arrives unescaped
     shelf = by_device["shelf-1"]
-    assert shelf["metric"]["metric"] == "weight_g"
+    assert shelf["metric"]["__name__"] == "shelf_weight_g"  # measurement shelf, field weight_g
+    assert by_device["vib 7"]["metric"]["__name__"] == "device_rms"
     assert shelf["values"] == [1000.5 + i for i in range(10)]
     assert shelf["timestamps"] == [t0 // 10**6 + i * 1000 for i in range(10)]  # ms in the export
     assert by_device["vib 7"]["values"] == [2.25]
@@ -67,3 +68,29 @@ async def test_a_4xx_answer_is_rejected_not_retried(influxdb: InfluxDB) -> None:
         await store.write([make_batch("gw", 1, 2)])
     assert info.value.status == 404
     await store.close()
+
+
+async def test_migration_bodies_go_through_influxdb_clients_write_api(victoria: VictoriaMetrics) -> None:
+    gw = unique("gw")
+    store = Influx2Store(f"http://127.0.0.1:{victoria.port}", org="o", bucket="b", token="t")
+    t0 = 1_750_000_000_000 * 10**6
+    batch = ReadingBatch(gateway=gw, seq=1, sent=0, readings=[Reading("shelf-4.lane-2", "units", t0, 3.0)])
+    for body, n in await store.bodies([batch]):
+        assert n == 1
+        await store.write_lines(body)
+    rows = _wait_rows(victoria, f'{{__name__="shelf_units",gateway="{gw}"}}')
+    (row,) = rows
+    assert (row["metric"]["device"], row["metric"]["lane"], row["values"]) == ("shelf-4", "lane-2", [3.0])
+    await store.close()
+
+
+def _wait_rows(vm: VictoriaMetrics, selector: str) -> list[dict[str, Any]]:
+    match = urllib.parse.quote(selector)
+    deadline = time.monotonic() + 15
+    while True:
+        urllib.request.urlopen(f"{vm.url}/internal/force_flush", timeout=10).close()
+        with urllib.request.urlopen(f"{vm.url}/api/v1/export?match[]={match}", timeout=10) as r:
+            rows = [json.loads(line) for line in r.read().decode().splitlines() if line.strip()]
+        if rows or time.monotonic() > deadline:
+            return rows
+        time.sleep(0.1)

@@ -32,7 +32,7 @@ def test_one_line_per_reading_with_sorted_tags_and_ns_time() -> None:
         gateway="gw-1", seq=1, sent=0, readings=[Reading("dev 1", "temp_c", 1_700_000_000_123_456_789, 21.5)]
     )
     (line,) = iter_lines([batch])
-    assert line == "reading,device=dev\\ 1,gateway=gw-1,metric=temp_c value=21.5 1700000000123456789"
+    assert line == "condition,device=dev\\ 1,gateway=gw-1 temp_c=21.5 1700000000123456789"
 
 
 @pytest.mark.parametrize("value", [math.nan, math.inf, -math.inf])
@@ -46,7 +46,7 @@ def test_integral_and_huge_values_stay_floats() -> None:
     batch = ReadingBatch(
         gateway="g", seq=1, sent=0, readings=[Reading("d", "m", 5, 3.0), Reading("d", "m", 6, 1e300)]
     )
-    assert [ln.split(" ")[1] for ln in iter_lines([batch])] == ["value=3.0", "value=1e+300"]
+    assert [ln.split(" ")[1] for ln in iter_lines([batch])] == ["m=3.0", "m=1e+300"]
 
 
 def _batch(*readings: Reading, gateway: str = "gw-1") -> ReadingBatch:

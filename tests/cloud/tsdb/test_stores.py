@@ -140,7 +140,7 @@ async def test_influx1_chunks_large_writes(influxdb: InfluxDB) -> None:
     s = Influx1Store(influxdb.url, db, chunk_points=700)
     gw = unique("gw")
     assert await s.write([make_batch(gw, i, 1000, t0=T0 + i * S) for i in range(1, 4)]) == 3000
-    res = influxdb.query("SELECT count(value) FROM reading", db)
+    res = influxdb.query("SELECT count(temp_c) FROM condition", db)
     assert res["results"][0]["series"][0]["values"][0][1] == 3000  # type: ignore[index]
     await s.close()
 

@@ -5,6 +5,10 @@
 - ``Influx2Store``: InfluxDB 2.x/3.x/Cloud through influxdb-client's write API, InfluxQL
   queries through the v1-compatible endpoint.
 
+Schema (``_lineproto``, docs/timeseries.md): a measurement per device kind (``shelf``,
+``condition``, ``reader``, ``device``), tags site/gateway/device/lane, a field per metric;
+``migrate_legacy`` rewrites the first schema's ``reading`` measurement into it.
+
 ``open_store(url)`` picks one from a URL (formats in ``bohsense.cloud.tsdb._factory``).
 Errors: ``StorageError`` ⊃ ``StorageUnavailable`` (retry) and ``StorageRejected`` (bad data).
 """
@@ -14,12 +18,26 @@ from bohsense.cloud.tsdb._errors import StorageError, StorageRejected, StorageUn
 from bohsense.cloud.tsdb._factory import open_store
 from bohsense.cloud.tsdb._influx1 import Influx1Store
 from bohsense.cloud.tsdb._influx2 import Influx2Store
-from bohsense.cloud.tsdb._lineproto import escape_tag, iter_lines
+from bohsense.cloud.tsdb._lineproto import (
+    LEGACY_MEASUREMENT,
+    MEASUREMENTS,
+    escape_tag,
+    iter_lines,
+    join_device,
+    measurement_of,
+    split_device,
+)
+from bohsense.cloud.tsdb._migrate import MigrationReport, migrate_legacy
+from bohsense.cloud.tsdb._sites import SiteCache
 from bohsense.cloud.tsdb._sqlite import SqliteStore
 
 __all__ = [
+    "LEGACY_MEASUREMENT",
+    "MEASUREMENTS",
     "Influx1Store",
     "Influx2Store",
+    "MigrationReport",
+    "SiteCache",
     "SqliteStore",
     "StorageError",
     "StorageRejected",
@@ -27,5 +45,9 @@ __all__ = [
     "TimeSeriesStore",
     "escape_tag",
     "iter_lines",
+    "join_device",
+    "measurement_of",
+    "migrate_legacy",
     "open_store",
+    "split_device",
 ]

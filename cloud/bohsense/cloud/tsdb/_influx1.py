@@ -19,7 +19,6 @@ import httpx
 
 from bohsense.cloud.tsdb._errors import StorageRejected, StorageUnavailable
 from bohsense.cloud.tsdb._influxql import InfluxQLQueries, check_response, quote_ident
-from bohsense.cloud.tsdb._lineproto import chunked_lines
 from bohsense.contracts.schema import ReadingBatch
 
 __all__ = ["Influx1Store"]
@@ -80,7 +79,7 @@ class Influx1Store(InfluxQLQueries):
 
     async def write(self, batches: Sequence[ReadingBatch]) -> int:
         written = 0
-        for body, n in chunked_lines(batches, self.chunk_points):
+        for body, n in await self.bodies(batches):
             await self.write_lines(body)
             written += n
         return written

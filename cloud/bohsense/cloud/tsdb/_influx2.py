@@ -15,7 +15,6 @@ import httpx
 
 from bohsense.cloud.tsdb._errors import StorageRejected, StorageUnavailable
 from bohsense.cloud.tsdb._influxql import InfluxQLQueries, check_response
-from bohsense.cloud.tsdb._lineproto import chunked_lines
 from bohsense.contracts.schema import ReadingBatch
 
 __all__ = ["Influx2Store"]
@@ -79,10 +78,14 @@ class Influx2Store(InfluxQLQueries):
 
     async def write(self, batches: Sequence[ReadingBatch]) -> int:
         written = 0
-        for body, n in chunked_lines(batches, self.chunk_points):
+        for body, n in await self.bodies(batches):
             await asyncio.to_thread(self._write_sync, body)
             written += n
         return written
+
+    async def write_lines(self, body: str) -> None:
+        """Write one newline-joined line-protocol body."""
+        await asyncio.to_thread(self._write_sync, body)
 
     async def close(self) -> None:
         await self._http.aclose()
