@@ -186,9 +186,11 @@ class MosquittoServer(_Server):
 class InfluxServer(_Server):
     """InfluxDB 1.x (Debian's ``influxd``)."""
 
-    def __init__(self, workdir: Path) -> None:
+    def __init__(self, workdir: Path, *, auth: bool = False) -> None:
         super().__init__(workdir)
         self.rpc_port = free_port()
+        #: ``[http] auth-enabled``: the first ``CREATE USER … WITH ALL PRIVILEGES`` needs none
+        self.auth = auth
 
     @property
     def url(self) -> str:
@@ -204,7 +206,8 @@ class InfluxServer(_Server):
             f'[meta]\n  dir = "{d}/meta"\n[data]\n  dir = "{d}/data"\n  wal-dir = "{d}/wal"\n'
             '  query-log-enabled = false\n  wal-fsync-delay = "0s"\n'
             f'[http]\n  enabled = true\n  bind-address = "127.0.0.1:{self.port}"\n  log-enabled = false\n'
-            '  max-body-size = 0\n[logging]\n  level = "warn"\n[monitor]\n  store-enabled = false\n'
+            f"  max-body-size = 0\n  auth-enabled = {'true' if self.auth else 'false'}\n"
+            '[logging]\n  level = "warn"\n[monitor]\n  store-enabled = false\n'
             "[continuous_queries]\n  enabled = false\n"
         )
         self._spawn([exe, "-config", str(conf)], "influxd.log")

@@ -52,7 +52,13 @@ from bohsense.cloud.errors import CloudError
 from bohsense.cloud.ingest import Backoff, ClientIdInUse, IngestWorker
 from bohsense.cloud.scheduler import Scheduler, register_core_jobs
 from bohsense.cloud.settings import CloudSettings, mask_url
-from bohsense.cloud.tsdb import StorageRejected, StorageUnavailable, TimeSeriesStore, open_store
+from bohsense.cloud.tsdb import (
+    StorageRefused,
+    StorageRejected,
+    StorageUnavailable,
+    TimeSeriesStore,
+    open_store,
+)
 from bohsense.contracts.sdnotify import Notifier
 from bohsense.contracts.timeutil import now_ns
 
@@ -160,7 +166,7 @@ class CloudService:
             try:
                 await store.setup()
                 return store
-            except StorageRejected as exc:
+            except (StorageRejected, StorageRefused) as exc:
                 await store.close()
                 raise _CannotStart(
                     f"the time-series store {shown} refused the service"

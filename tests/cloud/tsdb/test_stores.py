@@ -12,6 +12,7 @@ from bohsense.cloud.tsdb import (
     Influx1Store,
     Influx2Store,
     SqliteStore,
+    StorageRefused,
     StorageRejected,
     StorageUnavailable,
     TimeSeriesStore,
@@ -119,11 +120,17 @@ async def test_influx1_unreachable_is_retryable() -> None:
     await s.close()
 
 
-async def test_influx1_missing_database_is_rejected_with_the_servers_reason(influxdb: InfluxDB) -> None:
+async def test_influx1_missing_database_is_refused_with_the_servers_reason_and_retried(
+    influxdb: InfluxDB,
+) -> None:
+    # a dropped or never-created database is the operator's to fix: retried, never quarantined
     s = Influx1Store(influxdb.url, unique("missing"), create_database=False)
-    with pytest.raises(StorageRejected, match="database not found") as info:
+    with pytest.raises(StorageRefused, match="database not found") as info:
         await s.write([make_batch("gw", 1, 3)])
-    assert info.value.status == 404
+    assert "HTTP 404" in str(info.value)
+    assert isinstance(info.value, StorageUnavailable)
+    with pytest.raises(StorageRefused, match="database not found"):
+        await s.setup()  # and the start says so
     await s.close()
 
 

@@ -10,11 +10,12 @@ Schema (``_lineproto``, docs/timeseries.md): a measurement per device kind (``sh
 ``migrate_legacy`` rewrites the first schema's ``reading`` measurement into it.
 
 ``open_store(url)`` picks one from a URL (formats in ``bohsense.cloud.tsdb._factory``).
-Errors: ``StorageError`` ⊃ ``StorageUnavailable`` (retry) and ``StorageRejected`` (bad data).
+Errors: ``StorageError`` ⊃ ``StorageUnavailable`` (retry; ⊃ ``StorageRefused``: credentials or
+database refused) and ``StorageRejected`` (bad data).
 """
 
 from bohsense.cloud.tsdb._base import TimeSeriesStore
-from bohsense.cloud.tsdb._errors import StorageError, StorageRejected, StorageUnavailable
+from bohsense.cloud.tsdb._errors import StorageError, StorageRefused, StorageRejected, StorageUnavailable
 from bohsense.cloud.tsdb._factory import open_store
 from bohsense.cloud.tsdb._influx1 import Influx1Store
 from bohsense.cloud.tsdb._influx2 import Influx2Store
@@ -40,6 +41,7 @@ __all__ = [
     "SiteCache",
     "SqliteStore",
     "StorageError",
+    "StorageRefused",
     "StorageRejected",
     "StorageUnavailable",
     "TimeSeriesStore",

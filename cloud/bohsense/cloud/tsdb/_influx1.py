@@ -17,7 +17,7 @@ from urllib.parse import urlencode, urlsplit
 
 import httpx
 
-from bohsense.cloud.tsdb._errors import StorageRejected, StorageUnavailable
+from bohsense.cloud.tsdb._errors import REFUSING_STATUSES, StorageRefused, StorageRejected, StorageUnavailable
 from bohsense.cloud.tsdb._influxql import InfluxQLQueries, check_response, quote_ident
 from bohsense.contracts.schema import ReadingBatch
 
@@ -74,8 +74,13 @@ class Influx1Store(InfluxQLQueries):
         if self.create_database:
             try:
                 await self.influxql(f"CREATE DATABASE {quote_ident(self.database)}", write=True)
-            except StorageRejected as exc:  # no admin right: the database must exist already
+            except (StorageRejected, StorageRefused) as exc:  # no admin right: it must exist already
                 log.warning("cannot create database %s: %s", self.database, exc)
+        # /ping needs no credentials: a read in the database checks them, and that it exists
+        try:
+            await self.influxql(f"SHOW RETENTION POLICIES ON {quote_ident(self.database)}")
+        except StorageRejected as exc:
+            raise StorageRefused(f"{self.description}: {exc}") from None
 
     async def write(self, batches: Sequence[ReadingBatch]) -> int:
         written = 0
@@ -90,6 +95,8 @@ class Influx1Store(InfluxQLQueries):
         status, text = await loop.run_in_executor(self._executor, self._post, body.encode())
         if status >= 500:
             raise StorageUnavailable(f"write to {self.description}: HTTP {status}: {text[:500]}")
+        if status in REFUSING_STATUSES or (status == 404 and "database not found" in text):
+            raise StorageRefused(f"write to {self.description}: HTTP {status}: {text[:500].strip()}")
         if status >= 400:
             raise StorageRejected(text[:2000].strip() or f"HTTP {status}", status)
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import httpx
 
-from bohsense.cloud.tsdb._errors import StorageRejected, StorageUnavailable
+from bohsense.cloud.tsdb._errors import REFUSING_STATUSES, StorageRefused, StorageRejected, StorageUnavailable
 from bohsense.cloud.tsdb._influxql import InfluxQLQueries, check_response
 from bohsense.contracts.schema import ReadingBatch
 
@@ -70,6 +70,8 @@ class Influx2Store(InfluxQLQueries):
             status = int(exc.status or 0)
             if status >= 500 or status in (0, 429):
                 raise StorageUnavailable(f"write to {self.description}: HTTP {status}: {exc.body}") from exc
+            if status in REFUSING_STATUSES or status == 404:  # token refused, no such bucket or org
+                raise StorageRefused(f"write to {self.description}: HTTP {status}: {exc.body}") from exc
             raise StorageRejected(str(exc.body or exc.reason), status) from exc
         except Exception as exc:  # urllib3 connection / timeout errors
             if _is_transport_error(exc):

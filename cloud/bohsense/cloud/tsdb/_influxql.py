@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 
 from bohsense.cloud.ports import LatestPoint
-from bohsense.cloud.tsdb._errors import StorageRejected, StorageUnavailable
+from bohsense.cloud.tsdb._errors import REFUSING_STATUSES, StorageRefused, StorageRejected, StorageUnavailable
 from bohsense.cloud.tsdb._lineproto import (
     MEASUREMENTS,
     SHELF,
@@ -37,9 +37,11 @@ def quote_ident(value: str) -> str:
 
 
 def check_response(resp: httpx.Response, what: str) -> None:
-    """Map an HTTP answer to the store's errors (5xx retryable, 4xx rejected)."""
+    """Map an HTTP answer to the store's errors (5xx retryable, 401/403 refused, other 4xx rejected)."""
     if resp.status_code >= 500:
         raise StorageUnavailable(f"{what}: HTTP {resp.status_code}: {resp.text[:500]}")
+    if resp.status_code in REFUSING_STATUSES:
+        raise StorageRefused(f"{what}: HTTP {resp.status_code}: {resp.text[:500].strip()}")
     if resp.status_code >= 400:
         raise StorageRejected(resp.text[:2000].strip() or resp.reason_phrase, resp.status_code)
 
