@@ -254,6 +254,8 @@ class CloudService:
                 max_body_bytes=s.api_max_body_bytes,
                 command_max_bytes=s.command_max_bytes,
             )
+            if s.broker_passwd_file is not None and s.broker_acl_file is not None:  # store commissioning
+                app.state.broker_files = (s.broker_passwd_file, s.broker_acl_file)
             config = uvicorn.Config(app, log_config=None, access_log=False, lifespan="off")
             self.server = _server_class()(config)
             api_task = asyncio.create_task(self.server.serve(sockets=[sock]), name="api")
