@@ -347,6 +347,8 @@ class _Reader:
 def parse_plan(raw: list[RawSection], *, source: dict[str, str] | None = None) -> StorePlan:
     """The plan of the raw sections, or ``SheetInvalid`` listing every issue."""
     r = _Reader(raw)
+    if "devices" not in r.rows:  # said once: not again by every row that names a device
+        r.rows.pop("zones", None), r.rows.pop("lanes", None), r.rows.pop("assets", None)
     site = _site(r)
     gateway = _gateway(r)
     devices = _devices(r)
@@ -514,6 +516,8 @@ def _skus(r: _Reader) -> dict[str, SkuPlan]:
             )
             continue
         gtin = v.get("gtin", "")
+        if gtin.isascii() and gtin.isdigit() and 8 <= len(gtin) < 14:
+            gtin = gtin.zfill(14)  # GTIN-8/12/13 as GTIN-14 (a spreadsheet drops leading zeros too)
         if gtin:
             why = _gtin_problem(gtin)
             if why:
@@ -527,7 +531,7 @@ def _skus(r: _Reader) -> dict[str, SkuPlan]:
 
 def _gtin_problem(gtin: str) -> str | None:
     if len(gtin) != 14 or not gtin.isascii() or not gtin.isdigit():
-        return f"{gtin!r} is not 14 digits (a GTIN-14, zero-padded)"
+        return f"{gtin!r} is not a GTIN (8, 12, 13 or 14 digits with the check digit)"
     try:
         check = gtin_check_digit(gtin[:13])
     except EpcError as exc:  # pragma: no cover - the digits are checked above
