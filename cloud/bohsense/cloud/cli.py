@@ -6,6 +6,9 @@ several workers starting together wait for one another instead of racing).
 
 ``bohsense cloud quarantine list|reapply``: inspect the quarantine and apply again what a
 fault set aside as ``apply-failed`` (one JSON object per line on stdout).
+
+``bohsense cloud broker add-gateway|revoke-gateway|acl``: gateway logins and the ACL on
+Mosquitto (``bohsense.cloud.broker``).
 """
 
 from __future__ import annotations
@@ -58,12 +61,19 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     migrate.set_defaults(handler=_migrate)
     _register_quarantine(sub)
+    _register_broker(sub)
 
     def _help(_args: argparse.Namespace) -> int:
         cloud.print_help()
         return 2
 
     cloud.set_defaults(handler=_help)
+
+
+def _register_broker(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    from bohsense.cloud.broker._cli import register as register_broker
+
+    register_broker(sub)
 
 
 def _overrides(args: argparse.Namespace) -> dict[str, Any]:
