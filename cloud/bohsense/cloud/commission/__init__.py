@@ -11,25 +11,54 @@
    checked against the cloud's data; ``checklist_html`` / ``checklist_json`` report it.
 
 The CLI is ``bohsense store commission …`` (``cli``), the API ``/api/v1/commission/…``.
-Errors are drawn in ``_errors``.
+Errors are drawn in ``_errors``. The names below are imported when first used, so that
+loading the CLI (``cli``) costs nothing until a command runs.
 """
 
 from __future__ import annotations
 
-import hashlib
-from pathlib import PurePath
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
 
-from ..boh import BohCore
-from ..ports import TimeSeriesQuery
-from ._config import PASSWORD_ENV, gateway_toml
-from ._errors import CommissionError, IdentityUnavailable, Issue, NotCommissioned, SheetInvalid
-from ._identity import Credentials, create_identity
-from ._import import ImportResult, check_only, import_plan, stored_plan
-from ._plan import StorePlan, parse_plan
-from ._report import checklist_html, checklist_json
-from ._schema import SECTIONS
-from ._sheet import MAX_SHEET_BYTES, read_sheet
-from ._verify import Checklist, Item, Observed, checklist, observe
+if TYPE_CHECKING:
+    from ._config import PASSWORD_ENV, gateway_toml
+    from ._errors import CommissionError, IdentityUnavailable, Issue, NotCommissioned, SheetInvalid
+    from ._identity import Credentials, create_identity
+    from ._import import ImportResult, check_only, import_plan, stored_plan
+    from ._plan import StorePlan
+    from ._report import checklist_html, checklist_json
+    from ._schema import SECTIONS
+    from ._sheet import MAX_SHEET_BYTES
+    from ._steps import build_checklist, read_plan
+    from ._verify import Checklist, Item, Observed, checklist
+
+#: public name → the private module that defines it
+_WHERE = {
+    "MAX_SHEET_BYTES": "_sheet",
+    "PASSWORD_ENV": "_config",
+    "SECTIONS": "_schema",
+    "Checklist": "_verify",
+    "CommissionError": "_errors",
+    "Credentials": "_identity",
+    "IdentityUnavailable": "_errors",
+    "ImportResult": "_import",
+    "Issue": "_errors",
+    "Item": "_verify",
+    "NotCommissioned": "_errors",
+    "Observed": "_verify",
+    "SheetInvalid": "_errors",
+    "StorePlan": "_plan",
+    "build_checklist": "_steps",
+    "check_only": "_import",
+    "checklist": "_verify",
+    "checklist_html": "_report",
+    "checklist_json": "_report",
+    "create_identity": "_identity",
+    "gateway_toml": "_config",
+    "import_plan": "_import",
+    "read_plan": "_steps",
+    "stored_plan": "_import",
+}
 
 __all__ = [
     "MAX_SHEET_BYTES",
@@ -59,22 +88,10 @@ __all__ = [
 ]
 
 
-def read_plan(data: bytes, *, filename: str = "") -> StorePlan:
-    """The checked plan of a sheet's bytes (``SheetInvalid`` lists every problem)."""
-    source = {"file": PurePath(filename).name, "sha256": hashlib.sha256(data).hexdigest()}
-    return parse_plan(read_sheet(data, filename=filename), source=source)
-
-
-async def build_checklist(
-    core: BohCore,
-    tsdb: TimeSeriesQuery,
-    site: str,
-    *,
-    now_ns: int,
-    max_age_s: float = 600.0,
-    tolerance: float = 0.3,
-) -> Checklist:
-    """The checklist of ``site``'s newest imported plan against the cloud's data now."""
-    plan, imported_ns = stored_plan(core, site)
-    seen = await observe(core, tsdb, plan, now_ns=now_ns)
-    return checklist(plan, seen, imported_ns=imported_ns, max_age_s=max_age_s, tolerance=tolerance)
+def __getattr__(name: str) -> Any:
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..broker import BrokerIdentityError, create_gateway_identity
 from ._errors import IdentityUnavailable
 
 __all__ = ["Credentials", "create_identity"]
@@ -27,13 +28,8 @@ class Credentials:
 
 def create_identity(gateway_id: str, *, passwd_file: Path, acl_file: Path) -> Credentials:
     try:
-        from bohsense.cloud import broker
-    except ImportError as exc:  # pragma: no cover - the module ships with the cloud
-        raise IdentityUnavailable(f"the broker identity module is not installed: {exc}") from None
-    error = getattr(broker, "BrokerIdentityError", OSError)
-    try:
-        created = broker.create_gateway_identity(gateway_id, passwd_file=passwd_file, acl_file=acl_file)
-    except (OSError, ValueError, error) as exc:
+        created = create_gateway_identity(gateway_id, passwd_file=passwd_file, acl_file=acl_file)
+    except (OSError, BrokerIdentityError) as exc:
         raise IdentityUnavailable(  # the broker module's reasons never hold a password
             f"cannot create the broker identity of {gateway_id!r} in {passwd_file} / {acl_file}: {exc}"
         ) from None
