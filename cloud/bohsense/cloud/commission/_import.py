@@ -60,9 +60,9 @@ def import_plan(core: BohCore, plan: StorePlan, *, actor: str) -> ImportResult:
     existing = {a.id: a for a in core.list_assets(include_retired=True)}
     gw = plan.gateway.id
 
-    def guarded(sheet: str, row: int, call: Callable[[], T]) -> T:
+    def guarded(sheet: str, row: int | None, call: Callable[..., T], *args: Any) -> T:
         try:
-            return call()
+            return call(*args)
         except CatalogError as exc:
             raise SheetInvalid([Issue(sheet, row, None, f"the catalog refuses it: {exc}")]) from exc
 
@@ -71,11 +71,11 @@ def import_plan(core: BohCore, plan: StorePlan, *, actor: str) -> ImportResult:
         for z in plan.zones:
             zones.setdefault(z.zone, z.zone_kind)
         site = SiteSpec(plan.site.id, plan.site.name, tuple(ZoneSpec(z, k) for z, k in sorted(zones.items())))
-        guarded("site", 0, lambda: ops.put_site(site, "site"))
-        guarded("gateway", 0, lambda: ops.put_gateway(GatewaySpec(gw, plan.site.id), "gateway"))
+        guarded("site", None, ops.put_site, site, "site")
+        guarded("gateway", None, ops.put_gateway, GatewaySpec(gw, plan.site.id), "gateway")
         for s in plan.skus:
-            spec = SkuSpec(s.sku, s.name, s.unit, s.pack_size, s.gtin)
-            guarded("skus", s.row, lambda spec=spec, s=s: ops.put_sku(spec, f"skus row {s.row}"))
+            sku_spec = SkuSpec(s.sku, s.name, s.unit, s.pack_size, s.gtin)
+            guarded("skus", s.row, ops.put_sku, sku_spec, f"skus row {s.row}")
         for a in plan.assets:
             old = existing.get(a.asset)
             rules = tuple(
@@ -97,7 +97,7 @@ def import_plan(core: BohCore, plan: StorePlan, *, actor: str) -> ImportResult:
             asset = AssetSpec(
                 a.asset, plan.site.id, a.name, a.kind, gw if a.sensor else None, a.sensor or None, rules, None
             )
-            guarded("assets", a.row, lambda asset=asset, a=a: ops.put_asset(asset, f"assets row {a.row}"))
+            guarded("assets", a.row, ops.put_asset, asset, f"assets row {a.row}")
         groups: dict[tuple[str, str], list[Any]] = {}
         for lane in plan.lanes:
             groups.setdefault((lane.sku, lane.location), []).append(lane)
@@ -120,9 +120,7 @@ def import_plan(core: BohCore, plan: StorePlan, *, actor: str) -> ImportResult:
                 shelf=pick("shelf", ""),
                 zone=pick("zone", ""),
             )
-            guarded(
-                "lanes", first.row, lambda spec=spec, r=first.row: ops.put_location(spec, f"lanes row {r}")
-            )
+            guarded("lanes", first.row, ops.put_location, spec, f"lanes row {first.row}")
         detail = {"plan": plan.to_dict()}
         emit(
             ops.conn,

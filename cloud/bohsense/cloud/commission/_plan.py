@@ -326,15 +326,15 @@ class _Reader:
                     spec.name, number, None, f"values beyond the header in column(s) {', '.join(extra)}"
                 )
             for name, i in index.items():
-                col = spec.column(name)
-                assert col is not None
+                cell_col = spec.column(name)
+                assert cell_col is not None
                 raw = cells[i] if i < len(cells) else None
                 if raw is None:
-                    if col.required:
+                    if cell_col.required:
                         self.issue(spec.name, number, name, "is required and empty")
                     continue
                 try:
-                    values[name] = _cell(col, raw)
+                    values[name] = _cell(cell_col, raw)
                 except _Bad as exc:
                     self.issue(spec.name, number, name, str(exc))
             out.append(_Row(number, values))

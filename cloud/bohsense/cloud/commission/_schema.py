@@ -162,7 +162,9 @@ SECTIONS: tuple[Section, ...] = (
             Column("name", "str", "its name", example="Cola 330 ml"),
             Column("unit", "str", "its unit (default unit)", max_length=32),
             Column("pack_size", "int", "units per order pack (default 1)", low=1, high=100_000),
-            Column("gtin", "str", "GTIN-14 with its check digit", max_length=14),
+            Column(
+                "gtin", "str", "GTIN-8, -12, -13 or -14 with its check digit (kept as GTIN-14)", max_length=14
+            ),
         ),
     ),
     Section(

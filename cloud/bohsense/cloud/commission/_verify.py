@@ -171,7 +171,7 @@ def checklist(
             heard = {name: seen.newest(name) for name in lanes}
             recent = [n for n, p in heard.items() if p is not None and fresh(p[0])]
             ever = [n for n, p in heard.items() if p is not None]
-            detail = {"lanes": len(lanes), "reporting": len(recent)}
+            detail: dict[str, Any] = {"lanes": len(lanes), "reporting": len(recent)}
             if len(recent) == len(lanes):
                 items.append(Item("device", dev.device, PASS, f"all {len(lanes)} lanes report", detail))
             elif not ever:
