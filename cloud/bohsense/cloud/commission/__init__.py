@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from ._schema import SECTIONS
     from ._sheet import MAX_SHEET_BYTES
     from ._steps import build_checklist, read_plan
+    from ._template import template_csv, template_xlsx
     from ._verify import Checklist, Item, Observed, checklist
 
 #: public name → the private module that defines it
@@ -58,6 +59,8 @@ _WHERE = {
     "import_plan": "_import",
     "read_plan": "_steps",
     "stored_plan": "_import",
+    "template_csv": "_template",
+    "template_xlsx": "_template",
 }
 
 __all__ = [
@@ -85,6 +88,8 @@ __all__ = [
     "import_plan",
     "read_plan",
     "stored_plan",
+    "template_csv",
+    "template_xlsx",
 ]
 
 

@@ -33,7 +33,6 @@ class Column:
     above: float | None = None  # exclusive lower bound of a number
     choices: tuple[str, ...] = ()
     max_length: int = 200
-    example: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,9 +59,8 @@ SECTIONS: tuple[Section, ...] = (
                 "the site id used everywhere in the cloud",
                 True,
                 max_length=64,
-                example="store-0042",
             ),
-            Column("name", "str", "a readable name", example="Main Street"),
+            Column("name", "str", "a readable name"),
         ),
         required=True,
         single=True,
@@ -77,7 +75,6 @@ SECTIONS: tuple[Section, ...] = (
                 "the gateway id: its MQTT login and client id, unique in the fleet",
                 True,
                 max_length=64,
-                example="gw-0042",
             ),
             Column(
                 "broker_url",
@@ -85,7 +82,6 @@ SECTIONS: tuple[Section, ...] = (
                 "mqtt://host[:port] or mqtts://host[:port] the gateway connects to (no credentials)",
                 True,
                 max_length=300,
-                example="mqtts://mqtt.example.com:8883",
             ),
             Column(
                 "tls_ca",
@@ -113,20 +109,18 @@ SECTIONS: tuple[Section, ...] = (
                 "the device id it reports under (a shelf's lanes: <device>.lane-<n>)",
                 True,
                 max_length=64,
-                example="shelf-01",
             ),
-            Column("kind", "choice", "shelf, condition or rfid", True, choices=DEVICE_KINDS, example="shelf"),
+            Column("kind", "choice", "shelf, condition or rfid", True, choices=DEVICE_KINDS),
             Column(
                 "port",
                 "str",
                 "serial devices: the port (/dev/ttyUSB0, a udev symlink or a pyserial URL)",
                 max_length=300,
-                example="/dev/ttyUSB0",
             ),
             Column(
                 "baudrate", "int", "serial devices: the line speed (default 115200)", above=0, high=4_000_000
             ),
-            Column("host", "str", "rfid: the reader's address", max_length=253, example=""),
+            Column("host", "str", "rfid: the reader's address", max_length=253),
             Column("llrp_port", "int", "rfid: the reader's LLRP port (default 5084)", low=1, high=65535),
         ),
         required=True,
@@ -141,16 +135,14 @@ SECTIONS: tuple[Section, ...] = (
                 "an rfid device of the devices section",
                 True,
                 max_length=64,
-                example="reader-01",
             ),
-            Column("antenna", "int", "the antenna number (1-based)", True, low=1, high=65535, example="1"),
-            Column("zone", "id", "the zone it covers", True, max_length=128, example="backroom"),
+            Column("antenna", "int", "the antenna number (1-based)", True, low=1, high=65535),
+            Column("zone", "id", "the zone it covers", True, max_length=128),
             Column(
                 "zone_kind",
                 "choice",
                 "floor, backroom or door (a door: items leaving the store); default floor",
                 choices=ZONE_KINDS,
-                example="backroom",
             ),
         ),
     ),
@@ -158,8 +150,8 @@ SECTIONS: tuple[Section, ...] = (
         "skus",
         "SKUs the planogram uses that the catalog does not know yet (known ones may be left out).",
         (
-            Column("sku", "id", "the SKU", True, max_length=64, example="SKU-COLA-330"),
-            Column("name", "str", "its name", example="Cola 330 ml"),
+            Column("sku", "id", "the SKU", True, max_length=64),
+            Column("name", "str", "its name"),
             Column("unit", "str", "its unit (default unit)", max_length=32),
             Column("pack_size", "int", "units per order pack (default 1)", low=1, high=100_000),
             Column(
@@ -171,17 +163,14 @@ SECTIONS: tuple[Section, ...] = (
         "lanes",
         "The planogram: each lane of each shelf, the SKU it holds, its unit weight and capacity.",
         (
-            Column("device", "id", "a shelf of the devices section", True, max_length=64, example="shelf-01"),
-            Column(
-                "lane", "int", "the lane number on that shelf (1-based)", True, low=1, high=64, example="1"
-            ),
+            Column("device", "id", "a shelf of the devices section", True, max_length=64),
+            Column("lane", "int", "the lane number on that shelf (1-based)", True, low=1, high=64),
             Column(
                 "sku",
                 "id",
                 "the SKU it holds (skus section or the catalog)",
                 True,
                 max_length=64,
-                example="SKU-COLA-330",
             ),
             Column(
                 "unit_weight_g",
@@ -190,11 +179,8 @@ SECTIONS: tuple[Section, ...] = (
                 True,
                 above=0,
                 high=100_000,
-                example="352",
             ),
-            Column(
-                "capacity", "int", "units the lane holds when full", True, low=1, high=100_000, example="12"
-            ),
+            Column("capacity", "int", "units the lane holds when full", True, low=1, high=100_000),
             Column(
                 "tare_g", "float", "the empty lane's reading, grams (default 0)", low=-100_000, high=100_000
             ),
@@ -225,9 +211,9 @@ SECTIONS: tuple[Section, ...] = (
         "assets",
         "Equipment with its condition sensor (and its bearing's geometry when known).",
         (
-            Column("asset", "id", "the asset id", True, max_length=64, example="cooler-01"),
-            Column("name", "str", "a readable name", example="Walk-in cooler compressor"),
-            Column("kind", "str", "its kind (compressor, motor, hvac…)", max_length=64, example="compressor"),
+            Column("asset", "id", "the asset id", True, max_length=64),
+            Column("name", "str", "a readable name"),
+            Column("kind", "str", "its kind (compressor, motor, hvac…)", max_length=64),
             Column(
                 "sensor",
                 "id",

@@ -127,6 +127,8 @@ def _read_xlsx(data: bytes) -> list[RawSection]:
     issues: list[Issue] = []
     try:
         for sheet in book.worksheets:
+            if sheet.title.strip().upper() == "README":  # the template's explanations
+                continue
             current: RawSection | None = None
             for number, values in enumerate(sheet.iter_rows(values_only=True), start=1):
                 cells = [None if _empty(v) else v for v in values]
