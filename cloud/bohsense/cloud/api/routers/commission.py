@@ -117,7 +117,21 @@ def _sheet_errors(exc: SheetInvalid) -> JSONResponse:
     return error_response(status.HTTP_422_UNPROCESSABLE_CONTENT, detail, errors)
 
 
-@router.post("/{site}/import", response_model=Imported, responses=ERRORS)
+_SHEET_BODY = {
+    "requestBody": {
+        "required": True,
+        "description": "the hand-over sheet: CSV (UTF-8) or XLSX (docs/commissioning.md)",
+        "content": {
+            "text/csv": {"schema": {"type": "string"}},
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {
+                "schema": {"type": "string", "format": "binary"}
+            },
+        },
+    }
+}
+
+
+@router.post("/{site}/import", response_model=Imported, responses=ERRORS, openapi_extra=_SHEET_BODY)
 async def import_sheet(
     request: Request,
     core: CoreDep,
