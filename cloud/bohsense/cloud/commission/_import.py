@@ -35,7 +35,8 @@ from ..boh import (
 )
 from ..boh._domain_events import DomainEvent, emit
 from ._errors import Issue, NotCommissioned, SheetInvalid
-from ._plan import StorePlan, check_skus
+from ._parse import check_skus
+from ._plan import StorePlan
 
 __all__ = ["EVENT_KIND", "ImportResult", "check_only", "import_plan", "stored_plan"]
 

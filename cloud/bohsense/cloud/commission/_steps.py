@@ -8,7 +8,8 @@ from pathlib import PurePath
 from ..boh import BohCore
 from ..ports import TimeSeriesQuery
 from ._import import stored_plan
-from ._plan import StorePlan, parse_plan
+from ._parse import parse_plan
+from ._plan import StorePlan
 from ._sheet import read_sheet
 from ._verify import Checklist, checklist, observe
 
