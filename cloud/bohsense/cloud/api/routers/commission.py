@@ -137,7 +137,13 @@ async def import_sheet(
     core: CoreDep,
     site: Name,
     actor: Annotated[
-        str, Query(min_length=1, max_length=64, description="recorded in the audit log")
+        str,
+        Query(
+            min_length=1,
+            max_length=64,
+            pattern=r"^[^\x00-\x1f\x7f]+$",
+            description="recorded in the audit log",
+        ),
     ] = "api",
     check: Annotated[bool, Query(description="only check the sheet; change nothing")] = False,
 ) -> Any:
