@@ -114,7 +114,7 @@ def test_cli_refuses_unsafe_settings(tmp_path: Path) -> None:
         env=env,
         timeout=60,
     )
-    assert r.returncode == 2
+    assert r.returncode == 78
     assert "without a token" in r.stderr
 
 

@@ -170,6 +170,6 @@ def test_check_config_prints_the_settings_with_every_secret_masked() -> None:
         [sys.executable, "-m", "bohsense", "cloud", "check-config"],
         capture_output=True, text=True, timeout=120, env={**env, "BOHSENSE_CLOUD_API_TOKNE": token}, check=False,
     )  # fmt: skip
-    assert bad.returncode == 2
+    assert bad.returncode == 78
     assert "BOHSENSE_CLOUD_API_TOKNE names no cloud setting" in bad.stderr
     assert token not in bad.stderr

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import contextlib
 import getpass
-import os
 import queue
 import signal
 import subprocess
@@ -89,6 +88,8 @@ class DeployedBroker:
         self.acl = self.etc / "bohsense" / "acl"
         self.tls_port, self.local_port, self.cert_port = free_port(), free_port(), free_port()
         self.client_certs = client_certs
+        #: the gateways' passwords, as a test made them (gateway id -> password)
+        self.passwords: dict[str, str] = {}
         self.proc: subprocess.Popen[bytes] | None = None
         self.log = workdir / "mosquitto.log"
         self.main = self.etc / "mosquitto.conf"
@@ -180,13 +181,6 @@ class DeployedBroker:
                 self.proc.kill()
                 self.proc.wait(5)
         self.proc = None
-
-
-def check_config(workdir: Path, main: Path) -> subprocess.CompletedProcess[str]:
-    """Start mosquitto on ``main`` and stop it after it opened its listeners (or failed)."""
-    exe = require_binary("mosquitto", "mosquitto")
-    return subprocess.run([exe, "-c", str(main), "-v"], capture_output=True, text=True, timeout=10,
-                          env={**os.environ})  # fmt: skip
 
 
 class Peer:

@@ -63,7 +63,7 @@ def deployed(tmp_path_factory: pytest.TempPathFactory, certs: Certificates) -> I
     tool = require_binary("mosquitto_passwd", "mosquitto")
     broker.passwd.parent.mkdir(parents=True, exist_ok=True)
     subprocess.run([tool, "-c", "-b", str(broker.passwd), "bohsense-cloud", CLOUD_PW], check=True)
-    broker.passwords = {  # type: ignore[attr-defined]
+    broker.passwords = {
         gw: create_gateway_identity(gw, passwd_file=broker.passwd, acl_file=broker.acl).password
         for gw in GATEWAYS
     }
@@ -74,7 +74,7 @@ def deployed(tmp_path_factory: pytest.TempPathFactory, certs: Certificates) -> I
 
 @pytest.fixture
 def fleet(deployed: DeployedBroker) -> Iterator[Fleet]:
-    f = Fleet(deployed, deployed.passwords)  # type: ignore[attr-defined]
+    f = Fleet(deployed, deployed.passwords)
     yield f
     f.close()
 
@@ -206,7 +206,7 @@ def test_a_bad_login_is_refused(deployed: DeployedBroker, user: str | None, pass
 
 
 def test_plain_mqtt_is_not_accepted_on_the_tls_listener(deployed: DeployedBroker) -> None:
-    p = Peer(deployed.tls_port, user="store-1", password=deployed.passwords["store-1"])  # type: ignore[attr-defined]
+    p = Peer(deployed.tls_port, user="store-1", password=deployed.passwords["store-1"])
     try:
         assert not p.connect(timeout=3)
     finally:
@@ -256,7 +256,7 @@ def test_the_certificate_listener_refuses_no_certificate_or_a_foreign_ca(
     cases = [
         Peer(
             deployed.cert_port, user="store-1", password=deployed.passwords["store-1"], ca=deployed.certs.ca
-        ),  # type: ignore[attr-defined]
+        ),
         Peer(deployed.cert_port, ca=deployed.certs.ca, cert=foreign.client("store-1")),
     ]
     for p in cases:
@@ -324,3 +324,40 @@ def test_sessions_and_queued_messages_survive_a_broker_restart(tmp_path: Path, c
         for p in peers:
             p.close()
         broker.stop()
+
+
+async def test_the_gateways_mqtt5_transport_logs_a_publish_the_acl_refuses(
+    deployed: DeployedBroker, caplog: pytest.LogCaptureFixture
+) -> None:
+    import asyncio
+
+    from bohsense.edge.transport import PahoTransport
+    from tests.edge.test_transport import Recorder
+
+    password = deployed.passwords["store-1"]
+    transport = PahoTransport(
+        client_id="store-1-transport", host="localhost", port=deployed.tls_port, keepalive=10,
+        will_topic=topics.status_topic("store-1"), will=lambda: (b"lost", 0), username="store-1",
+        password=password, tls=True, tls_ca=str(deployed.certs.ca), protocol="5",
+    )  # fmt: skip
+    events = Recorder()
+    transport.start(events, asyncio.get_running_loop())
+    try:
+        for _ in range(100):
+            if events.connected:
+                break
+            await asyncio.sleep(0.05)
+        assert events.connected, deployed.output()
+        own = transport.publish(topics.readings_topic("store-1"), b"own")
+        forged = transport.publish(topics.readings_topic("store-2"), b"forged")
+        for _ in range(100):
+            if {own, forged} <= set(events.acked):
+                break
+            await asyncio.sleep(0.05)
+        assert {own, forged} <= set(events.acked)  # both settled: the outbox keeps the batch
+    finally:
+        transport.close(5)
+    refusals = [r for r in caplog.records if "refused a publish" in r.getMessage()]
+    assert len(refusals) == 1
+    assert "Not authorized" in refusals[0].getMessage()
+    assert password not in caplog.text

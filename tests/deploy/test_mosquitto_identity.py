@@ -177,3 +177,46 @@ def test_the_cli_prints_the_password_once_and_never_logs_it(
     assert gone.returncode == 1
     assert "no entry" in gone.stderr
     assert gateway_ids(tmp_path / "passwd") == ["store-8"]
+
+
+@pytest.mark.long
+def test_a_fleet_of_5000_gateways_loads_and_changes_quickly(tmp_path: Path) -> None:
+    """Figures for docs/deploy.md ("Password file or dynamic security plugin")."""
+    import getpass
+    import time
+
+    from bohsense.bench.servers import free_port, wait_port
+
+    n = 5000
+    ids = [f"store-{i:05d}" for i in range(n)]
+    passwd, acl = tmp_path / "passwd", tmp_path / "acl"
+    passwd.write_text("".join(f"{g}:{hash_password('fleet-password-' + g)}\n" for g in ids))
+    acl.write_text(render_acl(ids))
+    t = time.perf_counter()
+    creds = create_gateway_identity("store-new", passwd_file=passwd, acl_file=acl)
+    add_s = time.perf_counter() - t
+    port = free_port()
+    conf = tmp_path / "m.conf"
+    conf.write_text(
+        f"listener {port} 127.0.0.1\nuser {getpass.getuser()}\nallow_anonymous false\n"
+        f"password_file {passwd}\nacl_file {acl}\nlog_dest stderr\n"
+    )
+    t = time.perf_counter()
+    proc = subprocess.Popen(
+        [require_binary("mosquitto", "mosquitto"), "-c", str(conf)], stderr=subprocess.DEVNULL
+    )
+    try:
+        wait_port(port, proc)
+        start_s = time.perf_counter() - t
+        import paho.mqtt.client as mqtt
+
+        c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="probe", protocol=mqtt.MQTTv5)
+        c.username_pw_set("store-new", creds.password)
+        assert c.connect("127.0.0.1", port) == 0
+        c.disconnect()
+    finally:
+        proc.terminate()
+        proc.wait(10)
+    print(f"\n{n} gateways: broker start {start_s:.2f} s, add-gateway {add_s:.2f} s")
+    assert start_s < 10
+    assert add_s < 5

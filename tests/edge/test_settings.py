@@ -159,22 +159,22 @@ def test_check_config_prints_effective_settings_masked() -> None:
     assert "s3cr3t" not in r.stdout
 
 
-def test_check_config_and_run_refuse_a_bad_config_with_exit_2(tmp_path: Path) -> None:
+def test_check_config_and_run_refuse_a_bad_config_with_exit_78(tmp_path: Path) -> None:
     cfg = tmp_path / "gw.toml"
     cfg.write_text('gateway_id = "g"\n[broker]\nurl = "http://x"\n')
     for cmd in ("check-config", "run"):
         r = _cli(cmd, "--config", str(cfg))
-        assert r.returncode == 2
+        assert r.returncode == 78
         assert "mqtt:// or mqtts://" in r.stderr
 
 
-def test_run_refuses_an_unknown_driver_kind_with_exit_2(tmp_path: Path) -> None:
+def test_run_refuses_an_unknown_driver_kind_with_exit_78(tmp_path: Path) -> None:
     cfg = tmp_path / "gw.toml"
     cfg.write_text(
         f'gateway_id = "g"\n[outbox]\npath = "{tmp_path}/o.db"\n[[devices]]\nname = "a"\nkind = "teleporter"\n'
     )
     r = _cli("run", "--config", str(cfg))
-    assert r.returncode == 2
+    assert r.returncode == 78
     assert "unknown driver kind 'teleporter'" in r.stderr
 
 
@@ -197,7 +197,7 @@ def test_check_config_builds_every_driver_as_run_does(tmp_path: Path, device: st
         codes[cmd] = r.returncode
         assert message in r.stderr, (cmd, r.stderr)
         assert "device 'a'" in r.stderr
-    assert codes == {"check-config": 2, "run": 2}, "the systemd pre-start check fails as run would"
+    assert codes == {"check-config": 78, "run": 78}, "the systemd pre-start check fails as run would"
     assert not (tmp_path / "o.db").exists(), "check-config opens nothing"
 
 
@@ -229,7 +229,7 @@ def test_check_config_refuses_batch_limits_that_cannot_fit(
     cfg.write_text(f'gateway_id = "g"\n{section}\n')
     for cmd in ("check-config", "run"):
         r = _cli(cmd, "--config", str(cfg))
-        assert r.returncode == 2, (cmd, r.stderr)
+        assert r.returncode == 78, (cmd, r.stderr)
         assert message in r.stderr, (cmd, r.stderr)
 
 

@@ -26,8 +26,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "run",
         help="run ingest and the HTTP API until SIGTERM",
         description="Settings come from BOHSENSE_CLOUD_* environment variables; flags override them.",
-        epilog="Exit codes: 0 stopped cleanly; 1 a part failed while running; 2 invalid settings or"
-        " catalog (restarting will not help); 3 cannot start: the API cannot listen on its address.",
+        epilog="Exit codes: 0 stopped cleanly; 1 a part failed while running; 78 invalid settings or"
+        " catalog (restarting will not help); 3 cannot start: the API cannot listen on its address;"
+        " 2 a usage error.",
     )
     run.add_argument(
         "--broker", metavar="URL", help="MQTT broker, mqtt://host:port (BOHSENSE_CLOUD_BROKER_URL)"
@@ -44,7 +45,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     check = sub.add_parser(
         "check-config",
         help="validate the settings (environment and flags) and print them, secrets masked",
-        epilog="Exit codes: 0 valid; 2 invalid (the reason on stderr, no value echoed).",
+        epilog="Exit codes: 0 valid; 78 invalid (the reason on stderr, no value echoed).",
     )
     for flag in ("--broker", "--tsdb", "--database", "--catalog", "--api-host"):
         check.add_argument(flag, metavar="VALUE", help=f"as for run ({flag})")
@@ -54,7 +55,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     migrate = sub.add_parser(
         "migrate",
         help="bring the BOH database schema to the newest migration, then exit",
-        epilog="Exit codes: 0 the schema is current; 1 the database is not reachable or a migration failed.",
+        epilog="Exit codes: 0 the schema is current; 1 the database is not reachable or a migration failed;"
+        " 78 the database-password credential cannot apply.",
     )
     migrate.add_argument(
         "--database", metavar="URL", help="BOH core SQLAlchemy URL (BOHSENSE_CLOUD_DATABASE_URL)"
@@ -103,19 +105,40 @@ def _settings(args: argparse.Namespace, command: str) -> Any:
     try:
         return CloudSettings(**_overrides(args))
     except ValidationError as exc:
-        print(f"bohsense cloud {command}: invalid settings:\n{exc}", file=sys.stderr)
+        print(f"bohsense cloud {command}: invalid settings: {settings_error(exc)}", file=sys.stderr)
         return None
+
+
+def settings_error(exc: Any) -> str:
+    """A pydantic ``ValidationError`` of ``CloudSettings`` as one line: each problem with
+    the setting and its variable, never the value."""
+    problems = []
+    for error in exc.errors(include_url=False, include_input=False, include_context=False):
+        msg = " ".join(str(error["msg"]).removeprefix("Value error, ").split())
+        loc = error.get("loc") or ()
+        if loc:
+            field = str(loc[0])
+            where = ".".join(str(part) for part in loc)
+            problems.append(f"{where} (BOHSENSE_CLOUD_{field.upper()}): {msg}")
+        else:
+            problems.append(msg)
+    return "; ".join(problems) or "invalid"
 
 
 def _run(args: argparse.Namespace) -> int:
     import asyncio
 
     from bohsense.cloud.service import EXIT_CONFIG, CloudService
+    from bohsense.contracts.sdnotify import Notifier
 
     settings = _settings(args, "run")
     if settings is None:
         return EXIT_CONFIG
-    return asyncio.run(CloudService(settings).run(install_signal_handlers=True))
+    notifier = Notifier.from_environment()
+    try:
+        return asyncio.run(CloudService(settings, notifier=notifier).run(install_signal_handlers=True))
+    finally:
+        notifier.close()
 
 
 def _check_config(args: argparse.Namespace) -> int:
@@ -140,8 +163,15 @@ def _migrate(args: argparse.Namespace) -> int:
     from sqlalchemy.exc import SQLAlchemyError
 
     from bohsense.cloud.boh._db import migrate
+    from bohsense.cloud.service import EXIT_CONFIG
+    from bohsense.cloud.settings import database_url_with_credential
 
     url = args.database or os.environ.get("BOHSENSE_CLOUD_DATABASE_URL") or "sqlite:///var/bohsense-cloud.db"
+    try:
+        url = database_url_with_credential(url)
+    except ValueError as exc:
+        print(f"bohsense cloud migrate: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
     masked = make_url(url).render_as_string(hide_password=True)
     engine = create_engine(url)
     try:
@@ -195,9 +225,10 @@ def _core(args: argparse.Namespace) -> Any:
     import os
 
     from bohsense.cloud.boh import BohCore
+    from bohsense.cloud.settings import database_url_with_credential
 
     url = args.database or os.environ.get("BOHSENSE_CLOUD_DATABASE_URL") or "sqlite:///var/bohsense-cloud.db"
-    return BohCore(url)
+    return BohCore(database_url_with_credential(url))
 
 
 def _quarantine_list(args: argparse.Namespace) -> int:

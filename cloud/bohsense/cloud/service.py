@@ -17,14 +17,24 @@ code  meaning                                                                 re
 ====  ======================================================================  =========
 0     stopped cleanly (SIGTERM / SIGINT / ``stop``)                           —
 1     a part (ingest, API, scheduler) failed while running                    yes
-2     invalid settings or catalog (``bohsense cloud run`` checks settings)    no
 3     cannot start: the API cannot listen on its address (port taken, …)      yes
+78    invalid settings, catalog or models (``EX_CONFIG``; ``bohsense cloud    no
+      run`` checks settings); the store refusing the credentials at start
 ====  ======================================================================  =========
 
 A start-up failure is one ``ERROR`` log line (``cannot start: …``), no traceback. A
 dependency that is not reachable yet (the time-series store, the BOH database) is waited
 for with back-off, one ``WARNING`` line per attempt naming it (passwords masked); a stop
 while waiting is a clean exit (0) with one line saying what it was still waiting for.
+
+Under systemd (``Type=notify``, ``bohsense.contracts.sdnotify``): STATUS= says what the
+start is waiting for; READY=1 once the store is open, the BOH database migrated, the API
+serving and ingest subscribed (or, with the broker still unreachable after
+``READY_WAIT_S``, with a STATUS= saying ingest is not subscribed yet: the worker keeps
+trying and ``/health`` says so; holding the start job longer would only get the unit
+killed by ``TimeoutStartSec=``); WATCHDOG=1 at half of ``WatchdogSec=`` while the event
+loop runs and no part has ended; STOPPING=1 when shutdown begins. SIGHUP changes nothing
+(the settings are read at start only) and says so in the log.
 """
 
 from __future__ import annotations
@@ -40,8 +50,9 @@ from typing import Any
 from bohsense.cloud.errors import CloudError
 from bohsense.cloud.ingest import Backoff, ClientIdInUse, IngestWorker
 from bohsense.cloud.scheduler import Scheduler, register_core_jobs
-from bohsense.cloud.settings import CloudSettings
-from bohsense.cloud.tsdb import StorageUnavailable, TimeSeriesStore, open_store
+from bohsense.cloud.settings import CloudSettings, mask_url
+from bohsense.cloud.tsdb import StorageRejected, StorageUnavailable, TimeSeriesStore, open_store
+from bohsense.contracts.sdnotify import Notifier
 from bohsense.contracts.timeutil import now_ns
 
 __all__ = ["EXIT_CONFIG", "EXIT_FAILED", "EXIT_OK", "EXIT_STARTUP", "CloudService", "bind_api"]
@@ -50,8 +61,11 @@ log = logging.getLogger(__name__)
 
 EXIT_OK = 0
 EXIT_FAILED = 1
-EXIT_CONFIG = 2
+EXIT_CONFIG = 78  # sysexits.h EX_CONFIG: the unit's RestartPreventExitStatus
 EXIT_STARTUP = 3
+
+#: how long READY=1 waits for ingest to subscribe once the API serves
+READY_WAIT_S = 10.0
 
 
 class _CannotStart(Exception):
@@ -113,8 +127,9 @@ def _server_class() -> Any:
 
 
 class CloudService:
-    def __init__(self, settings: CloudSettings) -> None:
+    def __init__(self, settings: CloudSettings, *, notifier: Notifier | None = None) -> None:
         self.settings = settings
+        self.notifier = notifier if notifier is not None else Notifier()
         self.store: TimeSeriesStore | None = None
         self.core: Any = None  # bohsense.cloud.boh.BohCore
         self.worker: IngestWorker | None = None
@@ -130,14 +145,28 @@ class CloudService:
         return {**self.worker.stats.as_dict(), "problems": self.worker.problems()}
 
     async def _open_store(self, stop: asyncio.Event) -> TimeSeriesStore:
-        store = open_store(self.settings.tsdb_url)
+        shown = mask_url(self.settings.tsdb_url)
+        try:
+            store = open_store(self.settings.tsdb_url)
+        except ValueError:  # the settings check the URL first: this is a safety net (its text has the URL)
+            raise _CannotStart(
+                f"tsdb_url (BOHSENSE_CLOUD_TSDB_URL) {shown} is not a usable time-series URL", EXIT_CONFIG
+            ) from None
         backoff = Backoff(0.2, 5.0)
         while True:
             try:
                 await store.setup()
                 return store
+            except StorageRejected as exc:
+                await store.close()
+                raise _CannotStart(
+                    f"the time-series store {shown} refused the service"
+                    f" (check tsdb_url's credentials, BOHSENSE_CLOUD_TSDB_URL): {_first_line(exc)}",
+                    EXIT_CONFIG,
+                ) from None
             except StorageUnavailable as exc:
                 log.warning("time-series store not reachable yet: %s", exc)
+                self.notifier.status(f"starting: waiting for the time-series store {shown}")
                 with contextlib.suppress(TimeoutError):
                     async with asyncio.timeout(backoff.next()):
                         await stop.wait()
@@ -152,17 +181,30 @@ class CloudService:
     async def _open_core(self, stop: asyncio.Event) -> Any:
         """The BOH core, migrated; a database not reachable yet is retried with back-off
         (one warning per attempt, the URL's password masked) until it is, or ``stop``."""
-        from sqlalchemy.exc import InterfaceError, OperationalError
+        from sqlalchemy.exc import ArgumentError, InterfaceError, OperationalError
 
         backoff = Backoff(0.2, 5.0)
         while True:
+            self.notifier.status(
+                f"starting: migrating the BOH database {_masked(self.settings.database_url)}"
+            )
             try:
                 return await asyncio.to_thread(self._build_core)
+            except (ArgumentError, ImportError) as exc:  # no such dialect or driver
+                self._close_failed_core()
+                raise _CannotStart(
+                    f"database_url (BOHSENSE_CLOUD_DATABASE_URL) {_masked(self.settings.database_url)}"
+                    f" cannot be used: {_first_line(exc)}",
+                    EXIT_CONFIG,
+                ) from None
             except (OperationalError, InterfaceError) as exc:
                 self._close_failed_core()
                 reason = _first_line(exc.orig if exc.orig is not None else exc)
                 log.warning(
                     "BOH database %s not reachable yet: %s", _masked(self.settings.database_url), reason
+                )
+                self.notifier.status(
+                    f"starting: waiting for the BOH database {_masked(self.settings.database_url)}: {reason}"
                 )
                 with contextlib.suppress(TimeoutError):
                     async with asyncio.timeout(backoff.next()):
@@ -224,6 +266,7 @@ class CloudService:
         if install_signal_handlers:
             for sig in (signal.SIGTERM, signal.SIGINT):
                 loop.add_signal_handler(sig, stop.set)
+            loop.add_signal_handler(signal.SIGHUP, self._hangup)
         exit_code = EXIT_OK
         sock: socket.socket | None = None
         try:
@@ -239,6 +282,7 @@ class CloudService:
                 log.error("cannot start: %s", failure)
                 return failure.code
             except _Stopped as why:
+                self.notifier.stopping(f"stopping: stopped while waiting for {why}")
                 log.info("stopped while starting: still waiting for %s", why)
                 return EXIT_OK
             self.worker = IngestWorker(self.store, self.core, s.ingest_config(), recorder=self.core)
@@ -268,15 +312,17 @@ class CloudService:
                 return EXIT_STARTUP
             worker_task = asyncio.create_task(self.worker.run(stop), name="ingest")
             scheduler_task = asyncio.create_task(self.scheduler.run(stop), name="scheduler")
+            parts = (worker_task, api_task, scheduler_task)
             self.ready.set()
             log.info(
                 "cloud service running",
                 extra={"api": f"http://{s.api_host}:{self.api_port}", "tsdb": self.store.description},
             )
             stopper = asyncio.create_task(stop.wait(), name="stop")
-            done, _ = await asyncio.wait(
-                {worker_task, api_task, scheduler_task, stopper}, return_when=asyncio.FIRST_COMPLETED
-            )
+            notices = asyncio.create_task(self._notify_running(parts, stop), name="sd-notify")
+            done, _ = await asyncio.wait({*parts, stopper}, return_when=asyncio.FIRST_COMPLETED)
+            notices.cancel()
+            self.notifier.stopping("stopping: committing what was collected, closing the API")
             for task in done - {stopper}:
                 exc = task.exception()
                 if exc is None and stop.is_set():
@@ -300,7 +346,7 @@ class CloudService:
             if sock is not None:
                 sock.close()
             if install_signal_handlers:
-                for sig in (signal.SIGTERM, signal.SIGINT):
+                for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
                     loop.remove_signal_handler(sig)
             if self.store is not None:
                 await self.store.close()
@@ -309,3 +355,44 @@ class CloudService:
             self.ready.clear()
         log.info("cloud service stopped", extra={"ingest": self.stats()})
         return exit_code
+
+    def status_text(self) -> str:
+        """One line for ``systemctl status``: the API, ingest's state and counts."""
+        api = f"API on {self.settings.api_host}:{self.api_port}"
+        if self.worker is None:
+            return f"{api}; ingest not started"
+        stats = self.worker.stats.as_dict()
+        problems = self.worker.problems()
+        state = "ingest subscribed" if self.worker.stats.subscribed else "ingest not subscribed"
+        counts = ", ".join(
+            f"{k} {stats[k]}" for k in ("messages", "readings_stored", "duplicates", "quarantined")
+        )
+        text = f"{api}; {state}" + (f"; {counts}" if counts else "")
+        return text + (f"; {problems[0]}" if problems else "")
+
+    async def _notify_running(self, parts: tuple[asyncio.Task[Any], ...], stop: asyncio.Event) -> None:
+        """READY=1 (once subscribed, or after ``READY_WAIT_S``), then STATUS= every few
+        seconds and WATCHDOG=1 at its interval while every part runs and the loop turns."""
+        assert self.worker is not None
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + READY_WAIT_S
+        while not self.worker.stats.subscribed and loop.time() < deadline and not stop.is_set():  # noqa: ASYNC110
+            await asyncio.sleep(0.05)
+        if stop.is_set():
+            return  # stopped before it was ready: STOPPING=1 follows, never READY=1
+        self.notifier.ready(self.status_text())
+        interval = self.notifier.ping_interval_s
+        tick = min(interval, 5.0) if interval is not None else 5.0
+        last_status = loop.time()
+        while True:
+            if all(not t.done() for t in parts):
+                self.notifier.watchdog()
+            if loop.time() - last_status >= 5.0:
+                last_status = loop.time()
+                self.notifier.status(self.status_text())
+            await asyncio.sleep(tick)
+
+    def _hangup(self) -> None:
+        log.warning(
+            "SIGHUP: nothing reloaded; the cloud service reads its settings at start only (restart it to apply)"
+        )

@@ -3,7 +3,16 @@
 Every field can be set as ``BOHSENSE_CLOUD_<FIELD>`` (e.g. ``BOHSENSE_CLOUD_BROKER_URL``)
 or passed to the constructor; the CLI's flags override both. Unsafe values are refused
 at start, with the reason (an API bound beyond this machine with no token, batch limits
-that cannot work, an unknown URL scheme).
+that cannot work, an unknown URL scheme, an InfluxDB URL missing its database, bucket,
+org or token). An unknown ``BOHSENSE_CLOUD_*`` variable is refused, so a typo never
+passes silently.
+
+Secrets may come from systemd credentials (``LoadCredential=NAME:…``; the files in
+``$CREDENTIALS_DIRECTORY``, ``CREDENTIALS`` below): ``api-token``, ``webhook-secret``,
+``broker-password`` / ``database-password`` / ``tsdb-password`` (the password of that
+URL, whose user the URL names) and ``tsdb-token`` (an ``influx2://`` URL's token). A
+credential wins over the environment and the command line; an unknown credential is
+refused. Errors and ``masked()`` never show a secret.
 """
 
 from __future__ import annotations
@@ -20,6 +29,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bohsense.cloud._secrets import token_weakness
 from bohsense.cloud.ingest import IngestConfig, parse_broker_url
+from bohsense.contracts.credentials import read_credentials
 
 __all__ = ["CloudSettings"]
 
@@ -50,6 +60,55 @@ class AutoApproveLimit(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     max_units: int = Field(ge=0, le=1_000_000)
     max_value: float | None = Field(None, ge=0)
+
+
+#: systemd credential name → (setting, how it fills it): "value" sets the setting, "password"
+#: the password of the URL the setting holds, "token" the ``token`` query value of that URL
+CREDENTIALS: dict[str, tuple[str, str]] = {
+    "api-token": ("api_token", "value"),
+    "webhook-secret": ("webhook_secret", "value"),
+    "broker-password": ("broker_url", "password"),
+    "database-password": ("database_url", "password"),
+    "tsdb-password": ("tsdb_url", "password"),
+    "tsdb-token": ("tsdb_url", "token"),
+}
+
+
+def _with_password(url: str, password: str, credential: str, setting: str) -> str:
+    from urllib.parse import quote, urlsplit, urlunsplit
+
+    parts = urlsplit(url)
+    if not parts.username:
+        raise ValueError(
+            f"credential {credential} is set but {setting} {mask_url(url)} names no user"
+            " (write the URL as scheme://USER@host/…)"
+        )
+    host = parts.netloc.rsplit("@", 1)[1]
+    netloc = f"{parts.username}:{quote(password, safe='')}@{host}"
+    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+
+
+def _with_token(url: str, token: str, credential: str, setting: str) -> str:
+    from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+    parts = urlsplit(url)
+    if parts.scheme.lower() not in ("influx2", "influx2s"):
+        raise ValueError(
+            f"credential {credential} is set but {setting} {mask_url(url)} is not an influx2:// URL"
+            " (InfluxDB 1.x takes tsdb-password)"
+        )
+    pairs = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k != "token"]
+    return urlunsplit((*parts[:3], urlencode([*pairs, ("token", token)]), parts.fragment))
+
+
+def database_url_with_credential(url: str) -> str:
+    """``url`` with the ``database-password`` credential applied, as ``CloudSettings`` does
+    (for ``bohsense cloud migrate`` and ``quarantine``, which take only the database URL).
+    Raises ValueError (no secret in it) when the credential cannot apply."""
+    found = read_credentials(CREDENTIALS)
+    if "database-password" not in found:
+        return url
+    return _with_password(url, found["database-password"], "database-password", "database_url")
 
 
 _SECRET_PARAMS = frozenset({"token", "password", "passwd", "secret", "key", "api_key", "apikey", "auth"})
@@ -364,9 +423,51 @@ class CloudSettings(BaseSettings):
     @field_validator("tsdb_url")
     @classmethod
     def _tsdb(cls, v: str) -> str:
+        from urllib.parse import parse_qs, urlsplit
+
         scheme = v.split(":", 1)[0].lower()
         if scheme not in _TSDB_SCHEMES:
             raise ValueError(f"time-series URL scheme {scheme!r} is not one of {', '.join(_TSDB_SCHEMES)}")
+        if scheme == "sqlite":
+            return v
+        try:
+            parts = urlsplit(v)
+            host, _ = parts.hostname, parts.port
+        except ValueError as exc:
+            raise ValueError(f"time-series URL {mask_url(v)}: {exc}") from None
+        if not host:
+            raise ValueError(f"time-series URL {mask_url(v)} has no host")
+        query = {k: vs[-1] for k, vs in parse_qs(parts.query).items() if vs and vs[-1]}
+        if scheme.startswith("influx2"):
+            missing = [k for k in ("org", "bucket", "token") if k not in query]
+            if missing:
+                hint = " (or the tsdb-token credential)" if missing == ["token"] else ""
+                raise ValueError(
+                    f"InfluxDB 2.x URL {mask_url(v)} lacks {', '.join(missing)}{hint}:"
+                    " write influx2://host:8086?org=ORG&bucket=BUCKET&token=TOKEN"
+                )
+        elif not parts.path.strip("/") and "db" not in query:
+            raise ValueError(
+                f"InfluxDB 1.x URL {mask_url(v)} names no database: write influx1://host:8086/DB or ?db=DB"
+            )
+        return v
+
+    @field_validator("database_url")
+    @classmethod
+    def _database(cls, v: str) -> str:
+        from sqlalchemy.engine import make_url
+        from sqlalchemy.exc import ArgumentError
+
+        try:
+            backend = make_url(v).get_backend_name()
+        except (ArgumentError, ValueError):
+            raise ValueError(
+                f"{mask_url(v)} is not a SQLAlchemy URL (dialect+driver://user@host/db)"
+            ) from None
+        if backend not in ("sqlite", "postgresql"):
+            raise ValueError(
+                f"{mask_url(v)}: the BOH core runs on sqlite:/// or postgresql+psycopg://, not {backend}"
+            )
         return v
 
     @field_validator("shared_group")
@@ -375,6 +476,23 @@ class CloudSettings(BaseSettings):
         if v is not None and not _GROUP_RE.match(v):
             raise ValueError(f"shared group {v!r} must be 1-64 letters, digits, '_', '.', '-'")
         return v or None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _credentials(cls, data: Any) -> Any:
+        found = read_credentials(CREDENTIALS)  # CredentialError is a ValueError: named, no value
+        if not found or not isinstance(data, dict):
+            return data
+        data = dict(data)
+        for name, value in sorted(found.items()):
+            setting, how = CREDENTIALS[name]
+            if how == "value":
+                data[setting] = value
+                continue
+            current = data.get(setting) or cls.model_fields[setting].default
+            fill = _with_password if how == "password" else _with_token
+            data[setting] = fill(str(current), value, name, setting)
+        return data
 
     @model_validator(mode="before")
     @classmethod

@@ -8,13 +8,20 @@ and runs everything as named tasks under one ``asyncio.TaskGroup``::
     uplink-send     outbox → broker, in seq order, within the in-flight window
     uplink-inbox    CloudAck / GatewayCommand from the gateway's topics
     uplink-resend   republishes entries that stay unacknowledged
-    maintenance     outbox age limit, periodic status log line
+    maintenance     outbox age limit, periodic status log line (and systemd STATUS=)
+    watchdog        systemd WATCHDOG=1 pings while the outbox answers (only under a watchdog)
 
 ``stop()`` (what SIGTERM/SIGINT call; safe from any thread) sets a flag. Shutdown then
 runs within ``shutdown_timeout_s``: drivers are cancelled, the batcher flushes what is
 buffered into the outbox, the retained ``offline`` status is published and the client
 disconnects cleanly (so the broker does not publish the ``lost`` will), and the outbox
 is closed. Whatever was not yet acknowledged stays in the outbox for the next start.
+
+Under systemd (``Type=notify``, ``bohsense.contracts.sdnotify``) the agent sends READY=1
+once the outbox is open and every driver and the uplink are started (not waiting for the
+broker: a gateway works offline), STATUS= lines with the broker state and the outbox depth,
+WATCHDOG=1 at half of ``WatchdogSec=`` while its event loop runs and the outbox's writer
+thread answers, and STOPPING=1 when shutdown begins.
 """
 
 from __future__ import annotations
@@ -26,6 +33,7 @@ import time
 from collections.abc import Sequence
 
 from bohsense.contracts.backoff import backoff_delay
+from bohsense.contracts.sdnotify import Notifier
 from bohsense.edge.batcher import Batcher, ReadingBuffer
 from bohsense.edge.commands import CommandRouter
 from bohsense.edge.drivers.base import Driver, Sink
@@ -66,8 +74,10 @@ class EdgeAgent:
         *,
         drivers: Sequence[Driver] | None = None,
         transport: Transport | None = None,
+        notifier: Notifier | None = None,
     ) -> None:
         self.settings = settings
+        self.notifier = notifier if notifier is not None else Notifier()
         self._given_drivers = list(drivers) if drivers is not None else None
         self._given_transport = transport
         self._stop = asyncio.Event()
@@ -231,9 +241,14 @@ class EdgeAgent:
                     tg.create_task(uplink.resend_loop(), name="uplink-resend"),
                     tg.create_task(self._maintenance(), name="maintenance"),
                 ]
+                interval = self.notifier.ping_interval_s
+                if interval is not None:
+                    service.append(tg.create_task(self._watchdog(interval), name="watchdog"))
                 uplink.wake()
                 self.started.set()
+                self.notifier.ready(self.status_text())
                 await self._stop.wait()
+                self.notifier.stopping("stopping: flushing readings to the outbox, publishing offline")
                 log.info("edge agent stopping", extra={"timeout_s": st.shutdown_timeout_s})
                 deadline = time.monotonic() + st.shutdown_timeout_s
                 for t in driver_tasks:
@@ -255,7 +270,33 @@ class EdgeAgent:
             await outbox.close()
             log.info("edge agent stopped", extra=self.counters())
 
+    def status_text(self) -> str:
+        """One line for ``systemctl status``: the broker, the outbox and the drivers."""
+        c = self.counters()
+        broker = self.settings.broker.url  # never has credentials (refused in the URL)
+        link = f"connected to {broker}" if c.get("connected") else f"not connected to {broker} (buffering)"
+        return (
+            f"{link}; outbox: {c.get('outbox_depth', 0)} batches unacknowledged;"
+            f" drivers: {len(self.drivers)}; readings in: {c.get('readings_in', 0)}"
+        )
+
     # -- internals ------------------------------------------------------------------------
+
+    async def _watchdog(self, interval: float) -> None:
+        """WATCHDOG=1 every ``interval`` while the outbox's writer thread answers within it:
+        a loop or an outbox that hangs stops the pings, and systemd restarts the gateway."""
+        assert self.outbox is not None
+        loop = asyncio.get_running_loop()
+        while True:
+            began = loop.time()
+            try:
+                async with asyncio.timeout(interval):
+                    await self.outbox.fetch(self.outbox.snapshot.next_seq, 1)
+            except TimeoutError:
+                log.error("watchdog: the outbox did not answer within %.1f s; not pinging", interval)
+                continue
+            self.notifier.watchdog()
+            await asyncio.sleep(max(0.0, interval - (loop.time() - began)))
 
     def _build_drivers(self) -> list[Driver]:
         return build_drivers(self.settings)
@@ -302,3 +343,4 @@ class EdgeAgent:
                 "edge status",
                 extra={k: c.get(k, 0) for k in _STATUS_KEYS},
             )
+            self.notifier.status(self.status_text())

@@ -5,7 +5,9 @@ example is ``deploy/gateway.example.toml``), then overridden from the environmen
 ``BOHSENSE_EDGE_<KEY>`` for a top-level key (``BOHSENSE_EDGE_GATEWAY_ID``) and
 ``BOHSENSE_EDGE_<SECTION>_<KEY>`` for a key of a section (``BOHSENSE_EDGE_BROKER_URL``,
 ``BOHSENSE_EDGE_BROKER_PASSWORD``, ``BOHSENSE_EDGE_OUTBOX_PATH``…). An unknown
-``BOHSENSE_EDGE_*`` variable is an error, so a typo never passes silently.
+``BOHSENSE_EDGE_*`` variable is an error, so a typo never passes silently. Secrets may
+come from systemd credentials instead (``$CREDENTIALS_DIRECTORY/broker-password``,
+``CREDENTIALS``), which win over both; an unknown credential is an error too.
 
 Everything is validated before anything starts, and every failure is a ``ConfigError``
 naming the key: gateway id format, broker URL scheme (``mqtt://`` or ``mqtts://``),
@@ -25,6 +27,7 @@ from typing import Annotated, Any, Literal
 import msgspec
 
 from bohsense.contracts.broker import BrokerUrlError, parse_broker_url
+from bohsense.contracts.credentials import CredentialError, read_credentials
 from bohsense.contracts.schema import MAX_READINGS_PER_BATCH
 from bohsense.contracts.topics import TopicError, validate_gateway_id
 from bohsense.edge._password import MIN_LENGTH, weakness
@@ -61,6 +64,15 @@ class BrokerSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_f
     password: str = ""
     #: CA bundle for mqtts:// (empty: the system's trust store)
     tls_ca: str = ""
+    #: client certificate (PEM) and its private key for a broker that wants one (mqtts://
+    #: only; both or neither). The key file is read by the TLS library only, never logged.
+    tls_cert: str = ""
+    tls_key: str = ""
+    #: MQTT version: "3.1.1" or "5"
+    protocol: Literal["3.1.1", "5"] = "3.1.1"
+    #: MQTT 5: how long the broker keeps the gateway's session (its subscriptions and
+    #: queued acks and commands) while it is away; MQTT 3.1.1 leaves that to the broker
+    session_expiry_s: Annotated[int, msgspec.Meta(ge=60, le=0xFFFFFFFF)] = 7 * 24 * 3600
     keepalive_s: Annotated[int, msgspec.Meta(ge=5, le=3600)] = 30
     #: batches handed to the MQTT client and not yet PUBACKed, at most (paho's packet ids
     #: wrap at 65,535 and would overwrite queued messages: this keeps far below that)
@@ -91,6 +103,25 @@ class BrokerSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_f
             )
         if self.reconnect_max_s < self.reconnect_min_s:
             raise ValueError("broker.reconnect_max_s must be >= broker.reconnect_min_s")
+        self._check_tls_files()
+
+    def _check_tls_files(self) -> None:
+        if bool(self.tls_cert) != bool(self.tls_key):
+            given, missing = ("tls_cert", "tls_key") if self.tls_cert else ("tls_key", "tls_cert")
+            raise ValueError(
+                f"broker.{given} is set but broker.{missing} is not: a client certificate needs both"
+            )
+        if self.tls_cert and not parse_broker_url(self.url).tls:
+            raise ValueError("broker.tls_cert and broker.tls_key need an mqtts:// broker.url")
+        for key in ("tls_cert", "tls_key"):  # (tls_ca: checked when the TLS context is made)
+            path = getattr(self, key)
+            if not path:
+                continue
+            p = Path(path)
+            if not p.is_file():
+                raise ValueError(f"broker.{key}: {path!r} is not a file")
+            if not os.access(p, os.R_OK):
+                raise ValueError(f"broker.{key}: {path!r} cannot be read by this user")
 
     @property
     def tls(self) -> bool:
@@ -179,7 +210,11 @@ class GatewaySettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_
     @classmethod
     def from_mapping(cls, raw: Mapping[str, Any], *, env: Mapping[str, str] | None = None) -> GatewaySettings:
         """Validate ``raw`` (a parsed TOML document) with ``env`` overrides applied."""
-        data = _apply_env(_normalise_devices(dict(raw)), os.environ if env is None else env)
+        env = os.environ if env is None else env
+        data = _apply_credentials(_apply_env(_normalise_devices(dict(raw)), env), env)
+        broker = data.get("broker")
+        if isinstance(broker, dict) and type(broker.get("protocol")) is int and broker["protocol"] == 5:
+            data["broker"] = {**broker, "protocol": "5"}  # TOML `protocol = 5` means "5"
         try:
             return msgspec.convert(data, cls, strict=False)
         except msgspec.ValidationError as exc:
@@ -255,5 +290,21 @@ def _apply_env(data: dict[str, Any], env: Mapping[str, str]) -> dict[str, Any]:
         cls = _SECTIONS.get(section)
         if cls is None or field not in cls.__struct_fields__:
             raise ConfigError(f"environment variable {name} names no gateway setting")
+        data[section] = {**dict(data.get(section) or {}), field: value}
+    return data
+
+
+#: systemd credentials (``LoadCredential=NAME:…``) → the setting they fill; a credential
+#: wins over the environment, which wins over the file
+CREDENTIALS = {"broker-password": ("broker", "password")}
+
+
+def _apply_credentials(data: dict[str, Any], env: Mapping[str, str]) -> dict[str, Any]:
+    try:
+        found = read_credentials(CREDENTIALS, env)
+    except CredentialError as exc:
+        raise ConfigError(str(exc)) from None
+    for name, value in found.items():
+        section, field = CREDENTIALS[name]
         data[section] = {**dict(data.get(section) or {}), field: value}
     return data

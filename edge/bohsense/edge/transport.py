@@ -1,12 +1,22 @@
 """The MQTT client behind a tiny interface, so the uplink logic can be tested with a fake.
 
-``PahoTransport`` runs paho-mqtt 2.x (``CallbackAPIVersion.VERSION2``, MQTT 3.1.1,
-``clean_session=False``, the gateway id as the stable client id) on a network thread of
-its own, which alone reads and writes the socket. The thread owns connecting and
+``PahoTransport`` runs paho-mqtt 2.x (``CallbackAPIVersion.VERSION2``, the gateway id as
+the stable client id) on a network thread of its own, which alone reads and writes the socket. The thread owns connecting and
 reconnecting, with jittered exponential backoff (``reconnect_min_s`` doubling up to
 ``reconnect_max_s``, each delay drawn from ``[d/2, d]``, reset after a successful
 CONNACK). Every paho callback is handed to the
 event loop with ``call_soon_threadsafe``, so the uplink's state is only touched there.
+
+Both protocol versions keep the session across reconnects and restarts: MQTT 3.1.1 with
+``clean_session=False``; MQTT 5 with ``clean_start=False`` on every connection (paho's
+default would start clean on the first) and a Session Expiry Interval
+(``session_expiry_s``), without which an MQTT 5 broker discards the session at the
+disconnect. Over TLS the broker's certificate is verified against ``tls_ca`` (or the
+system's trust store), and with ``tls_cert``/``tls_key`` the gateway presents a client
+certificate. With MQTT 5 a publish the broker refuses (e.g. "Not authorized" by its ACL)
+comes back as a failed PUBACK: it is logged (the first and then every 100th) and
+otherwise treated as sent, so the batch stays in the outbox and is sent again until the
+cloud acknowledges it.
 
 The last will is built anew before every connection attempt (``will()``, called on the
 network thread, returns the will's payload and the connection's epoch), so it names the
@@ -26,13 +36,19 @@ from typing import Any, Protocol
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from bohsense.contracts.backoff import backoff_delay
 from bohsense.edge.errors import UplinkError
 
-__all__ = ["PahoTransport", "Transport", "TransportEvents", "WillFactory"]
+__all__ = ["PROTOCOLS", "PahoTransport", "Transport", "TransportEvents", "WillFactory"]
 
 log = logging.getLogger(__name__)
+
+#: the MQTT versions the gateway speaks, by their settings name
+PROTOCOLS = {"3.1.1": mqtt.MQTTv311, "5": mqtt.MQTTv5}
 
 #: builds the last will of the next connection: ``(payload, epoch)``; thread-safe
 WillFactory = Callable[[], tuple[bytes, int]]
@@ -78,6 +94,10 @@ class PahoTransport:
         password: str = "",
         tls: bool = False,
         tls_ca: str = "",
+        tls_cert: str = "",
+        tls_key: str = "",
+        protocol: str = "3.1.1",
+        session_expiry_s: int = 7 * 24 * 3600,
         reconnect_min_s: float = 0.5,
         reconnect_max_s: float = 30.0,
         client_inflight: int = 100,
@@ -86,11 +106,18 @@ class PahoTransport:
         #: where it connects, for log lines (never the credentials)
         self.address = f"{'mqtts' if tls else 'mqtt'}://{host}:{port}"
         self._low, self._high = reconnect_min_s, reconnect_max_s
+        if protocol not in PROTOCOLS:
+            raise UplinkError(f"MQTT protocol {protocol!r} is not one of {sorted(PROTOCOLS)}")
+        if bool(tls_cert) != bool(tls_key):
+            raise UplinkError("a client certificate needs both tls_cert and tls_key")
+        self._v5 = protocol == "5"
+        self._session_expiry_s = session_expiry_s
+        self._refused = 0
         c = mqtt.Client(
             CallbackAPIVersion.VERSION2,
             client_id=client_id,
-            clean_session=False,
-            protocol=mqtt.MQTTv311,
+            clean_session=None if self._v5 else False,
+            protocol=PROTOCOLS[protocol],
         )
         c.max_inflight_messages_set(client_inflight)
         c.max_queued_messages_set(0)  # the uplink bounds what it hands over itself
@@ -98,9 +125,20 @@ class PahoTransport:
             c.username_pw_set(username, password)
         if tls:
             try:
-                c.tls_set(ca_certs=tls_ca or None, cert_reqs=ssl.CERT_REQUIRED)
+                c.tls_set(
+                    ca_certs=tls_ca or None,
+                    certfile=tls_cert or None,
+                    keyfile=tls_key or None,
+                    cert_reqs=ssl.CERT_REQUIRED,
+                )
             except (OSError, ssl.SSLError, ValueError) as exc:
-                raise UplinkError(f"TLS setup failed (tls_ca={tls_ca!r}): {exc}") from exc
+                # the paths only: ssl's messages name the failing check, never key material
+                raise UplinkError(
+                    f"TLS setup failed (tls_ca={tls_ca!r}, tls_cert={tls_cert!r}, tls_key={tls_key!r}):"
+                    f" {type(exc).__name__}: {exc}"
+                ) from exc
+        elif tls_cert:
+            raise UplinkError("tls_cert/tls_key are set but the broker URL is not mqtts://")
         # Only the network thread may write to the socket. Without a loop_start() thread,
         # paho's publish() writes directly from the caller's thread, which can interleave
         # with a partial write of the network thread and corrupt the stream. With these
@@ -135,7 +173,10 @@ class PahoTransport:
         return int(info.mid)
 
     def subscribe(self, topics: Sequence[str]) -> None:
-        self._client.subscribe([(t, 1) for t in topics])
+        if self._v5:
+            self._client.subscribe([(t, SubscribeOptions(qos=1)) for t in topics])
+        else:
+            self._client.subscribe([(t, 1) for t in topics])
 
     def close(self, timeout: float) -> None:
         self._stop.set()
@@ -153,7 +194,7 @@ class PahoTransport:
             try:
                 self._arm_will()
                 if first:
-                    self._client.connect(self._host, self._port, self._keepalive)
+                    self._connect()
                     first = False
                 else:
                     self._client.reconnect()
@@ -175,6 +216,15 @@ class PahoTransport:
             attempt = 1 if self._connacked else attempt + 1
             self._connacked = False
             self._stop.wait(backoff_delay(attempt, self._low, self._high))
+
+    def _connect(self) -> None:
+        if not self._v5:
+            self._client.connect(self._host, self._port, self._keepalive)
+            return
+        props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
+        props.SessionExpiryInterval = self._session_expiry_s
+        # reconnect() reuses clean_start and these properties
+        self._client.connect(self._host, self._port, self._keepalive, clean_start=False, properties=props)
 
     def _arm_will(self) -> None:
         """Set the will of the connection about to be opened (read by connect/reconnect)."""
@@ -199,6 +249,14 @@ class PahoTransport:
         self._emit("on_disconnected", str(reason))
 
     def _on_publish(self, client: mqtt.Client, userdata: Any, mid: int, reason: Any, props: Any) -> None:
+        if getattr(reason, "is_failure", False):
+            self._refused += 1
+            if self._refused % 100 == 1:
+                log.warning(
+                    "the broker refused a publish (%s; %d so far): check the broker's ACL for this gateway",
+                    reason,
+                    self._refused,
+                )
         self._emit("on_puback", mid)
 
     def _on_message(self, client: mqtt.Client, userdata: Any, msg: mqtt.MQTTMessage) -> None:
