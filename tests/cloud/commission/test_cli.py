@@ -43,7 +43,7 @@ def test_import_makes_the_login_and_config_and_the_password_is_shown_once_never_
     out = capsys.readouterr().out
     assert rc == 0, out
     (entry,) = (tmp_path / "passwd").read_text().split()
-    password = out.split("BOHSENSE_EDGE_BROKER_PASSWORD): ", 1)[1].split()[0]
+    password = out.split("or BOHSENSE_EDGE_BROKER_PASSWORD): ", 1)[1].split()[0]
     assert verify_password(password, entry.split(":", 1)[1])
     assert out.count(password) == 1
     assert password not in caplog.text

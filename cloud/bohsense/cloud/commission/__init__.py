@@ -21,7 +21,7 @@ from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from ._config import PASSWORD_ENV, gateway_toml
+    from ._config import PASSWORD_CREDENTIAL, PASSWORD_ENV, gateway_toml
     from ._errors import CommissionError, IdentityUnavailable, Issue, NotCommissioned, SheetInvalid
     from ._identity import Credentials, create_identity
     from ._import import ImportResult, check_only, import_plan, stored_plan
@@ -36,6 +36,7 @@ if TYPE_CHECKING:
 #: public name → the private module that defines it
 _WHERE = {
     "MAX_SHEET_BYTES": "_sheet",
+    "PASSWORD_CREDENTIAL": "_config",
     "PASSWORD_ENV": "_config",
     "SECTIONS": "_schema",
     "Checklist": "_verify",
@@ -65,6 +66,7 @@ _WHERE = {
 
 __all__ = [
     "MAX_SHEET_BYTES",
+    "PASSWORD_CREDENTIAL",
     "PASSWORD_ENV",
     "SECTIONS",
     "Checklist",

@@ -6,8 +6,9 @@ the gateway id and site, the broker URL and login name, the outbox, and one
 order (a lane the planogram leaves out reports weight only), a condition sensor with its
 asset's machine class, speed, bearing geometry and temperature alarm, an RFID reader
 with its antennas' zones (door zones are its exit zones). The password is never written
-here: the file names the variable the gateway reads it from
-(``BOHSENSE_EDGE_BROKER_PASSWORD``), so the file can be shown, logged and versioned.
+here: the file says where the gateway reads it from (its unit's ``broker-password``
+credential, or ``BOHSENSE_EDGE_BROKER_PASSWORD``), so the file can be shown, logged and
+versioned.
 """
 
 from __future__ import annotations
@@ -16,9 +17,11 @@ from typing import Any
 
 from ._plan import StorePlan
 
-__all__ = ["PASSWORD_ENV", "gateway_toml"]
+__all__ = ["PASSWORD_CREDENTIAL", "PASSWORD_ENV", "gateway_toml"]
 
 PASSWORD_ENV = "BOHSENSE_EDGE_BROKER_PASSWORD"
+#: where the gateway's systemd unit loads its broker password from (docs/deploy.md)
+PASSWORD_CREDENTIAL = "/etc/credstore/bohsense-edge.broker-password"
 
 
 def _toml(value: Any) -> str:
@@ -45,7 +48,8 @@ def gateway_toml(plan: StorePlan, *, username: str | None = None) -> str:
     lines = [
         f"# The gateway of site {plan.site.id}, generated from its hand-over sheet by",
         "# `bohsense store commission` (docs/commissioning.md).",
-        f"# The broker password is not in this file: set {PASSWORD_ENV} (or the unit's credential).",
+        "# The broker password is not in this file: under systemd put it in the unit's credential",
+        f"# {PASSWORD_CREDENTIAL} (mode 0600), or set {PASSWORD_ENV}.",
         f"gateway_id = {_toml(gw.id)}",
         f"site = {_toml(plan.site.id)}",
         'log_format = "json"',

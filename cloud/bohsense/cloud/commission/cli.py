@@ -129,6 +129,7 @@ def _core(settings: Any) -> Any:
 
 def _import(args: argparse.Namespace) -> int:
     from bohsense.cloud.commission import (
+        PASSWORD_CREDENTIAL,
         CommissionError,
         SheetInvalid,
         check_only,
@@ -175,8 +176,8 @@ def _import(args: argparse.Namespace) -> int:
             _write_secret(args.password_out, creds.password + "\n")
             print(f"broker login {creds.username}: password written to {args.password_out} (mode 0600)")
         else:
-            print(f"broker login {creds.username}; password (shown once, set it on the gateway as")
-            print(f"BOHSENSE_EDGE_BROKER_PASSWORD): {creds.password}")
+            print(f"broker login {creds.username}; password (shown once: on the gateway, put it in")
+            print(f"{PASSWORD_CREDENTIAL} or BOHSENSE_EDGE_BROKER_PASSWORD): {creds.password}")
         print(f"broker files updated: {passwd}, {acl}; reload Mosquitto (systemctl reload mosquitto)")
     else:
         print("no broker login made (give --passwd-file and --acl-file to make one)")
