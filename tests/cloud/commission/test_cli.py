@@ -135,3 +135,25 @@ def test_verify_writes_the_html_and_json_reports_and_exits_1_until_all_pass(
     assert "more than its capacity of 12" in html
     assert html.count("<tr data-check=") == len(body["items"])
     assert "fail     lane     shelf-01.lane-2: " in out
+
+
+def test_registering_the_cli_imports_nothing_heavy() -> None:
+    """``bohsense`` loads every command's parser at each start: this one costs nothing."""
+    import subprocess
+    import sys
+
+    code = (
+        "import argparse, sys; from bohsense.cloud.commission.cli import register;"
+        " register(argparse.ArgumentParser().add_subparsers());"
+        " print(sorted(m for m in ('bohsense.cloud.boh', 'openpyxl', 'sqlalchemy', 'fastapi') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60)
+    assert out.stdout.strip() == "[]"
+
+
+def test_check_only_checks(tmp_path: Path, urls: tuple[str, str], capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["store", "commission", "import", str(EXAMPLE), "--check"]) == 0
+    assert "valid: site store-0042, gateway gw-0042, 5 devices, 5 lanes" in capsys.readouterr().out
+    core = BohCore(urls[0])
+    assert core.list_sites() == []
+    core.close()
