@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from bohsense.cloud.boh import AssetSpec, BohCore, RuleSpec, SiteSpec
-from bohsense.cloud.commission import import_plan, read_plan, stored_plan
+from bohsense.cloud.boh import AssetSpec, BohCore, RuleSpec, SiteSpec, SkuSpec
+from bohsense.cloud.commission import SheetInvalid, import_plan, read_plan, stored_plan
 from tests.cloud.commission.sheets import EXAMPLE, example_sections, to_csv, to_xlsx
 
 
@@ -153,3 +153,27 @@ def test_skus_the_catalog_knows_need_not_be_in_the_sheet(core: BohCore) -> None:
         "SKU-WATER-500",
         "SKU-CHIPS-150",
     }
+
+
+def test_on_postgresql_the_import_is_one_transaction_too(pg_url: str) -> None:
+    core = BohCore(pg_url)
+    core.migrate()
+    try:
+        sections = example_sections()
+        sections["lanes"][5][2] = "SKU-NOWHERE"
+        with pytest.raises(SheetInvalid):
+            import_plan(core, read_plan(to_csv(sections)), actor="tester")
+        core.change_catalog(
+            lambda ops: ops.put_sku(SkuSpec("SKU-OLD", gtin="00012345678905")), actor="tester"
+        )
+        sections = example_sections()
+        sections["skus"][3][4] = "00012345678905"  # another SKU's GTIN: the catalog refuses that row
+        with pytest.raises(SheetInvalid, match="GTIN of sku 'SKU-OLD'"):
+            import_plan(core, read_plan(to_csv(sections)), actor="tester")
+        assert core.list_sites() == []
+        plan = read_plan(EXAMPLE.read_bytes())
+        import_plan(core, plan, actor="tester")
+        assert _catalog(core) == {**EXPECTED, "skus": sorted([*EXPECTED["skus"], ("SKU-OLD", "", "unit", 1)])}
+        assert stored_plan(core, "store-0042")[0] == plan
+    finally:
+        core.close()
