@@ -13,6 +13,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 from pydantic import ValidationError
 
@@ -124,9 +125,24 @@ async def test_a_database_not_reachable_is_waited_for_and_a_stop_then_is_clean(
             while not any("not reachable yet" in r.getMessage() for r in caplog.records):  # noqa: ASYNC110
                 await asyncio.sleep(0.05)
             await asyncio.sleep(0.5)  # at least one retry
+            # the API already answers: alive, not ready, and says what it waits for
+            async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{service.api_port}") as http:
+                alive = await http.get("/api/v1/healthz")
+                ready = await http.get("/api/v1/readyz")
+                other = await http.get("/api/v1/alerts")
             stop.set()
             code = await task
     assert code == 0
+    assert alive.status_code == 200
+    assert alive.json() == {"alive": True, "starting": True}
+    assert ready.status_code == 503
+    assert ready.json()["not_ready"] == ["broker", "database"]
+    assert ready.json()["checks"]["tsdb"] is True
+    assert ready.json()["detail"].startswith("starting: waiting for the BOH database")
+    assert "s3cret-pw" not in ready.text
+    assert other.status_code == 503
+    assert other.headers["content-type"] == "application/problem+json"
+    assert other.headers["retry-after"] == "5"
     text = "\n".join(r.getMessage() for r in caplog.records)
     assert "s3cret-pw" not in text
     warnings = [r for r in caplog.records if "not reachable yet" in r.getMessage()]

@@ -47,6 +47,7 @@ import socket
 from collections.abc import Iterator
 from typing import Any
 
+from bohsense.cloud._starting import StartingApp
 from bohsense.cloud.errors import CloudError
 from bohsense.cloud.ingest import Backoff, ClientIdInUse, IngestWorker
 from bohsense.cloud.scheduler import Scheduler, register_core_jobs
@@ -137,6 +138,8 @@ class CloudService:
         self.scheduler = Scheduler()
         self.ready = asyncio.Event()  # API listening and store open
         self.api_port: int | None = None
+        #: what the API answers before the store and the database are open
+        self.starting = StartingApp()
 
     def stats(self) -> dict[str, Any]:
         """Ingest counters and, under ``problems``, why the pipeline is not working (``/health``)."""
@@ -166,13 +169,18 @@ class CloudService:
                 ) from None
             except StorageUnavailable as exc:
                 log.warning("time-series store not reachable yet: %s", exc)
-                self.notifier.status(f"starting: waiting for the time-series store {shown}")
+                self._status(f"starting: waiting for the time-series store {shown}")
                 with contextlib.suppress(TimeoutError):
                     async with asyncio.timeout(backoff.next()):
                         await stop.wait()
                 if stop.is_set():
                     await store.close()
                     raise
+
+    def _status(self, text: str) -> None:
+        """What start-up is doing: to systemd's STATUS= and to the API's ``/readyz``."""
+        self.notifier.status(text)
+        self.starting.detail = text
 
     def _schedule(self, core: Any) -> None:
         """Register the time-driven jobs (``scheduler.register_core_jobs``)."""
@@ -185,9 +193,7 @@ class CloudService:
 
         backoff = Backoff(0.2, 5.0)
         while True:
-            self.notifier.status(
-                f"starting: migrating the BOH database {_masked(self.settings.database_url)}"
-            )
+            self._status(f"starting: migrating the BOH database {_masked(self.settings.database_url)}")
             try:
                 return await asyncio.to_thread(self._build_core)
             except (ArgumentError, ImportError) as exc:  # no such dialect or driver
@@ -203,7 +209,7 @@ class CloudService:
                 log.warning(
                     "BOH database %s not reachable yet: %s", _masked(self.settings.database_url), reason
                 )
-                self.notifier.status(
+                self._status(
                     f"starting: waiting for the BOH database {_masked(self.settings.database_url)}: {reason}"
                 )
                 with contextlib.suppress(TimeoutError):
@@ -269,15 +275,30 @@ class CloudService:
             loop.add_signal_handler(signal.SIGHUP, self._hangup)
         exit_code = EXIT_OK
         sock: socket.socket | None = None
+        api_task: asyncio.Task[Any] | None = None
         try:
             try:
                 sock = bind_api(s.api_host, s.api_port)
                 self.api_port = sock.getsockname()[1]
+                # the API serves from now on: liveness at once, readiness saying what start-up
+                # waits for; the real routes once the store and the database are open
+                config = uvicorn.Config(self.starting, log_config=None, access_log=False, lifespan="off")
+                self.server = _server_class()(config)
+                api_task = asyncio.create_task(self.server.serve(sockets=[sock]), name="api")
+                # uvicorn exposes no "started" event, only the flag
+                while not self.server.started and not api_task.done():  # noqa: ASYNC110
+                    await asyncio.sleep(0.02)
+                if not self.server.started:
+                    failed = api_task.exception() if not api_task.cancelled() else None
+                    log.error("cannot start: the API did not start: %r", failed)
+                    return EXIT_STARTUP
                 try:
                     self.store = await self._open_store(stop)
                 except StorageUnavailable as unavailable:
                     raise _Stopped(str(unavailable)) from None
+                self.starting.checks["tsdb"] = True
                 self.core = await self._open_core(stop)
+                self.starting.checks["database"] = True
             except _CannotStart as failure:
                 log.error("cannot start: %s", failure)
                 return failure.code
@@ -300,16 +321,7 @@ class CloudService:
             )
             if s.broker_passwd_file is not None and s.broker_acl_file is not None:  # store commissioning
                 app.state.broker_files = (s.broker_passwd_file, s.broker_acl_file)
-            config = uvicorn.Config(app, log_config=None, access_log=False, lifespan="off")
-            self.server = _server_class()(config)
-            api_task = asyncio.create_task(self.server.serve(sockets=[sock]), name="api")
-            # uvicorn exposes no "started" event, only the flag
-            while not self.server.started and not api_task.done():  # noqa: ASYNC110
-                await asyncio.sleep(0.02)
-            if not self.server.started:
-                failed = api_task.exception() if not api_task.cancelled() else None
-                log.error("cannot start: the API did not start: %r", failed)
-                return EXIT_STARTUP
+            self.starting.serve(app)
             worker_task = asyncio.create_task(self.worker.run(stop), name="ingest")
             scheduler_task = asyncio.create_task(self.scheduler.run(stop), name="scheduler")
             parts = (worker_task, api_task, scheduler_task)
@@ -343,6 +355,9 @@ class CloudService:
                 await asyncio.gather(*pending, return_exceptions=True)
             stopper.cancel()
         finally:
+            if api_task is not None and not api_task.done():  # stopped or failed while starting
+                self.server.should_exit = True
+                await asyncio.wait([api_task], timeout=s.shutdown_timeout_s)
             if sock is not None:
                 sock.close()
             if install_signal_handlers:

@@ -9,13 +9,25 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import sys
 import time
 from typing import Any
 
 __all__ = ["JsonFormatter", "configure_logging"]
 
-_RESERVED = set(vars(logging.LogRecord("", 0, "", 0, "", (), None)).keys()) | {"message", "asctime"}
+#: ``color_message`` is uvicorn's copy of the message with ANSI colours: never written
+_RESERVED = set(vars(logging.LogRecord("", 0, "", 0, "", (), None)).keys()) | {
+    "message",
+    "asctime",
+    "color_message",
+}
+#: ANSI escape sequences (colours, cursor moves) a library may put in a message
+_ANSI = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|[@-Z\\-_])")
+
+
+def _plain(value: Any) -> Any:
+    return _ANSI.sub("", value) if isinstance(value, str) else value
 
 
 class JsonFormatter(logging.Formatter):
@@ -25,11 +37,11 @@ class JsonFormatter(logging.Formatter):
             + f".{int(record.msecs):03d}Z",
             "level": record.levelname.lower(),
             "logger": record.name,
-            "msg": record.getMessage(),
+            "msg": _plain(record.getMessage()),
         }
         for key, value in record.__dict__.items():
             if key not in _RESERVED and not key.startswith("_"):
-                out[key] = value
+                out[key] = _plain(value)
         if record.exc_info:
             out["exc"] = self.formatException(record.exc_info)
         return json.dumps(out, default=str)
@@ -41,7 +53,7 @@ class _TextFormatter(logging.Formatter):
         extras = {k: v for k, v in record.__dict__.items() if k not in _RESERVED and not k.startswith("_")}
         if extras:
             base += " " + " ".join(f"{k}={v}" for k, v in extras.items())
-        return base
+        return _ANSI.sub("", base)
 
 
 def configure_logging(level: str = "INFO", fmt: str = "text") -> None:
