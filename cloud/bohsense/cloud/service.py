@@ -326,6 +326,8 @@ class CloudService:
                 max_body_bytes=s.api_max_body_bytes,
                 command_max_bytes=s.command_max_bytes,
             )
+            if s.broker_passwd_file is not None and s.broker_acl_file is not None:  # store commissioning
+                app.state.broker_files = (s.broker_passwd_file, s.broker_acl_file)
             self.starting.serve(app)
             worker_task = asyncio.create_task(self.worker.run(stop), name="ingest")
             scheduler_task = asyncio.create_task(self.scheduler.run(stop), name="scheduler")

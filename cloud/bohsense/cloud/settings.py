@@ -164,6 +164,12 @@ class CloudSettings(BaseSettings):
             " until the catalog registers it"
         ),
     )
+    broker_passwd_file: Path | None = Field(
+        None, description="Mosquitto password file that store commissioning adds gateway logins to"
+    )
+    broker_acl_file: Path | None = Field(
+        None, description="Mosquitto ACL file that store commissioning adds gateway grants to"
+    )
     api_host: str = "127.0.0.1"
     api_port: int = Field(8080, ge=0, le=65535, description="0 picks a free port")
     api_token: SecretStr | None = None

@@ -27,7 +27,7 @@ def _bodies(doc: dict[str, Any]) -> list[tuple[str, str, str]]:
     for path, ops in doc["paths"].items():
         for method in METHODS:
             op = ops.get(method)
-            if op and "requestBody" in op:
+            if op and "application/json" in op.get("requestBody", {}).get("content", {}):  # not a file
                 schema = op["requestBody"]["content"]["application/json"]["schema"]
                 found.append((method, path, _ref(schema)))
     return found

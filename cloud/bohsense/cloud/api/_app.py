@@ -23,6 +23,7 @@ from .routers import (
     catalog,
     changes,
     commands,
+    commission,
     events,
     fleet,
     health,
@@ -99,6 +100,7 @@ def create_app(
         webhooks,
         stock_truth,
         pos,
+        commission,
     ):
         app.include_router(
             module.router, prefix=API_PREFIX, dependencies=protected, responses={**unauthorized, **invalid}

@@ -127,6 +127,8 @@ KINDS: frozenset[str] = frozenset(
         "inventory.transaction_recorded",
         # notifications asked for by a decision (see ``_decisions``)
         "notification.requested",
+        # a store's hand-over sheet imported (``bohsense.cloud.commission``): the plan in detail
+        "commission.imported",
         # the catalog: catalog.<kind>.created / updated / restored / retired
         *(
             f"catalog.{k}.{verb}"
