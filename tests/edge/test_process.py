@@ -232,13 +232,17 @@ def test_the_gateway_serves_prometheus_metrics_when_asked(
     answer = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=10)
     assert answer.status_code == 200
     values = {}
-    for family in text_string_to_metric_families(answer.text):
+    families = list(text_string_to_metric_families(answer.text))
+    names = [family.name for family in families]
+    assert len(names) == len(set(names)), names  # one family per name: a valid exposition
+    for family in families:
         for s in family.samples:
             values[(s.name, tuple(sorted(s.labels.items())))] = (family.type, s.value)
     assert values[("bohsense_edge_readings_in_total", ())][1] > 0
     assert values[("bohsense_edge_batches_total", ())][1] >= 2
     assert values[("bohsense_edge_outbox_depth", ())][0] == "gauge"
     assert values[("bohsense_edge_connected", ())] == ("gauge", 1.0)
+    assert values[("bohsense_edge_outbox_oldest_age_s", ())][0] == "gauge"
     assert any(
         name.startswith("bohsense_edge_driver_") and dict(labels).get("device") == "syn"
         for name, labels in values

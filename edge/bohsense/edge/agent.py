@@ -34,6 +34,7 @@ from collections.abc import Sequence
 
 from bohsense.contracts.backoff import backoff_delay
 from bohsense.contracts.sdnotify import Notifier
+from bohsense.contracts.timeutil import now_ns
 from bohsense.edge.batcher import Batcher, ReadingBuffer
 from bohsense.edge.commands import CommandRouter
 from bohsense.edge.drivers.base import Driver, Sink
@@ -147,6 +148,8 @@ class EdgeAgent:
                 lost_readings=s.lost_readings,
                 dropped_events=s.dropped_events,
                 lost_events=s.lost_events,
+                # how long the oldest unacknowledged batch has waited (0: nothing held)
+                outbox_oldest_age_s=max(0, now_ns() - s.oldest_created) // 10**9 if s.oldest_created else 0,
             )
         if self.uplink is not None:
             for key in ("sent", "published", "acked", "acks", "connects", "reconnects", "disconnects",

@@ -39,7 +39,12 @@ log = logging.getLogger(__name__)
 
 PREFIX = "bohsense_edge_"
 #: counters of the agent that are levels, not totals
-LEVELS = frozenset({"outbox_depth", "outbox_bytes", "buffered", "connected", "next_seq", "floor"})
+LEVELS = frozenset(
+    {"outbox_depth", "outbox_bytes", "outbox_oldest_age_s", "buffered", "connected", "next_seq", "floor"}
+)
+#: sums the agent keeps that the per-reason families below already give (``sum()`` in PromQL);
+#: exposing both would name two families ``…_rejected_readings_total``
+_SUMMED = frozenset({"rejected_readings", "rejected_events"})
 _LABELLED = {
     "rejected.reading.": ("rejected_readings_total", "Readings refused at the sink, by reason."),
     "rejected.event.": ("rejected_events_total", "Events refused at the sink, by reason."),
@@ -67,6 +72,8 @@ class AgentCollector:
             if key.startswith("driver.") and key.count(".") >= 2:
                 _, device, stat = key.split(".", 2)
                 drivers.setdefault(_metric_name(stat), []).append((device, value))
+                continue
+            if key in _SUMMED:
                 continue
             prefix = next((p for p in _LABELLED if key.startswith(p)), None)
             if prefix is not None:

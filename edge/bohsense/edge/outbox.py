@@ -80,6 +80,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -175,6 +176,8 @@ class OutboxStats:
     #: events in the dropped / lost batches
     dropped_events: int = 0
     lost_events: int = 0
+    #: when the oldest held batch was written (ns since the epoch; 0: the outbox is empty)
+    oldest_created: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -253,7 +256,12 @@ class Outbox:
         return self._next_seq
 
     def stats(self) -> OutboxStats:
+        oldest = None
+        if self._rows:  # the primary key's first row: one index probe
+            with contextlib.suppress(sqlite3.ProgrammingError):  # closed: the last stats of a stop
+                oldest = self._db.execute("SELECT created FROM entries ORDER BY seq LIMIT 1").fetchone()
         return OutboxStats(
+            oldest_created=int(oldest[0]) if oldest else 0,
             depth=self._rows,
             bytes=self._bytes,
             next_seq=self._next_seq,
