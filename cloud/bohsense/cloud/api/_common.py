@@ -6,12 +6,13 @@ import re
 from datetime import datetime
 from typing import Annotated, Any, Self
 
-from fastapi import HTTPException, Path, Query, status
+from fastapi import Path, Query, status
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from bohsense.contracts.timeutil import from_datetime
 
 from ..boh import Lifecycle
+from ._errors import ApiProblem, FieldError
 
 __all__ = [
     "INT32_MAX",
@@ -23,6 +24,7 @@ __all__ = [
     "RequestModel",
     "check_state",
     "parse_time",
+    "query_problem",
     "state_filter",
 ]
 
@@ -116,11 +118,20 @@ def state_filter(lifecycle: Lifecycle) -> Any:
 
 def check_state(lifecycle: Lifecycle, state: str | None) -> str | None:
     if state is not None and state not in lifecycle.states:
-        raise HTTPException(
-            status.HTTP_422_UNPROCESSABLE_CONTENT,
-            f"unknown {lifecycle.entity} state {state!r}; one of {sorted(lifecycle.states)}",
+        raise query_problem(
+            "state", f"unknown {lifecycle.entity} state {state!r}; one of {sorted(lifecycle.states)}"
         )
     return state
+
+
+def query_problem(name: str, detail: str, kind: str = "validation") -> ApiProblem:
+    """A 422 problem about one query parameter, naming it in ``errors``."""
+    return ApiProblem(
+        status.HTTP_422_UNPROCESSABLE_CONTENT,
+        kind,
+        detail,
+        [FieldError(loc=["query", name], msg=detail, type="value_error")],
+    )
 
 
 _INT = re.compile(r"^-?\d+$")
@@ -134,15 +145,12 @@ def parse_time(name: str, value: str) -> int:
         try:
             dt = datetime.fromisoformat(value)
         except ValueError:
-            raise HTTPException(
-                status.HTTP_422_UNPROCESSABLE_CONTENT,
-                f"{name}: {value!r} is neither ISO 8601 nor integer nanoseconds since the epoch",
+            raise query_problem(
+                name, f"{name}: {value!r} is neither ISO 8601 nor integer nanoseconds since the epoch"
             ) from None
         if dt.tzinfo is None:
-            raise HTTPException(
-                status.HTTP_422_UNPROCESSABLE_CONTENT, f"{name}: {value!r} has no timezone (add Z or +00:00)"
-            )
+            raise query_problem(name, f"{name}: {value!r} has no timezone (add Z or +00:00)")
         ns = from_datetime(dt)
     if not 0 <= ns < 2**63:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"{name}: {value!r} is out of range")
+        raise query_problem(name, f"{name}: {value!r} is out of range")
     return ns
