@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import inspect
 import re
-from datetime import datetime
+from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Annotated, Any, Self
 
 from fastapi import Path, Query, status
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, computed_field, model_validator
 
 from bohsense.contracts.timeutil import from_datetime
 
@@ -17,12 +19,14 @@ from ._errors import ApiProblem, FieldError
 __all__ = [
     "INT32_MAX",
     "ActionBody",
+    "ApiModel",
     "Id",
     "Limit",
     "Name",
     "Offset",
     "RequestModel",
     "check_state",
+    "iso_time",
     "parse_time",
     "query_problem",
     "state_filter",
@@ -154,3 +158,48 @@ def parse_time(name: str, value: str) -> int:
     if not 0 <= ns < 2**63:
         raise query_problem(name, f"{name}: {value!r} is out of range")
     return ns
+
+
+def iso_time(ns: int | None) -> str | None:
+    """Integer ns since the epoch as ISO 8601 in UTC, to the microsecond (``…T12:00:00.000001Z``)."""
+    if ns is None:
+        return None
+    seconds, rest = divmod(ns, 10**9)
+    return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%S") + f".{rest // 1000:06d}Z"
+
+
+def time_twin(name: str) -> str:
+    """The ISO 8601 field next to an integer-ns one: ``opened_ns`` -> ``opened_at``, ``at_ns`` -> ``at``."""
+    base = name.removesuffix("_ns")
+    return "at" if base == "at" else f"{base}_at"
+
+
+def _date_time(nullable: bool) -> Callable[[dict[str, Any]], None]:
+    def extra(schema: dict[str, Any]) -> None:
+        target = schema["anyOf"][0] if nullable and "anyOf" in schema else schema
+        target["format"] = "date-time"
+
+    return extra
+
+
+class ApiModel(BaseModel):
+    """Base of the answers: every integer-ns time ``<x>_ns`` (kept, as the wire contracts
+    have it) comes with its ISO 8601 twin ``<x>_at`` (``at_ns``: ``at``), in UTC."""
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        for name, annotation in list(inspect.get_annotations(cls).items()):
+            if not name.endswith("_ns"):
+                continue
+            nullable = "None" in str(annotation)
+
+            def get(self: BaseModel, _name: str = name) -> str | None:
+                return iso_time(getattr(self, _name))
+
+            twin = computed_field(  # type: ignore[call-overload]
+                property(get),
+                return_type=str | None if nullable else str,
+                description=f"`{name}` as ISO 8601 in UTC",
+                json_schema_extra=_date_time(nullable),
+            )
+            setattr(cls, time_twin(name), twin)

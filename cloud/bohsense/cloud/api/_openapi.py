@@ -7,6 +7,7 @@
   500 (an unhandled failure) for all.
 - Operation ids are the operations' function names in camelCase (``listAlerts``): stable
   across releases as long as the function keeps its name, and unique (checked here).
+- A list (an operation taking ``cursor``) documents its ``Link`` header.
 - Every operation has a description (its docstring, else its summary) and the document
   lists its tags, its server and a contact, as the OpenAPI ruleset asks.
 
@@ -22,6 +23,7 @@ from fastapi import FastAPI
 from fastapi.routing import APIRoute
 
 from ._errors import PROBLEM_JSON
+from ._paging import LINK_HEADER
 
 __all__ = ["TAGS", "document_statuses", "operation_id"]
 
@@ -109,6 +111,10 @@ def _complete(doc: dict[str, Any]) -> None:
             if "requestBody" in operation:
                 _add(responses, _BY_BODY)
             _add(responses, _ALWAYS)
+            if any(
+                p.get("name") == "cursor" and p.get("in") == "query" for p in operation.get("parameters", [])
+            ):
+                responses.get("200", {}).setdefault("headers", {}).update(LINK_HEADER)
             for code, entry in responses.items():
                 if code[:1] in ("4", "5"):
                     _problem_content(entry)

@@ -7,11 +7,12 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from ...boh import ALERT, AlertFilter
-from .._common import ActionBody, Id, Limit, Name, Offset, check_state, state_filter
+from .._common import ActionBody, ApiModel, Id, Name, check_state, state_filter
 from .._deps import CoreDep
+from .._paging import PageDep
 
 router = APIRouter(prefix="/alerts", tags=["alerts"])
 
@@ -21,7 +22,7 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
-class Alert(BaseModel):
+class Alert(ApiModel):
     model_config = ConfigDict(from_attributes=True)
     id: int
     asset_id: str | None = Field(description="the asset of a condition alert; null for a silent gateway")
@@ -55,6 +56,7 @@ Severity = Literal["info", "warning", "major", "critical"]
 @router.get("", response_model=list[Alert])
 def list_alerts(
     core: CoreDep,
+    page: PageDep,
     state: Annotated[str | None, state_filter(ALERT)] = None,
     asset: Name | None = None,
     site: Name | None = None,
@@ -64,8 +66,6 @@ def list_alerts(
     recipient: Name | None = None,
     open: Annotated[bool, Query(description="only open or acknowledged alerts")] = False,
     since_ns: Annotated[int | None, Query(ge=0, le=2**63 - 1, description="changed at or after (ns)")] = None,
-    limit: Limit = 100,
-    offset: Offset = 0,
 ) -> list[Alert]:
     """Newest first. Filters combine; an unknown query parameter is refused (422)."""
     check_state(ALERT, state)
@@ -77,7 +77,7 @@ def list_alerts(
         since_ns=since_ns,
         subject=subject,
     )
-    found = core.list_alerts(state=state, asset_id=asset, site=site, limit=limit, offset=offset, where=where)
+    found = page.cut(core.list_alerts(state=state, asset_id=asset, site=site, where=where, **page.seek))
     return [Alert.model_validate(a) for a in found]
 
 

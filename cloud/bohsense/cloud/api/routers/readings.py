@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict
 
 from .._common import Name, parse_time
 from .._deps import CoreDep, TsdbDep
+from .._paging import PageDep
 
 router = APIRouter(prefix="/readings", tags=["readings"])
 
@@ -53,6 +54,7 @@ def _site_gateways(core: CoreDep, site: str) -> set[str]:
 async def latest(
     core: CoreDep,
     tsdb: TsdbDep,
+    page: PageDep,
     gateway: Annotated[Name | None, Query(description="only this gateway's devices")] = None,
     site: Annotated[Name | None, Query(description="only the devices of this site's gateways")] = None,
     device: Name | None = None,
@@ -64,7 +66,7 @@ async def latest(
     if gateway is not None:
         gateways = {gateway} if gateways is None else gateways & {gateway}
     points = await tsdb.latest(gateways=gateways, device=device, metric=metric)
-    return [LatestPoint.model_validate(p) for p in points]
+    return [LatestPoint.model_validate(p) for p in page.slice(points)]
 
 
 @router.get("/series", response_model=Series, responses={404: {"description": "gateway not at that site"}})

@@ -13,11 +13,12 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from ...boh import PROPOSAL, PlanInput
-from .._common import ActionBody, Id, Limit, Name, Offset, RequestModel, check_state, state_filter
+from .._common import ActionBody, ApiModel, Id, Name, RequestModel, check_state, state_filter
 from .._deps import CoreDep
+from .._paging import PageDep
 
 router = APIRouter(prefix="/replenishment", tags=["replenishment"])
 
@@ -31,7 +32,7 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 MAX_QUANTITY = 1_000_000
 
 
-class Proposal(BaseModel):
+class Proposal(ApiModel):
     model_config = ConfigDict(from_attributes=True)
     id: int
     site: str
@@ -70,14 +71,13 @@ class ApproveBody(ActionBody):
 @router.get("", response_model=list[Proposal])
 def list_proposals(
     core: CoreDep,
+    page: PageDep,
     state: Annotated[str | None, state_filter(PROPOSAL)] = None,
     site: Name | None = None,
     sku: Name | None = None,
-    limit: Limit = 100,
-    offset: Offset = 0,
 ) -> list[Proposal]:
     check_state(PROPOSAL, state)
-    found = core.list_proposals(state=state, site=site, sku=sku, limit=limit, offset=offset)
+    found = page.cut(core.list_proposals(state=state, site=site, sku=sku, **page.seek))
     return [Proposal.model_validate(p) for p in found]
 
 
@@ -129,7 +129,7 @@ def cancel(core: CoreDep, proposal_id: Id, body: ActionBody | None = None) -> Pr
     return _move(core, proposal_id, "cancelled", body)
 
 
-class Explanation(BaseModel):
+class Explanation(ApiModel):
     proposal_id: int
     url: str
     site: str
@@ -172,7 +172,7 @@ class ReceiptBody(ActionBody):
     )
 
 
-class Receipt(BaseModel):
+class Receipt(ApiModel):
     receipt_id: str
     quantity: int
     repeat: bool = Field(description="true when this receipt id was recorded before (nothing changed)")

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 from fastapi import APIRouter
-from pydantic import BaseModel, ConfigDict
+from pydantic import ConfigDict
 
-from .._common import Name
+from .._common import ApiModel, Name
 from .._deps import CoreDep
+from .._paging import PageDep
 
 router = APIRouter(tags=["stock"])
 
 
-class StockLevel(BaseModel):
+class StockLevel(ApiModel):
     model_config = ConfigDict(from_attributes=True)
     site: str
     sku: str
@@ -25,5 +26,7 @@ class StockLevel(BaseModel):
 
 
 @router.get("/stock", response_model=list[StockLevel])
-def stock(core: CoreDep, site: Name | None = None, sku: Name | None = None) -> list[StockLevel]:
-    return [StockLevel.model_validate(s) for s in core.stock_levels(site=site, sku=sku)]
+def stock(
+    core: CoreDep, page: PageDep, site: Name | None = None, sku: Name | None = None
+) -> list[StockLevel]:
+    return [StockLevel.model_validate(s) for s in page.slice(core.stock_levels(site=site, sku=sku))]

@@ -10,10 +10,11 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, HTTPException, Query, status
 from fastapi.concurrency import run_in_threadpool
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
-from .._common import Limit, Name, parse_time
+from .._common import ApiModel, Name, parse_time
 from .._deps import CoreDep
+from .._paging import PageDep
 
 router = APIRouter(prefix="/stock", tags=["stock"])
 
@@ -22,7 +23,7 @@ _TIME = "ISO 8601 with timezone, or integer ns since the epoch"
 MAX_HEATMAP_HOURS = 24 * 31
 
 
-class LaneSense(BaseModel):
+class LaneSense(ApiModel):
     model_config = ConfigDict(from_attributes=True)
     gateway: str
     device: str
@@ -33,7 +34,7 @@ class LaneSense(BaseModel):
     confidence: float | None
 
 
-class SensedStock(BaseModel):
+class SensedStock(ApiModel):
     model_config = ConfigDict(from_attributes=True)
     site: str
     sku: str
@@ -62,7 +63,7 @@ class SensedStock(BaseModel):
     lanes: list[LaneSense]
 
 
-class Rollup(BaseModel):
+class Rollup(ApiModel):
     model_config = ConfigDict(from_attributes=True)
     site: str
     sku: str = Field(description='the SKU (by store); "" by shelf')
@@ -78,7 +79,7 @@ class Rollup(BaseModel):
     book_units: float | None
 
 
-class Outage(BaseModel):
+class Outage(ApiModel):
     model_config = ConfigDict(from_attributes=True)
     id: int
     site: str
@@ -94,7 +95,7 @@ class Outage(BaseModel):
     lost_units: float = Field(description="the lost-sales estimate: rate_per_h × duration")
 
 
-class OutageTotal(BaseModel):
+class OutageTotal(ApiModel):
     model_config = ConfigDict(from_attributes=True)
     site: str
     sku: str
@@ -104,7 +105,7 @@ class OutageTotal(BaseModel):
     open_now: int = Field(description="periods still lasting")
 
 
-class HeatCell(BaseModel):
+class HeatCell(ApiModel):
     model_config = ConfigDict(from_attributes=True)
     site: str
     aisle: str
@@ -125,42 +126,46 @@ def _range(since: str | None, until: str | None) -> tuple[int | None, int | None
 @router.get("/sensed", response_model=list[SensedStock])
 async def sensed(
     core: CoreDep,
+    page: PageDep,
     site: Annotated[Name | None, Query(description="one site")] = None,
     sku: Annotated[Name | None, Query(description="one SKU")] = None,
 ) -> list[SensedStock]:
     """One stock truth per SKU and location: the fused sensed number with its source and
     confidence, both sources, the lanes' states, and book stock with the difference."""
-    found = await run_in_threadpool(lambda: core.sensed_stock(site=site, sku=sku))
+    found = await run_in_threadpool(lambda: page.slice(core.sensed_stock(site=site, sku=sku)))
     return [SensedStock.model_validate(x) for x in found]
 
 
 @router.get("/sensed/rollup", response_model=list[Rollup])
 async def rollup(
     core: CoreDep,
+    page: PageDep,
     by: Annotated[Literal["shelf", "store"], Query(description="per shelf, or per store and SKU")],
     site: Annotated[Name | None, Query(description="one site")] = None,
 ) -> list[Rollup]:
     """Sensed stock summed per shelf (site, aisle, shelf) or per store and SKU, with how
     many of the locations are untrusted, out of stock or low."""
-    found = await run_in_threadpool(lambda: core.sensed_rollup(by=by, site=site))
+    found = await run_in_threadpool(lambda: page.slice(core.sensed_rollup(by=by, site=site)))
     return [Rollup.model_validate(x) for x in found]
 
 
 @router.get("/outages", response_model=list[Outage])
 async def outages(
     core: CoreDep,
+    page: PageDep,
     site: Annotated[Name | None, Query(description="one site")] = None,
     sku: Annotated[Name | None, Query(description="one SKU")] = None,
     since: Annotated[str | None, Query(description=f"overlapping from: {_TIME}")] = None,
     until: Annotated[str | None, Query(description=f"overlapping before: {_TIME}")] = None,
     open_only: Annotated[bool, Query(alias="open", description="only those still lasting")] = False,
-    limit: Limit = 100,
 ) -> list[Outage]:
     """Out-of-stock periods, newest start first, with duration and lost-sales estimate."""
     since_ns, until_ns = _range(since, until)
     found = await run_in_threadpool(
-        lambda: core.stock_outages(
-            site=site, sku=sku, since_ns=since_ns, until_ns=until_ns, open_only=open_only, limit=limit
+        lambda: page.over(
+            lambda n: core.stock_outages(
+                site=site, sku=sku, since_ns=since_ns, until_ns=until_ns, open_only=open_only, limit=n
+            )
         )
     )
     return [Outage.model_validate(x) for x in found]
@@ -169,6 +174,7 @@ async def outages(
 @router.get("/outages/totals", response_model=list[OutageTotal])
 async def outage_totals(
     core: CoreDep,
+    page: PageDep,
     since: Annotated[str, Query(description=f"from: {_TIME}")],
     until: Annotated[str, Query(description=f"before: {_TIME}")],
     site: Annotated[Name | None, Query(description="one site")] = None,
@@ -179,7 +185,7 @@ async def outage_totals(
     assert since_ns is not None
     assert until_ns is not None
     found = await run_in_threadpool(
-        lambda: core.stock_outage_totals(since_ns=since_ns, until_ns=until_ns, site=site, sku=sku)
+        lambda: page.slice(core.stock_outage_totals(since_ns=since_ns, until_ns=until_ns, site=site, sku=sku))
     )
     return [OutageTotal.model_validate(x) for x in found]
 
@@ -187,6 +193,7 @@ async def outage_totals(
 @router.get("/heatmap", response_model=list[HeatCell])
 async def heatmap(
     core: CoreDep,
+    page: PageDep,
     since: Annotated[str, Query(description=f"from: {_TIME}")],
     until: Annotated[str, Query(description=f"before: {_TIME}")],
     site: Annotated[Name | None, Query(description="one site")] = None,
@@ -201,6 +208,6 @@ async def heatmap(
             status.HTTP_422_UNPROCESSABLE_CONTENT, f"the range is wider than {MAX_HEATMAP_HOURS} hours"
         )
     found = await run_in_threadpool(
-        lambda: core.stock_heatmap(since_ns=since_ns, until_ns=until_ns, site=site)
+        lambda: page.slice(core.stock_heatmap(since_ns=since_ns, until_ns=until_ns, site=site))
     )
     return [HeatCell.model_validate(x) for x in found]
