@@ -52,6 +52,11 @@ CROSS_FIELD_RULES = {
     "GET /api/v1/stock/outages/totals",
     "GET /api/v1/stock/heatmap",
     "POST /api/v1/pos/transactions",
+    # a period: from and to as ISO 8601 or ns, from before to
+    "GET /api/v1/alerts/export.csv",
+    "GET /api/v1/work-orders/export.csv",
+    "GET /api/v1/replenishment/export.csv",
+    "GET /api/v1/stock/export.csv",
 }
 
 

@@ -6,12 +6,13 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
 from pydantic import ConfigDict, Field
 
 from ...boh import ALERT, AlertFilter
 from .._common import ActionBody, ApiModel, Id, Name, check_state, state_filter
 from .._deps import CoreDep
+from .._export import CSV_RESPONSES, Period, PeriodFrom, PeriodTo, csv_response, every, in_lifetime
 from .._paging import PageDep
 
 router = APIRouter(prefix="/alerts", tags=["alerts"])
@@ -79,6 +80,27 @@ def list_alerts(
     )
     found = page.cut(core.list_alerts(state=state, asset_id=asset, site=site, where=where, **page.seek))
     return [Alert.model_validate(a) for a in found]
+
+
+@router.get("/export.csv", response_class=Response, responses=CSV_RESPONSES)
+def export_alerts(
+    core: CoreDep,
+    since: PeriodFrom = None,
+    until: PeriodTo = None,
+    site: Name | None = None,
+    state: Annotated[str | None, state_filter(ALERT)] = None,
+) -> Response:
+    """The alerts of a period as CSV, newest first: those opened before ``to`` that were
+    still open or changed at or after ``from``."""
+    check_state(ALERT, state)
+    period = Period(since, until)
+    found = every(lambda n, o: core.list_alerts(state=state, site=site, limit=n, offset=o))
+    rows = (
+        Alert.model_validate(a)
+        for a in found
+        if in_lifetime(period, ALERT, a.opened_ns, a.updated_ns, a.state)
+    )
+    return csv_response(Alert, rows, "alerts.csv")
 
 
 @router.get("/{alert_id}", response_model=Alert, responses=ERRORS)

@@ -12,12 +12,13 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Response
 from pydantic import ConfigDict, Field
 
 from ...boh import PROPOSAL, PlanInput
 from .._common import ActionBody, ApiModel, Id, Name, RequestModel, check_state, state_filter
 from .._deps import CoreDep
+from .._export import CSV_RESPONSES, Period, PeriodFrom, PeriodTo, csv_response, every, in_lifetime
 from .._paging import PageDep
 
 router = APIRouter(prefix="/replenishment", tags=["replenishment"])
@@ -79,6 +80,28 @@ def list_proposals(
     check_state(PROPOSAL, state)
     found = page.cut(core.list_proposals(state=state, site=site, sku=sku, **page.seek))
     return [Proposal.model_validate(p) for p in found]
+
+
+@router.get("/export.csv", response_class=Response, responses=CSV_RESPONSES)
+def export_proposals(
+    core: CoreDep,
+    since: PeriodFrom = None,
+    until: PeriodTo = None,
+    site: Name | None = None,
+    sku: Name | None = None,
+    state: Annotated[str | None, state_filter(PROPOSAL)] = None,
+) -> Response:
+    """The replenishment proposals of a period as CSV, newest first: those created before
+    ``to`` that were still open or changed at or after ``from``."""
+    check_state(PROPOSAL, state)
+    period = Period(since, until)
+    found = every(lambda n, o: core.list_proposals(state=state, site=site, sku=sku, limit=n, offset=o))
+    rows = (
+        Proposal.model_validate(p)
+        for p in found
+        if in_lifetime(period, PROPOSAL, p.created_ns, p.updated_ns, p.state)
+    )
+    return csv_response(Proposal, rows, "proposals.csv")
 
 
 @router.get("/{proposal_id}", response_model=Proposal, responses=ERRORS)

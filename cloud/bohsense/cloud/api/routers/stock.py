@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Response
 from pydantic import ConfigDict
 
 from .._common import ApiModel, Name
 from .._deps import CoreDep
+from .._export import CSV_RESPONSES, Period, PeriodFrom, PeriodTo, csv_response
 from .._paging import PageDep
 
 router = APIRouter(tags=["stock"])
@@ -30,3 +31,21 @@ def stock(
     core: CoreDep, page: PageDep, site: Name | None = None, sku: Name | None = None
 ) -> list[StockLevel]:
     return [StockLevel.model_validate(s) for s in page.slice(core.stock_levels(site=site, sku=sku))]
+
+
+@router.get("/stock/export.csv", response_class=Response, responses=CSV_RESPONSES)
+def export_stock(
+    core: CoreDep,
+    since: PeriodFrom = None,
+    until: PeriodTo = None,
+    site: Name | None = None,
+    sku: Name | None = None,
+) -> Response:
+    """Stock per SKU and location as CSV, with its reorder point, target and safety stock:
+    the locations whose count is from ``[from, to)`` (``as_of``); without ``from`` and
+    ``to``, every location, counted or not."""
+    period = Period(since, until)
+    found = core.stock_levels(site=site, sku=sku)
+    bounded = period.start is not None or period.end is not None
+    rows = (StockLevel.model_validate(x) for x in found if not bounded or period.holds(x.as_of_ns))
+    return csv_response(StockLevel, rows, "stock.csv")

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal, get_args
 
-from fastapi import APIRouter, HTTPException, Query, status
+from fastapi import APIRouter, HTTPException, Query, Response, status
 from fastapi.concurrency import run_in_threadpool
 from pydantic import ConfigDict, Field, field_validator
 
@@ -27,6 +27,7 @@ from .._common import (
     state_filter,
 )
 from .._deps import CoreDep, TsdbDep
+from .._export import CSV_RESPONSES, Period, PeriodFrom, PeriodTo, csv_response, every, in_lifetime
 from .._paging import PageDep
 
 router = APIRouter(prefix="/work-orders", tags=["work orders"])
@@ -184,6 +185,27 @@ def list_work_orders(
         core.list_work_orders(state=state, asset_id=asset, alert_id=alert_id, site=site, **page.seek)
     )
     return [WorkOrder.model_validate(w) for w in found]
+
+
+@router.get("/export.csv", response_class=Response, responses=CSV_RESPONSES)
+def export_work_orders(
+    core: CoreDep,
+    since: PeriodFrom = None,
+    until: PeriodTo = None,
+    site: Name | None = None,
+    state: Annotated[str | None, state_filter(WORK_ORDER)] = None,
+) -> Response:
+    """The work orders of a period as CSV, newest first: those created before ``to`` that
+    were still open or changed at or after ``from``."""
+    check_state(WORK_ORDER, state)
+    period = Period(since, until)
+    found = every(lambda n, o: core.list_work_orders(state=state, site=site, limit=n, offset=o))
+    rows = (
+        WorkOrder.model_validate(w)
+        for w in found
+        if in_lifetime(period, WORK_ORDER, w.created_ns, w.updated_ns, w.state)
+    )
+    return csv_response(WorkOrder, rows, "work-orders.csv")
 
 
 @router.get("/labels", response_model=list[FaultLabel])
