@@ -203,3 +203,8 @@ class ApiModel(BaseModel):
                 json_schema_extra=_date_time(nullable),
             )
             setattr(cls, time_twin(name), twin)
+
+
+def enum_field(values: Any, description: str) -> Any:
+    """A text field of an answer that takes one of ``values``, documented as an enum."""
+    return Field(description=description, json_schema_extra={"enum": sorted(values)})

@@ -4,16 +4,19 @@ POST /alerts/{id}/acknowledge and /resolve. The same alerts are published on MQT
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from fastapi import APIRouter, Query, Response
 from pydantic import ConfigDict, Field
 
 from ...boh import ALERT, AlertFilter
-from .._common import ActionBody, ApiModel, Id, Name, check_state, state_filter
+from .._common import ActionBody, ApiModel, Id, Name, check_state, enum_field, state_filter
 from .._deps import CoreDep
 from .._export import CSV_RESPONSES, Period, PeriodFrom, PeriodTo, csv_response, every, in_lifetime
 from .._paging import PageDep
+
+Severity = Literal["info", "warning", "major", "critical"]
+SEVERITIES = get_args(Severity)
 
 router = APIRouter(prefix="/alerts", tags=["alerts"])
 
@@ -32,8 +35,8 @@ class Alert(ApiModel):
     )
     site: str
     condition: str
-    severity: str
-    state: str
+    severity: str = enum_field(SEVERITIES, "how bad: info < warning < major < critical")
+    state: str = enum_field(ALERT.states, "where the alert is in its lifecycle")
     opened_ns: int
     updated_ns: int
     cleared_ns: int | None
@@ -49,9 +52,6 @@ class Alert(ApiModel):
     rule_id: int | None = Field(description="the condition rule that raised it (null: an alarm or silence)")
     model: str = Field(description="<model>@<version> of the detector, or the rule engine, that decided")
     recipients: list[str] = Field(description="who is told, in escalation order")
-
-
-Severity = Literal["info", "warning", "major", "critical"]
 
 
 @router.get("", response_model=list[Alert])

@@ -25,7 +25,7 @@ from bohsense.contracts.schema import INT64_MAX, MAX_COMMAND_ARGS, GatewayComman
 from bohsense.contracts.timeutil import now_ns
 from bohsense.contracts.topics import cmd_topic
 
-from .._common import ApiModel, GatewayName, Name, RequestModel
+from .._common import ApiModel, GatewayName, Name, RequestModel, enum_field
 from .._deps import CoreDep
 from .._errors import Error
 from .._paging import PageDep
@@ -102,7 +102,7 @@ class Command(ApiModel):
     gateway: str
     command: str
     args: dict[str, Any]
-    state: str
+    state: str = enum_field(("sent", "succeeded", "failed", "expired"), "where the command is")
     reason: str
     detail: str
     actor: str

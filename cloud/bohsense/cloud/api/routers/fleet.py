@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query
 from pydantic import ConfigDict, Field
 
-from .._common import ApiModel, Name
+from .._common import ApiModel, Name, enum_field
 from .._deps import CoreDep
 from .._paging import PageDep
 
@@ -18,14 +18,18 @@ class Gateway(ApiModel):
     model_config = ConfigDict(from_attributes=True)
     id: str
     site: str
-    state: str
+    state: str = enum_field(
+        ("online", "offline", "lost", "unknown"), "from the gateway's newest status; unknown before any"
+    )
     last_status_ns: int | None
     version: str
     dropped: int
     next_seq: int
     outbox_depth: int
     watermark: int
-    registration: str = Field(description="catalog, auto (auto-register mode) or pending (data held)")
+    registration: str = enum_field(
+        ("catalog", "auto", "pending"), "catalog, auto (auto-register mode) or pending (data held)"
+    )
     claimed_site: str = Field(description="the site the gateway's own messages name")
     dropped_in_doubt: int
 

@@ -20,7 +20,7 @@ from pydantic import ConfigDict, Field, StrictFloat, StrictInt, model_validator
 from ...boh import LEDGER_KINDS as KINDS
 from ...boh import POS_MAX_LINES as MAX_LINES
 from ...boh import PosBatch, PosLine, PosTransactionIn
-from .._common import ApiModel, Name, RequestModel, parse_time
+from .._common import ApiModel, Name, RequestModel, enum_field, parse_time
 from .._deps import CoreDep
 from .._paging import PageDep
 
@@ -83,7 +83,7 @@ class LineOut(ApiModel):
 class TransactionOut(ApiModel):
     model_config = ConfigDict(from_attributes=True)
     txn_id: str
-    status: str = Field(description="applied, or duplicate: taken before, nothing changed")
+    status: str = enum_field(("applied", "duplicate"), "applied, or duplicate: taken before, nothing changed")
     lines: list[LineOut]
 
 

@@ -16,7 +16,7 @@ from fastapi import APIRouter, Response
 from pydantic import ConfigDict, Field
 
 from ...boh import PROPOSAL, PlanInput
-from .._common import ActionBody, ApiModel, Id, Name, RequestModel, check_state, state_filter
+from .._common import ActionBody, ApiModel, Id, Name, RequestModel, check_state, enum_field, state_filter
 from .._deps import CoreDep
 from .._export import CSV_RESPONSES, Period, PeriodFrom, PeriodTo, csv_response, every, in_lifetime
 from .._paging import PageDep
@@ -39,7 +39,7 @@ class Proposal(ApiModel):
     site: str
     sku: str
     location: str
-    state: str
+    state: str = enum_field(PROPOSAL.states, "where the proposal is in its lifecycle")
     sensed_units: float
     reorder_point: float
     target: float
@@ -158,7 +158,7 @@ class Explanation(ApiModel):
     site: str
     sku: str
     location: str
-    state: str
+    state: str = enum_field(PROPOSAL.states, "where the proposal is in its lifecycle")
     quantity: int
     quantity_source: str
     priority: str

@@ -12,7 +12,7 @@ from fastapi import APIRouter, HTTPException, Query, status
 from fastapi.concurrency import run_in_threadpool
 from pydantic import ConfigDict, Field
 
-from .._common import ApiModel, Name, parse_time
+from .._common import ApiModel, Name, enum_field, parse_time
 from .._deps import CoreDep
 from .._paging import PageDep
 
@@ -29,7 +29,10 @@ class LaneSense(ApiModel):
     device: str
     units: float | None = Field(description="the lane's newest count by event time")
     units_ts_ns: int | None
-    state: str = Field(description='stable, settling, unfit or fault; "" until the lane sent a state')
+    state: str = enum_field(
+        ("stable", "settling", "unfit", "fault", ""),
+        'stable, settling, unfit or fault; "" until the lane sent a state',
+    )
     reason: str
     confidence: float | None
 

@@ -12,7 +12,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 from pydantic import ConfigDict, Field
 
-from .._common import ActionBody, ApiModel, Id, Name
+from .._common import ActionBody, ApiModel, Id, Name, enum_field
 from .._deps import CoreDep
 from .._paging import PageDep
 
@@ -40,7 +40,7 @@ class Delivery(ApiModel):
     topic: str
     idempotency_key: str
     group_key: str = Field(description="deliveries of one group go out one at a time, in order")
-    state: str = Field(description="pending, delivered or dead")
+    state: str = enum_field(("pending", "delivered", "dead"), "pending, delivered or dead")
     attempts: int
     next_attempt_ns: int
     created_ns: int

@@ -24,6 +24,7 @@ from .._common import (
     Name,
     RequestModel,
     check_state,
+    enum_field,
     state_filter,
 )
 from .._deps import CoreDep, TsdbDep
@@ -54,7 +55,7 @@ class WorkOrder(ApiModel):
     kind: str
     title: str
     description: str
-    state: str
+    state: str = enum_field(WORK_ORDER.states, "where the work order is in its lifecycle")
     created_ns: int
     updated_ns: int
     note: str
