@@ -7,6 +7,7 @@
   500 (an unhandled failure) for all.
 - Operation ids are the operations' function names in camelCase (``listAlerts``): stable
   across releases as long as the function keeps its name, and unique (checked here).
+- Every schema has a description and an example (``_schemas``).
 - A list (an operation taking ``cursor``) documents its ``Link`` header.
 - Every operation has a description (its docstring, else its summary) and the document
   lists its tags, its server and a contact, as the OpenAPI ruleset asks.
@@ -24,6 +25,7 @@ from fastapi.routing import APIRoute
 
 from ._errors import PROBLEM_JSON
 from ._paging import LINK_HEADER
+from ._schemas import complete_schemas
 
 __all__ = ["TAGS", "document_statuses", "operation_id"]
 
@@ -125,6 +127,7 @@ def _complete(doc: dict[str, Any]) -> None:
     schemas = doc.get("components", {}).get("schemas", {})
     schemas.pop("HTTPValidationError", None)
     schemas.pop("ValidationError", None)
+    complete_schemas(schemas)
     info = doc.setdefault("info", {})
     info.setdefault(
         "description",
