@@ -11,7 +11,7 @@ from bohsense.cloud.api._common import iso_time
 from bohsense.cloud.boh import BohCore
 from bohsense.contracts.schema import GatewayStatus
 
-from ..boh.factory import T0
+from ..boh.factory import GW, LANE_A, SITE, T0, batch, catalog, units
 
 V1 = "/api/v1"
 _NEXT = re.compile(r'^<(?P<url>[^>]+)>; rel="next"$')
@@ -99,3 +99,32 @@ def test_every_ns_time_has_its_iso_8601_twin(client: TestClient, core: BohCore) 
     doc = client.get("/openapi.json").json()
     twin = doc["components"]["schemas"]["Gateway"]["properties"]["last_status_at"]
     assert twin["anyOf"][0] == {"type": "string", "format": "date-time"}
+
+
+def test_stock_sorts_by_a_field_nulls_last_and_refuses_another(client: TestClient, core: BohCore) -> None:
+    more = catalog()
+    more["skus"] += [{"sku": s, "name": s, "unit": "can", "pack_size": 6} for s in ("TEA", "WATER", "JUICE")]
+    more["locations"] += [
+        {"site": SITE, "sku": s, "location": f"aisle-2/shelf-{i}", "min": 1, "target": 9, "safety_stock": 1,
+         "lanes": [{"gateway": GW, "device": f"shelf-0{i + 2}.lane-1"}]}
+        for i, s in enumerate(("TEA", "WATER", "JUICE"))
+    ]  # fmt: skip
+    core.load_catalog(more)
+    core.apply_batches(
+        [batch(1, [units(LANE_A, 1, 8), units("shelf-02.lane-1", 1, 3), units("shelf-03.lane-1", 1, 12)])]
+    )
+    rows = client.get(f"{V1}/stock").json()
+    counted = [r for r in rows if r["units"] is not None]
+    assert len(counted) >= 2
+    assert len(counted) < len(rows)  # some locations not counted yet: nulls go last
+    for sort, reverse in (("units", False), ("-units", True)):
+        got = client.get(f"{V1}/stock", params={"sort": sort}).json()
+        assert [r["units"] for r in got] == sorted((r["units"] for r in counted), reverse=reverse) + [
+            None
+        ] * (len(rows) - len(counted))
+    # sorted, then paged: the pages follow the order
+    walked, _ = _walk(client, "/stock", sort="-units", limit=1)
+    assert walked == client.get(f"{V1}/stock", params={"sort": "-units"}).json()
+    r = client.get(f"{V1}/stock", params={"sort": "colour"})
+    assert r.status_code == 422
+    assert r.json()["errors"][0]["loc"] == ["query", "sort"]

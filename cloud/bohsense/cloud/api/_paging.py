@@ -16,7 +16,7 @@ import binascii
 import hashlib
 import json
 from collections.abc import Callable, Sequence
-from typing import Annotated, TypeVar
+from typing import Annotated, Any, TypeVar
 from urllib.parse import urlencode
 
 from fastapi import Depends, Query, Request, Response, status
@@ -24,7 +24,7 @@ from fastapi import Depends, Query, Request, Response, status
 from ._common import INT32_MAX
 from ._errors import ApiProblem, FieldError
 
-__all__ = ["LINK_HEADER", "MAX_DEPTH", "Page", "PageDep"]
+__all__ = ["LINK_HEADER", "MAX_DEPTH", "Page", "PageDep", "check_sort", "sort_query", "sorted_rows"]
 
 T = TypeVar("T")
 
@@ -134,3 +134,35 @@ def _page(
 
 
 PageDep = Annotated[Page, Depends(_page)]
+
+
+def sort_query(fields: Sequence[str], default: str) -> Any:
+    """The ``sort`` parameter of a list read whole: a field, ``-`` first for descending."""
+    values = [v for f in fields for v in (f, f"-{f}")]
+    return Query(
+        description=f"order by a field, `-` first for descending (default `{default}`); "
+        "nulls last either way, ties in the list's own order",
+        json_schema_extra={"enum": values},
+    )
+
+
+def check_sort(sort: str | None, fields: Sequence[str]) -> None:
+    allowed = [v for f in fields for v in (f, f"-{f}")]
+    if sort is not None and sort not in allowed:
+        raise ApiProblem(
+            status.HTTP_422_UNPROCESSABLE_CONTENT,
+            "validation",
+            f"sort: {sort!r} is not one of {allowed}",
+            [FieldError(loc=["query", "sort"], msg=f"one of {allowed}", type="enum")],
+        )
+
+
+def sorted_rows(rows: Sequence[T], sort: str | None, key: Callable[[T, str], Any]) -> list[T]:
+    """``rows`` ordered by ``sort`` (``field`` or ``-field``), nulls last; unsorted: as they are."""
+    if sort is None:
+        return list(rows)
+    field = sort.removeprefix("-")
+    present = [r for r in rows if key(r, field) is not None]
+    absent = [r for r in rows if key(r, field) is None]
+    present.sort(key=lambda r: key(r, field), reverse=sort.startswith("-"))
+    return present + absent

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from fastapi import APIRouter, Response
 from pydantic import ConfigDict
 
 from .._common import ApiModel, Name
 from .._deps import CoreDep
 from .._export import CSV_RESPONSES, Period, PeriodFrom, PeriodTo, csv_response
-from .._paging import PageDep
+from .._paging import PageDep, check_sort, sort_query, sorted_rows
 
 router = APIRouter(tags=["stock"])
 
@@ -26,11 +28,23 @@ class StockLevel(ApiModel):
     below_reorder_point: bool
 
 
+#: what /stock sorts by
+SORTS = ("site", "sku", "location", "units", "as_of_ns", "below_reorder_point")
+
+
 @router.get("/stock", response_model=list[StockLevel])
 def stock(
-    core: CoreDep, page: PageDep, site: Name | None = None, sku: Name | None = None
+    core: CoreDep,
+    page: PageDep,
+    site: Name | None = None,
+    sku: Name | None = None,
+    sort: Annotated[str | None, sort_query(SORTS, "site")] = None,
 ) -> list[StockLevel]:
-    return [StockLevel.model_validate(s) for s in page.slice(core.stock_levels(site=site, sku=sku))]
+    """Stock per SKU and location, by site, SKU and location; ``sort=units`` puts the
+    emptiest first, ``sort=-as_of_ns`` the newest counts."""
+    check_sort(sort, SORTS)
+    found = sorted_rows(core.stock_levels(site=site, sku=sku), sort, getattr)
+    return [StockLevel.model_validate(s) for s in page.slice(found)]
 
 
 @router.get("/stock/export.csv", response_class=Response, responses=CSV_RESPONSES)

@@ -14,11 +14,14 @@ from pydantic import ConfigDict, Field
 
 from .._common import ApiModel, Name, enum_field, parse_time
 from .._deps import CoreDep
-from .._paging import PageDep
+from .._paging import PageDep, check_sort, sort_query, sorted_rows
 
 router = APIRouter(prefix="/stock", tags=["stock"])
 
 _TIME = "ISO 8601 with timezone, or integer ns since the epoch"
+#: what /stock/sensed and /stock/outages/totals sort by
+SENSED_SORTS = ("site", "sku", "location", "units", "level", "as_of_ns", "book_minus_sensed")
+TOTAL_SORTS = ("site", "sku", "outages", "oos_s", "lost_units")
 #: the widest heat map one call answers (hours)
 MAX_HEATMAP_HOURS = 24 * 31
 
@@ -57,8 +60,9 @@ class SensedStock(ApiModel):
     last_trusted_units: float | None
     last_trusted_ns: int | None
     empty_since_ns: int | None = Field(description="since when the trusted count has been 0")
-    level: str = Field(
-        description="in_stock, low (below the reorder point), out_of_stock, untrusted, unknown"
+    level: str = enum_field(
+        ("in_stock", "low", "out_of_stock", "untrusted", "unknown"),
+        "in_stock, low (below the reorder point), out_of_stock, untrusted, unknown",
     )
     book_units: float | None = Field(description="book stock from the ledger (null: no movement yet)")
     last_sale_ns: int | None
@@ -132,10 +136,15 @@ async def sensed(
     page: PageDep,
     site: Annotated[Name | None, Query(description="one site")] = None,
     sku: Annotated[Name | None, Query(description="one SKU")] = None,
+    sort: Annotated[str | None, sort_query(SENSED_SORTS, "site")] = None,
 ) -> list[SensedStock]:
     """One stock truth per SKU and location: the fused sensed number with its source and
-    confidence, both sources, the lanes' states, and book stock with the difference."""
-    found = await run_in_threadpool(lambda: page.slice(core.sensed_stock(site=site, sku=sku)))
+    confidence, both sources, the lanes' states, and book stock with the difference.
+    ``sort=units`` puts the emptiest first, ``sort=-book_minus_sensed`` the largest gap."""
+    check_sort(sort, SENSED_SORTS)
+    found = await run_in_threadpool(
+        lambda: page.slice(sorted_rows(core.sensed_stock(site=site, sku=sku), sort, getattr))
+    )
     return [SensedStock.model_validate(x) for x in found]
 
 
@@ -182,13 +191,22 @@ async def outage_totals(
     until: Annotated[str, Query(description=f"before: {_TIME}")],
     site: Annotated[Name | None, Query(description="one site")] = None,
     sku: Annotated[Name | None, Query(description="one SKU")] = None,
+    sort: Annotated[str | None, sort_query(TOTAL_SORTS, "site")] = None,
 ) -> list[OutageTotal]:
-    """Per SKU and store: out-of-stock time within ``[since, until)`` and the lost-sales estimate."""
+    """Per SKU and store: out-of-stock time within ``[since, until)`` and the lost-sales
+    estimate; ``sort=-lost_units`` puts the costliest first."""
+    check_sort(sort, TOTAL_SORTS)
     since_ns, until_ns = _range(since, until)
     assert since_ns is not None
     assert until_ns is not None
     found = await run_in_threadpool(
-        lambda: page.slice(core.stock_outage_totals(since_ns=since_ns, until_ns=until_ns, site=site, sku=sku))
+        lambda: page.slice(
+            sorted_rows(
+                core.stock_outage_totals(since_ns=since_ns, until_ns=until_ns, site=site, sku=sku),
+                sort,
+                getattr,
+            )
+        )
     )
     return [OutageTotal.model_validate(x) for x in found]
 
