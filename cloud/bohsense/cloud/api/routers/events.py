@@ -9,13 +9,13 @@ from __future__ import annotations
 import enum
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Query, status
+from fastapi import APIRouter, Query
 from fastapi.concurrency import run_in_threadpool
 from pydantic import ConfigDict
 
 from bohsense.contracts.events import EVENT_KINDS
 
-from .._common import ApiModel, GatewayName, Name, parse_time
+from .._common import ApiModel, GatewayName, Name, parse_time, query_problem
 from .._deps import CoreDep
 from .._paging import PageDep
 
@@ -55,7 +55,7 @@ async def events(
     since_ns = parse_time("since", since) if since is not None else None
     until_ns = parse_time("until", until) if until is not None else None
     if since_ns is not None and until_ns is not None and since_ns >= until_ns:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "since must be before until")
+        raise query_problem("until", "since must be before until")
     found = await run_in_threadpool(
         lambda: page.over(
             lambda n: core.list_events(

@@ -11,12 +11,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Path, Query, status
+from fastapi import APIRouter, Path, Query
 from fastapi.concurrency import run_in_threadpool
 from pydantic import ConfigDict, Field
 
 from ...boh import InvalidValue
-from .._common import ApiModel, Name, parse_time
+from .._common import ApiModel, Name, parse_time, query_problem
 from .._deps import CoreDep
 from .._paging import PageDep
 
@@ -160,7 +160,7 @@ async def zones(
             lambda: page.slice(core.inventory_zones(site=site, zone=zone, sku=sku))
         )
     except InvalidValue as exc:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from exc
+        raise query_problem(exc.field, str(exc)) from exc
     return [ZoneCount.model_validate(z) for z in found]
 
 
@@ -193,7 +193,7 @@ async def departures(
     since_ns = parse_time("since", since) if since is not None else None
     until_ns = parse_time("until", until) if until is not None else None
     if since_ns is not None and until_ns is not None and since_ns >= until_ns:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "since must be before until")
+        raise query_problem("until", "since must be before until")
     found = await run_in_threadpool(
         lambda: page.over(
             lambda n: core.inventory_departures(site=site, since_ns=since_ns, until_ns=until_ns, limit=n)

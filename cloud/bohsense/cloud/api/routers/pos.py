@@ -13,14 +13,14 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, HTTPException, Query, status
+from fastapi import APIRouter, Query
 from fastapi.concurrency import run_in_threadpool
 from pydantic import ConfigDict, Field, StrictFloat, StrictInt, model_validator
 
 from ...boh import LEDGER_KINDS as KINDS
 from ...boh import POS_MAX_LINES as MAX_LINES
 from ...boh import PosBatch, PosLine, PosTransactionIn
-from .._common import ApiModel, Name, RequestModel, enum_field, parse_time
+from .._common import ApiModel, Name, RequestModel, enum_field, parse_time, query_problem
 from .._deps import CoreDep
 from .._paging import PageDep
 
@@ -150,9 +150,7 @@ async def ledger(
 ) -> list[LedgerEntry]:
     """Book-stock movements, newest first."""
     if kind is not None and kind not in KINDS:
-        raise HTTPException(
-            status.HTTP_422_UNPROCESSABLE_CONTENT, f"unknown kind {kind!r}; one of {list(KINDS)}"
-        )
+        raise query_problem("kind", f"unknown kind {kind!r}; one of {list(KINDS)}")
     found = await run_in_threadpool(
         lambda: page.cut(core.ledger(site=site, sku=sku, location=location, kind=kind, **page.seek))
     )

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, HTTPException, Query, status
+from fastapi import APIRouter, Query
 from fastapi.concurrency import run_in_threadpool
 from pydantic import ConfigDict, Field
 
-from .._common import ApiModel, Name, enum_field, parse_time
+from .._common import ApiModel, Name, enum_field, parse_time, query_problem
 from .._deps import CoreDep
 from .._paging import PageDep, check_sort, sort_query, sorted_rows
 
@@ -126,7 +126,7 @@ def _range(since: str | None, until: str | None) -> tuple[int | None, int | None
     since_ns = parse_time("since", since) if since is not None else None
     until_ns = parse_time("until", until) if until is not None else None
     if since_ns is not None and until_ns is not None and since_ns >= until_ns:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "since must be before until")
+        raise query_problem("until", "since must be before until")
     return since_ns, until_ns
 
 
@@ -225,9 +225,7 @@ async def heatmap(
     assert since_ns is not None
     assert until_ns is not None
     if until_ns - since_ns > MAX_HEATMAP_HOURS * 3600 * 10**9:
-        raise HTTPException(
-            status.HTTP_422_UNPROCESSABLE_CONTENT, f"the range is wider than {MAX_HEATMAP_HOURS} hours"
-        )
+        raise query_problem("until", f"the range is wider than {MAX_HEATMAP_HOURS} hours")
     found = await run_in_threadpool(
         lambda: page.slice(core.stock_heatmap(since_ns=since_ns, until_ns=until_ns, site=site))
     )
