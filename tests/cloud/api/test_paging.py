@@ -99,6 +99,9 @@ def test_every_ns_time_has_its_iso_8601_twin(client: TestClient, core: BohCore) 
     doc = client.get("/openapi.json").json()
     twin = doc["components"]["schemas"]["Gateway"]["properties"]["last_status_at"]
     assert twin["anyOf"][0] == {"type": "string", "format": "date-time"}
+    schemas = doc["components"]["schemas"]
+    assert schemas["LatestPoint"]["properties"]["at"]["format"] == "date-time"  # a reading's ts
+    assert "start_at" in schemas["Series"]["required"]
 
 
 def test_stock_sorts_by_a_field_nulls_last_and_refuses_another(client: TestClient, core: BohCore) -> None:

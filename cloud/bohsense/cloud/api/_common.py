@@ -169,7 +169,10 @@ def iso_time(ns: int | None) -> str | None:
 
 
 def time_twin(name: str) -> str:
-    """The ISO 8601 field next to an integer-ns one: ``opened_ns`` -> ``opened_at``, ``at_ns`` -> ``at``."""
+    """The ISO 8601 field next to an integer-ns one: ``opened_ns`` -> ``opened_at``, ``at_ns``
+    and a reading's ``ts`` -> ``at``."""
+    if name == "ts":
+        return "at"
     base = name.removesuffix("_ns")
     return "at" if base == "at" else f"{base}_at"
 
@@ -184,12 +187,12 @@ def _date_time(nullable: bool) -> Callable[[dict[str, Any]], None]:
 
 class ApiModel(BaseModel):
     """Base of the answers: every integer-ns time ``<x>_ns`` (kept, as the wire contracts
-    have it) comes with its ISO 8601 twin ``<x>_at`` (``at_ns``: ``at``), in UTC."""
+    have it) comes with its ISO 8601 twin ``<x>_at`` (``at_ns`` and ``ts``: ``at``), in UTC."""
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         for name, annotation in list(inspect.get_annotations(cls).items()):
-            if not name.endswith("_ns"):
+            if not name.endswith("_ns") and name != "ts":
                 continue
             nullable = "None" in str(annotation)
 

@@ -11,9 +11,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, status
 from fastapi.concurrency import run_in_threadpool
-from pydantic import BaseModel, ConfigDict
+from pydantic import ConfigDict
 
-from .._common import Name, parse_time
+from .._common import ApiModel, Name, parse_time
 from .._deps import CoreDep, TsdbDep
 from .._paging import PageDep
 
@@ -27,7 +27,7 @@ MAX_RANGE_S = 31 * 24 * 3600
 MAX_WINDOWS = 10_000
 
 
-class LatestPoint(BaseModel):
+class LatestPoint(ApiModel):
     model_config = ConfigDict(from_attributes=True)
     gateway: str
     device: str
@@ -36,7 +36,7 @@ class LatestPoint(BaseModel):
     value: float
 
 
-class Series(BaseModel):
+class Series(ApiModel):
     gateway: str
     device: str
     metric: str
