@@ -6,8 +6,10 @@ import hashlib
 
 import pytest
 from fastapi.testclient import TestClient
+from starlette.requests import Request
 
 from bohsense.cloud.api import create_app
+from bohsense.cloud.api._paging import _encode, _fingerprint
 from bohsense.cloud.boh import BohCore
 from bohsense.cloud.ports import LatestPoint, QuarantineItem
 from bohsense.contracts.schema import GatewayStatus
@@ -382,10 +384,10 @@ def test_an_apply_failed_item_is_reapplied_through_the_api(client: TestClient, c
         (f"/alerts/{2**31}", ["path", "alert_id"]),
         (f"/work-orders/{2**63}", ["path", "work_order_id"]),
         (f"/replenishment/{2**64}", ["path", "proposal_id"]),
-        (f"/alerts?offset={2**63}", ["query", "offset"]),
-        (f"/devices?offset={2**31}", ["query", "offset"]),
+        (f"/alerts?limit={2**63}", ["query", "limit"]),
+        ("/devices?limit=1001", ["query", "limit"]),
         (f"/work-orders?alert_id={2**63}", ["query", "alert_id"]),
-        (f"/audit?offset={2**70}", ["query", "offset"]),
+        (f"/audit?limit={2**70}", ["query", "limit"]),
         ("/alerts/0", ["path", "alert_id"]),
         (f"/quarantine/{2**31}/payload", ["path", "quarantine_id"]),
     ],
@@ -405,8 +407,16 @@ def test_the_largest_integers_a_column_holds_are_answered(client: TestClient) ->
     # row ids are 32-bit INTEGER columns on PostgreSQL
     assert client.get(f"{V1}/alerts/{2**31 - 1}").status_code == 404
     for path in ("/alerts", "/work-orders", "/replenishment", "/devices", "/audit", "/quarantine"):
-        assert client.get(V1 + path, params={"offset": 2**31 - 1}).json() == [], path
-    assert client.get(f"{V1}/gateways/g/commands", params={"offset": 2**31 - 1}).json() == []
+        # a page as deep as the column holds (its cursor made as the API makes one)
+        cursor = _encode(2**31 - 1, _fingerprint(_request(V1 + path)))
+        assert client.get(V1 + path, params={"cursor": cursor}).json() == [], path
+    path = f"{V1}/gateways/g/commands"
+    cursor = _encode(2**31 - 1, _fingerprint(_request(path)))
+    assert client.get(path, params={"cursor": cursor}).json() == []
+
+
+def _request(path: str) -> Request:
+    return Request({"type": "http", "path": path, "query_string": b"", "headers": []})
 
 
 @pytest.mark.parametrize("core", ["sqlite", "postgresql"], indirect=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from fastapi.testclient import TestClient
 
+from bohsense.cloud.api._common import iso_time
 from bohsense.cloud.boh import BohCore
 from bohsense.contracts.schema import ReadingBatch
 from tests.cloud.ingest._events import alarm, pick, wire
@@ -44,6 +45,7 @@ def test_events_are_listed_newest_first_by_every_filter(client: TestClient, stor
         "device": "shelf-2",
         "kind": "shelf.pick",
         "ts_ns": T0 + 30,
+        "ts_at": iso_time(T0 + 30),
         "attrs": {
             "lane": "lane-1",
             "units": 3,
@@ -52,6 +54,7 @@ def test_events_are_listed_newest_first_by_every_filter(client: TestClient, stor
             "units_after": 10,
         },
         "received_ns": one["received_ns"],
+        "received_at": iso_time(one["received_ns"]),
     }
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 from fastapi.testclient import TestClient
 
+from bohsense.cloud.api._common import iso_time
 from bohsense.cloud.boh import BohCore
 from tests.cloud.boh.test_inventory import EPC1, EPC2, GTIN, batch_of, item, rfid_catalog, snapshot
 
@@ -51,6 +52,8 @@ def test_zone_counts_item_and_departures_answer_with_their_records(
                 "idx": 2,
                 "total": 2,
                 "received_ns": r.json()[0]["snapshot"]["received_ns"],
+                "ts_at": iso_time(T0 + 4 * S),
+                "received_at": iso_time(r.json()[0]["snapshot"]["received_ns"]),
             },
             "lines": [{"gtin": GTIN, "sku": "COLA", "items": 1, "snapshot": 2, "difference": 1}],
         }

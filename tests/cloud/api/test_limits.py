@@ -50,7 +50,15 @@ def test_a_body_over_the_limit_is_refused_413_unread(
         f"{API}/gateways/{_gw(core)}/commands", content=body, headers={"content-type": "application/json"}
     )
     assert r.status_code == 413
-    assert r.json() == {"detail": "request body over the limit of 65536 bytes", "errors": []}
+    assert r.headers["content-type"] == "application/problem+json"
+    assert r.json() == {
+        "type": "https://bohsense.dev/problems/body-too-large",
+        "title": "Body over the size limit",
+        "status": 413,
+        "detail": "request body over the limit of 65536 bytes",
+        "instance": "/api/v1/gateways/gw-t1/commands",
+        "errors": [],
+    }
     _nothing_stored(limited, core, sent)
 
 

@@ -96,7 +96,7 @@ async def test_an_unknown_filter_is_refused_not_ignored(api: httpx.AsyncClient) 
     assert r.status_code == 422
     assert (
         r.json()["detail"]
-        == "unknown query parameter 'gatway'; this endpoint takes device, gateway, metric, site"
+        == "unknown query parameter 'gatway'; this endpoint takes cursor, device, gateway, limit, metric, site"
     )
 
 

@@ -16,7 +16,7 @@ from ._errors import Error, install_error_handlers
 from ._limits import DEFAULT_MAX_BODY_BYTES, BodyLimit
 from ._metrics import CloudMetrics, MetricsMiddleware
 from ._metrics import router as metrics_router
-from ._openapi import document_statuses
+from ._openapi import document_statuses, operation_id
 from ._strict import reject_unknown_query
 from .routers import (
     alerts,
@@ -63,7 +63,10 @@ def create_app(
     if api_token is not None and not api_token.strip():
         raise ValueError("api_token must not be empty (pass None for an open API)")
     app = FastAPI(
-        title="bohsense", version="1", summary="Stock, alerts, work orders and replenishment of stores"
+        title="bohsense",
+        version="1",
+        summary="Stock, alerts, work orders and replenishment of stores",
+        generate_unique_id_function=operation_id,
     )
     app.state.core = core
     app.state.tsdb = tsdb

@@ -2,27 +2,33 @@
 
 from __future__ import annotations
 
+import inspect
 import re
-from datetime import datetime
+from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Annotated, Any, Self
 
-from fastapi import HTTPException, Path, Query, status
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from fastapi import Path, Query, status
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, computed_field, model_validator
 
 from bohsense.contracts.timeutil import from_datetime
 
 from ..boh import Lifecycle
+from ._errors import ApiProblem, FieldError
 
 __all__ = [
     "INT32_MAX",
     "ActionBody",
+    "ApiModel",
     "Id",
     "Limit",
     "Name",
     "Offset",
     "RequestModel",
     "check_state",
+    "iso_time",
     "parse_time",
+    "query_problem",
     "state_filter",
 ]
 
@@ -116,11 +122,20 @@ def state_filter(lifecycle: Lifecycle) -> Any:
 
 def check_state(lifecycle: Lifecycle, state: str | None) -> str | None:
     if state is not None and state not in lifecycle.states:
-        raise HTTPException(
-            status.HTTP_422_UNPROCESSABLE_CONTENT,
-            f"unknown {lifecycle.entity} state {state!r}; one of {sorted(lifecycle.states)}",
+        raise query_problem(
+            "state", f"unknown {lifecycle.entity} state {state!r}; one of {sorted(lifecycle.states)}"
         )
     return state
+
+
+def query_problem(name: str, detail: str, kind: str = "validation") -> ApiProblem:
+    """A 422 problem about one query parameter, naming it in ``errors``."""
+    return ApiProblem(
+        status.HTTP_422_UNPROCESSABLE_CONTENT,
+        kind,
+        detail,
+        [FieldError(loc=["query", name], msg=detail, type="value_error")],
+    )
 
 
 _INT = re.compile(r"^-?\d+$")
@@ -134,15 +149,65 @@ def parse_time(name: str, value: str) -> int:
         try:
             dt = datetime.fromisoformat(value)
         except ValueError:
-            raise HTTPException(
-                status.HTTP_422_UNPROCESSABLE_CONTENT,
-                f"{name}: {value!r} is neither ISO 8601 nor integer nanoseconds since the epoch",
+            raise query_problem(
+                name, f"{name}: {value!r} is neither ISO 8601 nor integer nanoseconds since the epoch"
             ) from None
         if dt.tzinfo is None:
-            raise HTTPException(
-                status.HTTP_422_UNPROCESSABLE_CONTENT, f"{name}: {value!r} has no timezone (add Z or +00:00)"
-            )
+            raise query_problem(name, f"{name}: {value!r} has no timezone (add Z or +00:00)")
         ns = from_datetime(dt)
     if not 0 <= ns < 2**63:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"{name}: {value!r} is out of range")
+        raise query_problem(name, f"{name}: {value!r} is out of range")
     return ns
+
+
+def iso_time(ns: int | None) -> str | None:
+    """Integer ns since the epoch as ISO 8601 in UTC, to the microsecond (``…T12:00:00.000001Z``)."""
+    if ns is None:
+        return None
+    seconds, rest = divmod(ns, 10**9)
+    return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%S") + f".{rest // 1000:06d}Z"
+
+
+def time_twin(name: str) -> str:
+    """The ISO 8601 field next to an integer-ns one: ``opened_ns`` -> ``opened_at``, ``at_ns``
+    and a reading's ``ts`` -> ``at``."""
+    if name == "ts":
+        return "at"
+    base = name.removesuffix("_ns")
+    return "at" if base == "at" else f"{base}_at"
+
+
+def _date_time(nullable: bool) -> Callable[[dict[str, Any]], None]:
+    def extra(schema: dict[str, Any]) -> None:
+        target = schema["anyOf"][0] if nullable and "anyOf" in schema else schema
+        target["format"] = "date-time"
+
+    return extra
+
+
+class ApiModel(BaseModel):
+    """Base of the answers: every integer-ns time ``<x>_ns`` (kept, as the wire contracts
+    have it) comes with its ISO 8601 twin ``<x>_at`` (``at_ns`` and ``ts``: ``at``), in UTC."""
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        for name, annotation in list(inspect.get_annotations(cls).items()):
+            if not name.endswith("_ns") and name != "ts":
+                continue
+            nullable = "None" in str(annotation)
+
+            def get(self: BaseModel, _name: str = name) -> str | None:
+                return iso_time(getattr(self, _name))
+
+            twin = computed_field(  # type: ignore[call-overload]
+                property(get),
+                return_type=str | None if nullable else str,
+                description=f"`{name}` as ISO 8601 in UTC",
+                json_schema_extra=_date_time(nullable),
+            )
+            setattr(cls, time_twin(name), twin)
+
+
+def enum_field(values: Any, description: str) -> Any:
+    """A text field of an answer that takes one of ``values``, documented as an enum."""
+    return Field(description=description, json_schema_extra={"enum": sorted(values)})

@@ -39,9 +39,9 @@ class BodyLimit:
                 except ValueError:
                     declared = -1
                 if declared > self.max_bytes:
-                    await error_response(status.HTTP_413_CONTENT_TOO_LARGE, self._too_large())(
-                        scope, receive, send
-                    )
+                    await error_response(
+                        status.HTTP_413_CONTENT_TOO_LARGE, self._too_large(), instance=scope.get("path", "")
+                    )(scope, receive, send)
                     return
         received = 0
 

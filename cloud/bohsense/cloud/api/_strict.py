@@ -12,9 +12,11 @@ import types
 import typing
 from collections.abc import Collection
 
-from fastapi import HTTPException, Request, status
+from fastapi import Request, status
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
+
+from ._errors import ApiProblem, FieldError
 
 __all__ = ["reject_unknown_query"]
 
@@ -49,13 +51,20 @@ def reject_unknown_query(request: Request) -> None:
     if unknown:
         takes = ", ".join(sorted(allowed)) or "none"
         names = ", ".join(repr(u) for u in unknown)
-        raise HTTPException(
+        raise ApiProblem(
             status.HTTP_422_UNPROCESSABLE_CONTENT,
+            "validation",
             f"unknown query parameter{'s' if len(unknown) > 1 else ''} {names}; this endpoint takes {takes}",
+            [
+                FieldError(loc=["query", u], msg="unknown query parameter", type="extra_forbidden")
+                for u in unknown
+            ],
         )
     repeated = sorted(n for n in params if not allowed[n] and len(params.getlist(n)) > 1)
     if repeated:
-        raise HTTPException(
+        raise ApiProblem(
             status.HTTP_422_UNPROCESSABLE_CONTENT,
+            "validation",
             f"query parameter {', '.join(repr(r) for r in repeated)} given more than once; give it once",
+            [FieldError(loc=["query", r], msg="given more than once", type="repeated") for r in repeated],
         )

@@ -4,14 +4,19 @@ POST /alerts/{id}/acknowledge and /resolve. The same alerts are published on MQT
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
-from fastapi import APIRouter, Query
-from pydantic import BaseModel, ConfigDict, Field
+from fastapi import APIRouter, Query, Response
+from pydantic import ConfigDict, Field
 
 from ...boh import ALERT, AlertFilter
-from .._common import ActionBody, Id, Limit, Name, Offset, check_state, state_filter
+from .._common import ActionBody, ApiModel, Id, Name, check_state, enum_field, state_filter
 from .._deps import CoreDep
+from .._export import CSV_RESPONSES, Period, PeriodFrom, PeriodTo, csv_response, every, in_lifetime
+from .._paging import PageDep
+
+Severity = Literal["info", "warning", "major", "critical"]
+SEVERITIES = get_args(Severity)
 
 router = APIRouter(prefix="/alerts", tags=["alerts"])
 
@@ -21,7 +26,7 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
-class Alert(BaseModel):
+class Alert(ApiModel):
     model_config = ConfigDict(from_attributes=True)
     id: int
     asset_id: str | None = Field(description="the asset of a condition alert; null for a silent gateway")
@@ -30,8 +35,8 @@ class Alert(BaseModel):
     )
     site: str
     condition: str
-    severity: str
-    state: str
+    severity: str = enum_field(SEVERITIES, "how bad: info < warning < major < critical")
+    state: str = enum_field(ALERT.states, "where the alert is in its lifecycle")
     opened_ns: int
     updated_ns: int
     cleared_ns: int | None
@@ -49,12 +54,10 @@ class Alert(BaseModel):
     recipients: list[str] = Field(description="who is told, in escalation order")
 
 
-Severity = Literal["info", "warning", "major", "critical"]
-
-
 @router.get("", response_model=list[Alert])
 def list_alerts(
     core: CoreDep,
+    page: PageDep,
     state: Annotated[str | None, state_filter(ALERT)] = None,
     asset: Name | None = None,
     site: Name | None = None,
@@ -64,8 +67,6 @@ def list_alerts(
     recipient: Name | None = None,
     open: Annotated[bool, Query(description="only open or acknowledged alerts")] = False,
     since_ns: Annotated[int | None, Query(ge=0, le=2**63 - 1, description="changed at or after (ns)")] = None,
-    limit: Limit = 100,
-    offset: Offset = 0,
 ) -> list[Alert]:
     """Newest first. Filters combine; an unknown query parameter is refused (422)."""
     check_state(ALERT, state)
@@ -77,8 +78,29 @@ def list_alerts(
         since_ns=since_ns,
         subject=subject,
     )
-    found = core.list_alerts(state=state, asset_id=asset, site=site, limit=limit, offset=offset, where=where)
+    found = page.cut(core.list_alerts(state=state, asset_id=asset, site=site, where=where, **page.seek))
     return [Alert.model_validate(a) for a in found]
+
+
+@router.get("/export.csv", response_class=Response, responses=CSV_RESPONSES)
+def export_alerts(
+    core: CoreDep,
+    since: PeriodFrom = None,
+    until: PeriodTo = None,
+    site: Name | None = None,
+    state: Annotated[str | None, state_filter(ALERT)] = None,
+) -> Response:
+    """The alerts of a period as CSV, newest first: those opened before ``to`` that were
+    still open or changed at or after ``from``."""
+    check_state(ALERT, state)
+    period = Period(since, until)
+    found = every(lambda n, o: core.list_alerts(state=state, site=site, limit=n, offset=o))
+    rows = (
+        Alert.model_validate(a)
+        for a in found
+        if in_lifetime(period, ALERT, a.opened_ns, a.updated_ns, a.state)
+    )
+    return csv_response(Alert, rows, "alerts.csv")
 
 
 @router.get("/{alert_id}", response_model=Alert, responses=ERRORS)

@@ -12,13 +12,14 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from ...boh import AssetSpec, GatewaySpec, LaneSpec, LocationSpec, RuleSpec, SiteSpec, SkuSpec, ZoneSpec
+from .._common import ApiModel, RequestModel
 from .._common import Id as RowId
 from .._common import Name as PathName
-from .._common import RequestModel
 from .._deps import CoreDep
+from .._paging import PageDep
 from .fleet import Device
 
 router = APIRouter(prefix="/catalog", tags=["catalog"])
@@ -125,21 +126,21 @@ class DeviceRef(Actor):
 # -- answers -------------------------------------------------------------------------------
 
 
-class ChangeOut(BaseModel):
+class ChangeOut(ApiModel):
     model_config = ConfigDict(from_attributes=True)
     kind: str
     key: str
     action: str = Field(description="created, updated, restored, retired or unchanged")
 
 
-class ZoneOut(BaseModel):
+class ZoneOut(ApiModel):
     model_config = ConfigDict(from_attributes=True)
     zone: str
     kind: str
     retired_ns: int | None
 
 
-class SiteOut(BaseModel):
+class SiteOut(ApiModel):
     model_config = ConfigDict(from_attributes=True)
     id: str
     name: str
@@ -147,7 +148,7 @@ class SiteOut(BaseModel):
     zones: list[ZoneOut]
 
 
-class SkuOut(BaseModel):
+class SkuOut(ApiModel):
     model_config = ConfigDict(from_attributes=True)
     sku: str
     name: str
@@ -157,7 +158,7 @@ class SkuOut(BaseModel):
     gtin: str
 
 
-class RuleOut(BaseModel):
+class RuleOut(ApiModel):
     model_config = ConfigDict(from_attributes=True)
     condition: str
     metric: str
@@ -174,7 +175,7 @@ class RuleOut(BaseModel):
     no_fault_found: int = Field(description="work orders closed no_fault_found: each lowers its confidence")
 
 
-class AssetOut(BaseModel):
+class AssetOut(ApiModel):
     model_config = ConfigDict(from_attributes=True)
     id: str
     site: str
@@ -186,7 +187,7 @@ class AssetOut(BaseModel):
     recipients: list[str]
 
 
-class LaneOut(BaseModel):
+class LaneOut(ApiModel):
     model_config = ConfigDict(from_attributes=True)
     gateway: str
     device: str
@@ -195,7 +196,7 @@ class LaneOut(BaseModel):
     retired_ns: int | None
 
 
-class LocationOut(BaseModel):
+class LocationOut(ApiModel):
     model_config = ConfigDict(from_attributes=True)
     id: int
     site: str
@@ -211,7 +212,7 @@ class LocationOut(BaseModel):
     zone: str
 
 
-class UnmatchedDevice(BaseModel):
+class UnmatchedDevice(ApiModel):
     model_config = ConfigDict(from_attributes=True)
     gateway: str
     device: str
@@ -223,7 +224,7 @@ class UnmatchedDevice(BaseModel):
     candidates: list[str]
 
 
-class Mapping(BaseModel):
+class Mapping(ApiModel):
     model_config = ConfigDict(from_attributes=True)
     unmatched: list[UnmatchedDevice]
     unmapped: list[Device]
@@ -245,8 +246,8 @@ def mapping(core: CoreDep, gateway: PathName | None = None) -> Mapping:
 
 
 @router.get("/sites", response_model=list[SiteOut])
-def list_sites(core: CoreDep, include_retired: bool = False) -> list[SiteOut]:
-    return [SiteOut.model_validate(x) for x in core.list_sites(include_retired=include_retired)]
+def list_sites(core: CoreDep, page: PageDep, include_retired: bool = False) -> list[SiteOut]:
+    return [SiteOut.model_validate(x) for x in page.slice(core.list_sites(include_retired=include_retired))]
 
 
 @router.put("/sites/{site_id}", response_model=ChangeOut, responses=ERRORS)
@@ -274,7 +275,7 @@ def put_gateway(core: CoreDep, gateway_id: PathName, body: GatewayIn) -> ChangeO
     return _change(core.change_catalog(lambda ops: ops.put_gateway(spec), actor=body.actor))
 
 
-class Released(BaseModel):
+class Released(ApiModel):
     gateway: str
     released: int = Field(description="held batches applied now")
 
@@ -295,8 +296,8 @@ def retire_gateway(core: CoreDep, gateway_id: PathName, body: Actor | None = Non
 
 
 @router.get("/skus", response_model=list[SkuOut])
-def list_skus(core: CoreDep, include_retired: bool = False) -> list[SkuOut]:
-    return [SkuOut.model_validate(x) for x in core.list_skus(include_retired=include_retired)]
+def list_skus(core: CoreDep, page: PageDep, include_retired: bool = False) -> list[SkuOut]:
+    return [SkuOut.model_validate(x) for x in page.slice(core.list_skus(include_retired=include_retired))]
 
 
 @router.put("/skus/{sku}", response_model=ChangeOut, responses=ERRORS)
@@ -312,8 +313,13 @@ def retire_sku(core: CoreDep, sku: str, body: Actor | None = None) -> ChangeOut:
 
 
 @router.get("/assets", response_model=list[AssetOut])
-def list_assets(core: CoreDep, site: PathName | None = None, include_retired: bool = False) -> list[AssetOut]:
-    return [AssetOut.model_validate(x) for x in core.list_assets(site=site, include_retired=include_retired)]
+def list_assets(
+    core: CoreDep, page: PageDep, site: PathName | None = None, include_retired: bool = False
+) -> list[AssetOut]:
+    return [
+        AssetOut.model_validate(x)
+        for x in page.slice(core.list_assets(site=site, include_retired=include_retired))
+    ]
 
 
 @router.put("/assets/{asset_id}", response_model=ChangeOut, responses=ERRORS)
@@ -355,9 +361,9 @@ def retire_asset(core: CoreDep, asset_id: PathName, body: Actor | None = None) -
 
 @router.get("/locations", response_model=list[LocationOut])
 def list_locations(
-    core: CoreDep, site: PathName | None = None, include_retired: bool = False
+    core: CoreDep, page: PageDep, site: PathName | None = None, include_retired: bool = False
 ) -> list[LocationOut]:
-    found = core.list_locations(site=site, include_retired=include_retired)
+    found = page.slice(core.list_locations(site=site, include_retired=include_retired))
     return [LocationOut.model_validate(x) for x in found]
 
 

@@ -12,9 +12,9 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 from fastapi.concurrency import run_in_threadpool
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
-from .._common import INT32_MAX, Limit
+from .._common import INT32_MAX, ApiModel, Limit
 from .._deps import CoreDep
 
 router = APIRouter(tags=["records"])
@@ -22,7 +22,7 @@ router = APIRouter(tags=["records"])
 After = Annotated[int, Query(ge=0, le=INT32_MAX, description="the cursor: events with a larger id")]
 
 
-class Change(BaseModel):
+class Change(ApiModel):
     model_config = ConfigDict(from_attributes=True)
     id: int = Field(description="the cursor: increases with every committed event")
     kind: str = Field(description="alert.opened, work_order.in_progress, command.expired, …")
@@ -35,7 +35,7 @@ class Change(BaseModel):
     detail: dict[str, Any]
 
 
-class ChangesPage(BaseModel):
+class ChangesPage(ApiModel):
     events: list[Change] = Field(description="committed domain events with id > after, oldest first")
     next_after: int = Field(description="pass as after to read on (the last id here, or after)")
 

@@ -18,16 +18,17 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Request, status
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import ConfigDict, Field, StringConstraints, field_validator
 
 from bohsense.contracts.codec import PayloadError, decode_command, encode
 from bohsense.contracts.schema import INT64_MAX, MAX_COMMAND_ARGS, GatewayCommand
 from bohsense.contracts.timeutil import now_ns
 from bohsense.contracts.topics import cmd_topic
 
-from .._common import GatewayName, Limit, Name, Offset, RequestModel
+from .._common import ApiModel, GatewayName, Name, RequestModel, enum_field
 from .._deps import CoreDep
 from .._errors import Error
+from .._paging import PageDep
 
 router = APIRouter(tags=["commands"])
 
@@ -95,13 +96,13 @@ def _publishable(request: Request, gateway_id: str, body: CommandIn) -> None:
         )
 
 
-class Command(BaseModel):
+class Command(ApiModel):
     model_config = ConfigDict(from_attributes=True)
     id: str
     gateway: str
     command: str
     args: dict[str, Any]
-    state: str
+    state: str = enum_field(("sent", "succeeded", "failed", "expired"), "where the command is")
     reason: str
     detail: str
     actor: str
@@ -136,10 +137,8 @@ def send_command(core: CoreDep, request: Request, gateway_id: GatewayName, body:
 
 
 @router.get("/gateways/{gateway_id}/commands", response_model=list[Command])
-def list_commands(
-    core: CoreDep, gateway_id: GatewayName, limit: Limit = 100, offset: Offset = 0
-) -> list[Command]:
-    return [Command.model_validate(c) for c in core.list_commands(gateway_id, limit=limit, offset=offset)]
+def list_commands(core: CoreDep, page: PageDep, gateway_id: GatewayName) -> list[Command]:
+    return [Command.model_validate(c) for c in page.cut(core.list_commands(gateway_id, **page.seek))]
 
 
 @router.get("/commands/{command_id}", response_model=Command, responses=ERRORS)

@@ -9,14 +9,15 @@ from __future__ import annotations
 import enum
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Query, status
+from fastapi import APIRouter, Query
 from fastapi.concurrency import run_in_threadpool
-from pydantic import BaseModel, ConfigDict
+from pydantic import ConfigDict
 
 from bohsense.contracts.events import EVENT_KINDS
 
-from .._common import GatewayName, Limit, Name, parse_time
+from .._common import ApiModel, GatewayName, Name, parse_time, query_problem
 from .._deps import CoreDep
+from .._paging import PageDep
 
 router = APIRouter(tags=["events"])
 
@@ -26,7 +27,7 @@ EventKindName = enum.StrEnum("EventKindName", {k.name.replace(".", "_"): k.name 
 _TIME = "ISO 8601 with timezone, or integer ns since the epoch"
 
 
-class DeviceEvent(BaseModel):
+class DeviceEvent(ApiModel):
     model_config = ConfigDict(from_attributes=True)
     id: int
     gateway: str
@@ -42,28 +43,30 @@ class DeviceEvent(BaseModel):
 @router.get("/events", response_model=list[DeviceEvent])
 async def events(
     core: CoreDep,
+    page: PageDep,
     kind: Annotated[EventKindName | None, Query(description="only events of this kind")] = None,
     device: Name | None = None,
     gateway: GatewayName | None = None,
     site: Annotated[Name | None, Query(description="only events of this site's gateways")] = None,
     since: Annotated[str | None, Query(description=f"event time at or after: {_TIME}")] = None,
     until: Annotated[str | None, Query(description=f"event time before: {_TIME}")] = None,
-    limit: Limit = 100,
 ) -> list[DeviceEvent]:
     """Newest event time first."""
     since_ns = parse_time("since", since) if since is not None else None
     until_ns = parse_time("until", until) if until is not None else None
     if since_ns is not None and until_ns is not None and since_ns >= until_ns:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "since must be before until")
+        raise query_problem("until", "since must be before until")
     found = await run_in_threadpool(
-        lambda: core.list_events(
-            kind=None if kind is None else str(kind.value),
-            device=device,
-            gateway=gateway,
-            site=site,
-            since_ns=since_ns,
-            until_ns=until_ns,
-            limit=limit,
+        lambda: page.over(
+            lambda n: core.list_events(
+                kind=None if kind is None else str(kind.value),
+                device=device,
+                gateway=gateway,
+                site=site,
+                since_ns=since_ns,
+                until_ns=until_ns,
+                limit=n,
+            )
         )
     )
     return [DeviceEvent.model_validate(e) for e in found]

@@ -5,31 +5,36 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
-from .._common import Limit, Name, Offset
+from .._common import ApiModel, Name, enum_field
 from .._deps import CoreDep
+from .._paging import PageDep
 
 router = APIRouter(tags=["fleet"])
 
 
-class Gateway(BaseModel):
+class Gateway(ApiModel):
     model_config = ConfigDict(from_attributes=True)
     id: str
     site: str
-    state: str
+    state: str = enum_field(
+        ("online", "offline", "lost", "unknown"), "from the gateway's newest status; unknown before any"
+    )
     last_status_ns: int | None
     version: str
     dropped: int
     next_seq: int
     outbox_depth: int
     watermark: int
-    registration: str = Field(description="catalog, auto (auto-register mode) or pending (data held)")
+    registration: str = enum_field(
+        ("catalog", "auto", "pending"), "catalog, auto (auto-register mode) or pending (data held)"
+    )
     claimed_site: str = Field(description="the site the gateway's own messages name")
     dropped_in_doubt: int
 
 
-class Device(BaseModel):
+class Device(ApiModel):
     model_config = ConfigDict(from_attributes=True)
     gateway: str
     device: str
@@ -43,12 +48,16 @@ class Device(BaseModel):
 @router.get("/gateways", response_model=list[Gateway])
 def list_gateways(
     core: CoreDep,
+    page: PageDep,
     site: Name | None = None,
     registration: Annotated[Literal["catalog", "auto", "pending"] | None, Query()] = None,
 ) -> list[Gateway]:
     """``registration=pending``: gateways that reported but are not in the catalog (their
     batches are held in quarantine as ``unknown-gateway`` until the catalog registers them)."""
-    return [Gateway.model_validate(g) for g in core.list_gateways(site=site, registration=registration)]
+    return [
+        Gateway.model_validate(g)
+        for g in page.slice(core.list_gateways(site=site, registration=registration))
+    ]
 
 
 @router.get("/gateways/{gateway_id}", response_model=Gateway)
@@ -59,12 +68,10 @@ def get_gateway(core: CoreDep, gateway_id: Name) -> Gateway:
 @router.get("/devices", response_model=list[Device])
 def list_devices(
     core: CoreDep,
+    page: PageDep,
     gateway: Name | None = None,
     kind: Name | None = None,
-    limit: Limit = 100,
-    offset: Offset = 0,
 ) -> list[Device]:
     return [
-        Device.model_validate(d)
-        for d in core.list_devices(gateway=gateway, kind=kind, limit=limit, offset=offset)
+        Device.model_validate(d) for d in page.cut(core.list_devices(gateway=gateway, kind=kind, **page.seek))
     ]

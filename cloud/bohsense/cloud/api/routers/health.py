@@ -17,8 +17,9 @@ from typing import Any
 
 from fastapi import APIRouter, Response, status
 from fastapi.concurrency import run_in_threadpool
-from pydantic import BaseModel
+from pydantic import Field
 
+from .._common import ApiModel
 from .._deps import CoreDep, StatsDep, TsdbDep
 
 router = APIRouter(tags=["health"])
@@ -26,26 +27,26 @@ router = APIRouter(tags=["health"])
 PROBE_DEVICE = "__bohsense_health__"
 
 
-class Health(BaseModel):
+class Health(ApiModel):
     ok: bool
     db: bool
     tsdb: bool
     tsdb_error: str | None = None
-    ingest: dict[str, Any] = {}
-    ingest_problems: list[str] = []
+    ingest: dict[str, Any] = Field(default_factory=dict)
+    ingest_problems: list[str] = Field(default_factory=list)
 
 
-class Liveness(BaseModel):
+class Liveness(ApiModel):
     alive: bool = True
 
 
-class Readiness(BaseModel):
+class Readiness(ApiModel):
     ready: bool
     checks: dict[str, bool]
     not_ready: list[str]
 
 
-class Version(BaseModel):
+class Version(ApiModel):
     api: str
     distributions: dict[str, str]
 

@@ -11,13 +11,14 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Path, Query, status
+from fastapi import APIRouter, Path, Query
 from fastapi.concurrency import run_in_threadpool
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from ...boh import InvalidValue
-from .._common import Limit, Name, parse_time
+from .._common import ApiModel, Name, parse_time, query_problem
 from .._deps import CoreDep
+from .._paging import PageDep
 
 router = APIRouter(prefix="/inventory", tags=["inventory"])
 
@@ -46,7 +47,7 @@ SkuFilter = Annotated[
 ]
 
 
-class ZoneLine(BaseModel):
+class ZoneLine(ApiModel):
     model_config = ConfigDict(from_attributes=True)
     gtin: str = Field(description='GTIN-14; "" for items whose EPC is not a GTIN scheme')
     sku: str | None = Field(description="the catalog's SKU of the GTIN (null: none has it)")
@@ -55,7 +56,7 @@ class ZoneLine(BaseModel):
     difference: int | None = Field(description="snapshot - items (null: no snapshot)")
 
 
-class Snapshot(BaseModel):
+class Snapshot(ApiModel):
     model_config = ConfigDict(from_attributes=True)
     ts_ns: int
     gateway: str
@@ -65,7 +66,7 @@ class Snapshot(BaseModel):
     received_ns: int
 
 
-class ZoneCount(BaseModel):
+class ZoneCount(ApiModel):
     model_config = ConfigDict(from_attributes=True)
     site: str
     zone: str
@@ -75,7 +76,7 @@ class ZoneCount(BaseModel):
     lines: list[ZoneLine]
 
 
-class ItemState(BaseModel):
+class ItemState(ApiModel):
     model_config = ConfigDict(from_attributes=True)
     site: str
     epc: str
@@ -97,7 +98,7 @@ class ItemState(BaseModel):
     updated_ns: int
 
 
-class ItemEvent(BaseModel):
+class ItemEvent(ApiModel):
     model_config = ConfigDict(from_attributes=True)
     site: str
     ts_ns: int
@@ -117,14 +118,14 @@ class ItemEvent(BaseModel):
     received_ns: int
 
 
-class Item(BaseModel):
+class Item(ApiModel):
     model_config = ConfigDict(from_attributes=True)
     epc: str
     states: list[ItemState] = Field(description="one per site that saw it, newest event first")
     history: list[ItemEvent] = Field(description="newest event first")
 
 
-class Departure(BaseModel):
+class Departure(ApiModel):
     model_config = ConfigDict(from_attributes=True)
     site: str
     epc: str
@@ -147,6 +148,7 @@ class Departure(BaseModel):
 @router.get("/zones", response_model=list[ZoneCount])
 async def zones(
     core: CoreDep,
+    page: PageDep,
     site: Annotated[Name | None, Query(description="one site")] = None,
     zone: ZoneFilter = None,
     sku: SkuFilter = None,
@@ -154,9 +156,11 @@ async def zones(
     """Present items per site, zone and GTIN/SKU, beside the zone's newest snapshot; a
     ``sku`` the catalog does not have, or that has no GTIN, is refused (422)."""
     try:
-        found = await run_in_threadpool(lambda: core.inventory_zones(site=site, zone=zone, sku=sku))
+        found = await run_in_threadpool(
+            lambda: page.slice(core.inventory_zones(site=site, zone=zone, sku=sku))
+        )
     except InvalidValue as exc:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from exc
+        raise query_problem(exc.field, str(exc)) from exc
     return [ZoneCount.model_validate(z) for z in found]
 
 
@@ -179,18 +183,20 @@ async def get_item(
 @router.get("/departures", response_model=list[Departure])
 async def departures(
     core: CoreDep,
+    page: PageDep,
     site: Annotated[Name | None, Query(description="one site")] = None,
     since: Annotated[str | None, Query(description=f"event time at or after: {_TIME}")] = None,
     until: Annotated[str | None, Query(description=f"event time before: {_TIME}")] = None,
-    limit: Limit = 100,
 ) -> list[Departure]:
     """Items departed from a door zone, newest event first; each says whether a sale of its
     SKU was matched to it (sold) or not (unsold: a shrink signal)."""
     since_ns = parse_time("since", since) if since is not None else None
     until_ns = parse_time("until", until) if until is not None else None
     if since_ns is not None and until_ns is not None and since_ns >= until_ns:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "since must be before until")
+        raise query_problem("until", "since must be before until")
     found = await run_in_threadpool(
-        lambda: core.inventory_departures(site=site, since_ns=since_ns, until_ns=until_ns, limit=limit)
+        lambda: page.over(
+            lambda n: core.inventory_departures(site=site, since_ns=since_ns, until_ns=until_ns, limit=n)
+        )
     )
     return [Departure.model_validate(d) for d in found]

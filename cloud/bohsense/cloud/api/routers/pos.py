@@ -13,15 +13,16 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, HTTPException, Query, status
+from fastapi import APIRouter, Query
 from fastapi.concurrency import run_in_threadpool
-from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt, model_validator
+from pydantic import ConfigDict, Field, StrictFloat, StrictInt, model_validator
 
 from ...boh import LEDGER_KINDS as KINDS
 from ...boh import POS_MAX_LINES as MAX_LINES
 from ...boh import PosBatch, PosLine, PosTransactionIn
-from .._common import Limit, Name, Offset, RequestModel, parse_time
+from .._common import ApiModel, Name, RequestModel, enum_field, parse_time, query_problem
 from .._deps import CoreDep
+from .._paging import PageDep
 
 router = APIRouter(prefix="/pos", tags=["book stock"])
 
@@ -71,7 +72,7 @@ class BatchIn(RequestModel):
         return self
 
 
-class LineOut(BaseModel):
+class LineOut(ApiModel):
     model_config = ConfigDict(from_attributes=True)
     sku: str
     location: str
@@ -79,20 +80,20 @@ class LineOut(BaseModel):
     balance_after: float = Field(description="the location's book stock after the line")
 
 
-class TransactionOut(BaseModel):
+class TransactionOut(ApiModel):
     model_config = ConfigDict(from_attributes=True)
     txn_id: str
-    status: str = Field(description="applied, or duplicate: taken before, nothing changed")
+    status: str = enum_field(("applied", "duplicate"), "applied, or duplicate: taken before, nothing changed")
     lines: list[LineOut]
 
 
-class BatchOut(BaseModel):
+class BatchOut(ApiModel):
     applied: int
     duplicates: int
     results: list[TransactionOut] = Field(description="one per transaction, in the batch's order")
 
 
-class LedgerEntry(BaseModel):
+class LedgerEntry(ApiModel):
     model_config = ConfigDict(from_attributes=True)
     id: int
     site: str
@@ -139,21 +140,18 @@ async def post_transactions(core: CoreDep, body: BatchIn) -> BatchOut:
 @router.get("/ledger", response_model=list[LedgerEntry])
 async def ledger(
     core: CoreDep,
+    page: PageDep,
     site: Annotated[Name | None, Query(description="one site")] = None,
     sku: Annotated[Name | None, Query(description="one SKU")] = None,
     location: Annotated[Name | None, Query(description="one stock location")] = None,
     kind: Annotated[
         str | None, Query(description="one kind of movement", json_schema_extra={"enum": list(KINDS)})
     ] = None,
-    limit: Limit = 100,
-    offset: Offset = 0,
 ) -> list[LedgerEntry]:
     """Book-stock movements, newest first."""
     if kind is not None and kind not in KINDS:
-        raise HTTPException(
-            status.HTTP_422_UNPROCESSABLE_CONTENT, f"unknown kind {kind!r}; one of {list(KINDS)}"
-        )
+        raise query_problem("kind", f"unknown kind {kind!r}; one of {list(KINDS)}")
     found = await run_in_threadpool(
-        lambda: core.ledger(site=site, sku=sku, location=location, kind=kind, limit=limit, offset=offset)
+        lambda: page.cut(core.ledger(site=site, sku=sku, location=location, kind=kind, **page.seek))
     )
     return [LedgerEntry.model_validate(x) for x in found]

@@ -11,10 +11,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, status
 from fastapi.concurrency import run_in_threadpool
-from pydantic import BaseModel, ConfigDict
+from pydantic import ConfigDict
 
-from .._common import Name, parse_time
+from .._common import ApiModel, Name, parse_time
 from .._deps import CoreDep, TsdbDep
+from .._paging import PageDep
 
 router = APIRouter(prefix="/readings", tags=["readings"])
 
@@ -26,7 +27,7 @@ MAX_RANGE_S = 31 * 24 * 3600
 MAX_WINDOWS = 10_000
 
 
-class LatestPoint(BaseModel):
+class LatestPoint(ApiModel):
     model_config = ConfigDict(from_attributes=True)
     gateway: str
     device: str
@@ -35,7 +36,7 @@ class LatestPoint(BaseModel):
     value: float
 
 
-class Series(BaseModel):
+class Series(ApiModel):
     gateway: str
     device: str
     metric: str
@@ -53,6 +54,7 @@ def _site_gateways(core: CoreDep, site: str) -> set[str]:
 async def latest(
     core: CoreDep,
     tsdb: TsdbDep,
+    page: PageDep,
     gateway: Annotated[Name | None, Query(description="only this gateway's devices")] = None,
     site: Annotated[Name | None, Query(description="only the devices of this site's gateways")] = None,
     device: Name | None = None,
@@ -64,7 +66,7 @@ async def latest(
     if gateway is not None:
         gateways = {gateway} if gateways is None else gateways & {gateway}
     points = await tsdb.latest(gateways=gateways, device=device, metric=metric)
-    return [LatestPoint.model_validate(p) for p in points]
+    return [LatestPoint.model_validate(p) for p in page.slice(points)]
 
 
 @router.get("/series", response_model=Series, responses={404: {"description": "gateway not at that site"}})

@@ -7,16 +7,17 @@ from typing import Any
 
 from fastapi import APIRouter, HTTPException, Response, status
 from fastapi.concurrency import run_in_threadpool
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from ...boh import NotFound
-from .._common import Id, Limit, Name, Offset
+from .._common import ApiModel, Id, Name
 from .._deps import CoreDep, StatsDep
+from .._paging import PageDep
 
 router = APIRouter(tags=["records"])
 
 
-class AuditEntry(BaseModel):
+class AuditEntry(ApiModel):
     model_config = ConfigDict(from_attributes=True)
     id: int
     entity: str
@@ -28,7 +29,7 @@ class AuditEntry(BaseModel):
     detail: dict[str, Any]
 
 
-class Quarantined(BaseModel):
+class Quarantined(ApiModel):
     id: int
     topic: str
     gateway: str
@@ -44,22 +45,20 @@ class Quarantined(BaseModel):
 @router.get("/audit", response_model=list[AuditEntry])
 def audit(
     core: CoreDep,
+    page: PageDep,
     entity: Name | None = None,
     entity_id: Name | None = None,
-    limit: Limit = 100,
-    offset: Offset = 0,
 ) -> list[AuditEntry]:
-    found = core.audit(entity=entity, entity_id=entity_id, limit=limit, offset=offset)
+    found = page.cut(core.audit(entity=entity, entity_id=entity_id, **page.seek))
     return [AuditEntry.model_validate(a) for a in found]
 
 
 @router.get("/quarantine", response_model=list[Quarantined])
 def quarantine(
     core: CoreDep,
+    page: PageDep,
     reason: Name | None = None,
     gateway: Name | None = None,
-    limit: Limit = 100,
-    offset: Offset = 0,
 ) -> list[Quarantined]:
     return [
         Quarantined(
@@ -74,7 +73,7 @@ def quarantine(
             payload_sha256=q.payload_sha256,
             payload_preview=q.payload_preview.decode("utf-8", errors="replace"),
         )
-        for q in core.list_quarantine(reason=reason, gateway=gateway, limit=limit, offset=offset)
+        for q in page.cut(core.list_quarantine(reason=reason, gateway=gateway, **page.seek))
     ]
 
 
@@ -101,14 +100,14 @@ async def quarantine_payload(core: CoreDep, quarantine_id: Id) -> Response:
     )
 
 
-class ReapplyBody(BaseModel):
+class ReapplyBody(ApiModel):
     model_config = ConfigDict(extra="forbid")
     actor: str = Field(
         default="api", min_length=1, max_length=64, description="who re-applies (recorded in the audit log)"
     )
 
 
-class Reapplied(BaseModel):
+class Reapplied(ApiModel):
     id: int
     ok: bool
     what: str
@@ -133,7 +132,7 @@ async def reapply_quarantined(core: CoreDep, quarantine_id: Id, body: ReapplyBod
     return Reapplied(id=result.id, ok=result.ok, what=result.what)
 
 
-class Summary(BaseModel):
+class Summary(ApiModel):
     gateways: dict[str, int]
     gateways_pending: int  # reporting, not in the catalog: their data is held
     devices: int

@@ -12,12 +12,14 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter
-from pydantic import BaseModel, ConfigDict, Field
+from fastapi import APIRouter, Response
+from pydantic import ConfigDict, Field
 
 from ...boh import PROPOSAL, PlanInput
-from .._common import ActionBody, Id, Limit, Name, Offset, RequestModel, check_state, state_filter
+from .._common import ActionBody, ApiModel, Id, Name, RequestModel, check_state, enum_field, state_filter
 from .._deps import CoreDep
+from .._export import CSV_RESPONSES, Period, PeriodFrom, PeriodTo, csv_response, every, in_lifetime
+from .._paging import PageDep
 
 router = APIRouter(prefix="/replenishment", tags=["replenishment"])
 
@@ -31,13 +33,13 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 MAX_QUANTITY = 1_000_000
 
 
-class Proposal(BaseModel):
+class Proposal(ApiModel):
     model_config = ConfigDict(from_attributes=True)
     id: int
     site: str
     sku: str
     location: str
-    state: str
+    state: str = enum_field(PROPOSAL.states, "where the proposal is in its lifecycle")
     sensed_units: float
     reorder_point: float
     target: float
@@ -70,15 +72,36 @@ class ApproveBody(ActionBody):
 @router.get("", response_model=list[Proposal])
 def list_proposals(
     core: CoreDep,
+    page: PageDep,
     state: Annotated[str | None, state_filter(PROPOSAL)] = None,
     site: Name | None = None,
     sku: Name | None = None,
-    limit: Limit = 100,
-    offset: Offset = 0,
 ) -> list[Proposal]:
     check_state(PROPOSAL, state)
-    found = core.list_proposals(state=state, site=site, sku=sku, limit=limit, offset=offset)
+    found = page.cut(core.list_proposals(state=state, site=site, sku=sku, **page.seek))
     return [Proposal.model_validate(p) for p in found]
+
+
+@router.get("/export.csv", response_class=Response, responses=CSV_RESPONSES)
+def export_proposals(
+    core: CoreDep,
+    since: PeriodFrom = None,
+    until: PeriodTo = None,
+    site: Name | None = None,
+    sku: Name | None = None,
+    state: Annotated[str | None, state_filter(PROPOSAL)] = None,
+) -> Response:
+    """The replenishment proposals of a period as CSV, newest first: those created before
+    ``to`` that were still open or changed at or after ``from``."""
+    check_state(PROPOSAL, state)
+    period = Period(since, until)
+    found = every(lambda n, o: core.list_proposals(state=state, site=site, sku=sku, limit=n, offset=o))
+    rows = (
+        Proposal.model_validate(p)
+        for p in found
+        if in_lifetime(period, PROPOSAL, p.created_ns, p.updated_ns, p.state)
+    )
+    return csv_response(Proposal, rows, "proposals.csv")
 
 
 @router.get("/{proposal_id}", response_model=Proposal, responses=ERRORS)
@@ -129,13 +152,13 @@ def cancel(core: CoreDep, proposal_id: Id, body: ActionBody | None = None) -> Pr
     return _move(core, proposal_id, "cancelled", body)
 
 
-class Explanation(BaseModel):
+class Explanation(ApiModel):
     proposal_id: int
     url: str
     site: str
     sku: str
     location: str
-    state: str
+    state: str = enum_field(PROPOSAL.states, "where the proposal is in its lifecycle")
     quantity: int
     quantity_source: str
     priority: str
@@ -172,7 +195,7 @@ class ReceiptBody(ActionBody):
     )
 
 
-class Receipt(BaseModel):
+class Receipt(ApiModel):
     receipt_id: str
     quantity: int
     repeat: bool = Field(description="true when this receipt id was recorded before (nothing changed)")

@@ -8,32 +8,39 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, HTTPException, Query, status
+from fastapi import APIRouter, Query
 from fastapi.concurrency import run_in_threadpool
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
-from .._common import Limit, Name, parse_time
+from .._common import ApiModel, Name, enum_field, parse_time, query_problem
 from .._deps import CoreDep
+from .._paging import PageDep, check_sort, sort_query, sorted_rows
 
 router = APIRouter(prefix="/stock", tags=["stock"])
 
 _TIME = "ISO 8601 with timezone, or integer ns since the epoch"
+#: what /stock/sensed and /stock/outages/totals sort by
+SENSED_SORTS = ("site", "sku", "location", "units", "level", "as_of_ns", "book_minus_sensed")
+TOTAL_SORTS = ("site", "sku", "outages", "oos_s", "lost_units")
 #: the widest heat map one call answers (hours)
 MAX_HEATMAP_HOURS = 24 * 31
 
 
-class LaneSense(BaseModel):
+class LaneSense(ApiModel):
     model_config = ConfigDict(from_attributes=True)
     gateway: str
     device: str
     units: float | None = Field(description="the lane's newest count by event time")
     units_ts_ns: int | None
-    state: str = Field(description='stable, settling, unfit or fault; "" until the lane sent a state')
+    state: str = enum_field(
+        ("stable", "settling", "unfit", "fault", ""),
+        'stable, settling, unfit or fault; "" until the lane sent a state',
+    )
     reason: str
     confidence: float | None
 
 
-class SensedStock(BaseModel):
+class SensedStock(ApiModel):
     model_config = ConfigDict(from_attributes=True)
     site: str
     sku: str
@@ -53,8 +60,9 @@ class SensedStock(BaseModel):
     last_trusted_units: float | None
     last_trusted_ns: int | None
     empty_since_ns: int | None = Field(description="since when the trusted count has been 0")
-    level: str = Field(
-        description="in_stock, low (below the reorder point), out_of_stock, untrusted, unknown"
+    level: str = enum_field(
+        ("in_stock", "low", "out_of_stock", "untrusted", "unknown"),
+        "in_stock, low (below the reorder point), out_of_stock, untrusted, unknown",
     )
     book_units: float | None = Field(description="book stock from the ledger (null: no movement yet)")
     last_sale_ns: int | None
@@ -62,7 +70,7 @@ class SensedStock(BaseModel):
     lanes: list[LaneSense]
 
 
-class Rollup(BaseModel):
+class Rollup(ApiModel):
     model_config = ConfigDict(from_attributes=True)
     site: str
     sku: str = Field(description='the SKU (by store); "" by shelf')
@@ -78,7 +86,7 @@ class Rollup(BaseModel):
     book_units: float | None
 
 
-class Outage(BaseModel):
+class Outage(ApiModel):
     model_config = ConfigDict(from_attributes=True)
     id: int
     site: str
@@ -94,7 +102,7 @@ class Outage(BaseModel):
     lost_units: float = Field(description="the lost-sales estimate: rate_per_h × duration")
 
 
-class OutageTotal(BaseModel):
+class OutageTotal(ApiModel):
     model_config = ConfigDict(from_attributes=True)
     site: str
     sku: str
@@ -104,7 +112,7 @@ class OutageTotal(BaseModel):
     open_now: int = Field(description="periods still lasting")
 
 
-class HeatCell(BaseModel):
+class HeatCell(ApiModel):
     model_config = ConfigDict(from_attributes=True)
     site: str
     aisle: str
@@ -118,49 +126,58 @@ def _range(since: str | None, until: str | None) -> tuple[int | None, int | None
     since_ns = parse_time("since", since) if since is not None else None
     until_ns = parse_time("until", until) if until is not None else None
     if since_ns is not None and until_ns is not None and since_ns >= until_ns:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "since must be before until")
+        raise query_problem("until", "since must be before until")
     return since_ns, until_ns
 
 
 @router.get("/sensed", response_model=list[SensedStock])
 async def sensed(
     core: CoreDep,
+    page: PageDep,
     site: Annotated[Name | None, Query(description="one site")] = None,
     sku: Annotated[Name | None, Query(description="one SKU")] = None,
+    sort: Annotated[str | None, sort_query(SENSED_SORTS, "site")] = None,
 ) -> list[SensedStock]:
     """One stock truth per SKU and location: the fused sensed number with its source and
-    confidence, both sources, the lanes' states, and book stock with the difference."""
-    found = await run_in_threadpool(lambda: core.sensed_stock(site=site, sku=sku))
+    confidence, both sources, the lanes' states, and book stock with the difference.
+    ``sort=units`` puts the emptiest first, ``sort=-book_minus_sensed`` the largest gap."""
+    check_sort(sort, SENSED_SORTS)
+    found = await run_in_threadpool(
+        lambda: page.slice(sorted_rows(core.sensed_stock(site=site, sku=sku), sort, getattr))
+    )
     return [SensedStock.model_validate(x) for x in found]
 
 
 @router.get("/sensed/rollup", response_model=list[Rollup])
 async def rollup(
     core: CoreDep,
+    page: PageDep,
     by: Annotated[Literal["shelf", "store"], Query(description="per shelf, or per store and SKU")],
     site: Annotated[Name | None, Query(description="one site")] = None,
 ) -> list[Rollup]:
     """Sensed stock summed per shelf (site, aisle, shelf) or per store and SKU, with how
     many of the locations are untrusted, out of stock or low."""
-    found = await run_in_threadpool(lambda: core.sensed_rollup(by=by, site=site))
+    found = await run_in_threadpool(lambda: page.slice(core.sensed_rollup(by=by, site=site)))
     return [Rollup.model_validate(x) for x in found]
 
 
 @router.get("/outages", response_model=list[Outage])
 async def outages(
     core: CoreDep,
+    page: PageDep,
     site: Annotated[Name | None, Query(description="one site")] = None,
     sku: Annotated[Name | None, Query(description="one SKU")] = None,
     since: Annotated[str | None, Query(description=f"overlapping from: {_TIME}")] = None,
     until: Annotated[str | None, Query(description=f"overlapping before: {_TIME}")] = None,
     open_only: Annotated[bool, Query(alias="open", description="only those still lasting")] = False,
-    limit: Limit = 100,
 ) -> list[Outage]:
     """Out-of-stock periods, newest start first, with duration and lost-sales estimate."""
     since_ns, until_ns = _range(since, until)
     found = await run_in_threadpool(
-        lambda: core.stock_outages(
-            site=site, sku=sku, since_ns=since_ns, until_ns=until_ns, open_only=open_only, limit=limit
+        lambda: page.over(
+            lambda n: core.stock_outages(
+                site=site, sku=sku, since_ns=since_ns, until_ns=until_ns, open_only=open_only, limit=n
+            )
         )
     )
     return [Outage.model_validate(x) for x in found]
@@ -169,17 +186,27 @@ async def outages(
 @router.get("/outages/totals", response_model=list[OutageTotal])
 async def outage_totals(
     core: CoreDep,
+    page: PageDep,
     since: Annotated[str, Query(description=f"from: {_TIME}")],
     until: Annotated[str, Query(description=f"before: {_TIME}")],
     site: Annotated[Name | None, Query(description="one site")] = None,
     sku: Annotated[Name | None, Query(description="one SKU")] = None,
+    sort: Annotated[str | None, sort_query(TOTAL_SORTS, "site")] = None,
 ) -> list[OutageTotal]:
-    """Per SKU and store: out-of-stock time within ``[since, until)`` and the lost-sales estimate."""
+    """Per SKU and store: out-of-stock time within ``[since, until)`` and the lost-sales
+    estimate; ``sort=-lost_units`` puts the costliest first."""
+    check_sort(sort, TOTAL_SORTS)
     since_ns, until_ns = _range(since, until)
     assert since_ns is not None
     assert until_ns is not None
     found = await run_in_threadpool(
-        lambda: core.stock_outage_totals(since_ns=since_ns, until_ns=until_ns, site=site, sku=sku)
+        lambda: page.slice(
+            sorted_rows(
+                core.stock_outage_totals(since_ns=since_ns, until_ns=until_ns, site=site, sku=sku),
+                sort,
+                getattr,
+            )
+        )
     )
     return [OutageTotal.model_validate(x) for x in found]
 
@@ -187,6 +214,7 @@ async def outage_totals(
 @router.get("/heatmap", response_model=list[HeatCell])
 async def heatmap(
     core: CoreDep,
+    page: PageDep,
     since: Annotated[str, Query(description=f"from: {_TIME}")],
     until: Annotated[str, Query(description=f"before: {_TIME}")],
     site: Annotated[Name | None, Query(description="one site")] = None,
@@ -197,10 +225,8 @@ async def heatmap(
     assert since_ns is not None
     assert until_ns is not None
     if until_ns - since_ns > MAX_HEATMAP_HOURS * 3600 * 10**9:
-        raise HTTPException(
-            status.HTTP_422_UNPROCESSABLE_CONTENT, f"the range is wider than {MAX_HEATMAP_HOURS} hours"
-        )
+        raise query_problem("until", f"the range is wider than {MAX_HEATMAP_HOURS} hours")
     found = await run_in_threadpool(
-        lambda: core.stock_heatmap(since_ns=since_ns, until_ns=until_ns, site=site)
+        lambda: page.slice(core.stock_heatmap(since_ns=since_ns, until_ns=until_ns, site=site))
     )
     return [HeatCell.model_validate(x) for x in found]

@@ -10,10 +10,11 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
-from .._common import ActionBody, Id, Limit, Name, Offset
+from .._common import ActionBody, ApiModel, Id, Name, enum_field
 from .._deps import CoreDep
+from .._paging import PageDep
 
 router = APIRouter(prefix="/webhooks", tags=["webhooks"])
 
@@ -23,7 +24,7 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
-class Attempt(BaseModel):
+class Attempt(ApiModel):
     model_config = ConfigDict(from_attributes=True)
     attempt: int
     at_ns: int
@@ -33,13 +34,13 @@ class Attempt(BaseModel):
     outcome: str = Field(description="delivered, retry or dead")
 
 
-class Delivery(BaseModel):
+class Delivery(ApiModel):
     model_config = ConfigDict(from_attributes=True)
     id: int
     topic: str
     idempotency_key: str
     group_key: str = Field(description="deliveries of one group go out one at a time, in order")
-    state: str = Field(description="pending, delivered or dead")
+    state: str = enum_field(("pending", "delivered", "dead"), "pending, delivered or dead")
     attempts: int
     next_attempt_ns: int
     created_ns: int
@@ -56,21 +57,20 @@ State = Annotated[str | None, Query(json_schema_extra={"enum": ["pending", "deli
 @router.get("", response_model=list[Delivery])
 def list_deliveries(
     core: CoreDep,
+    page: PageDep,
     state: State = None,
     topic: Name | None = None,
     group: Name | None = None,
-    limit: Limit = 100,
-    offset: Offset = 0,
 ) -> list[Delivery]:
-    found = core.list_webhooks(state=state, topic=topic, group=group, limit=limit, offset=offset)
+    found = page.cut(core.list_webhooks(state=state, topic=topic, group=group, **page.seek))
     return [Delivery.model_validate(d) for d in found]
 
 
 @router.get("/dead-letter", response_model=list[Delivery])
-def dead_letter(core: CoreDep, limit: Limit = 100, offset: Offset = 0) -> list[Delivery]:
+def dead_letter(core: CoreDep, page: PageDep) -> list[Delivery]:
     """Deliveries that gave up (every attempt failed, or the receiver refused them); each
     holds later deliveries of its group until re-driven."""
-    return [Delivery.model_validate(d) for d in core.list_webhooks(state="dead", limit=limit, offset=offset)]
+    return [Delivery.model_validate(d) for d in page.cut(core.list_webhooks(state="dead", **page.seek))]
 
 
 @router.get("/{delivery_id}", response_model=Delivery, responses=ERRORS)

@@ -11,13 +11,25 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal, get_args
 
-from fastapi import APIRouter, HTTPException, Query, status
+from fastapi import APIRouter, HTTPException, Query, Response, status
 from fastapi.concurrency import run_in_threadpool
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import ConfigDict, Field, field_validator
 
 from ...boh import PRIORITIES, WORK_ORDER, Attachment, LabourEntry, PartUse, WorkOrderChanges
-from .._common import ActionBody, Id, IdFilter, Limit, Name, Offset, RequestModel, check_state, state_filter
+from .._common import (
+    ActionBody,
+    ApiModel,
+    Id,
+    IdFilter,
+    Name,
+    RequestModel,
+    check_state,
+    enum_field,
+    state_filter,
+)
 from .._deps import CoreDep, TsdbDep
+from .._export import CSV_RESPONSES, Period, PeriodFrom, PeriodTo, csv_response, every, in_lifetime
+from .._paging import PageDep
 
 router = APIRouter(prefix="/work-orders", tags=["work orders"])
 
@@ -34,7 +46,7 @@ Ns = Annotated[int, Field(ge=0, le=2**63 - 1, description="ns since the epoch, U
 URI = r"^[A-Za-z][A-Za-z0-9+.\-]*:[!-~]+$"  # printable ASCII: a URI, percent-encoded
 
 
-class WorkOrder(BaseModel):
+class WorkOrder(ApiModel):
     model_config = ConfigDict(from_attributes=True)
     id: int
     alert_id: int | None
@@ -43,7 +55,7 @@ class WorkOrder(BaseModel):
     kind: str
     title: str
     description: str
-    state: str
+    state: str = enum_field(WORK_ORDER.states, "where the work order is in its lifecycle")
     created_ns: int
     updated_ns: int
     note: str
@@ -65,7 +77,7 @@ class WorkOrder(BaseModel):
     spare_parts: list[dict[str, Any]] = Field(description="recommended spare parts {part, quantity}")
 
 
-class FaultLabel(BaseModel):
+class FaultLabel(ApiModel):
     """A fault a technician confirmed by closing its work order: a label for training."""
 
     model_config = ConfigDict(from_attributes=True)
@@ -163,31 +175,50 @@ class WorkOrderPatch(ActionBody):
 @router.get("", response_model=list[WorkOrder])
 def list_work_orders(
     core: CoreDep,
+    page: PageDep,
     state: Annotated[str | None, state_filter(WORK_ORDER)] = None,
     asset: Name | None = None,
     alert_id: IdFilter = None,
     site: Name | None = None,
-    limit: Limit = 100,
-    offset: Offset = 0,
 ) -> list[WorkOrder]:
     check_state(WORK_ORDER, state)
-    found = core.list_work_orders(
-        state=state, asset_id=asset, alert_id=alert_id, site=site, limit=limit, offset=offset
+    found = page.cut(
+        core.list_work_orders(state=state, asset_id=asset, alert_id=alert_id, site=site, **page.seek)
     )
     return [WorkOrder.model_validate(w) for w in found]
+
+
+@router.get("/export.csv", response_class=Response, responses=CSV_RESPONSES)
+def export_work_orders(
+    core: CoreDep,
+    since: PeriodFrom = None,
+    until: PeriodTo = None,
+    site: Name | None = None,
+    state: Annotated[str | None, state_filter(WORK_ORDER)] = None,
+) -> Response:
+    """The work orders of a period as CSV, newest first: those created before ``to`` that
+    were still open or changed at or after ``from``."""
+    check_state(WORK_ORDER, state)
+    period = Period(since, until)
+    found = every(lambda n, o: core.list_work_orders(state=state, site=site, limit=n, offset=o))
+    rows = (
+        WorkOrder.model_validate(w)
+        for w in found
+        if in_lifetime(period, WORK_ORDER, w.created_ns, w.updated_ns, w.state)
+    )
+    return csv_response(WorkOrder, rows, "work-orders.csv")
 
 
 @router.get("/labels", response_model=list[FaultLabel])
 def list_fault_labels(
     core: CoreDep,
+    page: PageDep,
     asset: Name | None = None,
     fault: Name | None = None,
-    limit: Limit = 100,
-    offset: Offset = 0,
 ) -> list[FaultLabel]:
     """Faults confirmed by closing a work order with ``fault_confirmed``, ``replaced_part`` or
     ``repaired``: the asset, the fault type, the event-time window and the evidence."""
-    found = core.list_fault_labels(asset_id=asset, fault=fault, limit=limit, offset=offset)
+    found = page.cut(core.list_fault_labels(asset_id=asset, fault=fault, **page.seek))
     return [FaultLabel.model_validate(x) for x in found]
 
 
@@ -213,14 +244,14 @@ def get_work_order(core: CoreDep, work_order_id: Id) -> WorkOrder:
     return WorkOrder.model_validate(core.get_work_order(work_order_id))
 
 
-class TrendSeries(BaseModel):
+class TrendSeries(ApiModel):
     gateway: str
     device: str
     metric: str
     points: list[tuple[int, float]]
 
 
-class Trend(BaseModel):
+class Trend(ApiModel):
     """The stored readings of the fault's features around it, from the time-series store."""
 
     work_order_id: int
