@@ -66,7 +66,7 @@ class StartingApp:
             await _json(send, 503, body, retry=True)
         else:
             problem = {
-                "type": "about:blank",
+                "type": "https://bohsense.dev/problems/unavailable",
                 "title": "Service Unavailable",
                 "status": 503,
                 "detail": f"the service is starting ({self.detail}); retry in {RETRY_AFTER_S} s",
