@@ -147,7 +147,8 @@ def _run(operation: APIOperation, mode: GenerationMode, calls: list[str]) -> str
     return None
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+#: PostgreSQL (production's database, 32-bit INTEGER ids) in every run; SQLite with `-m long`
+@pytest.fixture(params=[pytest.param("sqlite", marks=pytest.mark.long), "postgresql"])
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'boh.db'}"
