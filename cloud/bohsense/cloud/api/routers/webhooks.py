@@ -62,7 +62,11 @@ def list_deliveries(
     topic: Name | None = None,
     group: Name | None = None,
 ) -> list[Delivery]:
-    found = page.cut(core.list_webhooks(state=state, topic=topic, group=group, **page.seek))
+    found = page.rows(
+        lambda limit, offset: core.list_webhooks(
+            state=state, topic=topic, group=group, limit=limit, offset=offset
+        )
+    )
     return [Delivery.model_validate(d) for d in found]
 
 
@@ -70,7 +74,8 @@ def list_deliveries(
 def dead_letter(core: CoreDep, page: PageDep) -> list[Delivery]:
     """Deliveries that gave up (every attempt failed, or the receiver refused them); each
     holds later deliveries of its group until re-driven."""
-    return [Delivery.model_validate(d) for d in page.cut(core.list_webhooks(state="dead", **page.seek))]
+    found = page.rows(lambda limit, offset: core.list_webhooks(state="dead", limit=limit, offset=offset))
+    return [Delivery.model_validate(d) for d in found]
 
 
 @router.get("/{delivery_id}", response_model=Delivery, responses=ERRORS)
