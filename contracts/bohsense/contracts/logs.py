@@ -65,3 +65,7 @@ def configure_logging(level: str = "INFO", fmt: str = "text") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
+    # alembic announces every plugin it loads at INFO, on every command that opens the
+    # database: noise, unless debugging
+    if root.level > logging.DEBUG:
+        logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
