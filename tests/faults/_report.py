@@ -13,7 +13,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-__all__ = ["Figures", "integrity_check", "lost_samples", "report", "score"]
+__all__ = ["Figures", "integrity_check", "lost_samples", "report", "score", "settle"]
 
 
 class Figures(dict[str, Any]):
@@ -112,3 +112,24 @@ def lost_samples(system: Any, windows: list[tuple[int, int]]) -> tuple[int, int]
             else:
                 outside += len(series)
     return inside, outside
+
+
+async def settle(system: Any, *, quiet_s: float = 3.0, limit_s: float = 60.0) -> None:
+    """Wait until every produced reading is stored, or until InfluxDB's count has not
+    moved for ``quiet_s`` (what is missing then is lost, not late), at most ``limit_s``."""
+    import asyncio
+    import time
+
+    deadline = time.monotonic() + limit_s
+    last, since = -1, time.monotonic()
+    while time.monotonic() < deadline:
+        stored = system.stored()
+        expected = system.expected()
+        if all(stored.get(k, 0) >= v for k, v in expected.items()):
+            return
+        total = sum(stored.values())
+        if total != last:
+            last, since = total, time.monotonic()
+        elif time.monotonic() - since >= quiet_s:
+            return
+        await asyncio.sleep(0.25)

@@ -58,6 +58,8 @@ _STATUS_KEYS = (
     "dropped_readings",
     "lost_readings",
     "buffer_overflow",
+    "outbox_disk_full",
+    "outbox_full_refused",
     "rejected_readings",
     "reconnects",
     "rejected_ack",
@@ -134,6 +136,7 @@ class EdgeAgent:
             out["readings_batched"] = self.batcher.readings
             out["events_batched"] = self.batcher.events
             out["urgent_batches"] = self.batcher.urgent_batches
+            out["outbox_full_refused"] = self.batcher.refused_full
         if self.outbox is not None:
             s = self.outbox.snapshot
             out.update(
@@ -148,6 +151,7 @@ class EdgeAgent:
                 dropped_events=s.dropped_events,
                 lost_events=s.lost_events,
             )
+            out["outbox_disk_full"] = self.outbox.disk_full_appends
         if self.uplink is not None:
             for key in ("sent", "published", "acked", "acks", "connects", "reconnects", "disconnects",
                         "connect_failures", "resend_timeouts", "commands", "command_results", "commands_failed",
