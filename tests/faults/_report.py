@@ -84,12 +84,15 @@ def score(system: Any) -> tuple[int, int, int, int]:
 MATCH_NS = 40_000_000
 
 
-def lost_samples(system: Any, windows: list[tuple[int, int]]) -> tuple[int, int]:
+def lost_samples(
+    system: Any, windows: list[tuple[int, int]], outside_at: list[int] | None = None
+) -> tuple[int, int]:
     """Readings of samples the devices sent that InfluxDB does not hold, split into
     (inside ``windows``, outside them): each window is (from, to) in UTC ns, a time when
     no gateway process could read the port. A sample is matched to a stored point of its
     first series by time (the gateway's corrected event time is within a few ms of the
-    device's sample instant); its readings count as one per series of the device."""
+    device's sample instant); its readings count as one per series of the device.
+    ``outside_at`` collects the sample instants of those lost outside the windows."""
     import bisect
 
     inside = outside = 0
@@ -111,6 +114,8 @@ def lost_samples(system: Any, windows: list[tuple[int, int]]) -> tuple[int, int]
                 inside += len(series)
             else:
                 outside += len(series)
+                if outside_at is not None:
+                    outside_at.append(int(wall_ns))
     return inside, outside
 
 
