@@ -103,3 +103,86 @@ async def test_serial_device_unplugged_and_replugged(
     assert elsewhere == 0, f"{elsewhere} readings lost outside the replug-to-reopen window"
     assert closed + elsewhere >= lost, "every lost reading is accounted for by a device sample"
     assert twice == 0
+
+
+class RfidStore(StoreSystem):
+    """The demo store with its simulated RFID readers (LLRP over TCP) on the gateway too."""
+
+    rfid_server: object = None
+
+    def start_edge(self) -> None:
+        from bohsense.demo import SENSOR, SHELF, gateway_toml
+        from bohsense.demo._runner import _start_rfid
+
+        if self.rfid_server is None:
+            self.rfid_server, self.rfid = _start_rfid(self.workdir)
+        (self.workdir / "gateway.toml").write_text(
+            gateway_toml(
+                self.store,
+                broker_url=self.broker_url,
+                outbox=self.workdir / "outbox.sqlite3",
+                shelf_port=self.workdir / "dev" / SHELF,
+                sensor_port=self.workdir / "dev" / SENSOR,
+                rfid=self.rfid,
+            )
+        )
+        super().start_edge()
+
+    async def close(self) -> None:
+        try:
+            await super().close()
+        finally:
+            if self.rfid_server is not None:
+                self.rfid_server.stop()  # type: ignore[attr-defined]
+
+
+async def test_llrp_reader_drops_its_connection_and_returns(
+    tmp_path: Path, mosquitto: Mosquitto, influxdb: InfluxDB
+) -> None:
+    s = RfidStore(tmp_path, mosquitto.url, influxdb, f"sqlite:///{tmp_path / 'boh.sqlite3'}")
+    await s.start()
+    try:
+        server = s.rfid_server
+        readers = server.readers  # type: ignore[attr-defined]
+        reader_id, reader = next(iter(readers.items()))
+        await wait_for(lambda: reader.connected, limit_s=30, what="the gateway connected to the reader")
+        s.play()
+        await wait_for(lambda: sum(s.stored().values()) > 0, limit_s=20, what="readings before the drop")
+        await asyncio.sleep(2)
+        events_before = int(s.service.stats().get("events_applied", 0))
+        server.call(reader.drop_network)  # type: ignore[attr-defined]
+        dropped = time.monotonic()
+        await wait_for(lambda: not reader.connected, limit_s=10, what="the reader's connection dropped")
+        await wait_for(
+            lambda: reader.connected, limit_s=30, what="the gateway reconnected to the reader", every_s=0.05
+        )
+        recover_s = time.monotonic() - dropped
+        await asyncio.sleep(4)
+        s.pause()
+        await asyncio.sleep(1)
+        await settle(s)
+        produced, stored, lost, twice = score(s)
+        events_after = int(s.service.stats().get("events_applied", 0))
+        rc = s.stop_edge()
+    finally:
+        await s.close()
+    lines = [json.loads(x) for x in (tmp_path / "edge.log").read_text().splitlines() if x.startswith("{")]
+    final = next(x for x in reversed(lines) if x.get("msg") == "edge agent stopped")
+    kinds = [e["kind"] for e in reader.events if e["kind"] in ("connected", "disconnected", "network-drop")]
+    report(
+        "LLRP reader drops its TCP connection and returns",
+        produced=produced,
+        stored=stored,
+        lost=lost,
+        applied_twice=twice,
+        recover_s=recover_s,
+        reader=reader_id,
+        reader_connects=kinds.count("connected"),
+        driver_reconnects=final.get(f"driver.{reader_id}.reconnects"),
+        events_applied_before=events_before,
+        events_applied_after=events_after,
+        exit_code=rc,
+    )
+    assert kinds.count("connected") >= 2, "the gateway connected again by itself"
+    assert lost == 0, f"{lost} of {produced} serial readings lost beside the reader's outage"
+    assert twice == 0
