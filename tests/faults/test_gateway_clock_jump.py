@@ -23,6 +23,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.faults._report import lost_samples, report, score, settle
 from tests.support.services import InfluxDB, Mosquitto
 from tests.system.harness import StoreSystem, wait_for
@@ -66,6 +68,7 @@ class JumpingClockStore(StoreSystem):
         )  # fmt: skip
 
 
+@pytest.mark.long
 async def test_gateway_clock_jumps_lose_nothing_and_keep_sequence(
     tmp_path: Path, mosquitto: Mosquitto, influxdb: InfluxDB
 ) -> None:

@@ -17,6 +17,8 @@ import json
 import time
 from pathlib import Path
 
+import pytest
+
 from tests.faults._report import lost_samples, report, score, settle
 from tests.support.services import InfluxDB, Mosquitto
 from tests.system.harness import StoreSystem, wait_for
@@ -136,6 +138,7 @@ class RfidStore(StoreSystem):
                 self.rfid_server.stop()  # type: ignore[attr-defined]
 
 
+@pytest.mark.long
 async def test_llrp_reader_drops_its_connection_and_returns(
     tmp_path: Path, mosquitto: Mosquitto, influxdb: InfluxDB
 ) -> None:

@@ -15,6 +15,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from tests.faults._report import report, score, settle
 from tests.support.services import InfluxDB, Mosquitto
 from tests.system.harness import StoreSystem, wait_for
@@ -42,6 +44,7 @@ def rss_kib(pid: int) -> int:
     return 0
 
 
+@pytest.mark.long
 async def test_a_flooding_gateway_is_bounded_and_its_neighbour_unaffected(
     tmp_path: Path, mosquitto: Mosquitto, influxdb: InfluxDB
 ) -> None:
