@@ -42,6 +42,14 @@ dropped by ``expire``. Every dropped batch and its readings are added to the per
 ``dropped_*`` counters, and ``floor`` (the lowest seq still held) moves past them, so
 the cloud can tell an accounted gap from a loss.
 
+A full disk (``SQLITE_FULL``) before the size limits: the failed transaction is rolled
+back, the WAL checkpointed, and the append retried holding less (``_FULL_SHRINK`` of the
+bytes held, dropping the oldest entries as above). When no retry fits, the batch is
+refused with ``OutboxFullError`` and counted in ``dropped_*`` and ``lost_*`` (in memory at
+once, in the file with the next commit that succeeds); the held entries stay intact and
+the gateway goes on. On a truly full disk the retries rarely help (a delete needs WAL
+pages too), so expect the newest batches refused and counted until space returns.
+
 What is really lost: an entry dropped before it was ever handed to the MQTT client
 (``seq > sent_upto`` and not ``sent_ahead``, see below) is lost for certain and is also added to ``lost_*``. One dropped
 after it was sent is *in doubt* (``dropped_* - lost_*``): the broker accepted it and
