@@ -59,6 +59,8 @@ _STATUS_KEYS = (
     "dropped_readings",
     "lost_readings",
     "buffer_overflow",
+    "outbox_disk_full",
+    "outbox_full_refused",
     "rejected_readings",
     "reconnects",
     "rejected_ack",
@@ -135,6 +137,7 @@ class EdgeAgent:
             out["readings_batched"] = self.batcher.readings
             out["events_batched"] = self.batcher.events
             out["urgent_batches"] = self.batcher.urgent_batches
+            out["outbox_full_refused"] = self.batcher.refused_full
         if self.outbox is not None:
             s = self.outbox.snapshot
             out.update(
@@ -151,6 +154,7 @@ class EdgeAgent:
                 # how long the oldest unacknowledged batch has waited (0: nothing held)
                 outbox_oldest_age_s=max(0, now_ns() - s.oldest_created) // 10**9 if s.oldest_created else 0,
             )
+            out["outbox_disk_full"] = self.outbox.disk_full_appends
         if self.uplink is not None:
             for key in ("sent", "published", "acked", "acks", "connects", "reconnects", "disconnects",
                         "connect_failures", "resend_timeouts", "commands", "command_results", "commands_failed",

@@ -58,6 +58,7 @@ import msgspec
 from bohsense.contracts.codec import encode_events
 from bohsense.contracts.events import Event, EventError, decode_event, event_kind
 from bohsense.contracts.schema import MAX_EVENTS_PER_BATCH, MAX_PAYLOAD_BYTES, Reading, WireEvent, valid_name
+from bohsense.edge.errors import OutboxFullError
 
 __all__ = [
     "DEFAULT_BATCH_BYTES",
@@ -332,6 +333,8 @@ class Batcher:
         self.events = 0
         self.urgent_batches = 0
         self.last_seq = 0
+        #: batches the outbox refused on a full disk (dropped, counted in its lost_* counters)
+        self.refused_full = 0
 
     def put(self, reading: Reading) -> None:
         self.buffer.put(reading)
@@ -366,13 +369,19 @@ class Batcher:
 
     async def _flush_one(self) -> None:
         readings, events, urgent = self.buffer.take(self.max_readings, self.max_bytes)
-        seq = await self._append(
-            self._enc.encode(readings),
-            len(readings),
-            event_payload=encode_events(events) if events else b"",
-            events=len(events),
-            urgent=urgent,
-        )
+        try:
+            seq = await self._append(
+                self._enc.encode(readings),
+                len(readings),
+                event_payload=encode_events(events) if events else b"",
+                events=len(events),
+                urgent=urgent,
+            )
+        except OutboxFullError as exc:  # counted by the outbox as dropped and lost
+            self.refused_full += 1
+            if self.refused_full == 1 or self.refused_full % 100 == 0:
+                log.error("%s", exc, extra={"refused_batches": self.refused_full})
+            return
         self.batches += 1
         self.readings += len(readings)
         self.events += len(events)

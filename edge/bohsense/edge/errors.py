@@ -26,6 +26,7 @@ __all__ = [
     "EdgeError",
     "InterpreterStateError",
     "OutboxError",
+    "OutboxFullError",
     "OutboxStateError",
     "UplinkError",
 ]
@@ -41,6 +42,11 @@ class ConfigError(EdgeError):
 
 class OutboxError(EdgeError):
     """The durable outbox cannot be opened or written."""
+
+
+class OutboxFullError(OutboxError):
+    """The disk is full and the outbox held nothing more it could drop to make room: the
+    batch was dropped and counted (``dropped_*`` and ``lost_*``)."""
 
 
 class OutboxStateError(OutboxError):

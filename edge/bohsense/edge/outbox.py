@@ -42,6 +42,14 @@ dropped by ``expire``. Every dropped batch and its readings are added to the per
 ``dropped_*`` counters, and ``floor`` (the lowest seq still held) moves past them, so
 the cloud can tell an accounted gap from a loss.
 
+A full disk (``SQLITE_FULL``) before the size limits: the failed transaction is rolled
+back, the WAL checkpointed, and the append retried holding less (``_FULL_SHRINK`` of the
+bytes held, dropping the oldest entries as above). When no retry fits, the batch is
+refused with ``OutboxFullError`` and counted in ``dropped_*`` and ``lost_*`` (in memory at
+once, in the file with the next commit that succeeds); the held entries stay intact and
+the gateway goes on. On a truly full disk the retries rarely help (a delete needs WAL
+pages too), so expect the newest batches refused and counted until space returns.
+
 What is really lost: an entry dropped before it was ever handed to the MQTT client
 (``seq > sent_upto`` and not ``sent_ahead``, see below) is lost for certain and is also added to ``lost_*``. One dropped
 after it was sent is *in doubt* (``dropped_* - lost_*``): the broker accepted it and
@@ -88,7 +96,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from bohsense.contracts.timeutil import now_ns
-from bohsense.edge.errors import OutboxError
+from bohsense.edge.errors import OutboxError, OutboxFullError
 
 __all__ = [
     "MAX_SEQ",
@@ -131,6 +139,9 @@ _V1_COLUMNS = (
     ("sent_ahead", "INTEGER NOT NULL DEFAULT 0"),
 )
 _V1_INDEX = "CREATE INDEX IF NOT EXISTS entries_urgent ON entries (seq) WHERE urgent"
+#: on a full disk, an append is retried holding this fraction of the bytes held, then the
+#: next (dropping the oldest entries); after the last it is refused with ``OutboxFullError``
+_FULL_SHRINK = (0.75, 0.5, 0.25, 0.0)
 #: the stored size of an entry
 _SIZE = "length(payload) + coalesce(length(event_payload), 0)"
 #: an entry never handed to the MQTT client (``?`` is ``sent_upto``)
@@ -243,6 +254,10 @@ class Outbox:
         last = self._db.execute("SELECT max(seq) FROM entries WHERE urgent").fetchone()[0]
         #: the highest seq of an urgent entry appended (0: none held since the start)
         self.urgent_last = int(last or 0)
+        #: batches refused on a full disk, counted in memory until a commit can persist them
+        self._full_dropped = _Dropped()
+        #: appends that met a full disk and made room by dropping the oldest entries
+        self.disk_full_appends = 0
 
     # -- queries -------------------------------------------------------------------------
 
@@ -313,6 +328,46 @@ class Outbox:
                 f"outbox {str(self.path)!r}: sequence numbers exhausted (next_seq {seq} > {MAX_SEQ})"
             )
         created = now_ns() if created is None else created
+        limit = self.max_bytes
+        for attempt in range(len(_FULL_SHRINK) + 1):
+            saved = self._counters()
+            try:
+                self._append_once(seq, created, payload, readings, event_payload, events, urgent, limit)
+                break
+            except sqlite3.OperationalError as exc:
+                self._restore_counters(saved)
+                if getattr(exc, "sqlite_errorcode", None) != sqlite3.SQLITE_FULL:
+                    raise
+                with contextlib.suppress(sqlite3.Error):  # give the WAL's pages back to the disk
+                    self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+                if attempt == len(_FULL_SHRINK):
+                    self._full_dropped.add(readings, events)
+                    self._dropped_batches += 1
+                    self._dropped_readings += readings
+                    self._dropped_events += events
+                    self._lost_batches += 1
+                    self._lost_readings += readings
+                    self._lost_events += events
+                    raise OutboxFullError(
+                        f"outbox {str(self.path)!r}: the disk is full and no held entry left to drop;"
+                        f" a batch of {readings} readings and {events} events is dropped (counted)"
+                    ) from exc
+                # the disk is full before the size limits: hold less, dropping the oldest (counted)
+                limit = max(1, int(min(limit, self._bytes) * _FULL_SHRINK[attempt]))
+        self.disk_full_appends += attempt
+        return seq
+
+    def _append_once(
+        self,
+        seq: int,
+        created: int,
+        payload: bytes,
+        readings: int,
+        event_payload: bytes,
+        events: int,
+        urgent: bool,
+        max_bytes: int,
+    ) -> None:
         rows, size = self._rows + 1, self._bytes + len(payload) + len(event_payload)
         new_min = seq if self._min is None else self._min
         with self._tx():
@@ -322,14 +377,17 @@ class Outbox:
                 (seq, created, readings, payload, events, event_payload or None, int(urgent)),
             )
             self._db.execute("UPDATE meta SET value = ? WHERE key = 'next_seq'", (seq + 1,))
-            if rows > self.max_rows or size > self.max_bytes:
-                rows, size = self._drop_oldest(rows, size, keep=seq)
+            if rows > self.max_rows or size > max_bytes:
+                rows, size = self._drop_oldest(rows, size, keep=seq, max_bytes=max_bytes)
                 new_min = self._db.execute("SELECT min(seq) FROM entries").fetchone()[0]
+            if self._full_dropped.batches:  # batches a full disk refused earlier: persist their count
+                full = self._full_dropped
+                self._persist_dropped(full, full)
+        self._full_dropped = _Dropped()
         self._next_seq = seq + 1
         self._rows, self._bytes, self._min = rows, size, new_min
         if urgent:
             self.urgent_last = seq
-        return seq
 
     def ack(self, upto: int, *, count_unsent: bool = False) -> int:
         """Delete every entry with ``seq <= upto`` (a CloudAck covers them); return how many.
@@ -467,8 +525,9 @@ class Outbox:
             self._db.execute(_V1_INDEX)
             self._db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
-    def _drop_oldest(self, rows: int, size: int, keep: int) -> tuple[int, int]:
+    def _drop_oldest(self, rows: int, size: int, keep: int, max_bytes: int | None = None) -> tuple[int, int]:
         """Delete the oldest entries (never ``keep``) until within limits; return new (rows, bytes)."""
+        max_bytes = self.max_bytes if max_bytes is None else max_bytes
         dropped, lost = _Dropped(), _Dropped()
         last = None
         cur = self._db.execute(
@@ -476,7 +535,7 @@ class Outbox:
             (keep,),
         )
         for seq, n, n_events, length, ahead in cur:
-            if rows <= self.max_rows and size <= self.max_bytes:
+            if rows <= self.max_rows and size <= max_bytes:
                 break
             rows -= 1
             size -= int(length)
@@ -491,6 +550,15 @@ class Outbox:
         return rows, size
 
     def _count_dropped(self, dropped: _Dropped, lost: _Dropped) -> None:
+        self._persist_dropped(dropped, lost)
+        self._dropped_batches += dropped.batches
+        self._dropped_readings += dropped.readings
+        self._dropped_events += dropped.events
+        self._lost_batches += lost.batches
+        self._lost_readings += lost.readings
+        self._lost_events += lost.events
+
+    def _persist_dropped(self, dropped: _Dropped, lost: _Dropped) -> None:
         for key, n in (
             ("dropped_batches", dropped.batches),
             ("dropped_readings", dropped.readings),
@@ -501,12 +569,27 @@ class Outbox:
         ):
             if n:
                 self._db.execute("UPDATE meta SET value = value + ? WHERE key = ?", (n, key))
-        self._dropped_batches += dropped.batches
-        self._dropped_readings += dropped.readings
-        self._dropped_events += dropped.events
-        self._lost_batches += lost.batches
-        self._lost_readings += lost.readings
-        self._lost_events += lost.events
+
+    def _counters(self) -> tuple[int, ...]:
+        return (
+            self._dropped_batches,
+            self._dropped_readings,
+            self._dropped_events,
+            self._lost_batches,
+            self._lost_readings,
+            self._lost_events,
+        )
+
+    def _restore_counters(self, saved: tuple[int, ...]) -> None:
+        """Undo what a rolled-back transaction counted in memory."""
+        (
+            self._dropped_batches,
+            self._dropped_readings,
+            self._dropped_events,
+            self._lost_batches,
+            self._lost_readings,
+            self._lost_events,
+        ) = saved
 
 
 _ENTRY = "seq, readings, payload, events, event_payload, urgent"
@@ -542,9 +625,15 @@ class _Transaction:
 
     def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
         if exc_type is None:
-            self._db.execute("COMMIT")
+            try:
+                self._db.execute("COMMIT")
+            except sqlite3.Error:  # e.g. the disk is full: the transaction is still open
+                with contextlib.suppress(sqlite3.Error):
+                    self._db.execute("ROLLBACK")
+                raise
         else:
-            self._db.execute("ROLLBACK")
+            with contextlib.suppress(sqlite3.Error):  # SQLite may have rolled back already
+                self._db.execute("ROLLBACK")
 
 
 class ThreadedOutbox:
@@ -558,11 +647,20 @@ class ThreadedOutbox:
 
     async def _call(self, fn: Callable[[], T]) -> T:
         def run() -> tuple[T, OutboxStats]:
-            result = fn()
+            try:
+                result = fn()
+            except OutboxFullError:  # the refused batch is counted: the snapshot shows it
+                self.snapshot = self._outbox.stats()
+                raise
             return result, self._outbox.stats()
 
         result, self.snapshot = await asyncio.get_running_loop().run_in_executor(self._pool, run)
         return result
+
+    @property
+    def disk_full_appends(self) -> int:
+        """Appends that met a full disk and dropped the oldest entries to make room."""
+        return self._outbox.disk_full_appends
 
     async def append(
         self,
