@@ -95,12 +95,16 @@ def lost_samples(
     ``outside_at`` collects the sample instants of those lost outside the windows."""
     import bisect
 
+    from bohsense.cloud.tsdb._lineproto import measurement_of, split_device
+
     inside = outside = 0
     for device in system.devices:
         series = [key for key in system.expected() if key[0].split(".lane-")[0] == device.device_id]
         dev, metric = series[0]
+        measurement = measurement_of(metric)
+        tag, lane = split_device(measurement, dev)
         out = system.influx.query(
-            f'SELECT "value" FROM "reading" WHERE "device" = \'{dev}\' AND "metric" = \'{metric}\'',
+            f'SELECT "{metric}" FROM "{measurement}" WHERE "device" = \'{tag}\' AND "lane" = \'{lane}\'',
             db=system.db,
         )
         rows = out["results"][0].get("series", [{}])[0].get("values", [])
