@@ -177,6 +177,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     cond.set_defaults(handler=_condition)
 
+    _register_load(sub)
+
     def _help(_args: argparse.Namespace) -> int:
         bench.print_help()
         return 2
@@ -402,4 +404,37 @@ def _condition(args: argparse.Namespace) -> int:
         file=sys.stderr,
     )
     print(json.dumps(result))
+    return 0
+
+
+def _register_load(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """The store-level load benchmarks: store, latency, outage."""
+    store = sub.add_parser(
+        "store",
+        help="one gateway process serving a whole store (4 readers, 40 lanes, 10 vibration sensors): CPU, memory, outbox",
+    )
+    store.add_argument("--duration", type=float, default=300.0, help="seconds of the run (default 300)")
+    store.set_defaults(handler=_store)
+
+
+def _positive(value: float, flag: str, bench: str) -> bool:
+    import sys
+
+    if not value > 0:
+        print(f"bench {bench}: {flag} must be > 0", file=sys.stderr)
+        return False
+    return True
+
+
+def _store(args: argparse.Namespace) -> int:
+    import json
+    import signal
+    import sys
+
+    from bohsense.bench._store import run_store
+
+    if not _positive(args.duration, "--duration", "store"):
+        return 2
+    signal.signal(signal.SIGTERM, lambda *_a: sys.exit(143))
+    print(json.dumps(run_store(args.duration)))
     return 0
