@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import json
 import os
 import random
@@ -170,8 +171,10 @@ def scrape(port: int) -> dict[str, float]:
     out: dict[str, float] = {}
     with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as r:
         for line in r.read().decode().splitlines():
-            if line.startswith("bohsense_edge_") and "{" not in line:
-                name, _, value = line.partition(" ")
+            if line.startswith("bohsense_edge_") and (
+                "{" not in line or line.startswith("bohsense_edge_driver_")
+            ):
+                name, _, value = line.rpartition(" ")
                 with contextlib.suppress(ValueError):
                     out[name.removeprefix("bohsense_edge_")] = float(value)
     return out
@@ -187,9 +190,7 @@ def summarise_samples(samples: list[Sample]) -> dict[str, Any]:
     rss = [s.rss_mb for s in samples]
     depth = [s.outbox_depth for s in samples]
     cpu_each = [
-        (b.cpu_s - a.cpu_s) / (b.t_s - a.t_s)
-        for a, b in zip(samples, samples[1:], strict=False)
-        if b.t_s > a.t_s
+        (b.cpu_s - a.cpu_s) / (b.t_s - a.t_s) for a, b in itertools.pairwise(samples) if b.t_s > a.t_s
     ]
     return {
         "seconds": round(last.t_s - first.t_s, 1),
@@ -587,6 +588,16 @@ def shoppers(rig: StoreRig, rng: random.Random, every_s: float) -> None:
         shelf.restock(lane, 10)
 
 
+def _reader_stats(metrics: dict[str, float]) -> dict[str, int]:
+    """The LLRP drivers' counters summed over the store's readers."""
+    out: dict[str, int] = {}
+    for key, value in metrics.items():
+        if key.startswith("driver_") and '-reader"' in key:
+            stat = key.split("{", 1)[0].removeprefix("driver_")
+            out[stat] = out.get(stat, 0) + int(value)
+    return out
+
+
 def loadavg() -> str:
     with open("/proc/loadavg") as f:
         return " ".join(f.read().split()[:3])
@@ -642,9 +653,7 @@ def run_store(duration_s: float, workdir: Path | None = None) -> dict[str, Any]:
                     "waveform": f"3 axes x 8192 samples at 25.6 kHz every {BLOCK_EVERY_S:g} s",
                     "tags": 3 * rig.tags_per_zone,
                 },
-                "tag_reads": sum(
-                    int(v) for k, v in last.items() if k.startswith("driver_") and "tag" in k and "read" in k
-                ),
+                "rfid_driver_stats": _reader_stats(last),
                 "load_average_before": load_before,
                 "load_average_after": loadavg(),
                 "cpus": os.cpu_count(),

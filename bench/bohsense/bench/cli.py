@@ -415,6 +415,21 @@ def _register_load(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
     )
     store.add_argument("--duration", type=float, default=300.0, help="seconds of the run (default 300)")
     store.set_defaults(handler=_store)
+    latency = sub.add_parser(
+        "latency",
+        help="shelf pick to the API at store load plus fleet load, against the bare broker round trip",
+    )
+    latency.add_argument("--duration", type=float, default=120.0, help="seconds of picks timed (default 120)")
+    latency.add_argument(
+        "--fleet-gateways", type=int, default=20, help="synthetic gateways of the fleet load (default 20)"
+    )
+    latency.add_argument(
+        "--fleet-rate",
+        type=float,
+        default=20_000.0,
+        help="readings/s the synthetic fleet sends in total, 0 for none (default 20000)",
+    )
+    latency.set_defaults(handler=_latency)
 
 
 def _positive(value: float, flag: str, bench: str) -> bool:
@@ -437,4 +452,24 @@ def _store(args: argparse.Namespace) -> int:
         return 2
     signal.signal(signal.SIGTERM, lambda *_a: sys.exit(143))
     print(json.dumps(run_store(args.duration)))
+    return 0
+
+
+def _latency(args: argparse.Namespace) -> int:
+    import json
+    import signal
+    import sys
+
+    from bohsense.bench._latency import run_latency
+
+    if not _positive(args.duration, "--duration", "latency"):
+        return 2
+    if args.fleet_gateways < 0 or args.fleet_rate < 0 or (args.fleet_rate > 0 and args.fleet_gateways < 1):
+        print(
+            "bench latency: --fleet-rate > 0 needs --fleet-gateways >= 1; neither may be negative",
+            file=sys.stderr,
+        )
+        return 2
+    signal.signal(signal.SIGTERM, lambda *_a: sys.exit(143))
+    print(json.dumps(run_latency(args.duration, args.fleet_gateways, args.fleet_rate)))
     return 0
