@@ -1,4 +1,4 @@
-"""``bohsense bench ingest|apply|codec|presence|llrp|features|replenish|shelf|shelf-eval|condition``: benchmarks that print human progress to stderr and, as
+"""``bohsense bench ingest|apply|codec|presence|llrp|features|replenish|shelf|shelf-eval|condition|store|latency|outage``: benchmarks that print human progress to stderr and, as
 their last stdout line, one JSON object with the figures."""
 
 from __future__ import annotations
@@ -430,6 +430,15 @@ def _register_load(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
         help="readings/s the synthetic fleet sends in total, 0 for none (default 20000)",
     )
     latency.set_defaults(handler=_latency)
+    outage = sub.add_parser(
+        "outage",
+        help="a store at load with its WAN cut then restored: drain rate against live, catch-up, loss, duplicates",
+    )
+    outage.add_argument("--outage", type=float, default=120.0, help="seconds the WAN is down (default 120)")
+    outage.add_argument(
+        "--live", type=float, default=30.0, help="seconds connected before the cut (default 30)"
+    )
+    outage.set_defaults(handler=_outage)
 
 
 def _positive(value: float, flag: str, bench: str) -> bool:
@@ -472,4 +481,23 @@ def _latency(args: argparse.Namespace) -> int:
         return 2
     signal.signal(signal.SIGTERM, lambda *_a: sys.exit(143))
     print(json.dumps(run_latency(args.duration, args.fleet_gateways, args.fleet_rate)))
+    return 0
+
+
+def _outage(args: argparse.Namespace) -> int:
+    import json
+    import signal
+    import sys
+
+    from bohsense.bench._outage import run_outage
+
+    if not (_positive(args.outage, "--outage", "outage") and _positive(args.live, "--live", "outage")):
+        return 2
+    if args.live < 5:
+        print(
+            "bench outage: --live must be at least 5 s (the live rate is measured over it)", file=sys.stderr
+        )
+        return 2
+    signal.signal(signal.SIGTERM, lambda *_a: sys.exit(143))
+    print(json.dumps(run_outage(args.outage, args.live)))
     return 0

@@ -1,0 +1,218 @@
+"""``bohsense bench outage``: a store at load loses its WAN, then gets it back.
+
+The store is ``bench store``'s, with a TCP proxy the bench controls between the gateway and
+Mosquitto (the store's WAN). Phases:
+
+1. live (``--live`` s): the store runs connected; the live rate is the gateway's
+   acknowledged batches per second (its ``acked_total``), and its readings per second;
+2. outage (``--outage`` s): the proxy drops every connection and refuses new ones; the
+   store keeps running (shoppers pick), the backlog builds in the gateway's outbox;
+3. restore: the proxy forwards again. The drain rate is the batches acknowledged per
+   second from the restore until the outbox depth is back at its live level (the time to
+   catch up); its ratio to the live rate is the figure. Picks are timed to the API
+   during the drain as in ``bench latency`` (live data while draining).
+
+Then the devices stop and every reading and event the gateway accepted is counted in the
+cloud: readings lost = the gateway's ``readings_in_total`` − the points InfluxDB holds for
+the gateway; events lost / applied twice = the gateway's ``events_in_total`` against the
+BOH core's ``device_events`` rows of the gateway and their distinct (seq, idx).
+
+An accelerated hour: a real hour's backlog at this store's rate is ``--outage`` × 3600 /
+``--outage`` times larger; the bench states the backlog it built (batches, readings) so
+the drain figures can be scaled. Urgent-first ordering is not exercised here (the store's
+devices raise no local alarm on cue); the system test ``test_urgent_after_outage`` shows it.
+"""
+
+from __future__ import annotations
+
+import random
+import sqlite3
+import statistics
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from bohsense.bench._latency import percentiles, time_pick
+from bohsense.bench._store import Sample, StoreRig, loadavg, say, shoppers
+
+__all__ = ["run_outage"]
+
+
+def _rate(a: Sample, b: Sample, key: str) -> float:
+    return (b.metrics.get(key, 0.0) - a.metrics.get(key, 0.0)) / max(1e-9, b.t_s - a.t_s)
+
+
+def _count_points(rig: StoreRig) -> int:
+    out = rig.influx.query(
+        f"""SELECT count("value") FROM "reading" WHERE "gateway" = '{rig.gateway}'""", rig.db
+    )
+    series = out["results"][0].get("series")
+    return int(series[0]["values"][0][1]) if series else 0
+
+
+def _boh_events(rig: StoreRig) -> tuple[int, int]:
+    con = sqlite3.connect(f"file:{rig.workdir / 'boh.sqlite3'}?mode=ro", uri=True, timeout=30)
+    try:
+        total, distinct = con.execute(
+            "SELECT count(*), count(DISTINCT seq || ':' || idx) FROM device_events WHERE gateway = ?",
+            (rig.gateway,),
+        ).fetchone()
+    finally:
+        con.close()
+    return int(total), int(distinct)
+
+
+def _loss_counters(metrics: dict[str, float]) -> dict[str, int]:
+    """The gateway's drop and loss counters, the drivers' summed over devices."""
+    out: dict[str, int] = {}
+    for key, value in metrics.items():
+        if any(w in key for w in ("dropped", "lost", "overflow")):
+            name = key.split("{", 1)[0]
+            out[name] = out.get(name, 0) + int(value)
+    return out
+
+
+def run_outage(outage_s: float, live_s: float = 30.0, workdir: Path | None = None) -> dict[str, Any]:
+    tmp = tempfile.TemporaryDirectory(prefix="bohsense-bench-outage-") if workdir is None else None
+    wd = Path(tmp.name) if tmp is not None else workdir
+    assert wd is not None
+    rig = StoreRig(wd, "outage", wan_proxy=True)
+    load_before = loadavg()
+    try:
+        rig.start()
+        assert rig.proxy is not None
+        rng = random.Random(13)
+        t0 = time.monotonic()
+        samples: list[Sample] = []
+
+        def tick(until: float, every: float = 1.0) -> None:
+            next_pick = time.monotonic()
+            while time.monotonic() - t0 < until:
+                samples.append(rig.sample(t0))
+                if time.monotonic() >= next_pick:
+                    shoppers(rig, rng, 2.0)
+                    next_pick = time.monotonic() + rng.expovariate(0.5)
+                time.sleep(every)
+
+        say("outage", f"live for {live_s:g} s")
+        tick(live_s)
+        live = [s for s in samples if s.t_s >= 2.0]
+        live_batches_per_s = _rate(live[0], live[-1], "acked_total")
+        live_readings_per_s = _rate(live[0], live[-1], "readings_in_total")
+        live_depth = max(s.outbox_depth for s in live)
+        say(
+            "outage",
+            f"live: {live_batches_per_s:.2f} batches/s, {live_readings_per_s:.0f} readings/s; WAN cut for {outage_s:g} s",
+        )
+        rig.proxy.cut()
+        cut_at = samples[-1]
+        next_say = cut_at.t_s + 10
+        while time.monotonic() - t0 < live_s + outage_s:
+            tick(min(time.monotonic() - t0 + 1.0, live_s + outage_s))
+            if samples[-1].t_s >= next_say:
+                say(
+                    "outage",
+                    f"outage {samples[-1].t_s - cut_at.t_s:4.0f} s: outbox depth {samples[-1].outbox_depth}",
+                )
+                next_say += 10
+        before = rig.sample(t0)
+        backlog = before.outbox_depth
+        backlog_readings = int(
+            before.metrics.get("readings_in_total", 0) - cut_at.metrics.get("readings_in_total", 0)
+        )
+        rig.proxy.restore()
+        say("outage", f"WAN restored with {backlog} batches ({backlog_readings} readings) in the outbox")
+        restored = rig.sample(t0)
+        # live data while draining: picks timed to the API from the restore on
+        timed: list[dict[str, Any]] = []
+        picking = threading.Event()
+
+        def picker() -> None:
+            prng = random.Random(17)
+            while not picking.is_set():
+                r = time_pick(rig, prng)
+                if r is not None:
+                    r["done_s"] = time.monotonic() - t0
+                    timed.append(r)
+
+        th = threading.Thread(target=picker, daemon=True)
+        th.start()
+        drain: list[Sample] = [restored]
+        threshold = max(live_depth, 2)
+        limit = time.monotonic() + max(120.0, 10 * outage_s)
+        while True:
+            time.sleep(0.25)
+            drain.append(rig.sample(t0))
+            if drain[-1].outbox_depth <= threshold and len(drain) > 2:
+                break
+            if time.monotonic() > limit:
+                raise RuntimeError(f"the backlog did not drain: outbox depth {drain[-1].outbox_depth}")
+        caught_up = drain[-1]
+        catch_up_s = caught_up.t_s - restored.t_s
+        drain_batches_per_s = _rate(restored, caught_up, "acked_total")
+        # a few more live picks after the catch-up for comparison, then stop the store
+        time.sleep(8.0)
+        picking.set()
+        th.join(30)
+        for d in rig.devices:
+            d.pause()
+        rig.llrp.stop()
+        rig.llrp = None
+        time.sleep(3.0)
+        final = rig.sample(t0)
+        readings_in = int(final.metrics.get("readings_in_total", 0))
+        events_in = int(final.metrics.get("events_in_total", 0))
+        deadline = time.monotonic() + 120
+        while True:
+            stored = _count_points(rig)
+            total, distinct = _boh_events(rig)
+            if (stored >= readings_in and total >= events_in) or time.monotonic() > deadline:
+                break
+            time.sleep(1.0)
+        during = [x["api_ms"] for x in timed if x["done_s"] <= caught_up.t_s]
+        after = [x["api_ms"] for x in timed if x["done_s"] > caught_up.t_s]
+        figures = {
+            "outage_s": outage_s,
+            "live_s": live_s,
+            "live_batches_per_s": round(live_batches_per_s, 2),
+            "live_readings_per_s": round(live_readings_per_s, 1),
+            "backlog_batches": backlog,
+            "backlog_readings": backlog_readings,
+            "drain_batches_per_s": round(drain_batches_per_s, 2),
+            "drain_vs_live": round(drain_batches_per_s / live_batches_per_s, 1)
+            if live_batches_per_s
+            else None,
+            "catch_up_s": round(catch_up_s, 2),
+            "pick_to_api_while_draining": percentiles(during),
+            "pick_to_api_after_catch_up": percentiles(after),
+            "readings_accepted": readings_in,
+            "readings_stored": stored,
+            "readings_lost": max(0, readings_in - stored),
+            "events_accepted": events_in,
+            "events_applied": distinct,
+            "events_lost": max(0, events_in - distinct),
+            "events_applied_twice": total - distinct,
+            "gateway_dropped": {
+                k: int(v)
+                for k, v in final.metrics.items()
+                if ("dropped" in k or "lost" in k or "overflow" in k)
+            },
+            "outbox_depth_live_max": live_depth,
+            "rss_mb_median": statistics.median(s.rss_mb for s in samples),
+            "urgent_first": "not exercised by this bench (see tests/system/test_urgent_after_outage.py)",
+            "load_average_before": load_before,
+            "load_average_after": loadavg(),
+        }
+        say(
+            "outage",
+            f"drained {backlog} batches at {drain_batches_per_s:.1f} batches/s = {figures['drain_vs_live']}x live, "
+            f"caught up in {catch_up_s:.1f} s; readings lost {figures['readings_lost']}, events lost "
+            f"{figures['events_lost']}, applied twice {figures['events_applied_twice']}",
+        )
+        return figures
+    finally:
+        rig.close()
+        if tmp is not None:
+            tmp.cleanup()
