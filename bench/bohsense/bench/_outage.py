@@ -153,7 +153,7 @@ def run_outage(outage_s: float, live_s: float = 30.0, workdir: Path | None = Non
         catch_up_s = caught_up.t_s - restored.t_s
         drain_batches_per_s = _rate(restored, caught_up, "acked_total")
         # a few more live picks after the catch-up for comparison, then stop the store
-        time.sleep(8.0)
+        time.sleep(min(8.0, live_s / 2))
         picking.set()
         th.join(30)
         for d in rig.devices:

@@ -556,9 +556,11 @@ class StoreRig:
     # -- stop ------------------------------------------------------------------------
 
     def close(self) -> None:
-        for proc in (self.edge, self.cloud):
-            if proc is not None and proc.poll() is None:
-                proc.send_signal(signal.SIGTERM)
+        procs = [p for p in (self.edge, self.cloud) if p is not None and p.poll() is None]
+        for proc in procs:
+            proc.send_signal(signal.SIGTERM)
+        for proc in procs:
+            if proc.poll() is None:
                 try:
                     proc.wait(20)
                 except subprocess.TimeoutExpired:
