@@ -160,6 +160,8 @@ def time_pick(rig: StoreRig, rng: random.Random) -> dict[str, Any] | None:
         got = rig.api_get("/events", kind="shelf.pick", device=shelf.device_id, limit=5)
         seen_ns = time.time_ns()
         mine = [e for e in got if e["id"] > last_id and e["attrs"].get("lane") == device]
+        if truth_ns is not None:  # not an older pick of the lane arriving late (a backlog)
+            mine = [e for e in mine if e["ts_ns"] >= truth_ns]
         if mine and truth_ns is not None:
             e = mine[0]
             return {

@@ -194,11 +194,7 @@ def run_outage(outage_s: float, live_s: float = 30.0, workdir: Path | None = Non
             "events_applied": distinct,
             "events_lost": max(0, events_in - distinct),
             "events_applied_twice": total - distinct,
-            "gateway_dropped": {
-                k: int(v)
-                for k, v in final.metrics.items()
-                if ("dropped" in k or "lost" in k or "overflow" in k)
-            },
+            "gateway_dropped": _loss_counters(final.metrics),
             "outbox_depth_live_max": live_depth,
             "rss_mb_median": statistics.median(s.rss_mb for s in samples),
             "urgent_first": "not exercised by this bench (see tests/system/test_urgent_after_outage.py)",
