@@ -13,7 +13,7 @@ from tests.bench.test_bench import ROOT, run_cli
 
 
 def test_store_bench_samples_the_gateway_serving_a_whole_store() -> None:
-    out, err = run_cli("bench", "store", "--duration", "6")
+    out, err = run_cli("bench", "store", "--duration", "4")
     assert out["store"]["shelf_lanes"] == 40
     assert out["store"]["rfid_readers"] == 4
     assert 0 < out["cpu_fraction_of_one_core"] < 2.0
@@ -26,7 +26,7 @@ def test_store_bench_samples_the_gateway_serving_a_whole_store() -> None:
 
 
 def test_latency_bench_times_picks_against_the_broker_round_trip() -> None:
-    out, err = run_cli("bench", "latency", "--duration", "5", "--fleet-rate", "5000", "--fleet-gateways", "5")
+    out, err = run_cli("bench", "latency", "--duration", "2", "--fleet-rate", "5000", "--fleet-gateways", "5")
     api, broker = out["pick_to_api"], out["broker_round_trip"]
     assert api["n"] >= 1
     assert out["missed"] == 0
@@ -37,7 +37,7 @@ def test_latency_bench_times_picks_against_the_broker_round_trip() -> None:
 
 
 def test_outage_bench_drains_the_backlog_with_nothing_lost_or_applied_twice() -> None:
-    out, err = run_cli("bench", "outage", "--outage", "5", "--live", "5")
+    out, err = run_cli("bench", "outage", "--outage", "3", "--live", "5")
     assert out["backlog_batches"] > 0
     assert out["readings_stored"] >= out["readings_accepted"] > 0
     assert (out["readings_lost"], out["events_lost"], out["events_applied_twice"]) == (0, 0, 0)
