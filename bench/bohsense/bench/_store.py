@@ -326,7 +326,8 @@ class StoreRig:
                 ),
             )
             self.sensors.append(WaveformSensorDevice(scenario, time_scale=1.0, start_s=0.0))
-        for d in self.devices:
+        for d in self.devices:  # paused until the gateway has opened every port
+            d.pause()
             d.start(link=self.workdir / "dev" / d.device_id)
         path = self.workdir / "tags.toml"
         path.write_text(_scenario_toml(self.tags_per_zone))
@@ -509,6 +510,8 @@ class StoreRig:
             serial = all(d.ground_truth()["rx_frames"].get("TimeSyncRequest") for d in self.devices)
             m = scrape(self.metrics_port)
             if serial and m.get("connected", 0) >= 1:
+                for d in self.devices:
+                    d.resume()
                 break
             if self.edge is not None and self.edge.poll() is not None:
                 raise RuntimeError(
