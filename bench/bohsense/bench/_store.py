@@ -47,6 +47,8 @@ LANES_PER_SHELF = 8
 SENSORS = 10
 READERS = 4
 BLOCK_EVERY_S = 10.0
+#: the simulated day the sensor-faults scenario's sensor sticks
+STUCK_DAY = 7.0
 UNIT_WEIGHTS = (355.0, 500.0, 150.0, 750.0, 240.0, 1000.0, 420.0, 90.0)
 TICKS = os.sysconf("SC_CLK_TCK")
 
@@ -318,7 +320,10 @@ class StoreRig:
             ]
             self.shelves.append(ShelfDevice(f"shelf-{s + 1}", lanes=lanes, seed=100 + s))
         for k in range(SENSORS):
-            base = ConditionScenario.load("condition-motor-outer-race", seed=1 + k)
+            # the last sensor's scenario has sensor faults (stuck on day 7): ``sensor_fault_now``
+            # jumps its simulated time there, and the gateway raises an urgent local alarm
+            name = "condition-motor-sensor-faults" if k == SENSORS - 1 else "condition-motor-outer-race"
+            base = ConditionScenario.load(name, seed=1 + k)
             scenario = dataclasses.replace(
                 base,
                 sensor=dataclasses.replace(
@@ -524,6 +529,11 @@ class StoreRig:
             self.bench,
             f"gateway pid {self.edge.pid if self.edge else '?'} serves {len(self.devices)} serial devices and {READERS} readers",
         )
+
+    def sensor_fault_now(self) -> None:
+        """Put the last sensor a minute into its stuck-sensor fault (simulated day 7)."""
+        sensor = self.sensors[-1]
+        sensor.start_s = STUCK_DAY * 86_400.0 + 60.0 - sensor.elapsed() * sensor.time_scale
 
     # -- observe ---------------------------------------------------------------------
 
