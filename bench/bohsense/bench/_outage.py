@@ -17,13 +17,15 @@ cloud: readings lost = the gateway's ``readings_in_total`` − the points Influx
 the gateway; events lost / applied twice = the gateway's ``events_in_total`` against the
 BOH core's ``device_events`` rows of the gateway and their distinct (seq, idx).
 
-An accelerated hour: a real hour's backlog at this store's rate is ``--outage`` × 3600 /
-``--outage`` times larger; the bench states the backlog it built (batches, readings) so
+An accelerated hour: a real hour's backlog at this store's rate is 3600 / ``--outage``
+times larger; the bench states the backlog it built (batches, readings) so
 the drain figures can be scaled. Urgent first: at the cut, the last vibration sensor's
 simulated time jumps into its scenario's stuck-sensor fault, so the gateway raises local
 alarms (``device.alarm``, urgent) during the outage; after the drain the BOH core's rows say
 whether every urgent event of the outage reached the cloud before every other one (the cloud
 stamps one ``received_ns`` per commit, so "in the first commit" is the finest order seen).
+The alarms come with the sensor's next block, up to 10 s after the cut: an outage shorter
+than that may have none.
 """
 
 from __future__ import annotations
