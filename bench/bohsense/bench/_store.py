@@ -278,6 +278,8 @@ class StoreRig:
     shelves: list[Any] = field(default_factory=list)
     sensors: list[Any] = field(default_factory=list)
     llrp: Any = None
+    #: the tag world's scenario (``bohsense.simulators.Scenario``)
+    scenario: Any = None
     edge: subprocess.Popen[bytes] | None = None
     cloud: subprocess.Popen[bytes] | None = None
     metrics_port: int = 0
@@ -324,21 +326,20 @@ class StoreRig:
             # jumps its simulated time there, and the gateway raises an urgent local alarm
             name = "condition-motor-sensor-faults" if k == SENSORS - 1 else "condition-motor-outer-race"
             base = ConditionScenario.load(name, seed=1 + k)
-            scenario = dataclasses.replace(
+            cond = dataclasses.replace(
                 base,
                 sensor=dataclasses.replace(
                     base.sensor, device_id=f"motor-{k + 1}", block_every_s=BLOCK_EVERY_S
                 ),
             )
-            self.sensors.append(WaveformSensorDevice(scenario, time_scale=1.0, start_s=0.0))
+            self.sensors.append(WaveformSensorDevice(cond, time_scale=1.0, start_s=0.0))
         for d in self.devices:  # paused until the gateway has opened every port
             d.pause()
             d.start(link=self.workdir / "dev" / d.device_id)
         path = self.workdir / "tags.toml"
         path.write_text(_scenario_toml(self.tags_per_zone))
-        scenario = Scenario.load(path)
-        self.scenario = scenario
-        self.llrp = LLRPServer([(r, 0) for r in readers_for(TagWorld(scenario))]).start_in_thread()
+        self.scenario = Scenario.load(path)
+        self.llrp = LLRPServer([(r, 0) for r in readers_for(TagWorld(self.scenario))]).start_in_thread()
 
     def _catalog(self) -> dict[str, Any]:
         gateways = [{"id": self.gateway, "site": self.site}]
@@ -507,7 +508,7 @@ class StoreRig:
             stderr=log,
             stdin=subprocess.DEVNULL,
         )
-        wait_port(self.metrics_port, self.edge, timeout=60)  # type: ignore[arg-type]
+        wait_port(self.metrics_port, self.edge, timeout=60)
 
     def _wait_attached(self, limit_s: float = 60.0) -> None:
         deadline = time.monotonic() + limit_s
@@ -556,15 +557,6 @@ class StoreRig:
         q = f"?{urllib.parse.urlencode(params)}" if params else ""
         with urllib.request.urlopen(f"http://127.0.0.1:{self.api_port}/api/v1{path}{q}", timeout=10) as r:
             return json.loads(r.read())
-
-    def lane_samples_sent(self) -> int:
-        return sum(s.ground_truth()["samples_sent"] for s in self.shelves) * LANES_PER_SHELF
-
-    def lane_points_stored(self) -> int:
-        out = self.influx.query(
-            """SELECT count("value") FROM "reading" WHERE "metric" = 'weight_g' GROUP BY "device" """, self.db
-        )
-        return sum(int(s["values"][0][1]) for s in out["results"][0].get("series", []))
 
     # -- stop ------------------------------------------------------------------------
 
