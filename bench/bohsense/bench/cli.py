@@ -1,4 +1,4 @@
-"""``bohsense bench ingest|apply|codec|presence|llrp|features|replenish|shelf|shelf-eval|condition|tsdb-schema``: benchmarks that print human progress to stderr and, as
+"""``bohsense bench ingest|apply|codec|presence|llrp|features|replenish|shelf|shelf-eval|condition|tsdb-schema|store|latency|outage``: benchmarks that print human progress to stderr and, as
 their last stdout line, one JSON object with the figures."""
 
 from __future__ import annotations
@@ -185,6 +185,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     schema.add_argument("--seconds", type=int, default=60, help="seconds of readings per store (default 60)")
     schema.add_argument("--rounds", type=int, default=3, help="rounds, alternating which schema goes first")
     schema.set_defaults(handler=_tsdb_schema)
+    _register_load(sub)
 
     def _help(_args: argparse.Namespace) -> int:
         bench.print_help()
@@ -420,4 +421,100 @@ def _tsdb_schema(args: argparse.Namespace) -> int:
     from bohsense.bench._tsdb_schema import run_tsdb_schema
 
     print(json.dumps(run_tsdb_schema(max(1, args.stores), max(1, args.seconds), max(1, args.rounds))))
+    return 0
+
+
+def _register_load(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """The store-level load benchmarks: store, latency, outage."""
+    store = sub.add_parser(
+        "store",
+        help="one gateway process serving a whole store (4 readers, 40 lanes, 10 vibration sensors): CPU, memory, outbox",
+    )
+    store.add_argument("--duration", type=float, default=300.0, help="seconds of the run (default 300)")
+    store.set_defaults(handler=_store)
+    latency = sub.add_parser(
+        "latency",
+        help="shelf pick to the API at store load plus fleet load, against the bare broker round trip",
+    )
+    latency.add_argument("--duration", type=float, default=120.0, help="seconds of picks timed (default 120)")
+    latency.add_argument(
+        "--fleet-gateways", type=int, default=20, help="synthetic gateways of the fleet load (default 20)"
+    )
+    latency.add_argument(
+        "--fleet-rate",
+        type=float,
+        default=20_000.0,
+        help="readings/s the synthetic fleet sends in total, 0 for none (default 20000)",
+    )
+    latency.set_defaults(handler=_latency)
+    outage = sub.add_parser(
+        "outage",
+        help="a store at load with its WAN cut then restored: drain rate against live, catch-up, loss, duplicates",
+    )
+    outage.add_argument("--outage", type=float, default=120.0, help="seconds the WAN is down (default 120)")
+    outage.add_argument(
+        "--live", type=float, default=30.0, help="seconds connected before the cut (default 30)"
+    )
+    outage.set_defaults(handler=_outage)
+
+
+def _positive(value: float, flag: str, bench: str) -> bool:
+    import sys
+
+    if not value > 0:
+        print(f"bench {bench}: {flag} must be > 0", file=sys.stderr)
+        return False
+    return True
+
+
+def _store(args: argparse.Namespace) -> int:
+    import json
+    import signal
+    import sys
+
+    from bohsense.bench._store import run_store
+
+    if not _positive(args.duration, "--duration", "store"):
+        return 2
+    signal.signal(signal.SIGTERM, lambda *_a: sys.exit(143))
+    print(json.dumps(run_store(args.duration)))
+    return 0
+
+
+def _latency(args: argparse.Namespace) -> int:
+    import json
+    import signal
+    import sys
+
+    from bohsense.bench._latency import run_latency
+
+    if not _positive(args.duration, "--duration", "latency"):
+        return 2
+    if args.fleet_gateways < 0 or args.fleet_rate < 0 or (args.fleet_rate > 0 and args.fleet_gateways < 1):
+        print(
+            "bench latency: --fleet-rate > 0 needs --fleet-gateways >= 1; neither may be negative",
+            file=sys.stderr,
+        )
+        return 2
+    signal.signal(signal.SIGTERM, lambda *_a: sys.exit(143))
+    print(json.dumps(run_latency(args.duration, args.fleet_gateways, args.fleet_rate)))
+    return 0
+
+
+def _outage(args: argparse.Namespace) -> int:
+    import json
+    import signal
+    import sys
+
+    from bohsense.bench._outage import run_outage
+
+    if not (_positive(args.outage, "--outage", "outage") and _positive(args.live, "--live", "outage")):
+        return 2
+    if args.live < 5:
+        print(
+            "bench outage: --live must be at least 5 s (the live rate is measured over it)", file=sys.stderr
+        )
+        return 2
+    signal.signal(signal.SIGTERM, lambda *_a: sys.exit(143))
+    print(json.dumps(run_outage(args.outage, args.live)))
     return 0
