@@ -166,9 +166,6 @@ class CloudProcess:
             [sys.executable, "-m", "bohsense", "cloud", "run"],
             env=self.env, stdout=log, stderr=log, stdin=subprocess.DEVNULL,
         )  # fmt: skip
-        await wait_for(
-            self._ready, limit_s=60, what=f"the cloud service on port {self.api_port}", every_s=0.2
-        )
 
     async def _ready(self) -> bool:
         assert self.proc is not None
