@@ -12,6 +12,7 @@ import urllib.parse
 from pathlib import Path
 
 import psycopg
+import pytest
 
 from tests.faults._cloud_faults import TcpProxy, recovered_after, score, via_proxy
 from tests.support.services import PG_ADMIN_URL, InfluxDB, Mosquitto
@@ -66,6 +67,7 @@ async def test_postgres_connections_reset_and_refused_lose_nothing(
         await proxy.close()
 
 
+@pytest.mark.long  # in the long run only: the default run keeps to its time budget
 async def test_postgres_backends_terminated_lose_nothing(
     tmp_path: Path, mosquitto: Mosquitto, influxdb: InfluxDB, pg_url: str
 ) -> None:
