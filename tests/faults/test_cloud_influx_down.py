@@ -63,7 +63,7 @@ async def _influx_down(tmp_path: Path, broker: Mosquitto, how: str, outage_s: fl
 
 
 async def test_influxdb_frozen_briefly_loses_nothing(tmp_path: Path, own_mosquitto: Mosquitto) -> None:
-    await _influx_down(tmp_path, own_mosquitto, "sigstop", outage_s=12)
+    await _influx_down(tmp_path, own_mosquitto, "sigstop", outage_s=10)
 
 
 @pytest.mark.long
