@@ -68,6 +68,17 @@ async def recovered_after(s: StoreSystem, restored_at: float, limit_s: float = 1
     return time.monotonic() - restored_at
 
 
+async def settled_stats(s: StoreSystem) -> dict[str, Any]:
+    """The worker's counters once nothing it received waits to be applied: InfluxDB holding
+    a chunk's readings does not mean the BOH core has applied it yet (it is stored first)."""
+    await wait_for(lambda: s.service.stats()["pending_messages"] == 0, limit_s=30,
+                   what="the last chunk to be applied", every_s=0.05)  # fmt: skip
+    await asyncio.sleep(0.5)
+    await wait_for(lambda: s.service.stats()["pending_messages"] == 0, limit_s=30,
+                   what="the last chunk to be applied", every_s=0.05)  # fmt: skip
+    return s.service.stats()
+
+
 class TcpProxy:
     """A loopback TCP proxy in this event loop: ``cut()`` resets every connection through it,
     ``refuse()`` closes the listening socket (new connections are refused), ``accept()``

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.faults._cloud_faults import recovered_after, score
+from tests.faults._cloud_faults import recovered_after, score, settled_stats
 from tests.support.services import InfluxDB, Mosquitto
 from tests.system.harness import StoreSystem
 
@@ -57,7 +57,7 @@ async def _influx_down(tmp_path: Path, broker: Mosquitto, how: str, outage_s: fl
         await asyncio.sleep(2)  # live data after the fault
         s.pause()
         stored = await s.drain(limit_s=90)
-        stats = s.service.stats()
+        stats = await settled_stats(s)
     finally:
         await s.close()
         if influx.proc is not None:

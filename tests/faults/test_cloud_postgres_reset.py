@@ -14,7 +14,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from tests.faults._cloud_faults import TcpProxy, recovered_after, score, via_proxy
+from tests.faults._cloud_faults import TcpProxy, recovered_after, score, settled_stats, via_proxy
 from tests.support.services import PG_ADMIN_URL, InfluxDB, Mosquitto
 from tests.system.harness import StoreSystem
 
@@ -31,7 +31,7 @@ async def _run(s: StoreSystem, fault: str, inject, *, retries: bool) -> None:  #
         await asyncio.sleep(2)  # live data after the fault
         s.pause()
         stored = await s.drain(limit_s=90)
-        stats = s.service.stats()
+        stats = await settled_stats(s)
     finally:
         await s.close()
     fig = score(s, fault, recover_s, stored, stats["readings_applied"],

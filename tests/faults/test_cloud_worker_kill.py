@@ -76,6 +76,10 @@ class ChildCloudStore(StoreSystem):
             device.stop()
 
 
+async def _idle(cloud: CloudProcess) -> bool:
+    return (await cloud.ingest())["pending_messages"] == 0
+
+
 def applied_seqs(db: Path, gateway: str) -> int:
     """Seqs of ``gateway`` the BOH core has applied: all up to its watermark, and those above."""
     with sqlite3.connect(db) as c:
@@ -108,7 +112,9 @@ async def _kill_cloud(tmp_path: Path, mosquitto: Mosquitto, influxdb: InfluxDB, 
         await asyncio.sleep(2)
         s.pause()
         stored = await s.drain(limit_s=90)
-        await asyncio.sleep(1)  # the last commit's acknowledgements
+        # InfluxDB holds a chunk before the BOH core applies it: wait until nothing is pending
+        await wait_for(lambda: _idle(s.cloud), limit_s=30, what="the last chunk applied", every_s=0.1)
+        await asyncio.sleep(0.5)
         ingest = await s.cloud.ingest()
         seqs_final = applied_seqs(db, s.gateway)
     finally:
