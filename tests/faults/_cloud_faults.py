@@ -22,7 +22,7 @@ from tests.support.services import free_port
 from tests.system.harness import StoreSystem, wait_for
 
 #: where a run's figures are appended as JSON lines (one per fault) when set
-FIGURES_ENV = "BOHSENSE_FAULT_FIGURES"
+FIGURES_ENV = "BOHSENSE_FAULT_REPORT"
 
 
 @dataclass

@@ -25,6 +25,7 @@ import psycopg
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
+from bohsense.cloud.tsdb._lineproto import MEASUREMENTS
 from bohsense.contracts.codec import encode
 from bohsense.contracts.schema import Reading, ReadingBatch
 from bohsense.contracts.topics import readings_topic
@@ -132,13 +133,16 @@ def outcome(url: str, influx: InfluxDB, db: str) -> dict[str, list[Any]]:
     with psycopg.connect(_sql(url)) as c:
         for name, q in queries.items():
             out[name] = [tuple(r) for r in c.execute(q).fetchall()]
-    res = influx.query('SELECT * FROM "reading" GROUP BY *', db=db)
-    points = []
+    names = ", ".join(f'"{m}"' for m in MEASUREMENTS)
+    res = influx.query(f"SELECT * FROM {names} GROUP BY *", db=db)
+    points = []  # one per stored reading: (measurement, tags, time, field, value)
     for series in res["results"][0].get("series", []):
         tags = tuple(sorted(series["tags"].items()))
         cols = series["columns"]
         for row in series["values"]:
-            points.append((tags, *(json.dumps(v) for c_, v in zip(cols, row, strict=True) if c_ != "")))
+            for column, value in zip(cols[1:], row[1:], strict=True):
+                if value is not None:
+                    points.append((series["name"], tags, row[0], column, json.dumps(value)))
     out["points"] = sorted(points)
     return out
 
