@@ -24,13 +24,10 @@ from fastapi import Depends, Query, Request, Response, status
 from ._common import INT32_MAX
 from ._errors import ApiProblem, FieldError
 
-__all__ = ["LINK_HEADER", "MAX_DEPTH", "Page", "PageDep", "check_sort", "sort_query", "sorted_rows"]
+__all__ = ["LINK_HEADER", "Page", "PageDep", "check_sort", "sort_query", "sorted_rows"]
 
 T = TypeVar("T")
 
-#: rows a list that cannot seek (it re-reads from its start) pages through at most;
-#: narrow its time range to see further
-MAX_DEPTH = 10_000
 _UNBOUND = ("cursor", "limit")
 
 LINK_HEADER = {
@@ -83,8 +80,8 @@ class Page:
         self.fingerprint = _fingerprint(request)
         self.offset = 0 if cursor is None else _decode(cursor, self.fingerprint)
 
-    def _cut(self, rows: Sequence[T], depth: int | None = None) -> list[T]:
-        if len(rows) > self.limit and (depth is None or self.offset + self.limit < depth):
+    def _cut(self, rows: Sequence[T]) -> list[T]:
+        if len(rows) > self.limit:
             nxt = _encode(self.offset + self.limit, self.fingerprint)
             pairs = [(k, v) for k, v in self.request.query_params.multi_items() if k != "cursor"]
             query = urlencode([*pairs, ("cursor", nxt)])
@@ -103,13 +100,6 @@ class Page:
     def rows(self, fetch: Callable[[int, int], Sequence[T]]) -> list[T]:
         """From a query that seeks: ``fetch(limit, offset)``."""
         return self._cut(fetch(self.limit + 1, self.offset))
-
-    def over(self, fetch: Callable[[int], Sequence[T]]) -> list[T]:
-        """From a query that takes only a limit: read up to this page's end (at most
-        ``MAX_DEPTH`` rows) and keep the page."""
-        if self.offset + self.limit > MAX_DEPTH + 1000:
-            raise _bad(f"this list pages through its first {MAX_DEPTH} rows; narrow its time range")
-        return self._cut(fetch(self.offset + self.limit + 1)[self.offset :], MAX_DEPTH)
 
     def slice(self, items: Sequence[T]) -> list[T]:
         """From a list read whole."""

@@ -789,6 +789,7 @@ class BohCore:
         since_ns: int | None = None,
         until_ns: int | None = None,
         limit: int = DEFAULT_LIMIT,
+        offset: int = 0,
     ) -> list[EventRecord]:
         """Stored device events, newest event time first (``since_ns`` inclusive, ``until_ns`` exclusive)."""
         with self._engine.connect() as conn:
@@ -801,6 +802,7 @@ class BohCore:
                 since_ns=since_ns,
                 until_ns=until_ns,
                 limit=limit,
+                offset=offset,
             )
 
     # -- item-level inventory (RFID, ``_inventory``) ----------------------------------------
@@ -826,12 +828,15 @@ class BohCore:
         since_ns: int | None = None,
         until_ns: int | None = None,
         limit: int = DEFAULT_LIMIT,
+        offset: int = 0,
     ) -> list[DepartureRecord]:
         """Items departed from a door zone, newest event first, each with the sale of its SKU
         it was matched to within the stock settings' ``departure_window_s`` (``_ledger``)."""
         window = int(self._applier.truth.settings.departure_window_s * 1e9)
         with self._engine.connect() as conn:
-            found = list_departures(conn, site=site, since_ns=since_ns, until_ns=until_ns, limit=limit)
+            found = list_departures(
+                conn, site=site, since_ns=since_ns, until_ns=until_ns, limit=limit, offset=offset
+            )
             return with_sales(conn, found, window)
 
     def list_quarantine(
@@ -901,6 +906,7 @@ class BohCore:
         until_ns: int | None = None,
         open_only: bool = False,
         limit: int = DEFAULT_LIMIT,
+        offset: int = 0,
     ) -> list[OutageRecord]:
         """Out-of-stock periods overlapping ``[since, until)`` with duration and lost-sales estimate."""
         with self._engine.connect() as conn:
@@ -913,6 +919,7 @@ class BohCore:
                 open_only=open_only,
                 now=self._clock(),
                 limit=limit,
+                offset=offset,
             )
 
     def stock_outage_totals(

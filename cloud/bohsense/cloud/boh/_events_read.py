@@ -35,6 +35,7 @@ def list_events(
     since_ns: int | None,
     until_ns: int | None,
     limit: int,
+    offset: int = 0,
 ) -> list[EventRecord]:
     """Events matching every filter given: ``since_ns`` inclusive, ``until_ns`` exclusive;
     ``site`` is the site of the event's gateway now."""
@@ -52,7 +53,7 @@ def list_events(
         stmt = stmt.where(c.ts_ns >= since_ns)
     if until_ns is not None:
         stmt = stmt.where(c.ts_ns < until_ns)
-    stmt = stmt.order_by(c.ts_ns.desc(), c.id.desc()).limit(limit)
+    stmt = stmt.order_by(c.ts_ns.desc(), c.id.desc()).limit(limit).offset(offset)
     return [
         EventRecord(r.id, r.gateway, r.seq, r.idx, r.device, r.kind, r.ts_ns, dict(r.attrs), r.received_ns)
         for r in conn.execute(stmt)

@@ -544,7 +544,13 @@ def item_view(conn: Connection, epc: str, *, site: str | None, history_limit: in
 
 
 def list_departures(
-    conn: Connection, *, site: str | None, since_ns: int | None, until_ns: int | None, limit: int
+    conn: Connection,
+    *,
+    site: str | None,
+    since_ns: int | None,
+    until_ns: int | None,
+    limit: int,
+    offset: int = 0,
 ) -> list[DepartureRecord]:
     """Items departed from a door zone (its kind when the event was applied), newest first;
     ``since_ns`` inclusive, ``until_ns`` exclusive."""
@@ -572,5 +578,5 @@ def list_departures(
             r.reader,
             bool(r.backfilled),
         )
-        for r in conn.execute(q.order_by(*_order(h)).limit(limit))
+        for r in conn.execute(q.order_by(*_order(h)).limit(limit).offset(offset))
     ]

@@ -239,13 +239,14 @@ def list_outages(
     open_only: bool,
     now: int,
     limit: int,
+    offset: int = 0,
 ) -> list[OutageRecord]:
     """Out-of-stock periods overlapping ``[since, until)``, newest start first."""
     q, o = _outages(conn, site, sku, since_ns, until_ns)
     if open_only:
         q = q.where(o.ended_ns.is_(None))
     out = []
-    for r in conn.execute(q.order_by(o.started_ns.desc(), o.id.desc()).limit(limit)):
+    for r in conn.execute(q.order_by(o.started_ns.desc(), o.id.desc()).limit(limit).offset(offset)):
         end = r.ended_ns if r.ended_ns is not None else max(now, r.started_ns)
         duration = (end - r.started_ns) / NS
         out.append(

@@ -57,15 +57,16 @@ async def events(
     if since_ns is not None and until_ns is not None and since_ns >= until_ns:
         raise query_problem("until", "since must be before until")
     found = await run_in_threadpool(
-        lambda: page.over(
-            lambda n: core.list_events(
+        lambda: page.rows(
+            lambda limit, offset: core.list_events(
                 kind=None if kind is None else str(kind.value),
                 device=device,
                 gateway=gateway,
                 site=site,
                 since_ns=since_ns,
                 until_ns=until_ns,
-                limit=n,
+                limit=limit,
+                offset=offset,
             )
         )
     )

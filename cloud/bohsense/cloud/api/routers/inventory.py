@@ -195,8 +195,10 @@ async def departures(
     if since_ns is not None and until_ns is not None and since_ns >= until_ns:
         raise query_problem("until", "since must be before until")
     found = await run_in_threadpool(
-        lambda: page.over(
-            lambda n: core.inventory_departures(site=site, since_ns=since_ns, until_ns=until_ns, limit=n)
+        lambda: page.rows(
+            lambda limit, offset: core.inventory_departures(
+                site=site, since_ns=since_ns, until_ns=until_ns, limit=limit, offset=offset
+            )
         )
     )
     return [Departure.model_validate(d) for d in found]

@@ -174,9 +174,15 @@ async def outages(
     """Out-of-stock periods, newest start first, with duration and lost-sales estimate."""
     since_ns, until_ns = _range(since, until)
     found = await run_in_threadpool(
-        lambda: page.over(
-            lambda n: core.stock_outages(
-                site=site, sku=sku, since_ns=since_ns, until_ns=until_ns, open_only=open_only, limit=n
+        lambda: page.rows(
+            lambda limit, offset: core.stock_outages(
+                site=site,
+                sku=sku,
+                since_ns=since_ns,
+                until_ns=until_ns,
+                open_only=open_only,
+                limit=limit,
+                offset=offset,
             )
         )
     )
