@@ -126,7 +126,16 @@ def test_latest_readings_pass_filters_to_the_store(client: TestClient, tsdb: Fak
         LatestPoint(GW, "t-1", "temp_c", T0, 4.0),
     ]
     r = client.get(f"{V1}/readings/latest", params={"device": "vib-01"})
-    assert r.json() == [{"gateway": GW, "device": "vib-01", "metric": "vib_rms_mm_s", "ts": T0, "value": 3.5}]
+    assert r.json() == [
+        {
+            "gateway": GW,
+            "device": "vib-01",
+            "metric": "vib_rms_mm_s",
+            "ts": T0,
+            "value": 3.5,
+            "at": "2025-06-15T15:06:40.000000Z",
+        }
+    ]
     assert tsdb.calls[-1] == ("latest", {"gateways": None, "device": "vib-01", "metric": None})
     assert len(client.get(f"{V1}/readings/latest").json()) == 2
 
