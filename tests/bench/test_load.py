@@ -25,6 +25,7 @@ def test_store_bench_samples_the_gateway_serving_a_whole_store() -> None:
     assert "gateway pid" in err
 
 
+@pytest.mark.long  # ~20 s: the default run keeps to its time budget
 def test_latency_bench_times_picks_against_the_broker_round_trip() -> None:
     out, err = run_cli("bench", "latency", "--duration", "2", "--fleet-rate", "5000", "--fleet-gateways", "5")
     api, broker = out["pick_to_api"], out["broker_round_trip"]
@@ -36,6 +37,7 @@ def test_latency_bench_times_picks_against_the_broker_round_trip() -> None:
     assert "pick → API" in err
 
 
+@pytest.mark.long  # ~25 s: the default run keeps to its time budget
 def test_outage_bench_drains_the_backlog_with_nothing_lost_or_applied_twice() -> None:
     out, err = run_cli("bench", "outage", "--outage", "3", "--live", "5")
     assert out["backlog_batches"] > 0

@@ -44,6 +44,7 @@ async def _run(s: StoreSystem, fault: str, inject, *, retries: bool) -> None:  #
         assert fig.extra["apply_retries"] >= 1, "the fault reached the cloud"
 
 
+@pytest.mark.long  # the default run keeps to its time budget; figures in docs/reliability.md
 async def test_postgres_connections_reset_and_refused_lose_nothing(
     tmp_path: Path, mosquitto: Mosquitto, influxdb: InfluxDB, pg_url: str
 ) -> None:

@@ -28,6 +28,7 @@ UNPLUG_S = 3.0
 TX_BUFFER_NS = 150_000_000
 
 
+@pytest.mark.long  # the default run keeps to its time budget; figures in docs/reliability.md
 async def test_serial_device_unplugged_and_replugged(
     tmp_path: Path, mosquitto: Mosquitto, influxdb: InfluxDB
 ) -> None:

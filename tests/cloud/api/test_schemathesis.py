@@ -35,9 +35,9 @@ from tests.support.services import free_port
 from ..boh.factory import DURATION_S, GW, LANE_A, LIMIT, T0, batch, catalog, units, vib
 
 ROOT = Path(__file__).resolve().parents[3]
-#: examples per operation and mode: a fixed budget (~70 operations x 2 modes x this
-#: is about a minute per database on a quiet 2-core machine)
-EXAMPLES = 10
+#: examples per operation and mode: a fixed budget (~80 operations x 2 modes x this is
+#: about half a minute per database on a quiet 2-core machine; `-m long` adds SQLite)
+EXAMPLES = 5
 TOKEN = "schemathesis-token-0123456789"
 #: operations with rules across parameters or entries that a schema cannot state (a time
 #: as ISO 8601 or ns, start before end, a range within the limit, a catalog entry naming a
