@@ -25,6 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ..boh import CatalogError, InvalidTransition, InvalidValue, NotFound, StateConflict
+from ..errors import CloudError
 
 __all__ = [
     "PROBLEM_JSON",
@@ -160,7 +161,7 @@ class ValueProblem(Problem):
     reason: str = Field(description="why")
 
 
-class ApiProblem(Exception):
+class ApiProblem(CloudError):
     """Raised by the API's own code: a problem of a named kind, with its field errors."""
 
     def __init__(
