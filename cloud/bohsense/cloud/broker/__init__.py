@@ -35,6 +35,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from bohsense.cloud.errors import CloudError
 from bohsense.contracts import topics
 from bohsense.contracts.topics import TopicError, validate_gateway_id
 
@@ -65,7 +66,7 @@ _MIN_PASSWORD = 16
 _MAX_PASSWORD = 256
 
 
-class BrokerIdentityError(ValueError):
+class BrokerIdentityError(CloudError, ValueError):
     """A gateway identity that cannot be created or revoked; the message never holds a password."""
 
 
