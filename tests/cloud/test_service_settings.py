@@ -173,3 +173,16 @@ def test_check_config_prints_the_settings_with_every_secret_masked() -> None:
     assert bad.returncode == 78
     assert "BOHSENSE_CLOUD_API_TOKNE names no cloud setting" in bad.stderr
     assert token not in bad.stderr
+
+
+def test_a_url_with_nothing_to_mask_is_shown_as_written() -> None:
+    from bohsense.cloud.settings import mask_url
+
+    # a relative SQLite path must not read as an absolute one (urlunsplit drops the empty authority)
+    assert mask_url("sqlite:///var/bohsense-cloud.db") == "sqlite:///var/bohsense-cloud.db"
+    assert mask_url("sqlite:////srv/boh.db") == "sqlite:////srv/boh.db"
+    assert mask_url("postgresql+psycopg://boh:pw-1@db:5432/boh") == "postgresql+psycopg://boh:***@db:5432/boh"
+    assert (
+        mask_url("http://influx:8086/db?token=t0k3n&rp=autogen")
+        == "http://influx:8086/db?token=***&rp=autogen"
+    )

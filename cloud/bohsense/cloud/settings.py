@@ -131,6 +131,8 @@ def mask_url(url: str) -> str:
     if query:
         pairs = parse_qsl(query, keep_blank_values=True)
         query = urlencode([(k, "***" if k.lower() in _SECRET_PARAMS else v) for k, v in pairs], safe="*")
+    if netloc == parts.netloc and query == parts.query:
+        return url  # nothing to mask: shown as written (urlunsplit turns sqlite:///x into sqlite:/x)
     return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
 
 
