@@ -243,7 +243,25 @@ def test_an_unknown_cloud_variable_is_refused_in_one_line(monkeypatch: pytest.Mo
     monkeypatch.setenv("BOHSENSE_CLOUD_DATABSE_URL", "postgresql+psycopg://u:db-s3cret@h/db")
     line = _one_line_error()
     assert line.startswith("environment variable BOHSENSE_CLOUD_DATABSE_URL names no cloud setting"), line
+    assert line.endswith("(did you mean BOHSENSE_CLOUD_DATABASE_URL?)"), line
     assert "db-s3cret" not in line
+
+
+@pytest.mark.parametrize("command", [["migrate"], ["migrate-timeseries", "--tsdb", "sqlite:///ts.db"]])
+def test_the_migrations_refuse_an_unknown_cloud_variable_too(tmp_path: Path, command: list[str]) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BOHSENSE_CLOUD_")}
+    env["BOHSENSE_CLOUD_DATABSE_URL"] = f"sqlite:///{tmp_path}/typo.db"
+    r = subprocess.run(
+        [sys.executable, "-m", "bohsense", "cloud", *command],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert r.returncode in (2, 78), r.stderr
+    assert (
+        "BOHSENSE_CLOUD_DATABSE_URL names no cloud setting (did you mean BOHSENSE_CLOUD_DATABASE_URL?)"
+        in r.stderr
+    )
+    assert "Traceback" not in r.stderr
+    assert not (tmp_path / "typo.db").exists()
 
 
 def test_a_database_url_of_another_backend_is_refused_in_one_line() -> None:

@@ -185,8 +185,13 @@ def _migrate_timeseries(args: argparse.Namespace) -> int:
     import os
     import sys
 
+    from bohsense.cloud.settings import unknown_variable
     from bohsense.cloud.tsdb import SiteCache, StorageError, migrate_legacy, open_store
 
+    problem = unknown_variable(os.environ)
+    if problem:
+        print(f"bohsense cloud migrate-timeseries: {problem}", file=sys.stderr)
+        return 2
     url = args.tsdb or os.environ.get("BOHSENSE_CLOUD_TSDB_URL")
     if not url:
         print(
@@ -275,8 +280,12 @@ def _migrate(args: argparse.Namespace) -> int:
 
     from bohsense.cloud.boh._db import migrate
     from bohsense.cloud.service import EXIT_CONFIG
-    from bohsense.cloud.settings import database_url_with_credential
+    from bohsense.cloud.settings import database_url_with_credential, unknown_variable
 
+    problem = unknown_variable(os.environ)
+    if problem:
+        print(f"bohsense cloud migrate: {problem}", file=sys.stderr)
+        return EXIT_CONFIG
     url = args.database or os.environ.get("BOHSENSE_CLOUD_DATABASE_URL") or "sqlite:///var/bohsense-cloud.db"
     try:
         url = database_url_with_credential(url)

@@ -21,6 +21,7 @@ import ipaddress
 import os
 import re
 import socket
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -134,6 +135,27 @@ def mask_url(url: str) -> str:
     if netloc == parts.netloc and query == parts.query:
         return url  # nothing to mask: shown as written (urlunsplit turns sqlite:///x into sqlite:/x)
     return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+
+
+def unknown_variable(environ: Mapping[str, str]) -> str | None:
+    """Why the environment is refused: a ``BOHSENSE_CLOUD_*`` variable that names no setting
+    (with the closest known name), or None. Every command that reads the cloud's variables
+    asks this first, so a typo is never silently ignored."""
+    import difflib
+
+    prefix = "BOHSENSE_CLOUD_"
+    fields = set(CloudSettings.model_fields)
+    unknown = sorted(
+        name
+        for name in environ
+        if name.upper().startswith(prefix) and name[len(prefix) :].lower() not in fields
+    )
+    if not unknown:
+        return None
+    known = [prefix + f.upper() for f in sorted(fields)]
+    close = difflib.get_close_matches(unknown[0].upper(), known, n=1)
+    hint = f"did you mean {close[0]}?" if close else f"known: {', '.join(known)}"
+    return f"environment variable {unknown[0]} names no cloud setting ({hint})"
 
 
 class CloudSettings(BaseSettings):
@@ -501,18 +523,9 @@ class CloudSettings(BaseSettings):
     def _no_unknown_variables(cls, data: Any) -> Any:
         # extra="forbid" covers constructor arguments only: pydantic-settings reads just the
         # variables that name a field and ignores the rest, so a typo would pass silently.
-        prefix = cls.model_config.get("env_prefix", "")
-        fields = set(cls.model_fields)
-        unknown = sorted(
-            name
-            for name in os.environ
-            if name.upper().startswith(prefix) and name[len(prefix) :].lower() not in fields
-        )
-        if unknown:
-            raise ValueError(
-                f"environment variable {unknown[0]} names no cloud setting"
-                f" (known: {', '.join(prefix + f.upper() for f in sorted(fields))})"
-            )
+        problem = unknown_variable(os.environ)
+        if problem:
+            raise ValueError(problem)
         return data
 
     @model_validator(mode="after")
