@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -121,7 +122,9 @@ def seed(database_url: str, tsdb_path: Path, now_ns: int | None = None) -> dict[
             readings = [_batch(site, 1, t0, over, []), _batch(site, 2, t0, calm + temps, [])]
             core.apply_batches(readings[:1])
             core.apply_batches(readings[1:])
-            asyncio.run(_store(tsdb, readings))
+            # in a thread of its own: the caller may be inside an event loop (Playwright's)
+            with ThreadPoolExecutor(1) as pool:
+                pool.submit(asyncio.run, _store(tsdb, readings)).result()
             shelf = "shelf-01"
             lane_a, lane_b = "shelf-01.lane-1", "shelf-02.lane-1"
             events = [

@@ -23,6 +23,8 @@ export class SseParser {
     const out = [];
     let nl;
     while ((nl = this.buffer.search(/\r\n|\r|\n/)) >= 0) {
+      // a CR at the very end may be the first half of a CRLF: wait for the next chunk
+      if (nl === this.buffer.length - 1 && this.buffer[nl] === "\r") break;
       const line = this.buffer.slice(0, nl);
       const size = this.buffer.startsWith("\r\n", nl) ? 2 : 1;
       this.buffer = this.buffer.slice(nl + size);
@@ -135,11 +137,16 @@ export class Feed {
     return (await res.json()).events.length > 0;
   }
 
-  /** The newest event id: probe upwards, then bisect (a few dozen tiny requests at most). */
+  /** The newest event id: one page when the history is short; else probe upwards, then
+   * bisect (a few dozen tiny requests at most, however long the history). */
   async head() {
-    if (!(await this.exists(0))) return 0;
-    let lo = 0;
-    let hi = 1;
+    const res = await send(`${V1}/changes?after=0&limit=1000`);
+    if (!res.ok) throw new Error(`changes: HTTP ${res.status}`);
+    const first = await res.json();
+    if (first.events.length < 1000) return first.next_after;
+    let lo = first.next_after;
+    if (!(await this.exists(lo))) return lo;
+    let hi = lo * 2;
     const top = 2 ** 31 - 1;
     while (hi < top && (await this.exists(hi))) {
       lo = hi;

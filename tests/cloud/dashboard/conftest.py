@@ -1,0 +1,182 @@
+"""The dashboard against the real thing: uvicorn serving the real app in its own process
+over a seeded BOH core with two stores, and the system Chromium (Debian ``chromium``)
+driven headless by Playwright — one server and one browser per module, a fresh browser
+context (cookies, storage) per test. Playwright never downloads a browser here.
+
+When the API has sign-in (``/api/v1/auth/token`` in its OpenAPI document), people of
+each role are created through the service's own command line before the browser starts
+and the tests sign in as them; without it the dashboard runs open as the local
+administrator, and the sign-in tests are skipped with the reason.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from playwright.sync_api import sync_playwright
+
+from tests.support.services import free_port
+
+from .seed import seed
+
+ROOT = Path(__file__).resolve().parents[3]
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+#: how long a view may take to show what a test waits for (ms)
+WAIT_MS = 5000
+
+
+@dataclass
+class Served:
+    base: str
+    database_url: str
+    made: dict[str, Any]
+    auth: bool
+    log: Path
+    #: user name -> (password, role, sites) when the API has sign-in
+    users: dict[str, tuple[str, str, list[str] | None]] = field(default_factory=dict)
+
+    def api(self, path: str, **kw: Any) -> httpx.Response:
+        return httpx.request(kw.pop("method", "GET"), f"{self.base}/api/v1{path}", timeout=10, **kw)
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    tmp = tmp_path_factory.mktemp("dashboard")
+    url = f"sqlite:///{tmp / 'boh.db'}"
+    made = seed(url, tmp / "ts.db")
+    port = free_port()
+    env = {
+        **os.environ,
+        "BOHSENSE_TEST_DATABASE_URL": url,
+        "BOHSENSE_TEST_TSDB": str(tmp / "ts.db"),
+    }
+    log_path = tmp / "uvicorn.log"
+    log = log_path.open("w")
+    server = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "--factory", "tests.cloud.dashboard.served:make_app",
+         "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"],
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if httpx.get(f"{base}/api/v1/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if server.poll() is not None or time.monotonic() > deadline:
+                raise AssertionError(f"uvicorn did not start:\n{log_path.read_text()}")
+            time.sleep(0.1)
+        paths = httpx.get(f"{base}/openapi.json", timeout=10).json()["paths"]
+        yield Served(base, url, made, "/api/v1/auth/token" in paths, log_path)
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+        log.close()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    assert CHROMIUM.exists(), "the dashboard tests drive Debian's chromium: run scripts/system-deps as root"
+    os.environ.setdefault("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1")
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
+        try:
+            yield b
+        finally:
+            b.close()
+
+
+class Page:
+    """A dashboard tab: the Playwright page, the console's CSP complaints and page errors."""
+
+    def __init__(self, page: Any, base: str, shots: Path) -> None:
+        self.page = page
+        self.base = base
+        self.shots = shots
+        self.problems: list[str] = []
+        page.on("pageerror", lambda e: self.problems.append(f"page error: {e}"))
+        page.on(
+            "console",
+            lambda m: self.problems.append(f"console: {m.text}")
+            if m.type == "error" and "Content Security Policy" in m.text
+            else None,
+        )
+
+    def open(self, view: str) -> None:
+        self.page.goto(f"{self.base}/dashboard/#/{view}")
+        self.ready(view)
+
+    def ready(self, view: str) -> None:
+        self.page.wait_for_selector(f"#view[data-view='{view}'][data-ready]", timeout=WAIT_MS)
+
+    def store(self, site: str) -> None:
+        """Choose the store in the header, as a person would."""
+        before = self.page.get_attribute("#view", "data-ready")
+        self.page.select_option("#site", site)
+        self.page.wait_for_function(
+            "([site, before]) => { const v = document.getElementById('view');"
+            " return v.dataset.site === site && v.dataset.ready !== before; }",
+            arg=[site, before],
+            timeout=WAIT_MS,
+        )
+
+    def shot(self, name: str) -> Path:
+        path = self.shots / f"{name}.png"
+        self.page.screenshot(path=str(path), full_page=True)
+        assert path.stat().st_size > 1000, path
+        return path
+
+    def check_clean(self) -> None:
+        assert self.problems == [], self.problems
+
+
+@pytest.fixture
+def shots(request: pytest.FixtureRequest, tmp_path: Path) -> Path:
+    """Where a test's screenshots go: BOHSENSE_TEST_ARTIFACTS/<test> if set, else tmp_path."""
+    root = os.environ.get("BOHSENSE_TEST_ARTIFACTS")
+    if not root:
+        return tmp_path
+    out = Path(root) / "dashboard" / request.node.name
+    out.mkdir(parents=True, exist_ok=True)
+    return out
+
+
+@pytest.fixture
+def tab(browser: Any, served: Served, shots: Path) -> Iterator[Page]:
+    """One tab in a fresh context (tablet-sized, English), signed in when the API has sign-in."""
+    context = browser.new_context(viewport={"width": 1180, "height": 820}, locale="en-US")
+    try:
+        yield Page(context.new_page(), served.base, shots)
+    finally:
+        context.close()
+
+
+@pytest.fixture
+def second_tab(browser: Any, served: Served, shots: Path) -> Iterator[Page]:
+    """Another person's browser: a context of its own."""
+    context = browser.new_context(viewport={"width": 1180, "height": 820}, locale="en-US")
+    try:
+        yield Page(context.new_page(), served.base, shots)
+    finally:
+        context.close()
