@@ -71,6 +71,9 @@ def test_demo_on_embedded_defaults(tmp_path: Path) -> None:
     check_summary(summary)
     # it says where to look, and shows progress
     assert "/api/v1/summary" in stdout
+    first_address = next(line for line in stdout.splitlines() if "http://" in line)
+    assert first_address.split()[:1] == ["dashboard"], first_address
+    assert first_address.split()[1].endswith("/dashboard/"), first_address
     assert "[   10 s] readings" in stdout
     # where to look for the compressor's work order, and what became of it
     assert "/api/v1/work-orders?asset=cooler-compressor-1" in stdout

@@ -41,6 +41,8 @@ CHROMIUM_ARGS = [
 ]
 #: how long a view may take to show what a test waits for (ms)
 WAIT_MS = 5000
+#: how long the server may take to start (importing the cloud on a busy machine)
+START_S = 60
 
 
 @dataclass
@@ -57,46 +59,64 @@ class Served:
         return httpx.request(kw.pop("method", "GET"), f"{self.base}/api/v1{path}", timeout=10, **kw)
 
 
+@dataclass
+class Starting:
+    server: subprocess.Popen[bytes]
+    base: str
+    database_url: str
+    made: dict[str, Any]
+    log: Path
+
+
 @pytest.fixture(scope="module")
-def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+def starting(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Starting]:
+    """uvicorn started, the stores seeded meanwhile (the server builds the app after);
+    not yet answering: ``served`` waits for it, so the browser starts in between."""
     tmp = tmp_path_factory.mktemp("dashboard")
     url = f"sqlite:///{tmp / 'boh.db'}"
-    made = seed(url, tmp / "ts.db")
+    seeded = tmp / "seeded"
     port = free_port()
     env = {
         **os.environ,
         "BOHSENSE_TEST_DATABASE_URL": url,
         "BOHSENSE_TEST_TSDB": str(tmp / "ts.db"),
+        "BOHSENSE_TEST_SEEDED": str(seeded),
     }
     log_path = tmp / "uvicorn.log"
-    log = log_path.open("w")
-    server = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "--factory", "tests.cloud.dashboard.served:make_app",
-         "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-    )  # fmt: skip
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{base}/api/v1/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if server.poll() is not None or time.monotonic() > deadline:
-                raise AssertionError(f"uvicorn did not start:\n{log_path.read_text()}")
-            time.sleep(0.1)
-        paths = httpx.get(f"{base}/openapi.json", timeout=10).json()["paths"]
-        yield Served(base, url, made, "/api/v1/auth/token" in paths, log_path)
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
-        log.close()
+    with log_path.open("w") as log:
+        server = subprocess.Popen(
+            [sys.executable, "-m", "uvicorn", "--factory", "tests.cloud.dashboard.served:make_app",
+             "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"],
+            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+        try:
+            made = seed(url, tmp / "ts.db")
+            seeded.touch()
+            yield Starting(server, f"http://127.0.0.1:{port}", url, made, log_path)
+        finally:
+            server.terminate()
+            server.wait(timeout=10)
 
 
 @pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
+def served(starting: Starting) -> Served:
+    deadline = time.monotonic() + START_S
+    while True:
+        try:
+            if httpx.get(f"{starting.base}/api/v1/healthz", timeout=1).status_code == 200:
+                break
+        except httpx.TransportError:
+            pass
+        if starting.server.poll() is not None or time.monotonic() > deadline:
+            raise AssertionError(f"uvicorn did not start:\n{starting.log.read_text()}")
+        time.sleep(0.1)
+    paths = httpx.get(f"{starting.base}/openapi.json", timeout=10).json()["paths"]
+    return Served(starting.base, starting.database_url, starting.made, "/api/v1/auth/token" in paths, starting.log)
+
+
+@pytest.fixture(scope="module")
+def browser(starting: Starting) -> Iterator[Any]:
+    """One Chromium for the module, launched while the server starts."""
     assert CHROMIUM.exists(), "the dashboard tests drive Debian's chromium: run scripts/system-deps as root"
     os.environ.setdefault("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1")
     with sync_playwright() as p:

@@ -17,7 +17,7 @@ from fastapi.testclient import TestClient
 
 from bohsense.cloud.api import create_app
 from bohsense.cloud.boh import BohCore
-from bohsense.cloud.dashboard import CONTENT_SECURITY_POLICY, STATIC_DIR, build_router
+from bohsense.cloud.dashboard import CONTENT_SECURITY_POLICY, STATIC_DIR, build_routes
 
 LANGS = ("en", "zh-CN")
 
@@ -88,10 +88,10 @@ def test_the_dashboard_is_not_part_of_the_api_document(client: TestClient) -> No
 
 def test_a_router_without_an_index_is_refused(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError, match=r"index\.html"):
-        build_router(tmp_path)
+        build_routes(tmp_path)
     (tmp_path / "index.html").write_text("<!doctype html>")
     app = FastAPI()
-    app.include_router(build_router(tmp_path))
+    app.router.routes.extend(build_routes(tmp_path))
     assert TestClient(app).get("/dashboard/").text == "<!doctype html>"
 
 

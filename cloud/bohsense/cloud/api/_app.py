@@ -10,7 +10,7 @@ from fastapi import Depends, FastAPI
 from bohsense.contracts.schema import GatewayCommand
 
 from ..boh import BohCore
-from ..dashboard import build_router as dashboard_router
+from ..dashboard import build_routes as dashboard_routes
 from ..ports import TimeSeriesQuery
 from ._deps import require_token
 from ._errors import Error, install_error_handlers
@@ -111,8 +111,8 @@ def create_app(
         )
     # Prometheus' conventional path, outside the versioned API; behind the token when set
     app.include_router(metrics_router, dependencies=[Depends(reject_unknown_query)], responses=unauthorized)
-    # the dashboard's static files (no token: its data calls carry one); not in the OpenAPI document
-    app.include_router(dashboard_router())
+    # the dashboard's static files: not API operations (no token: its data calls carry one)
+    app.router.routes.extend(dashboard_routes())
     install_error_handlers(app)
     document_statuses(app)
     return app

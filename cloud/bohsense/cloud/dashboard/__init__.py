@@ -9,6 +9,6 @@ person's bearer token, so the API's roles and per-store scoping apply unchanged.
 
 from __future__ import annotations
 
-from ._routes import CONTENT_SECURITY_POLICY, STATIC_DIR, build_router
+from ._routes import CONTENT_SECURITY_POLICY, STATIC_DIR, build_routes
 
-__all__ = ["CONTENT_SECURITY_POLICY", "STATIC_DIR", "build_router"]
+__all__ = ["CONTENT_SECURITY_POLICY", "STATIC_DIR", "build_routes"]

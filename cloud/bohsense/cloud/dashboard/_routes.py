@@ -16,10 +16,11 @@ import mimetypes
 from dataclasses import dataclass
 from pathlib import Path
 
-from fastapi import APIRouter, HTTPException, Request, Response, status
+from fastapi import HTTPException, Request, Response, status
 from fastapi.responses import RedirectResponse
+from starlette.routing import BaseRoute, Route
 
-__all__ = ["CONTENT_SECURITY_POLICY", "STATIC_DIR", "build_router"]
+__all__ = ["CONTENT_SECURITY_POLICY", "STATIC_DIR", "build_routes"]
 
 STATIC_DIR = Path(__file__).parent / "static"
 PREFIX = "/dashboard"
@@ -92,12 +93,15 @@ def _not_modified(request: Request, etag: str) -> bool:
     return any(tag.strip().removeprefix("W/") == etag for tag in given.split(",")) or given.strip() == "*"
 
 
-def build_router(root: Path = STATIC_DIR) -> APIRouter:
-    """The routes over the files of ``root``; outside the OpenAPI document (they are not the API)."""
+def build_routes(root: Path = STATIC_DIR) -> list[BaseRoute]:
+    """The routes over the files of ``root``.
+
+    Plain Starlette routes, not FastAPI operations: they are not the API, so they are in
+    neither the OpenAPI document nor the API's role policy, and no credential guards them.
+    """
     files = _load(root)
     if "index.html" not in files:
         raise FileNotFoundError(f"the dashboard's index.html is missing from {root}")
-    r = APIRouter(include_in_schema=False)
 
     def serve(request: Request, name: str) -> Response:
         found = files.get(name)
@@ -109,20 +113,18 @@ def build_router(root: Path = STATIC_DIR) -> APIRouter:
         body = b"" if request.method == "HEAD" else found.body
         return Response(body, media_type=found.media_type, headers=headers)
 
-    @r.get("/")
-    def root_redirect() -> RedirectResponse:
+    async def to_dashboard(request: Request) -> Response:
         return RedirectResponse(f"{PREFIX}/", status_code=status.HTTP_307_TEMPORARY_REDIRECT)
 
-    @r.get(PREFIX)
-    def bare_redirect() -> RedirectResponse:
-        return RedirectResponse(f"{PREFIX}/", status_code=status.HTTP_307_TEMPORARY_REDIRECT)
-
-    @r.api_route(f"{PREFIX}/", methods=["GET", "HEAD"])
-    def index(request: Request) -> Response:
+    async def index(request: Request) -> Response:
         return serve(request, "index.html")
 
-    @r.api_route(PREFIX + "/{name:path}", methods=["GET", "HEAD"])
-    def asset(request: Request, name: str) -> Response:
-        return serve(request, name)
+    async def asset(request: Request) -> Response:
+        return serve(request, request.path_params["name"])
 
-    return r
+    return [
+        Route("/", to_dashboard, methods=["GET", "HEAD"]),
+        Route(PREFIX, to_dashboard, methods=["GET", "HEAD"]),
+        Route(f"{PREFIX}/", index, methods=["GET", "HEAD"]),
+        Route(PREFIX + "/{name:path}", asset, methods=["GET", "HEAD"]),
+    ]

@@ -80,7 +80,11 @@ async function refresh() {
 export async function signOut() {
   if (hasSession()) {
     try {
-      await fetch(`${V1}/auth/logout`, { method: "POST", headers: authHeaders() });
+      await fetch(`${V1}/auth/logout`, {
+        method: "POST",
+        headers: { ...authHeaders(), "Content-Type": "application/json" },
+        body: JSON.stringify({ refresh_token: session.refresh_token || "" }),
+      });
     } catch {
       // signed out here whatever the server says
     }

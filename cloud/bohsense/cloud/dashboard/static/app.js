@@ -174,9 +174,11 @@ async function start() {
     if (err.status === 401) return; // the sign-in form is up
     throw err;
   }
-  state.me = who
-    ? { name: who.name, role: who.role, sites: who.sites ?? null, signedIn: true, language: who.language }
-    : { name: t("auth.local"), role: "admin", sites: null, signedIn: false };
+  // no sign-in route (404), or an open API answering for its local administrator
+  const open = !who || who.via === "open";
+  state.me = open
+    ? { name: t("auth.local"), role: (who && who.role) || "admin", sites: (who && who.sites) ?? null, signedIn: false }
+    : { name: who.name, role: who.role, sites: who.sites ?? null, signedIn: api.hasSession(), language: who.language };
   $("signin").hidden = true;
   if (who && who.language && !localStorage.getItem("bohsense.lang") && who.language !== language()) {
     await load(who.language === "zh-CN" || String(who.language).startsWith("zh") ? "zh-CN" : "en");
