@@ -490,7 +490,9 @@ def _banner(
 ) -> None:
     length = "until Ctrl-C" if opts.duration_s is None else f"for {opts.duration_s:.0f} s"
     say(f"bohsense demo: one simulated store, running {length}")
-    say(f"  dashboard     {api}/dashboard/   (store, asset health, alerts, work orders, replenishment, fleet)")
+    say(
+        f"  dashboard     {api}/dashboard/   (store, asset health, alerts, work orders, replenishment, fleet)"
+    )
     say(f"  HTTP API      {api}/api/v1/summary   (interactive docs: {api}/docs, schema: {api}/openapi.json)")
     say(f"  stock         {api}/api/v1/stock")
     say(f"  alerts        {api}/api/v1/alerts        work orders: {api}/api/v1/work-orders")

@@ -111,7 +111,9 @@ def served(starting: Starting) -> Served:
             raise AssertionError(f"uvicorn did not start:\n{starting.log.read_text()}")
         time.sleep(0.1)
     paths = httpx.get(f"{starting.base}/openapi.json", timeout=10).json()["paths"]
-    return Served(starting.base, starting.database_url, starting.made, "/api/v1/auth/token" in paths, starting.log)
+    return Served(
+        starting.base, starting.database_url, starting.made, "/api/v1/auth/token" in paths, starting.log
+    )
 
 
 @pytest.fixture(scope="module")
@@ -138,9 +140,11 @@ class Page:
         page.on("pageerror", lambda e: self.problems.append(f"page error: {e}"))
         page.on(
             "console",
-            lambda m: self.problems.append(f"console: {m.text}")
-            if m.type == "error" and "Content Security Policy" in m.text
-            else None,
+            lambda m: (
+                self.problems.append(f"console: {m.text}")
+                if m.type == "error" and "Content Security Policy" in m.text
+                else None
+            ),
         )
 
     def open(self, view: str) -> None:

@@ -16,9 +16,9 @@ from pathlib import Path
 from typing import Any
 
 from bohsense.cloud.boh import BohCore
+from bohsense.cloud.tsdb import SqliteStore
 from bohsense.contracts.events import Event, LaneChange, LaneState
 from bohsense.contracts.schema import GatewayStatus, Reading, ReadingBatch
-from bohsense.cloud.tsdb import SqliteStore
 from tests.cloud.ingest._events import wire
 
 S = 10**9
@@ -113,12 +113,16 @@ def seed(database_url: str, tsdb_path: Path, now_ns: int | None = None) -> dict[
         for k, site in enumerate(SITES):
             gw = gateway(site)
             core.record_status(GatewayStatus(gateway=gw, state="online", ts=now - 60 * S, version="0.1"))
-            over = [Reading("vib-01", "vib_rms_mm_s", t0 + t * S, LIMIT + 2) for t in range(0, DURATION_S + 1, 5)]
+            over = [
+                Reading("vib-01", "vib_rms_mm_s", t0 + t * S, LIMIT + 2) for t in range(0, DURATION_S + 1, 5)
+            ]
             calm = [
                 Reading("vib-01", "vib_rms_mm_s", t0 + (DURATION_S + t) * S, CLEAR - 2)
                 for t in range(5, 3600, 60)
             ]
-            temps = [Reading("vib-01", "temp_c", t0 + t * S, 30.0 + (t % 600) / 100) for t in range(0, 3600, 60)]
+            temps = [
+                Reading("vib-01", "temp_c", t0 + t * S, 30.0 + (t % 600) / 100) for t in range(0, 3600, 60)
+            ]
             readings = [_batch(site, 1, t0, over, []), _batch(site, 2, t0, calm + temps, [])]
             core.apply_batches(readings[:1])
             core.apply_batches(readings[1:])
@@ -135,7 +139,12 @@ def seed(database_url: str, tsdb_path: Path, now_ns: int | None = None) -> dict[
             core.apply_batches([_batch(site, 3, t0 + H, [], events)])
             if k == 0:
                 # store A's tea lane goes into fault: its count is not to be trusted
-                fault = Event(shelf, "shelf.lane_state", now - 600 * S, LaneState(lane_b, "fault", None, "load_cell_dead", None, 1.0))  # type: ignore[arg-type]
+                fault = Event(
+                    shelf,
+                    "shelf.lane_state",
+                    now - 600 * S,
+                    LaneState(lane_b, "fault", None, "load_cell_dead", None, 1.0),
+                )  # type: ignore[arg-type]
                 core.apply_batches([_batch(site, 4, now - 600 * S, [], [fault])])
         made = {
             site: {

@@ -17,7 +17,6 @@ from bohsense.cloud.api import create_app
 from bohsense.cloud.boh import BohCore
 from bohsense.cloud.tsdb import SqliteStore
 
-
 #: how long the factory waits for the seed (s)
 SEED_WAIT_S = 60
 

@@ -64,7 +64,9 @@ def test_an_acknowledged_alert_changes_state_in_another_browser_within_two_secon
     second_tab.check_clean()
 
 
-def test_a_work_order_is_assigned_started_and_closed_with_a_resolution_code(tab: Page, served: Served) -> None:
+def test_a_work_order_is_assigned_started_and_closed_with_a_resolution_code(
+    tab: Page, served: Served
+) -> None:
     (wo,) = served.made["store-b"]["work_orders"]
     card = f".wo-card[data-id='{wo}']"
     tab.open("workorders")
@@ -108,7 +110,9 @@ def test_a_proposal_shows_its_explanation_and_is_approved_with_an_edited_quantit
     tab.check_clean()
 
 
-def test_a_quantity_that_is_not_whole_packs_is_refused_with_the_apis_reason(tab: Page, served: Served) -> None:
+def test_a_quantity_that_is_not_whole_packs_is_refused_with_the_apis_reason(
+    tab: Page, served: Served
+) -> None:
     (pid,) = served.made["store-b"]["proposals"]
     card = f".proposal[data-id='{pid}']"
     tab.open("replenishment")

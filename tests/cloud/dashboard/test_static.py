@@ -169,7 +169,16 @@ def test_every_key_the_scripts_use_exists_in_both_languages() -> None:
         "role": ("technician", "store_manager", "planner", "hq", "admin"),
         "live": ("live", "polling", "reconnecting", "off"),
         "level": ("in_stock", "low", "out_of_stock", "untrusted", "unknown"),
-        "state": ("open", "acknowledged", "resolved", "in_progress", "done", "closed", "proposed", "approved"),
+        "state": (
+            "open",
+            "acknowledged",
+            "resolved",
+            "in_progress",
+            "done",
+            "closed",
+            "proposed",
+            "approved",
+        ),
     }.items():
         assert [v for v in values if f"{prefix}.{v}" not in en] == [], prefix
 
