@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import subprocess
 import venv
+import zipfile
 from pathlib import Path
 
 from tests.support.workspace import ROOT, lock_versions, uv, uv_env
@@ -64,6 +65,16 @@ def test_gateway_installs_from_wheels_at_the_locked_versions_and_runs(tmp_path: 
     assert built.returncode == 0, built.stderr
     wheels = {p.name.split("-")[0] for p in dist.glob("*.whl")}
     assert {g.replace("-", "_") for g in GATEWAY} <= wheels, wheels
+    # the cloud's wheel carries the dashboard: every file of its static folder
+    (cloud_wheel,) = dist.glob("bohsense_cloud-*.whl")
+    static = ROOT / "cloud" / "bohsense" / "cloud" / "dashboard" / "static"
+    shipped = {
+        f"bohsense/cloud/dashboard/static/{p.relative_to(static).as_posix()}"
+        for p in static.rglob("*")
+        if p.is_file()
+    }
+    with zipfile.ZipFile(cloud_wheel) as whl:
+        assert sorted(shipped - set(whl.namelist())) == []
 
     env = tmp_path / "gw"
     venv.create(env, with_pip=True)

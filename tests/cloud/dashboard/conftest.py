@@ -26,6 +26,7 @@ from playwright.sync_api import sync_playwright
 
 from tests.support.services import free_port
 
+from .people import PASSWORD, add_people, sign_in_available
 from .seed import seed
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -81,6 +82,7 @@ def starting(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Starting]:
         "BOHSENSE_TEST_DATABASE_URL": url,
         "BOHSENSE_TEST_TSDB": str(tmp / "ts.db"),
         "BOHSENSE_TEST_SEEDED": str(seeded),
+        "BOHSENSE_TEST_SIGN_IN": "1" if sign_in_available() else "0",
     }
     log_path = tmp / "uvicorn.log"
     with log_path.open("w") as log:
@@ -91,6 +93,8 @@ def starting(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Starting]:
         )  # fmt: skip
         try:
             made = seed(url, tmp / "ts.db")
+            if sign_in_available():
+                add_people(url)
             seeded.touch()
             yield Starting(server, f"http://127.0.0.1:{port}", url, made, log_path)
         finally:
@@ -111,6 +115,7 @@ def served(starting: Starting) -> Served:
             raise AssertionError(f"uvicorn did not start:\n{starting.log.read_text()}")
         time.sleep(0.1)
     paths = httpx.get(f"{starting.base}/openapi.json", timeout=10).json()["paths"]
+    assert ("/api/v1/auth/token" in paths) == sign_in_available(), "sign-in is in the cloud but not served"
     return Served(
         starting.base, starting.database_url, starting.made, "/api/v1/auth/token" in paths, starting.log
     )
@@ -132,9 +137,10 @@ def browser(starting: Starting) -> Iterator[Any]:
 class Page:
     """A dashboard tab: the Playwright page, the console's CSP complaints and page errors."""
 
-    def __init__(self, page: Any, base: str, shots: Path) -> None:
+    def __init__(self, page: Any, base: str, shots: Path, sign_in: bool) -> None:
         self.page = page
         self.base = base
+        self.sign_in = sign_in
         self.shots = shots
         self.problems: list[str] = []
         page.on("pageerror", lambda e: self.problems.append(f"page error: {e}"))
@@ -147,15 +153,27 @@ class Page:
             ),
         )
 
-    def open(self, view: str) -> None:
+    def open(self, view: str, user: str = "admin") -> None:
+        """Go to ``view``; where the API has sign-in, sign in as ``user`` when asked to."""
         self.page.goto(f"{self.base}/dashboard/#/{view}")
+        if self.sign_in:
+            self.page.wait_for_selector("#signin:not([hidden]), #view[data-ready]", timeout=WAIT_MS)
+            if self.page.is_visible("#signin"):
+                self.log_in(user)
         self.ready(view)
+
+    def log_in(self, user: str, password: str = PASSWORD) -> None:
+        self.page.fill("#signin-form [name=username]", user)
+        self.page.fill("#signin-form [name=password]", password)
+        self.page.click("#signin-form button[type=submit]")
 
     def ready(self, view: str) -> None:
         self.page.wait_for_selector(f"#view[data-view='{view}'][data-ready]", timeout=WAIT_MS)
 
     def store(self, site: str) -> None:
         """Choose the store in the header, as a person would."""
+        if self.page.get_attribute("#view", "data-site") == site:
+            return
         before = self.page.get_attribute("#view", "data-ready")
         self.page.select_option("#site", site)
         self.page.wait_for_function(
@@ -191,7 +209,7 @@ def tab(browser: Any, served: Served, shots: Path) -> Iterator[Page]:
     """One tab in a fresh context (tablet-sized, English), signed in when the API has sign-in."""
     context = browser.new_context(viewport={"width": 1180, "height": 820}, locale="en-US")
     try:
-        yield Page(context.new_page(), served.base, shots)
+        yield Page(context.new_page(), served.base, shots, served.auth)
     finally:
         context.close()
 
@@ -201,6 +219,6 @@ def second_tab(browser: Any, served: Served, shots: Path) -> Iterator[Page]:
     """Another person's browser: a context of its own."""
     context = browser.new_context(viewport={"width": 1180, "height": 820}, locale="en-US")
     try:
-        yield Page(context.new_page(), served.base, shots)
+        yield Page(context.new_page(), served.base, shots, served.auth)
     finally:
         context.close()

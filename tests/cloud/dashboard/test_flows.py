@@ -16,7 +16,7 @@ from .conftest import WAIT_MS, Page, Served
 
 
 def test_the_store_view_shows_stock_flags_and_the_out_of_stock_heat_map(tab: Page) -> None:
-    tab.open("store")
+    tab.open("store", "manager-a")
     tab.store("store-a")
     p = tab.page
     p.wait_for_selector("#heatmap canvas", timeout=WAIT_MS)
@@ -38,8 +38,8 @@ def test_an_acknowledged_alert_changes_state_in_another_browser_within_two_secon
 ) -> None:
     (alert_id,) = served.made["store-a"]["alerts"]
     card = f".alert-card[data-id='{alert_id}']"
-    for t in (tab, second_tab):
-        t.open("alerts")
+    for t, user in ((tab, "tech-a"), (second_tab, "manager-a")):
+        t.open("alerts", user)
         t.store("store-a")
         t.page.wait_for_selector(f"{card}[data-state='open']", timeout=WAIT_MS)
         t.page.wait_for_function(
@@ -69,7 +69,7 @@ def test_a_work_order_is_assigned_started_and_closed_with_a_resolution_code(
 ) -> None:
     (wo,) = served.made["store-b"]["work_orders"]
     card = f".wo-card[data-id='{wo}']"
-    tab.open("workorders")
+    tab.open("workorders", "tech-b")
     tab.store("store-b")
     p = tab.page
     p.wait_for_selector(f".column[data-state='open'] {card}", timeout=WAIT_MS)
@@ -92,7 +92,7 @@ def test_a_proposal_shows_its_explanation_and_is_approved_with_an_edited_quantit
 ) -> None:
     (pid,) = served.made["store-a"]["proposals"]
     card = f".proposal[data-id='{pid}']"
-    tab.open("replenishment")
+    tab.open("replenishment", "manager-a")
     tab.store("store-a")
     p = tab.page
     p.wait_for_selector(f"{card}[data-state='proposed']", timeout=WAIT_MS)
@@ -115,7 +115,7 @@ def test_a_quantity_that_is_not_whole_packs_is_refused_with_the_apis_reason(
 ) -> None:
     (pid,) = served.made["store-b"]["proposals"]
     card = f".proposal[data-id='{pid}']"
-    tab.open("replenishment")
+    tab.open("replenishment", "planner-b")
     tab.store("store-b")
     p = tab.page
     p.fill(f"{card} input.quantity", "50")
@@ -127,7 +127,7 @@ def test_a_quantity_that_is_not_whole_packs_is_refused_with_the_apis_reason(
 
 
 def test_the_fleet_view_lists_every_store_with_its_figures(tab: Page) -> None:
-    tab.open("fleet")
+    tab.open("fleet", "hq")
     p = tab.page
     p.wait_for_selector("#fleet-table tbody tr", timeout=WAIT_MS)
     sites = p.eval_on_selector_all("#fleet-table tbody tr", "rows => rows.map(r => r.dataset.site)")
@@ -138,7 +138,7 @@ def test_the_fleet_view_lists_every_store_with_its_figures(tab: Page) -> None:
 
 
 def test_asset_health_shows_the_open_alert_and_the_readings_trend(tab: Page) -> None:
-    tab.open("assets")
+    tab.open("assets", "tech-a")
     tab.store("store-a")
     p = tab.page
     asset = p.locator(".asset[data-id='cooler-store-a']")
@@ -207,7 +207,50 @@ def test_the_sse_parser_reassembles_events_split_anywhere(tab: Page) -> None:
     ]
 
 
-def test_sign_in_offers_only_the_persons_own_stores(browser: object, served: Served) -> None:
+def test_sign_in_offers_only_the_persons_own_stores_and_signing_out_ends_it(
+    tab: Page, served: Served
+) -> None:
     if not served.auth:
-        pytest.skip("this API has no sign-in (/api/v1/auth/token): the dashboard runs open")
-    raise AssertionError("sign-in exists: seed people and drive the sign-in form")
+        pytest.skip("this cloud has no sign-in (/api/v1/auth/token): the dashboard runs open")
+    p = tab.page
+    p.goto(f"{served.base}/dashboard/")
+    p.wait_for_selector("#signin:not([hidden])", timeout=WAIT_MS)
+    tab.log_in("manager-a", "not-the-password")
+    p.wait_for_selector("#signin-error:not([hidden])", timeout=WAIT_MS)
+    assert p.inner_text("#signin-error") == "Wrong user name or password."
+    tab.shot("sign-in-refused")
+    tab.log_in("manager-a")
+    tab.ready("store")
+    assert p.is_hidden("#signin")
+    assert p.eval_on_selector_all("#site option", "os => os.map(o => o.value)") == ["store-a"]
+    assert "manager-a" in p.inner_text("#who")
+    p.click("nav a[data-view='alerts']")
+    tab.ready("alerts")
+    shown = {int(x) for x in p.eval_on_selector_all(".alert-card", "cs => cs.map(c => c.dataset.id)")}
+    assert shown == set(served.made["store-a"]["alerts"])
+    tab.shot("signed-in")
+    # a token the API does not accept (revoked, or signed with another key): back to the form
+    p.evaluate(
+        "() => { const s = JSON.parse(sessionStorage.getItem('bohsense.session'));"
+        " s.access_token = 'x' + s.access_token; sessionStorage.setItem('bohsense.session', JSON.stringify(s)); }"
+    )
+    p.reload()
+    p.wait_for_selector("#signin:not([hidden])", timeout=WAIT_MS)
+    assert p.is_visible("#signin-error")
+    tab.log_in("manager-a")
+    tab.ready("alerts")
+    p.click("#signout")
+    p.wait_for_selector("#signin:not([hidden])", timeout=WAIT_MS)
+    assert p.evaluate("() => sessionStorage.getItem('bohsense.session')") is None
+    assert p.inner_text("#view") == ""
+    tab.check_clean()
+
+
+def test_without_sign_in_the_dashboard_runs_as_the_local_administrator(tab: Page, served: Served) -> None:
+    if served.auth:
+        pytest.skip("this cloud has sign-in: the dashboard asks who is there")
+    tab.open("store")
+    assert tab.page.is_hidden("#signin")
+    assert tab.page.inner_text("#who") == "Local administrator · Administrator"
+    assert tab.page.is_hidden("#signout")
+    tab.check_clean()
