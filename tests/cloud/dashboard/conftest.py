@@ -56,8 +56,14 @@ class Served:
     #: user name -> (password, role, sites) when the API has sign-in
     users: dict[str, tuple[str, str, list[str] | None]] = field(default_factory=dict)
 
+    #: the administrator's access token where the API has sign-in (to check what the page did)
+    token: str | None = None
+
     def api(self, path: str, **kw: Any) -> httpx.Response:
-        return httpx.request(kw.pop("method", "GET"), f"{self.base}/api/v1{path}", timeout=10, **kw)
+        headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
+        return httpx.request(
+            kw.pop("method", "GET"), f"{self.base}/api/v1{path}", timeout=10, headers=headers, **kw
+        )
 
 
 @dataclass
@@ -116,9 +122,18 @@ def served(starting: Starting) -> Served:
         time.sleep(0.1)
     paths = httpx.get(f"{starting.base}/openapi.json", timeout=10).json()["paths"]
     assert ("/api/v1/auth/token" in paths) == sign_in_available(), "sign-in is in the cloud but not served"
-    return Served(
+    served = Served(
         starting.base, starting.database_url, starting.made, "/api/v1/auth/token" in paths, starting.log
     )
+    if served.auth:
+        signed = httpx.post(
+            f"{starting.base}/api/v1/auth/token",
+            data={"grant_type": "password", "username": "admin", "password": PASSWORD},
+            timeout=10,
+        )
+        assert signed.status_code == 200, signed.text
+        served.token = signed.json()["access_token"]
+    return served
 
 
 @pytest.fixture(scope="module")

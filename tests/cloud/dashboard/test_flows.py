@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import time
+from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -171,14 +173,16 @@ def test_the_language_switches_to_chinese_stays_after_a_reload_and_switches_back
     tab.check_clean()
 
 
-def test_the_language_follows_the_browser_when_not_chosen(browser: object, served: Served) -> None:
-    context = browser.new_context(locale="zh-CN")  # type: ignore[attr-defined]
+def test_the_language_follows_the_browser_when_not_chosen(browser: Any, served: Served, shots: Path) -> None:
+    context = browser.new_context(locale="zh-CN")
     try:
-        page = context.new_page()
-        page.goto(f"{served.base}/dashboard/#/alerts")
-        page.wait_for_selector("#view[data-ready]", timeout=WAIT_MS)
-        assert page.evaluate("() => document.documentElement.lang") == "zh-CN"
-        assert page.inner_text("#view h1") == "告警列表"
+        tab = Page(context.new_page(), served.base, shots, served.auth)
+        tab.page.goto(f"{served.base}/dashboard/")
+        tab.page.wait_for_selector("#signin:not([hidden]), #view[data-ready]", timeout=WAIT_MS)
+        assert tab.page.evaluate("() => document.documentElement.lang") == "zh-CN"
+        tab.open("alerts", "tech-a")
+        assert tab.page.inner_text("#view h1") == "告警列表"
+        tab.check_clean()
     finally:
         context.close()
 

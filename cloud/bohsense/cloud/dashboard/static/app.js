@@ -11,7 +11,7 @@ import { TOUCHES, VIEWS, drafts } from "./views.js";
 const ROLE_VIEWS = {
   technician: ["alerts", "workorders", "assets", "store"],
   store_manager: ["store", "replenishment", "alerts", "workorders", "assets"],
-  planner: ["replenishment", "store", "fleet"],
+  planner: ["replenishment", "store"],
   hq: ["fleet", "assets", "store", "alerts", "workorders", "replenishment"],
   admin: ["store", "alerts", "workorders", "replenishment", "assets", "fleet"],
 };
@@ -27,6 +27,7 @@ const state = {
   again: false,
   timer: null,
   feed: null,
+  lastHtml: null,
 };
 
 function toast(text, bad = false) {
@@ -113,6 +114,10 @@ async function renderOnce() {
       content = h("p", { class: "error" }, t("error.load", { detail: err.message }));
     }
   }
+  // re-read with nothing changed (a periodic re-read, an event of another view): keep the page
+  const html = content.outerHTML;
+  if (html === state.lastHtml && target.dataset.view === state.view && target.dataset.site === (state.site || "")) return;
+  state.lastHtml = html;
   disposeCharts();
   target.replaceChildren(content);
   target.dataset.view = state.view;
@@ -127,6 +132,10 @@ async function renderOnce() {
 }
 
 function scheduleRefresh(ev) {
+  if (!ev) {
+    refresh();
+    return;
+  }
   const entity = ev && (ev.entity || String(ev.kind || "").split(".")[0]);
   const touched = TOUCHES[entity];
   if (touched && !touched.includes(state.view)) return;
@@ -151,6 +160,7 @@ async function loadSites() {
 
 function showSignIn(problem) {
   state.me = null;
+  state.lastHtml = null;
   if (state.feed) state.feed.stop();
   $("view").replaceChildren();
   $("nav").replaceChildren();

@@ -1,7 +1,8 @@
 // The live feed: the API's Server-Sent Events read with fetch() (EventSource cannot send
 // Authorization), parsed here, resumed with Last-Event-ID after a break, with jittered
 // exponential backoff. Where the SSE route answers 404, the domain events are polled from
-// /changes?after=N instead, for as long as the page lives.
+// /changes?after=N instead, for as long as the page lives; where the caller's role may not
+// read /changes either (403), the view itself is re-read every second.
 
 import { V1, send } from "./api.js";
 
@@ -57,7 +58,8 @@ export class Feed {
     this.after = null;
     this.abort = null;
     this.generation = 0;
-    this.sse = true;
+    /** "sse", then "changes" where the feed route is missing, then "view" where /changes is refused */
+    this.mode = "sse";
   }
 
   start(site) {
@@ -82,14 +84,18 @@ export class Feed {
     let backoff = 500;
     while (this.alive(gen)) {
       try {
-        if (this.sse) {
-          const more = await this.stream(gen);
-          if (more === "404") {
-            this.sse = false;
+        if (this.mode === "sse") {
+          if ((await this.stream(gen)) === "404") {
+            this.mode = "changes";
+            continue;
+          }
+        } else if (this.mode === "changes") {
+          if ((await this.poll(gen)) === "403") {
+            this.mode = "view";
             continue;
           }
         } else {
-          await this.poll(gen);
+          await this.rereadView(gen);
         }
         backoff = 500;
       } catch (err) {
@@ -131,6 +137,14 @@ export class Feed {
     return "closed";
   }
 
+  async rereadView(gen) {
+    this.onState("polling");
+    while (this.alive(gen)) {
+      await sleep(POLL_MS);
+      if (this.alive(gen)) this.onEvent(null);
+    }
+  }
+
   async exists(after) {
     const res = await send(`${V1}/changes?after=${after}&limit=1`);
     if (!res.ok) throw new Error(`changes: HTTP ${res.status}`);
@@ -161,7 +175,11 @@ export class Feed {
   }
 
   async poll(gen) {
-    if (this.after === null) this.after = await this.head();
+    if (this.after === null) {
+      const probe = await send(`${V1}/changes?after=0&limit=1`);
+      if (probe.status === 403) return "403";
+      this.after = await this.head();
+    }
     this.onState("polling");
     while (this.alive(gen)) {
       const res = await send(`${V1}/changes?after=${this.after}&limit=500`);

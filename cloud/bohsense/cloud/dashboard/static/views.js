@@ -46,6 +46,16 @@ async function act(ctx, fn, doneKey) {
   await ctx.refresh();
 }
 
+/** A part of a view the caller's role may not read (403): null, and the view says so. */
+async function unless403(promise) {
+  try {
+    return await promise;
+  } catch (err) {
+    if (err && err.status === 403) return null;
+    throw err;
+  }
+}
+
 function isoHoursAgo(hours) {
   const d = new Date();
   d.setMinutes(0, 0, 0);
@@ -84,7 +94,7 @@ function shelfRow(row) {
 export async function storeView(ctx) {
   const [rows, cells] = await Promise.all([
     list(`stock/sensed${query({ site: ctx.site, limit: 1000 })}`),
-    list(`stock/heatmap${query({ site: ctx.site, since: isoHoursAgo(23), until: isoHoursAgo(-1), limit: 1000 })}`),
+    unless403(list(`stock/heatmap${query({ site: ctx.site, since: isoHoursAgo(23), until: isoHoursAgo(-1), limit: 1000 })}`)),
   ]);
   const count = (lvl) => rows.filter((r) => r.level === lvl).length;
   const shelves = new Map();
@@ -122,10 +132,11 @@ export async function storeView(ctx) {
         h("div", { class: "scroll" }, h("table", {}, h("thead", {}, head.cloneNode(true)), h("tbody", {}, lanes.map(shelfRow)))),
       ),
     ),
-    h("section", { class: "card" }, h("h2", {}, t("store.heatmap")), h("p", { class: "hint" }, t("store.heatmapHint")), heat,
-      cells.length === 0 ? empty("store.heatmapNone") : null),
+    h("section", { class: "card" }, h("h2", {}, t("store.heatmap")), h("p", { class: "hint" }, t("store.heatmapHint")),
+      cells === null ? empty("error.role") : heat,
+      cells !== null && cells.length === 0 ? empty("store.heatmapNone") : null),
   );
-  ctx.afterRender(() => heatmap(heat, cells));
+  if (cells !== null) ctx.afterRender(() => heatmap(heat, cells));
   return view;
 }
 
