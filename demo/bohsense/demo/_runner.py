@@ -625,13 +625,18 @@ async def _summary(
         )
     applied = int(stats["readings_applied"])
     produced = sum(expected.values())
-    lost = sum(max(0, v - stored.get(k, 0)) for k, v in expected.items())
+    short = {
+        f"{d}/{m}": v - stored.get((d, m), 0) for (d, m), v in expected.items() if stored.get((d, m), 0) < v
+    }
+    lost = sum(short.values())
     return {
         "duration_s": round(elapsed, 1),
         "readings_produced": produced,
         "readings_ingested": applied,
         "readings_stored": distinct,
         "readings_lost": lost,
+        # which series fell short, and by how much (empty when nothing was lost)
+        "lost_by_series": short,
         "duplicates_applied": max(0, applied - distinct),
         "duplicates_dropped": int(stats.get("duplicates", 0)),
         "alerts": boh["alerts"],
@@ -675,6 +680,9 @@ def main_sync(opts: DemoOptions, out: TextIO = sys.stdout) -> int:
         f"Data kept in {summary['workdir']}",
         file=out,
     )
+    if summary["lost_by_series"]:
+        shortfall = ", ".join(f"{k} {n}" for k, n in sorted(summary["lost_by_series"].items()))
+        print(f"Readings missing by series (device/metric): {shortfall}; see the gateway's log.", file=out)
     order = summary.get("order") or {}
     if order.get("webhook_delivered"):
         print(
