@@ -258,3 +258,36 @@ def test_without_sign_in_the_dashboard_runs_as_the_local_administrator(tab: Page
     assert tab.page.inner_text("#who") == "Local administrator · Administrator"
     assert tab.page.is_hidden("#signout")
     tab.check_clean()
+
+
+def test_an_expired_access_token_is_renewed_once_and_the_call_repeated(tab: Page, served: Served) -> None:
+    if not served.auth:
+        pytest.skip("this cloud has no sign-in: no tokens to renew")
+    p = tab.page
+    tab.open("alerts", "tech-a")
+    expired = {"type": "https://bohsense.dev/problems/token-expired", "title": "Token expired", "status": 401}
+    answered: list[str] = []
+
+    def expire_once(route: Any) -> None:
+        if answered:
+            route.continue_()
+            return
+        answered.append(route.request.url)
+        route.fulfill(status=401, content_type="application/problem+json", body=json.dumps(expired))
+
+    renewals: list[str] = []
+    p.on(
+        "request",
+        lambda r: renewals.append(r.post_data or "") if r.url.endswith("/api/v1/auth/token") else None,
+    )
+    p.route("**/api/v1/alerts?*", expire_once)
+    before = p.get_attribute("#view", "data-ready")
+    p.check("#alerts-resolved")
+    p.wait_for_function(
+        "b => document.getElementById('view').dataset.ready !== b", arg=before, timeout=WAIT_MS
+    )
+    assert answered, "the alerts were not asked for"
+    assert [r for r in renewals if "grant_type=refresh_token" in r], renewals
+    assert p.is_hidden("#signin")
+    assert p.locator(".alert-card").count() >= 1
+    tab.check_clean()

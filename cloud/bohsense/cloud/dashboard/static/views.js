@@ -426,7 +426,8 @@ function explanationRows(ex) {
   for (const [k, v] of Object.entries(ex || {})) {
     if (k === "text" || k === "rule_text") continue; // the sentence is shown above the table
     let shown;
-    if (k.endsWith("_ns") && typeof v === "number") shown = fmtTime(v);
+    if (v === null || v === undefined) shown = "—";
+    else if (k.endsWith("_ns") && typeof v === "number") shown = fmtTime(v);
     else if (v !== null && typeof v === "object") shown = JSON.stringify(v);
     else shown = typeof v === "number" ? fmtNumber(v, 2) : String(v);
     rows.push(h("tr", { dataset: { key: k } }, h("th", {}, label("explain", k)), h("td", { class: "num" }, shown)));
