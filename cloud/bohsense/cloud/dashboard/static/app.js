@@ -141,7 +141,7 @@ function scheduleRefresh(ev) {
   if (touched && !touched.includes(state.view)) return;
   if (ev && ev.site && state.site && ev.site !== state.site && state.view !== "fleet") return;
   clearTimeout(state.timer);
-  state.timer = setTimeout(refresh, 150);
+  state.timer = setTimeout(refresh, 50);
 }
 
 function setLive(s) {

@@ -7,7 +7,9 @@
 import { V1, send } from "./api.js";
 
 const TOPICS = "alerts,work_orders,stock,proposals";
-const POLL_MS = 1000;
+/** how often /changes is asked (a cheap query on an index), and the view re-read without it */
+const POLL_MS = 500;
+const REREAD_MS = 1000;
 const MAX_BACKOFF_MS = 30000;
 
 /** SSE wire format (WHATWG HTML §9.2): feed it text, get whole events back. */
@@ -140,7 +142,7 @@ export class Feed {
   async rereadView(gen) {
     this.onState("polling");
     while (this.alive(gen)) {
-      await sleep(POLL_MS);
+      await sleep(REREAD_MS);
       if (this.alive(gen)) this.onEvent(null);
     }
   }
