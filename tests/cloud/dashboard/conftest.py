@@ -1,22 +1,18 @@
-"""The dashboard against the real thing: uvicorn serving the real app in its own process
-over a seeded BOH core with two stores, and the system Chromium (Debian ``chromium``)
-driven headless by Playwright — one server and one browser per module, a fresh browser
-context (cookies, storage) per test. Playwright never downloads a browser here.
+"""The dashboard against the real thing: a real uvicorn serving the real app on a free
+port over a seeded BOH core with two stores (``served``), and the system Chromium (Debian
+``chromium``) driven headless by Playwright — one server and one browser per module, a
+fresh browser context (cookies, storage) per test. Playwright never downloads a browser.
 
-When the API has sign-in (``/api/v1/auth/token`` in its OpenAPI document), people of
-each role are created through the service's own command line before the browser starts
-and the tests sign in as them; without it the dashboard runs open as the local
-administrator, and the sign-in tests are skipped with the reason.
+Where the cloud has sign-in, people of each role are created the way an administrator
+does (``people``) and the tests sign in as them through the page's form; without it the
+dashboard runs open as the local administrator, and the sign-in tests say so as a skip.
 """
 
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -28,8 +24,8 @@ from tests.support.services import free_port
 
 from .people import PASSWORD, add_people, sign_in_available
 from .seed import seed
+from .served import build_app, serving
 
-ROOT = Path(__file__).resolve().parents[3]
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--headless",
@@ -42,8 +38,6 @@ CHROMIUM_ARGS = [
 ]
 #: how long a view may take to show what a test waits for (ms)
 WAIT_MS = 5000
-#: how long the server may take to start (importing the cloud on a busy machine)
-START_S = 60
 
 
 @dataclass
@@ -52,10 +46,6 @@ class Served:
     database_url: str
     made: dict[str, Any]
     auth: bool
-    log: Path
-    #: user name -> (password, role, sites) when the API has sign-in
-    users: dict[str, tuple[str, str, list[str] | None]] = field(default_factory=dict)
-
     #: the administrator's access token where the API has sign-in (to check what the page did)
     token: str | None = None
 
@@ -66,79 +56,37 @@ class Served:
         )
 
 
-@dataclass
-class Starting:
-    server: subprocess.Popen[bytes]
-    base: str
-    database_url: str
-    made: dict[str, Any]
-    log: Path
-
-
 @pytest.fixture(scope="module")
-def starting(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Starting]:
-    """uvicorn started, the stores seeded meanwhile (the server builds the app after);
-    not yet answering: ``served`` waits for it, so the browser starts in between."""
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    """The seeded stores served by the real app (and people to sign in, where it has sign-in)."""
     tmp = tmp_path_factory.mktemp("dashboard")
     url = f"sqlite:///{tmp / 'boh.db'}"
-    seeded = tmp / "seeded"
-    port = free_port()
-    env = {
-        **os.environ,
-        "BOHSENSE_TEST_DATABASE_URL": url,
-        "BOHSENSE_TEST_TSDB": str(tmp / "ts.db"),
-        "BOHSENSE_TEST_SEEDED": str(seeded),
-        "BOHSENSE_TEST_SIGN_IN": "1" if sign_in_available() else "0",
-    }
-    log_path = tmp / "uvicorn.log"
-    with log_path.open("w") as log:
-        server = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "--factory", "tests.cloud.dashboard.served:make_app",
-             "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"],
-            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-        )  # fmt: skip
-        try:
-            made = seed(url, tmp / "ts.db")
-            if sign_in_available():
-                add_people(url)
-            seeded.touch()
-            yield Starting(server, f"http://127.0.0.1:{port}", url, made, log_path)
-        finally:
-            server.terminate()
-            server.wait(timeout=10)
+    made = seed(url, tmp / "ts.db")
+    sign_in = sign_in_available()
+    if sign_in:
+        add_people(url)
+    app, core = build_app(url, tmp / "ts.db", sign_in=sign_in)
+    try:
+        with serving(app, free_port()) as base:
+            paths = httpx.get(f"{base}/openapi.json", timeout=10).json()["paths"]
+            assert ("/api/v1/auth/token" in paths) == sign_in, "sign-in is in the cloud but not served"
+            served = Served(base, url, made, sign_in)
+            if sign_in:
+                signed = httpx.post(
+                    f"{base}/api/v1/auth/token",
+                    data={"grant_type": "password", "username": "admin", "password": PASSWORD},
+                    timeout=10,
+                )
+                assert signed.status_code == 200, signed.text
+                served.token = signed.json()["access_token"]
+            yield served
+    finally:
+        core.close()
 
 
 @pytest.fixture(scope="module")
-def served(starting: Starting) -> Served:
-    deadline = time.monotonic() + START_S
-    while True:
-        try:
-            if httpx.get(f"{starting.base}/api/v1/healthz", timeout=1).status_code == 200:
-                break
-        except httpx.TransportError:
-            pass
-        if starting.server.poll() is not None or time.monotonic() > deadline:
-            raise AssertionError(f"uvicorn did not start:\n{starting.log.read_text()}")
-        time.sleep(0.1)
-    paths = httpx.get(f"{starting.base}/openapi.json", timeout=10).json()["paths"]
-    assert ("/api/v1/auth/token" in paths) == sign_in_available(), "sign-in is in the cloud but not served"
-    served = Served(
-        starting.base, starting.database_url, starting.made, "/api/v1/auth/token" in paths, starting.log
-    )
-    if served.auth:
-        signed = httpx.post(
-            f"{starting.base}/api/v1/auth/token",
-            data={"grant_type": "password", "username": "admin", "password": PASSWORD},
-            timeout=10,
-        )
-        assert signed.status_code == 200, signed.text
-        served.token = signed.json()["access_token"]
-    return served
-
-
-@pytest.fixture(scope="module")
-def browser(starting: Starting) -> Iterator[Any]:
-    """One Chromium for the module, launched while the server starts."""
+def browser() -> Iterator[Any]:
+    """One Chromium for the module."""
     assert CHROMIUM.exists(), "the dashboard tests drive Debian's chromium: run scripts/system-deps as root"
     os.environ.setdefault("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1")
     with sync_playwright() as p:

@@ -1,18 +1,18 @@
-"""The app the dashboard's browser tests call: ``uvicorn --factory
-tests.cloud.dashboard.served:make_app`` in its own process, over the BOH database and the
-time-series file the tests seeded (``BOHSENSE_TEST_DATABASE_URL``, ``BOHSENSE_TEST_TSDB``).
-
-The server is started while the test seeds (importing the cloud takes longer than the
-seeding): the app is built once ``BOHSENSE_TEST_SEEDED`` names a file that exists. With
-``BOHSENSE_TEST_SIGN_IN=1`` people sign in (``people.JWT_SECRET``)."""
+"""The app the dashboard's browser tests call: the real API over the BOH database and the
+time-series file the tests seeded, served by a real uvicorn on a free port — in a thread of
+the test process, which has imported the cloud already (a process of its own would import
+it again, the larger part of the start-up on a busy machine)."""
 
 from __future__ import annotations
 
-import os
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import uvicorn
 from fastapi import FastAPI
 
 from bohsense.cloud.api import create_app
@@ -21,22 +21,31 @@ from bohsense.cloud.tsdb import SqliteStore
 
 from .people import identity_config
 
-#: how long the factory waits for the seed (s)
-SEED_WAIT_S = 60
+#: how long the server may take to start or stop (s)
+START_S = 30
 
 
-def make_app() -> FastAPI:
-    seeded = os.environ.get("BOHSENSE_TEST_SEEDED")
-    deadline = time.monotonic() + SEED_WAIT_S
-    while seeded and not Path(seeded).exists():
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"the test did not seed the database ({seeded} missing)")
-        time.sleep(0.05)
-    sign_in: dict[str, Any] = (
-        {"identity": identity_config()} if os.environ.get("BOHSENSE_TEST_SIGN_IN") == "1" else {}
-    )
-    return create_app(
-        core=BohCore(os.environ["BOHSENSE_TEST_DATABASE_URL"]),
-        tsdb=SqliteStore(Path(os.environ["BOHSENSE_TEST_TSDB"])),
-        **sign_in,
-    )
+def build_app(database_url: str, tsdb: Path, *, sign_in: bool) -> tuple[FastAPI, BohCore]:
+    """The API; with ``sign_in``, people sign in (``people.JWT_SECRET``)."""
+    core = BohCore(database_url)
+    extra: dict[str, Any] = {"identity": identity_config()} if sign_in else {}
+    return create_app(core=core, tsdb=SqliteStore(tsdb), **extra), core
+
+
+@contextmanager
+def serving(app: FastAPI, port: int) -> Iterator[str]:
+    """uvicorn serving ``app`` on 127.0.0.1:``port`` until the block ends; its base URL."""
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, name="dashboard-uvicorn", daemon=True)
+    thread.start()
+    try:
+        deadline = time.monotonic() + START_S
+        while not server.started:
+            if not thread.is_alive() or time.monotonic() > deadline:
+                raise AssertionError("uvicorn did not start (its log is on stderr)")
+            time.sleep(0.02)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(START_S)
+        assert not thread.is_alive(), "uvicorn did not stop"
