@@ -102,3 +102,39 @@ async def test_one_broker_is_reconnected_to_as_before(tmp_path: Path) -> None:
     finally:
         t.close(5)
         broker.stop()
+
+
+class Failures(Recorder):
+    def __init__(self, transport: list[PahoTransport]) -> None:
+        super().__init__()
+        self.failed: list[tuple[str, str]] = []  # (the node it came from, reason)
+        self._t = transport
+
+    def on_connect_failed(self, reason: str) -> None:
+        self.failed.append((self._t[0].address, reason))
+
+
+async def test_a_node_that_never_answers_the_connect_is_reported_and_passed_over(
+    mosquitto: Mosquitto,
+) -> None:
+    async def mute(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.read(1024)  # the CONNECT, never answered
+        await asyncio.sleep(0.2)
+        writer.close()
+
+    server = await asyncio.start_server(mute, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    holder: list[PahoTransport] = []
+    events = Failures(holder)
+    t = _transport(f"gw-{uuid.uuid4().hex[:8]}", [port, mosquitto.port])
+    holder.append(t)
+    t.start(events, asyncio.get_running_loop())
+    try:
+        await until(lambda: events.connected, 10, "a connection to the second node")
+        assert events.failed == [
+            (f"mqtt://127.0.0.1:{port}", "the connection closed before the broker's CONNACK")
+        ]
+        assert t.address == f"mqtt://127.0.0.1:{mosquitto.port}"
+    finally:
+        t.close(5)
+        server.close()

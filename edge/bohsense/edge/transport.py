@@ -114,6 +114,8 @@ class PahoTransport:
         self._at = 0
         #: how many times the transport moved on to another address
         self.failovers = 0
+        self._shown = self._current()
+        self._connack_refused = False  # the broker answered the CONNECT with a refusal
         self._low, self._high = reconnect_min_s, reconnect_max_s
         if protocol not in PROTOCOLS:
             raise UplinkError(f"MQTT protocol {protocol!r} is not one of {sorted(PROTOCOLS)}")
@@ -170,7 +172,11 @@ class PahoTransport:
 
     @property
     def address(self) -> str:
-        """Where it connects (or last tried to), for log lines; never the credentials."""
+        """The node of the latest event handed to the event loop (connected, lost, refused),
+        for log lines and the status; never the credentials."""
+        return self._shown
+
+    def _current(self) -> str:
         host, port = self._addresses[self._at]
         return f"{self._scheme}://{f'[{host}]' if ':' in host else host}:{port}"
 
@@ -215,7 +221,7 @@ class PahoTransport:
                     self._client.reconnect()
             except (OSError, ValueError) as exc:
                 attempt += 1
-                self._emit("on_connect_failed", f"{self.address}: {type(exc).__name__}: {exc}")
+                self._emit("on_connect_failed", f"{type(exc).__name__}: {exc}")
                 connect = self._next_address()
                 self._stop.wait(backoff_delay(attempt, self._low, self._high))
                 continue
@@ -229,8 +235,12 @@ class PahoTransport:
                     if self._client.loop(timeout=0.05) != MQTTErrorCode.MQTT_ERR_SUCCESS:
                         break
                 return
+            if not self._connacked and not self._connack_refused:
+                # a node that takes the TCP connection but never answers the CONNECT (a
+                # cluster node that cannot reach its session's replicas yet, say)
+                self._emit("on_connect_failed", "the connection closed before the broker's CONNACK")
             attempt = 1 if self._connacked else attempt + 1
-            self._connacked = False
+            self._connacked = self._connack_refused = False
             connect = self._next_address()
             self._stop.wait(backoff_delay(attempt, self._low, self._high))
 
@@ -240,7 +250,7 @@ class PahoTransport:
             return False
         self._at = (self._at + 1) % len(self._addresses)
         self.failovers += 1
-        log.info("trying the next broker node", extra={"broker": self.address})
+        log.info("trying the next broker node", extra={"broker": self._current()})
         return True
 
     def _connect(self) -> None:
@@ -263,10 +273,17 @@ class PahoTransport:
         if loop is None or events is None:
             return
         with contextlib.suppress(RuntimeError):  # the loop is already closed at shutdown
-            loop.call_soon_threadsafe(getattr(events, name), *args)
+            loop.call_soon_threadsafe(self._deliver, getattr(events, name), self._current(), args)
+
+    def _deliver(self, handler: Callable[..., None], address: str, args: tuple[Any, ...]) -> None:
+        """On the event loop: ``address`` is the node the event came from, whatever node the
+        network thread has moved on to since."""
+        self._shown = address
+        handler(*args)
 
     def _on_connect(self, client: mqtt.Client, userdata: Any, flags: Any, reason: Any, props: Any) -> None:
         if reason.is_failure:
+            self._connack_refused = True
             self._emit("on_connect_failed", f"broker refused the connection: {reason}")
             return
         self._connacked = True
