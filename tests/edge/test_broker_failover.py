@@ -5,7 +5,9 @@ lost — on real Mosquittos standing in for two nodes."""
 from __future__ import annotations
 
 import asyncio
+import re
 import signal
+import tomllib
 import uuid
 from pathlib import Path
 from typing import Any
@@ -24,6 +26,20 @@ from tests.support.services import Mosquitto, free_port
 
 def _settings(broker: dict[str, Any], env: dict[str, str] | None = None) -> GatewaySettings:
     return GatewaySettings.from_mapping({"gateway_id": "g", "broker": broker}, env=env or {})
+
+
+def test_the_scale_out_example_in_the_docs_loads(tmp_path: Path) -> None:
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "deploy.md").read_text()
+    block = re.search(r"```toml\n(.*?)```", doc[doc.index("## Scale-out") :], flags=re.S)
+    assert block, "docs/deploy.md's Scale-out section has a [broker] example"
+    ca = tmp_path / "ca.crt"
+    ca.write_text("")
+    raw = tomllib.loads(block.group(1).replace("/etc/bohsense/broker-ca.crt", str(ca)))
+    s = GatewaySettings.from_mapping({"gateway_id": "store-0042", **raw}, env={})
+    assert s.broker.addresses == (
+        ("mqtt-1.example.net", 8883), ("mqtt-2.example.net", 8883), ("mqtt-3.example.net", 8883)
+    )  # fmt: skip
+    assert (s.broker.protocol, s.broker.tls) == ("5", True)
 
 
 def test_the_nodes_are_tried_in_order_after_the_url() -> None:

@@ -11,8 +11,9 @@ is stored is the recovery time.
 
 Neither NATS 2.9 nor RabbitMQ 3.10 has shared subscriptions or MQTT 5 (the probe test
 shows it), so the cloud is one worker on MQTT 3.1.1 without a shared group: the point
-here is the loss of a node. Both run with ``-m long``; ``tests/faults/_probe.py`` checks
-what each broker supports, on the cluster itself.
+here is the loss of a node. Both brokers run with ``-m long`` (RabbitMQ is the one
+docs/reliability.md recommends of the two; its figures and NATS's are there);
+``tests/faults/_probe.py`` checks what each broker supports, on the cluster itself.
 """
 
 from __future__ import annotations
