@@ -11,7 +11,7 @@ come from systemd credentials instead (``$CREDENTIALS_DIRECTORY/broker-password`
 
 Everything is validated before anything starts, and every failure is a ``ConfigError``
 naming the key: gateway id format, broker URL scheme (``mqtt://`` or ``mqtts://``),
-positive limits, unique device names, and no username without a strong password
+the cluster's other nodes (``broker.hosts``: ``host:port`` each, none twice), positive limits, unique device names, and no username without a strong password
 (``bohsense.edge._password``: not a common one in any case or disguise, not the
 username, not repetitive, long and varied enough).
 """
