@@ -175,6 +175,14 @@ class RabbitCluster:
                 time.sleep(0.5)
 
     def start(self) -> RabbitCluster:
+        """Start and join the nodes; on any failure stop what was started, then raise."""
+        try:
+            return self._start()
+        except BaseException:
+            self.stop()
+            raise
+
+    def _start(self) -> RabbitCluster:
         self.home.mkdir(parents=True, exist_ok=True)
         cookie = self.home / ".erlang.cookie"
         cookie.write_text(secrets.token_hex(16).upper())
@@ -210,6 +218,7 @@ class RabbitCluster:
             if node.alive():
                 assert node.proc is not None
                 with contextlib.suppress(ProcessLookupError):
+                    os.killpg(node.proc.pid, signal.SIGCONT)  # a frozen node cannot take SIGTERM
                     os.killpg(node.proc.pid, signal.SIGTERM)
                 try:
                     node.proc.wait(30)
@@ -230,6 +239,14 @@ class NatsCluster:
         self.nodes = [Node(f"bs{tag}{n}", free_port()) for n in "abc"[:size]]
 
     def start(self) -> NatsCluster:
+        """Start the servers; on any failure stop what was started, then raise."""
+        try:
+            return self._start()
+        except BaseException:
+            self.stop()
+            raise
+
+    def _start(self) -> NatsCluster:
         for node in self.nodes:
             node.ports = {"client": free_port(), "cluster": free_port()}
         routes = ", ".join(f"nats-route://127.0.0.1:{n.ports['cluster']}" for n in self.nodes)
@@ -273,6 +290,8 @@ mqtt {{
         for node in self.nodes:
             if node.alive():
                 assert node.proc is not None
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(node.proc.pid, signal.SIGCONT)  # a frozen node cannot take SIGTERM
                 node.proc.send_signal(signal.SIGTERM)
                 try:
                     node.proc.wait(30)
