@@ -280,7 +280,8 @@ class EdgeAgent:
     def status_text(self) -> str:
         """One line for ``systemctl status``: the broker, the outbox and the drivers."""
         c = self.counters()
-        broker = self.settings.broker.url  # never has credentials (refused in the URL)
+        # the node in use (one of broker.url and broker.hosts); never has credentials
+        broker = (self.uplink.broker_address() if self.uplink else "") or self.settings.broker.url
         link = f"connected to {broker}" if c.get("connected") else f"not connected to {broker} (buffering)"
         return (
             f"{link}; outbox: {c.get('outbox_depth', 0)} batches unacknowledged;"

@@ -51,6 +51,7 @@ def build_transport(settings: GatewaySettings, will: WillFactory) -> PahoTranspo
         reconnect_min_s=b.reconnect_min_s,
         reconnect_max_s=b.reconnect_max_s,
         client_inflight=min(b.max_inflight, 100),
+        hosts=b.addresses[1:],
     )
 
 

@@ -11,7 +11,7 @@ come from systemd credentials instead (``$CREDENTIALS_DIRECTORY/broker-password`
 
 Everything is validated before anything starts, and every failure is a ``ConfigError``
 naming the key: gateway id format, broker URL scheme (``mqtt://`` or ``mqtts://``),
-positive limits, unique device names, and no username without a strong password
+the cluster's other nodes (``broker.hosts``: ``host:port`` each, none twice), positive limits, unique device names, and no username without a strong password
 (``bohsense.edge._password``: not a common one in any case or disguise, not the
 username, not repetitive, long and varied enough).
 """
@@ -60,6 +60,10 @@ PosF = Annotated[float, msgspec.Meta(gt=0)]
 
 class BrokerSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     url: str = "mqtt://127.0.0.1:1883"
+    #: the other nodes of a clustered broker, ``"host:port"`` each (``BOHSENSE_EDGE_BROKER_HOSTS``:
+    #: comma-separated): a lost or refused connection goes on to the next address, in order
+    #: after ``url``'s own and round again; the scheme, credentials and TLS are ``url``'s
+    hosts: tuple[str, ...] = ()
     username: str = ""
     password: str = ""
     #: CA bundle for mqtts:// (empty: the system's trust store)
@@ -103,6 +107,7 @@ class BrokerSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_f
             )
         if self.reconnect_max_s < self.reconnect_min_s:
             raise ValueError("broker.reconnect_max_s must be >= broker.reconnect_min_s")
+        self.addresses  # noqa: B018 - raises ValueError naming a bad broker.hosts entry
         self._check_tls_files()
 
     def _check_tls_files(self) -> None:
@@ -134,6 +139,26 @@ class BrokerSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_f
     @property
     def port(self) -> int:
         return parse_broker_url(self.url).port
+
+    @property
+    def addresses(self) -> tuple[tuple[str, int], ...]:
+        """``(host, port)`` of ``url`` and then of every ``hosts`` entry: the order the
+        gateway tries them in."""
+        first = parse_broker_url(self.url)
+        scheme = "mqtts" if first.tls else "mqtt"
+        out = [(first.host, first.port)]
+        for i, entry in enumerate(self.hosts):
+            shown = f"broker.hosts[{i}] {entry!r}"
+            if not entry or "://" in entry or "@" in entry or "/" in entry:
+                raise ValueError(f"{shown}: must be host:port, e.g. 'mqtt-2.example.net:1883'")
+            try:
+                a = parse_broker_url(f"{scheme}://{entry}", allow_credentials=False)
+            except BrokerUrlError as exc:
+                raise ValueError(f"{shown}: {exc}") from None
+            if (a.host, a.port) in out:
+                raise ValueError(f"{shown}: {a.host}:{a.port} is listed twice (broker.url counts too)")
+            out.append((a.host, a.port))
+        return tuple(out)
 
 
 class OutboxSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -274,6 +299,8 @@ _SECTIONS = {
 }
 _TOP = {"gateway_id", "site", "log_format", "status_interval_s", "shutdown_timeout_s"}
 _ENV_IGNORED = {"CONFIG"}
+#: settings that are lists: their environment variable is comma-separated
+_ENV_LISTS = {("broker", "hosts")}
 
 
 def _apply_env(data: dict[str, Any], env: Mapping[str, str]) -> dict[str, Any]:
@@ -290,6 +317,12 @@ def _apply_env(data: dict[str, Any], env: Mapping[str, str]) -> dict[str, Any]:
         cls = _SECTIONS.get(section)
         if cls is None or field not in cls.__struct_fields__:
             raise ConfigError(f"environment variable {name} names no gateway setting")
+        if (section, field) in _ENV_LISTS:
+            data[section] = {
+                **dict(data.get(section) or {}),
+                field: [v.strip() for v in value.split(",") if v.strip()],
+            }
+            continue
         data[section] = {**dict(data.get(section) or {}), field: value}
     return data
 

@@ -4,7 +4,11 @@
 the stable client id) on a network thread of its own, which alone reads and writes the socket. The thread owns connecting and
 reconnecting, with jittered exponential backoff (``reconnect_min_s`` doubling up to
 ``reconnect_max_s``, each delay drawn from ``[d/2, d]``, reset after a successful
-CONNACK). Every paho callback is handed to the
+CONNACK). With the nodes of a clustered broker (``hosts``: more ``(host, port)`` after
+the first), a failed attempt or a lost connection goes on to the next address in order
+and round again, so the gateway follows the cluster when the node it was on dies; its
+session (3.1.1 or 5, below) is the cluster's, and whatever the dead node held unacknowledged
+is resent by paho and, beyond that, by the outbox. Every paho callback is handed to the
 event loop with ``call_soon_threadsafe``, so the uplink's state is only touched there.
 
 Both protocol versions keep the session across reconnects and restarts: MQTT 3.1.1 with
@@ -101,10 +105,17 @@ class PahoTransport:
         reconnect_min_s: float = 0.5,
         reconnect_max_s: float = 30.0,
         client_inflight: int = 100,
+        hosts: Sequence[tuple[str, int]] = (),
     ) -> None:
-        self._host, self._port, self._keepalive = host, port, keepalive
-        #: where it connects, for log lines (never the credentials)
-        self.address = f"{'mqtts' if tls else 'mqtt'}://{host}:{port}"
+        self._keepalive = keepalive
+        self._scheme = "mqtts" if tls else "mqtt"
+        #: every address to try, in order; ``_at`` is the one in use (network thread)
+        self._addresses = [(host, port), *((h, p) for h, p in hosts if (h, p) != (host, port))]
+        self._at = 0
+        #: how many times the transport moved on to another address
+        self.failovers = 0
+        self._shown = self._current()
+        self._connack_refused = False  # the broker answered the CONNECT with a refusal
         self._low, self._high = reconnect_min_s, reconnect_max_s
         if protocol not in PROTOCOLS:
             raise UplinkError(f"MQTT protocol {protocol!r} is not one of {sorted(PROTOCOLS)}")
@@ -159,6 +170,16 @@ class PahoTransport:
         self._events: TransportEvents | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
 
+    @property
+    def address(self) -> str:
+        """The node of the latest event handed to the event loop (connected, lost, refused),
+        for log lines and the status; never the credentials."""
+        return self._shown
+
+    def _current(self) -> str:
+        host, port = self._addresses[self._at]
+        return f"{self._scheme}://{f'[{host}]' if ':' in host else host}:{port}"
+
     # -- interface ----------------------------------------------------------------------
 
     def start(self, events: TransportEvents, loop: asyncio.AbstractEventLoop) -> None:
@@ -189,18 +210,19 @@ class PahoTransport:
 
     def _run(self) -> None:
         attempt = 0
-        first = True
+        connect = True  # connect() (a new address) rather than reconnect() (the same)
         while not self._stop.is_set():
             try:
                 self._arm_will()
-                if first:
+                if connect:
                     self._connect()
-                    first = False
+                    connect = False
                 else:
                     self._client.reconnect()
             except (OSError, ValueError) as exc:
                 attempt += 1
                 self._emit("on_connect_failed", f"{type(exc).__name__}: {exc}")
+                connect = self._next_address()
                 self._stop.wait(backoff_delay(attempt, self._low, self._high))
                 continue
             while not self._stop.is_set():
@@ -213,18 +235,33 @@ class PahoTransport:
                     if self._client.loop(timeout=0.05) != MQTTErrorCode.MQTT_ERR_SUCCESS:
                         break
                 return
+            if not self._connacked and not self._connack_refused:
+                # a node that takes the TCP connection but never answers the CONNECT (a
+                # cluster node that cannot reach its session's replicas yet, say)
+                self._emit("on_connect_failed", "the connection closed before the broker's CONNACK")
             attempt = 1 if self._connacked else attempt + 1
-            self._connacked = False
+            self._connacked = self._connack_refused = False
+            connect = self._next_address()
             self._stop.wait(backoff_delay(attempt, self._low, self._high))
 
+    def _next_address(self) -> bool:
+        """Move on to the next address; whether there was another one to move to."""
+        if len(self._addresses) == 1:
+            return False
+        self._at = (self._at + 1) % len(self._addresses)
+        self.failovers += 1
+        log.info("trying the next broker node", extra={"broker": self._current()})
+        return True
+
     def _connect(self) -> None:
+        host, port = self._addresses[self._at]
         if not self._v5:
-            self._client.connect(self._host, self._port, self._keepalive)
+            self._client.connect(host, port, self._keepalive)
             return
         props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
         props.SessionExpiryInterval = self._session_expiry_s
         # reconnect() reuses clean_start and these properties
-        self._client.connect(self._host, self._port, self._keepalive, clean_start=False, properties=props)
+        self._client.connect(host, port, self._keepalive, clean_start=False, properties=props)
 
     def _arm_will(self) -> None:
         """Set the will of the connection about to be opened (read by connect/reconnect)."""
@@ -236,10 +273,17 @@ class PahoTransport:
         if loop is None or events is None:
             return
         with contextlib.suppress(RuntimeError):  # the loop is already closed at shutdown
-            loop.call_soon_threadsafe(getattr(events, name), *args)
+            loop.call_soon_threadsafe(self._deliver, getattr(events, name), self._current(), args)
+
+    def _deliver(self, handler: Callable[..., None], address: str, args: tuple[Any, ...]) -> None:
+        """On the event loop: ``address`` is the node the event came from, whatever node the
+        network thread has moved on to since."""
+        self._shown = address
+        handler(*args)
 
     def _on_connect(self, client: mqtt.Client, userdata: Any, flags: Any, reason: Any, props: Any) -> None:
         if reason.is_failure:
+            self._connack_refused = True
             self._emit("on_connect_failed", f"broker refused the connection: {reason}")
             return
         self._connacked = True

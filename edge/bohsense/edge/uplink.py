@@ -299,7 +299,7 @@ class Uplink:
         log.info(
             "connected to broker",
             extra={
-                "broker": self._broker_address(),
+                "broker": self.broker_address(),
                 "session_present": session_present,
                 "reconnects": self.counters["reconnects"],
             },
@@ -308,20 +308,18 @@ class Uplink:
         self._publish_status("online")
         self._rewind(EntryEvent.CONNECTION_LOST)
 
-    def _broker_address(self) -> str:
+    def broker_address(self) -> str:
         """The broker's scheme, host and port as the transport knows them ("" if it does not)."""
         return str(getattr(self._transport, "address", ""))
 
     def on_connect_failed(self, reason: str) -> None:
         self.counters["connect_failures"] += 1
-        log.warning("cannot connect to broker", extra={"broker": self._broker_address(), "reason": reason})
+        log.warning("cannot connect to broker", extra={"broker": self.broker_address(), "reason": reason})
 
     def on_disconnected(self, reason: str) -> None:
         if self.connected and not self._closing:
             self.counters["disconnects"] += 1
-            log.warning(
-                "disconnected from broker", extra={"broker": self._broker_address(), "reason": reason}
-            )
+            log.warning("disconnected from broker", extra={"broker": self.broker_address(), "reason": reason})
         self.connected = False
 
     def on_puback(self, mid: int) -> None:
