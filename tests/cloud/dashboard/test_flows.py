@@ -128,7 +128,7 @@ def test_a_quantity_that_is_not_whole_packs_is_refused_with_the_apis_reason(
     tab.check_clean()
 
 
-def test_the_fleet_view_lists_every_store_with_its_figures(tab: Page) -> None:
+def test_the_fleet_view_lists_every_store_with_its_figures(tab: Page, served: Served) -> None:
     tab.open("fleet", "hq")
     p = tab.page
     p.wait_for_selector("#fleet-table tbody tr", timeout=WAIT_MS)
@@ -136,6 +136,12 @@ def test_the_fleet_view_lists_every_store_with_its_figures(tab: Page) -> None:
     assert sites == ["store-a", "store-b"]
     assert p.locator("#site-pick").is_hidden()
     tab.shot("fleet")
+    if served.auth:
+        # HQ reads every store's alerts and acts on none: no buttons the API would refuse
+        p.click("nav a[data-view='alerts']")
+        tab.ready("alerts")
+        assert p.locator(".alert-card").count() >= 1
+        assert p.locator(".alert-card button").count() == 0
     tab.check_clean()
 
 

@@ -15,6 +15,12 @@ const ROLE_VIEWS = {
   hq: ["fleet", "assets", "store", "alerts", "workorders", "replenishment"],
   admin: ["store", "alerts", "workorders", "replenishment", "assets", "fleet"],
 };
+/** Who may act (the API's role policy decides; the page only leaves out buttons it would refuse). */
+const CAN = {
+  alerts: ["technician", "store_manager", "admin"],
+  workorders: ["technician", "store_manager", "admin"],
+  replenishment: ["store_manager", "planner", "admin"],
+};
 const SITE_KEY = "bohsense.site";
 const $ = (id) => document.getElementById(id);
 
@@ -103,6 +109,7 @@ async function renderOnce() {
     toast,
     refresh,
     afterRender: (fn) => after.push(fn),
+    can: (what) => (CAN[what] || []).includes(state.me.role),
   };
   let content;
   if (!state.site && state.view !== "fleet") content = h("p", { class: "empty" }, t("site.none"));
@@ -191,7 +198,8 @@ async function start() {
     : { name: who.name, role: who.role, sites: who.sites ?? null, signedIn: api.hasSession(), language: who.language };
   $("signin").hidden = true;
   if (who && who.language && !localStorage.getItem("bohsense.lang") && who.language !== language()) {
-    await load(who.language === "zh-CN" || String(who.language).startsWith("zh") ? "zh-CN" : "en");
+    await load(String(who.language).toLowerCase().startsWith("zh") ? "zh-CN" : "en");
+    $("lang").value = language();
   }
   await loadSites();
   await refresh();

@@ -307,11 +307,11 @@ function alertCard(ctx, a) {
   });
   const body = () => ({ note: note.value });
   const actions = [];
-  if (a.state === "open")
+  if (ctx.can("alerts") && a.state === "open")
     actions.push(
       button("alerts.acknowledge", () => act(ctx, () => call(`alerts/${a.id}/acknowledge`, { method: "POST", body: body() }), "alerts.acknowledged"), { class: "primary ack" }),
     );
-  if (a.state === "open" || a.state === "acknowledged")
+  if (ctx.can("alerts") && (a.state === "open" || a.state === "acknowledged"))
     actions.push(
       button("alerts.resolve", () => act(ctx, () => call(`alerts/${a.id}/resolve`, { method: "POST", body: body() }), "alerts.resolved"), { class: "resolve" }),
     );
@@ -367,18 +367,19 @@ function transition(id, to) {
 
 function woCard(ctx, w) {
   const actions = [];
+  const may = ctx.can("workorders");
   const assigneeKey = `wo.assignee.${w.id}`;
   const codeKey = `wo.code.${w.id}`;
-  if (w.state === "open" || w.state === "in_progress") {
+  if (may && (w.state === "open" || w.state === "in_progress")) {
     const who = h("input", { class: "assignee", value: draft(assigneeKey, w.assignee), oninput: keep(assigneeKey), "aria-label": t("wo.assignee"), placeholder: t("wo.assignee") });
     actions.push(
       h("div", { class: "row" }, who,
         button("wo.assign", () => act(ctx, () => call(`work-orders/${w.id}`, { method: "PATCH", body: { assignee: who.value } }), "wo.assigned"), { dataset: { action: "assign" } })),
     );
   }
-  if (w.state === "open")
+  if (may && w.state === "open")
     actions.push(button("wo.start", () => act(ctx, () => transition(w.id, "in_progress"), "wo.started"), { class: "primary", dataset: { action: "start" } }));
-  if (w.state === "in_progress" || w.state === "done") {
+  if (may && (w.state === "in_progress" || w.state === "done")) {
     const code = h(
       "select",
       { class: "resolution", onchange: keep(codeKey), "aria-label": t("wo.resolution") },
@@ -437,7 +438,7 @@ function explanationRows(ex) {
 
 function proposalCard(ctx, p) {
   const qtyKey = `rep.qty.${p.id}`;
-  const editable = p.state === "proposed" || p.state === "approved";
+  const editable = ctx.can("replenishment") && (p.state === "proposed" || p.state === "approved");
   const qty = h("input", {
     class: "quantity",
     type: "number",
@@ -456,7 +457,7 @@ function proposalCard(ctx, p) {
     actions.push(
       button("rep.save", () => act(ctx, async () => { await call(`replenishment/${p.id}`, { method: "PATCH", body: { quantity: wanted() } }); done(); }, "rep.saved"), { class: "save-qty" }),
     );
-  if (p.state === "proposed")
+  if (editable && p.state === "proposed")
     actions.push(
       button("rep.approve", () => act(ctx, async () => {
         const body = wanted() !== p.quantity ? { quantity: wanted() } : {};
