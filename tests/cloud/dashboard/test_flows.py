@@ -194,7 +194,8 @@ def test_the_language_follows_the_browser_when_not_chosen(browser: Any, served: 
 
 
 def test_the_sse_parser_reassembles_events_split_anywhere(tab: Page) -> None:
-    tab.open("store")
+    tab.page.goto(f"{tab.base}/dashboard/")  # the page's origin, signed in or not
+    tab.page.wait_for_selector("#signin:not([hidden]), #view[data-ready]", timeout=WAIT_MS)
     got = tab.page.evaluate(
         """async () => {
         const { SseParser } = await import('./feed.js');
