@@ -299,6 +299,13 @@ def _cpu_per_million(cpu_s: float, readings: int) -> float:
     return round(cpu_s / readings * 1e6, 2) if readings else 0.0
 
 
+def _cpu_ratio(baseline: list[float], worker: list[float]) -> float:
+    """Baseline CPU per reading over the worker's (totals: readings, seconds, CPU seconds)."""
+    if not (baseline[0] and worker[0] and worker[2]):
+        return 0.0
+    return round((baseline[2] / baseline[0]) / (worker[2] / worker[0]), 3)
+
+
 def run_ingest(
     seconds: float,
     applier: str = "auto",
@@ -372,7 +379,7 @@ def run_ingest(
                         res = _consume(_baseline_argv(broker.port, base_id, influx, db, per_round), limit)
                         _verify(who, [{"stats": {"batches_applied": n_messages}}], influx.count(db),
                                 per_round, n_messages, None, expected)  # fmt: skip
-                        cpu = 0.0
+                        cpu = res["cpu_s"]
                     else:
                         boh_url = f"sqlite:///{boh_files[who]}"
                         argvs = [
@@ -405,8 +412,10 @@ def run_ingest(
     base_rate = totals["baseline"][0] / totals["baseline"][1]
     applier_name = last[runs[0]]["applier"]
     _say(f"applier: {applier_name}; worker MQTT {'5' if mqtt_protocol == 5 else '3.1.1'}")
+    base_cpu = _cpu_per_million(totals["baseline"][2], totals["baseline"][0])
     common = {
         "baseline_readings_per_s": round(base_rate),
+        "baseline_cpu_s_per_1m_readings": base_cpu,
         "rounds": rounds,
         "readings": per_round * rounds,
         "readings_per_message": PER_MESSAGE,
@@ -426,6 +435,8 @@ def run_ingest(
             "round_ratios": [round(r, 3) for r in ratios["worker"]],
             "worker_seconds": round(totals["worker"][1], 2),
             "worker_cpu_s_per_1m_readings": _cpu_per_million(totals["worker"][2], totals["worker"][0]),
+            # CPU per reading, baseline over worker: what the ratio would be with a core each
+            "cpu_ratio": _cpu_ratio(totals["baseline"], totals["worker"]),
             **common,
             "worker_last_round": {
                 k: stats[k]
@@ -450,6 +461,7 @@ def run_ingest(
             "round_ratios": [round(r, 3) for r in ratios[name]],
             "seconds": round(secs, 2),
             "cpu_s_per_1m_readings": _cpu_per_million(cpu, int(stored)),
+            "cpu_ratio": _cpu_ratio(totals["baseline"], totals[name]),
             "per_worker": [
                 {"readings": int(r), "cpu_s_per_1m_readings": _cpu_per_million(c, int(r))}
                 for r, c in per_worker[name]

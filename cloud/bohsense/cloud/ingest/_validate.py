@@ -135,7 +135,7 @@ def check_message(topic: str, payload: bytes, now: int, max_future_ns: int) -> C
         # costs the per-reading look of ``_trim``, which then keeps them all)
         times = [r.ts for r in readings]
         if not (
-            EARLIEST_VALID_NS <= min(times)
+            min(times) >= EARLIEST_VALID_NS
             and max(times) <= now + max_future_ns
             and -_INF < sum([r.value for r in readings]) < _INF
         ):
