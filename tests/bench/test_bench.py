@@ -192,3 +192,19 @@ def test_replenish_bench_on_a_history_file_replicated(tmp_path: Path) -> None:
     assert out["history_rows"] == 2 * 100  # two items of one store, before replication
     assert out["history_rows_per_cpu_s"] > 0
     assert "scaling" not in out
+
+
+def test_every_documented_ingest_bench_command_parses() -> None:
+    import re
+    import shlex
+
+    from bohsense.cli import build_parser
+
+    text = (ROOT / "docs" / "benchmarks.md").read_text()
+    lines = [ln for b in re.findall(r"```sh\n(.*?)```", text, flags=re.S) for ln in b.splitlines()]
+    commands = [shlex.split(ln, comments=True) for ln in lines if "bohsense bench ingest" in ln]
+    commands = [c[c.index("bohsense") + 1 :] for c in commands]
+    assert any("--workers" in c for c in commands)
+    for argv in commands:
+        args = build_parser().parse_args(argv)
+        assert args.handler.__name__ == "_ingest", argv

@@ -1,8 +1,9 @@
 """The fuzz set's fixed budgets and the mutations of valid inputs every decoder gets.
 
-Every property runs twice: in the default run with ``QUICK`` (a fixed number of examples,
+Every property runs twice: in the default run with ``QUICK_EXAMPLES`` (300, fewer where one
+example is a request through the app; a fixed number of examples,
 derandomized, so CI sees the same inputs every time and stays within its budget), and with
-``-m long`` on ``LONG`` examples (``BOHSENSE_FUZZ_EXAMPLES``, default 20,000), still
+``-m long`` on ``LONG_EXAMPLES`` (``BOHSENSE_FUZZ_EXAMPLES``, default 20,000), still
 derandomized, for a deeper search before a release. ``both`` makes the two tests of one
 property.
 """
@@ -33,9 +34,11 @@ def _settings(examples: int) -> settings:
     )
 
 
-def both(prop: Callable[..., None], **strategies: st.SearchStrategy[Any]) -> tuple[Any, Any]:
-    """The default-run test and the ``long`` test of ``prop`` over ``strategies``."""
-    quick = _settings(QUICK_EXAMPLES)(given(**strategies)(prop))
+def both(
+    prop: Callable[..., None], examples: int = QUICK_EXAMPLES, **strategies: st.SearchStrategy[Any]
+) -> tuple[Any, Any]:
+    """The default-run test (``examples``) and the ``long`` test of ``prop`` over ``strategies``."""
+    quick = _settings(examples)(given(**strategies)(prop))
     deep = pytest.mark.long(_settings(LONG_EXAMPLES)(given(**strategies)(_copy(prop))))
     return quick, deep
 

@@ -156,7 +156,7 @@ _JSON_VALUE = st.recursive(
     | st.floats(allow_nan=False)
     | st.text(max_size=20),
     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
-    max_leaves=12,
+    max_leaves=6,
 )
 _TEMPLATES = [json.loads(_json_batch), json.loads(encode(_status, Encoding.JSON))]
 

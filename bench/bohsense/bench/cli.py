@@ -15,7 +15,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     sub = bench.add_subparsers(dest="bench_command", metavar="BENCH")
     ingest = sub.add_parser(
         "ingest",
-        help="readings/s from MQTT through one ingest worker into InfluxDB 1.x, against the simplest loop",
+        help="readings/s from MQTT through ingest workers into InfluxDB 1.x, against the simplest loop",
     )
     ingest.add_argument(
         "--seconds", type=float, default=20.0, help="about how long each phase runs (default 20)"
