@@ -158,7 +158,6 @@ _series = _GatewayCache()
 
 
 _eq = operator.eq
-_ONES = [1] * 1024  # the per-line counts of a batch of single-field lines, sliced
 
 
 def _claimed(gateway: str, claimed: str) -> str:
@@ -200,7 +199,7 @@ def _lines(batches: Sequence[ReadingBatch], site_of: SiteOf | None) -> tuple[lis
             for r in rd:
                 p, f = series[(r.device, r.metric)]
                 add(f"{p} {f}{r.value!r} {r.ts}")
-            counts.extend(_ONES[: len(rd)] if len(rd) <= len(_ONES) else [1] * len(rd))
+            counts.extend([1] * len(rd))
             continue
         prefix: str | None = None
         ts = -1
