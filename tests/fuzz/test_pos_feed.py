@@ -138,3 +138,20 @@ def _any_value(served: tuple[TestClient, BohCore], where: int, value: Any, txn_i
 test_any_value_anywhere, test_any_value_anywhere_long = both(
     _any_value, EXAMPLES, where=st.integers(min_value=0), value=_VALUE, txn_id=st.text(min_size=1, max_size=8)
 )
+
+
+@pytest.mark.parametrize("at", [2**63, 2**80, -(2**80), -1])
+def test_an_integer_time_beyond_64_bits_or_negative_is_a_422_naming_it(
+    served: tuple[TestClient, BohCore], at: int
+) -> None:
+    """Found by the fuzzing: an integer ``occurred_at`` beyond 64 bits went past the model
+    (StrictInt has no range) to the database, which failed with a 500."""
+    client, core = served
+    doc = json.loads(json.dumps(VALID))
+    doc["transactions"][1]["occurred_at"] = at
+    before = _newest(core)
+    r = client.post(URL, json=doc)
+    assert r.status_code == 422, r.text
+    assert "transactions[1].occurred_at" in r.json()["detail"]
+    assert "out of range" in r.json()["detail"]
+    assert _newest(core) == before

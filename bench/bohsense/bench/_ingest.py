@@ -188,8 +188,10 @@ def _drain(argvs: Sequence[list[str]], readings: int, timeout: float) -> list[di
     try:
         for argv in argvs:
             err = tempfile.TemporaryFile()  # noqa: SIM115 - closed with its process, below
-            p = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=err, text=True)
-            procs.append(_Proc(p, err))
+            proc = subprocess.Popen(
+                argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=err, text=True
+            )
+            procs.append(_Proc(proc, err))
             threading.Thread(target=procs[-1].read, args=(changed,), daemon=True).start()
         for p in procs:
             while not p.ready.wait(0.1):
@@ -295,7 +297,7 @@ def _combine(results: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
-def _cpu_per_million(cpu_s: float, readings: int) -> float:
+def _cpu_per_million(cpu_s: float, readings: float) -> float:
     return round(cpu_s / readings * 1e6, 2) if readings else 0.0
 
 

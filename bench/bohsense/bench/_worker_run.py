@@ -153,7 +153,7 @@ def _profiled(run: Any, out: Path) -> Any:
     try:
         return run()
     finally:
-        threading.setprofile(None)  # type: ignore[arg-type]
+        threading.setprofile(None)
         for p in profiles:
             p.disable()
         merged = pstats.Stats(profiles[0])

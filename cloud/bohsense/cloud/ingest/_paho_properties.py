@@ -26,7 +26,7 @@ __all__ = ["FastProperties", "install"]
 
 #: the instance attributes ``Properties.__init__`` sets: its tables and the packet type
 TABLES = ("types", "names", "properties")
-_stock = Properties(1)
+_stock = Properties(1)  # type: ignore[no-untyped-call]
 _SHARED: dict[str, Any] = {name: getattr(_stock, name) for name in TABLES}
 _NAMES = frozenset(name.replace(" ", "") for name in _stock.names)
 del _stock
@@ -49,5 +49,5 @@ class FastProperties(Properties):
 def install() -> None:
     """Have paho build ``FastProperties`` for the packets it reads and the PUBACKs it sends
     (idempotent; for every client of this process, which only gains from it)."""
-    _paho_packet.Properties = FastProperties  # type: ignore[misc]
-    _paho_client.Properties = FastProperties  # type: ignore[misc]
+    _paho_packet.Properties = FastProperties  # type: ignore[attr-defined]
+    _paho_client.Properties = FastProperties  # type: ignore[attr-defined]
