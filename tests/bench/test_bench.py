@@ -41,10 +41,12 @@ def test_ingest_bench_end_to_end() -> None:
     assert out["applier"] == "BOH core on SQLite"
     last = out["worker_last_round"]
     assert isinstance(last, dict)
-    # round 2 continues each gateway's seqs: every one of its batches applied, none mistaken
-    # for a duplicate; round 1's worker was stopped only once it had acknowledged everything,
-    # so nothing is redelivered to round 2's
-    assert (last["batches_applied"], last["quarantined"], last["duplicates"]) == (240, 0, 0)
+    # round 2 continues each gateway's seqs: every one of its batches applied once, none
+    # mistaken for a duplicate. Round 1's worker is stopped only once it has acknowledged
+    # everything; should the broker still send round 2's worker a message again (a PUBACK
+    # lost with a connection on a loaded machine), it is a duplicate, counted and not applied
+    assert (last["batches_applied"], last["quarantined"]) == (240, 0)
+    assert last["duplicates"] <= 240
     assert "round 2: baseline:" in err
     assert "round 2: worker:" in err
 
@@ -56,7 +58,7 @@ def test_ingest_bench_with_two_workers_on_a_shared_subscription() -> None:
     assert run["workers"] == 2
     assert run["readings_per_s"] > 0
     assert run["ratio"] == round(run["readings_per_s"] / out["baseline_readings_per_s"], 3)
-    assert run["duplicates_dropped"] == 0
+    assert run["duplicates_dropped"] <= 240  # redelivered, counted, not applied (verified above)
     shares = [w["readings"] for w in run["per_worker"]]
     assert sum(shares) == 24_000
     assert all(s > 0 for s in shares), "the broker split the shared subscription between both workers"
