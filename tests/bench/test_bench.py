@@ -8,6 +8,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
+
+from bohsense.bench._ingest import NotExactlyOnce, _verify
 from bohsense.bench._memory import MemoryApplier
 from bohsense.bench._workload import make_workload
 from bohsense.contracts.codec import decode_batch
@@ -26,25 +29,76 @@ def run_cli(*args: str) -> tuple[dict[str, Any], str]:
 
 def test_ingest_bench_end_to_end() -> None:
     out, err = run_cli("bench", "ingest", "--seconds", "0.2", "--rounds", "2")
-    assert (out["rounds"], out["readings"], out["points_verified"]) == (2, 50_000, True)
+    assert (out["rounds"], out["readings"], out["points_verified"]) == (2, 48_000, True)
+    assert out["exactly_once_verified"] is True
     for key in ("readings_per_s", "baseline_readings_per_s"):
         assert isinstance(out[key], int)
         assert out[key] > 0
     assert out["ratio"] == round(out["readings_per_s"] / out["baseline_readings_per_s"], 3)
     assert isinstance(out["round_ratios"], list)
     assert len(out["round_ratios"]) == 2
+    assert out["worker_cpu_s_per_1m_readings"] > 0
     assert out["applier"] == "BOH core on SQLite"
     last = out["worker_last_round"]
     assert isinstance(last, dict)
-    # round 2 continues each gateway's seqs: every one of its batches applied, none mistaken
-    # for a duplicate. Round 1's worker stops once it counted its readings, with messages the
-    # broker sent it still unacknowledged; the broker redelivers those to round 2's worker on
-    # the same persistent session, and they are duplicates, counted and not applied again
-    # (how many depends on how busy the machine was).
-    assert (last["batches_applied"], last["quarantined"]) == (250, 0)
-    assert last["duplicates"] <= 250
+    # round 2 continues each gateway's seqs: every one of its batches applied once, none
+    # mistaken for a duplicate. Round 1's worker is stopped only once it has acknowledged
+    # everything; should the broker still send round 2's worker a message again (a PUBACK
+    # lost with a connection on a loaded machine), it is a duplicate, counted and not applied
+    assert (last["batches_applied"], last["quarantined"]) == (240, 0)
+    assert last["duplicates"] <= 240
     assert "round 2: baseline:" in err
     assert "round 2: worker:" in err
+
+
+def test_ingest_bench_with_two_workers_on_a_shared_subscription() -> None:
+    out, err = run_cli("bench", "ingest", "--seconds", "0.1", "--rounds", "1", "--workers", "2")
+    assert (out["readings"], out["points_verified"], out["exactly_once_verified"]) == (24_000, True, True)
+    run = out["sweep"]["workers_2"]
+    assert run["workers"] == 2
+    assert run["readings_per_s"] > 0
+    assert run["ratio"] == round(run["readings_per_s"] / out["baseline_readings_per_s"], 3)
+    assert run["duplicates_dropped"] <= 240  # redelivered, counted, not applied (verified above)
+    shares = [w["readings"] for w in run["per_worker"]]
+    assert sum(shares) == 24_000
+    assert all(s > 0 for s in shares), "the broker split the shared subscription between both workers"
+    assert all(w["cpu_s_per_1m_readings"] > 0 for w in run["per_worker"])
+    assert "2 worker(s):" in err
+
+
+def test_ingest_bench_refuses_a_bad_worker_count() -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "bohsense", "bench", "ingest", "--workers", "2,x"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=60,
+    )
+    assert proc.returncode == 2
+    assert "--workers: not a list of counts" in proc.stderr
+
+
+def _worker_result(applied: int) -> dict[str, Any]:
+    return {"stats": {"batches_applied": applied}}
+
+
+def test_ingest_bench_verification_fails_loudly_on_loss_or_double_apply(tmp_path: Path) -> None:
+    import sqlite3
+
+    db = tmp_path / "boh.db"
+    with sqlite3.connect(db) as conn:
+        conn.execute("CREATE TABLE gateways (id TEXT, watermark INTEGER)")
+        conn.execute("CREATE TABLE ingest_seq (gateway TEXT, seq INTEGER)")
+        conn.execute("INSERT INTO gateways VALUES ('gw-a', 3)")
+        conn.execute("INSERT INTO ingest_seq VALUES ('gw-a', 5)")
+    sent = {"gw-a": {1, 2, 3, 5}}
+    _verify("ok", [_worker_result(3), _worker_result(1)], 400, 400, 4, db, sent)  # 1-3 and 5: right
+    with pytest.raises(NotExactlyOnce, match="InfluxDB holds 399"):
+        _verify("w", [_worker_result(4)], 399, 400, 4, db, sent)
+    with pytest.raises(NotExactlyOnce, match="applied 5 for the first time"):
+        _verify("w", [_worker_result(4), _worker_result(1)], 400, 400, 4, db, sent)
+    with pytest.raises(NotExactlyOnce, match="1 sent but not applied"):
+        _verify("w", [_worker_result(5)], 500, 500, 5, db, {"gw-a": {1, 2, 3, 4, 5}})
 
 
 def test_codec_bench_compares_json_and_msgpack() -> None:
@@ -140,3 +194,19 @@ def test_replenish_bench_on_a_history_file_replicated(tmp_path: Path) -> None:
     assert out["history_rows"] == 2 * 100  # two items of one store, before replication
     assert out["history_rows_per_cpu_s"] > 0
     assert "scaling" not in out
+
+
+def test_every_documented_ingest_bench_command_parses() -> None:
+    import re
+    import shlex
+
+    from bohsense.cli import build_parser
+
+    text = (ROOT / "docs" / "benchmarks.md").read_text()
+    lines = [ln for b in re.findall(r"```sh\n(.*?)```", text, flags=re.S) for ln in b.splitlines()]
+    commands = [shlex.split(ln, comments=True) for ln in lines if "bohsense bench ingest" in ln]
+    commands = [c[c.index("bohsense") + 1 :] for c in commands]
+    assert any("--workers" in c for c in commands)
+    for argv in commands:
+        args = build_parser().parse_args(argv)
+        assert args.handler.__name__ == "_ingest", argv

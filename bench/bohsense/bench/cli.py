@@ -15,7 +15,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     sub = bench.add_subparsers(dest="bench_command", metavar="BENCH")
     ingest = sub.add_parser(
         "ingest",
-        help="readings/s from MQTT through one ingest worker into InfluxDB 1.x, against the simplest loop",
+        help="readings/s from MQTT through ingest workers into InfluxDB 1.x, against the simplest loop",
     )
     ingest.add_argument(
         "--seconds", type=float, default=20.0, help="about how long each phase runs (default 20)"
@@ -37,6 +37,13 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         type=int,
         default=3,
         help="alternating baseline/worker rounds the time is split into (default 3)",
+    )
+    ingest.add_argument(
+        "--workers",
+        default="",
+        metavar="N[,N...]",
+        help="run N worker processes on one MQTT 5 shared subscription instead of one worker on its own"
+        " (a list sweeps: 1,2,3); readings/s and CPU seconds per 1M readings for each N",
     )
     ingest.set_defaults(handler=_ingest)
     apply = sub.add_parser(
@@ -201,13 +208,23 @@ def _ingest(args: argparse.Namespace) -> int:
 
     from bohsense.bench._ingest import run_ingest
 
+    try:
+        workers = [int(n) for n in args.workers.split(",") if n.strip()]
+    except ValueError:
+        print(f"--workers: not a list of counts: {args.workers!r}", file=sys.stderr)
+        return 2
+    if any(n < 1 for n in workers):
+        print("--workers: every count must be at least 1", file=sys.stderr)
+        return 2
     # SIGTERM unwinds like Ctrl-C, so the benchmark's servers are stopped on the way out
     signal.signal(signal.SIGTERM, lambda *_a: sys.exit(143))
-    print(
-        json.dumps(
-            run_ingest(args.seconds, args.applier, 5 if args.mqtt_protocol == "5" else 4, max(1, args.rounds))
-        )
-    )
+    protocol = 5 if args.mqtt_protocol == "5" else 4
+    try:
+        out = run_ingest(args.seconds, args.applier, protocol, max(1, args.rounds), workers)
+    except ValueError as exc:
+        print(f"bench ingest: {exc}", file=sys.stderr)
+        return 2
+    print(json.dumps(out))
     return 0
 
 

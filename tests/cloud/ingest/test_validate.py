@@ -175,3 +175,27 @@ def test_a_status_from_the_future_is_clamped_to_the_skew_allowance() -> None:
     assert out.status.ts == NOW + FUTURE
     near = GatewayStatus(gateway="gw-1", state="online", ts=NOW + 5)
     assert check_message(status_topic("gw-1"), encode(near), NOW, FUTURE).status == near
+
+
+def test_finite_values_whose_sum_overflows_are_all_kept() -> None:
+    """The batch check sums the values (a NaN or an infinity makes the sum non-finite);
+    finite values whose sum overflows take the per-reading look and are all kept."""
+    big = [Reading("d", "temp_c", NOW - 10**9 + i, 1.5e308) for i in range(3)]
+    out = check_message(TOPIC, encode(batch(*big)), NOW, FUTURE)
+    assert out.quarantine == []
+    assert out.batch is not None
+    assert out.batch.readings == big
+
+
+@pytest.mark.parametrize("where", [0, 1, 2])
+def test_one_bad_time_or_value_anywhere_in_a_batch_is_found(where: int) -> None:
+    readings = [Reading("d", "temp_c", NOW - 10**9 + i, float(i)) for i in range(3)]
+    early = msgspec.structs.replace(readings[where], ts=NOW - 30 * 365 * 86400 * 10**9)
+    late = msgspec.structs.replace(readings[where], ts=NOW + FUTURE + 1)
+    nan = msgspec.structs.replace(readings[where], value=float("nan"))
+    for bad, reason in ((early, "bad-time"), (late, "bad-time"), (nan, "bad-value")):
+        sent = [bad if i == where else r for i, r in enumerate(readings)]
+        out = check_message(TOPIC, encode(batch(*sent)), NOW, FUTURE)
+        assert [q.reason for q in out.quarantine] == [reason]
+        assert out.batch is not None
+        assert out.batch.readings == [r for i, r in enumerate(readings) if i != where]

@@ -1,7 +1,8 @@
 """The worker's one MQTT link: paho-mqtt on a network thread of its own, behind the
 small interface the worker uses (connect, subscribe, receive, acknowledge, publish).
 
-Only paho's public API is used. One link is one connection: it never reconnects (the
+Only paho's public API is used here (``_paho_properties``, installed for MQTT 5, is the one
+module that reaches into paho, to cut its per-packet cost of properties). One link is one connection: it never reconnects (the
 worker makes a new link after backoff), so a dying link cannot take the session back
 from its successor. The network thread alone reads and writes the socket (``loop()``;
 the no-op socket-write hooks make ``publish`` and ``ack`` from the event loop only queue
@@ -29,6 +30,7 @@ from paho.mqtt.reasoncodes import ReasonCode
 from bohsense.cloud.errors import CloudError
 from bohsense.cloud.ingest._config import BrokerAddress, IngestConfig
 from bohsense.cloud.ingest._health import ClientIdInUse, LinkError, taken_over
+from bohsense.cloud.ingest._paho_properties import install as install_fast_properties
 
 __all__ = ["Deliver", "LinkError", "MqttLink", "PublishRefused"]
 
@@ -53,6 +55,8 @@ class MqttLink:
     def __init__(self, config: IngestConfig, broker: BrokerAddress, deliver: Deliver) -> None:
         self._config, self._broker, self._deliver = config, broker, deliver
         v5 = config.mqtt_protocol == 5
+        if v5:
+            install_fast_properties()
         c = paho.Client(
             CallbackAPIVersion.VERSION2,
             client_id=config.client_id,

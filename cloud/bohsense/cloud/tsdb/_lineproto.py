@@ -31,6 +31,7 @@ migration (``bohsense cloud migrate-timeseries``).
 from __future__ import annotations
 
 import math
+import operator
 import re
 from collections.abc import Callable, Iterator, Sequence
 
@@ -156,6 +157,9 @@ class _GatewayCache(dict[tuple[str, str], _SeriesCache]):
 _series = _GatewayCache()
 
 
+_eq = operator.eq
+
+
 def _claimed(gateway: str, claimed: str) -> str:
     return claimed
 
@@ -187,13 +191,23 @@ def _lines(batches: Sequence[ReadingBatch], site_of: SiteOf | None) -> tuple[lis
         _check_finite(batch)
         gw = batch.gateway
         series = gateways[(gw, resolve(gw, batch.site))]
+        rd = batch.readings
+        times = [r.ts for r in rd]
+        if not any(map(_eq, times, times[1:])):
+            # no two neighbours share a time (most batches): a line per reading, no merging
+            add = lines.append
+            for r in rd:
+                p, f = series[(r.device, r.metric)]
+                add(f"{p} {f}{r.value!r} {r.ts}")
+            counts.extend([1] * len(rd))
+            continue
         prefix: str | None = None
         ts = -1
         first = ""
         fields: list[str] = []
         keys: list[str] = []  # the field keys of the line being built, once it has two
         append, count = lines.append, counts.append
-        for r in batch.readings:
+        for r in rd:
             p, f = series[(r.device, r.metric)]
             if r.ts == ts and p == prefix:  # the same str object when it is the same series
                 if not keys:

@@ -123,9 +123,9 @@ async def post_transactions(core: CoreDep, body: BatchIn) -> BatchOut:
                 t.txn_id,
                 t.kind,
                 t.site,
-                t.occurred_at
-                if isinstance(t.occurred_at, int)
-                else parse_time(f"transactions[{i}].occurred_at", t.occurred_at),
+                # an integer is checked like an integer string: 0 <= ns < 2**63, or a 422 naming it
+                # (one beyond 64 bits reached the database and failed there)
+                parse_time(f"transactions[{i}].occurred_at", str(t.occurred_at)),
                 tuple(PosLine(float(ln.quantity), ln.sku, ln.gtin, ln.location, ln.reason) for ln in t.lines),
             )
             for i, t in enumerate(body.transactions)
