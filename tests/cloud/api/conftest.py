@@ -106,3 +106,25 @@ def client(core: BohCore, tsdb: FakeTimeSeries) -> Iterator[TestClient]:
 def secured(core: BohCore, tsdb: FakeTimeSeries) -> Iterator[TestClient]:
     with TestClient(create_app(core=core, tsdb=tsdb, api_token=TOKEN)) as c:
         yield c
+
+
+JWT_SECRET = "jwt-secret-for-tests-only-7Hq2Zr9Lm4Xp8Kd1"
+PASSWORD = "correct horse battery staple"
+
+
+def fast_authority(core: BohCore, **config: Any) -> Any:
+    """An ``Authority`` with sign-in on and a cheap argon2 cost (the tests sign in often)."""
+    from argon2 import PasswordHasher
+
+    from bohsense.cloud.identity import Authority, AuthorityConfig, Passwords
+
+    cheap = Passwords(PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
+    return Authority(core.engine, AuthorityConfig(jwt_secret=JWT_SECRET, **config), passwords=cheap)
+
+
+@pytest.fixture
+def authed(core: BohCore, tsdb: FakeTimeSeries) -> Iterator[TestClient]:
+    """The API with sign-in on (and the service token), no users yet."""
+    app = create_app(core=core, tsdb=tsdb, api_token=TOKEN, identity=fast_authority(core))
+    with TestClient(app) as c:
+        yield c

@@ -57,7 +57,7 @@ def create_app(
     send_command: Callable[[GatewayCommand], None] | None = None,
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
     command_max_bytes: int = DEFAULT_COMMAND_MAX_BYTES,
-    identity: AuthorityConfig | None = None,
+    identity: AuthorityConfig | Authority | None = None,
 ) -> FastAPI:
     """Build the API. With ``api_token`` or ``identity.jwt_secret``, every route except the
     health probes and sign-in needs a credential (``_auth``), and each operation's roles are
@@ -78,7 +78,8 @@ def create_app(
     app.state.tsdb = tsdb
     app.state.stats = stats
     app.state.api_token = api_token
-    app.state.auth = AuthState(Authority(core.engine, identity or AuthorityConfig()), api_token)
+    authority = identity if isinstance(identity, Authority) else Authority(core.engine, identity or AuthorityConfig())
+    app.state.auth = AuthState(authority, api_token)
     app.state.send_command = send_command
     app.state.command_max_bytes = command_max_bytes
     app.add_middleware(BodyLimit, max_bytes=max_body_bytes)

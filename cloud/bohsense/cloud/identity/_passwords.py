@@ -19,7 +19,14 @@ class Passwords:
 
     def __init__(self, hasher: PasswordHasher | None = None) -> None:
         self._hasher = hasher or PasswordHasher()
-        self._dummy = self._hasher.hash("not a password of anyone")
+        self._dummy_hash: str | None = None
+
+    @property
+    def _dummy(self) -> str:
+        # made on first use: an app that never signs anyone in never pays for it
+        if self._dummy_hash is None:
+            self._dummy_hash = self._hasher.hash("not a password of anyone")
+        return self._dummy_hash
 
     def hash(self, password: str) -> str:
         return self._hasher.hash(password)
