@@ -128,3 +128,26 @@ def authed(core: BohCore, tsdb: FakeTimeSeries) -> Iterator[TestClient]:
     app = create_app(core=core, tsdb=tsdb, api_token=TOKEN, identity=fast_authority(core))
     with TestClient(app) as c:
         yield c
+
+
+@pytest.fixture(scope="module")
+def template_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A migrated BOH database with the catalog, made once per module (migrating takes
+    most of a test's time); ``copied_core`` gives each test its own copy."""
+    path = tmp_path_factory.mktemp("template") / "boh.db"
+    boh = BohCore(f"sqlite:///{path}")
+    boh.migrate()
+    boh.load_catalog(catalog())
+    boh.close()  # the last connection closing checkpoints the WAL into the file
+    return path
+
+
+@pytest.fixture
+def copied_core(template_db: Path, tmp_path: Path) -> Iterator[BohCore]:
+    import shutil
+
+    db = tmp_path / "copy.db"
+    shutil.copyfile(template_db, db)
+    boh = BohCore(f"sqlite:///{db}")
+    yield boh
+    boh.close()

@@ -20,6 +20,11 @@ V1 = "/api/v1"
 PROBLEMS = "https://bohsense.dev/problems/"
 
 
+@pytest.fixture
+def core(copied_core: BohCore) -> BohCore:
+    return copied_core
+
+
 def _authority(client: TestClient) -> Authority:
     authority: Authority = client.app.state.auth.authority  # type: ignore[attr-defined]
     return authority
