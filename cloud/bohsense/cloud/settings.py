@@ -207,7 +207,9 @@ class CloudSettings(BaseSettings):
         description="the HS256 key of sign-in access tokens (at least 32 characters); set: users sign in"
         " (POST /api/v1/auth/token) and every route but the probes needs a credential",
     )
-    access_token_ttl_s: float = Field(900.0, ge=30, le=86_400, description="how long an access token is valid")
+    access_token_ttl_s: float = Field(
+        900.0, ge=30, le=86_400, description="how long an access token is valid"
+    )
     refresh_token_ttl_s: float = Field(
         8 * 3600.0, ge=60, le=90 * 86_400, description="how long a refresh token is valid (each is used once)"
     )

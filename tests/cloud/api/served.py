@@ -12,8 +12,8 @@ from fastapi import FastAPI
 
 from bohsense.cloud.api import create_app
 from bohsense.cloud.boh import BohCore
-from bohsense.cloud.tsdb import SqliteStore
 from bohsense.cloud.identity import AuthorityConfig
+from bohsense.cloud.tsdb import SqliteStore
 from bohsense.contracts.schema import GatewayCommand
 
 

@@ -61,10 +61,14 @@ def test_a_user_signs_in_and_calls_with_the_access_token(ann: TestClient) -> Non
     assert r.status_code == 200, r.text
     assert r.headers["cache-control"] == "no-store"
     body = r.json()
-    assert body["token_type"] == "bearer" and body["expires_in"] == 900
-    assert body["role"] == "store_manager" and body["sites"] == ["S1"]
+    assert body["token_type"] == "bearer"
+    assert body["expires_in"] == 900
+    assert body["role"] == "store_manager"
+    assert body["sites"] == ["S1"]
     claims = jwt.decode(body["access_token"], JWT_SECRET, algorithms=["HS256"], audience="bohsense-api")
-    assert claims["sub"] == "ann" and claims["iss"] == "bohsense" and claims["sites"] == ["S1"]
+    assert claims["sub"] == "ann"
+    assert claims["iss"] == "bohsense"
+    assert claims["sites"] == ["S1"]
     assert {"iat", "exp", "jti"} <= set(claims)
     me = ann.get(f"{V1}/auth/me", headers=_bearer(body["access_token"]))
     assert me.status_code == 200
@@ -119,20 +123,27 @@ def test_a_refresh_token_is_used_once_and_its_reuse_revokes_the_sign_in(ann: Tes
     # the first one again: stolen; it and every later token of this sign-in are refused
     _kind(ann.post(url, data={"grant_type": "refresh_token", "refresh_token": first["refresh_token"]}), 401, "token-invalid")  # fmt: skip
     _kind(ann.post(url, data={"grant_type": "refresh_token", "refresh_token": second_body["refresh_token"]}), 401, "token-invalid")  # fmt: skip
-    _kind(ann.post(url, data={"grant_type": "refresh_token", "refresh_token": "made-up"}), 401, "token-invalid")
+    _kind(
+        ann.post(url, data={"grant_type": "refresh_token", "refresh_token": "made-up"}), 401, "token-invalid"
+    )
 
 
 def test_logout_revokes_the_refresh_token(ann: TestClient) -> None:
     pair = _login(ann).json()
     h = _bearer(pair["access_token"])
-    assert ann.post(f"{V1}/auth/logout", json={"refresh_token": pair["refresh_token"]}, headers=h).status_code == 204
-    r = ann.post(f"{V1}/auth/token", data={"grant_type": "refresh_token", "refresh_token": pair["refresh_token"]})
+    assert (
+        ann.post(f"{V1}/auth/logout", json={"refresh_token": pair["refresh_token"]}, headers=h).status_code
+        == 204
+    )
+    r = ann.post(
+        f"{V1}/auth/token", data={"grant_type": "refresh_token", "refresh_token": pair["refresh_token"]}
+    )
     _kind(r, 401, "token-invalid")
 
 
 def test_an_expired_access_token_is_token_expired(core: BohCore, tsdb: FakeTimeSeries) -> None:
     past = fast_authority(core)
-    past._clock = lambda: time.time_ns() - 3600 * 10**9  # noqa: SLF001 - issue an hour ago
+    past._clock = lambda: time.time_ns() - 3600 * 10**9
     past.add_user("ann", role="technician", password=PASSWORD)
     with TestClient(create_app(core=core, tsdb=tsdb, identity=past)) as client:
         token = _login(client).json()["access_token"]
@@ -152,11 +163,21 @@ def _claims(**extra: Any) -> dict[str, Any]:
 @pytest.mark.parametrize(
     "forge",
     [
-        pytest.param(lambda: jwt.encode(_claims(), "another-secret-of-32-bytes-or-more!!", algorithm="HS256"), id="other-secret"),  # fmt: skip
+        pytest.param(
+            lambda: jwt.encode(_claims(), "another-secret-of-32-bytes-or-more!!", algorithm="HS256"),
+            id="other-secret",
+        ),
         pytest.param(lambda: jwt.encode(_claims(), None, algorithm="none"), id="alg-none"),
-        pytest.param(lambda: jwt.encode(_claims(aud="someone-else"), JWT_SECRET, algorithm="HS256"), id="wrong-aud"),  # fmt: skip
+        pytest.param(
+            lambda: jwt.encode(_claims(aud="someone-else"), JWT_SECRET, algorithm="HS256"), id="wrong-aud"
+        ),
         pytest.param(lambda: jwt.encode(_claims(iss="evil"), JWT_SECRET, algorithm="HS256"), id="wrong-iss"),
-        pytest.param(lambda: jwt.encode({k: v for k, v in _claims().items() if k != "exp"}, JWT_SECRET, algorithm="HS256"), id="no-exp"),  # fmt: skip
+        pytest.param(
+            lambda: jwt.encode(
+                {k: v for k, v in _claims().items() if k != "exp"}, JWT_SECRET, algorithm="HS256"
+            ),
+            id="no-exp",
+        ),
         pytest.param(lambda: "tampered", id="tampered"),  # replaced below with a real token's payload changed
     ],
 )
@@ -183,7 +204,9 @@ def test_a_disabled_user_s_access_token_stops_working_at_once(ann: TestClient) -
 
 def test_the_service_token_is_admin_and_nothing_is_an_unauthorized(authed: TestClient) -> None:
     me = authed.get(f"{V1}/auth/me", headers=_bearer(TOKEN)).json()
-    assert me["role"] == "admin" and me["via"] == "token" and me["name"] == "api"
+    assert me["role"] == "admin"
+    assert me["via"] == "token"
+    assert me["name"] == "api"
     r = authed.get(f"{V1}/alerts")
     _kind(r, 401, "unauthorized")
     assert r.headers["www-authenticate"] == "Bearer"
@@ -208,10 +231,12 @@ def test_an_api_key_is_made_once_listed_without_its_secret_and_revoked(authed: T
     assert r.status_code == 201, r.text
     created = r.json()
     key = created["key"]
-    assert key.startswith(f"bsk_{created['prefix']}_") and created["created_by"] == "api"
+    assert key.startswith(f"bsk_{created['prefix']}_")
+    assert created["created_by"] == "api"
     listed = authed.get(f"{V1}/api-keys", headers=h).json()
     assert [k["id"] for k in listed] == [created["id"]]
-    assert "key" not in listed[0] and key.split("_", 2)[2] not in str(listed)
+    assert "key" not in listed[0]
+    assert key.split("_", 2)[2] not in str(listed)
     assert "secret_hash" not in listed[0]
     me = authed.get(f"{V1}/auth/me", headers=_bearer(key)).json()
     assert me == {"name": "key:grafana", "role": "hq", "sites": None, "scopes": ["read"], "via": "api_key", "language": None}  # fmt: skip
@@ -220,7 +245,8 @@ def test_an_api_key_is_made_once_listed_without_its_secret_and_revoked(authed: T
     # a key without the scope: refused even where its role could
     _kind(authed.post(f"{V1}/alerts/1/acknowledge", json={}, headers=_bearer(key)), 403, "insufficient-role")
     revoked = authed.delete(f"{V1}/api-keys/{created['id']}", headers=h)
-    assert revoked.status_code == 200 and revoked.json()["active"] is False
+    assert revoked.status_code == 200
+    assert revoked.json()["active"] is False
     _kind(authed.get(f"{V1}/alerts", headers=_bearer(key)), 401, "key-revoked")
     # a wrong secret with a real prefix is no key at all
     _kind(authed.get(f"{V1}/alerts", headers=_bearer(key[:-4] + "AAAA")), 401, "unauthorized")
@@ -230,7 +256,7 @@ def test_an_expired_api_key_is_key_revoked(authed: TestClient) -> None:
     authority = _authority(authed)
     record, key = authority.create_key("pos", role="admin", scopes=["pos:write"], created_by="t", expires_ns=time.time_ns() + 10**9)  # fmt: skip
     assert record.expires_ns is not None
-    authority._clock = lambda: record.expires_ns + 1  # type: ignore[method-assign,operator] # noqa: SLF001
+    authority._clock = lambda: record.expires_ns + 1  # type: ignore[method-assign,operator]
     _kind(authed.get(f"{V1}/auth/me", headers=_bearer(key)), 401, "key-revoked")
 
 
@@ -250,17 +276,20 @@ def test_users_are_managed_by_an_admin(authed: TestClient) -> None:
     h = _admin(authed)
     r = authed.post(f"{V1}/users", json={"name": "tom", "role": "technician", "sites": ["S1"], "password": PASSWORD}, headers=h)  # fmt: skip
     assert r.status_code == 201, r.text
-    assert r.json()["has_password"] is True and "password" not in r.json()
+    assert r.json()["has_password"] is True
+    assert "password" not in r.json()
     _kind(authed.post(f"{V1}/users", json={"name": "tom", "role": "technician"}, headers=h), 409, "conflict")
     _kind(authed.post(f"{V1}/users", json={"name": "short", "role": "technician", "password": "abc"}, headers=h), 422, "value-refused")  # fmt: skip
     assert [u["name"] for u in authed.get(f"{V1}/users", headers=h).json()] == ["tom"]
     pair = _login(authed, user="tom").json()
     patched = authed.patch(f"{V1}/users/tom", json={"role": "store_manager", "sites": None}, headers=h)
-    assert patched.status_code == 200 and patched.json()["role"] == "store_manager"
+    assert patched.status_code == 200
+    assert patched.json()["role"] == "store_manager"
     assert patched.json()["sites"] is None
     # a change of role ends the sign-in's refresh tokens; the access token now carries the new role
     me = authed.get(f"{V1}/auth/me", headers=_bearer(pair["access_token"])).json()
-    assert me["role"] == "store_manager" and me["sites"] is None
+    assert me["role"] == "store_manager"
+    assert me["sites"] is None
     refresh = authed.post(f"{V1}/auth/token", data={"grant_type": "refresh_token", "refresh_token": pair["refresh_token"]})  # fmt: skip
     _kind(refresh, 401, "token-invalid")
     authed.patch(f"{V1}/users/tom", json={"password": "another good password"}, headers=h)
@@ -275,4 +304,5 @@ def test_sign_in_without_a_jwt_secret_is_not_found(secured: TestClient) -> None:
 
 def test_the_open_api_is_the_local_admin(client: TestClient) -> None:
     me = client.get(f"{V1}/auth/me").json()
-    assert me["role"] == "admin" and me["via"] == "open"
+    assert me["role"] == "admin"
+    assert me["via"] == "open"

@@ -31,7 +31,9 @@ PROBLEMS = "https://bohsense.dev/problems/"
 
 
 @pytest.fixture(scope="module")
-def world(template_db: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[TestClient, dict[str, str]]]:
+def world(
+    template_db: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[TestClient, dict[str, str]]]:
     """One app, one SQLite core; a signed-in user per role (every store) and their tokens."""
     import shutil
 
@@ -130,7 +132,9 @@ def test_nothing_but_the_public_operations_answers_without_a_credential(
         if POLICY[op] is None:
             if r.status_code in (401, 403):
                 wrong.append(f"{op}: public but {r.status_code}")
-        elif (r.status_code, _kind(r)) != (401, "unauthorized") or r.headers.get("www-authenticate") != "Bearer":
+        elif (r.status_code, _kind(r)) != (401, "unauthorized") or r.headers.get(
+            "www-authenticate"
+        ) != "Bearer":
             wrong.append(f"{op} {method} {path}: {r.status_code} {_kind(r)} without a credential")
     assert not wrong, "\n".join(wrong)
 

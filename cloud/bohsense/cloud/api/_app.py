@@ -78,7 +78,9 @@ def create_app(
     app.state.tsdb = tsdb
     app.state.stats = stats
     app.state.api_token = api_token
-    authority = identity if isinstance(identity, Authority) else Authority(core.engine, identity or AuthorityConfig())
+    authority = (
+        identity if isinstance(identity, Authority) else Authority(core.engine, identity or AuthorityConfig())
+    )
     app.state.auth = AuthState(authority, api_token)
     app.state.send_command = send_command
     app.state.command_max_bytes = command_max_bytes

@@ -28,6 +28,7 @@ from fastapi import FastAPI, Request
 from fastapi.routing import APIRoute, iter_route_contexts
 
 from ..identity import (
+    KEY_MARK,
     Authority,
     BadCredentials,
     Identity,
@@ -41,7 +42,6 @@ from ..identity import (
     TokenInvalid,
     TooManyAttempts,
 )
-from ..identity import KEY_MARK
 from ._errors import PROBLEM_JSON, ApiProblem, FieldError, error_response
 from ._identity import LOCAL, Principal, Role
 from ._openapi import operation_id
@@ -160,9 +160,7 @@ async def _on_identity_error(request: Request, exc: Exception) -> Any:
     if isinstance(exc, IdentityValueError):
         errors = [FieldError(loc=["body", exc.field], msg=exc.reason, type="value_error")]
         extra = {"field": exc.field, "reason": exc.reason}
-    return error_response(
-        status, str(exc), errors, headers, kind=kind, instance=request.url.path, **extra
-    )
+    return error_response(status, str(exc), errors, headers, kind=kind, instance=request.url.path, **extra)
 
 
 def install_identity_errors(app: FastAPI) -> None:
@@ -206,7 +204,9 @@ SECURITY_SCHEMES: dict[str, Any] = {
     "password": {
         "type": "oauth2",
         "description": "OAuth2 password grant; refresh with grant_type=refresh_token",
-        "flows": {"password": {"tokenUrl": "/api/v1/auth/token", "refreshUrl": "/api/v1/auth/token", "scopes": {}}},
+        "flows": {
+            "password": {"tokenUrl": "/api/v1/auth/token", "refreshUrl": "/api/v1/auth/token", "scopes": {}}
+        },
     },
 }
 
@@ -229,7 +229,9 @@ def annotate_policy(app: FastAPI) -> None:
                 if op_id not in POLICY:
                     continue
                 rule = POLICY[op_id]
-                operation["description"] = f"{operation.get('description', '').rstrip()}\n\n{describe(rule)}".strip()
+                operation["description"] = (
+                    f"{operation.get('description', '').rstrip()}\n\n{describe(rule)}".strip()
+                )
                 if rule is None:
                     operation["security"] = []
                     continue
@@ -246,7 +248,10 @@ def annotate_policy(app: FastAPI) -> None:
                 )
                 responses.setdefault(
                     "403",
-                    {"description": "insufficient-role, or out-of-scope for another store", "content": _PROBLEM},
+                    {
+                        "description": "insufficient-role, or out-of-scope for another store",
+                        "content": _PROBLEM,
+                    },
                 )
         return doc
 

@@ -32,6 +32,7 @@ CoreDep = Annotated[BohCore, Depends(get_core)]
 TsdbDep = Annotated[TimeSeriesQuery, Depends(get_tsdb)]
 StatsDep = Annotated[Callable[[], Mapping[str, Any]] | None, Depends(get_stats)]
 
+
 def require_token(request: Request) -> None:
     """Authenticate and authorize the request (``_auth.guard``: every route has it)."""
     from ._auth import guard

@@ -198,6 +198,8 @@ def policy_table() -> str:
         if rule is None:
             cells = ["public"] * len(ROLES) + ["—"]
         else:
-            cells = ["✓" if r in rule.roles else "" for r in ROLES] + [f"`{rule.scope}`" if rule.scope else "any"]
+            cells = ["✓" if r in rule.roles else "" for r in ROLES] + [
+                f"`{rule.scope}`" if rule.scope else "any"
+            ]
         lines.append(f"| `{op}` | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"

@@ -17,6 +17,7 @@ import hashlib
 import secrets
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import Engine
 
@@ -133,16 +134,20 @@ class Authority:
         name: str,
         *,
         role: str = UNSET,
-        sites: Iterable[str] | None = UNSET,
+        sites: tuple[str, ...] | list[str] | None = UNSET,
         disabled: bool = UNSET,
         password: str = UNSET,
         display_name: str = UNSET,
         language: str | None = UNSET,
     ) -> UserRecord:
+        """Change the fields given (``UNSET``: leave as it is; ``sites`` None: every store)."""
+        checked_sites: Any = UNSET
+        if sites is not UNSET:
+            checked_sites = check_sites(sites)
         return self.store.update_user(
             name,
             role=check_role(role) if role is not UNSET else UNSET,
-            sites=check_sites(sites) if sites is not UNSET else UNSET,
+            sites=checked_sites,
             disabled=disabled,
             password_hash=self._password(password) if password is not UNSET else UNSET,
             display_name=display_name,
@@ -178,7 +183,9 @@ class Authority:
         access, claims = issuer.issue(user.name, user.role, user.sites)
         refresh = secrets.token_urlsafe(32)
         ttl_ns = int(self.config.refresh_ttl_s * 1e9)
-        self.store.add_refresh(_hash(refresh), family=family, user=user.name, expires_ns=self._clock() + ttl_ns)
+        self.store.add_refresh(
+            _hash(refresh), family=family, user=user.name, expires_ns=self._clock() + ttl_ns
+        )
         return TokenPair(
             access_token=access,
             expires_in=claims.expires_at - claims.issued_at,
@@ -262,5 +269,3 @@ class Authority:
         if user is None or user.disabled:
             raise TokenInvalid("the token's user is disabled or removed")
         return Identity(user.name, user.role, user.sites, (), "jwt", user.language)
-
-

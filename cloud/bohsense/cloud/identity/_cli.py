@@ -28,23 +28,35 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     usub = user.add_subparsers(dest="user_command", metavar="USER_COMMAND")
     password = argparse.ArgumentParser(add_help=False)
     password.add_argument(
-        "--password-stdin", action="store_true", help="read the password from stdin (else: asked on the terminal)"
+        "--password-stdin",
+        action="store_true",
+        help="read the password from stdin (else: asked on the terminal)",
     )
     add = usub.add_parser("add", parents=[common, password], help="add a user (with a password)")
     add.add_argument("name")
     add.add_argument("--role", required=True, help="technician, store_manager, planner, hq or admin")
-    add.add_argument("--site", action="append", dest="sites", metavar="SITE", help="a store it sees (repeatable; none: every store)")
+    add.add_argument(
+        "--site",
+        action="append",
+        dest="sites",
+        metavar="SITE",
+        help="a store it sees (repeatable; none: every store)",
+    )
     add.add_argument("--display-name", default="")
     add.add_argument("--language", default=None)
     add.add_argument("--no-password", action="store_true", help="add without a password (cannot sign in yet)")
     add.set_defaults(handler=_user_add)
     listing = usub.add_parser("list", parents=[common], help="one JSON object per user")
     listing.set_defaults(handler=_user_list)
-    setpw = usub.add_parser("set-password", parents=[common, password], help="set a user's password (ends its sign-ins)")
+    setpw = usub.add_parser(
+        "set-password", parents=[common, password], help="set a user's password (ends its sign-ins)"
+    )
     setpw.add_argument("name")
     setpw.set_defaults(handler=_user_set_password)
     for verb, value in (("disable", True), ("enable", False)):
-        p = usub.add_parser(verb, parents=[common], help=f"{verb} a user" + (" (ends its sign-ins)" if value else ""))
+        p = usub.add_parser(
+            verb, parents=[common], help=f"{verb} a user" + (" (ends its sign-ins)" if value else "")
+        )
         p.add_argument("name")
         p.set_defaults(handler=_user_disable, disabled=value)
 
@@ -55,9 +67,24 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     create.add_argument("name")
     create.add_argument("--role", required=True)
-    create.add_argument("--scope", action="append", dest="scopes", required=True, metavar="SCOPE", help="repeatable: read, pos:write, …")
-    create.add_argument("--site", action="append", dest="sites", metavar="SITE", help="repeatable; none: every store")
-    create.add_argument("--expires-days", type=float, default=None, metavar="DAYS", help="valid this long (default: until revoked)")
+    create.add_argument(
+        "--scope",
+        action="append",
+        dest="scopes",
+        required=True,
+        metavar="SCOPE",
+        help="repeatable: read, pos:write, …",
+    )
+    create.add_argument(
+        "--site", action="append", dest="sites", metavar="SITE", help="repeatable; none: every store"
+    )
+    create.add_argument(
+        "--expires-days",
+        type=float,
+        default=None,
+        metavar="DAYS",
+        help="valid this long (default: until revoked)",
+    )
     create.add_argument("--created-by", default="cli")
     create.set_defaults(handler=_key_create)
     klist = ksub.add_parser("list", parents=[common], help="one JSON object per key (never its secret)")
@@ -240,7 +267,7 @@ def _key_create(args: argparse.Namespace) -> int:
 def _key_list(args: argparse.Namespace) -> int:
     def act(authority: Any) -> int:
         now = authority.now()
-        for k in authority.store.keys():
+        for k in authority.store:
             print(json.dumps(_key_json(k, now)))
         return 0
 

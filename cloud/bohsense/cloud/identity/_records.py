@@ -40,7 +40,9 @@ _SITE_RE = re.compile(r"^[A-Za-z0-9_.:\-]{1,64}$")
 
 def check_name(field: str, name: str) -> str:
     if not _NAME_RE.match(name):
-        raise IdentityValueError(field, "1-64 letters, digits, '_', '.', '@', '-', starting with a letter or digit")
+        raise IdentityValueError(
+            field, "1-64 letters, digits, '_', '.', '@', '-', starting with a letter or digit"
+        )
     return name
 
 

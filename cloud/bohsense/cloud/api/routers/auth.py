@@ -95,7 +95,12 @@ def _answer(pair: TokenPair, response: Response) -> TokenAnswer:
 
 
 def _refuse(field: str, msg: str) -> ApiProblem:
-    return ApiProblem(422, "validation", f"body.{field}: {msg}", [FieldError(loc=["body", field], msg=msg, type="value_error")])
+    return ApiProblem(
+        422,
+        "validation",
+        f"body.{field}: {msg}",
+        [FieldError(loc=["body", field], msg=msg, type="value_error")],
+    )
 
 
 async def _form(request: Request) -> dict[str, str]:

@@ -9,7 +9,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, status
 from pydantic import Field
@@ -23,7 +23,8 @@ from .auth import AuthorityDep
 router = APIRouter(tags=["users"])
 
 UserName = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.@\-]*$")]
-_ROLE = {"enum": list(ROLES)}
+_ROLE: dict[str, Any] = {"enum": list(ROLES)}
+_SCOPE_ITEMS: dict[str, Any] = {"items": {"enum": list(SCOPES)}}
 _SITE = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:\-]+$")]
 
 
@@ -49,7 +50,9 @@ class UserIn(RequestModel):
     sites: list[_SITE] | None = Field(None, min_length=1, max_length=1000, description="null: every store")
     password: str | None = Field(None, min_length=1, max_length=1024, description="at least 10 characters")
     display_name: str = Field("", max_length=200)
-    language: str | None = Field(None, min_length=2, max_length=16, pattern=r"^[A-Za-z]{2,8}(-[A-Za-z0-9]{1,8})*$")
+    language: str | None = Field(
+        None, min_length=2, max_length=16, pattern=r"^[A-Za-z]{2,8}(-[A-Za-z0-9]{1,8})*$"
+    )
 
 
 class UserPatch(RequestModel):
@@ -60,7 +63,9 @@ class UserPatch(RequestModel):
     disabled: bool | None = None
     password: str | None = Field(None, min_length=1, max_length=1024)
     display_name: str | None = Field(None, max_length=200)
-    language: str | None = Field(None, min_length=2, max_length=16, pattern=r"^[A-Za-z]{2,8}(-[A-Za-z0-9]{1,8})*$")
+    language: str | None = Field(
+        None, min_length=2, max_length=16, pattern=r"^[A-Za-z]{2,8}(-[A-Za-z0-9]{1,8})*$"
+    )
 
 
 class ApiKeyOut(ApiModel):
@@ -85,7 +90,7 @@ class ApiKeyIn(RequestModel):
 
     name: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.@\-]*$")
     role: str = Field(json_schema_extra=_ROLE)
-    scopes: list[str] = Field(min_length=1, max_length=len(SCOPES), json_schema_extra={"items": {"enum": list(SCOPES)}})
+    scopes: list[str] = Field(min_length=1, max_length=len(SCOPES), json_schema_extra=_SCOPE_ITEMS)
     sites: list[_SITE] | None = Field(None, min_length=1, max_length=1000, description="null: every store")
     expires_ns: int | None = Field(None, ge=1, le=2**63 - 1, description="ns since the epoch; null: never")
 
@@ -162,7 +167,9 @@ def update_user(name: UserName, body: UserPatch, authority: AuthorityDep) -> Use
             sites=body.sites if "sites" in given else UNSET,
             disabled=body.disabled if "disabled" in given and body.disabled is not None else UNSET,
             password=body.password if "password" in given and body.password is not None else UNSET,
-            display_name=body.display_name if "display_name" in given and body.display_name is not None else UNSET,
+            display_name=body.display_name
+            if "display_name" in given and body.display_name is not None
+            else UNSET,
             language=body.language if "language" in given else UNSET,
         )
     )
