@@ -267,7 +267,7 @@ def _key_create(args: argparse.Namespace) -> int:
 def _key_list(args: argparse.Namespace) -> int:
     def act(authority: Any) -> int:
         now = authority.now()
-        for k in authority.store:
+        for k in authority.store.api_keys():
             print(json.dumps(_key_json(k, now)))
         return 0
 

@@ -183,7 +183,7 @@ class IdentityStore:
             s.flush()
             return _key(row)
 
-    def keys(self) -> list[ApiKeyRecord]:
+    def api_keys(self) -> list[ApiKeyRecord]:
         with session(self._engine) as s:
             return [_key(r) for r in s.scalars(select(ApiKey).order_by(ApiKey.id))]
 

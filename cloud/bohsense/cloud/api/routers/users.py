@@ -178,7 +178,7 @@ def update_user(name: UserName, body: UserPatch, authority: AuthorityDep) -> Use
 @router.get("/api-keys", response_model=list[ApiKeyOut], summary="List the API keys (never their secrets)")
 def list_api_keys(authority: AuthorityDep, page: PageDep) -> list[ApiKeyOut]:
     now = authority.now()
-    return [ApiKeyOut.model_validate(_key(k, now)) for k in page.slice(authority.store.keys())]
+    return [ApiKeyOut.model_validate(_key(k, now)) for k in page.slice(authority.store.api_keys())]
 
 
 @router.post(
