@@ -1,7 +1,6 @@
 """The app schemathesis calls over HTTP: ``uvicorn --factory tests.cloud.api.served:make_app``
 in its own process, over the BOH database and time-series file the test seeded
-(``BOHSENSE_TEST_DATABASE_URL``, ``BOHSENSE_TEST_TSDB``, ``BOHSENSE_TEST_TOKEN``; sign-in
-with ``BOHSENSE_TEST_JWT_SECRET`` when set)."""
+(``BOHSENSE_TEST_DATABASE_URL``, ``BOHSENSE_TEST_TSDB``, ``BOHSENSE_TEST_TOKEN``)."""
 
 from __future__ import annotations
 
@@ -12,7 +11,6 @@ from fastapi import FastAPI
 
 from bohsense.cloud.api import create_app
 from bohsense.cloud.boh import BohCore
-from bohsense.cloud.identity import AuthorityConfig
 from bohsense.cloud.tsdb import SqliteStore
 from bohsense.contracts.schema import GatewayCommand
 
@@ -25,5 +23,4 @@ def make_app() -> FastAPI:
         tsdb=SqliteStore(Path(os.environ["BOHSENSE_TEST_TSDB"])),
         send_command=sent.append,
         api_token=os.environ["BOHSENSE_TEST_TOKEN"],
-        identity=AuthorityConfig(jwt_secret=os.environ.get("BOHSENSE_TEST_JWT_SECRET")),
     )
