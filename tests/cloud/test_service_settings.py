@@ -232,3 +232,19 @@ def test_the_jwt_secret_comes_from_its_credential(tmp_path: Path, monkeypatch: p
     s = CloudSettings()
     assert s.jwt_secret is not None
     assert s.jwt_secret.get_secret_value() == secret
+
+
+def test_an_identity_provider_needs_issuer_audience_and_keys() -> None:
+    with pytest.raises(ValidationError, match="OIDC_AUDIENCE"):
+        CloudSettings(oidc_issuer="https://idp.example.com")
+    s = CloudSettings(
+        api_host="0.0.0.0",
+        oidc_issuer="https://idp.example.com",
+        oidc_audience="api://bohsense",
+        oidc_jwks_url="https://idp.example.com/keys",
+        oidc_role_claim="roles",
+    )
+    oidc = s.identity_config().oidc
+    assert (oidc.issuer, oidc.audience, oidc.role_claim, oidc.sites_claim) == (
+        "https://idp.example.com", "api://bohsense", "roles", "sites",
+    )  # fmt: skip

@@ -217,6 +217,18 @@ class CloudSettings(BaseSettings):
         5, ge=1, le=1000, description="failed sign-ins per user name and per address within login_window_s"
     )
     login_window_s: float = Field(300.0, gt=0, le=86_400, description="the window of login_max_failures")
+    oidc_issuer: str | None = Field(
+        None,
+        description="accept access tokens of this identity provider (its iss; with audience and JWKS URL)",
+    )
+    oidc_audience: str | None = Field(None, description="the aud the identity provider's tokens must carry")
+    oidc_jwks_url: str | None = Field(None, description="the identity provider's JWKS (https://…)")
+    oidc_role_claim: str = Field(
+        "role", min_length=1, max_length=128, description="the claim naming the role"
+    )
+    oidc_sites_claim: str = Field(
+        "sites", min_length=1, max_length=128, description="the claim listing the stores"
+    )
     api_max_body_bytes: int = Field(
         1024 * 1024, ge=1024, le=64 * 1024 * 1024, description="larger request bodies are answered 413"
     )
@@ -562,7 +574,15 @@ class CloudSettings(BaseSettings):
         )
         if jwt_weakness is not None:
             raise ValueError(f"{jwt_weakness} (BOHSENSE_CLOUD_JWT_SECRET)")
-        if token is None and jwt_secret is None and not _is_local(self.api_host):
+        oidc = (self.oidc_issuer, self.oidc_audience, self.oidc_jwks_url)
+        if any(oidc) and not all(oidc):
+            raise ValueError(
+                "an identity provider needs all of BOHSENSE_CLOUD_OIDC_ISSUER, BOHSENSE_CLOUD_OIDC_AUDIENCE"
+                " and BOHSENSE_CLOUD_OIDC_JWKS_URL"
+            )
+        if self.oidc_jwks_url is not None and not self.oidc_jwks_url.startswith(("https://", "http://")):
+            raise ValueError("oidc_jwks_url must be an https:// URL")
+        if token is None and jwt_secret is None and not all(oidc) and not _is_local(self.api_host):
             raise ValueError(
                 f"refusing to serve the API on {self.api_host} without a token:"
                 " set BOHSENSE_CLOUD_API_TOKEN or BOHSENSE_CLOUD_JWT_SECRET, or bind to 127.0.0.1"
@@ -594,9 +614,19 @@ class CloudSettings(BaseSettings):
 
     def identity_config(self) -> Any:
         """The API's ``identity.AuthorityConfig`` from these settings."""
-        from bohsense.cloud.identity import AuthorityConfig
+        from bohsense.cloud.identity import AuthorityConfig, OidcConfig
 
+        oidc = None
+        if self.oidc_issuer and self.oidc_audience and self.oidc_jwks_url:
+            oidc = OidcConfig(
+                issuer=self.oidc_issuer,
+                audience=self.oidc_audience,
+                jwks_url=self.oidc_jwks_url,
+                role_claim=self.oidc_role_claim,
+                sites_claim=self.oidc_sites_claim,
+            )
         return AuthorityConfig(
+            oidc=oidc,
             jwt_secret=self.jwt_secret.get_secret_value() if self.jwt_secret is not None else None,
             access_ttl_s=self.access_token_ttl_s,
             refresh_ttl_s=self.refresh_token_ttl_s,

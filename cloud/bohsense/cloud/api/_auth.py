@@ -66,7 +66,7 @@ class AuthState:
 
 
 def _principal(identity: Identity) -> Principal:
-    via = identity.via if identity.via in ("jwt", "api_key") else "jwt"
+    via = identity.via if identity.via in ("jwt", "api_key") else "jwt"  # an IdP's token is a JWT
     return Principal(
         subject=identity.subject,
         role=cast(Role, identity.role),

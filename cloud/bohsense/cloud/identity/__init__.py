@@ -25,6 +25,7 @@ from ._errors import (
 )
 from ._keys import KEY_MARK
 from ._limiter import LoginLimiter
+from ._oidc import OidcConfig, OidcVerifier
 from ._passwords import MIN_PASSWORD_LENGTH, Passwords
 from ._records import ROLES, SCOPES, ApiKeyRecord, Identity, TokenPair, UserRecord
 from ._store import UNSET, IdentityStore
@@ -52,6 +53,8 @@ __all__ = [
     "KeyRevoked",
     "LoginLimiter",
     "NotAuthenticated",
+    "OidcConfig",
+    "OidcVerifier",
     "Passwords",
     "TokenExpired",
     "TokenInvalid",

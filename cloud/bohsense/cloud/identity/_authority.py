@@ -35,6 +35,7 @@ from ._errors import (
 )
 from ._keys import check_secret, new_key, parse_key
 from ._limiter import LoginLimiter
+from ._oidc import OidcConfig, OidcVerifier
 from ._passwords import MIN_PASSWORD_LENGTH, Passwords
 from ._records import (
     ApiKeyRecord,
@@ -63,6 +64,8 @@ class AuthorityConfig:
     refresh_ttl_s: float = 8 * 3600.0
     login_max_failures: int = 5
     login_window_s: float = 300.0
+    #: tokens of a company's identity provider, verified besides the service's own
+    oidc: OidcConfig | None = None
 
 
 def _hash(token: str) -> str:
@@ -93,13 +96,15 @@ class Authority:
             else None
         )
         self._touched: dict[int, int] = {}
+        self._oidc = OidcVerifier(config.oidc) if config.oidc is not None else None
 
     def now(self) -> int:
         return self._clock()
 
     @property
     def sign_in_enabled(self) -> bool:
-        return self._jwt is not None
+        """Whether bearer JWTs are accepted: the service's own, or an identity provider's."""
+        return self._jwt is not None or self._oidc is not None
 
     # -- users ---------------------------------------------------------------------------
 
@@ -157,6 +162,7 @@ class Authority:
     # -- sign-in -------------------------------------------------------------------------
 
     def _require_sign_in(self) -> JwtIssuer:
+        """The issuer of the service's own tokens (sign-in needs ``jwt_secret``)."""
         if self._jwt is None:
             raise IdentityNotFound("sign-in is not configured (set BOHSENSE_CLOUD_JWT_SECRET)")
         return self._jwt
@@ -262,6 +268,10 @@ class Authority:
         return Identity(f"key:{record.name}", record.role, record.sites, record.scopes, "api_key")
 
     def identify_token(self, token: str) -> Identity:
+        """The identity of a bearer JWT: the identity provider's when it claims that issuer
+        (and one is configured), else one this service signed."""
+        if self._oidc is not None and (self._jwt is None or self._oidc.mine(token)):
+            return self._oidc.identify(token)
         if self._jwt is None:
             raise NotAuthenticated("not a valid token")
         claims = self._jwt.verify(token)
