@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import json
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -97,3 +98,21 @@ def test_an_api_key_is_printed_once_and_revoked(
     code, _, err = _run([*base, "create", "k", "--role", "hq", "--scope", "everything", "--database", db], capsys, monkeypatch)  # fmt: skip
     assert code == 2
     assert "scope" in err
+
+
+def test_every_command_docs_auth_md_shows_parses() -> None:
+    import re
+    import shlex
+
+    from bohsense.cli import build_parser
+
+    doc = (Path(__file__).resolve().parents[3] / "docs" / "auth.md").read_text()
+    lines = [
+        line.split("#", 1)[0].strip()
+        for block in re.findall(r"```sh\n(.*?)```", doc, flags=re.S)
+        for line in block.splitlines()
+    ]
+    commands = [shlex.split(line)[1:] for line in lines if line.startswith("bohsense ")]
+    assert len(commands) >= 9
+    for argv in commands:
+        assert callable(build_parser().parse_args(argv).handler), argv
