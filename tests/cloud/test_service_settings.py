@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from pydantic import ValidationError
 
@@ -147,7 +149,9 @@ def test_check_config_prints_the_settings_with_every_secret_masked() -> None:
 
     token = secrets.token_urlsafe(32)
     env = {k: v for k, v in os.environ.items() if not k.startswith("BOHSENSE_CLOUD_")}
+    jwt_secret = secrets.token_urlsafe(40)
     env.update(BOHSENSE_CLOUD_API_TOKEN=token, BOHSENSE_CLOUD_WEBHOOK_SECRET="whsec-" + token[:20],
+               BOHSENSE_CLOUD_JWT_SECRET=jwt_secret,
                BOHSENSE_CLOUD_WEBHOOK_ORDERS_URL="https://erp:erp-pw@erp.example/hooks?key=k-secret&x=1")  # fmt: skip
     done = subprocess.run(
         [sys.executable, "-m", "bohsense", "cloud", "check-config",
@@ -157,13 +161,14 @@ def test_check_config_prints_the_settings_with_every_secret_masked() -> None:
         capture_output=True, text=True, timeout=120, env=env, check=False,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
-    for secret in (token, "broker-pw", "tsdb-token", "db-pw", "erp-pw", "k-secret", token[:20]):
+    for secret in (token, jwt_secret, "broker-pw", "tsdb-token", "db-pw", "erp-pw", "k-secret", token[:20]):
         assert secret not in done.stdout + done.stderr
     shown = json.loads(done.stdout)
     assert shown["broker_url"] == "mqtt://cloud:***@127.0.0.1:1883"
     assert shown["tsdb_url"] == "influx2://h:8086?org=o&bucket=b&token=***"
     assert shown["database_url"] == "postgresql+psycopg://u:***@h/db"
     assert shown["api_token"] == "***"
+    assert shown["jwt_secret"] == "***"
     assert shown["webhook_secret"] == "***"
     assert shown["webhook_orders_url"] == "https://erp:***@erp.example/hooks?key=***&x=1"
     bad = subprocess.run(
@@ -186,3 +191,60 @@ def test_a_url_with_nothing_to_mask_is_shown_as_written() -> None:
         mask_url("http://influx:8086/db?token=t0k3n&rp=autogen")
         == "http://influx:8086/db?token=***&rp=autogen"
     )
+
+
+@pytest.mark.parametrize(
+    ("secret", "why"),
+    [
+        ("short-but-random-Xq83Lm", "at least 32"),
+        ("a" * 40, "too predictable"),
+        ("password" * 5, "too predictable"),
+        ("changeme-changeme-changeme-changeme", "too predictable"),
+    ],
+)
+def test_a_short_or_predictable_jwt_secret_is_refused(secret: str, why: str) -> None:
+    with pytest.raises(ValidationError) as caught:
+        CloudSettings(jwt_secret=secret)
+    message = str(caught.value)
+    assert why in message
+    assert "BOHSENSE_CLOUD_JWT_SECRET" in message
+    assert secret not in message
+
+
+def test_a_jwt_secret_alone_guards_an_api_bound_beyond_loopback() -> None:
+    import secrets
+
+    secret = secrets.token_urlsafe(40)
+    s = CloudSettings(api_host="0.0.0.0", jwt_secret=secret, access_token_ttl_s=300, login_max_failures=3)
+    config = s.identity_config()
+    assert config.jwt_secret == secret
+    assert (config.access_ttl_s, config.refresh_ttl_s, config.login_max_failures) == (300, 8 * 3600, 3)
+    assert s.masked()["jwt_secret"] == "***"
+    assert CloudSettings().identity_config().jwt_secret is None
+
+
+def test_the_jwt_secret_comes_from_its_credential(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import secrets
+
+    secret = secrets.token_urlsafe(40)
+    (tmp_path / "jwt-secret").write_text(secret + "\n")
+    monkeypatch.setenv("CREDENTIALS_DIRECTORY", str(tmp_path))
+    s = CloudSettings()
+    assert s.jwt_secret is not None
+    assert s.jwt_secret.get_secret_value() == secret
+
+
+def test_an_identity_provider_needs_issuer_audience_and_keys() -> None:
+    with pytest.raises(ValidationError, match="OIDC_AUDIENCE"):
+        CloudSettings(oidc_issuer="https://idp.example.com")
+    s = CloudSettings(
+        api_host="0.0.0.0",
+        oidc_issuer="https://idp.example.com",
+        oidc_audience="api://bohsense",
+        oidc_jwks_url="https://idp.example.com/keys",
+        oidc_role_claim="roles",
+    )
+    oidc = s.identity_config().oidc
+    assert (oidc.issuer, oidc.audience, oidc.role_claim, oidc.sites_claim) == (
+        "https://idp.example.com", "api://bohsense", "roles", "sites",
+    )  # fmt: skip

@@ -59,15 +59,16 @@ def estimated_bits(secret: str) -> float:
     return min(bits, 3 * len(set(secret)) * per_char)
 
 
-def token_weakness(token: str) -> str | None:
-    """Why ``token`` is too weak to guard an API (never quoting it), or None."""
+def token_weakness(token: str, *, name: str = "api_token", min_length: int = MIN_TOKEN_LENGTH) -> str | None:
+    """Why ``token`` (the setting ``name``) is too weak to guard an API (never quoting it),
+    or None."""
     how = "generate one with: python -c 'import secrets; print(secrets.token_urlsafe(32))'"
-    if len(token.strip()) < MIN_TOKEN_LENGTH:
-        return f"api_token must be at least {MIN_TOKEN_LENGTH} characters; {how}"
+    if len(token.strip()) < min_length:
+        return f"{name} must be at least {min_length} characters; {how}"
     bits = estimated_bits(token)
     if bits < MIN_TOKEN_BITS:
         return (
-            f"api_token is too predictable (about {bits:.0f} bits, at least {MIN_TOKEN_BITS} needed:"
+            f"{name} is too predictable (about {bits:.0f} bits, at least {MIN_TOKEN_BITS} needed:"
             f" repeated characters, runs, keyboard rows or common words); {how}"
         )
     return None

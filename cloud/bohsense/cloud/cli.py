@@ -90,6 +90,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     mts.set_defaults(handler=_migrate_timeseries)
     _register_quarantine(sub)
     _register_broker(sub)
+    _register_identity(sub)
 
     def _help(_args: argparse.Namespace) -> int:
         cloud.print_help()
@@ -102,6 +103,12 @@ def _register_broker(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
     from bohsense.cloud.broker._cli import register as register_broker
 
     register_broker(sub)
+
+
+def _register_identity(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    from bohsense.cloud.identity._cli import register as register_identity
+
+    register_identity(sub)
 
 
 def _overrides(args: argparse.Namespace) -> dict[str, Any]:

@@ -325,6 +325,7 @@ class CloudService:
                 send_command=self.worker.send_command,
                 max_body_bytes=s.api_max_body_bytes,
                 command_max_bytes=s.command_max_bytes,
+                identity=s.identity_config(),
             )
             if s.broker_passwd_file is not None and s.broker_acl_file is not None:  # store commissioning
                 app.state.broker_files = (s.broker_passwd_file, s.broker_acl_file)

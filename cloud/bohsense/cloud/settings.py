@@ -2,13 +2,15 @@
 
 Every field can be set as ``BOHSENSE_CLOUD_<FIELD>`` (e.g. ``BOHSENSE_CLOUD_BROKER_URL``)
 or passed to the constructor; the CLI's flags override both. Unsafe values are refused
-at start, with the reason (an API bound beyond this machine with no token, batch limits
+at start, with the reason (an API bound beyond this machine with no token nor JWT
+secret, a weak token or secret, batch limits
 that cannot work, an unknown URL scheme, an InfluxDB URL missing its database, bucket,
 org or token). An unknown ``BOHSENSE_CLOUD_*`` variable is refused, so a typo never
 passes silently.
 
 Secrets may come from systemd credentials (``LoadCredential=NAME:…``; the files in
-``$CREDENTIALS_DIRECTORY``, ``CREDENTIALS`` below): ``api-token``, ``webhook-secret``,
+``$CREDENTIALS_DIRECTORY``, ``CREDENTIALS`` below): ``api-token``, ``jwt-secret``,
+``webhook-secret``,
 ``broker-password`` / ``database-password`` / ``tsdb-password`` (the password of that
 URL, whose user the URL names) and ``tsdb-token`` (an ``influx2://`` URL's token). A
 credential wins over the environment and the command line; an unknown credential is
@@ -35,6 +37,8 @@ from bohsense.contracts.credentials import read_credentials
 __all__ = ["CloudSettings"]
 
 _TSDB_SCHEMES = ("sqlite", "influx1", "influx1s", "http", "https", "influx2", "influx2s")
+#: an HS256 key shorter than its hash (32 bytes) weakens it (RFC 7518 3.2)
+MIN_JWT_SECRET_LENGTH = 32
 _GROUP_RE = re.compile(r"^[A-Za-z0-9_.\-]{1,64}$")
 
 
@@ -67,6 +71,7 @@ class AutoApproveLimit(BaseModel):
 #: the password of the URL the setting holds, "token" the ``token`` query value of that URL
 CREDENTIALS: dict[str, tuple[str, str]] = {
     "api-token": ("api_token", "value"),
+    "jwt-secret": ("jwt_secret", "value"),
     "webhook-secret": ("webhook_secret", "value"),
     "broker-password": ("broker_url", "password"),
     "database-password": ("database_url", "password"),
@@ -197,6 +202,33 @@ class CloudSettings(BaseSettings):
     api_host: str = "127.0.0.1"
     api_port: int = Field(8080, ge=0, le=65535, description="0 picks a free port")
     api_token: SecretStr | None = None
+    jwt_secret: SecretStr | None = Field(
+        None,
+        description="the HS256 key of sign-in access tokens (at least 32 characters); set: users sign in"
+        " (POST /api/v1/auth/token) and every route but the probes needs a credential",
+    )
+    access_token_ttl_s: float = Field(
+        900.0, ge=30, le=86_400, description="how long an access token is valid"
+    )
+    refresh_token_ttl_s: float = Field(
+        8 * 3600.0, ge=60, le=90 * 86_400, description="how long a refresh token is valid (each is used once)"
+    )
+    login_max_failures: int = Field(
+        5, ge=1, le=1000, description="failed sign-ins per user name and per address within login_window_s"
+    )
+    login_window_s: float = Field(300.0, gt=0, le=86_400, description="the window of login_max_failures")
+    oidc_issuer: str | None = Field(
+        None,
+        description="accept access tokens of this identity provider (its iss; with audience and JWKS URL)",
+    )
+    oidc_audience: str | None = Field(None, description="the aud the identity provider's tokens must carry")
+    oidc_jwks_url: str | None = Field(None, description="the identity provider's JWKS (https://…)")
+    oidc_role_claim: str = Field(
+        "role", min_length=1, max_length=128, description="the claim naming the role"
+    )
+    oidc_sites_claim: str = Field(
+        "sites", min_length=1, max_length=128, description="the claim listing the stores"
+    )
     api_max_body_bytes: int = Field(
         1024 * 1024, ge=1024, le=64 * 1024 * 1024, description="larger request bodies are answered 413"
     )
@@ -534,10 +566,26 @@ class CloudSettings(BaseSettings):
         weakness = token_weakness(token) if token is not None else None
         if weakness is not None:
             raise ValueError(f"{weakness} (BOHSENSE_CLOUD_API_TOKEN)")
-        if token is None and not _is_local(self.api_host):
+        jwt_secret = self.jwt_secret.get_secret_value() if self.jwt_secret is not None else None
+        jwt_weakness = (
+            token_weakness(jwt_secret, name="jwt_secret", min_length=MIN_JWT_SECRET_LENGTH)
+            if jwt_secret is not None
+            else None
+        )
+        if jwt_weakness is not None:
+            raise ValueError(f"{jwt_weakness} (BOHSENSE_CLOUD_JWT_SECRET)")
+        oidc = (self.oidc_issuer, self.oidc_audience, self.oidc_jwks_url)
+        if any(oidc) and not all(oidc):
+            raise ValueError(
+                "an identity provider needs all of BOHSENSE_CLOUD_OIDC_ISSUER, BOHSENSE_CLOUD_OIDC_AUDIENCE"
+                " and BOHSENSE_CLOUD_OIDC_JWKS_URL"
+            )
+        if self.oidc_jwks_url is not None and not self.oidc_jwks_url.startswith(("https://", "http://")):
+            raise ValueError("oidc_jwks_url must be an https:// URL")
+        if token is None and jwt_secret is None and not all(oidc) and not _is_local(self.api_host):
             raise ValueError(
                 f"refusing to serve the API on {self.api_host} without a token:"
-                " set BOHSENSE_CLOUD_API_TOKEN or bind to 127.0.0.1"
+                " set BOHSENSE_CLOUD_API_TOKEN or BOHSENSE_CLOUD_JWT_SECRET, or bind to 127.0.0.1"
             )
         has_url = self.webhook_orders_url is not None or self.webhook_work_orders_url is not None
         secret = self.webhook_secret.get_secret_value() if self.webhook_secret is not None else None
@@ -563,6 +611,28 @@ class CloudSettings(BaseSettings):
             elif isinstance(value, str) and name.endswith("_url"):
                 out[name] = mask_url(value)
         return out
+
+    def identity_config(self) -> Any:
+        """The API's ``identity.AuthorityConfig`` from these settings."""
+        from bohsense.cloud.identity import AuthorityConfig, OidcConfig
+
+        oidc = None
+        if self.oidc_issuer and self.oidc_audience and self.oidc_jwks_url:
+            oidc = OidcConfig(
+                issuer=self.oidc_issuer,
+                audience=self.oidc_audience,
+                jwks_url=self.oidc_jwks_url,
+                role_claim=self.oidc_role_claim,
+                sites_claim=self.oidc_sites_claim,
+            )
+        return AuthorityConfig(
+            oidc=oidc,
+            jwt_secret=self.jwt_secret.get_secret_value() if self.jwt_secret is not None else None,
+            access_ttl_s=self.access_token_ttl_s,
+            refresh_ttl_s=self.refresh_token_ttl_s,
+            login_max_failures=self.login_max_failures,
+            login_window_s=self.login_window_s,
+        )
 
     def ingest_config(self) -> IngestConfig:
         return IngestConfig(

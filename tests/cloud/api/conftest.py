@@ -106,3 +106,48 @@ def client(core: BohCore, tsdb: FakeTimeSeries) -> Iterator[TestClient]:
 def secured(core: BohCore, tsdb: FakeTimeSeries) -> Iterator[TestClient]:
     with TestClient(create_app(core=core, tsdb=tsdb, api_token=TOKEN)) as c:
         yield c
+
+
+JWT_SECRET = "jwt-secret-for-tests-only-7Hq2Zr9Lm4Xp8Kd1"
+PASSWORD = "correct horse battery staple"
+
+
+def fast_authority(core: BohCore, **config: Any) -> Any:
+    """An ``Authority`` with sign-in on and a cheap argon2 cost (the tests sign in often)."""
+    from argon2 import PasswordHasher
+
+    from bohsense.cloud.identity import Authority, AuthorityConfig, Passwords
+
+    cheap = Passwords(PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
+    return Authority(core.engine, AuthorityConfig(jwt_secret=JWT_SECRET, **config), passwords=cheap)
+
+
+@pytest.fixture
+def authed(core: BohCore, tsdb: FakeTimeSeries) -> Iterator[TestClient]:
+    """The API with sign-in on (and the service token), no users yet."""
+    app = create_app(core=core, tsdb=tsdb, api_token=TOKEN, identity=fast_authority(core))
+    with TestClient(app) as c:
+        yield c
+
+
+@pytest.fixture(scope="module")
+def template_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A migrated BOH database with the catalog, made once per module (migrating takes
+    most of a test's time); ``copied_core`` gives each test its own copy."""
+    path = tmp_path_factory.mktemp("template") / "boh.db"
+    boh = BohCore(f"sqlite:///{path}")
+    boh.migrate()
+    boh.load_catalog(catalog())
+    boh.close()  # the last connection closing checkpoints the WAL into the file
+    return path
+
+
+@pytest.fixture
+def copied_core(template_db: Path, tmp_path: Path) -> Iterator[BohCore]:
+    import shutil
+
+    db = tmp_path / "copy.db"
+    shutil.copyfile(template_db, db)
+    boh = BohCore(f"sqlite:///{db}")
+    yield boh
+    boh.close()

@@ -12,7 +12,8 @@ TABLES = {
     "gateway_commands", "rule_state", "device_events", "site_zones", "rfid_items", "rfid_item_events",
     "rfid_zone_snapshots", "lane_sensing", "sensed_stock", "sensed_changes", "book_stock", "pos_transactions",
     "inventory_ledger", "stock_outages", "replenishment_plans", "proposal_receipts", "webhook_deliveries",
-    "webhook_attempts", "maintenance_guides", "alert_notices", "fault_labels",
+    "webhook_attempts", "maintenance_guides", "alert_notices", "fault_labels", "users", "api_keys",
+    "refresh_tokens",
 }  # fmt: skip
 
 

@@ -11,8 +11,9 @@ from bohsense.contracts.schema import GatewayCommand
 
 from ..boh import BohCore
 from ..dashboard import build_routes as dashboard_routes
+from ..identity import Authority, AuthorityConfig
 from ..ports import TimeSeriesQuery
-from ._deps import require_token
+from ._auth import AuthState, annotate_policy, check_policy, guard, install_identity_errors
 from ._errors import Error, install_error_handlers
 from ._limits import DEFAULT_MAX_BODY_BYTES, BodyLimit
 from ._metrics import CloudMetrics, MetricsMiddleware
@@ -21,6 +22,7 @@ from ._openapi import document_statuses, operation_id
 from ._strict import reject_unknown_query
 from .routers import (
     alerts,
+    auth,
     catalog,
     changes,
     commands,
@@ -35,6 +37,7 @@ from .routers import (
     replenishment,
     stock,
     stock_truth,
+    users,
     webhooks,
     work_orders,
 )
@@ -55,8 +58,11 @@ def create_app(
     send_command: Callable[[GatewayCommand], None] | None = None,
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
     command_max_bytes: int = DEFAULT_COMMAND_MAX_BYTES,
+    identity: AuthorityConfig | Authority | None = None,
 ) -> FastAPI:
-    """Build the API. With ``api_token``, every route except ``/health`` needs ``Authorization: Bearer``.
+    """Build the API. With ``api_token`` or ``identity.jwt_secret``, every route except the
+    health probes and sign-in needs a credential (``_auth``), and each operation's roles are
+    those of ``_policy.POLICY``; an app with a route the policy does not name is refused.
 
     A request body over ``max_body_bytes`` is answered 413; a command whose MQTT packet
     would exceed ``command_max_bytes`` (keep it at most the broker's ``max_packet_size``) 422.
@@ -73,6 +79,10 @@ def create_app(
     app.state.tsdb = tsdb
     app.state.stats = stats
     app.state.api_token = api_token
+    authority = (
+        identity if isinstance(identity, Authority) else Authority(core.engine, identity or AuthorityConfig())
+    )
+    app.state.auth = AuthState(authority, api_token)
     app.state.send_command = send_command
     app.state.command_max_bytes = command_max_bytes
     app.add_middleware(BodyLimit, max_bytes=max_body_bytes)
@@ -81,14 +91,12 @@ def create_app(
     invalid: dict[int | str, dict[str, Any]] = {
         422: {"model": Error, "description": "invalid parameters or body, with the reason"}
     }
-    app.include_router(
-        health.router, prefix=API_PREFIX, dependencies=[Depends(reject_unknown_query)], responses=invalid
-    )
-    protected = [Depends(require_token), Depends(reject_unknown_query)]
-    unauthorized: dict[int | str, dict[str, Any]] = {
-        401: {"model": Error, "description": "missing or wrong bearer token"}
-    }
+    # every route carries the guard: public ones (health, sign-in) pass it without a credential
+    guarded = [Depends(guard), Depends(reject_unknown_query)]
+    app.include_router(health.router, prefix=API_PREFIX, dependencies=guarded, responses=invalid)
     for module in (
+        auth,
+        users,
         fleet,
         catalog,
         commands,
@@ -106,13 +114,14 @@ def create_app(
         pos,
         commission,
     ):
-        app.include_router(
-            module.router, prefix=API_PREFIX, dependencies=protected, responses={**unauthorized, **invalid}
-        )
-    # Prometheus' conventional path, outside the versioned API; behind the token when set
-    app.include_router(metrics_router, dependencies=[Depends(reject_unknown_query)], responses=unauthorized)
+        app.include_router(module.router, prefix=API_PREFIX, dependencies=guarded, responses=invalid)
+    # Prometheus' conventional path, outside the versioned API; behind authentication when on
+    app.include_router(metrics_router, dependencies=guarded)
     # the dashboard's static files: not API operations (no token: its data calls carry one)
     app.router.routes.extend(dashboard_routes())
     install_error_handlers(app)
+    install_identity_errors(app)
     document_statuses(app)
+    annotate_policy(app)
+    check_policy(app)
     return app

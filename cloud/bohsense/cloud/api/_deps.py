@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Callable, Mapping
 from typing import Annotated, Any
 
-from fastapi import Depends, HTTPException, Request, status
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi import Depends, Request
 
 from ..boh import BohCore
 from ..ports import TimeSeriesQuery
@@ -34,21 +32,9 @@ CoreDep = Annotated[BohCore, Depends(get_core)]
 TsdbDep = Annotated[TimeSeriesQuery, Depends(get_tsdb)]
 StatsDep = Annotated[Callable[[], Mapping[str, Any]] | None, Depends(get_stats)]
 
-_bearer = HTTPBearer(auto_error=False, description="`Authorization: Bearer <token>` when the API has a token")
 
+def require_token(request: Request) -> None:
+    """Authenticate and authorize the request (``_auth.guard``: every route has it)."""
+    from ._auth import guard
 
-def require_token(
-    request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
-) -> None:
-    """Reject the request unless it carries the API token (when one is configured)."""
-    token: str | None = request.app.state.api_token
-    if token is None:
-        return
-    if credentials is None or credentials.scheme.lower() != "bearer":
-        raise HTTPException(
-            status.HTTP_401_UNAUTHORIZED, "missing bearer token", headers={"WWW-Authenticate": "Bearer"}
-        )
-    if not secrets.compare_digest(credentials.credentials.encode(), token.encode()):
-        raise HTTPException(
-            status.HTTP_401_UNAUTHORIZED, "invalid token", headers={"WWW-Authenticate": "Bearer"}
-        )
+    guard(request)

@@ -39,6 +39,8 @@ _ALWAYS = {"500": "the server failed; nothing of its internals is told"}
 #: every tag an operation may carry, with what it groups
 TAGS: dict[str, str] = {
     "health": "Liveness, readiness, versions and metrics",
+    "auth": "Sign-in (OAuth2 password grant), refresh, the caller, sign-out",
+    "users": "Users and API keys (admin)",
     "fleet": "Gateways and the devices they report",
     "catalog": "Sites, SKUs, gateways, assets and stock locations",
     "commands": "Commands sent to gateways over MQTT",

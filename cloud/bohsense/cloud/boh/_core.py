@@ -7,7 +7,7 @@ import threading
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
-from sqlalchemy import select, text
+from sqlalchemy import Engine, select, text
 from sqlalchemy.exc import SQLAlchemyError
 
 from bohsense.contracts.schema import CommandResult, GatewayStatus, ReadingBatch
@@ -172,6 +172,11 @@ class BohCore:
     def event_handlers(self) -> EventHandlers:
         """The registry of event handlers (``register(kind, handler)``)."""
         return self._applier.handlers
+
+    @property
+    def engine(self) -> Engine:
+        """The database engine, for the stores that share the BOH database (identity)."""
+        return self._engine
 
     @property
     def dialect(self) -> str:

@@ -27,6 +27,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 __all__ = [
     "Alert",
     "AlertNotice",
+    "ApiKey",
     "Asset",
     "AuditEntry",
     "Base",
@@ -45,6 +46,7 @@ __all__ = [
     "PosTransaction",
     "ProposalReceipt",
     "QuarantineRow",
+    "RefreshToken",
     "ReplenishmentPlan",
     "ReplenishmentProposal",
     "RfidItem",
@@ -59,6 +61,7 @@ __all__ = [
     "StockLevel",
     "StockLocation",
     "StockOutage",
+    "User",
     "WebhookAttempt",
     "WebhookDelivery",
     "WorkOrder",
@@ -811,3 +814,54 @@ class FaultLabel(Base):
     end_ns: Mapped[int | None]
     evidence: Mapped[dict[str, Any]]
     created_ns: Mapped[int]
+
+
+class User(Base):
+    """A person who signs in to the API (``bohsense.cloud.identity``). ``sites`` None: every
+    store. ``password_hash`` is an argon2id hash; "" means no password (cannot sign in)."""
+
+    __tablename__ = "users"
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    display_name: Mapped[str] = mapped_column(String(200), default="")
+    role: Mapped[str] = mapped_column(String(32))
+    sites: Mapped[list[Any] | None] = mapped_column(JSON(none_as_null=True))
+    password_hash: Mapped[str] = mapped_column(String(200), default="")
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    language: Mapped[str | None] = mapped_column(String(16))
+    created_ns: Mapped[int]
+    updated_ns: Mapped[int]
+
+
+class ApiKey(Base):
+    """A machine's API key: ``bsk_<prefix>_<secret>``; only the secret's SHA-256 is kept."""
+
+    __tablename__ = "api_keys"
+    __table_args__ = (UniqueConstraint("prefix"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(64))
+    prefix: Mapped[str] = mapped_column(String(16))
+    secret_hash: Mapped[str] = mapped_column(String(64))
+    role: Mapped[str] = mapped_column(String(32))
+    scopes: Mapped[list[Any]] = mapped_column(JSON, default=_empty)
+    sites: Mapped[list[Any] | None] = mapped_column(JSON(none_as_null=True))
+    created_by: Mapped[str] = mapped_column(String(64), default="")
+    created_ns: Mapped[int]
+    expires_ns: Mapped[int | None]
+    revoked_ns: Mapped[int | None]
+    last_used_ns: Mapped[int | None]
+
+
+class RefreshToken(Base):
+    """A refresh token (its SHA-256): one use each; a ``family`` is the chain of tokens of one
+    sign-in, all revoked when a used one comes back."""
+
+    __tablename__ = "refresh_tokens"
+    __table_args__ = (Index("ix_refresh_tokens_family", "family"),)
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    family: Mapped[str] = mapped_column(String(32))
+    user_name: Mapped[str] = mapped_column(ForeignKey("users.name"), index=True)
+    issued_ns: Mapped[int]
+    expires_ns: Mapped[int]
+    #: set when it was exchanged for the next token of its family
+    used_ns: Mapped[int | None]
+    revoked_ns: Mapped[int | None]
