@@ -3,9 +3,9 @@ port over a seeded BOH core with two stores (``served``), and the system Chromiu
 ``chromium``) driven headless by Playwright — one server and one browser per module, a
 fresh browser context (cookies, storage) per test. Playwright never downloads a browser.
 
-Where the cloud has sign-in, people of each role are created the way an administrator
-does (``people``) and the tests sign in as them through the page's form; without it the
-dashboard runs open as the local administrator, and the sign-in tests say so as a skip.
+People of each role are created the way an administrator's tools do (``people``) and the
+tests sign in as them through the page's form; one test serves the same stores without
+sign-in, where the dashboard runs as the local administrator.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from playwright.sync_api import sync_playwright
 
 from tests.support.services import free_port
 
-from .people import PASSWORD, add_people, sign_in_available
+from .people import PASSWORD, add_people
 from .seed import seed
 from .served import build_app, serving
 
@@ -44,13 +44,13 @@ WAIT_MS = 5000
 class Served:
     base: str
     database_url: str
+    tsdb: Path
     made: dict[str, Any]
-    auth: bool
-    #: the administrator's access token where the API has sign-in (to check what the page did)
-    token: str | None = None
+    #: the administrator's access token (to check through the API what the page did)
+    token: str
 
     def api(self, path: str, **kw: Any) -> httpx.Response:
-        headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
+        headers = {"Authorization": f"Bearer {self.token}"}
         return httpx.request(
             kw.pop("method", "GET"), f"{self.base}/api/v1{path}", timeout=10, headers=headers, **kw
         )
@@ -58,28 +58,21 @@ class Served:
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
-    """The seeded stores served by the real app (and people to sign in, where it has sign-in)."""
+    """The seeded stores and their people, served by the real app with sign-in on."""
     tmp = tmp_path_factory.mktemp("dashboard")
     url = f"sqlite:///{tmp / 'boh.db'}"
     made = seed(url, tmp / "ts.db")
-    sign_in = sign_in_available()
-    if sign_in:
-        add_people(url)
-    app, core = build_app(url, tmp / "ts.db", sign_in=sign_in)
+    add_people(url)
+    app, core = build_app(url, tmp / "ts.db", sign_in=True)
     try:
         with serving(app, free_port()) as base:
-            paths = httpx.get(f"{base}/openapi.json", timeout=10).json()["paths"]
-            assert ("/api/v1/auth/token" in paths) == sign_in, "sign-in is in the cloud but not served"
-            served = Served(base, url, made, sign_in)
-            if sign_in:
-                signed = httpx.post(
-                    f"{base}/api/v1/auth/token",
-                    data={"grant_type": "password", "username": "admin", "password": PASSWORD},
-                    timeout=10,
-                )
-                assert signed.status_code == 200, signed.text
-                served.token = signed.json()["access_token"]
-            yield served
+            signed = httpx.post(
+                f"{base}/api/v1/auth/token",
+                data={"grant_type": "password", "username": "admin", "password": PASSWORD},
+                timeout=10,
+            )
+            assert signed.status_code == 200, signed.text
+            yield Served(base, url, tmp / "ts.db", made, signed.json()["access_token"])
     finally:
         core.close()
 
@@ -100,7 +93,7 @@ def browser() -> Iterator[Any]:
 class Page:
     """A dashboard tab: the Playwright page, the console's CSP complaints and page errors."""
 
-    def __init__(self, page: Any, base: str, shots: Path, sign_in: bool) -> None:
+    def __init__(self, page: Any, base: str, shots: Path, sign_in: bool = True) -> None:
         self.page = page
         self.base = base
         self.sign_in = sign_in
@@ -117,7 +110,7 @@ class Page:
         )
 
     def open(self, view: str, user: str = "admin") -> None:
-        """Go to ``view``; where the API has sign-in, sign in as ``user`` when asked to."""
+        """Go to ``view``, signing in as ``user`` when the page asks who is there."""
         self.page.goto(f"{self.base}/dashboard/#/{view}")
         if self.sign_in:
             self.page.wait_for_selector("#signin:not([hidden]), #view[data-ready]", timeout=WAIT_MS)
@@ -169,10 +162,10 @@ def shots(request: pytest.FixtureRequest, tmp_path: Path) -> Path:
 
 @pytest.fixture
 def tab(browser: Any, served: Served, shots: Path) -> Iterator[Page]:
-    """One tab in a fresh context (tablet-sized, English), signed in when the API has sign-in."""
+    """One tab in a fresh context (tablet-sized, English)."""
     context = browser.new_context(viewport={"width": 1180, "height": 820}, locale="en-US")
     try:
-        yield Page(context.new_page(), served.base, shots, served.auth)
+        yield Page(context.new_page(), served.base, shots)
     finally:
         context.close()
 
@@ -182,6 +175,6 @@ def second_tab(browser: Any, served: Served, shots: Path) -> Iterator[Page]:
     """Another person's browser: a context of its own."""
     context = browser.new_context(viewport={"width": 1180, "height": 820}, locale="en-US")
     try:
-        yield Page(context.new_page(), served.base, shots, served.auth)
+        yield Page(context.new_page(), served.base, shots)
     finally:
         context.close()

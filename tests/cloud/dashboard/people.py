@@ -1,13 +1,10 @@
 """The people of the two seeded stores, one per role, created in the BOH database the way
-an administrator does (the identity authority's ``add_user``), when the cloud has sign-in."""
+an administrator's tools do (the identity authority's ``add_user``)."""
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
-from typing import Any
-
 from bohsense.cloud.boh import BohCore
+from bohsense.cloud.identity import Authority, AuthorityConfig
 
 #: the HS256 key of the served app's access tokens (a test key: long, not a default)
 JWT_SECRET = "dashboard-tests-" + "7f3a9c1e5b2d4086a1c3e5f7092b4d6e"
@@ -23,21 +20,14 @@ PEOPLE: dict[str, tuple[str, list[str] | None]] = {
 }
 
 
-def sign_in_available() -> bool:
-    """Whether this cloud has people who sign in (its identity package)."""
-    return importlib.util.find_spec("bohsense.cloud.identity") is not None
-
-
-def identity_config() -> Any:
-    identity = importlib.import_module("bohsense.cloud.identity")
-    return identity.AuthorityConfig(jwt_secret=JWT_SECRET)
+def identity_config() -> AuthorityConfig:
+    return AuthorityConfig(jwt_secret=JWT_SECRET)
 
 
 def add_people(database_url: str) -> None:
-    identity = importlib.import_module("bohsense.cloud.identity")
     core = BohCore(database_url)
     try:
-        authority = identity.Authority(core.engine, identity_config())
+        authority = Authority(core.engine, identity_config())
         for name, (role, sites) in PEOPLE.items():
             authority.add_user(name, role=role, password=PASSWORD, sites=sites, display_name=name.title())
     finally:

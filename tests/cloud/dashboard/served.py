@@ -10,7 +10,6 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
 import uvicorn
 from fastapi import FastAPI
@@ -26,10 +25,10 @@ START_S = 30
 
 
 def build_app(database_url: str, tsdb: Path, *, sign_in: bool) -> tuple[FastAPI, BohCore]:
-    """The API; with ``sign_in``, people sign in (``people.JWT_SECRET``)."""
+    """The API; with ``sign_in``, people sign in (``people.JWT_SECRET``), else it is open."""
     core = BohCore(database_url)
-    extra: dict[str, Any] = {"identity": identity_config()} if sign_in else {}
-    return create_app(core=core, tsdb=SqliteStore(tsdb), **extra), core
+    identity = identity_config() if sign_in else None
+    return create_app(core=core, tsdb=SqliteStore(tsdb), identity=identity), core
 
 
 @contextmanager

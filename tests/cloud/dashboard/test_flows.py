@@ -12,9 +12,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-import pytest
+from tests.support.services import free_port
 
 from .conftest import WAIT_MS, Page, Served
+from .served import build_app, serving
 
 
 def test_the_store_view_shows_stock_flags_and_the_out_of_stock_heat_map(tab: Page) -> None:
@@ -136,12 +137,11 @@ def test_the_fleet_view_lists_every_store_with_its_figures(tab: Page, served: Se
     assert sites == ["store-a", "store-b"]
     assert p.locator("#site-pick").is_hidden()
     tab.shot("fleet")
-    if served.auth:
-        # HQ reads every store's alerts and acts on none: no buttons the API would refuse
-        p.click("nav a[data-view='alerts']")
-        tab.ready("alerts")
-        assert p.locator(".alert-card").count() >= 1
-        assert p.locator(".alert-card button").count() == 0
+    # HQ reads every store's alerts and acts on none: no buttons the API would refuse
+    p.click("nav a[data-view='alerts']")
+    tab.ready("alerts")
+    assert p.locator(".alert-card").count() >= 1
+    assert p.locator(".alert-card button").count() == 0
     tab.check_clean()
 
 
@@ -182,7 +182,7 @@ def test_the_language_switches_to_chinese_stays_after_a_reload_and_switches_back
 def test_the_language_follows_the_browser_when_not_chosen(browser: Any, served: Served, shots: Path) -> None:
     context = browser.new_context(locale="zh-CN")
     try:
-        tab = Page(context.new_page(), served.base, shots, served.auth)
+        tab = Page(context.new_page(), served.base, shots)
         tab.page.goto(f"{served.base}/dashboard/")
         tab.page.wait_for_selector("#signin:not([hidden]), #view[data-ready]", timeout=WAIT_MS)
         assert tab.page.evaluate("() => document.documentElement.lang") == "zh-CN"
@@ -221,8 +221,6 @@ def test_the_sse_parser_reassembles_events_split_anywhere(tab: Page) -> None:
 def test_sign_in_offers_only_the_persons_own_stores_and_signing_out_ends_it(
     tab: Page, served: Served
 ) -> None:
-    if not served.auth:
-        pytest.skip("this cloud has no sign-in (/api/v1/auth/token): the dashboard runs open")
     p = tab.page
     p.goto(f"{served.base}/dashboard/")
     p.wait_for_selector("#signin:not([hidden])", timeout=WAIT_MS)
@@ -257,19 +255,28 @@ def test_sign_in_offers_only_the_persons_own_stores_and_signing_out_ends_it(
     tab.check_clean()
 
 
-def test_without_sign_in_the_dashboard_runs_as_the_local_administrator(tab: Page, served: Served) -> None:
-    if served.auth:
-        pytest.skip("this cloud has sign-in: the dashboard asks who is there")
-    tab.open("store")
-    assert tab.page.is_hidden("#signin")
-    assert tab.page.inner_text("#who") == "Local administrator · Administrator"
-    assert tab.page.is_hidden("#signout")
-    tab.check_clean()
+def test_without_sign_in_the_dashboard_runs_as_the_local_administrator(
+    browser: Any, served: Served, shots: Path
+) -> None:
+    app, core = build_app(served.database_url, served.tsdb, sign_in=False)
+    context = browser.new_context(viewport={"width": 1180, "height": 820}, locale="en-US")
+    try:
+        with serving(app, free_port()) as base:
+            tab = Page(context.new_page(), base, shots, sign_in=False)
+            tab.open("store")
+            assert tab.page.is_hidden("#signin")
+            assert tab.page.inner_text("#who") == "Local administrator · Administrator"
+            assert tab.page.is_hidden("#signout")
+            sites = tab.page.eval_on_selector_all("#site option", "os => os.map(o => o.value)")
+            assert sites == ["store-a", "store-b"]
+            tab.shot("open-local-admin")
+            tab.check_clean()
+    finally:
+        context.close()
+        core.close()
 
 
 def test_an_expired_access_token_is_renewed_once_and_the_call_repeated(tab: Page, served: Served) -> None:
-    if not served.auth:
-        pytest.skip("this cloud has no sign-in: no tokens to renew")
     p = tab.page
     tab.open("alerts", "tech-a")
     expired = {"type": "https://bohsense.dev/problems/token-expired", "title": "Token expired", "status": 401}
