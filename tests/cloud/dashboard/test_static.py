@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import re
+import shlex
 from collections.abc import Iterator
 from html.parser import HTMLParser
 from pathlib import Path
@@ -15,6 +16,7 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from bohsense.cli import build_parser
 from bohsense.cloud.api import create_app
 from bohsense.cloud.boh import BohCore
 from bohsense.cloud.dashboard import CONTENT_SECURITY_POLICY, STATIC_DIR, build_routes
@@ -188,3 +190,13 @@ def test_the_vendored_chart_library_ships_with_its_license() -> None:
     assert "Apache License" in (vendor / "echarts.LICENSE").read_text(encoding="utf-8")
     assert (vendor / "echarts.min.js").stat().st_size > 500_000
     assert "echarts" in (STATIC_DIR / "index.html").read_text(encoding="utf-8")
+
+
+def test_every_command_the_dashboards_page_shows_parses() -> None:
+    doc = (Path(__file__).resolve().parents[3] / "docs" / "dashboard.md").read_text(encoding="utf-8")
+    lines = [ln for block in re.findall(r"```sh\n(.*?)```", doc, flags=re.S) for ln in block.splitlines()]
+    commands = [shlex.split(ln) for ln in lines if ln.startswith("bohsense ")]
+    assert commands, "docs/dashboard.md shows how to add a person"
+    for argv in commands:
+        args = build_parser().parse_args(argv[1:])
+        assert callable(args.handler), argv
