@@ -74,7 +74,5 @@ def test_a_work_orders_trend_comes_from_the_stored_readings(
     assert [p[0] for p in series["points"]] == [first + i * S for i in range(0, 31, 5)]
     wide = client.get(f"{V1}/work-orders/{wo['id']}/trend", params={"before_s": 86_400}).json()
     assert wide["every_s"] == 289  # 86 490 s in at most 300 windows
-    hand = client.post(
-        f"{V1}/work-orders", json={"asset_id": "cooler-1", "title": "inspect"}
-    ).json()
+    hand = client.post(f"{V1}/work-orders", json={"asset_id": "cooler-1", "title": "inspect"}).json()
     assert client.get(f"{V1}/work-orders/{hand['id']}/trend").status_code == 409

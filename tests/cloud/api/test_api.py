@@ -267,10 +267,7 @@ def test_replenishment_flow(client: TestClient, core: BohCore) -> None:
     (p,) = client.get(f"{V1}/replenishment", params={"state": "proposed"}).json()
     assert (p["quantity"], p["sensed_units"], p["pack_size"]) == (42, 1.0, 6)
     assert p["explanation"]["target"] == 40.0
-    assert (
-        client.post(f"{V1}/replenishment/{p['id']}/approve", json={}).json()["state"]
-        == "approved"
-    )
+    assert client.post(f"{V1}/replenishment/{p['id']}/approve", json={}).json()["state"] == "approved"
     assert client.post(f"{V1}/replenishment/{p['id']}/approve").status_code == 409
     assert client.post(f"{V1}/replenishment/{p['id']}/ordered").json()["state"] == "ordered"
     assert client.post(f"{V1}/replenishment/{p['id']}/reject").status_code == 409

@@ -63,10 +63,7 @@ def test_the_catalog_is_managed_through_the_api(client: TestClient, core: BohCor
     assert client.put(f"{V1}/catalog/assets/freezer-20", json=asset).json()["action"] == "created"
     (a,) = client.get(f"{V1}/catalog/assets", params={"site": "store-t2"}).json()
     assert (a["sensors"], a["rules"][0]["condition"]) == ([{"gateway": "gw-t2", "device": "temp-20"}], "warm")
-    assert (
-        client.post(f"{V1}/catalog/assets/freezer-20/retire", json={}).json()["action"]
-        == "retired"
-    )
+    assert client.post(f"{V1}/catalog/assets/freezer-20/retire", json={}).json()["action"] == "retired"
     assert client.get(f"{V1}/catalog/assets", params={"site": "store-t2"}).json() == []
     assert client.post(f"{V1}/catalog/locations/{loc['id']}/retire").json()["action"] == "retired"
     assert client.get(f"{V1}/catalog/locations", params={"site": "store-t2", "include_retired": True}).json()[

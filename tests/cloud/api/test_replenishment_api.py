@@ -56,10 +56,7 @@ def test_ordered_then_received_and_no_duplicate_in_between(client: TestClient, c
     core.apply_batches([batch(2, [units(LANE_A, 2, 8)])])
     assert len(client.get(f"{V1}/replenishment").json()) == 1
     assert client.patch(f"{V1}/replenishment/{pid}", json={"quantity": 6}).status_code == 409
-    assert (
-        client.post(f"{V1}/replenishment/{pid}/received", json={}).json()["state"]
-        == "received"
-    )
+    assert client.post(f"{V1}/replenishment/{pid}/received", json={}).json()["state"] == "received"
     assert client.post(f"{V1}/replenishment/{pid}/cancel").status_code == 409
 
 
@@ -99,9 +96,7 @@ def test_receipts_close_the_loop_once_per_receipt_id(client: TestClient, core: B
     zero = client.post(f"{V1}/replenishment/{pid}/receipts", json={"receipt_id": "GRN-2", "quantity": 0})
     assert zero.status_code == 422
     assert "must be final" in zero.json()["detail"]
-    done = client.post(
-        f"{V1}/replenishment/{pid}/receipts", json={"receipt_id": "GRN-2", "quantity": 24}
-    )
+    done = client.post(f"{V1}/replenishment/{pid}/receipts", json={"receipt_id": "GRN-2", "quantity": 24})
     assert done.json()["proposal"]["state"] == "received"
     view = client.get(f"{V1}/replenishment/{pid}/explanation").json()
     assert [x["receipt_id"] for x in view["receipts"]] == ["GRN-1", "GRN-2"]
