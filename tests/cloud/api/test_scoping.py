@@ -121,6 +121,11 @@ def test_a_scoped_caller_lists_only_its_stores_rows(mgr: TestClient, hq: TestCli
     devices = mgr.get(f"{V1}/devices").json()
     assert devices
     assert {d["gateway"] for d in devices} == {"gw-s1"}
+    mine, every = (c.get(f"{V1}/summary").json() for c in (mgr, hq))
+    for count in ("alerts", "work_orders", "replenishment_proposals", "stock_locations", "quarantined"):
+        assert (mine[count], every[count]) == (1, 3), count
+    assert every["devices"] == 3 * mine["devices"] > 0
+    assert 0 < mine["audit_entries"] < every["audit_entries"]
     # the explicit filter still works inside the caller's stores
     assert _sites(mgr.get(f"{V1}/alerts", params={"site": "s1"}).json()) == {"s1"}
 

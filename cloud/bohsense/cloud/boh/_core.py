@@ -889,10 +889,12 @@ class BohCore:
         with session(self._engine) as s:
             return q.list_quarantine(s, reason, gateway, limit, offset, sites=sites)
 
-    def summary(self) -> dict[str, Any]:
-        """Counts for dashboards and the demo: gateways by state, alerts, work orders, proposals…"""
+    def summary(self, *, sites: Sites = None) -> dict[str, Any]:
+        """Counts for dashboards and the demo: gateways by state, alerts, work orders,
+        proposals…; ``sites``: of those stores only."""
         with session(self._engine) as s:
-            return q.summary(s)
+            audit = None if sites is None else audit_visible(sites, *names_within(s, sites))
+            return q.summary(s, sites, audit)
 
     # -- stock truth and book stock (``_stock_truth``, ``_ledger``, ``_stock_read``) --------
 

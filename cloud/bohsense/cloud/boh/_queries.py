@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, Select, func, select
+from sqlalchemy import ColumnElement, Select, func, select, true
 from sqlalchemy.orm import Session
 
 from bohsense.contracts.devices import parse_lane_device
@@ -289,41 +289,45 @@ def list_quarantine(
     ]
 
 
-def _by_state(s: Session, model: Any) -> dict[str, int]:
-    return {state: n for state, n in s.execute(select(model.state, func.count()).group_by(model.state))}
+def _by_state(s: Session, model: Any, sites: Sites) -> dict[str, int]:
+    q = select(model.state, func.count()).where(within(model.site, sites)).group_by(model.state)
+    return {state: n for state, n in s.execute(q)}
 
 
-def summary(s: Session) -> dict[str, Any]:
+def _count(s: Session, model: Any, *where: Any) -> int:
+    return s.scalar(select(func.count()).select_from(model).where(*where)) or 0
+
+
+def summary(s: Session, sites: Sites = None, audit: ColumnElement[bool] | None = None) -> dict[str, Any]:
+    """Counts for dashboards; ``sites``: of those stores only (devices, quarantined batches
+    and device events by their gateway's store, audit entries by ``audit``, see
+    ``_scope.audit_visible``)."""
     alerts, orders, proposals = (
-        _by_state(s, Alert),
-        _by_state(s, WorkOrder),
-        _by_state(s, ReplenishmentProposal),
+        _by_state(s, Alert, sites),
+        _by_state(s, WorkOrder, sites),
+        _by_state(s, ReplenishmentProposal, sites),
     )
+    own_device = Device.gateway.in_(gateways_within(sites)) if sites is not None else true()
+    own_quarantine = QuarantineRow.gateway.in_(gateways_within(sites)) if sites is not None else true()
+    own_event = DeviceEvent.gateway.in_(gateways_within(sites)) if sites is not None else true()
+    live = (StockLocation.retired_ns.is_(None), within(StockLocation.site, sites))
     low = s.scalar(
         select(func.count())
         .select_from(StockLevel)
         .join(StockLocation, StockLocation.id == StockLevel.location_id)
-        .where(StockLevel.units < StockLocation.min_units, StockLocation.retired_ns.is_(None))
+        .where(StockLevel.units < StockLocation.min_units, *live)
     )
     return {
-        "gateways": _by_state(s, Gateway),
-        "gateways_pending": s.scalar(
-            select(func.count()).select_from(Gateway).where(Gateway.registration == "pending")
-        )
-        or 0,
-        "devices": s.scalar(select(func.count()).select_from(Device)) or 0,
-        "devices_unmatched": s.scalar(
-            select(func.count())
-            .select_from(Device)
-            .where(Device.kind != "unknown", Device.first_seen_ns.is_(None))
-        )
-        or 0,
-        "devices_unmapped": s.scalar(select(func.count()).select_from(Device).where(Device.kind == "unknown"))
-        or 0,
-        "stock_locations": s.scalar(
-            select(func.count()).select_from(StockLocation).where(StockLocation.retired_ns.is_(None))
-        )
-        or 0,
+        "gateways": _by_state(s, Gateway, sites),
+        "gateways_pending": _count(
+            s, Gateway, Gateway.registration == "pending", within(Gateway.site, sites)
+        ),
+        "devices": _count(s, Device, own_device),
+        "devices_unmatched": _count(
+            s, Device, Device.kind != "unknown", Device.first_seen_ns.is_(None), own_device
+        ),
+        "devices_unmapped": _count(s, Device, Device.kind == "unknown", own_device),
+        "stock_locations": _count(s, StockLocation, *live),
         "stock_locations_below_reorder_point": low or 0,
         "alerts": sum(alerts.values()),
         "alerts_by_state": alerts,
@@ -331,10 +335,12 @@ def summary(s: Session) -> dict[str, Any]:
         "work_orders_by_state": orders,
         "replenishment_proposals": sum(proposals.values()),
         "replenishment_proposals_by_state": proposals,
-        "quarantined": s.scalar(select(func.count()).select_from(QuarantineRow)) or 0,
-        "audit_entries": s.scalar(select(func.count()).select_from(AuditEntry)) or 0,
+        "quarantined": _count(s, QuarantineRow, own_quarantine),
+        "audit_entries": _count(s, AuditEntry, audit if audit is not None else true()),
         "device_events": {
             kind: n
-            for kind, n in s.execute(select(DeviceEvent.kind, func.count()).group_by(DeviceEvent.kind)).all()
+            for kind, n in s.execute(
+                select(DeviceEvent.kind, func.count()).where(own_event).group_by(DeviceEvent.kind)
+            ).all()
         },
     }

@@ -168,5 +168,6 @@ class Summary(ApiModel):
 
 
 @router.get("/summary", response_model=Summary)
-def summary(core: CoreDep, stats: StatsDep) -> Summary:
-    return Summary(**core.summary(), ingest=dict(stats()) if stats is not None else {})
+def summary(core: CoreDep, principal: PrincipalDep, stats: StatsDep) -> Summary:
+    """Counts of the caller's stores (the ingest figures are the service's own)."""
+    return Summary(**core.summary(sites=principal.sites), ingest=dict(stats()) if stats is not None else {})
