@@ -168,6 +168,7 @@ def test_naming_another_store_is_refused_out_of_scope(mgr: TestClient) -> None:
 
 def test_another_stores_items_are_not_found_and_left_unchanged(mgr: TestClient, hq: TestClient) -> None:
     alert, wo, proposal = (_one(hq, p, "s2") for p in ("/alerts", "/work-orders", "/replenishment"))
+    (quarantined,) = hq.get(f"{V1}/quarantine", params={"gateway": "gw-s2"}).json()
     missing = mgr.get(f"{V1}/alerts/999999").json()
     hidden = mgr.get(f"{V1}/alerts/{alert['id']}")
     assert hidden.status_code == 404
@@ -190,6 +191,9 @@ def test_another_stores_items_are_not_found_and_left_unchanged(mgr: TestClient, 
         ("POST", "/gateways/gw-s2/commands", {"command": "tare"}),
         ("POST", "/catalog/assets/cooler-s2/retire", {}),
         ("POST", "/catalog/gateways/gw-s2/retire", {}),
+        ("PUT", "/catalog/gateways/gw-s2", {"site": "s1"}),
+        ("GET", f"/quarantine/{quarantined['id']}/payload", None),
+        ("POST", f"/quarantine/{quarantined['id']}/reapply", {}),
     ):
         r = mgr.request(method, f"{V1}{path}", json=body)
         assert r.status_code == 404, (method, path, r.text)

@@ -26,6 +26,7 @@ from pydantic import BaseModel, Field
 
 from bohsense.contracts.timeutil import now_ns
 
+from ...boh import NotFound
 from ...commission import (
     MAX_SHEET_BYTES,
     CommissionError,
@@ -42,7 +43,7 @@ from ...commission import (
 from .._common import Name
 from .._deps import CoreDep, TsdbDep
 from .._errors import FieldError, error_response
-from .._identity import PrincipalDep
+from .._identity import Principal, PrincipalDep
 
 router = APIRouter(prefix="/commission", tags=["commission"])
 
@@ -132,6 +133,19 @@ _SHEET_BODY = {
 }
 
 
+def _own_gateway(core: CoreDep, principal: Principal, gateway_id: str) -> None:
+    """The sheet's gateway, when the catalog has it at a store the caller does not see, is
+    not found (the sheet would move it)."""
+    if not principal.scoped:
+        return
+    try:
+        found = core.get_gateway(gateway_id)
+    except NotFound:
+        return
+    if not principal.sees(found.site):
+        raise NotFound("gateway", gateway_id)
+
+
 @router.post("/{site}/import", response_model=Imported, responses=ERRORS, openapi_extra=_SHEET_BODY)
 async def import_sheet(
     request: Request,
@@ -168,6 +182,7 @@ async def import_sheet(
                 )
             ],
         )
+    await run_in_threadpool(_own_gateway, core, principal, plan.gateway.id)
     counts = {"devices": len(plan.devices), "lanes": len(plan.lanes), "assets": len(plan.assets)}
     try:
         if check:
