@@ -347,9 +347,8 @@ def retire_gateway(
 
 
 @router.get("/skus", response_model=list[SkuOut])
-def list_skus(
-    core: CoreDep, principal: PrincipalDep, page: PageDep, include_retired: bool = False
-) -> list[SkuOut]:
+def list_skus(core: CoreDep, page: PageDep, include_retired: bool = False) -> list[SkuOut]:
+    """The SKUs are shared by every store: every caller reads them."""
     return [SkuOut.model_validate(x) for x in page.slice(core.list_skus(include_retired=include_retired))]
 
 
