@@ -57,7 +57,7 @@ async def test_an_unknown_gateway_is_held_until_registered(own_mosquitto: Mosqui
         (q,) = (await http.get("/quarantine", params={"reason": "unknown-gateway"})).json()
         assert q["gateway"] == rogue
         assert (await http.get("/stock")).json()[0]["units"] is None  # nothing attributed to the store
-        r = await http.put(f"/catalog/gateways/{rogue}", json={"site": "store-t1", "actor": "ops"})
+        r = await http.put(f"/catalog/gateways/{rogue}", json={"site": "store-t1"})
         assert r.json()["action"] == "updated"
         lanes = [
             {"gateway": "gw-t1", "device": "shelf-01.lane-1"},
@@ -73,7 +73,7 @@ async def test_an_unknown_gateway_is_held_until_registered(own_mosquitto: Mosqui
         }
         assert (await http.put("/catalog/locations", json=body)).status_code == 200
         assert (await http.get("/stock")).json()[0]["units"] is None  # still held: not released yet
-        r = await http.post(f"/catalog/gateways/{rogue}/release", json={"actor": "ops"})
+        r = await http.post(f"/catalog/gateways/{rogue}/release", json={})
         assert r.json() == {"gateway": rogue, "released": 1}
         assert (await http.get("/quarantine", params={"reason": "unknown-gateway"})).json() == []
         assert (await http.get("/stock")).json()[0]["units"] == 3.0

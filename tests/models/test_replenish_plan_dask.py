@@ -78,6 +78,7 @@ def test_dask_cluster_and_local_processes_give_the_same_bytes(tmp_path: Path, sc
     assert files.stdout.encode() == single.stdout.encode()
 
 
+@pytest.mark.long  # starts a dask LocalCluster of its own (~15 s); the cluster test above runs by default
 def test_a_new_local_cluster_and_an_unreachable_scheduler(tmp_path: Path) -> None:
     hist = write(tmp_path / "h.csv", rows(days=60, stores=STORES[:2]))
     single = _plan("--history", str(hist), "--workers", "1")

@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from bohsense.simulators import ConditionScenario
 from tests.support.services import InfluxDB, Mosquitto
 
@@ -91,6 +93,7 @@ def test_demo_on_embedded_defaults(tmp_path: Path) -> None:
     assert f"/api/v1/replenishment/{order['proposal_id']}/explanation" in stdout
 
 
+@pytest.mark.long  # the README's demo (embedded defaults) runs in the default suite
 def test_demo_on_real_broker_and_influxdb(tmp_path: Path, mosquitto: Mosquitto, influxdb: InfluxDB) -> None:
     summary, _ = run_demo(
         "--duration",

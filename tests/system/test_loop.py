@@ -152,9 +152,7 @@ async def test_a_command_from_the_api_reaches_the_device_and_its_result_comes_ba
             return dict(r.json())
 
     # lane 3 holds stock: a plain tare is refused, a forced one re-baselines (tests/edge/test_tare.py)
-    tare = await post(
-        {"command": "tare", "args": {"device": "shelf-1", "lane": 3, "force": True}, "actor": "tech-7"}
-    )
+    tare = await post({"command": "tare", "args": {"device": "shelf-1", "lane": 3, "force": True}})
     wrong = await post({"command": "set-rate", "args": {"device": "no-such-device", "hz": 5}})
 
     async def settled(cid: object) -> dict[str, object] | None:

@@ -328,9 +328,7 @@ async def _put_plan(api: str, store: DemoStore) -> None:
     from dataclasses import asdict
 
     async with httpx.AsyncClient() as client:
-        r = await client.put(
-            f"{api}/api/v1/replenishment/plans", json={**asdict(plan), "actor": "demo-planner"}
-        )
+        r = await client.put(f"{api}/api/v1/replenishment/plans", json=asdict(plan))
         if r.status_code != 204:
             raise DemoError(f"the demo's plan was refused: {r.status_code} {r.text}")
 
@@ -347,12 +345,12 @@ async def _approve_first(api: str, receiver: WebhookReceiver, say: _Out) -> dict
                 break
             await asyncio.sleep(0.5)
         p = found[0]
-        r = await client.post(f"/replenishment/{p['id']}/approve", json={"actor": "demo-buyer", "note": "ok"})
+        r = await client.post(f"/replenishment/{p['id']}/approve", json={"note": "ok"})
         approved = r.json()
         explanation = f"{api}/api/v1/replenishment/{p['id']}/explanation"
         say(
             f"  proposal {p['id']}: {p['quantity']} x {p['sku']} ({p['explanation'].get('source')}) "
-            f"approved by demo-buyer -> {approved.get('state')}; explanation: {explanation}"
+            f"approved -> {approved.get('state')}; explanation: {explanation}"
         )
         key = f"order:{p['id']}:ordered"
         while key not in receiver.processed:  # noqa: ASYNC110 - the receiver is a thread, not a task

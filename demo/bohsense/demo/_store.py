@@ -152,7 +152,7 @@ class DemoStore:
                     "lines": [{"sku": sku, "location": location[sku], "quantity": units}],
                 }
             )
-        return {"sender": "demo-till", "actor": "demo", "transactions": txns}
+        return {"sender": "demo-till", "transactions": txns}
 
     def _vibration_rule(self) -> dict[str, Any]:
         """The detector on the waveform features, or the threshold on vibration RMS."""

@@ -42,10 +42,10 @@ def test_work_orders_carry_evidence_checks_and_labels_come_from_confirmed_faults
     assert wo["checks"] == ["bearing and mounts"]
     assert wo["spare_parts"] == []
     assert client.get(f"{V1}/work-orders/labels").json() == []
-    patch = {"resolution_code": "fault_confirmed", "root_cause": "worn bearing", "actor": "tech-1"}
+    patch = {"resolution_code": "fault_confirmed", "root_cause": "worn bearing"}
     assert client.patch(f"{V1}/work-orders/{wo['id']}", json=patch).status_code == 200
     for to in ("in_progress", "done", "closed"):
-        r = client.post(f"{V1}/work-orders/{wo['id']}/transition", json={"to": to, "actor": "tech-1"})
+        r = client.post(f"{V1}/work-orders/{wo['id']}/transition", json={"to": to})
         assert r.status_code == 200, r.text
     (label,) = client.get(f"{V1}/work-orders/labels", params={"asset": "cooler-1"}).json()
     assert (label["fault"], label["work_order_id"], label["root_cause"]) == (
@@ -74,7 +74,5 @@ def test_a_work_orders_trend_comes_from_the_stored_readings(
     assert [p[0] for p in series["points"]] == [first + i * S for i in range(0, 31, 5)]
     wide = client.get(f"{V1}/work-orders/{wo['id']}/trend", params={"before_s": 86_400}).json()
     assert wide["every_s"] == 289  # 86 490 s in at most 300 windows
-    hand = client.post(
-        f"{V1}/work-orders", json={"asset_id": "cooler-1", "title": "inspect", "actor": "t"}
-    ).json()
+    hand = client.post(f"{V1}/work-orders", json={"asset_id": "cooler-1", "title": "inspect"}).json()
     assert client.get(f"{V1}/work-orders/{hand['id']}/trend").status_code == 409

@@ -214,7 +214,7 @@ def test_alert_flow(client: TestClient, core: BohCore) -> None:
     (alert,) = client.get(f"{V1}/alerts", params={"state": "open"}).json()
     assert alert["evidence"]["limit"] == LIMIT
     assert client.get(f"{V1}/alerts/{alert['id']}").json() == alert
-    r = client.post(f"{V1}/alerts/{alert['id']}/acknowledge", json={"actor": "tech-7", "note": "on my way"})
+    r = client.post(f"{V1}/alerts/{alert['id']}/acknowledge", json={"note": "on my way"})
     assert (r.status_code, r.json()["state"]) == (200, "acknowledged")
     r = client.post(f"{V1}/alerts/{alert['id']}/acknowledge")
     assert r.status_code == 409
@@ -234,7 +234,7 @@ def test_alert_flow(client: TestClient, core: BohCore) -> None:
     audit = [a for a in audit if a["detail"].get("condition") != "cleared"]
     assert [(a["from_state"], a["to_state"], a["actor"]) for a in audit] == [
         (None, "open", "system"),
-        ("open", "acknowledged", "tech-7"),
+        ("open", "acknowledged", "api"),
         ("acknowledged", "resolved", "api"),
     ]
     assert audit[1]["detail"] == {"note": "on my way"}
@@ -253,7 +253,7 @@ def test_work_order_flow(client: TestClient, core: BohCore) -> None:
     assert client.post(url, json={}).status_code == 422
     clear(core)
     for to in ("in_progress", "done", "closed"):
-        r = client.post(url, json={"to": to, "actor": "tech-7", "note": f"{to}!"})
+        r = client.post(url, json={"to": to, "note": f"{to}!"})
         assert (r.status_code, r.json()["state"]) == (200, to)
     assert client.get(f"{V1}/work-orders/{wo['id']}").json()["note"] == "closed!"
     assert client.get(f"{V1}/work-orders", params={"alert_id": wo["alert_id"]}).json()[0]["id"] == wo["id"]
@@ -267,10 +267,7 @@ def test_replenishment_flow(client: TestClient, core: BohCore) -> None:
     (p,) = client.get(f"{V1}/replenishment", params={"state": "proposed"}).json()
     assert (p["quantity"], p["sensed_units"], p["pack_size"]) == (42, 1.0, 6)
     assert p["explanation"]["target"] == 40.0
-    assert (
-        client.post(f"{V1}/replenishment/{p['id']}/approve", json={"actor": "mgr"}).json()["state"]
-        == "approved"
-    )
+    assert client.post(f"{V1}/replenishment/{p['id']}/approve", json={}).json()["state"] == "approved"
     assert client.post(f"{V1}/replenishment/{p['id']}/approve").status_code == 409
     assert client.post(f"{V1}/replenishment/{p['id']}/ordered").json()["state"] == "ordered"
     assert client.post(f"{V1}/replenishment/{p['id']}/reject").status_code == 409
@@ -287,8 +284,9 @@ def test_replenishment_flow(client: TestClient, core: BohCore) -> None:
     assert client.post(f"{V1}/replenishment/999/approve").status_code == 404
     assert client.get(f"{V1}/replenishment/999").status_code == 404
     assert client.get(f"{V1}/replenishment", params={"state": "maybe"}).status_code == 422
-    r = client.post(f"{V1}/replenishment/{q['id']}/approve", json={"actor": ""})
-    assert r.status_code == 422
+    r = client.post(f"{V1}/replenishment/{q['id']}/approve", json={"actor": "mgr"})
+    assert r.status_code == 422  # who acts is the caller, never a field of the body
+    assert r.json()["errors"][0]["loc"] == ["body", "actor"]
 
 
 def test_quarantine_and_summary(client: TestClient, core: BohCore) -> None:
@@ -373,7 +371,7 @@ def test_an_apply_failed_item_is_reapplied_through_the_api(client: TestClient, c
     core.quarantine([QuarantineItem(f"bohsense/v1/gw/{GW}/readings", encode(b), "apply-failed", "x", T0, GW)])
     core.quarantine([QuarantineItem(f"bohsense/v1/gw/{GW}/readings", b"\x00", "malformed", "x", T0, GW)])
     bad, failed = [q["id"] for q in client.get(f"{V1}/quarantine").json()]
-    r = client.post(f"{V1}/quarantine/{failed}/reapply", json={"actor": "ops"})
+    r = client.post(f"{V1}/quarantine/{failed}/reapply", json={})
     assert (r.status_code, r.json()) == (200, {"id": failed, "ok": True, "what": "batch seq 1 (1 readings)"})
     assert b.readings[0].device in [d.device for d in core.list_devices(gateway=GW)]
     r = client.post(f"{V1}/quarantine/{bad}/reapply", json={})

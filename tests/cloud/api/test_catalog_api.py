@@ -30,7 +30,7 @@ def test_the_mapping_lists_unmatched_lanes_and_unmapped_devices(client: TestClie
 
 
 def test_the_catalog_is_managed_through_the_api(client: TestClient, core: BohCore) -> None:
-    r = client.put(f"{V1}/catalog/sites/store-t2", json={"name": "Second store", "actor": "ops-1"})
+    r = client.put(f"{V1}/catalog/sites/store-t2", json={"name": "Second store"})
     assert (r.status_code, r.json()) == (200, {"kind": "site", "key": "store-t2", "action": "created"})
     assert client.put(f"{V1}/catalog/gateways/gw-t2", json={"site": "store-t2"}).json()["action"] == "created"
     assert (
@@ -45,7 +45,6 @@ def test_the_catalog_is_managed_through_the_api(client: TestClient, core: BohCor
         "target": 48,
         "safety_stock": 6,
         "lanes": [{"gateway": "gw-t2", "device": "shelf-20.lane-1"}],
-        "actor": "planner",
     }
     r = client.put(f"{V1}/catalog/locations", json=body)
     assert r.status_code == 200, r.text
@@ -64,17 +63,14 @@ def test_the_catalog_is_managed_through_the_api(client: TestClient, core: BohCor
     assert client.put(f"{V1}/catalog/assets/freezer-20", json=asset).json()["action"] == "created"
     (a,) = client.get(f"{V1}/catalog/assets", params={"site": "store-t2"}).json()
     assert (a["sensors"], a["rules"][0]["condition"]) == ([{"gateway": "gw-t2", "device": "temp-20"}], "warm")
-    assert (
-        client.post(f"{V1}/catalog/assets/freezer-20/retire", json={"actor": "ops-1"}).json()["action"]
-        == "retired"
-    )
+    assert client.post(f"{V1}/catalog/assets/freezer-20/retire", json={}).json()["action"] == "retired"
     assert client.get(f"{V1}/catalog/assets", params={"site": "store-t2"}).json() == []
     assert client.post(f"{V1}/catalog/locations/{loc['id']}/retire").json()["action"] == "retired"
     assert client.get(f"{V1}/catalog/locations", params={"site": "store-t2", "include_retired": True}).json()[
         0
     ]["retired_ns"]
     audit = client.get(f"{V1}/audit", params={"entity": "catalog.site", "entity_id": "store-t2"}).json()
-    assert [(e["to_state"], e["actor"]) for e in audit] == [("active", "ops-1")]
+    assert [(e["to_state"], e["actor"]) for e in audit] == [("active", "api")]
 
 
 def test_catalog_errors_are_precise(client: TestClient) -> None:

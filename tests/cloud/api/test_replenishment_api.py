@@ -22,7 +22,7 @@ def proposal(client: TestClient, core: BohCore, value: float = 8) -> int:
 
 def test_patch_sets_the_quantity(client: TestClient, core: BohCore) -> None:
     pid = proposal(client, core)
-    r = client.patch(f"{V1}/replenishment/{pid}", json={"quantity": 48, "actor": "planner"})
+    r = client.patch(f"{V1}/replenishment/{pid}", json={"quantity": 48})
     assert r.status_code == 200, r.text
     assert (r.json()["quantity"], r.json()["quantity_source"]) == (48, "planner")
     assert client.get(f"{V1}/replenishment/{pid}").json()["quantity"] == 48
@@ -36,14 +36,14 @@ def test_patch_sets_the_quantity(client: TestClient, core: BohCore) -> None:
 
 def test_a_quantity_in_the_approve_body_is_honoured(client: TestClient, core: BohCore) -> None:
     pid = proposal(client, core)
-    r = client.post(f"{V1}/replenishment/{pid}/approve", json={"actor": "mgr", "quantity": 24})
+    r = client.post(f"{V1}/replenishment/{pid}/approve", json={"quantity": 24})
     assert r.status_code == 200, r.text
     assert (r.json()["state"], r.json()["quantity"]) == ("approved", 24)
 
 
 def test_unknown_fields_in_the_body_are_refused(client: TestClient, core: BohCore) -> None:
     pid = proposal(client, core)
-    r = client.post(f"{V1}/replenishment/{pid}/approve", json={"actor": "mgr", "qty": 24})
+    r = client.post(f"{V1}/replenishment/{pid}/approve", json={"qty": 24})
     assert r.status_code == 422
     assert r.json()["errors"][0]["loc"] == ["body", "qty"]
     assert client.get(f"{V1}/replenishment/{pid}").json()["state"] == "proposed"
@@ -56,10 +56,7 @@ def test_ordered_then_received_and_no_duplicate_in_between(client: TestClient, c
     core.apply_batches([batch(2, [units(LANE_A, 2, 8)])])
     assert len(client.get(f"{V1}/replenishment").json()) == 1
     assert client.patch(f"{V1}/replenishment/{pid}", json={"quantity": 6}).status_code == 409
-    assert (
-        client.post(f"{V1}/replenishment/{pid}/received", json={"actor": "store"}).json()["state"]
-        == "received"
-    )
+    assert client.post(f"{V1}/replenishment/{pid}/received", json={}).json()["state"] == "received"
     assert client.post(f"{V1}/replenishment/{pid}/cancel").status_code == 409
 
 
@@ -99,9 +96,7 @@ def test_receipts_close_the_loop_once_per_receipt_id(client: TestClient, core: B
     zero = client.post(f"{V1}/replenishment/{pid}/receipts", json={"receipt_id": "GRN-2", "quantity": 0})
     assert zero.status_code == 422
     assert "must be final" in zero.json()["detail"]
-    done = client.post(
-        f"{V1}/replenishment/{pid}/receipts", json={"receipt_id": "GRN-2", "quantity": 24, "actor": "dock"}
-    )
+    done = client.post(f"{V1}/replenishment/{pid}/receipts", json={"receipt_id": "GRN-2", "quantity": 24})
     assert done.json()["proposal"]["state"] == "received"
     view = client.get(f"{V1}/replenishment/{pid}/explanation").json()
     assert [x["receipt_id"] for x in view["receipts"]] == ["GRN-1", "GRN-2"]
@@ -128,7 +123,6 @@ def test_a_plan_through_the_api_resizes_the_proposal_and_the_explanation_shows_i
         "method": "tsb-weekday",
         "as_of_ns": 1,
         "shelf_capacity": 30,
-        "actor": "nightly",
     }
     assert client.put(f"{V1}/replenishment/plans", json=plan).status_code == 204
     view = client.get(f"{V1}/replenishment/{pid}/explanation").json()

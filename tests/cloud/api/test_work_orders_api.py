@@ -26,7 +26,6 @@ def test_the_technicians_fields_are_kept(client: TestClient, core: BohCore) -> N
     fault(core)
     (wo,) = client.get(f"{V1}/work-orders").json()
     body = {
-        "actor": "tech-7",
         "assignee": "tech-7",
         "priority": "urgent",
         "due_ns": 1_800_000_000_000_000_000,
@@ -97,7 +96,6 @@ def test_a_work_order_by_hand(client: TestClient) -> None:
         "asset_id": "cooler-1",
         "title": "Quarterly coil cleaning",
         "kind": "preventive",
-        "actor": "planner",
     }
     r = client.post(f"{V1}/work-orders", json=body)
     assert r.status_code == 201, r.text
@@ -127,5 +125,5 @@ def test_closing_the_work_order_resolves_the_alert_once_the_condition_cleared(
     r = client.post(f"{V1}/alerts/{wo['alert_id']}/resolve")
     assert (r.status_code, r.json()["reason"]) == (409, "condition-active")
     clear(core)
-    assert client.post(url, json={"to": "closed", "actor": "supervisor"}).json()["state"] == "closed"
+    assert client.post(url, json={"to": "closed"}).json()["state"] == "closed"
     assert client.get(f"{V1}/alerts/{wo['alert_id']}").json()["state"] == "resolved"

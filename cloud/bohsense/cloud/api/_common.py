@@ -106,9 +106,9 @@ class RequestModel(BaseModel):
 
 
 class ActionBody(RequestModel):
-    actor: str = Field(
-        default="api", min_length=1, max_length=64, description="who acts (recorded in the audit log)"
-    )
+    """The body of an action: a note for the audit log. Who acts is the caller (the
+    request's principal), never a field of the body: ``actor`` is refused as unknown."""
+
     note: str = Field(default="", max_length=2000)
 
 

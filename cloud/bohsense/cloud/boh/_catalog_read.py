@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ._models import Asset, ConditionRule, Device, Lane, Site, SiteZone, Sku, StockLocation
+from ._scope import Sites, within
 
 __all__ = [
     "AssetRecord",
@@ -109,8 +110,8 @@ def _retired(model: Any, include_retired: bool) -> Any:
     return True if include_retired else model.retired_ns.is_(None)
 
 
-def list_sites(s: Session, include_retired: bool) -> list[SiteRecord]:
-    q = select(Site).where(_retired(Site, include_retired)).order_by(Site.id)
+def list_sites(s: Session, include_retired: bool, sites: Sites = None) -> list[SiteRecord]:
+    q = select(Site).where(_retired(Site, include_retired), within(Site.id, sites)).order_by(Site.id)
     zones: dict[str, list[ZoneRecord]] = {}
     zq = select(SiteZone).where(_retired(SiteZone, include_retired)).order_by(SiteZone.site, SiteZone.zone)
     for z in s.scalars(zq):
@@ -123,8 +124,10 @@ def list_skus(s: Session, include_retired: bool) -> list[SkuRecord]:
     return [SkuRecord(x.sku, x.name, x.unit, x.pack_size, x.retired_ns, x.gtin) for x in s.scalars(q)]
 
 
-def list_assets(s: Session, site: str | None, include_retired: bool) -> list[AssetRecord]:
-    q = select(Asset).where(_retired(Asset, include_retired)).order_by(Asset.id)
+def list_assets(
+    s: Session, site: str | None, include_retired: bool, sites: Sites = None
+) -> list[AssetRecord]:
+    q = select(Asset).where(_retired(Asset, include_retired), within(Asset.site, sites)).order_by(Asset.id)
     if site is not None:
         q = q.where(Asset.site == site)
     assets = list(s.scalars(q))
@@ -170,8 +173,12 @@ def list_assets(s: Session, site: str | None, include_retired: bool) -> list[Ass
     ]
 
 
-def list_locations(s: Session, site: str | None, include_retired: bool) -> list[LocationRecord]:
-    q = select(StockLocation).where(_retired(StockLocation, include_retired))
+def list_locations(
+    s: Session, site: str | None, include_retired: bool, sites: Sites = None
+) -> list[LocationRecord]:
+    q = select(StockLocation).where(
+        _retired(StockLocation, include_retired), within(StockLocation.site, sites)
+    )
     if site is not None:
         q = q.where(StockLocation.site == site)
     locations = list(s.scalars(q.order_by(StockLocation.site, StockLocation.sku, StockLocation.location)))

@@ -66,6 +66,7 @@ from ._records import (
     WorkOrderChanges,
     WorkOrderRecord,
 )
+from ._scope import Sites, audit_visible, delivery_visible, names_within
 from ._silence import SilenceSweep, sweep_silence
 from ._status import record_status
 from ._stock_read import (
@@ -235,23 +236,25 @@ class BohCore:
         self._catalog_changed()
         return result
 
-    def list_sites(self, *, include_retired: bool = False) -> list[SiteRecord]:
+    def list_sites(self, *, include_retired: bool = False, sites: Sites = None) -> list[SiteRecord]:
         with session(self._engine) as s:
-            return cr.list_sites(s, include_retired)
+            return cr.list_sites(s, include_retired, sites)
 
     def list_skus(self, *, include_retired: bool = False) -> list[SkuRecord]:
         with session(self._engine) as s:
             return cr.list_skus(s, include_retired)
 
-    def list_assets(self, *, site: str | None = None, include_retired: bool = False) -> list[AssetRecord]:
+    def list_assets(
+        self, *, site: str | None = None, include_retired: bool = False, sites: Sites = None
+    ) -> list[AssetRecord]:
         with session(self._engine) as s:
-            return cr.list_assets(s, site, include_retired)
+            return cr.list_assets(s, site, include_retired, sites)
 
     def list_locations(
-        self, *, site: str | None = None, include_retired: bool = False
+        self, *, site: str | None = None, include_retired: bool = False, sites: Sites = None
     ) -> list[LocationRecord]:
         with session(self._engine) as s:
-            return cr.list_locations(s, site, include_retired)
+            return cr.list_locations(s, site, include_retired, sites)
 
     def _catalog_changed(self, *, release_for: str | None = None, actor: str = "catalog") -> dict[str, int]:
         """Take a catalog change into effect in this process (others follow within ``cache_ttl_s``):
@@ -596,13 +599,20 @@ class BohCore:
         group: str | None = None,
         limit: int = DEFAULT_LIMIT,
         offset: int = 0,
+        sites: Sites = None,
     ) -> list[wh.DeliveryRecord]:
+        """Deliveries, oldest first; ``sites``: only those of these stores (by their group)."""
         with self._engine.connect() as conn:
-            return wh.list_deliveries(conn, state=state, topic=topic, group=group, limit=limit, offset=offset)
+            visible = delivery_visible(sites, names_within(conn, sites)[1])
+            return wh.list_deliveries(
+                conn, state=state, topic=topic, group=group, limit=limit, offset=offset, visible=visible
+            )
 
-    def get_webhook(self, delivery_id: int) -> wh.DeliveryRecord:
+    def get_webhook(self, delivery_id: int, *, sites: Sites = None) -> wh.DeliveryRecord:
+        """One delivery (``NotFound`` too when it is of no store of ``sites``)."""
         with self._engine.connect() as conn:
-            found = wh.list_deliveries(conn, delivery_id=delivery_id, limit=1)
+            visible = delivery_visible(sites, names_within(conn, sites)[1])
+            found = wh.list_deliveries(conn, delivery_id=delivery_id, limit=1, visible=visible)
         if not found:
             raise NotFound("webhook delivery", delivery_id)
         return found[0]
@@ -663,10 +673,11 @@ class BohCore:
         fault: str | None = None,
         limit: int = DEFAULT_LIMIT,
         offset: int = 0,
+        sites: Sites = None,
     ) -> list[FaultLabelRecord]:
         """Faults technicians confirmed by closing their work orders: labels for training."""
         with self._engine.connect() as conn:
-            return list_fault_labels(conn, asset_id, fault, limit, offset)
+            return list_fault_labels(conn, asset_id, fault, limit, offset, sites)
 
     def review_replenishment(self) -> None:
         """Let the stock rule re-size the open, unapproved proposals (the revise path)."""
@@ -677,11 +688,13 @@ class BohCore:
             with write_conn(self._engine) as conn:
                 self._applier.revise_proposals(conn)
 
-    def changes(self, *, after: int = 0, limit: int = DEFAULT_LIMIT) -> ChangesPage:
+    def changes(self, *, after: int = 0, limit: int = DEFAULT_LIMIT, sites: Sites = None) -> ChangesPage:
         """Domain events with ``id > after``, in id order, and the cursor for the next call
-        (``_domain_events``: committed events only, ids visible in commit order)."""
+        (``_domain_events``: committed events only, ids visible in commit order); ``sites``:
+        only the events about those stores (``_scope.audit_visible``)."""
         with self._engine.connect() as conn:
-            return changes_since(conn, after, limit)
+            visible = None if sites is None else audit_visible(sites, *names_within(conn, sites))
+            return changes_since(conn, after, limit, visible)
 
     def expire_commands(self, *, timeout_s: float) -> list[str]:
         """Commands still ``sent`` after ``timeout_s`` become ``expired``; their ids."""
@@ -691,10 +704,10 @@ class BohCore:
     # -- queries -------------------------------------------------------------------------
 
     def list_gateways(
-        self, *, site: str | None = None, registration: str | None = None
+        self, *, site: str | None = None, registration: str | None = None, sites: Sites = None
     ) -> list[GatewayRecord]:
         with session(self._engine) as s:
-            return q.list_gateways(s, site, registration)
+            return q.list_gateways(s, site, registration, sites)
 
     def get_gateway(self, gateway_id: str) -> GatewayRecord:
         with session(self._engine) as s:
@@ -707,19 +720,22 @@ class BohCore:
         kind: str | None = None,
         limit: int = DEFAULT_LIMIT,
         offset: int = 0,
+        sites: Sites = None,
     ) -> list[DeviceRecord]:
         with session(self._engine) as s:
-            return q.list_devices(s, gateway, kind, limit, offset)
+            return q.list_devices(s, gateway, kind, limit, offset, sites)
 
-    def catalog_mapping(self, *, gateway: str | None = None) -> CatalogMapping:
+    def catalog_mapping(self, *, gateway: str | None = None, sites: Sites = None) -> CatalogMapping:
         """Catalog devices no gateway has reported (unmatched) and reporting devices no catalog
         entry maps (unmapped): where a misnamed lane or sensor shows."""
         with session(self._engine) as s:
-            return q.catalog_mapping(s, gateway)
+            return q.catalog_mapping(s, gateway, sites)
 
-    def stock_levels(self, *, site: str | None = None, sku: str | None = None) -> list[StockLevelRecord]:
+    def stock_levels(
+        self, *, site: str | None = None, sku: str | None = None, sites: Sites = None
+    ) -> list[StockLevelRecord]:
         with session(self._engine) as s:
-            return q.stock_levels(s, site, sku)
+            return q.stock_levels(s, site, sku, sites)
 
     def list_alerts(
         self,
@@ -730,11 +746,12 @@ class BohCore:
         limit: int = DEFAULT_LIMIT,
         offset: int = 0,
         where: AlertFilter | None = None,
+        sites: Sites = None,
     ) -> list[AlertRecord]:
         """Alerts, newest first; ``where``: the feed's further filters (severity and up,
-        condition, recipient, open only, changed since)."""
+        condition, recipient, open only, changed since); ``sites``: of these stores only."""
         with session(self._engine) as s:
-            return q.list_alerts(s, state, asset_id, site, limit, offset, where)
+            return q.list_alerts(s, state, asset_id, site, limit, offset, where, sites)
 
     def get_alert(self, alert_id: int) -> AlertRecord:
         with session(self._engine) as s:
@@ -749,9 +766,10 @@ class BohCore:
         site: str | None = None,
         limit: int = DEFAULT_LIMIT,
         offset: int = 0,
+        sites: Sites = None,
     ) -> list[WorkOrderRecord]:
         with session(self._engine) as s:
-            return q.list_work_orders(s, state, asset_id, alert_id, site, limit, offset)
+            return q.list_work_orders(s, state, asset_id, alert_id, site, limit, offset, sites)
 
     def get_work_order(self, work_order_id: int) -> WorkOrderRecord:
         with session(self._engine) as s:
@@ -765,9 +783,10 @@ class BohCore:
         sku: str | None = None,
         limit: int = DEFAULT_LIMIT,
         offset: int = 0,
+        sites: Sites = None,
     ) -> list[ProposalRecord]:
         with session(self._engine) as s:
-            return q.list_proposals(s, state, site, sku, limit, offset)
+            return q.list_proposals(s, state, site, sku, limit, offset, sites)
 
     def get_proposal(self, proposal_id: int) -> ProposalRecord:
         with session(self._engine) as s:
@@ -780,9 +799,12 @@ class BohCore:
         entity_id: str | None = None,
         limit: int = DEFAULT_LIMIT,
         offset: int = 0,
+        sites: Sites = None,
     ) -> list[AuditRecord]:
+        """The audit trail in id order; ``sites``: only the entries about those stores."""
         with session(self._engine) as s:
-            return q.list_audit(s, entity, entity_id, limit, offset)
+            visible = None if sites is None else audit_visible(sites, *names_within(s, sites))
+            return q.list_audit(s, entity, entity_id, limit, offset, visible)
 
     def list_events(
         self,
@@ -795,6 +817,7 @@ class BohCore:
         until_ns: int | None = None,
         limit: int = DEFAULT_LIMIT,
         offset: int = 0,
+        sites: Sites = None,
     ) -> list[EventRecord]:
         """Stored device events, newest event time first (``since_ns`` inclusive, ``until_ns`` exclusive)."""
         with self._engine.connect() as conn:
@@ -808,23 +831,30 @@ class BohCore:
                 until_ns=until_ns,
                 limit=limit,
                 offset=offset,
+                sites=sites,
             )
 
     # -- item-level inventory (RFID, ``_inventory``) ----------------------------------------
 
     def inventory_zones(
-        self, *, site: str | None = None, zone: str | None = None, sku: str | None = None
+        self,
+        *,
+        site: str | None = None,
+        zone: str | None = None,
+        sku: str | None = None,
+        sites: Sites = None,
     ) -> list[ZoneCountRecord]:
         """Present items per site, zone and GTIN/SKU, with the zone's newest snapshot."""
         with self._engine.connect() as conn:
-            return zone_counts(conn, site=site, zone=zone, sku=sku)
+            return zone_counts(conn, site=site, zone=zone, sku=sku, sites=sites)
 
     def inventory_item(
-        self, epc: str, *, site: str | None = None, history_limit: int = DEFAULT_LIMIT
+        self, epc: str, *, site: str | None = None, history_limit: int = DEFAULT_LIMIT, sites: Sites = None
     ) -> ItemView:
-        """An item's state per site and its history, newest first (``NotFound`` if never seen)."""
+        """An item's state per site and its history, newest first (``NotFound`` if never seen
+        in ``sites``)."""
         with self._engine.connect() as conn:
-            return item_view(conn, epc, site=site, history_limit=history_limit)
+            return item_view(conn, epc, site=site, history_limit=history_limit, sites=sites)
 
     def inventory_departures(
         self,
@@ -834,13 +864,20 @@ class BohCore:
         until_ns: int | None = None,
         limit: int = DEFAULT_LIMIT,
         offset: int = 0,
+        sites: Sites = None,
     ) -> list[DepartureRecord]:
         """Items departed from a door zone, newest event first, each with the sale of its SKU
         it was matched to within the stock settings' ``departure_window_s`` (``_ledger``)."""
         window = int(self._applier.truth.settings.departure_window_s * 1e9)
         with self._engine.connect() as conn:
             found = list_departures(
-                conn, site=site, since_ns=since_ns, until_ns=until_ns, limit=limit, offset=offset
+                conn,
+                site=site,
+                since_ns=since_ns,
+                until_ns=until_ns,
+                limit=limit,
+                offset=offset,
+                sites=sites,
             )
             return with_sales(conn, found, window)
 
@@ -851,14 +888,18 @@ class BohCore:
         gateway: str | None = None,
         limit: int = DEFAULT_LIMIT,
         offset: int = 0,
+        sites: Sites = None,
     ) -> list[QuarantineRecord]:
+        """Quarantined batches, newest first; ``sites``: of those stores' gateways only."""
         with session(self._engine) as s:
-            return q.list_quarantine(s, reason, gateway, limit, offset)
+            return q.list_quarantine(s, reason, gateway, limit, offset, sites=sites)
 
-    def summary(self) -> dict[str, Any]:
-        """Counts for dashboards and the demo: gateways by state, alerts, work orders, proposals…"""
+    def summary(self, *, sites: Sites = None) -> dict[str, Any]:
+        """Counts for dashboards and the demo: gateways by state, alerts, work orders,
+        proposals…; ``sites``: of those stores only."""
         with session(self._engine) as s:
-            return q.summary(s)
+            audit = None if sites is None else audit_visible(sites, *names_within(s, sites))
+            return q.summary(s, sites, audit)
 
     # -- stock truth and book stock (``_stock_truth``, ``_ledger``, ``_stock_read``) --------
 
@@ -882,25 +923,35 @@ class BohCore:
         kind: str | None = None,
         limit: int = DEFAULT_LIMIT,
         offset: int = 0,
+        sites: Sites = None,
     ) -> list[LedgerRecord]:
         """Ledger movements, newest first."""
         with self._engine.connect() as conn:
             return list_ledger(
-                conn, site=site, sku=sku, location=location, kind=kind, limit=limit, offset=offset
+                conn,
+                site=site,
+                sku=sku,
+                location=location,
+                kind=kind,
+                limit=limit,
+                offset=offset,
+                sites=sites,
             )
 
-    def sensed_stock(self, *, site: str | None = None, sku: str | None = None) -> list[SensedStockRecord]:
+    def sensed_stock(
+        self, *, site: str | None = None, sku: str | None = None, sites: Sites = None
+    ) -> list[SensedStockRecord]:
         """Per stock location: the one sensed number with its source, confidence and trust,
         both sources, the lanes' states, and book stock with the difference."""
         with self._engine.connect() as conn:
-            return sensed_stock(conn, site=site, sku=sku)
+            return sensed_stock(conn, site=site, sku=sku, sites=sites)
 
-    def sensed_rollup(self, *, by: str, site: str | None = None) -> list[RollupRecord]:
+    def sensed_rollup(self, *, by: str, site: str | None = None, sites: Sites = None) -> list[RollupRecord]:
         """Sensed stock per shelf (``by="shelf"``) or per store and SKU (``by="store"``)."""
         if by not in ("shelf", "store"):
             raise InvalidValue("by", f"{by!r} is not one of ['shelf', 'store']")
         with self._engine.connect() as conn:
-            return sensed_rollup(conn, by=by, site=site)
+            return sensed_rollup(conn, by=by, site=site, sites=sites)
 
     def stock_outages(
         self,
@@ -912,6 +963,7 @@ class BohCore:
         open_only: bool = False,
         limit: int = DEFAULT_LIMIT,
         offset: int = 0,
+        sites: Sites = None,
     ) -> list[OutageRecord]:
         """Out-of-stock periods overlapping ``[since, until)`` with duration and lost-sales estimate."""
         with self._engine.connect() as conn:
@@ -925,21 +977,38 @@ class BohCore:
                 now=self._clock(),
                 limit=limit,
                 offset=offset,
+                sites=sites,
             )
 
     def stock_outage_totals(
-        self, *, since_ns: int, until_ns: int, site: str | None = None, sku: str | None = None
+        self,
+        *,
+        since_ns: int,
+        until_ns: int,
+        site: str | None = None,
+        sku: str | None = None,
+        sites: Sites = None,
     ) -> list[OutageTotalRecord]:
         """Per site and SKU: out-of-stock time in ``[since, until)`` and the lost-sales estimate."""
         with self._engine.connect() as conn:
             return outage_totals(
-                conn, site=site, sku=sku, since_ns=since_ns, until_ns=until_ns, now=self._clock()
+                conn,
+                site=site,
+                sku=sku,
+                since_ns=since_ns,
+                until_ns=until_ns,
+                now=self._clock(),
+                sites=sites,
             )
 
-    def stock_heatmap(self, *, since_ns: int, until_ns: int, site: str | None = None) -> list[HeatCellRecord]:
+    def stock_heatmap(
+        self, *, since_ns: int, until_ns: int, site: str | None = None, sites: Sites = None
+    ) -> list[HeatCellRecord]:
         """Out-of-stock minutes per site × aisle/shelf × UTC hour."""
         with self._engine.connect() as conn:
-            return heatmap(conn, site=site, since_ns=since_ns, until_ns=until_ns, now=self._clock())
+            return heatmap(
+                conn, site=site, since_ns=since_ns, until_ns=until_ns, now=self._clock(), sites=sites
+            )
 
     def sweep_stock(self) -> dict[str, int]:
         """Phantom inventory, likely shrink and unsold door departures (the scheduler's

@@ -234,9 +234,13 @@ class ChangesPage:
     next_after: int  # the cursor for the next call (the last id returned, or ``after``)
 
 
-def changes_since(conn: Connection, after: int, limit: int) -> ChangesPage:
-    """Committed events with ``id > after``, oldest first, at most ``limit``."""
+def changes_since(conn: Connection, after: int, limit: int, visible: Any = None) -> ChangesPage:
+    """Committed events with ``id > after``, oldest first, at most ``limit``; ``visible``:
+    only the events the caller may see (``_scope.audit_visible``)."""
     c = AuditEntry.__table__.c
-    rows = conn.execute(select(AuditEntry.__table__).where(c.id > after).order_by(c.id).limit(limit)).all()
+    q = select(AuditEntry.__table__).where(c.id > after)
+    if visible is not None:
+        q = q.where(visible)
+    rows = conn.execute(q.order_by(c.id).limit(limit)).all()
     events = [record_from(AuditRecord, r) for r in rows]
     return ChangesPage(events, events[-1].id if events else after)

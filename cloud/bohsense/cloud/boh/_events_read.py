@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import Connection, select
 
 from ._models import DeviceEvent, Gateway
+from ._scope import Sites, gateways_within
 
 __all__ = ["EventRecord", "list_events"]
 
@@ -36,6 +37,7 @@ def list_events(
     until_ns: int | None,
     limit: int,
     offset: int = 0,
+    sites: Sites = None,
 ) -> list[EventRecord]:
     """Events matching every filter given: ``since_ns`` inclusive, ``until_ns`` exclusive;
     ``site`` is the site of the event's gateway now."""
@@ -49,6 +51,8 @@ def list_events(
         stmt = stmt.where(c.gateway == gateway)
     if site is not None:
         stmt = stmt.where(c.gateway.in_(select(Gateway.id).where(Gateway.site == site)))
+    if sites is not None:
+        stmt = stmt.where(c.gateway.in_(gateways_within(sites)))
     if since_ns is not None:
         stmt = stmt.where(c.ts_ns >= since_ns)
     if until_ns is not None:

@@ -47,6 +47,7 @@ from ._domain_events import DomainEvent, emit
 from ._errors import InvalidValue, NotFound
 from ._ledger import DEPARTURE_WINDOW_S, match_departures
 from ._models import Base, RfidItem, RfidItemEvent, RfidZoneSnapshot, SiteZone, Sku
+from ._scope import Sites, within
 
 if TYPE_CHECKING:
     from ._handlers import EventContext
@@ -405,7 +406,7 @@ def _zone_kinds(conn: Connection, sites: Iterable[str]) -> dict[tuple[str, str],
 
 
 def zone_counts(
-    conn: Connection, *, site: str | None, zone: str | None, sku: str | None
+    conn: Connection, *, site: str | None, zone: str | None, sku: str | None, sites: Sites = None
 ) -> list[ZoneCountRecord]:
     """Present items per site, zone and GTIN, beside the zone's newest snapshot."""
     gtin_filter: str | None = None
@@ -420,9 +421,9 @@ def zone_counts(
             )
         gtin_filter = row.gtin
     i = _ITEMS.c
-    q = select(i.site, i.zone, i.gtin, func.count()).where(i.present.is_(True))
+    q = select(i.site, i.zone, i.gtin, func.count()).where(i.present.is_(True), within(i.site, sites))
     s = _SNAPSHOTS.c
-    sq = select(_SNAPSHOTS)
+    sq = select(_SNAPSHOTS).where(within(s.site, sites))
     if site is not None:
         q, sq = q.where(i.site == site), sq.where(s.site == site)
     if zone is not None:
@@ -481,10 +482,13 @@ def _order(c: Any) -> list[Any]:
     return [c.ts_ns.desc(), c.gateway.desc(), c.seq.desc(), c.idx.desc()]
 
 
-def item_view(conn: Connection, epc: str, *, site: str | None, history_limit: int) -> ItemView:
-    """An item's state in every site that saw it and its history; ``NotFound`` if none."""
+def item_view(
+    conn: Connection, epc: str, *, site: str | None, history_limit: int, sites: Sites = None
+) -> ItemView:
+    """An item's state in every site that saw it (of ``sites``) and its history; ``NotFound``
+    if none."""
     i = _ITEMS.c
-    q = select(_ITEMS).where(i.epc == epc)
+    q = select(_ITEMS).where(i.epc == epc, within(i.site, sites))
     if site is not None:
         q = q.where(i.site == site)
     rows = conn.execute(q.order_by(*_order(i))).all()
@@ -516,7 +520,7 @@ def item_view(conn: Connection, epc: str, *, site: str | None, history_limit: in
         for r in rows
     ]
     h = _HISTORY.c
-    hq = select(_HISTORY).where(h.epc == epc)
+    hq = select(_HISTORY).where(h.epc == epc, within(h.site, sites))
     if site is not None:
         hq = hq.where(h.site == site)
     history = [
@@ -551,11 +555,12 @@ def list_departures(
     until_ns: int | None,
     limit: int,
     offset: int = 0,
+    sites: Sites = None,
 ) -> list[DepartureRecord]:
     """Items departed from a door zone (its kind when the event was applied), newest first;
     ``since_ns`` inclusive, ``until_ns`` exclusive."""
     h = _HISTORY.c
-    q = select(_HISTORY).where(h.transition == "departed", h.zone_kind == DOOR)
+    q = select(_HISTORY).where(h.transition == "departed", h.zone_kind == DOOR, within(h.site, sites))
     if site is not None:
         q = q.where(h.site == site)
     if since_ns is not None:

@@ -38,6 +38,7 @@ from ._db import conflict_insert
 from ._domain_events import DomainEvent, emit
 from ._errors import InvalidValue
 from ._models import BookStock, LedgerEntry, PosTransaction, Site, Sku, StockLocation
+from ._scope import Sites, within
 
 __all__ = [
     "DEPARTURE_WINDOW_S",
@@ -369,10 +370,11 @@ def list_ledger(
     kind: str | None,
     limit: int,
     offset: int,
+    sites: Sites = None,
 ) -> list[LedgerRecord]:
     """Ledger rows, newest first (by id: the order they were taken in)."""
     c = LedgerEntry.__table__.c
-    q = select(LedgerEntry.__table__)
+    q = select(LedgerEntry.__table__).where(within(c.site, sites))
     for col, value in ((c.site, site), (c.sku, sku), (c.location, location), (c.kind, kind)):
         if value is not None:
             q = q.where(col == value)

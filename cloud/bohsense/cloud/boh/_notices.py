@@ -20,6 +20,7 @@ from sqlalchemy import Connection, Select, Text, cast, select, update
 from ._lifecycle import ALERT
 from ._models import Alert, AlertNotice, FaultLabel
 from ._records import record_from
+from ._scope import Sites, within
 from .rules import SEVERITIES, severity_rank
 
 __all__ = ["AlertFilter", "FaultLabelRecord", "NoticeRecord", "claim_notices", "list_fault_labels"]
@@ -103,10 +104,15 @@ class FaultLabelRecord:
 
 
 def list_fault_labels(
-    conn: Connection, asset_id: str | None, fault: str | None, limit: int, offset: int
+    conn: Connection,
+    asset_id: str | None,
+    fault: str | None,
+    limit: int,
+    offset: int,
+    sites: Sites = None,
 ) -> list[FaultLabelRecord]:
     c = FaultLabel.__table__.c
-    q = select(FaultLabel.__table__).order_by(c.id)
+    q = select(FaultLabel.__table__).where(within(c.site, sites)).order_by(c.id)
     if asset_id is not None:
         q = q.where(c.asset_id == asset_id)
     if fault is not None:

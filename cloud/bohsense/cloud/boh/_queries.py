@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, TypeVar
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import ColumnElement, Select, func, select, true
 from sqlalchemy.orm import Session
 
 from bohsense.contracts.devices import parse_lane_device
@@ -37,6 +37,7 @@ from ._records import (
     WorkOrderRecord,
     record_from,
 )
+from ._scope import Sites, gateways_within, within
 
 __all__ = [
     "alert_record",
@@ -101,8 +102,10 @@ def get_one(s: Session, model: type[Any], entity: str, entity_id: object, *, loc
     return row
 
 
-def list_gateways(s: Session, site: str | None, registration: str | None) -> list[GatewayRecord]:
-    q = select(Gateway).order_by(Gateway.id)
+def list_gateways(
+    s: Session, site: str | None, registration: str | None, sites: Sites = None
+) -> list[GatewayRecord]:
+    q = select(Gateway).where(within(Gateway.site, sites)).order_by(Gateway.id)
     q = _where(q, (Gateway.site, site), (Gateway.registration, registration))
     return [gateway_record(g) for g in s.scalars(q)]
 
@@ -111,10 +114,14 @@ def device_record(d: Device) -> DeviceRecord:
     return record_from(DeviceRecord, d)
 
 
-def catalog_mapping(s: Session, gateway: str | None) -> CatalogMapping:
-    """Catalog devices never reported, and reported devices the catalog does not map."""
+def catalog_mapping(s: Session, gateway: str | None, sites: Sites = None) -> CatalogMapping:
+    """Catalog devices never reported, and reported devices the catalog does not map (of
+    the gateways at ``sites``)."""
+    scoped = Device.gateway.in_(gateways_within(sites)) if sites is not None else None
     unmapped_q = _where(
-        select(Device).where(Device.kind == "unknown").order_by(Device.gateway, Device.device),
+        select(Device)
+        .where(Device.kind == "unknown", *([scoped] if scoped is not None else []))
+        .order_by(Device.gateway, Device.device),
         (Device.gateway, gateway),
     )
     unmapped = [device_record(d) for d in s.scalars(unmapped_q)]
@@ -128,6 +135,7 @@ def catalog_mapping(s: Session, gateway: str | None) -> CatalogMapping:
         .outerjoin(Lane, Lane.id == Device.lane_id)
         .outerjoin(StockLocation, StockLocation.id == Lane.location_id)
         .where(Device.kind != "unknown", Device.first_seen_ns.is_(None))
+        .where(*([scoped] if scoped is not None else []))
         .order_by(Device.gateway, Device.device),
         (Device.gateway, gateway),
     )
@@ -142,18 +150,22 @@ def catalog_mapping(s: Session, gateway: str | None) -> CatalogMapping:
 
 
 def list_devices(
-    s: Session, gateway: str | None, kind: str | None, limit: int, offset: int
+    s: Session, gateway: str | None, kind: str | None, limit: int, offset: int, sites: Sites = None
 ) -> list[DeviceRecord]:
     q = select(Device).order_by(Device.gateway, Device.device)
+    if sites is not None:
+        q = q.where(Device.gateway.in_(gateways_within(sites)))
     q = _where(q, (Device.gateway, gateway), (Device.kind, kind))
     return [device_record(d) for d in s.scalars(_page(q, limit, offset))]
 
 
-def stock_levels(s: Session, site: str | None, sku: str | None) -> list[StockLevelRecord]:
+def stock_levels(
+    s: Session, site: str | None, sku: str | None, sites: Sites = None
+) -> list[StockLevelRecord]:
     q = (
         select(StockLocation, StockLevel.units, StockLevel.as_of_ns)
         .outerjoin(StockLevel, StockLevel.location_id == StockLocation.id)
-        .where(StockLocation.retired_ns.is_(None))
+        .where(StockLocation.retired_ns.is_(None), within(StockLocation.site, sites))
         .order_by(StockLocation.site, StockLocation.sku, StockLocation.location)
     )
     q = _where(q, (StockLocation.site, site), (StockLocation.sku, sku))
@@ -181,8 +193,9 @@ def list_alerts(
     limit: int,
     offset: int,
     where: AlertFilter | None = None,
+    sites: Sites = None,
 ) -> list[AlertRecord]:
-    q = select(Alert).order_by(Alert.id.desc())
+    q = select(Alert).where(within(Alert.site, sites)).order_by(Alert.id.desc())
     q = _where(q, (Alert.state, state), (Alert.asset_id, asset_id), (Alert.site, site))
     if where is not None:
         q = where.apply(q)
@@ -197,8 +210,9 @@ def list_work_orders(
     site: str | None,
     limit: int,
     offset: int,
+    sites: Sites = None,
 ) -> list[WorkOrderRecord]:
-    q = select(WorkOrder).order_by(WorkOrder.id.desc())
+    q = select(WorkOrder).where(within(WorkOrder.site, sites)).order_by(WorkOrder.id.desc())
     q = _where(
         q,
         (WorkOrder.state, state),
@@ -210,9 +224,19 @@ def list_work_orders(
 
 
 def list_proposals(
-    s: Session, state: str | None, site: str | None, sku: str | None, limit: int, offset: int
+    s: Session,
+    state: str | None,
+    site: str | None,
+    sku: str | None,
+    limit: int,
+    offset: int,
+    sites: Sites = None,
 ) -> list[ProposalRecord]:
-    q = select(ReplenishmentProposal).order_by(ReplenishmentProposal.id.desc())
+    q = (
+        select(ReplenishmentProposal)
+        .where(within(ReplenishmentProposal.site, sites))
+        .order_by(ReplenishmentProposal.id.desc())
+    )
     q = _where(
         q,
         (ReplenishmentProposal.state, state),
@@ -223,9 +247,17 @@ def list_proposals(
 
 
 def list_audit(
-    s: Session, entity: str | None, entity_id: str | None, limit: int, offset: int
+    s: Session,
+    entity: str | None,
+    entity_id: str | None,
+    limit: int,
+    offset: int,
+    visible: ColumnElement[bool] | None = None,
 ) -> list[AuditRecord]:
+    """``visible``: the entries the caller may see (``_scope.audit_visible``)."""
     q = select(AuditEntry).order_by(AuditEntry.id)
+    if visible is not None:
+        q = q.where(visible)
     q = _where(q, (AuditEntry.entity, entity), (AuditEntry.entity_id, entity_id))
     return [audit_record(a) for a in s.scalars(_page(q, limit, offset))]
 
@@ -235,7 +267,13 @@ PREVIEW_BYTES = 256
 
 
 def list_quarantine(
-    s: Session, reason: str | None, gateway: str | None, limit: int, offset: int, qid: int | None = None
+    s: Session,
+    reason: str | None,
+    gateway: str | None,
+    limit: int,
+    offset: int,
+    qid: int | None = None,
+    sites: Sites = None,
 ) -> list[QuarantineRecord]:
     c = QuarantineRow.__table__.c
     q = select(
@@ -243,47 +281,53 @@ def list_quarantine(
         func.length(c.payload), c.payload_sha256, func.substr(c.payload, 1, PREVIEW_BYTES),
     ).order_by(c.id.desc())  # fmt: skip
     q = _where(q, (QuarantineRow.reason, reason), (QuarantineRow.gateway, gateway), (c.id, qid))
+    if sites is not None:  # a batch of a gateway no store has (pending) is in no store
+        q = q.where(c.gateway.in_(gateways_within(sites)))
     return [
         QuarantineRecord(qid, topic, gw, why, detail, at, size, int(stored or 0), sha, bytes(preview or b""))
         for qid, topic, gw, why, detail, at, size, stored, sha, preview in s.execute(_page(q, limit, offset))
     ]
 
 
-def _by_state(s: Session, model: Any) -> dict[str, int]:
-    return {state: n for state, n in s.execute(select(model.state, func.count()).group_by(model.state))}
+def _by_state(s: Session, model: Any, sites: Sites) -> dict[str, int]:
+    q = select(model.state, func.count()).where(within(model.site, sites)).group_by(model.state)
+    return {state: n for state, n in s.execute(q)}
 
 
-def summary(s: Session) -> dict[str, Any]:
+def _count(s: Session, model: Any, *where: Any) -> int:
+    return s.scalar(select(func.count()).select_from(model).where(*where)) or 0
+
+
+def summary(s: Session, sites: Sites = None, audit: ColumnElement[bool] | None = None) -> dict[str, Any]:
+    """Counts for dashboards; ``sites``: of those stores only (devices, quarantined batches
+    and device events by their gateway's store, audit entries by ``audit``, see
+    ``_scope.audit_visible``)."""
     alerts, orders, proposals = (
-        _by_state(s, Alert),
-        _by_state(s, WorkOrder),
-        _by_state(s, ReplenishmentProposal),
+        _by_state(s, Alert, sites),
+        _by_state(s, WorkOrder, sites),
+        _by_state(s, ReplenishmentProposal, sites),
     )
+    own_device = Device.gateway.in_(gateways_within(sites)) if sites is not None else true()
+    own_quarantine = QuarantineRow.gateway.in_(gateways_within(sites)) if sites is not None else true()
+    own_event = DeviceEvent.gateway.in_(gateways_within(sites)) if sites is not None else true()
+    live = (StockLocation.retired_ns.is_(None), within(StockLocation.site, sites))
     low = s.scalar(
         select(func.count())
         .select_from(StockLevel)
         .join(StockLocation, StockLocation.id == StockLevel.location_id)
-        .where(StockLevel.units < StockLocation.min_units, StockLocation.retired_ns.is_(None))
+        .where(StockLevel.units < StockLocation.min_units, *live)
     )
     return {
-        "gateways": _by_state(s, Gateway),
-        "gateways_pending": s.scalar(
-            select(func.count()).select_from(Gateway).where(Gateway.registration == "pending")
-        )
-        or 0,
-        "devices": s.scalar(select(func.count()).select_from(Device)) or 0,
-        "devices_unmatched": s.scalar(
-            select(func.count())
-            .select_from(Device)
-            .where(Device.kind != "unknown", Device.first_seen_ns.is_(None))
-        )
-        or 0,
-        "devices_unmapped": s.scalar(select(func.count()).select_from(Device).where(Device.kind == "unknown"))
-        or 0,
-        "stock_locations": s.scalar(
-            select(func.count()).select_from(StockLocation).where(StockLocation.retired_ns.is_(None))
-        )
-        or 0,
+        "gateways": _by_state(s, Gateway, sites),
+        "gateways_pending": _count(
+            s, Gateway, Gateway.registration == "pending", within(Gateway.site, sites)
+        ),
+        "devices": _count(s, Device, own_device),
+        "devices_unmatched": _count(
+            s, Device, Device.kind != "unknown", Device.first_seen_ns.is_(None), own_device
+        ),
+        "devices_unmapped": _count(s, Device, Device.kind == "unknown", own_device),
+        "stock_locations": _count(s, StockLocation, *live),
         "stock_locations_below_reorder_point": low or 0,
         "alerts": sum(alerts.values()),
         "alerts_by_state": alerts,
@@ -291,10 +335,12 @@ def summary(s: Session) -> dict[str, Any]:
         "work_orders_by_state": orders,
         "replenishment_proposals": sum(proposals.values()),
         "replenishment_proposals_by_state": proposals,
-        "quarantined": s.scalar(select(func.count()).select_from(QuarantineRow)) or 0,
-        "audit_entries": s.scalar(select(func.count()).select_from(AuditEntry)) or 0,
+        "quarantined": _count(s, QuarantineRow, own_quarantine),
+        "audit_entries": _count(s, AuditEntry, audit if audit is not None else true()),
         "device_events": {
             kind: n
-            for kind, n in s.execute(select(DeviceEvent.kind, func.count()).group_by(DeviceEvent.kind)).all()
+            for kind, n in s.execute(
+                select(DeviceEvent.kind, func.count()).where(own_event).group_by(DeviceEvent.kind)
+            ).all()
         },
     }

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from sqlalchemy import Connection, or_, select
 
 from ._models import BookStock, Lane, LaneSensing, SensedStock, StockLocation, StockOutage
+from ._scope import Sites, within
 
 __all__ = [
     "HeatCellRecord",
@@ -113,7 +114,9 @@ def _level(units: float | None, trusted: bool, reorder_point: float) -> str:
     return "low" if units < reorder_point else "in_stock"
 
 
-def sensed_stock(conn: Connection, *, site: str | None, sku: str | None) -> list[SensedStockRecord]:
+def sensed_stock(
+    conn: Connection, *, site: str | None, sku: str | None, sites: Sites = None
+) -> list[SensedStockRecord]:
     loc = StockLocation.__table__.c
     s, b = SensedStock.__table__.c, BookStock.__table__.c
     q = (
@@ -147,7 +150,7 @@ def sensed_stock(conn: Connection, *, site: str | None, sku: str | None) -> list
                 BookStock.__table__, b.location_id == loc.id
             )
         )
-        .where(loc.retired_ns.is_(None))
+        .where(loc.retired_ns.is_(None), within(loc.site, sites))
         .order_by(loc.site, loc.sku, loc.location)
     )
     if site is not None:
@@ -213,10 +216,12 @@ def sensed_stock(conn: Connection, *, site: str | None, sku: str | None) -> list
     return out
 
 
-def _outages(conn: Connection, site: str | None, sku: str | None, since_ns: int | None, until_ns: int | None):  # type: ignore[no-untyped-def]
+def _outages(conn: Connection, site: str | None, sku: str | None, since_ns: int | None, until_ns: int | None, sites: Sites = None):  # type: ignore[no-untyped-def]  # fmt: skip
     o, loc = StockOutage.__table__.c, StockLocation.__table__.c
-    q = select(StockOutage.__table__, loc.aisle, loc.shelf).select_from(
-        StockOutage.__table__.join(StockLocation.__table__, loc.id == o.location_id)
+    q = (
+        select(StockOutage.__table__, loc.aisle, loc.shelf)
+        .select_from(StockOutage.__table__.join(StockLocation.__table__, loc.id == o.location_id))
+        .where(within(o.site, sites))
     )
     if site is not None:
         q = q.where(o.site == site)
@@ -240,9 +245,10 @@ def list_outages(
     now: int,
     limit: int,
     offset: int = 0,
+    sites: Sites = None,
 ) -> list[OutageRecord]:
     """Out-of-stock periods overlapping ``[since, until)``, newest start first."""
-    q, o = _outages(conn, site, sku, since_ns, until_ns)
+    q, o = _outages(conn, site, sku, since_ns, until_ns, sites)
     if open_only:
         q = q.where(o.ended_ns.is_(None))
     out = []
@@ -269,11 +275,11 @@ def list_outages(
 
 
 def heatmap(
-    conn: Connection, *, site: str | None, since_ns: int, until_ns: int, now: int
+    conn: Connection, *, site: str | None, since_ns: int, until_ns: int, now: int, sites: Sites = None
 ) -> list[HeatCellRecord]:
     """Out-of-stock minutes per site, aisle, shelf and UTC hour within ``[since, until)``;
     only cells with some out-of-stock time are listed (the rest are 0)."""
-    q, _ = _outages(conn, site, None, since_ns, until_ns)
+    q, _ = _outages(conn, site, None, since_ns, until_ns, sites)
     cells: dict[tuple[str, str, str, int], tuple[float, set[int]]] = {}
     for r in conn.execute(q):
         start = max(r.started_ns, since_ns)
@@ -293,11 +299,18 @@ def heatmap(
 
 
 def outage_totals(
-    conn: Connection, *, site: str | None, sku: str | None, since_ns: int, until_ns: int, now: int
+    conn: Connection,
+    *,
+    site: str | None,
+    sku: str | None,
+    since_ns: int,
+    until_ns: int,
+    now: int,
+    sites: Sites = None,
 ) -> list[OutageTotalRecord]:
     """Per site and SKU: out-of-stock periods overlapping ``[since, until)``, their time in
     the range and the lost-sales estimate for that time."""
-    q, _ = _outages(conn, site, sku, since_ns, until_ns)
+    q, _ = _outages(conn, site, sku, since_ns, until_ns, sites)
     totals: dict[tuple[str, str], list[float]] = {}
     for r in conn.execute(q):
         start = max(r.started_ns, since_ns)
@@ -332,10 +345,10 @@ class RollupRecord:
     book_units: float | None  # over the locations with book stock
 
 
-def sensed_rollup(conn: Connection, *, by: str, site: str | None) -> list[RollupRecord]:
+def sensed_rollup(conn: Connection, *, by: str, site: str | None, sites: Sites = None) -> list[RollupRecord]:
     """``by`` ``shelf`` or ``store``: the locations' one numbers summed (see ``RollupRecord``)."""
     groups: dict[tuple[str, str, str, str], list[SensedStockRecord]] = {}
-    for r in sensed_stock(conn, site=site, sku=None):
+    for r in sensed_stock(conn, site=site, sku=None, sites=sites):
         key = (r.site, "", r.aisle, r.shelf) if by == "shelf" else (r.site, r.sku, "", "")
         groups.setdefault(key, []).append(r)
     out = []

@@ -445,11 +445,13 @@ def list_deliveries(
     delivery_id: int | None = None,
     limit: int = 100,
     offset: int = 0,
+    visible: Any = None,
 ) -> list[DeliveryRecord]:
+    """``visible``: the deliveries the caller may see (``_scope.delivery_visible``)."""
     if state is not None and state not in STATES:
         raise InvalidValue("state", f"{state!r} is not one of {', '.join(STATES)}")
     d, a = WebhookDelivery.__table__, WebhookAttempt.__table__
-    q = select(d)
+    q = select(d) if visible is None else select(d).where(visible)
     for col, value in ((d.c.state, state), (d.c.topic, topic), (d.c.group_key, group), (d.c.id, delivery_id)):
         if value is not None:
             q = q.where(col == value)

@@ -9,11 +9,13 @@ from typing import Annotated, Any, Literal, get_args
 from fastapi import APIRouter, Query, Response
 from pydantic import ConfigDict, Field
 
-from ...boh import ALERT, AlertFilter
+from ...boh import ALERT, AlertFilter, AlertRecord
 from .._common import ActionBody, ApiModel, Id, Name, check_state, enum_field, state_filter
 from .._deps import CoreDep
 from .._export import CSV_RESPONSES, Period, PeriodFrom, PeriodTo, csv_response, every, in_lifetime
+from .._identity import PrincipalDep
 from .._paging import PageDep
+from .._scoping import visible
 
 Severity = Literal["info", "warning", "major", "critical"]
 SEVERITIES = get_args(Severity)
@@ -57,6 +59,7 @@ class Alert(ApiModel):
 @router.get("", response_model=list[Alert])
 def list_alerts(
     core: CoreDep,
+    principal: PrincipalDep,
     page: PageDep,
     state: Annotated[str | None, state_filter(ALERT)] = None,
     asset: Name | None = None,
@@ -78,13 +81,19 @@ def list_alerts(
         since_ns=since_ns,
         subject=subject,
     )
-    found = page.cut(core.list_alerts(state=state, asset_id=asset, site=site, where=where, **page.seek))
+    sites = principal.site_filter(site)
+    found = page.rows(
+        lambda n, o: core.list_alerts(
+            state=state, asset_id=asset, sites=sites, where=where, limit=n, offset=o
+        )
+    )
     return [Alert.model_validate(a) for a in found]
 
 
 @router.get("/export.csv", response_class=Response, responses=CSV_RESPONSES)
 def export_alerts(
     core: CoreDep,
+    principal: PrincipalDep,
     since: PeriodFrom = None,
     until: PeriodTo = None,
     site: Name | None = None,
@@ -94,7 +103,8 @@ def export_alerts(
     still open or changed at or after ``from``."""
     check_state(ALERT, state)
     period = Period(since, until)
-    found = every(lambda n, o: core.list_alerts(state=state, site=site, limit=n, offset=o))
+    sites = principal.site_filter(site)
+    found = every(lambda n, o: core.list_alerts(state=state, sites=sites, limit=n, offset=o))
     rows = (
         Alert.model_validate(a)
         for a in found
@@ -103,20 +113,30 @@ def export_alerts(
     return csv_response(Alert, rows, "alerts.csv")
 
 
+def _alert(core: CoreDep, principal: PrincipalDep, alert_id: int) -> AlertRecord:
+    """The alert, 404 when it is of a store the caller does not see."""
+    found = core.get_alert(alert_id)
+    return visible(principal, found.site, ALERT.entity, alert_id, found)
+
+
 @router.get("/{alert_id}", response_model=Alert, responses=ERRORS)
-def get_alert(core: CoreDep, alert_id: Id) -> Alert:
-    return Alert.model_validate(core.get_alert(alert_id))
+def get_alert(core: CoreDep, principal: PrincipalDep, alert_id: Id) -> Alert:
+    return Alert.model_validate(_alert(core, principal, alert_id))
 
 
 @router.post("/{alert_id}/acknowledge", response_model=Alert, responses=ERRORS)
-def acknowledge(core: CoreDep, alert_id: Id, body: ActionBody | None = None) -> Alert:
+def acknowledge(
+    core: CoreDep, principal: PrincipalDep, alert_id: Id, body: ActionBody | None = None
+) -> Alert:
     body = body or ActionBody()
-    return Alert.model_validate(core.acknowledge_alert(alert_id, actor=body.actor, note=body.note))
+    _alert(core, principal, alert_id)
+    return Alert.model_validate(core.acknowledge_alert(alert_id, actor=principal.actor, note=body.note))
 
 
 @router.post("/{alert_id}/resolve", response_model=Alert, responses=ERRORS)
-def resolve(core: CoreDep, alert_id: Id, body: ActionBody | None = None) -> Alert:
+def resolve(core: CoreDep, principal: PrincipalDep, alert_id: Id, body: ActionBody | None = None) -> Alert:
     """Resolve once the condition has cleared (the rule's hysteresis and minimum duration);
     409 ``condition-active`` before. Closing the alert's work order resolves it too."""
     body = body or ActionBody()
-    return Alert.model_validate(core.resolve_alert(alert_id, actor=body.actor, note=body.note))
+    _alert(core, principal, alert_id)
+    return Alert.model_validate(core.resolve_alert(alert_id, actor=principal.actor, note=body.note))

@@ -14,11 +14,22 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter
 from pydantic import ConfigDict, Field
 
-from ...boh import AssetSpec, GatewaySpec, LaneSpec, LocationSpec, RuleSpec, SiteSpec, SkuSpec, ZoneSpec
+from ...boh import (
+    AssetSpec,
+    GatewaySpec,
+    LaneSpec,
+    LocationSpec,
+    NotFound,
+    RuleSpec,
+    SiteSpec,
+    SkuSpec,
+    ZoneSpec,
+)
 from .._common import ApiModel, RequestModel
 from .._common import Id as RowId
 from .._common import Name as PathName
 from .._deps import CoreDep
+from .._identity import Principal, PrincipalDep
 from .._paging import PageDep
 from .fleet import Device
 
@@ -38,7 +49,8 @@ Units = Annotated[float, Field(ge=0, le=1e9)]
 
 
 class Actor(RequestModel):
-    actor: str = Field(default="api", min_length=1, max_length=64, description="recorded in the audit log")
+    """The body of a change (empty here): who changes the catalog is the caller, recorded in
+    the audit log; ``actor`` is refused as an unknown field."""
 
 
 ZoneName = Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:/\-]*$")]
@@ -234,45 +246,80 @@ def _change(change: Any) -> ChangeOut:
     return ChangeOut.model_validate(change)
 
 
+# -- scope ---------------------------------------------------------------------------------
+
+
+def _own_gateway(core: CoreDep, principal: Principal, gateway_id: str) -> None:
+    """A gateway of another store (or one the catalog placed in none) is not found; an
+    unknown one is left to the catalog's own answer."""
+    if not principal.scoped:
+        return
+    try:
+        found = core.get_gateway(gateway_id)
+    except NotFound:
+        return
+    if not principal.sees(found.site):
+        raise NotFound("gateway", gateway_id)
+
+
+def _own_asset(core: CoreDep, principal: Principal, asset_id: str) -> None:
+    """An asset of another store is not found (an unknown one: the catalog's answer)."""
+    if not principal.scoped:
+        return
+    found = [a for a in core.list_assets(include_retired=True) if a.id == asset_id]
+    if found and not principal.sees(found[0].site):
+        raise NotFound("asset", asset_id)
+
+
 # -- routes --------------------------------------------------------------------------------
 
 
 @router.get("/mapping", response_model=Mapping)
-def mapping(core: CoreDep, gateway: PathName | None = None) -> Mapping:
+def mapping(core: CoreDep, principal: PrincipalDep, gateway: PathName | None = None) -> Mapping:
     """Catalog lanes and sensors no gateway has reported (``unmatched``: a misspelt name stays
     here, with the unmapped devices of the same lane number as ``candidates``) and reporting
     devices no catalog entry maps (``unmapped``). Lanes are named ``<device id>.lane-<n>``."""
-    return Mapping.model_validate(core.catalog_mapping(gateway=gateway))
+    return Mapping.model_validate(core.catalog_mapping(gateway=gateway, sites=principal.sites))
 
 
 @router.get("/sites", response_model=list[SiteOut])
-def list_sites(core: CoreDep, page: PageDep, include_retired: bool = False) -> list[SiteOut]:
-    return [SiteOut.model_validate(x) for x in page.slice(core.list_sites(include_retired=include_retired))]
+def list_sites(
+    core: CoreDep, principal: PrincipalDep, page: PageDep, include_retired: bool = False
+) -> list[SiteOut]:
+    return [
+        SiteOut.model_validate(x)
+        for x in page.slice(core.list_sites(include_retired=include_retired, sites=principal.sites))
+    ]
 
 
 @router.put("/sites/{site_id}", response_model=ChangeOut, responses=ERRORS)
-def put_site(core: CoreDep, site_id: PathName, body: SiteIn) -> ChangeOut:
+def put_site(core: CoreDep, principal: PrincipalDep, site_id: PathName, body: SiteIn) -> ChangeOut:
+    principal.require_site(site_id)
     return _change(
         core.change_catalog(
             lambda ops: ops.put_site(
                 SiteSpec(site_id, body.name, tuple(ZoneSpec(z.zone, z.kind) for z in body.zones))
             ),
-            actor=body.actor,
+            actor=principal.actor,
         )
     )
 
 
 @router.post("/sites/{site_id}/retire", response_model=ChangeOut, responses=ERRORS)
-def retire_site(core: CoreDep, site_id: PathName, body: Actor | None = None) -> ChangeOut:
-    actor = (body or Actor()).actor
-    return _change(core.change_catalog(lambda ops: ops.retire_site(site_id), actor=actor))
+def retire_site(
+    core: CoreDep, principal: PrincipalDep, site_id: PathName, body: Actor | None = None
+) -> ChangeOut:
+    principal.require_site(site_id)
+    return _change(core.change_catalog(lambda ops: ops.retire_site(site_id), actor=principal.actor))
 
 
 @router.put("/gateways/{gateway_id}", response_model=ChangeOut, responses=ERRORS)
-def put_gateway(core: CoreDep, gateway_id: PathName, body: GatewayIn) -> ChangeOut:
+def put_gateway(core: CoreDep, principal: PrincipalDep, gateway_id: PathName, body: GatewayIn) -> ChangeOut:
     """Register a gateway at its site (a pending gateway's held data waits for ``…/release``)."""
+    _own_gateway(core, principal, gateway_id)
+    principal.require_site(body.site)
     spec = GatewaySpec(gateway_id, body.site)
-    return _change(core.change_catalog(lambda ops: ops.put_gateway(spec), actor=body.actor))
+    return _change(core.change_catalog(lambda ops: ops.put_gateway(spec), actor=principal.actor))
 
 
 class Released(ApiModel):
@@ -281,50 +328,64 @@ class Released(ApiModel):
 
 
 @router.post("/gateways/{gateway_id}/release", response_model=Released, responses=ERRORS)
-def release_held(core: CoreDep, gateway_id: PathName, body: Actor | None = None) -> Released:
+def release_held(
+    core: CoreDep, principal: PrincipalDep, gateway_id: PathName, body: Actor | None = None
+) -> Released:
     """Apply the data held while the gateway was unknown (``unknown-gateway`` in quarantine).
     Register the gateway and map its devices first; 409 while it is pending or retired.
     Loading a catalog file releases by itself (the file maps the devices with the gateway)."""
-    actor = (body or Actor()).actor
-    return Released(gateway=gateway_id, released=core.release_held(gateway_id, actor=actor))
+    _own_gateway(core, principal, gateway_id)
+    return Released(gateway=gateway_id, released=core.release_held(gateway_id, actor=principal.actor))
 
 
 @router.post("/gateways/{gateway_id}/retire", response_model=ChangeOut, responses=ERRORS)
-def retire_gateway(core: CoreDep, gateway_id: PathName, body: Actor | None = None) -> ChangeOut:
-    actor = (body or Actor()).actor
-    return _change(core.change_catalog(lambda ops: ops.retire_gateway(gateway_id), actor=actor))
+def retire_gateway(
+    core: CoreDep, principal: PrincipalDep, gateway_id: PathName, body: Actor | None = None
+) -> ChangeOut:
+    _own_gateway(core, principal, gateway_id)
+    return _change(core.change_catalog(lambda ops: ops.retire_gateway(gateway_id), actor=principal.actor))
 
 
 @router.get("/skus", response_model=list[SkuOut])
 def list_skus(core: CoreDep, page: PageDep, include_retired: bool = False) -> list[SkuOut]:
+    """The SKUs are shared by every store: every caller reads them."""
     return [SkuOut.model_validate(x) for x in page.slice(core.list_skus(include_retired=include_retired))]
 
 
 @router.put("/skus/{sku}", response_model=ChangeOut, responses=ERRORS)
-def put_sku(core: CoreDep, sku: str, body: SkuIn) -> ChangeOut:
+def put_sku(core: CoreDep, principal: PrincipalDep, sku: str, body: SkuIn) -> ChangeOut:
     spec = SkuSpec(sku, body.name, body.unit, body.pack_size, body.gtin)
-    return _change(core.change_catalog(lambda ops: ops.put_sku(spec), actor=body.actor))
+    return _change(core.change_catalog(lambda ops: ops.put_sku(spec), actor=principal.actor))
 
 
 @router.post("/skus/{sku}/retire", response_model=ChangeOut, responses=ERRORS)
-def retire_sku(core: CoreDep, sku: str, body: Actor | None = None) -> ChangeOut:
-    actor = (body or Actor()).actor
-    return _change(core.change_catalog(lambda ops: ops.retire_sku(sku), actor=actor))
+def retire_sku(core: CoreDep, principal: PrincipalDep, sku: str, body: Actor | None = None) -> ChangeOut:
+    return _change(core.change_catalog(lambda ops: ops.retire_sku(sku), actor=principal.actor))
 
 
 @router.get("/assets", response_model=list[AssetOut])
 def list_assets(
-    core: CoreDep, page: PageDep, site: PathName | None = None, include_retired: bool = False
+    core: CoreDep,
+    principal: PrincipalDep,
+    page: PageDep,
+    site: PathName | None = None,
+    include_retired: bool = False,
 ) -> list[AssetOut]:
     return [
         AssetOut.model_validate(x)
-        for x in page.slice(core.list_assets(site=site, include_retired=include_retired))
+        for x in page.slice(
+            core.list_assets(sites=principal.site_filter(site), include_retired=include_retired)
+        )
     ]
 
 
 @router.put("/assets/{asset_id}", response_model=ChangeOut, responses=ERRORS)
-def put_asset(core: CoreDep, asset_id: PathName, body: AssetIn) -> ChangeOut:
+def put_asset(core: CoreDep, principal: PrincipalDep, asset_id: PathName, body: AssetIn) -> ChangeOut:
     """An asset with its complete set of rules (rules left out are retired) and its sensor."""
+    _own_asset(core, principal, asset_id)
+    principal.require_site(body.site)
+    if body.gateway is not None:
+        _own_gateway(core, principal, body.gateway)
     spec = AssetSpec(
         asset_id,
         body.site,
@@ -349,28 +410,39 @@ def put_asset(core: CoreDep, asset_id: PathName, body: AssetIn) -> ChangeOut:
         ),
         tuple(body.recipients) if body.recipients is not None else None,
     )
-    return _change(core.change_catalog(lambda ops: ops.put_asset(spec), actor=body.actor))
+    return _change(core.change_catalog(lambda ops: ops.put_asset(spec), actor=principal.actor))
 
 
 @router.post("/assets/{asset_id}/retire", response_model=ChangeOut, responses=ERRORS)
-def retire_asset(core: CoreDep, asset_id: PathName, body: Actor | None = None) -> ChangeOut:
+def retire_asset(
+    core: CoreDep, principal: PrincipalDep, asset_id: PathName, body: Actor | None = None
+) -> ChangeOut:
     """Retire the asset with its rules; its sensors no longer feed anything."""
-    actor = (body or Actor()).actor
-    return _change(core.change_catalog(lambda ops: ops.retire_asset(asset_id), actor=actor))
+    _own_asset(core, principal, asset_id)
+    return _change(core.change_catalog(lambda ops: ops.retire_asset(asset_id), actor=principal.actor))
 
 
 @router.get("/locations", response_model=list[LocationOut])
 def list_locations(
-    core: CoreDep, page: PageDep, site: PathName | None = None, include_retired: bool = False
+    core: CoreDep,
+    principal: PrincipalDep,
+    page: PageDep,
+    site: PathName | None = None,
+    include_retired: bool = False,
 ) -> list[LocationOut]:
-    found = page.slice(core.list_locations(site=site, include_retired=include_retired))
+    found = page.slice(
+        core.list_locations(sites=principal.site_filter(site), include_retired=include_retired)
+    )
     return [LocationOut.model_validate(x) for x in found]
 
 
 @router.put("/locations", response_model=LocationOut, responses=ERRORS)
-def put_location(core: CoreDep, body: LocationIn) -> LocationOut:
+def put_location(core: CoreDep, principal: PrincipalDep, body: LocationIn) -> LocationOut:
     """A stock location by its key (site, sku, location) with its complete set of lanes;
     its open proposal is re-sized with the new parameters at once."""
+    principal.require_site(body.site)
+    for lane in body.lanes:
+        _own_gateway(core, principal, lane.gateway)
     spec = LocationSpec(
         body.site,
         body.sku,
@@ -383,21 +455,27 @@ def put_location(core: CoreDep, body: LocationIn) -> LocationOut:
         shelf=body.shelf,
         zone=body.zone,
     )
-    _, loc_id = core.change_catalog(lambda ops: ops.put_location(spec), actor=body.actor)
+    _, loc_id = core.change_catalog(lambda ops: ops.put_location(spec), actor=principal.actor)
     (found,) = [x for x in core.list_locations(site=body.site) if x.id == loc_id]
     return LocationOut.model_validate(found)
 
 
 @router.post("/locations/{location_id}/retire", response_model=ChangeOut, responses=ERRORS)
-def retire_location(core: CoreDep, location_id: RowId, body: Actor | None = None) -> ChangeOut:
+def retire_location(
+    core: CoreDep, principal: PrincipalDep, location_id: RowId, body: Actor | None = None
+) -> ChangeOut:
     """Retire the location with its lanes; its proposals not yet ordered are rejected."""
-    actor = (body or Actor()).actor
-    return _change(core.change_catalog(lambda ops: ops.retire_location(location_id), actor=actor))
+    if principal.scoped and location_id not in {
+        x.id for x in core.list_locations(sites=principal.sites, include_retired=True)
+    }:
+        raise NotFound("location", location_id)
+    return _change(core.change_catalog(lambda ops: ops.retire_location(location_id), actor=principal.actor))
 
 
 @router.post("/devices/retire", response_model=ChangeOut, responses=ERRORS)
-def retire_device(core: CoreDep, body: DeviceRef) -> ChangeOut:
+def retire_device(core: CoreDep, principal: PrincipalDep, body: DeviceRef) -> ChangeOut:
     """The device no longer feeds its lane or asset (it is listed as unmapped if it reports)."""
+    _own_gateway(core, principal, body.gateway)
     return _change(
-        core.change_catalog(lambda ops: ops.unmap_device(body.gateway, body.device), actor=body.actor)
+        core.change_catalog(lambda ops: ops.unmap_device(body.gateway, body.device), actor=principal.actor)
     )

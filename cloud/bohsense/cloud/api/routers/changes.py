@@ -16,6 +16,7 @@ from pydantic import ConfigDict, Field
 
 from .._common import INT32_MAX, ApiModel, Limit
 from .._deps import CoreDep
+from .._identity import PrincipalDep
 
 router = APIRouter(tags=["records"])
 
@@ -41,6 +42,11 @@ class ChangesPage(ApiModel):
 
 
 @router.get("/changes", response_model=ChangesPage)
-async def changes(core: CoreDep, after: After = 0, limit: Limit = 100) -> ChangesPage:
-    page = await run_in_threadpool(core.changes, after=after, limit=limit)
+async def changes(
+    core: CoreDep, principal: PrincipalDep, after: After = 0, limit: Limit = 100
+) -> ChangesPage:
+    """A caller scoped to some stores reads the events about those stores only (each event
+    is placed in a store by what it is about); events about no store (a SKU, a setting)
+    are read by callers who see every store."""
+    page = await run_in_threadpool(core.changes, after=after, limit=limit, sites=principal.sites)
     return ChangesPage(events=[Change.model_validate(e) for e in page.events], next_after=page.next_after)

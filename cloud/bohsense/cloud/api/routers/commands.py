@@ -25,10 +25,13 @@ from bohsense.contracts.schema import INT64_MAX, MAX_COMMAND_ARGS, GatewayComman
 from bohsense.contracts.timeutil import now_ns
 from bohsense.contracts.topics import cmd_topic
 
+from ...boh import NotFound
 from .._common import ApiModel, GatewayName, Name, RequestModel, enum_field
 from .._deps import CoreDep
 from .._errors import Error
+from .._identity import Principal, PrincipalDep
 from .._paging import PageDep
+from .._scoping import visible
 
 router = APIRouter(tags=["commands"])
 
@@ -54,7 +57,6 @@ _ID_PLACEHOLDER = "0" * 32
 class CommandIn(RequestModel):
     command: Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_.:/\-]+$")]
     args: Annotated[dict[ArgName, ArgValue], Field(default_factory=dict, max_length=MAX_COMMAND_ARGS)]
-    actor: Annotated[str, Field(min_length=1, max_length=64)] = "api"
 
     @field_validator("args", mode="before")
     @classmethod
@@ -116,10 +118,13 @@ class Command(ApiModel):
     status_code=status.HTTP_202_ACCEPTED,
     responses=ERRORS,
 )
-def send_command(core: CoreDep, request: Request, gateway_id: GatewayName, body: CommandIn) -> Command:
+def send_command(
+    core: CoreDep, principal: PrincipalDep, request: Request, gateway_id: GatewayName, body: CommandIn
+) -> Command:
     send = request.app.state.send_command
+    _gateway(core, principal, gateway_id)
     _publishable(request, gateway_id, body)
-    record = core.create_command(gateway_id, body.command, body.args, actor=body.actor)
+    record = core.create_command(gateway_id, body.command, body.args, actor=principal.actor)
     try:
         if send is None:
             raise RuntimeError("this API has no broker connection to send commands with")
@@ -129,7 +134,7 @@ def send_command(core: CoreDep, request: Request, gateway_id: GatewayName, body:
             )
         )
     except Exception as exc:  # recorded as failed, answered 503 with the reason
-        core.fail_command(record.id, "not-sent", str(exc), actor=body.actor)
+        core.fail_command(record.id, "not-sent", str(exc), actor=principal.actor)
         raise HTTPException(
             status.HTTP_503_SERVICE_UNAVAILABLE, f"command {record.id} not sent: {exc}"
         ) from exc
@@ -137,10 +142,30 @@ def send_command(core: CoreDep, request: Request, gateway_id: GatewayName, body:
 
 
 @router.get("/gateways/{gateway_id}/commands", response_model=list[Command])
-def list_commands(core: CoreDep, page: PageDep, gateway_id: GatewayName) -> list[Command]:
+def list_commands(
+    core: CoreDep, principal: PrincipalDep, page: PageDep, gateway_id: GatewayName
+) -> list[Command]:
+    _gateway(core, principal, gateway_id)
     return [Command.model_validate(c) for c in page.cut(core.list_commands(gateway_id, **page.seek))]
 
 
 @router.get("/commands/{command_id}", response_model=Command, responses=ERRORS)
-def get_command(core: CoreDep, command_id: Name) -> Command:
-    return Command.model_validate(core.get_command(command_id))
+def get_command(core: CoreDep, principal: PrincipalDep, command_id: Name) -> Command:
+    found = core.get_command(command_id)
+    if principal.scoped:
+        site = _site_of(core, found.gateway)
+        visible(principal, site, "command", command_id, found)
+    return Command.model_validate(found)
+
+
+def _site_of(core: CoreDep, gateway_id: str) -> str | None:
+    try:
+        return core.get_gateway(gateway_id).site
+    except NotFound:
+        return None
+
+
+def _gateway(core: CoreDep, principal: Principal, gateway_id: str) -> None:
+    """A gateway of another store is not found, as an unknown one is (404)."""
+    if principal.scoped and not principal.sees(_site_of(core, gateway_id)):
+        raise NotFound("gateway", gateway_id)

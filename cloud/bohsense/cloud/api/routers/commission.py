@@ -26,6 +26,7 @@ from pydantic import BaseModel, Field
 
 from bohsense.contracts.timeutil import now_ns
 
+from ...boh import NotFound
 from ...commission import (
     MAX_SHEET_BYTES,
     CommissionError,
@@ -42,6 +43,7 @@ from ...commission import (
 from .._common import Name
 from .._deps import CoreDep, TsdbDep
 from .._errors import FieldError, error_response
+from .._identity import Principal, PrincipalDep
 
 router = APIRouter(prefix="/commission", tags=["commission"])
 
@@ -131,23 +133,30 @@ _SHEET_BODY = {
 }
 
 
+def _own_gateway(core: CoreDep, principal: Principal, gateway_id: str) -> None:
+    """The sheet's gateway, when the catalog has it at a store the caller does not see, is
+    not found (the sheet would move it)."""
+    if not principal.scoped:
+        return
+    try:
+        found = core.get_gateway(gateway_id)
+    except NotFound:
+        return
+    if not principal.sees(found.site):
+        raise NotFound("gateway", gateway_id)
+
+
 @router.post("/{site}/import", response_model=Imported, responses=ERRORS, openapi_extra=_SHEET_BODY)
 async def import_sheet(
     request: Request,
     core: CoreDep,
+    principal: PrincipalDep,
     site: Name,
-    actor: Annotated[
-        str,
-        Query(
-            min_length=1,
-            max_length=64,
-            pattern=r"^[^\x00-\x1f\x7f]+$",
-            description="recorded in the audit log",
-        ),
-    ] = "api",
     check: Annotated[bool, Query(description="only check the sheet; change nothing")] = False,
 ) -> Any:
-    """Import the store's hand-over sheet (the request body); the sheet must be for ``site``."""
+    """Import the store's hand-over sheet (the request body); the sheet must be for ``site``,
+    a store of the caller's (403 ``out-of-scope``); the caller is recorded in the audit log."""
+    principal.require_site(site)
     media = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if media not in _SHEET_TYPES:
         return error_response(
@@ -173,6 +182,7 @@ async def import_sheet(
                 )
             ],
         )
+    await run_in_threadpool(_own_gateway, core, principal, plan.gateway.id)
     counts = {"devices": len(plan.devices), "lanes": len(plan.lanes), "assets": len(plan.assets)}
     try:
         if check:
@@ -187,7 +197,7 @@ async def import_sheet(
                 gateway_config=gateway_toml(plan),
                 credentials=None,
             )
-        result = await run_in_threadpool(import_plan, core, plan, actor=actor)
+        result = await run_in_threadpool(import_plan, core, plan, actor=principal.actor)
     except SheetInvalid as exc:
         return _sheet_errors(exc)
     files = getattr(request.app.state, "broker_files", None)
@@ -227,6 +237,7 @@ async def import_sheet(
 )
 async def get_checklist(
     core: CoreDep,
+    principal: PrincipalDep,
     tsdb: TsdbDep,
     site: Name,
     format: Annotated[Literal["json", "html"], Query(description="json (default) or html")] = "json",
@@ -236,6 +247,7 @@ async def get_checklist(
     ] = 0.3,
 ) -> Any:
     """The commissioning checklist of ``site`` against the cloud's data now."""
+    principal.require_site(site)
     try:
         result = await build_checklist(
             core, tsdb, site, now_ns=now_ns(), max_age_s=max_age_s, tolerance=tolerance

@@ -17,6 +17,7 @@ from bohsense.contracts.events import EVENT_KINDS
 
 from .._common import ApiModel, GatewayName, Name, parse_time, query_problem
 from .._deps import CoreDep
+from .._identity import PrincipalDep
 from .._paging import PageDep
 
 router = APIRouter(tags=["events"])
@@ -43,6 +44,7 @@ class DeviceEvent(ApiModel):
 @router.get("/events", response_model=list[DeviceEvent])
 async def events(
     core: CoreDep,
+    principal: PrincipalDep,
     page: PageDep,
     kind: Annotated[EventKindName | None, Query(description="only events of this kind")] = None,
     device: Name | None = None,
@@ -56,13 +58,14 @@ async def events(
     until_ns = parse_time("until", until) if until is not None else None
     if since_ns is not None and until_ns is not None and since_ns >= until_ns:
         raise query_problem("until", "since must be before until")
+    sites = principal.site_filter(site)
     found = await run_in_threadpool(
         lambda: page.rows(
             lambda limit, offset: core.list_events(
                 kind=None if kind is None else str(kind.value),
                 device=device,
                 gateway=gateway,
-                site=site,
+                sites=sites,
                 since_ns=since_ns,
                 until_ns=until_ns,
                 limit=limit,

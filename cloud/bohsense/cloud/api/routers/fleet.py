@@ -9,7 +9,9 @@ from pydantic import ConfigDict, Field
 
 from .._common import ApiModel, Name, enum_field
 from .._deps import CoreDep
+from .._identity import PrincipalDep
 from .._paging import PageDep
+from .._scoping import visible
 
 router = APIRouter(tags=["fleet"])
 
@@ -48,6 +50,7 @@ class Device(ApiModel):
 @router.get("/gateways", response_model=list[Gateway])
 def list_gateways(
     core: CoreDep,
+    principal: PrincipalDep,
     page: PageDep,
     site: Name | None = None,
     registration: Annotated[Literal["catalog", "auto", "pending"] | None, Query()] = None,
@@ -56,22 +59,25 @@ def list_gateways(
     batches are held in quarantine as ``unknown-gateway`` until the catalog registers them)."""
     return [
         Gateway.model_validate(g)
-        for g in page.slice(core.list_gateways(site=site, registration=registration))
+        for g in page.slice(core.list_gateways(sites=principal.site_filter(site), registration=registration))
     ]
 
 
 @router.get("/gateways/{gateway_id}", response_model=Gateway)
-def get_gateway(core: CoreDep, gateway_id: Name) -> Gateway:
-    return Gateway.model_validate(core.get_gateway(gateway_id))
+def get_gateway(core: CoreDep, principal: PrincipalDep, gateway_id: Name) -> Gateway:
+    found = core.get_gateway(gateway_id)
+    return Gateway.model_validate(visible(principal, found.site, "gateway", gateway_id, found))
 
 
 @router.get("/devices", response_model=list[Device])
 def list_devices(
     core: CoreDep,
+    principal: PrincipalDep,
     page: PageDep,
     gateway: Name | None = None,
     kind: Name | None = None,
 ) -> list[Device]:
     return [
-        Device.model_validate(d) for d in page.cut(core.list_devices(gateway=gateway, kind=kind, **page.seek))
+        Device.model_validate(d)
+        for d in page.cut(core.list_devices(gateway=gateway, kind=kind, sites=principal.sites, **page.seek))
     ]

@@ -18,6 +18,7 @@ from pydantic import ConfigDict, Field
 from ...boh import InvalidValue
 from .._common import ApiModel, Name, parse_time, query_problem
 from .._deps import CoreDep
+from .._identity import PrincipalDep
 from .._paging import PageDep
 
 router = APIRouter(prefix="/inventory", tags=["inventory"])
@@ -148,6 +149,7 @@ class Departure(ApiModel):
 @router.get("/zones", response_model=list[ZoneCount])
 async def zones(
     core: CoreDep,
+    principal: PrincipalDep,
     page: PageDep,
     site: Annotated[Name | None, Query(description="one site")] = None,
     zone: ZoneFilter = None,
@@ -155,9 +157,10 @@ async def zones(
 ) -> list[ZoneCount]:
     """Present items per site, zone and GTIN/SKU, beside the zone's newest snapshot; a
     ``sku`` the catalog does not have, or that has no GTIN, is refused (422)."""
+    sites = principal.site_filter(site)
     try:
         found = await run_in_threadpool(
-            lambda: page.slice(core.inventory_zones(site=site, zone=zone, sku=sku))
+            lambda: page.slice(core.inventory_zones(sites=sites, zone=zone, sku=sku))
         )
     except InvalidValue as exc:
         raise query_problem(exc.field, str(exc)) from exc
@@ -169,13 +172,15 @@ async def zones(
 )
 async def get_item(
     core: CoreDep,
+    principal: PrincipalDep,
     epc: Epc,
     site: Annotated[Name | None, Query(description="only this site")] = None,
     history: Annotated[int, Query(ge=1, le=1000, description="history rows at most")] = 100,
 ) -> Item:
-    """The item's state in every site that saw it, and its history."""
+    """The item's state in every site that saw it (of the caller's stores), and its history."""
+    sites = principal.site_filter(site)
     found = await run_in_threadpool(
-        lambda: core.inventory_item(epc.upper(), site=site, history_limit=history)
+        lambda: core.inventory_item(epc.upper(), site=site, sites=sites, history_limit=history)
     )
     return Item.model_validate(found)
 
@@ -183,6 +188,7 @@ async def get_item(
 @router.get("/departures", response_model=list[Departure])
 async def departures(
     core: CoreDep,
+    principal: PrincipalDep,
     page: PageDep,
     site: Annotated[Name | None, Query(description="one site")] = None,
     since: Annotated[str | None, Query(description=f"event time at or after: {_TIME}")] = None,
@@ -194,10 +200,11 @@ async def departures(
     until_ns = parse_time("until", until) if until is not None else None
     if since_ns is not None and until_ns is not None and since_ns >= until_ns:
         raise query_problem("until", "since must be before until")
+    sites = principal.site_filter(site)
     found = await run_in_threadpool(
         lambda: page.rows(
             lambda limit, offset: core.inventory_departures(
-                site=site, since_ns=since_ns, until_ns=until_ns, limit=limit, offset=offset
+                sites=sites, since_ns=since_ns, until_ns=until_ns, limit=limit, offset=offset
             )
         )
     )

@@ -22,6 +22,7 @@ from ...boh import POS_MAX_LINES as MAX_LINES
 from ...boh import PosBatch, PosLine, PosTransactionIn
 from .._common import ApiModel, Name, RequestModel, enum_field, parse_time, query_problem
 from .._deps import CoreDep
+from .._identity import PrincipalDep
 from .._paging import PageDep
 
 router = APIRouter(prefix="/pos", tags=["book stock"])
@@ -61,7 +62,6 @@ class BatchIn(RequestModel):
     sender: Annotated[
         str, Field(min_length=1, max_length=64, pattern=_TEXT, description="the till system or ERP posting")
     ]
-    actor: Annotated[str, Field(min_length=1, max_length=64, description="who posts (audit log)")] = "pos"
     transactions: Annotated[list[TransactionIn], Field(min_length=1, max_length=MAX_LINES)]
 
     @model_validator(mode="after")
@@ -111,11 +111,14 @@ class LedgerEntry(ApiModel):
 
 
 @router.post("/transactions", response_model=BatchOut)
-async def post_transactions(core: CoreDep, body: BatchIn) -> BatchOut:
+async def post_transactions(core: CoreDep, principal: PrincipalDep, body: BatchIn) -> BatchOut:
     """Sales, receipts and adjustments of a sender, into the book-stock ledger, whole or
     not at all; idempotent by the sender's transaction id. A bad line is answered 422 with
     ``field`` naming it (``transactions[2].lines[0].sku``) and ``reason``; nothing of the
-    batch is applied."""
+    batch is applied. Who posts is the caller (the audit log's actor); a transaction of a
+    store outside the caller's is refused 403 ``out-of-scope`` and nothing is applied."""
+    for t in body.transactions:
+        principal.require_site(t.site)
     batch = PosBatch(
         body.sender,
         tuple(
@@ -131,7 +134,7 @@ async def post_transactions(core: CoreDep, body: BatchIn) -> BatchOut:
             for i, t in enumerate(body.transactions)
         ),
     )
-    results = await run_in_threadpool(lambda: core.record_transactions(batch, actor=body.actor))
+    results = await run_in_threadpool(lambda: core.record_transactions(batch, actor=principal.actor))
     out = [TransactionOut.model_validate(r) for r in results]
     applied = sum(1 for r in out if r.status == "applied")
     return BatchOut(applied=applied, duplicates=len(out) - applied, results=out)
@@ -140,6 +143,7 @@ async def post_transactions(core: CoreDep, body: BatchIn) -> BatchOut:
 @router.get("/ledger", response_model=list[LedgerEntry])
 async def ledger(
     core: CoreDep,
+    principal: PrincipalDep,
     page: PageDep,
     site: Annotated[Name | None, Query(description="one site")] = None,
     sku: Annotated[Name | None, Query(description="one SKU")] = None,
@@ -151,7 +155,10 @@ async def ledger(
     """Book-stock movements, newest first."""
     if kind is not None and kind not in KINDS:
         raise query_problem("kind", f"unknown kind {kind!r}; one of {list(KINDS)}")
+    sites = principal.site_filter(site)
     found = await run_in_threadpool(
-        lambda: page.cut(core.ledger(site=site, sku=sku, location=location, kind=kind, **page.seek))
+        lambda: page.rows(
+            lambda n, o: core.ledger(sites=sites, sku=sku, location=location, kind=kind, limit=n, offset=o)
+        )
     )
     return [LedgerEntry.model_validate(x) for x in found]

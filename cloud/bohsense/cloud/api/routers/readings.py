@@ -2,7 +2,8 @@
 
 A device name is unique only within its gateway (every store has a ``shelf-1.lane-1``),
 so a series is named by (gateway, device, metric) and ``latest`` is scoped by gateway
-and / or site (a site's gateways come from the BOH core).
+and / or site (a site's gateways come from the BOH core). A caller scoped to some stores
+reads the devices of their gateways only: a series of another store's gateway is 404.
 """
 
 from __future__ import annotations
@@ -13,8 +14,10 @@ from fastapi import APIRouter, HTTPException, Query, status
 from fastapi.concurrency import run_in_threadpool
 from pydantic import ConfigDict
 
+from ...boh import NotFound
 from .._common import ApiModel, Name, parse_time
 from .._deps import CoreDep, TsdbDep
+from .._identity import PrincipalDep
 from .._paging import PageDep
 
 router = APIRouter(prefix="/readings", tags=["readings"])
@@ -46,13 +49,14 @@ class Series(ApiModel):
     points: list[tuple[int, float]]
 
 
-def _site_gateways(core: CoreDep, site: str) -> set[str]:
-    return {g.id for g in core.list_gateways(site=site)}
+def _site_gateways(core: CoreDep, sites: frozenset[str]) -> set[str]:
+    return {g.id for g in core.list_gateways(sites=sites)}
 
 
 @router.get("/latest", response_model=list[LatestPoint])
 async def latest(
     core: CoreDep,
+    principal: PrincipalDep,
     tsdb: TsdbDep,
     page: PageDep,
     gateway: Annotated[Name | None, Query(description="only this gateway's devices")] = None,
@@ -61,8 +65,9 @@ async def latest(
     metric: Name | None = None,
 ) -> list[LatestPoint]:
     gateways: set[str] | None = None
-    if site is not None:
-        gateways = await run_in_threadpool(_site_gateways, core, site)
+    sites = principal.site_filter(site)
+    if sites is not None:
+        gateways = await run_in_threadpool(_site_gateways, core, sites)
     if gateway is not None:
         gateways = {gateway} if gateways is None else gateways & {gateway}
     points = await tsdb.latest(gateways=gateways, device=device, metric=metric)
@@ -72,6 +77,7 @@ async def latest(
 @router.get("/series", response_model=Series, responses={404: {"description": "gateway not at that site"}})
 async def series(
     core: CoreDep,
+    principal: PrincipalDep,
     tsdb: TsdbDep,
     gateway: Annotated[Name, Query(description="the gateway whose device this is")],
     device: Name,
@@ -101,8 +107,14 @@ async def series(
             status.HTTP_422_UNPROCESSABLE_CONTENT,
             f"{span_s / every:.0f} windows of {every} s exceed {MAX_WINDOWS}: use a larger every=",
         )
-    if site is not None and gateway not in await run_in_threadpool(_site_gateways, core, site):
+    if site is not None:
+        principal.require_site(site)
+    if site is not None and gateway not in await run_in_threadpool(_site_gateways, core, frozenset({site})):
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"gateway {gateway!r} is not at site {site!r}")
+    if principal.sites is not None and gateway not in await run_in_threadpool(
+        _site_gateways, core, principal.sites
+    ):
+        raise NotFound("gateway", gateway)
     points = await tsdb.series(
         gateway=gateway, device=device, metric=metric, start_ns=start_ns, end_ns=end_ns, every_s=every
     )

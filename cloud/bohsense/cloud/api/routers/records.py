@@ -7,12 +7,14 @@ from typing import Any
 
 from fastapi import APIRouter, HTTPException, Response, status
 from fastapi.concurrency import run_in_threadpool
-from pydantic import ConfigDict, Field
+from pydantic import ConfigDict
 
 from ...boh import NotFound
-from .._common import ApiModel, Id, Name
+from .._common import ApiModel, Id, Name, RequestModel
 from .._deps import CoreDep, StatsDep
+from .._identity import Principal, PrincipalDep
 from .._paging import PageDep
+from .._scoping import visible
 
 router = APIRouter(tags=["records"])
 
@@ -45,17 +47,19 @@ class Quarantined(ApiModel):
 @router.get("/audit", response_model=list[AuditEntry])
 def audit(
     core: CoreDep,
+    principal: PrincipalDep,
     page: PageDep,
     entity: Name | None = None,
     entity_id: Name | None = None,
 ) -> list[AuditEntry]:
-    found = page.cut(core.audit(entity=entity, entity_id=entity_id, **page.seek))
+    found = page.cut(core.audit(entity=entity, entity_id=entity_id, sites=principal.sites, **page.seek))
     return [AuditEntry.model_validate(a) for a in found]
 
 
 @router.get("/quarantine", response_model=list[Quarantined])
 def quarantine(
     core: CoreDep,
+    principal: PrincipalDep,
     page: PageDep,
     reason: Name | None = None,
     gateway: Name | None = None,
@@ -73,7 +77,9 @@ def quarantine(
             payload_sha256=q.payload_sha256,
             payload_preview=q.payload_preview.decode("utf-8", errors="replace"),
         )
-        for q in page.cut(core.list_quarantine(reason=reason, gateway=gateway, **page.seek))
+        for q in page.cut(
+            core.list_quarantine(reason=reason, gateway=gateway, sites=principal.sites, **page.seek)
+        )
     ]
 
 
@@ -85,11 +91,11 @@ def quarantine(
         404: {"description": "no quarantine item with that id"},
     },
 )
-async def quarantine_payload(core: CoreDep, quarantine_id: Id) -> Response:
+async def quarantine_payload(core: CoreDep, principal: PrincipalDep, quarantine_id: Id) -> Response:
     """The stored bytes of one item: the whole payload, or its first bytes when it was large
     (``X-Payload-Size`` and ``X-Payload-Sha256`` describe the payload as it came)."""
     try:
-        item = await run_in_threadpool(core.get_quarantine, quarantine_id)
+        item = await run_in_threadpool(_quarantined, core, principal, quarantine_id)
         data = await run_in_threadpool(core.quarantine_payload, quarantine_id)
     except NotFound as exc:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no quarantine item with id {quarantine_id}") from exc
@@ -100,11 +106,8 @@ async def quarantine_payload(core: CoreDep, quarantine_id: Id) -> Response:
     )
 
 
-class ReapplyBody(ApiModel):
-    model_config = ConfigDict(extra="forbid")
-    actor: str = Field(
-        default="api", min_length=1, max_length=64, description="who re-applies (recorded in the audit log)"
-    )
+class ReapplyBody(RequestModel):
+    """Empty: who re-applies is the caller (recorded in the audit log)."""
 
 
 class Reapplied(ApiModel):
@@ -121,15 +124,28 @@ class Reapplied(ApiModel):
         409: {"description": "the item cannot be re-applied (not apply-failed, or it failed again)"},
     },
 )
-async def reapply_quarantined(core: CoreDep, quarantine_id: Id, body: ReapplyBody) -> Reapplied:
+async def reapply_quarantined(
+    core: CoreDep, principal: PrincipalDep, quarantine_id: Id, body: ReapplyBody | None = None
+) -> Reapplied:
     """Apply an ``apply-failed`` item again (once its cause is fixed); it leaves the quarantine."""
     try:
-        (result,) = await run_in_threadpool(core.reapply_quarantined, [quarantine_id], actor=body.actor)
+        await run_in_threadpool(_quarantined, core, principal, quarantine_id)
+        (result,) = await run_in_threadpool(core.reapply_quarantined, [quarantine_id], actor=principal.actor)
     except NotFound as exc:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no quarantine item with id {quarantine_id}") from exc
     if not result.ok:
         raise HTTPException(status.HTTP_409_CONFLICT, result.what)
     return Reapplied(id=result.id, ok=result.ok, what=result.what)
+
+
+def _quarantined(core: CoreDep, principal: Principal, quarantine_id: int) -> Any:
+    """The quarantined item, ``NotFound`` when its gateway is of a store the caller does not
+    see (a gateway no store has: seen by unscoped callers only)."""
+    item = core.get_quarantine(quarantine_id)
+    if principal.scoped:
+        sites = {g.id: g.site for g in core.list_gateways(sites=principal.sites)}
+        visible(principal, sites.get(item.gateway), "quarantine item", quarantine_id, item)
+    return item
 
 
 class Summary(ApiModel):
@@ -152,5 +168,6 @@ class Summary(ApiModel):
 
 
 @router.get("/summary", response_model=Summary)
-def summary(core: CoreDep, stats: StatsDep) -> Summary:
-    return Summary(**core.summary(), ingest=dict(stats()) if stats is not None else {})
+def summary(core: CoreDep, principal: PrincipalDep, stats: StatsDep) -> Summary:
+    """Counts of the caller's stores (the ingest figures are the service's own)."""
+    return Summary(**core.summary(sites=principal.sites), ingest=dict(stats()) if stats is not None else {})

@@ -15,11 +15,13 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Response
 from pydantic import ConfigDict, Field
 
-from ...boh import PROPOSAL, PlanInput
+from ...boh import PROPOSAL, PlanInput, ProposalRecord
 from .._common import ActionBody, ApiModel, Id, Name, RequestModel, check_state, enum_field, state_filter
 from .._deps import CoreDep
 from .._export import CSV_RESPONSES, Period, PeriodFrom, PeriodTo, csv_response, every, in_lifetime
+from .._identity import PrincipalDep
 from .._paging import PageDep
+from .._scoping import visible
 
 router = APIRouter(prefix="/replenishment", tags=["replenishment"])
 
@@ -72,19 +74,22 @@ class ApproveBody(ActionBody):
 @router.get("", response_model=list[Proposal])
 def list_proposals(
     core: CoreDep,
+    principal: PrincipalDep,
     page: PageDep,
     state: Annotated[str | None, state_filter(PROPOSAL)] = None,
     site: Name | None = None,
     sku: Name | None = None,
 ) -> list[Proposal]:
     check_state(PROPOSAL, state)
-    found = page.cut(core.list_proposals(state=state, site=site, sku=sku, **page.seek))
+    sites = principal.site_filter(site)
+    found = page.rows(lambda n, o: core.list_proposals(state=state, sites=sites, sku=sku, limit=n, offset=o))
     return [Proposal.model_validate(p) for p in found]
 
 
 @router.get("/export.csv", response_class=Response, responses=CSV_RESPONSES)
 def export_proposals(
     core: CoreDep,
+    principal: PrincipalDep,
     since: PeriodFrom = None,
     until: PeriodTo = None,
     site: Name | None = None,
@@ -95,7 +100,8 @@ def export_proposals(
     ``to`` that were still open or changed at or after ``from``."""
     check_state(PROPOSAL, state)
     period = Period(since, until)
-    found = every(lambda n, o: core.list_proposals(state=state, site=site, sku=sku, limit=n, offset=o))
+    sites = principal.site_filter(site)
+    found = every(lambda n, o: core.list_proposals(state=state, sites=sites, sku=sku, limit=n, offset=o))
     rows = (
         Proposal.model_validate(p)
         for p in found
@@ -104,52 +110,73 @@ def export_proposals(
     return csv_response(Proposal, rows, "proposals.csv")
 
 
+def _proposal(core: CoreDep, principal: PrincipalDep, proposal_id: int) -> ProposalRecord:
+    """The proposal, 404 when it is of a store the caller does not see."""
+    found = core.get_proposal(proposal_id)
+    return visible(principal, found.site, PROPOSAL.entity, proposal_id, found)
+
+
 @router.get("/{proposal_id}", response_model=Proposal, responses=ERRORS)
-def get_proposal(core: CoreDep, proposal_id: Id) -> Proposal:
-    return Proposal.model_validate(core.get_proposal(proposal_id))
+def get_proposal(core: CoreDep, principal: PrincipalDep, proposal_id: Id) -> Proposal:
+    return Proposal.model_validate(_proposal(core, principal, proposal_id))
 
 
 @router.patch("/{proposal_id}", response_model=Proposal, responses=ERRORS)
-def set_quantity(core: CoreDep, proposal_id: Id, body: QuantityBody) -> Proposal:
+def set_quantity(core: CoreDep, principal: PrincipalDep, proposal_id: Id, body: QuantityBody) -> Proposal:
     """The planner's quantity, while the proposal is proposed or approved (audited)."""
-    record = core.set_proposal_quantity(proposal_id, body.quantity, actor=body.actor, note=body.note)
+    _proposal(core, principal, proposal_id)
+    record = core.set_proposal_quantity(proposal_id, body.quantity, actor=principal.actor, note=body.note)
     return Proposal.model_validate(record)
 
 
-def _move(core: CoreDep, proposal_id: Id, to: str, body: ActionBody | None) -> Proposal:
+def _move(
+    core: CoreDep, principal: PrincipalDep, proposal_id: Id, to: str, body: ActionBody | None
+) -> Proposal:
     body = body or ActionBody()
+    _proposal(core, principal, proposal_id)
     return Proposal.model_validate(
-        core.transition_proposal(proposal_id, to, actor=body.actor, note=body.note)
+        core.transition_proposal(proposal_id, to, actor=principal.actor, note=body.note)
     )
 
 
 @router.post("/{proposal_id}/approve", response_model=Proposal, responses=ERRORS)
-def approve(core: CoreDep, proposal_id: Id, body: ApproveBody | None = None) -> Proposal:
+def approve(
+    core: CoreDep, principal: PrincipalDep, proposal_id: Id, body: ApproveBody | None = None
+) -> Proposal:
     body = body or ApproveBody()
-    record = core.approve_proposal(proposal_id, actor=body.actor, note=body.note, quantity=body.quantity)
+    _proposal(core, principal, proposal_id)
+    record = core.approve_proposal(proposal_id, actor=principal.actor, note=body.note, quantity=body.quantity)
     return Proposal.model_validate(record)
 
 
 @router.post("/{proposal_id}/reject", response_model=Proposal, responses=ERRORS)
-def reject(core: CoreDep, proposal_id: Id, body: ActionBody | None = None) -> Proposal:
-    return _move(core, proposal_id, "rejected", body)
+def reject(
+    core: CoreDep, principal: PrincipalDep, proposal_id: Id, body: ActionBody | None = None
+) -> Proposal:
+    return _move(core, principal, proposal_id, "rejected", body)
 
 
 @router.post("/{proposal_id}/ordered", response_model=Proposal, responses=ERRORS)
-def ordered(core: CoreDep, proposal_id: Id, body: ActionBody | None = None) -> Proposal:
-    return _move(core, proposal_id, "ordered", body)
+def ordered(
+    core: CoreDep, principal: PrincipalDep, proposal_id: Id, body: ActionBody | None = None
+) -> Proposal:
+    return _move(core, principal, proposal_id, "ordered", body)
 
 
 @router.post("/{proposal_id}/received", response_model=Proposal, responses=ERRORS)
-def received(core: CoreDep, proposal_id: Id, body: ActionBody | None = None) -> Proposal:
+def received(
+    core: CoreDep, principal: PrincipalDep, proposal_id: Id, body: ActionBody | None = None
+) -> Proposal:
     """The goods are in the store (on the shelf): the order is closed."""
-    return _move(core, proposal_id, "received", body)
+    return _move(core, principal, proposal_id, "received", body)
 
 
 @router.post("/{proposal_id}/cancel", response_model=Proposal, responses=ERRORS)
-def cancel(core: CoreDep, proposal_id: Id, body: ActionBody | None = None) -> Proposal:
+def cancel(
+    core: CoreDep, principal: PrincipalDep, proposal_id: Id, body: ActionBody | None = None
+) -> Proposal:
     """The order will not arrive: closed without goods; the next low stock proposes again."""
-    return _move(core, proposal_id, "cancelled", body)
+    return _move(core, principal, proposal_id, "cancelled", body)
 
 
 class Explanation(ApiModel):
@@ -178,8 +205,9 @@ class Explanation(ApiModel):
 
 
 @router.get("/{proposal_id}/explanation", response_model=Explanation, responses=ERRORS)
-def explanation(core: CoreDep, proposal_id: Id) -> Explanation:
+def explanation(core: CoreDep, principal: PrincipalDep, proposal_id: Id) -> Explanation:
     """Every number behind the proposal, its flags and approval, receipts, webhooks and audit trail."""
+    _proposal(core, principal, proposal_id)
     return Explanation(**core.proposal_explanation(proposal_id))
 
 
@@ -203,11 +231,12 @@ class Receipt(ApiModel):
 
 
 @router.post("/{proposal_id}/receipts", response_model=Receipt, responses=ERRORS)
-def receipt(core: CoreDep, proposal_id: Id, body: ReceiptBody) -> Receipt:
+def receipt(core: CoreDep, principal: PrincipalDep, proposal_id: Id, body: ReceiptBody) -> Receipt:
     """Goods received against an ordered proposal: on order goes down, book stock up; the
     ordered quantity reached (or ``final``) closes it as received."""
+    _proposal(core, principal, proposal_id)
     record, outcome = core.record_receipt(
-        proposal_id, body.receipt_id, body.quantity, final=body.final, actor=body.actor, note=body.note
+        proposal_id, body.receipt_id, body.quantity, final=body.final, actor=principal.actor, note=body.note
     )
     return Receipt(
         receipt_id=outcome.receipt_id,
@@ -218,7 +247,6 @@ def receipt(core: CoreDep, proposal_id: Id, body: ReceiptBody) -> Receipt:
 
 
 class PlanBody(RequestModel):
-    actor: str = Field(default="api", min_length=1, max_length=64)
     site: Name
     sku: Name
     location: Name
@@ -239,8 +267,8 @@ class PlanBody(RequestModel):
 
 
 @router.put("/plans", status_code=204, responses=ERRORS)
-def put_plan(core: CoreDep, body: PlanBody) -> None:
-    """The planner's inputs of one stock location; its open, unapproved proposal is re-sized."""
-    values = body.model_dump()
-    actor = values.pop("actor")
-    core.put_plan(PlanInput(**values), actor=actor)
+def put_plan(core: CoreDep, principal: PrincipalDep, body: PlanBody) -> None:
+    """The planner's inputs of one stock location (of the caller's stores: another store
+    is refused 403 ``out-of-scope``); its open, unapproved proposal is re-sized."""
+    principal.require_site(body.site)
+    core.put_plan(PlanInput(**body.model_dump()), actor=principal.actor)

@@ -10,6 +10,7 @@ from pydantic import ConfigDict
 from .._common import ApiModel, Name
 from .._deps import CoreDep
 from .._export import CSV_RESPONSES, Period, PeriodFrom, PeriodTo, csv_response
+from .._identity import PrincipalDep
 from .._paging import PageDep, check_sort, sort_query, sorted_rows
 
 router = APIRouter(tags=["stock"])
@@ -35,6 +36,7 @@ SORTS = ("site", "sku", "location", "units", "as_of_ns", "below_reorder_point")
 @router.get("/stock", response_model=list[StockLevel])
 def stock(
     core: CoreDep,
+    principal: PrincipalDep,
     page: PageDep,
     site: Name | None = None,
     sku: Name | None = None,
@@ -43,13 +45,14 @@ def stock(
     """Stock per SKU and location, by site, SKU and location; ``sort=units`` puts the
     emptiest first, ``sort=-as_of_ns`` the newest counts."""
     check_sort(sort, SORTS)
-    found = sorted_rows(core.stock_levels(site=site, sku=sku), sort, getattr)
+    found = sorted_rows(core.stock_levels(sites=principal.site_filter(site), sku=sku), sort, getattr)
     return [StockLevel.model_validate(s) for s in page.slice(found)]
 
 
 @router.get("/stock/export.csv", response_class=Response, responses=CSV_RESPONSES)
 def export_stock(
     core: CoreDep,
+    principal: PrincipalDep,
     since: PeriodFrom = None,
     until: PeriodTo = None,
     site: Name | None = None,
@@ -59,7 +62,7 @@ def export_stock(
     the locations whose count is from ``[from, to)`` (``as_of``); without ``from`` and
     ``to``, every location, counted or not."""
     period = Period(since, until)
-    found = core.stock_levels(site=site, sku=sku)
+    found = core.stock_levels(sites=principal.site_filter(site), sku=sku)
     bounded = period.start is not None or period.end is not None
     rows = (StockLevel.model_validate(x) for x in found if not bounded or period.holds(x.as_of_ns))
     return csv_response(StockLevel, rows, "stock.csv")

@@ -14,6 +14,7 @@ from pydantic import ConfigDict, Field
 
 from .._common import ApiModel, Name, enum_field, parse_time, query_problem
 from .._deps import CoreDep
+from .._identity import PrincipalDep
 from .._paging import PageDep, check_sort, sort_query, sorted_rows
 
 router = APIRouter(prefix="/stock", tags=["stock"])
@@ -133,6 +134,7 @@ def _range(since: str | None, until: str | None) -> tuple[int | None, int | None
 @router.get("/sensed", response_model=list[SensedStock])
 async def sensed(
     core: CoreDep,
+    principal: PrincipalDep,
     page: PageDep,
     site: Annotated[Name | None, Query(description="one site")] = None,
     sku: Annotated[Name | None, Query(description="one SKU")] = None,
@@ -142,8 +144,9 @@ async def sensed(
     confidence, both sources, the lanes' states, and book stock with the difference.
     ``sort=units`` puts the emptiest first, ``sort=-book_minus_sensed`` the largest gap."""
     check_sort(sort, SENSED_SORTS)
+    sites = principal.site_filter(site)
     found = await run_in_threadpool(
-        lambda: page.slice(sorted_rows(core.sensed_stock(site=site, sku=sku), sort, getattr))
+        lambda: page.slice(sorted_rows(core.sensed_stock(sites=sites, sku=sku), sort, getattr))
     )
     return [SensedStock.model_validate(x) for x in found]
 
@@ -151,19 +154,22 @@ async def sensed(
 @router.get("/sensed/rollup", response_model=list[Rollup])
 async def rollup(
     core: CoreDep,
+    principal: PrincipalDep,
     page: PageDep,
     by: Annotated[Literal["shelf", "store"], Query(description="per shelf, or per store and SKU")],
     site: Annotated[Name | None, Query(description="one site")] = None,
 ) -> list[Rollup]:
     """Sensed stock summed per shelf (site, aisle, shelf) or per store and SKU, with how
     many of the locations are untrusted, out of stock or low."""
-    found = await run_in_threadpool(lambda: page.slice(core.sensed_rollup(by=by, site=site)))
+    sites = principal.site_filter(site)
+    found = await run_in_threadpool(lambda: page.slice(core.sensed_rollup(by=by, sites=sites)))
     return [Rollup.model_validate(x) for x in found]
 
 
 @router.get("/outages", response_model=list[Outage])
 async def outages(
     core: CoreDep,
+    principal: PrincipalDep,
     page: PageDep,
     site: Annotated[Name | None, Query(description="one site")] = None,
     sku: Annotated[Name | None, Query(description="one SKU")] = None,
@@ -173,10 +179,11 @@ async def outages(
 ) -> list[Outage]:
     """Out-of-stock periods, newest start first, with duration and lost-sales estimate."""
     since_ns, until_ns = _range(since, until)
+    sites = principal.site_filter(site)
     found = await run_in_threadpool(
         lambda: page.rows(
             lambda limit, offset: core.stock_outages(
-                site=site,
+                sites=sites,
                 sku=sku,
                 since_ns=since_ns,
                 until_ns=until_ns,
@@ -192,6 +199,7 @@ async def outages(
 @router.get("/outages/totals", response_model=list[OutageTotal])
 async def outage_totals(
     core: CoreDep,
+    principal: PrincipalDep,
     page: PageDep,
     since: Annotated[str, Query(description=f"from: {_TIME}")],
     until: Annotated[str, Query(description=f"before: {_TIME}")],
@@ -205,10 +213,11 @@ async def outage_totals(
     since_ns, until_ns = _range(since, until)
     assert since_ns is not None
     assert until_ns is not None
+    sites = principal.site_filter(site)
     found = await run_in_threadpool(
         lambda: page.slice(
             sorted_rows(
-                core.stock_outage_totals(since_ns=since_ns, until_ns=until_ns, site=site, sku=sku),
+                core.stock_outage_totals(since_ns=since_ns, until_ns=until_ns, sites=sites, sku=sku),
                 sort,
                 getattr,
             )
@@ -220,6 +229,7 @@ async def outage_totals(
 @router.get("/heatmap", response_model=list[HeatCell])
 async def heatmap(
     core: CoreDep,
+    principal: PrincipalDep,
     page: PageDep,
     since: Annotated[str, Query(description=f"from: {_TIME}")],
     until: Annotated[str, Query(description=f"before: {_TIME}")],
@@ -232,7 +242,8 @@ async def heatmap(
     assert until_ns is not None
     if until_ns - since_ns > MAX_HEATMAP_HOURS * 3600 * 10**9:
         raise query_problem("until", f"the range is wider than {MAX_HEATMAP_HOURS} hours")
+    sites = principal.site_filter(site)
     found = await run_in_threadpool(
-        lambda: page.slice(core.stock_heatmap(since_ns=since_ns, until_ns=until_ns, site=site))
+        lambda: page.slice(core.stock_heatmap(since_ns=since_ns, until_ns=until_ns, sites=sites))
     )
     return [HeatCell.model_validate(x) for x in found]

@@ -14,6 +14,7 @@ from pydantic import ConfigDict, Field
 
 from .._common import ActionBody, ApiModel, Id, Name, enum_field
 from .._deps import CoreDep
+from .._identity import PrincipalDep
 from .._paging import PageDep
 
 router = APIRouter(prefix="/webhooks", tags=["webhooks"])
@@ -57,6 +58,7 @@ State = Annotated[str | None, Query(json_schema_extra={"enum": ["pending", "deli
 @router.get("", response_model=list[Delivery])
 def list_deliveries(
     core: CoreDep,
+    principal: PrincipalDep,
     page: PageDep,
     state: State = None,
     topic: Name | None = None,
@@ -64,27 +66,33 @@ def list_deliveries(
 ) -> list[Delivery]:
     found = page.rows(
         lambda limit, offset: core.list_webhooks(
-            state=state, topic=topic, group=group, limit=limit, offset=offset
+            state=state, topic=topic, group=group, limit=limit, offset=offset, sites=principal.sites
         )
     )
     return [Delivery.model_validate(d) for d in found]
 
 
 @router.get("/dead-letter", response_model=list[Delivery])
-def dead_letter(core: CoreDep, page: PageDep) -> list[Delivery]:
+def dead_letter(core: CoreDep, principal: PrincipalDep, page: PageDep) -> list[Delivery]:
     """Deliveries that gave up (every attempt failed, or the receiver refused them); each
     holds later deliveries of its group until re-driven."""
-    found = page.rows(lambda limit, offset: core.list_webhooks(state="dead", limit=limit, offset=offset))
+    found = page.rows(
+        lambda limit, offset: core.list_webhooks(
+            state="dead", limit=limit, offset=offset, sites=principal.sites
+        )
+    )
     return [Delivery.model_validate(d) for d in found]
 
 
 @router.get("/{delivery_id}", response_model=Delivery, responses=ERRORS)
-def get_delivery(core: CoreDep, delivery_id: Id) -> Delivery:
-    return Delivery.model_validate(core.get_webhook(delivery_id))
+def get_delivery(core: CoreDep, principal: PrincipalDep, delivery_id: Id) -> Delivery:
+    return Delivery.model_validate(core.get_webhook(delivery_id, sites=principal.sites))
 
 
 @router.post("/{delivery_id}/redrive", response_model=Delivery, responses=ERRORS)
-def redrive(core: CoreDep, delivery_id: Id, body: ActionBody | None = None) -> Delivery:
+def redrive(
+    core: CoreDep, principal: PrincipalDep, delivery_id: Id, body: ActionBody | None = None
+) -> Delivery:
     """Back into the outbox at once, with a fresh retry budget (audited)."""
-    body = body or ActionBody()
-    return Delivery.model_validate(core.redrive_webhook(delivery_id, actor=body.actor))
+    core.get_webhook(delivery_id, sites=principal.sites)  # another store's: not found
+    return Delivery.model_validate(core.redrive_webhook(delivery_id, actor=principal.actor))

@@ -15,7 +15,16 @@ from fastapi import APIRouter, HTTPException, Query, Response, status
 from fastapi.concurrency import run_in_threadpool
 from pydantic import ConfigDict, Field, field_validator
 
-from ...boh import PRIORITIES, WORK_ORDER, Attachment, LabourEntry, PartUse, WorkOrderChanges
+from ...boh import (
+    PRIORITIES,
+    WORK_ORDER,
+    Attachment,
+    LabourEntry,
+    NotFound,
+    PartUse,
+    WorkOrderChanges,
+    WorkOrderRecord,
+)
 from .._common import (
     ActionBody,
     ApiModel,
@@ -29,7 +38,9 @@ from .._common import (
 )
 from .._deps import CoreDep, TsdbDep
 from .._export import CSV_RESPONSES, Period, PeriodFrom, PeriodTo, csv_response, every, in_lifetime
+from .._identity import PrincipalDep
 from .._paging import PageDep
+from .._scoping import visible
 
 router = APIRouter(prefix="/work-orders", tags=["work orders"])
 
@@ -175,6 +186,7 @@ class WorkOrderPatch(ActionBody):
 @router.get("", response_model=list[WorkOrder])
 def list_work_orders(
     core: CoreDep,
+    principal: PrincipalDep,
     page: PageDep,
     state: Annotated[str | None, state_filter(WORK_ORDER)] = None,
     asset: Name | None = None,
@@ -182,8 +194,11 @@ def list_work_orders(
     site: Name | None = None,
 ) -> list[WorkOrder]:
     check_state(WORK_ORDER, state)
-    found = page.cut(
-        core.list_work_orders(state=state, asset_id=asset, alert_id=alert_id, site=site, **page.seek)
+    sites = principal.site_filter(site)
+    found = page.rows(
+        lambda n, o: core.list_work_orders(
+            state=state, asset_id=asset, alert_id=alert_id, sites=sites, limit=n, offset=o
+        )
     )
     return [WorkOrder.model_validate(w) for w in found]
 
@@ -191,6 +206,7 @@ def list_work_orders(
 @router.get("/export.csv", response_class=Response, responses=CSV_RESPONSES)
 def export_work_orders(
     core: CoreDep,
+    principal: PrincipalDep,
     since: PeriodFrom = None,
     until: PeriodTo = None,
     site: Name | None = None,
@@ -200,7 +216,8 @@ def export_work_orders(
     were still open or changed at or after ``from``."""
     check_state(WORK_ORDER, state)
     period = Period(since, until)
-    found = every(lambda n, o: core.list_work_orders(state=state, site=site, limit=n, offset=o))
+    sites = principal.site_filter(site)
+    found = every(lambda n, o: core.list_work_orders(state=state, sites=sites, limit=n, offset=o))
     rows = (
         WorkOrder.model_validate(w)
         for w in found
@@ -212,23 +229,31 @@ def export_work_orders(
 @router.get("/labels", response_model=list[FaultLabel])
 def list_fault_labels(
     core: CoreDep,
+    principal: PrincipalDep,
     page: PageDep,
     asset: Name | None = None,
     fault: Name | None = None,
 ) -> list[FaultLabel]:
     """Faults confirmed by closing a work order with ``fault_confirmed``, ``replaced_part`` or
     ``repaired``: the asset, the fault type, the event-time window and the evidence."""
-    found = page.cut(core.list_fault_labels(asset_id=asset, fault=fault, **page.seek))
+    found = page.cut(core.list_fault_labels(asset_id=asset, fault=fault, sites=principal.sites, **page.seek))
     return [FaultLabel.model_validate(x) for x in found]
 
 
+def _asset_ids(core: CoreDep, principal: PrincipalDep) -> set[str]:
+    return {a.id for a in core.list_assets(sites=principal.sites, include_retired=True)}
+
+
 @router.post("", response_model=WorkOrder, status_code=status.HTTP_201_CREATED, responses=ERRORS)
-def create_work_order(core: CoreDep, body: WorkOrderIn) -> WorkOrder:
-    """A work order by hand (preventive maintenance, an inspection), for an asset of the catalog."""
+def create_work_order(core: CoreDep, principal: PrincipalDep, body: WorkOrderIn) -> WorkOrder:
+    """A work order by hand (preventive maintenance, an inspection), for an asset of the
+    catalog (of the caller's stores: another store's asset is not found)."""
+    if principal.scoped and body.asset_id not in _asset_ids(core, principal):
+        raise NotFound("asset", body.asset_id)
     record = core.create_work_order(
         body.asset_id,
         body.title,
-        actor=body.actor,
+        actor=principal.actor,
         kind=body.kind,
         description=body.description,
         priority=body.priority,
@@ -239,9 +264,15 @@ def create_work_order(core: CoreDep, body: WorkOrderIn) -> WorkOrder:
     return WorkOrder.model_validate(record)
 
 
+def _work_order(core: CoreDep, principal: PrincipalDep, work_order_id: int) -> WorkOrderRecord:
+    """The work order, 404 when it is of a store the caller does not see."""
+    found = core.get_work_order(work_order_id)
+    return visible(principal, found.site, WORK_ORDER.entity, work_order_id, found)
+
+
 @router.get("/{work_order_id}", response_model=WorkOrder, responses=ERRORS)
-def get_work_order(core: CoreDep, work_order_id: Id) -> WorkOrder:
-    return WorkOrder.model_validate(core.get_work_order(work_order_id))
+def get_work_order(core: CoreDep, principal: PrincipalDep, work_order_id: Id) -> WorkOrder:
+    return WorkOrder.model_validate(_work_order(core, principal, work_order_id))
 
 
 class TrendSeries(ApiModel):
@@ -268,6 +299,7 @@ MAX_TREND_POINTS = 300
 @router.get("/{work_order_id}/trend", response_model=Trend, responses=ERRORS)
 async def trend(
     core: CoreDep,
+    principal: PrincipalDep,
     tsdb: TsdbDep,
     work_order_id: Id,
     before_s: Annotated[int, Query(ge=0, le=7 * 86_400, description="from this long before the fault")] = 600,
@@ -279,7 +311,7 @@ async def trend(
     its evidence, of the asset's sensors, from ``before_s`` before the fault began to
     ``after_s`` after it was confirmed, as window means when longer than 300 points
     (``every_s``). 409 when the work order has no fault window (made by hand)."""
-    wo = await run_in_threadpool(core.get_work_order, work_order_id)
+    wo = await run_in_threadpool(_work_order, core, principal, work_order_id)
     ev = wo.evidence or {}
     first, last = ev.get("first_over_ns"), ev.get("confirmed_ns")
     if not isinstance(first, int) or not isinstance(last, int):
@@ -308,12 +340,16 @@ async def trend(
 
 
 @router.patch("/{work_order_id}", response_model=WorkOrder, responses=ERRORS)
-def update_work_order(core: CoreDep, work_order_id: Id, body: WorkOrderPatch) -> WorkOrder:
-    record = core.update_work_order(work_order_id, body.changes(), actor=body.actor)
+def update_work_order(
+    core: CoreDep, principal: PrincipalDep, work_order_id: Id, body: WorkOrderPatch
+) -> WorkOrder:
+    _work_order(core, principal, work_order_id)
+    record = core.update_work_order(work_order_id, body.changes(), actor=principal.actor)
     return WorkOrder.model_validate(record)
 
 
 @router.post("/{work_order_id}/transition", response_model=WorkOrder, responses=ERRORS)
-def transition(core: CoreDep, work_order_id: Id, body: Transition) -> WorkOrder:
-    record = core.transition_work_order(work_order_id, body.to, actor=body.actor, note=body.note)
+def transition(core: CoreDep, principal: PrincipalDep, work_order_id: Id, body: Transition) -> WorkOrder:
+    _work_order(core, principal, work_order_id)
+    record = core.transition_work_order(work_order_id, body.to, actor=principal.actor, note=body.note)
     return WorkOrder.model_validate(record)
