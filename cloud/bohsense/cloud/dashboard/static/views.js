@@ -159,7 +159,7 @@ function heatmap(el, cells) {
     tooltip: { renderMode: "richText", formatter: (p) => t("store.heatCell", { shelf: shelves[p.value[1]], hour: hourLabel.format(hours[p.value[0]]), n: p.value[2] }) },
     xAxis: { type: "category", data: hours.map((x) => hourLabel.format(x)), splitArea: { show: true } },
     yAxis: { type: "category", data: shelves.length ? shelves : [""], splitArea: { show: true } },
-    visualMap: { min: 0, max: 60, calculable: true, orient: "horizontal", left: "center", bottom: 0, text: [t("unit.min60"), "0"], inRange: { color: ["#f4f1de", "#e07a5f", "#9b2226"] } },
+    visualMap: { min: 0, max: 60, calculable: false, orient: "horizontal", left: "center", bottom: 0, text: [t("unit.min60"), "0"], inRange: { color: ["#f4f1de", "#e07a5f", "#9b2226"] } },
     series: [{ type: "heatmap", data, label: { show: false } }],
   });
 }
