@@ -168,7 +168,7 @@ def _scoping_in_routers() -> bool:
 #: parameters an operation needs before it looks at its store (valid, or it answers 422)
 _NEEDS: dict[str, dict[str, str]] = {
     "series": {"gateway": "gw", "device": "d", "metric": "m", "start": "0", "end": "1000000000"},
-    "rollup": {"by": "site"},
+    "rollup": {"by": "store"},
     "outageTotals": {"since": "0", "until": "1000000000"},
     "heatmap": {"since": "0", "until": "1000000000"},
 }
@@ -192,6 +192,7 @@ def test_matrix_other_store(world: tuple[TestClient, dict[str, str]]) -> None:
         if "site" not in query and "site" not in in_path:
             continue
         path = "/api/v1" + re.sub(r"\{site\}", "B", route.path_format)
+        path = re.sub(r"\{epc\}", "3034257BF7194E4000001A85", path)  # a valid SGTIN-96
         path = re.sub(r"\{[^}]+\}", "1", path)
         params = {**_NEEDS.get(op, {}), **({"site": "B"} if "site" in query else {})}
         r = _call(client, method, path, headers, params=params)
