@@ -25,6 +25,7 @@ from .routers import (
     commands,
     commission,
     events,
+    feeds,
     fleet,
     health,
     inventory,
@@ -108,6 +109,7 @@ def create_app(
         app.include_router(
             module.router, prefix=API_PREFIX, dependencies=protected, responses={**unauthorized, **invalid}
         )
+    feeds.install(app, prefix=API_PREFIX, dependencies=protected, responses={**unauthorized, **invalid})
     # Prometheus' conventional path, outside the versioned API; behind the token when set
     app.include_router(metrics_router, dependencies=[Depends(reject_unknown_query)], responses=unauthorized)
     install_error_handlers(app)
