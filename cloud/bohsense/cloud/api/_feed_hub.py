@@ -54,6 +54,9 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
+#: after a commit of this process, the poller reads at once and again this much later
+RECHECK_S = 0.02
+
 #: feed topic -> the domain-event kinds it carries (by prefix)
 TOPICS: Mapping[str, tuple[str, ...]] = {
     "alerts": ("alert.",),
@@ -216,7 +219,7 @@ class FeedHub:
         """The events of ``selection`` after ``after`` (None: from now on), then live ones,
         with heartbeats; ends with a ``Reconnect`` when it is too slow or the hub closes."""
         if self._closed:
-            yield Reconnect(after or 0, "shutting-down")
+            yield Reconnect(self.cursor if after is None else after, "shutting-down")
             return
         await self._start()
         upto = self.cursor
@@ -258,9 +261,14 @@ class FeedHub:
             self.cursor = await asyncio.to_thread(self.source.latest_change_id)
             loop = asyncio.get_running_loop()
 
+            def wake() -> None:
+                self._wake.set()
+                # the commit event comes just before the commit is visible: look again shortly
+                loop.call_later(RECHECK_S, self._wake.set)
+
             def committed() -> None:  # on the committing thread
                 with contextlib.suppress(RuntimeError):  # the loop closed
-                    loop.call_soon_threadsafe(self._wake.set)
+                    loop.call_soon_threadsafe(wake)
 
             self._forget_commit = self.source.on_commit(committed)
             self._task = asyncio.create_task(self._run(), name="feed-poller")
