@@ -52,6 +52,8 @@ ENDPOINTS = (
     "/api/v1/gateways",
 )
 TRIVIAL = "/bench/trivial"
+#: connections of the read schedule
+CONNECTIONS = 32
 P99_LIMIT_MS = 1000.0
 
 
@@ -182,7 +184,8 @@ async def _reads(base: str, rate: float, seconds: float) -> dict[str, Any]:
     total = max(len(targets), int(rate * seconds))
     latencies: dict[str, list[float]] = {t: [] for t in targets}
     errors: dict[str, int] = {t: 0 for t in targets}
-    limits = httpx.Limits(max_connections=1000, max_keepalive_connections=1000)
+    # a bounded pool: a request waiting for a connection counts as late (open loop)
+    limits = httpx.Limits(max_connections=CONNECTIONS, max_keepalive_connections=CONNECTIONS)
     async with httpx.AsyncClient(base_url=base, limits=limits, timeout=30) as http:
         for t in targets:  # warm: connections, caches, first imports
             await http.get(t)
