@@ -184,7 +184,6 @@ async def _reads(base: str, rate: float, seconds: float) -> dict[str, Any]:
     total = max(len(targets), int(rate * seconds))
     latencies: dict[str, list[float]] = {t: [] for t in targets}
     errors: dict[str, int] = {t: 0 for t in targets}
-    # a bounded pool: a request waiting for a connection counts as late (open loop)
     limits = httpx.Limits(max_connections=CONNECTIONS, max_keepalive_connections=CONNECTIONS)
     async with httpx.AsyncClient(base_url=base, limits=limits, timeout=30) as http:
         for t in targets:  # warm: connections, caches, first imports
@@ -192,21 +191,28 @@ async def _reads(base: str, rate: float, seconds: float) -> dict[str, Any]:
         loop = asyncio.get_running_loop()
         start = loop.time() + 0.05
 
-        async def one(i: int) -> None:
-            target = targets[i % len(targets)]
-            planned = start + i / rate
-            await asyncio.sleep(max(0.0, planned - loop.time()))
-            try:
-                r = await http.get(target)
-                ok = r.status_code == 200
-            except httpx.HTTPError:
-                ok = False
-            if ok:
-                latencies[target].append((loop.time() - planned) * 1000.0)
-            else:
-                errors[target] += 1
+        next_i = 0
 
-        await asyncio.gather(*(one(i) for i in range(total)))
+        async def worker() -> None:
+            # each worker owns one connection and takes the next planned request: a request
+            # starts late when every worker is busy, and its lateness counts (open loop)
+            nonlocal next_i
+            while next_i < total:
+                i, next_i = next_i, next_i + 1
+                target = targets[i % len(targets)]
+                planned = start + i / rate
+                await asyncio.sleep(max(0.0, planned - loop.time()))
+                try:
+                    r = await http.get(target)
+                    ok = r.status_code == 200
+                except httpx.HTTPError:
+                    ok = False
+                if ok:
+                    latencies[target].append((loop.time() - planned) * 1000.0)
+                else:
+                    errors[target] += 1
+
+        await asyncio.gather(*(worker() for _ in range(CONNECTIONS)))
         took = loop.time() - start
     reads = [x for t in ENDPOINTS for x in latencies[t]]
     out: dict[str, Any] = {
