@@ -37,10 +37,11 @@ class Principals:
 
 @contextlib.contextmanager
 def serve(app: ASGIApp) -> Iterator[str]:
-    """``app`` on a free port until the block ends; its base URL."""
+    """``app`` on a free port until the block ends; its base URL (uvicorn leaves the
+    process's logging as it is: no ``log_config``)."""
     port = free_port()
     config = uvicorn.Config(
-        app, host="127.0.0.1", port=port, log_level="warning", lifespan="off", timeout_graceful_shutdown=1
+        app, host="127.0.0.1", port=port, log_config=None, lifespan="off", timeout_graceful_shutdown=1
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, name="uvicorn", daemon=True)
