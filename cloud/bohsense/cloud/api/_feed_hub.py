@@ -31,6 +31,7 @@ import collections
 import contextlib
 import json
 import logging
+import weakref
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -197,7 +198,7 @@ class FeedHub:
         self.cursor = 0
         #: polls that failed (the database away): the poller retries at its interval
         self.errors = 0
-        self._subs: set[_Subscription] = set()
+        self._subs: weakref.WeakSet[_Subscription] = weakref.WeakSet()
         self._sites: collections.OrderedDict[tuple[str, str], str | None] = collections.OrderedDict()
         self._task: asyncio.Task[None] | None = None
         self._starting = asyncio.Lock()
@@ -213,24 +214,37 @@ class FeedHub:
     def running(self) -> bool:
         return self._task is not None and not self._task.done()
 
-    async def stream(
+    async def open(
         self, selection: Selection, after: int | None = None
     ) -> AsyncIterator[FeedEvent | Heartbeat | Reconnect]:
-        """The events of ``selection`` after ``after`` (None: from now on), then live ones,
-        with heartbeats; ends with a ``Reconnect`` when it is too slow or the hub closes."""
+        """Subscribe now and return the stream: the events of ``selection`` after ``after``
+        (None: from this moment on), then live ones, with heartbeats; it ends with a
+        ``Reconnect`` when the client is too slow or the hub closes. Subscribing here, not
+        at the stream's first step, fixes "now" before the caller sends its first byte."""
         if self._closed:
-            yield Reconnect(self.cursor if after is None else after, "shutting-down")
-            return
+            return _ended(Reconnect(self.cursor if after is None else after, "shutting-down"))
         await self._start()
         upto = self.cursor
         sub = _Subscription(selection, self.config.queue_size, upto if after is None else after)
-        self._subs.add(sub)
+        self._subs.add(sub)  # weakly: a stream dropped before its first step leaves nothing behind
+        return self._deliver(sub, upto)
+
+    async def stream(
+        self, selection: Selection, after: int | None = None
+    ) -> AsyncIterator[FeedEvent | Heartbeat | Reconnect]:
+        """``open`` and iterate, in one."""
+        async for item in await self.open(selection, after):
+            yield item
+
+    async def _deliver(
+        self, sub: _Subscription, upto: int
+    ) -> AsyncIterator[FeedEvent | Heartbeat | Reconnect]:
         try:
             if sub.last_id < upto:
                 async for event in self._replay(sub.last_id, upto):
                     if sub.ended is not None:
                         break
-                    if event.id > sub.last_id and selection.wants(event):
+                    if event.id > sub.last_id and sub.selection.wants(event):
                         sub.last_id = event.id
                         yield event
             while True:
@@ -349,6 +363,10 @@ class FeedHub:
             for r, topic in wanted
             for site in (sites[(r.entity, r.entity_id)],)
         ]
+
+
+async def _ended(item: Reconnect) -> AsyncIterator[FeedEvent | Heartbeat | Reconnect]:
+    yield item
 
 
 def _encode(r: AuditRecord, topic: str, site: str | None) -> str:

@@ -183,11 +183,11 @@ async def feed_events(
     ``after``) the caller may see, once and in order, then live ones (docs/api.md)."""
     chosen = selection(principal, topics, site)
     start = resume_after(after, last_event_id)
-    hub = feed_hub(request.app)
+    items = await feed_hub(request.app).open(chosen, start)  # "now" is this moment
 
     async def body() -> AsyncIterator[str]:
         yield ": connected\nretry: 2000\n\n"
-        async for item in hub.stream(chosen, start):
+        async for item in items:
             yield _sse(item)
 
     return StreamingResponse(
@@ -283,12 +283,12 @@ async def feed_ws(websocket: WebSocket) -> None:
     except _Refused as refused:
         await _refuse(websocket, refused)
         return
+    items = await feed_hub(websocket.app).open(chosen, after)  # "now" is before the accept
     await websocket.accept()
-    hub = feed_hub(websocket.app)
 
     async def pump() -> None:
         with contextlib.suppress(WebSocketDisconnect, RuntimeError):  # a send after the client left
-            async for item in hub.stream(chosen, after):
+            async for item in items:
                 await websocket.send_text(_frame(item))
                 if isinstance(item, Reconnect):
                     await websocket.close(code=TRY_AGAIN_LATER, reason=item.reason)
