@@ -51,3 +51,15 @@ def test_event_time_checks() -> None:
     assert check_event_time(now, now, 300 * 10**9) is None
     assert "before 2000" in (check_event_time(EARLIEST_VALID_NS - 1, now, 10**9) or "")
     assert "future" in (check_event_time(now + 301 * 10**9, now, 300 * 10**9) or "")
+
+
+def test_a_stores_alert_topic_is_outside_every_gateways_tree() -> None:
+    assert topics.site_alert_topic("store-0042") == "bohsense/v1/site/store-0042/alert"
+    assert topics.ALL_SITE_ALERTS == "bohsense/v1/site/+/alert"
+    with pytest.raises(topics.TopicError):
+        topics.parse_topic("bohsense/v1/site/store-0042/alert")  # not a gateway's
+    for bad in ("", "a/b", "+", "#"):
+        with pytest.raises(topics.TopicError):
+            topics.site_alert_topic(bad)
+    (channel,) = topics.SITE_CHANNELS
+    assert (channel.qos, channel.retained) == (1, False)

@@ -67,7 +67,7 @@ def test_the_acl_grants_each_gateway_its_own_channels_only() -> None:
     cloud = acl.split("user bohsense-cloud\n")[1].split("\n\n")[0].splitlines()
     assert cloud == [
         f"topic {'read' if c.sender == 'gateway' else 'write'} {c.wildcard}" for c in topics.CHANNELS
-    ]
+    ] + [f"topic write {sc.wildcard}" for sc in topics.SITE_CHANNELS]
     assert "pattern" not in acl
     assert "#" not in acl.replace("# ", "")
 
@@ -220,3 +220,16 @@ def test_a_fleet_of_5000_gateways_loads_and_changes_quickly(tmp_path: Path) -> N
     print(f"\n{n} gateways: broker start {start_s:.2f} s, add-gateway {add_s:.2f} s")
     assert start_s < 10
     assert add_s < 5
+
+
+def test_a_store_login_reads_only_its_stores_alert_channel() -> None:
+    acl = render_acl(["store-1"], site_logins={"tech-s1": ["s1", "s1"], "tech-s2": ["s2"]})
+    blocks = {b.splitlines()[0]: b.splitlines()[1:] for b in acl.split("\n\n") if b.startswith("user ")}
+    assert blocks["user tech-s1"] == ["topic read bohsense/v1/site/s1/alert"]
+    assert blocks["user tech-s2"] == ["topic read bohsense/v1/site/s2/alert"]
+    technician = acl.split("user bohsense-technician\n")[1].split("\n\n")[0].splitlines()
+    assert f"topic read {topics.ALL_SITE_ALERTS}" in technician
+    with pytest.raises(BrokerIdentityError, match="also a gateway"):
+        render_acl(["store-1"], site_logins={"store-1": ["s1"]})
+    with pytest.raises(BrokerIdentityError, match="site id"):
+        render_acl([], site_logins={"tech": ["a/b"]})

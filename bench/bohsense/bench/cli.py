@@ -1,4 +1,4 @@
-"""``bohsense bench ingest|apply|codec|presence|llrp|features|replenish|shelf|shelf-eval|condition|tsdb-schema|store|latency|outage``: benchmarks that print human progress to stderr and, as
+"""``bohsense bench ingest|apply|codec|presence|llrp|features|replenish|shelf|shelf-eval|condition|tsdb-schema|store|latency|outage|api``: benchmarks that print human progress to stderr and, as
 their last stdout line, one JSON object with the figures."""
 
 from __future__ import annotations
@@ -473,6 +473,24 @@ def _register_load(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
         "--live", type=float, default=30.0, help="seconds connected before the cut (default 30)"
     )
     outage.set_defaults(handler=_outage)
+    api = sub.add_parser(
+        "api",
+        help="the API's read latency on one uvicorn worker against a trivial endpoint, and the SSE clients it holds",
+    )
+    api.add_argument("--seconds", type=float, default=20.0, help="seconds of the read schedule (default 20)")
+    api.add_argument("--rate", type=float, default=200.0, help="requests/s, open loop (default 200)")
+    api.add_argument("--database", metavar="URL", help="SQLAlchemy URL (default: a temporary SQLite file)")
+    api.add_argument("--stores", type=int, default=5, help="stores seeded (default 5)")
+    api.add_argument("--sse-start", type=int, default=25, help="SSE clients of the first step (default 25)")
+    api.add_argument("--sse-cap", type=int, default=800, help="at most this many SSE clients (default 800)")
+    api.add_argument("--sse-step-s", type=float, default=4.0, help="seconds of each SSE step (default 4)")
+    api.add_argument(
+        "--event-rate",
+        type=float,
+        default=10.0,
+        help="work orders/s committed during the SSE ramp (default 10)",
+    )
+    api.set_defaults(handler=_api)
 
 
 def _positive(value: float, flag: str, bench: str) -> bool:
@@ -534,4 +552,42 @@ def _outage(args: argparse.Namespace) -> int:
         return 2
     signal.signal(signal.SIGTERM, lambda *_a: sys.exit(143))
     print(json.dumps(run_outage(args.outage, args.live)))
+    return 0
+
+
+def _api(args: argparse.Namespace) -> int:
+    import json
+    import signal
+    import sys
+
+    from bohsense.bench._api import run_api
+
+    if not all(
+        _positive(v, flag, "api")
+        for v, flag in (
+            (args.seconds, "--seconds"),
+            (args.rate, "--rate"),
+            (args.sse_step_s, "--sse-step-s"),
+            (args.event_rate, "--event-rate"),
+        )
+    ):
+        return 2
+    if args.stores < 1:
+        print("bench api: --stores must be at least 1", file=sys.stderr)
+        return 2
+    if not 1 <= args.sse_start <= args.sse_cap:
+        print("bench api: --sse-start must be at least 1 and at most --sse-cap", file=sys.stderr)
+        return 2
+    signal.signal(signal.SIGTERM, lambda *_a: sys.exit(143))
+    result = run_api(
+        seconds=args.seconds,
+        rate=args.rate,
+        database=args.database,
+        stores=args.stores,
+        sse_start=args.sse_start,
+        sse_cap=args.sse_cap,
+        sse_step_s=args.sse_step_s,
+        event_rate=args.event_rate,
+    )
+    print(json.dumps(result))
     return 0

@@ -270,7 +270,7 @@ class CloudService:
         """Serve until ``stop``; return the process exit code (0 after a clean stop)."""
         import uvicorn
 
-        from bohsense.cloud.api import create_app
+        from bohsense.cloud.api import FeedConfig, close_feeds, configure_feeds, create_app
 
         s = self.settings
         stop = stop if stop is not None else asyncio.Event()
@@ -327,6 +327,12 @@ class CloudService:
                 command_max_bytes=s.command_max_bytes,
                 identity=s.identity_config(),
             )
+            configure_feeds(
+                app,
+                FeedConfig(
+                    poll_s=s.feed_poll_s, heartbeat_s=s.feed_heartbeat_s, queue_size=s.feed_queue_size
+                ),
+            )
             if s.broker_passwd_file is not None and s.broker_acl_file is not None:  # store commissioning
                 app.state.broker_files = (s.broker_passwd_file, s.broker_acl_file)
             self.starting.serve(app)
@@ -351,6 +357,7 @@ class CloudService:
                 # another worker holds this client id: a configuration error, restarting cannot fix it
                 exit_code = EXIT_CONFIG if isinstance(exc, ClientIdInUse) else EXIT_FAILED
             stop.set()
+            await close_feeds(app)  # never-ending answers would hold uvicorn's shutdown
             self.server.should_exit = True
             pending = [t for t in (worker_task, api_task, scheduler_task) if not t.done()]
             if pending:

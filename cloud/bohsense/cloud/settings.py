@@ -309,6 +309,21 @@ class CloudSettings(BaseSettings):
         le=3600,
         description="how often technicians' alert notices from the API and the sweeps are published",
     )
+    feed_poll_s: float = Field(
+        0.2,
+        gt=0,
+        le=60,
+        description="how often the live feeds read new domain events (sooner after a commit of this process)",
+    )
+    feed_heartbeat_s: float = Field(
+        15.0, gt=0, le=300, description="a live feed quiet this long sends a heartbeat (SSE comment)"
+    )
+    feed_queue_size: int = Field(
+        1000,
+        ge=1,
+        le=1_000_000,
+        description="events a live-feed client may fall behind before it is told to reconnect",
+    )
     detector_models: Path | None = Field(
         None, description="directory of detector model files (*.json); default: the packaged ones"
     )
@@ -352,6 +367,9 @@ class CloudSettings(BaseSettings):
     webhook_work_orders_url: str | None = Field(
         None, description="where work-order webhooks (work_order.created) are POSTed; unset: none sent"
     )
+    webhook_escalations_url: str | None = Field(
+        None, description="where escalated alerts (alert.escalated) are POSTed; unset: none sent"
+    )
     webhook_secret: SecretStr | None = Field(
         None, description="the HMAC-SHA256 key of the X-Bohsense-Signature header (at least 16 characters)"
     )
@@ -381,7 +399,7 @@ class CloudSettings(BaseSettings):
         2.0, gt=1, le=1000, description="a proposal above this many times the forecast demand is flagged"
     )
 
-    @field_validator("webhook_orders_url", "webhook_work_orders_url")
+    @field_validator("webhook_orders_url", "webhook_work_orders_url", "webhook_escalations_url")
     @classmethod
     def _webhook_url(cls, v: str | None) -> str | None:
         if v is not None and not v.startswith(("http://", "https://")):
@@ -421,6 +439,7 @@ class CloudSettings(BaseSettings):
             for family, url in (
                 ("orders", self.webhook_orders_url),
                 ("work_orders", self.webhook_work_orders_url),
+                ("escalations", self.webhook_escalations_url),
             )
             if url is not None
         }
@@ -587,7 +606,10 @@ class CloudSettings(BaseSettings):
                 f"refusing to serve the API on {self.api_host} without a token:"
                 " set BOHSENSE_CLOUD_API_TOKEN or BOHSENSE_CLOUD_JWT_SECRET, or bind to 127.0.0.1"
             )
-        has_url = self.webhook_orders_url is not None or self.webhook_work_orders_url is not None
+        has_url = any(
+            u is not None
+            for u in (self.webhook_orders_url, self.webhook_work_orders_url, self.webhook_escalations_url)
+        )
         secret = self.webhook_secret.get_secret_value() if self.webhook_secret is not None else None
         if has_url and secret is None:
             raise ValueError(

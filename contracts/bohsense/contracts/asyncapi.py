@@ -105,9 +105,28 @@ def asyncapi_document() -> dict[str, Any]:
                 },
             },
         }
+    for sc in topics.SITE_CHANNELS:
+        name = sc.payload.__name__
+        delivery = f"QoS {sc.qos}" + (", retained" if sc.retained else ", not retained")
+        channels[f"{topics.SITE_PREFIX}/{{site}}/{sc.kind}"] = {
+            "description": f"{sc.description} ({delivery}.)",
+            "parameters": {"site": {"$ref": "#/components/parameters/site"}},
+            "subscribe": {
+                "operationId": f"subscribeSite{name}",
+                "message": {
+                    "name": name,
+                    "contentType": "application/json",
+                    "description": "A JSON object (UTF-8).",
+                    "payload": {"$ref": f"#/components/schemas/{name}"},
+                },
+            },
+        }
     published = ", ".join(c.kind for c in topics.CHANNELS if c.sender == "gateway")
     subscribed = ", ".join(c.kind for c in topics.CHANNELS if c.sender == "cloud" and c.to_gateway)
-    people = ", ".join(c.kind for c in topics.CHANNELS if not c.to_gateway)
+    people = ", ".join(
+        [c.kind for c in topics.CHANNELS if not c.to_gateway]
+        + [f"site/{{site}}/{sc.kind}" for sc in topics.SITE_CHANNELS]
+    )
     return {
         "asyncapi": "2.6.0",
         "info": {
@@ -135,7 +154,11 @@ def asyncapi_document() -> dict[str, Any]:
                 "gateway": {
                     "description": "Gateway id: 1-64 letters, digits, '_', '.', '-'.",
                     "schema": {"type": "string", "pattern": "^[A-Za-z0-9][A-Za-z0-9_.\\-]{0,63}$"},
-                }
+                },
+                "site": {
+                    "description": "Store (site) id: 1-64 letters, digits, '_', '.', '-'.",
+                    "schema": {"type": "string", "pattern": "^[A-Za-z0-9][A-Za-z0-9_.\\-]{0,63}$"},
+                },
             },
         },
     }
@@ -159,12 +182,14 @@ def mosquitto_acl(cloud_user: str = "bohsense-cloud", technician_user: str = "bo
     for c in topics.CHANNELS:
         access = "read" if c.sender == "gateway" else "write"
         lines.append(f"topic {access} {c.wildcard}")
+    lines += [f"topic write {sc.wildcard}" for sc in topics.SITE_CHANNELS]
     lines.append("")
     lines.append("# technicians' clients: read the channels the cloud publishes for people")
     lines.append(f"user {technician_user}")
     for c in topics.CHANNELS:
         if not c.to_gateway:
             lines.append(f"topic read {c.wildcard}")
+    lines += [f"topic read {sc.wildcard}" for sc in topics.SITE_CHANNELS]
     lines.append("")
     lines.append("# every gateway (pattern lines apply to every user)")
     for c in topics.CHANNELS:

@@ -16,6 +16,14 @@ Every topic starts with ``bohsense/v1/`` and names the gateway that owns it::
                                                       assets, devices and itself); not
                                                       subscribed by the gateway
 
+A store's channels, for people (``SITE_CHANNELS``; not a gateway's, so outside the tree
+above)::
+
+    bohsense/v1/site/{site}/alert       cloud → techs AlertNotice         QoS 1, not retained:
+                                                      every alert of the store, whichever
+                                                      gateway's; what a store's technician
+                                                      app or Node-RED flow subscribes to
+
 The AsyncAPI document (``bohsense contracts asyncapi``), the broker ACL (``bohsense
 contracts acl``), the topic parser and the subscriptions of both sides are derived
 from ``CHANNELS``; a channel added here appears in all of them.
@@ -47,11 +55,15 @@ __all__ = [
     "ALL_ALERTS",
     "ALL_READINGS",
     "ALL_RESULTS",
+    "ALL_SITE_ALERTS",
     "ALL_STATUS",
     "CHANNELS",
     "KINDS",
     "PREFIX",
+    "SITE_CHANNELS",
+    "SITE_PREFIX",
     "Channel",
+    "SiteChannel",
     "TopicError",
     "ack_topic",
     "alert_topic",
@@ -62,11 +74,14 @@ __all__ = [
     "readings_topic",
     "result_topic",
     "shared",
+    "site_alert_topic",
     "status_topic",
     "validate_gateway_id",
+    "validate_site_id",
 ]
 
 PREFIX = "bohsense/v1/gw"
+SITE_PREFIX = "bohsense/v1/site"
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,6 +147,39 @@ CHANNELS: tuple[Channel, ...] = (
         to_gateway=False,
     ),
 )
+
+
+@dataclass(frozen=True, slots=True)
+class SiteChannel:
+    """One topic of a store, published by the cloud for people (never a gateway's)."""
+
+    kind: str
+    payload: type[msgspec.Struct]
+    qos: Literal[0, 1]
+    retained: bool
+    description: str
+
+    def topic(self, site: str) -> str:
+        return f"{SITE_PREFIX}/{validate_site_id(site)}/{self.kind}"
+
+    @property
+    def wildcard(self) -> str:
+        """The filter that matches this channel of every store."""
+        return f"{SITE_PREFIX}/+/{self.kind}"
+
+
+#: not retained: a retained message is one per topic, so it would hold the store's last
+#: alert notice, not the state of each alert; the open alerts are read from the API
+SITE_CHANNELS: tuple[SiteChannel, ...] = (
+    SiteChannel(
+        "alert",
+        AlertNotice,
+        1,
+        False,
+        "Every alert notice of the store, whichever gateway's (the same notices as the"
+        " gateways' alert channels); at least once, newest `ts` per `alert_id` wins.",
+    ),
+)
 _BY_KIND = {c.kind: c for c in CHANNELS}
 KINDS = frozenset(_BY_KIND)
 
@@ -165,6 +213,16 @@ def validate_gateway_id(gateway: str) -> str:
     return gateway
 
 
+def validate_site_id(site: str) -> str:
+    """A store id that can be part of a topic (the gateway ids' rule: no ``/``, ``+``, ``#``)."""
+    if not _ID_RE.match(site):
+        raise TopicError(
+            f"site id {site!r} must be 1-64 characters of letters, digits, '_', '.', '-'"
+            " and start with a letter or digit to have a topic"
+        )
+    return site
+
+
 def _topic(gateway: str, kind: str) -> str:
     return _BY_KIND[kind].topic(gateway)
 
@@ -194,6 +252,11 @@ def alert_topic(gateway: str) -> str:
 
 
 ALL_ALERTS = _BY_KIND["alert"].wildcard
+ALL_SITE_ALERTS = SITE_CHANNELS[0].wildcard
+
+
+def site_alert_topic(site: str) -> str:
+    return SITE_CHANNELS[0].topic(site)
 
 
 def shared(group: str, topic_filter: str) -> str:

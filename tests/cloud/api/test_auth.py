@@ -11,6 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from bohsense.cloud.api import create_app
+from bohsense.cloud.api._identity import Principal
 from bohsense.cloud.boh import BohCore
 from bohsense.cloud.identity import Authority
 
@@ -306,3 +307,36 @@ def test_the_open_api_is_the_local_admin(client: TestClient) -> None:
     me = client.get(f"{V1}/auth/me").json()
     assert me["role"] == "admin"
     assert me["via"] == "open"
+
+
+def test_the_live_feed_websocket_signs_in_with_a_token_in_its_query(ann: TestClient) -> None:
+    """A browser cannot set headers on a WebSocket: the access token comes as
+    ``?access_token=`` there, checked like a bearer token, and the feed's rule applies."""
+    from starlette.testclient import WebSocketDenialResponse
+
+    token = _login(ann).json()["access_token"]
+    with ann.websocket_connect(f"{V1}/feeds/ws?access_token={token}&site=S1&topics=alerts") as ws:
+        assert ws.scope is not None  # accepted: a store manager reads alerts of S1
+    forged = jwt.encode(_claims(), "another-secret-of-32-characters-at-least", algorithm="HS256")
+    for query, status in ((f"access_token={forged}", 401), ("", 401), (f"access_token={token}&site=S2", 403)):
+        with (
+            pytest.raises(WebSocketDenialResponse) as refused,
+            ann.websocket_connect(f"{V1}/feeds/ws?{query}"),
+        ):
+            pass
+        assert refused.value.status_code == status, (query, refused.value.text)
+
+
+def test_the_live_feed_gives_each_role_the_topics_it_may_read(ann: TestClient) -> None:
+    _authority(ann).add_user("tom", role="technician", password=PASSWORD, sites=["S1"])
+    tech = _login(ann, "tom").json()["access_token"]
+    r = ann.get(f"{V1}/feeds/events", params={"topics": "proposals"}, headers=_bearer(tech))
+    _kind(r, 403, "insufficient-role")
+    from bohsense.cloud.api.routers.feeds import readable_topics
+
+    assert readable_topics(Principal(subject="tom", role="technician", sites=frozenset({"S1"}))) == {
+        "alerts",
+        "work_orders",
+        "stock",
+    }
+    assert "alerts" not in readable_topics(Principal(subject="pat", role="planner"))

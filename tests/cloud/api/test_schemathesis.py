@@ -71,6 +71,10 @@ CROSS_FIELD_RULES = {
     "GET /api/v1/stock/export.csv",
 }
 
+#: never-ending answers (Server-Sent Events): a call would not return; their refusals and
+#: streams are tested over a real server in test_feeds.py
+STREAMS = {"GET /api/v1/feeds/events"}
+
 
 def _seed(database_url: str) -> None:
     core = BohCore(database_url)
@@ -169,6 +173,8 @@ def _check_all(base: str, tmp_path: Path) -> None:
     operations = 0
     for result in schema.get_all_operations():
         operation = result.ok()
+        if operation.label in STREAMS:
+            continue
         operations += 1
         raw = operation.definition.raw
         # an operation with no input (GET /health) has no invalid request to generate

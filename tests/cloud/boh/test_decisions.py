@@ -94,6 +94,7 @@ def test_effects_for_reads_the_severity_thresholds() -> None:
     assert decisions.effects_for("alert_escalated", "warning") == [
         decisions.RAISE_SEVERITY,
         decisions.PUBLISH,
+        decisions.DELIVER_WEBHOOK,
     ]
     assert decisions.CREATE_WORK_ORDER in decisions.effects_for("alert_escalated", "major")
     assert decisions.effects_for("no-such-decision", "critical") == []

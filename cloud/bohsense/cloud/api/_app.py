@@ -28,6 +28,7 @@ from .routers import (
     commands,
     commission,
     events,
+    feeds,
     fleet,
     health,
     inventory,
@@ -115,6 +116,7 @@ def create_app(
         commission,
     ):
         app.include_router(module.router, prefix=API_PREFIX, dependencies=guarded, responses=invalid)
+    feeds.install(app, prefix=API_PREFIX, dependencies=guarded, responses=invalid)
     # Prometheus' conventional path, outside the versioned API; behind authentication when on
     app.include_router(metrics_router, dependencies=guarded)
     # the dashboard's static files: not API operations (no token: its data calls carry one)

@@ -24,8 +24,9 @@ import secrets
 from dataclasses import dataclass
 from typing import Any, cast
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Request, WebSocket
 from fastapi.routing import APIRoute, iter_route_contexts
+from starlette.requests import HTTPConnection
 
 from ..identity import (
     KEY_MARK,
@@ -76,7 +77,7 @@ def _principal(identity: Identity) -> Principal:
     )
 
 
-def _credential(request: Request) -> str:
+def _credential(request: HTTPConnection) -> str:
     header = request.headers.get("authorization")
     if header is not None:
         scheme, _, value = header.partition(" ")
@@ -94,7 +95,10 @@ def authenticate(request: Request) -> Principal:
     auth: AuthState = request.app.state.auth
     if not auth.on:
         return LOCAL
-    credential = _credential(request)
+    return _identify(auth, _credential(request))
+
+
+def _identify(auth: AuthState, credential: str) -> Principal:
     if credential.startswith(KEY_MARK):
         return _principal(auth.authority.identify_key(credential))
     if auth.api_token is not None and secrets.compare_digest(credential.encode(), auth.api_token.encode()):
@@ -102,6 +106,32 @@ def authenticate(request: Request) -> Principal:
     if auth.authority.sign_in_enabled and credential.count(".") == 2:
         return _principal(auth.authority.identify_token(credential))
     raise ApiProblem(401, "unauthorized", "invalid token", headers=_BEARER)
+
+
+#: the operation whose rule the live feed's WebSocket is held to (the same feed as SSE)
+WEBSOCKET_OPERATION = "feedEvents"
+
+
+def authenticate_websocket(websocket: WebSocket) -> Principal:
+    """The caller of the live feed's WebSocket, held to the SSE feed's rule. A browser
+    cannot set headers on a WebSocket, so besides ``Authorization`` and ``X-API-Key`` the
+    credential may come as ``?access_token=`` — on this route only. Raises ``ApiProblem``
+    (the identity errors are turned into their problems here: a WebSocket has no
+    exception handlers)."""
+    auth: AuthState = websocket.app.state.auth
+    if not auth.on:
+        return LOCAL
+    given = websocket.query_params.get("access_token")
+    try:
+        credential = given.strip() if given is not None and given.strip() else _credential(websocket)
+        principal = _identify(auth, credential)
+    except IdentityError as exc:
+        status, kind, headers = _identity_problem(exc)
+        raise ApiProblem(status, kind, str(exc), headers=headers) from None
+    rule = POLICY[WEBSOCKET_OPERATION]
+    if rule is not None:
+        authorize(principal, rule)
+    return principal
 
 
 def rule_of(request: Request) -> Rule | None:

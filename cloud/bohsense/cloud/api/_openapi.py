@@ -52,6 +52,7 @@ TAGS: dict[str, str] = {
     "work orders": "Maintenance work orders",
     "replenishment": "Replenishment proposals with their explanation",
     "records": "Audit trail, quarantine, summary and the change feed",
+    "feeds": "Live feeds of alerts, work orders, stock and proposals (Server-Sent Events, WebSocket)",
     "webhooks": "Outgoing webhook deliveries",
     "book stock": "Point-of-sale transactions and the book-stock ledger",
     "commission": "Commissioning a store: its hand-over sheet, the gateway's login and config, the checklist",

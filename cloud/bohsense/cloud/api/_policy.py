@@ -165,6 +165,8 @@ POLICY: dict[str, Rule | None] = {
     "reapplyQuarantined": _ADMIN,
     "summary": _ALL_READ,
     "changes": _r("HA", "read"),
+    # the live feed: every role, each given the topics whose list it may read (FEED_TOPIC_OPS)
+    "feedEvents": _ALL_READ,
     # webhooks
     "listDeliveries": _r("HA", "read"),
     "deadLetter": _r("HA", "read"),
@@ -203,3 +205,12 @@ def policy_table() -> str:
             ]
         lines.append(f"| `{op}` | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
+
+
+#: the list each live-feed topic mirrors: a caller gets a topic only if it may read that list
+FEED_TOPIC_OPS: dict[str, str] = {
+    "alerts": "listAlerts",
+    "work_orders": "listWorkOrders",
+    "stock": "stock",
+    "proposals": "listProposals",
+}

@@ -37,6 +37,7 @@ from ._db import conflict_insert
 from ._domain_events import SYSTEM_ACTOR, DomainEvent, emit
 from ._lifecycle import ALERT
 from ._models import Alert, AlertNotice, Asset, ConditionRule, Device, WorkOrder
+from ._webhooks import enqueue_webhook
 
 __all__ = [
     "NOTICE_EVENTS",
@@ -44,6 +45,7 @@ __all__ = [
     "Raised",
     "alert_gateway",
     "auto_resolve",
+    "escalation_webhook",
     "queue_notice",
     "raise_alert",
     "recipients_for",
@@ -309,6 +311,37 @@ def queue_notice(conn: Connection, alert_id: int, event: str, now: int, actor: s
         "ts": now,
     }
     conn.execute(insert(AlertNotice).values(alert_id=a.id, gateway=gateway, payload=payload, created_ns=now))
+
+
+def escalation_webhook(conn: Connection, alert_id: int, escalation: dict[str, Any], now: int) -> int | None:
+    """Enqueue ``alert.escalated`` for ``alert_id`` (as it is after escalating) in the
+    caller's transaction: who is told now, and what of. ``escalation`` is the detail of the
+    ``alert.escalated`` domain event. One delivery per alert and level (its idempotency
+    key); deliveries of one alert go out in order (its group)."""
+    a = conn.execute(select(Alert.__table__).where(Alert.id == alert_id)).one()
+    wo = conn.scalar(select(WorkOrder.id).where(WorkOrder.alert_id == alert_id).order_by(WorkOrder.id.desc()))
+    level = int(escalation["escalation_level"])
+    data = {
+        "alert_id": a.id,
+        "site": a.site,
+        "asset_id": a.asset_id,
+        "subject": a.subject,
+        "condition": a.condition,
+        "severity": a.severity,
+        "was": escalation.get("was"),
+        "state": a.state,
+        "escalation_level": level,
+        "recipients": list(a.recipients or []),
+        "added": list(escalation.get("added") or []),
+        "unacknowledged_s": escalation.get("unacknowledged_s"),
+        "opened_ns": a.opened_ns,
+        "work_order_id": wo,
+        "summary": _summary(a, a.evidence or {}),
+        "what_to_check": a.what_to_check,
+    }
+    return enqueue_webhook(
+        conn, "alert.escalated", f"alert:{a.id}:escalated:{level}", f"alert:{a.id}", data, now
+    )
 
 
 def _summary(a: Any, evidence: dict[str, Any]) -> str:

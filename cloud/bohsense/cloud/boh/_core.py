@@ -7,7 +7,7 @@ import threading
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
-from sqlalchemy import Engine, select, text
+from sqlalchemy import Connection, Engine, event, select, text
 from sqlalchemy.exc import SQLAlchemyError
 
 from bohsense.contracts.schema import CommandResult, GatewayStatus, ReadingBatch
@@ -32,9 +32,10 @@ from ._commands import (
     record_result,
     settle_command,
 )
-from ._db import make_engine, migrate, session, write_conn
+from ._db import WRITE, make_engine, migrate, session, write_conn
 from ._domain_events import ChangesPage, DomainEvent, changes_since, emit
 from ._errors import CatalogError, InvalidValue, NotFound, StateConflict
+from ._event_sites import event_sites, latest_change_id
 from ._events_read import EventRecord, list_events
 from ._handlers import EventHandlers
 from ._inventory import DepartureRecord, ItemView, ZoneCountRecord, item_view, list_departures, zone_counts
@@ -695,6 +696,31 @@ class BohCore:
         with self._engine.connect() as conn:
             visible = None if sites is None else audit_visible(sites, *names_within(conn, sites))
             return changes_since(conn, after, limit, visible)
+
+    def latest_change_id(self) -> int:
+        """The id of the newest committed domain event (0: none yet): where a live reader
+        that wants only what happens from now on starts."""
+        with self._engine.connect() as conn:
+            return latest_change_id(conn)
+
+    def event_sites(self, events: Sequence[AuditRecord]) -> dict[tuple[str, str], str | None]:
+        """The store of each event's entity, ``(entity, entity_id) -> site`` (``_event_sites``;
+        None: the event belongs to no store)."""
+        with self._engine.connect() as conn:
+            return event_sites(conn, events)
+
+    def on_commit(self, callback: Callable[[], None]) -> Callable[[], None]:
+        """Call ``callback`` (from the committing thread; keep it short) whenever a writing
+        transaction of this process commits, so a reader of ``changes`` need not wait for
+        its next poll. It may run just before the commit is visible: the reader must still
+        poll. Returns the function that removes it."""
+
+        def committed(conn: Connection) -> None:
+            if conn.get_execution_options().get(WRITE):
+                callback()
+
+        event.listen(self._engine, "commit", committed)
+        return lambda: event.remove(self._engine, "commit", committed)
 
     def expire_commands(self, *, timeout_s: float) -> list[str]:
         """Commands still ``sent`` after ``timeout_s`` become ``expired``; their ids."""

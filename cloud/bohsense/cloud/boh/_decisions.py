@@ -13,7 +13,8 @@ severity on::
     subject_silent        schedule the escalation of the silence alert, publish
     alert_escalated       raise the severity a step and tell the next recipient, create a work
                           order (major and up, when the alert has an asset and no open one),
-                          notify (major and up), publish to technicians
+                          notify (major and up), publish to technicians, send the
+                          ``alert.escalated`` webhook (the ``escalations`` endpoint)
     alarm_raised          a gateway's local alarm (``device.alarm``, active): open an alert
                           about the device, schedule its escalation, notify (critical)
     alarm_cleared         the same alarm cleared at the edge: mark the alert's condition cleared
@@ -63,7 +64,15 @@ from typing import Any
 from sqlalchemy import Connection, Row, and_, or_, select, text, update
 from sqlalchemy.exc import IntegrityError
 
-from ._alerts import AlertPolicy, Raised, auto_resolve, queue_notice, raise_alert, recipients_for
+from ._alerts import (
+    AlertPolicy,
+    Raised,
+    auto_resolve,
+    escalation_webhook,
+    queue_notice,
+    raise_alert,
+    recipients_for,
+)
 from ._cache import Location
 from ._db import conflict_insert
 from ._domain_events import DomainEvent, emit
@@ -98,6 +107,7 @@ __all__ = [
     "CREATE_WORK_ORDER",
     "DECISION_EFFECTS",
     "DEFAULT_ESCALATION_AFTER_S",
+    "DELIVER_WEBHOOK",
     "DIAGNOSE",
     "LOWER_CONFIDENCE",
     "MARK_CLEARED",
@@ -125,6 +135,8 @@ PROPOSE_REPLENISHMENT = "propose_replenishment"
 #: a notice for technicians (the outbox ``alert_notices``, published on MQTT after commit)
 PUBLISH = "publish"
 RAISE_SEVERITY = "raise_severity"
+#: a signed webhook through the outbox (``_webhooks``), delivered after the commit
+DELIVER_WEBHOOK = "deliver_webhook"
 #: name the open alert's fault type after a diagnosis that came later
 DIAGNOSE = "diagnose"
 LOWER_CONFIDENCE = "lower_confidence"
@@ -168,6 +180,7 @@ DECISION_EFFECTS: dict[str, tuple[Effect, ...]] = {
         Effect(CREATE_WORK_ORDER, "major"),
         Effect(NOTIFY, "major"),
         Effect(PUBLISH),
+        Effect(DELIVER_WEBHOOK),
     ),
     AnomalyDetected.kind: (
         Effect(OPEN_ALERT),
@@ -544,23 +557,18 @@ class Executor:
                 .execution_options(synchronize_session=False)
             )
             added = [r for r in recipients if r not in (a.recipients or [])]
+            detail = {
+                "escalation_level": level,
+                "severity": severity,
+                "was": a.severity,
+                "recipients": recipients,
+                "added": added,
+                "unacknowledged_s": (now - a.opened_ns) / NS,
+            }
             emit(
                 conn,
                 DomainEvent.move(
-                    ALERT.entity,
-                    a.id,
-                    a.state,
-                    a.state,
-                    now,
-                    detail={
-                        "escalation_level": level,
-                        "severity": severity,
-                        "was": a.severity,
-                        "recipients": recipients,
-                        "added": added,
-                        "unacknowledged_s": (now - a.opened_ns) / NS,
-                    },
-                    kind="alert.escalated",
+                    ALERT.entity, a.id, a.state, a.state, now, detail=detail, kind="alert.escalated"
                 ),
             )
             if CREATE_WORK_ORDER in actions:
@@ -569,6 +577,8 @@ class Executor:
                 self._notify(conn, a.id, "alert_escalated", severity, now)
             if PUBLISH in actions:
                 queue_notice(conn, a.id, "escalated", now)
+            if DELIVER_WEBHOOK in actions:
+                escalation_webhook(conn, a.id, detail, now)
         return [a.id for a in due]
 
     def _after_open(

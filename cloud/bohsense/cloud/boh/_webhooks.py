@@ -1,4 +1,5 @@
-"""The webhook outbox: signed deliveries of orders and work orders to the systems a store runs.
+"""The webhook outbox: signed deliveries of orders, work orders and escalated alerts to the
+systems a store runs (an ERP, a maintenance system, an on-call pager).
 
 Writing. ``enqueue_webhook(conn, topic, key, group, data)`` adds one delivery in the
 caller's transaction, so a webhook exists exactly when the change it reports committed.
@@ -85,6 +86,7 @@ TOPICS: Mapping[str, str] = {
     "order.ordered": "orders",
     "order.cancelled": "orders",
     "work_order.created": "work_orders",
+    "alert.escalated": "escalations",
 }
 #: answers that are worth retrying (besides 5xx)
 RETRY_STATUS = frozenset({408, 425, 429})
@@ -106,7 +108,8 @@ class WebhookEndpoint:
 
 @dataclass(frozen=True, slots=True)
 class WebhookConfig:
-    """Where each topic family goes (``orders``, ``work_orders``) and how it is retried."""
+    """Where each topic family goes (``orders``, ``work_orders``, ``escalations``) and how it
+    is retried."""
 
     endpoints: Mapping[str, WebhookEndpoint] = field(default_factory=dict)
     timeout_s: float = 5.0

@@ -60,7 +60,14 @@ from bohsense.cloud.tsdb import TimeSeriesStore
 from bohsense.contracts.backoff import Backoff
 from bohsense.contracts.codec import Encoding, encode
 from bohsense.contracts.schema import AlertNotice, GatewayCommand
-from bohsense.contracts.topics import alert_topic, cloud_subscriptions, cmd_topic, shared
+from bohsense.contracts.topics import (
+    TopicError,
+    alert_topic,
+    cloud_subscriptions,
+    cmd_topic,
+    shared,
+    site_alert_topic,
+)
 
 __all__ = ["CommandNotSent", "IngestWorker"]
 
@@ -111,7 +118,7 @@ class IngestWorker:
 
     def publish_alert_notices(self) -> int:
         """Publish the technicians' alert notices waiting in the core's outbox (JSON, QoS 1,
-        on ``…/{gateway}/alert``); the count. Safe from any thread; nothing while disconnected
+        on ``…/gw/{gateway}/alert`` and ``…/site/{site}/alert``); the count. Safe from any thread; nothing while disconnected
         (the notices wait). A notice the contract refuses is logged and dropped."""
         claim = getattr(self.recorder, "claim_alert_notices", None)
         link = self._link
@@ -124,8 +131,15 @@ class IngestWorker:
             except msgspec.ValidationError as exc:
                 log.warning("alert notice %s dropped: %s", notice.id, exc)
                 return True
+            payload = encode(msg, Encoding.JSON)
             try:
-                link.publish(alert_topic(notice.gateway), encode(msg, Encoding.JSON))
+                site_topic: str | None = site_alert_topic(msg.site)
+            except TopicError:
+                site_topic = None  # a store id no topic can carry: the gateway's topic still has it
+            try:
+                link.publish(alert_topic(notice.gateway), payload)
+                if site_topic is not None:
+                    link.publish(site_topic, payload)  # both again if this one is refused: at least once
             except PublishRefused as exc:
                 log.warning("alert notice %s not queued: %s", notice.id, exc)
                 return False
