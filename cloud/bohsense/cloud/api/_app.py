@@ -31,6 +31,7 @@ from .routers import (
     fleet,
     health,
     inventory,
+    kpis,
     pos,
     readings,
     records,
@@ -113,6 +114,7 @@ def create_app(
         stock_truth,
         pos,
         commission,
+        kpis,
     ):
         app.include_router(module.router, prefix=API_PREFIX, dependencies=guarded, responses=invalid)
     # Prometheus' conventional path, outside the versioned API; behind authentication when on
