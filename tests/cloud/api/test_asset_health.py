@@ -31,7 +31,9 @@ FS = 2048.0
 TONE_HZ = 120.0
 
 
-def _alert(asset: str, site: str, severity: str, state: str, at: int, evidence: dict[str, Any]) -> dict[str, Any]:
+def _alert(
+    asset: str, site: str, severity: str, state: str, at: int, evidence: dict[str, Any]
+) -> dict[str, Any]:
     return {
         "asset_id": asset,
         "site": site,
@@ -65,7 +67,9 @@ def _snapshot(gateway: str, device: str, at: int, n: int = 4096) -> dict[str, An
     x = 0.5 * np.sin(2 * np.pi * TONE_HZ * t)
     scale = 0.5 / 32767.0
     counts = np.rint(x / scale).astype("<i2")
-    attrs = WaveformSnapshot(axis="x", block_seq=7, fs_hz=FS, scale_g=scale, samples=counts.tobytes(), trigger="command")
+    attrs = WaveformSnapshot(
+        axis="x", block_seq=7, fs_hz=FS, scale_g=scale, samples=counts.tobytes(), trigger="command"
+    )
     return {
         "gateway": gateway,
         "seq": 1,
@@ -109,9 +113,11 @@ def _device(core: BohCore, asset: str) -> tuple[str, str]:
 
 def test_an_asset_without_history_is_ok_with_no_score(hq: TestClient) -> None:
     body = hq.get(f"{V1}/assets/cooler-s1/health").json()
-    assert body["asset_id"] == "cooler-s1" and body["site"] == "s1"
+    assert body["asset_id"] == "cooler-s1"
+    assert body["site"] == "s1"
     assert (body["score"], body["score_ns"], body["state"], body["open_alerts"]) == (None, None, "ok", 0)
-    assert body["features"] == {} and body["spectrum"] is None
+    assert body["features"] == {}
+    assert body["spectrum"] is None
 
 
 def test_the_newest_scored_alert_gives_score_features_and_envelope(hq: TestClient, stores: BohCore) -> None:
@@ -120,7 +126,9 @@ def test_the_newest_scored_alert_gives_score_features_and_envelope(hq: TestClien
             insert(Alert),
             [
                 _alert("cooler-s1", "s1", "major", "resolved", T0, _detector_evidence(7.0, T0)),
-                _alert("cooler-s1", "s1", "major", "open", T0 + 60 * S, _detector_evidence(8.25, T0 + 60 * S)),
+                _alert(
+                    "cooler-s1", "s1", "major", "open", T0 + 60 * S, _detector_evidence(8.25, T0 + 60 * S)
+                ),
             ],
         )
     body = hq.get(f"{V1}/assets/cooler-s1/health").json()
@@ -129,7 +137,8 @@ def test_the_newest_scored_alert_gives_score_features_and_envelope(hq: TestClien
     assert (body["state"], body["open_alerts"]) == ("watch", 1)
     assert body["features"] == {"vib_x_velocity_rms_mm_s": 9.5, "vib_x_env_bpfo_db": 14.0}
     spectrum = body["spectrum"]
-    assert spectrum["kind"] == "envelope" and spectrum["source"].startswith("alert:")
+    assert spectrum["kind"] == "envelope"
+    assert spectrum["source"].startswith("alert:")
     assert spectrum["labels"] == ["vib_x_env_bpfi_db", "vib_x_env_bpfo_db"]
     assert spectrum["amplitude"] == [2.0, 14.0]
 
@@ -145,10 +154,13 @@ def test_the_newest_snapshot_gives_its_magnitude_spectrum(hq: TestClient, stores
     gateway, device = _device(stores, "cooler-s1")
     assert gateway == GATEWAY["s1"]
     with stores.engine.begin() as conn:
-        conn.execute(insert(Alert), [_alert("cooler-s1", "s1", "major", "open", T0, _detector_evidence(8.0, T0))])
+        conn.execute(
+            insert(Alert), [_alert("cooler-s1", "s1", "major", "open", T0, _detector_evidence(8.0, T0))]
+        )
         conn.execute(insert(DeviceEvent), [_snapshot(gateway, device, T0 + S)])
     spectrum = hq.get(f"{V1}/assets/cooler-s1/health").json()["spectrum"]
-    assert spectrum["kind"] == "fft" and spectrum["at_ns"] == T0 + S
+    assert spectrum["kind"] == "fft"
+    assert spectrum["at_ns"] == T0 + S
     assert spectrum["source"] == f"snapshot:{gateway}/{device}/x"
     freq, amp = spectrum["frequency_hz"], spectrum["amplitude"]
     assert len(freq) == len(amp) <= MAX_BINS
@@ -170,7 +182,8 @@ def test_another_stores_asset_is_not_found(mgr: TestClient) -> None:
     assert mgr.get(f"{V1}/assets/cooler-s1/health").status_code == 200
     for asset in ("cooler-s2", "no-such-asset"):
         r = mgr.get(f"{V1}/assets/{asset}/health")
-        assert r.status_code == 404 and r.json()["type"].endswith("/not-found"), asset
+        assert r.status_code == 404, asset
+        assert r.json()["type"].endswith("/not-found"), asset
 
 
 def test_an_unknown_parameter_is_refused(hq: TestClient) -> None:

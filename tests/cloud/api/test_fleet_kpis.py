@@ -69,7 +69,13 @@ def _seed(core: BohCore) -> None:
             ],
         )
         (loc,) = conn.execute(StockLocation.__table__.select().where(StockLocation.site == "s1")).all()
-        out = {"location_id": loc.id, "site": "s1", "sku": loc.sku, "location": loc.location, "rate_source": "pos"}
+        out = {
+            "location_id": loc.id,
+            "site": "s1",
+            "sku": loc.sku,
+            "location": loc.location,
+            "rate_source": "pos",
+        }
         conn.execute(
             insert(StockOutage),
             [
@@ -147,7 +153,8 @@ def test_mttr_is_the_mean_of_the_alerts_resolved_in_the_period(hq: TestClient) -
 def test_a_store_manager_sees_only_its_store(mgr: TestClient) -> None:
     assert set(_by_site(mgr)) == {"s1"}
     r = mgr.get(f"{V1}/fleet/kpis", params={**PERIOD, "site": "s2"})
-    assert r.status_code == 403 and r.json()["type"].endswith("/out-of-scope")
+    assert r.status_code == 403
+    assert r.json()["type"].endswith("/out-of-scope")
 
 
 @pytest.mark.parametrize(

@@ -7,6 +7,7 @@ the seam in ``rules``.
 """
 
 from ._alerts import AlertPolicy
+from ._asset_health import AssetHealth, Spectrum
 from ._catalog_ops import CatalogOps, Change
 from ._catalog_read import (
     AssetRecord,
@@ -32,7 +33,6 @@ from ._catalog_specs import (
 from ._commands import CommandRecord
 from ._core import BohCore
 from ._errors import BohError, CatalogError, InvalidTransition, InvalidValue, NotFound, StateConflict
-from ._asset_health import AssetHealth, Spectrum
 from ._events_read import EventRecord
 from ._fleet_kpis import StoreKpis
 from ._handlers import AlarmReported, EventContext, EventHandlers, Handler, HandlerFailed, default_handlers

@@ -59,7 +59,9 @@ class AssetHealth:
     spectrum: Spectrum | None
 
 
-def magnitude_spectrum(samples: np.ndarray, fs_hz: float, max_bins: int = MAX_BINS) -> tuple[list[float], list[float]]:
+def magnitude_spectrum(
+    samples: np.ndarray, fs_hz: float, max_bins: int = MAX_BINS
+) -> tuple[list[float], list[float]]:
     """The one-sided magnitude spectrum of ``samples`` (mean removed, amplitude scaled to
     the sine's peak), max-pooled to at most ``max_bins`` bins (a peak is never averaged
     away); each pooled bin is at the frequency of its first bin."""
@@ -86,13 +88,15 @@ def _snapshot_spectrum(row: Any) -> Spectrum | None:
         return None
     counts = np.frombuffer(raw, dtype="<i2")
     freq, amp = magnitude_spectrum(counts * scale, fs)
-    return Spectrum("fft", freq, amp, row.ts_ns, f"snapshot:{row.gateway}/{row.device}/{attrs.get('axis', '')}")
+    return Spectrum(
+        "fft", freq, amp, row.ts_ns, f"snapshot:{row.gateway}/{row.device}/{attrs.get('axis', '')}"
+    )
 
 
 def _envelope_spectrum(alert: Any) -> Spectrum | None:
     envelope = (alert.evidence or {}).get("envelope") or {}
-    points = [(m, v.get("value")) for m, v in sorted(envelope.items()) if isinstance(v, dict)]
-    points = [(m, float(v)) for m, v in points if isinstance(v, int | float)]
+    raw = [(m, v.get("value")) for m, v in sorted(envelope.items()) if isinstance(v, dict)]
+    points = [(m, float(v)) for m, v in raw if isinstance(v, int | float)]
     if not points:
         return None
     at = (alert.evidence or {}).get("confirmed_ns") or alert.opened_ns

@@ -20,6 +20,7 @@ from . import _webhooks as wh
 from . import _work_orders as wo
 from ._alerts import AlertPolicy, queue_notice
 from ._apply import Applier, Learnt
+from ._asset_health import AssetHealth, asset_health
 from ._catalog import read_catalog, upsert_catalog
 from ._catalog_ops import CatalogOps
 from ._catalog_read import AssetRecord, LocationRecord, SiteRecord, SkuRecord
@@ -35,7 +36,6 @@ from ._commands import (
 from ._db import make_engine, migrate, session, write_conn
 from ._domain_events import ChangesPage, DomainEvent, changes_since, emit
 from ._errors import CatalogError, InvalidValue, NotFound, StateConflict
-from ._asset_health import AssetHealth, asset_health
 from ._events_read import EventRecord, list_events
 from ._fleet_kpis import StoreKpis, fleet_kpis
 from ._handlers import EventHandlers

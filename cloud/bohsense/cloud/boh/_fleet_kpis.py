@@ -19,6 +19,7 @@ grow with the rows a store holds beyond what the database scans:
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import Connection, Float, case, cast, func, select
 
@@ -50,13 +51,20 @@ class StoreKpis:
     lost_sales_units: float = 0.0
 
 
+def _counts(conn: Connection, stmt: Any) -> dict[str, int]:
+    """``{site: n}`` of a ``select(site, count)`` grouped by site."""
+    return {str(r[0]): int(r[1]) for r in conn.execute(stmt)}
+
+
 def fleet_kpis(conn: Connection, *, start: int, end: int, now: int, sites: Sites = None) -> list[StoreKpis]:
     """One row per store of ``sites`` (not retired), by site id; ``start < end`` in ns."""
     a = Alert.__table__.c
     stores = {
         r.id: r.name
         for r in conn.execute(
-            select(Site.id, Site.name).where(Site.retired_ns.is_(None), within(Site.id, sites)).order_by(Site.id)
+            select(Site.id, Site.name)
+            .where(Site.retired_ns.is_(None), within(Site.id, sites))
+            .order_by(Site.id)
         )
     }
     if not stores:
@@ -65,17 +73,18 @@ def fleet_kpis(conn: Connection, *, start: int, end: int, now: int, sites: Sites
     in_period = a.opened_ns.between(start, end - 1)
     by_severity: dict[str, dict[str, int]] = {s: {} for s in ids}
     for r in conn.execute(
-        select(a.site, a.severity, func.count()).where(in_period, a.site.in_(ids)).group_by(a.site, a.severity)
+        select(a.site, a.severity, func.count())
+        .where(in_period, a.site.in_(ids))
+        .group_by(a.site, a.severity)
     ):
         by_severity[r[0]][r[1]] = int(r[2])
-    failures = dict(
-        conn.execute(  # type: ignore[arg-type]
-            select(a.site, func.count())
-            .where(in_period, a.asset_id.is_not(None), a.site.in_(ids))
-            .group_by(a.site)
-        ).all()
+    failures = _counts(
+        conn,
+        select(a.site, func.count())
+        .where(in_period, a.asset_id.is_not(None), a.site.in_(ids))
+        .group_by(a.site),
     )
-    repair = {
+    repair: dict[str, tuple[int, float | None]] = {
         r[0]: (int(r[1]), float(r[2]))
         for r in conn.execute(
             select(a.site, func.count(), func.avg(cast(a.resolved_ns - a.opened_ns, Float)))
@@ -83,41 +92,38 @@ def fleet_kpis(conn: Connection, *, start: int, end: int, now: int, sites: Sites
             .group_by(a.site)
         )
     }
-    assets = dict(
-        conn.execute(  # type: ignore[arg-type]
-            select(Asset.site, func.count())
-            .where(Asset.retired_ns.is_(None), Asset.site.in_(ids))
-            .group_by(Asset.site)
-        ).all()
+    assets = _counts(
+        conn,
+        select(Asset.site, func.count())
+        .where(Asset.retired_ns.is_(None), Asset.site.in_(ids))
+        .group_by(Asset.site),
     )
     w = WorkOrder.__table__.c
-    opened_wo = dict(
-        conn.execute(  # type: ignore[arg-type]
-            select(w.site, func.count()).where(w.created_ns.between(start, end - 1), w.site.in_(ids)).group_by(w.site)
-        ).all()
+    opened_wo = _counts(
+        conn,
+        select(w.site, func.count())
+        .where(w.created_ns.between(start, end - 1), w.site.in_(ids))
+        .group_by(w.site),
     )
-    closed_wo = dict(
-        conn.execute(  # type: ignore[arg-type]
-            select(w.site, func.count())
-            .where(w.state == "closed", w.updated_ns.between(start, end - 1), w.site.in_(ids))
-            .group_by(w.site)
-        ).all()
+    closed_wo = _counts(
+        conn,
+        select(w.site, func.count())
+        .where(w.state == "closed", w.updated_ns.between(start, end - 1), w.site.in_(ids))
+        .group_by(w.site),
     )
-    locations = dict(
-        conn.execute(  # type: ignore[arg-type]
-            select(StockLocation.site, func.count())
-            .where(StockLocation.retired_ns.is_(None), StockLocation.site.in_(ids))
-            .group_by(StockLocation.site)
-        ).all()
+    locations = _counts(
+        conn,
+        select(StockLocation.site, func.count())
+        .where(StockLocation.retired_ns.is_(None), StockLocation.site.in_(ids))
+        .group_by(StockLocation.site),
     )
     o = StockOutage.__table__.c
     live = select(StockLocation.id).where(StockLocation.retired_ns.is_(None))
-    out_now = dict(
-        conn.execute(  # type: ignore[arg-type]
-            select(o.site, func.count(func.distinct(o.location_id)))
-            .where(o.ended_ns.is_(None), o.started_ns <= now, o.location_id.in_(live), o.site.in_(ids))
-            .group_by(o.site)
-        ).all()
+    out_now = _counts(
+        conn,
+        select(o.site, func.count(func.distinct(o.location_id)))
+        .where(o.ended_ns.is_(None), o.started_ns <= now, o.location_id.in_(live), o.site.in_(ids))
+        .group_by(o.site),
     )
     # each outage's time within [start, end): from max(started, start) to min(ended or now, end)
     ended = func.coalesce(o.ended_ns, now)
@@ -137,7 +143,7 @@ def fleet_kpis(conn: Connection, *, start: int, end: int, now: int, sites: Sites
     for site in ids:
         n_assets = int(assets.get(site, 0))
         n_fail = int(failures.get(site, 0))
-        resolved, mean_ns = repair.get(site, (0, None))  # type: ignore[arg-type]
+        resolved, mean_ns = repair.get(site, (0, None))
         n_loc = int(locations.get(site, 0))
         n_out = int(out_now.get(site, 0))
         oos_s, lost = outages.get(site, (0.0, 0.0))

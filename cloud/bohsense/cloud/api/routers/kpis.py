@@ -45,7 +45,9 @@ class SpectrumOut(ApiModel):
     frequency_hz: list[float] = Field(
         description="each bin's frequency (fft, at most 512 bins, max-pooled); for envelope the point's index"
     )
-    amplitude: list[float] = Field(description="each bin's amplitude: g (fft), or the feature's value (envelope)")
+    amplitude: list[float] = Field(
+        description="each bin's amplitude: g (fft), or the feature's value (envelope)"
+    )
     at_ns: int = Field(description="when the block began (fft) or the alert was confirmed (envelope)")
     source: str = Field(
         description="snapshot:<gateway>/<device>/<axis> or alert:<id>",
@@ -98,7 +100,9 @@ class StoreKpisOut(ApiModel):
     locations: int = Field(description="the store's stock locations (not retired)")
     out_of_stock_now: int = Field(description="locations out of stock now (an outage open)")
     in_stock_rate: float | None = Field(description="share of locations not out of stock now, 0..1")
-    out_of_stock_hours: float = Field(description="out-of-stock time within the period, summed over locations, h")
+    out_of_stock_hours: float = Field(
+        description="out-of-stock time within the period, summed over locations, h"
+    )
     lost_sales_units: float = Field(description="estimated units not sold for the out-of-stock time")
 
 
@@ -123,8 +127,12 @@ def asset_health(core: CoreDep, principal: PrincipalDep, asset_id: Name) -> Asse
 def fleet_kpis(
     core: CoreDep,
     principal: PrincipalDep,
-    since: Annotated[str | None, Query(description=f"the period's start (included): {_TIME}; default 30 days before until")] = None,
-    until: Annotated[str | None, Query(description=f"the period's end (excluded): {_TIME}; default now")] = None,
+    since: Annotated[
+        str | None, Query(description=f"the period's start (included): {_TIME}; default 30 days before until")
+    ] = None,
+    until: Annotated[
+        str | None, Query(description=f"the period's end (excluded): {_TIME}; default now")
+    ] = None,
     site: Annotated[Name | None, Query(description="only this store (one the caller sees)")] = None,
 ) -> FleetKpis:
     """One row per store the caller sees: alerts opened (by severity), work orders opened and
