@@ -129,6 +129,10 @@ def test_the_newest_scored_alert_gives_score_features_and_envelope(hq: TestClien
                 _alert(
                     "cooler-s1", "s1", "major", "open", T0 + 60 * S, _detector_evidence(8.25, T0 + 60 * S)
                 ),
+                # newer, of a threshold rule: it has no score, and does not hide the detector's
+                _alert(
+                    "cooler-s1", "s1", "warning", "resolved", T0 + 120 * S, {"metric": "temp_c", "limit": 8}
+                ),
             ],
         )
     body = hq.get(f"{V1}/assets/cooler-s1/health").json()

@@ -2,7 +2,7 @@
 
 What the core already keeps is read, nothing is recomputed beyond one FFT:
 
-    score, features   the newest alert of the asset that carries a detector score
+    score, features   the newest alert of the asset the condition detector raised
                       (``evidence.score`` on the detector's own scale: 0 is the asset's
                       normal, the alert threshold is ``evidence.threshold``; the features
                       are the observation's ``values``)
@@ -125,7 +125,7 @@ def asset_health(conn: Connection, asset_id: str) -> AssetHealth:
     state = "alarm" if any(s == "critical" for s, _ in open_rows) else ("watch" if open_alerts else "ok")
     scored = conn.execute(
         select(Alert.__table__)
-        .where(a.asset_id == asset_id, a.evidence["score"].is_not(None))
+        .where(a.asset_id == asset_id, a.evidence["engine"].as_string() == "detector")
         .order_by(a.updated_ns.desc(), a.id.desc())
         .limit(1)
     ).first()

@@ -234,6 +234,7 @@ function healthPanel(health, spectrum) {
   if (!health) return null;
   const sp = health.spectrum;
   spectrum.dataset.kind = sp ? sp.kind : "none";
+  if (!sp) spectrum.classList.remove("chart"); // nothing to draw: no empty chart area
   return h(
     "section",
     { class: "card", id: "asset-health", dataset: { state: health.state } },
