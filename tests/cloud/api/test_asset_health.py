@@ -120,6 +120,7 @@ def test_an_asset_without_history_is_ok_with_no_score(hq: TestClient) -> None:
     assert body["spectrum"] is None
 
 
+@pytest.mark.parametrize("core", ["sqlite", "postgresql"], indirect=True)
 def test_the_newest_scored_alert_gives_score_features_and_envelope(hq: TestClient, stores: BohCore) -> None:
     with stores.engine.begin() as conn:
         conn.execute(
@@ -154,6 +155,7 @@ def test_an_open_critical_alert_is_an_alarm(hq: TestClient, stores: BohCore) -> 
     assert (body["state"], body["open_alerts"], body["score"]) == ("alarm", 1, None)
 
 
+@pytest.mark.parametrize("core", ["sqlite", "postgresql"], indirect=True)
 def test_the_newest_snapshot_gives_its_magnitude_spectrum(hq: TestClient, stores: BohCore) -> None:
     gateway, device = _device(stores, "cooler-s1")
     assert gateway == GATEWAY["s1"]

@@ -117,6 +117,7 @@ def _by_site(client: TestClient, **params: str) -> dict[str, dict[str, Any]]:
     return {row["site"]: row for row in body["stores"]}
 
 
+@pytest.mark.parametrize("core", ["sqlite", "postgresql"], indirect=True)
 def test_figures_of_a_store_are_the_hand_computed_ones(hq: TestClient, seeded: BohCore) -> None:
     # the open outage runs to now (the real clock, far after the period): its time within the
     # period is the whole 10 h; the closed one's 2 h
