@@ -135,6 +135,13 @@ def test_the_fleet_view_lists_every_store_with_its_figures(tab: Page, served: Se
     p.wait_for_selector("#fleet-table tbody tr", timeout=WAIT_MS)
     sites = p.eval_on_selector_all("#fleet-table tbody tr", "rows => rows.map(r => r.dataset.site)")
     assert sites == ["store-a", "store-b"]
+    # the figures are the API's store KPIs (GET /fleet/kpis), one cell each per store
+    for k in ("opened", "mttr", "mtbf", "inStock", "oosHours", "lost"):
+        assert p.locator(f"#fleet-table tbody td[data-k='{k}']").count() == 2, k
+    opened = p.eval_on_selector_all(
+        "#fleet-table tbody td[data-k='opened']", "cells => cells.map(c => c.textContent)"
+    )
+    assert all(x.isdigit() for x in opened), opened
     assert p.locator("#site-pick").is_hidden()
     tab.shot("fleet")
     # HQ reads every store's alerts and acts on none: no buttons the API would refuse
@@ -153,6 +160,11 @@ def test_asset_health_shows_the_open_alert_and_the_readings_trend(tab: Page) -> 
     assert asset.get_attribute("data-health") in ("major", "ok")
     p.wait_for_selector("#trend[data-series] canvas", timeout=WAIT_MS)
     assert int(p.get_attribute("#trend", "data-series") or 0) == 2  # vibration and temperature
+    # the API's health of the asset: its state from the open alert, a spectrum panel either way
+    state = {"ok": "ok", "critical": "alarm"}.get(asset.get_attribute("data-health") or "", "watch")
+    assert p.get_attribute("#asset-health", "data-state") == state
+    assert p.locator("#asset-health .kpi[data-kpi='score']").count() == 1
+    assert p.get_attribute("#spectrum", "data-kind") in ("fft", "envelope", "none")
     tab.shot("assets")
     tab.check_clean()
 

@@ -32,6 +32,7 @@ from .routers import (
     fleet,
     health,
     inventory,
+    kpis,
     pos,
     readings,
     records,
@@ -114,6 +115,7 @@ def create_app(
         stock_truth,
         pos,
         commission,
+        kpis,
     ):
         app.include_router(module.router, prefix=API_PREFIX, dependencies=guarded, responses=invalid)
     feeds.install(app, prefix=API_PREFIX, dependencies=guarded, responses=invalid)

@@ -55,6 +55,7 @@ TAGS: dict[str, str] = {
     "feeds": "Live feeds of alerts, work orders, stock and proposals (Server-Sent Events, WebSocket)",
     "webhooks": "Outgoing webhook deliveries",
     "book stock": "Point-of-sale transactions and the book-stock ledger",
+    "kpis": "An asset's health (score, state, spectrum) and the KPIs of each store (MTTR, MTBF, in-stock rate)",
     "commission": "Commissioning a store: its hand-over sheet, the gateway's login and config, the checklist",
 }
 

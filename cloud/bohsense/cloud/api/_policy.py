@@ -178,6 +178,9 @@ POLICY: dict[str, Rule | None] = {
     # commissioning
     "importSheet": _ADMIN,
     "getChecklist": _STORE_READ,
+    # asset health and store KPIs
+    "assetHealth": _FIELD_READ,
+    "fleetKpis": _STORE_READ,
 }
 
 

@@ -7,6 +7,7 @@ the seam in ``rules``.
 """
 
 from ._alerts import AlertPolicy
+from ._asset_health import AssetHealth, Spectrum
 from ._catalog_ops import CatalogOps, Change
 from ._catalog_read import (
     AssetRecord,
@@ -33,6 +34,7 @@ from ._commands import CommandRecord
 from ._core import BohCore
 from ._errors import BohError, CatalogError, InvalidTransition, InvalidValue, NotFound, StateConflict
 from ._events_read import EventRecord
+from ._fleet_kpis import StoreKpis
 from ._handlers import AlarmReported, EventContext, EventHandlers, Handler, HandlerFailed, default_handlers
 from ._ledger import KINDS as LEDGER_KINDS
 from ._ledger import MAX_LINES as POS_MAX_LINES
@@ -88,6 +90,7 @@ __all__ = [
     "AlertRecord",
     "ApprovalLimit",
     "ApprovalPolicy",
+    "AssetHealth",
     "AssetRecord",
     "AssetSpec",
     "Attachment",
@@ -147,9 +150,11 @@ __all__ = [
     "SiteSpec",
     "SkuRecord",
     "SkuSpec",
+    "Spectrum",
     "StateConflict",
     "StockLevelRecord",
     "StockSettings",
+    "StoreKpis",
     "TransactionResult",
     "UnmatchedDevice",
     "WebhookConfig",

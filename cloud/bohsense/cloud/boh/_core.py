@@ -20,6 +20,7 @@ from . import _webhooks as wh
 from . import _work_orders as wo
 from ._alerts import AlertPolicy, queue_notice
 from ._apply import Applier, Learnt
+from ._asset_health import AssetHealth, asset_health
 from ._catalog import read_catalog, upsert_catalog
 from ._catalog_ops import CatalogOps
 from ._catalog_read import AssetRecord, LocationRecord, SiteRecord, SkuRecord
@@ -37,6 +38,7 @@ from ._domain_events import ChangesPage, DomainEvent, changes_since, emit
 from ._errors import CatalogError, InvalidValue, NotFound, StateConflict
 from ._event_sites import event_sites, latest_change_id
 from ._events_read import EventRecord, list_events
+from ._fleet_kpis import StoreKpis, fleet_kpis
 from ._handlers import EventHandlers
 from ._inventory import DepartureRecord, ItemView, ZoneCountRecord, item_view, list_departures, zone_counts
 from ._ledger import LedgerRecord, PosBatch, TransactionResult, list_ledger, record_transactions
@@ -831,6 +833,19 @@ class BohCore:
         with session(self._engine) as s:
             visible = None if sites is None else audit_visible(sites, *names_within(s, sites))
             return q.list_audit(s, entity, entity_id, limit, offset, visible)
+
+    def asset_health(self, asset_id: str) -> AssetHealth:
+        """The asset's score, state, open alerts and newest spectrum (``_asset_health``)."""
+        with self._engine.connect() as conn:
+            return asset_health(conn, asset_id)
+
+    def fleet_kpis(self, *, start_ns: int, end_ns: int, sites: Sites = None) -> list[StoreKpis]:
+        """Per store of ``sites``: alerts, work orders, MTTR, MTBF and stock figures of
+        ``[start_ns, end_ns)`` (``_fleet_kpis``)."""
+        if start_ns >= end_ns:
+            raise InvalidValue("end_ns", "the period must end after it starts")
+        with self._engine.connect() as conn:
+            return fleet_kpis(conn, start=start_ns, end=end_ns, now=self._clock(), sites=sites)
 
     def list_events(
         self,

@@ -181,6 +181,8 @@ export async function assetsView(ctx) {
   }
   const selected = draft("asset", assets.length ? assets[0].id : null);
   const trend = h("div", { id: "trend", class: "chart" });
+  const spectrum = h("div", { id: "spectrum", class: "chart" });
+  const health = selected ? await call(`assets/${encodeURIComponent(selected)}/health`) : null;
   const view = h(
     "div",
     { class: "assets" },
@@ -215,14 +217,56 @@ export async function assetsView(ctx) {
           "section",
           { class: "card" },
           h("h2", {}, t("assets.trend", { asset: selected })),
-          h("p", { class: "hint" }, t("assets.noSpectrum")),
+          h("p", { class: "hint" }, t("assets.trendHint")),
           trend,
         )
       : null,
+    selected ? healthPanel(health, spectrum) : null,
   );
   const asset = assets.find((a) => a.id === selected);
   if (asset) ctx.afterRender(() => trends(trend, asset));
+  if (health && health.spectrum) ctx.afterRender(() => spectrumChart(spectrum, health.spectrum));
   return view;
+}
+
+// the asset's health as the API computes it: its detector score, state and spectrum
+function healthPanel(health, spectrum) {
+  if (!health) return null;
+  const sp = health.spectrum;
+  spectrum.dataset.kind = sp ? sp.kind : "none";
+  if (!sp) spectrum.classList.remove("chart"); // nothing to draw: no empty chart area
+  return h(
+    "section",
+    { class: "card", id: "asset-health", dataset: { state: health.state } },
+    h("h2", {}, t("assets.health", { asset: health.asset_id })),
+    h(
+      "div",
+      { class: "kpis" },
+      h("div", { class: "kpi", dataset: { kpi: "score" } }, h("span", { class: "kpi-n" }, fmtNumber(health.score, 2)), h("span", {}, t("assets.score"))),
+      h("div", { class: "kpi", dataset: { kpi: "threshold" } }, h("span", { class: "kpi-n" }, fmtNumber(health.threshold, 2)), h("span", {}, t("assets.threshold"))),
+      h("div", { class: "kpi", dataset: { kpi: "openAlerts" } }, h("span", { class: "kpi-n" }, String(health.open_alerts)), h("span", {}, t("assets.openAlerts"))),
+    ),
+    badge("assetstate", health.state),
+    h("p", { class: "hint" }, health.score_ns ? t("assets.scoreAt", { at: fmtTime(health.score_ns) }) : t("assets.noScore")),
+    h("h3", {}, t("assets.spectrum")),
+    h("p", { class: "hint" }, sp ? (sp.kind === "fft" ? t("assets.spectrumFft", { at: fmtTime(sp.at_ns), source: sp.source }) : t("assets.spectrumEnvelope", { at: fmtTime(sp.at_ns), source: sp.source })) : t("assets.noSpectrumData")),
+    spectrum,
+  );
+}
+
+function spectrumChart(el, sp) {
+  const envelope = sp.kind === "envelope";
+  const x = envelope ? sp.labels.map((m) => label("metric", m)) : sp.frequency_hz;
+  el.dataset.points = String(sp.amplitude.length);
+  chart(el, {
+    grid: { left: 60, right: 20, top: 20, bottom: 50 },
+    tooltip: { trigger: "axis", renderMode: "richText" },
+    xAxis: envelope
+      ? { type: "category", data: x }
+      : { type: "value", name: t("assets.hz"), nameLocation: "middle", nameGap: 28 },
+    yAxis: { type: "value", name: envelope ? t("assets.featureValue") : t("assets.amplitude") },
+    series: [{ type: "line", showSymbol: envelope, data: envelope ? sp.amplitude : sp.frequency_hz.map((f, i) => [f, sp.amplitude[i]]) }],
+  });
 }
 
 async function trends(el, asset) {
@@ -484,23 +528,17 @@ function proposalCard(ctx, p) {
 export async function fleetView(ctx) {
   const since = isoHoursAgo(24);
   const until = new Date().toISOString();
-  const [gateways, open, resolved, orders, rollup, totals] = await Promise.all([
+  const [gateways, open, orders, kpis] = await Promise.all([
     list(`gateways${query({ limit: 1000 })}`),
     list(`alerts${query({ open: "true", limit: 1000 })}`),
-    list(`alerts${query({ state: "resolved", limit: 500 })}`, { pages: 1 }),
     list(`work-orders${query({ limit: 1000 })}`, { pages: 2 }),
-    list(`stock/sensed/rollup${query({ by: "store", limit: 1000 })}`),
-    list(`stock/outages/totals${query({ since, until, limit: 1000 })}`),
+    call(`fleet/kpis${query({ since, until })}`),
   ]);
+  const bySite = new Map(kpis.stores.map((k) => [k.site, k]));
   const rows = ctx.sites.map((s) => {
     const of = (xs) => xs.filter((x) => x.site === s.id);
     const gw = of(gateways);
-    const fixes = of(resolved).filter((a) => a.resolved_ns);
-    const mttr = fixes.length ? fixes.reduce((n, a) => n + (a.resolved_ns - a.opened_ns), 0) / fixes.length / 1e9 : null;
-    const stock = of(rollup);
-    const locations = stock.reduce((n, r) => n + r.locations, 0);
-    const oos = stock.reduce((n, r) => n + r.out_of_stock, 0);
-    const tot = of(totals);
+    const k = bySite.get(s.id) || {};
     return {
       site: s,
       online: gw.filter((g) => g.state === "online").length,
@@ -508,13 +546,15 @@ export async function fleetView(ctx) {
       open: of(open).length,
       critical: of(open).filter((a) => a.severity === "critical" || a.severity === "major").length,
       orders: of(orders).filter((w) => ["open", "in_progress", "done"].includes(w.state)).length,
-      mttr,
-      inStock: locations ? (locations - oos) / locations : null,
-      oosHours: tot.reduce((n, x) => n + x.oos_s, 0) / 3600,
-      lost: tot.reduce((n, x) => n + x.lost_units, 0),
+      opened: k.alerts_opened ?? null,
+      mttr: k.mttr_s ?? null,
+      mtbf: k.mtbf_s ?? null,
+      inStock: k.in_stock_rate ?? null,
+      oosHours: k.out_of_stock_hours ?? null,
+      lost: k.lost_sales_units ?? null,
     };
   });
-  const cols = ["col.store", "fleet.gateways", "fleet.openAlerts", "fleet.majorAlerts", "fleet.openOrders", "fleet.mttr", "fleet.inStock", "fleet.oosHours", "fleet.lost"];
+  const cols = ["col.store", "fleet.gateways", "fleet.openAlerts", "fleet.majorAlerts", "fleet.openOrders", "fleet.alertsOpened", "fleet.mttr", "fleet.mtbf", "fleet.inStock", "fleet.oosHours", "fleet.lost"];
   return h(
     "div",
     { class: "fleet" },
@@ -538,16 +578,18 @@ export async function fleetView(ctx) {
               h("td", { class: "num", dataset: { k: "open" } }, String(r.open)),
               h("td", { class: "num" }, String(r.critical)),
               h("td", { class: "num" }, String(r.orders)),
-              h("td", { class: "num" }, r.mttr === null ? "—" : fmtDuration(r.mttr)),
-              h("td", { class: "num" }, r.inStock === null ? "—" : `${fmtNumber(r.inStock * 100, 1)}%`),
-              h("td", { class: "num" }, fmtNumber(r.oosHours, 1)),
-              h("td", { class: "num" }, fmtNumber(r.lost, 1)),
+              h("td", { class: "num", dataset: { k: "opened" } }, fmtNumber(r.opened, 0)),
+              h("td", { class: "num", dataset: { k: "mttr" } }, fmtDuration(r.mttr)),
+              h("td", { class: "num", dataset: { k: "mtbf" } }, fmtDuration(r.mtbf)),
+              h("td", { class: "num", dataset: { k: "inStock" } }, r.inStock === null ? "—" : `${fmtNumber(r.inStock * 100, 1)}%`),
+              h("td", { class: "num", dataset: { k: "oosHours" } }, fmtNumber(r.oosHours, 1)),
+              h("td", { class: "num", dataset: { k: "lost" } }, fmtNumber(r.lost, 1)),
             ),
           ),
         ),
       ),
     ),
-    h("p", { class: "hint" }, t("fleet.derived")),
+    h("p", { class: "hint" }, t("fleet.kpisHint")),
   );
 }
 
