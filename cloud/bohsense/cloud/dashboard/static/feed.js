@@ -6,7 +6,6 @@
 
 import { V1, send } from "./api.js";
 
-const TOPICS = "alerts,work_orders,stock,proposals";
 /** how often /changes is asked (a cheap query on an index), and the view re-read without it */
 const POLL_MS = 500;
 const REREAD_MS = 1000;
@@ -112,7 +111,8 @@ export class Feed {
 
   async stream(gen) {
     this.abort = new AbortController();
-    const q = new URLSearchParams({ topics: TOPICS });
+    // no topics: the API sends every topic the caller's role may read
+    const q = new URLSearchParams();
     if (this.site) q.set("site", this.site);
     const headers = { Accept: "text/event-stream" };
     if (this.lastId !== null) headers["Last-Event-ID"] = this.lastId;
