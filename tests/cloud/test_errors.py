@@ -11,7 +11,7 @@ from bohsense.cloud.errors import CloudError
 
 # private control flow: raised to end a start-up, a loop or a cell's parse, and caught in
 # the module that raises it; never seen by a caller of the package
-INTERNAL = {"_CannotStart", "_Bad", "_Invalid"}
+INTERNAL = {"_CannotStart", "_Bad", "_Invalid", "_Refused"}
 
 
 def test_every_exception_class_of_the_cloud_derives_from_cloud_error() -> None:

@@ -35,7 +35,7 @@ def build_app(database_url: str, tsdb: Path, *, sign_in: bool) -> tuple[FastAPI,
 def serving(app: FastAPI, port: int) -> Iterator[str]:
     """uvicorn serving ``app`` on 127.0.0.1:``port`` until the block ends; its base URL."""
     server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", timeout_graceful_shutdown=1)
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, timeout_graceful_shutdown=1)
     )
     thread = threading.Thread(target=server.run, name="dashboard-uvicorn", daemon=True)
     thread.start()
