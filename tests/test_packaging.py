@@ -10,6 +10,8 @@ import venv
 import zipfile
 from pathlib import Path
 
+import pytest
+
 from tests.support.workspace import ROOT, lock_versions, uv, uv_env
 
 CLOUD_ONLY = {
@@ -57,6 +59,7 @@ def test_the_gateways_locked_dependencies_hold_nothing_of_the_cloud() -> None:
     assert not names & CLOUD_ONLY, names & CLOUD_ONLY
 
 
+@pytest.mark.long  # builds every wheel and a fresh venv (~50 s); the import boundaries and the deb test run by default
 def test_gateway_installs_from_wheels_at_the_locked_versions_and_runs(tmp_path: Path) -> None:
     dist = tmp_path / "dist"
     built = subprocess.run(

@@ -110,6 +110,7 @@ def test_codec_bench_compares_json_and_msgpack() -> None:
     assert all(v > 0 for v in (js["encode_us"], js["decode_us"], mp["encode_us"], mp["decode_us"]))
 
 
+@pytest.mark.long  # ~10 s; the ingest bench with the BOH core runs by default
 def test_apply_bench_measures_the_boh_core_against_the_in_memory_baseline(pg_url: str) -> None:
     out, err = run_cli("bench", "apply", "--calls", "3")
     assert out["database"] == "sqlite"

@@ -193,6 +193,7 @@ def test_the_command_on_a_small_scenario_prints_sane_json(tmp_path: Path) -> Non
     assert out["policy"]["every_s"] == 7200.0
 
 
+@pytest.mark.long  # one process per bad argument (~18 s)
 def test_the_command_refuses_bad_arguments_with_a_message(tmp_path: Path) -> None:
     proc = _cli("--scenario", str(tmp_path / "nowhere.toml"))
     assert proc.returncode == 2

@@ -12,6 +12,7 @@ import pytest
 from tests.bench.test_bench import ROOT, run_cli
 
 
+@pytest.mark.long  # a whole store for ~20 s; docs/benchmarks.md has its figures
 def test_store_bench_samples_the_gateway_serving_a_whole_store() -> None:
     out, err = run_cli("bench", "store", "--duration", "4")
     assert out["store"]["shelf_lanes"] == 40

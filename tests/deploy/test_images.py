@@ -890,6 +890,7 @@ def test_the_build_stage_installs_the_cloud_alone_from_the_lock(tmp_path: Path) 
     )
 
 
+@pytest.mark.long  # starts the stack's cloud on real services (~12 s)
 def test_the_stacks_cloud_runs_on_real_services_as_compose_starts_it(
     compose: dict[str, Any],
     stack_broker: tuple[int, int],

@@ -80,6 +80,7 @@ async def _influx_down(tmp_path: Path, broker: Mosquitto, how: str, outage_s: fl
     assert stats["quarantined"] == 0
 
 
+@pytest.mark.long  # ~20 s; docs/reliability.md has its figures
 async def test_influxdb_frozen_briefly_loses_nothing(tmp_path: Path, own_mosquitto: Mosquitto) -> None:
     await _influx_down(tmp_path, own_mosquitto, "sigstop", outage_s=12)  # beyond the 10 s write timeout
 

@@ -129,6 +129,7 @@ async def power_cuts(
     assert while_down + elsewhere >= lost, "every lost reading is accounted for by a device sample"
 
 
+@pytest.mark.long  # ten kills take ~25 s; docs/reliability.md has its figures
 async def test_gateway_power_cut_ten_kills(tmp_path: Path, mosquitto: Mosquitto, influxdb: InfluxDB) -> None:
     kills = int(os.environ.get("BOHSENSE_FAULT_KILLS", "10"))
     await power_cuts(tmp_path, mosquitto, influxdb, kills, name=f"gateway power cut ({kills} kills)")

@@ -57,6 +57,7 @@ def test_method_choices_are_the_packages_methods_and_rules() -> None:
     assert len(METHOD_CHOICES) == len(set(METHOD_CHOICES))
 
 
+@pytest.mark.long  # fits the global models (~13 s)
 def test_global_model_methods_need_enough_history(tmp_path: Path) -> None:
     long = write(tmp_path / "long.csv", rows(days=200, stores=("CA_1",)))
     out = _run("--history", str(long), "--horizon", "7", "--method", "combo")

@@ -214,6 +214,7 @@ def test_a_bad_stock_file_exits_2_naming_the_line(tmp_path: Path, case: str) -> 
     assert out.stderr.startswith("bohsense replenish plan: ")
 
 
+@pytest.mark.long  # one process per bad parameter (~11 s)
 def test_bad_plan_parameters_exit_2(tmp_path: Path) -> None:
     hist = str(write(tmp_path / "h.csv", rows(days=60, stores=("CA_1",))))
     for args, words in (
@@ -242,6 +243,7 @@ def _split(tmp_path: Path, lines: list[str], key: Callable[[str], str]) -> Path:
     return folder
 
 
+@pytest.mark.long  # plans every store twice (~11 s)
 def test_a_directory_of_store_files_gives_the_single_files_plan(tmp_path: Path) -> None:
     lines = rows(days=150, stores=("CA_1", "TX_1", "TX_2"))
     whole = _plan("--history", str(write(tmp_path / "all.csv", lines)), "--workers", "1")

@@ -44,6 +44,7 @@ async def _silence_alerts(s: StoreSystem) -> list[dict[str, Any]]:
     ]
 
 
+@pytest.mark.long  # waits out a silence window (~22 s); the silence rules have unit tests in tests/cloud/boh
 async def test_a_gateway_that_stops_is_alerted_once_and_resolved_when_back(quiet_store: StoreSystem) -> None:
     s = quiet_store
     s.play()

@@ -184,6 +184,7 @@ async def cloud(tmp_path: Path, own_mosquitto: Mosquitto, influxdb: InfluxDB) ->
         await asyncio.wait_for(task, 30)
 
 
+@pytest.mark.long  # ~20 s; test_condition_alarm_after_outage.py runs the same ordering by default
 async def test_an_alarm_raised_during_an_outage_reaches_the_cloud_before_the_backlog(
     tmp_path: Path, own_mosquitto: Mosquitto, cloud: Cloud
 ) -> None:

@@ -23,9 +23,7 @@ def test_a_user_signs_in_over_http_and_calls_the_api(copied_core: BohCore, tmp_p
     authority.add_user("ann", role="technician", password="a good password")
     app = create_app(core=copied_core, tsdb=FakeTimeSeries(), api_token=TOKEN, identity=authority)
     port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, lifespan="off")
-    )
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, lifespan="off"))
     thread = threading.Thread(target=server.run, name="uvicorn", daemon=True)
     thread.start()
     base = f"http://127.0.0.1:{port}/api/v1"
