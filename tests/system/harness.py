@@ -197,7 +197,13 @@ class StoreSystem:
             stored = self.stored()
             return all(stored.get(k, 0) >= v for k, v in expected.items())
 
-        await wait_for(done, limit_s=limit_s, what=f"InfluxDB to hold {expected}", every_s=0.5)
+        try:
+            await wait_for(done, limit_s=limit_s, what=f"InfluxDB to hold {expected}", every_s=0.5)
+        except AssertionError as exc:
+            short = {
+                k: (self.stored().get(k, 0), v) for k, v in expected.items() if self.stored().get(k, 0) < v
+            }
+            raise AssertionError(f"{exc}; short (stored, produced): {short}") from None
         return self.stored()
 
     async def get(self, path: str, **params: Any) -> Any:

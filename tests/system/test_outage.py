@@ -8,7 +8,7 @@ import signal
 from pathlib import Path
 
 from tests.support.services import InfluxDB, Mosquitto
-from tests.system.harness import StoreSystem
+from tests.system.harness import StoreSystem, wait_for
 
 
 async def test_broker_crash_and_gateway_kill9_lose_nothing_and_apply_nothing_twice(
@@ -27,9 +27,19 @@ async def test_broker_crash_and_gateway_kill9_lose_nothing_and_apply_nothing_twi
         s.pause()
         await asyncio.sleep(1)  # everything read is in the outbox now
         s.kill_edge()  # SIGKILL with a backlog that never reached the broker
+        synced = {d.device_id: d.ground_truth()["rx_frames"].get("TimeSyncRequest", 0) for d in s.devices}
         own_mosquitto.start()  # same port, as after a restart
         s.start_edge()  # same outbox: it replays the backlog
-        await asyncio.sleep(1)
+        # the devices resume once the new gateway has opened them (samples sent while no
+        # gateway process holds the port are the power cut's loss, not this test's)
+        await wait_for(
+            lambda: all(
+                d.ground_truth()["rx_frames"].get("TimeSyncRequest", 0) > synced[d.device_id]
+                for d in s.devices
+            ),
+            limit_s=30,
+            what="the restarted gateway to open both devices",
+        )
         s.resume()
         await asyncio.sleep(4)
         s.pause()
