@@ -30,7 +30,6 @@ import asyncio
 import json
 import logging
 import os
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -39,6 +38,9 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+
+from bohsense.bench._latency import percentiles
+from bohsense.bench.servers import free_port
 
 __all__ = ["make_app", "run_api"]
 
@@ -159,26 +161,6 @@ def make_app() -> Any:
     return app
 
 
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def percentiles(values_ms: list[float]) -> dict[str, float | int]:
-    if not values_ms:
-        return {"n": 0}
-    v = sorted(values_ms)
-    return {
-        "n": len(v),
-        "p50_ms": round(statistics.median(v), 2),
-        "p99_ms": round(v[min(len(v) - 1, int(0.99 * len(v)))], 2),
-        "max_ms": round(v[-1], 2),
-    }
-
-
 async def _reads(base: str, rate: float, seconds: float) -> dict[str, Any]:
     targets = (*ENDPOINTS, TRIVIAL)
     total = max(len(targets), int(rate * seconds))
@@ -219,9 +201,9 @@ async def _reads(base: str, rate: float, seconds: float) -> dict[str, Any]:
         "requests": total,
         "achieved_rate": round(total / took, 1),
         "errors": sum(errors.values()),
-        "endpoints": {t: percentiles(latencies[t]) for t in ENDPOINTS},
-        "reads": percentiles(reads),
-        "trivial": percentiles(latencies[TRIVIAL]),
+        "endpoints": {t: percentiles(latencies[t], 2) for t in ENDPOINTS},
+        "reads": percentiles(reads, 2),
+        "trivial": percentiles(latencies[TRIVIAL], 2),
     }
     trivial = out["trivial"]
     if reads and trivial["n"]:
@@ -289,7 +271,7 @@ async def _feeds(
                 current.clear()
                 await asyncio.sleep(step_s)
                 failed = sum(1 for c in clients if c.done())
-                stats = percentiles(list(current))
+                stats = percentiles(list(current), 2)
                 step = {"clients": len(clients), "failed": failed, "events_received": stats.pop("n"), **stats}
                 steps.append(step)
                 _say(f"  sse: {len(clients)} clients: {step}")
@@ -330,7 +312,7 @@ def run_api(
     with tempfile.TemporaryDirectory(prefix="bench-api-") as tmp:
         database_url = database or f"sqlite:///{Path(tmp) / 'boh.db'}"
         logging.getLogger("httpx").setLevel(logging.WARNING)
-        port = _free_port()
+        port = free_port()
         env = {
             **os.environ,
             "BOHSENSE_BENCH_DATABASE_URL": database_url,

@@ -45,15 +45,15 @@ POLL_S = 0.02
 MISS_AFTER_S = 15.0
 
 
-def percentiles(values_ms: list[float]) -> dict[str, float | int]:
+def percentiles(values_ms: list[float], digits: int = 1) -> dict[str, float | int]:
     if not values_ms:
         return {"n": 0}
     v = sorted(values_ms)
     return {
         "n": len(v),
-        "p50_ms": round(statistics.median(v), 1),
-        "p99_ms": round(v[min(len(v) - 1, int(0.99 * len(v)))], 1),
-        "max_ms": round(v[-1], 1),
+        "p50_ms": round(statistics.median(v), digits),
+        "p99_ms": round(v[min(len(v) - 1, int(0.99 * len(v)))], digits),
+        "max_ms": round(v[-1], digits),
     }
 
 
