@@ -363,7 +363,15 @@ async def test_dropped_counts_only_what_is_lost_with_the_cloud_down(
     c = run.agent.counters()
     back = Cloud(own_mosquitto.url, gw)  # the cloud comes back: its queue is delivered
     try:
-        await until(lambda: back.readings() == 1200, 20, "every reading stored")
+        try:
+            await until(lambda: back.readings() == 1200, 60, "every reading stored")
+        except AssertionError as exc:
+            seqs = back.seqs()
+            missing = sorted(set(range(1, max(seqs, default=0) + 1)) - set(seqs))
+            raise AssertionError(
+                f"{exc}: {back.readings()} readings in {len(seqs)} batches, missing seqs {missing[:20]},"
+                f" gateway counters {c}"
+            ) from None
         await until(lambda: back.states()[-1:] == ["offline"], 20, "the goodbye")
         status = back.statuses[-1]
     finally:

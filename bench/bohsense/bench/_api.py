@@ -267,7 +267,8 @@ async def _feeds(
                 while len(clients) < target:
                     ready = asyncio.Event()
                     clients.append(asyncio.create_task(_sse_client(base, http, current, ready)))
-                    await asyncio.wait_for(ready.wait(), 30)
+                    async with asyncio.timeout(30):
+                        await ready.wait()
                 current.clear()
                 await asyncio.sleep(step_s)
                 failed = sum(1 for c in clients if c.done())

@@ -218,7 +218,8 @@ async def run_demo(opts: DemoOptions, out: TextIO = sys.stdout) -> dict[str, Any
             _stop_edge(edge)
         stop.set()
         with contextlib.suppress(Exception):
-            await asyncio.wait_for(cloud_task, 20)
+            async with asyncio.timeout(20):
+                await cloud_task
         for device in devices:
             device.stop()
         rfid_server.stop()
@@ -380,7 +381,8 @@ async def _order_outcome(
     if task is None:
         return {}
     try:
-        return await asyncio.wait_for(asyncio.shield(task), 10.0)
+        async with asyncio.timeout(10.0):
+            return await asyncio.shield(task)
     except TimeoutError:
         task.cancel()
         return {"webhook_delivered": False, "received": len(receiver.requests)}

@@ -262,7 +262,8 @@ class EdgeAgent:
                     t.cancel()
                 batcher.stop()
                 try:
-                    await asyncio.wait_for(asyncio.shield(batch_task), max(0.1, deadline - time.monotonic()))
+                    async with asyncio.timeout(max(0.1, deadline - time.monotonic())):
+                        await asyncio.shield(batch_task)
                 except TimeoutError:
                     log.error("batcher did not flush in time", extra={"buffered": len(self.buffer)})
                     batch_task.cancel()

@@ -296,7 +296,8 @@ class ReadingBuffer:
         """Until something was put into an empty buffer, a batch filled, or ``limit_s`` passed."""
         self._wake.clear()
         try:
-            await asyncio.wait_for(self._wake.wait(), limit_s)
+            async with asyncio.timeout(limit_s):
+                await self._wake.wait()
         except TimeoutError:
             pass
 

@@ -105,7 +105,8 @@ class CommandRouter:
                 CommandReason.NOT_SUPPORTED, f"device {name!r} does not take {cmd.command!r}"
             )
         try:
-            outcome = await asyncio.wait_for(driver.command(cmd.command, args), self.timeout_s)
+            async with asyncio.timeout(self.timeout_s):
+                outcome = await driver.command(cmd.command, args)
         except TimeoutError:
             return CommandOutcome.refused(
                 CommandReason.DEVICE_UNAVAILABLE, f"device {name!r}: no outcome in {self.timeout_s} s"

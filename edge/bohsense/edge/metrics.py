@@ -128,7 +128,8 @@ class MetricsServer:
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
-            head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 5.0)
+            async with asyncio.timeout(5.0):
+                head = await reader.readuntil(b"\r\n\r\n")
             if len(head) > _MAX_REQUEST:
                 raise ValueError("request too large")
             parts = head.split(b"\r\n", 1)[0].split()

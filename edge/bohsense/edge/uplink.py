@@ -190,7 +190,8 @@ class Uplink:
         if self.connected:
             fut = self._publish_status("offline")
             try:
-                await asyncio.wait_for(fut, within_s)
+                async with asyncio.timeout(within_s):
+                    await fut
                 delivered = True
             except TimeoutError:
                 log.warning(

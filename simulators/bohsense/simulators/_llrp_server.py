@@ -161,7 +161,8 @@ class LLRPServer:
                 wait = max(0.0, min(reader.next_deadline() - reader.host.monotonic(), MAX_WAIT_S))
                 slot.wake.clear()
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(slot.wake.wait(), wait)
+                    async with asyncio.timeout(wait):
+                        await slot.wake.wait()
         except asyncio.CancelledError:
             raise
         except Exception:  # a crash of a reader must be visible

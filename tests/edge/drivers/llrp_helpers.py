@@ -106,5 +106,8 @@ async def running(driver: Any, sink: ListSink) -> AsyncIterator[asyncio.Task[Non
         yield task
     finally:
         task.cancel()
+        # a driver that swallowed the cancellation would hang the test: fail it instead
+        done, _ = await asyncio.wait({task}, timeout=10)
+        assert done, "the driver did not stop within 10 s of being cancelled"
         with contextlib.suppress(asyncio.CancelledError):
             await task

@@ -181,7 +181,8 @@ class _Subscription:
         if not self._queue and self.ended is None:
             self._ready.clear()
             try:
-                await asyncio.wait_for(self._ready.wait(), timeout_s)
+                async with asyncio.timeout(timeout_s):
+                    await self._ready.wait()
             except TimeoutError:
                 return HEARTBEAT
         if self.ended is not None:
@@ -302,7 +303,8 @@ class FeedHub:
         idle_since = loop.time()
         while True:
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self.config.poll_s)
+                async with asyncio.timeout(self.config.poll_s):
+                    await self._wake.wait()
             self._wake.clear()
             if self._subs:
                 idle_since = loop.time()

@@ -305,9 +305,8 @@ class LLRPReaderDriver:
                 await self._sleep_with_health(self._backoff.next(), sink)
             first = False
             try:
-                reader, writer = await asyncio.wait_for(
-                    asyncio.open_connection(self.host, self.port), self.config.response_timeout_s
-                )
+                async with asyncio.timeout(self.config.response_timeout_s):
+                    reader, writer = await asyncio.open_connection(self.host, self.port)
             except (OSError, TimeoutError) as exc:
                 self._counters["connect_failures"] += 1
                 self._log_limited("connect", logging.WARNING, "%s: cannot connect to %s:%d: %s",
@@ -345,7 +344,8 @@ class LLRPReaderDriver:
         try:
             while True:
                 try:
-                    data = await asyncio.wait_for(reader.read(65536), _READ_WAKE_S)
+                    async with asyncio.timeout(_READ_WAKE_S):
+                        data = await reader.read(65536)
                 except TimeoutError:
                     data = None
                 mono = time.monotonic()
@@ -516,7 +516,8 @@ class LLRPReaderDriver:
         self._waiting[stamped.message_id] = future
         try:
             writer.write(session.encode([stamped]))
-            return await asyncio.wait_for(future, self.config.response_timeout_s)
+            async with asyncio.timeout(self.config.response_timeout_s):
+                return await future
         except TimeoutError:
             raise DriverError(
                 f"device {self.name!r}: no answer to {type(message).__name__} in {self.config.response_timeout_s} s"

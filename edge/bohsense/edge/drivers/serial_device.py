@@ -641,7 +641,8 @@ class SerialDeviceDriver:
         self._waiting[seq] = future
         try:
             await self._send(link, [command], strict=True)
-            return await asyncio.wait_for(future, timeout_s)
+            async with asyncio.timeout(timeout_s):
+                return await future
         except EncodeError as exc:
             raise CommandRefused(CommandReason.BAD_ARGUMENT, f"device {self.name!r}: {exc}") from exc
         except TimeoutError:
