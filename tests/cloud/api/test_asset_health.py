@@ -14,15 +14,13 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import insert
 
-from bohsense.cloud.api import create_app
-from bohsense.cloud.api._identity import current_principal
 from bohsense.cloud.boh import BohCore
 from bohsense.cloud.boh._asset_health import MAX_BINS, magnitude_spectrum
 from bohsense.cloud.boh._models import Alert, DeviceEvent
 from bohsense.contracts.events import WaveformSnapshot
 
 from .conftest import FakeTimeSeries
-from .test_scoping import GATEWAY, MGR, two_more_stores
+from .test_scoping import GATEWAY, MGR, client_as, two_more_stores
 
 V1 = "/api/v1"
 S = 10**9
@@ -88,22 +86,14 @@ def stores(core: BohCore) -> BohCore:
     return core
 
 
-def _client(core: BohCore, tsdb: FakeTimeSeries, scoped: bool) -> Iterator[TestClient]:
-    app = create_app(core=core, tsdb=tsdb)
-    if scoped:
-        app.dependency_overrides[current_principal] = lambda: MGR
-    with TestClient(app) as c:
-        yield c
-
-
 @pytest.fixture
 def hq(stores: BohCore, tsdb: FakeTimeSeries) -> Iterator[TestClient]:
-    yield from _client(stores, tsdb, False)
+    yield from client_as(stores, tsdb, None)
 
 
 @pytest.fixture
 def mgr(stores: BohCore, tsdb: FakeTimeSeries) -> Iterator[TestClient]:
-    yield from _client(stores, tsdb, True)
+    yield from client_as(stores, tsdb, MGR)
 
 
 def _device(core: BohCore, asset: str) -> tuple[str, str]:

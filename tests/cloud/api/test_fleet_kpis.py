@@ -11,13 +11,11 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import insert
 
-from bohsense.cloud.api import create_app
-from bohsense.cloud.api._identity import Principal, current_principal
 from bohsense.cloud.boh import BohCore
 from bohsense.cloud.boh._models import Alert, StockLocation, StockOutage, WorkOrder
 
 from .conftest import FakeTimeSeries
-from .test_scoping import MGR, two_more_stores
+from .test_scoping import MGR, client_as, two_more_stores
 
 V1 = "/api/v1"
 S = 10**9
@@ -91,22 +89,14 @@ def seeded(core: BohCore) -> BohCore:
     return core
 
 
-def _client(core: BohCore, tsdb: FakeTimeSeries, principal: Principal | None) -> Iterator[TestClient]:
-    app = create_app(core=core, tsdb=tsdb)
-    if principal is not None:
-        app.dependency_overrides[current_principal] = lambda: principal
-    with TestClient(app) as c:
-        yield c
-
-
 @pytest.fixture
 def hq(seeded: BohCore, tsdb: FakeTimeSeries) -> Iterator[TestClient]:
-    yield from _client(seeded, tsdb, None)
+    yield from client_as(seeded, tsdb, None)
 
 
 @pytest.fixture
 def mgr(seeded: BohCore, tsdb: FakeTimeSeries) -> Iterator[TestClient]:
-    yield from _client(seeded, tsdb, MGR)
+    yield from client_as(seeded, tsdb, MGR)
 
 
 def _by_site(client: TestClient, **params: str) -> dict[str, dict[str, Any]]:

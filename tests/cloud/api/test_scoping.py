@@ -76,7 +76,8 @@ def stores(core: BohCore) -> BohCore:
     return core
 
 
-def _client(core: BohCore, tsdb: FakeTimeSeries, principal: Principal | None) -> Iterator[TestClient]:
+def client_as(core: BohCore, tsdb: FakeTimeSeries, principal: Principal | None) -> Iterator[TestClient]:
+    """The API on ``core`` as ``principal`` (None: the local administrator)."""
     app = create_app(core=core, tsdb=tsdb)
     if principal is not None:
         app.dependency_overrides[current_principal] = lambda: principal
@@ -87,13 +88,13 @@ def _client(core: BohCore, tsdb: FakeTimeSeries, principal: Principal | None) ->
 @pytest.fixture
 def mgr(stores: BohCore, tsdb: FakeTimeSeries) -> Iterator[TestClient]:
     """The API as the s1 store manager."""
-    yield from _client(stores, tsdb, MGR)
+    yield from client_as(stores, tsdb, MGR)
 
 
 @pytest.fixture
 def hq(stores: BohCore, tsdb: FakeTimeSeries) -> Iterator[TestClient]:
     """The API as the local administrator (every store)."""
-    yield from _client(stores, tsdb, None)
+    yield from client_as(stores, tsdb, None)
 
 
 def _sites(rows: list[dict[str, Any]]) -> set[str]:
