@@ -2,12 +2,28 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.support.services import InfluxDB, Mosquitto, postgres_database
+
+
+@pytest.fixture(autouse=True)
+def _root_logging_restored() -> Iterator[None]:
+    """A command run in-process configures the root logger with a handler on the test's
+    captured stderr; once that capture closes, every later log line would be a "Logging
+    error". Each test leaves the root logger as it found it."""
+    root = logging.getLogger()
+    before, level = set(root.handlers), root.level
+    yield
+    for handler in root.handlers[:]:
+        # pytest's own capture handlers come and go with each phase: leave them be
+        if handler not in before and type(handler) is logging.StreamHandler:
+            root.removeHandler(handler)
+    root.setLevel(level)
 
 
 @pytest.fixture(scope="session")

@@ -16,6 +16,17 @@ batch (the event's ``received_ns``) and the gateway's own placement of the event
 (``ts_ns`` − truth: the settling time the lane estimator needs) and the rest, from that
 event time to the API (the pipeline: batching, outbox, MQTT, ingest, BOH core, API).
 
+The alert feed, in the same run: every ``ALARM_EVERY_S`` the store's last condition sensor
+is put into its stuck-sensor fault (its scenario's simulated day 7) and, once the alert is
+out, back to normal so the alarm clears. The gateway raises the local alarm
+``device.alarm`` ``sensor.<series>`` on the first faulty block; the cloud turns it into an
+alert and pushes it to the technicians. Timed from the alarm's event time (its ``ts_ns``, the
+block's time at the gateway, read back from ``/api/v1/events``) to its arrival on the store's
+MQTT alert topic ``bohsense/v1/site/{site}/alert`` (a subscribed client) and on the SSE feed
+``GET /api/v1/feeds/events?topics=alerts`` (a streaming client). Few alarms fit a run (one
+per cycle of about a minute: the sensor sends a block every 10 s and clears after three good
+ones), so their n is small and stated.
+
 The baseline: a QoS 1 message published to the same Mosquitto and received by a second
 client, timestamped on both sides (the bare broker round trip), probed every 100 ms during
 the same run.
@@ -23,11 +34,14 @@ the same run.
 
 from __future__ import annotations
 
+import contextlib
+import json
 import random
 import statistics
 import tempfile
 import threading
 import time
+import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -37,12 +51,16 @@ from paho.mqtt.enums import CallbackAPIVersion
 from bohsense.bench._store import LANES_PER_SHELF, StoreRig, loadavg, say
 from bohsense.contracts.codec import encode
 from bohsense.contracts.schema import Reading, ReadingBatch
-from bohsense.contracts.topics import readings_topic
+from bohsense.contracts.topics import readings_topic, site_alert_topic
 
 __all__ = ["percentiles", "run_latency"]
 
 POLL_S = 0.02
 MISS_AFTER_S = 15.0
+#: one stuck-sensor alarm per this many seconds (raise, then clear)
+ALARM_EVERY_S = 55.0
+#: an alarm not on both feeds within this is missed
+ALARM_MISS_AFTER_S = 30.0
 
 
 def percentiles(values_ms: list[float], digits: int = 1) -> dict[str, float | int]:
@@ -137,6 +155,129 @@ class BrokerProbe(threading.Thread):
             c.disconnect()
 
 
+class AlertFeeds(threading.Thread):
+    """The technicians' two feeds, received with their arrival times: the store's MQTT alert
+    topic (a subscribed client) and the API's SSE feed of alerts (a streaming client)."""
+
+    def __init__(self, rig: StoreRig) -> None:
+        super().__init__(name="alert-feeds", daemon=True)
+        self.rig = rig
+        self.lock = threading.Lock()
+        #: (arrival ns, notice) of every MQTT alert notice
+        self.mqtt: list[tuple[int, dict[str, Any]]] = []
+        #: (arrival ns, event) of every SSE alerts event
+        self.sse: list[tuple[int, dict[str, Any]]] = []
+        self.stop_event = threading.Event()
+        subscribed = threading.Event()
+        self.client = paho.Client(CallbackAPIVersion.VERSION2, client_id="bench-alert-feed")
+        self.client.on_message = self._on_message
+        self.client.on_subscribe = lambda *_a: subscribed.set()
+        self.client.connect("127.0.0.1", rig.mosquitto.port)
+        self.client.loop_start()
+        self.client.subscribe(site_alert_topic(rig.site), qos=1)
+        if not subscribed.wait(10):
+            raise RuntimeError("the alert topic subscription was not acknowledged")
+        self._response: Any = None
+
+    def _on_message(self, _c: Any, _u: Any, msg: Any) -> None:
+        at = time.time_ns()
+        with self.lock:
+            self.mqtt.append((at, json.loads(msg.payload)))
+
+    def run(self) -> None:
+        url = f"http://127.0.0.1:{self.rig.api_port}/api/v1/feeds/events?topics=alerts"
+        while not self.stop_event.is_set():
+            try:
+                with urllib.request.urlopen(url, timeout=30) as r:
+                    self._response = r
+                    for raw in r:
+                        line = raw.decode().rstrip("\n")
+                        if line.startswith("data:"):
+                            at = time.time_ns()
+                            with self.lock:
+                                self.sse.append((at, json.loads(line[5:])))
+                        if self.stop_event.is_set():
+                            return
+            except (OSError, ValueError):
+                if not self.stop_event.wait(0.5):
+                    continue
+
+    def first_after(self, since_ns: int, subject: str) -> tuple[int | None, int | None]:
+        """Arrival times of the first MQTT notice about ``subject`` after ``since_ns`` and of
+        the first SSE event of that alert."""
+        with self.lock:
+            notice = next(
+                ((at, n) for at, n in self.mqtt if at >= since_ns and subject in n["subject"]), None
+            )
+            if notice is None:
+                return None, None
+            alert_id = notice[1]["alert_id"]
+            sse = next((at for at, e in self.sse if at >= since_ns and e.get("entity_id") == alert_id), None)
+        return notice[0], sse
+
+    def stop(self) -> None:
+        self.stop_event.set()
+        r = self._response
+        if r is not None:
+            with contextlib.suppress(Exception):
+                r.close()
+        self.join(5)
+        self.client.loop_stop()
+        self.client.disconnect()
+
+
+class AlarmCycler(threading.Thread):
+    """Every ``ALARM_EVERY_S``: the last sensor's stuck fault, timed to both alert feeds from
+    the alarm's event time; then the sensor back to normal so the alarm clears."""
+
+    def __init__(self, rig: StoreRig, feeds: AlertFeeds) -> None:
+        super().__init__(name="alarms", daemon=True)
+        self.rig = rig
+        self.feeds = feeds
+        self.timed: list[dict[str, float]] = []
+        self.missed = 0
+        self.stop_event = threading.Event()
+
+    def _alarm_event(self, device: str, since_ns: int) -> dict[str, Any] | None:
+        got = self.rig.api_get("/events", kind="device.alarm", device=device, limit=10)
+        raised = [e for e in got if e["received_ns"] >= since_ns and e["attrs"].get("active")]
+        return min(raised, key=lambda e: e["ts_ns"]) if raised else None
+
+    def run(self) -> None:
+        sensor = self.rig.sensors[-1]
+        device = sensor.device_id
+        while not self.stop_event.wait(5.0):
+            since = time.time_ns()
+            self.rig.sensor_fault_now()
+            deadline = time.monotonic() + ALARM_MISS_AFTER_S
+            result = None
+            while time.monotonic() < deadline and not self.stop_event.wait(0.1):
+                mqtt_ns, sse_ns = self.feeds.first_after(since, device)
+                if mqtt_ns is None or sse_ns is None:
+                    continue
+                event = self._alarm_event(device, since)
+                if event is not None:
+                    result = {
+                        "mqtt_ms": (mqtt_ns - event["ts_ns"]) / 1e6,
+                        "sse_ms": (sse_ns - event["ts_ns"]) / 1e6,
+                        "cloud_received_ms": (event["received_ns"] - event["ts_ns"]) / 1e6,
+                    }
+                    break
+            if self.stop_event.is_set():
+                return
+            if result is None:
+                self.missed += 1
+            else:
+                self.timed.append(result)
+            # back to normal (simulated day 1) until the next cycle: the alarm clears
+            sensor.start_s = 86_400.0 - sensor.elapsed() * sensor.time_scale
+            self.stop_event.wait(max(0.0, ALARM_EVERY_S - 5.0 - (time.time_ns() - since) / 1e9))
+
+    def stop(self) -> None:
+        self.stop_event.set()
+        self.join(10)
+
+
 def time_pick(rig: StoreRig, rng: random.Random) -> dict[str, Any] | None:
     """One pick at a random lane, timed from its ground truth to the API showing it."""
     shelf = rng.choice(rig.shelves)
@@ -182,7 +323,7 @@ def run_latency(
     assert wd is not None
     rig = StoreRig(wd, "latency", fleet_gateways=fleet_gateways)
     load_before = loadavg()
-    fleet = probe = None
+    fleet = probe = feeds = alarms = None
     try:
         rig.start()
         fleet = (
@@ -194,6 +335,10 @@ def run_latency(
             fleet.start()
         probe = BrokerProbe(rig.mosquitto.port)
         probe.start()
+        feeds = AlertFeeds(rig)
+        feeds.start()
+        alarms = AlarmCycler(rig, feeds)
+        alarms.start()
         time.sleep(4.0)  # the lanes settled since the devices started, the fleet under way
         rng = random.Random(9)
         timed: list[dict[str, Any]] = []
@@ -217,6 +362,7 @@ def run_latency(
                 next_say += 10.0
             time.sleep(rng.uniform(0.3, 1.0))
         elapsed = time.monotonic() - t0
+        alarms.stop()
         fleet_sent = fleet.sent if fleet is not None else 0
         m = rig.sample(t0).metrics
         api = percentiles([x["api_ms"] for x in timed])
@@ -229,6 +375,11 @@ def run_latency(
             "pick_event_time_offset": percentiles([x["event_time_ms"] for x in timed]),
             "event_time_to_api": percentiles([x["event_to_api_ms"] for x in timed]),
             "missed": missed,
+            "alarm": "stuck-sensor device.alarm: its event time at the gateway -> arrival on the feed",
+            "alarm_to_mqtt_alert_topic": percentiles([x["mqtt_ms"] for x in alarms.timed]),
+            "alarm_to_sse_feed": percentiles([x["sse_ms"] for x in alarms.timed]),
+            "alarm_to_cloud_received": percentiles([x["cloud_received_ms"] for x in alarms.timed]),
+            "alarms_missed": alarms.missed,
             "broker_round_trip": broker,
             "p99_vs_broker_p99": round(api["p99_ms"] / broker["p99_ms"], 1)
             if api.get("n") and broker.get("n")
@@ -248,9 +399,15 @@ def run_latency(
             f"({api.get('n')} picks, {missed} missed); broker round trip p50 {broker.get('p50_ms')} / p99 "
             f"{broker.get('p99_ms')} ms",
         )
+        mq, ss = figures["alarm_to_mqtt_alert_topic"], figures["alarm_to_sse_feed"]
+        say(
+            "latency",
+            f"alarm → MQTT alert topic p50 {mq.get('p50_ms')} / max {mq.get('max_ms')} ms, → SSE feed p50 "
+            f"{ss.get('p50_ms')} / max {ss.get('max_ms')} ms ({mq.get('n')} alarms, {alarms.missed} missed)",
+        )
         return figures
     finally:
-        for part in (probe, fleet):
+        for part in (alarms, feeds, probe, fleet):
             if part is not None:
                 part.stop()
         rig.close()

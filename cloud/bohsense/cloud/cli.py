@@ -106,7 +106,7 @@ def _register_broker(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
 
 
 def _register_identity(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    from bohsense.cloud.identity._cli import register as register_identity
+    from bohsense.cloud._identity_cli import register as register_identity
 
     register_identity(sub)
 
