@@ -26,16 +26,23 @@ def test_store_bench_samples_the_gateway_serving_a_whole_store() -> None:
     assert "gateway pid" in err
 
 
-@pytest.mark.long  # ~20 s: the default run keeps to its time budget
-def test_latency_bench_times_picks_against_the_broker_round_trip() -> None:
-    out, err = run_cli("bench", "latency", "--duration", "2", "--fleet-rate", "5000", "--fleet-gateways", "5")
+@pytest.mark.long  # ~40 s: the default run keeps to its time budget
+def test_latency_bench_times_picks_and_an_alarm_against_the_broker_round_trip() -> None:
+    # 20 s: the first stuck-sensor alarm is due 5 s in, with the sensor's next block (10 s)
+    out, err = run_cli("bench", "latency", "--duration", "20", "--fleet-rate", "5000", "--fleet-gateways", "5")
     api, broker = out["pick_to_api"], out["broker_round_trip"]
     assert api["n"] >= 1
     assert out["missed"] == 0
     assert broker["n"] > 10
     assert api["p50_ms"] > broker["p50_ms"] > 0
     assert out["fleet"]["readings_per_s"] > 0
+    mqtt, sse = out["alarm_to_mqtt_alert_topic"], out["alarm_to_sse_feed"]
+    assert (mqtt["n"], sse["n"], out["alarms_missed"]) == (1, 1, 0)
+    # the feeds come after the cloud has the alarm, which comes after the gateway made it
+    assert mqtt["p50_ms"] >= out["alarm_to_cloud_received"]["p50_ms"] > 0
+    assert sse["p50_ms"] >= out["alarm_to_cloud_received"]["p50_ms"]
     assert "pick → API" in err
+    assert "alarm → MQTT alert topic" in err
 
 
 @pytest.mark.long  # ~25 s: the default run keeps to its time budget

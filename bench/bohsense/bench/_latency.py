@@ -198,7 +198,7 @@ class AlertFeeds(threading.Thread):
                                 self.sse.append((at, json.loads(line[5:])))
                         if self.stop_event.is_set():
                             return
-            except (OSError, ValueError):
+            except Exception:  # a dropped stream, or the response closed by stop(): again or done
                 if not self.stop_event.wait(0.5):
                     continue
 
@@ -211,7 +211,7 @@ class AlertFeeds(threading.Thread):
             )
             if notice is None:
                 return None, None
-            alert_id = notice[1]["alert_id"]
+            alert_id = str(notice[1]["alert_id"])  # the feed's entity_id is a string
             sse = next((at for at, e in self.sse if at >= since_ns and e.get("entity_id") == alert_id), None)
         return notice[0], sse
 
