@@ -29,7 +29,9 @@ def test_store_bench_samples_the_gateway_serving_a_whole_store() -> None:
 @pytest.mark.long  # ~40 s: the default run keeps to its time budget
 def test_latency_bench_times_picks_and_an_alarm_against_the_broker_round_trip() -> None:
     # 20 s: the first stuck-sensor alarm is due 5 s in, with the sensor's next block (10 s)
-    out, err = run_cli("bench", "latency", "--duration", "20", "--fleet-rate", "5000", "--fleet-gateways", "5")
+    out, err = run_cli(
+        "bench", "latency", "--duration", "20", "--fleet-rate", "5000", "--fleet-gateways", "5"
+    )
     api, broker = out["pick_to_api"], out["broker_round_trip"]
     assert api["n"] >= 1
     assert out["missed"] == 0
