@@ -13,17 +13,17 @@ from ..ports import TimeSeriesQuery
 __all__ = ["CoreDep", "StatsDep", "TsdbDep", "get_core", "get_stats", "get_tsdb", "require_token"]
 
 
-def get_core(request: Request) -> BohCore:
+async def get_core(request: Request) -> BohCore:
     core: BohCore = request.app.state.core
     return core
 
 
-def get_tsdb(request: Request) -> TimeSeriesQuery:
+async def get_tsdb(request: Request) -> TimeSeriesQuery:
     tsdb: TimeSeriesQuery = request.app.state.tsdb
     return tsdb
 
 
-def get_stats(request: Request) -> Callable[[], Mapping[str, Any]] | None:
+async def get_stats(request: Request) -> Callable[[], Mapping[str, Any]] | None:
     stats: Callable[[], Mapping[str, Any]] | None = request.app.state.stats
     return stats
 
@@ -33,8 +33,8 @@ TsdbDep = Annotated[TimeSeriesQuery, Depends(get_tsdb)]
 StatsDep = Annotated[Callable[[], Mapping[str, Any]] | None, Depends(get_stats)]
 
 
-def require_token(request: Request) -> None:
+async def require_token(request: Request) -> None:
     """Authenticate and authorize the request (``_auth.guard``: every route has it)."""
     from ._auth import guard
 
-    guard(request)
+    await guard(request)

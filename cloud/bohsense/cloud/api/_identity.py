@@ -93,7 +93,7 @@ class Principal:
 LOCAL = Principal(subject="api", role="admin", sites=None, via="open")
 
 
-def current_principal(request: Request) -> Principal:
+async def current_principal(request: Request) -> Principal:
     """The principal the authentication layer established for this request (``LOCAL`` when
     the API is open)."""
     principal: Principal | None = getattr(request.state, "principal", None)

@@ -106,7 +106,7 @@ class Page:
         return self._cut(items[self.offset : self.offset + self.limit + 1])
 
 
-def _page(
+async def _page(
     request: Request,
     response: Response,
     limit: Annotated[int, Query(ge=1, le=1000, description="page size (1–1000)")] = 100,

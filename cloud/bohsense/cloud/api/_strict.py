@@ -41,7 +41,7 @@ def _query_names(dependant: Dependant, names: dict[str, bool]) -> dict[str, bool
     return names
 
 
-def reject_unknown_query(request: Request) -> None:
+async def reject_unknown_query(request: Request) -> None:
     route = request.scope.get("route")
     if not isinstance(route, APIRoute):
         return

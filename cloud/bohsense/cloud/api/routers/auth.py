@@ -45,7 +45,7 @@ _FORM_SCHEMA: dict[str, Any] = {
 }
 
 
-def _authority(request: Request) -> Authority:
+async def _authority(request: Request) -> Authority:
     auth: AuthState = request.app.state.auth
     return auth.authority
 
