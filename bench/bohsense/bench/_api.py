@@ -27,6 +27,7 @@ event loop and share the machine with the server: on a small machine they may be
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import os
@@ -166,16 +167,22 @@ async def _reads(base: str, rate: float, seconds: float) -> dict[str, Any]:
     total = max(len(targets), int(rate * seconds))
     latencies: dict[str, list[float]] = {t: [] for t in targets}
     errors: dict[str, int] = {t: 0 for t in targets}
-    limits = httpx.Limits(max_connections=CONNECTIONS, max_keepalive_connections=CONNECTIONS)
-    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=30) as http:
-        for t in targets:  # warm: connections, caches, first imports
-            await http.get(t)
+    # one client of one connection per worker: a shared pool's bookkeeping grows with the
+    # requests queued on it, and on a small machine made the load generator the limit
+    one = httpx.Limits(max_connections=1, max_keepalive_connections=1)
+    async with contextlib.AsyncExitStack() as stack:
+        clients = [
+            await stack.enter_async_context(httpx.AsyncClient(base_url=base, limits=one, timeout=30))
+            for _ in range(CONNECTIONS)
+        ]
+        for k, http in enumerate(clients):  # warm: connections, caches, first imports
+            await http.get(targets[k % len(targets)])
         loop = asyncio.get_running_loop()
         start = loop.time() + 0.05
 
         next_i = 0
 
-        async def worker() -> None:
+        async def worker(http: httpx.AsyncClient) -> None:
             # each worker owns one connection and takes the next planned request: a request
             # starts late when every worker is busy, and its lateness counts (open loop)
             nonlocal next_i
@@ -194,7 +201,7 @@ async def _reads(base: str, rate: float, seconds: float) -> dict[str, Any]:
                 else:
                     errors[target] += 1
 
-        await asyncio.gather(*(worker() for _ in range(CONNECTIONS)))
+        await asyncio.gather(*(worker(c) for c in clients))
         took = loop.time() - start
     reads = [x for t in ENDPOINTS for x in latencies[t]]
     out: dict[str, Any] = {
