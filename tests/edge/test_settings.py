@@ -33,7 +33,11 @@ def test_the_documented_example_is_valid() -> None:
         ("rfid-backroom", "llrp"),
         ("synthetic", "synthetic"),
     ]
-    assert s.devices[0].options == {"port": "/dev/ttyUSB0", "device_id": "shelf-01"}
+    assert s.devices[0].options == {
+        "port": "/dev/ttyUSB0",
+        "device_id": "shelf-01",
+        "lanes": [{"unit_weight_g": 355.0, "tare_g": 150.0}, {"unit_weight_g": 355.0, "tare_g": 160.0}],
+    }
     assert {k: v for k, v in s.devices[1].options.items() if k != "condition"} == {
         "port": "/dev/ttyUSB1",
         "device_id": "vib-01",
