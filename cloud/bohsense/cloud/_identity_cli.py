@@ -221,22 +221,6 @@ def _user_disable(args: argparse.Namespace) -> int:
     return _run("user disable" if args.disabled else "user enable", args, act)
 
 
-def _key_json(k: Any, now: int) -> dict[str, Any]:
-    return {
-        "id": k.id,
-        "name": k.name,
-        "prefix": k.prefix,
-        "role": k.role,
-        "scopes": list(k.scopes),
-        "sites": list(k.sites) if k.sites is not None else None,
-        "created_by": k.created_by,
-        "expires_ns": k.expires_ns,
-        "revoked_ns": k.revoked_ns,
-        "last_used_ns": k.last_used_ns,
-        "active": k.active(now),
-    }
-
-
 def _key_create(args: argparse.Namespace) -> int:
     def act(authority: Any) -> int:
         expires = None
@@ -253,7 +237,7 @@ def _key_create(args: argparse.Namespace) -> int:
             expires_ns=expires,
             created_by=args.created_by,
         )
-        print(json.dumps({**_key_json(record, authority.now()), "key": key}))
+        print(json.dumps({**record.summary(authority.now()), "key": key}))
         print(
             f"bohsense cloud api-key create: key {record.id} ({record.name}) created;"
             " the key is shown this once",
@@ -268,7 +252,7 @@ def _key_list(args: argparse.Namespace) -> int:
     def act(authority: Any) -> int:
         now = authority.now()
         for k in authority.store.api_keys():
-            print(json.dumps(_key_json(k, now)))
+            print(json.dumps(k.summary(now)))
         return 0
 
     return _run("api-key list", args, act)
@@ -276,7 +260,7 @@ def _key_list(args: argparse.Namespace) -> int:
 
 def _key_revoke(args: argparse.Namespace) -> int:
     def act(authority: Any) -> int:
-        print(json.dumps(_key_json(authority.store.revoke_key(args.key_id), authority.now())))
+        print(json.dumps(authority.store.revoke_key(args.key_id).summary(authority.now())))
         return 0
 
     return _run("api-key revoke", args, act)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from ._errors import IdentityValueError
 
@@ -105,6 +106,23 @@ class ApiKeyRecord:
 
     def active(self, now_ns: int) -> bool:
         return self.revoked_ns is None and (self.expires_ns is None or self.expires_ns > now_ns)
+
+    def summary(self, now_ns: int) -> dict[str, Any]:
+        """The key as the API and the command line show it (JSON-ready), active or not at ``now_ns``."""
+        return {
+            "id": self.id,
+            "name": self.name,
+            "prefix": self.prefix,
+            "role": self.role,
+            "scopes": list(self.scopes),
+            "sites": list(self.sites) if self.sites is not None else None,
+            "created_by": self.created_by,
+            "created_ns": self.created_ns,
+            "expires_ns": self.expires_ns,
+            "revoked_ns": self.revoked_ns,
+            "last_used_ns": self.last_used_ns,
+            "active": self.active(now_ns),
+        }
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,7 +14,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, status
 from pydantic import Field
 
-from ...identity import ROLES, SCOPES, UNSET, ApiKeyRecord, UserRecord
+from ...identity import ROLES, SCOPES, UNSET, UserRecord
 from .._common import ApiModel, Id, RequestModel
 from .._identity import PrincipalDep
 from .._paging import PageDep
@@ -115,23 +115,6 @@ def _user(u: UserRecord) -> User:
     )
 
 
-def _key(k: ApiKeyRecord, now_ns: int) -> dict[str, object]:
-    return {
-        "id": k.id,
-        "name": k.name,
-        "prefix": k.prefix,
-        "role": k.role,
-        "scopes": list(k.scopes),
-        "sites": list(k.sites) if k.sites is not None else None,
-        "created_by": k.created_by,
-        "created_ns": k.created_ns,
-        "expires_ns": k.expires_ns,
-        "revoked_ns": k.revoked_ns,
-        "last_used_ns": k.last_used_ns,
-        "active": k.active(now_ns),
-    }
-
-
 @router.get("/users", response_model=list[User], summary="List the users")
 def list_users(authority: AuthorityDep, page: PageDep) -> list[User]:
     return [_user(u) for u in page.slice(authority.store.users())]
@@ -178,7 +161,7 @@ def update_user(name: UserName, body: UserPatch, authority: AuthorityDep) -> Use
 @router.get("/api-keys", response_model=list[ApiKeyOut], summary="List the API keys (never their secrets)")
 def list_api_keys(authority: AuthorityDep, page: PageDep) -> list[ApiKeyOut]:
     now = authority.now()
-    return [ApiKeyOut.model_validate(_key(k, now)) for k in page.slice(authority.store.api_keys())]
+    return [ApiKeyOut.model_validate(k.summary(now)) for k in page.slice(authority.store.api_keys())]
 
 
 @router.post(
@@ -196,9 +179,9 @@ def create_api_key(body: ApiKeyIn, authority: AuthorityDep, principal: Principal
         expires_ns=body.expires_ns,
         created_by=principal.actor,
     )
-    return ApiKeyCreated.model_validate({**_key(record, authority.now()), "key": key})
+    return ApiKeyCreated.model_validate({**record.summary(authority.now()), "key": key})
 
 
 @router.delete("/api-keys/{key_id}", response_model=ApiKeyOut, summary="Revoke an API key")
 def revoke_api_key(key_id: Id, authority: AuthorityDep) -> ApiKeyOut:
-    return ApiKeyOut.model_validate(_key(authority.store.revoke_key(key_id), authority.now()))
+    return ApiKeyOut.model_validate(authority.store.revoke_key(key_id).summary(authority.now()))
