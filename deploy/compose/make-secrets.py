@@ -14,6 +14,7 @@ postgres_password          the ``bohsense`` PostgreSQL role's password
 cloud_database_url         ``postgresql+psycopg://bohsense:…@postgres:5432/bohsense``
 cloud_broker_url           ``mqtt://bohsense-cloud:…@mosquitto:1883``
 cloud_api_token            the API's bearer token (Prometheus scrapes /metrics with it)
+cloud_jwt_secret           the key the API signs people's access tokens with (sign-in)
 grafana_admin_password     Grafana's ``admin`` password
 mosquitto_passwd           Mosquitto's password file: ``bohsense-cloud`` and each --gateway
 gateway_passwords          ``<gateway id> <password>`` per line, to configure the gateways
@@ -43,6 +44,7 @@ SECRETS = (
     "cloud_database_url",
     "cloud_broker_url",
     "cloud_api_token",
+    "cloud_jwt_secret",
     "grafana_admin_password",
     "mosquitto_passwd",
 )
@@ -90,6 +92,7 @@ def generate(directory: Path, gateways: list[str], *, force: bool = False) -> li
         "cloud_database_url": f"postgresql+psycopg://bohsense:{pg}@postgres:5432/bohsense",
         "cloud_broker_url": f"mqtt://{CLOUD_USER}:{mqtt}@mosquitto:1883",
         "cloud_api_token": secrets.token_urlsafe(32),
+        "cloud_jwt_secret": secrets.token_urlsafe(48),
         "grafana_admin_password": secrets.token_urlsafe(18),
         "mosquitto_passwd": "".join(f"{user}:{mosquitto_hash(pw)}\n" for user, pw in users.items()),
         "gateway_passwords": "".join(f"{g} {pw}\n" for g, pw in gateway_passwords.items()),

@@ -223,7 +223,7 @@ def test_the_cloud_services_get_only_settings_the_cloud_knows(compose: dict[str,
             assert var.startswith(PREFIX), f"{name}: {var} is no cloud setting"
             field = var.removeprefix(PREFIX).removesuffix("_FILE").lower()
             assert field in SETTINGS, f"{name}: {var} names no cloud setting"
-    secret_fields = {"broker_url", "database_url", "api_token"}
+    secret_fields = {"broker_url", "database_url", "api_token", "jwt_secret"}
     cloud_env = found["cloud"]["environment"]
     for field in secret_fields:
         assert f"{PREFIX}{field.upper()}_FILE" in cloud_env, f"{field} is given as a secret file"
@@ -267,6 +267,7 @@ def test_the_cloud_accepts_the_stacks_settings_with_generated_secrets(
     effective = json.loads(done.stdout)
     assert effective["tsdb_url"] == "influx1://influxdb:8086/bohsense"
     assert effective["api_token"] == "***"
+    assert effective["jwt_secret"] == "***"  # people can sign in to the stack's API
     assert effective["database_url"] == "postgresql+psycopg://bohsense:***@postgres:5432/bohsense"
     assert effective["broker_url"] == "mqtt://bohsense-cloud:***@mosquitto:1883"
     for name in make_secrets.SECRETS:
@@ -797,6 +798,8 @@ def test_the_secret_holds_placeholders_the_cloud_refuses(monkeypatch: pytest.Mon
             monkeypatch.delenv(name)
     with pytest.raises(ValueError, match="api_token"):
         CloudSettings(api_token=secret["stringData"]["api_token"], api_host="0.0.0.0")
+    with pytest.raises(ValueError, match="jwt_secret"):
+        CloudSettings(jwt_secret=secret["stringData"]["jwt_secret"], api_host="0.0.0.0")
 
 
 def test_the_dockerignore_matcher_follows_the_rules() -> None:
