@@ -34,7 +34,9 @@ def test_the_example_catalog_names_what_the_example_gateway_reports() -> None:
         # a lane the catalog counts stock on is one the gateway knows the unit weight of:
         # else it reports weight only and the location's stock stays unknown
         (device,) = [d for d in gw["devices"] if d.get("device_id") == parsed[0]]
-        assert len(device.get("lanes", [])) >= parsed[1], f"{lane['device']}: no unit weight in {GATEWAY.name}"
+        assert len(device.get("lanes", [])) >= parsed[1], (
+            f"{lane['device']}: no unit weight in {GATEWAY.name}"
+        )
         assert device["lanes"][parsed[1] - 1]["unit_weight_g"] > 0
     for asset in cat["assets"]:
         assert (asset["gateway"], asset["device"]) in {(gw["gateway_id"], d) for d in serial_ids}
