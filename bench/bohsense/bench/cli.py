@@ -451,7 +451,8 @@ def _register_load(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
     store.set_defaults(handler=_store)
     latency = sub.add_parser(
         "latency",
-        help="shelf pick to the API at store load plus fleet load, against the bare broker round trip",
+        help="shelf pick to the API and sensor alarm to the alert feeds, at store plus fleet load, "
+        "against the bare broker round trip",
     )
     latency.add_argument("--duration", type=float, default=120.0, help="seconds of picks timed (default 120)")
     latency.add_argument(
