@@ -199,8 +199,7 @@ class AlertFeeds(threading.Thread):
                         if self.stop_event.is_set():
                             return
             except Exception:  # a dropped stream, or the response closed by stop(): again or done
-                if not self.stop_event.wait(0.5):
-                    continue
+                self.stop_event.wait(0.5)
 
     def first_after(self, since_ns: int, subject: str) -> tuple[int | None, int | None]:
         """Arrival times of the first MQTT notice about ``subject`` after ``since_ns`` and of
@@ -244,8 +243,7 @@ class AlarmCycler(threading.Thread):
         return min(raised, key=lambda e: e["ts_ns"]) if raised else None
 
     def run(self) -> None:
-        sensor = self.rig.sensors[-1]
-        device = sensor.device_id
+        device = self.rig.sensors[-1].device_id
         while not self.stop_event.wait(5.0):
             since = time.time_ns()
             self.rig.sensor_fault_now()
@@ -269,8 +267,7 @@ class AlarmCycler(threading.Thread):
                 self.missed += 1
             else:
                 self.timed.append(result)
-            # back to normal (simulated day 1) until the next cycle: the alarm clears
-            sensor.start_s = 86_400.0 - sensor.elapsed() * sensor.time_scale
+            self.rig.sensor_normal_now()  # until the next cycle: the alarm clears
             self.stop_event.wait(max(0.0, ALARM_EVERY_S - 5.0 - (time.time_ns() - since) / 1e9))
 
     def stop(self) -> None:

@@ -533,8 +533,15 @@ class StoreRig:
 
     def sensor_fault_now(self) -> None:
         """Put the last sensor a minute into its stuck-sensor fault (simulated day 7)."""
+        self._last_sensor_at(STUCK_DAY * 86_400.0 + 60.0)
+
+    def sensor_normal_now(self) -> None:
+        """Put the last sensor back on simulated day 1, before its fault: the alarm clears."""
+        self._last_sensor_at(86_400.0)
+
+    def _last_sensor_at(self, simulated_s: float) -> None:
         sensor = self.sensors[-1]
-        sensor.start_s = STUCK_DAY * 86_400.0 + 60.0 - sensor.elapsed() * sensor.time_scale
+        sensor.start_s = simulated_s - sensor.elapsed() * sensor.time_scale
 
     # -- observe ---------------------------------------------------------------------
 
